@@ -1,0 +1,20 @@
+// One function per subcommand: each adds itself to the app and sets `exitCode` when it runs.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace sluice::cli {
+
+// Exit statuses shared by the subcommands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;      // the command ran and the answer is "no" (lint found errors)
+inline constexpr int kExitInvalidInput = 2; // bad flags, unreadable or invalid files
+inline constexpr int kExitMismatch = 3;     // sim --expect did not match
+
+void addVersionCommand(CLI::App& app, int& exitCode);
+void addLintCommand(CLI::App& app, int& exitCode);
+void addSimCommand(CLI::App& app, int& exitCode);
+
+}  // namespace sluice::cli

@@ -1,0 +1,146 @@
+// The canary state machine: a pure function from what is known (the Rollout's spec and status, the
+// ReplicaSets and AnalysisRuns observed, and `now`) to a decision (the next status, the actions to carry
+// out, and when to look again). It does no I/O and reads no clock. The controller carries out the actions
+// against a cluster, the simulator against a simulated world: the same decisions in both.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/time.h"
+#include "engine/rollout.h"
+
+namespace sluice::engine {
+
+// ---- what was observed -----------------------------------------------------------------------------
+
+// A ReplicaSet owned by the Rollout.
+struct ReplicaSetView {
+  std::string name;
+  std::string podTemplateHash;  // label sluice.dev/pod-template-hash
+  int64_t revision = 0;         // annotation sluice.dev/revision
+  int specReplicas = 0;         // spec.replicas: what it was asked for
+  int replicas = 0;             // status.replicas: pods that exist
+  int readyReplicas = 0;
+  int availableReplicas = 0;
+  std::optional<Time> scaleDownDeadline;  // annotation sluice.dev/scale-down-deadline
+};
+
+enum class AnalysisRunType { Step, Background };
+
+// An AnalysisRun owned by the Rollout.
+struct AnalysisRunView {
+  std::string name;
+  AnalysisRunType type = AnalysisRunType::Step;
+  std::string podTemplateHash;
+  std::optional<int> stepIndex;  // Step runs only
+  std::string phase;             // "", Pending, Running, Successful, Failed, Error, Inconclusive
+  std::string message;
+  bool terminated = false;  // spec.terminate was set
+};
+
+struct Observed {
+  std::vector<ReplicaSetView> replicaSets;
+  std::vector<AnalysisRunView> analysisRuns;
+};
+
+// ---- what to do ------------------------------------------------------------------------------------
+
+// Create the ReplicaSet for the current pod template (label sluice.dev/pod-template-hash = hash,
+// annotation sluice.dev/revision = revision), owned by the Rollout.
+struct CreateReplicaSet {
+  std::string name;  // <rollout>-<hash>
+  std::string podTemplateHash;
+  int64_t revision = 0;
+  int replicas = 0;
+};
+
+// Set spec.replicas of a ReplicaSet, and set or clear its scale-down deadline annotation.
+struct ScaleReplicaSet {
+  std::string name;
+  int replicas = 0;
+  std::optional<Time> setScaleDownDeadline;
+  bool clearScaleDownDeadline = false;
+};
+
+// Delete an old ReplicaSet beyond revisionHistoryLimit.
+struct DeleteReplicaSet {
+  std::string name;
+};
+
+// Route `canaryWeight` of the traffic to the canary (out of maxTrafficWeight); only with traffic routing.
+struct SetTrafficWeight {
+  int canaryWeight = 0;
+  int stableWeight = 0;
+  std::string canaryHash;
+  std::string stableHash;
+};
+
+// Point a Service's selector at a pod-template hash (canaryService, stableService).
+struct SetServiceSelector {
+  std::string service;
+  std::string podTemplateHash;
+};
+
+struct SetHeaderRoute {
+  SetHeaderRouteStep route;
+};
+
+struct SetMirrorRoute {
+  SetMirrorRouteStep route;
+};
+
+struct RemoveManagedRoutes {};
+
+// Create an AnalysisRun from the templates in `analysis`, owned by the Rollout.
+struct CreateAnalysisRun {
+  std::string name;  // <rollout>-<hash>-<revision>[-<stepIndex>]
+  AnalysisRunType type = AnalysisRunType::Step;
+  std::optional<int> stepIndex;
+  std::string podTemplateHash;
+  RolloutAnalysis analysis;
+};
+
+// Set spec.terminate on an AnalysisRun.
+struct TerminateAnalysisRun {
+  std::string name;
+};
+
+struct EmitEvent {
+  std::string type;  // Normal or Warning
+  std::string reason;
+  std::string message;
+};
+
+using Action = std::variant<CreateReplicaSet, ScaleReplicaSet, DeleteReplicaSet, SetTrafficWeight,
+                            SetServiceSelector, SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes,
+                            CreateAnalysisRun, TerminateAnalysisRun, EmitEvent>;
+
+struct Decision {
+  RolloutStatus status;              // the whole next status; the shell writes it only if it changed
+  std::vector<Action> actions;       // in the order they are to be carried out
+  std::optional<Duration> requeueAfter;  // look again after this long even if nothing changes
+};
+
+// One reconcile of a canary Rollout. `rollout.status` is the status as last written; `observed` is the
+// world as the caller sees it now. Deterministic: the same inputs give the same decision.
+Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time now);
+
+// The pod-template hash of `podTemplate` (with `collisionCount`): deterministic across runs and
+// machines, 10 characters of [bcdfghjklmnpqrstvwxz2456789].
+std::string podTemplateHash(const nlohmann::json& podTemplate, int64_t collisionCount = 0);
+
+// The hash of the steps (status.currentStepHash); a change to the steps restarts them.
+std::string stepsHash(const std::vector<CanaryStep>& steps);
+
+// The rollout's phase and message from spec and status, as Argo's CalculateRolloutPhase (first match
+// wins). Exposed for the CLI and tests.
+struct PhaseAndMessage {
+  std::string phase;
+  std::string message;
+};
+PhaseAndMessage calculatePhase(const Rollout& rollout, const Observed& observed);
+
+}  // namespace sluice::engine

@@ -1,0 +1,49 @@
+#include "engine/rollout.h"
+
+#include <cmath>
+
+namespace sluice::engine {
+
+int IntOrPercent::resolve(int total, bool roundUp) const {
+  if (!percent) return value;
+  const long long scaled = static_cast<long long>(total) * value;
+  return static_cast<int>(roundUp ? (scaled + 99) / 100 : scaled / 100);
+}
+
+std::string describeStep(const CanaryStep& step) {
+  struct Visitor {
+    std::string operator()(const SetWeightStep& s) const { return "setWeight: " + std::to_string(s.weight); }
+    std::string operator()(const PauseStep& s) const {
+      return s.duration ? "pause: " + formatDuration(*s.duration) : std::string("pause");
+    }
+    std::string operator()(const AnalysisStep& s) const {
+      std::string names;
+      for (const auto& t : s.analysis.templates) names += (names.empty() ? "" : ",") + t.templateName;
+      return "analysis: " + names;
+    }
+    std::string operator()(const SetCanaryScaleStep& s) const {
+      if (s.replicas) return "setCanaryScale: replicas " + std::to_string(*s.replicas);
+      if (s.weight) return "setCanaryScale: weight " + std::to_string(*s.weight);
+      return "setCanaryScale: matchTrafficWeight";
+    }
+    std::string operator()(const SetHeaderRouteStep& s) const { return "setHeaderRoute: " + s.name; }
+    std::string operator()(const SetMirrorRouteStep& s) const { return "setMirrorRoute: " + s.name; }
+  };
+  return std::visit(Visitor{}, step.action);
+}
+
+const Condition* RolloutStatus::condition(const std::string& type) const {
+  for (const auto& c : conditions) {
+    if (c.type == type) return &c;
+  }
+  return nullptr;
+}
+
+bool RolloutStatus::pausedFor(const std::string& reason) const {
+  for (const auto& p : pauseConditions) {
+    if (p.reason == reason) return true;
+  }
+  return false;
+}
+
+}  // namespace sluice::engine

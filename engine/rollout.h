@@ -1,0 +1,279 @@
+// The Rollout model: typed spec and status, field-compatible with Argo Rollouts. The domain works on
+// these structs; JSON appears only in rollout_json.cc (both directions) and in the pod template, which
+// the engine carries but never interprets beyond hashing it.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/time.h"
+
+namespace sluice::engine {
+
+// The API group Sluice serves, and the one it accepts unchanged from Argo Rollouts.
+inline constexpr const char* kApiVersion = "sluice.dev/v1alpha1";
+inline constexpr const char* kArgoApiVersion = "argoproj.io/v1alpha1";
+
+// Labels and annotations Sluice writes.
+inline constexpr const char* kPodTemplateHashLabel = "sluice.dev/pod-template-hash";
+inline constexpr const char* kRevisionAnnotation = "sluice.dev/revision";
+inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-down-deadline";
+
+// An int or a percentage, as maxSurge and maxUnavailable take ("25%" or 2).
+struct IntOrPercent {
+  int value = 0;
+  bool percent = false;
+  // The absolute value against `total`; percentages round up or down as asked.
+  int resolve(int total, bool roundUp) const;
+  bool operator==(const IntOrPercent&) const = default;
+};
+
+struct ObjectMeta {
+  std::string name;
+  std::string ns;  // "namespace" on the wire
+  std::string uid;
+  std::string resourceVersion;
+  int64_t generation = 0;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+// ---- analysis references, as a Rollout makes them -------------------------------------------------
+
+struct AnalysisTemplateRef {
+  std::string templateName;
+  bool clusterScope = false;
+};
+
+struct AnalysisArg {
+  std::string name;
+  std::optional<std::string> value;
+  std::optional<std::string> podTemplateHashValue;  // "Stable" or "Latest"
+  std::optional<std::string> fieldRef;              // valueFrom.fieldRef.fieldPath
+};
+
+struct MeasurementRetention {
+  std::string metricName;
+  int limit = 0;
+};
+
+struct RolloutAnalysis {
+  std::vector<AnalysisTemplateRef> templates;
+  std::vector<AnalysisArg> args;
+  std::vector<std::string> dryRun;  // metric names (dryRun[].metricName)
+  std::vector<MeasurementRetention> measurementRetention;
+  std::map<std::string, std::string> runLabels;       // analysisRunMetadata.labels
+  std::map<std::string, std::string> runAnnotations;  // analysisRunMetadata.annotations
+};
+
+struct BackgroundAnalysis : RolloutAnalysis {
+  int startingStep = 0;
+};
+
+// ---- canary steps ----------------------------------------------------------------------------------
+
+struct SetWeightStep {
+  int weight = 0;
+};
+
+struct PauseStep {
+  std::optional<Duration> duration;  // nullopt: pause until a person promotes
+};
+
+struct AnalysisStep {
+  RolloutAnalysis analysis;
+};
+
+struct SetCanaryScaleStep {
+  std::optional<int> replicas;
+  std::optional<int> weight;
+  bool matchTrafficWeight = false;
+};
+
+struct HeaderMatch {
+  std::string headerName;
+  std::string matchType;  // exact, regex or prefix
+  std::string value;
+};
+
+struct SetHeaderRouteStep {
+  std::string name;
+  std::vector<HeaderMatch> match;  // empty: remove the route
+};
+
+struct SetMirrorRouteStep {
+  std::string name;
+  int percentage = 100;
+  nlohmann::json match = nlohmann::json::array();  // [{method, path, headers}], kept as given
+};
+
+using StepAction = std::variant<SetWeightStep, PauseStep, AnalysisStep, SetCanaryScaleStep, SetHeaderRouteStep,
+                                SetMirrorRouteStep>;
+
+struct CanaryStep {
+  StepAction action;
+};
+
+// "setWeight: 20", "pause: 5m", "pause", "analysis: success-rate", ... for events and tables.
+std::string describeStep(const CanaryStep& step);
+
+// ---- traffic routing -------------------------------------------------------------------------------
+
+struct NginxTrafficRouting {
+  std::vector<std::string> stableIngresses;  // stableIngress is normalised into a one-entry list
+  std::string annotationPrefix = "nginx.ingress.kubernetes.io";
+  std::map<std::string, std::string> additionalIngressAnnotations;
+  std::map<std::string, std::string> canaryIngressAnnotations;
+};
+
+struct IstioVirtualService {
+  std::string name;
+  std::vector<std::string> routes;
+  nlohmann::json tlsRoutes = nlohmann::json::array();
+  nlohmann::json tcpRoutes = nlohmann::json::array();
+};
+
+struct IstioDestinationRule {
+  std::string name;
+  std::string canarySubsetName;
+  std::string stableSubsetName;
+  std::vector<std::string> additionalSubsetNames;
+};
+
+struct IstioTrafficRouting {
+  std::vector<IstioVirtualService> virtualServices;  // virtualService is normalised into a one-entry list
+  std::optional<IstioDestinationRule> destinationRule;
+};
+
+struct SmiTrafficRouting {
+  std::string rootService;       // defaults to stableService
+  std::string trafficSplitName;  // defaults to the Rollout's name
+};
+
+struct TrafficRouting {
+  std::optional<NginxTrafficRouting> nginx;
+  std::optional<IstioTrafficRouting> istio;
+  std::optional<SmiTrafficRouting> smi;
+  std::map<std::string, nlohmann::json> plugins;  // e.g. "argoproj-labs/gatewayAPI"
+  std::vector<std::string> managedRoutes;
+  std::optional<int> maxTrafficWeight;
+
+  int maxWeight() const { return maxTrafficWeight.value_or(100); }
+};
+
+// ---- strategy and spec -----------------------------------------------------------------------------
+
+struct CanaryStrategy {
+  std::vector<CanaryStep> steps;
+  std::string canaryService;
+  std::string stableService;
+  std::optional<TrafficRouting> trafficRouting;
+  std::optional<BackgroundAnalysis> analysis;
+  IntOrPercent maxSurge{25, true};
+  IntOrPercent maxUnavailable{25, true};
+  bool dynamicStableScale = false;
+  std::optional<int> abortScaleDownDelaySeconds;  // default 30; 0 means never scale down
+  std::optional<int> scaleDownDelaySeconds;       // default 30
+  std::optional<int> minPodsPerReplicaSet;
+
+  int abortScaleDownDelay() const { return abortScaleDownDelaySeconds.value_or(30); }
+  int scaleDownDelay() const { return scaleDownDelaySeconds.value_or(30); }
+};
+
+struct RolloutSpec {
+  int replicas = 1;
+  nlohmann::json selector = nlohmann::json::object();  // a LabelSelector, kept as given
+  nlohmann::json podTemplate = nlohmann::json::object();  // spec.template, kept as given
+  int minReadySeconds = 0;
+  int revisionHistoryLimit = 10;
+  bool paused = false;
+  int progressDeadlineSeconds = 600;
+  bool progressDeadlineAbort = false;
+  std::optional<Time> restartAt;
+  std::optional<int> rollbackWindowRevisions;
+  CanaryStrategy canary;
+};
+
+// ---- status ----------------------------------------------------------------------------------------
+
+// Pause reasons, as Argo's code names them.
+inline constexpr const char* kPauseReasonCanaryPauseStep = "CanaryPauseStep";
+inline constexpr const char* kPauseReasonInconclusiveAnalysis = "InconclusiveAnalysisRun";
+
+struct PauseCondition {
+  std::string reason;
+  Time startTime;
+};
+
+struct Condition {
+  std::string type;    // Available, Progressing, Paused, Healthy, Completed, InvalidSpec, ReplicaFailure
+  std::string status;  // "True", "False", "Unknown"
+  std::string reason;
+  std::string message;
+  Time lastUpdateTime;
+  Time lastTransitionTime;
+};
+
+struct AnalysisRunStatusRef {
+  std::string name;
+  std::string status;  // the run's phase
+  std::string message;
+};
+
+struct WeightDestination {
+  int weight = 0;
+  std::string serviceName;
+  std::string podTemplateHash;
+};
+
+struct TrafficWeights {
+  WeightDestination canary;
+  WeightDestination stable;
+  bool verified = true;
+};
+
+struct CanaryStatus {
+  std::optional<AnalysisRunStatusRef> currentStepAnalysisRunStatus;
+  std::optional<AnalysisRunStatusRef> currentBackgroundAnalysisRunStatus;
+  std::optional<TrafficWeights> weights;  // only with traffic routing
+};
+
+struct RolloutStatus {
+  bool abort = false;
+  std::optional<Time> abortedAt;
+  std::vector<PauseCondition> pauseConditions;
+  bool controllerPause = false;
+  std::string currentPodHash;
+  std::string currentStepHash;
+  std::optional<int> currentStepIndex;
+  int replicas = 0;
+  int updatedReplicas = 0;
+  int readyReplicas = 0;
+  int availableReplicas = 0;
+  std::string selector;
+  int64_t collisionCount = 0;
+  std::string observedGeneration;  // a string, as Argo writes it
+  std::vector<Condition> conditions;
+  std::string stableRS;
+  std::optional<Time> restartedAt;
+  bool promoteFull = false;
+  std::string phase;  // Progressing, Paused, Healthy, Degraded
+  std::string message;
+  CanaryStatus canary;
+
+  const Condition* condition(const std::string& type) const;
+  bool pausedFor(const std::string& reason) const;
+};
+
+struct Rollout {
+  std::string apiVersion = kApiVersion;
+  ObjectMeta metadata;
+  RolloutSpec spec;
+  RolloutStatus status;
+};
+
+}  // namespace sluice::engine

@@ -1,0 +1,27 @@
+// The one place where Rollouts cross between JSON and the typed model, in both directions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "base/diagnostics.h"
+#include "base/result.h"
+#include "base/source.h"
+#include "engine/rollout.h"
+
+namespace sluice::engine {
+
+// Parses one Rollout object (apiVersion sluice.dev/v1alpha1 or argoproj.io/v1alpha1, kind Rollout) with
+// Argo Rollouts' defaults filled in, then validates it (validate.h). Every problem is added to `diags`,
+// located through `source` (an empty SourceMap is fine for objects from the API server): errors for
+// wrong types, bad values and broken rules, warnings for unknown fields. Returns the Rollout when there
+// were no errors, nullopt otherwise. Never throws. The status, if present, is parsed too.
+std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source, Diagnostics& diags);
+
+// Status, in the shape Argo Rollouts writes it (observedGeneration a string, times RFC 3339). Fields at
+// their zero value are left out, so a merge patch built from two of these diffs cleanly.
+nlohmann::json statusToJson(const RolloutStatus& status);
+// The inverse of statusToJson. Unknown fields are ignored; a field of the wrong type is an error.
+Result<RolloutStatus> statusFromJson(const nlohmann::json& status);
+
+}  // namespace sluice::engine

@@ -1,0 +1,14 @@
+// Argo Rollouts' validation rules for a parsed Rollout, reported with field paths and source positions.
+#pragma once
+
+#include "base/diagnostics.h"
+#include "base/source.h"
+#include "engine/rollout.h"
+
+namespace sluice::engine {
+
+// Adds one diagnostic per broken rule to `diags` (all of them, not just the first). `source` locates the
+// field paths; it may be empty.
+void validateRollout(const Rollout& rollout, const SourceMap& source, Diagnostics& diags);
+
+}  // namespace sluice::engine
