@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(
   g++ cmake ninja-build ccache pkg-config git ca-certificates
-  libyaml-cpp-dev nlohmann-json3-dev catch2 libcli11-dev libmuparser-dev
-  libcurl4-openssl-dev libboost-dev prometheus-cpp-dev libbenchmark-dev
+  libyaml-cpp-dev nlohmann-json3-dev catch2 libcli11-dev
+  libmuparser-dev libcurl4-openssl-dev libboost-dev prometheus-cpp-dev libbenchmark-dev
   clang-format clang-tidy
 )
 
