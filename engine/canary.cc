@@ -224,8 +224,9 @@ void sumReplicaCounts(Pass& p) {
 // event when the size changes.
 void scaleTo(Pass& p, const ReplicaSetView& rs, int replicas, std::optional<Time> deadline = std::nullopt) {
   const bool clearDeadline = !deadline && rs.scaleDownDeadline.has_value();
-  if (replicas == rs.specReplicas && !deadline && !clearDeadline) return;
-  p.actions.push_back(ScaleReplicaSet{rs.name, replicas, deadline, clearDeadline});
+  const bool newDeadline = deadline && deadline != rs.scaleDownDeadline;
+  if (replicas == rs.specReplicas && !newDeadline && !clearDeadline) return;
+  p.actions.push_back(ScaleReplicaSet{rs.name, replicas, newDeadline ? deadline : std::nullopt, clearDeadline});
   if (replicas == rs.specReplicas) return;
   p.event("Normal", "ScalingReplicaSet",
           std::string(replicas > rs.specReplicas ? "Scaled up" : "Scaled down") + " ReplicaSet " + rs.name +
