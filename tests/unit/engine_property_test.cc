@@ -74,9 +74,12 @@ void checkDecision(const Rollout& before, const Decision& d, int maxWeight) {
   const bool newRevision = after.currentPodHash != before.status.currentPodHash ||
                            after.currentStepHash != before.status.currentStepHash;
   const bool retried = !before.status.abort && before.status.abortedAt.has_value();
-  if (after.currentStepIndex.value_or(0) < before.status.currentStepIndex.value_or(0)) {
-    REQUIRE((newRevision || retried || after.abort));
-  }
+  const int stepsBefore = before.status.currentStepIndex.value_or(0);
+  const int stepsAfter = after.currentStepIndex.value_or(0);
+  if (stepsAfter < stepsBefore) REQUIRE((newRevision || retried || after.abort));
+  // One step per call, except a jump to the end (promotion, promote --full, going back to stable).
+  const int stepCount = static_cast<int>(before.spec.canary.steps.size());
+  if (stepsAfter > stepsBefore + 1) REQUIRE(stepsAfter == stepCount);
   if (d.requeueAfter) REQUIRE(d.requeueAfter->count() > 0);
 }
 
