@@ -205,19 +205,22 @@ RunEvaluation evaluateRun(const AnalysisRunSpec& spec, const AnalysisRunStatus& 
   s.phase = phase;
   s.message = maskSecrets(message, secretValues(secrets));
   trimMeasurements(*plan, s);
+  for (const auto& pm : *plan) {
+    const MetricResult& r = *s.result(pm.metric.name);
+    if (terminating && !r.measurements.empty() && !r.measurements.back().finishedAt) {
+      out.terminate.push_back(pm.metric.name);
+    }
+  }
   if (phaseCompleted(s.phase)) {
     s.completedAt = now;
     return out;
   }
+  if (terminating) return out;
 
   for (const auto& pm : *plan) {
     const MetricResult& r = *s.result(pm.metric.name);
     if (phaseCompleted(r.phase)) continue;
     const bool inFlight = !r.measurements.empty() && !r.measurements.back().finishedAt;
-    if (terminating) {
-      if (inFlight) out.terminate.push_back(pm.metric.name);
-      continue;
-    }
     const std::optional<Time> due = dueAt(pm, r, *s.startedAt);
     if (inFlight && !due) {
       out.measure.push_back({pm.metric, true});
