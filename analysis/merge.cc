@@ -111,7 +111,7 @@ Result<AnalysisRunSpec> mergeTemplates(const engine::RolloutAnalysis& analysis, 
   TemplateFlattener flat(lookup);
   // The Rollout's dryRun and retention entries come first, so they win over the templates' own.
   for (const auto& d : analysis.dryRun) flat.addDryRun(d);
-  for (const auto& r : analysis.measurementRetention) flat.addRetention(r);
+  for (const auto& r : analysis.measurementRetention) flat.addRetention({r.metricName, r.limit});
   for (const auto& ref : analysis.templates) {
     if (Status st = flat.add(ref); !st) return Error{st.error()};
   }

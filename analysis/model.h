@@ -27,8 +27,14 @@ inline constexpr int kDefaultMeasurementRetention = 10;
 inline constexpr Duration kErrorRetryInterval{10};
 
 using engine::AnalysisTemplateRef;
-using engine::MeasurementRetention;
 using engine::ObjectMeta;
+
+// measurementRetention[]: how many measurements the metrics whose names match the regex keep.
+struct MeasurementRetention {
+  std::string metricName;
+  int limit = 0;
+  bool operator==(const MeasurementRetention&) const = default;
+};
 
 struct SecretKeyRef {
   std::string name;
