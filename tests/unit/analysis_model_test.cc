@@ -52,15 +52,6 @@ std::string templateWithMetric(const std::string& fields,
   return out;
 }
 
-struct DiagnosticRow {
-  const char* behaviour;
-  std::string yaml;
-  std::string path;
-  std::string fragment;
-  int line;
-  Severity severity = Severity::Error;
-};
-
 }  // namespace
 
 TEST_CASE("every template field is read, in both apiVersions", "[analysis][model]") {
@@ -169,7 +160,7 @@ TEST_CASE("effective count and timing of a metric", "[analysis][model]") {
 }
 
 TEST_CASE("each problem is reported at its field path and line", "[analysis][model]") {
-  const std::vector<DiagnosticRow> rows = {
+  const std::vector<sluice::testing::DiagnosticCase> rows = {
       {"count > 1 needs an interval", templateWithMetric("count: 3"), "spec.metrics[0].count",
        "needs an interval", 8},
       {"count must cover failureLimit + consecutiveSuccessLimit",
