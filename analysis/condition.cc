@@ -382,7 +382,7 @@ std::string typeName(const Lowered& v) {
     case Type::kString: return "a string";
     case Type::kNil: return "nil";
     case Type::kList: return v.isResult ? std::string(kResultPlaceholder) : "a list of numbers";
-    case Type::kAny:
+    case Type::kAny: return "result";  // only result's type is unknown at compile time
     case Type::kPoison: break;
   }
   return "a value";
@@ -466,15 +466,19 @@ class Lowerer {
   }
 
   // Mismatched operands: names both types, and says what to do when one is a list, nil or a string.
-  Lowered mismatch(const Node& at, Type natural, const std::string& what, const Lowered& a, const Lowered& b) {
+  Lowered mismatch(const Node& at, Type natural, const std::string& what, const Lowered& a, const Lowered& b,
+                   const std::string& joiner = "with") {
     if (isNilResult(a) || isNilResult(b)) return error(at, natural, kNilResult);
+    if (a.type == Type::kString && b.type == Type::kString) {
+      return error(at, natural, "strings can only be compared with == and !=");
+    }
     std::string hint;
     if (a.type == Type::kList || b.type == Type::kList) {
       hint = kListHint;
     } else if ((a.type == Type::kString && b.type == Type::kNumber) || (a.type == Type::kNumber && b.type == Type::kString)) {
       hint = ": use asFloat(result) to read a number from a string";
     }
-    return error(at, natural, what + " " + typeName(a) + " with " + typeName(b) + hint);
+    return error(at, natural, what + " " + typeName(a) + " " + joiner + " " + typeName(b) + hint);
   }
 
   // An argument of the wrong type for a function or operator that takes one.
@@ -521,7 +525,11 @@ class Lowerer {
     if (n.op == Op::kEq || n.op == Op::kNe) return equality(n, a, b);
     const std::string op(condition::opName(n.op));
     if (!is(a, Type::kNumber) || !is(b, Type::kNumber)) {
-      return mismatch(n, natural, comparison ? "cannot compare" : "cannot apply " + op + " to", a, b);
+      if (comparison && (a.type == Type::kString || b.type == Type::kString)) {
+        return error(n, natural, "strings can only be compared with == and !=");
+      }
+      if (comparison) return mismatch(n, natural, "cannot compare", a, b);
+      return mismatch(n, natural, "cannot apply " + op + " to", a, b, "and");
     }
     const std::string l = "(" + a.text + ")";
     const std::string r = "(" + b.text + ")";

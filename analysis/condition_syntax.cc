@@ -364,6 +364,7 @@ class Parser {
     n.fn = fn->fn;
     n.text = std::string(fn->name);
     const int count = fn->predicate ? 2 : -1;
+    const int firstArgColumn = peek().column;
     while (peek().type != Tok::kRParen) {
       const bool predicateArg = fn->predicate && n.args.size() == 1;
       auto arg = predicateArg ? predicate() : expression(0);
@@ -388,12 +389,12 @@ class Parser {
                                  : fn->minArgs == fn->maxArgs ? std::to_string(fn->minArgs)
                                                               : std::to_string(fn->minArgs) + " to " + std::to_string(fn->maxArgs);
       return errorAt(t.column, std::string(fn->name) + "() takes " + wanted +
-                                   (wanted == "1" ? " argument" : " arguments") + ", got " + std::to_string(got));
+                                   (wanted.back() == '1' ? " argument" : " arguments") + ", got " + std::to_string(got));
     }
     if ((fn->fn == Fn::kIsNil || fn->fn == Fn::kDefault) && n.args[0].kind != NodeKind::kResult) {
       // Argo's isNil and default ignore their first argument and test the whole result; insisting on
       // `result` keeps a condition from appearing to test something it does not.
-      return errorAt(n.args[0].column, std::string(fn->name) + "() tests whether the whole result is nil: write " +
+      return errorAt(firstArgColumn, std::string(fn->name) + "() tests whether the whole result is nil: write " +
                                            (fn->fn == Fn::kIsNil ? "isNil(result)" : "default(result, 0)"));
     }
     return n;
