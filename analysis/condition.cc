@@ -32,22 +32,20 @@ const std::string kListHint = ": index it (result[0]) or use all()/any()";
 
 enum class ListFn { kLen, kAll, kAny, kNone, kOne, kCount, kSum, kMean, kMin, kMax };
 
-std::string numberText(double v) {
-  if (std::isnan(v)) return "(0/0)";
-  if (std::isinf(v)) return v > 0 ? "(1/0)" : "(-1/0)";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, res.ptr);
-  return v < 0 ? "(" + s + ")" : s;
-}
-
-// A number as a message shows it: 3, -1, 0.5, NaN.
+// A number as a message shows it: 3, -1, 0.5, NaN, +Inf.
 std::string shown(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  auto res = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back as the same double
   return std::string(buf, res.ptr);
+}
+
+// A number as muParser reads it back exactly; NaN and the infinities have no literal there.
+std::string numberText(double v) {
+  if (std::isnan(v)) return "(0/0)";
+  if (std::isinf(v)) return v > 0 ? "(1/0)" : "(-1/0)";
+  return v < 0 ? "(" + shown(v) + ")" : shown(v);
 }
 
 // strconv.ParseFloat and ParseInt accept a leading '+'; from_chars does not.
@@ -303,13 +301,20 @@ double Impl::runList(const ListOp& op) {
     if (failed) return kNaN;
   }
   switch (op.fn) {
-    case ListFn::kLen: return static_cast<double>(kept_);
-    case ListFn::kAll: return 1;
-    case ListFn::kAny: return 0;
-    case ListFn::kNone: return 1;
-    case ListFn::kOne: return matches == 1;
-    case ListFn::kCount: return static_cast<double>(matches);
-    case ListFn::kSum: return acc;
+    case ListFn::kLen:
+      return static_cast<double>(kept_);
+    case ListFn::kAll:
+      return 1;
+    case ListFn::kAny:
+      return 0;
+    case ListFn::kNone:
+      return 1;
+    case ListFn::kOne:
+      return matches == 1;
+    case ListFn::kCount:
+      return static_cast<double>(matches);
+    case ListFn::kSum:
+      return acc;
     case ListFn::kMean:
     case ListFn::kMin:
     case ListFn::kMax:
@@ -340,9 +345,9 @@ double Impl::at(const Source& src, double index) {
     if (n == 0) {
       fail(emptyMessage(src));
     } else {
-      fail("index " + shown(index) + " is out of range: " +
-           (src.predicates.empty() ? "result has " : "the filtered list has ") + std::to_string(n) +
-           (n == 1 ? " value" : " values"));
+      fail("index " + shown(index) +
+           " is out of range: " + (src.predicates.empty() ? "result has " : "the filtered list has ") +
+           std::to_string(n) + (n == 1 ? " value" : " values"));
     }
     return kNaN;
   }
@@ -362,10 +367,10 @@ enum class Type { kAny, kNumber, kBool, kString, kList, kNil, kPoison };
 struct Lowered {
   Type type = Type::kAny;
   std::string text;
-  bool isResult = false;     // this is `result` itself
-  int source = 0;            // kList: which Source
-  std::string literal;       // kString, unless isResult
-  int fail = -1;             // kPoison: evaluating this fails with this message
+  bool isResult = false;  // this is `result` itself
+  int source = 0;         // kList: which Source
+  std::string literal;    // kString, unless isResult
+  int fail = -1;          // kPoison: evaluating this fails with this message
 };
 
 Lowered ofType(Type t, std::string text = {}) {
@@ -377,13 +382,20 @@ Lowered ofType(Type t, std::string text = {}) {
 
 std::string typeName(const Lowered& v) {
   switch (v.type) {
-    case Type::kNumber: return "a number";
-    case Type::kBool: return "a bool";
-    case Type::kString: return "a string";
-    case Type::kNil: return "nil";
-    case Type::kList: return v.isResult ? std::string(kResultPlaceholder) : "a list of numbers";
-    case Type::kAny: return "result";  // only result's type is unknown at compile time
-    case Type::kPoison: break;
+    case Type::kNumber:
+      return "a number";
+    case Type::kBool:
+      return "a bool";
+    case Type::kString:
+      return "a string";
+    case Type::kNil:
+      return "nil";
+    case Type::kList:
+      return v.isResult ? std::string(kResultPlaceholder) : "a list of numbers";
+    case Type::kAny:
+      return "result";  // only result's type is unknown at compile time
+    case Type::kPoison:
+      break;
   }
   return "a value";
 }
@@ -400,20 +412,29 @@ class Lowerer {
 
   Lowered lower(const Node& n) {
     switch (n.kind) {
-      case NodeKind::kNumber: return ofType(Type::kNumber, numberText(n.number));
-      case NodeKind::kBool: return ofType(Type::kBool, n.boolean ? "1" : "0");
+      case NodeKind::kNumber:
+        return ofType(Type::kNumber, numberText(n.number));
+      case NodeKind::kBool:
+        return ofType(Type::kBool, n.boolean ? "1" : "0");
       case NodeKind::kString: {
         Lowered l = ofType(Type::kString);
         l.literal = n.text;
         return l;
       }
-      case NodeKind::kNil: return ofType(Type::kNil);
-      case NodeKind::kElement: return ofType(Type::kNumber, "sl_e" + std::to_string(n.depth - 1));
-      case NodeKind::kResult: return result();
-      case NodeKind::kUnary: return unary(n);
-      case NodeKind::kBinary: return binary(n);
-      case NodeKind::kIndex: return index(n);
-      case NodeKind::kCall: return call(n);
+      case NodeKind::kNil:
+        return ofType(Type::kNil);
+      case NodeKind::kElement:
+        return ofType(Type::kNumber, "sl_e" + std::to_string(n.depth - 1));
+      case NodeKind::kResult:
+        return result();
+      case NodeKind::kUnary:
+        return unary(n);
+      case NodeKind::kBinary:
+        return binary(n);
+      case NodeKind::kIndex:
+        return index(n);
+      case NodeKind::kCall:
+        return call(n);
     }
     return ofType(Type::kAny);
   }
@@ -425,8 +446,9 @@ class Lowerer {
     --depth_;
     if (b.type == Type::kPoison) b = ofType(Type::kBool, failCall(b.fail));
     if (b.type != Type::kBool && b.type != Type::kAny) {
-      b = error(body, Type::kBool,
-                "the predicate of " + fn.text + "() gives " + typeName(b) + ", not true or false, e.g. # < 1000");
+      b = error(
+          body, Type::kBool,
+          "the predicate of " + fn.text + "() gives " + typeName(b) + ", not true or false, e.g. # < 1000");
     }
     if (!kind_) return -1;
     impl_.predicates.push_back({impl_.newParser(b.text), depth_});
@@ -439,11 +461,24 @@ class Lowerer {
     l.isResult = true;
     if (!kind_) return l;
     switch (*kind_) {
-      case Value::Kind::kNil: l.type = Type::kNil; break;
-      case Value::Kind::kNumber: l.type = Type::kNumber; l.text = "sl_r"; break;
-      case Value::Kind::kBool: l.type = Type::kBool; l.text = "sl_r"; break;
-      case Value::Kind::kString: l.type = Type::kString; break;
-      case Value::Kind::kVector: l.type = Type::kList; l.source = 0; break;
+      case Value::Kind::kNil:
+        l.type = Type::kNil;
+        break;
+      case Value::Kind::kNumber:
+        l.type = Type::kNumber;
+        l.text = "sl_r";
+        break;
+      case Value::Kind::kBool:
+        l.type = Type::kBool;
+        l.text = "sl_r";
+        break;
+      case Value::Kind::kString:
+        l.type = Type::kString;
+        break;
+      case Value::Kind::kVector:
+        l.type = Type::kList;
+        l.source = 0;
+        break;
     }
     return l;
   }
@@ -475,7 +510,8 @@ class Lowerer {
     std::string hint;
     if (a.type == Type::kList || b.type == Type::kList) {
       hint = kListHint;
-    } else if ((a.type == Type::kString && b.type == Type::kNumber) || (a.type == Type::kNumber && b.type == Type::kString)) {
+    } else if ((a.type == Type::kString && b.type == Type::kNumber) ||
+               (a.type == Type::kNumber && b.type == Type::kString)) {
       hint = ": use asFloat(result) to read a number from a string";
     }
     return error(at, natural, what + " " + typeName(a) + " " + joiner + " " + typeName(b) + hint);
@@ -486,7 +522,8 @@ class Lowerer {
     if (isNilResult(a)) return error(at, natural, kNilResult);
     std::string hint;
     if (a.type == Type::kList) hint = kListHint;
-    if (a.type == Type::kNumber && a.isResult) hint = ": result is a single number; compare it directly, e.g. result >= 0.95";
+    if (a.type == Type::kNumber && a.isResult)
+      hint = ": result is a single number; compare it directly, e.g. result >= 0.95";
     return error(at, natural, what + ", got " + typeName(a) + hint);
   }
 
@@ -512,8 +549,10 @@ class Lowerer {
       if (a.type == Type::kPoison) return ofType(Type::kBool, failCall(a.fail));
       if (b.type == Type::kPoison) b = ofType(Type::kBool, failCall(b.fail));
       const std::string op(condition::opName(n.op));
-      if (!is(a, Type::kBool)) return wrongArgument(n, Type::kBool, "the left side of " + op + " must be a bool", a);
-      if (!is(b, Type::kBool)) return wrongArgument(n, Type::kBool, "the right side of " + op + " must be a bool", b);
+      if (!is(a, Type::kBool))
+        return wrongArgument(n, Type::kBool, "the left side of " + op + " must be a bool", a);
+      if (!is(b, Type::kBool))
+        return wrongArgument(n, Type::kBool, "the right side of " + op + " must be a bool", b);
       return ofType(Type::kBool, n.op == Op::kAnd ? "((" + a.text + ")?(" + b.text + "):0)"
                                                   : "((" + a.text + ")?1:(" + b.text + "))");
     }
@@ -534,9 +573,12 @@ class Lowerer {
     const std::string l = "(" + a.text + ")";
     const std::string r = "(" + b.text + ")";
     switch (n.op) {
-      case Op::kMod: return ofType(natural, "sl_mod(" + a.text + "," + b.text + ")");
-      case Op::kPow: return ofType(natural, "(" + l + "^" + r + ")");
-      default: return ofType(natural, "(" + l + op + r + ")");
+      case Op::kMod:
+        return ofType(natural, "sl_mod(" + a.text + "," + b.text + ")");
+      case Op::kPow:
+        return ofType(natural, "(" + l + "^" + r + ")");
+      default:
+        return ofType(natural, "(" + l + op + r + ")");
     }
   }
 
@@ -573,7 +615,8 @@ class Lowerer {
     Lowered idx = lower(n.args[1]);
     if (base.type == Type::kPoison) return ofType(Type::kNumber, failCall(base.fail));
     if (idx.type == Type::kPoison) return ofType(Type::kNumber, failCall(idx.fail));
-    if (!is(idx, Type::kNumber)) return wrongArgument(n.args[1], Type::kNumber, "an index must be a number", idx);
+    if (!is(idx, Type::kNumber))
+      return wrongArgument(n.args[1], Type::kNumber, "an index must be a number", idx);
     if (base.type == Type::kAny) return ofType(Type::kNumber, "0");
     if (base.type == Type::kList) {
       return ofType(Type::kNumber, "sl_at(" + std::to_string(base.source) + ",(" + idx.text + "))");
@@ -581,44 +624,67 @@ class Lowerer {
     if (isNilResult(base)) return error(n, Type::kNumber, kNilResult);
     if (base.type == Type::kNumber && base.isResult) {
       return error(n, Type::kNumber,
-                   "cannot index a number: result is a single number (a scalar); compare it directly, e.g. result >= 0.95");
+                   "cannot index a number: result is a single number (a scalar); compare it directly, e.g. "
+                   "result >= 0.95");
     }
     return error(n, Type::kNumber, "cannot index " + typeName(base) + ": only a list can be indexed");
   }
 
   Lowered listOp(ListFn fn, const Node& n, int source, int predicate) {
     impl_.listOps.push_back({fn, functionName(n.fn), source, predicate});
-    return ofType(fn == ListFn::kAll || fn == ListFn::kAny || fn == ListFn::kNone || fn == ListFn::kOne ? Type::kBool : Type::kNumber,
+    return ofType(fn == ListFn::kAll || fn == ListFn::kAny || fn == ListFn::kNone || fn == ListFn::kOne
+                      ? Type::kBool
+                      : Type::kNumber,
                   "sl_list(" + std::to_string(impl_.listOps.size() - 1) + ")");
   }
 
   static std::string_view functionName(Fn fn) {
     switch (fn) {
-      case Fn::kLen: return "len";
-      case Fn::kSum: return "sum";
-      case Fn::kMean: return "mean";
-      case Fn::kMin: return "min";
-      case Fn::kMax: return "max";
-      default: return "";
+      case Fn::kLen:
+        return "len";
+      case Fn::kSum:
+        return "sum";
+      case Fn::kMean:
+        return "mean";
+      case Fn::kMin:
+        return "min";
+      case Fn::kMax:
+        return "max";
+      default:
+        return "";
     }
   }
 
   Lowered call(const Node& n) {
     switch (n.fn) {
-      case Fn::kLen: return length(n);
-      case Fn::kAll: return withPredicate(n, ListFn::kAll, Type::kBool);
-      case Fn::kAny: return withPredicate(n, ListFn::kAny, Type::kBool);
-      case Fn::kNone: return withPredicate(n, ListFn::kNone, Type::kBool);
-      case Fn::kOne: return withPredicate(n, ListFn::kOne, Type::kBool);
-      case Fn::kCount: return withPredicate(n, ListFn::kCount, Type::kNumber);
-      case Fn::kFilter: return withPredicate(n, ListFn::kLen, Type::kList);
-      case Fn::kSum: return aggregate(n, ListFn::kSum);
-      case Fn::kMean: return aggregate(n, ListFn::kMean);
-      case Fn::kMin: return aggregate(n, ListFn::kMin);
-      case Fn::kMax: return aggregate(n, ListFn::kMax);
-      case Fn::kAbs: return numeric(n, Type::kNumber, "abs");
-      case Fn::kIsNaN: return numeric(n, Type::kBool, "sl_isnan");
-      case Fn::kIsInf: return numeric(n, Type::kBool, "sl_isinf");
+      case Fn::kLen:
+        return length(n);
+      case Fn::kAll:
+        return withPredicate(n, ListFn::kAll, Type::kBool);
+      case Fn::kAny:
+        return withPredicate(n, ListFn::kAny, Type::kBool);
+      case Fn::kNone:
+        return withPredicate(n, ListFn::kNone, Type::kBool);
+      case Fn::kOne:
+        return withPredicate(n, ListFn::kOne, Type::kBool);
+      case Fn::kCount:
+        return withPredicate(n, ListFn::kCount, Type::kNumber);
+      case Fn::kFilter:
+        return withPredicate(n, ListFn::kLen, Type::kList);
+      case Fn::kSum:
+        return aggregate(n, ListFn::kSum);
+      case Fn::kMean:
+        return aggregate(n, ListFn::kMean);
+      case Fn::kMin:
+        return aggregate(n, ListFn::kMin);
+      case Fn::kMax:
+        return aggregate(n, ListFn::kMax);
+      case Fn::kAbs:
+        return numeric(n, Type::kNumber, "abs");
+      case Fn::kIsNaN:
+        return numeric(n, Type::kBool, "sl_isnan");
+      case Fn::kIsInf:
+        return numeric(n, Type::kBool, "sl_isinf");
       case Fn::kIsNil:
         if (!kind_) return ofType(Type::kBool, "0");
         return ofType(Type::kBool, *kind_ == Value::Kind::kNil ? "1" : "0");
@@ -629,7 +695,8 @@ class Lowerer {
         }
         return lower(n.args[*kind_ == Value::Kind::kNil ? 1 : 0]);
       case Fn::kAsInt:
-      case Fn::kAsFloat: return conversion(n);
+      case Fn::kAsFloat:
+        return conversion(n);
     }
     return ofType(Type::kAny);
   }
@@ -640,7 +707,8 @@ class Lowerer {
     if (a.type == Type::kAny) return ofType(Type::kNumber, "0");
     if (a.type == Type::kList) return listOp(ListFn::kLen, n, a.source, -1);
     if (a.type == Type::kString) {
-      return ofType(Type::kNumber, a.isResult ? "sl_strlen(0)" : numberText(static_cast<double>(codePoints(a.literal))));
+      return ofType(Type::kNumber,
+                    a.isResult ? "sl_strlen(0)" : numberText(static_cast<double>(codePoints(a.literal))));
     }
     return wrongArgument(n, Type::kNumber, "len() needs a list or a string", a);
   }
@@ -673,7 +741,8 @@ class Lowerer {
     std::string joined;
     for (size_t i = 0; i < args.size(); ++i) {
       if (!is(args[i], Type::kNumber)) {
-        return wrongArgument(n.args[i], Type::kNumber, n.text + "() needs one list or several numbers", args[i]);
+        return wrongArgument(n.args[i], Type::kNumber, n.text + "() needs one list or several numbers",
+                             args[i]);
       }
       joined += (i ? "," : "") + std::string("(") + args[i].text + ")";
     }
@@ -681,10 +750,14 @@ class Lowerer {
     std::string sum;
     for (size_t i = 0; i < args.size(); ++i) sum += (i ? "+(" : "(") + args[i].text + ")";
     switch (fn) {
-      case ListFn::kSum: return ofType(Type::kNumber, "(" + sum + ")");
-      case ListFn::kMean: return ofType(Type::kNumber, "((" + sum + ")/" + std::to_string(args.size()) + ")");
-      case ListFn::kMin: return ofType(Type::kNumber, "sl_min(" + joined + ")");
-      default: return ofType(Type::kNumber, "sl_max(" + joined + ")");
+      case ListFn::kSum:
+        return ofType(Type::kNumber, "(" + sum + ")");
+      case ListFn::kMean:
+        return ofType(Type::kNumber, "((" + sum + ")/" + std::to_string(args.size()) + ")");
+      case ListFn::kMin:
+        return ofType(Type::kNumber, "sl_min(" + joined + ")");
+      default:
+        return ofType(Type::kNumber, "sl_max(" + joined + ")");
     }
   }
 
@@ -701,11 +774,14 @@ class Lowerer {
     if (a.type == Type::kPoison) return ofType(Type::kNumber, failCall(a.fail));
     if (a.type == Type::kAny) return ofType(Type::kNumber, "0");
     if (a.type == Type::kNumber) return ofType(Type::kNumber, toInt ? "sl_asint(" + a.text + ")" : a.text);
-    if (a.type == Type::kString && a.isResult) return ofType(Type::kNumber, toInt ? "sl_strint(0)" : "sl_strfloat(0)");
+    if (a.type == Type::kString && a.isResult)
+      return ofType(Type::kNumber, toInt ? "sl_strint(0)" : "sl_strfloat(0)");
     if (a.type == Type::kString) {
       auto v = toInt ? parseIntText(a.literal) : parseFloatText(a.literal);
       if (v) return ofType(Type::kNumber, numberText(*v));
-      return error(n, Type::kNumber, n.text + "(): " + quotedForMessage(a.literal) + " is not " + (toInt ? "a whole number" : "a number"));
+      return error(n, Type::kNumber,
+                   n.text + "(): " + quotedForMessage(a.literal) + " is not " +
+                       (toInt ? "a whole number" : "a number"));
     }
     return wrongArgument(n, Type::kNumber, n.text + "() needs a number or a numeric string", a);
   }
@@ -716,18 +792,28 @@ class Lowerer {
 };
 
 int startColumn(const Node& n) {
-  if ((n.kind == NodeKind::kBinary || n.kind == NodeKind::kIndex) && !n.args.empty()) return startColumn(n.args[0]);
+  if ((n.kind == NodeKind::kBinary || n.kind == NodeKind::kIndex) && !n.args.empty())
+    return startColumn(n.args[0]);
   return n.column;
 }
 
 std::string notABool(const Lowered& top) {
   std::string hint;
   switch (top.type) {
-    case Type::kNumber: hint = ": compare it, e.g. result >= 0.95"; break;
-    case Type::kString: hint = ": compare it, e.g. result == \"ok\""; break;
-    case Type::kList: hint = ": use all()/any() or index it (result[0])"; break;
-    case Type::kNil: hint = ": use isNil(result) or default(result, 0)"; break;
-    default: break;
+    case Type::kNumber:
+      hint = ": compare it, e.g. result >= 0.95";
+      break;
+    case Type::kString:
+      hint = ": compare it, e.g. result == \"ok\"";
+      break;
+    case Type::kList:
+      hint = ": use all()/any() or index it (result[0])";
+      break;
+    case Type::kNil:
+      hint = ": use isNil(result) or default(result, 0)";
+      break;
+    default:
+      break;
   }
   return "the condition gives " + typeName(top) + ", not true or false" + hint;
 }

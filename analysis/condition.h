@@ -22,6 +22,12 @@ namespace sluice::analysis {
 // comparison with NaN is false except `!=`. `&&` and `||` short-circuit, so
 // `len(result) == 0 || result[0] >= 0.95` is true, not an error, on an empty result.
 //
+// Where it is stricter than expr-lang, on purpose (a condition must never be silently misread): `==`
+// between different types (a list and a number, a number and a string) is an error rather than false,
+// except against nil; mean, min and max of an empty list are errors (sum is 0); isNil and default must be
+// given `result` itself, since Argo's versions test the whole result whatever they are given. `%` works
+// on any numbers (as C's fmod). Numbers in a message are shown as Go shows them (NaN, +Inf).
+//
 // How it runs: compile() parses the condition and type-checks it once with `result` of unknown type;
 // errors that hold for any result (unknown function, `1 + true`, a condition that is a number) are
 // compile errors with a column. It then lowers the tree once per kind of result (nil, number, bool,
@@ -45,6 +51,7 @@ class CompiledCondition {
   CompiledCondition& operator=(const CompiledCondition&) = delete;
   ~CompiledCondition();
 
+  // Precondition: not moved from.
   // true or false, or an error a person can act on: "result is empty: the query returned no data",
   // "cannot compare a list of 2 numbers with a number: index it (result[0]) or use all()/any()", or that
   // the condition gives a number rather than true or false. Never throws.

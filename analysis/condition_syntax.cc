@@ -9,7 +9,21 @@
 namespace sluice::analysis::condition {
 namespace {
 
-enum class Tok { kNumber, kString, kIdent, kHash, kLParen, kRParen, kLBracket, kRBracket, kLBrace, kRBrace, kComma, kOperator, kEnd };
+enum class Tok {
+  kNumber,
+  kString,
+  kIdent,
+  kHash,
+  kLParen,
+  kRParen,
+  kLBracket,
+  kRBracket,
+  kLBrace,
+  kRBrace,
+  kComma,
+  kOperator,
+  kEnd
+};
 
 struct Token {
   Tok type = Tok::kEnd;
@@ -86,11 +100,23 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
         if (d == '\\' && j < s.size()) {
           const char e = s[j++];
           switch (e) {
-            case 'n': value += '\n'; break;
-            case 't': value += '\t'; break;
-            case 'r': value += '\r'; break;
-            case '\\': case '"': case '\'': value += e; break;
-            default: return errorAt(static_cast<int>(j) - 1, "unknown escape \\" + std::string(1, e) + " in a string");
+            case 'n':
+              value += '\n';
+              break;
+            case 't':
+              value += '\t';
+              break;
+            case 'r':
+              value += '\r';
+              break;
+            case '\\':
+            case '"':
+            case '\'':
+              value += e;
+              break;
+            default:
+              return errorAt(static_cast<int>(j) - 1,
+                             "unknown escape \\" + std::string(1, e) + " in a string");
           }
           continue;
         }
@@ -115,24 +141,56 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
       }
       if (!matched) {
         switch (c) {
-          case '(': t.type = Tok::kLParen; break;
-          case ')': t.type = Tok::kRParen; break;
-          case '[': t.type = Tok::kLBracket; break;
-          case ']': t.type = Tok::kRBracket; break;
-          case '{': t.type = Tok::kLBrace; break;
-          case '}': t.type = Tok::kRBrace; break;
-          case ',': t.type = Tok::kComma; break;
-          case '#': t.type = Tok::kHash; break;
-          case '<': case '>': case '!': case '+': case '-': case '*': case '/': case '%': case '^':
+          case '(':
+            t.type = Tok::kLParen;
+            break;
+          case ')':
+            t.type = Tok::kRParen;
+            break;
+          case '[':
+            t.type = Tok::kLBracket;
+            break;
+          case ']':
+            t.type = Tok::kRBracket;
+            break;
+          case '{':
+            t.type = Tok::kLBrace;
+            break;
+          case '}':
+            t.type = Tok::kRBrace;
+            break;
+          case ',':
+            t.type = Tok::kComma;
+            break;
+          case '#':
+            t.type = Tok::kHash;
+            break;
+          case '<':
+          case '>':
+          case '!':
+          case '+':
+          case '-':
+          case '*':
+          case '/':
+          case '%':
+          case '^':
             t.type = Tok::kOperator;
             break;
-          case '=': return errorAt(column, "unexpected \"=\": compare with ==");
-          case '&': return errorAt(column, "unexpected \"&\": write && (or and)");
-          case '|': return errorAt(column, "unexpected \"|\": write || (or or); pipes are not supported");
-          case '?': return errorAt(column, "unexpected \"?\": the ?: and ?? operators are not supported; use && and ||");
-          case ':': return errorAt(column, "unexpected \":\": slices and ?: are not supported");
-          case '.': return errorAt(column, "unexpected \".\": member access and ranges are not supported");
-          default: return errorAt(column, "unexpected character " + quoted(std::string(1, c)));
+          case '=':
+            return errorAt(column, "unexpected \"=\": compare with ==");
+          case '&':
+            return errorAt(column, "unexpected \"&\": write && (or and)");
+          case '|':
+            return errorAt(column, "unexpected \"|\": write || (or or); pipes are not supported");
+          case '?':
+            return errorAt(column,
+                           "unexpected \"?\": the ?: and ?? operators are not supported; use && and ||");
+          case ':':
+            return errorAt(column, "unexpected \":\": slices and ?: are not supported");
+          case '.':
+            return errorAt(column, "unexpected \".\": member access and ranges are not supported");
+          default:
+            return errorAt(column, "unexpected character " + quoted(std::string(1, c)));
         }
         t.text = std::string(1, c);
         ++i;
@@ -156,15 +214,15 @@ struct FunctionInfo {
 };
 
 constexpr FunctionInfo kFunctions[] = {
-    {"len", Fn::kLen, 1, 1, false},       {"all", Fn::kAll, 2, 2, true},
-    {"any", Fn::kAny, 2, 2, true},        {"none", Fn::kNone, 2, 2, true},
-    {"one", Fn::kOne, 2, 2, true},        {"filter", Fn::kFilter, 2, 2, true},
-    {"count", Fn::kCount, 2, 2, true},    {"sum", Fn::kSum, 1, -1, false},
-    {"mean", Fn::kMean, 1, -1, false},    {"min", Fn::kMin, 1, -1, false},
-    {"max", Fn::kMax, 1, -1, false},      {"abs", Fn::kAbs, 1, 1, false},
-    {"isNaN", Fn::kIsNaN, 1, 1, false},   {"isInf", Fn::kIsInf, 1, 1, false},
-    {"isNil", Fn::kIsNil, 1, 1, false},   {"default", Fn::kDefault, 2, 2, false},
-    {"asInt", Fn::kAsInt, 1, 1, false},   {"asFloat", Fn::kAsFloat, 1, 1, false},
+    {"len", Fn::kLen, 1, 1, false},     {"all", Fn::kAll, 2, 2, true},
+    {"any", Fn::kAny, 2, 2, true},      {"none", Fn::kNone, 2, 2, true},
+    {"one", Fn::kOne, 2, 2, true},      {"filter", Fn::kFilter, 2, 2, true},
+    {"count", Fn::kCount, 2, 2, true},  {"sum", Fn::kSum, 1, -1, false},
+    {"mean", Fn::kMean, 1, -1, false},  {"min", Fn::kMin, 1, -1, false},
+    {"max", Fn::kMax, 1, -1, false},    {"abs", Fn::kAbs, 1, 1, false},
+    {"isNaN", Fn::kIsNaN, 1, 1, false}, {"isInf", Fn::kIsInf, 1, 1, false},
+    {"isNil", Fn::kIsNil, 1, 1, false}, {"default", Fn::kDefault, 2, 2, false},
+    {"asInt", Fn::kAsInt, 1, 1, false}, {"asFloat", Fn::kAsFloat, 1, 1, false},
 };
 
 const FunctionInfo* findFunction(std::string_view name) {
@@ -188,7 +246,10 @@ bool binaryOperator(const Token& t, BinaryInfo& info) {
     return false;
   }
   if (t.type != Tok::kOperator) return false;
-  static const struct { std::string_view text; BinaryInfo info; } kTable[] = {
+  static const struct {
+    std::string_view text;
+    BinaryInfo info;
+  } kTable[] = {
       {"||", {Op::kOr, 10, false}}, {"&&", {Op::kAnd, 15, false}}, {"==", {Op::kEq, 20, false}},
       {"!=", {Op::kNe, 20, false}}, {"<", {Op::kLt, 20, false}},   {">", {Op::kGt, 20, false}},
       {"<=", {Op::kLe, 20, false}}, {">=", {Op::kGe, 20, false}},  {"+", {Op::kAdd, 30, false}},
@@ -203,7 +264,7 @@ bool binaryOperator(const Token& t, BinaryInfo& info) {
 
 constexpr int kUnaryNotPrecedence = 50;
 constexpr int kUnaryMinusPrecedence = 90;
-constexpr int kMaxNesting = 64;
+constexpr int kMaxNesting = 100;
 constexpr int kMaxPredicateDepth = 8;
 constexpr size_t kMaxConditionLength = 4096;
 
@@ -221,7 +282,8 @@ class Parser {
     auto node = expression(0);
     if (!node) return node;
     if (peek().type != Tok::kEnd) {
-      return errorAt(peek().column, "unexpected " + describeToken(peek()) + ": expected an operator or the end of the condition");
+      return errorAt(peek().column, "unexpected " + describeToken(peek()) +
+                                        ": expected an operator or the end of the condition");
     }
     return node;
   }
@@ -233,7 +295,8 @@ class Parser {
   // Consumes the closing token, or says what was found instead.
   std::optional<Error> expect(Tok type, std::string_view text) {
     if (peek().type != type) {
-      return errorAt(peek().column, "unexpected " + describeToken(peek()) + ": expected \"" + std::string(text) + "\"");
+      return errorAt(peek().column,
+                     "unexpected " + describeToken(peek()) + ": expected \"" + std::string(text) + "\"");
     }
     next();
     return std::nullopt;
@@ -263,7 +326,8 @@ class Parser {
 
   Result<Node> unary() {
     const Token& t = peek();
-    const bool isNot = (t.type == Tok::kOperator && t.text == "!") || (t.type == Tok::kIdent && t.text == "not");
+    const bool isNot =
+        (t.type == Tok::kOperator && t.text == "!") || (t.type == Tok::kIdent && t.text == "not");
     const bool isSign = t.type == Tok::kOperator && (t.text == "-" || t.text == "+");
     if (!isNot && !isSign) return postfix();
     const Token& opToken = next();
@@ -325,8 +389,9 @@ class Parser {
       case Tok::kIdent:
         return identifier(t);
       default:
-        return errorAt(t.column, "unexpected " + describeToken(t) +
-                                     ": expected a value (a number, result, a string, a function call or \"(\")");
+        return errorAt(t.column,
+                       "unexpected " + describeToken(t) +
+                           ": expected a value (a number, result, a string, a function call or \"(\")");
     }
   }
 
@@ -348,16 +413,18 @@ class Parser {
     }
     const FunctionInfo* fn = findFunction(t.text);
     if (peek().type != Tok::kLParen) {
-      if (fn) return errorAt(t.column, quoted(t.text) + " is a function: call it, e.g. " + t.text + "(result)");
+      if (fn)
+        return errorAt(t.column, quoted(t.text) + " is a function: call it, e.g. " + t.text + "(result)");
       if (t.text == "and" || t.text == "or") {
         return errorAt(t.column, "unexpected " + quoted(t.text) + ": expected a value");
       }
       return errorAt(t.column, "unknown name " + quoted(t.text) + ": the only variable is result");
     }
     if (!fn) {
-      return errorAt(t.column, "unknown function " + quoted(t.text) +
-                                   ": supported are len, all, any, none, one, filter, count, sum, mean, min, max, "
-                                   "abs, isNaN, isInf, isNil, default, asInt, asFloat");
+      return errorAt(t.column,
+                     "unknown function " + quoted(t.text) +
+                         ": supported are len, all, any, none, one, filter, count, sum, mean, min, max, "
+                         "abs, isNaN, isInf, isNil, default, asInt, asFloat");
     }
     next();  // (
     n.kind = NodeKind::kCall;
@@ -385,24 +452,28 @@ class Parser {
                                    std::string(fn->name) + "(result, # < 1000)");
     }
     if (got < fn->minArgs || (fn->maxArgs >= 0 && got > fn->maxArgs)) {
-      const std::string wanted = fn->maxArgs < 0   ? "at least " + std::to_string(fn->minArgs)
-                                 : fn->minArgs == fn->maxArgs ? std::to_string(fn->minArgs)
-                                                              : std::to_string(fn->minArgs) + " to " + std::to_string(fn->maxArgs);
+      const std::string wanted = fn->maxArgs < 0 ? "at least " + std::to_string(fn->minArgs)
+                                 : fn->minArgs == fn->maxArgs
+                                     ? std::to_string(fn->minArgs)
+                                     : std::to_string(fn->minArgs) + " to " + std::to_string(fn->maxArgs);
       return errorAt(t.column, std::string(fn->name) + "() takes " + wanted +
-                                   (wanted.back() == '1' ? " argument" : " arguments") + ", got " + std::to_string(got));
+                                   (wanted.back() == '1' ? " argument" : " arguments") + ", got " +
+                                   std::to_string(got));
     }
     if ((fn->fn == Fn::kIsNil || fn->fn == Fn::kDefault) && n.args[0].kind != NodeKind::kResult) {
       // Argo's isNil and default ignore their first argument and test the whole result; insisting on
       // `result` keeps a condition from appearing to test something it does not.
-      return errorAt(firstArgColumn, std::string(fn->name) + "() tests whether the whole result is nil: write " +
-                                           (fn->fn == Fn::kIsNil ? "isNil(result)" : "default(result, 0)"));
+      return errorAt(firstArgColumn, std::string(fn->name) +
+                                         "() tests whether the whole result is nil: write " +
+                                         (fn->fn == Fn::kIsNil ? "isNil(result)" : "default(result, 0)"));
     }
     return n;
   }
 
   // A predicate, bare (# < 1000) or in braces ({# < 1000}); `#` inside is the current element.
   Result<Node> predicate() {
-    if (predicateDepth_ >= kMaxPredicateDepth) return errorAt(peek().column, "predicates are nested too deeply");
+    if (predicateDepth_ >= kMaxPredicateDepth)
+      return errorAt(peek().column, "predicates are nested too deeply");
     ++predicateDepth_;
     Result<Node> body = Error{};
     if (peek().type == Tok::kLBrace) {
@@ -438,21 +509,38 @@ Result<Node> parse(std::string_view source) {
 
 std::string_view opName(Op op) {
   switch (op) {
-    case Op::kNeg: case Op::kSub: return "-";
-    case Op::kPlus: case Op::kAdd: return "+";
-    case Op::kNot: return "!";
-    case Op::kMul: return "*";
-    case Op::kDiv: return "/";
-    case Op::kMod: return "%";
-    case Op::kPow: return "**";
-    case Op::kEq: return "==";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kGt: return ">";
-    case Op::kLe: return "<=";
-    case Op::kGe: return ">=";
-    case Op::kAnd: return "&&";
-    case Op::kOr: return "||";
+    case Op::kNeg:
+    case Op::kSub:
+      return "-";
+    case Op::kPlus:
+    case Op::kAdd:
+      return "+";
+    case Op::kNot:
+      return "!";
+    case Op::kMul:
+      return "*";
+    case Op::kDiv:
+      return "/";
+    case Op::kMod:
+      return "%";
+    case Op::kPow:
+      return "**";
+    case Op::kEq:
+      return "==";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kGt:
+      return ">";
+    case Op::kLe:
+      return "<=";
+    case Op::kGe:
+      return ">=";
+    case Op::kAnd:
+      return "&&";
+    case Op::kOr:
+      return "||";
   }
   return "?";
 }

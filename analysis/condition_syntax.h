@@ -13,15 +13,44 @@ namespace sluice::analysis::condition {
 enum class NodeKind { kNumber, kString, kBool, kNil, kResult, kElement, kUnary, kBinary, kIndex, kCall };
 
 enum class Op {
-  kNeg, kPlus, kNot,                                // unary
-  kAdd, kSub, kMul, kDiv, kMod, kPow,               // arithmetic
-  kEq, kNe, kLt, kGt, kLe, kGe,                     // comparison
-  kAnd, kOr,                                        // logic
+  kNeg,
+  kPlus,
+  kNot,  // unary
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,  // arithmetic
+  kEq,
+  kNe,
+  kLt,
+  kGt,
+  kLe,
+  kGe,  // comparison
+  kAnd,
+  kOr,  // logic
 };
 
 enum class Fn {
-  kLen, kAll, kAny, kNone, kOne, kFilter, kCount, kSum, kMean, kMin, kMax,
-  kAbs, kIsNaN, kIsInf, kIsNil, kDefault, kAsInt, kAsFloat,
+  kLen,
+  kAll,
+  kAny,
+  kNone,
+  kOne,
+  kFilter,
+  kCount,
+  kSum,
+  kMean,
+  kMin,
+  kMax,
+  kAbs,
+  kIsNaN,
+  kIsInf,
+  kIsNil,
+  kDefault,
+  kAsInt,
+  kAsFloat,
 };
 
 struct Node {
@@ -31,7 +60,8 @@ struct Node {
   Fn fn = Fn::kLen;        // kCall
   double number = 0;       // kNumber
   bool boolean = false;    // kBool
-  std::string text;        // kString: the unescaped literal; kCall: the function's name; kUnary/kBinary: the operator as written
+  std::string text;        // kString: the unescaped literal; kCall: the function's name; kUnary/kBinary: the
+                           // operator as written
   int depth = 0;           // kElement: how many predicates enclose this `#` (1 = innermost of one)
   std::vector<Node> args;  // operands, the indexed value and the index, or call arguments (a predicate last)
 };

@@ -10,10 +10,14 @@ namespace sluice::analysis {
 
 std::string describe(const Value& value) {
   switch (value.kind()) {
-    case Value::Kind::kNil: return "nil";
-    case Value::Kind::kNumber: return "a number";
-    case Value::Kind::kBool: return "a bool";
-    case Value::Kind::kString: return "a string";
+    case Value::Kind::kNil:
+      return "nil";
+    case Value::Kind::kNumber:
+      return "a number";
+    case Value::Kind::kBool:
+      return "a bool";
+    case Value::Kind::kString:
+      return "a string";
     case Value::Kind::kVector: {
       const size_t n = value.asVector().size();
       if (n == 0) return "an empty list";

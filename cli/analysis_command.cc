@@ -50,7 +50,8 @@ void addAnalysisCommand(CLI::App& app, int& exitCode) {
       "Evaluate a successCondition or failureCondition against a metric result. Prints true or false\n"
       "(exit 0), or the error a measurement would report (exit 2).\n"
       "  sluice analysis eval 'len(result) == 0 || result[0] >= 0.95' --result '[0.97, 0.99]'");
-  eval->add_option("condition", options->condition, "The condition, as written in the AnalysisTemplate")->required();
+  eval->add_option("condition", options->condition, "The condition, as written in the AnalysisTemplate")
+      ->required();
   eval->add_option("--result", options->result,
                    "The result as JSON: a number, an array of numbers, null, a bool or a string; \"NaN\", "
                    "\"+Inf\" and \"-Inf\" (quoted or not) are numbers")

@@ -47,7 +47,8 @@ TEST_CASE("evaluating a condition allocates nothing", "[analysis][condition]") {
       {"result", Value::boolean(true), true},
       {"all(result, # < 1000)", Value::vector({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}), true},
       {"len(result) == 0 || result[0] >= 0.95", Value::vector({0.97}), true},
-      {"count(filter(result, # > 2), {# < 5}) == 2 && result[-1] == 10", Value::vector({1, 2, 3, 4, 5, 10}), true},
+      {"count(filter(result, # > 2), {# < 5}) == 2 && result[-1] == 10", Value::vector({1, 2, 3, 4, 5, 10}),
+       true},
       {"mean(result) > 1 && max(result) < 100 && sum(result) > 0", Value::vector({2, 3}), true},
       {"result == \"ok\"", Value::string("ok"), true},
   };

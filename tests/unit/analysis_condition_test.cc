@@ -218,7 +218,8 @@ TEST_CASE("all, any, none, one, filter and count, in both predicate forms", "[an
       {"filter(result, # > 1)[0] == 2", "[1, 2, 3]", "true"},
       {"filter(result, {# > 1})[-1] == 3", "[1, 2, 3]", "true"},
       {"filter(result, # > 5)[0] > 0", "[1, 2]", "error: filter() kept none of the result's values"},
-      {"filter(result, # > 1)[5] > 0", "[1, 2, 3]", "error: index 5 is out of range: the filtered list has 2 values"},
+      {"filter(result, # > 1)[5] > 0", "[1, 2, 3]",
+       "error: index 5 is out of range: the filtered list has 2 values"},
       {"sum(filter(result, # > 1)) == 5", "[1, 2, 3]", "true"},
       {"all(filter(result, # > 1), # < 3)", "[1, 2, 3]", "false"},
       {"all(filter(result, # > 1), # > 1)", "[1, 2, 3]", "true"},
@@ -234,7 +235,8 @@ TEST_CASE("all, any, none, one, filter and count, in both predicate forms", "[an
       {"all(result, # < result[5])", "[1]", "error: index 5 is out of range"},
       {"all(result, # < 1000)", "5", "error: all() needs a list, got a number"},
       {"all(result, # < 1000)", "null", "error: result is nil"},
-      {"all(result, #)", "[1]", "compile: column 13: the predicate of all() gives a number, not true or false"},
+      {"all(result, #)", "[1]",
+       "compile: column 13: the predicate of all() gives a number, not true or false"},
       {"# > 1", "1", "compile: column 1: # is only allowed inside a predicate"},
       {"all(result)", "[1]", "compile: column 1: all() takes a list and a predicate"},
       {"all(result, # < 1, 2)", "[1]", "compile: column 1: all() takes a list and a predicate"},
@@ -259,7 +261,8 @@ TEST_CASE("sum, mean, min, max of a list or of several numbers, and abs", "[anal
       {"sum(1, 2, 3) == 6", "0", "true"},
       {"mean(1, 2) == 1.5", "0", "true"},
       {"max(result) == 7", "7", "true"},
-      {"max(result, 1) > 0", "[1, 2]", "error: max() needs one list or several numbers, got a list of 2 numbers"},
+      {"max(result, 1) > 0", "[1, 2]",
+       "error: max() needs one list or several numbers, got a list of 2 numbers"},
       {"sum(result) > 0", "null", "error: result is nil"},
       {"abs(result) == 3", "-3", "true"},
       {"abs(-2.5) == 2.5", "0", "true"},
@@ -353,7 +356,8 @@ TEST_CASE("bool results", "[analysis][condition]") {
 
 TEST_CASE("a condition must give true or false", "[analysis][condition]") {
   checkRows({
-      {"result", "0.5", "error: the condition gives a number, not true or false: compare it, e.g. result >= 0.95"},
+      {"result", "0.5",
+       "error: the condition gives a number, not true or false: compare it, e.g. result >= 0.95"},
       {"result", "[1]", "error: the condition gives a list of 1 number, not true or false"},
       {"result", "\"ok\"", "error: the condition gives a string, not true or false"},
       {"result >= 0.95", "[0.97, 0.99]",
@@ -406,7 +410,8 @@ TEST_CASE("syntax outside the supported set is rejected with its column", "[anal
       {"len result", "1", "compile: column 1: \"len\" is a function"},
       {"max() > 1", "0", "compile: column 1: max() takes at least 1 argument, got 0"},
       {"abs(1, 2) > 0", "0", "compile: column 1: abs() takes 1 argument, got 2"},
-      {"len(result == 0", "[1]", "compile: column 16: unexpected end of the condition: expected \",\" or \")\""},
+      {"len(result == 0", "[1]",
+       "compile: column 16: unexpected end of the condition: expected \",\" or \")\""},
       {"result[0", "[1]", "compile: column 9: unexpected end of the condition: expected \"]\""},
       {"0x10 > 1", "0", "compile: column 2: unexpected token \"x10\""},
       {"let x = 1; x > 0", "0", "compile: column 7: unexpected \"=\""},
@@ -437,7 +442,8 @@ TEST_CASE("the JSON form of a result", "[analysis][condition]") {
   CHECK(std::isnan(parseResultJson("\"NaN\"")->asNumber()));
   CHECK(parseResultJson("\"+Inf\"")->asNumber() == std::numeric_limits<double>::infinity());
   CHECK(parseResultJson("[1, \"-Inf\", +Inf]")->asVector() ==
-        std::vector<double>{1, -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()});
+        std::vector<double>{1, -std::numeric_limits<double>::infinity(),
+                            std::numeric_limits<double>::infinity()});
   CHECK(parseResultJson("null")->kind() == Value::Kind::kNil);
   CHECK(parseResultJson("\"NaN is a word\"")->asString() == "NaN is a word");
   CHECK(parseResultJson("true")->asBool());
