@@ -41,6 +41,41 @@ std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 bool isIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$'; }
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
+// The token a single character makes, or null when the language has none.
+const Tok* singleCharToken(char c) {
+  static constexpr struct {
+    char c;
+    Tok type;
+  } kSingle[] = {{'(', Tok::kLParen},   {')', Tok::kRParen},   {'[', Tok::kLBracket}, {']', Tok::kRBracket},
+                 {'{', Tok::kLBrace},   {'}', Tok::kRBrace},   {',', Tok::kComma},    {'#', Tok::kHash},
+                 {'<', Tok::kOperator}, {'>', Tok::kOperator}, {'!', Tok::kOperator}, {'+', Tok::kOperator},
+                 {'-', Tok::kOperator}, {'*', Tok::kOperator}, {'/', Tok::kOperator}, {'%', Tok::kOperator},
+                 {'^', Tok::kOperator}};
+  for (const auto& row : kSingle) {
+    if (row.c == c) return &row.type;
+  }
+  return nullptr;
+}
+
+// Why a character is not part of the language, pointing at what to write instead where there is one.
+std::string rejectedCharacter(char c) {
+  static constexpr struct {
+    char c;
+    std::string_view message;
+  } kRejected[] = {
+      {'=', "unexpected \"=\": compare with =="},
+      {'&', "unexpected \"&\": write && (or and)"},
+      {'|', "unexpected \"|\": write || (or or); pipes are not supported"},
+      {'?', "unexpected \"?\": the ?: and ?? operators are not supported; use && and ||"},
+      {':', "unexpected \":\": slices and ?: are not supported"},
+      {'.', "unexpected \".\": member access and ranges are not supported"},
+  };
+  for (const auto& row : kRejected) {
+    if (row.c == c) return std::string(row.message);
+  }
+  return "unexpected character " + quoted(std::string(1, c));
+}
+
 Result<std::vector<Token>> tokenize(std::string_view s) {
   std::vector<Token> out;
   size_t i = 0;
@@ -140,58 +175,9 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
         }
       }
       if (!matched) {
-        switch (c) {
-          case '(':
-            t.type = Tok::kLParen;
-            break;
-          case ')':
-            t.type = Tok::kRParen;
-            break;
-          case '[':
-            t.type = Tok::kLBracket;
-            break;
-          case ']':
-            t.type = Tok::kRBracket;
-            break;
-          case '{':
-            t.type = Tok::kLBrace;
-            break;
-          case '}':
-            t.type = Tok::kRBrace;
-            break;
-          case ',':
-            t.type = Tok::kComma;
-            break;
-          case '#':
-            t.type = Tok::kHash;
-            break;
-          case '<':
-          case '>':
-          case '!':
-          case '+':
-          case '-':
-          case '*':
-          case '/':
-          case '%':
-          case '^':
-            t.type = Tok::kOperator;
-            break;
-          case '=':
-            return errorAt(column, "unexpected \"=\": compare with ==");
-          case '&':
-            return errorAt(column, "unexpected \"&\": write && (or and)");
-          case '|':
-            return errorAt(column, "unexpected \"|\": write || (or or); pipes are not supported");
-          case '?':
-            return errorAt(column,
-                           "unexpected \"?\": the ?: and ?? operators are not supported; use && and ||");
-          case ':':
-            return errorAt(column, "unexpected \":\": slices and ?: are not supported");
-          case '.':
-            return errorAt(column, "unexpected \".\": member access and ranges are not supported");
-          default:
-            return errorAt(column, "unexpected character " + quoted(std::string(1, c)));
-        }
+        const Tok* single = singleCharToken(c);
+        if (!single) return errorAt(column, rejectedCharacter(c));
+        t.type = *single;
         t.text = std::string(1, c);
         ++i;
       }
