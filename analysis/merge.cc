@@ -25,7 +25,8 @@ class TemplateFlattener {
     const std::string key = describeTemplate(ref);
     if (std::find(stack_.begin(), stack_.end(), key) != stack_.end()) {
       std::string cycle;
-      for (auto it = std::find(stack_.begin(), stack_.end(), key); it != stack_.end(); ++it) cycle += *it + " -> ";
+      for (auto it = std::find(stack_.begin(), stack_.end(), key); it != stack_.end(); ++it)
+        cycle += *it + " -> ";
       return Error{"analysis templates form a cycle: " + cycle + key};
     }
     if (!visited_.insert(key).second) return {};  // a duplicate: taken once
@@ -52,11 +53,13 @@ class TemplateFlattener {
   }
 
   void addDryRun(const std::string& name) {
-    if (std::find(spec.dryRun.begin(), spec.dryRun.end(), name) == spec.dryRun.end()) spec.dryRun.push_back(name);
+    if (std::find(spec.dryRun.begin(), spec.dryRun.end(), name) == spec.dryRun.end())
+      spec.dryRun.push_back(name);
   }
   void addRetention(const MeasurementRetention& r) {
-    const bool seen = std::any_of(spec.measurementRetention.begin(), spec.measurementRetention.end(),
-                                  [&](const MeasurementRetention& e) { return e.metricName == r.metricName; });
+    const bool seen =
+        std::any_of(spec.measurementRetention.begin(), spec.measurementRetention.end(),
+                    [&](const MeasurementRetention& e) { return e.metricName == r.metricName; });
     if (!seen) spec.measurementRetention.push_back(r);
   }
 
@@ -87,8 +90,10 @@ class TemplateFlattener {
   std::map<std::string, std::string> argOwner_;
 };
 
-Result<std::string> fieldRefValue(const ArgSources& sources, const std::string& argName, const std::string& path) {
-  if (!sources.fieldRef) return Error{"argument \"" + argName + "\": fieldRef " + path + " cannot be resolved here"};
+Result<std::string> fieldRefValue(const ArgSources& sources, const std::string& argName,
+                                  const std::string& path) {
+  if (!sources.fieldRef)
+    return Error{"argument \"" + argName + "\": fieldRef " + path + " cannot be resolved here"};
   auto v = sources.fieldRef(path);
   if (!v) return Error{"argument \"" + argName + "\": fieldRef " + path + ": " + v.error()};
   return v;
@@ -117,7 +122,8 @@ Result<AnalysisRunSpec> mergeTemplates(const engine::RolloutAnalysis& analysis, 
   }
   AnalysisRunSpec spec = std::move(flat.spec);
   for (const auto& given : analysis.args) {
-    auto target = std::find_if(spec.args.begin(), spec.args.end(), [&](const Argument& a) { return a.name == given.name; });
+    auto target = std::find_if(spec.args.begin(), spec.args.end(),
+                               [&](const Argument& a) { return a.name == given.name; });
     if (target == spec.args.end()) continue;
     auto value = rolloutArgValue(given, sources);
     if (!value) return Error{value.error()};

@@ -63,8 +63,8 @@ const char* phaseName(Phase phase) {
 }
 
 Result<Phase> phaseFromName(std::string_view name) {
-  for (Phase p : {Phase::Unset, Phase::Pending, Phase::Running, Phase::Successful, Phase::Failed, Phase::Error,
-                  Phase::Inconclusive}) {
+  for (Phase p : {Phase::Unset, Phase::Pending, Phase::Running, Phase::Successful, Phase::Failed,
+                  Phase::Error, Phase::Inconclusive}) {
     if (name == phaseName(p)) return p;
   }
   return Error{"must be one of Pending, Running, Successful, Failed, Error, Inconclusive, got \"" +

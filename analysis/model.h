@@ -47,7 +47,7 @@ struct SecretKeyRef {
 struct Argument {
   std::string name;
   std::optional<std::string> value;
-  std::optional<SecretKeyRef> secretKeyRef;         // valueFrom.secretKeyRef
+  std::optional<SecretKeyRef> secretKeyRef;  // valueFrom.secretKeyRef
   std::optional<std::string> fieldRef;       // valueFrom.fieldRef.fieldPath
   bool operator==(const Argument&) const = default;
 };
@@ -131,7 +131,9 @@ struct Metric {
 
   int failureLimitOrDefault() const { return failureLimit.value_or(kDefaultFailureLimit); }
   int inconclusiveLimitOrDefault() const { return inconclusiveLimit.value_or(kDefaultInconclusiveLimit); }
-  int consecutiveErrorLimitOrDefault() const { return consecutiveErrorLimit.value_or(kDefaultConsecutiveErrorLimit); }
+  int consecutiveErrorLimitOrDefault() const {
+    return consecutiveErrorLimit.value_or(kDefaultConsecutiveErrorLimit);
+  }
   int consecutiveSuccessLimitOrDefault() const {
     return consecutiveSuccessLimit.value_or(kDefaultConsecutiveSuccessLimit);
   }

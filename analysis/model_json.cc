@@ -16,8 +16,9 @@ using nlohmann::json;
 using namespace sluice::json_fields;
 
 // Providers Argo Rollouts has and Sluice does not run yet: named, so the error says what to do.
-constexpr const char* kUnsupportedProviders[] = {"job",      "datadog",  "newRelic",   "wavefront", "kayenta",
-                                                 "cloudWatch", "graphite", "influxdb", "skywalking", "plugin"};
+constexpr const char* kUnsupportedProviders[] = {"job",        "datadog",    "newRelic", "wavefront",
+                                                 "kayenta",    "cloudWatch", "graphite", "influxdb",
+                                                 "skywalking", "plugin"};
 
 std::optional<IntOrString> readIntOrString(Reporter& r, const json& v, const std::string& path) {
   if (v.is_string()) return IntOrString{std::nullopt, v.get<std::string>()};
@@ -65,8 +66,9 @@ void readPrometheus(ObjectReader& o, PrometheusMetric& p) {
         }
       }
       for (const char* kind : {"sigv4", "oauth2"}) {
-        ao.rejectUnsupported(kind, std::string(kind) + " authentication is not supported yet; use basicAuth or an "
-                                                       "Authorization header");
+        ao.rejectUnsupported(kind, std::string(kind) +
+                                       " authentication is not supported yet; use basicAuth or an "
+                                       "Authorization header");
       }
     });
   }
@@ -92,7 +94,8 @@ void readWeb(ObjectReader& o, WebMetric& w) {
   o.read("headers", w.headers, readHeaders);
   o.read("body", w.body, readString);
   if (const json* b = o.get("jsonBody")) w.jsonBody = *b;
-  if (!w.body.empty() && w.jsonBody) r.error(o.path("jsonBody"), "cannot be combined with body; set one of them");
+  if (!w.body.empty() && w.jsonBody)
+    r.error(o.path("jsonBody"), "cannot be combined with body; set one of them");
   if ((w.method.empty() || w.method == "GET") && (!w.body.empty() || w.jsonBody)) {
     r.error(o.path(w.jsonBody ? "jsonBody" : "body"), "a GET request has no body; set method to POST or PUT");
   }
@@ -119,7 +122,8 @@ void readProvider(ObjectReader& o, MetricProvider& p) {
   }
   for (const char* name : kUnsupportedProviders) {
     if (o.has(name)) ++set;
-    o.rejectUnsupported(name, std::string("the ") + name + " provider is not supported yet; use prometheus or web");
+    o.rejectUnsupported(name,
+                        std::string("the ") + name + " provider is not supported yet; use prometheus or web");
   }
   if (set == 0) r.error(o.path(), "must set one provider: prometheus or web");
   if (set > 1) r.error(o.path(), "must set exactly one provider, got " + std::to_string(set));
@@ -170,7 +174,8 @@ void readArgs(ObjectReader& o, std::vector<Argument>& args) {
             arg.fieldRef = fieldPath;
           });
         }
-        if (f.has("secretKeyRef") == f.has("fieldRef")) r.error(f.path(), "must set one of secretKeyRef or fieldRef");
+        if (f.has("secretKeyRef") == f.has("fieldRef"))
+          r.error(f.path(), "must set one of secretKeyRef or fieldRef");
       });
       if (arg.value) r.error(item.path("valueFrom"), "cannot be combined with value");
     }
@@ -325,7 +330,8 @@ json providerToJson(const MetricProvider& p) {
       o["authentication"] = {{"basicAuth", b}};
     }
     if (m.rangeQuery) {
-      o["rangeQuery"] = {{"start", m.rangeQuery->start}, {"end", m.rangeQuery->end}, {"step", m.rangeQuery->step}};
+      o["rangeQuery"] = {
+          {"start", m.rangeQuery->start}, {"end", m.rangeQuery->end}, {"step", m.rangeQuery->step}};
     }
     j["prometheus"] = o;
   }
@@ -354,7 +360,8 @@ json argsToJson(const std::vector<Argument>& args) {
   for (const auto& a : args) {
     json item = {{"name", a.name}};
     if (a.value) item["value"] = *a.value;
-    if (a.secretKeyRef) item["valueFrom"]["secretKeyRef"] = {{"name", a.secretKeyRef->name}, {"key", a.secretKeyRef->key}};
+    if (a.secretKeyRef)
+      item["valueFrom"]["secretKeyRef"] = {{"name", a.secretKeyRef->name}, {"key", a.secretKeyRef->key}};
     if (a.fieldRef) item["valueFrom"]["fieldRef"] = {{"fieldPath", *a.fieldRef}};
     list.push_back(item);
   }
@@ -510,7 +517,8 @@ json metricToJson(const Metric& m) {
 }
 
 Result<Metric> metricFromJson(const json& metric) {
-  return fromJsonWithoutSource<Metric>(metric, "metric", true, [](ObjectReader& o, Metric& m) { readMetric(o, m); });
+  return fromJsonWithoutSource<Metric>(metric, "metric", true,
+                                       [](ObjectReader& o, Metric& m) { readMetric(o, m); });
 }
 
 json runSpecToJson(const AnalysisRunSpec& spec) {
@@ -527,7 +535,8 @@ json runSpecToJson(const AnalysisRunSpec& spec) {
   }
   if (!spec.measurementRetention.empty()) {
     json list = json::array();
-    for (const auto& m : spec.measurementRetention) list.push_back({{"metricName", m.metricName}, {"limit", m.limit}});
+    for (const auto& m : spec.measurementRetention)
+      list.push_back({{"metricName", m.metricName}, {"limit", m.limit}});
     j["measurementRetention"] = list;
   }
   if (spec.ttlStrategy) j["ttlStrategy"] = *spec.ttlStrategy;
@@ -535,8 +544,8 @@ json runSpecToJson(const AnalysisRunSpec& spec) {
 }
 
 Result<AnalysisRunSpec> runSpecFromJson(const json& spec) {
-  return fromJsonWithoutSource<AnalysisRunSpec>(spec, "spec", true,
-                                                [](ObjectReader& o, AnalysisRunSpec& s) { readRunSpec(o, s); });
+  return fromJsonWithoutSource<AnalysisRunSpec>(
+      spec, "spec", true, [](ObjectReader& o, AnalysisRunSpec& s) { readRunSpec(o, s); });
 }
 
 json runStatusToJson(const AnalysisRunStatus& s) {
@@ -557,8 +566,8 @@ json runStatusToJson(const AnalysisRunStatus& s) {
 }
 
 Result<AnalysisRunStatus> runStatusFromJson(const json& status) {
-  return fromJsonWithoutSource<AnalysisRunStatus>(status, "status", false,
-                                                  [](ObjectReader& o, AnalysisRunStatus& s) { readRunStatus(o, s); });
+  return fromJsonWithoutSource<AnalysisRunStatus>(
+      status, "status", false, [](ObjectReader& o, AnalysisRunStatus& s) { readRunStatus(o, s); });
 }
 
 std::optional<AnalysisTemplate> parseAnalysisTemplate(const json& object, const SourceMap& source,
@@ -572,8 +581,8 @@ std::optional<AnalysisTemplate> parseAnalysisTemplate(const json& object, const 
     void status(ObjectReader&) {}
   };
   bool ok = collectInOrder(source, diags, [&](Reporter& r, Diagnostics& local) {
-    readEnvelope(r, object, t.apiVersion, t.kind, {kAnalysisTemplateKind, kClusterAnalysisTemplateKind}, t.metadata,
-                 Body{t.spec});
+    readEnvelope(r, object, t.apiVersion, t.kind, {kAnalysisTemplateKind, kClusterAnalysisTemplateKind},
+                 t.metadata, Body{t.spec});
     if (!local.hasErrors()) validateTemplateSpec(t.spec, source, local);
   });
   if (!ok) return std::nullopt;
@@ -588,7 +597,8 @@ std::optional<AnalysisRun> parseAnalysisRun(const json& object, const SourceMap&
     void operator()(ObjectReader& o) { readRunSpec(o, run.spec); }
     void status(ObjectReader& o) {
       if (const json* st = o.get("status")) {
-        readStatusObject(o.reporter(), *st, "status", [&](ObjectReader& so) { readRunStatus(so, run.status); });
+        readStatusObject(o.reporter(), *st, "status",
+                         [&](ObjectReader& so) { readRunStatus(so, run.status); });
       }
     }
   };

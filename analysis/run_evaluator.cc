@@ -24,7 +24,8 @@ struct Assessment {
 };
 
 bool matchesAny(const std::vector<std::string>& patterns, const std::string& name) {
-  return std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) { return metricNameMatches(p, name); });
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const auto& p) { return metricNameMatches(p, name); });
 }
 
 int retentionFor(const std::vector<MeasurementRetention>& entries, const std::string& name) {
@@ -47,7 +48,8 @@ Result<std::vector<PlannedMetric>> planMetrics(const AnalysisRunSpec& spec, cons
   }
   Diagnostics diags;
   validateRunSpec(resolved, SourceMap(), diags);
-  if (diags.hasErrors()) return Error{maskSecrets("analysis spec invalid: " + json_fields::joinErrors(diags), args->secrets)};
+  if (diags.hasErrors())
+    return Error{maskSecrets("analysis spec invalid: " + json_fields::joinErrors(diags), args->secrets)};
   std::vector<PlannedMetric> out;
   for (auto& m : resolved.metrics) {
     auto timing = metricTiming(m);
@@ -68,7 +70,8 @@ bool isTerminating(const AnalysisRunSpec& spec, const AnalysisRunStatus& s) {
 }
 
 std::string limitMessage(const char* what, int n, const char* limitName, int limit) {
-  return std::string(what) + " (" + std::to_string(n) + ") > " + limitName + " (" + std::to_string(limit) + ")";
+  return std::string(what) + " (" + std::to_string(n) + ") > " + limitName + " (" + std::to_string(limit) +
+         ")";
 }
 
 Assessment assessMetric(const PlannedMetric& pm, const MetricResult& r, bool terminating) {
@@ -96,8 +99,8 @@ Assessment assessMetric(const PlannedMetric& pm, const MetricResult& r, bool ter
   if (pm.timing.effectiveCount && r.count >= *pm.timing.effectiveCount) {
     if (successLimit > 0) {
       const std::string why = "consecutiveSuccess (" + std::to_string(r.consecutiveSuccess) +
-                              ") < consecutiveSuccessLimit (" + std::to_string(successLimit) + ") after count (" +
-                              std::to_string(r.count) + ")";
+                              ") < consecutiveSuccessLimit (" + std::to_string(successLimit) +
+                              ") after count (" + std::to_string(r.count) + ")";
       return {failureLimit == -1 ? Phase::Failed : Phase::Inconclusive, why};
     }
     return {Phase::Successful, ""};
@@ -236,8 +239,10 @@ RunEvaluation evaluateRun(const AnalysisRunSpec& spec, const AnalysisRunStatus& 
 Status recordMeasurement(AnalysisRunStatus& status, const std::string& metricName, Measurement m, Time now,
                          const SecretValues& secrets) {
   if (m.phase == Phase::Unset || m.phase == Phase::Pending) {
-    return Error{std::string("a measurement's phase must be Running, Successful, Failed, Inconclusive or Error, got \"") +
-                 phaseName(m.phase) + "\""};
+    return Error{
+        std::string(
+            "a measurement's phase must be Running, Successful, Failed, Inconclusive or Error, got \"") +
+        phaseName(m.phase) + "\""};
   }
   const std::vector<std::string> masked = secretValues(secrets);
   m.message = maskSecrets(std::move(m.message), masked);

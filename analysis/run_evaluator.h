@@ -20,11 +20,11 @@ struct MetricToMeasure {
 };
 
 struct RunEvaluation {
-  AnalysisRunStatus status;                 // the next status
-  std::vector<MetricToMeasure> measure;     // take these now, in spec order, then recordMeasurement each
-  std::vector<std::string> terminate;       // metrics whose in-flight measurement must be ended (run terminating)
-  std::optional<Time> nextCheck;            // evaluate again then (after recording any measurement taken now);
-                                            // nullopt when nothing is scheduled (the run is complete)
+  AnalysisRunStatus status;              // the next status
+  std::vector<MetricToMeasure> measure;  // take these now, in spec order, then recordMeasurement each
+  std::vector<std::string> terminate;  // metrics whose in-flight measurement must be ended (run terminating)
+  std::optional<Time> nextCheck;       // evaluate again then (after recording any measurement taken now);
+                                       // nullopt when nothing is scheduled (the run is complete)
 };
 
 // One evaluation pass. On the first call it sets startedAt, resolves the args (`secrets` gives the
@@ -55,7 +55,7 @@ RunEvaluation evaluateRun(const AnalysisRunSpec& spec, const AnalysisRunStatus& 
 // consecutiveError; only Successful adds to consecutiveSuccess. Secret values are masked in the message,
 // value and metadata. Phases are assessed by the next evaluateRun. An error for a phase that is not a
 // measurement's (Pending, none).
-Status recordMeasurement(AnalysisRunStatus& status, const std::string& metricName, Measurement measurement, Time now,
-                         const SecretValues& secrets = {});
+Status recordMeasurement(AnalysisRunStatus& status, const std::string& metricName, Measurement measurement,
+                         Time now, const SecretValues& secrets = {});
 
 }  // namespace sluice::analysis

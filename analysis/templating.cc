@@ -107,7 +107,8 @@ Result<Metric> resolveMetric(const Metric& metric, const ResolvedArgs& args) {
     return Error{maskSecrets("metric \"" + metric.name + "\": " + st.error(), args.secrets)};
   }
   auto resolved = metricFromJson(j);
-  if (!resolved) return Error{maskSecrets("metric \"" + metric.name + "\": " + resolved.error(), args.secrets)};
+  if (!resolved)
+    return Error{maskSecrets("metric \"" + metric.name + "\": " + resolved.error(), args.secrets)};
   return resolved;
 }
 

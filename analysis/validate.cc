@@ -26,11 +26,13 @@ class MetricRules {
       }
     }
     for (size_t i = 0; i < dryRun.size(); ++i) {
-      checkNamePattern(dryRun[i], childPath(indexPath("spec.dryRun", i), "metricName"), metrics, metricsKnown);
+      checkNamePattern(dryRun[i], childPath(indexPath("spec.dryRun", i), "metricName"), metrics,
+                       metricsKnown);
     }
     for (size_t i = 0; i < retention.size(); ++i) {
-      checkNamePattern(retention[i].metricName, childPath(indexPath("spec.measurementRetention", i), "metricName"),
-                       metrics, metricsKnown);
+      checkNamePattern(retention[i].metricName,
+                       childPath(indexPath("spec.measurementRetention", i), "metricName"), metrics,
+                       metricsKnown);
     }
   }
 
@@ -51,14 +53,16 @@ class MetricRules {
     checkDuration(m.initialDelay, at("initialDelay"));
     const int failureLimit = m.failureLimitOrDefault();
     const int successLimit = m.consecutiveSuccessLimitOrDefault();
-    if (failureLimit < -1) error(at("failureLimit"), "must be -1 (disabled) or more, got " + std::to_string(failureLimit));
+    if (failureLimit < -1)
+      error(at("failureLimit"), "must be -1 (disabled) or more, got " + std::to_string(failureLimit));
     for (auto [field, value] : {std::pair{"inconclusiveLimit", m.inconclusiveLimit},
                                 {"consecutiveErrorLimit", m.consecutiveErrorLimit},
                                 {"consecutiveSuccessLimit", m.consecutiveSuccessLimit}}) {
       if (value && *value < 0) error(at(field), "must not be negative, got " + std::to_string(*value));
     }
     if (failureLimit == -1 && successLimit == 0) {
-      error(at("failureLimit"), "-1 disables failures, so consecutiveSuccessLimit must be set for the metric to end");
+      error(at("failureLimit"),
+            "-1 disables failures, so consecutiveSuccessLimit must be set for the metric to end");
     }
     if (!m.count || (!m.count->number && templated(m.count->text))) return;
     auto count = m.count->resolve();
@@ -75,16 +79,18 @@ class MetricRules {
     }
     if (*count > 0 && *count < failureLimit + successLimit) {
       error(at("count"), "must be at least failureLimit + consecutiveSuccessLimit (" +
-                             std::to_string(failureLimit + successLimit) + "), got " + std::to_string(*count));
+                             std::to_string(failureLimit + successLimit) + "), got " +
+                             std::to_string(*count));
     }
     if (*count > 0 && *count < m.inconclusiveLimitOrDefault()) {
-      error(at("count"), "must be at least inconclusiveLimit (" + std::to_string(m.inconclusiveLimitOrDefault()) +
-                             "), got " + std::to_string(*count));
+      error(at("count"), "must be at least inconclusiveLimit (" +
+                             std::to_string(m.inconclusiveLimitOrDefault()) + "), got " +
+                             std::to_string(*count));
     }
   }
 
-  void checkNamePattern(const std::string& pattern, const std::string& path, const std::vector<Metric>& metrics,
-                        bool metricsKnown) {
+  void checkNamePattern(const std::string& pattern, const std::string& path,
+                        const std::vector<Metric>& metrics, bool metricsKnown) {
     try {
       std::regex re(pattern);
     } catch (const std::regex_error& e) {
@@ -113,7 +119,8 @@ bool metricNameMatches(const std::string& pattern, const std::string& name) {
 }
 
 void validateTemplateSpec(const AnalysisTemplateSpec& spec, const SourceMap& source, Diagnostics& diags) {
-  MetricRules(source, diags).check(spec.metrics, spec.dryRun, spec.measurementRetention, spec.templates.empty());
+  MetricRules(source, diags)
+      .check(spec.metrics, spec.dryRun, spec.measurementRetention, spec.templates.empty());
 }
 
 void validateRunSpec(const AnalysisRunSpec& spec, const SourceMap& source, Diagnostics& diags) {

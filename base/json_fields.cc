@@ -98,7 +98,8 @@ std::optional<Duration> readDuration(Reporter& r, const json& v, const std::stri
   return reportedAt(r, path, parseDuration(v.get<std::string>()));
 }
 
-std::optional<std::map<std::string, std::string>> readStringMap(Reporter& r, const json& v, const std::string& path) {
+std::optional<std::map<std::string, std::string>> readStringMap(Reporter& r, const json& v,
+                                                                const std::string& path) {
   if (!v.is_object()) {
     r.wrongType(path, "a map of strings", v);
     return std::nullopt;

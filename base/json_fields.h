@@ -58,7 +58,8 @@ std::optional<std::map<std::string, std::string>> readStringMap(Reporter& r, con
 // Any JSON object or list, kept as given (pod template, selector, plugin configuration).
 std::optional<nlohmann::json> readRawObject(Reporter& r, const nlohmann::json& v, const std::string& path);
 std::optional<nlohmann::json> readRawList(Reporter& r, const nlohmann::json& v, const std::string& path);
-std::optional<std::vector<std::string>> readStringList(Reporter& r, const nlohmann::json& v, const std::string& path);
+std::optional<std::vector<std::string>> readStringList(Reporter& r, const nlohmann::json& v,
+                                                       const std::string& path);
 
 // The value of `result`, or nullopt after reporting its error at `path`.
 template <typename T>

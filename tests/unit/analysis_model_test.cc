@@ -166,31 +166,33 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
       {"count must cover failureLimit + consecutiveSuccessLimit",
        templateWithMetric("interval: 1m\ncount: 2\nfailureLimit: 2\nconsecutiveSuccessLimit: 1"),
        "spec.metrics[0].count", "at least failureLimit + consecutiveSuccessLimit (3)", 9},
-      {"count must cover inconclusiveLimit", templateWithMetric("interval: 1m\ncount: 2\ninconclusiveLimit: 3"),
-       "spec.metrics[0].count", "at least inconclusiveLimit (3)", 9},
+      {"count must cover inconclusiveLimit",
+       templateWithMetric("interval: 1m\ncount: 2\ninconclusiveLimit: 3"), "spec.metrics[0].count",
+       "at least inconclusiveLimit (3)", 9},
       {"failureLimit is -1 or more", templateWithMetric("failureLimit: -2"), "spec.metrics[0].failureLimit",
        "must be -1 (disabled) or more", 8},
       {"inconclusiveLimit is not negative", templateWithMetric("inconclusiveLimit: -1"),
        "spec.metrics[0].inconclusiveLimit", "must not be negative", 8},
       {"consecutiveErrorLimit is not negative", templateWithMetric("consecutiveErrorLimit: -1"),
        "spec.metrics[0].consecutiveErrorLimit", "must not be negative", 8},
-      {"consecutiveSuccessLimit is not negative",
-       templateWithMetric("consecutiveSuccessLimit: -1"), "spec.metrics[0].consecutiveSuccessLimit",
-       "must not be negative", 8},
+      {"consecutiveSuccessLimit is not negative", templateWithMetric("consecutiveSuccessLimit: -1"),
+       "spec.metrics[0].consecutiveSuccessLimit", "must not be negative", 8},
       {"failureLimit -1 needs consecutiveSuccessLimit", templateWithMetric("interval: 1m\nfailureLimit: -1"),
        "spec.metrics[0].failureLimit", "consecutiveSuccessLimit must be set", 9},
       {"an interval must parse", templateWithMetric("interval: soon"), "spec.metrics[0].interval", "soon", 8},
-      {"an initialDelay must parse", templateWithMetric("initialDelay: -5s"), "spec.metrics[0].initialDelay", "", 8},
+      {"an initialDelay must parse", templateWithMetric("initialDelay: -5s"), "spec.metrics[0].initialDelay",
+       "", 8},
       {"a count string must be a number", templateWithMetric("count: many"), "spec.metrics[0].count",
        "whole number", 8},
-      {"a provider is required", templateWithMetric("", "interval: 1m"), "spec.metrics[0].provider", "is required", 6},
+      {"a provider is required", templateWithMetric("", "interval: 1m"), "spec.metrics[0].provider",
+       "is required", 6},
       {"exactly one provider",
        templateWithMetric("", "provider: {web: {url: http://x}, prometheus: {query: up}}"),
        "spec.metrics[0].provider", "exactly one provider, got 2", 7},
       {"an unsupported provider is named", templateWithMetric("", "provider: {datadog: {query: x}}"),
        "spec.metrics[0].provider.datadog", "the datadog provider is not supported yet", 7},
-      {"job is not supported yet", templateWithMetric("", "provider: {job: {}}"), "spec.metrics[0].provider.job",
-       "not supported yet", 7},
+      {"job is not supported yet", templateWithMetric("", "provider: {job: {}}"),
+       "spec.metrics[0].provider.job", "not supported yet", 7},
       {"a web url is required", templateWithMetric("", "provider: {web: {method: GET}}"),
        "spec.metrics[0].provider.web.url", "is required", 7},
       {"a web method is GET, POST or PUT", templateWithMetric("", "provider: {web: {url: u, method: PATCH}}"),
@@ -202,7 +204,8 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
        "spec.metrics[0].provider.web.body", "GET request has no body", 7},
       {"a prometheus query is required", templateWithMetric("", "provider: {prometheus: {address: a}}"),
        "spec.metrics[0].provider.prometheus.query", "is required", 7},
-      {"a negative prometheus timeout is invalid", templateWithMetric("", "provider: {prometheus: {query: up, timeout: -1}}"),
+      {"a negative prometheus timeout is invalid",
+       templateWithMetric("", "provider: {prometheus: {query: up, timeout: -1}}"),
        "spec.metrics[0].provider.prometheus.timeout", "must not be negative", 7},
       {"sigv4 is not supported yet",
        templateWithMetric("", "provider: {prometheus: {query: up, authentication: {sigv4: {region: x}}}}"),
@@ -213,10 +216,12 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
        "must be a duration string", 8},
       {"an insecure flag must be a bool", templateWithMetric("", "provider: {web: {url: u, insecure: yes}}"),
        "spec.metrics[0].provider.web.insecure", "must be true or false", 7},
-      {"unknown fields are warnings", templateWithMetric("colour: blue"), "spec.metrics[0].colour", "unknown field",
-       8, Severity::Warning},
-      {"a metric name is required", "apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\n"
-       "spec:\n  metrics:\n  - provider: {web: {url: u}}\n", "spec.metrics[0].name", "is required", 6},
+      {"unknown fields are warnings", templateWithMetric("colour: blue"), "spec.metrics[0].colour",
+       "unknown field", 8, Severity::Warning},
+      {"a metric name is required",
+       "apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\n"
+       "spec:\n  metrics:\n  - provider: {web: {url: u}}\n",
+       "spec.metrics[0].name", "is required", 6},
       {"duplicate metric names",
        "apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n"
        "  - {name: m, provider: {web: {url: u}}}\n  - {name: m, provider: {web: {url: u}}}\n",
@@ -228,17 +233,21 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
        templateWithMetric("", "provider: {web: {url: u}}") + "  dryRun: [{metricName: other}]\n",
        "spec.dryRun[0].metricName", "matches no metric", 8},
       {"a measurementRetention name must match a metric",
-       templateWithMetric("", "provider: {web: {url: u}}") + "  measurementRetention: [{metricName: x, limit: 2}]\n",
+       templateWithMetric("", "provider: {web: {url: u}}") +
+           "  measurementRetention: [{metricName: x, limit: 2}]\n",
        "spec.measurementRetention[0].metricName", "matches no metric", 8},
       {"an arg cannot have both value and valueFrom",
-       templateWithMetric("") + "  args: [{name: a, value: x, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]\n",
+       templateWithMetric("") +
+           "  args: [{name: a, value: x, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]\n",
        "spec.args[0].valueFrom", "cannot be combined with value", 8},
-      {"an unknown apiVersion", replaced(templateWithMetric(""), "sluice.dev/v1alpha1", "apps/v1"), "apiVersion",
-       "must be sluice.dev/v1alpha1 or argoproj.io/v1alpha1", 1},
+      {"an unknown apiVersion", replaced(templateWithMetric(""), "sluice.dev/v1alpha1", "apps/v1"),
+       "apiVersion", "must be sluice.dev/v1alpha1 or argoproj.io/v1alpha1", 1},
       {"a wrong kind", replaced(templateWithMetric(""), "kind: AnalysisTemplate", "kind: Rollout"), "kind",
        "must be AnalysisTemplate or ClusterAnalysisTemplate", 2},
-      {"a template needs metrics", "apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\n"
-       "spec: {args: [{name: a}]}\n", "spec.metrics", "at least one metric", 4},
+      {"a template needs metrics",
+       "apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\n"
+       "spec: {args: [{name: a}]}\n",
+       "spec.metrics", "at least one metric", 4},
   };
   for (const auto& row : rows) {
     INFO(row.behaviour);
@@ -254,8 +263,8 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
 }
 
 TEST_CASE("templated fields are checked when the run starts, not at load", "[analysis][model]") {
-  const LoadedTemplate loaded =
-      loadTemplate(templateWithMetric("interval: \"{{args.every}}\"\ncount: \"{{ args.n }}\"\nfailureLimit: 3"));
+  const LoadedTemplate loaded = loadTemplate(
+      templateWithMetric("interval: \"{{args.every}}\"\ncount: \"{{ args.n }}\"\nfailureLimit: 3"));
   INFO(loaded.diags.format());
   CHECK(loaded.value);
 }
@@ -394,7 +403,8 @@ std::vector<std::string> metricNames(const AnalysisRunSpec& spec) {
   return out;
 }
 
-engine::RolloutAnalysis refs(std::vector<AnalysisTemplateRef> templates, std::vector<engine::AnalysisArg> args = {}) {
+engine::RolloutAnalysis refs(std::vector<AnalysisTemplateRef> templates,
+                             std::vector<engine::AnalysisArg> args = {}) {
   engine::RolloutAnalysis a;
   a.templates = std::move(templates);
   a.args = std::move(args);
@@ -428,13 +438,15 @@ TEST_CASE("templates merge into one run spec", "[analysis][merge]") {
     auto spec = mergeTemplates(refs({{"x", false}}), lib.lookup(), {});
     REQUIRE(!spec.ok());
     CHECK(spec.error() ==
-          "analysis templates form a cycle: AnalysisTemplate \"x\" -> AnalysisTemplate \"y\" -> AnalysisTemplate \"x\"");
+          "analysis templates form a cycle: AnalysisTemplate \"x\" -> AnalysisTemplate \"y\" -> "
+          "AnalysisTemplate \"x\"");
   }
   SECTION("the same metric in two templates is an error naming both") {
     lib.add(templateOf("d", {"c1"}));
     auto spec = mergeTemplates(refs({{"c", false}, {"d", false}}), lib.lookup(), {});
     REQUIRE(!spec.ok());
-    CHECK(spec.error() == "metric \"c1\" is defined by both AnalysisTemplate \"c\" and AnalysisTemplate \"d\"");
+    CHECK(spec.error() ==
+          "metric \"c1\" is defined by both AnalysisTemplate \"c\" and AnalysisTemplate \"d\"");
   }
   SECTION("a missing template is named, with its scope") {
     auto spec = mergeTemplates(refs({{"c", true}}), lib.lookup(), {});
@@ -488,8 +500,9 @@ TEST_CASE("the Rollout's args override template defaults", "[analysis][merge]") 
     lib.add(templateOf("u", {"n"}, {}, {arg("threshold", "0.9")}));
     auto bad = mergeTemplates(refs({{"t", false}, {"u", false}}), lib.lookup(), sources);
     REQUIRE(!bad.ok());
-    CHECK(bad.error() ==
-          "argument \"threshold\" has different defaults in AnalysisTemplate \"t\" and AnalysisTemplate \"u\"");
+    CHECK(
+        bad.error() ==
+        "argument \"threshold\" has different defaults in AnalysisTemplate \"t\" and AnalysisTemplate \"u\"");
   }
   SECTION("the Rollout's dryRun and measurementRetention apply to the merged metrics") {
     engine::RolloutAnalysis a = refs({{"t", false}}, given);

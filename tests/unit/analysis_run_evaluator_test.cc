@@ -61,13 +61,18 @@ TEST_CASE("metric and run phases follow each rule of the measurement sequence", 
       {"the fifth consecutive Error errors the metric (default limit 4)",
        {.interval = "1m"},
        {{{E, E, E}, Run, Run, 0, 3}, {{E}, Run, Run, 0, 4}, {{E}, E, E, 0, 5}}},
-      {"consecutiveErrorLimit 0: the first Error errors the metric", {.consecutiveErrorLimit = 0}, {{{E}, E, E, 0, 1}}},
+      {"consecutiveErrorLimit 0: the first Error errors the metric",
+       {.consecutiveErrorLimit = 0},
+       {{{E}, E, E, 0, 1}}},
       {"any result that is not an Error resets consecutiveError",
        {.interval = "1m", .failureLimit = 5},
        {{{E, E, E, E}, Run, Run, 0, 4}, {{F}, Run, Run, 1, 0}, {{E, E, E, E}, Run, Run, 1, 4}}},
       {"anything but a success resets consecutiveSuccess",
        {.interval = "1m", .count = 6, .failureLimit = 2, .consecutiveSuccessLimit = 3},
-       {{{S, S}, Run, Run, 2, 0, 2}, {{F}, Run, Run, 3, 0, 0}, {{E}, Run, Run, 3, 1, 0}, {{S, S}, Run, Run, 5, 0, 2},
+       {{{S, S}, Run, Run, 2, 0, 2},
+        {{F}, Run, Run, 3, 0, 0},
+        {{E}, Run, Run, 3, 1, 0},
+        {{S, S}, Run, Run, 5, 0, 2},
         {{S}, S, S, 6, 0, 3}}},
       {"consecutiveSuccessLimit reached ends an open-ended metric Successful",
        {.interval = "1m", .failureLimit = -1, .consecutiveSuccessLimit = 2},
@@ -148,7 +153,8 @@ TEST_CASE("counters and the run message say why a metric ended", "[analysis][eva
   }
 }
 
-TEST_CASE("measurements are scheduled by initialDelay, interval and the error retry", "[analysis][evaluator]") {
+TEST_CASE("measurements are scheduled by initialDelay, interval and the error retry",
+          "[analysis][evaluator]") {
   SECTION("the first measurement waits initialDelay from startedAt") {
     RunDriver d;
     d.spec.metrics = {metricWith("m", {.interval = "1m", .initialDelay = "30s"})};
@@ -254,7 +260,8 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
   }
   SECTION("the run phase is the worst metric phase") {
     RunDriver d;
-    d.spec.metrics = {metricWith("a", {}), metricWith("b", {}), metricWith("c", {.consecutiveErrorLimit = 0})};
+    d.spec.metrics = {metricWith("a", {}), metricWith("b", {}),
+                      metricWith("c", {.consecutiveErrorLimit = 0})};
     d.evaluate();
     d.record("a", S);
     d.record("b", I);
@@ -342,8 +349,8 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
     CHECK(d.last.measure.empty());
   }
   SECTION("the phase order: Successful < Running < Pending < Inconclusive < Error < Failed") {
-    const std::vector<Phase> order = {Phase::Successful, Phase::Running, Phase::Pending,
-                                      Phase::Inconclusive, Phase::Error, Phase::Failed};
+    const std::vector<Phase> order = {Phase::Successful,   Phase::Running, Phase::Pending,
+                                      Phase::Inconclusive, Phase::Error,   Phase::Failed};
     for (size_t i = 1; i < order.size(); ++i) CHECK(phaseSeverity(order[i - 1]) < phaseSeverity(order[i]));
   }
 }
@@ -366,7 +373,8 @@ TEST_CASE("measurement retention keeps the last measurements", "[analysis][evalu
   }
   SECTION("measurementRetention sets the limit by metric-name regex") {
     RunDriver d;
-    d.spec.metrics = {metricWith("latency-p99", {.interval = "1s"}), metricWith("errors", {.interval = "1s"})};
+    d.spec.metrics = {metricWith("latency-p99", {.interval = "1s"}),
+                      metricWith("errors", {.interval = "1s"})};
     d.spec.measurementRetention = {{"latency-.*", 3}};
     d.evaluate();
     for (int i = 0; i < 5; ++i) {
@@ -394,7 +402,8 @@ TEST_CASE("arguments are resolved when the run starts", "[analysis][evaluator]")
     d.spec.args = {{"service", std::string("web"), std::nullopt, std::nullopt}};
     d.evaluate();
     REQUIRE(d.last.measure.size() == 1);
-    CHECK(d.last.measure[0].metric.provider.prometheus->query == "sum(rate(http_requests_total{service=\"web\"}[5m]))");
+    CHECK(d.last.measure[0].metric.provider.prometheus->query ==
+          "sum(rate(http_requests_total{service=\"web\"}[5m]))");
   }
   SECTION("a missing required arg ends the run in Error naming it") {
     RunDriver d;

@@ -85,8 +85,14 @@ TEST_CASE("every string of a metric is templated", "[analysis][templating]") {
   w.headers = {{"Authorization", "Bearer {{args.token}}"}};
   w.jsonBody = nlohmann::json{{"service", "{{args.host}}"}, {"tags", {"{{args.n}}"}}};
   w.jsonPath = "{$.{{args.field}}}";
-  ResolvedArgs args = argsOf({{"every", "1m"}, {"delay", "30s"}, {"n", "3"}, {"threshold", "0.95"}, {"floor", "0.5"},
-                              {"host", "web.shop"}, {"token", "hunter2"}, {"field", "status"}});
+  ResolvedArgs args = argsOf({{"every", "1m"},
+                              {"delay", "30s"},
+                              {"n", "3"},
+                              {"threshold", "0.95"},
+                              {"floor", "0.5"},
+                              {"host", "web.shop"},
+                              {"token", "hunter2"},
+                              {"field", "status"}});
   auto r = resolveMetric(m, args);
   INFO((r ? "" : r.error()));
   REQUIRE(r.ok());
@@ -106,13 +112,15 @@ TEST_CASE("every string of a metric is templated", "[analysis][templating]") {
   prom.provider.prometheus->address = "http://{{args.host}}:9090";
   prom.provider.prometheus->query = "up{job=\"{{args.host}}\"}";
   prom.provider.prometheus->basicAuth = PrometheusBasicAuth{"{{args.field}}", "{{args.token}}"};
-  prom.provider.prometheus->rangeQuery = PrometheusRangeQuery{"now() - duration(\"{{args.every}}\")", "now()", "{{args.delay}}"};
+  prom.provider.prometheus->rangeQuery =
+      PrometheusRangeQuery{"now() - duration(\"{{args.every}}\")", "now()", "{{args.delay}}"};
   auto p = resolveMetric(prom, args);
   REQUIRE(p.ok());
   CHECK(p->provider.prometheus->address == "http://web.shop:9090");
   CHECK(p->provider.prometheus->query == "up{job=\"web.shop\"}");
   CHECK(p->provider.prometheus->basicAuth == PrometheusBasicAuth{"status", "hunter2"});
-  CHECK(p->provider.prometheus->rangeQuery == PrometheusRangeQuery{"now() - duration(\"1m\")", "now()", "30s"});
+  CHECK(p->provider.prometheus->rangeQuery ==
+        PrometheusRangeQuery{"now() - duration(\"1m\")", "now()", "30s"});
 }
 
 TEST_CASE("secret values are masked in messages", "[analysis][templating]") {
