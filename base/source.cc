@@ -1,5 +1,6 @@
 #include "base/source.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -93,9 +94,15 @@ SourcePos posOf(const YAML::Node& node) {
 }
 
 constexpr int kMaxDepth = 200;
+// Aliases are expanded into copies, so a few hundred bytes of nested aliases ("billion laughs") could
+// expand to billions of nodes. Without aliases a stream has fewer nodes than bytes, so this budget only
+// stops alias expansion beyond this many extra nodes.
+constexpr size_t kAliasNodeAllowance = 100'000;
 
-nlohmann::json convert(const YAML::Node& node, const std::string& path, SourceMap& map, int depth) {
+nlohmann::json convert(const YAML::Node& node, const std::string& path, SourceMap& map, int depth, size_t& budget) {
   if (depth > kMaxDepth) throw YAML::Exception(node.Mark(), "nesting deeper than 200 levels");
+  if (budget == 0) throw YAML::Exception(node.Mark(), "too many nodes once aliases are expanded");
+  --budget;
   map.set(path, posOf(node));
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
@@ -106,7 +113,7 @@ nlohmann::json convert(const YAML::Node& node, const std::string& path, SourceMa
     case YAML::NodeType::Sequence: {
       nlohmann::json out = nlohmann::json::array();
       size_t i = 0;
-      for (const auto& item : node) out.push_back(convert(item, indexPath(path, i++), map, depth + 1));
+      for (const auto& item : node) out.push_back(convert(item, indexPath(path, i++), map, depth + 1, budget));
       return out;
     }
     case YAML::NodeType::Map: {
@@ -119,7 +126,7 @@ nlohmann::json convert(const YAML::Node& node, const std::string& path, SourceMa
         const std::string child = childPath(path, key);
         if (out.contains(key)) throw YAML::Exception(kv.first.Mark(), "duplicate key \"" + key + "\"");
         map.set(child, posOf(kv.first));
-        nlohmann::json value = convert(kv.second, child, map, depth + 1);
+        nlohmann::json value = convert(kv.second, child, map, depth + 1, budget);
         // Keep the key's position: a diagnostic about a field points at its name.
         map.set(child, posOf(kv.first));
         out[key] = std::move(value);
@@ -128,6 +135,41 @@ nlohmann::json convert(const YAML::Node& node, const std::string& path, SourceMa
     }
   }
   return nullptr;
+}
+
+// yaml-cpp 0.7 never consumes a ',' outside a flow collection: LoadAll then returns empty documents at
+// the same place forever, until memory runs out. This pass over the parser's events finds that place
+// first and reports it as malformed YAML.
+class StalledStreamDetector : public YAML::EventHandler {
+ public:
+  explicit StalledStreamDetector(const std::string& text) : text_(text) {}
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (mark.pos == lastStart_) {
+      const char c = mark.pos >= 0 && static_cast<size_t>(mark.pos) < text_.size() ? text_[mark.pos] : '?';
+      throw YAML::ParserException(mark, std::string("unexpected \"") + c + "\" outside a flow collection");
+    }
+    lastStart_ = mark.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  const std::string& text_;
+  int lastStart_ = -1;
+};
+
+void rejectStalledStream(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  StalledStreamDetector detector(text);
+  while (parser.HandleNextDocument(detector)) {
+  }
 }
 
 }  // namespace
@@ -171,8 +213,11 @@ Diagnostic SourceMap::diagnostic(Severity severity, const std::string& path, std
 Result<std::vector<Document>> parseYamlDocuments(std::string_view text, const std::string& file) {
   std::vector<Document> docs;
   try {
-    const std::vector<YAML::Node> nodes = YAML::LoadAll(std::string(text));
+    const std::string input(text);
+    rejectStalledStream(input);
+    const std::vector<YAML::Node> nodes = YAML::LoadAll(input);
     int index = 0;
+    size_t budget = kAliasNodeAllowance + text.size();
     for (const auto& node : nodes) {
       if (!node.IsDefined() || node.IsNull()) {
         ++index;
@@ -182,7 +227,7 @@ Result<std::vector<Document>> parseYamlDocuments(std::string_view text, const st
       doc.source = SourceMap(file);
       doc.index = index++;
       doc.line = posOf(node).line;
-      doc.json = convert(node, "", doc.source, 0);
+      doc.json = convert(node, "", doc.source, 0, budget);
       docs.push_back(std::move(doc));
     }
   } catch (const YAML::Exception& e) {
