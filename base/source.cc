@@ -81,7 +81,8 @@ nlohmann::json scalarToJson(const YAML::Node& node) {
       return s;
     }
   }
-  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf") return std::numeric_limits<double>::infinity();
+  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf")
+    return std::numeric_limits<double>::infinity();
   if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return -std::numeric_limits<double>::infinity();
   if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
   return s;
@@ -99,7 +100,8 @@ constexpr int kMaxDepth = 200;
 // stops alias expansion beyond this many extra nodes.
 constexpr size_t kAliasNodeAllowance = 100'000;
 
-nlohmann::json convert(const YAML::Node& node, const std::string& path, SourceMap& map, int depth, size_t& budget) {
+nlohmann::json convert(const YAML::Node& node, const std::string& path, SourceMap& map, int depth,
+                       size_t& budget) {
   if (depth > kMaxDepth) throw YAML::Exception(node.Mark(), "nesting deeper than 200 levels");
   if (budget == 0) throw YAML::Exception(node.Mark(), "too many nodes once aliases are expanded");
   --budget;
@@ -113,7 +115,8 @@ nlohmann::json convert(const YAML::Node& node, const std::string& path, SourceMa
     case YAML::NodeType::Sequence: {
       nlohmann::json out = nlohmann::json::array();
       size_t i = 0;
-      for (const auto& item : node) out.push_back(convert(item, indexPath(path, i++), map, depth + 1, budget));
+      for (const auto& item : node)
+        out.push_back(convert(item, indexPath(path, i++), map, depth + 1, budget));
       return out;
     }
     case YAML::NodeType::Map: {
@@ -154,9 +157,11 @@ class StalledStreamDetector : public YAML::EventHandler {
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
   void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  }
   void OnMapEnd() override {}
 
  private:

@@ -44,9 +44,9 @@ Result<Time> parseRfc3339(std::string_view s) {
   size_t pos = 0;
   int year, month, day, hour, minute, second;
   if (!readInt(s, pos, 4, year) || !expect(s, pos, '-') || !readInt(s, pos, 2, month) ||
-      !expect(s, pos, '-') || !readInt(s, pos, 2, day) || !expect(s, pos, 'T') ||
-      !readInt(s, pos, 2, hour) || !expect(s, pos, ':') || !readInt(s, pos, 2, minute) ||
-      !expect(s, pos, ':') || !readInt(s, pos, 2, second)) {
+      !expect(s, pos, '-') || !readInt(s, pos, 2, day) || !expect(s, pos, 'T') || !readInt(s, pos, 2, hour) ||
+      !expect(s, pos, ':') || !readInt(s, pos, 2, minute) || !expect(s, pos, ':') ||
+      !readInt(s, pos, 2, second)) {
     return Error{"invalid timestamp \"" + std::string(s) + "\": want RFC 3339, like 2026-01-02T15:04:05Z"};
   }
   if (pos < s.size() && s[pos] == '.') {
@@ -96,8 +96,10 @@ Result<Duration> parseDuration(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t start = pos;
-    while (pos < text.size() && (std::isdigit(static_cast<unsigned char>(text[pos])) || text[pos] == '.')) ++pos;
-    if (start == pos) return Error{"invalid duration \"" + original + "\": want a number followed by a unit (s, m, h)"};
+    while (pos < text.size() && (std::isdigit(static_cast<unsigned char>(text[pos])) || text[pos] == '.'))
+      ++pos;
+    if (start == pos)
+      return Error{"invalid duration \"" + original + "\": want a number followed by a unit (s, m, h)"};
     const std::string number(text.substr(start, pos - start));
     if (number == "." || number.find('.') != number.rfind('.')) {
       return Error{"invalid duration \"" + original + "\""};
@@ -106,14 +108,22 @@ Result<Duration> parseDuration(std::string_view text) {
     while (pos < text.size() && std::isalpha(static_cast<unsigned char>(text[pos]))) ++pos;
     const std::string_view unit = text.substr(start, pos - start);
     long double scale;
-    if (unit == "ns") scale = 1;
-    else if (unit == "us" || unit == "µs") scale = 1e3;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "s") scale = 1e9;
-    else if (unit == "m") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
-    else if (unit.empty()) return Error{"invalid duration \"" + original + "\": missing unit (s, m or h)"};
-    else return Error{"invalid duration \"" + original + "\": unknown unit \"" + std::string(unit) + "\""};
+    if (unit == "ns")
+      scale = 1;
+    else if (unit == "us" || unit == "µs")
+      scale = 1e3;
+    else if (unit == "ms")
+      scale = 1e6;
+    else if (unit == "s")
+      scale = 1e9;
+    else if (unit == "m")
+      scale = 60e9;
+    else if (unit == "h")
+      scale = 3600e9;
+    else if (unit.empty())
+      return Error{"invalid duration \"" + original + "\": missing unit (s, m or h)"};
+    else
+      return Error{"invalid duration \"" + original + "\": unknown unit \"" + std::string(unit) + "\""};
     totalNanos += std::stold(number) * scale;
     if (totalNanos > 1e9L * 3600 * 24 * 365 * 100) return Error{"duration \"" + original + "\" is too large"};
   }

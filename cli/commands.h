@@ -9,9 +9,9 @@ namespace sluice::cli {
 
 // Exit statuses shared by the subcommands.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;      // the command ran and the answer is "no" (lint found errors)
-inline constexpr int kExitInvalidInput = 2; // bad flags, unreadable or invalid files
-inline constexpr int kExitMismatch = 3;     // sim --expect did not match
+inline constexpr int kExitFailure = 1;       // the command ran and the answer is "no" (lint found errors)
+inline constexpr int kExitInvalidInput = 2;  // bad flags, unreadable or invalid files
+inline constexpr int kExitMismatch = 3;      // sim --expect did not match
 
 void addVersionCommand(CLI::App& app, int& exitCode);
 void addLintCommand(CLI::App& app, int& exitCode);

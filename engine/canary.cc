@@ -28,9 +28,9 @@ struct Pass {
   std::optional<ReplicaSetView> stableRS;  // unset when the stable RS is the new one, or is gone
   std::vector<ReplicaSetView> oldRSs;      // neither new nor stable, oldest revision first
   bool createdNewRS = false;
-  std::string previousStable;         // the RS that stopped being stable in this pass
-  std::set<std::string> terminated;   // runs asked to terminate in this pass
-  std::string abortWhy;               // why this pass aborted, for the condition message
+  std::string previousStable;        // the RS that stopped being stable in this pass
+  std::set<std::string> terminated;  // runs asked to terminate in this pass
+  std::string abortWhy;              // why this pass aborted, for the condition message
   bool retried = false;
   bool timedOut = false;
   bool stepAnalysisDone = false;
@@ -49,7 +49,9 @@ struct Pass {
   std::string rsName(const std::string& hash) const { return name() + "-" + hash; }
   std::string newRSName() const { return rsName(newHash); }
   int newAvailable() const { return newRS ? newRS->availableReplicas : 0; }
-  bool hasManagedRoutes() const { return trafficRouted() && !spec.canary.trafficRouting->managedRoutes.empty(); }
+  bool hasManagedRoutes() const {
+    return trafficRouted() && !spec.canary.trafficRouting->managedRoutes.empty();
+  }
 
   void requeueIn(Duration d) {
     d = std::max(d, Duration{1});  // an unchanged state never asks to be looked at again at once
@@ -91,15 +93,16 @@ std::string selectorString(const nlohmann::json& selector) {
   const auto labels = selector.find("matchLabels");
   if (labels == selector.end() || !labels->is_object()) return out;
   for (const auto& [key, value] : labels->items()) {
-    out += (out.empty() ? "" : ",") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    out +=
+        (out.empty() ? "" : ",") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
   }
   return out;
 }
 
 // Sets a condition; its timestamps move only when it really changes (`touch`: progress that keeps the
 // same reason still refreshes lastUpdateTime, which the progress deadline counts from).
-void setCondition(RolloutStatus& status, const std::string& type, const std::string& value, const std::string& reason,
-                  const std::string& message, Time now, bool touch = false) {
+void setCondition(RolloutStatus& status, const std::string& type, const std::string& value,
+                  const std::string& reason, const std::string& message, Time now, bool touch = false) {
   for (auto& c : status.conditions) {
     if (c.type != type) continue;
     if (c.status != value) c.lastTransitionTime = now;
@@ -226,12 +229,13 @@ void scaleTo(Pass& p, const ReplicaSetView& rs, int replicas, std::optional<Time
   const bool clearDeadline = !deadline && rs.scaleDownDeadline.has_value();
   const bool newDeadline = deadline && deadline != rs.scaleDownDeadline;
   if (replicas == rs.specReplicas && !newDeadline && !clearDeadline) return;
-  p.actions.push_back(ScaleReplicaSet{rs.name, replicas, newDeadline ? deadline : std::nullopt, clearDeadline});
+  p.actions.push_back(
+      ScaleReplicaSet{rs.name, replicas, newDeadline ? deadline : std::nullopt, clearDeadline});
   if (replicas == rs.specReplicas) return;
   p.event("Normal", "ScalingReplicaSet",
           std::string(replicas > rs.specReplicas ? "Scaled up" : "Scaled down") + " ReplicaSet " + rs.name +
-              " (revision " + std::to_string(rs.revision) + ") from " + std::to_string(rs.specReplicas) + " to " +
-              std::to_string(replicas));
+              " (revision " + std::to_string(rs.revision) + ") from " + std::to_string(rs.specReplicas) +
+              " to " + std::to_string(replicas));
 }
 
 void createNewReplicaSet(Pass& p, int replicas) {
@@ -241,7 +245,8 @@ void createNewReplicaSet(Pass& p, int replicas) {
   p.event("Normal", "NewReplicaSetCreated", "Created ReplicaSet " + name + " (revision " + revision + ")");
   if (replicas > 0) {
     p.event("Normal", "ScalingReplicaSet",
-            "Scaled up ReplicaSet " + name + " (revision " + revision + ") from 0 to " + std::to_string(replicas));
+            "Scaled up ReplicaSet " + name + " (revision " + revision + ") from 0 to " +
+                std::to_string(replicas));
   }
   ReplicaSetView created;
   created.name = name;
@@ -319,7 +324,9 @@ void syncPromoteFull(Pass& p) {
 const AnalysisRunView* liveRun(const Pass& p, AnalysisRunType type, std::optional<int> stepIndex) {
   const AnalysisRunView* found = nullptr;
   for (const auto& run : p.observed.analysisRuns) {
-    if (run.terminated || p.terminated.count(run.name) || run.type != type || run.podTemplateHash != p.newHash) continue;
+    if (run.terminated || p.terminated.count(run.name) || run.type != type ||
+        run.podTemplateHash != p.newHash)
+      continue;
     if (type == AnalysisRunType::Step && run.stepIndex != stepIndex) continue;
     found = &run;  // the latest one listed wins
   }
@@ -379,7 +386,8 @@ std::optional<std::string> reconcileStepAnalysis(Pass& p) {
     recorded = createRun(p, AnalysisRunType::Step, p.index(), step->analysis);
     return recorded->name;
   }
-  if (run->phase == "Successful" || (run->phase == "Inconclusive" && resumedAfterInconclusive(p, recorded, *run))) {
+  if (run->phase == "Successful" ||
+      (run->phase == "Inconclusive" && resumedAfterInconclusive(p, recorded, *run))) {
     p.stepAnalysisDone = true;
   } else if (isFailure(run->phase)) {
     abortWith(p, failureWhy("Step-based", *run));
@@ -453,7 +461,8 @@ bool deadlineCounts(const Pass& p) {
 // replaced because the pause, abort or completion it records is over).
 const Condition* deadlineClock(const Pass& p) {
   const Condition* c = p.status.condition("Progressing");
-  if (!c || c->reason == "RolloutPaused" || c->reason == "RolloutAborted" || c->reason == "NewReplicaSetAvailable") {
+  if (!c || c->reason == "RolloutPaused" || c->reason == "RolloutAborted" ||
+      c->reason == "NewReplicaSetAvailable") {
     return nullptr;
   }
   return c;
@@ -499,15 +508,17 @@ void promoteIfReady(Pass& p) {
   if (s.abort || p.promoted() || p.newAvailable() < p.spec.replicas) return;
   if (!s.promoteFull && !p.stepsDone()) return;
   const std::string reason = s.promoteFull ? "Full promotion requested"
-                             : p.stepCount == 0 ? "Completed update"
-                                                : "Completed all " + std::to_string(p.stepCount) + " canary steps";
+                             : p.stepCount == 0
+                                 ? "Completed update"
+                                 : "Completed all " + std::to_string(p.stepCount) + " canary steps";
   if (p.stableRS) p.previousStable = p.stableRS->name;
   s.stableRS = p.newHash;
   s.promoteFull = false;
   s.currentStepIndex = p.indexAt(p.stepCount);
   p.clearPauses();
   p.event("Normal", "RolloutCompleted",
-          "Rollout completed update to revision " + std::to_string(p.newRevision) + " (" + p.newHash + "): " + reason);
+          "Rollout completed update to revision " + std::to_string(p.newRevision) + " (" + p.newHash +
+              "): " + reason);
   if (p.hasManagedRoutes()) p.actions.push_back(RemoveManagedRoutes{});
   classifyReplicaSets(p);
 }
@@ -556,7 +567,8 @@ bool stepDone(Pass& p, const CanaryStep& step) {
 void advanceStep(Pass& p) {
   RolloutStatus& s = p.status;
   const CanaryStep* step = p.currentStep();
-  if (!step || s.abort || p.spec.paused || p.promoted() || s.pausedFor(kPauseReasonInconclusiveAnalysis)) return;
+  if (!step || s.abort || p.spec.paused || p.promoted() || s.pausedFor(kPauseReasonInconclusiveAnalysis))
+    return;
   if (!stepDone(p, *step)) return;
   const int done = p.index();
   s.currentStepIndex = done + 1;
@@ -600,8 +612,9 @@ int oldSpecReplicas(const Pass& p) {
 // Canary first created or sized, stable sized: the split of §2.7. Halted (spec.paused, an inconclusive
 // analysis) leaves both as they are, except that a missing new ReplicaSet is still created empty.
 void scaleReplicaSets(Pass& p) {
-  const bool halted =
-      !p.status.abort && (p.spec.paused || p.status.pausedFor(kPauseReasonInconclusiveAnalysis)) && !p.promoted();
+  const bool halted = !p.status.abort &&
+                      (p.spec.paused || p.status.pausedFor(kPauseReasonInconclusiveAnalysis)) &&
+                      !p.promoted();
   int canary = p.newRS ? p.newRS->specReplicas : 0;
   std::optional<int> stable;
   if (p.promoted()) {
@@ -611,9 +624,14 @@ void scaleReplicaSets(Pass& p) {
     canary = want.canary;
     stable = p.status.abort ? p.spec.replicas : want.stable;
   } else if (!halted && p.stableRS) {
-    const CanaryStableCounts next = nextBasicCanaryCounts(
-        {p.spec.replicas, desiredCanaryWeight(p), maxSurgeOf(p.spec), maxUnavailableOf(p.spec),
-         {canary, p.newAvailable()}, {p.stableRS->specReplicas, p.stableRS->availableReplicas}, oldSpecReplicas(p)});
+    const CanaryStableCounts next =
+        nextBasicCanaryCounts({p.spec.replicas,
+                               desiredCanaryWeight(p),
+                               maxSurgeOf(p.spec),
+                               maxUnavailableOf(p.spec),
+                               {canary, p.newAvailable()},
+                               {p.stableRS->specReplicas, p.stableRS->availableReplicas},
+                               oldSpecReplicas(p)});
     canary = next.canary;
     stable = next.stable;
   } else if (!halted) {
@@ -625,7 +643,8 @@ void scaleReplicaSets(Pass& p) {
     return;
   }
   std::optional<Time> deadline;
-  if (p.status.abort && p.trafficRouted() && !halted) canary = abortedTrafficRoutedCanary(p, *p.newRS, deadline);
+  if (p.status.abort && p.trafficRouted() && !halted)
+    canary = abortedTrafficRoutedCanary(p, *p.newRS, deadline);
   scaleTo(p, *p.newRS, canary, deadline);
 }
 
@@ -641,7 +660,8 @@ void scaleDownOldReplicaSets(Pass& p) {
         } else {
           p.requeueIn(*rs.scaleDownDeadline - p.now);
         }
-      } else if (rs.name == p.previousStable && !p.spec.canary.dynamicStableScale && p.spec.canary.scaleDownDelay() > 0) {
+      } else if (rs.name == p.previousStable && !p.spec.canary.dynamicStableScale &&
+                 p.spec.canary.scaleDownDelay() > 0) {
         const Duration delay{p.spec.canary.scaleDownDelay()};
         scaleTo(p, rs, rs.specReplicas, p.now + delay);
         p.requeueIn(delay);
@@ -776,7 +796,8 @@ void syncStatus(Pass& p) {
   syncProgressingCondition(p);
   const bool available = s.availableReplicas >= p.spec.replicas;
   setCondition(s, "Available", available ? "True" : "False", "AvailableReason",
-               available ? "Rollout has minimum availability" : "Rollout does not have minimum availability", p.now);
+               available ? "Rollout has minimum availability" : "Rollout does not have minimum availability",
+               p.now);
   syncPausedCondition(p);
   const bool done = s.stableRS == s.currentPodHash;
   setCondition(s, "Completed", done ? "True" : "False", "RolloutCompleted",

@@ -123,8 +123,8 @@ using Action = std::variant<CreateReplicaSet, ScaleReplicaSet, DeleteReplicaSet,
                             CreateAnalysisRun, TerminateAnalysisRun, EmitEvent>;
 
 struct Decision {
-  RolloutStatus status;              // the whole next status; the shell writes it only if it changed
-  std::vector<Action> actions;       // in the order they are to be carried out
+  RolloutStatus status;                  // the whole next status; the shell writes it only if it changed
+  std::vector<Action> actions;           // in the order they are to be carried out
   std::optional<Duration> requeueAfter;  // look again after this long even if nothing changes
 };
 

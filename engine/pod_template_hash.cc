@@ -37,7 +37,8 @@ std::string encodeHash(uint32_t hash) {
 
 nlohmann::json analysisJson(const RolloutAnalysis& a) {
   nlohmann::json templates = nlohmann::json::array();
-  for (const auto& t : a.templates) templates.push_back({{"templateName", t.templateName}, {"clusterScope", t.clusterScope}});
+  for (const auto& t : a.templates)
+    templates.push_back({{"templateName", t.templateName}, {"clusterScope", t.clusterScope}});
   nlohmann::json args = nlohmann::json::array();
   for (const auto& arg : a.args) {
     nlohmann::json j = {{"name", arg.name}};
@@ -58,7 +59,9 @@ nlohmann::json stepJson(const CanaryStep& step) {
       if (s.duration) pause["duration"] = s.duration->count();
       return {{"pause", pause}};
     }
-    nlohmann::json operator()(const AnalysisStep& s) const { return {{"analysis", analysisJson(s.analysis)}}; }
+    nlohmann::json operator()(const AnalysisStep& s) const {
+      return {{"analysis", analysisJson(s.analysis)}};
+    }
     nlohmann::json operator()(const SetCanaryScaleStep& s) const {
       nlohmann::json scale = {{"matchTrafficWeight", s.matchTrafficWeight}};
       if (s.replicas) scale["replicas"] = *s.replicas;

@@ -50,7 +50,8 @@ CanaryStableCounts nextBasicCanaryCounts(const BasicCanaryScaling& in) {
     next.stable += grow;
     scaleUp -= grow;
   }
-  if (scaleUp > 0 && next.canary < desired.canary) next.canary += std::min(desired.canary - next.canary, scaleUp);
+  if (scaleUp > 0 && next.canary < desired.canary)
+    next.canary += std::min(desired.canary - next.canary, scaleUp);
 
   if (in.oldSpecReplicas > 0) return next;  // older ReplicaSets drain before canary or stable shrink
 

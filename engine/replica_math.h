@@ -23,9 +23,9 @@ struct ReplicaSetCounts {
 };
 
 struct BasicCanaryScaling {
-  int replicas = 0;  // spec.replicas
-  int weight = 0;    // desired canary weight, 0..100
-  int maxSurge = 0;  // resolved
+  int replicas = 0;        // spec.replicas
+  int weight = 0;          // desired canary weight, 0..100
+  int maxSurge = 0;        // resolved
   int maxUnavailable = 0;  // resolved (the caller forces 1 when both are 0)
   ReplicaSetCounts canary;
   ReplicaSetCounts stable;

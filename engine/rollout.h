@@ -111,8 +111,8 @@ struct SetMirrorRouteStep {
   nlohmann::json match = nlohmann::json::array();  // [{method, path, headers}], kept as given
 };
 
-using StepAction = std::variant<SetWeightStep, PauseStep, AnalysisStep, SetCanaryScaleStep, SetHeaderRouteStep,
-                                SetMirrorRouteStep>;
+using StepAction = std::variant<SetWeightStep, PauseStep, AnalysisStep, SetCanaryScaleStep,
+                                SetHeaderRouteStep, SetMirrorRouteStep>;
 
 struct CanaryStep {
   StepAction action;
@@ -186,7 +186,7 @@ struct CanaryStrategy {
 
 struct RolloutSpec {
   int replicas = 1;
-  nlohmann::json selector = nlohmann::json::object();  // a LabelSelector, kept as given
+  nlohmann::json selector = nlohmann::json::object();     // a LabelSelector, kept as given
   nlohmann::json podTemplate = nlohmann::json::object();  // spec.template, kept as given
   int minReadySeconds = 0;
   int revisionHistoryLimit = 10;

@@ -52,8 +52,8 @@ void readMetadata(ObjectReader& o, ObjectMeta& meta) {
   o.read("generation", meta.generation, readInt64);
   o.read("labels", meta.labels, readStringMap);
   o.read("annotations", meta.annotations, readStringMap);
-  o.ignore({"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName", "finalizers",
-            "ownerReferences", "managedFields", "selfLink"});
+  o.ignore({"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName",
+            "finalizers", "ownerReferences", "managedFields", "selfLink"});
 }
 
 namespace {
@@ -132,10 +132,12 @@ void readAnalysis(ObjectReader& o, RolloutAnalysis& a) {
 // ---- steps ---------------------------------------------------------------------------------------
 
 constexpr const char* kStepKinds =
-    "setWeight, pause, analysis, setCanaryScale, setHeaderRoute, setMirrorRoute (experiment and plugin are not "
+    "setWeight, pause, analysis, setCanaryScale, setHeaderRoute, setMirrorRoute (experiment and plugin are "
+    "not "
     "supported yet)";
 
-std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, const json& v, const std::string& path) {
+std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, const json& v,
+                                         const std::string& path) {
   if (kind == "setWeight") {
     auto w = readInt(r, v, path);
     if (!w) return std::nullopt;
@@ -159,7 +161,8 @@ std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, c
   }
   if (kind == "analysis") {
     AnalysisStep step;
-    if (!readObject(r, v, path, [&](ObjectReader& o) { readAnalysis(o, step.analysis); })) return std::nullopt;
+    if (!readObject(r, v, path, [&](ObjectReader& o) { readAnalysis(o, step.analysis); }))
+      return std::nullopt;
     return step;
   }
   if (kind == "setCanaryScale") {
@@ -220,8 +223,8 @@ std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, c
 }
 
 std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string& path) {
-  static const std::set<std::string, std::less<>> kSupported = {"setWeight",      "pause",          "analysis",
-                                                                 "setCanaryScale", "setHeaderRoute", "setMirrorRoute"};
+  static const std::set<std::string, std::less<>> kSupported = {
+      "setWeight", "pause", "analysis", "setCanaryScale", "setHeaderRoute", "setMirrorRoute"};
   if (!v.is_object()) {
     r.wrongType(path, "an object with one step kind", v);
     return std::nullopt;
@@ -310,11 +313,13 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
   const bool isObject = readObject(r, v, path, [&](ObjectReader& o) {
     if (const json* n = o.get("nginx")) {
       NginxTrafficRouting nginx;
-      if (readObject(r, *n, o.path("nginx"), [&](ObjectReader& no) { readNginx(no, nginx); })) tr.nginx = nginx;
+      if (readObject(r, *n, o.path("nginx"), [&](ObjectReader& no) { readNginx(no, nginx); }))
+        tr.nginx = nginx;
     }
     if (const json* i = o.get("istio")) {
       IstioTrafficRouting istio;
-      if (readObject(r, *i, o.path("istio"), [&](ObjectReader& io) { readIstio(io, istio); })) tr.istio = istio;
+      if (readObject(r, *i, o.path("istio"), [&](ObjectReader& io) { readIstio(io, istio); }))
+        tr.istio = istio;
     }
     if (const json* s = o.get("smi")) {
       SmiTrafficRouting smi;
@@ -342,8 +347,9 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
     }
     o.read("maxTrafficWeight", tr.maxTrafficWeight, readInt);
     for (const char* router : {"alb", "ambassador", "appMesh", "traefik", "apisix"}) {
-      o.rejectUnsupported(router, std::string("the ") + router +
-                                      " traffic router is not supported yet; use nginx, istio, smi or a plugin");
+      o.rejectUnsupported(router,
+                          std::string("the ") + router +
+                              " traffic router is not supported yet; use nginx, istio, smi or a plugin");
     }
   });
   if (!isObject) return std::nullopt;
@@ -359,7 +365,8 @@ void readCanary(ObjectReader& o, CanaryStrategy& c) {
       r.wrongType(o.path("steps"), "a list", *steps);
     } else {
       for (size_t i = 0; i < steps->size(); ++i) {
-        if (auto step = readStep(r, (*steps)[i], indexPath(o.path("steps"), i))) c.steps.push_back(std::move(*step));
+        if (auto step = readStep(r, (*steps)[i], indexPath(o.path("steps"), i)))
+          c.steps.push_back(std::move(*step));
       }
     }
   }
@@ -381,9 +388,10 @@ void readCanary(ObjectReader& o, CanaryStrategy& c) {
   o.read("abortScaleDownDelaySeconds", c.abortScaleDownDelaySeconds, readInt);
   o.read("scaleDownDelaySeconds", c.scaleDownDelaySeconds, readInt);
   o.read("minPodsPerReplicaSet", c.minPodsPerReplicaSet, readInt);
-  o.rejectUnsupported("pingPong", "pingPong services are not supported yet; use canaryService and stableService");
-  for (const char* field :
-       {"scaleDownDelayRevisionLimit", "replicaProgressThreshold", "canaryMetadata", "stableMetadata", "antiAffinity"}) {
+  o.rejectUnsupported("pingPong",
+                      "pingPong services are not supported yet; use canaryService and stableService");
+  for (const char* field : {"scaleDownDelayRevisionLimit", "replicaProgressThreshold", "canaryMetadata",
+                            "stableMetadata", "antiAffinity"}) {
     o.ignoreUnsupported(field);
   }
 }
@@ -418,7 +426,8 @@ void readSpec(ObjectReader& o, RolloutSpec& spec) {
     readObject(r, *w, o.path("rollbackWindow"),
                [&](ObjectReader& wo) { wo.read("revisions", spec.rollbackWindowRevisions, readInt); });
   }
-  o.rejectUnsupported("workloadRef", "workloadRef is not supported yet; put the pod template in spec.template");
+  o.rejectUnsupported("workloadRef",
+                      "workloadRef is not supported yet; put the pod template in spec.template");
   o.ignoreUnsupported("analysis");
   if (const json* s = o.get("strategy")) {
     readObject(r, *s, o.path("strategy"), [&](ObjectReader& so) { readStrategy(so, spec); });
@@ -543,7 +552,8 @@ json weightDestinationToJson(const WeightDestination& d) {
 
 json canaryStatusToJson(const CanaryStatus& c) {
   json j = json::object();
-  if (c.currentStepAnalysisRunStatus) j["currentStepAnalysisRunStatus"] = runStatusRefToJson(*c.currentStepAnalysisRunStatus);
+  if (c.currentStepAnalysisRunStatus)
+    j["currentStepAnalysisRunStatus"] = runStatusRefToJson(*c.currentStepAnalysisRunStatus);
   if (c.currentBackgroundAnalysisRunStatus) {
     j["currentBackgroundAnalysisRunStatus"] = runStatusRefToJson(*c.currentBackgroundAnalysisRunStatus);
   }
@@ -625,7 +635,8 @@ Result<RolloutStatus> statusFromJson(const nlohmann::json& status) {
   return Error{message};
 }
 
-std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source, Diagnostics& diags) {
+std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source,
+                                    Diagnostics& diags) {
   Diagnostics local;
   Reporter r(source, local);
   Rollout rollout;

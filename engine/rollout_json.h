@@ -17,7 +17,8 @@ namespace sluice::engine {
 // located through `source` (an empty SourceMap is fine for objects from the API server): errors for
 // wrong types, bad values and broken rules, warnings for unknown fields. Returns the Rollout when there
 // were no errors, nullopt otherwise. Never throws. The status, if present, is parsed too.
-std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source, Diagnostics& diags);
+std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source,
+                                    Diagnostics& diags);
 
 // Reads an object's metadata (name required; server-managed fields accepted and dropped). Shared with the
 // loaders of the other kinds.

@@ -27,7 +27,9 @@ Result<SteeringPatch> promotePatch(const Rollout& r) {
   if (r.spec.paused) patch.spec = specPatch(false);
   if (!s.pauseConditions.empty()) {
     if (inconclusiveStep(r) && index < stepCount(r)) {
-      patch.status = {{"status", {{"pauseConditions", nullptr}, {"controllerPause", false}, {"currentStepIndex", index + 1}}}};
+      patch.status = {
+          {"status",
+           {{"pauseConditions", nullptr}, {"controllerPause", false}, {"currentStepIndex", index + 1}}}};
     } else {
       patch.status = {{"status", {{"pauseConditions", nullptr}}}};
     }
@@ -36,7 +38,8 @@ Result<SteeringPatch> promotePatch(const Rollout& r) {
   }
   if (patch.spec.is_null() && patch.status.is_null()) {
     return Error{"rollout " + r.metadata.name + " is not paused and has no step to skip" +
-                 (fullyPromoted(r) ? " (it is fully promoted)" : " (all steps are done; it promotes once the canary is available)")};
+                 (fullyPromoted(r) ? " (it is fully promoted)"
+                                   : " (all steps are done; it promotes once the canary is available)")};
   }
   return patch;
 }
@@ -57,7 +60,8 @@ Result<SteeringPatch> abortPatch(const Rollout& r) {
 }
 
 Result<SteeringPatch> retryPatch(const Rollout& r) {
-  if (!r.status.abort) return Error{"rollout " + r.metadata.name + " is not aborted; only an aborted rollout can be retried"};
+  if (!r.status.abort)
+    return Error{"rollout " + r.metadata.name + " is not aborted; only an aborted rollout can be retried"};
   return SteeringPatch{nullptr, {{"status", {{"abort", false}}}}};
 }
 
@@ -67,7 +71,8 @@ Result<SteeringPatch> pausePatch(const Rollout& r) {
 }
 
 Result<SteeringPatch> resumePatch(const Rollout& r) {
-  if (!r.spec.paused) return Error{"rollout " + r.metadata.name + " is not paused; use promote to go past a pause step"};
+  if (!r.spec.paused)
+    return Error{"rollout " + r.metadata.name + " is not paused; use promote to go past a pause step"};
   return SteeringPatch{specPatch(false), nullptr};
 }
 

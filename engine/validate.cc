@@ -28,7 +28,8 @@ class RuleChecker {
     checkSurge();
     checkTrafficRouting();
     checkScaleDownFields();
-    for (size_t i = 0; i < canary_.steps.size(); ++i) checkStep(canary_.steps[i], indexPath(canaryPath("steps"), i));
+    for (size_t i = 0; i < canary_.steps.size(); ++i)
+      checkStep(canary_.steps[i], indexPath(canaryPath("steps"), i));
     checkBackgroundAnalysis();
   }
 
@@ -40,9 +41,11 @@ class RuleChecker {
   bool routed() const { return canary_.trafficRouting.has_value(); }
 
   void checkSpec() {
-    if (spec_.replicas < 0) error("spec.replicas", "must not be negative, got " + std::to_string(spec_.replicas));
+    if (spec_.replicas < 0)
+      error("spec.replicas", "must not be negative, got " + std::to_string(spec_.replicas));
     if (spec_.revisionHistoryLimit < 0) {
-      error("spec.revisionHistoryLimit", "must not be negative, got " + std::to_string(spec_.revisionHistoryLimit));
+      error("spec.revisionHistoryLimit",
+            "must not be negative, got " + std::to_string(spec_.revisionHistoryLimit));
     }
     if (spec_.minReadySeconds < 0) {
       error("spec.minReadySeconds", "must not be negative, got " + std::to_string(spec_.minReadySeconds));
@@ -62,7 +65,8 @@ class RuleChecker {
   void checkSelector() {
     const json& selector = spec_.selector;
     const json* matchLabels = selector.contains("matchLabels") ? &selector.at("matchLabels") : nullptr;
-    const json* expressions = selector.contains("matchExpressions") ? &selector.at("matchExpressions") : nullptr;
+    const json* expressions =
+        selector.contains("matchExpressions") ? &selector.at("matchExpressions") : nullptr;
     const bool noLabels = !matchLabels || !matchLabels->is_object() || matchLabels->empty();
     const bool noExpressions = !expressions || !expressions->is_array() || expressions->empty();
     if (noLabels && noExpressions) {
@@ -75,7 +79,8 @@ class RuleChecker {
       labels = &t.at("metadata").at("labels");
     }
     auto label = [&](const std::string& key) -> std::optional<std::string> {
-      if (!labels || !labels->is_object() || !labels->contains(key) || !labels->at(key).is_string()) return std::nullopt;
+      if (!labels || !labels->is_object() || !labels->contains(key) || !labels->at(key).is_string())
+        return std::nullopt;
       return labels->at(key).get<std::string>();
     };
     bool matches = true;
@@ -90,7 +95,8 @@ class RuleChecker {
     }
     if (!noExpressions) {
       for (size_t i = 0; i < expressions->size(); ++i) {
-        auto result = expressionMatches(expressions->at(i), label, indexPath("spec.selector.matchExpressions", i));
+        auto result =
+            expressionMatches(expressions->at(i), label, indexPath("spec.selector.matchExpressions", i));
         if (!result) return;
         matches = matches && *result;
       }
@@ -100,8 +106,8 @@ class RuleChecker {
 
   template <typename Label>
   std::optional<bool> expressionMatches(const json& expr, Label label, const std::string& path) {
-    if (!expr.is_object() || !expr.contains("key") || !expr.at("key").is_string() || !expr.contains("operator") ||
-        !expr.at("operator").is_string()) {
+    if (!expr.is_object() || !expr.contains("key") || !expr.at("key").is_string() ||
+        !expr.contains("operator") || !expr.at("operator").is_string()) {
       error(path, "must have a key and an operator");
       return std::nullopt;
     }
@@ -140,11 +146,14 @@ class RuleChecker {
 
   void checkCanaryServices() {
     if (routed()) {
-      if (canary_.canaryService.empty()) error(canaryPath("canaryService"), "is required with trafficRouting");
-      if (canary_.stableService.empty()) error(canaryPath("stableService"), "is required with trafficRouting");
+      if (canary_.canaryService.empty())
+        error(canaryPath("canaryService"), "is required with trafficRouting");
+      if (canary_.stableService.empty())
+        error(canaryPath("stableService"), "is required with trafficRouting");
     }
     if (!canary_.canaryService.empty() && canary_.canaryService == canary_.stableService) {
-      error(canaryPath("stableService"), "must differ from canaryService (both are \"" + canary_.stableService + "\")");
+      error(canaryPath("stableService"),
+            "must differ from canaryService (both are \"" + canary_.stableService + "\")");
     }
   }
 
@@ -213,7 +222,8 @@ class RuleChecker {
       if (!f.value) continue;
       if (!routed()) error(canaryPath(f.name), "is allowed only with trafficRouting");
       if (*f.value < f.min) {
-        error(canaryPath(f.name), "must be at least " + std::to_string(f.min) + ", got " + std::to_string(*f.value));
+        error(canaryPath(f.name),
+              "must be at least " + std::to_string(f.min) + ", got " + std::to_string(*f.value));
       }
     }
   }
@@ -231,8 +241,9 @@ class RuleChecker {
       return;
     }
     const TrafficRouting& tr = *canary_.trafficRouting;
-    if (!tr.istio && tr.plugins.empty()) error(path, "needs the istio router or a plugin; " + kind + " is not supported by " +
-                                                         (tr.nginx ? std::string("nginx") : std::string("smi")));
+    if (!tr.istio && tr.plugins.empty())
+      error(path, "needs the istio router or a plugin; " + kind + " is not supported by " +
+                      (tr.nginx ? std::string("nginx") : std::string("smi")));
     if (name.empty()) {
       error(childPath(path, "name"), "is required");
     } else if (!managed(name)) {
@@ -290,8 +301,9 @@ class RuleChecker {
     const int start = canary_.analysis->startingStep;
     const int last = static_cast<int>(canary_.steps.size()) - 1;
     if (start < 0 || (!canary_.steps.empty() && start > last)) {
-      error(childPath(path, "startingStep"),
-            "must be within the steps (0.." + std::to_string(std::max(last, 0)) + "), got " + std::to_string(start));
+      error(childPath(path, "startingStep"), "must be within the steps (0.." +
+                                                 std::to_string(std::max(last, 0)) + "), got " +
+                                                 std::to_string(start));
     }
   }
 

@@ -27,7 +27,8 @@ void checkDocument(const sluice::Document& doc) {
     require(back.ok());
     require(sluice::engine::statusToJson(*back) == wire);
   }
-  if (doc.json.is_object() && doc.json.contains("status")) (void)sluice::engine::statusFromJson(doc.json.at("status"));
+  if (doc.json.is_object() && doc.json.contains("status"))
+    (void)sluice::engine::statusFromJson(doc.json.at("status"));
 }
 
 }  // namespace

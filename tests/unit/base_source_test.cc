@@ -25,7 +25,8 @@ TEST_CASE("YAML scalars follow the YAML 1.2 core schema", "[base][yaml]") {
 }
 
 TEST_CASE("multi-document streams keep each document and its positions", "[base][yaml]") {
-  auto docs = parseYamlDocuments("kind: A\n---\n---\nkind: B\nspec:\n  steps:\n  - setWeight: 20\n", "m.yaml");
+  auto docs =
+      parseYamlDocuments("kind: A\n---\n---\nkind: B\nspec:\n  steps:\n  - setWeight: 20\n", "m.yaml");
   REQUIRE(docs.ok());
   REQUIRE(docs->size() == 2);
   CHECK(docs->at(1).json["kind"] == "B");
@@ -49,7 +50,8 @@ TEST_CASE("malformed YAML is an error naming file, line and column", "[base][yam
 }
 
 TEST_CASE("keys that are not identifiers are quoted in paths", "[base][yaml]") {
-  CHECK(childPath("metadata.annotations", "sluice.dev/revision") == "metadata.annotations[\"sluice.dev/revision\"]");
+  CHECK(childPath("metadata.annotations", "sluice.dev/revision") ==
+        "metadata.annotations[\"sluice.dev/revision\"]");
   CHECK(childPath("", "spec") == "spec");
   CHECK(indexPath("spec.steps", 2) == "spec.steps[2]");
 }

@@ -10,8 +10,8 @@ TEST_CASE("parseDuration accepts what Argo Rollouts accepts", "[base][duration]"
     int64_t seconds;
   };
   const Row rows[] = {
-      {"30", 30},    {"30s", 30},     {"5m", 300},   {"1h", 3600},  {"1h30m", 5400},
-      {"1.5h", 5400}, {"90s", 90},    {"0s", 0},     {"250ms", 1},  {"2h0m5s", 7205},
+      {"30", 30},     {"30s", 30}, {"5m", 300}, {"1h", 3600}, {"1h30m", 5400},
+      {"1.5h", 5400}, {"90s", 90}, {"0s", 0},   {"250ms", 1}, {"2h0m5s", 7205},
   };
   for (const auto& row : rows) {
     INFO(row.text);

@@ -40,9 +40,10 @@ TEST_CASE("podTemplateHash is stable across runs and machines", "[engine][hash]"
   CHECK(podTemplateHash(tmpl) == "blpz5fjsw8");
   CHECK(podTemplateHash(tmpl).size() == 10);
   CHECK(podTemplateHash(tmpl, 1) != podTemplateHash(tmpl));
-  CHECK(podTemplateHash(nlohmann::json::parse(R"({"spec":{"containers":[{"image":"web:1","name":"web"}]}})")) ==
-        podTemplateHash(tmpl));
-  for (char c : podTemplateHash(tmpl, 7)) CHECK(std::string("bcdfghjklmnpqrstvwxz2456789").find(c) != std::string::npos);
+  CHECK(podTemplateHash(nlohmann::json::parse(
+            R"({"spec":{"containers":[{"image":"web:1","name":"web"}]}})")) == podTemplateHash(tmpl));
+  for (char c : podTemplateHash(tmpl, 7))
+    CHECK(std::string("bcdfghjklmnpqrstvwxz2456789").find(c) != std::string::npos);
 }
 
 TEST_CASE("stepsHash changes with any step field", "[engine][hash]") {
@@ -84,7 +85,8 @@ TEST_CASE("initial deploy without steps leaves the step index unset", "[engine][
   CHECK(w.rollout.status.phase == "Healthy");
 }
 
-TEST_CASE("a created ReplicaSet whose status write was lost is adopted, not created again", "[engine][canary]") {
+TEST_CASE("a created ReplicaSet whose status write was lost is adopted, not created again",
+          "[engine][canary]") {
   FakeWorld w(RolloutBuilder().replicas(2).build());
   const Decision first = reconcileCanary(w.rollout, w.observed, w.now);
   for (const auto& a : first.actions) w.apply(a);  // carried out, status not written
@@ -124,7 +126,8 @@ TEST_CASE("basic canary runs its steps with pods as the traffic split", "[engine
   CHECK(w.hasEvent("RolloutResumed"));
 }
 
-TEST_CASE("traffic-routed canary moves weights only once the canary pods are up", "[engine][canary][traffic]") {
+TEST_CASE("traffic-routed canary moves weights only once the canary pods are up",
+          "[engine][canary][traffic]") {
   FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(25).pause(30).setWeight(60).build());
   const std::string stable = hashOf(w);
   w.readyAfterCalls = 2;
@@ -153,9 +156,18 @@ TEST_CASE("traffic-routed canary moves weights only once the canary pods are up"
   CHECK_FALSE(w.last.requeueAfter.has_value());
 }
 
-TEST_CASE("setCanaryScale sizes the canary apart from its weight until matchTrafficWeight", "[engine][canary][traffic]") {
-  FakeWorld w = deployed(
-      RolloutBuilder().replicas(10).nginx().canaryScale(3, std::nullopt).setWeight(10).pause().canaryScale({}, {}, true).setWeight(40).pause().build());
+TEST_CASE("setCanaryScale sizes the canary apart from its weight until matchTrafficWeight",
+          "[engine][canary][traffic]") {
+  FakeWorld w = deployed(RolloutBuilder()
+                             .replicas(10)
+                             .nginx()
+                             .canaryScale(3, std::nullopt)
+                             .setWeight(10)
+                             .pause()
+                             .canaryScale({}, {}, true)
+                             .setWeight(40)
+                             .pause()
+                             .build());
   w.newImage("web:2");
   const std::string canary = hashOf(w);
   w.settle();
@@ -170,7 +182,8 @@ TEST_CASE("setCanaryScale sizes the canary apart from its weight until matchTraf
 }
 
 TEST_CASE("header and mirror routes are set when their step is reached", "[engine][canary][traffic]") {
-  FakeWorld w = deployed(RolloutBuilder().replicas(2).nginx().setWeight(10).headerRoute("canary-header").pause().build());
+  FakeWorld w = deployed(
+      RolloutBuilder().replicas(2).nginx().setWeight(10).headerRoute("canary-header").pause().build());
   w.rollout.spec.canary.trafficRouting->managedRoutes = {"canary-header"};
   w.newImage("web:2");
   w.settle();
@@ -247,7 +260,8 @@ TEST_CASE("going back to the stable template fast-tracks to the end", "[engine][
 }
 
 TEST_CASE("abort returns traffic to stable, then retry starts again", "[engine][canary][abort]") {
-  FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(50).analysis("smoke").pause().build());
+  FakeWorld w =
+      deployed(RolloutBuilder().replicas(4).nginx().setWeight(50).analysis("smoke").pause().build());
   const std::string stable = hashOf(w);
   w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
   w.newImage("web:2");
@@ -358,13 +372,15 @@ TEST_CASE("a failed step analysis names the run's message in the abort", "[engin
   run.message = "metric success-rate assessed Failed";
   w.settle();
   CHECK(w.condition("Progressing")->message ==
-        "Rollout aborted update to revision 2: Step-based analysis phase failed: metric success-rate assessed Failed");
+        "Rollout aborted update to revision 2: Step-based analysis phase failed: metric success-rate "
+        "assessed Failed");
   CHECK(w.rollout.status.canary.currentStepAnalysisRunStatus->status == "Failed");
   CHECK(w.rollout.status.phase == "Degraded");
 }
 
 TEST_CASE("an inconclusive step analysis waits for promote, which moves on", "[engine][canary][analysis]") {
-  FakeWorld w = deployed(RolloutBuilder().replicas(2).nginx().setWeight(50).analysis("smoke").setWeight(100).build());
+  FakeWorld w =
+      deployed(RolloutBuilder().replicas(2).nginx().setWeight(50).analysis("smoke").setWeight(100).build());
   w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Inconclusive"); };
   w.newImage("web:2");
   w.settle();
@@ -391,7 +407,8 @@ TEST_CASE("an AnalysisRun created but not recorded is adopted, not repeated", "[
 
 TEST_CASE("background analysis runs from its starting step until promotion", "[engine][canary][analysis]") {
   SECTION("started at startingStep and terminated on promotion") {
-    FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(20).pause().setWeight(60).backgroundAnalysis("bg", 1).build());
+    FakeWorld w = deployed(
+        RolloutBuilder().replicas(2).setWeight(20).pause().setWeight(60).backgroundAnalysis("bg", 1).build());
     w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
     w.newImage("web:2");
     w.settle();
@@ -405,7 +422,8 @@ TEST_CASE("background analysis runs from its starting step until promotion", "[e
     CHECK(w.observed.analysisRuns[0].terminated);
   }
   SECTION("a failed background run aborts") {
-    FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(20).pause().backgroundAnalysis("bg").build());
+    FakeWorld w =
+        deployed(RolloutBuilder().replicas(2).setWeight(20).pause().backgroundAnalysis("bg").build());
     w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Error"); };
     w.newImage("web:2");
     w.settle();
@@ -413,7 +431,8 @@ TEST_CASE("background analysis runs from its starting step until promotion", "[e
     CHECK(w.condition("Progressing")->message.find("Background analysis phase error") != std::string::npos);
   }
   SECTION("an inconclusive background run pauses; promote starts a fresh run") {
-    FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(20).pause(600).backgroundAnalysis("bg").build());
+    FakeWorld w =
+        deployed(RolloutBuilder().replicas(2).setWeight(20).pause(600).backgroundAnalysis("bg").build());
     w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Inconclusive"); };
     w.newImage("web:2");
     w.settle();
@@ -443,7 +462,8 @@ TEST_CASE("spec.paused halts the steps and resume continues", "[engine][canary][
 }
 
 TEST_CASE("promote --full skips the remaining steps", "[engine][canary][people]") {
-  FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(25).pause().setWeight(50).pause().build());
+  FakeWorld w =
+      deployed(RolloutBuilder().replicas(4).nginx().setWeight(25).pause().setWeight(50).pause().build());
   w.newImage("web:2");
   w.settle();
   REQUIRE(w.rollout.status.currentStepIndex == 1);
@@ -455,7 +475,8 @@ TEST_CASE("promote --full skips the remaining steps", "[engine][canary][people]"
   CHECK(w.hasEvent("RolloutCompleted", "Full promotion requested"));
 }
 
-TEST_CASE("the progress deadline degrades a stuck rollout, and aborts it when asked", "[engine][canary][deadline]") {
+TEST_CASE("the progress deadline degrades a stuck rollout, and aborts it when asked",
+          "[engine][canary][deadline]") {
   for (bool abortOnTimeout : {false, true}) {
     INFO("progressDeadlineAbort " << abortOnTimeout);
     auto r = RolloutBuilder().replicas(2).setWeight(50).pause().build();
@@ -471,7 +492,8 @@ TEST_CASE("the progress deadline degrades a stuck rollout, and aborts it when as
     CHECK(w.rollout.status.phase == "Degraded");
     if (abortOnTimeout) {
       CHECK(w.rollout.status.abort);
-      CHECK(w.condition("Progressing")->message.find("ReplicaSet web-" + hashOf(w) + " has timed out progressing") !=
+      CHECK(w.condition("Progressing")
+                ->message.find("ReplicaSet web-" + hashOf(w) + " has timed out progressing") !=
             std::string::npos);
     } else {
       CHECK_FALSE(w.rollout.status.abort);

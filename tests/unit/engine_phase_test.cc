@@ -32,15 +32,21 @@ TEST_CASE("calculatePhase picks the first rule that matches", "[engine][phase]")
          r.status.conditions.push_back(condition("InvalidSpec", "InvalidSpec"));
        },
        "Degraded", "InvalidSpec: why"},
-      {"an abort is Degraded", [&](Rollout& r) { r.status.conditions.push_back(condition("Progressing", "RolloutAborted")); },
+      {"an abort is Degraded",
+       [&](Rollout& r) { r.status.conditions.push_back(condition("Progressing", "RolloutAborted")); },
        "Degraded", "RolloutAborted: why"},
       {"a timed-out rollout is Degraded",
-       [&](Rollout& r) { r.status.conditions.push_back(condition("Progressing", "ProgressDeadlineExceeded")); }, "Degraded",
-       "ProgressDeadlineExceeded: why"},
-      {"spec.paused is manually paused", [](Rollout& r) { r.spec.paused = true; }, "Paused", "manually paused"},
+       [&](Rollout& r) {
+         r.status.conditions.push_back(condition("Progressing", "ProgressDeadlineExceeded"));
+       },
+       "Degraded", "ProgressDeadlineExceeded: why"},
+      {"spec.paused is manually paused", [](Rollout& r) { r.spec.paused = true; }, "Paused",
+       "manually paused"},
       {"a pause condition names its reason",
-       [](Rollout& r) { r.status.pauseConditions.push_back({kPauseReasonCanaryPauseStep, t0()}); }, "Paused",
-       "CanaryPauseStep"},
+       [](Rollout& r) {
+         r.status.pauseConditions.push_back({kPauseReasonCanaryPauseStep, t0()});
+       },
+       "Paused", "CanaryPauseStep"},
       {"too few updated replicas", [](Rollout& r) { r.status.updatedReplicas = 1; }, "Progressing",
        "more replicas need to be updated"},
       {"updated but not available", [](Rollout& r) { r.status.availableReplicas = 2; }, "Progressing",

@@ -26,12 +26,24 @@ Rollout randomPlan(Random& rnd) {
   const int steps = rnd.below(7);
   for (int i = 0; i < steps; ++i) {
     switch (rnd.below(traffic ? 6 : 4)) {
-      case 0: b.setWeight(rnd.below(101)); break;
-      case 1: b.pause(); break;
-      case 2: b.pause(1 + rnd.below(300)); break;
-      case 3: b.analysis("check"); break;
-      case 4: b.canaryScale(rnd.below(5), std::nullopt, rnd.chance(30)); break;
-      default: b.headerRoute("header"); break;
+      case 0:
+        b.setWeight(rnd.below(101));
+        break;
+      case 1:
+        b.pause();
+        break;
+      case 2:
+        b.pause(1 + rnd.below(300));
+        break;
+      case 3:
+        b.analysis("check");
+        break;
+      case 4:
+        b.canaryScale(rnd.below(5), std::nullopt, rnd.chance(30));
+        break;
+      default:
+        b.headerRoute("header");
+        break;
     }
   }
   if (rnd.chance(25)) b.backgroundAnalysis("bg", rnd.below(3));
@@ -41,7 +53,8 @@ Rollout randomPlan(Random& rnd) {
   if (traffic && rnd.chance(30)) r.spec.canary.abortScaleDownDelaySeconds = rnd.below(3) * 20;
   if (rnd.chance(30)) r.spec.canary.maxSurge = {rnd.below(3), false};
   if (rnd.chance(30)) r.spec.canary.maxUnavailable = {rnd.below(3), false};
-  if (r.spec.canary.maxSurge.value == 0 && r.spec.canary.maxUnavailable.value == 0) r.spec.canary.maxSurge = {1, false};
+  if (r.spec.canary.maxSurge.value == 0 && r.spec.canary.maxUnavailable.value == 0)
+    r.spec.canary.maxSurge = {1, false};
   return r;
 }
 
@@ -88,12 +101,24 @@ void randomAction(FakeWorld& w, Random& rnd) {
     if (patch.ok()) applySteering(w.rollout, *patch);
   };
   switch (rnd.below(10)) {
-    case 0: steer(promotePatch(w.rollout)); break;
-    case 1: steer(promoteFullPatch(w.rollout)); break;
-    case 2: steer(abortPatch(w.rollout)); break;
-    case 3: steer(retryPatch(w.rollout)); break;
-    case 4: steer(rnd.chance(50) ? pausePatch(w.rollout) : resumePatch(w.rollout)); break;
-    case 5: w.newImage("web:" + std::to_string(1 + rnd.below(3))); break;
+    case 0:
+      steer(promotePatch(w.rollout));
+      break;
+    case 1:
+      steer(promoteFullPatch(w.rollout));
+      break;
+    case 2:
+      steer(abortPatch(w.rollout));
+      break;
+    case 3:
+      steer(retryPatch(w.rollout));
+      break;
+    case 4:
+      steer(rnd.chance(50) ? pausePatch(w.rollout) : resumePatch(w.rollout));
+      break;
+    case 5:
+      w.newImage("web:" + std::to_string(1 + rnd.below(3)));
+      break;
     case 6:  // a running analysis finishes
       for (auto& run : w.observed.analysisRuns) {
         if (run.phase == "Running" && rnd.chance(50)) run.phase = randomRunPhase(rnd);
@@ -102,7 +127,9 @@ void randomAction(FakeWorld& w, Random& rnd) {
     case 7:
       if (w.last.requeueAfter) w.now += *w.last.requeueAfter;
       break;
-    default: w.now += Duration{1 + rnd.below(400)}; break;
+    default:
+      w.now += Duration{1 + rnd.below(400)};
+      break;
   }
 }
 
@@ -117,9 +144,12 @@ TEST_CASE("random plans and actions keep the canary's invariants", "[engine][pro
     w.readyAfterCalls = rnd.below(3);
     // One pod at a time (surge 1, unavailable 0) with slow pods takes a few calls per pod.
     w.settleLimit = 50 + 8 * w.rollout.spec.replicas;
-    const int maxWeight = w.rollout.spec.canary.trafficRouting ? w.rollout.spec.canary.trafficRouting->maxWeight() : 100;
+    const int maxWeight =
+        w.rollout.spec.canary.trafficRouting ? w.rollout.spec.canary.trafficRouting->maxWeight() : 100;
     w.runPhase = [&rnd](AnalysisRunType, std::optional<int>) { return std::string(randomRunPhase(rnd)); };
-    w.afterCall = [maxWeight](const Rollout& before, const Decision& d) { checkDecision(before, d, maxWeight); };
+    w.afterCall = [maxWeight](const Rollout& before, const Decision& d) {
+      checkDecision(before, d, maxWeight);
+    };
     w.settle();
     for (int action = 0; action < 25; ++action) {
       randomAction(w, rnd);

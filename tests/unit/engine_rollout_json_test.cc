@@ -202,7 +202,8 @@ TEST_CASE("every spec field is read", "[engine][rollout_json]") {
   const auto& header = std::get<SetHeaderRouteStep>(c.steps[8].action);
   CHECK(header.name == "header");
   REQUIRE(header.match.size() == 3);
-  CHECK((header.match[0].headerName == "x-a" && header.match[0].matchType == "exact" && header.match[0].value == "1"));
+  CHECK((header.match[0].headerName == "x-a" && header.match[0].matchType == "exact" &&
+         header.match[0].value == "1"));
   CHECK((header.match[1].matchType == "regex" && header.match[1].value == "b.*"));
   CHECK((header.match[2].matchType == "prefix" && header.match[2].value == "c"));
   const auto& mirror = std::get<SetMirrorRouteStep>(c.steps[9].action);
@@ -240,7 +241,8 @@ TEST_CASE("a minimal Rollout gets Argo's defaults", "[engine][rollout_json]") {
   CHECK(r.status.phase.empty());
   CHECK_FALSE(r.status.currentStepIndex.has_value());
 
-  const Loaded nginx = loadRollout(withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  nginx: {stableIngress: web}"));
+  const Loaded nginx = loadRollout(
+      withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  nginx: {stableIngress: web}"));
   REQUIRE(nginx.rollout.has_value());
   const auto& n = *nginx.rollout->spec.canary.trafficRouting->nginx;
   CHECK(n.stableIngresses == std::vector<std::string>{"web"});  // stableIngress folds into the list
@@ -256,7 +258,8 @@ TEST_CASE("both apiVersions are accepted, others are not", "[engine][rollout_jso
   }
   const Loaded other = loadRollout(replaced(withCanary("{}"), "sluice.dev/v1alpha1", "apps/v1"));
   CHECK_FALSE(other.rollout.has_value());
-  CHECK(findDiagnostic(other.diags, "apiVersion", "must be sluice.dev/v1alpha1 or argoproj.io/v1alpha1, got string \"apps/v1\""));
+  CHECK(findDiagnostic(other.diags, "apiVersion",
+                       "must be sluice.dev/v1alpha1 or argoproj.io/v1alpha1, got string \"apps/v1\""));
 }
 
 TEST_CASE("each input error is reported at its field and line", "[engine][rollout_json]") {
@@ -264,34 +267,43 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
   const std::vector<DiagnosticCase> rows = {
       {"an integer field given a string", withSpec("replicas: abc"), "spec.replicas",
        "must be an integer, got string \"abc\"", 6},
-      {"an integer field given a fraction", withSpec("replicas: 1.5"), "spec.replicas", "must be an integer, got number 1.5", 6},
+      {"an integer field given a fraction", withSpec("replicas: 1.5"), "spec.replicas",
+       "must be an integer, got number 1.5", 6},
       {"an integer field given a quoted number", withSpec("replicas: \"3\""), "spec.replicas",
        "must be an integer, got string \"3\"", 6},
       {"an integer beyond 32 bits", withSpec("replicas: 9999999999"), "spec.replicas", "out of range", 6},
-      {"a bool field given a number", withSpec("paused: 3"), "spec.paused", "must be true or false, got number 3", 6},
-      {"an object field given a list", withSpec("rollbackWindow: [a]"), "spec.rollbackWindow", "must be an object, got a list", 6},
+      {"a bool field given a number", withSpec("paused: 3"), "spec.paused",
+       "must be true or false, got number 3", 6},
+      {"an object field given a list", withSpec("rollbackWindow: [a]"), "spec.rollbackWindow",
+       "must be an object, got a list", 6},
       {"a list field given a string", withCanary("steps: setWeight"), "spec.strategy.canary.steps",
        "must be a list, got string \"setWeight\"", 15},
-      {"a label value that is not a string", replaced(base, "  name: web\n", "  name: web\n  labels: {tier: 1}\n"),
-       "metadata.labels.tier", "must be a string, got number 1", 5},
+      {"a label value that is not a string",
+       replaced(base, "  name: web\n", "  name: web\n  labels: {tier: 1}\n"), "metadata.labels.tier",
+       "must be a string, got number 1", 5},
       {"an annotation value that is not a string",
        replaced(base, "  name: web\n", "  name: web\n  annotations: {sluice.dev/x: true}\n"),
        "metadata.annotations[\"sluice.dev/x\"]", "must be a string, got bool true", 5},
-      {"the name is required", replaced(base, "  name: web\n", "  namespace: shop\n"), "metadata.name", "is required", 3},
+      {"the name is required", replaced(base, "  name: web\n", "  namespace: shop\n"), "metadata.name",
+       "is required", 3},
       {"metadata is required", replaced(base, "metadata:\n  name: web\n", ""), "metadata", "is required", 1},
       {"kind must be Rollout", replaced(base, "kind: Rollout", "kind: Deployment"), "kind",
        "must be Rollout, got \"Deployment\"", 2},
-      {"a strategy is required", replaced(base, "  strategy:\n    canary:\n      {}\n", ""), "spec.strategy", "is required", 5},
-      {"an empty strategy names the choices", replaced(base, "    canary:\n      {}\n", "    {}\n"), "spec.strategy",
-       "must set one of canary or blueGreen", 13},
-      {"blue-green is not supported yet", replaced(base, "    canary:\n      {}\n", "    blueGreen: {activeService: a}\n"),
+      {"a strategy is required", replaced(base, "  strategy:\n    canary:\n      {}\n", ""), "spec.strategy",
+       "is required", 5},
+      {"an empty strategy names the choices", replaced(base, "    canary:\n      {}\n", "    {}\n"),
+       "spec.strategy", "must set one of canary or blueGreen", 13},
+      {"blue-green is not supported yet",
+       replaced(base, "    canary:\n      {}\n", "    blueGreen: {activeService: a}\n"),
        "spec.strategy.blueGreen", "the blue-green strategy is not supported yet; use canary", 14},
-      {"two strategies are rejected", replaced(base, "    canary:\n", "    blueGreen: {activeService: a}\n    canary:\n"),
-       "spec.strategy", "must set only one of canary or blueGreen", 13},
-      {"workloadRef is not supported yet", withSpec("workloadRef: {kind: Deployment, name: web}"), "spec.workloadRef",
-       "not supported yet", 6},
+      {"two strategies are rejected",
+       replaced(base, "    canary:\n", "    blueGreen: {activeService: a}\n    canary:\n"), "spec.strategy",
+       "must set only one of canary or blueGreen", 13},
+      {"workloadRef is not supported yet", withSpec("workloadRef: {kind: Deployment, name: web}"),
+       "spec.workloadRef", "not supported yet", 6},
       {"an unknown step kind lists the allowed ones", withCanary("steps:\n- setWieght: 10"),
-       "spec.strategy.canary.steps[0].setWieght", "unknown step kind \"setWieght\"; allowed: setWeight, pause, analysis", 16},
+       "spec.strategy.canary.steps[0].setWieght",
+       "unknown step kind \"setWieght\"; allowed: setWeight, pause, analysis", 16},
       {"the experiment step is not supported yet", withCanary("steps:\n- experiment: {duration: 5m}"),
        "spec.strategy.canary.steps[0].experiment", "the experiment step is not supported yet", 16},
       {"the plugin step is not supported yet", withCanary("steps:\n- plugin: {name: x}"),
@@ -302,8 +314,8 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
        "a step must set one of setWeight, pause", 16},
       {"a step that is not an object", withCanary("steps:\n- 5"), "spec.strategy.canary.steps[0]",
        "must be an object with one step kind, got number 5", 16},
-      {"setWeight given a string", withCanary("steps:\n- setWeight: \"abc\""), "spec.strategy.canary.steps[0].setWeight",
-       "must be an integer, got string \"abc\"", 16},
+      {"setWeight given a string", withCanary("steps:\n- setWeight: \"abc\""),
+       "spec.strategy.canary.steps[0].setWeight", "must be an integer, got string \"abc\"", 16},
       {"pause given a bare number", withCanary("steps:\n- pause: 30"), "spec.strategy.canary.steps[0].pause",
        "must be an object, got number 30", 16},
       {"a negative pause in seconds", withCanary("steps:\n- pause: {duration: -5}"),
@@ -315,46 +327,62 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
       {"a pause with a unit it does not know", withCanary("steps:\n- pause: {duration: 3d}"),
        "spec.strategy.canary.steps[0].pause.duration", "unknown unit \"d\"", 16},
       {"headerValue sets exactly one match type",
-       withCanary(kIstio + "steps:\n- setHeaderRoute: {name: hr, match: [{headerName: a, headerValue: {exact: x, prefix: y}}]}"),
-       "spec.strategy.canary.steps[0].setHeaderRoute.match[0].headerValue", "exactly one of exact, regex or prefix", 21},
+       withCanary(kIstio + "steps:\n- setHeaderRoute: {name: hr, match: [{headerName: a, headerValue: "
+                           "{exact: x, prefix: y}}]}"),
+       "spec.strategy.canary.steps[0].setHeaderRoute.match[0].headerValue",
+       "exactly one of exact, regex or prefix", 21},
       {"headerValue is required",
        withCanary(kIstio + "steps:\n- setHeaderRoute: {name: hr, match: [{headerName: a}]}"),
        "spec.strategy.canary.steps[0].setHeaderRoute.match[0].headerValue", "is required", 21},
-      {"a mirror match must be a list", withCanary(kIstio + "steps:\n- setMirrorRoute: {name: mr, match: {path: x}}"),
+      {"a mirror match must be a list",
+       withCanary(kIstio + "steps:\n- setMirrorRoute: {name: mr, match: {path: x}}"),
        "spec.strategy.canary.steps[0].setMirrorRoute.match", "must be a list, got an object", 21},
       {"maxSurge given a word", withCanary("maxSurge: lots"), "spec.strategy.canary.maxSurge",
        "must be an integer or a percentage like \"25%\", got string \"lots\"", 15},
       {"maxUnavailable negative", withCanary("maxUnavailable: -1"), "spec.strategy.canary.maxUnavailable",
        "must not be negative", 15},
-      {"restartAt must be RFC 3339", withSpec("restartAt: yesterday"), "spec.restartAt", "invalid timestamp \"yesterday\"", 6},
+      {"restartAt must be RFC 3339", withSpec("restartAt: yesterday"), "spec.restartAt",
+       "invalid timestamp \"yesterday\"", 6},
       {"stableIngress and stableIngresses together",
-       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  nginx:\n    stableIngress: a\n    stableIngresses: [b]"),
-       "spec.strategy.canary.trafficRouting.nginx.stableIngresses", "cannot be combined with stableIngress", 20},
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  nginx:\n    stableIngress: a\n    "
+                  "stableIngresses: [b]"),
+       "spec.strategy.canary.trafficRouting.nginx.stableIngresses", "cannot be combined with stableIngress",
+       20},
       {"virtualService and virtualServices together",
-       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  istio:\n    virtualService: {name: a}\n"
-                  "    virtualServices: [{name: b}]"),
-       "spec.strategy.canary.trafficRouting.istio.virtualServices", "cannot be combined with virtualService", 20},
-      {"an unsupported router", withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  alb: {ingress: x}"),
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n  istio:\n    virtualService: {name: a}\n"
+           "    virtualServices: [{name: b}]"),
+       "spec.strategy.canary.trafficRouting.istio.virtualServices", "cannot be combined with virtualService",
+       20},
+      {"an unsupported router",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  alb: {ingress: x}"),
        "spec.strategy.canary.trafficRouting.alb", "the alb traffic router is not supported yet", 18},
-      {"plugins must be a map", withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  plugins: [x]"),
+      {"plugins must be a map",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  plugins: [x]"),
        "spec.strategy.canary.trafficRouting.plugins", "must be a map of plugin name to configuration", 18},
       {"a destinationRule needs its subsets",
-       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  istio:\n    virtualService: {name: a}\n"
-                  "    destinationRule: {name: dr, stableSubsetName: s}"),
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n  istio:\n    virtualService: {name: a}\n"
+           "    destinationRule: {name: dr, stableSubsetName: s}"),
        "spec.strategy.canary.trafficRouting.istio.destinationRule.canarySubsetName", "is required", 20},
       {"podTemplateHashValue is Stable or Latest",
-       withCanary("steps:\n- analysis: {templates: [{templateName: t}], args: [{name: h, valueFrom: {podTemplateHashValue: Old}}]}"),
-       "spec.strategy.canary.steps[0].analysis.args[0].valueFrom.podTemplateHashValue", "must be \"Stable\" or \"Latest\"", 16},
+       withCanary("steps:\n- analysis: {templates: [{templateName: t}], args: [{name: h, valueFrom: "
+                  "{podTemplateHashValue: Old}}]}"),
+       "spec.strategy.canary.steps[0].analysis.args[0].valueFrom.podTemplateHashValue",
+       "must be \"Stable\" or \"Latest\"", 16},
       {"an argument takes value or valueFrom, not both",
-       withCanary("steps:\n- analysis: {templates: [{templateName: t}], args: [{name: h, value: x, valueFrom: {podTemplateHashValue: Stable}}]}"),
+       withCanary("steps:\n- analysis: {templates: [{templateName: t}], args: [{name: h, value: x, "
+                  "valueFrom: {podTemplateHashValue: Stable}}]}"),
        "spec.strategy.canary.steps[0].analysis.args[0].valueFrom", "cannot be combined with value", 16},
-      {"an argument needs a name", withCanary("steps:\n- analysis: {templates: [{templateName: t}], args: [{value: x}]}"),
+      {"an argument needs a name",
+       withCanary("steps:\n- analysis: {templates: [{templateName: t}], args: [{value: x}]}"),
        "spec.strategy.canary.steps[0].analysis.args[0].name", "is required", 16},
       {"pingPong is not supported yet", withCanary("pingPong: {pingService: a, pongService: b}"),
        "spec.strategy.canary.pingPong", "not supported yet", 15},
-      {"a bad status is an error at its field", base + "status:\n  currentStepIndex: two\n", "status.currentStepIndex",
-       "must be an integer, got string \"two\"", 17},
-      {"a bad time in the status", base + "status:\n  conditions:\n  - {type: Paused, lastUpdateTime: noon}\n",
+      {"a bad status is an error at its field", base + "status:\n  currentStepIndex: two\n",
+       "status.currentStepIndex", "must be an integer, got string \"two\"", 17},
+      {"a bad time in the status",
+       base + "status:\n  conditions:\n  - {type: Paused, lastUpdateTime: noon}\n",
        "status.conditions[0].lastUpdateTime", "invalid timestamp", 18},
   };
   for (const auto& row : rows) checkDiagnosticCase(row);
@@ -364,29 +392,33 @@ TEST_CASE("unknown fields are warnings with their full path", "[engine][rollout_
   const std::string base = withCanary("{}");
   const std::vector<DiagnosticCase> rows = {
       {"at the top", base + "extra: 1\n", "extra", "unknown field", 16, Severity::Warning},
-      {"in metadata", replaced(base, "  name: web\n", "  name: web\n  lables: {a: b}\n"), "metadata.lables", "unknown field", 5,
-       Severity::Warning},
+      {"in metadata", replaced(base, "  name: web\n", "  name: web\n  lables: {a: b}\n"), "metadata.lables",
+       "unknown field", 5, Severity::Warning},
       {"in spec", withSpec("replicaz: 3"), "spec.replicaz", "unknown field", 6, Severity::Warning},
-      {"in the canary", withCanary("stepz: []"), "spec.strategy.canary.stepz", "unknown field", 15, Severity::Warning},
+      {"in the canary", withCanary("stepz: []"), "spec.strategy.canary.stepz", "unknown field", 15,
+       Severity::Warning},
       {"in a step", withCanary("steps:\n- setCanaryScale: {replicas: 1, replicaz: 2}"),
        "spec.strategy.canary.steps[0].setCanaryScale.replicaz", "unknown field", 16, Severity::Warning},
-      {"in a pause", withCanary("steps:\n- pause: {duraton: 5}"), "spec.strategy.canary.steps[0].pause.duraton",
-       "unknown field", 16, Severity::Warning},
+      {"in a pause", withCanary("steps:\n- pause: {duraton: 5}"),
+       "spec.strategy.canary.steps[0].pause.duraton", "unknown field", 16, Severity::Warning},
       {"in a virtual service",
-       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  istio: {virtualService: {name: a, hosts: [x]}}"),
-       "spec.strategy.canary.trafficRouting.istio.virtualService.hosts", "unknown field", 18, Severity::Warning},
-      {"an Argo field Sluice ignores", withCanary("antiAffinity: {required: {}}"), "spec.strategy.canary.antiAffinity",
-       "not supported by sluice yet and is ignored", 15, Severity::Warning},
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  istio: {virtualService: {name: a, "
+                  "hosts: [x]}}"),
+       "spec.strategy.canary.trafficRouting.istio.virtualService.hosts", "unknown field", 18,
+       Severity::Warning},
+      {"an Argo field Sluice ignores", withCanary("antiAffinity: {required: {}}"),
+       "spec.strategy.canary.antiAffinity", "not supported by sluice yet and is ignored", 15,
+       Severity::Warning},
   };
   for (const auto& row : rows) checkDiagnosticCase(row);
 }
 
 TEST_CASE("the template, selector, plugins and mirror matches are kept as given, without warnings",
           "[engine][rollout_json]") {
-  const std::string yaml =
-      replaced(withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  plugins: {p: {anything: [1]}}\n"
-                          "  managedRoutes: [{name: m}]\nsteps:\n- setMirrorRoute: {name: m, match: [{whatever: 1}]}"),
-               "containers: [{name: web, image: web:1}]", "containers: [{name: web, image: web:1, futureField: 1}]");
+  const std::string yaml = replaced(
+      withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  plugins: {p: {anything: [1]}}\n"
+                 "  managedRoutes: [{name: m}]\nsteps:\n- setMirrorRoute: {name: m, match: [{whatever: 1}]}"),
+      "containers: [{name: web, image: web:1}]", "containers: [{name: web, image: web:1, futureField: 1}]");
   const Loaded loaded = loadRollout(yaml);
   INFO(loaded.diags.format());
   CHECK(loaded.diags.empty());
@@ -395,7 +427,8 @@ TEST_CASE("the template, selector, plugins and mirror matches are kept as given,
 }
 
 TEST_CASE("every problem is collected, in source order", "[engine][rollout_json]") {
-  const Loaded loaded = loadRollout(withCanary("oops: 1\nsteps:\n- setWeight: x\n- pause: {duration: -1}\n- jump: {}"));
+  const Loaded loaded =
+      loadRollout(withCanary("oops: 1\nsteps:\n- setWeight: x\n- pause: {duration: -1}\n- jump: {}"));
   INFO(loaded.diags.format());
   REQUIRE(loaded.diags.items().size() == 4);
   CHECK(loaded.diags.errorCount() == 3);
@@ -406,7 +439,8 @@ TEST_CASE("every problem is collected, in source order", "[engine][rollout_json]
 }
 
 TEST_CASE("every Rollout of a multi-document file loads on its own", "[engine][rollout_json]") {
-  const std::string stream = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\n" + withCanary("{}") + "---\n" +
+  const std::string stream = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\n" + withCanary("{}") +
+                             "---\n" +
                              replaced(withCanary("steps:\n- setWeight: 500"), "name: web", "name: second");
   auto docs = parseYamlDocuments(stream, "multi.yaml");
   REQUIRE(docs.ok());
@@ -423,7 +457,8 @@ TEST_CASE("every Rollout of a multi-document file loads on its own", "[engine][r
 }
 
 TEST_CASE("an object that is not a Rollout at all is reported, not thrown", "[engine][rollout_json]") {
-  for (const auto& value : {nlohmann::json(5), nlohmann::json::array(), nlohmann::json(nullptr), nlohmann::json("x")}) {
+  for (const auto& value :
+       {nlohmann::json(5), nlohmann::json::array(), nlohmann::json(nullptr), nlohmann::json("x")}) {
     Diagnostics diags;
     CHECK_FALSE(parseRollout(value, SourceMap(), diags).has_value());
     CHECK(diags.hasErrors());
@@ -470,7 +505,8 @@ RolloutStatus fullStatus() {
   return s;
 }
 
-void checkSameRef(const std::optional<AnalysisRunStatusRef>& a, const std::optional<AnalysisRunStatusRef>& b) {
+void checkSameRef(const std::optional<AnalysisRunStatusRef>& a,
+                  const std::optional<AnalysisRunStatusRef>& b) {
   REQUIRE(a.has_value() == b.has_value());
   if (!a) return;
   CHECK(a->name == b->name);
@@ -543,7 +579,8 @@ TEST_CASE("status is written in Argo's wire shape", "[engine][rollout_json][stat
   CHECK(j["observedGeneration"] == "7");
   CHECK(j["observedGeneration"].is_string());
   CHECK(j["abortedAt"] == "2027-01-15T08:00:00Z");
-  CHECK(j["pauseConditions"][0] == nlohmann::json{{"reason", "CanaryPauseStep"}, {"startTime", "2027-01-15T08:01:40Z"}});
+  CHECK(j["pauseConditions"][0] ==
+        nlohmann::json{{"reason", "CanaryPauseStep"}, {"startTime", "2027-01-15T08:01:40Z"}});
   CHECK(j["conditions"][0]["type"] == "Progressing");
   CHECK(j["conditions"][0]["lastTransitionTime"] == "2027-01-15T08:04:10Z");
   CHECK(j["currentStepIndex"] == 3);
@@ -560,8 +597,7 @@ TEST_CASE("zero values are left out of the status", "[engine][rollout_json][stat
   CHECK(statusToJson(atFirstStep) == nlohmann::json{{"currentStepIndex", 0}});
   RolloutStatus routed;
   routed.canary.weights = TrafficWeights{};
-  CHECK(statusToJson(routed) ==
-        nlohmann::json::parse(R"({"canary":{"weights":{"canary":{},"stable":{}}}})"));
+  CHECK(statusToJson(routed) == nlohmann::json::parse(R"({"canary":{"weights":{"canary":{},"stable":{}}}})"));
   auto back = statusFromJson(statusToJson(routed));
   REQUIRE(back.ok());
   REQUIRE(back->canary.weights.has_value());
@@ -581,7 +617,8 @@ TEST_CASE("statusFromJson reads what Argo writes and names a bad field", "[engin
       {R"({"replicas": "three"})", "status.replicas: must be an integer, got string \"three\""},
       {R"({"abortedAt": "soon"})", "status.abortedAt: invalid timestamp \"soon\""},
       {R"({"pauseConditions": {}})", "status.pauseConditions: must be a list"},
-      {R"({"canary": {"weights": {"stable": {"weight": true}}}})", "status.canary.weights.stable.weight: must be an integer"},
+      {R"({"canary": {"weights": {"stable": {"weight": true}}}})",
+       "status.canary.weights.stable.weight: must be an integer"},
       {R"([1])", "status: must be an object"},
   };
   for (const auto& [json, message] : bad) {
@@ -593,9 +630,10 @@ TEST_CASE("statusFromJson reads what Argo writes and names a bad field", "[engin
 }
 
 TEST_CASE("a Rollout's status is read with its spec", "[engine][rollout_json][status]") {
-  const Loaded loaded = loadRollout(withCanary("{}") +
-                                    "status:\n  currentStepIndex: 2\n  observedGeneration: \"4\"\n  phase: Paused\n"
-                                    "  pauseConditions: [{reason: CanaryPauseStep, startTime: \"2026-01-01T00:00:00Z\"}]\n");
+  const Loaded loaded =
+      loadRollout(withCanary("{}") +
+                  "status:\n  currentStepIndex: 2\n  observedGeneration: \"4\"\n  phase: Paused\n"
+                  "  pauseConditions: [{reason: CanaryPauseStep, startTime: \"2026-01-01T00:00:00Z\"}]\n");
   INFO(loaded.diags.format());
   REQUIRE(loaded.rollout.has_value());
   CHECK(loaded.rollout->status.currentStepIndex == 2);

@@ -37,30 +37,53 @@ TEST_CASE("steering builds the patches people's actions send", "[engine][steerin
   };
   const Row rows[] = {
       {"promote on a pause step clears the pause conditions",
-       [](Rollout& r) { r.status.pauseConditions = {{kPauseReasonCanaryPauseStep, t0()}}; }, promotePatch, nullptr,
+       [](Rollout& r) {
+         r.status.pauseConditions = {{kPauseReasonCanaryPauseStep, t0()}};
+       },
+       promotePatch,
+       nullptr,
        {{"status", {{"pauseConditions", nullptr}}}}},
-      {"promote with no pause skips the current step", [](Rollout&) {}, promotePatch, nullptr,
+      {"promote with no pause skips the current step",
+       [](Rollout&) {},
+       promotePatch,
+       nullptr,
        {{"status", {{"currentStepIndex", 2}}}}},
-      {"promote of a manually paused rollout unpauses it", [](Rollout& r) { r.spec.paused = true; }, promotePatch,
-       {{"spec", {{"paused", false}}}}, nullptr},
+      {"promote of a manually paused rollout unpauses it",
+       [](Rollout& r) { r.spec.paused = true; },
+       promotePatch,
+       {{"spec", {{"paused", false}}}},
+       nullptr},
       {"promote of an inconclusive step also moves to the next step",
        [](Rollout& r) {
          r.status.pauseConditions = {{kPauseReasonInconclusiveAnalysis, t0()}};
          r.status.controllerPause = true;
          r.status.canary.currentStepAnalysisRunStatus = AnalysisRunStatusRef{"run", "Inconclusive", ""};
        },
-       promotePatch, nullptr,
+       promotePatch,
+       nullptr,
        {{"status", {{"pauseConditions", nullptr}, {"controllerPause", false}, {"currentStepIndex", 2}}}}},
-      {"promote --full asks for full promotion", [](Rollout&) {}, promoteFullPatch, nullptr,
+      {"promote --full asks for full promotion",
+       [](Rollout&) {},
+       promoteFullPatch,
+       nullptr,
        {{"status", {{"promoteFull", true}}}}},
-      {"promote --full of a paused rollout also unpauses", [](Rollout& r) { r.spec.paused = true; }, promoteFullPatch,
-       {{"spec", {{"paused", false}}}}, {{"status", {{"promoteFull", true}}}}},
+      {"promote --full of a paused rollout also unpauses",
+       [](Rollout& r) { r.spec.paused = true; },
+       promoteFullPatch,
+       {{"spec", {{"paused", false}}}},
+       {{"status", {{"promoteFull", true}}}}},
       {"abort sets status.abort", [](Rollout&) {}, abortPatch, nullptr, {{"status", {{"abort", true}}}}},
-      {"retry clears status.abort", [](Rollout& r) { r.status.abort = true; }, retryPatch, nullptr,
+      {"retry clears status.abort",
+       [](Rollout& r) { r.status.abort = true; },
+       retryPatch,
+       nullptr,
        {{"status", {{"abort", false}}}}},
       {"pause sets spec.paused", [](Rollout&) {}, pausePatch, {{"spec", {{"paused", true}}}}, nullptr},
-      {"resume clears spec.paused", [](Rollout& r) { r.spec.paused = true; }, resumePatch,
-       {{"spec", {{"paused", false}}}}, nullptr},
+      {"resume clears spec.paused",
+       [](Rollout& r) { r.spec.paused = true; },
+       resumePatch,
+       {{"spec", {{"paused", false}}}},
+       nullptr},
   };
   for (const auto& row : rows) {
     INFO(row.behaviour);
@@ -81,8 +104,10 @@ TEST_CASE("steering refuses actions that make no sense, saying why", "[engine][s
     const char* wantInError;
   };
   const Row rows[] = {
-      {"promote of a fully promoted rollout", fullyPromoted(), promotePatch, "rollout web is not paused and has no step to skip"},
-      {"promote --full of a fully promoted rollout", fullyPromoted(), promoteFullPatch, "already fully promoted"},
+      {"promote of a fully promoted rollout", fullyPromoted(), promotePatch,
+       "rollout web is not paused and has no step to skip"},
+      {"promote --full of a fully promoted rollout", fullyPromoted(), promoteFullPatch,
+       "already fully promoted"},
       {"retry of a rollout that is not aborted", midRollout(), retryPatch, "is not aborted"},
       {"resume of a rollout that is not paused", midRollout(), resumePatch, "is not paused"},
   };

@@ -25,15 +25,27 @@ struct RolloutBuilder {
     r.spec.selector = {{"matchLabels", {{"app", "web"}}}};
     image("web:1");
   }
-  RolloutBuilder& replicas(int n) { r.spec.replicas = n; return *this; }
+  RolloutBuilder& replicas(int n) {
+    r.spec.replicas = n;
+    return *this;
+  }
   RolloutBuilder& image(const std::string& img) {
     r.spec.podTemplate = {{"metadata", {{"labels", {{"app", "web"}}}}},
                           {"spec", {{"containers", {{{"name", "web"}, {"image", img}}}}}}};
     return *this;
   }
-  RolloutBuilder& setWeight(int w) { r.spec.canary.steps.push_back({SetWeightStep{w}}); return *this; }
-  RolloutBuilder& pause() { r.spec.canary.steps.push_back({PauseStep{}}); return *this; }
-  RolloutBuilder& pause(int seconds) { r.spec.canary.steps.push_back({PauseStep{Duration{seconds}}}); return *this; }
+  RolloutBuilder& setWeight(int w) {
+    r.spec.canary.steps.push_back({SetWeightStep{w}});
+    return *this;
+  }
+  RolloutBuilder& pause() {
+    r.spec.canary.steps.push_back({PauseStep{}});
+    return *this;
+  }
+  RolloutBuilder& pause(int seconds) {
+    r.spec.canary.steps.push_back({PauseStep{Duration{seconds}}});
+    return *this;
+  }
   RolloutBuilder& analysis(const std::string& templateName) {
     AnalysisStep step;
     step.analysis.templates.push_back({templateName, false});
@@ -75,7 +87,8 @@ inline bool sameCondition(const Condition& a, const Condition& b) {
   return a.type == b.type && a.status == b.status && a.reason == b.reason && a.message == b.message &&
          a.lastUpdateTime == b.lastUpdateTime && a.lastTransitionTime == b.lastTransitionTime;
 }
-inline bool sameRun(const std::optional<AnalysisRunStatusRef>& a, const std::optional<AnalysisRunStatusRef>& b) {
+inline bool sameRun(const std::optional<AnalysisRunStatusRef>& a,
+                    const std::optional<AnalysisRunStatusRef>& b) {
   if (a.has_value() != b.has_value()) return false;
   return !a || (a->name == b->name && a->status == b->status && a->message == b->message);
 }
@@ -90,9 +103,10 @@ inline bool sameWeights(const std::optional<TrafficWeights>& a, const std::optio
 // A one-line summary of the status, for failure messages.
 inline std::string summary(const RolloutStatus& s) {
   std::string out = "phase=" + s.phase + " step=" + std::to_string(s.currentStepIndex.value_or(-1)) +
-                    " stable=" + s.stableRS + " current=" + s.currentPodHash + " pods=" + std::to_string(s.replicas) + "/" +
-                    std::to_string(s.updatedReplicas) + "/" + std::to_string(s.availableReplicas) +
-                    " abort=" + std::to_string(s.abort) + " pauses=" + std::to_string(s.pauseConditions.size()) +
+                    " stable=" + s.stableRS + " current=" + s.currentPodHash +
+                    " pods=" + std::to_string(s.replicas) + "/" + std::to_string(s.updatedReplicas) + "/" +
+                    std::to_string(s.availableReplicas) + " abort=" + std::to_string(s.abort) +
+                    " pauses=" + std::to_string(s.pauseConditions.size()) +
                     " controllerPause=" + std::to_string(s.controllerPause);
   for (const auto& c : s.conditions) {
     out += " " + c.type + "=" + c.status + ":" + c.reason + "@" + std::to_string(toUnix(c.lastUpdateTime));
@@ -103,7 +117,8 @@ inline std::string summary(const RolloutStatus& s) {
 
 // Field by field: the status type has no equality of its own.
 inline bool sameStatus(const RolloutStatus& a, const RolloutStatus& b) {
-  if (a.conditions.size() != b.conditions.size() || a.pauseConditions.size() != b.pauseConditions.size()) return false;
+  if (a.conditions.size() != b.conditions.size() || a.pauseConditions.size() != b.pauseConditions.size())
+    return false;
   for (size_t i = 0; i < a.conditions.size(); ++i) {
     if (!sameCondition(a.conditions[i], b.conditions[i])) return false;
   }
@@ -115,10 +130,12 @@ inline bool sameStatus(const RolloutStatus& a, const RolloutStatus& b) {
   }
   return a.abort == b.abort && a.abortedAt == b.abortedAt && a.controllerPause == b.controllerPause &&
          a.currentPodHash == b.currentPodHash && a.currentStepHash == b.currentStepHash &&
-         a.currentStepIndex == b.currentStepIndex && a.replicas == b.replicas && a.updatedReplicas == b.updatedReplicas &&
-         a.readyReplicas == b.readyReplicas && a.availableReplicas == b.availableReplicas && a.selector == b.selector &&
+         a.currentStepIndex == b.currentStepIndex && a.replicas == b.replicas &&
+         a.updatedReplicas == b.updatedReplicas && a.readyReplicas == b.readyReplicas &&
+         a.availableReplicas == b.availableReplicas && a.selector == b.selector &&
          a.collisionCount == b.collisionCount && a.observedGeneration == b.observedGeneration &&
-         a.stableRS == b.stableRS && a.promoteFull == b.promoteFull && a.phase == b.phase && a.message == b.message &&
+         a.stableRS == b.stableRS && a.promoteFull == b.promoteFull && a.phase == b.phase &&
+         a.message == b.message &&
          sameRun(a.canary.currentStepAnalysisRunStatus, b.canary.currentStepAnalysisRunStatus) &&
          sameRun(a.canary.currentBackgroundAnalysisRunStatus, b.canary.currentBackgroundAnalysisRunStatus) &&
          sameWeights(a.canary.weights, b.canary.weights);
@@ -146,8 +163,8 @@ struct FakeWorld {
     return std::string("Successful");
   };
   std::vector<EmitEvent> events;
-  std::vector<Action> actions;     // everything carried out, in order
-  std::vector<int> weights;        // every SetTrafficWeight canary weight, in order
+  std::vector<Action> actions;              // everything carried out, in order
+  std::vector<int> weights;                 // every SetTrafficWeight canary weight, in order
   std::map<std::string, int> pendingCalls;  // ReplicaSet -> calls until its pods are available
   Decision last;
   // Called after every reconcile with the status it was given and its decision (for invariants).
@@ -206,7 +223,8 @@ struct FakeWorld {
       observed.serviceSelectors[sel->service] = sel->podTemplateHash;
     } else if (const auto* a = std::get_if<CreateAnalysisRun>(&action)) {
       REQUIRE(run(a->name) == nullptr);
-      observed.analysisRuns.push_back({a->name, a->type, a->podTemplateHash, a->stepIndex, runPhase(a->type, a->stepIndex), "", false});
+      observed.analysisRuns.push_back(
+          {a->name, a->type, a->podTemplateHash, a->stepIndex, runPhase(a->type, a->stepIndex), "", false});
     } else if (const auto* t = std::get_if<TerminateAnalysisRun>(&action)) {
       AnalysisRunView* r = run(t->name);
       REQUIRE(r != nullptr);
@@ -232,7 +250,8 @@ struct FakeWorld {
     const bool changed = !last.actions.empty() || !sameStatus(last.status, rollout.status);
     rollout.status = last.status;
     tick();
-    return changed || std::any_of(pendingCalls.begin(), pendingCalls.end(), [](const auto& kv) { return kv.second > 0; });
+    return changed || std::any_of(pendingCalls.begin(), pendingCalls.end(),
+                                  [](const auto& kv) { return kv.second > 0; });
   }
 
   // Calls until nothing changes at this instant; fails the test if that takes more than `limit` calls.
@@ -243,16 +262,21 @@ struct FakeWorld {
       if (!call()) return calls;
     }
     for (const auto& a : last.actions) {
-      if (const auto* s = std::get_if<ScaleReplicaSet>(&a)) UNSCOPED_INFO("still scaling " << s->name << " to " << s->replicas);
-      else if (const auto* t = std::get_if<SetTrafficWeight>(&a)) UNSCOPED_INFO("still setting weight " << t->canaryWeight);
-      else if (const auto* e = std::get_if<EmitEvent>(&a)) UNSCOPED_INFO("still emitting " << e->reason << ": " << e->message);
-      else UNSCOPED_INFO("still doing action #" << a.index());
+      if (const auto* s = std::get_if<ScaleReplicaSet>(&a))
+        UNSCOPED_INFO("still scaling " << s->name << " to " << s->replicas);
+      else if (const auto* t = std::get_if<SetTrafficWeight>(&a))
+        UNSCOPED_INFO("still setting weight " << t->canaryWeight);
+      else if (const auto* e = std::get_if<EmitEvent>(&a))
+        UNSCOPED_INFO("still emitting " << e->reason << ": " << e->message);
+      else
+        UNSCOPED_INFO("still doing action #" << a.index());
     }
     const RolloutStatus before = rollout.status;
     call();
     UNSCOPED_INFO("before: " << summary(before));
     UNSCOPED_INFO("after:  " << summary(rollout.status) << " (spec.paused=" << rollout.spec.paused << ")");
-    FAIL("no fixed point after " << limit << " calls at t=" << toUnix(now) << " phase " << rollout.status.phase);
+    FAIL("no fixed point after " << limit << " calls at t=" << toUnix(now) << " phase "
+                                 << rollout.status.phase);
     return limit;
   }
 

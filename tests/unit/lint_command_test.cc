@@ -40,7 +40,8 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
     int exitStatus;
   };
   const std::vector<Row> rows = {
-      {"a valid Rollout beside a Service", "lint tests/data/lint/valid.yaml", "0 errors, 0 warnings in 1 file\n", 0},
+      {"a valid Rollout beside a Service", "lint tests/data/lint/valid.yaml",
+       "0 errors, 0 warnings in 1 file\n", 0},
       {"an Argo manifest unchanged", "lint tests/data/lint/argo.yaml", "0 errors, 0 warnings in 1 file\n", 0},
       {"warnings alone do not fail", "lint tests/data/lint/warning-only.yaml",
        "tests/data/lint/warning-only.yaml:18:7: warning: spec.strategy.canary.stepz: unknown field\n"
@@ -48,16 +49,19 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        0},
       {"errors fail, and every problem of every document is listed", "lint tests/data/lint/problems.yaml",
        "tests/data/lint/problems.yaml:7:3: warning: spec.replicaz: unknown field\n"
-       "tests/data/lint/problems.yaml:20:9: error: spec.strategy.canary.steps[0].setWeight: must be an integer, got "
+       "tests/data/lint/problems.yaml:20:9: error: spec.strategy.canary.steps[0].setWeight: must be an "
+       "integer, got "
        "string \"abc\"\n"
-       "tests/data/lint/problems.yaml:21:17: error: spec.strategy.canary.steps[1].pause.duration: must not be "
+       "tests/data/lint/problems.yaml:21:17: error: spec.strategy.canary.steps[1].pause.duration: must not "
+       "be "
        "negative, got -5\n"
        "2 errors, 1 warning in 1 file\n",
        1},
       {"validation rules are reported", "lint tests/data/lint/invalid-rules.yaml",
        "tests/data/lint/invalid-rules.yaml:22:9: error: spec.strategy.canary.steps[0].setCanaryScale: needs "
        "trafficRouting\n"
-       "tests/data/lint/invalid-rules.yaml:23:9: error: spec.strategy.canary.steps[1].setWeight: must be between 0 "
+       "tests/data/lint/invalid-rules.yaml:23:9: error: spec.strategy.canary.steps[1].setWeight: must be "
+       "between 0 "
        "and 100, got 150\n"
        "2 errors, 0 warnings in 1 file\n",
        1},
@@ -70,14 +74,17 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "1 error, 0 warnings in 1 file\n",
        1},
       {"a stray comma is an error, not a hang", "lint tests/data/lint/stray-comma.yaml",
-       "tests/data/lint/stray-comma.yaml:2:1: error: invalid YAML: unexpected \",\" outside a flow collection\n"
+       "tests/data/lint/stray-comma.yaml:2:1: error: invalid YAML: unexpected \",\" outside a flow "
+       "collection\n"
        "1 error, 0 warnings in 1 file\n",
        1},
-      {"several files are summed up", "lint tests/data/lint/valid.yaml tests/data/lint/warning-only.yaml tests/data/lint/argo.yaml",
+      {"several files are summed up",
+       "lint tests/data/lint/valid.yaml tests/data/lint/warning-only.yaml tests/data/lint/argo.yaml",
        "tests/data/lint/warning-only.yaml:18:7: warning: spec.strategy.canary.stepz: unknown field\n"
        "0 errors, 1 warning in 3 files\n",
        0},
-      {"an unreadable file is a usage problem", "lint tests/data/lint/no-such-file.yaml tests/data/lint/valid.yaml",
+      {"an unreadable file is a usage problem",
+       "lint tests/data/lint/no-such-file.yaml tests/data/lint/valid.yaml",
        "0 errors, 0 warnings in 2 files\n", 2},
       {"no file at all is a usage problem", "lint", "", 2},
   };

@@ -25,18 +25,30 @@ std::vector<std::string> seedManifests() {
 // Values of every JSON type, and the edge values a field of some type might choke on.
 nlohmann::json randomValue(std::mt19937& rng) {
   switch (rng() % 12) {
-    case 0: return nullptr;
-    case 1: return true;
-    case 2: return -1;
-    case 3: return 4'000'000'000LL;
-    case 4: return 18'446'744'073'709'551'615ULL;
-    case 5: return 1.5;
-    case 6: return "";
-    case 7: return "25%";
-    case 8: return "-1h";
-    case 9: return nlohmann::json::array({1, "x"});
-    case 10: return nlohmann::json::object({{"k", nlohmann::json::array()}});
-    default: return "1970-01-01T00:00:00Z";
+    case 0:
+      return nullptr;
+    case 1:
+      return true;
+    case 2:
+      return -1;
+    case 3:
+      return 4'000'000'000LL;
+    case 4:
+      return 18'446'744'073'709'551'615ULL;
+    case 5:
+      return 1.5;
+    case 6:
+      return "";
+    case 7:
+      return "25%";
+    case 8:
+      return "-1h";
+    case 9:
+      return nlohmann::json::array({1, "x"});
+    case 10:
+      return nlohmann::json::object({{"k", nlohmann::json::array()}});
+    default:
+      return "1970-01-01T00:00:00Z";
   }
 }
 
@@ -81,10 +93,18 @@ TEST_CASE("mutated manifest text is reported, never thrown", "[engine][random]")
     for (int e = 0; e < edits && !text.empty(); ++e) {
       const size_t at = rng() % text.size();
       switch (rng() % 4) {
-        case 0: text[at] = static_cast<char>(text[at] ^ (1 << (rng() % 8))); break;
-        case 1: text.resize(at); break;
-        case 2: text.insert(at, 1, "-:{}[]#&*!|>'\"%@`\n\t 0"[rng() % 21]); break;
-        default: text.erase(at, 1 + rng() % 8); break;
+        case 0:
+          text[at] = static_cast<char>(text[at] ^ (1 << (rng() % 8)));
+          break;
+        case 1:
+          text.resize(at);
+          break;
+        case 2:
+          text.insert(at, 1, "-:{}[]#&*!|>'\"%@`\n\t 0"[rng() % 21]);
+          break;
+        default:
+          text.erase(at, 1 + rng() % 8);
+          break;
       }
     }
     CHECK_NOTHROW(loadAll(text, loaded, rejected));
@@ -122,10 +142,12 @@ TEST_CASE("type swaps anywhere in a parsed manifest are reported, never thrown",
   CHECK(errors > 1000);
 }
 
-TEST_CASE("random status objects are read or rejected, and what is read round-trips", "[engine][random][status]") {
-  const std::vector<std::string> fields = {"abort",          "abortedAt",        "pauseConditions", "controllerPause",
-                                           "currentStepIndex", "replicas",       "observedGeneration", "conditions",
-                                           "restartedAt",    "canary",           "phase",           "collisionCount"};
+TEST_CASE("random status objects are read or rejected, and what is read round-trips",
+          "[engine][random][status]") {
+  const std::vector<std::string> fields = {
+      "abort",    "abortedAt",          "pauseConditions", "controllerPause", "currentStepIndex",
+      "replicas", "observedGeneration", "conditions",      "restartedAt",     "canary",
+      "phase",    "collisionCount"};
   std::mt19937 rng(99);
   size_t accepted = 0;
   for (int i = 0; i < 2000; ++i) {

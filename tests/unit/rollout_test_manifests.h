@@ -13,20 +13,20 @@ namespace sluice::testing {
 
 // A valid Rollout. The canary body that `withCanary` adds starts on line 15, at an indent of 6.
 inline const std::string kBaseRollout =
-    "apiVersion: sluice.dev/v1alpha1\n"                  // 1
-    "kind: Rollout\n"                                    // 2
-    "metadata:\n"                                        // 3
-    "  name: web\n"                                      // 4
-    "spec:\n"                                            // 5
-    "  selector:\n"                                      // 6
-    "    matchLabels: {app: web}\n"                      // 7
-    "  template:\n"                                      // 8
-    "    metadata:\n"                                    // 9
-    "      labels: {app: web}\n"                         // 10
-    "    spec:\n"                                        // 11
-    "      containers: [{name: web, image: web:1}]\n"    // 12
-    "  strategy:\n"                                      // 13
-    "    canary:\n";                                     // 14
+    "apiVersion: sluice.dev/v1alpha1\n"                // 1
+    "kind: Rollout\n"                                  // 2
+    "metadata:\n"                                      // 3
+    "  name: web\n"                                    // 4
+    "spec:\n"                                          // 5
+    "  selector:\n"                                    // 6
+    "    matchLabels: {app: web}\n"                    // 7
+    "  template:\n"                                    // 8
+    "    metadata:\n"                                  // 9
+    "      labels: {app: web}\n"                       // 10
+    "    spec:\n"                                      // 11
+    "      containers: [{name: web, image: web:1}]\n"  // 12
+    "  strategy:\n"                                    // 13
+    "    canary:\n";                                   // 14
 
 // Traffic-routing preludes for a canary body; each takes 5 lines, so steps: is on line 20, steps[0] on 21.
 inline const std::string kIstio =
@@ -83,7 +83,8 @@ inline Loaded loadRollout(const std::string& yaml) {
 }
 
 // The diagnostic at `path` whose message contains `fragment`, or nullptr.
-inline const Diagnostic* findDiagnostic(const Diagnostics& diags, const std::string& path, const std::string& fragment) {
+inline const Diagnostic* findDiagnostic(const Diagnostics& diags, const std::string& path,
+                                        const std::string& fragment) {
   for (const auto& d : diags.items()) {
     if (d.path == path && d.message.find(fragment) != std::string::npos) return &d;
   }
