@@ -93,8 +93,8 @@ int runSim(const SimFlags& flags) {
     if (!flags.expect.empty() && result->phase != flags.expect) {
       std::cerr << "sluice sim: " << result->rolloutName << ": expected " << flags.expect << ", got "
                 << result->phase << (result->aborted ? " (aborted)" : "") << " at "
-                << sim::formatSimTime(result->endedAt) << (result->message.empty() ? "" : ": " + result->message)
-                << "\n";
+                << sim::formatSimTime(result->endedAt)
+                << (result->message.empty() ? "" : ": " + result->message) << "\n";
       status = kExitMismatch;
     }
   }
@@ -119,7 +119,8 @@ void addSimCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--svg", flags->svg, "Also write an SVG chart of the canary weight over time to FILE");
   cmd->add_option("--expect", flags->expect, "Exit 3 unless the simulation ends in this phase")
       ->check(CLI::IsMember({"Healthy", "Degraded", "Paused", "Progressing"}));
-  cmd->add_flag("--initial", flags->initial, "Simulate a first deploy instead of an update from a stable revision");
+  cmd->add_flag("--initial", flags->initial,
+                "Simulate a first deploy instead of an update from a stable revision");
   cmd->callback([flags, &exitCode] { exitCode = runSim(*flags); });
 }
 

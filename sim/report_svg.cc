@@ -18,11 +18,20 @@ std::string escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -48,7 +57,8 @@ const char* runColour(const std::string& phase) {
 
 // A tick spacing that gives at most ten ticks over `span` seconds.
 int64_t tickSpacing(int64_t span) {
-  static const int64_t kSteps[] = {10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400};
+  static const int64_t kSteps[] = {10,   30,   60,   120,   300,   600,   900,
+                                   1800, 3600, 7200, 10800, 21600, 43200, 86400};
   for (int64_t s : kSteps) {
     if (span / s <= 10) return s;
   }
@@ -66,10 +76,11 @@ class Chart {
   std::string render() {
     const int lanes = assignLanes();
     const double height = kBottom + 60 + lanes * kLaneHeight + (lanes ? 30 : 0);
-    out_ += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kWidth) + "\" height=\"" + num(height) +
-            "\" viewBox=\"0 0 " + num(kWidth) + " " + num(height) +
+    out_ += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kWidth) + "\" height=\"" +
+            num(height) + "\" viewBox=\"0 0 " + num(kWidth) + " " + num(height) +
             "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
-    out_ += "<rect x=\"0\" y=\"0\" width=\"" + num(kWidth) + "\" height=\"" + num(height) + "\" fill=\"#ffffff\"/>\n";
+    out_ += "<rect x=\"0\" y=\"0\" width=\"" + num(kWidth) + "\" height=\"" + num(height) +
+            "\" fill=\"#ffffff\"/>\n";
     title();
     pauses();
     axes();
@@ -90,17 +101,17 @@ class Chart {
             escape(s) + "</text>\n";
   }
   void line(double x1, double y1, double x2, double y2, const std::string& attrs) {
-    out_ += "<line x1=\"" + num(x1) + "\" y1=\"" + num(y1) + "\" x2=\"" + num(x2) + "\" y2=\"" + num(y2) + "\" " +
-            attrs + "/>\n";
+    out_ += "<line x1=\"" + num(x1) + "\" y1=\"" + num(y1) + "\" x2=\"" + num(x2) + "\" y2=\"" + num(y2) +
+            "\" " + attrs + "/>\n";
   }
   void rect(double rx, double ry, double w, double h, const std::string& attrs) {
-    out_ += "<rect x=\"" + num(rx) + "\" y=\"" + num(ry) + "\" width=\"" + num(std::max(w, 1.0)) + "\" height=\"" +
-            num(h) + "\" " + attrs + "/>\n";
+    out_ += "<rect x=\"" + num(rx) + "\" y=\"" + num(ry) + "\" width=\"" + num(std::max(w, 1.0)) +
+            "\" height=\"" + num(h) + "\" " + attrs + "/>\n";
   }
 
   void title() {
-    std::string t = "Rollout " + r_.rolloutName + ": " + r_.phase + (r_.aborted ? " (aborted)" : "") + " at " +
-                    formatSimTime(r_.endedAt);
+    std::string t = "Rollout " + r_.rolloutName + ": " + r_.phase + (r_.aborted ? " (aborted)" : "") +
+                    " at " + formatSimTime(r_.endedAt);
     text(kLeft, 28, t, "font-size=\"18\" font-weight=\"bold\" fill=\"#111827\"");
     std::string sub = r_.trafficRouted ? "canary weight in force (traffic routing)"
                                        : "canary share of available pods (no traffic routing)";
@@ -116,13 +127,15 @@ class Chart {
     const int64_t spacing = tickSpacing(span_);
     for (int64_t t = 0; t <= span_; t += spacing) {
       line(x(Duration{t}), kBottom, x(Duration{t}), kBottom + 5, "stroke=\"#374151\"");
-      text(x(Duration{t}), kBottom + 18, formatSimTime(Duration{t}), "text-anchor=\"middle\" fill=\"#374151\"");
+      text(x(Duration{t}), kBottom + 18, formatSimTime(Duration{t}),
+           "text-anchor=\"middle\" fill=\"#374151\"");
     }
     line(kLeft, kBottom, kRight, kBottom, "stroke=\"#374151\" stroke-width=\"1\"");
     line(kLeft, kTop, kLeft, kBottom, "stroke=\"#374151\" stroke-width=\"1\"");
     text(kRight, kBottom + 34, "virtual time", "text-anchor=\"end\" fill=\"#6b7280\"");
     text(18, (kTop + kBottom) / 2, "canary weight",
-         "text-anchor=\"middle\" fill=\"#6b7280\" transform=\"rotate(-90 18 " + num((kTop + kBottom) / 2) + ")\"");
+         "text-anchor=\"middle\" fill=\"#6b7280\" transform=\"rotate(-90 18 " + num((kTop + kBottom) / 2) +
+             ")\"");
   }
 
   // Pauses shaded, from each row whose phase is Paused to the next row that is not.
@@ -138,19 +151,25 @@ class Chart {
     }
   }
 
-  // A thin line where the step index changes, labelled with the step that starts there.
+  // A thin line where the step index changes, labelled with the step that starts there (numbered from
+  // 1, as people count). An abort resets the index; its red mark says enough there.
   void steps() {
     std::optional<int> previous;
     bool first = true;
     for (const auto& row : r_.timeline) {
-      if (!first && row.step != previous && row.step) {
+      const bool atAbort =
+          std::any_of(r_.aborts.begin(), r_.aborts.end(), [&](const auto& a) { return a.t == row.t; });
+      if (!first && row.step != previous && row.step && !atAbort) {
         const double sx = x(row.t);
-        line(sx, kTop, sx, kBottom, "stroke=\"#9ca3af\" stroke-width=\"0.8\" stroke-dasharray=\"3,3\" class=\"step\"");
+        line(sx, kTop, sx, kBottom,
+             "stroke=\"#9ca3af\" stroke-width=\"0.8\" stroke-dasharray=\"3,3\" class=\"step\"");
         const size_t index = static_cast<size_t>(*row.step);
-        std::string label = "step " + formatStep(row.step, r_.steps.size());
-        if (index < r_.steps.size()) label += " " + r_.steps[index];
+        const std::string label = index < r_.steps.size()
+                                      ? "step " + std::to_string(index + 1) + ": " + r_.steps[index]
+                                      : std::string("all steps done");
         text(sx + 3, kTop + 4, label,
-             "font-size=\"10\" fill=\"#4b5563\" transform=\"rotate(90 " + num(sx + 3) + " " + num(kTop + 4) + ")\"");
+             "font-size=\"10\" fill=\"#4b5563\" transform=\"rotate(90 " + num(sx + 3) + " " + num(kTop + 4) +
+                 ")\"");
       }
       previous = row.step;
       first = false;
@@ -162,7 +181,8 @@ class Chart {
     std::string d = "M" + num(x(r_.timeline.front().t)) + " " + num(y(r_.timeline.front().canaryWeight));
     for (const auto& row : r_.timeline) d += " H" + num(x(row.t)) + " V" + num(y(row.canaryWeight));
     d += " H" + num(x(r_.endedAt));
-    out_ += "<path d=\"" + d + "\" fill=\"none\" stroke=\"#2563eb\" stroke-width=\"2.5\" class=\"weight\"/>\n";
+    out_ +=
+        "<path d=\"" + d + "\" fill=\"none\" stroke=\"#2563eb\" stroke-width=\"2.5\" class=\"weight\"/>\n";
   }
 
   void aborts() {
@@ -196,6 +216,12 @@ class Chart {
     if (lanes == 0) return;
     const double top = kBottom + 50;
     text(kLeft, top - 8, "analysis runs", "fill=\"#374151\" font-weight=\"bold\"");
+    double lx = kLeft + 110;
+    for (const char* phase : {"Successful", "Failed", "Error", "Inconclusive", "Running"}) {
+      rect(lx, top - 18, 10, 10, std::string("fill=\"") + runColour(phase) + "\"");
+      text(lx + 14, top - 9, phase, "font-size=\"10\" fill=\"#4b5563\"");
+      lx += 90;
+    }
     for (size_t i = 0; i < r_.analysisRuns.size(); ++i) {
       const auto& run = r_.analysisRuns[i];
       const double ry = top + lanes_[i] * kLaneHeight;

@@ -15,7 +15,9 @@ std::string formatStep(const std::optional<int>& step, size_t stepCount) {
 
 namespace {
 
-std::string replicas(const ReplicaCount& c) { return std::to_string(c.ready) + "/" + std::to_string(c.desired); }
+std::string replicas(const ReplicaCount& c) {
+  return std::to_string(c.ready) + "/" + std::to_string(c.desired);
+}
 
 }  // namespace
 
@@ -35,8 +37,8 @@ std::string formatTable(const SimResult& result) {
   for (const auto& line : lines) {
     for (size_t i = 0; i < kColumns; ++i) width[i] = std::max(width[i], line[i].size());
   }
-  std::string out = "Rollout " + result.rolloutName + ": " + result.phase + (result.aborted ? " (aborted)" : "") +
-                    " at " + formatSimTime(result.endedAt);
+  std::string out = "Rollout " + result.rolloutName + ": " + result.phase +
+                    (result.aborted ? " (aborted)" : "") + " at " + formatSimTime(result.endedAt);
   if (!result.message.empty()) out += " - " + result.message;
   out += "\n";
   for (const auto& line : lines) {

@@ -150,7 +150,8 @@ class ScenarioReader {
         }
         points.push_back(std::move(point));
       }
-      std::stable_sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+      std::stable_sort(points.begin(), points.end(),
+                       [](const auto& a, const auto& b) { return a.at < b.at; });
       out.metrics[name] = std::move(points);
     }
   }
@@ -173,9 +174,10 @@ class ScenarioReader {
       const char* name;
       PersonAction::Kind kind;
     };
-    static const Verb kVerbs[] = {{"promote", PersonAction::Kind::Promote}, {"abort", PersonAction::Kind::Abort},
-                                  {"retry", PersonAction::Kind::Retry},     {"pause", PersonAction::Kind::Pause},
-                                  {"resume", PersonAction::Kind::Resume},   {"update", PersonAction::Kind::Update}};
+    static const Verb kVerbs[] = {
+        {"promote", PersonAction::Kind::Promote}, {"abort", PersonAction::Kind::Abort},
+        {"retry", PersonAction::Kind::Retry},     {"pause", PersonAction::Kind::Pause},
+        {"resume", PersonAction::Kind::Resume},   {"update", PersonAction::Kind::Update}};
     const Verb* found = nullptr;
     int count = 0;
     for (const auto& verb : kVerbs) {
@@ -234,7 +236,8 @@ class ScenarioReader {
   void spec(const json& value, Scenario& out) {
     const std::string path = "spec";
     if (!expectObject(value, path)) return;
-    rejectUnknown(value, path, {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions"});
+    rejectUnknown(value, path,
+                  {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions"});
     if (value.contains("duration")) {
       if (auto d = duration(value["duration"], "spec.duration")) {
         if (d->count() == 0) error("spec.duration", "must be longer than 0s");
@@ -270,21 +273,29 @@ class ScenarioReader {
 
 std::string describeAction(const PersonAction& action) {
   switch (action.kind) {
-    case PersonAction::Kind::Promote: return "promote";
-    case PersonAction::Kind::PromoteFull: return "promote --full";
-    case PersonAction::Kind::Abort: return "abort";
-    case PersonAction::Kind::Retry: return "retry";
-    case PersonAction::Kind::Pause: return "pause";
-    case PersonAction::Kind::Resume: return "resume";
+    case PersonAction::Kind::Promote:
+      return "promote";
+    case PersonAction::Kind::PromoteFull:
+      return "promote --full";
+    case PersonAction::Kind::Abort:
+      return "abort";
+    case PersonAction::Kind::Retry:
+      return "retry";
+    case PersonAction::Kind::Pause:
+      return "pause";
+    case PersonAction::Kind::Resume:
+      return "resume";
     case PersonAction::Kind::Update:
-      return "set image " + (action.container.empty() ? std::string() : action.container + "=") + action.image;
+      return "set image " + (action.container.empty() ? std::string() : action.container + "=") +
+             action.image;
   }
   return "";
 }
 
 Scenario defaultScenario() { return Scenario{}; }
 
-std::optional<Scenario> parseScenario(const nlohmann::json& object, const SourceMap& source, Diagnostics& diags) {
+std::optional<Scenario> parseScenario(const nlohmann::json& object, const SourceMap& source,
+                                      Diagnostics& diags) {
   const size_t errorsBefore = diags.errorCount();
   ScenarioReader reader(source, diags);
   Scenario out;

@@ -66,7 +66,8 @@ Scenario defaultScenario();
 
 // Parses a Scenario object. Every problem is added to `diags`, located through `source`. Returns the
 // scenario when there were no errors, nullopt otherwise. Never throws.
-std::optional<Scenario> parseScenario(const nlohmann::json& object, const SourceMap& source, Diagnostics& diags);
+std::optional<Scenario> parseScenario(const nlohmann::json& object, const SourceMap& source,
+                                      Diagnostics& diags);
 
 // Loads the one Scenario document in the file at `path`. An unreadable file, invalid YAML, or a file
 // that is not exactly one Scenario is an error added to `diags`.

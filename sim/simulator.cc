@@ -98,11 +98,11 @@ void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, con
     for (const auto& use : templateUses(input.rollout)) {
       used.push_back(use.name);
       if (scenario.analysisRuns.count(use.name)) continue;
-      diags.add(input.source.diagnostic(
-          Severity::Error, use.path,
-          "analysis template \"" + use.name + "\", used by " + use.usedBy + " of Rollout \"" +
-              input.rollout.metadata.name + "\", has no outcome in the scenario (spec.analysisRuns." + use.name +
-              ": {phase: Successful, after: 5m})"));
+      diags.add(input.source.diagnostic(Severity::Error, use.path,
+                                        "analysis template \"" + use.name + "\", used by " + use.usedBy +
+                                            " of Rollout \"" + input.rollout.metadata.name +
+                                            "\", has no outcome in the scenario (spec.analysisRuns." +
+                                            use.name + ": {phase: Successful, after: 5m})"));
     }
     for (const auto& action : scenario.actions) {
       if (action.kind != PersonAction::Kind::Update || hasContainer(input.object, action.container)) continue;
@@ -132,7 +132,8 @@ std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFile
     for (auto& doc : *docs) {
       if (!doc.json.is_object() || doc.json.value("kind", json()) != "Rollout") continue;
       auto rollout = engine::parseRollout(doc.json, doc.source, diags);
-      if (rollout) input.rollouts.push_back(RolloutInput{std::move(doc.json), doc.source, std::move(*rollout)});
+      if (rollout)
+        input.rollouts.push_back(RolloutInput{std::move(doc.json), doc.source, std::move(*rollout)});
     }
   }
   if (input.rollouts.empty() && diags.errorCount() == errorsBefore) {
@@ -162,7 +163,8 @@ class Simulation {
     object_.erase("status");
     if (!object_["metadata"]["generation"].is_number_integer()) object_["metadata"]["generation"] = 1;
     result_.rolloutName = input.rollout.metadata.name;
-    for (const auto& step : input.rollout.spec.canary.steps) result_.steps.push_back(engine::describeStep(step));
+    for (const auto& step : input.rollout.spec.canary.steps)
+      result_.steps.push_back(engine::describeStep(step));
     result_.trafficRouted = input.rollout.spec.canary.trafficRouting.has_value();
     result_.duration = scenario.duration;
   }
@@ -178,7 +180,8 @@ class Simulation {
       bumpGeneration();
       record(kEpoch, "Update", "new revision " + newImage_ + " (stable " + stable + ")");
     }
-    if (Status s = loop(kEpoch, kEpoch + scenario_.duration, /*untilHealthy=*/false); !s) return Error{s.error()};
+    if (Status s = loop(kEpoch, kEpoch + scenario_.duration, /*untilHealthy=*/false); !s)
+      return Error{s.error()};
     finish();
     return std::move(result_);
   }
@@ -258,7 +261,8 @@ class Simulation {
   Result<engine::Rollout> parsed() const {
     Diagnostics diags;
     auto rollout = engine::parseRollout(object_, SourceMap(), diags);
-    if (!rollout) return Error{"the Rollout as written back no longer parses (an engine bug):\n" + diags.format()};
+    if (!rollout)
+      return Error{"the Rollout as written back no longer parses (an engine bug):\n" + diags.format()};
     return std::move(*rollout);
   }
 
@@ -300,13 +304,26 @@ class Simulation {
     }
     Result<engine::SteeringPatch> patch = Error{"unknown action"};
     switch (action.kind) {
-      case PersonAction::Kind::Promote: patch = engine::promotePatch(*rollout); break;
-      case PersonAction::Kind::PromoteFull: patch = engine::promoteFullPatch(*rollout); break;
-      case PersonAction::Kind::Abort: patch = engine::abortPatch(*rollout); break;
-      case PersonAction::Kind::Retry: patch = engine::retryPatch(*rollout); break;
-      case PersonAction::Kind::Pause: patch = engine::pausePatch(*rollout); break;
-      case PersonAction::Kind::Resume: patch = engine::resumePatch(*rollout); break;
-      case PersonAction::Kind::Update: break;
+      case PersonAction::Kind::Promote:
+        patch = engine::promotePatch(*rollout);
+        break;
+      case PersonAction::Kind::PromoteFull:
+        patch = engine::promoteFullPatch(*rollout);
+        break;
+      case PersonAction::Kind::Abort:
+        patch = engine::abortPatch(*rollout);
+        break;
+      case PersonAction::Kind::Retry:
+        patch = engine::retryPatch(*rollout);
+        break;
+      case PersonAction::Kind::Pause:
+        patch = engine::pausePatch(*rollout);
+        break;
+      case PersonAction::Kind::Resume:
+        patch = engine::resumePatch(*rollout);
+        break;
+      case PersonAction::Kind::Update:
+        break;
     }
     if (!patch) {
       record(now, name, "refused: " + patch.error());
@@ -373,9 +390,9 @@ class Simulation {
     }
     if (status_.abort && !lastAbort_) {
       const engine::Condition* progressing = status_.condition("Progressing");
-      result_.aborts.push_back(
-          AbortRecord{row.t, progressing && progressing->reason == "RolloutAborted" ? progressing->message
-                                                                                     : status_.message});
+      result_.aborts.push_back(AbortRecord{row.t, progressing && progressing->reason == "RolloutAborted"
+                                                      ? progressing->message
+                                                      : status_.message});
     }
     lastAbort_ = status_.abort;
     result_.timeline.push_back(std::move(row));

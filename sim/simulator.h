@@ -105,7 +105,8 @@ struct SimResult {
 // template with the stable image) deployed and fully promoted, and the Rollout's own template arrives as
 // an update at t=0; with options.initial the Rollout's template is a first deploy. An error means the
 // engine misbehaved (it did not settle, or wrote a status that no longer parses): a bug to report.
-Result<SimResult> simulate(const RolloutInput& input, const Scenario& scenario, const SimOptions& options = {});
+Result<SimResult> simulate(const RolloutInput& input, const Scenario& scenario,
+                           const SimOptions& options = {});
 
 // The stable image for a Rollout image: `stableImage` if given, else the image with its tag (or digest)
 // replaced by "previous": "registry.example/app:v2" -> "registry.example/app:previous".

@@ -156,15 +156,16 @@ RunState World::runState(const SimAnalysisRun& run, Time now) const {
     const std::string message = o.message.empty() ? "template " + name + " assessed " + o.phase : o.message;
     if (severity(o.phase) >= 2) {
       // Failed and Error end the run as soon as they are reached.
-      if (severity(o.phase) > severity(worst.phase) || (worst.endedAt && end < *worst.endedAt &&
-                                                        severity(o.phase) == severity(worst.phase))) {
+      if (severity(o.phase) > severity(worst.phase) ||
+          (worst.endedAt && end < *worst.endedAt && severity(o.phase) == severity(worst.phase))) {
         worst = RunState{o.phase, message, end};
       }
       continue;
     }
     lastEnd = std::max(lastEnd, end);
     if (severity(o.phase) > severity(worst.phase) || worst.message.empty()) {
-      worst = RunState{severity(o.phase) > severity(worst.phase) ? o.phase : worst.phase, message, std::nullopt};
+      worst =
+          RunState{severity(o.phase) > severity(worst.phase) ? o.phase : worst.phase, message, std::nullopt};
     }
   }
   if (severity(worst.phase) >= 2) return worst;
@@ -173,7 +174,8 @@ RunState World::runState(const SimAnalysisRun& run, Time now) const {
     if (worst.message.empty()) worst.message = "all templates assessed Successful";
     return worst;
   }
-  if (run.terminatedAt && now >= *run.terminatedAt) return RunState{"Successful", "run terminated", run.terminatedAt};
+  if (run.terminatedAt && now >= *run.terminatedAt)
+    return RunState{"Successful", "run terminated", run.terminatedAt};
   return RunState{"Running", "", std::nullopt};
 }
 

@@ -35,14 +35,15 @@ SimResult abortedResult() {
   r.aborted = true;
   r.endedAt = Duration{1260};
   r.message = "RolloutAborted: Rollout aborted update to revision 2";
-  r.timeline = {row(0, 0, 0, "Progressing", "Update", "new revision app:v2"),
-                row(30, 1, 20, "Progressing", "RolloutStepCompleted", "Rollout step 1/4 completed (setWeight: 20)"),
-                row(30, 1, 20, "Paused", "", "CanaryPauseStep"),
-                row(330, 2, 20, "Progressing", "RolloutStepCompleted", "Rollout step 2/4 completed (pause: 5m)"),
-                row(930, 0, 0, "Degraded", "RolloutAborted", "Rollout aborted <update> & \"stopped\""),
-                row(1260, 0, 0, "Degraded", "", "")};
-  r.analysisRuns = {AnalysisRunRecord{"web-abc-2-2", {"success-rate"}, 2, Duration{330}, Duration{930}, "Failed",
-                                      "error rate too high"}};
+  r.timeline = {
+      row(0, 0, 0, "Progressing", "Update", "new revision app:v2"),
+      row(30, 1, 20, "Progressing", "RolloutStepCompleted", "Rollout step 1/4 completed (setWeight: 20)"),
+      row(30, 1, 20, "Paused", "", "CanaryPauseStep"),
+      row(330, 2, 20, "Progressing", "RolloutStepCompleted", "Rollout step 2/4 completed (pause: 5m)"),
+      row(930, 0, 0, "Degraded", "RolloutAborted", "Rollout aborted <update> & \"stopped\""),
+      row(1260, 0, 0, "Degraded", "", "")};
+  r.analysisRuns = {AnalysisRunRecord{
+      "web-abc-2-2", {"success-rate"}, 2, Duration{330}, Duration{930}, "Failed", "error rate too high"}};
   r.aborts = {AbortRecord{Duration{930}, "Rollout aborted update to revision 2: <rate> & more"}};
   return r;
 }
@@ -80,11 +81,13 @@ TEST_CASE("the table has a header with the outcome, the columns, and a line per 
     lines.push_back(table.substr(start, end - start));
   }
   REQUIRE(lines.size() == 2 + abortedResult().timeline.size());
-  CHECK(lines[0] == "Rollout web: Degraded (aborted) at 21m - RolloutAborted: Rollout aborted update to revision 2");
-  CHECK(std::regex_match(lines[1], std::regex(
-                                       "TIME +STEP +CANARY +STABLE +CANARY-RS +STABLE-RS +PHASE +MESSAGE")));
-  CHECK(std::regex_match(lines[3], std::regex("30s +1/4 +20% +80% +2/2 +10/10 +Progressing +"
-                                              "RolloutStepCompleted: Rollout step 1/4 completed \\(setWeight: 20\\)")));
+  CHECK(lines[0] ==
+        "Rollout web: Degraded (aborted) at 21m - RolloutAborted: Rollout aborted update to revision 2");
+  CHECK(std::regex_match(lines[1],
+                         std::regex("TIME +STEP +CANARY +STABLE +CANARY-RS +STABLE-RS +PHASE +MESSAGE")));
+  CHECK(std::regex_match(lines[3],
+                         std::regex("30s +1/4 +20% +80% +2/2 +10/10 +Progressing +"
+                                    "RolloutStepCompleted: Rollout step 1/4 completed \\(setWeight: 20\\)")));
   CHECK(std::regex_match(lines[5], std::regex("5m30s +2/4 .*")));
   // Columns line up: PHASE starts at the same offset on every line.
   const size_t phaseColumn = lines[1].find("PHASE");
@@ -121,12 +124,14 @@ TEST_CASE("the SVG is well-formed and shows the weight, steps, pauses, runs and 
   CHECK(svg.find("Rollout web: Degraded (aborted) at 21m") != std::string::npos);
   CHECK(svg.find("class=\"weight\"") != std::string::npos);
   CHECK(svg.find("class=\"step\"") != std::string::npos);
+  CHECK(svg.find(">step 3: analysis: success-rate</text>") != std::string::npos);
   CHECK(svg.find("class=\"pause\"") != std::string::npos);
   CHECK(svg.find("class=\"run\"") != std::string::npos);
   CHECK(svg.find("#dc2626") != std::string::npos);  // the failed run and the abort, in red
   CHECK(svg.find("class=\"abort\"") != std::string::npos);
   // Text is escaped, so a message with markup cannot break the document.
-  CHECK(svg.find("aborted: Rollout aborted update to revision 2: &lt;rate&gt; &amp; more") != std::string::npos);
+  CHECK(svg.find("aborted: Rollout aborted update to revision 2: &lt;rate&gt; &amp; more") !=
+        std::string::npos);
   CHECK(svg.find("<rate>") == std::string::npos);
 }
 

@@ -81,9 +81,9 @@ TEST_CASE("a scenario with every field is read as written", "[sim][scenario]") {
   // Actions sorted by time; equal times keep their written order.
   std::vector<std::string> order;
   for (const auto& a : s->actions) order.push_back(formatDuration(a.at) + " " + describeAction(a));
-  CHECK(order == std::vector<std::string>{"30m set image registry.example/app:v3", "30m set image proxy=sidecar:v2",
-                                          "45m promote", "50m promote --full", "1h abort", "1h10m retry",
-                                          "1h20m pause", "1h25m resume"});
+  CHECK(order == std::vector<std::string>{
+                     "30m set image registry.example/app:v3", "30m set image proxy=sidecar:v2", "45m promote",
+                     "50m promote --full", "1h abort", "1h10m retry", "1h20m pause", "1h25m resume"});
 }
 
 TEST_CASE("a scenario without spec takes the defaults", "[sim][scenario]") {
@@ -99,14 +99,17 @@ TEST_CASE("a scenario without spec takes the defaults", "[sim][scenario]") {
 TEST_CASE("scenario errors name the file, the line and the field path", "[sim][scenario]") {
   struct Row {
     const char* behaviour;
-    const char* spec;  // lines under "spec:", indented by two
+    const char* spec;      // lines under "spec:", indented by two
     const char* expected;  // the formatted diagnostic, from the line on
   };
   const Row rows[] = {
       {"a bad duration", "  duration: 5x\n", "scenario.yaml:4:3: error: spec.duration: invalid duration"},
-      {"a negative readiness", "  readiness: -5\n", "scenario.yaml:4:3: error: spec.readiness: must be a duration"},
-      {"a zero duration", "  duration: 0s\n", "scenario.yaml:4:3: error: spec.duration: must be longer than 0s"},
-      {"an unknown spec field", "  durations: 5m\n", "scenario.yaml:4:3: error: spec.durations: unknown field"},
+      {"a negative readiness", "  readiness: -5\n",
+       "scenario.yaml:4:3: error: spec.readiness: must be a duration"},
+      {"a zero duration", "  duration: 0s\n",
+       "scenario.yaml:4:3: error: spec.duration: must be longer than 0s"},
+      {"an unknown spec field", "  durations: 5m\n",
+       "scenario.yaml:4:3: error: spec.durations: unknown field"},
       {"an unknown run phase", "  analysisRuns:\n    rate: {phase: Passed}\n",
        "scenario.yaml:5:12: error: spec.analysisRuns.rate.phase: unknown phase \"Passed\""},
       {"a run without phase", "  analysisRuns:\n    rate: {after: 5m}\n",
@@ -165,7 +168,8 @@ TEST_CASE("a scenario must say it is a Scenario", "[sim][scenario]") {
 
 TEST_CASE("every error in a scenario is reported, not just the first", "[sim][scenario]") {
   Diagnostics diags;
-  auto s = load("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: x\n  readiness: y\n", diags);
+  auto s =
+      load("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: x\n  readiness: y\n", diags);
   CHECK_FALSE(s);
   CHECK(diags.errorCount() == 2);
 }
