@@ -4,6 +4,7 @@
 // against a cluster, the simulator against a simulated world: the same decisions in both.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -44,6 +45,9 @@ struct AnalysisRunView {
 struct Observed {
   std::vector<ReplicaSetView> replicaSets;
   std::vector<AnalysisRunView> analysisRuns;
+  // Service name -> the pod-template hash its selector picks now (canaryService, stableService). A
+  // Service missing here is treated as not yet pointed anywhere, so the caller must report what it set.
+  std::map<std::string, std::string> serviceSelectors;
 };
 
 // ---- what to do ------------------------------------------------------------------------------------
@@ -142,5 +146,7 @@ struct PhaseAndMessage {
   std::string message;
 };
 PhaseAndMessage calculatePhase(const Rollout& rollout, const Observed& observed);
+// The same from spec and status alone (the status already sums what was observed).
+PhaseAndMessage calculatePhase(const RolloutSpec& spec, const RolloutStatus& status);
 
 }  // namespace sluice::engine

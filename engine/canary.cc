@@ -1,0 +1,837 @@
+// The canary state machine (see canary.h): one reconcile pass, in Argo Rollouts' order (reference §2.1),
+// as small steps over one `Pass` that holds what is known and what was decided so far.
+#include "engine/canary.h"
+
+#include <algorithm>
+#include <set>
+
+#include "engine/replica_math.h"
+
+namespace sluice::engine {
+namespace {
+
+// What one pass knows and has decided. `status` starts as the status last written and ends as the next.
+struct Pass {
+  const Rollout& rollout;
+  const RolloutSpec& spec;
+  const Observed& observed;
+  Time now;
+  RolloutStatus status;
+  std::vector<Action> actions;
+  std::optional<Duration> requeue;
+
+  std::string newHash;
+  std::string newStepsHash;
+  int stepCount = 0;
+  int64_t newRevision = 1;
+  std::optional<ReplicaSetView> newRS;     // observed, or created in this pass
+  std::optional<ReplicaSetView> stableRS;  // unset when the stable RS is the new one, or is gone
+  std::vector<ReplicaSetView> oldRSs;      // neither new nor stable, oldest revision first
+  bool createdNewRS = false;
+  std::string previousStable;         // the RS that stopped being stable in this pass
+  std::set<std::string> terminated;   // runs asked to terminate in this pass
+  std::string abortWhy;               // why this pass aborted, for the condition message
+  bool retried = false;
+  bool timedOut = false;
+  bool stepAnalysisDone = false;
+
+  Pass(const Rollout& r, const Observed& o, Time t)
+      : rollout(r), spec(r.spec), observed(o), now(t), status(r.status) {}
+
+  const std::string& name() const { return rollout.metadata.name; }
+  bool trafficRouted() const { return spec.canary.trafficRouting.has_value(); }
+  int maxWeight() const { return trafficRouted() ? spec.canary.trafficRouting->maxWeight() : 100; }
+  bool promoted() const { return status.stableRS == newHash; }
+  int index() const { return status.currentStepIndex.value_or(0); }
+  bool stepsDone() const { return index() >= stepCount; }
+  const CanaryStep* currentStep() const { return stepsDone() ? nullptr : &spec.canary.steps[index()]; }
+  std::optional<int> indexAt(int i) const { return stepCount == 0 ? std::nullopt : std::optional<int>(i); }
+  std::string rsName(const std::string& hash) const { return name() + "-" + hash; }
+  std::string newRSName() const { return rsName(newHash); }
+  int newAvailable() const { return newRS ? newRS->availableReplicas : 0; }
+  bool hasManagedRoutes() const { return trafficRouted() && !spec.canary.trafficRouting->managedRoutes.empty(); }
+
+  void requeueIn(Duration d) {
+    d = std::max(d, Duration{1});  // an unchanged state never asks to be looked at again at once
+    if (!requeue || d < *requeue) requeue = d;
+  }
+  void event(const char* type, const char* reason, std::string message) {
+    actions.push_back(EmitEvent{type, reason, std::move(message)});
+  }
+  void addPause(const char* reason) {
+    if (status.pausedFor(reason)) return;
+    status.pauseConditions.push_back({reason, now});
+    status.controllerPause = true;
+  }
+  void removePause(const char* reason) {
+    std::erase_if(status.pauseConditions, [&](const PauseCondition& c) { return c.reason == reason; });
+  }
+  void clearPauses() {
+    status.pauseConditions.clear();
+    status.controllerPause = false;
+  }
+};
+
+// ---- small pure pieces ----------------------------------------------------------------------------
+
+template <typename T>
+const T* stepAs(const CanaryStep* step) {
+  return step ? std::get_if<T>(&step->action) : nullptr;
+}
+
+int maxSurgeOf(const RolloutSpec& spec) { return spec.canary.maxSurge.resolve(spec.replicas, true); }
+
+int maxUnavailableOf(const RolloutSpec& spec) {
+  const int unavailable = spec.canary.maxUnavailable.resolve(spec.replicas, false);
+  return (unavailable == 0 && maxSurgeOf(spec) == 0) ? 1 : unavailable;
+}
+
+std::string selectorString(const nlohmann::json& selector) {
+  std::string out;
+  const auto labels = selector.find("matchLabels");
+  if (labels == selector.end() || !labels->is_object()) return out;
+  for (const auto& [key, value] : labels->items()) {
+    out += (out.empty() ? "" : ",") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out;
+}
+
+// Sets a condition; its timestamps move only when it really changes (`touch`: progress that keeps the
+// same reason still refreshes lastUpdateTime, which the progress deadline counts from).
+void setCondition(RolloutStatus& status, const std::string& type, const std::string& value, const std::string& reason,
+                  const std::string& message, Time now, bool touch = false) {
+  for (auto& c : status.conditions) {
+    if (c.type != type) continue;
+    if (c.status != value) c.lastTransitionTime = now;
+    if (c.status != value || c.reason != reason || c.message != message || touch) c.lastUpdateTime = now;
+    c.status = value;
+    c.reason = reason;
+    c.message = message;
+    return;
+  }
+  status.conditions.push_back({type, value, reason, message, now, now});
+}
+
+// Progress as §2.6 counts it, between two statuses.
+bool madeProgress(const RolloutStatus& before, const RolloutStatus& after) {
+  return after.updatedReplicas != before.updatedReplicas ||
+         after.replicas - after.updatedReplicas < before.replicas - before.updatedReplicas ||
+         after.readyReplicas > before.readyReplicas || after.availableReplicas > before.availableReplicas ||
+         after.stableRS != before.stableRS || after.currentStepIndex != before.currentStepIndex ||
+         after.currentStepHash != before.currentStepHash;
+}
+
+// ---- the weights and sizes the current step asks for ---------------------------------------------
+
+// The canary's share of traffic the steps ask for now: the latest setWeight at or before the current
+// step, the maximum once the steps are done or on promote --full, 0 when aborted.
+int desiredCanaryWeight(const Pass& p) {
+  if (p.status.abort) return 0;
+  if (p.promoted() || p.status.promoteFull || p.stepsDone()) return p.maxWeight();
+  for (int i = p.index(); i >= 0; --i) {
+    if (const auto* w = std::get_if<SetWeightStep>(&p.spec.canary.steps[i].action)) return w->weight;
+  }
+  return 0;
+}
+
+// The setCanaryScale in force: the latest one at or before the current step, unless it matches the
+// traffic weight again. Only while steps are running.
+std::optional<SetCanaryScaleStep> canaryScaleInForce(const Pass& p) {
+  if (p.status.promoteFull || p.stepsDone()) return std::nullopt;
+  for (int i = p.index(); i >= 0; --i) {
+    if (const auto* s = std::get_if<SetCanaryScaleStep>(&p.spec.canary.steps[i].action)) {
+      if (s->matchTrafficWeight) return std::nullopt;
+      return *s;
+    }
+  }
+  return std::nullopt;
+}
+
+// Canary and stable sizes with traffic routing (§2.7): stable stays full, the canary follows the weight.
+CanaryStableCounts trafficRoutedCounts(const Pass& p) {
+  const int replicas = p.spec.replicas;
+  int canary = 0;
+  if (p.promoted() || p.status.promoteFull || p.stepsDone()) {
+    canary = replicas;
+  } else if (auto scale = canaryScaleInForce(p)) {
+    canary = scale->replicas ? *scale->replicas
+                             : canaryReplicasForWeight(replicas, scale->weight.value_or(0), 100);
+  } else {
+    canary = canaryReplicasForWeight(replicas, desiredCanaryWeight(p), p.maxWeight());
+  }
+  if (p.spec.canary.minPodsPerReplicaSet && canary > 0) {
+    canary = std::max(canary, std::min(*p.spec.canary.minPodsPerReplicaSet, replicas));
+  }
+  int stable = replicas;
+  if (p.spec.canary.dynamicStableScale) {
+    const int inForce = p.status.canary.weights ? p.status.canary.weights->canary.weight : 0;
+    const int maxW = p.maxWeight();
+    stable = std::max(canaryReplicasForWeight(replicas, maxW - desiredCanaryWeight(p), maxW),
+                      canaryReplicasForWeight(replicas, maxW - inForce, maxW));
+  }
+  return {canary, stable};
+}
+
+// Whether canary and stable are at the sizes the current step asks for (setWeight / setCanaryScale done).
+bool replicasAtDesired(const Pass& p) {
+  const int canarySpec = p.newRS ? p.newRS->specReplicas : 0;
+  const int stableSpec = p.stableRS ? p.stableRS->specReplicas : 0;
+  const int stablePods = p.stableRS ? p.stableRS->replicas : 0;
+  if (p.trafficRouted()) {
+    const CanaryStableCounts want = trafficRoutedCounts(p);
+    const bool stableOk = p.spec.canary.dynamicStableScale || !p.stableRS || stableSpec == want.stable;
+    return canarySpec == want.canary && p.newAvailable() >= want.canary && stableOk;
+  }
+  const CanaryStableCounts want =
+      approximateWeightedCounts(p.spec.replicas, desiredCanaryWeight(p), maxSurgeOf(p.spec));
+  const bool oldGone = std::all_of(p.oldRSs.begin(), p.oldRSs.end(),
+                                   [](const ReplicaSetView& rs) { return rs.availableReplicas == 0; });
+  const bool stableOk = !p.stableRS || (stableSpec == want.stable && stablePods == want.stable);
+  return canarySpec == want.canary && p.newAvailable() >= want.canary && stableOk && oldGone;
+}
+
+// ---- ReplicaSets -----------------------------------------------------------------------------------
+
+void classifyReplicaSets(Pass& p) {
+  p.newRS.reset();
+  p.stableRS.reset();
+  p.oldRSs.clear();
+  for (const auto& rs : p.observed.replicaSets) {
+    if (rs.podTemplateHash == p.newHash) {
+      p.newRS = rs;
+    } else if (!p.status.stableRS.empty() && rs.podTemplateHash == p.status.stableRS) {
+      p.stableRS = rs;
+    } else {
+      p.oldRSs.push_back(rs);
+    }
+  }
+  std::sort(p.oldRSs.begin(), p.oldRSs.end(),
+            [](const ReplicaSetView& a, const ReplicaSetView& b) { return a.revision < b.revision; });
+}
+
+void sumReplicaCounts(Pass& p) {
+  RolloutStatus& s = p.status;
+  s.replicas = s.updatedReplicas = s.readyReplicas = s.availableReplicas = 0;
+  for (const auto& rs : p.observed.replicaSets) {
+    s.replicas += rs.replicas;
+    s.readyReplicas += rs.readyReplicas;
+    s.availableReplicas += rs.availableReplicas;
+    if (rs.podTemplateHash == p.newHash) s.updatedReplicas = rs.replicas;
+  }
+}
+
+// Sets spec.replicas (and the scale-down deadline) of an observed ReplicaSet, with a ScalingReplicaSet
+// event when the size changes.
+void scaleTo(Pass& p, const ReplicaSetView& rs, int replicas, std::optional<Time> deadline = std::nullopt) {
+  const bool clearDeadline = !deadline && rs.scaleDownDeadline.has_value();
+  const bool newDeadline = deadline && deadline != rs.scaleDownDeadline;
+  if (replicas == rs.specReplicas && !newDeadline && !clearDeadline) return;
+  p.actions.push_back(ScaleReplicaSet{rs.name, replicas, newDeadline ? deadline : std::nullopt, clearDeadline});
+  if (replicas == rs.specReplicas) return;
+  p.event("Normal", "ScalingReplicaSet",
+          std::string(replicas > rs.specReplicas ? "Scaled up" : "Scaled down") + " ReplicaSet " + rs.name +
+              " (revision " + std::to_string(rs.revision) + ") from " + std::to_string(rs.specReplicas) + " to " +
+              std::to_string(replicas));
+}
+
+void createNewReplicaSet(Pass& p, int replicas) {
+  const std::string name = p.newRSName();
+  const std::string revision = std::to_string(p.newRevision);
+  p.actions.push_back(CreateReplicaSet{name, p.newHash, p.newRevision, replicas});
+  p.event("Normal", "NewReplicaSetCreated", "Created ReplicaSet " + name + " (revision " + revision + ")");
+  if (replicas > 0) {
+    p.event("Normal", "ScalingReplicaSet",
+            "Scaled up ReplicaSet " + name + " (revision " + revision + ") from 0 to " + std::to_string(replicas));
+  }
+  ReplicaSetView created;
+  created.name = name;
+  created.podTemplateHash = p.newHash;
+  created.revision = p.newRevision;
+  created.specReplicas = replicas;
+  p.newRS = created;
+  p.createdNewRS = true;
+}
+
+// ---- the pass, step by step ------------------------------------------------------------------------
+
+// A new pod template or new steps restart the plan (§2.3); going back to the stable template, or the
+// first deploy, skips straight to the end.
+void syncRevision(Pass& p) {
+  RolloutStatus& s = p.status;
+  if (s.stableRS.empty()) {  // initial deploy: the first ReplicaSet is stable at once
+    s.stableRS = p.newHash;
+    s.currentPodHash = p.newHash;
+    s.currentStepHash = p.newStepsHash;
+    s.currentStepIndex = p.indexAt(p.stepCount);
+    return;
+  }
+  if (s.currentPodHash == p.newHash && s.currentStepHash == p.newStepsHash) return;
+  const bool newTemplate = s.currentPodHash != p.newHash;
+  p.clearPauses();
+  s.abort = false;
+  s.abortedAt.reset();
+  s.promoteFull = false;
+  s.canary.currentStepAnalysisRunStatus.reset();
+  s.canary.currentBackgroundAnalysisRunStatus.reset();
+  s.currentPodHash = p.newHash;
+  s.currentStepHash = p.newStepsHash;
+  s.currentStepIndex = p.indexAt(p.newHash == s.stableRS ? p.stepCount : 0);
+  for (const auto& run : p.observed.analysisRuns) {
+    if (run.terminated) continue;
+    p.actions.push_back(TerminateAnalysisRun{run.name});
+    p.terminated.insert(run.name);
+  }
+  if (p.hasManagedRoutes()) p.actions.push_back(RemoveManagedRoutes{});
+  if (newTemplate) {
+    p.event("Normal", "RolloutUpdated", "Rollout updated to revision " + std::to_string(p.newRevision));
+  }
+}
+
+// retry: abort went back to false after an abort; the steps start again with new analysis runs.
+void syncRetry(Pass& p) {
+  RolloutStatus& s = p.status;
+  if (s.abort || !s.abortedAt) return;
+  s.abortedAt.reset();
+  if (p.promoted()) return;
+  p.retried = true;
+  p.clearPauses();
+  s.currentStepIndex = p.indexAt(0);
+  s.canary.currentStepAnalysisRunStatus.reset();
+  s.canary.currentBackgroundAnalysisRunStatus.reset();
+}
+
+// promote --full: skip the remaining steps and pauses (§2.5); promotion follows once the canary is full.
+void syncPromoteFull(Pass& p) {
+  RolloutStatus& s = p.status;
+  if (!s.promoteFull) return;
+  if (p.promoted()) {
+    s.promoteFull = false;
+    return;
+  }
+  p.clearPauses();
+  s.abort = false;
+  s.abortedAt.reset();
+  s.currentStepIndex = p.indexAt(p.stepCount);
+}
+
+// ---- analysis (§4.6) -------------------------------------------------------------------------------
+
+const AnalysisRunView* liveRun(const Pass& p, AnalysisRunType type, std::optional<int> stepIndex) {
+  const AnalysisRunView* found = nullptr;
+  for (const auto& run : p.observed.analysisRuns) {
+    if (run.terminated || p.terminated.count(run.name) || run.type != type || run.podTemplateHash != p.newHash) continue;
+    if (type == AnalysisRunType::Step && run.stepIndex != stepIndex) continue;
+    found = &run;  // the latest one listed wins
+  }
+  return found;
+}
+
+std::string freeRunName(const Pass& p, const std::string& base) {
+  auto taken = [&](const std::string& candidate) {
+    return std::any_of(p.observed.analysisRuns.begin(), p.observed.analysisRuns.end(),
+                       [&](const AnalysisRunView& r) { return r.name == candidate; });
+  };
+  std::string candidate = base;
+  for (int suffix = 1; taken(candidate); ++suffix) candidate = base + "." + std::to_string(suffix);
+  return candidate;
+}
+
+AnalysisRunStatusRef createRun(Pass& p, AnalysisRunType type, std::optional<int> stepIndex,
+                               const RolloutAnalysis& analysis) {
+  std::string base = p.newRSName() + "-" + std::to_string(p.newRevision);
+  if (stepIndex) base += "-" + std::to_string(*stepIndex);
+  const std::string runName = freeRunName(p, base);
+  p.actions.push_back(CreateAnalysisRun{runName, type, stepIndex, p.newHash, analysis});
+  p.event("Normal", "AnalysisRunCreated", "Created AnalysisRun " + runName);
+  return {runName, "", ""};
+}
+
+AnalysisRunStatusRef statusOf(const AnalysisRunView& run) { return {run.name, run.phase, run.message}; }
+
+bool isFailure(const std::string& phase) { return phase == "Failed" || phase == "Error"; }
+
+std::string failureWhy(const char* kind, const AnalysisRunView& run) {
+  std::string why = std::string(kind) + " analysis phase " + (run.phase == "Error" ? "error" : "failed");
+  return run.message.empty() ? why : why + ": " + run.message;
+}
+
+// An Inconclusive run pauses the rollout; once a person removes that pause, the run counts as passed.
+bool resumedAfterInconclusive(const Pass& p, const std::optional<AnalysisRunStatusRef>& recorded,
+                              const AnalysisRunView& run) {
+  return recorded && recorded->name == run.name && recorded->status == "Inconclusive" &&
+         !p.status.pausedFor(kPauseReasonInconclusiveAnalysis);
+}
+
+void abortWith(Pass& p, std::string why) {
+  if (p.status.abort) return;
+  p.status.abort = true;
+  p.abortWhy = std::move(why);
+}
+
+// The step's AnalysisRun: found or created when the step is reached; its phase completes the step,
+// aborts, or pauses.
+std::optional<std::string> reconcileStepAnalysis(Pass& p) {
+  const auto* step = stepAs<AnalysisStep>(p.currentStep());
+  if (!step || p.status.abort || p.promoted()) return std::nullopt;
+  auto& recorded = p.status.canary.currentStepAnalysisRunStatus;
+  const AnalysisRunView* run = liveRun(p, AnalysisRunType::Step, p.index());
+  if (!run) {
+    recorded = createRun(p, AnalysisRunType::Step, p.index(), step->analysis);
+    return recorded->name;
+  }
+  if (run->phase == "Successful" || (run->phase == "Inconclusive" && resumedAfterInconclusive(p, recorded, *run))) {
+    p.stepAnalysisDone = true;
+  } else if (isFailure(run->phase)) {
+    abortWith(p, failureWhy("Step-based", *run));
+  } else if (run->phase == "Inconclusive") {
+    p.addPause(kPauseReasonInconclusiveAnalysis);
+  }
+  recorded = statusOf(*run);
+  return run->name;
+}
+
+// The background AnalysisRun: from startingStep until promotion (§4.6).
+std::optional<std::string> reconcileBackgroundAnalysis(Pass& p) {
+  const auto& background = p.spec.canary.analysis;
+  auto& recorded = p.status.canary.currentBackgroundAnalysisRunStatus;
+  const bool wanted = background && !p.status.abort && !p.promoted() && !p.status.promoteFull &&
+                      (p.stepCount == 0 || p.index() >= background->startingStep);
+  if (!wanted) return std::nullopt;
+  const AnalysisRunView* run = liveRun(p, AnalysisRunType::Background, std::nullopt);
+  if (run && run->phase == "Inconclusive" && resumedAfterInconclusive(p, recorded, *run)) {
+    // The person chose to go on: this run is done with, a fresh one watches from here.
+    p.actions.push_back(TerminateAnalysisRun{run->name});
+    p.terminated.insert(run->name);
+    run = nullptr;
+  }
+  if (!run) {
+    recorded = createRun(p, AnalysisRunType::Background, std::nullopt, *background);
+    return recorded->name;
+  }
+  if (isFailure(run->phase)) {
+    abortWith(p, failureWhy("Background", *run));
+  } else if (run->phase == "Inconclusive") {
+    p.addPause(kPauseReasonInconclusiveAnalysis);
+  }
+  recorded = statusOf(*run);
+  return run->name;
+}
+
+// Runs the analyses the plan wants now and terminates every other live run (after an abort, a new
+// revision, promotion, or once its step is behind us), so a terminated run is never adopted again.
+void reconcileAnalysis(Pass& p) {
+  std::set<std::string> keep;
+  if (auto name = reconcileStepAnalysis(p)) keep.insert(*name);
+  if (auto name = reconcileBackgroundAnalysis(p)) keep.insert(*name);
+  if (p.status.abort) keep.clear();
+  for (const auto& run : p.observed.analysisRuns) {
+    if (run.terminated || p.terminated.count(run.name) || keep.count(run.name)) continue;
+    p.actions.push_back(TerminateAnalysisRun{run.name});
+    p.terminated.insert(run.name);
+  }
+}
+
+// ---- progress deadline (§2.6) ----------------------------------------------------------------------
+
+bool anyOldScaleDownDeadline(const Pass& p) {
+  return std::any_of(p.oldRSs.begin(), p.oldRSs.end(),
+                     [](const ReplicaSetView& rs) { return rs.scaleDownDeadline.has_value(); });
+}
+
+bool completed(const Pass& p) { return p.promoted() && p.newAvailable() >= p.spec.replicas; }
+
+// Whether the deadline runs now: not while paused, aborted, waiting on a pause or analysis step, or while
+// an old ReplicaSet waits for its scale-down deadline.
+bool deadlineCounts(const Pass& p) {
+  const CanaryStep* step = p.currentStep();
+  const bool waitingStep = stepAs<PauseStep>(step) || stepAs<AnalysisStep>(step);
+  return !p.spec.paused && p.status.pauseConditions.empty() && !p.status.abort && !waitingStep &&
+         !anyOldScaleDownDeadline(p) && !completed(p);
+}
+
+// A Progressing condition whose lastUpdateTime the deadline counts from (not one that is about to be
+// replaced because the pause, abort or completion it records is over).
+const Condition* deadlineClock(const Pass& p) {
+  const Condition* c = p.status.condition("Progressing");
+  if (!c || c->reason == "RolloutPaused" || c->reason == "RolloutAborted" || c->reason == "NewReplicaSetAvailable") {
+    return nullptr;
+  }
+  return c;
+}
+
+void checkProgressDeadline(Pass& p) {
+  const Condition* clock = deadlineClock(p);
+  if (!clock || !deadlineCounts(p) || madeProgress(p.rollout.status, p.status)) return;
+  const bool expired = clock->reason == "ProgressDeadlineExceeded" ||
+                       p.now > clock->lastUpdateTime + Duration{p.spec.progressDeadlineSeconds};
+  if (!expired) return;
+  p.timedOut = true;
+  if (p.spec.progressDeadlineAbort && !p.promoted()) {
+    abortWith(p, "ReplicaSet " + p.newRSName() + " has timed out progressing");
+  }
+}
+
+// ---- abort and promotion ---------------------------------------------------------------------------
+
+// abort (§2.5): traffic back to stable at once; the canary goes down in scaleReplicaSets.
+void syncAbort(Pass& p) {
+  RolloutStatus& s = p.status;
+  if (!s.abort) return;
+  if (p.promoted()) {  // nothing in flight to abort
+    s.abort = false;
+    s.abortedAt.reset();
+    return;
+  }
+  p.clearPauses();
+  s.promoteFull = false;
+  s.currentStepIndex = p.indexAt(0);
+  if (s.abortedAt) return;
+  s.abortedAt = p.now;
+  std::string message = "Rollout aborted update to revision " + std::to_string(p.newRevision);
+  if (!p.abortWhy.empty()) message += ": " + p.abortWhy;
+  p.event("Warning", "RolloutAborted", message);
+  if (p.hasManagedRoutes()) p.actions.push_back(RemoveManagedRoutes{});
+}
+
+// §2.8: the new ReplicaSet becomes stable once it is full and the steps are done (or skipped).
+void promoteIfReady(Pass& p) {
+  RolloutStatus& s = p.status;
+  if (s.abort || p.promoted() || p.newAvailable() < p.spec.replicas) return;
+  if (!s.promoteFull && !p.stepsDone()) return;
+  const std::string reason = s.promoteFull ? "Full promotion requested"
+                             : p.stepCount == 0 ? "Completed update"
+                                                : "Completed all " + std::to_string(p.stepCount) + " canary steps";
+  if (p.stableRS) p.previousStable = p.stableRS->name;
+  s.stableRS = p.newHash;
+  s.promoteFull = false;
+  s.currentStepIndex = p.indexAt(p.stepCount);
+  p.clearPauses();
+  p.event("Normal", "RolloutCompleted",
+          "Rollout completed update to revision " + std::to_string(p.newRevision) + " (" + p.newHash + "): " + reason);
+  if (p.hasManagedRoutes()) p.actions.push_back(RemoveManagedRoutes{});
+  classifyReplicaSets(p);
+}
+
+// ---- steps (§2.2) ----------------------------------------------------------------------------------
+
+// A pause step: timed pauses end by the clock, indefinite ones when a person removes the condition.
+bool pauseStepDone(Pass& p, const PauseStep& pause) {
+  RolloutStatus& s = p.status;
+  const bool resumedByPerson = s.controllerPause && !s.pausedFor(kPauseReasonCanaryPauseStep);
+  if (resumedByPerson) return true;
+  p.addPause(kPauseReasonCanaryPauseStep);
+  if (!pause.duration) return false;
+  Time started = p.now;
+  for (const auto& c : s.pauseConditions) {
+    if (c.reason == kPauseReasonCanaryPauseStep) started = c.startTime;
+  }
+  const Time ends = started + *pause.duration;
+  if (p.now >= ends) return true;
+  p.requeueIn(ends - p.now);
+  return false;
+}
+
+bool stepDone(Pass& p, const CanaryStep& step) {
+  if (const auto* w = std::get_if<SetWeightStep>(&step.action)) {
+    if (!replicasAtDesired(p)) return false;
+    if (!p.trafficRouted()) return true;
+    const auto& weights = p.status.canary.weights;
+    return weights && weights->canary.weight == w->weight && weights->canary.podTemplateHash == p.newHash;
+  }
+  if (std::holds_alternative<SetCanaryScaleStep>(step.action)) return replicasAtDesired(p);
+  if (const auto* pause = std::get_if<PauseStep>(&step.action)) return pauseStepDone(p, *pause);
+  if (std::holds_alternative<AnalysisStep>(step.action)) return p.stepAnalysisDone;
+  if (const auto* header = std::get_if<SetHeaderRouteStep>(&step.action)) {
+    if (p.trafficRouted()) p.actions.push_back(SetHeaderRoute{*header});
+    return true;
+  }
+  if (const auto* mirror = std::get_if<SetMirrorRouteStep>(&step.action)) {
+    if (p.trafficRouted()) p.actions.push_back(SetMirrorRoute{*mirror});
+    return true;
+  }
+  return false;
+}
+
+// At most one step per pass, and none while paused or aborted.
+void advanceStep(Pass& p) {
+  RolloutStatus& s = p.status;
+  const CanaryStep* step = p.currentStep();
+  if (!step || s.abort || p.spec.paused || p.promoted() || s.pausedFor(kPauseReasonInconclusiveAnalysis)) return;
+  if (!stepDone(p, *step)) return;
+  const int done = p.index();
+  s.currentStepIndex = done + 1;
+  s.canary.currentStepAnalysisRunStatus.reset();
+  p.removePause(kPauseReasonCanaryPauseStep);
+  p.event("Normal", "RolloutStepCompleted",
+          "Rollout step " + std::to_string(done + 1) + "/" + std::to_string(p.stepCount) + " completed (" +
+              describeStep(*step) + ")");
+}
+
+// ---- scaling ---------------------------------------------------------------------------------------
+
+// With traffic routing an aborted canary keeps its pods until abortScaleDownDelaySeconds after the
+// stable is full again (0: for good), through a deadline on the ReplicaSet so a restart keeps the clock.
+int abortedTrafficRoutedCanary(Pass& p, const ReplicaSetView& canary, std::optional<Time>& deadline) {
+  const int delay = p.spec.canary.abortScaleDownDelay();
+  deadline = canary.scaleDownDeadline;
+  if (delay == 0 || canary.specReplicas == 0) return canary.specReplicas;
+  if (canary.scaleDownDeadline) {
+    if (p.now >= *canary.scaleDownDeadline) {
+      deadline.reset();
+      return 0;
+    }
+    p.requeueIn(*canary.scaleDownDeadline - p.now);
+    return canary.specReplicas;
+  }
+  const bool stableFull = p.stableRS && p.stableRS->availableReplicas >= p.spec.replicas;
+  if (stableFull) {
+    deadline = p.now + Duration{delay};
+    p.requeueIn(Duration{delay});
+  }
+  return canary.specReplicas;
+}
+
+int oldSpecReplicas(const Pass& p) {
+  int sum = 0;
+  for (const auto& rs : p.oldRSs) sum += rs.specReplicas;
+  return sum;
+}
+
+// Canary first created or sized, stable sized: the split of §2.7. Halted (spec.paused, an inconclusive
+// analysis) leaves both as they are, except that a missing new ReplicaSet is still created empty.
+void scaleReplicaSets(Pass& p) {
+  const bool halted =
+      !p.status.abort && (p.spec.paused || p.status.pausedFor(kPauseReasonInconclusiveAnalysis)) && !p.promoted();
+  int canary = p.newRS ? p.newRS->specReplicas : 0;
+  std::optional<int> stable;
+  if (p.promoted()) {
+    canary = p.spec.replicas;
+  } else if (!halted && p.trafficRouted()) {
+    const CanaryStableCounts want = trafficRoutedCounts(p);
+    canary = want.canary;
+    stable = p.status.abort ? p.spec.replicas : want.stable;
+  } else if (!halted && p.stableRS) {
+    const CanaryStableCounts next = nextBasicCanaryCounts(
+        {p.spec.replicas, desiredCanaryWeight(p), maxSurgeOf(p.spec), maxUnavailableOf(p.spec),
+         {canary, p.newAvailable()}, {p.stableRS->specReplicas, p.stableRS->availableReplicas}, oldSpecReplicas(p)});
+    canary = next.canary;
+    stable = next.stable;
+  } else if (!halted) {
+    canary = p.spec.replicas;  // the stable ReplicaSet is gone: the new one serves alone
+  }
+  if (stable && p.stableRS) scaleTo(p, *p.stableRS, *stable);
+  if (!p.newRS) {
+    createNewReplicaSet(p, canary);
+    return;
+  }
+  std::optional<Time> deadline;
+  if (p.status.abort && p.trafficRouted() && !halted) canary = abortedTrafficRoutedCanary(p, *p.newRS, deadline);
+  scaleTo(p, *p.newRS, canary, deadline);
+}
+
+// Old ReplicaSets: with traffic routing an old stable waits out scaleDownDelaySeconds, anything else
+// goes at once; a basic canary drains them within maxUnavailable (§2.3, §2.8).
+void scaleDownOldReplicaSets(Pass& p) {
+  if (p.trafficRouted()) {
+    for (const auto& rs : p.oldRSs) {
+      if (rs.specReplicas == 0 && !rs.scaleDownDeadline) continue;
+      if (rs.scaleDownDeadline) {
+        if (p.now >= *rs.scaleDownDeadline) {
+          scaleTo(p, rs, 0);
+        } else {
+          p.requeueIn(*rs.scaleDownDeadline - p.now);
+        }
+      } else if (rs.name == p.previousStable && !p.spec.canary.dynamicStableScale && p.spec.canary.scaleDownDelay() > 0) {
+        const Duration delay{p.spec.canary.scaleDownDelay()};
+        scaleTo(p, rs, rs.specReplicas, p.now + delay);
+        p.requeueIn(delay);
+      } else {
+        scaleTo(p, rs, 0);
+      }
+    }
+    return;
+  }
+  int totalAvailable = 0;
+  for (const auto& rs : p.observed.replicaSets) totalAvailable += rs.availableReplicas;
+  int budget = oldReplicaSetScaleDownBudget(p.spec.replicas, maxUnavailableOf(p.spec), totalAvailable);
+  for (const auto& rs : p.oldRSs) {
+    if (rs.specReplicas == 0) continue;
+    const int unavailable = rs.specReplicas - std::min(rs.availableReplicas, rs.specReplicas);
+    const int availableCut = std::min(rs.specReplicas - unavailable, budget);
+    budget -= availableCut;
+    scaleTo(p, rs, rs.specReplicas - unavailable - availableCut);
+  }
+}
+
+// revisionHistoryLimit: old ReplicaSets with no pods left, beyond the limit, oldest first.
+void cleanUpHistory(Pass& p) {
+  std::vector<const ReplicaSetView*> idle;
+  for (const auto& rs : p.oldRSs) {
+    if (rs.specReplicas == 0 && rs.replicas == 0 && !rs.scaleDownDeadline) idle.push_back(&rs);
+  }
+  const int excess = static_cast<int>(idle.size()) - std::max(0, p.spec.revisionHistoryLimit);
+  for (int i = 0; i < excess; ++i) p.actions.push_back(DeleteReplicaSet{idle[i]->name});
+}
+
+// ---- traffic and Services --------------------------------------------------------------------------
+
+// The weight to route to the canary now: the step's weight once the canary has its pods, else the
+// weight in force; 0 after abort, on a new canary without pods, and once promoted.
+int canaryWeightToSet(const Pass& p) {
+  if (p.status.abort || p.promoted()) return 0;
+  const auto& inForce = p.status.canary.weights;
+  const int previous = inForce && inForce->canary.podTemplateHash == p.newHash ? inForce->canary.weight : 0;
+  const int wanted = desiredCanaryWeight(p);
+  const bool canaryReady = p.newRS && !p.createdNewRS && p.newAvailable() >= trafficRoutedCounts(p).canary;
+  return (wanted <= previous || canaryReady) ? wanted : previous;
+}
+
+void reconcileTraffic(Pass& p) {
+  if (!p.trafficRouted()) {
+    p.status.canary.weights.reset();
+    return;
+  }
+  const int maxW = p.maxWeight();
+  const int canaryWeight = std::clamp(canaryWeightToSet(p), 0, maxW);
+  const std::string& stableHash = p.status.stableRS;
+  const auto& inForce = p.status.canary.weights;
+  if (!inForce || inForce->canary.weight != canaryWeight || inForce->canary.podTemplateHash != p.newHash ||
+      inForce->stable.podTemplateHash != stableHash || inForce->stable.weight != maxW - canaryWeight) {
+    p.actions.push_back(SetTrafficWeight{canaryWeight, maxW - canaryWeight, p.newHash, stableHash});
+  }
+  TrafficWeights weights;
+  weights.canary = {canaryWeight, p.spec.canary.canaryService, p.newHash};
+  weights.stable = {maxW - canaryWeight, p.spec.canary.stableService, stableHash};
+  p.status.canary.weights = weights;
+}
+
+void reconcileServices(Pass& p) {
+  auto point = [&](const std::string& service, const std::string& hash) {
+    if (service.empty()) return;
+    const auto current = p.observed.serviceSelectors.find(service);
+    if (current != p.observed.serviceSelectors.end() && current->second == hash) return;
+    p.actions.push_back(SetServiceSelector{service, hash});
+  };
+  point(p.spec.canary.canaryService, p.status.abort ? p.status.stableRS : p.newHash);
+  point(p.spec.canary.stableService, p.status.stableRS);
+}
+
+// ---- status ----------------------------------------------------------------------------------------
+
+void syncProgressingCondition(Pass& p) {
+  RolloutStatus& s = p.status;
+  const std::string rs = "\"" + p.newRSName() + "\"";
+  const Condition* prior = p.rollout.status.condition("Progressing");
+  auto set = [&](const char* value, const char* reason, const std::string& message, bool touch = false) {
+    setCondition(s, "Progressing", value, reason, message, p.now, touch);
+  };
+  if (s.abort) {
+    if (prior && prior->reason == "RolloutAborted") return;
+    std::string message = "Rollout aborted update to revision " + std::to_string(p.newRevision);
+    if (!p.abortWhy.empty()) message += ": " + p.abortWhy;
+    set("False", "RolloutAborted", message);
+  } else if (p.spec.paused || !s.pauseConditions.empty()) {
+    set("Unknown", "RolloutPaused", "Rollout is paused");
+  } else if (p.retried) {
+    set("Unknown", "RolloutRetry", "Retrying Rollout after abort");
+  } else if (completed(p)) {
+    set("True", "NewReplicaSetAvailable", "ReplicaSet " + rs + " has successfully progressed.");
+  } else if (p.createdNewRS) {
+    set("True", "NewReplicaSetCreated", "Created new replica set " + rs);
+  } else if (madeProgress(p.rollout.status, s)) {
+    set("True", "ReplicaSetUpdated", "ReplicaSet " + rs + " is progressing.", true);
+  } else if (prior && prior->reason == "RolloutPaused") {
+    set("Unknown", "RolloutResumed", "Rollout is resumed");
+  } else if (p.timedOut) {
+    set("False", "ProgressDeadlineExceeded", "ReplicaSet " + rs + " has timed out progressing.");
+  } else if (!prior) {
+    set("True", "FoundNewReplicaSet", "Found new replica set " + rs);
+  }
+}
+
+void syncPausedCondition(Pass& p) {
+  RolloutStatus& s = p.status;
+  const Condition* prior = p.rollout.status.condition("Paused");
+  const bool wasPaused = prior && prior->status == "True";
+  const bool paused = p.spec.paused || !s.pauseConditions.empty();
+  if (paused) {
+    setCondition(s, "Paused", "True", "RolloutPaused", "Rollout is paused", p.now);
+    if (!wasPaused) {
+      const std::string why = p.spec.paused ? "manually paused" : s.pauseConditions.front().reason;
+      p.event("Normal", "RolloutPaused", "Rollout is paused (" + why + ")");
+    }
+  } else if (prior) {
+    setCondition(s, "Paused", "False", "RolloutPaused", "Rollout is resumed", p.now);
+    if (wasPaused) p.event("Normal", "RolloutResumed", "Rollout is resumed");
+  }
+}
+
+void syncStatus(Pass& p) {
+  RolloutStatus& s = p.status;
+  sumReplicaCounts(p);
+  s.observedGeneration = std::to_string(p.rollout.metadata.generation);
+  s.selector = selectorString(p.spec.selector);
+  if (s.pauseConditions.empty()) s.controllerPause = false;
+
+  syncProgressingCondition(p);
+  const bool available = s.availableReplicas >= p.spec.replicas;
+  setCondition(s, "Available", available ? "True" : "False", "AvailableReason",
+               available ? "Rollout has minimum availability" : "Rollout does not have minimum availability", p.now);
+  syncPausedCondition(p);
+  const bool done = s.stableRS == s.currentPodHash;
+  setCondition(s, "Completed", done ? "True" : "False", "RolloutCompleted",
+               done ? "Rollout is completed" : "Rollout is not completed", p.now);
+
+  const PhaseAndMessage phase = calculatePhase(p.spec, s);
+  s.phase = phase.phase;
+  s.message = phase.message;
+  const bool healthy = phase.phase == "Healthy";
+  setCondition(s, "Healthy", healthy ? "True" : "False", "RolloutHealthy",
+               healthy ? "Rollout is healthy" : "Rollout is not healthy", p.now);
+
+  const Condition* progressing = s.condition("Progressing");
+  const bool clockRuns = progressing && progressing->reason != "ProgressDeadlineExceeded" &&
+                         progressing->reason != "RolloutPaused" && progressing->reason != "RolloutAborted";
+  if (clockRuns && deadlineCounts(p)) {
+    p.requeueIn(progressing->lastUpdateTime + Duration{p.spec.progressDeadlineSeconds} - p.now + Duration{1});
+  }
+}
+
+int64_t nextRevision(const Pass& p) {
+  int64_t highest = 0;
+  for (const auto& rs : p.observed.replicaSets) {
+    if (rs.podTemplateHash == p.newHash) return rs.revision;
+    highest = std::max(highest, rs.revision);
+  }
+  return highest + 1;
+}
+
+}  // namespace
+
+Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time now) {
+  Pass p(rollout, observed, now);
+  p.newHash = podTemplateHash(rollout.spec.podTemplate, rollout.status.collisionCount);
+  p.newStepsHash = stepsHash(rollout.spec.canary.steps);
+  p.stepCount = static_cast<int>(rollout.spec.canary.steps.size());
+  p.newRevision = nextRevision(p);
+
+  syncRevision(p);
+  syncRetry(p);
+  syncPromoteFull(p);
+  classifyReplicaSets(p);
+  sumReplicaCounts(p);
+  checkProgressDeadline(p);
+  reconcileAnalysis(p);
+  syncAbort(p);
+  promoteIfReady(p);
+  advanceStep(p);
+  scaleReplicaSets(p);
+  reconcileTraffic(p);
+  reconcileServices(p);
+  scaleDownOldReplicaSets(p);
+  cleanUpHistory(p);
+  syncStatus(p);
+  return {std::move(p.status), std::move(p.actions), p.requeue};
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,966 @@
+// Rollout JSON <-> typed model. Reading collects every problem (wrong types, bad values, unknown fields)
+// with its field path instead of stopping at the first, because a person fixing a manifest wants them all.
+#include "engine/rollout_json.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <set>
+#include <string_view>
+
+#include "engine/validate.h"
+
+namespace sluice::engine {
+
+namespace {
+
+using nlohmann::json;
+
+// "string \"abc\"", "number 1.5", "object": what a value is, for "must be X, got Y" messages.
+std::string describeValue(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return v.get<bool>() ? "bool true" : "bool false";
+    case json::value_t::string: {
+      std::string s = v.get<std::string>();
+      if (s.size() > 40) s = s.substr(0, 40) + "...";
+      return "string " + json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      return "number " + v.dump(-1, ' ', false, json::error_handler_t::replace);
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "a list";
+    default:
+      return "an unsupported value";
+  }
+}
+
+// Where diagnostics go while one object is read. Knows the source map, so every problem gets a position.
+class Reporter {
+ public:
+  Reporter(const SourceMap& source, Diagnostics& diags) : source_(source), diags_(diags) {}
+  void error(const std::string& path, std::string message) {
+    diags_.add(source_.diagnostic(Severity::Error, path, std::move(message)));
+  }
+  void warning(const std::string& path, std::string message) {
+    diags_.add(source_.diagnostic(Severity::Warning, path, std::move(message)));
+  }
+  void wrongType(const std::string& path, const char* expected, const json& got) {
+    error(path, std::string("must be ") + expected + ", got " + describeValue(got));
+  }
+
+ private:
+  const SourceMap& source_;
+  Diagnostics& diags_;
+};
+
+// ---- scalar readers: each returns nullopt after reporting why ------------------------------------
+
+std::optional<int64_t> readInt64(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_unsigned()) {
+    r.error(path, "is out of range: " + v.dump());
+    return std::nullopt;
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e15) return static_cast<int64_t>(d);
+  }
+  r.wrongType(path, "an integer", v);
+  return std::nullopt;
+}
+
+std::optional<int> readInt(Reporter& r, const json& v, const std::string& path) {
+  auto n = readInt64(r, v, path);
+  if (!n) return std::nullopt;
+  if (*n < INT_MIN || *n > INT_MAX) {
+    r.error(path, "is out of range: " + std::to_string(*n));
+    return std::nullopt;
+  }
+  return static_cast<int>(*n);
+}
+
+std::optional<bool> readBool(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_boolean()) return v.get<bool>();
+  r.wrongType(path, "true or false", v);
+  return std::nullopt;
+}
+
+std::optional<std::string> readString(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_string()) return v.get<std::string>();
+  r.wrongType(path, "a string", v);
+  return std::nullopt;
+}
+
+// The value of `result`, or nullopt after reporting its error at `path`.
+template <typename T>
+std::optional<T> reportedAt(Reporter& r, const std::string& path, Result<T> result) {
+  if (result) return std::move(*result);
+  r.error(path, result.error());
+  return std::nullopt;
+}
+
+std::optional<int64_t> readNonNegative(Reporter& r, const json& v, const std::string& path) {
+  auto n = readInt64(r, v, path);
+  if (n && *n < 0) {
+    r.error(path, "must not be negative, got " + std::to_string(*n));
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<Time> readTime(Reporter& r, const json& v, const std::string& path) {
+  if (!v.is_string()) {
+    r.wrongType(path, "an RFC 3339 time string", v);
+    return std::nullopt;
+  }
+  return reportedAt(r, path, parseRfc3339(v.get<std::string>()));
+}
+
+// Seconds as an integer, or a duration string ("30s", "1h30m", or a bare "30").
+std::optional<Duration> readDuration(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_number()) {
+    auto n = readNonNegative(r, v, path);
+    if (!n) return std::nullopt;
+    return Duration{*n};
+  }
+  if (!v.is_string()) {
+    r.wrongType(path, "a duration (seconds, or a string like \"1h30m\")", v);
+    return std::nullopt;
+  }
+  return reportedAt(r, path, parseDuration(v.get<std::string>()));
+}
+
+// An int, "N%", or a bare numeric string "N" which, as in Argo Rollouts, also means a percentage.
+std::optional<IntOrPercent> readIntOrPercent(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_number()) {
+    auto n = readNonNegative(r, v, path);
+    if (!n) return std::nullopt;
+    if (*n > INT_MAX) {
+      r.error(path, "is out of range: " + std::to_string(*n));
+      return std::nullopt;
+    }
+    return IntOrPercent{static_cast<int>(*n), false};
+  }
+  if (v.is_string()) {
+    std::string s = v.get<std::string>();
+    if (!s.empty() && s.back() == '%') s.pop_back();
+    bool digits = !s.empty() && s.size() <= 9;
+    for (char c : s) digits = digits && c >= '0' && c <= '9';
+    if (digits) return IntOrPercent{std::stoi(s), true};
+  }
+  r.wrongType(path, "an integer or a percentage like \"25%\"", v);
+  return std::nullopt;
+}
+
+// A map of string to string, as labels and annotations are.
+std::optional<std::map<std::string, std::string>> readStringMap(Reporter& r, const json& v, const std::string& path) {
+  if (!v.is_object()) {
+    r.wrongType(path, "a map of strings", v);
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> out;
+  bool ok = true;
+  for (const auto& [key, value] : v.items()) {
+    if (value.is_string()) {
+      out[key] = value.get<std::string>();
+    } else {
+      r.wrongType(childPath(path, key), "a string", value);
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+// Any JSON object, kept as given (pod template, selector, plugin configuration).
+std::optional<json> readRawObject(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_object()) return v;
+  r.wrongType(path, "an object", v);
+  return std::nullopt;
+}
+
+std::optional<json> readRawList(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_array()) return v;
+  r.wrongType(path, "a list", v);
+  return std::nullopt;
+}
+
+// ---- objects -------------------------------------------------------------------------------------
+
+// One JSON object being read. Remembers the keys that were asked for, so that the rest can be reported
+// as unknown fields at the end.
+class ObjectReader {
+ public:
+  ObjectReader(Reporter& r, const json& object, std::string path)
+      : r_(r), object_(object), path_(std::move(path)) {}
+
+  Reporter& reporter() { return r_; }
+  const std::string& path() const { return path_; }
+  std::string path(std::string_view key) const { return childPath(path_, key); }
+
+  // The value of `key`, or nullptr when it is absent or null (Kubernetes treats both alike).
+  const json* get(std::string_view key) {
+    known_.insert(std::string(key));
+    auto it = object_.find(key);
+    if (it == object_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+  bool has(std::string_view key) const {
+    auto it = object_.find(key);
+    return it != object_.end() && !it->is_null();
+  }
+
+  // Reads `key` with `parse` into `out` when it is present and well formed.
+  template <typename T, typename Parse>
+  void read(std::string_view key, T& out, Parse parse) {
+    if (const json* v = get(key)) {
+      if (auto parsed = parse(r_, *v, path(key))) out = std::move(*parsed);
+    }
+  }
+
+  // A string field that must be present and non-empty.
+  void readRequired(std::string_view key, std::string& out) {
+    if (!has(key)) {
+      known_.insert(std::string(key));
+      r_.error(path(key), "is required");
+      return;
+    }
+    read(key, out, readString);
+    if (out.empty() && object_.at(std::string(key)).is_string()) r_.error(path(key), "must not be empty");
+  }
+
+  // A field that is valid upstream but that Sluice does not run: an error when it matters for behaviour.
+  void rejectUnsupported(std::string_view key, const std::string& message) {
+    if (get(key)) r_.error(path(key), message);
+  }
+  // A field valid upstream that Sluice does not use: a warning, so a manifest that moves over still loads.
+  void ignoreUnsupported(std::string_view key) {
+    if (get(key)) r_.warning(path(key), "is not supported by sluice yet and is ignored");
+  }
+  // Known fields that carry nothing for us (server-managed metadata).
+  void ignore(std::initializer_list<std::string_view> keys) {
+    for (auto k : keys) known_.insert(std::string(k));
+  }
+
+  // Warns about every field that was never asked for.
+  void warnUnknown() {
+    for (const auto& [key, value] : object_.items()) {
+      if (!known_.count(key)) r_.warning(path(key), "unknown field");
+    }
+  }
+
+ private:
+  Reporter& r_;
+  const json& object_;
+  std::string path_;
+  std::set<std::string, std::less<>> known_;
+};
+
+// Calls `each(ObjectReader&)` for every element of the list at `v`, checking that it is a list of objects.
+template <typename Each>
+void forEachObject(Reporter& r, const json& v, const std::string& path, Each each) {
+  if (!v.is_array()) {
+    r.wrongType(path, "a list", v);
+    return;
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string itemPath = indexPath(path, i);
+    if (!v[i].is_object()) {
+      r.wrongType(itemPath, "an object", v[i]);
+      continue;
+    }
+    ObjectReader item(r, v[i], itemPath);
+    each(item);
+  }
+}
+
+// Calls `fill(ObjectReader&)` on the object at `v`; reports a wrong type, warns about unknown fields.
+template <typename Fill>
+bool readObject(Reporter& r, const json& v, const std::string& path, Fill fill) {
+  if (!v.is_object()) {
+    r.wrongType(path, "an object", v);
+    return false;
+  }
+  ObjectReader o(r, v, path);
+  fill(o);
+  o.warnUnknown();
+  return true;
+}
+
+std::optional<std::vector<std::string>> readStringList(Reporter& r, const json& v, const std::string& path) {
+  if (!v.is_array()) {
+    r.wrongType(path, "a list of strings", v);
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (auto s = readString(r, v[i], indexPath(path, i))) out.push_back(*s);
+  }
+  return out;
+}
+
+// ---- metadata ------------------------------------------------------------------------------------
+
+void readMetadata(ObjectReader& o, ObjectMeta& meta) {
+  o.readRequired("name", meta.name);
+  o.read("namespace", meta.ns, readString);
+  o.read("uid", meta.uid, readString);
+  o.read("resourceVersion", meta.resourceVersion, readString);
+  o.read("generation", meta.generation, readInt64);
+  o.read("labels", meta.labels, readStringMap);
+  o.read("annotations", meta.annotations, readStringMap);
+  o.ignore({"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName", "finalizers",
+            "ownerReferences", "managedFields", "selfLink"});
+}
+
+// ---- analysis ------------------------------------------------------------------------------------
+
+void readAnalysis(ObjectReader& o, RolloutAnalysis& a) {
+  Reporter& r = o.reporter();
+  if (const json* v = o.get("templates")) {
+    forEachObject(r, *v, o.path("templates"), [&](ObjectReader& t) {
+      AnalysisTemplateRef ref;
+      t.read("templateName", ref.templateName, readString);
+      t.read("clusterScope", ref.clusterScope, readBool);
+      t.warnUnknown();
+      a.templates.push_back(ref);
+    });
+  }
+  if (const json* v = o.get("args")) {
+    forEachObject(r, *v, o.path("args"), [&](ObjectReader& item) {
+      AnalysisArg arg;
+      item.readRequired("name", arg.name);
+      item.read("value", arg.value, readString);
+      if (const json* from = item.get("valueFrom")) {
+        readObject(r, *from, item.path("valueFrom"), [&](ObjectReader& f) {
+          f.read("podTemplateHashValue", arg.podTemplateHashValue, readString);
+          if (arg.podTemplateHashValue && *arg.podTemplateHashValue != "Stable" &&
+              *arg.podTemplateHashValue != "Latest") {
+            r.error(f.path("podTemplateHashValue"),
+                    "must be \"Stable\" or \"Latest\", got \"" + *arg.podTemplateHashValue + "\"");
+          }
+          if (const json* ref = f.get("fieldRef")) {
+            readObject(r, *ref, f.path("fieldRef"), [&](ObjectReader& fr) {
+              std::string fieldPath;
+              fr.readRequired("fieldPath", fieldPath);
+              arg.fieldRef = fieldPath;
+            });
+          }
+          if (arg.podTemplateHashValue && arg.fieldRef) {
+            r.error(f.path(), "must set only one of podTemplateHashValue or fieldRef");
+          } else if (!arg.podTemplateHashValue && !arg.fieldRef) {
+            r.error(f.path(), "must set one of podTemplateHashValue or fieldRef");
+          }
+        });
+        if (arg.value) r.error(item.path("valueFrom"), "cannot be combined with value");
+      }
+      item.warnUnknown();
+      a.args.push_back(arg);
+    });
+  }
+  if (const json* v = o.get("dryRun")) {
+    forEachObject(r, *v, o.path("dryRun"), [&](ObjectReader& item) {
+      std::string name;
+      item.readRequired("metricName", name);
+      item.warnUnknown();
+      a.dryRun.push_back(name);
+    });
+  }
+  if (const json* v = o.get("measurementRetention")) {
+    forEachObject(r, *v, o.path("measurementRetention"), [&](ObjectReader& item) {
+      MeasurementRetention m;
+      item.readRequired("metricName", m.metricName);
+      item.read("limit", m.limit, readInt);
+      if (m.limit < 0) r.error(item.path("limit"), "must not be negative, got " + std::to_string(m.limit));
+      item.warnUnknown();
+      a.measurementRetention.push_back(m);
+    });
+  }
+  if (const json* v = o.get("analysisRunMetadata")) {
+    readObject(r, *v, o.path("analysisRunMetadata"), [&](ObjectReader& m) {
+      m.read("labels", a.runLabels, readStringMap);
+      m.read("annotations", a.runAnnotations, readStringMap);
+    });
+  }
+}
+
+// ---- steps ---------------------------------------------------------------------------------------
+
+constexpr const char* kStepKinds =
+    "setWeight, pause, analysis, setCanaryScale, setHeaderRoute, setMirrorRoute (experiment and plugin are not "
+    "supported yet)";
+
+std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, const json& v, const std::string& path) {
+  if (kind == "setWeight") {
+    auto w = readInt(r, v, path);
+    if (!w) return std::nullopt;
+    return SetWeightStep{*w};
+  }
+  if (kind == "pause") {
+    PauseStep pause;
+    // `pause:` with nothing after it reads as null: the same indefinite pause as `pause: {}`.
+    if (v.is_null()) return pause;
+    bool durationOk = true;
+    if (!readObject(r, v, path, [&](ObjectReader& o) {
+          if (const json* d = o.get("duration")) {
+            pause.duration = readDuration(r, *d, o.path("duration"));
+            durationOk = pause.duration.has_value();
+          }
+        })) {
+      return std::nullopt;
+    }
+    if (!durationOk) return std::nullopt;
+    return pause;
+  }
+  if (kind == "analysis") {
+    AnalysisStep step;
+    if (!readObject(r, v, path, [&](ObjectReader& o) { readAnalysis(o, step.analysis); })) return std::nullopt;
+    return step;
+  }
+  if (kind == "setCanaryScale") {
+    SetCanaryScaleStep step;
+    if (!readObject(r, v, path, [&](ObjectReader& o) {
+          o.read("replicas", step.replicas, readInt);
+          o.read("weight", step.weight, readInt);
+          o.read("matchTrafficWeight", step.matchTrafficWeight, readBool);
+        })) {
+      return std::nullopt;
+    }
+    return step;
+  }
+  if (kind == "setHeaderRoute") {
+    SetHeaderRouteStep step;
+    if (!readObject(r, v, path, [&](ObjectReader& o) {
+          o.read("name", step.name, readString);
+          if (const json* m = o.get("match")) {
+            forEachObject(r, *m, o.path("match"), [&](ObjectReader& item) {
+              HeaderMatch match;
+              item.readRequired("headerName", match.headerName);
+              if (!item.has("headerValue")) {
+                r.error(item.path("headerValue"), "is required");
+              } else if (const json* hv = item.get("headerValue")) {
+                readObject(r, *hv, item.path("headerValue"), [&](ObjectReader& value) {
+                  int set = 0;
+                  for (const char* type : {"exact", "regex", "prefix"}) {
+                    if (!value.has(type)) continue;
+                    ++set;
+                    match.matchType = type;
+                    value.read(type, match.value, readString);
+                  }
+                  value.ignore({"exact", "regex", "prefix"});
+                  if (set != 1) r.error(value.path(), "must set exactly one of exact, regex or prefix");
+                });
+              }
+              item.warnUnknown();
+              step.match.push_back(match);
+            });
+          }
+        })) {
+      return std::nullopt;
+    }
+    return step;
+  }
+  if (kind == "setMirrorRoute") {
+    SetMirrorRouteStep step;
+    if (!readObject(r, v, path, [&](ObjectReader& o) {
+          o.read("name", step.name, readString);
+          o.read("percentage", step.percentage, readInt);
+          o.read("match", step.match, readRawList);
+        })) {
+      return std::nullopt;
+    }
+    return step;
+  }
+  return std::nullopt;
+}
+
+std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string& path) {
+  static const std::set<std::string, std::less<>> kSupported = {"setWeight",      "pause",          "analysis",
+                                                                 "setCanaryScale", "setHeaderRoute", "setMirrorRoute"};
+  if (!v.is_object()) {
+    r.wrongType(path, "an object with one step kind", v);
+    return std::nullopt;
+  }
+  std::vector<std::string> kinds;
+  bool ok = true;
+  for (const auto& [key, value] : v.items()) {
+    if (kSupported.count(key)) {
+      kinds.push_back(key);
+    } else if (key == "experiment" || key == "plugin") {
+      r.error(childPath(path, key), "the " + key + " step is not supported yet");
+      ok = false;
+    } else {
+      r.error(childPath(path, key), "unknown step kind \"" + key + "\"; allowed: " + kStepKinds);
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  if (kinds.size() != 1) {
+    std::string found;
+    for (const auto& k : kinds) found += (found.empty() ? "" : " and ") + k;
+    r.error(path, kinds.empty() ? std::string("a step must set one of ") + kStepKinds
+                                : "a step must set exactly one action, got " + found);
+    return std::nullopt;
+  }
+  auto action = readStepAction(r, kinds[0], v.at(kinds[0]), childPath(path, kinds[0]));
+  if (!action) return std::nullopt;
+  return CanaryStep{std::move(*action)};
+}
+
+// ---- traffic routing -----------------------------------------------------------------------------
+
+IstioVirtualService readVirtualService(ObjectReader& o) {
+  IstioVirtualService vs;
+  o.read("name", vs.name, readString);
+  o.read("routes", vs.routes, readStringList);
+  o.read("tlsRoutes", vs.tlsRoutes, readRawList);
+  o.read("tcpRoutes", vs.tcpRoutes, readRawList);
+  o.warnUnknown();
+  return vs;
+}
+
+void readNginx(ObjectReader& o, NginxTrafficRouting& nginx) {
+  std::string single;
+  o.read("stableIngress", single, readString);
+  o.read("stableIngresses", nginx.stableIngresses, readStringList);
+  if (o.has("stableIngress") && o.has("stableIngresses")) {
+    o.reporter().error(o.path("stableIngresses"), "cannot be combined with stableIngress; set one of them");
+  } else if (!single.empty()) {
+    nginx.stableIngresses = {single};
+  }
+  o.read("annotationPrefix", nginx.annotationPrefix, readString);
+  o.read("additionalIngressAnnotations", nginx.additionalIngressAnnotations, readStringMap);
+  o.read("canaryIngressAnnotations", nginx.canaryIngressAnnotations, readStringMap);
+}
+
+void readIstio(ObjectReader& o, IstioTrafficRouting& istio) {
+  Reporter& r = o.reporter();
+  if (const json* vs = o.get("virtualService")) {
+    readObject(r, *vs, o.path("virtualService"),
+               [&](ObjectReader& item) { istio.virtualServices.push_back(readVirtualService(item)); });
+  }
+  if (const json* list = o.get("virtualServices")) {
+    if (o.has("virtualService")) {
+      r.error(o.path("virtualServices"), "cannot be combined with virtualService; set one of them");
+    } else {
+      forEachObject(r, *list, o.path("virtualServices"),
+                    [&](ObjectReader& item) { istio.virtualServices.push_back(readVirtualService(item)); });
+    }
+  }
+  if (const json* dr = o.get("destinationRule")) {
+    IstioDestinationRule rule;
+    if (readObject(r, *dr, o.path("destinationRule"), [&](ObjectReader& d) {
+          d.readRequired("name", rule.name);
+          d.readRequired("canarySubsetName", rule.canarySubsetName);
+          d.readRequired("stableSubsetName", rule.stableSubsetName);
+          d.read("additionalSubsetNames", rule.additionalSubsetNames, readStringList);
+        })) {
+      istio.destinationRule = rule;
+    }
+  }
+}
+
+std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, const std::string& path) {
+  TrafficRouting tr;
+  const bool isObject = readObject(r, v, path, [&](ObjectReader& o) {
+    if (const json* n = o.get("nginx")) {
+      NginxTrafficRouting nginx;
+      if (readObject(r, *n, o.path("nginx"), [&](ObjectReader& no) { readNginx(no, nginx); })) tr.nginx = nginx;
+    }
+    if (const json* i = o.get("istio")) {
+      IstioTrafficRouting istio;
+      if (readObject(r, *i, o.path("istio"), [&](ObjectReader& io) { readIstio(io, istio); })) tr.istio = istio;
+    }
+    if (const json* s = o.get("smi")) {
+      SmiTrafficRouting smi;
+      if (readObject(r, *s, o.path("smi"), [&](ObjectReader& so) {
+            so.read("rootService", smi.rootService, readString);
+            so.read("trafficSplitName", smi.trafficSplitName, readString);
+          })) {
+        tr.smi = smi;
+      }
+    }
+    if (const json* p = o.get("plugins")) {
+      if (!p->is_object()) {
+        r.wrongType(o.path("plugins"), "a map of plugin name to configuration", *p);
+      } else {
+        for (const auto& [name, config] : p->items()) tr.plugins[name] = config;
+      }
+    }
+    if (const json* m = o.get("managedRoutes")) {
+      forEachObject(r, *m, o.path("managedRoutes"), [&](ObjectReader& item) {
+        std::string name;
+        item.readRequired("name", name);
+        item.warnUnknown();
+        tr.managedRoutes.push_back(name);
+      });
+    }
+    o.read("maxTrafficWeight", tr.maxTrafficWeight, readInt);
+    for (const char* router : {"alb", "ambassador", "appMesh", "traefik", "apisix"}) {
+      o.rejectUnsupported(router, std::string("the ") + router +
+                                      " traffic router is not supported yet; use nginx, istio, smi or a plugin");
+    }
+  });
+  if (!isObject) return std::nullopt;
+  return tr;
+}
+
+// ---- strategy and spec ---------------------------------------------------------------------------
+
+void readCanary(ObjectReader& o, CanaryStrategy& c) {
+  Reporter& r = o.reporter();
+  if (const json* steps = o.get("steps")) {
+    if (!steps->is_array()) {
+      r.wrongType(o.path("steps"), "a list", *steps);
+    } else {
+      for (size_t i = 0; i < steps->size(); ++i) {
+        if (auto step = readStep(r, (*steps)[i], indexPath(o.path("steps"), i))) c.steps.push_back(std::move(*step));
+      }
+    }
+  }
+  o.read("canaryService", c.canaryService, readString);
+  o.read("stableService", c.stableService, readString);
+  o.read("trafficRouting", c.trafficRouting, readTrafficRouting);
+  if (const json* a = o.get("analysis")) {
+    BackgroundAnalysis analysis;
+    if (readObject(r, *a, o.path("analysis"), [&](ObjectReader& ao) {
+          readAnalysis(ao, analysis);
+          ao.read("startingStep", analysis.startingStep, readInt);
+        })) {
+      c.analysis = analysis;
+    }
+  }
+  o.read("maxSurge", c.maxSurge, readIntOrPercent);
+  o.read("maxUnavailable", c.maxUnavailable, readIntOrPercent);
+  o.read("dynamicStableScale", c.dynamicStableScale, readBool);
+  o.read("abortScaleDownDelaySeconds", c.abortScaleDownDelaySeconds, readInt);
+  o.read("scaleDownDelaySeconds", c.scaleDownDelaySeconds, readInt);
+  o.read("minPodsPerReplicaSet", c.minPodsPerReplicaSet, readInt);
+  o.rejectUnsupported("pingPong", "pingPong services are not supported yet; use canaryService and stableService");
+  for (const char* field :
+       {"scaleDownDelayRevisionLimit", "replicaProgressThreshold", "canaryMetadata", "stableMetadata", "antiAffinity"}) {
+    o.ignoreUnsupported(field);
+  }
+}
+
+void readStrategy(ObjectReader& o, RolloutSpec& spec) {
+  Reporter& r = o.reporter();
+  const bool canary = o.has("canary");
+  const bool blueGreen = o.has("blueGreen");
+  if (canary && blueGreen) {
+    r.error(o.path(), "must set only one of canary or blueGreen");
+  } else if (!canary && !blueGreen) {
+    r.error(o.path(), "must set one of canary or blueGreen");
+  }
+  o.rejectUnsupported("blueGreen", "the blue-green strategy is not supported yet; use canary");
+  if (const json* c = o.get("canary")) {
+    readObject(r, *c, o.path("canary"), [&](ObjectReader& co) { readCanary(co, spec.canary); });
+  }
+}
+
+void readSpec(ObjectReader& o, RolloutSpec& spec) {
+  Reporter& r = o.reporter();
+  o.read("replicas", spec.replicas, readInt);
+  o.read("selector", spec.selector, readRawObject);
+  o.read("template", spec.podTemplate, readRawObject);
+  o.read("minReadySeconds", spec.minReadySeconds, readInt);
+  o.read("revisionHistoryLimit", spec.revisionHistoryLimit, readInt);
+  o.read("paused", spec.paused, readBool);
+  o.read("progressDeadlineSeconds", spec.progressDeadlineSeconds, readInt);
+  o.read("progressDeadlineAbort", spec.progressDeadlineAbort, readBool);
+  o.read("restartAt", spec.restartAt, readTime);
+  if (const json* w = o.get("rollbackWindow")) {
+    readObject(r, *w, o.path("rollbackWindow"),
+               [&](ObjectReader& wo) { wo.read("revisions", spec.rollbackWindowRevisions, readInt); });
+  }
+  o.rejectUnsupported("workloadRef", "workloadRef is not supported yet; put the pod template in spec.template");
+  o.ignoreUnsupported("analysis");
+  if (const json* s = o.get("strategy")) {
+    readObject(r, *s, o.path("strategy"), [&](ObjectReader& so) { readStrategy(so, spec); });
+  } else {
+    r.error(o.path("strategy"), "is required");
+  }
+}
+
+// ---- status --------------------------------------------------------------------------------------
+
+// Status is written by controllers, not people: unknown fields (newer Argo versions) are ignored.
+template <typename Fill>
+void readStatusObject(Reporter& r, const json& v, const std::string& path, Fill fill) {
+  if (!v.is_object()) {
+    r.wrongType(path, "an object", v);
+    return;
+  }
+  ObjectReader o(r, v, path);
+  fill(o);
+}
+
+std::optional<std::string> readGenerationString(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  r.wrongType(path, "a string", v);
+  return std::nullopt;
+}
+
+std::optional<AnalysisRunStatusRef> readRunStatusRef(Reporter& r, const json& v, const std::string& path) {
+  AnalysisRunStatusRef ref;
+  bool isObject = false;
+  readStatusObject(r, v, path, [&](ObjectReader& o) {
+    isObject = true;
+    o.read("name", ref.name, readString);
+    o.read("status", ref.status, readString);
+    o.read("message", ref.message, readString);
+  });
+  if (!isObject) return std::nullopt;
+  return ref;
+}
+
+std::optional<WeightDestination> readWeightDestination(Reporter& r, const json& v, const std::string& path) {
+  WeightDestination d;
+  bool isObject = false;
+  readStatusObject(r, v, path, [&](ObjectReader& o) {
+    isObject = true;
+    o.read("weight", d.weight, readInt);
+    o.read("serviceName", d.serviceName, readString);
+    o.read("podTemplateHash", d.podTemplateHash, readString);
+  });
+  if (!isObject) return std::nullopt;
+  return d;
+}
+
+void readCanaryStatus(ObjectReader& o, CanaryStatus& c) {
+  o.read("currentStepAnalysisRunStatus", c.currentStepAnalysisRunStatus, readRunStatusRef);
+  o.read("currentBackgroundAnalysisRunStatus", c.currentBackgroundAnalysisRunStatus, readRunStatusRef);
+  if (const json* w = o.get("weights")) {
+    TrafficWeights weights;
+    bool isObject = false;
+    readStatusObject(o.reporter(), *w, o.path("weights"), [&](ObjectReader& wo) {
+      isObject = true;
+      wo.read("canary", weights.canary, readWeightDestination);
+      wo.read("stable", weights.stable, readWeightDestination);
+      wo.read("verified", weights.verified, readBool);
+    });
+    if (isObject) c.weights = weights;
+  }
+}
+
+void readStatus(ObjectReader& o, RolloutStatus& s) {
+  Reporter& r = o.reporter();
+  o.read("abort", s.abort, readBool);
+  o.read("abortedAt", s.abortedAt, readTime);
+  if (const json* p = o.get("pauseConditions")) {
+    forEachObject(r, *p, o.path("pauseConditions"), [&](ObjectReader& item) {
+      PauseCondition c;
+      item.read("reason", c.reason, readString);
+      item.read("startTime", c.startTime, readTime);
+      s.pauseConditions.push_back(c);
+    });
+  }
+  o.read("controllerPause", s.controllerPause, readBool);
+  o.read("currentPodHash", s.currentPodHash, readString);
+  o.read("currentStepHash", s.currentStepHash, readString);
+  o.read("currentStepIndex", s.currentStepIndex, readInt);
+  o.read("replicas", s.replicas, readInt);
+  o.read("updatedReplicas", s.updatedReplicas, readInt);
+  o.read("readyReplicas", s.readyReplicas, readInt);
+  o.read("availableReplicas", s.availableReplicas, readInt);
+  o.read("selector", s.selector, readString);
+  o.read("collisionCount", s.collisionCount, readInt64);
+  o.read("observedGeneration", s.observedGeneration, readGenerationString);
+  if (const json* c = o.get("conditions")) {
+    forEachObject(r, *c, o.path("conditions"), [&](ObjectReader& item) {
+      Condition cond;
+      item.read("type", cond.type, readString);
+      item.read("status", cond.status, readString);
+      item.read("reason", cond.reason, readString);
+      item.read("message", cond.message, readString);
+      item.read("lastUpdateTime", cond.lastUpdateTime, readTime);
+      item.read("lastTransitionTime", cond.lastTransitionTime, readTime);
+      s.conditions.push_back(cond);
+    });
+  }
+  o.read("stableRS", s.stableRS, readString);
+  o.read("restartedAt", s.restartedAt, readTime);
+  o.read("promoteFull", s.promoteFull, readBool);
+  o.read("phase", s.phase, readString);
+  o.read("message", s.message, readString);
+  if (const json* c = o.get("canary")) {
+    readStatusObject(r, *c, o.path("canary"), [&](ObjectReader& co) { readCanaryStatus(co, s.canary); });
+  }
+}
+
+// ---- writing status ------------------------------------------------------------------------------
+
+void putString(json& j, const char* key, const std::string& value) {
+  if (!value.empty()) j[key] = value;
+}
+void putInt(json& j, const char* key, int64_t value) {
+  if (value != 0) j[key] = value;
+}
+void putBool(json& j, const char* key, bool value) {
+  if (value) j[key] = true;
+}
+void putTime(json& j, const char* key, const std::optional<Time>& value) {
+  if (value) j[key] = formatRfc3339(*value);
+}
+
+json runStatusRefToJson(const AnalysisRunStatusRef& ref) {
+  json j = json::object();
+  putString(j, "name", ref.name);
+  putString(j, "status", ref.status);
+  putString(j, "message", ref.message);
+  return j;
+}
+
+json weightDestinationToJson(const WeightDestination& d) {
+  json j = json::object();
+  putInt(j, "weight", d.weight);
+  putString(j, "serviceName", d.serviceName);
+  putString(j, "podTemplateHash", d.podTemplateHash);
+  return j;
+}
+
+json canaryStatusToJson(const CanaryStatus& c) {
+  json j = json::object();
+  if (c.currentStepAnalysisRunStatus) j["currentStepAnalysisRunStatus"] = runStatusRefToJson(*c.currentStepAnalysisRunStatus);
+  if (c.currentBackgroundAnalysisRunStatus) {
+    j["currentBackgroundAnalysisRunStatus"] = runStatusRefToJson(*c.currentBackgroundAnalysisRunStatus);
+  }
+  if (c.weights) {
+    json w = json::object();
+    w["canary"] = weightDestinationToJson(c.weights->canary);
+    w["stable"] = weightDestinationToJson(c.weights->stable);
+    // Argo writes `verified` only when a router checks weights; absent means verified.
+    if (!c.weights->verified) w["verified"] = false;
+    j["weights"] = w;
+  }
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json statusToJson(const RolloutStatus& s) {
+  json j = json::object();
+  putBool(j, "abort", s.abort);
+  putTime(j, "abortedAt", s.abortedAt);
+  if (!s.pauseConditions.empty()) {
+    json list = json::array();
+    for (const auto& p : s.pauseConditions) {
+      json item = json::object();
+      putString(item, "reason", p.reason);
+      item["startTime"] = formatRfc3339(p.startTime);
+      list.push_back(item);
+    }
+    j["pauseConditions"] = list;
+  }
+  putBool(j, "controllerPause", s.controllerPause);
+  putString(j, "currentPodHash", s.currentPodHash);
+  putString(j, "currentStepHash", s.currentStepHash);
+  if (s.currentStepIndex) j["currentStepIndex"] = *s.currentStepIndex;
+  putInt(j, "replicas", s.replicas);
+  putInt(j, "updatedReplicas", s.updatedReplicas);
+  putInt(j, "readyReplicas", s.readyReplicas);
+  putInt(j, "availableReplicas", s.availableReplicas);
+  putString(j, "selector", s.selector);
+  putInt(j, "collisionCount", s.collisionCount);
+  putString(j, "observedGeneration", s.observedGeneration);
+  if (!s.conditions.empty()) {
+    json list = json::array();
+    for (const auto& c : s.conditions) {
+      json item = json::object();
+      putString(item, "type", c.type);
+      putString(item, "status", c.status);
+      item["lastUpdateTime"] = formatRfc3339(c.lastUpdateTime);
+      item["lastTransitionTime"] = formatRfc3339(c.lastTransitionTime);
+      putString(item, "reason", c.reason);
+      putString(item, "message", c.message);
+      list.push_back(item);
+    }
+    j["conditions"] = list;
+  }
+  putString(j, "stableRS", s.stableRS);
+  putTime(j, "restartedAt", s.restartedAt);
+  putBool(j, "promoteFull", s.promoteFull);
+  putString(j, "phase", s.phase);
+  putString(j, "message", s.message);
+  json canary = canaryStatusToJson(s.canary);
+  if (!canary.empty()) j["canary"] = canary;
+  return j;
+}
+
+Result<RolloutStatus> statusFromJson(const nlohmann::json& status) {
+  Diagnostics diags;
+  const SourceMap noSource;
+  Reporter r(noSource, diags);
+  RolloutStatus s;
+  try {
+    readStatusObject(r, status, "status", [&](ObjectReader& o) { readStatus(o, s); });
+  } catch (const std::exception& e) {
+    r.error("status", std::string("cannot be read: ") + e.what());
+  }
+  if (!diags.hasErrors()) return s;
+  std::string message;
+  for (const auto& d : diags.items()) message += (message.empty() ? "" : "; ") + d.path + ": " + d.message;
+  return Error{message};
+}
+
+std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source, Diagnostics& diags) {
+  Diagnostics local;
+  Reporter r(source, local);
+  Rollout rollout;
+  try {
+    if (!object.is_object()) {
+      r.wrongType("", "a Rollout object", object);
+    } else {
+      ObjectReader o(r, object, "");
+      if (!o.has("apiVersion")) {
+        r.error("apiVersion", "is required");
+      } else {
+        o.read("apiVersion", rollout.apiVersion, readString);
+        const json& api = object.at("apiVersion");
+        if (api.is_string() && api != kApiVersion && api != kArgoApiVersion) {
+          r.error("apiVersion", std::string("must be ") + kApiVersion + " or " + kArgoApiVersion + ", got " +
+                                    describeValue(api));
+        }
+      }
+      std::string kind;
+      o.readRequired("kind", kind);
+      if (!kind.empty() && kind != "Rollout") r.error("kind", "must be Rollout, got \"" + kind + "\"");
+      if (const json* m = o.get("metadata")) {
+        readObject(r, *m, "metadata", [&](ObjectReader& mo) { readMetadata(mo, rollout.metadata); });
+      } else {
+        r.error("metadata", "is required");
+      }
+      if (const json* s = o.get("spec")) {
+        readObject(r, *s, "spec", [&](ObjectReader& so) { readSpec(so, rollout.spec); });
+      } else {
+        r.error("spec", "is required");
+      }
+      if (const json* st = o.get("status")) {
+        readStatusObject(r, *st, "status", [&](ObjectReader& so) { readStatus(so, rollout.status); });
+      }
+      o.warnUnknown();
+    }
+  } catch (const std::exception& e) {
+    // A defect here must not take down a controller or a lint run: report it against the document.
+    r.error("", std::string("cannot be read: ") + e.what());
+  }
+  if (!local.hasErrors()) validateRollout(rollout, source, local);
+  // Unknown fields are found after their siblings are read: put everything back in reading order.
+  std::vector<Diagnostic> found = local.items();
+  std::stable_sort(found.begin(), found.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  for (auto& d : found) diags.add(std::move(d));
+  if (local.hasErrors()) return std::nullopt;
+  return rollout;
+}
+
+}  // namespace sluice::engine

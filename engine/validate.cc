@@ -1,0 +1,310 @@
+// Argo Rollouts' validation rules, checked on the typed model after parsing. Rules that need to see the
+// raw JSON (exactly one action per step, stableIngress vs stableIngresses, one strategy) live in the
+// parser, because the model cannot express the broken shape.
+#include "engine/validate.h"
+
+#include <algorithm>
+
+namespace sluice::engine {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kCanary = "spec.strategy.canary";
+
+std::string canaryPath(std::string_view field) { return childPath(kCanary, field); }
+
+class RuleChecker {
+ public:
+  RuleChecker(const Rollout& rollout, const SourceMap& source, Diagnostics& diags)
+      : spec_(rollout.spec), canary_(rollout.spec.canary), source_(source), diags_(diags) {}
+
+  void run() {
+    checkSpec();
+    checkSelector();
+    checkTemplate();
+    checkCanaryServices();
+    checkSurge();
+    checkTrafficRouting();
+    checkScaleDownFields();
+    for (size_t i = 0; i < canary_.steps.size(); ++i) checkStep(canary_.steps[i], indexPath(canaryPath("steps"), i));
+    checkBackgroundAnalysis();
+  }
+
+ private:
+  void error(const std::string& path, std::string message) {
+    diags_.add(source_.diagnostic(Severity::Error, path, std::move(message)));
+  }
+
+  bool routed() const { return canary_.trafficRouting.has_value(); }
+
+  void checkSpec() {
+    if (spec_.replicas < 0) error("spec.replicas", "must not be negative, got " + std::to_string(spec_.replicas));
+    if (spec_.revisionHistoryLimit < 0) {
+      error("spec.revisionHistoryLimit", "must not be negative, got " + std::to_string(spec_.revisionHistoryLimit));
+    }
+    if (spec_.minReadySeconds < 0) {
+      error("spec.minReadySeconds", "must not be negative, got " + std::to_string(spec_.minReadySeconds));
+    }
+    if (spec_.progressDeadlineSeconds <= spec_.minReadySeconds) {
+      error("spec.progressDeadlineSeconds", "must be greater than minReadySeconds (" +
+                                                std::to_string(spec_.minReadySeconds) + "), got " +
+                                                std::to_string(spec_.progressDeadlineSeconds));
+    }
+    if (spec_.rollbackWindowRevisions && *spec_.rollbackWindowRevisions < 0) {
+      error("spec.rollbackWindow.revisions",
+            "must not be negative, got " + std::to_string(*spec_.rollbackWindowRevisions));
+    }
+  }
+
+  // The label selector must select the pods the template makes, or the Rollout would never see them.
+  void checkSelector() {
+    const json& selector = spec_.selector;
+    const json* matchLabels = selector.contains("matchLabels") ? &selector.at("matchLabels") : nullptr;
+    const json* expressions = selector.contains("matchExpressions") ? &selector.at("matchExpressions") : nullptr;
+    const bool noLabels = !matchLabels || !matchLabels->is_object() || matchLabels->empty();
+    const bool noExpressions = !expressions || !expressions->is_array() || expressions->empty();
+    if (noLabels && noExpressions) {
+      error("spec.selector", "is required and must not be empty");
+      return;
+    }
+    const json* labels = nullptr;
+    const json& t = spec_.podTemplate;
+    if (t.contains("metadata") && t.at("metadata").is_object() && t.at("metadata").contains("labels")) {
+      labels = &t.at("metadata").at("labels");
+    }
+    auto label = [&](const std::string& key) -> std::optional<std::string> {
+      if (!labels || !labels->is_object() || !labels->contains(key) || !labels->at(key).is_string()) return std::nullopt;
+      return labels->at(key).get<std::string>();
+    };
+    bool matches = true;
+    if (!noLabels) {
+      for (const auto& [key, value] : matchLabels->items()) {
+        if (!value.is_string()) {
+          error(childPath("spec.selector.matchLabels", key), "must be a string");
+          return;
+        }
+        if (label(key) != value.get<std::string>()) matches = false;
+      }
+    }
+    if (!noExpressions) {
+      for (size_t i = 0; i < expressions->size(); ++i) {
+        auto result = expressionMatches(expressions->at(i), label, indexPath("spec.selector.matchExpressions", i));
+        if (!result) return;
+        matches = matches && *result;
+      }
+    }
+    if (!matches) error("spec.selector", "does not match the labels in spec.template.metadata.labels");
+  }
+
+  template <typename Label>
+  std::optional<bool> expressionMatches(const json& expr, Label label, const std::string& path) {
+    if (!expr.is_object() || !expr.contains("key") || !expr.at("key").is_string() || !expr.contains("operator") ||
+        !expr.at("operator").is_string()) {
+      error(path, "must have a key and an operator");
+      return std::nullopt;
+    }
+    const std::string key = expr.at("key");
+    const std::string op = expr.at("operator");
+    std::vector<std::string> values;
+    if (expr.contains("values") && expr.at("values").is_array()) {
+      for (const auto& v : expr.at("values")) {
+        if (v.is_string()) values.push_back(v);
+      }
+    }
+    const auto actual = label(key);
+    const bool in = actual && std::find(values.begin(), values.end(), *actual) != values.end();
+    if (op == "In") return in;
+    if (op == "NotIn") return !in;
+    if (op == "Exists") return actual.has_value();
+    if (op == "DoesNotExist") return !actual.has_value();
+    error(childPath(path, "operator"), "must be In, NotIn, Exists or DoesNotExist, got \"" + op + "\"");
+    return std::nullopt;
+  }
+
+  void checkTemplate() {
+    const json& t = spec_.podTemplate;
+    if (t.empty()) {
+      error("spec.template", "is required");
+      return;
+    }
+    const json* podSpec = t.contains("spec") ? &t.at("spec") : nullptr;
+    const json* containers = podSpec && podSpec->is_object() && podSpec->contains("containers")
+                                 ? &podSpec->at("containers")
+                                 : nullptr;
+    if (!containers || !containers->is_array() || containers->empty()) {
+      error("spec.template.spec.containers", "must list at least one container");
+    }
+  }
+
+  void checkCanaryServices() {
+    if (routed()) {
+      if (canary_.canaryService.empty()) error(canaryPath("canaryService"), "is required with trafficRouting");
+      if (canary_.stableService.empty()) error(canaryPath("stableService"), "is required with trafficRouting");
+    }
+    if (!canary_.canaryService.empty() && canary_.canaryService == canary_.stableService) {
+      error(canaryPath("stableService"), "must differ from canaryService (both are \"" + canary_.stableService + "\")");
+    }
+  }
+
+  void checkSurge() {
+    if (canary_.maxSurge.value == 0 && canary_.maxUnavailable.value == 0) {
+      error(canaryPath("maxUnavailable"), "maxSurge and maxUnavailable cannot both be 0");
+    }
+  }
+
+  void checkTrafficRouting() {
+    if (!routed()) return;
+    const TrafficRouting& tr = *canary_.trafficRouting;
+    const std::string path = canaryPath("trafficRouting");
+    if (!tr.nginx && !tr.istio && !tr.smi && tr.plugins.empty()) {
+      error(path, "must name a traffic router (nginx, istio, smi or plugins)");
+    }
+    if (tr.maxTrafficWeight) {
+      const std::string mtw = childPath(path, "maxTrafficWeight");
+      if (*tr.maxTrafficWeight <= 0) {
+        error(mtw, "must be greater than 0, got " + std::to_string(*tr.maxTrafficWeight));
+      }
+      if (tr.istio || tr.smi) error(mtw, "is supported only with nginx or plugins");
+    }
+    if (tr.nginx) {
+      const auto& ingresses = tr.nginx->stableIngresses;
+      if (ingresses.empty()) error(childPath(path, "nginx"), "needs stableIngress or stableIngresses");
+      for (size_t i = 0; i < ingresses.size(); ++i) {
+        if (ingresses[i].empty()) error(indexPath(path + ".nginx.stableIngresses", i), "must not be empty");
+      }
+    }
+    if (tr.istio) {
+      const auto& services = tr.istio->virtualServices;
+      if (services.empty()) error(childPath(path, "istio"), "needs virtualService or virtualServices");
+      // The model folds virtualService into the list, so a one-entry list is reported at the single form.
+      for (size_t i = 0; i < services.size(); ++i) {
+        if (!services[i].name.empty()) continue;
+        const std::string item = services.size() == 1 ? path + ".istio.virtualService"
+                                                      : indexPath(path + ".istio.virtualServices", i);
+        error(childPath(item, "name"), "is required");
+      }
+    }
+    for (size_t i = 0; i < tr.managedRoutes.size(); ++i) {
+      const auto earlier = tr.managedRoutes.begin() + static_cast<std::ptrdiff_t>(i);
+      if (std::find(tr.managedRoutes.begin(), earlier, tr.managedRoutes[i]) != earlier) {
+        error(indexPath(childPath(path, "managedRoutes"), i) + ".name",
+              "duplicate managed route \"" + tr.managedRoutes[i] + "\"");
+      }
+    }
+  }
+
+  void checkScaleDownFields() {
+    if (canary_.dynamicStableScale) {
+      if (!routed()) error(canaryPath("dynamicStableScale"), "needs trafficRouting");
+      if (canary_.scaleDownDelaySeconds) {
+        error(canaryPath("dynamicStableScale"), "cannot be combined with scaleDownDelaySeconds");
+      }
+    }
+    struct Field {
+      const char* name;
+      const std::optional<int>& value;
+      int min;
+    };
+    for (const Field& f : {Field{"scaleDownDelaySeconds", canary_.scaleDownDelaySeconds, 0},
+                           Field{"abortScaleDownDelaySeconds", canary_.abortScaleDownDelaySeconds, 0},
+                           Field{"minPodsPerReplicaSet", canary_.minPodsPerReplicaSet, 1}}) {
+      if (!f.value) continue;
+      if (!routed()) error(canaryPath(f.name), "is allowed only with trafficRouting");
+      if (*f.value < f.min) {
+        error(canaryPath(f.name), "must be at least " + std::to_string(f.min) + ", got " + std::to_string(*f.value));
+      }
+    }
+  }
+
+  bool managed(const std::string& name) const {
+    if (!routed()) return false;
+    const auto& routes = canary_.trafficRouting->managedRoutes;
+    return std::find(routes.begin(), routes.end(), name) != routes.end();
+  }
+
+  // setHeaderRoute and setMirrorRoute need a router that can add routes, and a name the router manages.
+  void checkManagedRouteStep(const std::string& kind, const std::string& name, const std::string& path) {
+    if (!routed()) {
+      error(path, "needs trafficRouting");
+      return;
+    }
+    const TrafficRouting& tr = *canary_.trafficRouting;
+    if (!tr.istio && tr.plugins.empty()) error(path, "needs the istio router or a plugin; " + kind + " is not supported by " +
+                                                         (tr.nginx ? std::string("nginx") : std::string("smi")));
+    if (name.empty()) {
+      error(childPath(path, "name"), "is required");
+    } else if (!managed(name)) {
+      error(childPath(path, "name"), "\"" + name + "\" must be listed in trafficRouting.managedRoutes");
+    }
+  }
+
+  void checkAnalysis(const RolloutAnalysis& a, const std::string& path) {
+    if (a.templates.empty()) {
+      error(childPath(path, "templates"), "must list at least one template");
+      return;
+    }
+    for (size_t i = 0; i < a.templates.size(); ++i) {
+      if (a.templates[i].templateName.empty()) {
+        error(indexPath(childPath(path, "templates"), i) + ".templateName", "is required");
+      }
+    }
+  }
+
+  void checkStep(const CanaryStep& step, const std::string& path) {
+    if (const auto* w = std::get_if<SetWeightStep>(&step.action)) {
+      const int max = routed() ? canary_.trafficRouting->maxWeight() : 100;
+      if (w->weight < 0 || w->weight > max) {
+        error(childPath(path, "setWeight"),
+              "must be between 0 and " + std::to_string(max) + ", got " + std::to_string(w->weight));
+      }
+    } else if (const auto* a = std::get_if<AnalysisStep>(&step.action)) {
+      checkAnalysis(a->analysis, childPath(path, "analysis"));
+    } else if (const auto* s = std::get_if<SetCanaryScaleStep>(&step.action)) {
+      const std::string p = childPath(path, "setCanaryScale");
+      if (!routed()) error(p, "needs trafficRouting");
+      const int set = s->replicas.has_value() + s->weight.has_value() + s->matchTrafficWeight;
+      if (set != 1) error(p, "must set exactly one of replicas, weight or matchTrafficWeight");
+      if (s->weight && (*s->weight < 0 || *s->weight > 100)) {
+        error(childPath(p, "weight"), "must be between 0 and 100, got " + std::to_string(*s->weight));
+      }
+      if (s->replicas && *s->replicas < 0) {
+        error(childPath(p, "replicas"), "must not be negative, got " + std::to_string(*s->replicas));
+      }
+    } else if (const auto* h = std::get_if<SetHeaderRouteStep>(&step.action)) {
+      checkManagedRouteStep("setHeaderRoute", h->name, childPath(path, "setHeaderRoute"));
+    } else if (const auto* m = std::get_if<SetMirrorRouteStep>(&step.action)) {
+      const std::string p = childPath(path, "setMirrorRoute");
+      checkManagedRouteStep("setMirrorRoute", m->name, p);
+      if (m->percentage < 0 || m->percentage > 100) {
+        error(childPath(p, "percentage"), "must be between 0 and 100, got " + std::to_string(m->percentage));
+      }
+    }
+  }
+
+  void checkBackgroundAnalysis() {
+    if (!canary_.analysis) return;
+    const std::string path = canaryPath("analysis");
+    checkAnalysis(*canary_.analysis, path);
+    const int start = canary_.analysis->startingStep;
+    const int last = static_cast<int>(canary_.steps.size()) - 1;
+    if (start < 0 || (!canary_.steps.empty() && start > last)) {
+      error(childPath(path, "startingStep"),
+            "must be within the steps (0.." + std::to_string(std::max(last, 0)) + "), got " + std::to_string(start));
+    }
+  }
+
+  const RolloutSpec& spec_;
+  const CanaryStrategy& canary_;
+  const SourceMap& source_;
+  Diagnostics& diags_;
+};
+
+}  // namespace
+
+void validateRollout(const Rollout& rollout, const SourceMap& source, Diagnostics& diags) {
+  RuleChecker(rollout, source, diags).run();
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,510 @@
+// The canary state machine, driven end to end through a fake world: plans, people's actions, analysis.
+#include <catch2/catch.hpp>
+
+#include "engine/canary.h"
+#include "engine/steering.h"
+#include "engine_test_world.h"
+
+using namespace sluice;
+using namespace sluice::engine;
+using namespace sluice::engine::testing;
+
+namespace {
+
+template <typename T>
+std::vector<T> actionsOf(const std::vector<Action>& actions) {
+  std::vector<T> out;
+  for (const auto& a : actions) {
+    if (const auto* x = std::get_if<T>(&a)) out.push_back(*x);
+  }
+  return out;
+}
+
+// A world with the first revision deployed and settled.
+FakeWorld deployed(const Rollout& r) {
+  FakeWorld w(r);
+  w.settle();
+  REQUIRE(w.rollout.status.phase == "Healthy");
+  w.actions.clear();
+  w.events.clear();
+  w.weights.clear();
+  return w;
+}
+
+std::string hashOf(const FakeWorld& w) { return podTemplateHash(w.rollout.spec.podTemplate); }
+
+}  // namespace
+
+TEST_CASE("podTemplateHash is stable across runs and machines", "[engine][hash]") {
+  const nlohmann::json tmpl = {{"spec", {{"containers", {{{"name", "web"}, {"image", "web:1"}}}}}}};
+  CHECK(podTemplateHash(tmpl) == "blpz5fjsw8");
+  CHECK(podTemplateHash(tmpl).size() == 10);
+  CHECK(podTemplateHash(tmpl, 1) != podTemplateHash(tmpl));
+  CHECK(podTemplateHash(nlohmann::json::parse(R"({"spec":{"containers":[{"image":"web:1","name":"web"}]}})")) ==
+        podTemplateHash(tmpl));
+  for (char c : podTemplateHash(tmpl, 7)) CHECK(std::string("bcdfghjklmnpqrstvwxz2456789").find(c) != std::string::npos);
+}
+
+TEST_CASE("stepsHash changes with any step field", "[engine][hash]") {
+  const auto a = RolloutBuilder().setWeight(20).pause(60).build().spec.canary.steps;
+  const auto b = RolloutBuilder().setWeight(20).pause(61).build().spec.canary.steps;
+  const auto c = RolloutBuilder().setWeight(25).pause(60).build().spec.canary.steps;
+  CHECK(stepsHash(a) == stepsHash(a));
+  CHECK(stepsHash(a) != stepsHash(b));
+  CHECK(stepsHash(a) != stepsHash(c));
+}
+
+TEST_CASE("initial deploy goes straight to stable and Healthy", "[engine][canary]") {
+  FakeWorld w(RolloutBuilder().replicas(3).setWeight(20).pause().build());
+  w.call();
+  const auto creates = actionsOf<CreateReplicaSet>(w.last.actions);
+  REQUIRE(creates.size() == 1);
+  CHECK(creates[0].name == "web-" + hashOf(w));
+  CHECK(creates[0].replicas == 3);
+  CHECK(creates[0].revision == 1);
+  CHECK(w.rollout.status.stableRS == hashOf(w));
+  CHECK(w.rollout.status.currentStepIndex == 2);
+  w.settle();
+  CHECK(w.rollout.status.phase == "Healthy");
+  CHECK(w.rollout.status.availableReplicas == 3);
+  CHECK(w.condition("Healthy")->status == "True");
+  CHECK(w.condition("Completed")->status == "True");
+  CHECK(w.condition("Progressing")->reason == "NewReplicaSetAvailable");
+  CHECK(w.rollout.status.observedGeneration == "1");
+  CHECK(w.rollout.status.selector == "app=web");
+  CHECK_FALSE(w.last.requeueAfter.has_value());
+  CHECK(w.last.actions.empty());
+  CHECK(actionsOf<CreateAnalysisRun>(w.actions).empty());
+}
+
+TEST_CASE("initial deploy without steps leaves the step index unset", "[engine][canary]") {
+  FakeWorld w(RolloutBuilder().replicas(2).build());
+  w.settle();
+  CHECK_FALSE(w.rollout.status.currentStepIndex.has_value());
+  CHECK(w.rollout.status.phase == "Healthy");
+}
+
+TEST_CASE("a created ReplicaSet whose status write was lost is adopted, not created again", "[engine][canary]") {
+  FakeWorld w(RolloutBuilder().replicas(2).build());
+  const Decision first = reconcileCanary(w.rollout, w.observed, w.now);
+  for (const auto& a : first.actions) w.apply(a);  // carried out, status not written
+  const Decision second = reconcileCanary(w.rollout, w.observed, w.now);
+  CHECK(actionsOf<CreateReplicaSet>(second.actions).empty());
+  CHECK(second.status.stableRS == hashOf(w));
+}
+
+TEST_CASE("basic canary runs its steps with pods as the traffic split", "[engine][canary][basic]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(10).setWeight(20).pause(60).setWeight(50).pause().build());
+  const std::string stable = hashOf(w);
+  w.newImage("web:2");
+  const std::string canary = hashOf(w);
+  w.settle();
+  CHECK(w.rollout.status.currentStepIndex == 1);
+  CHECK(w.specReplicasOf(canary) == 2);
+  CHECK(w.specReplicasOf(stable) == 8);
+  CHECK(w.rollout.status.phase == "Paused");
+  CHECK(w.rollout.status.pausedFor(kPauseReasonCanaryPauseStep));
+  CHECK(w.last.requeueAfter == Duration{60});
+  CHECK(w.hasEvent("RolloutStepCompleted", "Rollout step 1/4 completed (setWeight: 20)"));
+  CHECK(w.hasEvent("ScalingReplicaSet", "Scaled up ReplicaSet web-" + canary + " (revision 2) from 0 to 2"));
+
+  w.runFor(Duration{60});
+  CHECK(w.rollout.status.currentStepIndex == 3);
+  CHECK(w.specReplicasOf(canary) == 5);
+  CHECK(w.specReplicasOf(stable) == 5);
+  CHECK(w.rollout.status.message == kPauseReasonCanaryPauseStep);
+
+  w.steer(promotePatch(w.rollout));
+  w.settle();
+  CHECK(w.rollout.status.stableRS == canary);
+  CHECK(w.rollout.status.phase == "Healthy");
+  CHECK(w.specReplicasOf(canary) == 10);
+  CHECK(w.specReplicasOf(stable) == 0);
+  CHECK(w.hasEvent("RolloutCompleted", "Rollout completed update to revision 2 (" + canary + ")"));
+  CHECK(w.hasEvent("RolloutResumed"));
+}
+
+TEST_CASE("traffic-routed canary moves weights only once the canary pods are up", "[engine][canary][traffic]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(25).pause(30).setWeight(60).build());
+  const std::string stable = hashOf(w);
+  w.readyAfterCalls = 2;
+  w.newImage("web:2");
+  const std::string canary = hashOf(w);
+  w.call();  // creates the canary: weight must not move before its pods are available
+  CHECK(w.weights == std::vector<int>{0});
+  w.settle();
+  CHECK(w.specReplicasOf(stable) == 4);
+  CHECK(w.specReplicasOf(canary) == 1);
+  CHECK(w.rollout.status.canary.weights->canary.weight == 25);
+  CHECK(w.rollout.status.canary.weights->stable.weight == 75);
+  CHECK(w.observed.serviceSelectors["web-canary"] == canary);
+  CHECK(w.observed.serviceSelectors["web-stable"] == stable);
+  w.runFor(Duration{30});
+  CHECK(w.rollout.status.stableRS == canary);
+  CHECK(w.weights == std::vector<int>{0, 25, 60, 0});
+  CHECK(w.observed.serviceSelectors["web-stable"] == canary);
+  CHECK(w.rollout.status.canary.weights->stable.podTemplateHash == canary);
+  // The old stable keeps its pods for scaleDownDelaySeconds, then goes.
+  CHECK(w.specReplicasOf(stable) == 4);
+  CHECK(w.rsByHash(stable)->scaleDownDeadline.has_value());
+  w.runFor(Duration{30});
+  CHECK(w.specReplicasOf(stable) == 0);
+  CHECK(w.rollout.status.phase == "Healthy");
+  CHECK_FALSE(w.last.requeueAfter.has_value());
+}
+
+TEST_CASE("setCanaryScale sizes the canary apart from its weight until matchTrafficWeight", "[engine][canary][traffic]") {
+  FakeWorld w = deployed(
+      RolloutBuilder().replicas(10).nginx().canaryScale(3, std::nullopt).setWeight(10).pause().canaryScale({}, {}, true).setWeight(40).pause().build());
+  w.newImage("web:2");
+  const std::string canary = hashOf(w);
+  w.settle();
+  CHECK(w.rollout.status.currentStepIndex == 2);
+  CHECK(w.specReplicasOf(canary) == 3);
+  CHECK(w.rollout.status.canary.weights->canary.weight == 10);
+  w.steer(promotePatch(w.rollout));
+  w.settle();
+  CHECK(w.rollout.status.currentStepIndex == 5);
+  CHECK(w.specReplicasOf(canary) == 4);
+  CHECK(w.rollout.status.canary.weights->canary.weight == 40);
+}
+
+TEST_CASE("header and mirror routes are set when their step is reached", "[engine][canary][traffic]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(2).nginx().setWeight(10).headerRoute("canary-header").pause().build());
+  w.rollout.spec.canary.trafficRouting->managedRoutes = {"canary-header"};
+  w.newImage("web:2");
+  w.settle();
+  const auto routes = actionsOf<SetHeaderRoute>(w.actions);
+  REQUIRE(routes.size() == 1);
+  CHECK(routes[0].route.name == "canary-header");
+  CHECK(w.rollout.status.currentStepIndex == 2);
+  w.steer(promotePatch(w.rollout));
+  w.settle();
+  CHECK(actionsOf<RemoveManagedRoutes>(w.actions).size() >= 1);
+}
+
+TEST_CASE("a new revision mid-rollout restarts the steps and drops the old canary", "[engine][canary]") {
+  SECTION("traffic routing: the old canary goes at once") {
+    FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(50).pause().build());
+    w.newImage("web:2");
+    w.settle();
+    const std::string first = hashOf(w);
+    REQUIRE(w.rollout.status.currentStepIndex == 1);
+    w.newImage("web:3");
+    const std::string second = hashOf(w);
+    w.call();
+    CHECK(w.specReplicasOf(first) == 0);
+    CHECK(w.rollout.status.currentStepIndex == 0);
+    CHECK(w.rollout.status.currentPodHash == second);
+    CHECK(w.rollout.status.pauseConditions.empty());
+    w.settle();
+    CHECK(w.rollout.status.currentStepIndex == 1);
+    CHECK(w.specReplicasOf(second) == 2);
+    CHECK(w.rollout.status.canary.weights->canary.podTemplateHash == second);
+    CHECK(w.rollout.status.canary.weights->canary.weight == 50);
+  }
+  SECTION("basic canary: the old canary drains within maxUnavailable") {
+    FakeWorld w = deployed(RolloutBuilder().replicas(4).setWeight(50).pause().build());
+    const std::string stable = hashOf(w);
+    w.newImage("web:2");
+    w.settle();
+    const std::string first = hashOf(w);
+    w.newImage("web:3");
+    const std::string second = hashOf(w);
+    w.settle();
+    CHECK(w.specReplicasOf(first) == 0);
+    CHECK(w.specReplicasOf(second) == 2);
+    CHECK(w.specReplicasOf(stable) == 2);
+    CHECK(w.rollout.status.currentStepIndex == 1);
+  }
+  SECTION("a change of steps alone restarts them too") {
+    FakeWorld w = deployed(RolloutBuilder().replicas(4).setWeight(50).pause().build());
+    w.newImage("web:2");
+    w.settle();
+    REQUIRE(w.rollout.status.currentStepIndex == 1);
+    w.rollout.spec.canary.steps.insert(w.rollout.spec.canary.steps.begin(), {SetWeightStep{25}});
+    w.call();
+    CHECK(w.rollout.status.currentStepIndex == 0);
+    CHECK(w.rollout.status.currentStepHash == stepsHash(w.rollout.spec.canary.steps));
+  }
+}
+
+TEST_CASE("going back to the stable template fast-tracks to the end", "[engine][canary]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(50).pause().setWeight(80).build());
+  const std::string stable = hashOf(w);
+  w.newImage("web:2");
+  w.settle();
+  const std::string canary = hashOf(w);
+  w.events.clear();
+  w.newImage("web:1");
+  w.settle();
+  CHECK(w.rollout.status.currentPodHash == stable);
+  CHECK(w.rollout.status.currentStepIndex == 3);
+  CHECK(w.rollout.status.phase == "Healthy");
+  CHECK(w.specReplicasOf(canary) == 0);
+  CHECK(w.rollout.status.canary.weights->canary.weight == 0);
+  CHECK_FALSE(w.hasEvent("RolloutStepCompleted"));
+}
+
+TEST_CASE("abort returns traffic to stable, then retry starts again", "[engine][canary][abort]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(50).analysis("smoke").pause().build());
+  const std::string stable = hashOf(w);
+  w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+  w.newImage("web:2");
+  const std::string canary = hashOf(w);
+  w.settle();
+  REQUIRE(w.rollout.status.currentStepIndex == 1);
+  const std::string firstRun = "web-" + canary + "-2-1";
+  REQUIRE(w.run(firstRun) != nullptr);
+
+  w.steer(abortPatch(w.rollout));
+  w.settle();
+  CHECK(w.rollout.status.phase == "Degraded");
+  CHECK(w.rollout.status.abortedAt == w.now);
+  CHECK(w.rollout.status.canary.weights->canary.weight == 0);
+  CHECK(w.observed.serviceSelectors["web-canary"] == stable);
+  CHECK(w.run(firstRun)->terminated);
+  CHECK(w.condition("Progressing")->status == "False");
+  CHECK(w.condition("Progressing")->reason == "RolloutAborted");
+  CHECK(w.condition("Progressing")->message == "Rollout aborted update to revision 2");
+  CHECK(w.hasEvent("RolloutAborted"));
+  // abortScaleDownDelaySeconds (30 by default) keeps the canary for a while.
+  CHECK(w.specReplicasOf(canary) == 2);
+  CHECK(w.last.requeueAfter == Duration{30});
+  w.runFor(Duration{30});
+  CHECK(w.specReplicasOf(canary) == 0);
+  CHECK(w.rollout.status.phase == "Degraded");
+  CHECK_FALSE(w.last.requeueAfter.has_value());
+
+  w.steer(retryPatch(w.rollout));
+  w.call();
+  CHECK(w.condition("Progressing")->reason == "RolloutRetry");
+  CHECK(w.rollout.status.currentStepIndex == 0);
+  w.settle();
+  CHECK(w.rollout.status.currentStepIndex == 1);
+  CHECK(w.run(firstRun + ".1") != nullptr);
+  CHECK(w.specReplicasOf(canary) == 2);
+  CHECK_FALSE(w.rsByHash(canary)->scaleDownDeadline.has_value());
+}
+
+TEST_CASE("abort of a basic canary scales the canary down at once", "[engine][canary][abort]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(10).setWeight(30).pause().build());
+  const std::string stable = hashOf(w);
+  w.newImage("web:2");
+  w.settle();
+  const std::string canary = hashOf(w);
+  REQUIRE(w.specReplicasOf(canary) == 3);
+  w.steer(abortPatch(w.rollout));
+  w.settle();
+  CHECK(w.specReplicasOf(canary) == 0);
+  CHECK(w.specReplicasOf(stable) == 10);
+  CHECK(w.rollout.status.phase == "Degraded");
+}
+
+TEST_CASE("abortScaleDownDelaySeconds 0 keeps the aborted canary up", "[engine][canary][abort]") {
+  auto r = RolloutBuilder().replicas(4).nginx().setWeight(50).pause().build();
+  r.spec.canary.abortScaleDownDelaySeconds = 0;
+  FakeWorld w = deployed(r);
+  w.newImage("web:2");
+  w.settle();
+  w.steer(abortPatch(w.rollout));
+  w.runFor(Duration{3600});
+  CHECK(w.specReplicasOf(hashOf(w)) == 2);
+  CHECK_FALSE(w.last.requeueAfter.has_value());
+}
+
+TEST_CASE("an abort of a fully promoted rollout is cleared", "[engine][canary][abort]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(50).build());
+  w.rollout.status.abort = true;
+  w.settle();
+  CHECK_FALSE(w.rollout.status.abort);
+  CHECK(w.rollout.status.phase == "Healthy");
+}
+
+TEST_CASE("step analysis results drive the rollout", "[engine][canary][analysis]") {
+  struct Row {
+    const char* behaviour;
+    const char* phase;
+    const char* wantPhase;
+    int wantIndex;
+  };
+  const Row rows[] = {
+      {"Successful completes the step", "Successful", "Paused", 2},
+      {"Failed aborts", "Failed", "Degraded", 0},
+      {"Error aborts", "Error", "Degraded", 0},
+      {"Inconclusive pauses", "Inconclusive", "Paused", 1},
+      {"Running waits", "Running", "Progressing", 1},
+  };
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(50).analysis("smoke").pause().build());
+    const std::string phase = row.phase;
+    w.runPhase = [phase](AnalysisRunType, std::optional<int>) { return phase; };
+    w.newImage("web:2");
+    w.settle();
+    CHECK(w.rollout.status.phase == row.wantPhase);
+    CHECK(w.rollout.status.currentStepIndex == row.wantIndex);
+    CHECK(actionsOf<CreateAnalysisRun>(w.actions).size() == 1);
+  }
+}
+
+TEST_CASE("a failed step analysis names the run's message in the abort", "[engine][canary][analysis]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(50).analysis("smoke").build());
+  w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+  w.newImage("web:2");
+  w.settle();
+  auto& run = w.observed.analysisRuns.back();
+  run.phase = "Failed";
+  run.message = "metric success-rate assessed Failed";
+  w.settle();
+  CHECK(w.condition("Progressing")->message ==
+        "Rollout aborted update to revision 2: Step-based analysis phase failed: metric success-rate assessed Failed");
+  CHECK(w.rollout.status.canary.currentStepAnalysisRunStatus->status == "Failed");
+  CHECK(w.rollout.status.phase == "Degraded");
+}
+
+TEST_CASE("an inconclusive step analysis waits for promote, which moves on", "[engine][canary][analysis]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(2).nginx().setWeight(50).analysis("smoke").setWeight(100).build());
+  w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Inconclusive"); };
+  w.newImage("web:2");
+  w.settle();
+  CHECK(w.rollout.status.pausedFor(kPauseReasonInconclusiveAnalysis));
+  CHECK(w.rollout.status.phase == "Paused");
+  CHECK(w.rollout.status.message == kPauseReasonInconclusiveAnalysis);
+  w.steer(promotePatch(w.rollout));
+  w.settle();
+  CHECK(w.rollout.status.phase == "Healthy");
+  CHECK(w.rollout.status.stableRS == hashOf(w));
+}
+
+TEST_CASE("an AnalysisRun created but not recorded is adopted, not repeated", "[engine][canary][analysis]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(50).analysis("smoke").build());
+  w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+  w.newImage("web:2");
+  w.settle();
+  REQUIRE(w.observed.analysisRuns.size() == 1);
+  w.rollout.status.canary.currentStepAnalysisRunStatus.reset();
+  const Decision d = reconcileCanary(w.rollout, w.observed, w.now);
+  CHECK(actionsOf<CreateAnalysisRun>(d.actions).empty());
+  CHECK(d.status.canary.currentStepAnalysisRunStatus->name == w.observed.analysisRuns[0].name);
+}
+
+TEST_CASE("background analysis runs from its starting step until promotion", "[engine][canary][analysis]") {
+  SECTION("started at startingStep and terminated on promotion") {
+    FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(20).pause().setWeight(60).backgroundAnalysis("bg", 1).build());
+    w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+    w.newImage("web:2");
+    w.settle();
+    const auto runs = actionsOf<CreateAnalysisRun>(w.actions);
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0].type == AnalysisRunType::Background);
+    CHECK(runs[0].name == "web-" + hashOf(w) + "-2");
+    w.steer(promotePatch(w.rollout));
+    w.settle();
+    CHECK(w.rollout.status.phase == "Healthy");
+    CHECK(w.observed.analysisRuns[0].terminated);
+  }
+  SECTION("a failed background run aborts") {
+    FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(20).pause().backgroundAnalysis("bg").build());
+    w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Error"); };
+    w.newImage("web:2");
+    w.settle();
+    CHECK(w.rollout.status.phase == "Degraded");
+    CHECK(w.condition("Progressing")->message.find("Background analysis phase error") != std::string::npos);
+  }
+  SECTION("an inconclusive background run pauses; promote starts a fresh run") {
+    FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(20).pause(600).backgroundAnalysis("bg").build());
+    w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Inconclusive"); };
+    w.newImage("web:2");
+    w.settle();
+    CHECK(w.rollout.status.pausedFor(kPauseReasonInconclusiveAnalysis));
+    w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+    w.steer(promotePatch(w.rollout));
+    w.settle();
+    CHECK_FALSE(w.rollout.status.pausedFor(kPauseReasonInconclusiveAnalysis));
+    CHECK(actionsOf<CreateAnalysisRun>(w.actions).size() == 2);
+    CHECK(w.observed.analysisRuns[0].terminated);
+    CHECK_FALSE(w.observed.analysisRuns[1].terminated);
+  }
+}
+
+TEST_CASE("spec.paused halts the steps and resume continues", "[engine][canary][people]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(4).setWeight(25).setWeight(50).build());
+  w.steer(pausePatch(w.rollout));
+  w.newImage("web:2");
+  w.settle();
+  CHECK(w.rollout.status.phase == "Paused");
+  CHECK(w.rollout.status.message == "manually paused");
+  CHECK(w.rollout.status.currentStepIndex == 0);
+  CHECK(w.hasEvent("RolloutPaused", "manually paused"));
+  w.steer(resumePatch(w.rollout));
+  w.settle();
+  CHECK(w.rollout.status.phase == "Healthy");
+}
+
+TEST_CASE("promote --full skips the remaining steps", "[engine][canary][people]") {
+  FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(25).pause().setWeight(50).pause().build());
+  w.newImage("web:2");
+  w.settle();
+  REQUIRE(w.rollout.status.currentStepIndex == 1);
+  w.steer(promoteFullPatch(w.rollout));
+  w.settle();
+  CHECK(w.rollout.status.stableRS == hashOf(w));
+  CHECK(w.rollout.status.phase == "Healthy");
+  CHECK_FALSE(w.rollout.status.promoteFull);
+  CHECK(w.hasEvent("RolloutCompleted", "Full promotion requested"));
+}
+
+TEST_CASE("the progress deadline degrades a stuck rollout, and aborts it when asked", "[engine][canary][deadline]") {
+  for (bool abortOnTimeout : {false, true}) {
+    INFO("progressDeadlineAbort " << abortOnTimeout);
+    auto r = RolloutBuilder().replicas(2).setWeight(50).pause().build();
+    r.spec.progressDeadlineSeconds = 120;
+    r.spec.progressDeadlineAbort = abortOnTimeout;
+    FakeWorld w = deployed(r);
+    w.readyAfterCalls = -1;  // the canary's pods never become available
+    w.newImage("web:2");
+    w.settle();
+    CHECK(w.last.requeueAfter == Duration{121});
+    w.now += Duration{121};
+    w.settle();
+    CHECK(w.rollout.status.phase == "Degraded");
+    if (abortOnTimeout) {
+      CHECK(w.rollout.status.abort);
+      CHECK(w.condition("Progressing")->message.find("ReplicaSet web-" + hashOf(w) + " has timed out progressing") !=
+            std::string::npos);
+    } else {
+      CHECK_FALSE(w.rollout.status.abort);
+      CHECK(w.condition("Progressing")->reason == "ProgressDeadlineExceeded");
+      CHECK_FALSE(w.last.requeueAfter.has_value());
+    }
+  }
+}
+
+TEST_CASE("the progress deadline does not count while paused", "[engine][canary][deadline]") {
+  auto r = RolloutBuilder().replicas(2).setWeight(50).pause().setWeight(100).build();
+  r.spec.progressDeadlineSeconds = 60;
+  FakeWorld w = deployed(r);
+  w.newImage("web:2");
+  w.settle();
+  REQUIRE(w.rollout.status.phase == "Paused");
+  CHECK_FALSE(w.last.requeueAfter.has_value());
+  w.now += Duration{3600};
+  w.settle();
+  CHECK(w.rollout.status.phase == "Paused");
+  w.steer(promotePatch(w.rollout));
+  w.settle();
+  CHECK(w.rollout.status.phase == "Healthy");
+}
+
+TEST_CASE("old ReplicaSets beyond revisionHistoryLimit are deleted", "[engine][canary]") {
+  auto r = RolloutBuilder().replicas(1).build();
+  r.spec.revisionHistoryLimit = 1;
+  FakeWorld w = deployed(r);
+  for (const char* image : {"web:2", "web:3", "web:4"}) {
+    w.newImage(image);
+    w.settle();
+  }
+  CHECK(actionsOf<DeleteReplicaSet>(w.actions).size() == 2);
+  CHECK(w.observed.replicaSets.size() == 2);
+}

@@ -1,0 +1,264 @@
+// A fake world for canary tests: it carries out reconcileCanary's actions at once (pods become available
+// after a set number of calls, AnalysisRuns take their scripted phase) so whole plans run end to end.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/canary.h"
+#include "engine/steering.h"
+
+namespace sluice::engine::testing {
+
+inline Time t0() { return timeFromUnix(1'800'000'000); }
+
+// Builds Rollouts for tests without the JSON parser.
+struct RolloutBuilder {
+  Rollout r;
+  RolloutBuilder() {
+    r.metadata.name = "web";
+    r.metadata.ns = "default";
+    r.metadata.generation = 1;
+    r.spec.selector = {{"matchLabels", {{"app", "web"}}}};
+    image("web:1");
+  }
+  RolloutBuilder& replicas(int n) { r.spec.replicas = n; return *this; }
+  RolloutBuilder& image(const std::string& img) {
+    r.spec.podTemplate = {{"metadata", {{"labels", {{"app", "web"}}}}},
+                          {"spec", {{"containers", {{{"name", "web"}, {"image", img}}}}}}};
+    return *this;
+  }
+  RolloutBuilder& setWeight(int w) { r.spec.canary.steps.push_back({SetWeightStep{w}}); return *this; }
+  RolloutBuilder& pause() { r.spec.canary.steps.push_back({PauseStep{}}); return *this; }
+  RolloutBuilder& pause(int seconds) { r.spec.canary.steps.push_back({PauseStep{Duration{seconds}}}); return *this; }
+  RolloutBuilder& analysis(const std::string& templateName) {
+    AnalysisStep step;
+    step.analysis.templates.push_back({templateName, false});
+    r.spec.canary.steps.push_back({step});
+    return *this;
+  }
+  RolloutBuilder& canaryScale(std::optional<int> replicas, std::optional<int> weight, bool match = false) {
+    r.spec.canary.steps.push_back({SetCanaryScaleStep{replicas, weight, match}});
+    return *this;
+  }
+  RolloutBuilder& headerRoute(const std::string& name) {
+    r.spec.canary.steps.push_back({SetHeaderRouteStep{name, {{"x-canary", "exact", "yes"}}}});
+    return *this;
+  }
+  RolloutBuilder& services() {
+    r.spec.canary.canaryService = "web-canary";
+    r.spec.canary.stableService = "web-stable";
+    return *this;
+  }
+  RolloutBuilder& nginx() {
+    services();
+    TrafficRouting tr;
+    tr.nginx = NginxTrafficRouting{};
+    tr.nginx->stableIngresses = {"web"};
+    r.spec.canary.trafficRouting = tr;
+    return *this;
+  }
+  RolloutBuilder& backgroundAnalysis(const std::string& templateName, int startingStep = 0) {
+    BackgroundAnalysis bg;
+    bg.templates.push_back({templateName, false});
+    bg.startingStep = startingStep;
+    r.spec.canary.analysis = bg;
+    return *this;
+  }
+  Rollout build() const { return r; }
+};
+
+inline bool sameCondition(const Condition& a, const Condition& b) {
+  return a.type == b.type && a.status == b.status && a.reason == b.reason && a.message == b.message &&
+         a.lastUpdateTime == b.lastUpdateTime && a.lastTransitionTime == b.lastTransitionTime;
+}
+inline bool sameRun(const std::optional<AnalysisRunStatusRef>& a, const std::optional<AnalysisRunStatusRef>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || (a->name == b->name && a->status == b->status && a->message == b->message);
+}
+inline bool sameWeights(const std::optional<TrafficWeights>& a, const std::optional<TrafficWeights>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  auto same = [](const WeightDestination& x, const WeightDestination& y) {
+    return x.weight == y.weight && x.serviceName == y.serviceName && x.podTemplateHash == y.podTemplateHash;
+  };
+  return !a || (same(a->canary, b->canary) && same(a->stable, b->stable) && a->verified == b->verified);
+}
+
+// Field by field: the status type has no equality of its own.
+inline bool sameStatus(const RolloutStatus& a, const RolloutStatus& b) {
+  if (a.conditions.size() != b.conditions.size() || a.pauseConditions.size() != b.pauseConditions.size()) return false;
+  for (size_t i = 0; i < a.conditions.size(); ++i) {
+    if (!sameCondition(a.conditions[i], b.conditions[i])) return false;
+  }
+  for (size_t i = 0; i < a.pauseConditions.size(); ++i) {
+    if (a.pauseConditions[i].reason != b.pauseConditions[i].reason ||
+        a.pauseConditions[i].startTime != b.pauseConditions[i].startTime) {
+      return false;
+    }
+  }
+  return a.abort == b.abort && a.abortedAt == b.abortedAt && a.controllerPause == b.controllerPause &&
+         a.currentPodHash == b.currentPodHash && a.currentStepHash == b.currentStepHash &&
+         a.currentStepIndex == b.currentStepIndex && a.replicas == b.replicas && a.updatedReplicas == b.updatedReplicas &&
+         a.readyReplicas == b.readyReplicas && a.availableReplicas == b.availableReplicas && a.selector == b.selector &&
+         a.collisionCount == b.collisionCount && a.observedGeneration == b.observedGeneration &&
+         a.stableRS == b.stableRS && a.promoteFull == b.promoteFull && a.phase == b.phase && a.message == b.message &&
+         sameRun(a.canary.currentStepAnalysisRunStatus, b.canary.currentStepAnalysisRunStatus) &&
+         sameRun(a.canary.currentBackgroundAnalysisRunStatus, b.canary.currentBackgroundAnalysisRunStatus) &&
+         sameWeights(a.canary.weights, b.canary.weights);
+}
+
+// Applies a merge patch's fields that steering writes onto the typed Rollout.
+inline void applySteering(Rollout& r, const SteeringPatch& patch) {
+  if (patch.spec.is_object()) r.spec.paused = patch.spec["spec"].value("paused", r.spec.paused);
+  if (!patch.status.is_object()) return;
+  const auto& s = patch.status["status"];
+  if (s.contains("pauseConditions")) r.status.pauseConditions.clear();
+  if (s.contains("controllerPause")) r.status.controllerPause = s["controllerPause"].get<bool>();
+  if (s.contains("currentStepIndex")) r.status.currentStepIndex = s["currentStepIndex"].get<int>();
+  if (s.contains("abort")) r.status.abort = s["abort"].get<bool>();
+  if (s.contains("promoteFull")) r.status.promoteFull = s["promoteFull"].get<bool>();
+}
+
+struct FakeWorld {
+  Rollout rollout;
+  Observed observed;
+  Time now = t0();
+  int readyAfterCalls = 0;  // calls until a ReplicaSet's new pods are available; -1: never
+  // The phase a new AnalysisRun ends in: by type and step index (nullopt for background runs).
+  std::function<std::string(AnalysisRunType, std::optional<int>)> runPhase = [](auto, auto) {
+    return std::string("Successful");
+  };
+  std::vector<EmitEvent> events;
+  std::vector<Action> actions;     // everything carried out, in order
+  std::vector<int> weights;        // every SetTrafficWeight canary weight, in order
+  std::map<std::string, int> pendingCalls;  // ReplicaSet -> calls until its pods are available
+  Decision last;
+
+  explicit FakeWorld(Rollout r) : rollout(std::move(r)) {}
+
+  ReplicaSetView* rs(const std::string& name) {
+    for (auto& r : observed.replicaSets) {
+      if (r.name == name) return &r;
+    }
+    return nullptr;
+  }
+  ReplicaSetView* rsByHash(const std::string& hash) {
+    for (auto& r : observed.replicaSets) {
+      if (r.podTemplateHash == hash) return &r;
+    }
+    return nullptr;
+  }
+  AnalysisRunView* run(const std::string& name) {
+    for (auto& r : observed.analysisRuns) {
+      if (r.name == name) return &r;
+    }
+    return nullptr;
+  }
+
+  void resize(ReplicaSetView& r, int replicas) {
+    r.specReplicas = replicas;
+    r.replicas = replicas;
+    r.readyReplicas = std::min(r.readyReplicas, replicas);
+    r.availableReplicas = std::min(r.availableReplicas, replicas);
+    pendingCalls[r.name] = std::max(0, readyAfterCalls);
+    if (readyAfterCalls == 0) r.readyReplicas = r.availableReplicas = replicas;
+  }
+
+  void apply(const Action& action) {
+    actions.push_back(action);
+    if (const auto* c = std::get_if<CreateReplicaSet>(&action)) {
+      ReplicaSetView r;
+      r.name = c->name;
+      r.podTemplateHash = c->podTemplateHash;
+      r.revision = c->revision;
+      observed.replicaSets.push_back(r);
+      resize(observed.replicaSets.back(), c->replicas);
+    } else if (const auto* s = std::get_if<ScaleReplicaSet>(&action)) {
+      ReplicaSetView* r = rs(s->name);
+      REQUIRE(r != nullptr);
+      if (s->setScaleDownDeadline) r->scaleDownDeadline = s->setScaleDownDeadline;
+      if (s->clearScaleDownDeadline) r->scaleDownDeadline.reset();
+      if (s->replicas != r->specReplicas) resize(*r, s->replicas);
+    } else if (const auto* d = std::get_if<DeleteReplicaSet>(&action)) {
+      std::erase_if(observed.replicaSets, [&](const ReplicaSetView& r) { return r.name == d->name; });
+    } else if (const auto* w = std::get_if<SetTrafficWeight>(&action)) {
+      weights.push_back(w->canaryWeight);
+    } else if (const auto* sel = std::get_if<SetServiceSelector>(&action)) {
+      observed.serviceSelectors[sel->service] = sel->podTemplateHash;
+    } else if (const auto* a = std::get_if<CreateAnalysisRun>(&action)) {
+      REQUIRE(run(a->name) == nullptr);
+      observed.analysisRuns.push_back({a->name, a->type, a->podTemplateHash, a->stepIndex, runPhase(a->type, a->stepIndex), "", false});
+    } else if (const auto* t = std::get_if<TerminateAnalysisRun>(&action)) {
+      AnalysisRunView* r = run(t->name);
+      REQUIRE(r != nullptr);
+      r->terminated = true;
+    } else if (const auto* e = std::get_if<EmitEvent>(&action)) {
+      events.push_back(*e);
+    }
+  }
+
+  // Pods that were waiting become available, one call closer each time.
+  void tick() {
+    for (auto& r : observed.replicaSets) {
+      int& left = pendingCalls[r.name];
+      if (left > 0 && --left == 0) r.readyReplicas = r.availableReplicas = r.replicas;
+    }
+  }
+
+  // One reconcile, its actions carried out and its status written. True if anything changed.
+  bool call() {
+    last = reconcileCanary(rollout, observed, now);
+    for (const auto& a : last.actions) apply(a);
+    const bool changed = !last.actions.empty() || !sameStatus(last.status, rollout.status);
+    rollout.status = last.status;
+    tick();
+    return changed || std::any_of(pendingCalls.begin(), pendingCalls.end(), [](const auto& kv) { return kv.second > 0; });
+  }
+
+  // Calls until nothing changes at this instant; fails the test if that takes more than `limit` calls.
+  int settle(int limit = 50) {
+    for (int calls = 1; calls <= limit; ++calls) {
+      if (!call()) return calls;
+    }
+    for (const auto& a : last.actions) UNSCOPED_INFO("still doing action #" << a.index());
+    FAIL("no fixed point after " << limit << " calls at t=" << toUnix(now) << " phase " << rollout.status.phase);
+    return limit;
+  }
+
+  // Settles, then follows requeueAfter until `span` has passed or nothing is pending.
+  void runFor(Duration span) {
+    const Time end = now + span;
+    for (;;) {
+      settle();
+      if (!last.requeueAfter || now + *last.requeueAfter > end) break;
+      now += *last.requeueAfter;
+    }
+    now = std::max(now, end);
+    settle();
+  }
+
+  void steer(Result<SteeringPatch> patch) {
+    REQUIRE(patch.ok());
+    applySteering(rollout, *patch);
+  }
+  void newImage(const std::string& img) {
+    rollout.spec.podTemplate["spec"]["containers"][0]["image"] = img;
+    rollout.metadata.generation++;
+  }
+
+  bool hasEvent(const std::string& reason, const std::string& messagePart = "") const {
+    return std::any_of(events.begin(), events.end(), [&](const EmitEvent& e) {
+      return e.reason == reason && e.message.find(messagePart) != std::string::npos;
+    });
+  }
+  int specReplicasOf(const std::string& hash) {
+    const ReplicaSetView* r = rsByHash(hash);
+    return r ? r->specReplicas : 0;
+  }
+  const Condition* condition(const std::string& type) const { return rollout.status.condition(type); }
+};
+
+}  // namespace sluice::engine::testing
