@@ -194,6 +194,7 @@ engine::Observed World::observed(Time now) const {
     v.scaleDownDeadline = rs.scaleDownDeadline;
     out.replicaSets.push_back(std::move(v));
   }
+  out.serviceSelectors = serviceSelectors_;
   out.analysisRuns.reserve(runs_.size());
   for (const auto& run : runs_) {
     engine::AnalysisRunView v;

@@ -57,8 +57,8 @@ TEST_CASE("each example simulates exactly as its golden file says", "[sim][golde
     bool aborted;
   };
   const Row rows[] = {
-      {"canary-nginx", "Healthy", false},     {"analysis-abort", "Degraded", true},
-      {"manual-promote", "Healthy", false},   {"update-mid-rollout", "Healthy", false},
+      {"canary-nginx", "Healthy", false},   {"analysis-abort", "Degraded", true},
+      {"manual-promote", "Healthy", false}, {"update-mid-rollout", "Healthy", false},
       {"basic-canary", "Healthy", false},
   };
   const bool update = std::getenv("SLUICE_UPDATE_GOLDEN") != nullptr;

@@ -45,7 +45,8 @@ RolloutInput rolloutInput() {
 }
 
 Scenario scenario(const std::string& spec) {
-  auto docs = parseYamlDocuments("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n" + spec, "scenario.yaml");
+  auto docs =
+      parseYamlDocuments("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n" + spec, "scenario.yaml");
   REQUIRE(docs.ok());
   Diagnostics diags;
   auto s = parseScenario(docs->front().json, docs->front().source, diags);
@@ -70,15 +71,19 @@ TEST_CASE("every template a Rollout uses needs an outcome and every outcome a us
   };
   const Row rows[] = {
       {"a scenario with both outcomes is accepted",
-       "  analysisRuns:\n    success-rate: {phase: Successful}\n    latency: {phase: Successful}\n", {}},
+       "  analysisRuns:\n    success-rate: {phase: Successful}\n    latency: {phase: Successful}\n",
+       {}},
       {"a template without outcome names the template and the step that uses it",
        "  analysisRuns:\n    success-rate: {phase: Successful}\n",
-       {"rollout.yaml:23:17: error: spec.strategy.canary.steps[1].analysis.templates[1].templateName: analysis "
-        "template \"latency\", used by step 1 (analysis: success-rate,latency) of Rollout \"web\", has no outcome"}},
+       {"rollout.yaml:23:17: error: spec.strategy.canary.steps[1].analysis.templates[1].templateName: "
+        "analysis "
+        "template \"latency\", used by step 1 (analysis: success-rate,latency) of Rollout \"web\", has no "
+        "outcome"}},
       {"an outcome for a template nobody uses is an error in the scenario",
        "  analysisRuns:\n    success-rate: {phase: Successful}\n    latency: {phase: Successful}\n"
        "    error-rate: {phase: Failed}\n",
-       {"scenario.yaml:7:5: error: spec.analysisRuns.error-rate: analysis template \"error-rate\" is not used by "
+       {"scenario.yaml:7:5: error: spec.analysisRuns.error-rate: analysis template \"error-rate\" is not "
+        "used by "
         "any Rollout"}},
       {"an update of a container that does not exist",
        "  analysisRuns:\n    success-rate: {phase: Successful}\n    latency: {phase: Successful}\n"
