@@ -205,7 +205,11 @@ class Simulation {
     return Status::Ok();
   }
 
-  void bumpGeneration() { object_["metadata"]["generation"] = generationOf(object_) + 1; }
+  // Every change to the spec goes with a new generation, as on the API server.
+  void bumpGeneration() {
+    object_["metadata"]["generation"] = generationOf(object_) + 1;
+    rollout_.reset();
+  }
 
   // Runs from `start` to at most `end`. With untilHealthy, stops as soon as the Rollout is Healthy
   // and the world is quiet; otherwise stops when the Rollout has come to rest (see atRest).
@@ -258,25 +262,41 @@ class Simulation {
                  " reconciles in a row each changed something (an engine bug; please report it)"};
   }
 
-  Result<engine::Rollout> parsed() const {
-    Diagnostics diags;
-    auto rollout = engine::parseRollout(object_, SourceMap(), diags);
-    if (!rollout)
-      return Error{"the Rollout as written back no longer parses (an engine bug):\n" + diags.format()};
-    return std::move(*rollout);
+  // The Rollout as the engine reads it from object_. Spec and metadata are parsed again only after
+  // they change (every spec change bumps the generation); the status is read back from its JSON after
+  // every write, so each decision sees a status that round-tripped, as the controller's do.
+  Result<const engine::Rollout*> current() {
+    if (!rollout_) {
+      Diagnostics diags;
+      auto rollout = engine::parseRollout(object_, SourceMap(), diags);
+      if (!rollout)
+        return Error{"the Rollout as written back no longer parses (an engine bug):\n" + diags.format()};
+      rollout_ = std::move(*rollout);
+      statusStale_ = false;
+    } else if (statusStale_) {
+      const auto it = object_.find("status");
+      auto status = engine::statusFromJson(it != object_.end() ? *it : json::object());
+      if (!status)
+        return Error{"the status as written back no longer parses (an engine bug): " + status.error()};
+      rollout_->status = std::move(*status);
+      statusStale_ = false;
+    }
+    return &*rollout_;
   }
 
   // One reconcile: returns whether anything changed, and the requeue the engine asked for.
   Result<std::pair<bool, std::optional<Duration>>> reconcileOnce(Time now) {
-    auto rollout = parsed();
+    auto rollout = current();
     if (!rollout) return Error{rollout.error()};
-    const engine::Decision decision = engine::reconcileCanary(*rollout, world_.observed(now), now);
+    const engine::Decision decision = engine::reconcileCanary(**rollout, world_.observed(now), now);
     const size_t eventsBefore = world_.events().size();
     bool changed = false;
     for (const auto& action : decision.actions) changed = world_.apply(action, now) || changed;
     json status = engine::statusToJson(decision.status);
-    if (object_.value("status", json::object()) != status) {
+    const auto written = object_.find("status");
+    if (written == object_.end() || *written != status) {
       object_["status"] = std::move(status);
+      statusStale_ = true;
       changed = true;
     }
     status_ = decision.status;
@@ -297,30 +317,31 @@ class Simulation {
       }
       return;
     }
-    auto rollout = parsed();
-    if (!rollout) {
-      record(now, name, "refused: " + rollout.error());
+    auto current = this->current();
+    if (!current) {
+      record(now, name, "refused: " + current.error());
       return;
     }
+    const engine::Rollout& rollout = **current;
     Result<engine::SteeringPatch> patch = Error{"unknown action"};
     switch (action.kind) {
       case PersonAction::Kind::Promote:
-        patch = engine::promotePatch(*rollout);
+        patch = engine::promotePatch(rollout);
         break;
       case PersonAction::Kind::PromoteFull:
-        patch = engine::promoteFullPatch(*rollout);
+        patch = engine::promoteFullPatch(rollout);
         break;
       case PersonAction::Kind::Abort:
-        patch = engine::abortPatch(*rollout);
+        patch = engine::abortPatch(rollout);
         break;
       case PersonAction::Kind::Retry:
-        patch = engine::retryPatch(*rollout);
+        patch = engine::retryPatch(rollout);
         break;
       case PersonAction::Kind::Pause:
-        patch = engine::pausePatch(*rollout);
+        patch = engine::pausePatch(rollout);
         break;
       case PersonAction::Kind::Resume:
-        patch = engine::resumePatch(*rollout);
+        patch = engine::resumePatch(rollout);
         break;
       case PersonAction::Kind::Update:
         break;
@@ -334,7 +355,10 @@ class Simulation {
       object_.merge_patch(patch->spec);
       if (object_["spec"] != before) bumpGeneration();
     }
-    if (!patch->status.is_null()) object_.merge_patch(patch->status);
+    if (!patch->status.is_null()) {
+      object_.merge_patch(patch->status);
+      statusStale_ = true;
+    }
     record(now, name, "by hand");
   }
 
@@ -421,6 +445,8 @@ class Simulation {
   const Scenario& scenario_;
   json object_;
   World world_;
+  std::optional<engine::Rollout> rollout_;  // object_ parsed; reset when the spec changes
+  bool statusStale_ = false;                // object_'s status was written since rollout_ read it
   engine::RolloutStatus status_;
   SimResult result_;
   std::string newImage_;
