@@ -17,6 +17,7 @@ int run(int argc, char** argv) {
   addVersionCommand(app, exitCode);
   addLintCommand(app, exitCode);
   addSimCommand(app, exitCode);
+  addAnalysisCommand(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

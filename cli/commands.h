@@ -16,5 +16,6 @@ inline constexpr int kExitMismatch = 3;     // sim --expect did not match
 void addVersionCommand(CLI::App& app, int& exitCode);
 void addLintCommand(CLI::App& app, int& exitCode);
 void addSimCommand(CLI::App& app, int& exitCode);
+void addAnalysisCommand(CLI::App& app, int& exitCode);
 
 }  // namespace sluice::cli

@@ -87,6 +87,20 @@ inline bool sameWeights(const std::optional<TrafficWeights>& a, const std::optio
   return !a || (same(a->canary, b->canary) && same(a->stable, b->stable) && a->verified == b->verified);
 }
 
+// A one-line summary of the status, for failure messages.
+inline std::string summary(const RolloutStatus& s) {
+  std::string out = "phase=" + s.phase + " step=" + std::to_string(s.currentStepIndex.value_or(-1)) +
+                    " stable=" + s.stableRS + " current=" + s.currentPodHash + " pods=" + std::to_string(s.replicas) + "/" +
+                    std::to_string(s.updatedReplicas) + "/" + std::to_string(s.availableReplicas) +
+                    " abort=" + std::to_string(s.abort) + " pauses=" + std::to_string(s.pauseConditions.size()) +
+                    " controllerPause=" + std::to_string(s.controllerPause);
+  for (const auto& c : s.conditions) {
+    out += " " + c.type + "=" + c.status + ":" + c.reason + "@" + std::to_string(toUnix(c.lastUpdateTime));
+  }
+  if (s.canary.weights) out += " weight=" + std::to_string(s.canary.weights->canary.weight);
+  return out;
+}
+
 // Field by field: the status type has no equality of its own.
 inline bool sameStatus(const RolloutStatus& a, const RolloutStatus& b) {
   if (a.conditions.size() != b.conditions.size() || a.pauseConditions.size() != b.pauseConditions.size()) return false;
@@ -136,6 +150,8 @@ struct FakeWorld {
   std::vector<int> weights;        // every SetTrafficWeight canary weight, in order
   std::map<std::string, int> pendingCalls;  // ReplicaSet -> calls until its pods are available
   Decision last;
+  // Called after every reconcile with the status it was given and its decision (for invariants).
+  std::function<void(const Rollout& before, const Decision&)> afterCall;
 
   explicit FakeWorld(Rollout r) : rollout(std::move(r)) {}
 
@@ -211,6 +227,7 @@ struct FakeWorld {
   // One reconcile, its actions carried out and its status written. True if anything changed.
   bool call() {
     last = reconcileCanary(rollout, observed, now);
+    if (afterCall) afterCall(rollout, last);
     for (const auto& a : last.actions) apply(a);
     const bool changed = !last.actions.empty() || !sameStatus(last.status, rollout.status);
     rollout.status = last.status;
@@ -219,11 +236,22 @@ struct FakeWorld {
   }
 
   // Calls until nothing changes at this instant; fails the test if that takes more than `limit` calls.
-  int settle(int limit = 50) {
+  int settleLimit = 50;
+  int settle() { return settle(settleLimit); }
+  int settle(int limit) {
     for (int calls = 1; calls <= limit; ++calls) {
       if (!call()) return calls;
     }
-    for (const auto& a : last.actions) UNSCOPED_INFO("still doing action #" << a.index());
+    for (const auto& a : last.actions) {
+      if (const auto* s = std::get_if<ScaleReplicaSet>(&a)) UNSCOPED_INFO("still scaling " << s->name << " to " << s->replicas);
+      else if (const auto* t = std::get_if<SetTrafficWeight>(&a)) UNSCOPED_INFO("still setting weight " << t->canaryWeight);
+      else if (const auto* e = std::get_if<EmitEvent>(&a)) UNSCOPED_INFO("still emitting " << e->reason << ": " << e->message);
+      else UNSCOPED_INFO("still doing action #" << a.index());
+    }
+    const RolloutStatus before = rollout.status;
+    call();
+    UNSCOPED_INFO("before: " << summary(before));
+    UNSCOPED_INFO("after:  " << summary(rollout.status) << " (spec.paused=" << rollout.spec.paused << ")");
     FAIL("no fixed point after " << limit << " calls at t=" << toUnix(now) << " phase " << rollout.status.phase);
     return limit;
   }

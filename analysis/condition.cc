@@ -1,0 +1,887 @@
+// Lowering a condition to muParser, once per kind of result, and running the bytecode. See condition.h
+// for the design; this file keeps the rules of each operator and function in one place.
+#include "analysis/condition.h"
+
+#include <muParser.h>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "analysis/condition_syntax.h"
+
+namespace sluice::analysis {
+
+using condition::Fn;
+using condition::Node;
+using condition::NodeKind;
+using condition::Op;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int kMaxPredicateDepth = 8;
+constexpr std::string_view kResultPlaceholder = "{result}";
+const std::string kNilResult =
+    "result is nil (the provider returned no value): use isNil(result) or default(result, 0)";
+const std::string kEmptyResult = "result is empty: the query returned no data";
+const std::string kListHint = ": index it (result[0]) or use all()/any()";
+
+enum class ListFn { kLen, kAll, kAny, kNone, kOne, kCount, kSum, kMean, kMin, kMax };
+
+// A number as a message shows it: 3, -1, 0.5, NaN, +Inf.
+std::string shown(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back as the same double
+  return std::string(buf, res.ptr);
+}
+
+// A number as muParser reads it back exactly; NaN and the infinities have no literal there.
+std::string numberText(double v) {
+  if (std::isnan(v)) return "(0/0)";
+  if (std::isinf(v)) return v > 0 ? "(1/0)" : "(-1/0)";
+  return v < 0 ? "(" + shown(v) + ")" : shown(v);
+}
+
+// strconv.ParseFloat and ParseInt accept a leading '+'; from_chars does not.
+std::string_view withoutPlus(std::string_view s) {
+  return (s.size() > 1 && s[0] == '+' && s[1] != '-') ? s.substr(1) : s;
+}
+
+std::optional<double> parseFloatText(std::string_view s) {
+  s = withoutPlus(s);
+  double v = 0;
+  auto res = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || res.ec != std::errc() || res.ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<double> parseIntText(std::string_view s) {
+  s = withoutPlus(s);
+  long long v = 0;
+  auto res = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || res.ec != std::errc() || res.ptr != s.data() + s.size()) return std::nullopt;
+  return static_cast<double>(v);
+}
+
+std::string quotedForMessage(std::string_view s) {
+  constexpr size_t kMax = 64;
+  return "\"" + std::string(s.substr(0, kMax)) + (s.size() > kMax ? "...\"" : "\"");
+}
+
+size_t codePoints(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+struct CompiledCondition::Impl {
+  struct Predicate {
+    std::unique_ptr<mu::Parser> parser;
+    int element;  // which element variable `#` is bound to
+  };
+  struct Source {  // the result's numbers, keeping those for which every predicate holds
+    std::vector<int> predicates;
+  };
+  struct ListOp {
+    ListFn fn;
+    std::string_view name;
+    int source;
+    int predicate;  // -1: none
+  };
+  struct Program {
+    std::unique_ptr<mu::Parser> parser;
+    int fail = -1;  // the program always fails with this message instead
+  };
+
+  std::string source;
+  // Variables bound into every muParser expression of this condition.
+  double r = 0;
+  double element[kMaxPredicateDepth] = {};
+  // Evaluation state; `current` is null while compiling, which makes every callback inert.
+  const Value* current = nullptr;
+  bool failed = false;
+  std::string message;
+
+  std::vector<Predicate> predicates;
+  std::vector<Source> sources{Source{}};  // source 0: all of the result's numbers
+  std::vector<ListOp> listOps;
+  std::vector<std::string> fails;    // messages; kResultPlaceholder stands for describe(result)
+  std::vector<std::string> strings;  // string literals compared with a string result
+  Program programs[Value::kKindCount];
+
+  void fail(std::string msg) {
+    if (!failed) {
+      failed = true;
+      message = std::move(msg);
+    }
+  }
+
+  std::string failMessage(int site) const {
+    std::string msg = fails[static_cast<size_t>(site)];
+    const auto at = msg.find(kResultPlaceholder);
+    if (at != std::string::npos && current) msg.replace(at, kResultPlaceholder.size(), describe(*current));
+    return msg;
+  }
+
+  bool holds(int predicate, double x) {
+    const Predicate& p = predicates[static_cast<size_t>(predicate)];
+    element[p.element] = x;
+    return p.parser->Eval() != 0;
+  }
+
+  bool kept(const Source& src, double x) {
+    for (int p : src.predicates) {
+      if (!holds(p, x) || failed) return false;
+    }
+    return true;
+  }
+
+  std::string emptyMessage(const Source& src) const {
+    return src.predicates.empty() ? kEmptyResult : "filter() kept none of the result's values";
+  }
+
+  const std::vector<double>* numbers() {
+    if (current->kind() == Value::Kind::kVector) return &current->asVector();
+    fail("internal error: a list function ran on " + describe(*current));
+    return nullptr;
+  }
+
+  double runList(const ListOp& op);
+  double at(const Source& src, double index);
+  std::unique_ptr<mu::Parser> newParser(const std::string& text);
+};
+
+namespace {
+
+using Impl = CompiledCondition::Impl;
+Impl& self(void* data) { return *static_cast<Impl*>(data); }
+
+double cbFail(void* data, double site) {
+  Impl& im = self(data);
+  if (im.current) im.fail(im.failMessage(static_cast<int>(site)));
+  return kNaN;
+}
+
+double cbList(void* data, double op) {
+  Impl& im = self(data);
+  return im.current ? im.runList(im.listOps[static_cast<size_t>(op)]) : 0;
+}
+
+double cbAt(void* data, double source, double index) {
+  Impl& im = self(data);
+  return im.current ? im.at(im.sources[static_cast<size_t>(source)], index) : 0;
+}
+
+// The string callbacks run only in the string program, where `current` holds a string.
+double cbStringEquals(void* data, double literal) {
+  Impl& im = self(data);
+  return im.current && im.current->asString() == im.strings[static_cast<size_t>(literal)];
+}
+
+double cbStringLength(void* data, double) {
+  Impl& im = self(data);
+  return im.current ? static_cast<double>(codePoints(im.current->asString())) : 0;
+}
+
+// asFloat(result) and asInt(result) on a string result, as strconv.ParseFloat and ParseInt read it.
+double stringResultAsNumber(void* data, bool whole) {
+  Impl& im = self(data);
+  if (!im.current) return 0;
+  const std::string& s = im.current->asString();
+  if (auto v = whole ? parseIntText(s) : parseFloatText(s)) return *v;
+  im.fail(std::string(whole ? "asInt(): result " : "asFloat(): result ") + quotedForMessage(s) +
+          (whole ? " is not a whole number" : " is not a number"));
+  return kNaN;
+}
+double cbStringAsFloat(void* data, double) { return stringResultAsNumber(data, false); }
+double cbStringAsInt(void* data, double) { return stringResultAsNumber(data, true); }
+
+double cbAsInt(void* data, double x) {
+  Impl& im = self(data);
+  if (!im.current) return 0;
+  if (!std::isfinite(x)) {
+    im.fail("asInt(): " + shown(x) + " has no integer value");
+    return kNaN;
+  }
+  return std::trunc(x);
+}
+
+double fnMod(double a, double b) { return std::fmod(a, b); }
+double fnIsNaN(double x) { return std::isnan(x) ? 1 : 0; }
+double fnIsInf(double x) { return std::isinf(x) ? 1 : 0; }
+
+// NaN wins, as Go's math.Min and math.Max have it.
+double fnMin(const double* xs, int n) {
+  double best = xs[0];
+  for (int i = 1; i < n; ++i) best = (std::isnan(best) || std::isnan(xs[i])) ? kNaN : std::min(best, xs[i]);
+  return best;
+}
+double fnMax(const double* xs, int n) {
+  double best = xs[0];
+  for (int i = 1; i < n; ++i) best = (std::isnan(best) || std::isnan(xs[i])) ? kNaN : std::max(best, xs[i]);
+  return best;
+}
+
+}  // namespace
+
+std::unique_ptr<mu::Parser> Impl::newParser(const std::string& text) {
+  auto p = std::make_unique<mu::Parser>();
+  p->DefineVar("sl_r", &r);
+  for (int i = 0; i < kMaxPredicateDepth; ++i) p->DefineVar("sl_e" + std::to_string(i), &element[i]);
+  // Callbacks that read the result or report errors must never be folded away at compile time.
+  p->DefineFunUserData("sl_fail", cbFail, this, false);
+  p->DefineFunUserData("sl_list", cbList, this, false);
+  p->DefineFunUserData("sl_at", cbAt, this, false);
+  p->DefineFunUserData("sl_streq", cbStringEquals, this, false);
+  p->DefineFunUserData("sl_strlen", cbStringLength, this, false);
+  p->DefineFunUserData("sl_strfloat", cbStringAsFloat, this, false);
+  p->DefineFunUserData("sl_strint", cbStringAsInt, this, false);
+  p->DefineFunUserData("sl_asint", cbAsInt, this, false);
+  p->DefineFun("sl_mod", fnMod);
+  p->DefineFun("sl_isnan", fnIsNaN);
+  p->DefineFun("sl_isinf", fnIsInf);
+  p->DefineFun("sl_min", fnMin);
+  p->DefineFun("sl_max", fnMax);
+  p->SetExpr(text);
+  current = nullptr;
+  p->Eval();  // builds the bytecode now, so that evaluate() only runs it
+  return p;
+}
+
+double Impl::runList(const ListOp& op) {
+  const std::vector<double>* values = numbers();
+  if (!values) return kNaN;
+  const Source& src = sources[static_cast<size_t>(op.source)];
+  size_t kept_ = 0;
+  size_t matches = 0;
+  double acc = 0;
+  double best = kNaN;
+  for (double x : *values) {
+    if (!src.predicates.empty() && !kept(src, x)) {
+      if (failed) return kNaN;
+      continue;
+    }
+    ++kept_;
+    switch (op.fn) {
+      case ListFn::kAll:
+        if (!holds(op.predicate, x)) return failed ? kNaN : 0;
+        break;
+      case ListFn::kAny:
+        if (holds(op.predicate, x)) return failed ? kNaN : 1;
+        break;
+      case ListFn::kNone:
+        if (holds(op.predicate, x)) return failed ? kNaN : 0;
+        break;
+      case ListFn::kOne:
+      case ListFn::kCount:
+        matches += holds(op.predicate, x);
+        if (op.fn == ListFn::kOne && matches > 1) return failed ? kNaN : 0;
+        break;
+      case ListFn::kSum:
+      case ListFn::kMean:
+        acc += x;
+        break;
+      case ListFn::kMin:
+        best = kept_ == 1 ? x : fnMin(std::array<double, 2>{best, x}.data(), 2);
+        break;
+      case ListFn::kMax:
+        best = kept_ == 1 ? x : fnMax(std::array<double, 2>{best, x}.data(), 2);
+        break;
+      case ListFn::kLen:
+        break;
+    }
+    if (failed) return kNaN;
+  }
+  switch (op.fn) {
+    case ListFn::kLen:
+      return static_cast<double>(kept_);
+    case ListFn::kAll:
+      return 1;
+    case ListFn::kAny:
+      return 0;
+    case ListFn::kNone:
+      return 1;
+    case ListFn::kOne:
+      return matches == 1;
+    case ListFn::kCount:
+      return static_cast<double>(matches);
+    case ListFn::kSum:
+      return acc;
+    case ListFn::kMean:
+    case ListFn::kMin:
+    case ListFn::kMax:
+      if (kept_ == 0) {
+        fail(std::string(op.name) + "() of an empty list: " + emptyMessage(src));
+        return kNaN;
+      }
+      return op.fn == ListFn::kMean ? acc / static_cast<double>(kept_) : best;
+  }
+  return kNaN;
+}
+
+double Impl::at(const Source& src, double index) {
+  const std::vector<double>* values = numbers();
+  if (!values) return kNaN;
+  if (std::isnan(index) || index != std::trunc(index)) {
+    fail("index " + shown(index) + " is not a whole number");
+    return kNaN;
+  }
+  size_t n = values->size();
+  if (!src.predicates.empty()) {
+    n = 0;
+    for (double x : *values) n += kept(src, x);
+    if (failed) return kNaN;
+  }
+  const double wanted = index < 0 ? index + static_cast<double>(n) : index;
+  if (wanted < 0 || wanted >= static_cast<double>(n)) {
+    if (n == 0) {
+      fail(emptyMessage(src));
+    } else {
+      fail("index " + shown(index) +
+           " is out of range: " + (src.predicates.empty() ? "result has " : "the filtered list has ") +
+           std::to_string(n) + (n == 1 ? " value" : " values"));
+    }
+    return kNaN;
+  }
+  size_t k = static_cast<size_t>(wanted);
+  if (src.predicates.empty()) return (*values)[k];
+  for (double x : *values) {
+    if (kept(src, x) && k-- == 0) return x;
+  }
+  return kNaN;
+}
+
+namespace {
+
+enum class Type { kAny, kNumber, kBool, kString, kList, kNil, kPoison };
+
+// A lowered subexpression: muParser text for numbers and bools; what stands behind strings and lists.
+struct Lowered {
+  Type type = Type::kAny;
+  std::string text;
+  bool isResult = false;  // this is `result` itself
+  int source = 0;         // kList: which Source
+  std::string literal;    // kString, unless isResult
+  int fail = -1;          // kPoison: evaluating this fails with this message
+};
+
+Lowered ofType(Type t, std::string text = {}) {
+  Lowered l;
+  l.type = t;
+  l.text = std::move(text);
+  return l;
+}
+
+std::string typeName(const Lowered& v) {
+  switch (v.type) {
+    case Type::kNumber:
+      return "a number";
+    case Type::kBool:
+      return "a bool";
+    case Type::kString:
+      return "a string";
+    case Type::kNil:
+      return "nil";
+    case Type::kList:
+      return v.isResult ? std::string(kResultPlaceholder) : "a list of numbers";
+    case Type::kAny:
+      return "result";  // only result's type is unknown at compile time
+    case Type::kPoison:
+      break;
+  }
+  return "a value";
+}
+
+bool isNilResult(const Lowered& v) { return v.type == Type::kNil && v.isResult; }
+
+// Type-checks and lowers a tree. With no kind, `result` has an unknown type, every error found is one for
+// any result and so a compile error; with a kind, errors become callbacks that fail when reached.
+class Lowerer {
+ public:
+  Lowerer(Impl& impl, std::optional<Value::Kind> kind) : impl_(impl), kind_(kind) {}
+
+  std::optional<Error> compileError;
+
+  Lowered lower(const Node& n) {
+    switch (n.kind) {
+      case NodeKind::kNumber:
+        return ofType(Type::kNumber, numberText(n.number));
+      case NodeKind::kBool:
+        return ofType(Type::kBool, n.boolean ? "1" : "0");
+      case NodeKind::kString: {
+        Lowered l = ofType(Type::kString);
+        l.literal = n.text;
+        return l;
+      }
+      case NodeKind::kNil:
+        return ofType(Type::kNil);
+      case NodeKind::kElement:
+        return ofType(Type::kNumber, "sl_e" + std::to_string(n.depth - 1));
+      case NodeKind::kResult:
+        return result();
+      case NodeKind::kUnary:
+        return unary(n);
+      case NodeKind::kBinary:
+        return binary(n);
+      case NodeKind::kIndex:
+        return index(n);
+      case NodeKind::kCall:
+        return call(n);
+    }
+    return ofType(Type::kAny);
+  }
+
+  // The predicate of a list function, as an index into impl.predicates (-1 while only checking).
+  int predicate(const Node& fn, const Node& body) {
+    ++depth_;
+    Lowered b = lower(body);
+    --depth_;
+    if (b.type == Type::kPoison) b = ofType(Type::kBool, failCall(b.fail));
+    if (b.type != Type::kBool && b.type != Type::kAny) {
+      b = error(
+          body, Type::kBool,
+          "the predicate of " + fn.text + "() gives " + typeName(b) + ", not true or false, e.g. # < 1000");
+    }
+    if (!kind_) return -1;
+    impl_.predicates.push_back({impl_.newParser(b.text), depth_});
+    return static_cast<int>(impl_.predicates.size()) - 1;
+  }
+
+ private:
+  Lowered result() {
+    Lowered l;
+    l.isResult = true;
+    if (!kind_) return l;
+    switch (*kind_) {
+      case Value::Kind::kNil:
+        l.type = Type::kNil;
+        break;
+      case Value::Kind::kNumber:
+        l.type = Type::kNumber;
+        l.text = "sl_r";
+        break;
+      case Value::Kind::kBool:
+        l.type = Type::kBool;
+        l.text = "sl_r";
+        break;
+      case Value::Kind::kString:
+        l.type = Type::kString;
+        break;
+      case Value::Kind::kVector:
+        l.type = Type::kList;
+        l.source = 0;
+        break;
+    }
+    return l;
+  }
+
+  static std::string failCall(int site) { return "sl_fail(" + std::to_string(site) + ")"; }
+
+  // A type error at `at`. `natural` is what the node would have given, so that the nodes above it can
+  // still be checked.
+  Lowered error(const Node& at, Type natural, const std::string& message) {
+    if (!kind_) {
+      if (!compileError) compileError = Error{"column " + std::to_string(at.column) + ": " + message};
+      return ofType(natural, natural == Type::kBool || natural == Type::kNumber ? "0" : "");
+    }
+    impl_.fails.push_back(message);
+    const int site = static_cast<int>(impl_.fails.size()) - 1;
+    if (natural == Type::kNumber || natural == Type::kBool) return ofType(natural, failCall(site));
+    Lowered l = ofType(Type::kPoison);
+    l.fail = site;
+    return l;
+  }
+
+  // Mismatched operands: names both types, and says what to do when one is a list, nil or a string.
+  Lowered mismatch(const Node& at, Type natural, const std::string& what, const Lowered& a, const Lowered& b,
+                   const std::string& joiner = "with") {
+    if (isNilResult(a) || isNilResult(b)) return error(at, natural, kNilResult);
+    if (a.type == Type::kString && b.type == Type::kString) {
+      return error(at, natural, "strings can only be compared with == and !=");
+    }
+    std::string hint;
+    if (a.type == Type::kList || b.type == Type::kList) {
+      hint = kListHint;
+    } else if ((a.type == Type::kString && b.type == Type::kNumber) ||
+               (a.type == Type::kNumber && b.type == Type::kString)) {
+      hint = ": use asFloat(result) to read a number from a string";
+    }
+    return error(at, natural, what + " " + typeName(a) + " " + joiner + " " + typeName(b) + hint);
+  }
+
+  // An argument of the wrong type for a function or operator that takes one.
+  Lowered wrongArgument(const Node& at, Type natural, const std::string& what, const Lowered& a) {
+    if (isNilResult(a)) return error(at, natural, kNilResult);
+    std::string hint;
+    if (a.type == Type::kList) hint = kListHint;
+    if (a.type == Type::kNumber && a.isResult)
+      hint = ": result is a single number; compare it directly, e.g. result >= 0.95";
+    return error(at, natural, what + ", got " + typeName(a) + hint);
+  }
+
+  static bool is(const Lowered& v, Type t) { return v.type == t || v.type == Type::kAny; }
+
+  Lowered unary(const Node& n) {
+    Lowered a = lower(n.args[0]);
+    const Type natural = n.op == Op::kNot ? Type::kBool : Type::kNumber;
+    if (a.type == Type::kPoison) return ofType(natural, failCall(a.fail));
+    if (n.op == Op::kNot) {
+      if (!is(a, Type::kBool)) return wrongArgument(n, natural, n.text + " needs a bool", a);
+      return ofType(natural, "((" + a.text + ")==0)");
+    }
+    if (!is(a, Type::kNumber)) return wrongArgument(n, natural, "unary " + n.text + " needs a number", a);
+    return ofType(natural, n.op == Op::kNeg ? "(-(" + a.text + "))" : a.text);
+  }
+
+  Lowered binary(const Node& n) {
+    Lowered a = lower(n.args[0]);
+    Lowered b = lower(n.args[1]);
+    if (n.op == Op::kAnd || n.op == Op::kOr) {
+      // Only the left side is always evaluated; an error on the right stays behind the short circuit.
+      if (a.type == Type::kPoison) return ofType(Type::kBool, failCall(a.fail));
+      if (b.type == Type::kPoison) b = ofType(Type::kBool, failCall(b.fail));
+      const std::string op(condition::opName(n.op));
+      if (!is(a, Type::kBool))
+        return wrongArgument(n, Type::kBool, "the left side of " + op + " must be a bool", a);
+      if (!is(b, Type::kBool))
+        return wrongArgument(n, Type::kBool, "the right side of " + op + " must be a bool", b);
+      return ofType(Type::kBool, n.op == Op::kAnd ? "((" + a.text + ")?(" + b.text + "):0)"
+                                                  : "((" + a.text + ")?1:(" + b.text + "))");
+    }
+    const bool comparison = n.op == Op::kEq || n.op == Op::kNe || n.op == Op::kLt || n.op == Op::kGt ||
+                            n.op == Op::kLe || n.op == Op::kGe;
+    const Type natural = comparison ? Type::kBool : Type::kNumber;
+    if (a.type == Type::kPoison) return ofType(natural, failCall(a.fail));
+    if (b.type == Type::kPoison) return ofType(natural, failCall(b.fail));
+    if (n.op == Op::kEq || n.op == Op::kNe) return equality(n, a, b);
+    const std::string op(condition::opName(n.op));
+    if (!is(a, Type::kNumber) || !is(b, Type::kNumber)) {
+      if (comparison && (a.type == Type::kString || b.type == Type::kString)) {
+        return error(n, natural, "strings can only be compared with == and !=");
+      }
+      if (comparison) return mismatch(n, natural, "cannot compare", a, b);
+      return mismatch(n, natural, "cannot apply " + op + " to", a, b, "and");
+    }
+    const std::string l = "(" + a.text + ")";
+    const std::string r = "(" + b.text + ")";
+    switch (n.op) {
+      case Op::kMod:
+        return ofType(natural, "sl_mod(" + a.text + "," + b.text + ")");
+      case Op::kPow:
+        return ofType(natural, "(" + l + "^" + r + ")");
+      default:
+        return ofType(natural, "(" + l + op + r + ")");
+    }
+  }
+
+  Lowered equality(const Node& n, const Lowered& a, const Lowered& b) {
+    const bool eq = n.op == Op::kEq;
+    const std::string yes = eq ? "1" : "0";
+    const std::string no = eq ? "0" : "1";
+    if (a.type == Type::kAny || b.type == Type::kAny) return ofType(Type::kBool, "0");
+    if (a.type == Type::kNil || b.type == Type::kNil) {
+      if (a.type == b.type) return ofType(Type::kBool, yes);
+      // Comparing with nil does not look at the value, but an error in computing it still counts.
+      const Lowered& other = a.type == Type::kNil ? b : a;
+      if (other.type == Type::kNumber || other.type == Type::kBool) {
+        return ofType(Type::kBool, "((" + other.text + ")?" + no + ":" + no + ")");
+      }
+      return ofType(Type::kBool, no);
+    }
+    if (a.type == Type::kList && b.type == Type::kList) {
+      return error(n, Type::kBool, "cannot compare two lists: compare their elements with all() or any()");
+    }
+    if (a.type != b.type || a.type == Type::kList) return mismatch(n, Type::kBool, "cannot compare", a, b);
+    if (a.type == Type::kString) {
+      if (a.isResult && b.isResult) return ofType(Type::kBool, yes);
+      if (!a.isResult && !b.isResult) return ofType(Type::kBool, a.literal == b.literal ? yes : no);
+      impl_.strings.push_back(a.isResult ? b.literal : a.literal);
+      const std::string call = "sl_streq(" + std::to_string(impl_.strings.size() - 1) + ")";
+      return ofType(Type::kBool, eq ? call : "(1-" + call + ")");
+    }
+    return ofType(Type::kBool, "((" + a.text + ")" + (eq ? "==" : "!=") + "(" + b.text + "))");
+  }
+
+  Lowered index(const Node& n) {
+    Lowered base = lower(n.args[0]);
+    Lowered idx = lower(n.args[1]);
+    if (base.type == Type::kPoison) return ofType(Type::kNumber, failCall(base.fail));
+    if (idx.type == Type::kPoison) return ofType(Type::kNumber, failCall(idx.fail));
+    if (!is(idx, Type::kNumber))
+      return wrongArgument(n.args[1], Type::kNumber, "an index must be a number", idx);
+    if (base.type == Type::kAny) return ofType(Type::kNumber, "0");
+    if (base.type == Type::kList) {
+      return ofType(Type::kNumber, "sl_at(" + std::to_string(base.source) + ",(" + idx.text + "))");
+    }
+    if (isNilResult(base)) return error(n, Type::kNumber, kNilResult);
+    if (base.type == Type::kNumber && base.isResult) {
+      return error(n, Type::kNumber,
+                   "cannot index a number: result is a single number (a scalar); compare it directly, e.g. "
+                   "result >= 0.95");
+    }
+    return error(n, Type::kNumber, "cannot index " + typeName(base) + ": only a list can be indexed");
+  }
+
+  Lowered listOp(ListFn fn, const Node& n, int source, int predicate) {
+    impl_.listOps.push_back({fn, functionName(n.fn), source, predicate});
+    return ofType(fn == ListFn::kAll || fn == ListFn::kAny || fn == ListFn::kNone || fn == ListFn::kOne
+                      ? Type::kBool
+                      : Type::kNumber,
+                  "sl_list(" + std::to_string(impl_.listOps.size() - 1) + ")");
+  }
+
+  static std::string_view functionName(Fn fn) {
+    switch (fn) {
+      case Fn::kLen:
+        return "len";
+      case Fn::kSum:
+        return "sum";
+      case Fn::kMean:
+        return "mean";
+      case Fn::kMin:
+        return "min";
+      case Fn::kMax:
+        return "max";
+      default:
+        return "";
+    }
+  }
+
+  Lowered call(const Node& n) {
+    switch (n.fn) {
+      case Fn::kLen:
+        return length(n);
+      case Fn::kAll:
+        return withPredicate(n, ListFn::kAll, Type::kBool);
+      case Fn::kAny:
+        return withPredicate(n, ListFn::kAny, Type::kBool);
+      case Fn::kNone:
+        return withPredicate(n, ListFn::kNone, Type::kBool);
+      case Fn::kOne:
+        return withPredicate(n, ListFn::kOne, Type::kBool);
+      case Fn::kCount:
+        return withPredicate(n, ListFn::kCount, Type::kNumber);
+      case Fn::kFilter:
+        return withPredicate(n, ListFn::kLen, Type::kList);
+      case Fn::kSum:
+        return aggregate(n, ListFn::kSum);
+      case Fn::kMean:
+        return aggregate(n, ListFn::kMean);
+      case Fn::kMin:
+        return aggregate(n, ListFn::kMin);
+      case Fn::kMax:
+        return aggregate(n, ListFn::kMax);
+      case Fn::kAbs:
+        return numeric(n, Type::kNumber, "abs");
+      case Fn::kIsNaN:
+        return numeric(n, Type::kBool, "sl_isnan");
+      case Fn::kIsInf:
+        return numeric(n, Type::kBool, "sl_isinf");
+      case Fn::kIsNil:
+        if (!kind_) return ofType(Type::kBool, "0");
+        return ofType(Type::kBool, *kind_ == Value::Kind::kNil ? "1" : "0");
+      case Fn::kDefault:
+        if (!kind_) {
+          (void)lower(n.args[1]);
+          return ofType(Type::kAny);
+        }
+        return lower(n.args[*kind_ == Value::Kind::kNil ? 1 : 0]);
+      case Fn::kAsInt:
+      case Fn::kAsFloat:
+        return conversion(n);
+    }
+    return ofType(Type::kAny);
+  }
+
+  Lowered length(const Node& n) {
+    Lowered a = lower(n.args[0]);
+    if (a.type == Type::kPoison) return ofType(Type::kNumber, failCall(a.fail));
+    if (a.type == Type::kAny) return ofType(Type::kNumber, "0");
+    if (a.type == Type::kList) return listOp(ListFn::kLen, n, a.source, -1);
+    if (a.type == Type::kString) {
+      return ofType(Type::kNumber,
+                    a.isResult ? "sl_strlen(0)" : numberText(static_cast<double>(codePoints(a.literal))));
+    }
+    return wrongArgument(n, Type::kNumber, "len() needs a list or a string", a);
+  }
+
+  Lowered withPredicate(const Node& n, ListFn fn, Type natural) {
+    Lowered list = lower(n.args[0]);
+    const int pred = predicate(n, n.args[1]);
+    if (list.type == Type::kPoison) {
+      if (natural == Type::kList) return list;
+      return ofType(natural, failCall(list.fail));
+    }
+    if (list.type == Type::kAny) return ofType(natural, natural == Type::kList ? "" : "0");
+    if (list.type != Type::kList) return wrongArgument(n, natural, n.text + "() needs a list", list);
+    if (natural != Type::kList) return listOp(fn, n, list.source, pred);
+    Impl::Source filtered = impl_.sources[static_cast<size_t>(list.source)];
+    filtered.predicates.push_back(pred);
+    impl_.sources.push_back(std::move(filtered));
+    Lowered l = ofType(Type::kList);
+    l.source = static_cast<int>(impl_.sources.size()) - 1;
+    return l;
+  }
+
+  Lowered aggregate(const Node& n, ListFn fn) {
+    std::vector<Lowered> args;
+    for (const Node& arg : n.args) args.push_back(lower(arg));
+    for (const Lowered& a : args) {
+      if (a.type == Type::kPoison) return ofType(Type::kNumber, failCall(a.fail));
+    }
+    if (args.size() == 1 && args[0].type == Type::kList) return listOp(fn, n, args[0].source, -1);
+    std::string joined;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!is(args[i], Type::kNumber)) {
+        return wrongArgument(n.args[i], Type::kNumber, n.text + "() needs one list or several numbers",
+                             args[i]);
+      }
+      joined += (i ? "," : "") + std::string("(") + args[i].text + ")";
+    }
+    if (args.size() == 1) return ofType(Type::kNumber, args[0].text);
+    std::string sum;
+    for (size_t i = 0; i < args.size(); ++i) sum += (i ? "+(" : "(") + args[i].text + ")";
+    switch (fn) {
+      case ListFn::kSum:
+        return ofType(Type::kNumber, "(" + sum + ")");
+      case ListFn::kMean:
+        return ofType(Type::kNumber, "((" + sum + ")/" + std::to_string(args.size()) + ")");
+      case ListFn::kMin:
+        return ofType(Type::kNumber, "sl_min(" + joined + ")");
+      default:
+        return ofType(Type::kNumber, "sl_max(" + joined + ")");
+    }
+  }
+
+  Lowered numeric(const Node& n, Type natural, const std::string& function) {
+    Lowered a = lower(n.args[0]);
+    if (a.type == Type::kPoison) return ofType(natural, failCall(a.fail));
+    if (!is(a, Type::kNumber)) return wrongArgument(n, natural, n.text + "() needs a number", a);
+    return ofType(natural, function + "(" + a.text + ")");
+  }
+
+  Lowered conversion(const Node& n) {
+    const bool toInt = n.fn == Fn::kAsInt;
+    Lowered a = lower(n.args[0]);
+    if (a.type == Type::kPoison) return ofType(Type::kNumber, failCall(a.fail));
+    if (a.type == Type::kAny) return ofType(Type::kNumber, "0");
+    if (a.type == Type::kNumber) return ofType(Type::kNumber, toInt ? "sl_asint(" + a.text + ")" : a.text);
+    if (a.type == Type::kString && a.isResult)
+      return ofType(Type::kNumber, toInt ? "sl_strint(0)" : "sl_strfloat(0)");
+    if (a.type == Type::kString) {
+      auto v = toInt ? parseIntText(a.literal) : parseFloatText(a.literal);
+      if (v) return ofType(Type::kNumber, numberText(*v));
+      return error(n, Type::kNumber,
+                   n.text + "(): " + quotedForMessage(a.literal) + " is not " +
+                       (toInt ? "a whole number" : "a number"));
+    }
+    return wrongArgument(n, Type::kNumber, n.text + "() needs a number or a numeric string", a);
+  }
+
+  Impl& impl_;
+  std::optional<Value::Kind> kind_;
+  int depth_ = 0;
+};
+
+int startColumn(const Node& n) {
+  if ((n.kind == NodeKind::kBinary || n.kind == NodeKind::kIndex) && !n.args.empty())
+    return startColumn(n.args[0]);
+  return n.column;
+}
+
+std::string notABool(const Lowered& top) {
+  std::string hint;
+  switch (top.type) {
+    case Type::kNumber:
+      hint = ": compare it, e.g. result >= 0.95";
+      break;
+    case Type::kString:
+      hint = ": compare it, e.g. result == \"ok\"";
+      break;
+    case Type::kList:
+      hint = ": use all()/any() or index it (result[0])";
+      break;
+    case Type::kNil:
+      hint = ": use isNil(result) or default(result, 0)";
+      break;
+    default:
+      break;
+  }
+  return "the condition gives " + typeName(top) + ", not true or false" + hint;
+}
+
+}  // namespace
+
+CompiledCondition::CompiledCondition(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CompiledCondition::CompiledCondition(CompiledCondition&&) noexcept = default;
+CompiledCondition& CompiledCondition::operator=(CompiledCondition&&) noexcept = default;
+CompiledCondition::~CompiledCondition() = default;
+
+const std::string& CompiledCondition::source() const { return impl_->source; }
+
+Result<CompiledCondition> compile(std::string_view condition) {
+  auto tree = condition::parse(condition);
+  if (!tree) return Error{tree.error()};
+  auto impl = std::make_unique<Impl>();
+  impl->source = std::string(condition);
+  try {
+    Lowerer check(*impl, std::nullopt);
+    const Lowered top = check.lower(*tree);
+    if (check.compileError) return *check.compileError;
+    if (top.type != Type::kAny && top.type != Type::kBool) {
+      return Error{"column " + std::to_string(startColumn(*tree)) + ": " + notABool(top)};
+    }
+    for (int k = 0; k < Value::kKindCount; ++k) {
+      Lowerer lowerer(*impl, static_cast<Value::Kind>(k));
+      const Lowered program = lowerer.lower(*tree);
+      Impl::Program& out = impl->programs[k];
+      if (program.type == Type::kPoison) {
+        out.fail = program.fail;
+      } else if (program.type != Type::kBool) {
+        impl->fails.push_back(notABool(program));
+        out.fail = static_cast<int>(impl->fails.size()) - 1;
+      } else {
+        out.parser = impl->newParser(program.text);
+      }
+    }
+  } catch (const mu::Parser::exception_type& e) {
+    return Error{"internal error: the condition did not compile to muParser: " + e.GetMsg()};
+  } catch (const std::exception& e) {
+    return Error{std::string("internal error compiling the condition: ") + e.what()};
+  }
+  return CompiledCondition(std::move(impl));
+}
+
+Result<bool> CompiledCondition::evaluate(const Value& result) const {
+  Impl& im = *impl_;
+  const Impl::Program& program = im.programs[static_cast<int>(result.kind())];
+  im.current = &result;
+  if (program.fail >= 0) {
+    Error e{im.failMessage(program.fail)};
+    im.current = nullptr;
+    return e;
+  }
+  if (result.kind() == Value::Kind::kNumber) im.r = result.asNumber();
+  if (result.kind() == Value::Kind::kBool) im.r = result.asBool() ? 1 : 0;
+  im.failed = false;
+  double out = 0;
+  try {
+    out = program.parser->Eval();
+  } catch (const mu::Parser::exception_type& e) {
+    im.current = nullptr;
+    return Error{"internal error evaluating the condition: " + e.GetMsg()};
+  }
+  im.current = nullptr;
+  if (im.failed) return Error{std::move(im.message)};
+  return out != 0;
+}
+
+}  // namespace sluice::analysis

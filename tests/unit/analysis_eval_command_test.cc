@@ -1,0 +1,71 @@
+// `sluice analysis eval`, run as a user runs it: the real binary, its output and its exit status.
+#include <sys/wait.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct Run {
+  int exitCode;
+  std::string output;  // stdout and stderr together
+};
+
+std::string shellQuoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+Run runEval(const std::string& condition, const std::string& resultJson) {
+  const std::string command = std::string(SLUICE_BINARY) + " analysis eval " + shellQuoted(condition) +
+                              " --result " + shellQuoted(resultJson) + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  std::array<char, 512> buf{};
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output.append(buf.data(), n);
+  const int status = pclose(pipe);
+  REQUIRE(WIFEXITED(status));
+  return {WEXITSTATUS(status), output};
+}
+
+TEST_CASE("sluice analysis eval prints true or false (exit 0) or the error (exit 2)", "[analysis][cli]") {
+  struct Row {
+    const char* condition;
+    const char* result;
+    int exitCode;
+    const char* output;  // exit 0: the whole output; exit 2: a fragment of the error
+  };
+  const Row rows[] = {
+      {"result >= 0.95", "0.97", 0, "true\n"},
+      {"result >= 0.95", "0.5", 0, "false\n"},
+      {"len(result) == 0 || result[0] >= 0.95", "[]", 0, "true\n"},
+      {"all(result, {# < 1000})", "[10, 2000]", 0, "false\n"},
+      {"isNaN(result) || result >= 0.95", "NaN", 0, "true\n"},
+      {"result == 'ok'", "\"ok\"", 0, "true\n"},
+      {"default(result, 0) < 0.05", "null", 0, "true\n"},
+      {"result[0] >= 0.95", "[]", 2, "result is empty: the query returned no data"},
+      {"result >= 0.95", "[0.97, 0.99]", 2, "cannot compare a list of 2 numbers with a number"},
+      {"median(result) > 1", "[1]", 2, "column 1: unknown function \"median\""},
+      {"result > )", "1", 2, "column 10: unexpected token \")\""},
+      {"result", "1", 2, "the condition gives a number, not true or false"},
+      {"result > 1", "{\"a\": 1}", 2, "--result: the result must be a number"},
+      {"result > 1", "[1,", 2, "--result: the result is not valid JSON"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.condition << " with " << row.result);
+    const Run run = runEval(row.condition, row.result);
+    CHECK(run.exitCode == row.exitCode);
+    if (row.exitCode == 0) {
+      CHECK(run.output == row.output);
+    } else {
+      CHECK_THAT(run.output, Catch::StartsWith("sluice analysis eval: ") && Catch::Contains(row.output));
+    }
+  }
+}
+
+}  // namespace
