@@ -75,7 +75,7 @@ class Chart {
 
   std::string render() {
     const int lanes = assignLanes();
-    const double height = kBottom + 60 + lanes * kLaneHeight + (lanes ? 30 : 0);
+    const double height = kBottom + 60 + (lanes ? 30 + lanes * kLaneHeight : 0);
     out_ += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kWidth) + "\" height=\"" +
             num(height) + "\" viewBox=\"0 0 " + num(kWidth) + " " + num(height) +
             "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
@@ -87,6 +87,7 @@ class Chart {
     steps();
     weightLine();
     aborts();
+    personActions();
     runs(lanes);
     out_ += "</svg>\n";
     return out_;
@@ -132,7 +133,7 @@ class Chart {
     }
     line(kLeft, kBottom, kRight, kBottom, "stroke=\"#374151\" stroke-width=\"1\"");
     line(kLeft, kTop, kLeft, kBottom, "stroke=\"#374151\" stroke-width=\"1\"");
-    text(kRight, kBottom + 34, "virtual time", "text-anchor=\"end\" fill=\"#6b7280\"");
+    text(kRight, kBottom + 46, "virtual time", "text-anchor=\"end\" fill=\"#6b7280\"");
     text(18, (kTop + kBottom) / 2, "canary weight",
          "text-anchor=\"middle\" fill=\"#6b7280\" transform=\"rotate(-90 18 " + num((kTop + kBottom) / 2) +
              ")\"");
@@ -196,6 +197,17 @@ class Chart {
     }
   }
 
+  // People's actions: a purple mark under the time axis, named.
+  void personActions() {
+    for (const auto& row : r_.timeline) {
+      if (!row.byPerson) continue;
+      const double px = x(row.t);
+      out_ += "<path d=\"M" + num(px) + " " + num(kBottom) +
+              " l-5 9 h10 z\" fill=\"#7c3aed\" class=\"person\"/>\n";
+      text(px - 4, kBottom + 32, shorten(row.event, 40), "font-size=\"11\" fill=\"#7c3aed\"");
+    }
+  }
+
   // Lanes for the run bars, so that bars that overlap in time do not overlap on the page.
   int assignLanes() {
     std::vector<double> laneEnd;
@@ -214,7 +226,7 @@ class Chart {
 
   void runs(int lanes) {
     if (lanes == 0) return;
-    const double top = kBottom + 50;
+    const double top = kBottom + 80;
     text(kLeft, top - 8, "analysis runs", "fill=\"#374151\" font-weight=\"bold\"");
     double lx = kLeft + 110;
     for (const char* phase : {"Successful", "Failed", "Error", "Inconclusive", "Running"}) {

@@ -22,8 +22,9 @@ class ScenarioReader {
 
   // Errors for keys of `object` not in `known`; a scenario typo must not pass unnoticed.
   void rejectUnknown(const json& object, const std::string& path, std::initializer_list<const char*> known) {
-    for (const auto& [key, value] : object.items()) {
-      const bool ok = std::any_of(known.begin(), known.end(), [&](const char* k) { return key == k; });
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      const std::string& key = it.key();
+      const bool ok = std::any_of(known.begin(), known.end(), [&key](const char* k) { return key == k; });
       if (!ok) error(childPath(path, key), "unknown field");
     }
   }

@@ -311,15 +311,15 @@ class Simulation {
     if (action.kind == PersonAction::Kind::Update) {
       if (setImage(object_, action.container, action.image)) {
         bumpGeneration();
-        record(now, name, "new revision " + action.image);
+        record(now, name, "new revision " + action.image, /*byPerson=*/true);
       } else {
-        record(now, name, "no change: the image is already " + action.image);
+        record(now, name, "no change: the image is already " + action.image, /*byPerson=*/true);
       }
       return;
     }
     auto current = this->current();
     if (!current) {
-      record(now, name, "refused: " + current.error());
+      record(now, name, "refused: " + current.error(), /*byPerson=*/true);
       return;
     }
     const engine::Rollout& rollout = **current;
@@ -347,7 +347,7 @@ class Simulation {
         break;
     }
     if (!patch) {
-      record(now, name, "refused: " + patch.error());
+      record(now, name, "refused: " + patch.error(), /*byPerson=*/true);
       return;
     }
     if (!patch->spec.is_null()) {
@@ -359,7 +359,7 @@ class Simulation {
       object_.merge_patch(patch->status);
       statusStale_ = true;
     }
-    record(now, name, "by hand");
+    record(now, name, "by hand", /*byPerson=*/true);
   }
 
   ReplicaCount count(const std::string& hash, Time now) const {
@@ -403,7 +403,7 @@ class Simulation {
   }
 
   // Records a row for an event, or (with an empty event) if a visible value changed.
-  void record(Time now, const std::string& event, const std::string& message) {
+  void record(Time now, const std::string& event, const std::string& message, bool byPerson = false) {
     if (!recording_) return;
     TimelineRow row = snapshot(now);
     if (event.empty()) {
@@ -411,6 +411,7 @@ class Simulation {
     } else {
       row.event = event;
       row.message = message;
+      row.byPerson = byPerson;
     }
     if (status_.abort && !lastAbort_) {
       const engine::Condition* progressing = status_.condition("Progressing");

@@ -67,8 +67,9 @@ struct TimelineRow {
   ReplicaCount canary;
   ReplicaCount stable;
   std::string phase;
-  std::string event;    // an event reason (RolloutStepCompleted), a person's action (promote), or empty
-  std::string message;  // the event's message, or the status message
+  std::string event;      // an event reason (RolloutStepCompleted), a person's action (promote), or empty
+  std::string message;    // the event's message, or the status message
+  bool byPerson = false;  // the event is a person's action from the scenario
 };
 
 struct AnalysisRunRecord {

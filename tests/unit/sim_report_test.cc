@@ -129,18 +129,24 @@ TEST_CASE("the SVG is well-formed and shows the weight, steps, pauses, runs and 
   CHECK(svg.find("class=\"run\"") != std::string::npos);
   CHECK(svg.find("#dc2626") != std::string::npos);  // the failed run and the abort, in red
   CHECK(svg.find("class=\"abort\"") != std::string::npos);
+  CHECK(svg.find("class=\"person\"") == std::string::npos);  // nobody acted in this run
   // Text is escaped, so a message with markup cannot break the document.
   CHECK(svg.find("aborted: Rollout aborted update to revision 2: &lt;rate&gt; &amp; more") !=
         std::string::npos);
   CHECK(svg.find("<rate>") == std::string::npos);
 }
 
-TEST_CASE("the SVG without aborts or runs has no abort marker and no run lane", "[sim][report]") {
+TEST_CASE("the SVG without aborts or runs has no abort marker and no run lane, and marks actions",
+          "[sim][report]") {
   SimResult r = abortedResult();
   r.aborts.clear();
   r.analysisRuns.clear();
   r.aborted = false;
+  r.timeline[3].byPerson = true;
+  r.timeline[3].event = "promote";
   const std::string svg = renderSvg(r);
+  CHECK(svg.find("class=\"person\"") != std::string::npos);
+  CHECK(svg.find(">promote</text>") != std::string::npos);
   CHECK(tagBalance(svg).empty());
   CHECK(svg.find("class=\"abort\"") == std::string::npos);
   CHECK(svg.find("analysis runs") == std::string::npos);
