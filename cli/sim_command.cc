@@ -43,6 +43,8 @@ Scenario (all fields optional):
       - {at: 45m, promote: {}}         # also promote: {full: true}, abort, retry, pause, resume
       - {at: 1h, update: {image: "registry.example/app:v3"}}
 Every analysis template a Rollout uses needs an entry in analysisRuns, and every entry must be used.
+With several Rollouts, each runs under the same scenario: JSON output is then an array, and --svg
+writes one chart per Rollout (chart.svg -> chart-NAME.svg).
 
 Exit status: 0 the simulation finished (and matched --expect), 3 --expect did not match,
 2 invalid input (unreadable file, invalid Rollout or scenario, unknown template), 1 the engine failed.)";
