@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/model_json.h"
 #include "base/source.h"
 #include "cli/commands.h"
 #include "engine/rollout_json.h"
@@ -41,9 +42,17 @@ void lintFile(const std::string& file, LintTally& tally) {
   for (const Document& doc : *docs) {
     // Services, Ingresses and the rest of an application's manifests often share the file: skip them.
     const auto kind = doc.json.is_object() ? doc.json.find("kind") : doc.json.end();
-    if (kind == doc.json.end() || !kind->is_string() || *kind != "Rollout") continue;
+    if (kind == doc.json.end() || !kind->is_string()) continue;
     Diagnostics diags;
-    (void)engine::parseRollout(doc.json, doc.source, diags);
+    if (*kind == "Rollout") {
+      (void)engine::parseRollout(doc.json, doc.source, diags);
+    } else if (*kind == analysis::kAnalysisTemplateKind || *kind == analysis::kClusterAnalysisTemplateKind) {
+      (void)analysis::parseAnalysisTemplate(doc.json, doc.source, diags);
+    } else if (*kind == analysis::kAnalysisRunKind) {
+      (void)analysis::parseAnalysisRun(doc.json, doc.source, diags);
+    } else {
+      continue;
+    }
     std::cout << diags.format();
     tally.errors += diags.errorCount();
     tally.warnings += diags.warningCount();
@@ -55,9 +64,10 @@ void lintFile(const std::string& file, LintTally& tally) {
 void addLintCommand(CLI::App& app, int& exitCode) {
   auto* cmd = app.add_subcommand(
       "lint",
-      "Check Rollout manifests offline.\n"
-      "Every YAML document of kind Rollout (apiVersion sluice.dev/v1alpha1 or argoproj.io/v1alpha1) in the\n"
-      "given files is parsed and validated; other kinds are skipped. Each problem is printed on its own line\n"
+      "Check Rollout and analysis manifests offline.\n"
+      "Every YAML document of kind Rollout, AnalysisTemplate, ClusterAnalysisTemplate or AnalysisRun\n"
+      "(apiVersion sluice.dev/v1alpha1 or argoproj.io/v1alpha1) in the given files is parsed and validated;\n"
+      "other kinds are skipped. Each problem is printed on its own line\n"
       "as FILE:LINE:COL: error|warning: FIELD.PATH: MESSAGE, followed by a summary line.\n"
       "Exit status: 0 no errors (warnings allowed), 1 errors found (including malformed YAML),\n"
       "2 a file could not be read or no file was given.");

@@ -8,6 +8,7 @@
 #include <set>
 #include <string_view>
 
+#include "base/json_fields.h"
 #include "engine/validate.h"
 
 namespace sluice::engine {
@@ -15,127 +16,7 @@ namespace sluice::engine {
 namespace {
 
 using nlohmann::json;
-
-// "string \"abc\"", "number 1.5", "object": what a value is, for "must be X, got Y" messages.
-std::string describeValue(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return v.get<bool>() ? "bool true" : "bool false";
-    case json::value_t::string: {
-      std::string s = v.get<std::string>();
-      if (s.size() > 40) s = s.substr(0, 40) + "...";
-      return "string " + json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-    }
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float:
-      return "number " + v.dump(-1, ' ', false, json::error_handler_t::replace);
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "a list";
-    default:
-      return "an unsupported value";
-  }
-}
-
-// Where diagnostics go while one object is read. Knows the source map, so every problem gets a position.
-class Reporter {
- public:
-  Reporter(const SourceMap& source, Diagnostics& diags) : source_(source), diags_(diags) {}
-  void error(const std::string& path, std::string message) {
-    diags_.add(source_.diagnostic(Severity::Error, path, std::move(message)));
-  }
-  void warning(const std::string& path, std::string message) {
-    diags_.add(source_.diagnostic(Severity::Warning, path, std::move(message)));
-  }
-  void wrongType(const std::string& path, const char* expected, const json& got) {
-    error(path, std::string("must be ") + expected + ", got " + describeValue(got));
-  }
-
- private:
-  const SourceMap& source_;
-  Diagnostics& diags_;
-};
-
-// ---- scalar readers: each returns nullopt after reporting why ------------------------------------
-
-std::optional<int64_t> readInt64(Reporter& r, const json& v, const std::string& path) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_unsigned()) {
-    r.error(path, "is out of range: " + v.dump());
-    return std::nullopt;
-  }
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e15) return static_cast<int64_t>(d);
-  }
-  r.wrongType(path, "an integer", v);
-  return std::nullopt;
-}
-
-std::optional<int> readInt(Reporter& r, const json& v, const std::string& path) {
-  auto n = readInt64(r, v, path);
-  if (!n) return std::nullopt;
-  if (*n < INT_MIN || *n > INT_MAX) {
-    r.error(path, "is out of range: " + std::to_string(*n));
-    return std::nullopt;
-  }
-  return static_cast<int>(*n);
-}
-
-std::optional<bool> readBool(Reporter& r, const json& v, const std::string& path) {
-  if (v.is_boolean()) return v.get<bool>();
-  r.wrongType(path, "true or false", v);
-  return std::nullopt;
-}
-
-std::optional<std::string> readString(Reporter& r, const json& v, const std::string& path) {
-  if (v.is_string()) return v.get<std::string>();
-  r.wrongType(path, "a string", v);
-  return std::nullopt;
-}
-
-// The value of `result`, or nullopt after reporting its error at `path`.
-template <typename T>
-std::optional<T> reportedAt(Reporter& r, const std::string& path, Result<T> result) {
-  if (result) return std::move(*result);
-  r.error(path, result.error());
-  return std::nullopt;
-}
-
-std::optional<int64_t> readNonNegative(Reporter& r, const json& v, const std::string& path) {
-  auto n = readInt64(r, v, path);
-  if (n && *n < 0) {
-    r.error(path, "must not be negative, got " + std::to_string(*n));
-    return std::nullopt;
-  }
-  return n;
-}
-
-std::optional<Time> readTime(Reporter& r, const json& v, const std::string& path) {
-  if (!v.is_string()) {
-    r.wrongType(path, "an RFC 3339 time string", v);
-    return std::nullopt;
-  }
-  return reportedAt(r, path, parseRfc3339(v.get<std::string>()));
-}
-
-// Seconds as an integer, or a duration string ("30s", "1h30m", or a bare "30").
-std::optional<Duration> readDuration(Reporter& r, const json& v, const std::string& path) {
-  if (v.is_number()) {
-    auto n = readNonNegative(r, v, path);
-    if (!n) return std::nullopt;
-    return Duration{*n};
-  }
-  if (!v.is_string()) {
-    r.wrongType(path, "a duration (seconds, or a string like \"1h30m\")", v);
-    return std::nullopt;
-  }
-  return reportedAt(r, path, parseDuration(v.get<std::string>()));
-}
+using namespace sluice::json_fields;
 
 // An int, "N%", or a bare numeric string "N" which, as in Argo Rollouts, also means a percentage.
 std::optional<IntOrPercent> readIntOrPercent(Reporter& r, const json& v, const std::string& path) {
@@ -159,152 +40,7 @@ std::optional<IntOrPercent> readIntOrPercent(Reporter& r, const json& v, const s
   return std::nullopt;
 }
 
-// A map of string to string, as labels and annotations are.
-std::optional<std::map<std::string, std::string>> readStringMap(Reporter& r, const json& v, const std::string& path) {
-  if (!v.is_object()) {
-    r.wrongType(path, "a map of strings", v);
-    return std::nullopt;
-  }
-  std::map<std::string, std::string> out;
-  bool ok = true;
-  for (const auto& [key, value] : v.items()) {
-    if (value.is_string()) {
-      out[key] = value.get<std::string>();
-    } else {
-      r.wrongType(childPath(path, key), "a string", value);
-      ok = false;
-    }
-  }
-  if (!ok) return std::nullopt;
-  return out;
-}
-
-// Any JSON object, kept as given (pod template, selector, plugin configuration).
-std::optional<json> readRawObject(Reporter& r, const json& v, const std::string& path) {
-  if (v.is_object()) return v;
-  r.wrongType(path, "an object", v);
-  return std::nullopt;
-}
-
-std::optional<json> readRawList(Reporter& r, const json& v, const std::string& path) {
-  if (v.is_array()) return v;
-  r.wrongType(path, "a list", v);
-  return std::nullopt;
-}
-
-// ---- objects -------------------------------------------------------------------------------------
-
-// One JSON object being read. Remembers the keys that were asked for, so that the rest can be reported
-// as unknown fields at the end.
-class ObjectReader {
- public:
-  ObjectReader(Reporter& r, const json& object, std::string path)
-      : r_(r), object_(object), path_(std::move(path)) {}
-
-  Reporter& reporter() { return r_; }
-  const std::string& path() const { return path_; }
-  std::string path(std::string_view key) const { return childPath(path_, key); }
-
-  // The value of `key`, or nullptr when it is absent or null (Kubernetes treats both alike).
-  const json* get(std::string_view key) {
-    known_.insert(std::string(key));
-    auto it = object_.find(key);
-    if (it == object_.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-  bool has(std::string_view key) const {
-    auto it = object_.find(key);
-    return it != object_.end() && !it->is_null();
-  }
-
-  // Reads `key` with `parse` into `out` when it is present and well formed.
-  template <typename T, typename Parse>
-  void read(std::string_view key, T& out, Parse parse) {
-    if (const json* v = get(key)) {
-      if (auto parsed = parse(r_, *v, path(key))) out = std::move(*parsed);
-    }
-  }
-
-  // A string field that must be present and non-empty.
-  void readRequired(std::string_view key, std::string& out) {
-    if (!has(key)) {
-      known_.insert(std::string(key));
-      r_.error(path(key), "is required");
-      return;
-    }
-    read(key, out, readString);
-    if (out.empty() && object_.at(std::string(key)).is_string()) r_.error(path(key), "must not be empty");
-  }
-
-  // A field that is valid upstream but that Sluice does not run: an error when it matters for behaviour.
-  void rejectUnsupported(std::string_view key, const std::string& message) {
-    if (get(key)) r_.error(path(key), message);
-  }
-  // A field valid upstream that Sluice does not use: a warning, so a manifest that moves over still loads.
-  void ignoreUnsupported(std::string_view key) {
-    if (get(key)) r_.warning(path(key), "is not supported by sluice yet and is ignored");
-  }
-  // Known fields that carry nothing for us (server-managed metadata).
-  void ignore(std::initializer_list<std::string_view> keys) {
-    for (auto k : keys) known_.insert(std::string(k));
-  }
-
-  // Warns about every field that was never asked for.
-  void warnUnknown() {
-    for (const auto& [key, value] : object_.items()) {
-      if (!known_.count(key)) r_.warning(path(key), "unknown field");
-    }
-  }
-
- private:
-  Reporter& r_;
-  const json& object_;
-  std::string path_;
-  std::set<std::string, std::less<>> known_;
-};
-
-// Calls `each(ObjectReader&)` for every element of the list at `v`, checking that it is a list of objects.
-template <typename Each>
-void forEachObject(Reporter& r, const json& v, const std::string& path, Each each) {
-  if (!v.is_array()) {
-    r.wrongType(path, "a list", v);
-    return;
-  }
-  for (size_t i = 0; i < v.size(); ++i) {
-    const std::string itemPath = indexPath(path, i);
-    if (!v[i].is_object()) {
-      r.wrongType(itemPath, "an object", v[i]);
-      continue;
-    }
-    ObjectReader item(r, v[i], itemPath);
-    each(item);
-  }
-}
-
-// Calls `fill(ObjectReader&)` on the object at `v`; reports a wrong type, warns about unknown fields.
-template <typename Fill>
-bool readObject(Reporter& r, const json& v, const std::string& path, Fill fill) {
-  if (!v.is_object()) {
-    r.wrongType(path, "an object", v);
-    return false;
-  }
-  ObjectReader o(r, v, path);
-  fill(o);
-  o.warnUnknown();
-  return true;
-}
-
-std::optional<std::vector<std::string>> readStringList(Reporter& r, const json& v, const std::string& path) {
-  if (!v.is_array()) {
-    r.wrongType(path, "a list of strings", v);
-    return std::nullopt;
-  }
-  std::vector<std::string> out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (auto s = readString(r, v[i], indexPath(path, i))) out.push_back(*s);
-  }
-  return out;
-}
+}  // namespace
 
 // ---- metadata ------------------------------------------------------------------------------------
 
@@ -319,6 +55,8 @@ void readMetadata(ObjectReader& o, ObjectMeta& meta) {
   o.ignore({"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName", "finalizers",
             "ownerReferences", "managedFields", "selfLink"});
 }
+
+namespace {
 
 // ---- analysis ------------------------------------------------------------------------------------
 
@@ -691,17 +429,6 @@ void readSpec(ObjectReader& o, RolloutSpec& spec) {
 
 // ---- status --------------------------------------------------------------------------------------
 
-// Status is written by controllers, not people: unknown fields (newer Argo versions) are ignored.
-template <typename Fill>
-void readStatusObject(Reporter& r, const json& v, const std::string& path, Fill fill) {
-  if (!v.is_object()) {
-    r.wrongType(path, "an object", v);
-    return;
-  }
-  ObjectReader o(r, v, path);
-  fill(o);
-}
-
 std::optional<std::string> readGenerationString(Reporter& r, const json& v, const std::string& path) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
@@ -797,19 +524,6 @@ void readStatus(ObjectReader& o, RolloutStatus& s) {
 }
 
 // ---- writing status ------------------------------------------------------------------------------
-
-void putString(json& j, const char* key, const std::string& value) {
-  if (!value.empty()) j[key] = value;
-}
-void putInt(json& j, const char* key, int64_t value) {
-  if (value != 0) j[key] = value;
-}
-void putBool(json& j, const char* key, bool value) {
-  if (value) j[key] = true;
-}
-void putTime(json& j, const char* key, const std::optional<Time>& value) {
-  if (value) j[key] = formatRfc3339(*value);
-}
 
 json runStatusRefToJson(const AnalysisRunStatusRef& ref) {
   json j = json::object();

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "base/diagnostics.h"
+#include "base/json_fields.h"
 #include "base/result.h"
 #include "base/source.h"
 #include "engine/rollout.h"
@@ -17,6 +18,10 @@ namespace sluice::engine {
 // wrong types, bad values and broken rules, warnings for unknown fields. Returns the Rollout when there
 // were no errors, nullopt otherwise. Never throws. The status, if present, is parsed too.
 std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source, Diagnostics& diags);
+
+// Reads an object's metadata (name required; server-managed fields accepted and dropped). Shared with the
+// loaders of the other kinds.
+void readMetadata(json_fields::ObjectReader& o, ObjectMeta& meta);
 
 // Status, in the shape Argo Rollouts writes it (observedGeneration a string, times RFC 3339). Fields at
 // their zero value are left out, so a merge patch built from two of these diffs cleanly.

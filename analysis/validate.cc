@@ -1,0 +1,130 @@
+// The metric rules of §4.3. A field that still holds an argument placeholder is checked after templating
+// instead, when the run starts.
+#include "analysis/validate.h"
+
+#include <regex>
+#include <set>
+
+namespace sluice::analysis {
+
+namespace {
+
+bool templated(const std::string& s) { return s.find("{{") != std::string::npos; }
+
+class MetricRules {
+ public:
+  MetricRules(const SourceMap& source, Diagnostics& diags) : source_(source), diags_(diags) {}
+
+  void check(const std::vector<Metric>& metrics, const std::vector<std::string>& dryRun,
+             const std::vector<MeasurementRetention>& retention, bool metricsKnown) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      const std::string path = indexPath("spec.metrics", i);
+      checkMetric(metrics[i], path);
+      if (!seen.insert(metrics[i].name).second) {
+        error(childPath(path, "name"), "duplicate metric name \"" + metrics[i].name + "\"");
+      }
+    }
+    for (size_t i = 0; i < dryRun.size(); ++i) {
+      checkNamePattern(dryRun[i], childPath(indexPath("spec.dryRun", i), "metricName"), metrics,
+                       metricsKnown);
+    }
+    for (size_t i = 0; i < retention.size(); ++i) {
+      checkNamePattern(retention[i].metricName,
+                       childPath(indexPath("spec.measurementRetention", i), "metricName"), metrics,
+                       metricsKnown);
+    }
+  }
+
+ private:
+  void error(const std::string& path, std::string message) {
+    diags_.add(source_.diagnostic(Severity::Error, path, std::move(message)));
+  }
+
+  void checkDuration(const std::string& value, const std::string& path) {
+    if (value.empty() || templated(value)) return;
+    auto d = parseDuration(value);
+    if (!d) error(path, d.error());
+  }
+
+  void checkMetric(const Metric& m, const std::string& path) {
+    auto at = [&](const char* field) { return childPath(path, field); };
+    checkDuration(m.interval, at("interval"));
+    checkDuration(m.initialDelay, at("initialDelay"));
+    const int failureLimit = m.failureLimitOrDefault();
+    const int successLimit = m.consecutiveSuccessLimitOrDefault();
+    if (failureLimit < -1)
+      error(at("failureLimit"), "must be -1 (disabled) or more, got " + std::to_string(failureLimit));
+    for (auto [field, value] : {std::pair{"inconclusiveLimit", m.inconclusiveLimit},
+                                {"consecutiveErrorLimit", m.consecutiveErrorLimit},
+                                {"consecutiveSuccessLimit", m.consecutiveSuccessLimit}}) {
+      if (value && *value < 0) error(at(field), "must not be negative, got " + std::to_string(*value));
+    }
+    if (failureLimit == -1 && successLimit == 0) {
+      error(at("failureLimit"),
+            "-1 disables failures, so consecutiveSuccessLimit must be set for the metric to end");
+    }
+    if (!m.count || (!m.count->number && templated(m.count->text))) return;
+    auto count = m.count->resolve();
+    if (!count) {
+      error(at("count"), count.error());
+      return;
+    }
+    if (*count < 0) {
+      error(at("count"), "must not be negative, got " + std::to_string(*count));
+      return;
+    }
+    if (*count > 1 && m.interval.empty()) {
+      error(at("count"), "is " + std::to_string(*count) + ", more than one measurement needs an interval");
+    }
+    if (*count > 0 && *count < failureLimit + successLimit) {
+      error(at("count"), "must be at least failureLimit + consecutiveSuccessLimit (" +
+                             std::to_string(failureLimit + successLimit) + "), got " +
+                             std::to_string(*count));
+    }
+    if (*count > 0 && *count < m.inconclusiveLimitOrDefault()) {
+      error(at("count"), "must be at least inconclusiveLimit (" +
+                             std::to_string(m.inconclusiveLimitOrDefault()) + "), got " +
+                             std::to_string(*count));
+    }
+  }
+
+  void checkNamePattern(const std::string& pattern, const std::string& path,
+                        const std::vector<Metric>& metrics, bool metricsKnown) {
+    try {
+      std::regex re(pattern);
+    } catch (const std::regex_error& e) {
+      error(path, "is not a valid regular expression: \"" + pattern + "\"");
+      return;
+    }
+    if (!metricsKnown) return;
+    for (const auto& m : metrics) {
+      if (metricNameMatches(pattern, m.name)) return;
+    }
+    error(path, "\"" + pattern + "\" matches no metric");
+  }
+
+  const SourceMap& source_;
+  Diagnostics& diags_;
+};
+
+}  // namespace
+
+bool metricNameMatches(const std::string& pattern, const std::string& name) {
+  try {
+    return std::regex_search(name, std::regex(pattern));
+  } catch (const std::regex_error&) {
+    return false;
+  }
+}
+
+void validateTemplateSpec(const AnalysisTemplateSpec& spec, const SourceMap& source, Diagnostics& diags) {
+  MetricRules(source, diags)
+      .check(spec.metrics, spec.dryRun, spec.measurementRetention, spec.templates.empty());
+}
+
+void validateRunSpec(const AnalysisRunSpec& spec, const SourceMap& source, Diagnostics& diags) {
+  MetricRules(source, diags).check(spec.metrics, spec.dryRun, spec.measurementRetention, true);
+}
+
+}  // namespace sluice::analysis

@@ -1,0 +1,21 @@
+// Argo Rollouts' rules for metrics (§4.3), checked on the typed model after parsing and again on a merged
+// run spec, reported with field paths and source positions.
+#pragma once
+
+#include "analysis/model.h"
+#include "base/diagnostics.h"
+#include "base/source.h"
+
+namespace sluice::analysis {
+
+// Adds one diagnostic per broken rule under `spec.` (all of them). `source` may be empty. dryRun and
+// measurementRetention names are regexes that must compile and, unless the template nests others whose
+// metrics are not known here, match one of its metrics.
+void validateTemplateSpec(const AnalysisTemplateSpec& spec, const SourceMap& source, Diagnostics& diags);
+void validateRunSpec(const AnalysisRunSpec& spec, const SourceMap& source, Diagnostics& diags);
+
+// Whether the regex `pattern` (a dryRun or measurementRetention metricName) matches somewhere in `name`,
+// as Go's regexp.MatchString does; an invalid pattern matches nothing.
+bool metricNameMatches(const std::string& pattern, const std::string& name);
+
+}  // namespace sluice::analysis

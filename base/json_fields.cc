@@ -1,0 +1,194 @@
+// Field readers and writers shared by the manifest loaders (json_fields.h).
+#include "base/json_fields.h"
+
+#include <climits>
+#include <cmath>
+
+namespace sluice::json_fields {
+
+using nlohmann::json;
+
+std::string describeValue(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return v.get<bool>() ? "bool true" : "bool false";
+    case json::value_t::string: {
+      std::string s = v.get<std::string>();
+      if (s.size() > 40) s = s.substr(0, 40) + "...";
+      return "string " + json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      return "number " + v.dump(-1, ' ', false, json::error_handler_t::replace);
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "a list";
+    default:
+      return "an unsupported value";
+  }
+}
+
+std::optional<int64_t> readInt64(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_unsigned()) {
+    r.error(path, "is out of range: " + v.dump());
+    return std::nullopt;
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e15) return static_cast<int64_t>(d);
+  }
+  r.wrongType(path, "an integer", v);
+  return std::nullopt;
+}
+
+std::optional<int> readInt(Reporter& r, const json& v, const std::string& path) {
+  auto n = readInt64(r, v, path);
+  if (!n) return std::nullopt;
+  if (*n < INT_MIN || *n > INT_MAX) {
+    r.error(path, "is out of range: " + std::to_string(*n));
+    return std::nullopt;
+  }
+  return static_cast<int>(*n);
+}
+
+std::optional<bool> readBool(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_boolean()) return v.get<bool>();
+  r.wrongType(path, "true or false", v);
+  return std::nullopt;
+}
+
+std::optional<std::string> readString(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_string()) return v.get<std::string>();
+  r.wrongType(path, "a string", v);
+  return std::nullopt;
+}
+
+std::optional<int64_t> readNonNegative(Reporter& r, const json& v, const std::string& path) {
+  auto n = readInt64(r, v, path);
+  if (n && *n < 0) {
+    r.error(path, "must not be negative, got " + std::to_string(*n));
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<Time> readTime(Reporter& r, const json& v, const std::string& path) {
+  if (!v.is_string()) {
+    r.wrongType(path, "an RFC 3339 time string", v);
+    return std::nullopt;
+  }
+  return reportedAt(r, path, parseRfc3339(v.get<std::string>()));
+}
+
+std::optional<Duration> readDuration(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_number()) {
+    auto n = readNonNegative(r, v, path);
+    if (!n) return std::nullopt;
+    return Duration{*n};
+  }
+  if (!v.is_string()) {
+    r.wrongType(path, "a duration (seconds, or a string like \"1h30m\")", v);
+    return std::nullopt;
+  }
+  return reportedAt(r, path, parseDuration(v.get<std::string>()));
+}
+
+std::optional<std::map<std::string, std::string>> readStringMap(Reporter& r, const json& v,
+                                                                const std::string& path) {
+  if (!v.is_object()) {
+    r.wrongType(path, "a map of strings", v);
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> out;
+  bool ok = true;
+  for (const auto& [key, value] : v.items()) {
+    if (value.is_string()) {
+      out[key] = value.get<std::string>();
+    } else {
+      r.wrongType(childPath(path, key), "a string", value);
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<json> readRawObject(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_object()) return v;
+  r.wrongType(path, "an object", v);
+  return std::nullopt;
+}
+
+std::optional<json> readRawList(Reporter& r, const json& v, const std::string& path) {
+  if (v.is_array()) return v;
+  r.wrongType(path, "a list", v);
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> readStringList(Reporter& r, const json& v, const std::string& path) {
+  if (!v.is_array()) {
+    r.wrongType(path, "a list of strings", v);
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (auto s = readString(r, v[i], indexPath(path, i))) out.push_back(*s);
+  }
+  return out;
+}
+
+const json* ObjectReader::get(std::string_view key) {
+  known_.insert(std::string(key));
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+bool ObjectReader::has(std::string_view key) const {
+  auto it = object_.find(key);
+  return it != object_.end() && !it->is_null();
+}
+
+void ObjectReader::readRequired(std::string_view key, std::string& out) {
+  if (!has(key)) {
+    known_.insert(std::string(key));
+    r_.error(path(key), "is required");
+    return;
+  }
+  read(key, out, readString);
+  if (out.empty() && object_.at(std::string(key)).is_string()) r_.error(path(key), "must not be empty");
+}
+
+void ObjectReader::warnUnknown() {
+  for (const auto& [key, value] : object_.items()) {
+    if (!known_.count(key)) r_.warning(path(key), "unknown field");
+  }
+}
+
+std::string joinErrors(const Diagnostics& diags) {
+  std::string message;
+  for (const auto& d : diags.items()) {
+    if (d.severity == Severity::Error) message += (message.empty() ? "" : "; ") + d.path + ": " + d.message;
+  }
+  return message;
+}
+
+void putString(json& j, const char* key, const std::string& value) {
+  if (!value.empty()) j[key] = value;
+}
+void putInt(json& j, const char* key, int64_t value) {
+  if (value != 0) j[key] = value;
+}
+void putBool(json& j, const char* key, bool value) {
+  if (value) j[key] = true;
+}
+void putTime(json& j, const char* key, const std::optional<Time>& value) {
+  if (value) j[key] = formatRfc3339(*value);
+}
+
+}  // namespace sluice::json_fields
