@@ -151,7 +151,7 @@ TEST_CASE("an update action makes a new revision and restarts the steps", "[sim]
   CHECK(r.phase == "Healthy");
 }
 
-TEST_CASE("--initial deploys the template at once, with no steps", "[sim][runner]") {
+TEST_CASE("a first deploy (the --initial flag) goes to full scale at once, with no steps", "[sim][runner]") {
   const SimResult r = run(withActions({}), SimOptions{true});
   CHECK(r.phase == "Healthy");
   CHECK(findEvent(r, "Update") == nullptr);
