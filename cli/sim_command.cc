@@ -1,8 +1,129 @@
+// `sluice sim`: runs the engine over virtual time against a simulated world and reports what happens.
 #include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <memory>
 
 #include "cli/commands.h"
+#include "sim/report.h"
+#include "sim/simulator.h"
 
 namespace sluice::cli {
-// Filled in by the simulator work.
-void addSimCommand(CLI::App&, int&) {}
+
+namespace {
+
+struct SimFlags {
+  std::vector<std::string> files;
+  std::string scenario;
+  std::string output = "table";
+  std::string svg;
+  std::string expect;
+  bool initial = false;
+};
+
+constexpr const char* kSimFooter = R"(
+The world starts with a stable revision deployed and fully promoted: the Rollout's template with the
+first container's image replaced by the scenario's spec.stableImage or, by default, by the same image
+tagged "previous" (registry.example/app:v2 -> registry.example/app:previous). At t=0 the Rollout's own
+template arrives as an update. With --initial the Rollout's template is a first deploy instead.
+Virtual time starts at 2026-01-01T00:00:00Z, so every run prints the same.
+
+Scenario (all fields optional):
+  apiVersion: sluice.dev/v1alpha1
+  kind: Scenario
+  spec:
+    duration: 6h          # stop after this much virtual time (default 24h)
+    readiness: 30s        # new pods become ready this long after they are asked for (default 0s)
+    stableImage: app:v1   # the image of the stable revision
+    analysisRuns:         # how each AnalysisRun ends, by template name
+      success-rate: {phase: Successful, after: 5m}    # or Failed, Error, Inconclusive; message: "..."
+    metrics:              # what each metric returns over time (validated; not used yet: a later
+      latency: [{at: 0s, value: 0.2}]                  # version feeds them to the analysis engine)
+    actions:              # what people do, at virtual times
+      - {at: 45m, promote: {}}         # also promote: {full: true}, abort, retry, pause, resume
+      - {at: 1h, update: {image: "registry.example/app:v3"}}
+Every analysis template a Rollout uses needs an entry in analysisRuns, and every entry must be used.
+With several Rollouts, each runs under the same scenario: JSON output is then an array, and --svg
+writes one chart per Rollout (chart.svg -> chart-NAME.svg).
+
+Exit status: 0 the simulation finished (and matched --expect), 3 --expect did not match,
+2 invalid input (unreadable file, invalid Rollout or scenario, unknown template), 1 the engine failed.)";
+
+bool writeFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+// The SVG file for one of several rollouts: "chart.svg" -> "chart-web.svg".
+std::string svgPathFor(const std::string& path, const std::string& rollout, size_t count) {
+  if (count == 1) return path;
+  const size_t dot = path.rfind('.');
+  const size_t slash = path.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return path + "-" + rollout;
+  return path.substr(0, dot) + "-" + rollout + path.substr(dot);
+}
+
+int runSim(const SimFlags& flags) {
+  Diagnostics diags;
+  auto input = sim::loadSimInput(
+      flags.files, flags.scenario.empty() ? std::nullopt : std::optional<std::string>(flags.scenario), diags);
+  std::cerr << diags.format();
+  if (!input) return kExitInvalidInput;
+
+  nlohmann::json reports = nlohmann::json::array();
+  int status = kExitOk;
+  for (const auto& rollout : input->rollouts) {
+    auto result = sim::simulate(rollout, input->scenario, sim::SimOptions{flags.initial});
+    if (!result) {
+      std::cerr << "sluice sim: " << rollout.rollout.metadata.name << ": " << result.error() << "\n";
+      return kExitFailure;
+    }
+    if (flags.output == "json") {
+      reports.push_back(sim::toJson(*result));
+    } else {
+      std::cout << (reports.empty() ? "" : "\n") << sim::formatTable(*result);
+      reports.push_back(nullptr);
+    }
+    if (!flags.svg.empty()) {
+      const std::string path = svgPathFor(flags.svg, result->rolloutName, input->rollouts.size());
+      if (!writeFile(path, sim::renderSvg(*result))) {
+        std::cerr << "sluice sim: cannot write " << path << "\n";
+        return kExitInvalidInput;
+      }
+    }
+    if (!flags.expect.empty() && result->phase != flags.expect) {
+      std::cerr << "sluice sim: " << result->rolloutName << ": expected " << flags.expect << ", got "
+                << result->phase << (result->aborted ? " (aborted)" : "") << " at "
+                << sim::formatSimTime(result->endedAt)
+                << (result->message.empty() ? "" : ": " + result->message) << "\n";
+      status = kExitMismatch;
+    }
+  }
+  if (flags.output == "json") std::cout << (reports.size() == 1 ? reports[0] : reports).dump(2) << "\n";
+  return status;
+}
+
+}  // namespace
+
+void addSimCommand(CLI::App& app, int& exitCode) {
+  auto flags = std::make_shared<SimFlags>();
+  auto* cmd = app.add_subcommand(
+      "sim", "Simulate Rollouts offline: the real engine over virtual time against a simulated world");
+  cmd->footer(kSimFooter);
+  cmd->add_option("rollouts", flags->files, "Files with the Rollout(s); other kinds in them are ignored")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--scenario", flags->scenario, "Scenario file (see below)")->check(CLI::ExistingFile);
+  cmd->add_option("-o,--output", flags->output, "Report format")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--svg", flags->svg, "Also write an SVG chart of the canary weight over time to FILE");
+  cmd->add_option("--expect", flags->expect, "Exit 3 unless the simulation ends in this phase")
+      ->check(CLI::IsMember({"Healthy", "Degraded", "Paused", "Progressing"}));
+  cmd->add_flag("--initial", flags->initial,
+                "Simulate a first deploy instead of an update from a stable revision");
+  cmd->callback([flags, &exitCode] { exitCode = runSim(*flags); });
+}
+
 }  // namespace sluice::cli

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the benchmarks in Release (build-bench/) and prints the median of ten runs of each, then the
+# figures the budgets in DESIGN.md are about.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C build-bench -j2 bench_sim bench_condition >/dev/null
+for b in bench_sim bench_condition; do
+  build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
+    --benchmark_min_time=0.2 | tee "build-bench/$b.txt"
+done
+echo
+echo "bench_sim median CPU per simulation: $(awk '/_median/ {print $4, $5}' build-bench/bench_sim.txt) (budget: under 1 ms)"
+awk '/_median/ && /items_per_second/ {
+  for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) { sub(/^items_per_second=/, "", $i); rate = $i }
+  sub(/_median$/, "", $1); print "bench_condition " $1 " median: " rate " evaluations/s (budget: over 10M/s)" }' \
+  build-bench/bench_condition.txt

@@ -1,0 +1,31 @@
+// Reports of a simulation: a table of events for a terminal, JSON for scripts and golden tests, and an
+// SVG chart of the canary weight over virtual time for a browser.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sim/simulator.h"
+
+namespace sluice::sim {
+
+// "0s", "5m30s", "1h2m": virtual time since the start of the simulation.
+std::string formatSimTime(Duration t);
+
+// "2/6" (currentStepIndex / number of steps), or "-" when there is no step index.
+std::string formatStep(const std::optional<int>& step, size_t stepCount);
+
+// A header line naming the rollout and its outcome, then one line per timeline row with the columns
+// TIME, STEP, CANARY, STABLE (weights in %), CANARY-RS, STABLE-RS (ready/desired), PHASE, MESSAGE.
+std::string formatTable(const SimResult& result);
+
+// {rollout, steps, trafficRouting, duration, result: {phase, aborted, endedAt, message}, timeline: [{t,
+// step, canaryWeight, stableWeight, canaryReplicas, stableReplicas, phase, event, message}], analysisRuns:
+// [...]}. Times are seconds of virtual time.
+nlohmann::json toJson(const SimResult& result);
+
+// A standalone SVG document: the canary weight as a step line over virtual time, step boundaries,
+// pauses shaded, analysis runs as bars coloured by outcome, aborts marked in red with their message.
+std::string renderSvg(const SimResult& result);
+
+}  // namespace sluice::sim

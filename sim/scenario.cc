@@ -1,0 +1,329 @@
+// Scenario loading: a strict reader, since a typo in a scenario silently changes what is simulated.
+#include "sim/scenario.h"
+
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
+
+namespace sluice::sim {
+
+namespace {
+
+using nlohmann::json;
+
+// Reads one scenario object, adding located errors to `diags`.
+class ScenarioReader {
+ public:
+  ScenarioReader(const SourceMap& source, Diagnostics& diags) : source_(source), diags_(diags) {}
+
+  void error(const std::string& path, std::string message) {
+    diags_.add(source_.diagnostic(Severity::Error, path, std::move(message)));
+  }
+
+  // Errors for keys of `object` not in `known`; a scenario typo must not pass unnoticed.
+  void rejectUnknown(const json& object, const std::string& path, std::initializer_list<const char*> known) {
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      const std::string& key = it.key();
+      const bool ok = std::any_of(known.begin(), known.end(), [&key](const char* k) { return key == k; });
+      if (!ok) error(childPath(path, key), "unknown field");
+    }
+  }
+
+  bool expectObject(const json& value, const std::string& path) {
+    if (value.is_object()) return true;
+    error(path, "must be a mapping");
+    return false;
+  }
+
+  // A duration: a Go-style string ("5m", "1h30m") or a number of seconds.
+  std::optional<Duration> duration(const json& value, const std::string& path) {
+    if (value.is_number_integer() && value.get<int64_t>() >= 0) return Duration{value.get<int64_t>()};
+    if (value.is_string()) {
+      auto d = parseDuration(value.get<std::string>());
+      if (d) return *d;
+      error(path, d.error());
+      return std::nullopt;
+    }
+    error(path, "must be a duration such as 30s, 5m or 1h30m");
+    return std::nullopt;
+  }
+
+  std::optional<std::string> string(const json& value, const std::string& path) {
+    if (value.is_string()) return value.get<std::string>();
+    error(path, "must be a string");
+    return std::nullopt;
+  }
+
+  void analysisRuns(const json& value, const std::string& path, Scenario& out) {
+    if (!expectObject(value, path)) return;
+    for (const auto& [name, item] : value.items()) {
+      const std::string p = childPath(path, name);
+      if (!expectObject(item, p)) continue;
+      rejectUnknown(item, p, {"phase", "after", "message"});
+      AnalysisOutcome outcome;
+      outcome.path = p;
+      if (!item.contains("phase")) {
+        error(p, "phase is required (Successful, Failed, Error or Inconclusive)");
+      } else if (auto phase = string(item["phase"], childPath(p, "phase"))) {
+        static const char* const kPhases[] = {"Successful", "Failed", "Error", "Inconclusive"};
+        if (std::find(std::begin(kPhases), std::end(kPhases), *phase) == std::end(kPhases)) {
+          error(childPath(p, "phase"),
+                "unknown phase \"" + *phase + "\" (expected Successful, Failed, Error or Inconclusive)");
+        }
+        outcome.phase = *phase;
+      }
+      if (item.contains("after")) {
+        if (auto d = duration(item["after"], childPath(p, "after"))) outcome.after = *d;
+      }
+      if (item.contains("message")) {
+        if (auto m = string(item["message"], childPath(p, "message"))) outcome.message = *m;
+      }
+      out.analysisRuns[name] = outcome;
+    }
+  }
+
+  // A metric value: a number, a list of numbers, nan or .nan.
+  bool metricValue(const json& value, const std::string& path, MetricPoint& point) {
+    if (value.is_number()) {
+      const double v = value.get<double>();
+      point.kind = std::isnan(v) ? MetricPoint::Kind::NaN : MetricPoint::Kind::Value;
+      point.values = {v};
+      return true;
+    }
+    if (value.is_string() && (value == "nan" || value == "NaN")) {
+      point.kind = MetricPoint::Kind::NaN;
+      point.values = {std::nan("")};
+      return true;
+    }
+    if (value.is_array() && !value.empty()) {
+      point.kind = MetricPoint::Kind::Values;
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (!value[i].is_number()) {
+          error(indexPath(path, i), "must be a number");
+          return false;
+        }
+        point.values.push_back(value[i].get<double>());
+      }
+      return true;
+    }
+    error(path, "must be a number, a non-empty list of numbers, or nan");
+    return false;
+  }
+
+  void metrics(const json& value, const std::string& path, Scenario& out) {
+    if (!expectObject(value, path)) return;
+    for (const auto& [name, series] : value.items()) {
+      const std::string p = childPath(path, name);
+      if (!series.is_array() || series.empty()) {
+        error(p, "must be a non-empty list of {at, value | error | empty}");
+        continue;
+      }
+      std::vector<MetricPoint> points;
+      for (size_t i = 0; i < series.size(); ++i) {
+        const std::string ip = indexPath(p, i);
+        const json& item = series[i];
+        if (!expectObject(item, ip)) continue;
+        rejectUnknown(item, ip, {"at", "value", "error", "empty"});
+        MetricPoint point;
+        if (!item.contains("at")) {
+          error(ip, "at is required");
+        } else if (auto at = duration(item["at"], childPath(ip, "at"))) {
+          point.at = *at;
+        }
+        const int given = item.contains("value") + item.contains("error") + item.contains("empty");
+        if (given != 1) {
+          error(ip, "needs exactly one of value, error or empty");
+          continue;
+        }
+        if (item.contains("value")) {
+          if (!metricValue(item["value"], childPath(ip, "value"), point)) continue;
+        } else if (item.contains("error")) {
+          auto e = string(item["error"], childPath(ip, "error"));
+          if (!e) continue;
+          point.kind = MetricPoint::Kind::Error;
+          point.error = *e;
+        } else {
+          if (item["empty"] != true) {
+            error(childPath(ip, "empty"), "must be true");
+            continue;
+          }
+          point.kind = MetricPoint::Kind::Empty;
+        }
+        points.push_back(std::move(point));
+      }
+      std::stable_sort(points.begin(), points.end(),
+                       [](const auto& a, const auto& b) { return a.at < b.at; });
+      out.metrics[name] = std::move(points);
+    }
+  }
+
+  void action(const json& item, const std::string& path, Scenario& out) {
+    if (!expectObject(item, path)) return;
+    rejectUnknown(item, path, {"at", "promote", "abort", "retry", "pause", "resume", "update"});
+    PersonAction action;
+    action.path = path;
+    bool ok = true;
+    if (!item.contains("at")) {
+      error(path, "at is required");
+      ok = false;
+    } else if (auto at = duration(item["at"], childPath(path, "at"))) {
+      action.at = *at;
+    } else {
+      ok = false;
+    }
+    struct Verb {
+      const char* name;
+      PersonAction::Kind kind;
+    };
+    static const Verb kVerbs[] = {
+        {"promote", PersonAction::Kind::Promote}, {"abort", PersonAction::Kind::Abort},
+        {"retry", PersonAction::Kind::Retry},     {"pause", PersonAction::Kind::Pause},
+        {"resume", PersonAction::Kind::Resume},   {"update", PersonAction::Kind::Update}};
+    const Verb* found = nullptr;
+    int count = 0;
+    for (const auto& verb : kVerbs) {
+      if (item.contains(verb.name)) {
+        found = &verb;
+        ++count;
+      }
+    }
+    if (count != 1) {
+      error(path, "needs exactly one of promote, abort, retry, pause, resume or update");
+      return;
+    }
+    action.kind = found->kind;
+    const std::string vp = childPath(path, found->name);
+    const json& body = item[found->name];
+    if (body.is_null()) {
+      if (action.kind == PersonAction::Kind::Update) {
+        error(vp, "update needs an image");
+        return;
+      }
+    } else if (!expectObject(body, vp)) {
+      return;
+    } else if (action.kind == PersonAction::Kind::Promote) {
+      rejectUnknown(body, vp, {"full"});
+      if (body.contains("full")) {
+        if (!body["full"].is_boolean()) {
+          error(childPath(vp, "full"), "must be true or false");
+          ok = false;
+        } else if (body["full"] == true) {
+          action.kind = PersonAction::Kind::PromoteFull;
+        }
+      }
+    } else if (action.kind == PersonAction::Kind::Update) {
+      rejectUnknown(body, vp, {"image", "container"});
+      if (!body.contains("image")) {
+        error(vp, "image is required");
+        ok = false;
+      } else if (auto image = string(body["image"], childPath(vp, "image"))) {
+        action.image = *image;
+        if (image->empty()) {
+          error(childPath(vp, "image"), "must not be empty");
+          ok = false;
+        }
+      } else {
+        ok = false;
+      }
+      if (body.contains("container")) {
+        if (auto c = string(body["container"], childPath(vp, "container"))) action.container = *c;
+      }
+    } else {
+      rejectUnknown(body, vp, {});
+    }
+    if (ok) out.actions.push_back(std::move(action));
+  }
+
+  void spec(const json& value, Scenario& out) {
+    const std::string path = "spec";
+    if (!expectObject(value, path)) return;
+    rejectUnknown(value, path,
+                  {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions"});
+    if (value.contains("duration")) {
+      if (auto d = duration(value["duration"], "spec.duration")) {
+        if (d->count() == 0) error("spec.duration", "must be longer than 0s");
+        out.duration = *d;
+      }
+    }
+    if (value.contains("readiness")) {
+      if (auto d = duration(value["readiness"], "spec.readiness")) out.readiness = *d;
+    }
+    if (value.contains("stableImage")) {
+      if (auto image = string(value["stableImage"], "spec.stableImage")) out.stableImage = *image;
+    }
+    if (value.contains("analysisRuns")) analysisRuns(value["analysisRuns"], "spec.analysisRuns", out);
+    if (value.contains("metrics")) metrics(value["metrics"], "spec.metrics", out);
+    if (value.contains("actions")) {
+      const json& actions = value["actions"];
+      if (!actions.is_array()) {
+        error("spec.actions", "must be a list");
+      } else {
+        for (size_t i = 0; i < actions.size(); ++i) action(actions[i], indexPath("spec.actions", i), out);
+      }
+      std::stable_sort(out.actions.begin(), out.actions.end(),
+                       [](const auto& a, const auto& b) { return a.at < b.at; });
+    }
+  }
+
+ private:
+  const SourceMap& source_;
+  Diagnostics& diags_;
+};
+
+}  // namespace
+
+std::string describeAction(const PersonAction& action) {
+  switch (action.kind) {
+    case PersonAction::Kind::Promote:
+      return "promote";
+    case PersonAction::Kind::PromoteFull:
+      return "promote --full";
+    case PersonAction::Kind::Abort:
+      return "abort";
+    case PersonAction::Kind::Retry:
+      return "retry";
+    case PersonAction::Kind::Pause:
+      return "pause";
+    case PersonAction::Kind::Resume:
+      return "resume";
+    case PersonAction::Kind::Update:
+      return "set image " + (action.container.empty() ? std::string() : action.container + "=") +
+             action.image;
+  }
+  return "";
+}
+
+Scenario defaultScenario() { return Scenario{}; }
+
+std::optional<Scenario> parseScenario(const nlohmann::json& object, const SourceMap& source,
+                                      Diagnostics& diags) {
+  const size_t errorsBefore = diags.errorCount();
+  ScenarioReader reader(source, diags);
+  Scenario out;
+  out.source = source;
+  if (!reader.expectObject(object, "")) return std::nullopt;
+  reader.rejectUnknown(object, "", {"apiVersion", "kind", "metadata", "spec"});
+  if (object.value("apiVersion", json()) != kScenarioApiVersion) {
+    reader.error("apiVersion", std::string("must be ") + kScenarioApiVersion);
+  }
+  if (object.value("kind", json()) != kScenarioKind) reader.error("kind", "must be Scenario");
+  if (object.contains("spec")) reader.spec(object["spec"], out);
+  if (diags.errorCount() > errorsBefore) return std::nullopt;
+  return out;
+}
+
+std::optional<Scenario> loadScenarioFile(const std::string& path, Diagnostics& diags) {
+  auto docs = loadYamlFile(path);
+  if (!docs) {
+    diags.add(Diagnostic{Severity::Error, "", 0, 0, "", docs.error()});
+    return std::nullopt;
+  }
+  if (docs->size() != 1) {
+    diags.add(Diagnostic{Severity::Error, path, 0, 0, "",
+                         "expected one Scenario document, found " + std::to_string(docs->size())});
+    return std::nullopt;
+  }
+  return parseScenario(docs->front().json, docs->front().source, diags);
+}
+
+}  // namespace sluice::sim

@@ -1,0 +1,76 @@
+// A simulation scenario: how long to run, how fast pods become ready, how each AnalysisRun ends, what
+// the metrics return, and what people do at given virtual times. Loaded from YAML with every error
+// located by file, line and field path.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/diagnostics.h"
+#include "base/source.h"
+#include "base/time.h"
+
+namespace sluice::sim {
+
+inline constexpr const char* kScenarioApiVersion = "sluice.dev/v1alpha1";
+inline constexpr const char* kScenarioKind = "Scenario";
+
+// How every AnalysisRun created from one template ends: Running until `after` past its creation, then
+// `phase` (Successful, Failed, Error or Inconclusive) with `message`.
+struct AnalysisOutcome {
+  std::string phase;
+  Duration after{0};
+  std::string message;
+  std::string path;  // field path in the scenario, for diagnostics
+};
+
+// One scripted measurement: from `at` on, the metric returns this until the next point.
+struct MetricPoint {
+  enum class Kind { Value, Values, Error, NaN, Empty };
+  Duration at{0};
+  Kind kind = Kind::Value;
+  std::vector<double> values;  // one for Value, several for Values
+  std::string error;           // for Error
+};
+
+// What a person does at `at`.
+struct PersonAction {
+  enum class Kind { Promote, PromoteFull, Abort, Retry, Pause, Resume, Update };
+  Duration at{0};
+  Kind kind = Kind::Promote;
+  std::string image;      // Update: the new image
+  std::string container;  // Update: the container to change; empty means the first one
+  std::string path;       // field path in the scenario, for messages
+};
+
+// "promote", "promote --full", "abort", ... as the timeline shows them.
+std::string describeAction(const PersonAction& action);
+
+struct Scenario {
+  Duration duration{24 * 3600};
+  Duration readiness{0};
+  // The image of the stable revision the simulation starts from; by default the Rollout's image with
+  // its tag replaced by "previous".
+  std::optional<std::string> stableImage;
+  std::map<std::string, AnalysisOutcome> analysisRuns;      // by template name
+  std::map<std::string, std::vector<MetricPoint>> metrics;  // by metric name, sorted by `at`
+  std::vector<PersonAction> actions;                        // sorted by `at` (stable for equal times)
+  SourceMap source;                                         // locates field paths, for diagnostics
+};
+
+// The scenario used when none is given: 24h, pods ready at once, no analysis outcomes, no actions.
+Scenario defaultScenario();
+
+// Parses a Scenario object. Every problem is added to `diags`, located through `source`. Returns the
+// scenario when there were no errors, nullopt otherwise. Never throws.
+std::optional<Scenario> parseScenario(const nlohmann::json& object, const SourceMap& source,
+                                      Diagnostics& diags);
+
+// Loads the one Scenario document in the file at `path`. An unreadable file, invalid YAML, or a file
+// that is not exactly one Scenario is an error added to `diags`.
+std::optional<Scenario> loadScenarioFile(const std::string& path, Diagnostics& diags);
+
+}  // namespace sluice::sim

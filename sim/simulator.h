@@ -1,0 +1,116 @@
+// The simulation runner: the engine's reconcileCanary over virtual time, against a simulated World,
+// with people's actions from a Scenario applied as the very patches kubectl sluice sends. The Rollout
+// is kept as a JSON object, as on an API server, so every decision reads a status that round-tripped.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/diagnostics.h"
+#include "base/result.h"
+#include "base/source.h"
+#include "base/time.h"
+#include "engine/rollout.h"
+#include "sim/scenario.h"
+
+namespace sluice::sim {
+
+// Virtual time 0: every simulation starts here, so outputs are the same on every run and machine.
+inline const Time kEpoch = timeFromUnix(1767225600);  // 2026-01-01T00:00:00Z
+
+// Reconciles at one instant beyond this mean the engine does not settle: a bug to report.
+inline constexpr int kMaxReconcilesPerInstant = 100;
+
+// One Rollout document as loaded: the object, where it came from, and the parsed model.
+struct RolloutInput {
+  nlohmann::json object;
+  SourceMap source;
+  engine::Rollout rollout;
+};
+
+struct SimInput {
+  std::vector<RolloutInput> rollouts;
+  Scenario scenario;
+};
+
+// Loads every Rollout in `rolloutFiles` (other kinds, such as AnalysisTemplates and Services, are
+// skipped) and the scenario (the default one when `scenarioFile` is nullopt), then checks them against
+// each other: every analysis template a Rollout refers to needs an outcome in spec.analysisRuns, every
+// outcome must be for a template some Rollout refers to, and an update's container must exist. Every
+// problem goes to `diags`, with file, line and field path; returns nullopt if there was any error.
+std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFiles,
+                                     const std::optional<std::string>& scenarioFile, Diagnostics& diags);
+
+// The checks loadSimInput makes between a scenario and the Rollouts it drives.
+void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, const Scenario& scenario,
+                                  Diagnostics& diags);
+
+struct SimOptions {
+  // Simulate a first deploy (no stable revision yet) instead of an update from a stable revision.
+  bool initial = false;
+};
+
+struct ReplicaCount {
+  int ready = 0;
+  int desired = 0;
+  bool operator==(const ReplicaCount&) const = default;
+};
+
+// One line of the timeline: recorded when an event is emitted or a visible value changes.
+struct TimelineRow {
+  Duration t{0};
+  std::optional<int> step;  // status.currentStepIndex
+  int canaryWeight = 0;
+  int stableWeight = 100;
+  ReplicaCount canary;
+  ReplicaCount stable;
+  std::string phase;
+  std::string event;      // an event reason (RolloutStepCompleted), a person's action (promote), or empty
+  std::string message;    // the event's message, or the status message
+  bool byPerson = false;  // the event is a person's action from the scenario
+};
+
+struct AnalysisRunRecord {
+  std::string name;
+  std::vector<std::string> templates;
+  std::optional<int> step;  // the step that created it; nullopt for a background run
+  Duration startedAt{0};
+  std::optional<Duration> endedAt;  // nullopt: still running when the simulation ended
+  std::string phase;
+  std::string message;
+};
+
+struct AbortRecord {
+  Duration t{0};
+  std::string message;
+};
+
+struct SimResult {
+  std::string rolloutName;
+  std::vector<std::string> steps;  // describeStep of each step
+  bool trafficRouted = false;
+  Duration duration{0};  // the scenario's duration: the end of the time axis
+  // The outcome.
+  std::string phase;  // Healthy, Degraded, Paused or Progressing
+  bool aborted = false;
+  Duration endedAt{0};
+  std::string message;
+  std::vector<TimelineRow> timeline;
+  std::vector<AnalysisRunRecord> analysisRuns;
+  std::vector<AbortRecord> aborts;
+};
+
+// Simulates one Rollout under `scenario`. By default the world starts with a stable revision (the
+// template with the stable image) deployed and fully promoted, and the Rollout's own template arrives as
+// an update at t=0; with options.initial the Rollout's template is a first deploy. An error means the
+// engine misbehaved (it did not settle, or wrote a status that no longer parses): a bug to report.
+Result<SimResult> simulate(const RolloutInput& input, const Scenario& scenario,
+                           const SimOptions& options = {});
+
+// The stable image for a Rollout image: `stableImage` if given, else the image with its tag (or digest)
+// replaced by "previous": "registry.example/app:v2" -> "registry.example/app:previous".
+std::string stableImageFor(const std::string& image, const std::optional<std::string>& stableImage);
+
+}  // namespace sluice::sim

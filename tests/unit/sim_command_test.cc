@@ -1,0 +1,102 @@
+// `sluice sim` as a person runs it: the output formats and the exit statuses.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "base/source.h"
+
+namespace {
+
+const std::string kSourceDir = SLUICE_SOURCE_DIR;
+const std::string kBinary = SLUICE_BINARY;
+
+struct Run {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+Run sluiceSim(const std::string& args) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string out = (dir / "sluice_sim_test.out").string();
+  const std::string err = (dir / "sluice_sim_test.err").string();
+  const std::string cmd =
+      "cd '" + kSourceDir + "' && '" + kBinary + "' sim " + args + " >'" + out + "' 2>'" + err + "'";
+  const int raw = std::system(cmd.c_str());
+  Run r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = sluice::readFile(out).ok() ? *sluice::readFile(out) : "";
+  r.err = sluice::readFile(err).ok() ? *sluice::readFile(err) : "";
+  return r;
+}
+
+std::string example(const std::string& name) {
+  return "examples/" + name + "/rollout.yaml --scenario examples/" + name + "/scenario.yaml";
+}
+
+}  // namespace
+
+TEST_CASE("sluice sim exit statuses", "[sim][cli]") {
+  struct Row {
+    const char* behaviour;
+    std::string args;
+    int status;
+    const char* stderrHas;
+  };
+  const Row rows[] = {
+      {"a finished run", example("canary-nginx"), 0, ""},
+      {"a matching expectation", example("analysis-abort") + " --expect Degraded", 0, ""},
+      {"an expectation that does not match", example("analysis-abort") + " --expect Healthy", 3,
+       "expected Healthy, got Degraded (aborted)"},
+      {"an unreadable Rollout file", "examples/no-such/rollout.yaml", 2, "no-such/rollout.yaml"},
+      {"an analysis template without outcome", "examples/canary-nginx/rollout.yaml", 2,
+       "analysis template \"success-rate\", used by step 3 (analysis: success-rate)"},
+      {"a scenario outcome for an unused template",
+       "examples/basic-canary/rollout.yaml --scenario examples/canary-nginx/scenario.yaml", 2,
+       "analysis template \"success-rate\" is not used by any Rollout"},
+      {"a file with no Rollout", "examples/canary-nginx/scenario.yaml", 2, "no Rollout found"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    const Run r = sluiceSim(row.args);
+    INFO(r.err);
+    CHECK(r.status == row.status);
+    CHECK(r.err.find(row.stderrHas) != std::string::npos);
+  }
+}
+
+TEST_CASE("sluice sim prints a table by default and JSON on request, and writes the SVG", "[sim][cli]") {
+  const Run table = sluiceSim(example("canary-nginx"));
+  REQUIRE(table.status == 0);
+  CHECK(table.out.rfind("Rollout web: Healthy at ", 0) == 0);
+  CHECK(table.out.find("TIME") != std::string::npos);
+
+  const std::string svg = (std::filesystem::temp_directory_path() / "sluice_sim_test.svg").string();
+  const Run json = sluiceSim(example("analysis-abort") + " -o json --svg '" + svg + "'");
+  REQUIRE(json.status == 0);
+  const auto report = nlohmann::json::parse(json.out);
+  CHECK(report["result"]["phase"] == "Degraded");
+  CHECK(report["result"]["aborted"] == true);
+  auto chart = sluice::readFile(svg);
+  REQUIRE(chart.ok());
+  CHECK(chart->find("class=\"abort\"") != std::string::npos);
+  std::remove(svg.c_str());
+}
+
+TEST_CASE("sluice sim --help explains the stable image and that metrics do not drive runs yet",
+          "[sim][cli]") {
+  const Run help = sluiceSim("--help");
+  CHECK(help.status == 0);
+  CHECK(help.out.find("tagged \"previous\"") != std::string::npos);
+  CHECK(help.out.find("not used yet") != std::string::npos);
+}
+
+TEST_CASE("every example is valid for sluice lint", "[sim][cli]") {
+  const std::string cmd = "cd '" + kSourceDir + "' && '" + kBinary +
+                          "' lint examples/*/rollout.yaml examples/*/scenario.yaml >/dev/null 2>&1";
+  const int raw = std::system(cmd.c_str());
+  CHECK(WIFEXITED(raw));
+  CHECK(WEXITSTATUS(raw) == 0);
+}

@@ -1,0 +1,168 @@
+// The runner: where the simulation starts, when it stops, and how people's actions reach the engine.
+#include <catch2/catch.hpp>
+
+#include "engine/rollout_json.h"
+#include "sim/simulator.h"
+
+using namespace sluice;
+using namespace sluice::sim;
+using nlohmann::json;
+
+namespace {
+
+// A basic canary on 4 replicas: setWeight 25, an indefinite pause, setWeight 50, pause 10m.
+json rolloutObject() {
+  return json::parse(R"({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {
+      "replicas": 4,
+      "selector": {"matchLabels": {"app": "web"}},
+      "template": {"metadata": {"labels": {"app": "web"}},
+                   "spec": {"containers": [{"name": "web", "image": "registry.example/web:v2"}]}},
+      "strategy": {"canary": {"steps": [
+        {"setWeight": 25}, {"pause": {}}, {"setWeight": 50}, {"pause": {"duration": "10m"}}]}}
+    }
+  })");
+}
+
+RolloutInput input(const json& object = rolloutObject()) {
+  Diagnostics diags;
+  auto rollout = engine::parseRollout(object, SourceMap(), diags);
+  INFO(diags.format());
+  REQUIRE(rollout);
+  return RolloutInput{object, SourceMap(), *rollout};
+}
+
+Scenario withActions(std::vector<std::pair<int, PersonAction::Kind>> actions,
+                     int durationSeconds = 6 * 3600) {
+  Scenario s;
+  s.duration = Duration{durationSeconds};
+  s.readiness = Duration{10};
+  for (const auto& [at, kind] : actions) {
+    PersonAction a;
+    a.at = Duration{at};
+    a.kind = kind;
+    s.actions.push_back(a);
+  }
+  return s;
+}
+
+SimResult run(const Scenario& scenario, SimOptions options = {}) {
+  auto result = simulate(input(), scenario, options);
+  INFO((result ? std::string() : result.error()));
+  REQUIRE(result);
+  return *result;
+}
+
+const TimelineRow* findEvent(const SimResult& r, const std::string& event) {
+  for (const auto& row : r.timeline) {
+    if (row.event == event) return &row;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("an update starts from a fully promoted stable revision at full scale", "[sim][runner]") {
+  const SimResult r = run(withActions({}));
+  REQUIRE_FALSE(r.timeline.empty());
+  const TimelineRow& first = r.timeline.front();
+  CHECK(first.t == Duration{0});
+  CHECK(first.event == "Update");
+  CHECK(first.message == "new revision registry.example/web:v2 (stable registry.example/web:previous)");
+  CHECK(first.phase == "Healthy");
+  CHECK(first.stable == ReplicaCount{4, 4});
+  CHECK(first.canaryWeight == 0);
+}
+
+TEST_CASE("an indefinite pause with no later action ends the simulation Paused", "[sim][runner]") {
+  const SimResult r = run(withActions({}));
+  CHECK(r.phase == "Paused");
+  CHECK_FALSE(r.aborted);
+  CHECK(r.endedAt < Duration{3600});
+  CHECK(r.timeline.back().step == 1);
+  CHECK(r.timeline.back().canaryWeight == 25);  // one of four pods
+}
+
+TEST_CASE("a promote by hand moves past the indefinite pause to Healthy", "[sim][runner]") {
+  const SimResult r = run(withActions({{1800, PersonAction::Kind::Promote}}));
+  CHECK(r.phase == "Healthy");
+  const TimelineRow* promote = findEvent(r, "promote");
+  REQUIRE(promote);
+  CHECK(promote->t == Duration{1800});
+  // Healthy after the 10m pause that follows, and not before.
+  CHECK(r.endedAt >= Duration{1800 + 600});
+  CHECK(r.timeline.back().canaryWeight == 0);
+  CHECK(r.timeline.back().stable == ReplicaCount{4, 4});
+}
+
+TEST_CASE("an abort ends Degraded and a retry runs the steps again", "[sim][runner]") {
+  const SimResult aborted = run(withActions({{600, PersonAction::Kind::Abort}}));
+  CHECK(aborted.phase == "Degraded");
+  CHECK(aborted.aborted);
+  REQUIRE(aborted.aborts.size() == 1);
+  CHECK(aborted.aborts[0].t == Duration{600});
+  CHECK(aborted.timeline.back().canaryWeight == 0);
+
+  const SimResult retried = run(withActions({{600, PersonAction::Kind::Abort},
+                                             {1200, PersonAction::Kind::Retry},
+                                             {2400, PersonAction::Kind::Promote}}));
+  CHECK(retried.phase == "Healthy");
+  CHECK_FALSE(retried.aborted);
+  CHECK(retried.aborts.size() == 1);
+}
+
+TEST_CASE("an action the steering refuses is shown, not applied", "[sim][runner]") {
+  const SimResult r = run(withActions({{300, PersonAction::Kind::Retry}}));
+  const TimelineRow* retry = findEvent(r, "retry");
+  REQUIRE(retry);
+  CHECK(retry->message.rfind("refused: ", 0) == 0);
+  CHECK(r.phase == "Paused");
+}
+
+TEST_CASE("a manual pause holds the rollout until resumed", "[sim][runner]") {
+  const SimResult r = run(withActions({{1, PersonAction::Kind::Pause},
+                                       {1200, PersonAction::Kind::Resume},
+                                       {1800, PersonAction::Kind::Promote}}));
+  CHECK(r.phase == "Healthy");
+  // Nothing completes while manually paused: the first step completes after the resume.
+  const TimelineRow* firstStep = findEvent(r, "RolloutStepCompleted");
+  REQUIRE(firstStep);
+  CHECK(firstStep->t >= Duration{1200});
+}
+
+TEST_CASE("the simulation stops at the scenario's duration", "[sim][runner]") {
+  const SimResult r = run(withActions({{1800, PersonAction::Kind::Promote}}, 1900));
+  CHECK(r.endedAt == Duration{1900});
+  CHECK(r.phase != "Healthy");
+}
+
+TEST_CASE("an update action makes a new revision and restarts the steps", "[sim][runner]") {
+  Scenario s = withActions({{1200, PersonAction::Kind::Update}, {2400, PersonAction::Kind::Promote}});
+  s.actions[0].image = "registry.example/web:v3";
+  const SimResult r = run(s);
+  const TimelineRow* update = findEvent(r, "set image registry.example/web:v3");
+  REQUIRE(update);
+  CHECK(update->t == Duration{1200});
+  bool restarted = false;
+  for (const auto& row : r.timeline) restarted = restarted || (row.t >= Duration{1200} && row.step == 0);
+  CHECK(restarted);
+  CHECK(r.phase == "Healthy");
+}
+
+TEST_CASE("a first deploy (the --initial flag) goes to full scale at once, with no steps", "[sim][runner]") {
+  const SimResult r = run(withActions({}), SimOptions{true});
+  CHECK(r.phase == "Healthy");
+  CHECK(findEvent(r, "Update") == nullptr);
+  CHECK(r.timeline.back().stable == ReplicaCount{4, 4});
+  CHECK(r.endedAt == Duration{10});  // one readiness delay
+}
+
+TEST_CASE("the scenario's stable image is the one the update starts from", "[sim][runner]") {
+  Scenario s = withActions({});
+  s.stableImage = "registry.example/web:v1";
+  const SimResult r = run(s);
+  CHECK(r.timeline.front().message ==
+        "new revision registry.example/web:v2 (stable registry.example/web:v1)");
+}
