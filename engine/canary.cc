@@ -507,6 +507,12 @@ void promoteIfReady(Pass& p) {
   RolloutStatus& s = p.status;
   if (s.abort || p.promoted() || p.newAvailable() < p.spec.replicas) return;
   if (!s.promoteFull && !p.stepsDone()) return;
+  // With traffic routing, all traffic reaches the new pods before the stable Service switches to them,
+  // so the switch itself moves no traffic (as Argo Rollouts does, one pass apart).
+  if (p.trafficRouted()) {
+    const auto& inForce = s.canary.weights;
+    if (!inForce || inForce->canary.podTemplateHash != p.newHash || inForce->canary.weight < p.maxWeight()) return;
+  }
   const std::string reason = s.promoteFull ? "Full promotion requested"
                              : p.stepCount == 0
                                  ? "Completed update"
