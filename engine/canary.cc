@@ -511,7 +511,8 @@ void promoteIfReady(Pass& p) {
   // so the switch itself moves no traffic (as Argo Rollouts does, one pass apart).
   if (p.trafficRouted()) {
     const auto& inForce = s.canary.weights;
-    if (!inForce || inForce->canary.podTemplateHash != p.newHash || inForce->canary.weight < p.maxWeight()) return;
+    if (!inForce || inForce->canary.podTemplateHash != p.newHash || inForce->canary.weight < p.maxWeight())
+      return;
   }
   const std::string reason = s.promoteFull ? "Full promotion requested"
                              : p.stepCount == 0
