@@ -1,6 +1,8 @@
 // Field readers and writers shared by the manifest loaders (json_fields.h).
 #include "base/json_fields.h"
 
+#include <algorithm>
+
 #include <climits>
 #include <cmath>
 
@@ -143,9 +145,10 @@ std::optional<std::vector<std::string>> readStringList(Reporter& r, const json& 
 }
 
 const json* ObjectReader::get(std::string_view key) {
-  known_.insert(std::string(key));
   auto it = object_.find(key);
-  if (it == object_.end() || it->is_null()) return nullptr;
+  if (it == object_.end()) return nullptr;
+  known_.push_back(&*it);
+  if (it->is_null()) return nullptr;
   return &*it;
 }
 
@@ -156,7 +159,7 @@ bool ObjectReader::has(std::string_view key) const {
 
 void ObjectReader::readRequired(std::string_view key, std::string& out) {
   if (!has(key)) {
-    known_.insert(std::string(key));
+    get(key);  // a null value is known, merely missing
     r_.error(path(key), "is required");
     return;
   }
@@ -165,8 +168,9 @@ void ObjectReader::readRequired(std::string_view key, std::string& out) {
 }
 
 void ObjectReader::warnUnknown() {
-  for (const auto& [key, value] : object_.items()) {
-    if (!known_.count(key)) r_.warning(path(key), "unknown field");
+  for (auto it = object_.begin(); it != object_.end(); ++it) {
+    if (std::find(known_.begin(), known_.end(), &*it) == known_.end())
+      r_.warning(path(it.key()), "unknown field");
   }
 }
 

@@ -107,7 +107,7 @@ class ObjectReader {
   }
   // Known fields that carry nothing for us (server-managed metadata).
   void ignore(std::initializer_list<std::string_view> keys) {
-    for (auto k : keys) known_.insert(std::string(k));
+    for (auto k : keys) get(k);
   }
 
   // Warns about every field that was never asked for.
@@ -117,7 +117,9 @@ class ObjectReader {
   Reporter& r_;
   const nlohmann::json& object_;
   std::string path_;
-  std::set<std::string, std::less<>> known_;
+  // The values asked for, by address (stable while object_ lives): cheaper than a set of key strings,
+  // and reading runs once per status written.
+  std::vector<const nlohmann::json*> known_;
 };
 
 // Calls `each(ObjectReader&)` for every element of the list at `v`, checking that it is a list of objects.

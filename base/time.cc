@@ -8,13 +8,24 @@
 namespace sluice {
 
 std::string formatRfc3339(Time t) {
-  const std::time_t secs = static_cast<std::time_t>(toUnix(t));
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];  // room for any int year, so the compiler can prove no truncation
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  // Civil-date arithmetic instead of gmtime_r + snprintf: statuses format many timestamps per reconcile.
+  using namespace std::chrono;
+  const sys_days day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> hms{t - day};
+  std::string out = "0000-00-00T00:00:00Z";
+  auto put = [&out](size_t pos, unsigned value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) out[pos + i] = static_cast<char>('0' + value % 10);
+  };
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return std::to_string(toUnix(t)) + "s";  // outside RFC 3339's range
+  put(0, static_cast<unsigned>(year), 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, static_cast<unsigned>(hms.hours().count()), 2);
+  put(14, static_cast<unsigned>(hms.minutes().count()), 2);
+  put(17, static_cast<unsigned>(hms.seconds().count()), 2);
+  return out;
 }
 
 namespace {

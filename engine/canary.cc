@@ -839,7 +839,8 @@ int64_t nextRevision(const Pass& p) {
 Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time now) {
   Pass p(rollout, observed, now);
   p.newHash = podTemplateHash(rollout.spec.podTemplate, rollout.status.collisionCount);
-  p.newStepsHash = stepsHash(rollout.spec.canary.steps);
+  const std::string& memo = rollout.spec.canary.stepsHashMemo;
+  p.newStepsHash = memo.empty() ? stepsHash(rollout.spec.canary.steps) : memo;
   p.stepCount = static_cast<int>(rollout.spec.canary.steps.size());
   p.newRevision = nextRevision(p);
 

@@ -179,6 +179,9 @@ struct CanaryStrategy {
   std::optional<int> abortScaleDownDelaySeconds;  // default 30; 0 means never scale down
   std::optional<int> scaleDownDelaySeconds;       // default 30
   std::optional<int> minPodsPerReplicaSet;
+  // stepsHash(steps), set by parseRollout so that a reconcile need not serialise the steps again. Empty
+  // (a Rollout built in code) means the engine computes it; whoever edits `steps` after parsing clears it.
+  std::string stepsHashMemo;
 
   int abortScaleDownDelay() const { return abortScaleDownDelaySeconds.value_or(30); }
   int scaleDownDelay() const { return scaleDownDelaySeconds.value_or(30); }
@@ -207,6 +210,8 @@ inline constexpr const char* kPauseReasonInconclusiveAnalysis = "InconclusiveAna
 struct PauseCondition {
   std::string reason;
   Time startTime;
+
+  bool operator==(const PauseCondition&) const = default;
 };
 
 struct Condition {
@@ -216,30 +221,40 @@ struct Condition {
   std::string message;
   Time lastUpdateTime;
   Time lastTransitionTime;
+
+  bool operator==(const Condition&) const = default;
 };
 
 struct AnalysisRunStatusRef {
   std::string name;
   std::string status;  // the run's phase
   std::string message;
+
+  bool operator==(const AnalysisRunStatusRef&) const = default;
 };
 
 struct WeightDestination {
   int weight = 0;
   std::string serviceName;
   std::string podTemplateHash;
+
+  bool operator==(const WeightDestination&) const = default;
 };
 
 struct TrafficWeights {
   WeightDestination canary;
   WeightDestination stable;
   bool verified = true;
+
+  bool operator==(const TrafficWeights&) const = default;
 };
 
 struct CanaryStatus {
   std::optional<AnalysisRunStatusRef> currentStepAnalysisRunStatus;
   std::optional<AnalysisRunStatusRef> currentBackgroundAnalysisRunStatus;
   std::optional<TrafficWeights> weights;  // only with traffic routing
+
+  bool operator==(const CanaryStatus&) const = default;
 };
 
 struct RolloutStatus {
@@ -267,6 +282,9 @@ struct RolloutStatus {
 
   const Condition* condition(const std::string& type) const;
   bool pausedFor(const std::string& reason) const;
+
+  // Field-by-field: a shell compares the next status with the last written one and writes only a change.
+  bool operator==(const RolloutStatus&) const = default;
 };
 
 struct Rollout {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/json_fields.h"
+#include "engine/canary.h"
 #include "engine/validate.h"
 
 namespace sluice::engine {
@@ -685,6 +686,7 @@ std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMa
   });
   for (auto& d : found) diags.add(std::move(d));
   if (local.hasErrors()) return std::nullopt;
+  rollout.spec.canary.stepsHashMemo = stepsHash(rollout.spec.canary.steps);
   return rollout;
 }
 

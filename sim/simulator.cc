@@ -292,12 +292,15 @@ class Simulation {
     const size_t eventsBefore = world_.events().size();
     bool changed = false;
     for (const auto& action : decision.actions) changed = world_.apply(action, now) || changed;
-    json status = engine::statusToJson(decision.status);
-    const auto written = object_.find("status");
-    if (written == object_.end() || *written != status) {
-      object_["status"] = std::move(status);
-      statusStale_ = true;
-      changed = true;
+    // Diff before writing, as the controller does: an unchanged status is not serialised at all.
+    if (decision.status != (*rollout)->status) {
+      json status = engine::statusToJson(decision.status);
+      const auto written = object_.find("status");
+      if (written == object_.end() || *written != status) {
+        object_["status"] = std::move(status);
+        statusStale_ = true;
+        changed = true;
+      }
     }
     status_ = decision.status;
     const auto& events = world_.events();
