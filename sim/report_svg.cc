@@ -114,8 +114,9 @@ class Chart {
     std::string t = "Rollout " + r_.rolloutName + ": " + r_.phase + (r_.aborted ? " (aborted)" : "") +
                     " at " + formatSimTime(r_.endedAt);
     text(kLeft, 28, t, "font-size=\"18\" font-weight=\"bold\" fill=\"#111827\"");
-    std::string sub = r_.trafficRouted ? "canary weight in force (traffic routing)"
-                                       : "canary share of available pods (no traffic routing)";
+    std::string sub = r_.trafficRouted
+                          ? "traffic to the new revision (canary weight in force; traffic routing)"
+                          : "new revision's share of available pods (no traffic routing)";
     if (!r_.message.empty()) sub += " - " + shorten(r_.message, 90);
     text(kLeft, 48, sub, "fill=\"#4b5563\"");
   }
@@ -134,7 +135,7 @@ class Chart {
     line(kLeft, kBottom, kRight, kBottom, "stroke=\"#374151\" stroke-width=\"1\"");
     line(kLeft, kTop, kLeft, kBottom, "stroke=\"#374151\" stroke-width=\"1\"");
     text(kRight, kBottom + 46, "virtual time", "text-anchor=\"end\" fill=\"#6b7280\"");
-    text(18, (kTop + kBottom) / 2, "canary weight",
+    text(18, (kTop + kBottom) / 2, "new revision share",
          "text-anchor=\"middle\" fill=\"#6b7280\" transform=\"rotate(-90 18 " + num((kTop + kBottom) / 2) +
              ")\"");
   }
@@ -177,13 +178,36 @@ class Chart {
     }
   }
 
+  // The line follows the new revision: its canary weight until it is promoted, then all of the traffic
+  // (it is the stable revision now, though the canary weight in force goes back to 0), until a person
+  // pushes another revision. A promotion is marked in green, so the end of a good rollout never looks
+  // like a drop.
   void weightLine() {
     if (r_.timeline.empty()) return;
-    std::string d = "M" + num(x(r_.timeline.front().t)) + " " + num(y(r_.timeline.front().canaryWeight));
-    for (const auto& row : r_.timeline) d += " H" + num(x(row.t)) + " V" + num(y(row.canaryWeight));
+    bool promoted = false;
+    auto share = [&promoted](const TimelineRow& row) { return promoted ? 100 : row.canaryWeight; };
+    std::string d = "M" + num(x(r_.timeline.front().t)) + " " + num(y(share(r_.timeline.front())));
+    std::vector<Duration> promotions;
+    for (const auto& row : r_.timeline) {
+      if (row.event == "RolloutCompleted" && !promoted) {
+        promoted = true;
+        promotions.push_back(row.t);
+      } else if (row.byPerson && row.event.rfind("set image", 0) == 0) {
+        promoted = false;
+      }
+      d += " H" + num(x(row.t)) + " V" + num(y(share(row)));
+    }
     d += " H" + num(x(r_.endedAt));
     out_ +=
         "<path d=\"" + d + "\" fill=\"none\" stroke=\"#2563eb\" stroke-width=\"2.5\" class=\"weight\"/>\n";
+    for (Duration t : promotions) {
+      const double px = x(t);
+      line(px, kTop - 6, px, kBottom, "stroke=\"#16a34a\" stroke-width=\"2\" class=\"promotion\"");
+      const bool left = px > (kLeft + kRight) / 2;
+      text(left ? px - 6 : px + 6, kBottom - 8, "promoted: the new revision is stable",
+           std::string("fill=\"#16a34a\" font-weight=\"bold\" class=\"promotion-label\" text-anchor=\"") +
+               (left ? "end" : "start") + "\"");
+    }
   }
 
   void aborts() {

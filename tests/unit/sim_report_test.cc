@@ -151,3 +151,30 @@ TEST_CASE("the SVG without aborts or runs has no abort marker and no run lane, a
   CHECK(svg.find("class=\"abort\"") == std::string::npos);
   CHECK(svg.find("analysis runs") == std::string::npos);
 }
+
+TEST_CASE("after a promotion the SVG line stays at 100% and the promotion is marked in green",
+          "[sim][report]") {
+  SimResult r;
+  r.rolloutName = "web";
+  r.steps = {"setWeight: 50"};
+  r.trafficRouted = true;
+  r.duration = Duration{3600};
+  r.phase = "Healthy";
+  r.endedAt = Duration{120};
+  // The canary weight in force goes back to 0 once the new revision is stable: the chart must not drop.
+  r.timeline = {row(0, 0, 0, "Progressing", "Update", "new revision app:v2"),
+                row(30, 1, 50, "Progressing", "RolloutStepCompleted", "Rollout step 1/1 completed"),
+                row(60, 1, 100, "Progressing", "", "waiting for all steps to complete"),
+                row(60, 1, 0, "Healthy", "RolloutCompleted", "Rollout completed update to revision 2")};
+  const std::string svg = renderSvg(r);
+  CHECK(tagBalance(svg).empty());
+  CHECK(svg.find("class=\"promotion\"") != std::string::npos);
+  CHECK(svg.find("promoted: the new revision is stable") != std::string::npos);
+  // The weight path ends on the 100% line (y of 100%) and never returns to 0 after the promotion.
+  const auto path = svg.find("class=\"weight\"");
+  REQUIRE(path != std::string::npos);
+  const std::string d = svg.substr(svg.rfind("<path d=\"", path), path - svg.rfind("<path d=\"", path));
+  const std::string top = " V" + std::to_string(static_cast<int>(70));  // kTop: the 100% line
+  CHECK(d.rfind(" V") == d.rfind(top));
+  CHECK_FALSE(renderSvg(abortedResult()).find("class=\"promotion\"") != std::string::npos);
+}
