@@ -564,7 +564,7 @@ json canaryStatusToJson(const CanaryStatus& c) {
     w["stable"] = weightDestinationToJson(c.weights->stable);
     // Argo writes `verified` only when a router checks weights; absent means verified.
     if (!c.weights->verified) w["verified"] = false;
-    j["weights"] = w;
+    j["weights"] = std::move(w);
   }
   return j;
 }
@@ -581,9 +581,9 @@ nlohmann::json statusToJson(const RolloutStatus& s) {
       json item = json::object();
       putString(item, "reason", p.reason);
       item["startTime"] = formatRfc3339(p.startTime);
-      list.push_back(item);
+      list.push_back(std::move(item));
     }
-    j["pauseConditions"] = list;
+    j["pauseConditions"] = std::move(list);
   }
   putBool(j, "controllerPause", s.controllerPause);
   putString(j, "currentPodHash", s.currentPodHash);
@@ -606,9 +606,9 @@ nlohmann::json statusToJson(const RolloutStatus& s) {
       item["lastTransitionTime"] = formatRfc3339(c.lastTransitionTime);
       putString(item, "reason", c.reason);
       putString(item, "message", c.message);
-      list.push_back(item);
+      list.push_back(std::move(item));
     }
-    j["conditions"] = list;
+    j["conditions"] = std::move(list);
   }
   putString(j, "stableRS", s.stableRS);
   putTime(j, "restartedAt", s.restartedAt);
@@ -616,7 +616,7 @@ nlohmann::json statusToJson(const RolloutStatus& s) {
   putString(j, "phase", s.phase);
   putString(j, "message", s.message);
   json canary = canaryStatusToJson(s.canary);
-  if (!canary.empty()) j["canary"] = canary;
+  if (!canary.empty()) j["canary"] = std::move(canary);
   return j;
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "engine/canary.h"
 #include "engine/rollout_json.h"
@@ -274,8 +275,10 @@ class Simulation {
       rollout_ = std::move(*rollout);
       statusStale_ = false;
     } else if (statusStale_) {
+      // No conditional expression here: mixing a reference and a temporary would copy the whole status.
+      static const json kNoStatus = json::object();
       const auto it = object_.find("status");
-      auto status = engine::statusFromJson(it != object_.end() ? *it : json::object());
+      auto status = engine::statusFromJson(it != object_.end() ? std::cref(*it) : std::cref(kNoStatus));
       if (!status)
         return Error{"the status as written back no longer parses (an engine bug): " + status.error()};
       rollout_->status = std::move(*status);
