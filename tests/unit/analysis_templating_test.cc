@@ -49,7 +49,8 @@ TEST_CASE("an unresolved placeholder is an error naming the arg", "[analysis][te
   CHECK(out.error() == "cannot resolve {{ args.service }}: no argument \"service\"");
 }
 
-TEST_CASE("args resolve from values and secrets; a missing required arg is named", "[analysis][templating]") {
+TEST_CASE("args resolve from values and secrets, and a missing required arg is named",
+          "[analysis][templating]") {
   SECTION("values and secrets") {
     auto r = resolveArgs({{"a", std::string("1"), std::nullopt, std::nullopt},
                           {"token", std::nullopt, SecretKeyRef{"s", "k"}, std::nullopt}},

@@ -56,7 +56,7 @@ TEST_CASE("pods become ready after the readiness delay and scale down at once", 
   CHECK(world.observed(kT0 + Duration{90}).replicaSets[0].replicas == 0);
 }
 
-TEST_CASE("creating a ReplicaSet that exists changes nothing; deleting removes it", "[sim][world]") {
+TEST_CASE("creating a ReplicaSet that exists changes nothing, and deleting removes it", "[sim][world]") {
   World world(Duration{0}, {});
   CHECK(world.apply(CreateReplicaSet{"web-abc", "abc", 1, 2}, kT0));
   CHECK_FALSE(world.apply(CreateReplicaSet{"web-abc", "abc", 1, 5}, kT0));
@@ -123,7 +123,7 @@ TEST_CASE("a terminated run stops and never reaches its outcome", "[sim][world]"
   CHECK_FALSE(world.nextChange(kT0 + Duration{60}));
 }
 
-TEST_CASE("traffic weights, selectors and routes are set instantly; events are kept", "[sim][world]") {
+TEST_CASE("traffic weights, selectors and routes are set instantly, and events are kept", "[sim][world]") {
   World world(Duration{0}, {});
   CHECK_FALSE(world.traffic());
   CHECK(world.apply(SetTrafficWeight{10, 90, "new", "old"}, kT0));
