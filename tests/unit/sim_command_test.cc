@@ -1,4 +1,6 @@
 // `sluice sim` as a person runs it: the output formats and the exit statuses.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -19,9 +21,12 @@ struct Run {
 };
 
 Run sluiceSim(const std::string& args) {
+  // Names of this process's own: ctest runs the cases of this file in parallel processes.
+  static int calls = 0;
   const auto dir = std::filesystem::temp_directory_path();
-  const std::string out = (dir / "sluice_sim_test.out").string();
-  const std::string err = (dir / "sluice_sim_test.err").string();
+  const std::string stem = "sluice_sim_test." + std::to_string(::getpid()) + "." + std::to_string(++calls);
+  const std::string out = (dir / (stem + ".out")).string();
+  const std::string err = (dir / (stem + ".err")).string();
   const std::string cmd =
       "cd '" + kSourceDir + "' && '" + kBinary + "' sim " + args + " >'" + out + "' 2>'" + err + "'";
   const int raw = std::system(cmd.c_str());
@@ -29,6 +34,8 @@ Run sluiceSim(const std::string& args) {
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   r.out = sluice::readFile(out).ok() ? *sluice::readFile(out) : "";
   r.err = sluice::readFile(err).ok() ? *sluice::readFile(err) : "";
+  std::remove(out.c_str());
+  std::remove(err.c_str());
   return r;
 }
 
@@ -73,7 +80,9 @@ TEST_CASE("sluice sim prints a table by default and JSON on request, and writes 
   CHECK(table.out.rfind("Rollout web: Healthy at ", 0) == 0);
   CHECK(table.out.find("TIME") != std::string::npos);
 
-  const std::string svg = (std::filesystem::temp_directory_path() / "sluice_sim_test.svg").string();
+  const std::string svg =
+      (std::filesystem::temp_directory_path() / ("sluice_sim_test." + std::to_string(::getpid()) + ".svg"))
+          .string();
   const Run json = sluiceSim(example("analysis-abort") + " -o json --svg '" + svg + "'");
   REQUIRE(json.status == 0);
   const auto report = nlohmann::json::parse(json.out);
