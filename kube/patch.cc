@@ -33,10 +33,11 @@ namespace {
 
 PatchError unprocessable(size_t index, const json& op, const std::string& what) {
   std::string where = "operation " + std::to_string(index);
-  if (op.contains("op") && op["op"].is_string()) where += " (" + op["op"].get<std::string>();
+  std::string detail;
+  if (op.contains("op") && op["op"].is_string()) detail = op["op"].get<std::string>();
   if (op.contains("path") && op["path"].is_string())
-    where += (where.back() == ')' ? " " : " (") + op["path"].get<std::string>();
-  if (where.find('(') != std::string::npos) where += ")";
+    detail += (detail.empty() ? "" : " ") + op["path"].get<std::string>();
+  if (!detail.empty()) where += " (" + detail + ")";
   return {PatchErrorKind::kUnprocessable, where + ": " + what};
 }
 
@@ -60,20 +61,18 @@ std::string missingField(const json& op) {
 
 PatchResult applyJsonPatch(const json& doc, const json& patch) {
   if (!patch.is_array())
-    return PatchError{PatchErrorKind::kBadRequest,
-                      "json: cannot unmarshal " + std::string(patch.type_name()) +
-                          " into Go value of type jsonpatch.Patch"};
+    return PatchError{PatchErrorKind::kBadRequest, "json: cannot unmarshal " +
+                                                       std::string(patch.type_name()) +
+                                                       " into Go value of type jsonpatch.Patch"};
   for (const auto& op : patch) {
     if (!op.is_object())
-      return PatchError{PatchErrorKind::kBadRequest,
-                        "json: cannot unmarshal " + std::string(op.type_name()) +
-                            " into Go value of type jsonpatch.Operation"};
+      return PatchError{PatchErrorKind::kBadRequest, "json: cannot unmarshal " + std::string(op.type_name()) +
+                                                         " into Go value of type jsonpatch.Operation"};
   }
   if (patch.size() > kMaxJsonPatchOperations)
-    return PatchError{PatchErrorKind::kTooLarge,
-                      "The allowed maximum operations in a JSON patch is " +
-                          std::to_string(kMaxJsonPatchOperations) + ", got " +
-                          std::to_string(patch.size())};
+    return PatchError{PatchErrorKind::kTooLarge, "The allowed maximum operations in a JSON patch is " +
+                                                     std::to_string(kMaxJsonPatchOperations) + ", got " +
+                                                     std::to_string(patch.size())};
   json result = doc;
   for (size_t i = 0; i < patch.size(); ++i) {
     const json& op = patch[i];

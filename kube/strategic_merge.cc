@@ -102,8 +102,7 @@ const Schemas& schemas() {
     add("v1", "ConfigMap", plain);
     add("v1", "Secret", plain);
     add("v1", "Service", object(make({{"ports", mergeBy("port")}}), conditionsStatus()));
-    add("v1", "ServiceAccount",
-        make({{"metadata", sub(meta)}, {"secrets", mergeBy("name")}}));
+    add("v1", "ServiceAccount", make({{"metadata", sub(meta)}, {"secrets", mergeBy("name")}}));
     add("v1", "Event", plain);
     add("v1", "Pod", object(podSpec, podStatus));
     // Deployment spec.strategy is patchStrategy=retainKeys: `$retainKeys` is honoured wherever it is.
@@ -149,9 +148,7 @@ struct MergeFailure {
   throw MergeFailure{{kind, std::move(message)}};
 }
 
-bool startsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
+bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 json mergeMap(json original, const json& patch, const Schema* schema);
 json mergeValue(const json* original, const json& patch, const Field* field);
@@ -177,8 +174,7 @@ long indexIn(const json& list, const json& item, const std::string& mergeKey) {
   for (size_t i = 0; i < list.size(); ++i) {
     if (mergeKey.empty()) {
       if (list[i] == item) return static_cast<long>(i);
-    } else if (item.is_object() && item.contains(mergeKey) &&
-               keyEquals(list[i], mergeKey, item[mergeKey])) {
+    } else if (item.is_object() && item.contains(mergeKey) && keyEquals(list[i], mergeKey, item[mergeKey])) {
       return static_cast<long>(i);
     }
   }
@@ -236,11 +232,10 @@ void checkElements(const json& original, const json& patch) {
   const json* first = nullptr;
   for (const json* list : {&original, &patch}) {
     for (const auto& item : *list) {
-      if (item.is_array())
-        fail(PatchErrorKind::kUnprocessable, "Lists of lists are not supported");
+      if (item.is_array()) fail(PatchErrorKind::kUnprocessable, "Lists of lists are not supported");
       if (first && (first->is_object() != item.is_object()))
-        fail(PatchErrorKind::kInternal, "mismatched types in list: " + first->dump() + " and " +
-                                            item.dump());
+        fail(PatchErrorKind::kInternal,
+             "list element types are not identical: " + original.dump() + " " + patch.dump());
       if (!first) first = &item;
     }
   }
@@ -254,9 +249,9 @@ std::string noMergeKey(const json& item, const std::string& key) {
 json mergeList(const json& original, const json& patch, const Field& field) {
   if (original.empty() && patch.empty()) return original;
   checkElements(original, patch);
-  const bool maps = std::any_of(original.begin(), original.end(),
-                                [](const json& v) { return v.is_object(); }) ||
-                    std::any_of(patch.begin(), patch.end(), [](const json& v) { return v.is_object(); });
+  const bool maps =
+      std::any_of(original.begin(), original.end(), [](const json& v) { return v.is_object(); }) ||
+      std::any_of(patch.begin(), patch.end(), [](const json& v) { return v.is_object(); });
   json merged = json::array();
   json patchItems = json::array();
   if (!maps) {
@@ -267,8 +262,7 @@ json mergeList(const json& original, const json& patch, const Field& field) {
     patchItems = patch;
     return orderMerged(merged, patchItems, original, "");
   }
-  if (field.mergeKey.empty())
-    fail(PatchErrorKind::kInternal, "cannot merge lists without merge key");
+  if (field.mergeKey.empty()) fail(PatchErrorKind::kInternal, "cannot merge lists without merge key");
   const std::string& key = field.mergeKey;
   json base = original;
   bool replace = false;
@@ -289,8 +283,7 @@ json mergeList(const json& original, const json& patch, const Field& field) {
     } else if (*directive == "merge") {
       fail(PatchErrorKind::kInternal, "merging lists cannot yet be specified in the patch");
     } else {
-      fail(PatchErrorKind::kInternal,
-           "unknown patch type: " + directive->dump() + " in map: " + item.dump());
+      fail(PatchErrorKind::kInternal, "unknown patch type: " + directive->dump() + " in map: " + item.dump());
     }
   }
   if (replace) {
@@ -336,8 +329,7 @@ json mergeValue(const json* original, const json& patch, const Field* field) {
 void applyRetainKeys(json& original, const json& patch) {
   auto it = patch.find(kRetainKeys);
   if (it == patch.end()) return;
-  if (!it->is_array())
-    fail(PatchErrorKind::kBadRequest, "invalid patch format of retainKeys");
+  if (!it->is_array()) fail(PatchErrorKind::kBadRequest, "invalid patch format of retainKeys");
   for (const auto& [k, v] : patch.items()) {
     if (v.is_null() || startsWith(k, kDeleteFromPrimitiveList) || startsWith(k, kSetElementOrder) ||
         k == kRetainKeys || k == kPatch)
@@ -359,8 +351,7 @@ json mergeMap(json original, const json& patch, const Schema* schema) {
       return mergeMap(json::object(), rest, schema);
     }
     if (*directive == "delete") return json::object();
-    fail(PatchErrorKind::kInternal,
-         "unknown patch type: " + directive->dump() + " in map: " + patch.dump());
+    fail(PatchErrorKind::kInternal, "unknown patch type: " + directive->dump() + " in map: " + patch.dump());
   }
   applyRetainKeys(original, patch);
 
@@ -400,8 +391,7 @@ json mergeMap(json original, const json& patch, const Schema* schema) {
   // Ordering hints: the named list takes the order given, server-only items interleaved.
   for (const auto& [k, v] : patch.items()) {
     if (!startsWith(k, kSetElementOrder)) continue;
-    if (!v.is_array())
-      fail(PatchErrorKind::kBadRequest, "invalid patch format of setElementOrder list");
+    if (!v.is_array()) fail(PatchErrorKind::kBadRequest, "invalid patch format of setElementOrder list");
     const std::string name = k.substr(kSetElementOrder.size());
     auto target = original.find(name);
     if (target == original.end() || !target->is_array()) continue;
@@ -423,17 +413,17 @@ bool hasStrategicMergeSchema(std::string_view apiVersion, std::string_view kind)
   return findSchema(apiVersion, kind) != nullptr;
 }
 
-PatchResult applyStrategicMergePatch(const json& original, const json& patch,
-                                     std::string_view apiVersion, std::string_view kind) {
+PatchResult applyStrategicMergePatch(const json& original, const json& patch, std::string_view apiVersion,
+                                     std::string_view kind) {
   const Schema* schema = findSchema(apiVersion, kind);
   if (!schema)
     return PatchError{PatchErrorKind::kUnsupportedMediaType,
                       "the body of the request was in an unknown format - accepted media types "
                       "include: application/json-patch+json, application/merge-patch+json"};
   if (!patch.is_object())
-    return PatchError{PatchErrorKind::kBadRequest,
-                      "json: cannot unmarshal " + std::string(patch.type_name()) +
-                          " into Go value of type map[string]interface {}"};
+    return PatchError{PatchErrorKind::kBadRequest, "json: cannot unmarshal " +
+                                                       std::string(patch.type_name()) +
+                                                       " into Go value of type map[string]interface {}"};
   if (!original.is_object()) return PatchError{PatchErrorKind::kInternal, "Invalid JSON document"};
   try {
     return mergeMap(original, patch, schema);
