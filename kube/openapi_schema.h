@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "kube/field_error.h"
 
 namespace sluice::kube {
 
@@ -37,16 +38,6 @@ Result<CompiledSchema> compileSchema(const nlohmann::json& openAPIV3Schema);
 
 // The `fieldValidation` query parameter of create, update and patch.
 enum class FieldValidation { kIgnore, kWarn, kStrict };
-
-// One field error, as k8s.io/apimachinery's field.Error formats it.
-struct FieldError {
-  std::string field;   // "spec.replicas", "spec.items[0].name", "spec.labels[key]"
-  std::string reason;  // the Status cause reason: FieldValueInvalid, FieldValueRequired, ...
-  std::string
-      detail;  // "Invalid value: \"string\": spec.replicas in body must be of type integer: \"string\""
-  // `field: detail`, the text the server lists in its 422 message and the cause's message.
-  std::string message() const { return field + ": " + detail; }
-};
 
 struct SchemaOutcome {
   // Schema violations: the server answers 422 Invalid, listing these.
