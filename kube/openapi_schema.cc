@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "kube/patch.h"
+
 namespace sluice::kube {
 
 using nlohmann::json;
@@ -428,6 +430,8 @@ struct Validator {
 }  // namespace
 
 Result<CompiledSchema> compileSchema(const json& openAPIV3Schema) {
+  if (nestedDeeperThan(openAPIV3Schema, kMaxJsonNestingDepth))
+    return Error{"openAPIV3Schema: nests deeper than " + std::to_string(kMaxJsonNestingDepth) + " levels"};
   try {
     return CompiledSchema(compileNode(openAPIV3Schema, "openAPIV3Schema", true, false));
   } catch (const CompileError& e) {
@@ -441,6 +445,12 @@ SchemaOutcome validateAndDefault(const CompiledSchema& schema, json& object, Fie
   SchemaOutcome out;
   if (!schema.root()) {
     out.errors.push_back(FieldError{"<root>", "InternalError", "Internal error: no schema"});
+    return out;
+  }
+  if (nestedDeeperThan(object, kMaxJsonNestingDepth)) {
+    out.errors.push_back(FieldError{
+        "<root>", "FieldValueInvalid",
+        "Invalid value: \"object\": nests deeper than " + std::to_string(kMaxJsonNestingDepth) + " levels"});
     return out;
   }
   Validator v{mode, &out};
