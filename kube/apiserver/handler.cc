@@ -304,7 +304,7 @@ Handled Handler::handle(const HttpRequest& req) {
   auto parseBody = [&](json& out) -> std::optional<ApiError> {
     if (!req.contentType.empty() && req.contentType.rfind("application/json", 0) != 0 &&
         req.contentType.rfind("*/*", 0) != 0) {
-      return unsupportedMediaType("application/json, application/yaml, application/vnd.kubernetes.protobuf");
+      return unsupportedMediaType("application/json");
     }
     out = json::parse(req.body, nullptr, false);
     if (out.is_discarded()) return badRequest("the request body is not valid JSON");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <random>
 #include <regex>
@@ -66,7 +67,21 @@ std::vector<ResourceType> builtinTypes() {
       builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
               "CustomResourceDefinition", false, {"crd", "crds"}, {"api-extensions"}, true, false, true),
   };
+  const std::map<std::string, std::vector<std::string>> fields = {
+      {"events",
+       {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+        "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+        "reportingComponent", "source.component", "type"}},
+      {"pods",
+       {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase",
+        "status.podIP", "status.nominatedNodeName"}},
+      {"secrets", {"type"}},
+      {"namespaces", {"status.phase"}},
+      {"replicasets", {"status.replicas"}},
+      {"jobs", {"status.successful"}},
+  };
   for (auto& type : t) {
+    if (auto it = fields.find(type.resource); it != fields.end()) type.selectableFields = it->second;
     if (type.resource == "leases") type.unconditionalUpdate = false;
     if (type.scaleSubresource) type.labelSelectorPath = ".status.selector";
   }
@@ -118,6 +133,10 @@ std::vector<ResourceType> crdTypes(const json& crd) {
     t.tracksGeneration = true;
     t.custom = true;
     t.unconditionalUpdate = false;
+    for (const auto& f : v.value("selectableFields", json::array())) {
+      std::string path = f.is_object() ? str(f, "jsonPath") : "";
+      if (!path.empty() && path[0] == '.') t.selectableFields.push_back(path.substr(1));
+    }
     if (v.contains("additionalPrinterColumns") && v["additionalPrinterColumns"].is_array()) {
       t.printerColumns = v["additionalPrinterColumns"];
     }
@@ -242,6 +261,12 @@ void writePath(json& obj, const std::string& path, const json& value) {
     cur = &(*cur)[part];
     start = dot + 1;
   }
+}
+
+std::set<std::string> selectable(const ResourceType& t) {
+  std::set<std::string> out = {"metadata.name", "metadata.namespace"};
+  out.insert(t.selectableFields.begin(), t.selectableFields.end());
+  return out;
 }
 
 }  // namespace
@@ -664,7 +689,7 @@ ApiResult<json> Registry::get(const ResourceType& type, const std::string& ns, c
 ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns, const ListOptions& options) const {
   auto labels = kube::LabelSelector::parse(options.labelSelector);
   if (!labels) return badRequest("unable to parse requirement: " + labels.error());
-  auto fields = kube::FieldSelector::parse(options.fieldSelector);
+  auto fields = kube::FieldSelector::parse(options.fieldSelector, selectable(type));
   if (!fields) return badRequest(fields.error());
   std::string prefix = type.keyPrefix() + (type.namespaced && !ns.empty() ? ns + "/" : "");
   int64_t atRev = 0;
@@ -898,7 +923,7 @@ ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(const ResourceType& ty
                                                           std::function<void(const WatchEvent&)> sink) {
   auto labels = kube::LabelSelector::parse(options.labelSelector);
   if (!labels) return badRequest("unable to parse requirement: " + labels.error());
-  auto fields = kube::FieldSelector::parse(options.fieldSelector);
+  auto fields = kube::FieldSelector::parse(options.fieldSelector, selectable(type));
   if (!fields) return badRequest(fields.error());
   std::string prefix = type.keyPrefix() + (type.namespaced && !ns.empty() ? ns + "/" : "");
   int64_t from = 0;

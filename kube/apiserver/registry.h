@@ -35,6 +35,9 @@ struct ResourceType {
   bool custom = false;                    // served because a CRD declares it
   bool unconditionalUpdate = true;        // PUT without resourceVersion allowed (not for CRs and Leases)
   nlohmann::json printerColumns = nlohmann::json::array();  // CRD additionalPrinterColumns of this version
+  // Fields a field selector may name besides metadata.name and metadata.namespace (e.g. Events'
+  // involvedObject.uid, which `kubectl describe` uses).
+  std::vector<std::string> selectableFields;
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   std::string groupVersionPath() const { return group.empty() ? "/api/" + version : "/apis/" + group + "/" + version; }

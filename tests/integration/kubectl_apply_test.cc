@@ -80,14 +80,15 @@ TEST_CASE("kubectl apply -f creates, then configures, then leaves unchanged", "[
 
 TEST_CASE("kubectl create, replace and get in every output format", "[integration][kubectl]") {
   KubectlEnv env;
-  env.ok("create namespace team-a");
+  env.createNamespace("team-a");
   auto file = env.writeFile("cm.yaml", configMap("one"));
   CHECK_THAT(env.ok("create -f " + file), Catch::Contains("configmap/web-config created"));
   CHECK_THAT(env.ok("create -n team-a -f " + file), Catch::Contains("configmap/web-config created"));
   auto again = env.kubectl("create -f " + file);
   CHECK(again.exitCode != 0);
-  CHECK_THAT(again.output, Catch::Contains("Error from server (AlreadyExists): configmaps \"web-config\" already exists"));
-  env.ok("create configmap other --from-literal=k=v");
+  CHECK_THAT(again.output, Catch::Contains("Error from server (AlreadyExists)"));
+  CHECK_THAT(again.output, Catch::Contains("configmaps \"web-config\" already exists"));
+  env.createConfigMap("other", {{"k", "v"}});
 
   CHECK_THAT(env.ok("get configmap web-config -o yaml"), Catch::Contains("greeting: one"));
   CHECK(env.ok("get configmap web-config -o jsonpath='{.data.greeting}'") == "one");
@@ -137,7 +138,8 @@ TEST_CASE("kubectl diff shows the change and writes nothing", "[integration][kub
   CHECK(cm["data"]["greeting"] == "before");
   CHECK(cm["metadata"]["resourceVersion"] == rv);
   // A dry-run create writes nothing either.
-  env.ok("create configmap dry --from-literal=a=b --dry-run=server");
+  nlohmann::json dry = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "dry"}}}};
+  env.ok("create --dry-run=server -f " + env.writeFile("dry.json", dry.dump()));
   CHECK(env.kubectl("get configmap dry").exitCode != 0);
 }
 
@@ -219,15 +221,15 @@ spec:
 
 TEST_CASE("a restarted server on the same directory has every object", "[integration][kubectl]") {
   KubectlEnv env;
-  env.ok("create configmap keep --from-literal=a=1");
-  env.ok("create namespace stays");
+  env.createConfigMap("keep", {{"a", "1"}});
+  env.createNamespace("stays");
   auto before = env.getJson("configmap keep");
   env.restart();
   auto after = env.getJson("configmap keep");
   CHECK(after["metadata"]["uid"] == before["metadata"]["uid"]);
   CHECK(after["data"]["a"] == "1");
   CHECK(env.getJson("namespace stays")["status"]["phase"] == "Active");
-  env.ok("create configmap next --from-literal=b=2");
+  env.createConfigMap("next", {{"b", "2"}});
   CHECK(std::stoll(env.getJson("configmap next")["metadata"]["resourceVersion"].get<std::string>()) >
         std::stoll(before["metadata"]["resourceVersion"].get<std::string>()));
 }

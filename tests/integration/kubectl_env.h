@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -90,6 +91,19 @@ class KubectlEnv {
     auto j = nlohmann::json::parse(r.output, nullptr, false);
     REQUIRE_FALSE(j.is_discarded());
     return j;
+  }
+
+  // `kubectl create -f` of a ConfigMap with these literal data entries (kubectl's own `create configmap`
+  // sends protobuf, which this server does not decode yet).
+  void createConfigMap(const std::string& name, const std::map<std::string, std::string>& data,
+                       const std::string& ns = "default") const {
+    nlohmann::json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}, {"data", data}};
+    ok("create -n " + ns + " -f " + writeFile("cm-" + name + ".json", cm.dump()));
+  }
+
+  void createNamespace(const std::string& name) const {
+    nlohmann::json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}};
+    ok("create -f " + writeFile("ns-" + name + ".json", ns.dump()));
   }
 
   // Writes a file under the test's directory and returns its path.
