@@ -40,8 +40,14 @@ struct WatchQueue {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, ssl::context& ctx, Handler& handler, Registry& registry, std::size_t maxBody)
-      : raw_(std::move(socket)), ctx_(ctx), handler_(handler), registry_(registry), maxBody_(maxBody) {}
+  Session(tcp::socket socket, ssl::context& ctx, Handler& handler, Registry& registry, std::size_t maxBody,
+          std::chrono::seconds bookmarkInterval)
+      : raw_(std::move(socket)),
+        ctx_(ctx),
+        handler_(handler),
+        registry_(registry),
+        maxBody_(maxBody),
+        bookmarkInterval_(bookmarkInterval) {}
 
   void start() {
     raw_.expires_after(std::chrono::seconds(30));
@@ -220,7 +226,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void scheduleBookmark() {
     bookmarkTimer_.emplace(stream_->get_executor());
-    bookmarkTimer_->expires_after(std::chrono::seconds(bookmarkSeconds_));
+    bookmarkTimer_->expires_after(bookmarkInterval_);
     std::weak_ptr<Session> weak = shared_from_this();
     bookmarkTimer_->async_wait([weak](beast::error_code ec) {
       if (ec) return;
@@ -300,6 +306,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Handler& handler_;
   Registry& registry_;
   std::size_t maxBody_;
+  std::chrono::seconds bookmarkInterval_;
   beast::flat_buffer buffer_;
   std::optional<beast::ssl_stream<beast::tcp_stream>> stream_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -314,7 +321,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::response_serializer<http::empty_body>> headerSerializer_;
   std::optional<net::steady_timer> timer_;
   std::optional<net::steady_timer> bookmarkTimer_;
-  int bookmarkSeconds_ = 60;
   std::string out_;
   std::array<char, 256> drain_{};
   bool writing_ = false;
@@ -347,7 +353,9 @@ struct ApiServer::Impl {
       if (ec) {
         if (ec == net::error::operation_aborted) return;
       } else {
-        std::make_shared<Session>(std::move(socket), sslCtx, *handler, *registry, options.maxBodyBytes)->start();
+        std::make_shared<Session>(std::move(socket), sslCtx, *handler, *registry, options.maxBodyBytes,
+                                  options.bookmarkInterval)
+            ->start();
       }
       accept();
     });
@@ -370,7 +378,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
   auto tls = loadOrCreateTlsMaterial(options.dataDir);
   if (!tls) return Error{tls.error()};
   impl->tls = std::move(tls).value();
-  auto store = Store::open(options.dataDir / "state.db");
+  auto store = Store::open(options.dataDir / "state.db", StoreOptions{options.retainRevisions});
   if (!store) return Error{store.error().message};
   impl->store = std::move(store).value();
   auto registry = Registry::open(*impl->store);

@@ -3,6 +3,8 @@
 // for tests, or through `sluice cluster`.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -17,6 +19,8 @@ struct ServerOptions {
   std::string bindAddress = "127.0.0.1";
   int threads = 3;                   // request threads; watches do not hold one
   std::size_t maxBodyBytes = 3u << 20;  // larger request bodies get 413, as the real server's 3 MiB limit
+  int64_t retainRevisions = 10000;      // history kept for watches and paginated lists (older: 410 Expired)
+  std::chrono::seconds bookmarkInterval{60};  // BOOKMARK events on watches that allow them
 };
 
 class ApiServer {
