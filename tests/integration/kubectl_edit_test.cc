@@ -164,3 +164,52 @@ TEST_CASE("no token, a wrong token or plain HTTP gets nothing", "[integration][k
                            "' https://127.0.0.1:" + port + "/api/v1/namespaces/default/configmaps/secret-data");
   CHECK_THAT(curlOk.output, Catch::Contains("hunter2"));
 }
+
+TEST_CASE("kubectl scale through the scale subresource, and edit with a scripted editor", "[integration][kubectl]") {
+  KubectlEnv env;
+  env.ok("apply -f " + env.writeFile("deploy.yaml", R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: nginx, image: "nginx:1.25"}]
+)"));
+  CHECK_THAT(env.ok("scale deployment web --replicas=3"), Catch::Contains("deployment.apps/web scaled"));
+  auto d = env.getJson("deployment web");
+  CHECK(d["spec"]["replicas"] == 3);
+  CHECK(d["metadata"]["generation"] == 2);
+
+  env.ok("apply -f " + env.writeFile("crd.yaml", R"(apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: pools.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: pools, singular: pool, kind: Pool}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.size, statusReplicasPath: .status.size}
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+)"));
+  env.ok("wait --for=condition=Established crd/pools.example.com --timeout=20s");
+  env.ok("apply -f " + env.writeFile("pool.yaml", "apiVersion: example.com/v1\nkind: Pool\nmetadata: {name: p}\nspec: {size: 1}\n"));
+  CHECK_THAT(env.ok("scale pool p --replicas=4"), Catch::Contains("pool.example.com/p scaled"));
+  CHECK(env.getJson("pool p")["spec"]["size"] == 4);
+
+  env.createConfigMap("edited", {{"greeting", "one"}});
+  auto editor = env.writeFile("editor.sh", "#!/bin/sh\nsed -i 's/greeting: one/greeting: two/' \"$1\"\n");
+  std::filesystem::permissions(editor, std::filesystem::perms::owner_all);
+  auto r = runCommand(env.envPrefix() + " KUBE_EDITOR=" + shellQuote(editor) + " kubectl edit configmap edited 2>&1");
+  INFO(r.output);
+  CHECK(r.exitCode == 0);
+  CHECK_THAT(r.output, Catch::Contains("configmap/edited edited"));
+  CHECK(env.getJson("configmap edited")["data"]["greeting"] == "two");
+}
