@@ -161,7 +161,7 @@ void mergeFile(Kubeconfig& out, const json& doc, const fs::path& dir) {
 
 bool isIPv6(std::string_view host) { return host.find(':') != std::string_view::npos; }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   const auto last = s.find_last_not_of(" \t\r\n");
