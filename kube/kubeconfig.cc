@@ -357,6 +357,38 @@ Result<ClientConfig> inClusterConfig(const InClusterOptions& options) {
   return out;
 }
 
+Result<ExecCredential> parseExecCredential(std::string_view stdoutText,
+                                           std::string_view configuredApiVersion) {
+  const json doc = json::parse(stdoutText, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object())
+    return Error{"decoding stdout: the exec plugin did not print an ExecCredential JSON object"};
+  try {
+    const std::string apiVersion = text(doc, "apiVersion", "");
+    if (apiVersion != configuredApiVersion)
+      return Error{"exec plugin is configured to use API version " + std::string(configuredApiVersion) +
+                   ", plugin returned version " + apiVersion};
+    auto status = doc.find("status");
+    if (status == doc.end() || !status->is_object()) return Error{"exec plugin didn't return a status field"};
+    ExecCredential out;
+    out.token = text(*status, "token", "status");
+    out.clientCertificateData = text(*status, "clientCertificateData", "status");
+    out.clientKeyData = text(*status, "clientKeyData", "status");
+    if (out.token.empty() && out.clientCertificateData.empty() && out.clientKeyData.empty())
+      return Error{"exec plugin didn't return a token or cert/key pair"};
+    if (out.clientCertificateData.empty() != out.clientKeyData.empty())
+      return Error{"exec plugin returned only certificate or key, not both"};
+    const std::string expiry = text(*status, "expirationTimestamp", "status");
+    if (!expiry.empty()) {
+      auto t = parseRfc3339(expiry);
+      if (!t.ok()) return Error{"exec plugin returned an invalid expirationTimestamp: " + t.error()};
+      out.expirationTimestamp = *t;
+    }
+    return out;
+  } catch (const EntryError& e) {
+    return Error{"decoding stdout: " + e.message};
+  }
+}
+
 std::string currentBearerToken(const ClientConfig& config) {
   if (!config.tokenFile.empty()) {
     auto t = readFile(config.tokenFile);
