@@ -161,7 +161,7 @@ void mergeFile(Kubeconfig& out, const json& doc, const fs::path& dir) {
 
 bool isIPv6(std::string_view host) { return host.find(':') != std::string_view::npos; }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   const auto last = s.find_last_not_of(" \t\r\n");
@@ -355,6 +355,38 @@ Result<ClientConfig> inClusterConfig(const InClusterOptions& options) {
   }
   out.contextName = "in-cluster";
   return out;
+}
+
+Result<ExecCredential> parseExecCredential(std::string_view stdoutText,
+                                           std::string_view configuredApiVersion) {
+  const json doc = json::parse(stdoutText, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object())
+    return Error{"decoding stdout: the exec plugin did not print an ExecCredential JSON object"};
+  try {
+    const std::string apiVersion = text(doc, "apiVersion", "");
+    if (apiVersion != configuredApiVersion)
+      return Error{"exec plugin is configured to use API version " + std::string(configuredApiVersion) +
+                   ", plugin returned version " + apiVersion};
+    auto status = doc.find("status");
+    if (status == doc.end() || !status->is_object()) return Error{"exec plugin didn't return a status field"};
+    ExecCredential out;
+    out.token = text(*status, "token", "status");
+    out.clientCertificateData = text(*status, "clientCertificateData", "status");
+    out.clientKeyData = text(*status, "clientKeyData", "status");
+    if (out.token.empty() && out.clientCertificateData.empty() && out.clientKeyData.empty())
+      return Error{"exec plugin didn't return a token or cert/key pair"};
+    if (out.clientCertificateData.empty() != out.clientKeyData.empty())
+      return Error{"exec plugin returned only certificate or key, not both"};
+    const std::string expiry = text(*status, "expirationTimestamp", "status");
+    if (!expiry.empty()) {
+      auto t = parseRfc3339(expiry);
+      if (!t.ok()) return Error{"exec plugin returned an invalid expirationTimestamp: " + t.error()};
+      out.expirationTimestamp = *t;
+    }
+    return out;
+  } catch (const EntryError& e) {
+    return Error{"decoding stdout: " + e.message};
+  }
 }
 
 std::string currentBearerToken(const ClientConfig& config) {

@@ -6,9 +6,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
+#include "base/time.h"
 
 namespace sluice::kube {
 
@@ -114,6 +116,19 @@ struct InClusterOptions {
 // file, else "default". An error when HOST or PORT is unset or the token cannot be read. Blocks on file
 // reads; thread-safe.
 Result<ClientConfig> inClusterConfig(const InClusterOptions& options);
+
+// What an exec credential plugin printed on stdout (an ExecCredential), checked as client-go checks it.
+struct ExecCredential {
+  std::string token;                                 // a bearer token, or
+  std::string clientCertificateData, clientKeyData;  // a PEM pair (not base64)
+  std::optional<Time> expirationTimestamp;           // reuse the credential until then; none: until a 401
+};
+
+// Parses a plugin's stdout. Errors, worded as client-go's: not JSON ("decoding stdout: ..."), an
+// apiVersion other than the configured one, no status, neither a token nor a certificate pair, only one
+// of certificate and key, a malformed expirationTimestamp. Pure, thread-safe.
+Result<ExecCredential> parseExecCredential(std::string_view stdoutText,
+                                           std::string_view configuredApiVersion);
 
 // The token a request should carry now: the token file's content (trimmed) when tokenFile is set and
 // readable, else the static token; empty when neither. Blocks on a file read.

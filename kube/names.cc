@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <string>
+#include <utility>
 
 namespace sluice::kube {
 
@@ -141,7 +142,8 @@ std::vector<FieldError> validateLabels(const json& labels, const std::string& pa
   for (const auto& [k, v] : labels.items()) {
     for (const auto& e : isQualifiedName(k))
       out.push_back({path, "FieldValueInvalid", "Invalid value: " + jsonQuoted(k) + ": " + e});
-    const std::string valuePath = path + "[" + k + "]";
+    std::string valuePath = path;
+    valuePath.append("[").append(k).append("]");
     if (!v.is_string()) {
       out.push_back({valuePath, "FieldValueTypeInvalid",
                      "Invalid value: " + jsonQuoted(v.type_name()) + ": must be a string"});
@@ -169,7 +171,9 @@ std::vector<FieldError> validateAnnotations(const json& annotations, const std::
     for (const auto& e : isQualifiedName(lower))
       out.push_back({path, "FieldValueInvalid", "Invalid value: " + jsonQuoted(k) + ": " + e});
     if (!v.is_string()) {
-      out.push_back({path + "[" + k + "]", "FieldValueTypeInvalid",
+      std::string valuePath = path;
+      valuePath.append("[").append(k).append("]");
+      out.push_back({std::move(valuePath), "FieldValueTypeInvalid",
                      "Invalid value: " + jsonQuoted(v.type_name()) + ": must be a string"});
       continue;
     }

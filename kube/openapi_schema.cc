@@ -46,6 +46,21 @@ struct SchemaNode {
 
 namespace {
 
+// Field paths as field.Path prints them: "spec.replicas", "spec.labels[key]", "spec.items[0]".
+std::string dotted(const std::string& parent, const std::string& child) {
+  if (parent.empty()) return child;
+  std::string out;
+  out.reserve(parent.size() + child.size() + 1);
+  out.append(parent).append(".").append(child);
+  return out;
+}
+std::string bracketed(const std::string& parent, const std::string& key) {
+  std::string out;
+  out.reserve(parent.size() + key.size() + 2);
+  out.append(parent).append("[").append(key).append("]");
+  return out;
+}
+
 // ---- Compilation. ----
 
 struct CompileError {
@@ -129,7 +144,7 @@ std::shared_ptr<const SchemaNode> compileNode(const json& s, const std::string& 
   if (auto p = s.find("properties"); p != s.end() && !p->is_null()) {
     if (!p->is_object()) throw CompileError{path + ".properties: Invalid value: must be an object"};
     for (const auto& [name, sub] : p->items())
-      node->properties[name] = compileNode(sub, path + ".properties[" + name + "]", false, inJunctor);
+      node->properties[name] = compileNode(sub, bracketed(path + ".properties", name), false, inJunctor);
   }
   if (auto a = s.find("additionalProperties"); a != s.end() && !a->is_null()) {
     if (!node->properties.empty())
@@ -262,7 +277,7 @@ struct Validator {
       const bool metaAllowed = root || n.embedded;
       std::vector<std::string> drop;
       for (auto& [k, child] : v.items()) {
-        const std::string childPath = path.empty() ? k : path + "." + k;
+        const std::string childPath = dotted(path, k);
         if (metaAllowed && (k == "apiVersion" || k == "kind" || k == "metadata")) continue;
         auto p = n.properties.find(k);
         if (p != n.properties.end()) {
@@ -272,7 +287,7 @@ struct Validator {
           }
           pruneAndDefault(*p->second, child, childPath, false);
         } else if (n.additional) {
-          pruneAndDefault(*n.additional, child, path + "[" + k + "]", false);
+          pruneAndDefault(*n.additional, child, bracketed(path, k), false);
         } else if (!n.preserveUnknown && !n.additionalAny) {
           drop.push_back(k);
           out->unknownFields.push_back(childPath);
@@ -282,7 +297,7 @@ struct Validator {
       for (const auto& [k, p] : n.properties) {
         if (!v.contains(k) && p->defaultValue) {
           json d = *p->defaultValue;
-          pruneAndDefault(*p, d, path.empty() ? k : path + "." + k, false);
+          pruneAndDefault(*p, d, dotted(path, k), false);
           v[k] = std::move(d);
         }
       }
@@ -340,17 +355,16 @@ struct Validator {
         invalid(path, static_cast<int64_t>(size),
                 path + " in body should have at least " + std::to_string(*n.minProperties) + " properties");
       for (const auto& name : n.required) {
-        if (!v.contains(name))
-          error(path.empty() ? name : path + "." + name, "FieldValueRequired", "Required value");
+        if (!v.contains(name)) error(dotted(path, name), "FieldValueRequired", "Required value");
       }
       const bool metaAllowed = root || n.embedded;
       for (const auto& [k, child] : v.items()) {
         if (metaAllowed && (k == "apiVersion" || k == "kind" || k == "metadata")) continue;
         auto p = n.properties.find(k);
         if (p != n.properties.end())
-          check(*p->second, child, path.empty() ? k : path + "." + k, false);
+          check(*p->second, child, dotted(path, k), false);
         else if (n.additional)
-          check(*n.additional, child, path + "[" + k + "]", false);
+          check(*n.additional, child, bracketed(path, k), false);
       }
       if (n.embedded) {
         for (const char* key : {"apiVersion", "kind"}) {

@@ -19,8 +19,8 @@ void write(const std::filesystem::path& path, const std::string& text) {
 }
 
 // Command-line and environment values for one load; the ones not given stay empty.
-KubeconfigOptions opts(std::string flag, std::string env = {}, std::string home = {}, std::string context = {},
-                       std::string ns = {}) {
+KubeconfigOptions opts(std::string flag, std::string env = {}, std::string home = {},
+                       std::string context = {}, std::string ns = {}) {
   KubeconfigOptions o;
   o.kubeconfigFlag = std::move(flag);
   o.kubeconfigEnv = std::move(env);
@@ -341,4 +341,44 @@ TEST_CASE("in-cluster configuration from the service account directory", "[kube]
   auto noToken = inClusterConfig(o);
   REQUIRE_FALSE(noToken.ok());
   CHECK_THAT(noToken.error(), Catch::Contains("sa/token"));
+}
+
+TEST_CASE("exec plugin output is checked as client-go checks it", "[kube][kubeconfig]") {
+  constexpr const char* kV1 = "client.authentication.k8s.io/v1";
+  auto token = parseExecCredential(
+      R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
+          "status":{"token":"abc","expirationTimestamp":"2026-11-28T03:00:00Z"}})",
+      kV1);
+  REQUIRE(token.ok());
+  CHECK(token->token == "abc");
+  REQUIRE(token->expirationTimestamp.has_value());
+  CHECK(sluice::formatRfc3339(*token->expirationTimestamp) == "2026-11-28T03:00:00Z");
+
+  auto pair = parseExecCredential(
+      R"({"apiVersion":"client.authentication.k8s.io/v1","status":{"clientCertificateData":"-----BEGIN CERTIFICATE-----","clientKeyData":"-----BEGIN KEY-----"}})",
+      kV1);
+  REQUIRE(pair.ok());
+  CHECK(pair->clientKeyData == "-----BEGIN KEY-----");
+  CHECK_FALSE(pair->expirationTimestamp.has_value());
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"not json", "decoding stdout"},
+      {R"({"apiVersion":"client.authentication.k8s.io/v1beta1","status":{"token":"t"}})",
+       "exec plugin is configured to use API version client.authentication.k8s.io/v1, plugin returned "
+       "version "
+       "client.authentication.k8s.io/v1beta1"},
+      {R"({"apiVersion":"client.authentication.k8s.io/v1"})", "exec plugin didn't return a status field"},
+      {R"({"apiVersion":"client.authentication.k8s.io/v1","status":{}})",
+       "exec plugin didn't return a token or cert/key pair"},
+      {R"({"apiVersion":"client.authentication.k8s.io/v1","status":{"clientCertificateData":"c"}})",
+       "exec plugin returned only certificate or key, not both"},
+      {R"({"apiVersion":"client.authentication.k8s.io/v1","status":{"token":"t","expirationTimestamp":"soon"}})",
+       "invalid expirationTimestamp"},
+  };
+  for (const auto& [out, part] : bad) {
+    INFO(out);
+    auto cred = parseExecCredential(out, kV1);
+    REQUIRE_FALSE(cred.ok());
+    CHECK_THAT(cred.error(), Catch::Contains(part));
+  }
 }
