@@ -1,6 +1,7 @@
 // The cost a Prometheus measurement adds over the raw HTTP round trip (budget: under 1 ms): against a real
 // Prometheus serving the standard history, the same instant query timed as (a) a bare net::HttpClient GET
-// and (b) the provider's measure(), which adds URL building, JSON parsing and the result mapping.
+// and (b) the provider's measure(), which adds URL building, JSON parsing and the result mapping; and (c)
+// that parsing and mapping alone on a real answer, the added cost without the network's noise.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "analysis/providers/prometheus_api.h"
 #include "analysis/providers/providers.h"
 #include "net/http_client.h"
 #include "tests/support/prometheus_harness.h"
@@ -55,8 +57,28 @@ void providerMeasure(benchmark::State& state) {
   }
 }
 
+// The added work alone, without the network: parsing a real answer of the same query and mapping it.
+void parseAndMap(benchmark::State& state) {
+  sluice::net::HttpClient http;
+  sluice::net::Request request;
+  request.url = prometheus->address() + "/api/v1/query?query=" + sluice::net::urlEncode(kQuery) +
+                "&time=" + std::to_string(sluice::toUnix(history.at(130)));
+  auto outcome = http.send(request);
+  if (!outcome.ok()) {
+    state.SkipWithError("the raw query failed");
+    return;
+  }
+  const std::string body = outcome.response().body;
+  for (auto _ : state) {
+    auto parsed = sluice::analysis::parsePrometheusResponse(200, body);
+    auto result = sluice::analysis::toProviderResult(*parsed);
+    benchmark::DoNotOptimize(result);
+  }
+}
+
 BENCHMARK(rawHttpGet)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(providerMeasure)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(parseAndMap)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
