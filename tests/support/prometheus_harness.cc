@@ -2,6 +2,7 @@
 // process on a free port with its own data directory.
 #include "tests/support/prometheus_harness.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -27,27 +28,30 @@ void sample(std::ostream& out, const char* name, const std::string& labels, doub
   out.write(line, n);
 }
 
-// A counter that grows by `before` a minute until `switchAt`, then by `after`.
-void counter(std::ostream& out, const StandardHistory& h, const std::string& labels, double before,
-             double after) {
-  double value = 0;
-  for (int m = 0; m < h.minutes; ++m) {
-    sample(out, "http_requests_total", labels, value, h.at(m));
-    value += (m + 1 < h.degradeAtMinute) ? before : after;
+// A counter that grows by `before` a minute up to minute degradeAtMinute - 1, then by `after`: its value at
+// minute m is the sum of the increments of the minutes before it.
+void counter(std::ostream& out, const StandardHistory& h, int from, int to, const std::string& labels,
+             double before, double after) {
+  const int switchAt = std::max(h.degradeAtMinute - 1, 0);
+  for (int m = from; m < to; ++m) {
+    const int early = std::min(m, switchAt);
+    sample(out, "http_requests_total", labels, before * early + after * (m - early), h.at(m));
   }
 }
 
 }  // namespace
 
-void writeStandardHistory(std::ostream& out, const StandardHistory& h) {
+void writeStandardHistory(std::ostream& out, const StandardHistory& h, int fromMinute, int toMinute) {
+  const int from = std::max(fromMinute, 0);
+  const int to = toMinute < 0 ? h.minutes : std::min(toMinute, h.minutes);
   out << "# TYPE http_requests counter\n";
-  counter(out, h, R"(service="healthy",code="200")", 999, 999);
-  counter(out, h, R"(service="healthy",code="500")", 1, 1);
-  counter(out, h, R"(service="degrading",code="200")", 995, 900);
-  counter(out, h, R"(service="degrading",code="500")", 5, 100);
+  counter(out, h, from, to, R"(service="healthy",code="200")", 999, 999);
+  counter(out, h, from, to, R"(service="healthy",code="500")", 1, 1);
+  counter(out, h, from, to, R"(service="degrading",code="200")", 995, 900);
+  counter(out, h, from, to, R"(service="degrading",code="500")", 5, 100);
 
   out << "# TYPE flaky_gauge gauge\n";
-  for (int m = 0; m < h.minutes; ++m) {
+  for (int m = from; m < to; ++m) {
     int inHour = m % 60;
     if (inHour >= 20 && inHour < 40) continue;
     double v = inHour == 45 ? std::numeric_limits<double>::quiet_NaN() : kFlakyGaugeValue;
@@ -59,14 +63,14 @@ void writeStandardHistory(std::ostream& out, const StandardHistory& h) {
   for (int b = 0; b < 6; ++b) {
     double perMinute = b < 5 ? kHistogramCumulative[b] : kHistogramPerMinute;
     std::string labels = std::string(R"(service="healthy",le=")") + les[b] + "\"";
-    for (int m = 0; m < h.minutes; ++m)
+    for (int m = from; m < to; ++m)
       sample(out, "http_request_duration_seconds_bucket", labels, perMinute * m, h.at(m));
   }
-  for (int m = 0; m < h.minutes; ++m) {
+  for (int m = from; m < to; ++m) {
     sample(out, "http_request_duration_seconds_count", R"(service="healthy")", kHistogramPerMinute * m,
            h.at(m));
   }
-  for (int m = 0; m < h.minutes; ++m) {
+  for (int m = from; m < to; ++m) {
     sample(out, "http_request_duration_seconds_sum", R"(service="healthy")", 75.0 * m, h.at(m));
   }
   out << "# EOF\n";
@@ -102,21 +106,41 @@ PrometheusHarness::PrometheusHarness(const PrometheusOptions& options)
   auto data = *dir_ / "data";
   std::filesystem::create_directories(data);
 
-  std::filesystem::path history = options.openMetricsFile;
-  if (history.empty() && !options.openMetrics.empty()) {
-    history = *dir_ / "history.om";
-    std::ofstream(history) << options.openMetrics;
+  std::vector<std::filesystem::path> files;
+  if (!options.openMetricsFile.empty()) {
+    files.push_back(options.openMetricsFile);
+  } else if (!options.openMetrics.empty()) {
+    files.push_back(*dir_ / "history.om");
+    std::ofstream(files.back()) << options.openMetrics;
   }
-  if (!history.empty()) {
-    auto started = std::chrono::steady_clock::now();
-    CommandResult imported = runCommand("promtool tsdb create-blocks-from openmetrics --quiet '" +
-                                        history.string() + "' '" + data.string() + "'");
-    importSeconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (options.standardHistory) {
+    // promtool reads its whole input once per 2-hour block, so a month in one file takes minutes; a file a
+    // day keeps the import linear in the span.
+    const StandardHistory& h = *options.standardHistory;
+    for (int from = 0; from < h.minutes; from += kMinutesPerImportFile) {
+      files.push_back(*dir_ / ("standard-" + std::to_string(from) + ".om"));
+      std::ofstream out(files.back());
+      writeStandardHistory(out, h, from, from + kMinutesPerImportFile);
+    }
+  }
+  // The imports spend most of their time syncing blocks to disk, so four run at once; each writes its
+  // blocks (whole 2-hour ranges, disjoint from the others') straight into the data directory.
+  auto started = std::chrono::steady_clock::now();
+  if (!files.empty()) {
+    auto list = *dir_ / "imports.txt";
+    {
+      std::ofstream out(list);
+      for (const auto& file : files) out << file.string() << '\n';
+    }
+    CommandResult imported =
+        runCommand("xargs -P 4 -I FILE promtool tsdb create-blocks-from openmetrics --quiet FILE '" +
+                   data.string() + "' < '" + list.string() + "'");
     if (imported.exitCode != 0) {
       throw std::runtime_error("promtool could not import the history (exit " +
                                std::to_string(imported.exitCode) + "):\n" + imported.output);
     }
   }
+  importSeconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   auto config = *dir_ / "prometheus.yml";
   {

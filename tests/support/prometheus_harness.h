@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -46,9 +47,14 @@ inline constexpr double kHistogramBounds[] = {0.05, 0.1, 0.25, 0.5, 1.0};
 inline constexpr double kHistogramCumulative[] = {600, 900, 980, 995, 1000};
 inline constexpr double kHistogramPerMinute = 1000;
 
-// Writes the standard series as OpenMetrics text, ending with "# EOF". Large spans stream without being
-// held in memory (31 days is about 40 MB of text).
-void writeStandardHistory(std::ostream& out, const StandardHistory& history);
+// Writes the standard series for the minutes [fromMinute, toMinute) (toMinute < 0: to the end) as
+// OpenMetrics text, ending with "# EOF". Values depend on the minute only, so ranges written apart add up
+// to the whole history. Streams: 31 days is about 43 MB of text.
+void writeStandardHistory(std::ostream& out, const StandardHistory& history, int fromMinute = 0,
+                          int toMinute = -1);
+
+// How many minutes of the standard history go into one promtool import.
+inline constexpr int kMinutesPerImportFile = 1440;
 
 // histogram_quantile's answer for the standard histogram (any window, since every minute is the same):
 // linear interpolation inside the bucket where the rank falls, as Prometheus computes it.
@@ -56,10 +62,11 @@ double standardHistogramQuantile(double q);
 
 // ---- The server --------------------------------------------------------------------------------------
 struct PrometheusOptions {
-  std::string openMetrics;                        // history to import (OpenMetrics text); empty: none
-  std::filesystem::path openMetricsFile;          // or a file holding it (wins when set)
-  std::vector<std::string> scrapeTargets;         // "127.0.0.1:PORT", scraped every second
-  std::chrono::milliseconds readyTimeout{60000};  // for /-/ready
+  std::string openMetrics;                         // history to import (OpenMetrics text); empty: none
+  std::filesystem::path openMetricsFile;           // or a file holding it (wins when set)
+  std::optional<StandardHistory> standardHistory;  // also import the standard series (a day per import)
+  std::vector<std::string> scrapeTargets;          // "127.0.0.1:PORT", scraped every second
+  std::chrono::milliseconds readyTimeout{60000};   // for /-/ready
 };
 
 class PrometheusHarness {
