@@ -20,10 +20,18 @@ ApiResult<json> parseBody(const std::string& body) {
 // The merge key of a list field in the built-in kinds, by field name ("" when the list is replaced).
 std::string mergeKey(const std::string& field, const json& patchList, const json& originalList) {
   static const std::map<std::string, std::string> keys = {
-      {"containers", "name"},   {"initContainers", "name"}, {"ephemeralContainers", "name"},
-      {"volumes", "name"},      {"env", "name"},            {"imagePullSecrets", "name"},
-      {"volumeMounts", "mountPath"}, {"volumeDevices", "devicePath"}, {"conditions", "type"},
-      {"ownerReferences", "uid"}, {"hostAliases", "ip"},  {"topologySpreadConstraints", "topologyKey"},
+      {"containers", "name"},
+      {"initContainers", "name"},
+      {"ephemeralContainers", "name"},
+      {"volumes", "name"},
+      {"env", "name"},
+      {"imagePullSecrets", "name"},
+      {"volumeMounts", "mountPath"},
+      {"volumeDevices", "devicePath"},
+      {"conditions", "type"},
+      {"ownerReferences", "uid"},
+      {"hostAliases", "ip"},
+      {"topologySpreadConstraints", "topologyKey"},
   };
   if (field == "ports") {
     // Container ports merge by containerPort, Service ports by port.
@@ -51,8 +59,9 @@ json mergeKeyedList(const json& original, const json& patch, const std::string& 
       continue;
     }
     bool remove = p.value("$patch", "") == "delete";
-    auto it = std::find_if(out.begin(), out.end(),
-                           [&](const json& e) { return e.is_object() && e.contains(key) && e[key] == p[key]; });
+    auto it = std::find_if(out.begin(), out.end(), [&](const json& e) {
+      return e.is_object() && e.contains(key) && e[key] == p[key];
+    });
     if (remove) {
       if (it != out.end()) out.erase(it);
     } else if (it != out.end()) {
@@ -71,7 +80,9 @@ json orderBy(const json& list, const json& order, const std::string& key) {
   for (const auto& o : order) {
     for (std::size_t i = 0; i < list.size(); ++i) {
       const json& e = list[i];
-      bool same = key.empty() ? e == o : (e.is_object() && o.is_object() && e.contains(key) && o.contains(key) && e[key] == o[key]);
+      bool same = key.empty() ? e == o
+                              : (e.is_object() && o.is_object() && e.contains(key) && o.contains(key) &&
+                                 e[key] == o[key]);
       if (!used[i] && same) {
         used[i] = true;
         out.push_back(e);
@@ -170,11 +181,14 @@ ApiResult<json> applyMergePatch(const json& original, const std::string& body) {
 ApiResult<json> applyJsonPatch(const json& original, const std::string& body) {
   auto patch = parseBody(body);
   if (!patch) return patch.error();
-  if (!patch->is_array()) return badRequest("error decoding patch: a JSON patch must be an array of operations");
+  if (!patch->is_array())
+    return badRequest("error decoding patch: a JSON patch must be an array of operations");
   if (patch->size() > 10000) {
-    return ApiError{422, "Invalid", "The allowed maximum operations in a JSON patch is 10000, got " +
-                                        std::to_string(patch->size()),
-                    {}};
+    return ApiError{
+        422,
+        "Invalid",
+        "The allowed maximum operations in a JSON patch is 10000, got " + std::to_string(patch->size()),
+        {}};
   }
   try {
     return original.patch(*patch);
@@ -190,7 +204,8 @@ ApiResult<json> applyJsonPatch(const json& original, const std::string& body) {
 ApiResult<json> applyStrategicMergePatch(const json& original, const std::string& body) {
   auto patch = parseBody(body);
   if (!patch) return patch.error();
-  if (!patch->is_object()) return badRequest("error decoding patch: a strategic merge patch must be a JSON object");
+  if (!patch->is_object())
+    return badRequest("error decoding patch: a strategic merge patch must be a JSON object");
   return strategicMerge(original, *patch);
 }
 
