@@ -94,7 +94,12 @@ std::vector<std::pair<std::string, std::vector<std::string>>> groupVersions(
 
 json apiGroup(const std::string& group, const std::vector<std::string>& versions) {
   json vs = json::array();
-  for (const auto& v : versions) vs.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
+  for (const auto& v : versions) {
+    std::string gv = group;
+    gv += "/";
+    gv += v;
+    vs.push_back({{"groupVersion", gv}, {"version", v}});
+  }
   return {{"name", group}, {"versions", vs}, {"preferredVersion", vs[0]}};
 }
 
@@ -196,8 +201,12 @@ Handled Handler::handle(const HttpRequest& req) {
       std::string hash = "h" + std::to_string(registry_.typesGeneration());
       for (const auto& [group, versions] : groupVersions(types)) {
         for (const auto& v : versions) {
-          std::string key = group.empty() ? "api/" + v : "apis/" + group + "/" + v;
-          index[key] = {{"serverRelativeURL", "/openapi/v3/" + key + "?hash=" + hash}};
+          std::string key = group.empty() ? "api/" : "apis/" + group + "/";
+          key += v;
+          std::string url = "/openapi/v3/" + key;
+          url += "?hash=";
+          url += hash;
+          index[key] = {{"serverRelativeURL", url}};
         }
       }
       return {jsonResponse(200, {{"paths", index}}), std::nullopt};

@@ -550,8 +550,11 @@ struct Registry::Impl {
       json dmeta = metadataOf(*desired);
       std::string bodyName = str(dmeta, "name");
       if (!bodyName.empty() && bodyName != name) {
-        return badRequest("the name of the object (" + bodyName + ") does not match the name on the URL (" +
-                          name + ")");
+        std::string message = "the name of the object (" + bodyName;
+        message += ") does not match the name on the URL (";
+        message += name;
+        message += ")";
+        return badRequest(message);
       }
       std::string bodyNs = str(dmeta, "namespace");
       if (t.namespaced && !bodyNs.empty() && bodyNs != ns) {
@@ -926,7 +929,11 @@ ApiResult<json> Registry::remove(const ResourceType& type, const std::string& ns
       std::string group = str(current.value("spec", json::object()), "group");
       std::string plural =
           str(current.value("spec", json::object()).value("names", json::object()), "plural");
-      auto rows = impl_->store.list(group + "/" + plural + "/");
+      std::string prefix = group;
+      prefix += "/";
+      prefix += plural;
+      prefix += "/";
+      auto rows = impl_->store.list(prefix);
       if (rows) {
         for (const auto& r : rows->items) (void)impl_->store.remove(r.key);
       }
@@ -955,9 +962,9 @@ class StoreBackedWatch : public RegistryWatch {
 
 }  // namespace
 
-ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(const ResourceType& type, const std::string& ns,
-                                                          const WatchOptions& options,
-                                                          std::function<void(const WatchEvent&)> sink) {
+ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(
+    const ResourceType& type, const std::string& ns, const WatchOptions& options,
+    const std::function<void(const WatchEvent&)>& sink) {
   auto labels = kube::LabelSelector::parse(options.labelSelector);
   if (!labels) return badRequest("unable to parse requirement: " + labels.error());
   auto fields = kube::FieldSelector::parse(options.fieldSelector, selectable(type));

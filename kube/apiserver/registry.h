@@ -136,7 +136,7 @@ class Registry {
   // initial ones) and must not block. 410 Expired for a compacted start revision; 400 for bad selectors.
   ApiResult<std::unique_ptr<RegistryWatch>> watch(const ResourceType& type, const std::string& ns,
                                                   const WatchOptions& options,
-                                                  std::function<void(const WatchEvent&)> sink);
+                                                  const std::function<void(const WatchEvent&)>& sink);
   // The current storage revision.
   int64_t currentRevision() const;
 

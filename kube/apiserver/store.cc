@@ -189,17 +189,20 @@ StoreResult<std::unique_ptr<Store>> Store::open(const std::filesystem::path& fil
     return ioError(impl->db, "opening " + file.string());
   }
   sqlite3_busy_timeout(impl->db, 30000);
-  for (const char* sql : {
-           "PRAGMA journal_mode=WAL",
-           "PRAGMA synchronous=NORMAL",
-           "CREATE TABLE IF NOT EXISTS log (rev INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, "
-           "create_rev INTEGER NOT NULL, prev_rev INTEGER NOT NULL, deleted INTEGER NOT NULL, value BLOB NOT "
-           "NULL)",
-           // Two writers starting from the same row cannot both append: the optimistic lock in the data.
-           "CREATE UNIQUE INDEX IF NOT EXISTS log_key_prev ON log (key, prev_rev)",
-           "CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev)",
-           "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-       }) {
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): long statements are split across literals.
+  static const char* const kSchema[] = {
+      "PRAGMA journal_mode=WAL",
+      "PRAGMA synchronous=NORMAL",
+      "CREATE TABLE IF NOT EXISTS log (rev INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, "
+      "create_rev INTEGER NOT NULL, prev_rev INTEGER NOT NULL, deleted INTEGER NOT NULL, value BLOB NOT "
+      "NULL)",
+      // Two writers starting from the same row cannot both append: the optimistic lock in the data.
+      "CREATE UNIQUE INDEX IF NOT EXISTS log_key_prev ON log (key, prev_rev)",
+      "CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev)",
+      "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+  };
+  // NOLINTEND(bugprone-suspicious-missing-comma)
+  for (const char* sql : kSchema) {
     auto r = impl->exec(sql);
     if (!r) return StoreError{StoreErrc::kIo, file.string() + ": " + r.error().message};
   }
