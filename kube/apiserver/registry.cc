@@ -9,12 +9,12 @@
 #include <map>
 #include <mutex>
 #include <random>
-#include <regex>
 #include <set>
 #include <shared_mutex>
 
 #include "base/time.h"
 #include "kube/apiserver/patch.h"
+#include "kube/names.h"
 #include "kube/selectors.h"
 
 namespace sluice::apiserver {
@@ -227,15 +227,6 @@ json specPart(const json& obj, bool withoutStatus) {
   return copy;
 }
 
-const std::regex& subdomainRe() {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-  return re;
-}
-const std::regex& labelRe() {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  return re;
-}
-
 // Reads a dotted JSON path (".spec.replicas") from an object; null when absent.
 json readPath(const json& obj, const std::string& path) {
   const json* cur = &obj;
@@ -276,26 +267,14 @@ std::set<std::string> selectable(const ResourceType& t) {
 }  // namespace
 
 std::string nameProblem(const std::string& kind, const std::string& name) {
-  if (kind == "Namespace") {
-    if (name.size() > 63) return "must be no more than 63 characters";
-    if (!std::regex_match(name, labelRe())) {
-      return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
-             "start "
-             "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
-             "validation is "
-             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-    }
-    return "";
+  // Namespaces are RFC 1123 labels; every other kind served here takes an RFC 1123 subdomain.
+  auto problems = kind == "Namespace" ? kube::isDNS1123Label(name) : kube::isDNS1123Subdomain(name);
+  std::string out;
+  for (const auto& p : problems) {
+    if (!out.empty()) out += ", ";
+    out += p;
   }
-  if (name.size() > 253) return "must be no more than 253 characters";
-  if (!std::regex_match(name, subdomainRe())) {
-    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-           "and "
-           "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation "
-           "is "
-           "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-  }
-  return "";
+  return out;
 }
 
 struct Registry::Impl {
@@ -850,7 +829,7 @@ ApiResult<json> Registry::patch(const ResourceType& type, const std::string& ns,
       case PatchType::kJson:
         return applyJsonPatch(target, body);
       case PatchType::kStrategic:
-        return applyStrategicMergePatch(target, body);
+        return applyStrategicMergePatch(target, body, type.apiVersion(), type.kind);
     }
     return badRequest("unknown patch type");
   };

@@ -117,6 +117,8 @@ TEST_CASE("bad requests get the real server's status codes and Status bodies", "
               422, "Invalid");
   checkStatus(w.call("PATCH", std::string(kCms) + "/a", R"([{"op":"bogus","path":"/data"}])",
                      "application/json-patch+json"),
+              422, "Invalid");
+  checkStatus(w.call("PATCH", std::string(kCms) + "/a", R"({"op":"add"})", "application/json-patch+json"),
               400, "BadRequest");
   checkStatus(w.call("PUT", std::string(kCms) + "/a", R"({"metadata":{"name":"a","resourceVersion":"1"}})"),
               409, "Conflict");

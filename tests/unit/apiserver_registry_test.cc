@@ -116,7 +116,7 @@ TEST_CASE("registry: errors are the real server's Status errors", "[apiserver][r
   rows.push_back({"json patch test fails",
                   f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kJson,
                                R"([{"op":"test","path":"/data","value":{"q":"1"}}])", {}),
-                  422, "Invalid", "the JSON patch could not be applied"});
+                  422, "Invalid", "the server rejected our request due to an error in our request"});
   rows.push_back({"malformed patch",
                   f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kMerge, "{not json", {}),
                   400, "BadRequest", "error decoding patch"});
