@@ -59,17 +59,19 @@ ApiError invalid(const std::string& kind, const std::string& group, const std::s
   nlohmann::json causes = nlohmann::json::array();
   std::string joined;
   for (const auto& e : errors) {
-    std::string one = e.field + ": " + e.type + (e.detail.empty() ? "" : ": " + e.detail);
+    // An empty type means the detail already carries it ("Invalid value: ...", from schema validation).
+    std::string what = e.type.empty() ? e.detail : e.type + (e.detail.empty() ? "" : ": " + e.detail);
+    std::string one = e.field + ": " + what;
     if (!joined.empty()) joined += ", ";
     joined += one;
-    std::string reason = e.type == "Required value"    ? "FieldValueRequired"
-                         : e.type == "Forbidden"       ? "FieldValueForbidden"
-                         : e.type == "Duplicate value" ? "FieldValueDuplicate"
-                         : e.type == "Not found"       ? "FieldValueNotFound"
+    auto starts = [&](const char* prefix) { return what.rfind(prefix, 0) == 0; };
+    std::string reason = starts("Required value")      ? "FieldValueRequired"
+                         : starts("Forbidden")         ? "FieldValueForbidden"
+                         : starts("Duplicate value")   ? "FieldValueDuplicate"
+                         : starts("Not found")         ? "FieldValueNotFound"
+                         : starts("Unsupported value") ? "FieldValueNotSupported"
                                                        : "FieldValueInvalid";
-    causes.push_back({{"reason", reason},
-                      {"message", e.type + (e.detail.empty() ? "" : ": " + e.detail)},
-                      {"field", e.field}});
+    causes.push_back({{"reason", reason}, {"message", what}, {"field", e.field}});
   }
   message += errors.size() == 1 ? joined : "[" + joined + "]";
   nlohmann::json d = details(kind, group, name);

@@ -328,6 +328,16 @@ Handled Handler::handle(const HttpRequest& req) {
             std::nullopt};
   }
   WriteOptions writeOptions{dryRunParam == "All"};
+  const std::string validation = queryParam(req.target, "fieldValidation");
+  if (validation == "Strict") {
+    writeOptions.fieldValidation = kube::FieldValidation::kStrict;
+  } else if (validation == "Ignore") {
+    writeOptions.fieldValidation = kube::FieldValidation::kIgnore;
+  } else if (!validation.empty() && validation != "Warn") {
+    return {errorResponse(badRequest("fieldValidation must be one of Ignore, Warn, Strict, got \"" +
+                                     validation + "\"")),
+            std::nullopt};
+  }
   auto parseBody = [&](json& out) -> std::optional<ApiError> {
     if (!req.contentType.empty() && req.contentType.rfind("application/json", 0) != 0 &&
         req.contentType.rfind("*/*", 0) != 0) {

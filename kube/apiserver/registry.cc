@@ -137,6 +137,11 @@ std::vector<ResourceType> crdTypes(const json& crd) {
     t.tracksGeneration = true;
     t.custom = true;
     t.unconditionalUpdate = false;
+    const json schema = v.value("schema", json::object()).value("openAPIV3Schema", json());
+    if (schema.is_object()) {
+      auto compiled = kube::compileSchema(schema);
+      if (compiled.ok()) t.schema = std::make_shared<const kube::CompiledSchema>(std::move(compiled).value());
+    }
     for (const auto& f : v.value("selectableFields", json::array())) {
       std::string path = f.is_object() ? str(f, "jsonPath") : "";
       if (!path.empty() && path[0] == '.') t.selectableFields.push_back(path.substr(1));
@@ -410,6 +415,17 @@ struct Registry::Impl {
       }
       int storage = 0;
       const json versions = spec.value("versions", json::array());
+      for (std::size_t i = 0; versions.is_array() && i < versions.size(); ++i) {
+        const json& v = versions[i];
+        if (!v.is_object() || !v.contains("schema")) continue;
+        const json schema = v["schema"].is_object() ? v["schema"].value("openAPIV3Schema", json()) : json();
+        if (!schema.is_object()) continue;
+        auto compiled = kube::compileSchema(schema);
+        if (!compiled.ok()) {
+          errs.push_back(
+              {"spec.versions[" + std::to_string(i) + "].schema", "Invalid value", compiled.error()});
+        }
+      }
       for (const auto& v : versions) storage += v.is_object() && v.value("storage", false) ? 1 : 0;
       if (!versions.is_array() || versions.empty()) {
         errs.push_back({"spec.versions", "Invalid value", "must have at least one version"});
@@ -419,6 +435,19 @@ struct Registry::Impl {
       }
     }
     return errs;
+  }
+
+  // Prunes, defaults and validates a custom resource against its version's schema.
+  static std::optional<ApiError> checkSchema(const ResourceType& t, json& obj, const WriteOptions& options) {
+    if (!t.schema) return std::nullopt;
+    auto outcome = kube::validateAndDefault(*t.schema, obj, options.fieldValidation);
+    if (!outcome.strictError.empty()) return badRequest(outcome.strictError);
+    if (!outcome.errors.empty()) {
+      std::vector<FieldError> errs;
+      for (const auto& e : outcome.errors) errs.push_back({e.field, "", e.detail});
+      return invalid(t.kind, t.group, str(metadataOf(obj), "name"), errs);
+    }
+    return std::nullopt;
   }
 
   // What the server sets on a CRD it accepts: Established and NamesAccepted, accepted names, stored versions.
@@ -548,6 +577,7 @@ struct Registry::Impl {
       }
       json next = prepareForUpdate(t, sub, current, std::move(*desired));
       if (auto errs = validate(t, next); !errs.empty()) return invalid(t.kind, t.group, name, errs);
+      if (auto bad = checkSchema(t, next, options)) return *bad;
       const json curMeta = metadataOf(current);
       const json nextMeta = metadataOf(next);
       if (curMeta.contains("deletionTimestamp")) {
@@ -792,6 +822,7 @@ ApiResult<json> Registry::create(const ResourceType& type, const std::string& ns
   Impl::prepareForCreate(type, body);
   if (auto errs = impl_->validate(type, body); !errs.empty())
     return invalid(type.kind, type.group, name, errs);
+  if (auto bad = Impl::checkSchema(type, body, options)) return *bad;
   if (type.namespaced && !impl_->namespaceExists(ns)) return notFound("namespaces", "", ns);
   if (options.dryRun) {
     if (impl_->store.get(Impl::key(type, ns, name)).ok())

@@ -13,6 +13,7 @@
 
 #include "kube/apiserver/api_error.h"
 #include "kube/apiserver/store.h"
+#include "kube/openapi_schema.h"
 
 namespace sluice::apiserver {
 
@@ -38,6 +39,8 @@ struct ResourceType {
   // Fields a field selector may name besides metadata.name and metadata.namespace (e.g. Events'
   // involvedObject.uid, which `kubectl describe` uses).
   std::vector<std::string> selectableFields;
+  // A CRD version's compiled openAPIV3Schema: objects are pruned, defaulted and validated against it.
+  std::shared_ptr<const kube::CompiledSchema> schema;
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   std::string groupVersionPath() const {
@@ -54,6 +57,9 @@ enum class Subresource { kMain, kStatus, kScale };
 
 struct WriteOptions {
   bool dryRun = false;  // dryRun=All: everything but the write
+  // fieldValidation: unknown fields of schema-checked objects are an error (Strict), dropped with a
+  // warning (Warn, the real server's default) or dropped silently (Ignore).
+  kube::FieldValidation fieldValidation = kube::FieldValidation::kWarn;
 };
 
 struct ListOptions {

@@ -299,6 +299,36 @@ TEST_CASE("registry: a CRD serves its resources at once, with CR rules", "[apise
   REQUIRE(scale.ok());
   CHECK(f.reg->get(*wt, "default", "w1").value()["spec"]["size"] == 9);
 
+  // A schema prunes, defaults and validates custom resources.
+  json gadgets = json::parse(R"({"metadata":{"name":"gadgets.example.com"},"spec":{"group":"example.com",
+    "scope":"Namespaced","names":{"plural":"gadgets","kind":"Gadget"},
+    "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object",
+      "properties":{"spec":{"type":"object","properties":{"size":{"type":"integer","default":1},
+      "color":{"type":"string","enum":["red","blue"]}}}}}}}]}})");
+  REQUIRE(f.reg->create(crds, "", gadgets, {}).ok());
+  auto gt = f.reg->find("example.com", "v1", "gadgets");
+  REQUIRE(gt != nullptr);
+  auto defaulted =
+      f.reg->create(*gt, "default", {{"metadata", {{"name", "g1"}}}, {"spec", {{"extra", true}}}}, {});
+  REQUIRE(defaulted.ok());
+  CHECK(defaulted.value()["spec"] == json({{"size", 1}}));  // defaulted, unknown field pruned
+  auto wrongType =
+      f.reg->create(*gt, "default", {{"metadata", {{"name", "g2"}}}, {"spec", {{"size", "big"}}}}, {});
+  REQUIRE_FALSE(wrongType.ok());
+  CHECK(wrongType.error().code == 422);
+  CHECK_THAT(wrongType.error().message, Catch::StartsWith("Gadget.example.com \"g2\" is invalid: spec.size"));
+  WriteOptions strict;
+  strict.fieldValidation = sluice::kube::FieldValidation::kStrict;
+  auto unknown =
+      f.reg->create(*gt, "default", {{"metadata", {{"name", "g3"}}}, {"spec", {{"extra", 1}}}}, strict);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().code == 400);
+  CHECK_THAT(unknown.error().message, Catch::Contains("unknown field \"spec.extra\""));
+  auto badPatch = f.reg->patch(*gt, "default", "g1", Subresource::kMain, PatchType::kMerge,
+                               R"({"spec":{"color":"green"}})", {});
+  REQUIRE_FALSE(badPatch.ok());
+  CHECK(badPatch.error().code == 422);
+
   // Deleting the CRD stops serving the resource and removes its objects.
   REQUIRE(f.reg->remove(crds, "", "widgets.example.com", {}).ok());
   CHECK(f.reg->find("example.com", "v1", "widgets") == nullptr);
