@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench -j2 bench_sim bench_condition bench_provider >/dev/null
-for b in bench_sim bench_condition bench_provider; do
+ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store >/dev/null
+for b in bench_sim bench_condition bench_provider bench_store; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
     --benchmark_enable_random_interleaving=true --benchmark_min_time=0.2 | tee "build-bench/$b.txt"
@@ -19,3 +19,7 @@ awk '/_median/ && /items_per_second/ {
 awk '/_median/ && ($1 ~ /^rawHttpGet/ || $1 ~ /^providerMeasure/ || $1 ~ /^parseAndMap/) { name = $1; sub(/(\/real_time)?_median$/, "", name); t[name] = $2 }
   END { printf "bench_provider median: raw HTTP GET %.1f us, provider measure() %.1f us, added %.1f us; parsing and mapping alone %.1f us (budget: under 1000 us added)\n",
         t["rawHttpGet"], t["providerMeasure"], t["providerMeasure"] - t["rawHttpGet"], t["parseAndMap"] }' build-bench/bench_provider.txt
+awk '/_median/ && /items_per_second/ {
+  for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) { sub(/^items_per_second=/, "", $i); rate = $i }
+  sub(/_median$/, "", $1); sub(/\/real_time$/, "", $1); print "bench_store " $1 " median: " rate " writes/s wall (budget: over 2,000/s, within 2x of raw SQLite)" }' \
+  build-bench/bench_store.txt

@@ -13,7 +13,8 @@ namespace sluice::cli {
 void addClusterCommand(CLI::App& app, int& exitCode) {
   auto* cmd = app.add_subcommand(
       "cluster",
-      "Run the embedded Kubernetes API server: HTTPS on 127.0.0.1 with a generated CA and admin token, objects\n"
+      "Run the embedded Kubernetes API server: HTTPS on 127.0.0.1 with a generated CA and admin token, "
+      "objects\n"
       "stored in SQLite under --data-dir. Restarting on the same directory resumes with every object.");
   auto dataDir = std::make_shared<std::string>();
   auto port = std::make_shared<int>(6443);
@@ -36,7 +37,8 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
       exitCode = kExitFailure;
       return;
     }
-    std::cout << "sluice cluster: serving https://127.0.0.1:" << (*server)->port() << " with data in " << *dataDir
+    std::cout << "sluice cluster: serving https://127.0.0.1:" << (*server)->port() << " with data in "
+              << *dataDir
               << "\nPoint kubectl at it with:\n  export KUBECONFIG=" << (*server)->kubeconfigPath().string()
               << std::endl;
     int sig = 0;

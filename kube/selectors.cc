@@ -70,17 +70,21 @@ class Lexer {
 };
 
 Status checkKey(const std::string& key, std::string_view text) {
-  if (key.empty()) return Error{"unable to parse requirement: found '" + std::string(text) + "', expected: identifier"};
+  if (key.empty())
+    return Error{"unable to parse requirement: found '" + std::string(text) + "', expected: identifier"};
   auto slash = key.find('/');
-  std::string_view name = slash == std::string::npos ? std::string_view(key) : std::string_view(key).substr(slash + 1);
+  std::string_view name =
+      slash == std::string::npos ? std::string_view(key) : std::string_view(key).substr(slash + 1);
   if (slash != std::string::npos && (slash == 0 || key.find('/', slash + 1) != std::string::npos)) {
-    return Error{"invalid label key \"" + key + "\": a qualified name must consist of an optional DNS prefix and a name"};
+    return Error{"invalid label key \"" + key +
+                 "\": a qualified name must consist of an optional DNS prefix and a name"};
   }
   if (name.empty() || name.size() > 63 || std::isalnum(static_cast<unsigned char>(name.front())) == 0 ||
       std::isalnum(static_cast<unsigned char>(name.back())) == 0) {
-    return Error{"invalid label key \"" + key +
-                 "\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
-                 "with an alphanumeric character"};
+    return Error{
+        "invalid label key \"" + key +
+        "\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+        "with an alphanumeric character"};
   }
   return {};
 }
@@ -89,9 +93,10 @@ Status checkValue(const std::string& value) {
   if (value.empty()) return {};
   if (value.size() > 63 || std::isalnum(static_cast<unsigned char>(value.front())) == 0 ||
       std::isalnum(static_cast<unsigned char>(value.back())) == 0) {
-    return Error{"invalid label value: \"" + value +
-                 "\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
-                 "'.', and must start and end with an alphanumeric character"};
+    return Error{
+        "invalid label value: \"" + value +
+        "\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+        "'.', and must start and end with an alphanumeric character"};
   }
   return {};
 }
@@ -136,14 +141,16 @@ Result<LabelSelector> LabelSelector::parse(std::string_view text) {
       req.key = lx.word(true);
       if (auto st = checkKey(req.key, text); !st) return Error{st.error()};
       auto readSet = [&]() -> Status {
-        if (!lx.consume("(")) return Error{"unable to parse requirement: expected '(' after \"" + req.key + "\""};
+        if (!lx.consume("("))
+          return Error{"unable to parse requirement: expected '(' after \"" + req.key + "\""};
         while (true) {
           std::string v = lx.word(false);
           if (auto st = checkValue(v); !st) return st;
           req.values.insert(v);
           if (lx.consume(",")) continue;
           if (lx.consume(")")) break;
-          return Error{"unable to parse requirement: expected ',' or ')' in the values of \"" + req.key + "\""};
+          return Error{"unable to parse requirement: expected ',' or ')' in the values of \"" + req.key +
+                       "\""};
         }
         return {};
       };
@@ -172,7 +179,8 @@ Result<LabelSelector> LabelSelector::parse(std::string_view text) {
           long long n = 0;
           auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
           if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
-            return Error{"unable to parse requirement: for 'gt', 'lt' operators, the value must be an integer"};
+            return Error{
+                "unable to parse requirement: for 'gt', 'lt' operators, the value must be an integer"};
           }
         } else if (auto st = checkValue(v); !st) {
           return Error{st.error()};
@@ -236,7 +244,8 @@ Result<FieldSelector> FieldSelector::parse(std::string_view text, const std::set
   std::size_t start = 0;
   while (start <= text.size()) {
     auto comma = text.find(',', start);
-    std::string_view term = text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view term =
+        text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     while (!term.empty() && isSpace(term.front())) term.remove_prefix(1);
     while (!term.empty() && isSpace(term.back())) term.remove_suffix(1);
     if (!term.empty()) {
@@ -255,7 +264,8 @@ Result<FieldSelector> FieldSelector::parse(std::string_view text, const std::set
         opLen = 1;
       }
       if (opPos == std::string_view::npos) {
-        return Error{"invalid selector: '" + std::string(text) + "'; can't understand '" + std::string(term) + "'"};
+        return Error{"invalid selector: '" + std::string(text) + "'; can't understand '" + std::string(term) +
+                     "'"};
       }
       req.field = std::string(term.substr(0, opPos));
       req.value = std::string(term.substr(opPos + opLen));

@@ -37,7 +37,7 @@ class LabelSelector {
 };
 
 struct FieldRequirement {
-  std::string field;  // e.g. "metadata.name"
+  std::string field;   // e.g. "metadata.name"
   bool equals = true;  // false for !=
   std::string value;
 };
@@ -47,7 +47,7 @@ struct FieldRequirement {
 class FieldSelector {
  public:
   static Result<FieldSelector> parse(std::string_view text, const std::set<std::string>& supported = {
-                                                                  "metadata.name", "metadata.namespace"});
+                                                                "metadata.name", "metadata.namespace"});
   bool empty() const { return requirements_.empty(); }
   // True when every term holds. Fields are read by dotted path; a missing field reads as "".
   bool matchesObject(const nlohmann::json& object) const;

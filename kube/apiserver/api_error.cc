@@ -19,9 +19,10 @@ nlohmann::json details(const std::string& resource, const std::string& group, co
 }  // namespace
 
 nlohmann::json statusBody(const ApiError& error) {
-  nlohmann::json s = {{"kind", "Status"},      {"apiVersion", "v1"},         {"metadata", nlohmann::json::object()},
-                      {"status", "Failure"},   {"message", error.message}, {"reason", error.reason},
-                      {"code", error.code}};
+  nlohmann::json s = {
+      {"kind", "Status"},    {"apiVersion", "v1"},       {"metadata", nlohmann::json::object()},
+      {"status", "Failure"}, {"message", error.message}, {"reason", error.reason},
+      {"code", error.code}};
   if (!error.details.empty()) s["details"] = error.details;
   return s;
 }
@@ -29,7 +30,8 @@ nlohmann::json statusBody(const ApiError& error) {
 ApiError badRequest(std::string message) { return {400, "BadRequest", std::move(message), {}}; }
 
 ApiError notFound(const std::string& resource, const std::string& group, const std::string& name) {
-  return {404, "NotFound", qualified(resource, group) + " \"" + name + "\" not found", details(resource, group, name)};
+  return {404, "NotFound", qualified(resource, group) + " \"" + name + "\" not found",
+          details(resource, group, name)};
 }
 
 ApiError alreadyExists(const std::string& resource, const std::string& group, const std::string& name) {
@@ -38,14 +40,16 @@ ApiError alreadyExists(const std::string& resource, const std::string& group, co
 }
 
 ApiError conflict(const std::string& resource, const std::string& group, const std::string& name) {
-  return conflictMessage(resource, group, name,
-                         "the object has been modified; please apply your changes to the latest version and try "
-                         "again");
+  return conflictMessage(
+      resource, group, name,
+      "the object has been modified; please apply your changes to the latest version and try "
+      "again");
 }
 
 ApiError conflictMessage(const std::string& resource, const std::string& group, const std::string& name,
                          const std::string& why) {
-  return {409, "Conflict", "Operation cannot be fulfilled on " + qualified(resource, group) + " \"" + name + "\": " + why,
+  return {409, "Conflict",
+          "Operation cannot be fulfilled on " + qualified(resource, group) + " \"" + name + "\": " + why,
           details(resource, group, name)};
 }
 
@@ -55,15 +59,19 @@ ApiError invalid(const std::string& kind, const std::string& group, const std::s
   nlohmann::json causes = nlohmann::json::array();
   std::string joined;
   for (const auto& e : errors) {
-    std::string one = e.field + ": " + e.type + (e.detail.empty() ? "" : ": " + e.detail);
+    // An empty type means the detail already carries it ("Invalid value: ...", from schema validation).
+    std::string what = e.type.empty() ? e.detail : e.type + (e.detail.empty() ? "" : ": " + e.detail);
+    std::string one = e.field + ": " + what;
     if (!joined.empty()) joined += ", ";
     joined += one;
-    std::string reason = e.type == "Required value"    ? "FieldValueRequired"
-                         : e.type == "Forbidden"       ? "FieldValueForbidden"
-                         : e.type == "Duplicate value" ? "FieldValueDuplicate"
-                         : e.type == "Not found"       ? "FieldValueNotFound"
+    auto starts = [&](const char* prefix) { return what.rfind(prefix, 0) == 0; };
+    std::string reason = starts("Required value")      ? "FieldValueRequired"
+                         : starts("Forbidden")         ? "FieldValueForbidden"
+                         : starts("Duplicate value")   ? "FieldValueDuplicate"
+                         : starts("Not found")         ? "FieldValueNotFound"
+                         : starts("Unsupported value") ? "FieldValueNotSupported"
                                                        : "FieldValueInvalid";
-    causes.push_back({{"reason", reason}, {"message", e.type + (e.detail.empty() ? "" : ": " + e.detail)}, {"field", e.field}});
+    causes.push_back({{"reason", reason}, {"message", what}, {"field", e.field}});
   }
   message += errors.size() == 1 ? joined : "[" + joined + "]";
   nlohmann::json d = details(kind, group, name);
@@ -74,7 +82,8 @@ ApiError invalid(const std::string& kind, const std::string& group, const std::s
 ApiError expired(std::string message) { return {410, "Expired", std::move(message), {}}; }
 
 ApiError unsupportedMediaType(const std::string& accepted) {
-  return {415, "UnsupportedMediaType",
+  return {415,
+          "UnsupportedMediaType",
           "the body of the request was in an unknown format - accepted media types include: " + accepted,
           {}};
 }

@@ -67,8 +67,11 @@ const std::vector<std::string>& resourceVerbs() {
 }
 
 json resourceEntry(const ResourceType& t) {
-  json e = {{"name", t.resource},      {"singularName", t.singular}, {"namespaced", t.namespaced},
-            {"kind", t.kind},          {"verbs", resourceVerbs()}};
+  json e = {{"name", t.resource},
+            {"singularName", t.singular},
+            {"namespaced", t.namespaced},
+            {"kind", t.kind},
+            {"verbs", resourceVerbs()}};
   if (!t.shortNames.empty()) e["shortNames"] = t.shortNames;
   if (!t.categories.empty()) e["categories"] = t.categories;
   return e;
@@ -91,7 +94,12 @@ std::vector<std::pair<std::string, std::vector<std::string>>> groupVersions(
 
 json apiGroup(const std::string& group, const std::vector<std::string>& versions) {
   json vs = json::array();
-  for (const auto& v : versions) vs.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
+  for (const auto& v : versions) {
+    std::string gv = group;
+    gv += "/";
+    gv += v;
+    vs.push_back({{"groupVersion", gv}, {"version", v}});
+  }
   return {{"name", group}, {"versions", vs}, {"preferredVersion", vs[0]}};
 }
 
@@ -103,11 +111,13 @@ json openApiDocument(const std::vector<std::shared_ptr<const ResourceType>>& typ
   json paths = json::object();
   for (const auto& t : types) {
     if (t->group != group || t->version != version) continue;
-    std::string base = t->groupVersionPath() + (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->resource;
+    std::string base =
+        t->groupVersionPath() + (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->resource;
     json gvk = {{"group", t->group}, {"version", t->version}, {"kind", t->kind}};
-    json params = json::array({{{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
-                               {{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
-                               {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}}});
+    json params =
+        json::array({{{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+                     {{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+                     {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}}});
     json op = {{"operationId", "patch" + t->kind},
                {"x-kubernetes-action", "patch"},
                {"x-kubernetes-group-version-kind", gvk},
@@ -191,13 +201,18 @@ Handled Handler::handle(const HttpRequest& req) {
       std::string hash = "h" + std::to_string(registry_.typesGeneration());
       for (const auto& [group, versions] : groupVersions(types)) {
         for (const auto& v : versions) {
-          std::string key = group.empty() ? "api/" + v : "apis/" + group + "/" + v;
-          index[key] = {{"serverRelativeURL", "/openapi/v3/" + key + "?hash=" + hash}};
+          std::string key = group.empty() ? "api/" : "apis/" + group + "/";
+          key += v;
+          std::string url = "/openapi/v3/" + key;
+          url += "?hash=";
+          url += hash;
+          index[key] = {{"serverRelativeURL", url}};
         }
       }
       return {jsonResponse(200, {{"paths", index}}), std::nullopt};
     }
-    if (parts.size() == 4 && parts[2] == "api") return {jsonResponse(200, openApiDocument(types, "", parts[3])), std::nullopt};
+    if (parts.size() == 4 && parts[2] == "api")
+      return {jsonResponse(200, openApiDocument(types, "", parts[3])), std::nullopt};
     if (parts.size() == 5 && parts[2] == "apis") {
       return {jsonResponse(200, openApiDocument(types, parts[3], parts[4])), std::nullopt};
     }
@@ -219,7 +234,8 @@ Handled Handler::handle(const HttpRequest& req) {
     for (const auto& [group, versions] : groupVersions(types)) {
       if (!group.empty()) groups.push_back(apiGroup(group, versions));
     }
-    return {jsonResponse(200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}}), std::nullopt};
+    return {jsonResponse(200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}}),
+            std::nullopt};
   }
   if (!core && parts.size() == 2) {
     for (const auto& [group, versions] : groupVersions(types)) {
@@ -241,18 +257,27 @@ Handled Handler::handle(const HttpRequest& req) {
       if (t->group != group || t->version != version) continue;
       resources.push_back(resourceEntry(*t));
       if (t->statusSubresource) {
-        resources.push_back({{"name", t->resource + "/status"}, {"singularName", ""}, {"namespaced", t->namespaced},
-                             {"kind", t->kind}, {"verbs", {"get", "patch", "update"}}});
+        resources.push_back({{"name", t->resource + "/status"},
+                             {"singularName", ""},
+                             {"namespaced", t->namespaced},
+                             {"kind", t->kind},
+                             {"verbs", {"get", "patch", "update"}}});
       }
       if (t->scaleSubresource) {
-        resources.push_back({{"name", t->resource + "/scale"}, {"singularName", ""}, {"namespaced", t->namespaced},
-                             {"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"},
+        resources.push_back({{"name", t->resource + "/scale"},
+                             {"singularName", ""},
+                             {"namespaced", t->namespaced},
+                             {"group", "autoscaling"},
+                             {"version", "v1"},
+                             {"kind", "Scale"},
                              {"verbs", {"get", "patch", "update"}}});
       }
     }
     if (resources.empty()) return {notFoundPath(), std::nullopt};
     std::string gv = group.empty() ? version : group + "/" + version;
-    return {jsonResponse(200, {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", gv},
+    return {jsonResponse(200, {{"kind", "APIResourceList"},
+                               {"apiVersion", "v1"},
+                               {"groupVersion", gv},
                                {"resources", resources}}),
             std::nullopt};
   }
@@ -262,7 +287,8 @@ Handled Handler::handle(const HttpRequest& req) {
   std::string resource;
   std::string name;
   std::string subName;
-  if (rest[0] == "namespaces" && rest.size() >= 3 && !(rest.size() == 3 && (rest[2] == "status" || rest[2] == "finalize"))) {
+  if (rest[0] == "namespaces" && rest.size() >= 3 &&
+      !(rest.size() == 3 && (rest[2] == "status" || rest[2] == "finalize"))) {
     ns = rest[1];
     resource = rest[2];
     if (rest.size() > 3) name = rest[3];
@@ -298,9 +324,20 @@ Handled Handler::handle(const HttpRequest& req) {
   };
   const std::string dryRunParam = queryParam(req.target, "dryRun");
   if (!dryRunParam.empty() && dryRunParam != "All") {
-    return {errorResponse(badRequest("Invalid dry run value: " + dryRunParam + " (supported: All)")), std::nullopt};
+    return {errorResponse(badRequest("Invalid dry run value: " + dryRunParam + " (supported: All)")),
+            std::nullopt};
   }
   WriteOptions writeOptions{dryRunParam == "All"};
+  const std::string validation = queryParam(req.target, "fieldValidation");
+  if (validation == "Strict") {
+    writeOptions.fieldValidation = kube::FieldValidation::kStrict;
+  } else if (validation == "Ignore") {
+    writeOptions.fieldValidation = kube::FieldValidation::kIgnore;
+  } else if (!validation.empty() && validation != "Warn") {
+    return {errorResponse(badRequest("fieldValidation must be one of Ignore, Warn, Strict, got \"" +
+                                     validation + "\"")),
+            std::nullopt};
+  }
   auto parseBody = [&](json& out) -> std::optional<ApiError> {
     if (!req.contentType.empty() && req.contentType.rfind("application/json", 0) != 0 &&
         req.contentType.rfind("*/*", 0) != 0) {

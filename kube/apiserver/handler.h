@@ -38,8 +38,8 @@ struct WatchPlan {
 };
 
 struct Handled {
-  HttpResponse response;            // the answer, unless `watch` is set
-  std::optional<WatchPlan> watch;   // set for a valid watch request
+  HttpResponse response;           // the answer, unless `watch` is set
+  std::optional<WatchPlan> watch;  // set for a valid watch request
 };
 
 // Thread-safe (state lives in the registry). Never throws.

@@ -9,12 +9,12 @@
 #include <map>
 #include <mutex>
 #include <random>
-#include <regex>
 #include <set>
 #include <shared_mutex>
 
 #include "base/time.h"
 #include "kube/apiserver/patch.h"
+#include "kube/names.h"
 #include "kube/selectors.h"
 
 namespace sluice::apiserver {
@@ -52,18 +52,22 @@ std::vector<ResourceType> builtinTypes() {
       builtin("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}),
       builtin("", "v1", "events", "event", "Event", true, {"ev"}),
       builtin("", "v1", "pods", "pod", "Pod", true, {"po"}, {"all"}, true),
-      builtin("apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, {"all"}, true, true, true),
-      builtin("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, {"all"}, true, true, true),
-      builtin("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, {"sts"}, {"all"}, true, true, true),
+      builtin("apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, {"all"}, true, true,
+              true),
+      builtin("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, {"all"}, true, true,
+              true),
+      builtin("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, {"sts"}, {"all"}, true, true,
+              true),
       builtin("batch", "v1", "jobs", "job", "Job", true, {}, {"all"}, true, false, true),
-      builtin("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true, {"ing"}, {}, true, false, true),
+      builtin("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true, {"ing"}, {}, true, false,
+              true),
       builtin("networking.k8s.io", "v1", "ingressclasses", "ingressclass", "IngressClass", false),
       builtin("coordination.k8s.io", "v1", "leases", "lease", "Lease", true),
       builtin("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true),
       builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true),
       builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false),
-      builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
-              false),
+      builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding",
+              "ClusterRoleBinding", false),
       builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
               "CustomResourceDefinition", false, {"crd", "crds"}, {"api-extensions"}, true, false, true),
   };
@@ -73,8 +77,8 @@ std::vector<ResourceType> builtinTypes() {
         "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
         "reportingComponent", "source.component", "type"}},
       {"pods",
-       {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase",
-        "status.podIP", "status.nominatedNodeName"}},
+       {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+        "status.phase", "status.podIP", "status.nominatedNodeName"}},
       {"secrets", {"type"}},
       {"namespaces", {"status.phase"}},
       {"replicasets", {"status.replicas"}},
@@ -133,6 +137,11 @@ std::vector<ResourceType> crdTypes(const json& crd) {
     t.tracksGeneration = true;
     t.custom = true;
     t.unconditionalUpdate = false;
+    const json schema = v.value("schema", json::object()).value("openAPIV3Schema", json());
+    if (schema.is_object()) {
+      auto compiled = kube::compileSchema(schema);
+      if (compiled.ok()) t.schema = std::make_shared<const kube::CompiledSchema>(std::move(compiled).value());
+    }
     for (const auto& f : v.value("selectableFields", json::array())) {
       std::string path = f.is_object() ? str(f, "jsonPath") : "";
       if (!path.empty() && path[0] == '.') t.selectableFields.push_back(path.substr(1));
@@ -223,15 +232,6 @@ json specPart(const json& obj, bool withoutStatus) {
   return copy;
 }
 
-const std::regex& subdomainRe() {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-  return re;
-}
-const std::regex& labelRe() {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  return re;
-}
-
 // Reads a dotted JSON path (".spec.replicas") from an object; null when absent.
 json readPath(const json& obj, const std::string& path) {
   const json* cur = &obj;
@@ -272,22 +272,14 @@ std::set<std::string> selectable(const ResourceType& t) {
 }  // namespace
 
 std::string nameProblem(const std::string& kind, const std::string& name) {
-  if (kind == "Namespace") {
-    if (name.size() > 63) return "must be no more than 63 characters";
-    if (!std::regex_match(name, labelRe())) {
-      return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start "
-             "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
-             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-    }
-    return "";
+  // Namespaces are RFC 1123 labels; every other kind served here takes an RFC 1123 subdomain.
+  auto problems = kind == "Namespace" ? kube::isDNS1123Label(name) : kube::isDNS1123Subdomain(name);
+  std::string out;
+  for (const auto& p : problems) {
+    if (!out.empty()) out += ", ";
+    out += p;
   }
-  if (name.size() > 253) return "must be no more than 253 characters";
-  if (!std::regex_match(name, subdomainRe())) {
-    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
-           "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
-           "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-  }
-  return "";
+  return out;
 }
 
 struct Registry::Impl {
@@ -359,9 +351,7 @@ struct Registry::Impl {
     return internalError(e.message);
   }
 
-  bool namespaceExists(const std::string& ns) const {
-    return store.get("core/namespaces/" + ns).ok();
-  }
+  bool namespaceExists(const std::string& ns) const { return store.get("core/namespaces/" + ns).ok(); }
 
   // Checks of the object's own fields shared by create and update: kind and apiVersion, name.
   static std::optional<ApiError> checkTypeMeta(const ResourceType& t, const json& body) {
@@ -369,11 +359,12 @@ struct Registry::Impl {
     std::string apiVersion = str(body, "apiVersion");
     std::string kind = str(body, "kind");
     if (!apiVersion.empty() && apiVersion != t.apiVersion()) {
-      return badRequest("the API version in the data (" + apiVersion + ") does not match the expected API version (" +
-                        t.apiVersion() + ")");
+      return badRequest("the API version in the data (" + apiVersion +
+                        ") does not match the expected API version (" + t.apiVersion() + ")");
     }
     if (!kind.empty() && kind != t.kind) {
-      return badRequest("the kind in the data (" + kind + ") does not match the expected kind (" + t.kind + ")");
+      return badRequest("the kind in the data (" + kind + ") does not match the expected kind (" + t.kind +
+                        ")");
     }
     if (body.contains("metadata") && !body["metadata"].is_object()) {
       return badRequest("metadata must be an object");
@@ -396,7 +387,8 @@ struct Registry::Impl {
       } else if (meta.contains(field)) {
         for (const auto& [k, v] : meta[field].items()) {
           if (!v.is_string()) {
-            errs.push_back({std::string("metadata.") + field + "[" + k + "]", "Invalid value", "must be a string"});
+            errs.push_back(
+                {std::string("metadata.") + field + "[" + k + "]", "Invalid value", "must be a string"});
           }
         }
       }
@@ -414,21 +406,48 @@ struct Registry::Impl {
       if (str(names, "kind").empty()) errs.push_back({"spec.names.kind", "Required value", ""});
       std::string scope = str(spec, "scope");
       if (scope != "Namespaced" && scope != "Cluster") {
-        errs.push_back({"spec.scope", "Unsupported value", "\"" + scope + "\": supported values: \"Cluster\", \"Namespaced\""});
+        errs.push_back({"spec.scope", "Unsupported value",
+                        "\"" + scope + "\": supported values: \"Cluster\", \"Namespaced\""});
       }
       if (!group.empty() && !plural.empty() && name != plural + "." + group) {
-        errs.push_back({"metadata.name", "Invalid value", "\"" + name + "\": must be spec.names.plural+\".\"+spec.group"});
+        errs.push_back({"metadata.name", "Invalid value",
+                        "\"" + name + "\": must be spec.names.plural+\".\"+spec.group"});
       }
       int storage = 0;
       const json versions = spec.value("versions", json::array());
+      for (std::size_t i = 0; versions.is_array() && i < versions.size(); ++i) {
+        const json& v = versions[i];
+        if (!v.is_object() || !v.contains("schema")) continue;
+        const json schema = v["schema"].is_object() ? v["schema"].value("openAPIV3Schema", json()) : json();
+        if (!schema.is_object()) continue;
+        auto compiled = kube::compileSchema(schema);
+        if (!compiled.ok()) {
+          errs.push_back(
+              {"spec.versions[" + std::to_string(i) + "].schema", "Invalid value", compiled.error()});
+        }
+      }
       for (const auto& v : versions) storage += v.is_object() && v.value("storage", false) ? 1 : 0;
       if (!versions.is_array() || versions.empty()) {
         errs.push_back({"spec.versions", "Invalid value", "must have at least one version"});
       } else if (storage != 1) {
-        errs.push_back({"spec.versions", "Invalid value", "must have exactly one version marked as storage version"});
+        errs.push_back(
+            {"spec.versions", "Invalid value", "must have exactly one version marked as storage version"});
       }
     }
     return errs;
+  }
+
+  // Prunes, defaults and validates a custom resource against its version's schema.
+  static std::optional<ApiError> checkSchema(const ResourceType& t, json& obj, const WriteOptions& options) {
+    if (!t.schema) return std::nullopt;
+    auto outcome = kube::validateAndDefault(*t.schema, obj, options.fieldValidation);
+    if (!outcome.strictError.empty()) return badRequest(outcome.strictError);
+    if (!outcome.errors.empty()) {
+      std::vector<FieldError> errs;
+      for (const auto& e : outcome.errors) errs.push_back({e.field, "", e.detail});
+      return invalid(t.kind, t.group, str(metadataOf(obj), "name"), errs);
+    }
+    return std::nullopt;
   }
 
   // What the server sets on a CRD it accepts: Established and NamesAccepted, accepted names, stored versions.
@@ -439,14 +458,18 @@ struct Registry::Impl {
     for (const auto& v : spec.value("versions", json::array())) {
       if (v.is_object() && v.value("storage", false)) stored.push_back(v.value("name", ""));
     }
-    crd["status"] = {
-        {"acceptedNames", spec.value("names", json::object())},
-        {"storedVersions", stored},
-        {"conditions",
-         json::array({{{"type", "NamesAccepted"}, {"status", "True"}, {"lastTransitionTime", now},
-                       {"reason", "NoConflicts"}, {"message", "no conflicts found"}},
-                      {{"type", "Established"}, {"status", "True"}, {"lastTransitionTime", now},
-                       {"reason", "InitialNamesAccepted"}, {"message", "the initial names have been accepted"}}})}};
+    crd["status"] = {{"acceptedNames", spec.value("names", json::object())},
+                     {"storedVersions", stored},
+                     {"conditions", json::array({{{"type", "NamesAccepted"},
+                                                  {"status", "True"},
+                                                  {"lastTransitionTime", now},
+                                                  {"reason", "NoConflicts"},
+                                                  {"message", "no conflicts found"}},
+                                                 {{"type", "Established"},
+                                                  {"status", "True"},
+                                                  {"lastTransitionTime", now},
+                                                  {"reason", "InitialNamesAccepted"},
+                                                  {"message", "the initial names have been accepted"}}})}};
   }
 
   // Kind-specific fields set on create.
@@ -473,7 +496,8 @@ struct Registry::Impl {
       } else {
         out.erase("status");
       }
-      if (t.kind == "Deployment") out["metadata"]["labels"] = metadataOf(current).value("labels", json::object());
+      if (t.kind == "Deployment")
+        out["metadata"]["labels"] = metadataOf(current).value("labels", json::object());
     } else {
       out = std::move(desired);
       if (t.statusSubresource) {
@@ -534,11 +558,16 @@ struct Registry::Impl {
       json dmeta = metadataOf(*desired);
       std::string bodyName = str(dmeta, "name");
       if (!bodyName.empty() && bodyName != name) {
-        return badRequest("the name of the object (" + bodyName + ") does not match the name on the URL (" + name + ")");
+        std::string message = "the name of the object (" + bodyName;
+        message += ") does not match the name on the URL (";
+        message += name;
+        message += ")";
+        return badRequest(message);
       }
       std::string bodyNs = str(dmeta, "namespace");
       if (t.namespaced && !bodyNs.empty() && bodyNs != ns) {
-        return badRequest("the namespace of the provided object does not match the namespace sent on the request");
+        return badRequest(
+            "the namespace of the provided object does not match the namespace sent on the request");
       }
       std::string rv = str(dmeta, "resourceVersion");
       if (!rv.empty() && rv != std::to_string(row->revision)) return conflict(t.resource, t.group, name);
@@ -548,6 +577,7 @@ struct Registry::Impl {
       }
       json next = prepareForUpdate(t, sub, current, std::move(*desired));
       if (auto errs = validate(t, next); !errs.empty()) return invalid(t.kind, t.group, name, errs);
+      if (auto bad = checkSchema(t, next, options)) return *bad;
       const json curMeta = metadataOf(current);
       const json nextMeta = metadataOf(next);
       if (curMeta.contains("deletionTimestamp")) {
@@ -555,10 +585,12 @@ struct Registry::Impl {
         for (const auto& f : stringList(curMeta.value("finalizers", json::array()))) had.insert(f);
         for (const auto& f : stringList(nextMeta.value("finalizers", json::array()))) {
           if (had.count(f) == 0) {
-            return invalid(t.kind, t.group, name,
-                           {{"metadata.finalizers", "Forbidden",
-                             "no new finalizers can be added if the object is being deleted, found new finalizers "
-                             "[\"" + f + "\"]"}});
+            return invalid(
+                t.kind, t.group, name,
+                {{"metadata.finalizers", "Forbidden",
+                  "no new finalizers can be added if the object is being deleted, found new finalizers "
+                  "[\"" +
+                      f + "\"]"}});
           }
         }
       }
@@ -597,22 +629,22 @@ struct Registry::Impl {
                               const WriteOptions& options,
                               const std::function<ApiResult<json>(const json&)>& toScale) {
     if (!t.scaleSubresource) return notFound(t.resource, t.group, name);
-    auto result = guaranteedUpdate(t, ns, name, Subresource::kMain, options, false,
-                                   [&](const json& current) -> ApiResult<json> {
-                                     auto scale = toScale(scaleOf(t, current));
-                                     if (!scale) return scale.error();
-                                     json replicas = scale->is_object() ? readPath(*scale, ".spec.replicas") : json();
-                                     if (!replicas.is_number_integer() || replicas.get<int64_t>() < 0) {
-                                       return invalid("Scale", "autoscaling", name,
-                                                      {{"spec.replicas", "Invalid value",
-                                                        replicas.dump() + ": must be greater than or equal to 0"}});
-                                     }
-                                     json next = current;
-                                     writePath(next, t.specReplicasPath, replicas);
-                                     std::string rv = str(metadataOf(*scale), "resourceVersion");
-                                     if (!rv.empty()) next["metadata"]["resourceVersion"] = rv;
-                                     return next;
-                                   });
+    auto result = guaranteedUpdate(
+        t, ns, name, Subresource::kMain, options, false, [&](const json& current) -> ApiResult<json> {
+          auto scale = toScale(scaleOf(t, current));
+          if (!scale) return scale.error();
+          json replicas = scale->is_object() ? readPath(*scale, ".spec.replicas") : json();
+          if (!replicas.is_number_integer() || replicas.get<int64_t>() < 0) {
+            return invalid("Scale", "autoscaling", name,
+                           {{"spec.replicas", "Invalid value",
+                             replicas.dump() + ": must be greater than or equal to 0"}});
+          }
+          json next = current;
+          writePath(next, t.specReplicasPath, replicas);
+          std::string rv = str(metadataOf(*scale), "resourceVersion");
+          if (!rv.empty()) next["metadata"]["resourceVersion"] = rv;
+          return next;
+        });
     if (!result) return result.error();
     return scaleOf(t, *result);
   }
@@ -624,8 +656,9 @@ struct Registry::Impl {
       if (meta.contains(k)) scaleMeta[k] = meta[k];
     }
     json replicas = readPath(obj, t.specReplicasPath);
-    json status = {{"replicas", readPath(obj, t.statusReplicasPath).is_number() ? readPath(obj, t.statusReplicasPath)
-                                                                              : json(0)}};
+    json status = {{"replicas", readPath(obj, t.statusReplicasPath).is_number()
+                                    ? readPath(obj, t.statusReplicasPath)
+                                    : json(0)}};
     if (!t.labelSelectorPath.empty()) {
       json sel = readPath(obj, t.labelSelectorPath);
       if (sel.is_string()) status["selector"] = sel;
@@ -635,7 +668,8 @@ struct Registry::Impl {
       json ml = readPath(obj, ".spec.selector.matchLabels");
       if (ml.is_object()) {
         std::string s;
-        for (const auto& [k, v] : ml.items()) s += (s.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+        for (const auto& [k, v] : ml.items())
+          s += (s.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
         status["selector"] = s;
       }
     }
@@ -680,13 +714,15 @@ int64_t Registry::typesGeneration() const {
 
 int64_t Registry::currentRevision() const { return impl_->store.currentRevision(); }
 
-ApiResult<json> Registry::get(const ResourceType& type, const std::string& ns, const std::string& name) const {
+ApiResult<json> Registry::get(const ResourceType& type, const std::string& ns,
+                              const std::string& name) const {
   auto row = impl_->store.get(Impl::key(type, ns, name));
   if (!row) return Impl::fromStore(row.error(), type, name);
   return Impl::decode(type, row->value, row->revision);
 }
 
-ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns, const ListOptions& options) const {
+ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns,
+                               const ListOptions& options) const {
   auto labels = kube::LabelSelector::parse(options.labelSelector);
   if (!labels) return badRequest("unable to parse requirement: " + labels.error());
   auto fields = kube::FieldSelector::parse(options.fieldSelector, selectable(type));
@@ -697,11 +733,13 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns, 
   if (!options.continueToken.empty()) {
     auto decoded = unbase64(options.continueToken);
     auto colon = decoded ? decoded->find(':') : std::string::npos;
-    std::optional<int64_t> rev = colon == std::string::npos ? std::nullopt : parseRv(decoded->substr(0, colon));
+    std::optional<int64_t> rev =
+        colon == std::string::npos ? std::nullopt : parseRv(decoded->substr(0, colon));
     if (!rev) return badRequest("continue key is not valid: " + options.continueToken);
     atRev = *rev;
     startAfter = decoded->substr(colon + 1);
-    if (startAfter.rfind(prefix, 0) != 0) return badRequest("continue key is not valid: it belongs to another list");
+    if (startAfter.rfind(prefix, 0) != 0)
+      return badRequest("continue key is not valid: it belongs to another list");
   }
   json items = json::array();
   std::string lastKey;
@@ -713,7 +751,8 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns, 
     if (!page) {
       if (page.error().code == StoreErrc::kCompacted) {
         return expired(
-            "The provided continue parameter is too old to display a consistent list result. You can start a new "
+            "The provided continue parameter is too old to display a consistent list result. You can start a "
+            "new "
             "list without the continue parameter.");
       }
       return Impl::fromStore(page.error(), type, "");
@@ -742,7 +781,8 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns, 
   }
   json meta = {{"resourceVersion", std::to_string(listRev)}};
   if (more) meta["continue"] = base64(std::to_string(listRev) + ":" + lastKey);
-  return json{{"kind", type.listKind()}, {"apiVersion", type.apiVersion()}, {"metadata", meta}, {"items", items}};
+  return json{
+      {"kind", type.listKind()}, {"apiVersion", type.apiVersion()}, {"metadata", meta}, {"items", items}};
 }
 
 ApiResult<json> Registry::create(const ResourceType& type, const std::string& ns, json body,
@@ -753,7 +793,8 @@ ApiResult<json> Registry::create(const ResourceType& type, const std::string& ns
   if (type.namespaced) {
     std::string bodyNs = str(meta, "namespace");
     if (!bodyNs.empty() && bodyNs != ns) {
-      return badRequest("the namespace of the provided object does not match the namespace sent on the request");
+      return badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request");
     }
     meta["namespace"] = ns;
   } else {
@@ -779,10 +820,13 @@ ApiResult<json> Registry::create(const ResourceType& type, const std::string& ns
     meta.erase("generation");
   }
   Impl::prepareForCreate(type, body);
-  if (auto errs = impl_->validate(type, body); !errs.empty()) return invalid(type.kind, type.group, name, errs);
+  if (auto errs = impl_->validate(type, body); !errs.empty())
+    return invalid(type.kind, type.group, name, errs);
+  if (auto bad = Impl::checkSchema(type, body, options)) return *bad;
   if (type.namespaced && !impl_->namespaceExists(ns)) return notFound("namespaces", "", ns);
   if (options.dryRun) {
-    if (impl_->store.get(Impl::key(type, ns, name)).ok()) return alreadyExists(type.resource, type.group, name);
+    if (impl_->store.get(Impl::key(type, ns, name)).ok())
+      return alreadyExists(type.resource, type.group, name);
     return body;
   }
   auto written = impl_->store.create(Impl::key(type, ns, name), Impl::encode(body));
@@ -797,7 +841,8 @@ ApiResult<json> Registry::update(const ResourceType& type, const std::string& ns
   if (sub == Subresource::kScale) {
     return impl_->scaleUpdate(type, ns, name, options, [&](const json&) -> ApiResult<json> { return body; });
   }
-  if (sub == Subresource::kStatus && !type.statusSubresource) return notFound(type.resource, type.group, name);
+  if (sub == Subresource::kStatus && !type.statusSubresource)
+    return notFound(type.resource, type.group, name);
   return impl_->guaranteedUpdate(type, ns, name, sub, options, true,
                                  [&](const json&) -> ApiResult<json> { return body; });
 }
@@ -815,18 +860,20 @@ ApiResult<json> Registry::patch(const ResourceType& type, const std::string& ns,
       case PatchType::kJson:
         return applyJsonPatch(target, body);
       case PatchType::kStrategic:
-        return applyStrategicMergePatch(target, body);
+        return applyStrategicMergePatch(target, body, type.apiVersion(), type.kind);
     }
     return badRequest("unknown patch type");
   };
   if (sub == Subresource::kScale) return impl_->scaleUpdate(type, ns, name, options, apply);
-  if (sub == Subresource::kStatus && !type.statusSubresource) return notFound(type.resource, type.group, name);
+  if (sub == Subresource::kStatus && !type.statusSubresource)
+    return notFound(type.resource, type.group, name);
   return impl_->guaranteedUpdate(type, ns, name, sub, options, false, apply);
 }
 
-ApiResult<json> Registry::getSubresource(const ResourceType& type, const std::string& ns, const std::string& name,
-                                         Subresource sub) const {
-  if (sub == Subresource::kStatus && !type.statusSubresource) return notFound(type.resource, type.group, name);
+ApiResult<json> Registry::getSubresource(const ResourceType& type, const std::string& ns,
+                                         const std::string& name, Subresource sub) const {
+  if (sub == Subresource::kStatus && !type.statusSubresource)
+    return notFound(type.resource, type.group, name);
   if (sub == Subresource::kScale && !type.scaleSubresource) return notFound(type.resource, type.group, name);
   auto obj = get(type, ns, name);
   if (!obj || sub != Subresource::kScale) return obj;
@@ -846,11 +893,12 @@ ApiResult<json> Registry::remove(const ResourceType& type, const std::string& ns
                              "Precondition failed: UID in precondition: " + *options.preconditionUid +
                                  ", UID in object meta: " + str(meta, "uid"));
     }
-    if (options.preconditionResourceVersion && *options.preconditionResourceVersion != str(meta, "resourceVersion")) {
-      return conflictMessage(type.resource, type.group, name,
-                             "Precondition failed: ResourceVersion in precondition: " +
-                                 *options.preconditionResourceVersion +
-                                 ", ResourceVersion in object meta: " + str(meta, "resourceVersion"));
+    if (options.preconditionResourceVersion &&
+        *options.preconditionResourceVersion != str(meta, "resourceVersion")) {
+      return conflictMessage(
+          type.resource, type.group, name,
+          "Precondition failed: ResourceVersion in precondition: " + *options.preconditionResourceVersion +
+              ", ResourceVersion in object meta: " + str(meta, "resourceVersion"));
     }
     if (!stringList(meta.value("finalizers", json::array())).empty()) {
       // Finalizers keep the object: mark it, and the last finalizer's removal deletes it.
@@ -858,7 +906,8 @@ ApiResult<json> Registry::remove(const ResourceType& type, const std::string& ns
       json next = current;
       next["metadata"]["deletionTimestamp"] = nowRfc3339();
       next["metadata"]["deletionGracePeriodSeconds"] = 0;
-      if (meta.value("generation", int64_t{0}) > 0) next["metadata"]["generation"] = meta.value("generation", int64_t{0}) + 1;
+      if (meta.value("generation", int64_t{0}) > 0)
+        next["metadata"]["generation"] = meta.value("generation", int64_t{0}) + 1;
       if (options.dryRun) return next;
       auto written = impl_->store.update(k, Impl::encode(next), row->revision);
       if (!written) {
@@ -888,8 +937,13 @@ ApiResult<json> Registry::remove(const ResourceType& type, const std::string& ns
     if (type.kind == "CustomResourceDefinition") {
       // Deleting a CRD deletes its custom resources.
       std::string group = str(current.value("spec", json::object()), "group");
-      std::string plural = str(current.value("spec", json::object()).value("names", json::object()), "plural");
-      auto rows = impl_->store.list(group + "/" + plural + "/");
+      std::string plural =
+          str(current.value("spec", json::object()).value("names", json::object()), "plural");
+      std::string prefix = group;
+      prefix += "/";
+      prefix += plural;
+      prefix += "/";
+      auto rows = impl_->store.list(prefix);
       if (rows) {
         for (const auto& r : rows->items) (void)impl_->store.remove(r.key);
       }
@@ -918,9 +972,9 @@ class StoreBackedWatch : public RegistryWatch {
 
 }  // namespace
 
-ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(const ResourceType& type, const std::string& ns,
-                                                          const WatchOptions& options,
-                                                          std::function<void(const WatchEvent&)> sink) {
+ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(
+    const ResourceType& type, const std::string& ns, const WatchOptions& options,
+    const std::function<void(const WatchEvent&)>& sink) {
   auto labels = kube::LabelSelector::parse(options.labelSelector);
   if (!labels) return badRequest("unable to parse requirement: " + labels.error());
   auto fields = kube::FieldSelector::parse(options.fieldSelector, selectable(type));

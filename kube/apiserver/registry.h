@@ -13,6 +13,7 @@
 
 #include "kube/apiserver/api_error.h"
 #include "kube/apiserver/store.h"
+#include "kube/openapi_schema.h"
 
 namespace sluice::apiserver {
 
@@ -32,24 +33,33 @@ struct ResourceType {
   std::string statusReplicasPath = ".status.replicas";
   std::string labelSelectorPath;  // e.g. ".status.selector"; empty: none
   bool tracksGeneration = false;
-  bool custom = false;                    // served because a CRD declares it
-  bool unconditionalUpdate = true;        // PUT without resourceVersion allowed (not for CRs and Leases)
+  bool custom = false;              // served because a CRD declares it
+  bool unconditionalUpdate = true;  // PUT without resourceVersion allowed (not for CRs and Leases)
   nlohmann::json printerColumns = nlohmann::json::array();  // CRD additionalPrinterColumns of this version
   // Fields a field selector may name besides metadata.name and metadata.namespace (e.g. Events'
   // involvedObject.uid, which `kubectl describe` uses).
   std::vector<std::string> selectableFields;
+  // A CRD version's compiled openAPIV3Schema: objects are pruned, defaulted and validated against it.
+  std::shared_ptr<const kube::CompiledSchema> schema;
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
-  std::string groupVersionPath() const { return group.empty() ? "/api/" + version : "/apis/" + group + "/" + version; }
+  std::string groupVersionPath() const {
+    return group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+  }
   std::string listKind() const { return kind + "List"; }
   // The storage key prefix, shared by every version of the resource: "core/pods/", "apps/deployments/".
-  std::string keyPrefix() const { return (group.empty() ? std::string("core") : group) + "/" + resource + "/"; }
+  std::string keyPrefix() const {
+    return (group.empty() ? std::string("core") : group) + "/" + resource + "/";
+  }
 };
 
 enum class Subresource { kMain, kStatus, kScale };
 
 struct WriteOptions {
   bool dryRun = false;  // dryRun=All: everything but the write
+  // fieldValidation: unknown fields of schema-checked objects are an error (Strict), dropped with a
+  // warning (Warn, the real server's default) or dropped silently (Ignore).
+  kube::FieldValidation fieldValidation = kube::FieldValidation::kWarn;
 };
 
 struct ListOptions {
@@ -90,7 +100,8 @@ class RegistryWatch {
 class Registry {
  public:
   // Builds the registry over `store`: built-in types, types of the CRDs stored, and the `default`,
-  // `kube-system`, `kube-public` and `kube-node-lease` namespaces when missing. An error means the store failed.
+  // `kube-system`, `kube-public` and `kube-node-lease` namespaces when missing. An error means the store
+  // failed.
   static ApiResult<std::unique_ptr<Registry>> open(Store& store);
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
@@ -106,9 +117,11 @@ class Registry {
 
   // `ns` is ignored for cluster-scoped types. Results are whole objects with apiVersion, kind and
   // metadata.resourceVersion set.
-  ApiResult<nlohmann::json> get(const ResourceType& type, const std::string& ns, const std::string& name) const;
+  ApiResult<nlohmann::json> get(const ResourceType& type, const std::string& ns,
+                                const std::string& name) const;
   // The list object ({kind: <Kind>List, metadata: {resourceVersion, continue}, items}). `ns` empty: all.
-  ApiResult<nlohmann::json> list(const ResourceType& type, const std::string& ns, const ListOptions& options) const;
+  ApiResult<nlohmann::json> list(const ResourceType& type, const std::string& ns,
+                                 const ListOptions& options) const;
   // 201-style create; returns the stored object.
   ApiResult<nlohmann::json> create(const ResourceType& type, const std::string& ns, nlohmann::json body,
                                    const WriteOptions& options);
@@ -120,8 +133,8 @@ class Registry {
                                   Subresource sub, PatchType patchType, const std::string& body,
                                   const WriteOptions& options);
   // GET of a subresource (status: the object; scale: an autoscaling/v1 Scale).
-  ApiResult<nlohmann::json> getSubresource(const ResourceType& type, const std::string& ns, const std::string& name,
-                                           Subresource sub) const;
+  ApiResult<nlohmann::json> getSubresource(const ResourceType& type, const std::string& ns,
+                                           const std::string& name, Subresource sub) const;
   // DELETE. Returns a Status Success, or the object when finalizers keep it (with deletionTimestamp).
   ApiResult<nlohmann::json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
                                    const DeleteOptions& options);
@@ -129,7 +142,7 @@ class Registry {
   // initial ones) and must not block. 410 Expired for a compacted start revision; 400 for bad selectors.
   ApiResult<std::unique_ptr<RegistryWatch>> watch(const ResourceType& type, const std::string& ns,
                                                   const WatchOptions& options,
-                                                  std::function<void(const WatchEvent&)> sink);
+                                                  const std::function<void(const WatchEvent&)>& sink);
   // The current storage revision.
   int64_t currentRevision() const;
 

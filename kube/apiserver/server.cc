@@ -64,10 +64,11 @@ class Session : public std::enable_shared_from_this<Session> {
       auto msg = std::make_shared<std::string>(
           "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
           "Client sent an HTTP request to an HTTPS server.\n");
-      net::async_write(raw_, net::buffer(*msg), [self = shared_from_this(), msg](beast::error_code, std::size_t) {
-        beast::error_code ignored;
-        self->raw_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      });
+      net::async_write(raw_, net::buffer(*msg),
+                       [self = shared_from_this(), msg](beast::error_code, std::size_t) {
+                         beast::error_code ignored;
+                         self->raw_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                       });
       return;
     }
     stream_.emplace(std::move(raw_), ctx_);
@@ -124,21 +125,23 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send(const HttpResponse& r, bool keepAlive) {
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
+    auto res =
+        std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
     res->set(http::field::content_type, r.contentType);
     res->set(http::field::cache_control, "no-cache, private");
     for (const auto& [k, v] : r.headers) res->set(k, v);
     res->body() = r.body;
     res->keep_alive(keepAlive);
     res->prepare_payload();
-    http::async_write(*stream_, *res, [self = shared_from_this(), res, keepAlive](beast::error_code ec, std::size_t) {
-      if (ec) return;
-      if (keepAlive) {
-        self->doRead();
-      } else {
-        self->close();
-      }
-    });
+    http::async_write(*stream_, *res,
+                      [self = shared_from_this(), res, keepAlive](beast::error_code ec, std::size_t) {
+                        if (ec) return;
+                        if (keepAlive) {
+                          self->doRead();
+                        } else {
+                          self->close();
+                        }
+                      });
   }
 
   void close() {
@@ -197,12 +200,13 @@ class Session : public std::enable_shared_from_this<Session> {
     headerSerializer_.emplace(*header_);
     beast::get_lowest_layer(*stream_).expires_never();
     writing_ = true;
-    http::async_write_header(*stream_, *headerSerializer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->writing_ = false;
-      if (ec) return self->stopWatch();
-      self->watchForDisconnect();
-      self->pump();
-    });
+    http::async_write_header(*stream_, *headerSerializer_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->writing_ = false;
+                               if (ec) return self->stopWatch();
+                               self->watchForDisconnect();
+                               self->pump();
+                             });
     timer_.emplace(stream_->get_executor());
     timer_->expires_after(plan_->timeout);
     timer_->async_wait([weak](beast::error_code ec) {
@@ -248,13 +252,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Reads during a watch only to notice the client going away.
   void watchForDisconnect() {
-    stream_->async_read_some(net::buffer(drain_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) {
-        self->stopWatch();
-        return;
-      }
-      self->watchForDisconnect();
-    });
+    stream_->async_read_some(net::buffer(drain_),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (ec) {
+                                 self->stopWatch();
+                                 return;
+                               }
+                               self->watchForDisconnect();
+                             });
   }
 
   void pump() {
@@ -285,10 +290,11 @@ class Session : public std::enable_shared_from_this<Session> {
       done_ = true;
       watch_.reset();
       writing_ = true;
-      net::async_write(*stream_, http::make_chunk_last(), [self = shared_from_this()](beast::error_code, std::size_t) {
-        self->writing_ = false;
-        self->stopWatch();
-      });
+      net::async_write(*stream_, http::make_chunk_last(),
+                       [self = shared_from_this()](beast::error_code, std::size_t) {
+                         self->writing_ = false;
+                         self->stopWatch();
+                       });
     }
   }
 
@@ -385,8 +391,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
   if (!registry) return Error{"starting the registry: " + registry.error().message};
   impl->registry = std::move(registry).value();
   try {
-    impl->sslCtx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                             ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    impl->sslCtx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     impl->sslCtx.use_certificate_chain(net::buffer(impl->tls.certPem + impl->tls.caPem));
     impl->sslCtx.use_private_key(net::buffer(impl->tls.keyPem), ssl::context::pem);
     auto address = net::ip::make_address(options.bindAddress);
@@ -398,7 +404,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
     impl->acceptor->listen(net::socket_base::max_listen_connections);
     impl->port = impl->acceptor->local_endpoint().port();
   } catch (const std::exception& e) {
-    return Error{"cannot listen on " + options.bindAddress + ":" + std::to_string(options.port) + ": " + e.what()};
+    return Error{"cannot listen on " + options.bindAddress + ":" + std::to_string(options.port) + ": " +
+                 e.what()};
   }
   impl->handler = std::make_unique<Handler>(*impl->registry, impl->tls.token,
                                             options.bindAddress + ":" + std::to_string(impl->port));

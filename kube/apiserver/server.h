@@ -14,10 +14,10 @@
 namespace sluice::apiserver {
 
 struct ServerOptions {
-  std::filesystem::path dataDir;     // state.db, ca.crt, server.crt/key, token, kubeconfig
-  int port = 0;                      // 0: a free port chosen by the kernel
+  std::filesystem::path dataDir;  // state.db, ca.crt, server.crt/key, token, kubeconfig
+  int port = 0;                   // 0: a free port chosen by the kernel
   std::string bindAddress = "127.0.0.1";
-  int threads = 3;                   // request threads; watches do not hold one
+  int threads = 3;                      // request threads; watches do not hold one
   std::size_t maxBodyBytes = 3u << 20;  // larger request bodies get 413, as the real server's 3 MiB limit
   int64_t retainRevisions = 10000;      // history kept for watches and paginated lists (older: 410 Expired)
   std::chrono::seconds bookmarkInterval{60};  // BOOKMARK events on watches that allow them

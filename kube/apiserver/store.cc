@@ -104,7 +104,6 @@ struct Store::Impl {
   Statement insert;
   Statement lastRow;
 
-
   StoreResult<int64_t> exec(const char* sql) const {
     char* err = nullptr;
     if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -116,8 +115,8 @@ struct Store::Impl {
   }
 
   // Appends one row; returns its revision. Caller holds writeMu.
-  StoreResult<int64_t> append(std::string_view key, int64_t createRevision, int64_t prevRevision, bool deleted,
-                              std::string_view value) {
+  StoreResult<int64_t> append(std::string_view key, int64_t createRevision, int64_t prevRevision,
+                              bool deleted, std::string_view value) {
     insert.reset();
     insert.bindText(1, key);
     insert.bindInt(2, createRevision);
@@ -190,21 +189,26 @@ StoreResult<std::unique_ptr<Store>> Store::open(const std::filesystem::path& fil
     return ioError(impl->db, "opening " + file.string());
   }
   sqlite3_busy_timeout(impl->db, 30000);
-  for (const char* sql : {
-           "PRAGMA journal_mode=WAL",
-           "PRAGMA synchronous=NORMAL",
-           "CREATE TABLE IF NOT EXISTS log (rev INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, "
-           "create_rev INTEGER NOT NULL, prev_rev INTEGER NOT NULL, deleted INTEGER NOT NULL, value BLOB NOT NULL)",
-           // Two writers starting from the same row cannot both append: the optimistic lock in the data.
-           "CREATE UNIQUE INDEX IF NOT EXISTS log_key_prev ON log (key, prev_rev)",
-           "CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev)",
-           "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-       }) {
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): long statements are split across literals.
+  static const char* const kSchema[] = {
+      "PRAGMA journal_mode=WAL",
+      "PRAGMA synchronous=NORMAL",
+      "CREATE TABLE IF NOT EXISTS log (rev INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, "
+      "create_rev INTEGER NOT NULL, prev_rev INTEGER NOT NULL, deleted INTEGER NOT NULL, value BLOB NOT "
+      "NULL)",
+      // Two writers starting from the same row cannot both append: the optimistic lock in the data.
+      "CREATE UNIQUE INDEX IF NOT EXISTS log_key_prev ON log (key, prev_rev)",
+      "CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev)",
+      "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+  };
+  // NOLINTEND(bugprone-suspicious-missing-comma)
+  for (const char* sql : kSchema) {
     auto r = impl->exec(sql);
     if (!r) return StoreError{StoreErrc::kIo, file.string() + ": " + r.error().message};
   }
-  if (!impl->insert.prepare(impl->db,
-                            "INSERT INTO log (key, create_rev, prev_rev, deleted, value) VALUES (?1, ?2, ?3, ?4, ?5)")) {
+  if (!impl->insert.prepare(
+          impl->db,
+          "INSERT INTO log (key, create_rev, prev_rev, deleted, value) VALUES (?1, ?2, ?3, ?4, ?5)")) {
     return ioError(impl->db, "preparing writes on " + file.string());
   }
   if (!impl->lastRow.prepare(impl->db, "SELECT MAX(rev) FROM log WHERE key = ?1")) {
@@ -213,7 +217,8 @@ StoreResult<std::unique_ptr<Store>> Store::open(const std::filesystem::path& fil
   {
     Statement s;
     if (!s.prepare(impl->db,
-                   "SELECT key, rev, CASE create_rev WHEN 0 THEN rev ELSE create_rev END, value FROM log WHERE rev IN (SELECT MAX(rev) FROM log GROUP BY key) "
+                   "SELECT key, rev, CASE create_rev WHEN 0 THEN rev ELSE create_rev END, value FROM log "
+                   "WHERE rev IN (SELECT MAX(rev) FROM log GROUP BY key) "
                    "AND deleted = 0")) {
       return ioError(impl->db, "reading " + file.string());
     }
@@ -263,7 +268,8 @@ StoreResult<StoreList> Store::list(std::string_view prefix, std::string_view sta
   {
     std::shared_lock lock(impl_->stateMu);
     if (revision != 0 && revision <= impl_->compacted) {
-      return StoreError{StoreErrc::kCompacted, "revision " + std::to_string(revision) + " has been compacted"};
+      return StoreError{StoreErrc::kCompacted,
+                        "revision " + std::to_string(revision) + " has been compacted"};
     }
     if (revision == 0 || revision >= impl_->revision) {
       out.revision = impl_->revision;
@@ -284,7 +290,8 @@ StoreResult<StoreList> Store::list(std::string_view prefix, std::string_view sta
   std::lock_guard wlock(impl_->writeMu);
   Statement s;
   if (!s.prepare(impl_->db,
-                 "SELECT l.key, l.rev, CASE l.create_rev WHEN 0 THEN l.rev ELSE l.create_rev END, l.value FROM log l WHERE l.rev IN (SELECT MAX(rev) FROM log "
+                 "SELECT l.key, l.rev, CASE l.create_rev WHEN 0 THEN l.rev ELSE l.create_rev END, l.value "
+                 "FROM log l WHERE l.rev IN (SELECT MAX(rev) FROM log "
                  "WHERE key >= ?1 AND (?2 = '' OR key < ?2) AND key > ?3 AND rev <= ?4 GROUP BY key) AND "
                  "l.deleted = 0 ORDER BY l.key LIMIT ?5")) {
     return ioError(impl_->db, "preparing a list");
@@ -399,15 +406,16 @@ StoreResult<std::unique_ptr<StoreWatch>> Store::watch(std::string prefix, int64_
                                                       WatchCallback callback) {
   std::lock_guard wlock(impl_->writeMu);
   if (fromRevision < impl_->compacted) {
-    return StoreError{StoreErrc::kCompacted, "too old resource version: " + std::to_string(fromRevision) + " (" +
-                                                 std::to_string(impl_->compacted) + ")"};
+    return StoreError{StoreErrc::kCompacted, "too old resource version: " + std::to_string(fromRevision) +
+                                                 " (" + std::to_string(impl_->compacted) + ")"};
   }
   if (fromRevision < impl_->revision) {
     Statement s;
-    if (!s.prepare(impl_->db,
-                   "SELECT l.rev, l.key, l.deleted, l.value, l.create_rev, p.value, p.deleted FROM log l LEFT JOIN "
-                   "log p ON p.rev = l.prev_rev WHERE l.rev > ?1 AND l.key >= ?2 AND (?3 = '' OR l.key < ?3) "
-                   "ORDER BY l.rev")) {
+    if (!s.prepare(
+            impl_->db,
+            "SELECT l.rev, l.key, l.deleted, l.value, l.create_rev, p.value, p.deleted FROM log l LEFT JOIN "
+            "log p ON p.rev = l.prev_rev WHERE l.rev > ?1 AND l.key >= ?2 AND (?3 = '' OR l.key < ?3) "
+            "ORDER BY l.rev")) {
       return ioError(impl_->db, "preparing a watch replay");
     }
     std::string end = prefixEnd(prefix);

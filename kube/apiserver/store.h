@@ -27,7 +27,7 @@ struct StoreError {
 template <typename T>
 class [[nodiscard]] StoreResult {
  public:
-  StoreResult(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
+  StoreResult(T value) : v_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
   StoreResult(StoreError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -118,8 +118,8 @@ class Store {
   // Objects whose key starts with `prefix` and sorts after `startAfter` (empty: from the start), at most
   // `limit` (0: all), as of `revision` (0: now). A past revision at or below the compacted one is
   // kCompacted; one above the current revision is read as now.
-  StoreResult<StoreList> list(std::string_view prefix, std::string_view startAfter = {}, std::size_t limit = 0,
-                              int64_t revision = 0) const;
+  StoreResult<StoreList> list(std::string_view prefix, std::string_view startAfter = {},
+                              std::size_t limit = 0, int64_t revision = 0) const;
 
   // Writes a new object; kAlreadyExists if the key holds one. Returns it with its revision.
   StoreResult<StoredObject> create(std::string_view key, std::string value);
@@ -141,7 +141,8 @@ class Store {
   // commit, in revision order, with no gap. kCompacted when `fromRevision` is older than the history kept.
   // The callback runs on the writing thread while writes wait: it must be quick and must not call back
   // into the store.
-  StoreResult<std::unique_ptr<StoreWatch>> watch(std::string prefix, int64_t fromRevision, WatchCallback callback);
+  StoreResult<std::unique_ptr<StoreWatch>> watch(std::string prefix, int64_t fromRevision,
+                                                 WatchCallback callback);
 
  private:
   friend class StoreWatch;

@@ -101,13 +101,15 @@ Result<Cert> makeCert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PK
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 24 * 3600);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1,
+                             -1, 0);
   X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name);
   X509* issuerCert = issuer != nullptr ? issuer : cert.get();
   bool ok = true;
   if (ca) {
     ok = addExtension(cert.get(), issuerCert, NID_basic_constraints, "critical,CA:TRUE") &&
-         addExtension(cert.get(), issuerCert, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") &&
+         addExtension(cert.get(), issuerCert, NID_key_usage,
+                      "critical,keyCertSign,cRLSign,digitalSignature") &&
          addExtension(cert.get(), issuerCert, NID_subject_key_identifier, "hash");
   } else {
     ok = addExtension(cert.get(), issuerCert, NID_basic_constraints, "critical,CA:FALSE") &&
@@ -117,7 +119,8 @@ Result<Cert> makeCert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PK
          addExtension(cert.get(), issuerCert, NID_authority_key_identifier, "keyid:always");
   }
   if (!ok) return Error{"cannot add the certificate extensions of " + cn};
-  if (X509_sign(cert.get(), issuerKey, EVP_sha256()) == 0) return Error{"cannot sign the certificate of " + cn};
+  if (X509_sign(cert.get(), issuerKey, EVP_sha256()) == 0)
+    return Error{"cannot sign the certificate of " + cn};
   return cert;
 }
 
@@ -212,11 +215,12 @@ Result<TlsMaterial> loadOrCreateTlsMaterial(const fs::path& dir) {
 }
 
 Result<fs::path> writeKubeconfig(const fs::path& dir, const TlsMaterial& tls, int port) {
-  std::string text = "apiVersion: v1\nkind: Config\nclusters:\n- name: sluice\n  cluster:\n    server: https://127.0.0.1:" +
-                     std::to_string(port) + "\n    certificate-authority-data: " + base64(tls.caPem) +
-                     "\nusers:\n- name: sluice-admin\n  user:\n    token: " + tls.token +
-                     "\ncontexts:\n- name: sluice\n  context:\n    cluster: sluice\n    user: sluice-admin\n"
-                     "    namespace: default\ncurrent-context: sluice\npreferences: {}\n";
+  std::string text =
+      "apiVersion: v1\nkind: Config\nclusters:\n- name: sluice\n  cluster:\n    server: https://127.0.0.1:" +
+      std::to_string(port) + "\n    certificate-authority-data: " + base64(tls.caPem) +
+      "\nusers:\n- name: sluice-admin\n  user:\n    token: " + tls.token +
+      "\ncontexts:\n- name: sluice\n  context:\n    cluster: sluice\n    user: sluice-admin\n"
+      "    namespace: default\ncurrent-context: sluice\npreferences: {}\n";
   fs::path p = dir / "kubeconfig";
   if (auto st = writeFile(p, text, true); !st) return Error{st.error()};
   return p;

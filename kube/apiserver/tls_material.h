@@ -23,6 +23,7 @@ Result<TlsMaterial> loadOrCreateTlsMaterial(const std::filesystem::path& dir);
 
 // Writes `dir`/kubeconfig (mode 0600): one cluster `sluice` at https://127.0.0.1:<port> with the CA inline,
 // one user with the token, one context `sluice` (namespace default) set as current. Returns its path.
-Result<std::filesystem::path> writeKubeconfig(const std::filesystem::path& dir, const TlsMaterial& tls, int port);
+Result<std::filesystem::path> writeKubeconfig(const std::filesystem::path& dir, const TlsMaterial& tls,
+                                              int port);
 
 }  // namespace sluice::apiserver

@@ -41,7 +41,8 @@ class Wire {
     std::string cmd = "curl -sS -o " + shellQuote(outFile) + " -w '%{http_code}' --cacert " +
                       shellQuote((dir_ / "data" / "ca.crt").string()) + " -H 'Authorization: Bearer " +
                       server_->token() + "' -X " + method + " " + extra;
-    if (!body.empty()) cmd += " -H 'Content-Type: " + contentType + "' --data-binary @" + shellQuote(bodyFile);
+    if (!body.empty())
+      cmd += " -H 'Content-Type: " + contentType + "' --data-binary @" + shellQuote(bodyFile);
     cmd += " " + shellQuote(url(path)) + " 2>&1";
     auto r = runCommand(cmd);
     Reply reply;
@@ -106,7 +107,8 @@ TEST_CASE("bad requests get the real server's status codes and Status bodies", "
   checkStatus(w.call("GET", std::string(kCms) + "/zz"), 404, "NotFound");
   checkStatus(w.call("GET", "/api/v1/namespaces/default/nonsense"), 404, "NotFound");
   checkStatus(w.call("GET", std::string(kCms) + "?labelSelector=a%20in%20b"), 400, "BadRequest");
-  checkStatus(w.call("PATCH", std::string(kCms) + "/a", "{}", "application/x-unknown"), 415, "UnsupportedMediaType");
+  checkStatus(w.call("PATCH", std::string(kCms) + "/a", "{}", "application/x-unknown"), 415,
+              "UnsupportedMediaType");
   auto ssa = w.call("PATCH", std::string(kCms) + "/a", "{}", "application/apply-patch+yaml");
   checkStatus(ssa, 415, "UnsupportedMediaType");
   CHECK_THAT(ssa.body, Catch::Contains("application/strategic-merge-patch+json"));
@@ -115,13 +117,17 @@ TEST_CASE("bad requests get the real server's status codes and Status bodies", "
               422, "Invalid");
   checkStatus(w.call("PATCH", std::string(kCms) + "/a", R"([{"op":"bogus","path":"/data"}])",
                      "application/json-patch+json"),
+              422, "Invalid");
+  checkStatus(w.call("PATCH", std::string(kCms) + "/a", R"({"op":"add"})", "application/json-patch+json"),
               400, "BadRequest");
-  checkStatus(w.call("PUT", std::string(kCms) + "/a", R"({"metadata":{"name":"a","resourceVersion":"1"}})"), 409,
-              "Conflict");
-  checkStatus(w.call("POST", kCms, "{\"metadata\":{\"name\":\"big\"},\"data\":{\"k\":\"" + std::string(4 << 20, 'x') + "\"}}"),
-              413, "RequestEntityTooLarge");
-  checkStatus(w.call("POST", kCms, R"({"metadata":{"name":"x"}})", "application/json", "-G -d dryRun=Some"), 400,
-              "BadRequest");
+  checkStatus(w.call("PUT", std::string(kCms) + "/a", R"({"metadata":{"name":"a","resourceVersion":"1"}})"),
+              409, "Conflict");
+  checkStatus(
+      w.call("POST", kCms,
+             "{\"metadata\":{\"name\":\"big\"},\"data\":{\"k\":\"" + std::string(4 << 20, 'x') + "\"}}"),
+      413, "RequestEntityTooLarge");
+  checkStatus(w.call("POST", kCms, R"({"metadata":{"name":"x"}})", "application/json", "-G -d dryRun=Some"),
+              400, "BadRequest");
   // Still up, and nothing half-written.
   auto list = w.call("GET", kCms);
   REQUIRE(list.code == 200);
@@ -137,8 +143,8 @@ TEST_CASE("discovery and OpenAPI v3 list every served group version", "[integrat
   auto apis = w.call("GET", "/apis").parsed();
   std::set<std::string> groups;
   for (const auto& g : apis["groups"]) groups.insert(g["name"].get<std::string>());
-  for (const char* g : {"apps", "batch", "networking.k8s.io", "coordination.k8s.io", "rbac.authorization.k8s.io",
-                        "apiextensions.k8s.io"}) {
+  for (const char* g : {"apps", "batch", "networking.k8s.io", "coordination.k8s.io",
+                        "rbac.authorization.k8s.io", "apiextensions.k8s.io"}) {
     CHECK(groups.count(g) == 1);
   }
   auto apps = w.call("GET", "/apis/apps/v1").parsed();
@@ -157,7 +163,8 @@ TEST_CASE("discovery and OpenAPI v3 list every served group version", "[integrat
   CHECK(w.call("GET", "/version").parsed()["major"] == "1");
 }
 
-TEST_CASE("watch streams: initial events, changes, bookmarks, and 410 inside the stream", "[integration][apiserver]") {
+TEST_CASE("watch streams: initial events, changes, bookmarks, and 410 inside the stream",
+          "[integration][apiserver]") {
   sluice::apiserver::ServerOptions options;
   options.retainRevisions = 5;
   options.bookmarkInterval = std::chrono::seconds(1);

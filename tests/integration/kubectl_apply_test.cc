@@ -9,7 +9,8 @@ using sluice::testing::KubectlEnv;
 namespace {
 
 std::string configMap(const std::string& value) {
-  return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  labels:\n    app: web\ndata:\n  greeting: " +
+  return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  labels:\n    app: web\ndata:\n  "
+         "greeting: " +
          value + "\n";
 }
 
@@ -29,7 +30,8 @@ spec:
     spec:
       containers:
       - name: web
-        image: )" + image + R"(
+        image: )" +
+         image + R"(
         ports:
         - containerPort: 8080
       - name: sidecar
@@ -158,9 +160,10 @@ TEST_CASE("kubectl apply -k with a CRD and its custom resources", "[integration]
                 "resources:\n- crd.yaml\n- deploy.yaml\n- svc.yaml\n- widgets.yaml\nconfigMapGenerator:\n"
                 "- name: app-settings\n  literals:\n  - mode=fast\n");
   env.writeFile("app/deploy.yaml", deployment("nginx:1.25"));
-  env.writeFile("app/svc.yaml",
-                "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n"
-                "  - port: 80\n    targetPort: 8080\n");
+  env.writeFile(
+      "app/svc.yaml",
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n"
+      "  - port: 80\n    targetPort: 8080\n");
   env.writeFile("app/crd.yaml", R"(apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
@@ -186,7 +189,8 @@ spec:
   // creates the rest and reports them; the second, once the CRD is established, creates them.
   auto first = env.kubectl("apply -k " + (env.dir() / "app").string());
   INFO(first.output);
-  CHECK_THAT(first.output, Catch::Contains("customresourcedefinition.apiextensions.k8s.io/widgets.example.com created"));
+  CHECK_THAT(first.output,
+             Catch::Contains("customresourcedefinition.apiextensions.k8s.io/widgets.example.com created"));
   env.ok("wait --for=condition=Established crd/widgets.example.com --timeout=20s");
   auto second = env.ok("apply -k " + (env.dir() / "app").string());
   CHECK_THAT(second, Catch::Contains("widget.example.com/w1 created"));
@@ -213,7 +217,8 @@ spec:
   env.writeFile("app/widgets.yaml",
                 "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 4\n---\n"
                 "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w2\nspec:\n  size: 5\n");
-  CHECK_THAT(env.ok("apply -k " + (env.dir() / "app").string()), Catch::Contains("widget.example.com/w1 configured"));
+  CHECK_THAT(env.ok("apply -k " + (env.dir() / "app").string()),
+             Catch::Contains("widget.example.com/w1 configured"));
   auto w1 = env.getJson("widget w1");
   CHECK(w1["spec"]["size"] == 4);
   CHECK(w1["metadata"]["generation"] == 2);

@@ -12,7 +12,8 @@ using sluice::testing::runCommand;
 using sluice::testing::shellQuote;
 using sluice::testing::waitUntil;
 
-TEST_CASE("kubectl patch with merge, json and strategic patches, label and annotate", "[integration][kubectl]") {
+TEST_CASE("kubectl patch with merge, json and strategic patches, label and annotate",
+          "[integration][kubectl]") {
   KubectlEnv env;
   env.createConfigMap("p", {{"a", "1"}, {"b", "2"}});
   env.ok("patch configmap p --type merge -p '{\"data\":{\"a\":\"10\",\"b\":null}}'");
@@ -21,7 +22,8 @@ TEST_CASE("kubectl patch with merge, json and strategic patches, label and annot
 
   env.ok("patch configmap p --type json -p '[{\"op\":\"add\",\"path\":\"/data/c\",\"value\":\"3\"}]'");
   CHECK(env.getJson("configmap p")["data"]["c"] == "3");
-  auto failedTest = env.kubectl("patch configmap p --type json -p '[{\"op\":\"test\",\"path\":\"/data/a\",\"value\":\"x\"}]'");
+  auto failedTest = env.kubectl(
+      "patch configmap p --type json -p '[{\"op\":\"test\",\"path\":\"/data/a\",\"value\":\"x\"}]'");
   CHECK(failedTest.exitCode != 0);
   CHECK(env.getJson("configmap p")["data"]["a"] == "10");
 
@@ -36,7 +38,10 @@ spec:
       containers:
       - {name: nginx, image: "nginx:1.25", ports: [{containerPort: 80}]}
 )"));
-  env.ok("patch deployment web -p '{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":\"nginx:1.27\"}]}}}}'");
+  env.ok(
+      "patch deployment web -p "
+      "'{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":\"nginx:1.27\"}]}}}}"
+      "'");
   auto d = env.getJson("deployment web");
   auto containers = d["spec"]["template"]["spec"]["containers"];
   REQUIRE(containers.size() == 1);
@@ -50,14 +55,16 @@ spec:
   CHECK(cm["metadata"]["labels"]["tier"] == "backend");
   CHECK(cm["metadata"]["annotations"]["note"] == "hello world");
   env.ok("label configmap p tier-");
-  CHECK_FALSE(env.getJson("configmap p")["metadata"].value("labels", nlohmann::json::object()).contains("tier"));
+  CHECK_FALSE(
+      env.getJson("configmap p")["metadata"].value("labels", nlohmann::json::object()).contains("tier"));
   auto rv = env.getJson("configmap p")["metadata"]["resourceVersion"];
   // A patch that changes nothing writes nothing.
   env.ok("patch configmap p --type merge -p '{\"data\":{\"a\":\"10\"}}'");
   CHECK(env.getJson("configmap p")["metadata"]["resourceVersion"] == rv);
 }
 
-TEST_CASE("kubectl delete by name, by label, and with a finalizer removed by a second client", "[integration][kubectl]") {
+TEST_CASE("kubectl delete by name, by label, and with a finalizer removed by a second client",
+          "[integration][kubectl]") {
   KubectlEnv env;
   env.createConfigMap("a", {{"k", "v"}});
   env.createConfigMap("b", {{"k", "v"}});
@@ -70,24 +77,30 @@ TEST_CASE("kubectl delete by name, by label, and with a finalizer removed by a s
   CHECK_THAT(byLabel, Catch::Contains("configmap \"c\" deleted"));
   CHECK(env.getJson("configmaps -l group=old")["items"].empty());
 
-  env.writeFile("held.yaml",
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [example.com/hold]\n");
+  env.writeFile(
+      "held.yaml",
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [example.com/hold]\n");
   env.ok("apply -f " + (env.dir() / "held.yaml").string());
   // kubectl delete waits for the object to go; a second client removes the finalizer meanwhile.
-  ChildProcess deleter({"/bin/sh", "-c", env.envPrefix() + " exec kubectl delete configmap held --timeout=60s"},
-                       env.dir() / "delete.log");
+  ChildProcess deleter(
+      {"/bin/sh", "-c", env.envPrefix() + " exec kubectl delete configmap held --timeout=60s"},
+      env.dir() / "delete.log");
   REQUIRE(waitUntil(
       [&] {
-        auto j = runCommand(env.envPrefix() + " kubectl get configmap held -o jsonpath='{.metadata.deletionTimestamp}'");
+        auto j = runCommand(env.envPrefix() +
+                            " kubectl get configmap held -o jsonpath='{.metadata.deletionTimestamp}'");
         return !j.output.empty() && j.exitCode == 0;
       },
       std::chrono::seconds(20)));
   CHECK(deleter.running());  // still waiting: the finalizer holds the object
   auto held = env.getJson("configmap held");
   CHECK(held["metadata"]["finalizers"][0] == "example.com/hold");
-  auto addFinalizer = env.kubectl("patch configmap held --type merge -p '{\"metadata\":{\"finalizers\":[\"example.com/hold\",\"x.io/new\"]}}'");
+  auto addFinalizer = env.kubectl(
+      "patch configmap held --type merge -p "
+      "'{\"metadata\":{\"finalizers\":[\"example.com/hold\",\"x.io/new\"]}}'");
   CHECK(addFinalizer.exitCode != 0);
-  CHECK_THAT(addFinalizer.output, Catch::Contains("no new finalizers can be added if the object is being deleted"));
+  CHECK_THAT(addFinalizer.output,
+             Catch::Contains("no new finalizers can be added if the object is being deleted"));
   env.ok("patch configmap held --type json -p '[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'");
   REQUIRE(waitUntil([&] { return !deleter.running(); }, std::chrono::seconds(30)));
   INFO(deleter.log());
@@ -99,19 +112,23 @@ TEST_CASE("kubectl delete by name, by label, and with a finalizer removed by a s
 TEST_CASE("kubectl get -w shows a change another client makes", "[integration][kubectl]") {
   KubectlEnv env;
   env.createConfigMap("watched", {{"v", "1"}});
-  ChildProcess watcher({"/bin/sh", "-c",
-                        env.envPrefix() + " exec kubectl get configmap watched -w -o jsonpath='{.data.v}{\"\\n\"}'"},
-                       env.dir() / "watch.log");
-  REQUIRE(waitUntil([&] { return watcher.log().find("1\n") != std::string::npos; }, std::chrono::seconds(20)));
+  ChildProcess watcher(
+      {"/bin/sh", "-c",
+       env.envPrefix() + " exec kubectl get configmap watched -w -o jsonpath='{.data.v}{\"\\n\"}'"},
+      env.dir() / "watch.log");
+  REQUIRE(
+      waitUntil([&] { return watcher.log().find("1\n") != std::string::npos; }, std::chrono::seconds(20)));
   env.ok("patch configmap watched --type merge -p '{\"data\":{\"v\":\"2\"}}'");
-  bool seen = waitUntil([&] { return watcher.log().find("2\n") != std::string::npos; }, std::chrono::seconds(20));
+  bool seen =
+      waitUntil([&] { return watcher.log().find("2\n") != std::string::npos; }, std::chrono::seconds(20));
   INFO(watcher.log());
   CHECK(seen);
   CHECK(watcher.running());
 
   // A label-selected watch over the collection sees a new object enter the selection.
-  ChildProcess selected({"/bin/sh", "-c", env.envPrefix() + " exec kubectl get configmaps -w -l app=w -o name"},
-                        env.dir() / "selected.log");
+  ChildProcess selected(
+      {"/bin/sh", "-c", env.envPrefix() + " exec kubectl get configmaps -w -l app=w -o name"},
+      env.dir() / "selected.log");
   env.createConfigMap("other", {{"v", "1"}});
   env.createConfigMap("joins", {{"v", "1"}});
   env.ok("label configmap joins app=w");
@@ -129,12 +146,14 @@ TEST_CASE("no token, a wrong token or plain HTTP gets nothing", "[integration][k
   const std::string ca = (env.dir() / "data" / "ca.crt").string();
 
   auto writeConfig = [&](const std::string& name, const std::string& server, const std::string& userLines) {
-    return env.writeFile(name, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + server +
-                                   "\n    certificate-authority: " + ca + "\nusers:\n- name: u\n  user:\n" + userLines +
-                                   "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n");
+    return env.writeFile(
+        name, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + server +
+                  "\n    certificate-authority: " + ca + "\nusers:\n- name: u\n  user:\n" + userLines +
+                  "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n");
   };
   auto run = [&](const std::string& config) {
-    return runCommand("KUBECONFIG=" + shellQuote(config) + " KUBECACHEDIR=" + shellQuote((env.dir() / "cache2").string()) +
+    return runCommand("KUBECONFIG=" + shellQuote(config) +
+                      " KUBECACHEDIR=" + shellQuote((env.dir() / "cache2").string()) +
                       " kubectl get configmap secret-data -o yaml </dev/null 2>&1");
   };
   // Without credentials kubectl asks for a user name on the 401; with no terminal it gives up.
@@ -147,7 +166,8 @@ TEST_CASE("no token, a wrong token or plain HTTP gets nothing", "[integration][k
   CHECK_THAT(wrong.output, Catch::Contains("You must be logged in to the server"));
   CHECK(wrong.output.find("hunter2") == std::string::npos);
 
-  auto plain = run(writeConfig("plain.yaml", "http://127.0.0.1:" + port, "    token: " + env.server().token() + "\n"));
+  auto plain =
+      run(writeConfig("plain.yaml", "http://127.0.0.1:" + port, "    token: " + env.server().token() + "\n"));
   CHECK(plain.exitCode != 0);
   CHECK(plain.output.find("hunter2") == std::string::npos);
 
@@ -156,16 +176,19 @@ TEST_CASE("no token, a wrong token or plain HTTP gets nothing", "[integration][k
                                 "/api/v1/namespaces/default/configmaps/secret-data");
   CHECK_THAT(curlNoToken.output, Catch::Contains("\"code\":401"));
   CHECK(curlNoToken.output.find("hunter2") == std::string::npos);
-  auto curlPlain = runCommand("curl -sS -H 'Authorization: Bearer " + env.server().token() + "' http://127.0.0.1:" +
-                              port + "/api/v1/namespaces/default/configmaps/secret-data");
+  auto curlPlain =
+      runCommand("curl -sS -H 'Authorization: Bearer " + env.server().token() + "' http://127.0.0.1:" + port +
+                 "/api/v1/namespaces/default/configmaps/secret-data");
   CHECK_THAT(curlPlain.output, Catch::Contains("Client sent an HTTP request to an HTTPS server"));
   CHECK(curlPlain.output.find("hunter2") == std::string::npos);
-  auto curlOk = runCommand("curl -sS --cacert " + shellQuote(ca) + " -H 'Authorization: Bearer " + env.server().token() +
-                           "' https://127.0.0.1:" + port + "/api/v1/namespaces/default/configmaps/secret-data");
+  auto curlOk = runCommand("curl -sS --cacert " + shellQuote(ca) + " -H 'Authorization: Bearer " +
+                           env.server().token() + "' https://127.0.0.1:" + port +
+                           "/api/v1/namespaces/default/configmaps/secret-data");
   CHECK_THAT(curlOk.output, Catch::Contains("hunter2"));
 }
 
-TEST_CASE("kubectl scale through the scale subresource, and edit with a scripted editor", "[integration][kubectl]") {
+TEST_CASE("kubectl scale through the scale subresource, and edit with a scripted editor",
+          "[integration][kubectl]") {
   KubectlEnv env;
   env.ok("apply -f " + env.writeFile("deploy.yaml", R"(apiVersion: apps/v1
 kind: Deployment
@@ -200,14 +223,17 @@ spec:
     schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
 )"));
   env.ok("wait --for=condition=Established crd/pools.example.com --timeout=20s");
-  env.ok("apply -f " + env.writeFile("pool.yaml", "apiVersion: example.com/v1\nkind: Pool\nmetadata: {name: p}\nspec: {size: 1}\n"));
+  env.ok("apply -f " +
+         env.writeFile("pool.yaml",
+                       "apiVersion: example.com/v1\nkind: Pool\nmetadata: {name: p}\nspec: {size: 1}\n"));
   CHECK_THAT(env.ok("scale pool p --replicas=4"), Catch::Contains("pool.example.com/p scaled"));
   CHECK(env.getJson("pool p")["spec"]["size"] == 4);
 
   env.createConfigMap("edited", {{"greeting", "one"}});
   auto editor = env.writeFile("editor.sh", "#!/bin/sh\nsed -i 's/greeting: one/greeting: two/' \"$1\"\n");
   std::filesystem::permissions(editor, std::filesystem::perms::owner_all);
-  auto r = runCommand(env.envPrefix() + " KUBE_EDITOR=" + shellQuote(editor) + " kubectl edit configmap edited 2>&1");
+  auto r = runCommand(env.envPrefix() + " KUBE_EDITOR=" + shellQuote(editor) +
+                      " kubectl edit configmap edited 2>&1");
   INFO(r.output);
   CHECK(r.exitCode == 0);
   CHECK_THAT(r.output, Catch::Contains("configmap/edited edited"));

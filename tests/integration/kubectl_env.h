@@ -67,7 +67,8 @@ class KubectlEnv {
   // The environment prefix every kubectl here runs with.
   std::string envPrefix() const {
     return "KUBECONFIG=" + shellQuote(server_->kubeconfigPath().string()) +
-           " KUBECACHEDIR=" + shellQuote((dir_ / "cache").string()) + " HOME=" + shellQuote(dir_.path().string());
+           " KUBECACHEDIR=" + shellQuote((dir_ / "cache").string()) +
+           " HOME=" + shellQuote(dir_.path().string());
   }
 
   // Runs `kubectl ARGS` (ARGS already shell-quoted as needed); stdout and stderr together.
@@ -97,7 +98,8 @@ class KubectlEnv {
   // sends protobuf, which this server does not decode yet).
   void createConfigMap(const std::string& name, const std::map<std::string, std::string>& data,
                        const std::string& ns = "default") const {
-    nlohmann::json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}, {"data", data}};
+    nlohmann::json cm = {
+        {"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}, {"data", data}};
     ok("create -n " + ns + " -f " + writeFile("cm-" + name + ".json", cm.dump()));
   }
 

@@ -22,7 +22,8 @@ struct Fixture {
     REQUIRE(r.ok());
     reg = std::move(r).value();
   }
-  const ResourceType& type(const std::string& group, const std::string& version, const std::string& resource) {
+  const ResourceType& type(const std::string& group, const std::string& version,
+                           const std::string& resource) {
     auto t = reg->find(group, version, resource);
     REQUIRE(t != nullptr);
     held.push_back(t);
@@ -39,7 +40,8 @@ std::string rvOf(const json& obj) { return obj["metadata"]["resourceVersion"]; }
 
 }  // namespace
 
-TEST_CASE("registry: default namespaces exist and creates fill server-side metadata", "[apiserver][registry]") {
+TEST_CASE("registry: default namespaces exist and creates fill server-side metadata",
+          "[apiserver][registry]") {
   Fixture f;
   const auto& ns = f.type("", "v1", "namespaces");
   for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
@@ -84,24 +86,29 @@ TEST_CASE("registry: errors are the real server's Status errors", "[apiserver][r
   std::vector<Row> rows;
   rows.push_back({"duplicate", f.reg->create(cms, "default", configMap("a", {}), {}), 409, "AlreadyExists",
                   "configmaps \"a\" already exists"});
-  rows.push_back({"missing", f.reg->get(cms, "default", "zz"), 404, "NotFound", "configmaps \"zz\" not found"});
+  rows.push_back(
+      {"missing", f.reg->get(cms, "default", "zz"), 404, "NotFound", "configmaps \"zz\" not found"});
   rows.push_back({"missing group", f.reg->get(deploys, "default", "zz"), 404, "NotFound",
                   "deployments.apps \"zz\" not found"});
-  rows.push_back({"stale update", f.reg->update(cms, "default", "a", Subresource::kMain, stale, {}), 409, "Conflict",
-                  "Operation cannot be fulfilled on configmaps \"a\": the object has been modified; please apply your "
-                  "changes to the latest version and try again"});
-  rows.push_back({"bad name", f.reg->create(cms, "default", configMap("Bad_Name", {}), {}), 422, "Invalid",
-                  "ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC "
-                  "1123 subdomain must consist of"});
+  rows.push_back(
+      {"stale update", f.reg->update(cms, "default", "a", Subresource::kMain, stale, {}), 409, "Conflict",
+       "Operation cannot be fulfilled on configmaps \"a\": the object has been modified; please apply your "
+       "changes to the latest version and try again"});
+  rows.push_back(
+      {"bad name", f.reg->create(cms, "default", configMap("Bad_Name", {}), {}), 422, "Invalid",
+       "ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC "
+       "1123 subdomain must consist of"});
   rows.push_back({"no namespace", f.reg->create(cms, "nowhere", configMap("c", {}), {}), 404, "NotFound",
                   "namespaces \"nowhere\" not found"});
   rows.push_back({"namespace mismatch",
-                  f.reg->create(cms, "default", {{"metadata", {{"name", "d"}, {"namespace", "other"}}}}, {}), 400,
-                  "BadRequest", "the namespace of the provided object does not match the namespace sent on the request"});
+                  f.reg->create(cms, "default", {{"metadata", {{"name", "d"}, {"namespace", "other"}}}}, {}),
+                  400, "BadRequest",
+                  "the namespace of the provided object does not match the namespace sent on the request"});
   rows.push_back({"rv on create", f.reg->create(cms, "default", withRv, {}), 400, "BadRequest",
                   "resourceVersion should not be set on objects to be created"});
-  rows.push_back({"wrong kind", f.reg->create(cms, "default", {{"kind", "Secret"}, {"metadata", {{"name", "e"}}}}, {}),
-                  400, "BadRequest", "the kind in the data (Secret) does not match the expected kind (ConfigMap)"});
+  rows.push_back(
+      {"wrong kind", f.reg->create(cms, "default", {{"kind", "Secret"}, {"metadata", {{"name", "e"}}}}, {}),
+       400, "BadRequest", "the kind in the data (Secret) does not match the expected kind (ConfigMap)"});
   rows.push_back({"bad selector", f.reg->list(cms, "", {"app in web", "", 0, ""}), 400, "BadRequest",
                   "unable to parse requirement"});
   rows.push_back({"bad field", f.reg->list(cms, "", {"", "spec.x=1", 0, ""}), 400, "BadRequest",
@@ -109,10 +116,10 @@ TEST_CASE("registry: errors are the real server's Status errors", "[apiserver][r
   rows.push_back({"json patch test fails",
                   f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kJson,
                                R"([{"op":"test","path":"/data","value":{"q":"1"}}])", {}),
-                  422, "Invalid", "the JSON patch could not be applied"});
+                  422, "Invalid", "the server rejected our request due to an error in our request"});
   rows.push_back({"malformed patch",
-                  f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kMerge, "{not json", {}), 400,
-                  "BadRequest", "error decoding patch"});
+                  f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kMerge, "{not json", {}),
+                  400, "BadRequest", "error decoding patch"});
   for (const auto& row : rows) {
     INFO(row.what);
     REQUIRE_FALSE(row.result.ok());
@@ -126,12 +133,15 @@ TEST_CASE("registry: errors are the real server's Status errors", "[apiserver][r
   }
 }
 
-TEST_CASE("registry: generation follows spec, status subresource splits the object", "[apiserver][registry]") {
+TEST_CASE("registry: generation follows spec, status subresource splits the object",
+          "[apiserver][registry]") {
   Fixture f;
   const auto& deploys = f.type("apps", "v1", "deployments");
-  json d = {{"metadata", {{"name", "web"}}},
-            {"spec", {{"replicas", 1}, {"template", {{"spec", {{"containers", {{{"name", "a"}, {"image", "x:1"}}}}}}}}}},
-            {"status", {{"replicas", 99}}}};
+  json d = {
+      {"metadata", {{"name", "web"}}},
+      {"spec",
+       {{"replicas", 1}, {"template", {{"spec", {{"containers", {{{"name", "a"}, {"image", "x:1"}}}}}}}}}},
+      {"status", {{"replicas", 99}}}};
   auto created = f.reg->create(deploys, "default", d, {});
   REQUIRE(created.ok());
   CHECK(created.value()["metadata"]["generation"] == 1);
@@ -141,7 +151,7 @@ TEST_CASE("registry: generation follows spec, status subresource splits the obje
                                R"({"metadata":{"labels":{"a":"b"}},"status":{"replicas":5}})", {});
   REQUIRE(labelled.ok());
   CHECK(labelled.value()["metadata"]["generation"] == 1);  // metadata only
-  CHECK_FALSE(labelled.value().contains("status"));         // the main endpoint ignores status
+  CHECK_FALSE(labelled.value().contains("status"));        // the main endpoint ignores status
 
   auto status = f.reg->patch(deploys, "default", "web", Subresource::kStatus, PatchType::kMerge,
                              R"({"spec":{"replicas":7},"status":{"replicas":3}})", {});
@@ -166,24 +176,27 @@ TEST_CASE("registry: generation follows spec, status subresource splits the obje
   CHECK(f.reg->get(deploys, "default", "web").value()["spec"]["replicas"] == 6);
 }
 
-TEST_CASE("registry: a no-op write changes nothing and emits nothing; dry run stores nothing", "[apiserver][registry]") {
+TEST_CASE("registry: a no-op write changes nothing and emits nothing; dry run stores nothing",
+          "[apiserver][registry]") {
   Fixture f;
   const auto& cms = f.type("", "v1", "configmaps");
   auto a = f.reg->create(cms, "default", configMap("a", {{"k", "v"}}), {});
   REQUIRE(a.ok());
   std::vector<WatchEvent> events;
-  auto w = f.reg->watch(cms, "default", {rvOf(a.value()), "", ""}, [&](const WatchEvent& e) { events.push_back(e); });
+  auto w = f.reg->watch(cms, "default", {rvOf(a.value()), "", ""},
+                        [&](const WatchEvent& e) { events.push_back(e); });
   REQUIRE(w.ok());
   int64_t rev = f.reg->currentRevision();
   auto same = f.reg->update(cms, "default", "a", Subresource::kMain, a.value(), {});
   REQUIRE(same.ok());
   CHECK(rvOf(same.value()) == rvOf(a.value()));
-  auto samePatch = f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kMerge, R"({"data":{"k":"v"}})", {});
+  auto samePatch =
+      f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kMerge, R"({"data":{"k":"v"}})", {});
   REQUIRE(samePatch.ok());
   CHECK(f.reg->currentRevision() == rev);
 
-  auto dry = f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kMerge, R"({"data":{"k":"dry"}})",
-                          {true});
+  auto dry = f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kMerge,
+                          R"({"data":{"k":"dry"}})", {true});
   REQUIRE(dry.ok());
   CHECK(dry.value()["data"]["k"] == "dry");
   auto dryCreate = f.reg->create(cms, "default", configMap("b", {}), {true});
@@ -195,12 +208,15 @@ TEST_CASE("registry: a no-op write changes nothing and emits nothing; dry run st
   CHECK_FALSE(f.reg->get(cms, "default", "b").ok());
   CHECK(events.empty());
 
-  REQUIRE(f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kMerge, R"({"data":{"k":"w"}})", {}).ok());
+  REQUIRE(
+      f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kMerge, R"({"data":{"k":"w"}})", {})
+          .ok());
   REQUIRE(events.size() == 1);
   CHECK(events[0].type == "MODIFIED");
 }
 
-TEST_CASE("registry: finalizers hold a deleted object until the last one is removed", "[apiserver][registry]") {
+TEST_CASE("registry: finalizers hold a deleted object until the last one is removed",
+          "[apiserver][registry]") {
   Fixture f;
   const auto& cms = f.type("", "v1", "configmaps");
   json held = configMap("held", {});
@@ -241,7 +257,8 @@ TEST_CASE("registry: finalizers hold a deleted object until the last one is remo
 TEST_CASE("registry: a CRD serves its resources at once, with CR rules", "[apiserver][registry]") {
   Fixture f;
   const auto& crds = f.type("apiextensions.k8s.io", "v1", "customresourcedefinitions");
-  json crd = json::parse(R"({"metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
+  json crd = json::parse(
+      R"({"metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
     "names":{"plural":"widgets","singular":"widget","kind":"Widget","shortNames":["wd"]},
     "versions":[{"name":"v1","served":true,"storage":true,"subresources":{"status":{},"scale":{"specReplicasPath":".spec.size","statusReplicasPath":".status.size"}}}]}})");
   auto bad = crd;
@@ -254,13 +271,16 @@ TEST_CASE("registry: a CRD serves its resources at once, with CR rules", "[apise
   auto created = f.reg->create(crds, "", crd, {});
   REQUIRE(created.ok());
   bool established = false;
-  for (const auto& c : created.value()["status"]["conditions"]) established |= c["type"] == "Established" && c["status"] == "True";
+  for (const auto& c : created.value()["status"]["conditions"])
+    established |= c["type"] == "Established" && c["status"] == "True";
   CHECK(established);
   auto wt = f.reg->find("example.com", "v1", "widgets");
   REQUIRE(wt != nullptr);
   CHECK(wt->shortNames == std::vector<std::string>{"wd"});
   CHECK(wt->scaleSubresource);
-  auto w = f.reg->create(*wt, "default", {{"metadata", {{"name", "w1"}}}, {"spec", {{"size", 2}}}, {"status", {{"size", 1}}}}, {});
+  auto w =
+      f.reg->create(*wt, "default",
+                    {{"metadata", {{"name", "w1"}}}, {"spec", {{"size", 2}}}, {"status", {{"size", 1}}}}, {});
   REQUIRE(w.ok());
   CHECK(w.value()["apiVersion"] == "example.com/v1");
   CHECK_FALSE(w.value().contains("status"));
@@ -274,9 +294,40 @@ TEST_CASE("registry: a CRD serves its resources at once, with CR rules", "[apise
   auto smp = f.reg->patch(*wt, "default", "w1", Subresource::kMain, PatchType::kStrategic, "{}", {});
   REQUIRE_FALSE(smp.ok());
   CHECK(smp.error().code == 415);
-  auto scale = f.reg->patch(*wt, "default", "w1", Subresource::kScale, PatchType::kMerge, R"({"spec":{"replicas":9}})", {});
+  auto scale = f.reg->patch(*wt, "default", "w1", Subresource::kScale, PatchType::kMerge,
+                            R"({"spec":{"replicas":9}})", {});
   REQUIRE(scale.ok());
   CHECK(f.reg->get(*wt, "default", "w1").value()["spec"]["size"] == 9);
+
+  // A schema prunes, defaults and validates custom resources.
+  json gadgets = json::parse(R"({"metadata":{"name":"gadgets.example.com"},"spec":{"group":"example.com",
+    "scope":"Namespaced","names":{"plural":"gadgets","kind":"Gadget"},
+    "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object",
+      "properties":{"spec":{"type":"object","properties":{"size":{"type":"integer","default":1},
+      "color":{"type":"string","enum":["red","blue"]}}}}}}}]}})");
+  REQUIRE(f.reg->create(crds, "", gadgets, {}).ok());
+  auto gt = f.reg->find("example.com", "v1", "gadgets");
+  REQUIRE(gt != nullptr);
+  auto defaulted =
+      f.reg->create(*gt, "default", {{"metadata", {{"name", "g1"}}}, {"spec", {{"extra", true}}}}, {});
+  REQUIRE(defaulted.ok());
+  CHECK(defaulted.value()["spec"] == json({{"size", 1}}));  // defaulted, unknown field pruned
+  auto wrongType =
+      f.reg->create(*gt, "default", {{"metadata", {{"name", "g2"}}}, {"spec", {{"size", "big"}}}}, {});
+  REQUIRE_FALSE(wrongType.ok());
+  CHECK(wrongType.error().code == 422);
+  CHECK_THAT(wrongType.error().message, Catch::StartsWith("Gadget.example.com \"g2\" is invalid: spec.size"));
+  WriteOptions strict;
+  strict.fieldValidation = sluice::kube::FieldValidation::kStrict;
+  auto unknown =
+      f.reg->create(*gt, "default", {{"metadata", {{"name", "g3"}}}, {"spec", {{"extra", 1}}}}, strict);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().code == 400);
+  CHECK_THAT(unknown.error().message, Catch::Contains("unknown field \"spec.extra\""));
+  auto badPatch = f.reg->patch(*gt, "default", "g1", Subresource::kMain, PatchType::kMerge,
+                               R"({"spec":{"color":"green"}})", {});
+  REQUIRE_FALSE(badPatch.ok());
+  CHECK(badPatch.error().code == 422);
 
   // Deleting the CRD stops serving the resource and removes its objects.
   REQUIRE(f.reg->remove(crds, "", "widgets.example.com", {}).ok());
@@ -284,7 +335,8 @@ TEST_CASE("registry: a CRD serves its resources at once, with CR rules", "[apise
   CHECK(f.store->list("example.com/widgets/")->items.empty());
 }
 
-TEST_CASE("registry: paginated lists share one resourceVersion; watches honour selectors", "[apiserver][registry]") {
+TEST_CASE("registry: paginated lists share one resourceVersion; watches honour selectors",
+          "[apiserver][registry]") {
   Fixture f;
   const auto& cms = f.type("", "v1", "configmaps");
   for (int i = 0; i < 5; ++i) {
@@ -307,16 +359,23 @@ TEST_CASE("registry: paginated lists share one resourceVersion; watches honour s
   CHECK_FALSE(page2.value()["metadata"].contains("continue"));
 
   std::vector<WatchEvent> events;
-  auto w = f.reg->watch(cms, "default", {"0", "app=even", ""}, [&](const WatchEvent& e) { events.push_back(e); });
+  auto w =
+      f.reg->watch(cms, "default", {"0", "app=even", ""}, [&](const WatchEvent& e) { events.push_back(e); });
   REQUIRE(w.ok());
   REQUIRE(events.size() == 4);  // synthetic ADDED for c0, c2, c4, c8
   CHECK(events[0].type == "ADDED");
   events.clear();
-  REQUIRE(f.reg->patch(cms, "default", "c1", Subresource::kMain, PatchType::kMerge,
-                       R"({"metadata":{"labels":{"app":"even"}}})", {}).ok());
-  REQUIRE(f.reg->patch(cms, "default", "c0", Subresource::kMain, PatchType::kMerge,
-                       R"({"metadata":{"labels":{"app":"odd"}}})", {}).ok());
-  REQUIRE(f.reg->patch(cms, "default", "c3", Subresource::kMain, PatchType::kMerge, R"({"data":{"x":"y"}})", {}).ok());
+  REQUIRE(f.reg
+              ->patch(cms, "default", "c1", Subresource::kMain, PatchType::kMerge,
+                      R"({"metadata":{"labels":{"app":"even"}}})", {})
+              .ok());
+  REQUIRE(f.reg
+              ->patch(cms, "default", "c0", Subresource::kMain, PatchType::kMerge,
+                      R"({"metadata":{"labels":{"app":"odd"}}})", {})
+              .ok());
+  REQUIRE(
+      f.reg->patch(cms, "default", "c3", Subresource::kMain, PatchType::kMerge, R"({"data":{"x":"y"}})", {})
+          .ok());
   REQUIRE(events.size() == 2);
   CHECK(events[0].type == "ADDED");  // c1 entered the selection
   CHECK(events[0].object["metadata"]["name"] == "c1");
@@ -325,16 +384,17 @@ TEST_CASE("registry: paginated lists share one resourceVersion; watches honour s
   CHECK(events[1].object["metadata"]["resourceVersion"] == std::to_string(f.reg->currentRevision() - 1));
 }
 
-TEST_CASE("registry: names are checked as RFC 1123 subdomains, namespaces as labels", "[apiserver][registry]") {
+TEST_CASE("registry: names are checked as RFC 1123 subdomains, namespaces as labels",
+          "[apiserver][registry]") {
   struct Row {
     const char* kind;
     const char* name;
     bool ok;
   };
   const std::vector<Row> rows = {
-      {"ConfigMap", "web", true},        {"ConfigMap", "web.example.com", true}, {"ConfigMap", "Web", false},
-      {"ConfigMap", "-web", false},      {"ConfigMap", "web_1", false},          {"Namespace", "team-a", true},
-      {"Namespace", "team.a", false},    {"ConfigMap", "a..b", false},
+      {"ConfigMap", "web", true},     {"ConfigMap", "web.example.com", true}, {"ConfigMap", "Web", false},
+      {"ConfigMap", "-web", false},   {"ConfigMap", "web_1", false},          {"Namespace", "team-a", true},
+      {"Namespace", "team.a", false}, {"ConfigMap", "a..b", false},
   };
   for (const auto& row : rows) {
     INFO(row.kind << " " << row.name);

@@ -72,7 +72,8 @@ TEST_CASE("store: create, get, update with compare-and-swap, delete", "[apiserve
 TEST_CASE("store: list by prefix in key order, paginated, and as of a past revision", "[apiserver][store]") {
   TempDir dir;
   auto store = openStore(dir);
-  for (const char* name : {"c", "a", "b"}) REQUIRE(store->create(std::string("core/pods/ns1/") + name, name).ok());
+  for (const char* name : {"c", "a", "b"})
+    REQUIRE(store->create(std::string("core/pods/ns1/") + name, name).ok());
   REQUIRE(store->create("core/pods/ns2/a", "other-ns").ok());
   REQUIRE(store->create("core/podsx/ns1/a", "other-resource").ok());
   int64_t before = store->currentRevision();
@@ -125,10 +126,10 @@ TEST_CASE("store: a reopened store has every object and continues the revision",
 TEST_CASE("store: watch replays history, then live events, in order and without gaps", "[apiserver][store]") {
   TempDir dir;
   auto store = openStore(dir);
-  REQUIRE(store->create("w/a", "a1").ok());  // rev 1
+  REQUIRE(store->create("w/a", "a1").ok());     // rev 1
   REQUIRE(store->update("w/a", "a2", 1).ok());  // rev 2
   REQUIRE(store->create("other/x", "x").ok());  // rev 3, outside the prefix
-  REQUIRE(store->remove("w/a").ok());  // rev 4
+  REQUIRE(store->remove("w/a").ok());           // rev 4
 
   std::mutex mu;
   std::vector<StoreEvent> events;
@@ -162,13 +163,14 @@ TEST_CASE("store: watch replays history, then live events, in order and without 
   CHECK(events.back().type == StoreEvent::Type::kAdded);
 }
 
-TEST_CASE("store: compaction drops superseded history; older watches and lists are refused", "[apiserver][store]") {
+TEST_CASE("store: compaction drops superseded history; older watches and lists are refused",
+          "[apiserver][store]") {
   TempDir dir;
   auto store = openStore(dir, StoreOptions{0});
   REQUIRE(store->create("c/a", "1").ok());
   for (int64_t rev = 1; rev < 10; ++rev) REQUIRE(store->update("c/a", std::to_string(rev + 1), rev).ok());
   REQUIRE(store->create("c/b", "b").ok());  // rev 11
-  REQUIRE(store->remove("c/b").ok());  // rev 12
+  REQUIRE(store->remove("c/b").ok());       // rev 12
   auto c = store->compact(8);
   REQUIRE(c.ok());
   CHECK(store->compactedRevision() == 8);

@@ -58,14 +58,10 @@ TEST_CASE("bad label selectors are errors that name the problem", "[kube][select
     const char* mentions;
   };
   const std::vector<Row> rows = {
-      {"app in web", "expected '('"},
-      {"app in (a b)", "expected ',' or ')'"},
-      {"=web", "expected: identifier"},
-      {"app=we b", "unexpected text"},
-      {"app=-web", "invalid label value"},
-      {"a/b/c=x", "invalid label key"},
-      {"-app=x", "invalid label key"},
-      {"n>x", "must be an integer"},
+      {"app in web", "expected '('"},       {"app in (a b)", "expected ',' or ')'"},
+      {"=web", "expected: identifier"},     {"app=we b", "unexpected text"},
+      {"app=-web", "invalid label value"},  {"a/b/c=x", "invalid label key"},
+      {"-app=x", "invalid label key"},      {"n>x", "must be an integer"},
       {"app=web,", "expected: identifier"},
   };
   for (const auto& row : rows) {
