@@ -12,11 +12,13 @@ struct Error {
   std::string message;
 };
 
-template <typename T>
-class [[nodiscard]] Result {
+// Expected<T, E>: a value or an error of type E, for callers that must tell errors apart (an API
+// Status with its code, a store failure with its kind). Result<T> is the common case, E = Error.
+template <typename T, typename E>
+class [[nodiscard]] Expected {
  public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Expected(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -31,10 +33,20 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
 
   // Precondition: !ok().
-  const std::string& error() const { return std::get<1>(v_).message; }
+  const E& error() const& { return std::get<1>(v_); }
+  E&& error() && { return std::get<1>(std::move(v_)); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
+};
+
+template <typename T>
+class [[nodiscard]] Result : public Expected<T, Error> {
+ public:
+  using Expected<T, Error>::Expected;
+
+  // The message. Precondition: !ok().
+  const std::string& error() const { return Expected<T, Error>::error().message; }
 };
 
 // A Result with no value: success or an error.

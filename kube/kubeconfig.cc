@@ -1,7 +1,7 @@
 // Kubeconfig loading and merging, and in-cluster configuration, following client-go's clientcmd rules.
 #include "kube/kubeconfig.h"
 
-#include <openssl/evp.h>
+#include "kube/base64.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -45,23 +45,9 @@ bool flag(const json& obj, const char* key, const std::string& where) {
 }
 
 std::string base64Decode(const std::string& in, const std::string& where) {
-  std::string out(in.size() / 4 * 3 + 4, '\0');
-  EVP_ENCODE_CTX* ctx = EVP_ENCODE_CTX_new();
-  if (!ctx) throw EntryError{where + ": out of memory"};
-  EVP_DecodeInit(ctx);
-  int len = 0, total = 0;
-  auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  int rc = EVP_DecodeUpdate(ctx, dst, &len, reinterpret_cast<const unsigned char*>(in.data()),
-                            static_cast<int>(in.size()));
-  total = len;
-  if (rc >= 0) {
-    rc = EVP_DecodeFinal(ctx, dst + total, &len);
-    total += len;
-  }
-  EVP_ENCODE_CTX_free(ctx);
-  if (rc < 0) throw EntryError{where + ": invalid base64"};
-  out.resize(static_cast<size_t>(total));
-  return out;
+  std::optional<std::string> out = kube::base64Decode(in);
+  if (!out) throw EntryError{where + ": invalid base64"};
+  return std::move(*out);
 }
 
 std::string data(const json& obj, const char* key, const std::string& where) {

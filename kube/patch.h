@@ -41,33 +41,25 @@ struct PatchError {
 
 // The patched object, or a classified error. Reads like Result<nlohmann::json> (ok(), value(),
 // error()) and converts to it, so callers that only need the message can ignore the kind.
-class [[nodiscard]] PatchResult {
+class [[nodiscard]] PatchResult : public Expected<nlohmann::json, PatchError> {
  public:
-  PatchResult(nlohmann::json value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  PatchResult(PatchError error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  // Precondition: ok().
-  const nlohmann::json& value() const& { return std::get<0>(v_); }
-  nlohmann::json& value() & { return std::get<0>(v_); }
-  nlohmann::json&& value() && { return std::get<0>(std::move(v_)); }
-  const nlohmann::json& operator*() const& { return value(); }
-  const nlohmann::json* operator->() const { return &value(); }
+  using Expected<nlohmann::json, PatchError>::Expected;
 
   // Precondition: !ok().
-  const std::string& error() const { return std::get<1>(v_).message; }
-  PatchErrorKind errorKind() const { return std::get<1>(v_).kind; }
+  const std::string& error() const { return Expected::error().message; }
+  PatchErrorKind errorKind() const { return Expected::error().kind; }
 
   operator Result<nlohmann::json>() && {  // NOLINT(google-explicit-constructor)
-    if (ok()) return std::get<0>(std::move(v_));
-    return Error{std::get<1>(std::move(v_)).message};
+    if (ok()) return std::move(*this).value();
+    return Error{std::move(*this).Expected::error().message};
   }
-
- private:
-  std::variant<nlohmann::json, PatchError> v_;
 };
+}
+
+private:
+std::variant<nlohmann::json, PatchError> v_;
+}
+;
 
 // The deepest nesting of objects and arrays the engines accept in a document or a patch. Copying and
 // merging recurse once per level, so a hostile body nested a million deep would overflow the stack;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <variant>
 
+#include "base/result.h"
+
 namespace sluice::apiserver {
 
 struct ApiError {
@@ -21,24 +23,7 @@ nlohmann::json statusBody(const ApiError& error);
 
 // A value or an ApiError.
 template <typename T>
-class [[nodiscard]] ApiResult {
- public:
-  ApiResult(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
-  ApiResult(ApiError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  const T& value() const& { return std::get<0>(v_); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& operator*() const& { return value(); }
-  T& operator*() & { return value(); }
-  const T* operator->() const { return &value(); }
-  T* operator->() { return &value(); }
-  const ApiError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, ApiError> v_;
-};
+using ApiResult = Expected<T, ApiError>;
 
 // The common errors, worded as the real server words them. `resource` is the plural resource and
 // `group` its API group ("" for core); messages name "<resource>[.<group>] \"<name>\"".

@@ -2,8 +2,6 @@
 // what kubectl and controllers rely on), over the SQLite log in store.h.
 #include "kube/apiserver/registry.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -14,6 +12,7 @@
 
 #include "base/time.h"
 #include "kube/apiserver/patch.h"
+#include "kube/base64.h"
 #include "kube/names.h"
 #include "kube/selectors.h"
 
@@ -185,25 +184,6 @@ std::string randomSuffix() {
   std::string s;
   for (int i = 0; i < 5; ++i) s += alphabet[rng() % (sizeof alphabet - 1)];
   return s;
-}
-
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
-
-std::optional<std::string> unbase64(const std::string& in) {
-  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
-  std::string out(in.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  out.resize(n);
-  while (!out.empty() && out.back() == '\0') out.pop_back();
-  return out;
 }
 
 // Parses a resourceVersion; nullopt when it is not a decimal number.
@@ -731,7 +711,7 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns,
   int64_t atRev = 0;
   std::string startAfter;
   if (!options.continueToken.empty()) {
-    auto decoded = unbase64(options.continueToken);
+    auto decoded = kube::base64Decode(options.continueToken);
     auto colon = decoded ? decoded->find(':') : std::string::npos;
     std::optional<int64_t> rev =
         colon == std::string::npos ? std::nullopt : parseRv(decoded->substr(0, colon));
@@ -780,7 +760,7 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns,
     }
   }
   json meta = {{"resourceVersion", std::to_string(listRev)}};
-  if (more) meta["continue"] = base64(std::to_string(listRev) + ":" + lastKey);
+  if (more) meta["continue"] = kube::base64Encode(std::to_string(listRev) + ":" + lastKey);
   return json{
       {"kind", type.listKind()}, {"apiVersion", type.apiVersion()}, {"metadata", meta}, {"items", items}};
 }

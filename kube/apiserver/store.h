@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.h"
+
 namespace sluice::apiserver {
 
 // Why a store operation failed. kIo means SQLite failed; the message says how.
@@ -25,23 +27,7 @@ struct StoreError {
 
 // A value or a StoreError.
 template <typename T>
-class [[nodiscard]] StoreResult {
- public:
-  StoreResult(T value) : v_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
-  StoreResult(StoreError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  const T& value() const& { return std::get<0>(v_); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& operator*() const& { return value(); }
-  T& operator*() & { return value(); }
-  const T* operator->() const { return &value(); }
-  const StoreError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, StoreError> v_;
-};
+using StoreResult = Expected<T, StoreError>;
 
 // One stored object: its key, its bytes (opaque to the store), the revision of its last write and the
 // revision that created it.

@@ -12,6 +12,8 @@
 #include <memory>
 #include <sstream>
 
+#include "kube/base64.h"
+
 namespace sluice::apiserver {
 namespace {
 
@@ -136,14 +138,6 @@ std::string randomToken() {
   return s;
 }
 
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
-
 }  // namespace
 
 Result<TlsMaterial> loadOrCreateTlsMaterial(const fs::path& dir) {
@@ -217,7 +211,7 @@ Result<TlsMaterial> loadOrCreateTlsMaterial(const fs::path& dir) {
 Result<fs::path> writeKubeconfig(const fs::path& dir, const TlsMaterial& tls, int port) {
   std::string text =
       "apiVersion: v1\nkind: Config\nclusters:\n- name: sluice\n  cluster:\n    server: https://127.0.0.1:" +
-      std::to_string(port) + "\n    certificate-authority-data: " + base64(tls.caPem) +
+      std::to_string(port) + "\n    certificate-authority-data: " + kube::base64Encode(tls.caPem) +
       "\nusers:\n- name: sluice-admin\n  user:\n    token: " + tls.token +
       "\ncontexts:\n- name: sluice\n  context:\n    cluster: sluice\n    user: sluice-admin\n"
       "    namespace: default\ncurrent-context: sluice\npreferences: {}\n";
