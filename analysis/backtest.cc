@@ -40,8 +40,10 @@ Result<BacktestReport> backtest(const AnalysisRunSpec& spec, Provider& provider,
   if (!starts) return Error{starts.error()};
   BacktestReport report;
   report.runs.reserve(starts->size());
+  // Every run has the same conditions: compile them once for the whole backtest.
+  auto conditions = std::make_shared<RunConditions>();
   for (const Time start : *starts) {
-    RunDriver driver(spec, provider);
+    RunDriver driver(spec, provider, {}, conditions);
     const Time deadline = start + options.maxRun;
     BacktestRun run{start, start, Phase::Unset, "", false};
     Time t = start;

@@ -79,10 +79,10 @@ Measurement MetricConditions::assess(const Result<ProviderResult>& outcome, Time
 }
 
 const MetricConditions& RunConditions::forMetric(const Metric& metric) {
-  auto it = byName_.find(metric.name);
-  if (it != byName_.end() && it->second.compiledFrom(metric)) return it->second;
-  if (it != byName_.end()) byName_.erase(it);
-  return byName_.emplace(metric.name, MetricConditions(metric)).first->second;
+  auto key = std::make_pair(metric.successCondition, metric.failureCondition);
+  auto it = byText_.find(key);
+  if (it != byText_.end()) return it->second;
+  return byText_.emplace(std::move(key), MetricConditions(metric)).first->second;
 }
 
 }  // namespace sluice::analysis

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "analysis/condition.h"
 #include "analysis/model.h"
@@ -58,16 +59,17 @@ class MetricConditions {
   std::optional<Compiled> failure_;
 };
 
-// The compiled conditions of every metric of one run, compiled on first use and kept for the run's
-// life. A metric whose conditions changed (a different templating) is compiled again. Not thread-safe.
+// Compiled conditions by their text, compiled on first use and kept for the cache's life: one run's, or
+// shared by many runs of the same templates (a simulation, a backtest), since compiling costs far more
+// than evaluating. Not thread-safe: share it only between runs driven from one thread.
 class RunConditions {
  public:
-  // The conditions of `metric` (already templated), compiled once. The reference stays valid until the
-  // same metric name is asked for with different conditions.
+  // The conditions of `metric` (already templated), compiled once per distinct pair of
+  // successCondition and failureCondition. The reference stays valid as long as the cache.
   const MetricConditions& forMetric(const Metric& metric);
 
  private:
-  std::map<std::string, MetricConditions> byName_;
+  std::map<std::pair<std::string, std::string>, MetricConditions> byText_;
 };
 
 }  // namespace sluice::analysis

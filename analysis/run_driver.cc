@@ -5,8 +5,12 @@
 
 namespace sluice::analysis {
 
-RunDriver::RunDriver(AnalysisRunSpec spec, Provider& provider, SecretValues secrets)
-    : spec_(std::move(spec)), provider_(&provider), secrets_(std::move(secrets)) {}
+RunDriver::RunDriver(AnalysisRunSpec spec, Provider& provider, SecretValues secrets,
+                     std::shared_ptr<RunConditions> conditions)
+    : spec_(std::move(spec)),
+      provider_(&provider),
+      secrets_(std::move(secrets)),
+      conditions_(conditions ? std::move(conditions) : std::make_shared<RunConditions>()) {}
 
 std::optional<Time> RunDriver::advance(Time now) {
   if (completed()) return std::nullopt;
@@ -21,7 +25,7 @@ std::optional<Time> RunDriver::advance(Time now) {
         // Providers promise not to throw; one that does still only errors this measurement.
         outcome = Error{std::string("provider failed: ") + e.what()};
       }
-      Measurement m = conditions_.forMetric(due.metric).assess(outcome, now, now);
+      Measurement m = conditions_->forMetric(due.metric).assess(outcome, now, now);
       // recordMeasurement only rejects phases a measurement cannot have; assess never gives one.
       (void)recordMeasurement(status_, due.metric.name, std::move(m), now, secrets_);
       history_.push_back({due.metric.name, status_.result(due.metric.name)->measurements.back()});

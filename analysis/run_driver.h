@@ -2,6 +2,7 @@
 // backtest and the controller share: evaluate, take the measurements asked for, assess, record.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +28,10 @@ struct TakenMeasurement {
 class RunDriver {
  public:
   // `secrets`: the values of the spec's secretKeyRef args, by arg name (masked in every message).
-  RunDriver(AnalysisRunSpec spec, Provider& provider, SecretValues secrets = {});
+  // `conditions`: a cache of compiled conditions to share with other runs driven from the same thread;
+  // nullptr gives the run one of its own.
+  RunDriver(AnalysisRunSpec spec, Provider& provider, SecretValues secrets = {},
+            std::shared_ptr<RunConditions> conditions = nullptr);
   RunDriver(RunDriver&&) noexcept = default;
   RunDriver& operator=(RunDriver&&) = delete;
   RunDriver(const RunDriver&) = delete;
@@ -56,7 +60,7 @@ class RunDriver {
   Provider* provider_;
   SecretValues secrets_;
   AnalysisRunStatus status_;
-  RunConditions conditions_;
+  std::shared_ptr<RunConditions> conditions_;
   std::vector<TakenMeasurement> history_;
 };
 

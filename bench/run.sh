@@ -10,7 +10,7 @@ for b in bench_sim bench_condition; do
     --benchmark_min_time=0.2 | tee "build-bench/$b.txt"
 done
 echo
-echo "bench_sim median CPU per simulation: $(awk '/_median/ {print $4, $5}' build-bench/bench_sim.txt) (budget: under 1 ms)"
+awk '/_median/ {sub(/_median$/, "", $1); print "bench_sim " $1 " median CPU per simulation: " $4 " " $5 " (budget: under 1 ms)"}' build-bench/bench_sim.txt
 awk '/_median/ && /items_per_second/ {
   for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) { sub(/^items_per_second=/, "", $i); rate = $i }
   sub(/_median$/, "", $1); print "bench_condition " $1 " median: " rate " evaluations/s (budget: over 10M/s)" }' \

@@ -355,7 +355,8 @@ class Simulation {
         [&](const std::string& name, bool clusterScope) { return findTemplate(given, name, clusterScope); },
         argSources(object_, status_.stableRS, create.podTemplateHash));
     if (!spec) return Error{spec.error()};
-    return std::make_shared<analysis::RunDriver>(std::move(*spec), *metrics_);
+    return std::make_shared<analysis::RunDriver>(std::move(*spec), *metrics_, analysis::SecretValues{},
+                                                 conditions_);
   }
 
   // Every change to the spec goes with a new generation, as on the API server.
@@ -615,6 +616,8 @@ class Simulation {
   json object_;
   ScenarioProvider scenarioMetrics_;
   analysis::Provider* metrics_;
+  // One cache for every run of the simulation: the runs of a template share its compiled conditions.
+  std::shared_ptr<analysis::RunConditions> conditions_ = std::make_shared<analysis::RunConditions>();
   World world_;
   std::optional<engine::Rollout> rollout_;  // object_ parsed; reset when the spec changes
   bool statusStale_ = false;                // object_'s status was written since rollout_ read it

@@ -100,15 +100,19 @@ TEST_CASE("a measurement records the provider's value text and metadata", "[anal
   CHECK(m.metadata.at("ResolvedPrometheusQuery") == "up");
 }
 
-TEST_CASE("run conditions compile a metric once and again only when its conditions change",
-          "[analysis][measurement]") {
+TEST_CASE("the conditions cache compiles each distinct pair of conditions once", "[analysis][measurement]") {
   RunConditions cache;
   const Metric a = metricWith("result > 1", "");
   const MetricConditions* first = &cache.forMetric(a);
   CHECK(&cache.forMetric(a) == first);
+  Metric sameTextOtherMetric = a;
+  sameTextOtherMetric.name = "other";
+  CHECK(&cache.forMetric(sameTextOtherMetric) == first);
   CHECK(first->assess(returned(Value::number(2)), kAt, kAt).phase == Phase::Successful);
   const Metric changed = metricWith("result > 5", "");
   const MetricConditions& second = cache.forMetric(changed);
+  CHECK(&second != first);
   CHECK(second.compiledFrom(changed));
   CHECK(second.assess(returned(Value::number(2)), kAt, kAt).phase == Phase::Failed);
+  CHECK(first->assess(returned(Value::number(2)), kAt, kAt).phase == Phase::Successful);
 }
