@@ -250,15 +250,8 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
        "spec.metrics", "at least one metric", 4},
   };
   for (const auto& row : rows) {
-    INFO(row.behaviour);
     const LoadedTemplate loaded = loadTemplate(row.yaml);
-    INFO(loaded.diags.format());
-    const Diagnostic* d = findDiagnostic(loaded.diags, row.path, row.fragment);
-    REQUIRE(d != nullptr);
-    CHECK(d->severity == row.severity);
-    CHECK(d->line == row.line);
-    CHECK(d->file == "t.yaml");
-    CHECK(loaded.value.has_value() == !loaded.diags.hasErrors());
+    sluice::testing::checkDiagnostics(row, loaded.diags, loaded.value.has_value());
   }
 }
 

@@ -1,0 +1,89 @@
+// The three PATCH bodies the Kubernetes API accepts (JSON merge patch, JSON patch, strategic merge
+// patch), applied to JSON objects, with errors classified the way the real API server reports them.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "base/result.h"
+
+namespace sluice::kube {
+
+// How the real kube-apiserver (endpoints/handlers/patch.go, 1.32) reports a failed patch. The server
+// maps each to its status code; httpStatus() gives it.
+enum class PatchErrorKind {
+  // 400 BadRequest: the body is not a patch of this type (not JSON, not an array of operations, an
+  // operation without "op" or "path", a strategic-merge directive in the wrong shape).
+  kBadRequest,
+  // 422 Invalid: the patch is well formed but cannot be applied (a failing `test`, a path that does not
+  // exist, `$retainKeys` not matching the patch, a list of lists). The real server answers with the
+  // generic message "the server rejected our request due to an error in our request" and puts the
+  // detail (our message) in details.causes[0].message.
+  kUnprocessable,
+  // 413 RequestEntityTooLarge: a JSON patch with more than 10,000 operations.
+  kTooLarge,
+  // 415 UnsupportedMediaType: strategic merge patch on a kind with no built-in schema (custom resources).
+  kUnsupportedMediaType,
+  // 500 InternalError: failures the real server does not classify and so reports as internal errors
+  // (a merge-keyed list element without its merge key, an unknown `$patch` value).
+  kInternal,
+};
+
+// The status code the real server answers with for `kind`.
+int httpStatus(PatchErrorKind kind);
+
+struct PatchError {
+  PatchErrorKind kind = PatchErrorKind::kBadRequest;
+  std::string message;
+};
+
+// The patched object, or a classified error. Reads like Result<nlohmann::json> (ok(), value(),
+// error()) and converts to it, so callers that only need the message can ignore the kind.
+class [[nodiscard]] PatchResult {
+ public:
+  PatchResult(nlohmann::json value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  PatchResult(PatchError error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  // Precondition: ok().
+  const nlohmann::json& value() const& { return std::get<0>(v_); }
+  nlohmann::json& value() & { return std::get<0>(v_); }
+  nlohmann::json&& value() && { return std::get<0>(std::move(v_)); }
+  const nlohmann::json& operator*() const& { return value(); }
+  const nlohmann::json* operator->() const { return &value(); }
+
+  // Precondition: !ok().
+  const std::string& error() const { return std::get<1>(v_).message; }
+  PatchErrorKind errorKind() const { return std::get<1>(v_).kind; }
+
+  operator Result<nlohmann::json>() && {  // NOLINT(google-explicit-constructor)
+    if (ok()) return std::get<0>(std::move(v_));
+    return Error{std::get<1>(std::move(v_)).message};
+  }
+
+ private:
+  std::variant<nlohmann::json, PatchError> v_;
+};
+
+// RFC 7386 JSON merge patch: objects merge recursively, null deletes a key, anything else (arrays
+// included) replaces. A patch that is not an object replaces the whole document, as the RFC says.
+// Never fails on JSON values; the PatchResult keeps the same shape as the other two engines. Pure,
+// thread-safe.
+PatchResult applyMergePatch(const nlohmann::json& doc, const nlohmann::json& patch);
+
+// The real server's cap on JSON patch operations.
+inline constexpr size_t kMaxJsonPatchOperations = 10000;
+
+// RFC 6902 JSON patch (add, remove, replace, move, copy, test), applied in order, all or nothing.
+// As in the real server, which decodes the body first (400) and applies it second (422): a patch that
+// is not an array of objects -> kBadRequest; more than kMaxJsonPatchOperations operations ->
+// kTooLarge; anything wrong while applying (an unknown "op", a missing "path", "from" or "value", a
+// path that is not a JSON pointer or does not resolve, a failing `test`) -> kUnprocessable. The message
+// names the operation's index and path. Pure, thread-safe.
+PatchResult applyJsonPatch(const nlohmann::json& doc, const nlohmann::json& patch);
+
+}  // namespace sluice::kube

@@ -1,0 +1,40 @@
+// Strategic merge patch (application/strategic-merge-patch+json) for the built-in kinds the embedded
+// API server hosts: JSON merge patch plus lists merged by key, set-like primitive lists and the `$`
+// directives, driven by a small table of the patch tags the Kubernetes Go types carry.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "kube/patch.h"
+
+namespace sluice::kube {
+
+// True when a strategic merge patch schema exists for this apiVersion and kind: v1 Namespace,
+// ConfigMap, Secret, Service, ServiceAccount, Event, Pod; apps/v1 Deployment, ReplicaSet, StatefulSet;
+// batch/v1 Job; networking.k8s.io/v1 Ingress, IngressClass; coordination.k8s.io/v1 Lease;
+// rbac.authorization.k8s.io/v1 Role, RoleBinding, ClusterRole, ClusterRoleBinding;
+// apiextensions.k8s.io/v1 CustomResourceDefinition. Pure, thread-safe.
+bool hasStrategicMergeSchema(std::string_view apiVersion, std::string_view kind);
+
+// Applies a strategic merge patch to `original` (both JSON objects) as apimachinery's
+// StrategicMergeMapPatch does:
+//  - maps merge recursively; null deletes a key; scalars and untagged lists replace;
+//  - lists tagged patchStrategy=merge with a patchMergeKey (spec.containers by name, ports by
+//    containerPort, Service spec.ports by port, env by name, volumes by name, volumeMounts by mountPath,
+//    imagePullSecrets by name, conditions by type, metadata.ownerReferences by uid, ...) merge element
+//    by element; primitive lists tagged merge (metadata.finalizers) merge as sets;
+//  - directives: "$patch": "replace" | "delete" in a map, "$patch": "replace" | "delete" as a list
+//    element, "$retainKeys", "$setElementOrder/<field>", "$deleteFromPrimitiveList/<field>". They never
+//    appear in the result.
+// Fields the table does not know (including custom fields of a built-in kind) merge as in JSON merge
+// patch rather than failing, which the real server would reject later while decoding.
+// Errors: an apiVersion/kind with no schema (custom resources) -> kUnsupportedMediaType with the real
+// server's 415 message; a patch or original that is not an object, or a directive in the wrong shape
+// -> kBadRequest; `$retainKeys` not covering the patch, lists of lists -> kUnprocessable; a merge-keyed
+// element without its key, an unknown `$patch` value -> kInternal (as the real server reports them).
+// Pure, thread-safe.
+PatchResult applyStrategicMergePatch(const nlohmann::json& original, const nlohmann::json& patch,
+                                     std::string_view apiVersion, std::string_view kind);
+
+}  // namespace sluice::kube

@@ -1,0 +1,133 @@
+// The controller work queue, with client-go's semantics: keys de-duplicated, never handed to two workers
+// at once, re-queued when added while being processed, delayed adds, and rate-limited re-adds (per-key
+// exponential backoff and an overall token bucket). Time comes from an injected clock.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace sluice::kube {
+
+// Monotonic time, injectable so that tests can drive backoff and delays without sleeping.
+class Clock {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  virtual ~Clock() = default;
+  // The current time. Thread-safe.
+  virtual TimePoint now() const = 0;
+};
+
+// std::chrono::steady_clock. Thread-safe; lives for the whole program.
+const Clock& steadyClock();
+
+using Millis = std::chrono::milliseconds;
+
+// Per-key exponential backoff: base * 2^(failures so far), capped (client-go's
+// ItemExponentialFailureRateLimiter; defaults 5 ms and 1000 s). Thread-safe.
+class ExponentialBackoff {
+ public:
+  explicit ExponentialBackoff(Millis base = Millis(5), Millis max = Millis(1000 * 1000))
+      : base_(base), max_(max) {}
+  // The delay for this failure of `key`, and counts it.
+  Millis when(const std::string& key);
+  // Clears `key`'s failure count (after a success).
+  void forget(const std::string& key);
+  // How many failures of `key` are counted.
+  int numRequeues(const std::string& key) const;
+
+ private:
+  Millis base_, max_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, int> failures_;
+};
+
+// A token bucket shared by all keys (golang.org/x/time/rate reservations, as client-go uses them): it
+// starts full with `burst` tokens and refills at `qps`; every reservation takes a token, and the returned
+// delay is how long until that token exists. Thread-safe.
+class TokenBucket {
+ public:
+  TokenBucket(double qps, int burst, const Clock& clock);
+  // Reserves a token now; returns how long the caller must wait before using it (zero if available).
+  Millis reserve();
+
+ private:
+  double qps_;
+  double burst_;
+  const Clock& clock_;
+  std::mutex mu_;
+  double tokens_;
+  Clock::TimePoint last_;
+};
+
+struct WorkQueueOptions {
+  Millis baseBackoff{5};
+  Millis maxBackoff{1000 * 1000};
+  double qps = 10;  // the overall bucket: client-go's DefaultControllerRateLimiter
+  int burst = 100;
+};
+
+// The queue. Workers loop on get() ... done(key). All methods are thread-safe.
+class WorkQueue {
+ public:
+  explicit WorkQueue(const Clock& clock = steadyClock(), WorkQueueOptions options = {});
+  WorkQueue(const WorkQueue&) = delete;
+  WorkQueue& operator=(const WorkQueue&) = delete;
+
+  // Queues `key` unless it is already queued; if a worker is processing it, it is queued again when that
+  // worker calls done(). Ignored after shutDown().
+  void add(const std::string& key);
+  // Queues `key` once `delay` has passed (at once when delay <= 0). A key already waiting keeps the
+  // earlier of the two times.
+  void addAfter(const std::string& key, Millis delay);
+  // addAfter(key, max(per-key backoff, token bucket delay)): the re-add after a failed reconcile.
+  void addRateLimited(const std::string& key);
+  // Clears the key's backoff (after a successful reconcile). Does not remove it from the queue.
+  void forget(const std::string& key);
+  // How many rate-limited re-adds of `key` are counted since the last forget().
+  int numRequeues(const std::string& key) const;
+
+  // Blocks until a key is ready and hands it to the caller, who owns it until done(key). Returns nullopt
+  // once the queue is shut down and has nothing queued.
+  std::optional<std::string> get();
+  // As get(), without blocking: nullopt when nothing is ready now (per the injected clock).
+  std::optional<std::string> tryGet();
+  // Marks `key` processed; if it was added meanwhile, it is queued again.
+  void done(const std::string& key);
+
+  // Stops accepting keys; get() drains what is queued, then returns nullopt. Delayed keys are dropped.
+  void shutDown();
+  // As shutDown(), then blocks until every key handed out has been done().
+  void shutDownWithDrain();
+  bool shuttingDown() const;
+
+  // Keys queued and ready (not counting those being processed or waiting for a delay).
+  size_t len() const;
+
+ private:
+  // Moves delayed keys whose time has come into the queue. Requires mu_.
+  void promoteReadyLocked(Clock::TimePoint now);
+  void addLocked(const std::string& key);
+  std::optional<std::string> popLocked();
+
+  const Clock& clock_;
+  ExponentialBackoff backoff_;
+  TokenBucket bucket_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  std::unordered_set<std::string> dirty_;       // queued or to be re-queued
+  std::unordered_set<std::string> processing_;  // handed to a worker
+  std::multimap<Clock::TimePoint, std::string> waiting_;
+  std::unordered_map<std::string, Clock::TimePoint> waitingAt_;
+  bool shuttingDown_ = false;
+};
+
+}  // namespace sluice::kube
