@@ -18,6 +18,7 @@ int run(int argc, char** argv) {
   addLintCommand(app, exitCode);
   addSimCommand(app, exitCode);
   addAnalysisCommand(app, exitCode);
+  addClusterCommand(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -17,5 +17,6 @@ void addVersionCommand(CLI::App& app, int& exitCode);
 void addLintCommand(CLI::App& app, int& exitCode);
 void addSimCommand(CLI::App& app, int& exitCode);
 void addAnalysisCommand(CLI::App& app, int& exitCode);
+void addClusterCommand(CLI::App& app, int& exitCode);
 
 }  // namespace sluice::cli

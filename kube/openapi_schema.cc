@@ -2,17 +2,20 @@
 // wording of apiextensions-apiserver's field errors.
 #include "kube/openapi_schema.h"
 
+#include <re2/re2.h>
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "kube/patch.h"
 
 namespace sluice::kube {
 
@@ -34,7 +37,7 @@ struct SchemaNode {
   std::optional<double> minimum, maximum;
   bool exclusiveMinimum = false, exclusiveMaximum = false;
   std::optional<int64_t> minLength, maxLength, minItems, maxItems, minProperties, maxProperties;
-  std::optional<std::regex> pattern;
+  std::shared_ptr<const re2::RE2> pattern;  // Go regexp syntax, as the real server (RE2)
   std::string patternText;
   std::string format;
   std::vector<std::shared_ptr<const SchemaNode>> allOf, anyOf, oneOf;
@@ -172,12 +175,13 @@ std::shared_ptr<const SchemaNode> compileNode(const json& s, const std::string& 
   if (auto p = s.find("pattern"); p != s.end() && !p->is_null()) {
     if (!p->is_string()) throw CompileError{path + ".pattern: Invalid value: must be a string"};
     node->patternText = p->get<std::string>();
-    try {
-      node->pattern.emplace(node->patternText, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
+    re2::RE2::Options options;
+    options.set_log_errors(false);
+    auto re = std::make_shared<const re2::RE2>(node->patternText, options);
+    if (!re->ok())
       throw CompileError{path + ".pattern: Invalid value: \"" + node->patternText +
-                         "\": must be a valid regular expression: " + e.what()};
-    }
+                         "\": must be a valid regular expression: " + re->error()};
+    node->pattern = std::move(re);
   }
   node->allOf = compileList(s, "allOf", path);
   node->anyOf = compileList(s, "anyOf", path);
@@ -394,15 +398,8 @@ struct Validator {
             "Too long: may not be more than " + std::to_string(*n.maxLength) + " bytes");
     if (n.minLength && runes < *n.minLength)
       invalid(path, v, path + " in body should be at least " + std::to_string(*n.minLength) + " chars long");
-    if (n.pattern) {
-      bool matched = false;
-      try {
-        matched = std::regex_search(s, *n.pattern);
-      } catch (const std::regex_error&) {
-        matched = false;  // a pattern too complex for this input counts as no match
-      }
-      if (!matched) invalid(path, v, path + " in body should match '" + n.patternText + "'");
-    }
+    if (n.pattern && !re2::RE2::PartialMatch(s, *n.pattern))
+      invalid(path, v, path + " in body should match '" + n.patternText + "'");
   }
 
   // Errors a sub-schema reports against v, without touching the outcome.
@@ -433,6 +430,8 @@ struct Validator {
 }  // namespace
 
 Result<CompiledSchema> compileSchema(const json& openAPIV3Schema) {
+  if (nestedDeeperThan(openAPIV3Schema, kMaxJsonNestingDepth))
+    return Error{"openAPIV3Schema: nests deeper than " + std::to_string(kMaxJsonNestingDepth) + " levels"};
   try {
     return CompiledSchema(compileNode(openAPIV3Schema, "openAPIV3Schema", true, false));
   } catch (const CompileError& e) {
@@ -446,6 +445,12 @@ SchemaOutcome validateAndDefault(const CompiledSchema& schema, json& object, Fie
   SchemaOutcome out;
   if (!schema.root()) {
     out.errors.push_back(FieldError{"<root>", "InternalError", "Internal error: no schema"});
+    return out;
+  }
+  if (nestedDeeperThan(object, kMaxJsonNestingDepth)) {
+    out.errors.push_back(FieldError{
+        "<root>", "FieldValueInvalid",
+        "Invalid value: \"object\": nests deeper than " + std::to_string(kMaxJsonNestingDepth) + " levels"});
     return out;
   }
   Validator v{mode, &out};

@@ -32,8 +32,8 @@ class CompiledSchema {
 // fields`), for a schema that is not structural: a node without a type (unless it is
 // x-kubernetes-int-or-string or x-kubernetes-preserve-unknown-fields), an unknown type, an array
 // without items, properties together with additionalProperties, a root that is not an object, a
-// pattern std::regex (ECMAScript) cannot compile, or a forbidden keyword ($ref, definitions,
-// dependencies, patternProperties, additionalItems, id, $schema). Pure, thread-safe.
+// pattern RE2 (Go's regexp syntax, as the real server uses) cannot compile, or a forbidden keyword ($ref,
+// definitions, dependencies, patternProperties, additionalItems, id, $schema). Pure, thread-safe.
 Result<CompiledSchema> compileSchema(const nlohmann::json& openAPIV3Schema);
 
 // The `fieldValidation` query parameter of create, update and patch.
@@ -58,9 +58,9 @@ struct SchemaOutcome {
 // order: unknown fields pruned (apiVersion, kind and metadata are always allowed at the root and in
 // x-kubernetes-embedded-resource objects; x-kubernetes-preserve-unknown-fields keeps them), null
 // dropped from non-nullable fields, `default`s applied, then types, required, enum, bounds, lengths,
-// patterns, item counts, int32/int64 formats and allOf/anyOf/oneOf/not checked. Never throws; the
-// object is left pruned and defaulted even when errors are reported. Pure; thread-safe for distinct
-// objects.
+// patterns (Go/RE2 syntax, matched in linear time), item counts, int32/int64 formats and
+// allOf/anyOf/oneOf/not checked. Never throws; the object is left pruned and defaulted even when errors are
+// reported. Pure; thread-safe for distinct objects.
 SchemaOutcome validateAndDefault(const CompiledSchema& schema, nlohmann::json& object, FieldValidation mode);
 
 }  // namespace sluice::kube

@@ -2,6 +2,8 @@
 #include "kube/patch.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sluice::kube {
 
@@ -23,7 +25,31 @@ int httpStatus(PatchErrorKind kind) {
   return 500;
 }
 
+bool nestedDeeperThan(const json& value, size_t limit) {
+  std::vector<std::pair<const json*, size_t>> stack{{&value, 0}};
+  while (!stack.empty()) {
+    auto [v, depth] = stack.back();
+    stack.pop_back();
+    if (!v->is_structured()) continue;
+    if (depth + 1 > limit) return true;
+    for (const auto& child : *v)
+      if (child.is_structured()) stack.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
+
+namespace {
+
+PatchError tooDeep() {
+  return {PatchErrorKind::kBadRequest,
+          "the document or patch nests deeper than " + std::to_string(kMaxJsonNestingDepth) + " levels"};
+}
+
+}  // namespace
+
 PatchResult applyMergePatch(const json& doc, const json& patch) {
+  if (nestedDeeperThan(doc, kMaxJsonNestingDepth) || nestedDeeperThan(patch, kMaxJsonNestingDepth))
+    return tooDeep();
   json result = doc;
   result.merge_patch(patch);
   return result;
@@ -73,6 +99,8 @@ PatchResult applyJsonPatch(const json& doc, const json& patch) {
     return PatchError{PatchErrorKind::kTooLarge, "The allowed maximum operations in a JSON patch is " +
                                                      std::to_string(kMaxJsonPatchOperations) + ", got " +
                                                      std::to_string(patch.size())};
+  if (nestedDeeperThan(doc, kMaxJsonNestingDepth) || nestedDeeperThan(patch, kMaxJsonNestingDepth))
+    return tooDeep();
   json result = doc;
   for (size_t i = 0; i < patch.size(); ++i) {
     const json& op = patch[i];

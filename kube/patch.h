@@ -69,10 +69,18 @@ class [[nodiscard]] PatchResult {
   std::variant<nlohmann::json, PatchError> v_;
 };
 
+// The deepest nesting of objects and arrays the engines accept in a document or a patch. Copying and
+// merging recurse once per level, so a hostile body nested a million deep would overflow the stack;
+// no Kubernetes object comes near this. The API server should refuse deeper bodies as it parses them.
+inline constexpr size_t kMaxJsonNestingDepth = 1000;
+
+// Whether `value` nests objects and arrays more than `limit` levels deep. Iterative: safe on any
+// input. Pure, thread-safe.
+bool nestedDeeperThan(const nlohmann::json& value, size_t limit);
+
 // RFC 7386 JSON merge patch: objects merge recursively, null deletes a key, anything else (arrays
 // included) replaces. A patch that is not an object replaces the whole document, as the RFC says.
-// Never fails on JSON values; the PatchResult keeps the same shape as the other two engines. Pure,
-// thread-safe.
+// Fails only on input nested deeper than kMaxJsonNestingDepth (kBadRequest). Pure, thread-safe.
 PatchResult applyMergePatch(const nlohmann::json& doc, const nlohmann::json& patch);
 
 // The real server's cap on JSON patch operations.
@@ -83,7 +91,8 @@ inline constexpr size_t kMaxJsonPatchOperations = 10000;
 // is not an array of objects -> kBadRequest; more than kMaxJsonPatchOperations operations ->
 // kTooLarge; anything wrong while applying (an unknown "op", a missing "path", "from" or "value", a
 // path that is not a JSON pointer or does not resolve, a failing `test`) -> kUnprocessable. The message
-// names the operation's index and path. Pure, thread-safe.
+// names the operation's index and path. Input nested deeper than kMaxJsonNestingDepth -> kBadRequest.
+// Pure, thread-safe.
 PatchResult applyJsonPatch(const nlohmann::json& doc, const nlohmann::json& patch);
 
 }  // namespace sluice::kube

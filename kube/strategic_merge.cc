@@ -425,6 +425,9 @@ PatchResult applyStrategicMergePatch(const json& original, const json& patch, st
                                                        std::string(patch.type_name()) +
                                                        " into Go value of type map[string]interface {}"};
   if (!original.is_object()) return PatchError{PatchErrorKind::kInternal, "Invalid JSON document"};
+  if (nestedDeeperThan(original, kMaxJsonNestingDepth) || nestedDeeperThan(patch, kMaxJsonNestingDepth))
+    return PatchError{PatchErrorKind::kBadRequest, "the document or patch nests deeper than " +
+                                                       std::to_string(kMaxJsonNestingDepth) + " levels"};
   try {
     return mergeMap(original, patch, schema);
   } catch (const MergeFailure& f) {

@@ -207,7 +207,9 @@ Outcome HttpClient::Impl::perform(const Request& request, Exchange& ex) {
   // Headers. "Expect:" turns off libcurl's 100-continue wait on larger bodies.
   curl_slist* headerList = curl_slist_append(nullptr, "Expect:");
   for (const auto& [name, value] : request.headers) {
-    std::string line = value.empty() ? name + ";" : name + ": " + value;
+    std::string line = name;
+    line += value.empty() ? ";" : ": ";
+    line += value;
     headerList = curl_slist_append(headerList, line.c_str());
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headerList);

@@ -43,7 +43,7 @@ struct Request {
 };
 
 struct Response {
-  long status = 0;  // the HTTP status; any status is a Response, not an error
+  long status = 0;              // the HTTP status; any status is a Response, not an error
   std::vector<Header> headers;  // names as received
   std::string body;             // empty for stream()
 
@@ -87,7 +87,8 @@ class HttpClient {
 
   // Sends the request and hands the body to `onData` as it arrives, chunk by chunk (not split on lines:
   // the caller frames). `onData` returns false to end the exchange early (then the Outcome is the
-  // response so far, not a failure). Blocks until the stream ends, fails or is ended.
+  // response so far, not a failure). Blocks until the stream ends, fails or is ended. maxResponseBytes does
+  // not apply: a watch is unbounded, and the caller holds only what it keeps.
   Outcome stream(const Request& request, const std::function<bool(std::string_view)>& onData);
 
  private:

@@ -73,7 +73,12 @@ bool HttpPeer::Impl::answer(tcp::socket& socket, const PeerReply& reply, bool ke
   boost::system::error_code ec;
   std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " +
                      std::string(http::obsolete_reason(http::int_to_status(reply.status))) + "\r\n";
-  for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
+  for (const auto& [name, value] : reply.headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
   bool chunked = !reply.chunks.empty();
   if (chunked) {
     head += "Transfer-Encoding: chunked\r\n";
@@ -103,7 +108,7 @@ bool HttpPeer::Impl::answer(tcp::socket& socket, const PeerReply& reply, bool ke
     return !ec;
   }
   if (reply.fillerBytes != 0) {
-    std::string piece(64 * 1024, 'x');
+    std::string piece(std::size_t{64} * 1024, 'x');
     std::size_t left = reply.fillerBytes;
     while (left > 0) {
       std::size_t n = std::min(left, piece.size());

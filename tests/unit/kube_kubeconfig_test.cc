@@ -18,6 +18,18 @@ void write(const std::filesystem::path& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
+// Command-line and environment values for one load; the ones not given stay empty.
+KubeconfigOptions opts(std::string flag, std::string env = {}, std::string home = {}, std::string context = {},
+                       std::string ns = {}) {
+  KubeconfigOptions o;
+  o.kubeconfigFlag = std::move(flag);
+  o.kubeconfigEnv = std::move(env);
+  o.home = std::move(home);
+  o.context = std::move(context);
+  o.ns = std::move(ns);
+  return o;
+}
+
 // "hello" and "key" in base64.
 constexpr const char* kHelloB64 = "aGVsbG8=";
 constexpr const char* kKeyB64 = "a2V5";
@@ -69,7 +81,7 @@ TEST_CASE("a kubeconfig resolves its current context, relative paths and data fi
   write(dir / "config", kMain);
   const std::string base = dir.path().string();
 
-  auto dev = loadClientConfig({.kubeconfigFlag = base + "/config"});
+  auto dev = loadClientConfig(opts(base + "/config"));
   REQUIRE(dev.ok());
   CHECK(dev->contextName == "dev");
   CHECK(dev->server == "https://dev.example:6443");
@@ -80,7 +92,7 @@ TEST_CASE("a kubeconfig resolves its current context, relative paths and data fi
   CHECK(dev->ns == "team-a");
   CHECK(dev->warnings.empty());
 
-  auto prod = loadClientConfig({.kubeconfigFlag = base + "/config", .context = "prod", .ns = "ops"});
+  auto prod = loadClientConfig(opts(base + "/config", "", "", "prod", "ops"));
   REQUIRE(prod.ok());
   CHECK(prod->caData == "hello");
   CHECK(prod->ns == "ops");
@@ -91,7 +103,7 @@ TEST_CASE("a kubeconfig resolves its current context, relative paths and data fi
   CHECK(prod->exec->interactiveMode == "Never");
   CHECK(prod->exec->provideClusterInfo);
 
-  auto bot = loadClientConfig({.kubeconfigFlag = base + "/config", .context = "bot"});
+  auto bot = loadClientConfig(opts(base + "/config", "", "", "bot"));
   REQUIRE(bot.ok());
   CHECK(bot->token == "12345");  // a YAML number read as the string kubectl would take
   CHECK(bot->tokenFile == base + "/token.txt");
@@ -155,7 +167,7 @@ contexts:
   };
   for (const auto& row : rows) {
     INFO(row.name);
-    auto cfg = loadClientConfig({.kubeconfigEnv = row.env, .context = row.context});
+    auto cfg = loadClientConfig(opts("", row.env, "", row.context));
     REQUIRE(cfg.ok());
     CHECK(cfg->server == row.server);
     CHECK(cfg->token == row.token);
@@ -164,10 +176,10 @@ contexts:
   }
 
   // --kubeconfig takes exactly one file, and a missing one is an error.
-  auto only = loadClientConfig({.kubeconfigFlag = b, .kubeconfigEnv = a});
+  auto only = loadClientConfig(opts(b, a));
   REQUIRE(only.ok());
   CHECK(only->token == "from-b");
-  auto absent = loadClientConfig({.kubeconfigFlag = missing});
+  auto absent = loadClientConfig(opts(missing));
   REQUIRE_FALSE(absent.ok());
   CHECK_THAT(absent.error(), Catch::Contains(missing));
   // With neither, ~/.kube/config.
@@ -176,7 +188,7 @@ current-context: h
 clusters: [{name: h, cluster: {server: "home.example:443"}}]
 contexts: [{name: h, context: {cluster: h}}]
 )");
-  auto home = loadClientConfig({.home = (dir / "home").string()});
+  auto home = loadClientConfig(opts("", "", (dir / "home").string()));
   REQUIRE(home.ok());
   CHECK(home->server == "https://home.example:443");  // no scheme: https, as kubectl assumes
   CHECK_FALSE(home->hasCredentials());
@@ -249,7 +261,7 @@ TEST_CASE("kubeconfig mistakes are errors naming the file and the entry", "[kube
     INFO(row.name);
     const auto path = dir / ("config-" + std::to_string(i++));
     write(path, row.yaml);
-    auto cfg = loadClientConfig({.kubeconfigFlag = path.string(), .context = row.context});
+    auto cfg = loadClientConfig(opts(path.string(), "", "", row.context));
     REQUIRE_FALSE(cfg.ok());
     CHECK_THAT(cfg.error(), Catch::Contains(row.messagePart));
   }
@@ -264,7 +276,7 @@ users: [{name: u, user: {token: secret, client-certificate-data: )") +
                             kHelloB64 + ", client-key-data: " + kKeyB64 + R"(}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 )");
-  auto cfg = loadClientConfig({.kubeconfigFlag = (dir / "config").string()});
+  auto cfg = loadClientConfig(opts((dir / "config").string()));
   REQUIRE(cfg.ok());
   CHECK_FALSE(cfg->hasCredentials());
   CHECK(cfg->token.empty());
@@ -280,7 +292,7 @@ users: [{name: u, user: {token: secret, client-certificate-data: )") +
                          kHelloB64 + ", client-key-data: " + kKeyB64 + R"(}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 )");
-  auto tls = loadClientConfig({.kubeconfigFlag = (dir / "tls").string()});
+  auto tls = loadClientConfig(opts((dir / "tls").string()));
   REQUIRE(tls.ok());
   CHECK(tls->token == "secret");
   CHECK(tls->clientCertData == "hello");

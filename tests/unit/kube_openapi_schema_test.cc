@@ -219,3 +219,20 @@ TEST_CASE("a CompiledSchema with nothing compiled reports an error instead of cr
   auto out = validateAndDefault(CompiledSchema{}, o, FieldValidation::kStrict);
   CHECK_FALSE(out.ok());
 }
+
+TEST_CASE("patterns use Go's regexp syntax and match long strings in linear time", "[kube][schema]") {
+  auto s = compileSchema(json::parse(
+      R"({"type":"object","properties":{"a":{"type":"string","pattern":"^(a|b)*$"},"b":{"type":"string","pattern":"^\\p{Lu}\\w+$"}}})"));
+  REQUIRE(s.ok());
+  json huge = {{"a", std::string(200000, 'a')}};
+  CHECK(validateAndDefault(*s, huge, FieldValidation::kStrict).ok());
+  huge["a"] = std::string(200000, 'a') + "c";
+  CHECK_FALSE(validateAndDefault(*s, huge, FieldValidation::kStrict).ok());
+  json unicode = {{"b", "Zebra_1"}};
+  CHECK(validateAndDefault(*s, unicode, FieldValidation::kStrict).ok());
+  // A pattern Go rejects (backreferences) does not compile.
+  auto backref = compileSchema(
+      json::parse(R"({"type":"object","properties":{"a":{"type":"string","pattern":"(a)\\1"}}})"));
+  REQUIRE_FALSE(backref.ok());
+  CHECK_THAT(backref.error(), Catch::Contains("must be a valid regular expression"));
+}

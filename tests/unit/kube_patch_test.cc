@@ -325,3 +325,20 @@ TEST_CASE("a patch result converts to a Result for callers that need only the me
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error(), Catch::Contains("/x"));
 }
+
+TEST_CASE("hostile nesting is refused before any engine recurses into it", "[kube][patch]") {
+  json deep = json::object();
+  for (size_t i = 0; i < kMaxJsonNestingDepth + 5; ++i) deep = json{{"a", std::move(deep)}};
+  CHECK(nestedDeeperThan(deep, kMaxJsonNestingDepth));
+  CHECK_FALSE(nestedDeeperThan(json::parse(R"({"a":[{"b":1}]})"), 3));
+  CHECK(nestedDeeperThan(json::parse(R"({"a":[{"b":{}}]})"), 3));
+  auto smp = applyStrategicMergePatch(json::object(), deep, "v1", "ConfigMap");
+  REQUIRE_FALSE(smp.ok());
+  CHECK(smp.errorKind() == PatchErrorKind::kBadRequest);
+  auto merge = applyMergePatch(deep, json::object());
+  REQUIRE_FALSE(merge.ok());
+  CHECK(merge.errorKind() == PatchErrorKind::kBadRequest);
+  auto jp = applyJsonPatch(deep, json::array());
+  REQUIRE_FALSE(jp.ok());
+  CHECK(jp.errorKind() == PatchErrorKind::kBadRequest);
+}

@@ -1,0 +1,136 @@
+// The web provider (§4.8): one HTTP request per measurement; a JSON answer goes through the jsonPath and its
+// first match becomes the result, any other body is a string result.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "analysis/providers/json_path.h"
+#include "analysis/providers/providers.h"
+#include "net/http_client.h"
+
+namespace sluice::analysis {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kWebMaxResponseBytes = 16u << 20;
+constexpr std::size_t kSnippet = 200;
+
+std::string snippet(const std::string& body) {
+  std::string s = body.size() > kSnippet ? body.substr(0, kSnippet) + "..." : body;
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  return s;
+}
+
+std::string withoutUserInfo(const std::string& url) {
+  std::size_t scheme = url.find("://");
+  std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  std::size_t end = url.find_first_of("/?#", start);
+  if (end == std::string::npos) end = url.size();
+  std::size_t at = url.rfind('@', end);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + url.substr(at + 1);
+}
+
+// The first jsonPath match as a condition's `result`.
+Result<ProviderResult> fromMatch(const json& match) {
+  ProviderResult out;
+  if (match.is_number()) {
+    out.value = Value::number(match.get<double>());
+    out.text = match.dump();
+  } else if (match.is_boolean()) {
+    out.value = Value::boolean(match.get<bool>());
+    out.text = match.dump();
+  } else if (match.is_null()) {
+    out.text = "null";
+  } else if (match.is_string()) {
+    out.value = Value::string(match.get<std::string>());
+    out.text = match.get<std::string>();
+  } else if (match.is_array()) {
+    std::vector<double> values;
+    for (const json& e : match) {
+      if (!e.is_number()) {
+        return Error{"the jsonPath selected a list holding " + std::string(e.type_name()) +
+                     " values; a condition can use a list of numbers only: " + snippet(match.dump())};
+      }
+      values.push_back(e.get<double>());
+    }
+    out.value = Value::vector(std::move(values));
+    out.text = match.dump();
+  } else {
+    return Error{"the jsonPath selected an object; select a number, bool, string or list of numbers in it: " +
+                 snippet(match.dump())};
+  }
+  return out;
+}
+
+class WebProvider final : public Provider {
+ public:
+  Result<ProviderResult> measure(const Metric& metric, Time /*at*/) override {
+    const WebMetric& web = *metric.provider.web;
+    std::string method = web.method.empty() ? "GET" : web.method;
+    if (method != "GET" && method != "POST" && method != "PUT") {
+      return Error{"provider.web.method \"" + method + "\" is not supported: use GET, POST or PUT"};
+    }
+    if (web.url.empty()) return Error{"provider.web.url is empty"};
+    if (!web.body.empty() && web.jsonBody) return Error{"provider.web: set body or jsonBody, not both"};
+    if (method == "GET" && (!web.body.empty() || web.jsonBody)) {
+      return Error{"provider.web: a GET request has no body; use POST or PUT to send one"};
+    }
+    std::string shownUrl = withoutUserInfo(web.url);
+
+    net::Request request;
+    request.method = method;
+    request.url = web.url;
+    request.timeout = std::chrono::seconds(web.timeout() > 0 ? web.timeout() : 10);
+    request.connectTimeout = std::min<std::chrono::milliseconds>(request.timeout, std::chrono::seconds(10));
+    request.maxResponseBytes = kWebMaxResponseBytes;
+    request.tls.insecureSkipVerify = web.insecure;
+    for (const auto& h : web.headers) request.headers.emplace_back(h.key, h.value);
+    if (web.jsonBody) {
+      request.headers.emplace_back("Content-Type", "application/json");
+      request.body = web.jsonBody->dump();
+    } else {
+      request.body = web.body;
+    }
+
+    net::Outcome outcome = http_.send(request);
+    if (!outcome.ok()) return Error{outcome.failure().message};
+    const net::Response& response = outcome.response();
+    if (response.status < 200 || response.status > 299) {
+      return Error{method + " " + shownUrl + " answered HTTP " + std::to_string(response.status) + ": " +
+                   snippet(response.body)};
+    }
+
+    ProviderResult out;
+    json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) {
+      out.value = Value::string(response.body);
+      out.text = response.body;
+    } else {
+      std::string path = web.jsonPath.empty() ? "{$}" : web.jsonPath;
+      auto matches = jsonPathMatches(doc, path);
+      if (!matches) return Error{"provider.web.jsonPath: " + matches.error()};
+      if (matches->empty()) {
+        return Error{"jsonPath " + path + " matched nothing in the answer of " + shownUrl + ": " +
+                     snippet(response.body)};
+      }
+      auto result = fromMatch(matches->front());
+      if (!result) return Error{"jsonPath " + path + ": " + result.error()};
+      out = std::move(*result);
+    }
+    out.metadata["url"] = shownUrl;
+    out.metadata["method"] = method;
+    return out;
+  }
+
+ private:
+  net::HttpClient http_;
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> makeWebProvider() { return std::make_unique<WebProvider>(); }
+
+}  // namespace sluice::analysis

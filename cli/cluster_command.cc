@@ -1,0 +1,50 @@
+// `sluice cluster`: runs the embedded Kubernetes API server until SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "kube/apiserver/server.h"
+
+namespace sluice::cli {
+
+void addClusterCommand(CLI::App& app, int& exitCode) {
+  auto* cmd = app.add_subcommand(
+      "cluster",
+      "Run the embedded Kubernetes API server: HTTPS on 127.0.0.1 with a generated CA and admin token, objects\n"
+      "stored in SQLite under --data-dir. Restarting on the same directory resumes with every object.");
+  auto dataDir = std::make_shared<std::string>();
+  auto port = std::make_shared<int>(6443);
+  cmd->add_option("--data-dir", *dataDir, "Directory for the database, certificates, token and kubeconfig")
+      ->required();
+  cmd->add_option("--port", *port, "Port on 127.0.0.1 (0: any free port)")->check(CLI::Range(0, 65535));
+  cmd->callback([&exitCode, dataDir, port] {
+    // Signals are taken synchronously below, so the server's threads must not receive them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    apiserver::ServerOptions options;
+    options.dataDir = *dataDir;
+    options.port = *port;
+    auto server = apiserver::ApiServer::start(options);
+    if (!server) {
+      std::cerr << "sluice cluster: " << server.error() << "\n";
+      exitCode = kExitFailure;
+      return;
+    }
+    std::cout << "sluice cluster: serving https://127.0.0.1:" << (*server)->port() << " with data in " << *dataDir
+              << "\nPoint kubectl at it with:\n  export KUBECONFIG=" << (*server)->kubeconfigPath().string()
+              << std::endl;
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::cout << "sluice cluster: stopping" << std::endl;
+    (*server)->stop();
+    exitCode = kExitOk;
+  });
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,424 @@
+// Request routing and the wire shapes of discovery, OpenAPI v3 (enough for kubectl's field-validation
+// check, §3.4 option B of the project's API notes), lists, Status and errors.
+#include "kube/apiserver/handler.h"
+
+#include <openssl/crypto.h>
+
+#include <map>
+#include <set>
+
+namespace sluice::apiserver {
+namespace {
+
+using nlohmann::json;
+
+HttpResponse jsonResponse(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+HttpResponse errorResponse(const ApiError& e) { return jsonResponse(e.code, statusBody(e)); }
+
+HttpResponse notFoundPath() {
+  return errorResponse({404, "NotFound", "the server could not find the requested resource", json::object()});
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percentDecode(std::string_view s, bool plusIsSpace) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2]));
+      i += 2;
+    } else if (plusIsSpace && s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto slash = path.find('/', start);
+    std::string part = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (!part.empty()) parts.push_back(percentDecode(part, false));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return parts;
+}
+
+const std::vector<std::string>& resourceVerbs() {
+  static const std::vector<std::string> v = {"create", "delete", "deletecollection", "get",
+                                             "list",   "patch",  "update",           "watch"};
+  return v;
+}
+
+json resourceEntry(const ResourceType& t) {
+  json e = {{"name", t.resource},      {"singularName", t.singular}, {"namespaced", t.namespaced},
+            {"kind", t.kind},          {"verbs", resourceVerbs()}};
+  if (!t.shortNames.empty()) e["shortNames"] = t.shortNames;
+  if (!t.categories.empty()) e["categories"] = t.categories;
+  return e;
+}
+
+// The group versions served, core first, then groups in order of first appearance.
+std::vector<std::pair<std::string, std::vector<std::string>>> groupVersions(
+    const std::vector<std::shared_ptr<const ResourceType>>& types) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& t : types) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == t->group; });
+    if (it == out.end()) {
+      out.push_back({t->group, {t->version}});
+    } else if (std::find(it->second.begin(), it->second.end(), t->version) == it->second.end()) {
+      it->second.push_back(t->version);
+    }
+  }
+  return out;
+}
+
+json apiGroup(const std::string& group, const std::vector<std::string>& versions) {
+  json vs = json::array();
+  for (const auto& v : versions) vs.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
+  return {{"name", group}, {"versions", vs}, {"preferredVersion", vs[0]}};
+}
+
+// The OpenAPI v3 document of one group version: a PATCH operation per kind that advertises the
+// fieldValidation parameter, so kubectl leaves validation to the server. No requestBody: kubectl then
+// computes patches from its built-in knowledge (strategic for built-ins, merge for custom resources).
+json openApiDocument(const std::vector<std::shared_ptr<const ResourceType>>& types, const std::string& group,
+                     const std::string& version) {
+  json paths = json::object();
+  for (const auto& t : types) {
+    if (t->group != group || t->version != version) continue;
+    std::string base = t->groupVersionPath() + (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->resource;
+    json gvk = {{"group", t->group}, {"version", t->version}, {"kind", t->kind}};
+    json params = json::array({{{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+                               {{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+                               {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}}});
+    json op = {{"operationId", "patch" + t->kind},
+               {"x-kubernetes-action", "patch"},
+               {"x-kubernetes-group-version-kind", gvk},
+               {"parameters", params},
+               {"responses", {{"200", {{"description", "OK"}}}}}};
+    json postOp = op;
+    postOp["operationId"] = "create" + t->kind;
+    postOp["x-kubernetes-action"] = "post";
+    json putOp = op;
+    putOp["operationId"] = "replace" + t->kind;
+    putOp["x-kubernetes-action"] = "put";
+    paths[base + "/{name}"] = {{"patch", op}, {"put", putOp}};
+    paths[base] = {{"post", postOp}};
+  }
+  return {{"openapi", "3.0.0"},
+          {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
+          {"paths", paths},
+          {"components", {{"schemas", json::object()}}}};
+}
+
+std::optional<bool> boolParam(const std::string& v) {
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0" || v.empty()) return false;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string queryParam(const std::string& target, const std::string& name) {
+  auto q = target.find('?');
+  if (q == std::string::npos) return "";
+  std::string_view query(target);
+  query.remove_prefix(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (percentDecode(pair.substr(0, eq), true) == name) {
+      return eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1), true);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return "";
+}
+
+Handler::Handler(Registry& registry, std::string token, std::string serverAddress)
+    : registry_(registry), token_(std::move(token)), serverAddress_(std::move(serverAddress)) {}
+
+Handled Handler::handle(const HttpRequest& req) {
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  if (path == "/healthz" || path == "/livez" || path == "/readyz") {
+    HttpResponse r;
+    r.contentType = "text/plain; charset=utf-8";
+    r.body = "ok";
+    return {r, std::nullopt};
+  }
+  const std::string expected = "Bearer " + token_;
+  if (req.authorization.size() != expected.size() ||
+      CRYPTO_memcmp(req.authorization.data(), expected.data(), expected.size()) != 0) {
+    return {errorResponse({401, "Unauthorized", "Unauthorized", json::object()}), std::nullopt};
+  }
+
+  const auto types = registry_.types();
+  const auto parts = splitPath(path);
+  if (path == "/version") {
+    return {jsonResponse(200, {{"major", "1"},
+                               {"minor", "32"},
+                               {"gitVersion", "v1.32.0-sluice"},
+                               {"gitCommit", "0000000000000000000000000000000000000000"},
+                               {"gitTreeState", "clean"},
+                               {"buildDate", "2026-01-01T00:00:00Z"},
+                               {"goVersion", "n/a"},
+                               {"compiler", "g++"},
+                               {"platform", "linux/amd64"}}),
+            std::nullopt};
+  }
+  if (parts.size() >= 2 && parts[0] == "openapi" && parts[1] == "v3") {
+    if (parts.size() == 2) {
+      json index = json::object();
+      std::string hash = "h" + std::to_string(registry_.typesGeneration());
+      for (const auto& [group, versions] : groupVersions(types)) {
+        for (const auto& v : versions) {
+          std::string key = group.empty() ? "api/" + v : "apis/" + group + "/" + v;
+          index[key] = {{"serverRelativeURL", "/openapi/v3/" + key + "?hash=" + hash}};
+        }
+      }
+      return {jsonResponse(200, {{"paths", index}}), std::nullopt};
+    }
+    if (parts.size() == 4 && parts[2] == "api") return {jsonResponse(200, openApiDocument(types, "", parts[3])), std::nullopt};
+    if (parts.size() == 5 && parts[2] == "apis") {
+      return {jsonResponse(200, openApiDocument(types, parts[3], parts[4])), std::nullopt};
+    }
+    return {notFoundPath(), std::nullopt};
+  }
+  if (parts.empty() || (parts[0] != "api" && parts[0] != "apis")) return {notFoundPath(), std::nullopt};
+
+  // Discovery.
+  const bool core = parts[0] == "api";
+  if (core && parts.size() == 1) {
+    return {jsonResponse(200, {{"kind", "APIVersions"},
+                               {"versions", {"v1"}},
+                               {"serverAddressByClientCIDRs",
+                                {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", serverAddress_}}}}}),
+            std::nullopt};
+  }
+  if (!core && parts.size() == 1) {
+    json groups = json::array();
+    for (const auto& [group, versions] : groupVersions(types)) {
+      if (!group.empty()) groups.push_back(apiGroup(group, versions));
+    }
+    return {jsonResponse(200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}}), std::nullopt};
+  }
+  if (!core && parts.size() == 2) {
+    for (const auto& [group, versions] : groupVersions(types)) {
+      if (group == parts[1]) {
+        json g = apiGroup(group, versions);
+        g["kind"] = "APIGroup";
+        g["apiVersion"] = "v1";
+        return {jsonResponse(200, g), std::nullopt};
+      }
+    }
+    return {notFoundPath(), std::nullopt};
+  }
+  const std::string group = core ? "" : parts[1];
+  const std::string version = core ? parts[1] : parts[2];
+  std::vector<std::string> rest(parts.begin() + (core ? 2 : 3), parts.end());
+  if (rest.empty()) {
+    json resources = json::array();
+    for (const auto& t : types) {
+      if (t->group != group || t->version != version) continue;
+      resources.push_back(resourceEntry(*t));
+      if (t->statusSubresource) {
+        resources.push_back({{"name", t->resource + "/status"}, {"singularName", ""}, {"namespaced", t->namespaced},
+                             {"kind", t->kind}, {"verbs", {"get", "patch", "update"}}});
+      }
+      if (t->scaleSubresource) {
+        resources.push_back({{"name", t->resource + "/scale"}, {"singularName", ""}, {"namespaced", t->namespaced},
+                             {"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"},
+                             {"verbs", {"get", "patch", "update"}}});
+      }
+    }
+    if (resources.empty()) return {notFoundPath(), std::nullopt};
+    std::string gv = group.empty() ? version : group + "/" + version;
+    return {jsonResponse(200, {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", gv},
+                               {"resources", resources}}),
+            std::nullopt};
+  }
+
+  // Resources: [namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]].
+  std::string ns;
+  std::string resource;
+  std::string name;
+  std::string subName;
+  if (rest[0] == "namespaces" && rest.size() >= 3 && !(rest.size() == 3 && (rest[2] == "status" || rest[2] == "finalize"))) {
+    ns = rest[1];
+    resource = rest[2];
+    if (rest.size() > 3) name = rest[3];
+    if (rest.size() > 4) subName = rest[4];
+    if (rest.size() > 5) return {notFoundPath(), std::nullopt};
+  } else {
+    resource = rest[0];
+    if (rest.size() > 1) name = rest[1];
+    if (rest.size() > 2) subName = rest[2];
+    if (rest.size() > 3) return {notFoundPath(), std::nullopt};
+  }
+  auto type = registry_.find(group, version, resource);
+  if (!type) return {notFoundPath(), std::nullopt};
+  if (!type->namespaced && !ns.empty()) return {notFoundPath(), std::nullopt};
+  Subresource sub = Subresource::kMain;
+  if (subName == "status") {
+    sub = Subresource::kStatus;
+  } else if (subName == "scale") {
+    sub = Subresource::kScale;
+  } else if (subName == "finalize" && type->kind == "Namespace") {
+    sub = Subresource::kMain;
+  } else if (!subName.empty()) {
+    return {notFoundPath(), std::nullopt};
+  }
+  if ((sub == Subresource::kStatus && !type->statusSubresource) ||
+      (sub == Subresource::kScale && !type->scaleSubresource)) {
+    return {notFoundPath(), std::nullopt};
+  }
+
+  auto answer = [](const ApiResult<json>& r, int okStatus) -> Handled {
+    if (!r) return {errorResponse(r.error()), std::nullopt};
+    return {jsonResponse(okStatus, *r), std::nullopt};
+  };
+  const std::string dryRunParam = queryParam(req.target, "dryRun");
+  if (!dryRunParam.empty() && dryRunParam != "All") {
+    return {errorResponse(badRequest("Invalid dry run value: " + dryRunParam + " (supported: All)")), std::nullopt};
+  }
+  WriteOptions writeOptions{dryRunParam == "All"};
+  auto parseBody = [&](json& out) -> std::optional<ApiError> {
+    if (!req.contentType.empty() && req.contentType.rfind("application/json", 0) != 0 &&
+        req.contentType.rfind("*/*", 0) != 0) {
+      return unsupportedMediaType("application/json");
+    }
+    out = json::parse(req.body, nullptr, false);
+    if (out.is_discarded()) return badRequest("the request body is not valid JSON");
+    if (!out.is_object()) return badRequest("the request body must be a JSON object");
+    return std::nullopt;
+  };
+
+  const std::string& m = req.method;
+  if (m == "GET") {
+    if (name.empty()) {
+      if (auto w = boolParam(queryParam(req.target, "watch")); w.value_or(false)) {
+        WatchPlan plan;
+        plan.type = type;
+        plan.ns = ns;
+        plan.options = {queryParam(req.target, "resourceVersion"), queryParam(req.target, "labelSelector"),
+                        queryParam(req.target, "fieldSelector")};
+        plan.bookmarks = boolParam(queryParam(req.target, "allowWatchBookmarks")).value_or(false);
+        std::string timeout = queryParam(req.target, "timeoutSeconds");
+        if (!timeout.empty()) {
+          try {
+            plan.timeout = std::chrono::seconds(std::stoll(timeout));
+          } catch (const std::exception&) {
+            return {errorResponse(badRequest("invalid timeoutSeconds: " + timeout)), std::nullopt};
+          }
+        }
+        return {HttpResponse{}, plan};
+      }
+      ListOptions lo;
+      lo.labelSelector = queryParam(req.target, "labelSelector");
+      lo.fieldSelector = queryParam(req.target, "fieldSelector");
+      lo.continueToken = queryParam(req.target, "continue");
+      std::string limit = queryParam(req.target, "limit");
+      if (!limit.empty()) {
+        try {
+          lo.limit = std::stoll(limit);
+        } catch (const std::exception&) {
+          return {errorResponse(badRequest("invalid limit: " + limit)), std::nullopt};
+        }
+      }
+      return answer(registry_.list(*type, ns, lo), 200);
+    }
+    if (sub != Subresource::kMain) return answer(registry_.getSubresource(*type, ns, name, sub), 200);
+    return answer(registry_.get(*type, ns, name), 200);
+  }
+  if (m == "POST") {
+    if (!name.empty()) return {errorResponse(methodNotAllowed("create", type->resource)), std::nullopt};
+    if (type->namespaced && ns.empty()) return {notFoundPath(), std::nullopt};
+    json body;
+    if (auto bad = parseBody(body)) return {errorResponse(*bad), std::nullopt};
+    return answer(registry_.create(*type, ns, std::move(body), writeOptions), 201);
+  }
+  if (m == "PUT") {
+    if (name.empty()) return {errorResponse(methodNotAllowed("update", type->resource)), std::nullopt};
+    json body;
+    if (auto bad = parseBody(body)) return {errorResponse(*bad), std::nullopt};
+    return answer(registry_.update(*type, ns, name, sub, std::move(body), writeOptions), 200);
+  }
+  if (m == "PATCH") {
+    if (name.empty()) return {errorResponse(methodNotAllowed("patch", type->resource)), std::nullopt};
+    std::string ct = req.contentType.substr(0, req.contentType.find(';'));
+    PatchType pt = PatchType::kMerge;
+    if (ct == "application/merge-patch+json") {
+      pt = PatchType::kMerge;
+    } else if (ct == "application/json-patch+json") {
+      pt = PatchType::kJson;
+    } else if (ct == "application/strategic-merge-patch+json" && !type->custom) {
+      pt = PatchType::kStrategic;
+    } else {
+      // Server-side apply (application/apply-patch+yaml) is not implemented: kubectl reads this 415 and
+      // says so clearly.
+      std::string accepted = "application/json-patch+json, application/merge-patch+json";
+      if (!type->custom) accepted += ", application/strategic-merge-patch+json";
+      return {errorResponse(unsupportedMediaType(accepted)), std::nullopt};
+    }
+    return answer(registry_.patch(*type, ns, name, sub, pt, req.body, writeOptions), 200);
+  }
+  if (m == "DELETE") {
+    DeleteOptions opts;
+    opts.dryRun = writeOptions.dryRun;
+    opts.propagationPolicy = queryParam(req.target, "propagationPolicy");
+    if (!req.body.empty()) {
+      json body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()) {
+        return {errorResponse(badRequest("the DeleteOptions body is not a JSON object")), std::nullopt};
+      }
+      if (body.contains("dryRun") && body["dryRun"].is_array()) {
+        for (const auto& d : body["dryRun"]) opts.dryRun = opts.dryRun || d == "All";
+      }
+      if (body.contains("propagationPolicy") && body["propagationPolicy"].is_string()) {
+        opts.propagationPolicy = body["propagationPolicy"];
+      }
+      if (body.contains("preconditions") && body["preconditions"].is_object()) {
+        const json& p = body["preconditions"];
+        if (p.contains("uid") && p["uid"].is_string()) opts.preconditionUid = p["uid"];
+        if (p.contains("resourceVersion") && p["resourceVersion"].is_string()) {
+          opts.preconditionResourceVersion = p["resourceVersion"];
+        }
+      }
+    }
+    if (!name.empty()) return answer(registry_.remove(*type, ns, name, opts), 200);
+    // deletecollection: every object the selectors match.
+    ListOptions lo;
+    lo.labelSelector = queryParam(req.target, "labelSelector");
+    lo.fieldSelector = queryParam(req.target, "fieldSelector");
+    auto listed = registry_.list(*type, ns, lo);
+    if (!listed) return {errorResponse(listed.error()), std::nullopt};
+    for (const auto& item : (*listed)["items"]) {
+      const json& meta = item["metadata"];
+      auto r = registry_.remove(*type, meta.value("namespace", ""), meta.value("name", ""), opts);
+      if (!r && r.error().code != 404) return {errorResponse(r.error()), std::nullopt};
+    }
+    return {jsonResponse(200, *listed), std::nullopt};
+  }
+  return {errorResponse(methodNotAllowed(m, type->resource)), std::nullopt};
+}
+
+}  // namespace sluice::apiserver

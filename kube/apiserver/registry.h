@@ -1,0 +1,146 @@
+// The API server's object semantics, independent of HTTP: the resource types served (built-in kinds and
+// those CustomResourceDefinitions add), and create, read, update, patch, delete and watch with the real
+// server's rules (uid, creationTimestamp, global resourceVersion, generation, optimistic concurrency, the
+// status subresource, finalizers, dry run, no-op writes, Status errors).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kube/apiserver/api_error.h"
+#include "kube/apiserver/store.h"
+
+namespace sluice::apiserver {
+
+// One served resource in one version.
+struct ResourceType {
+  std::string group;  // "" for the core group
+  std::string version;
+  std::string resource;  // plural, lower case: "deployments"
+  std::string singular;
+  std::string kind;
+  bool namespaced = true;
+  std::vector<std::string> shortNames;
+  std::vector<std::string> categories;
+  bool statusSubresource = false;
+  bool scaleSubresource = false;
+  std::string specReplicasPath = ".spec.replicas";
+  std::string statusReplicasPath = ".status.replicas";
+  std::string labelSelectorPath;  // e.g. ".status.selector"; empty: none
+  bool tracksGeneration = false;
+  bool custom = false;                    // served because a CRD declares it
+  bool unconditionalUpdate = true;        // PUT without resourceVersion allowed (not for CRs and Leases)
+  nlohmann::json printerColumns = nlohmann::json::array();  // CRD additionalPrinterColumns of this version
+  // Fields a field selector may name besides metadata.name and metadata.namespace (e.g. Events'
+  // involvedObject.uid, which `kubectl describe` uses).
+  std::vector<std::string> selectableFields;
+
+  std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
+  std::string groupVersionPath() const { return group.empty() ? "/api/" + version : "/apis/" + group + "/" + version; }
+  std::string listKind() const { return kind + "List"; }
+  // The storage key prefix, shared by every version of the resource: "core/pods/", "apps/deployments/".
+  std::string keyPrefix() const { return (group.empty() ? std::string("core") : group) + "/" + resource + "/"; }
+};
+
+enum class Subresource { kMain, kStatus, kScale };
+
+struct WriteOptions {
+  bool dryRun = false;  // dryRun=All: everything but the write
+};
+
+struct ListOptions {
+  std::string labelSelector;
+  std::string fieldSelector;
+  int64_t limit = 0;
+  std::string continueToken;
+};
+
+struct DeleteOptions {
+  bool dryRun = false;
+  std::optional<std::string> preconditionUid;
+  std::optional<std::string> preconditionResourceVersion;
+  std::string propagationPolicy;  // accepted; garbage collection is not done yet
+};
+
+enum class PatchType { kMerge, kJson, kStrategic };
+
+struct WatchOptions {
+  std::string resourceVersion;  // "" or "0": synthetic ADDED events for the current state first
+  std::string labelSelector;
+  std::string fieldSelector;
+};
+
+// One event as a watch stream sends it: type ADDED, MODIFIED, DELETED or ERROR (object: a Status).
+struct WatchEvent {
+  std::string type;
+  nlohmann::json object;
+};
+
+// A live watch; destroying it stops deliveries.
+class RegistryWatch {
+ public:
+  virtual ~RegistryWatch() = default;
+};
+
+// Thread-safe; every call may block on the store's write lock but never on the network.
+class Registry {
+ public:
+  // Builds the registry over `store`: built-in types, types of the CRDs stored, and the `default`,
+  // `kube-system`, `kube-public` and `kube-node-lease` namespaces when missing. An error means the store failed.
+  static ApiResult<std::unique_ptr<Registry>> open(Store& store);
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+  ~Registry();
+
+  // The type served at group/version/resource, or nullptr.
+  std::shared_ptr<const ResourceType> find(const std::string& group, const std::string& version,
+                                           const std::string& resource) const;
+  // Every served type, built-ins first, in a stable order (for discovery).
+  std::vector<std::shared_ptr<const ResourceType>> types() const;
+  // Bumped whenever the set of types changes (a CRD created, changed or deleted).
+  int64_t typesGeneration() const;
+
+  // `ns` is ignored for cluster-scoped types. Results are whole objects with apiVersion, kind and
+  // metadata.resourceVersion set.
+  ApiResult<nlohmann::json> get(const ResourceType& type, const std::string& ns, const std::string& name) const;
+  // The list object ({kind: <Kind>List, metadata: {resourceVersion, continue}, items}). `ns` empty: all.
+  ApiResult<nlohmann::json> list(const ResourceType& type, const std::string& ns, const ListOptions& options) const;
+  // 201-style create; returns the stored object.
+  ApiResult<nlohmann::json> create(const ResourceType& type, const std::string& ns, nlohmann::json body,
+                                   const WriteOptions& options);
+  // PUT on the object or a subresource.
+  ApiResult<nlohmann::json> update(const ResourceType& type, const std::string& ns, const std::string& name,
+                                   Subresource sub, nlohmann::json body, const WriteOptions& options);
+  // PATCH on the object or a subresource. Strategic merge on custom resources is 415.
+  ApiResult<nlohmann::json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
+                                  Subresource sub, PatchType patchType, const std::string& body,
+                                  const WriteOptions& options);
+  // GET of a subresource (status: the object; scale: an autoscaling/v1 Scale).
+  ApiResult<nlohmann::json> getSubresource(const ResourceType& type, const std::string& ns, const std::string& name,
+                                           Subresource sub) const;
+  // DELETE. Returns a Status Success, or the object when finalizers keep it (with deletionTimestamp).
+  ApiResult<nlohmann::json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
+                                   const DeleteOptions& options);
+  // Starts a watch; `sink` receives events on the store's writing thread (or inside this call for the
+  // initial ones) and must not block. 410 Expired for a compacted start revision; 400 for bad selectors.
+  ApiResult<std::unique_ptr<RegistryWatch>> watch(const ResourceType& type, const std::string& ns,
+                                                  const WatchOptions& options,
+                                                  std::function<void(const WatchEvent&)> sink);
+  // The current storage revision.
+  int64_t currentRevision() const;
+
+ private:
+  struct Impl;
+  explicit Registry(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Checks a name as the real server does for the kind: Namespaces need an RFC 1123 label, other kinds an
+// RFC 1123 subdomain. Returns the message after `metadata.name: Invalid value: "<name>": `, or "" if valid.
+std::string nameProblem(const std::string& kind, const std::string& name);
+
+}  // namespace sluice::apiserver
