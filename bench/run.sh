@@ -4,12 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench -j2 bench_sim bench_condition bench_provider >/dev/null
+ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_backtest >/dev/null
 for b in bench_sim bench_condition bench_provider; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
     --benchmark_enable_random_interleaving=true --benchmark_min_time=0.2 | tee "build-bench/$b.txt"
 done
+# Each repetition is a whole 30-day backtest; the history is imported once, before the first.
+build-bench/bench/bench_backtest --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  | tee build-bench/bench_backtest.txt
 echo
 awk '/_median/ {sub(/_median$/, "", $1); print "bench_sim " $1 " median CPU per simulation: " $4 " " $5 " (budget: under 1 ms)"}' build-bench/bench_sim.txt
 awk '/_median/ && /items_per_second/ {
@@ -19,3 +22,5 @@ awk '/_median/ && /items_per_second/ {
 awk '/_median/ && ($1 ~ /^rawHttpGet/ || $1 ~ /^providerMeasure/ || $1 ~ /^parseAndMap/) { name = $1; sub(/(\/real_time)?_median$/, "", name); t[name] = $2 }
   END { printf "bench_provider median: raw HTTP GET %.1f us, provider measure() %.1f us, added %.1f us; parsing and mapping alone %.1f us (budget: under 1000 us added)\n",
         t["rawHttpGet"], t["providerMeasure"], t["providerMeasure"] - t["rawHttpGet"], t["parseAndMap"] }' build-bench/bench_provider.txt
+awk '/_median/ {print "bench_backtest 30 days every minute, median wall: " $2 " " $3 " (budget: under 5000 ms)"}' \
+  build-bench/bench_backtest.txt

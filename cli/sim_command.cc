@@ -4,8 +4,11 @@
 #include <iostream>
 #include <memory>
 
+#include "analysis/providers/providers.h"
 #include "cli/commands.h"
+#include "sim/prometheus_replay.h"
 #include "sim/report.h"
+#include "sim/scenario_provider.h"
 #include "sim/simulator.h"
 
 namespace sluice::cli {
@@ -19,6 +22,8 @@ struct SimFlags {
   std::string svg;
   std::string expect;
   bool initial = false;
+  std::string prometheus;
+  std::string start;
 };
 
 constexpr const char* kSimFooter = R"(
@@ -56,6 +61,9 @@ Scenario (all fields optional):
       - {at: 1h, update: {image: "registry.example/app:v3"}}
 Every analysis template a Rollout uses needs a document or an entry in analysisRuns, every metric of
 a given template values in metrics, and every analysisRuns entry must be used.
+
+With --prometheus URL --start TIME, prometheus metrics are measured on that Prometheus (whatever their
+own address) as of TIME + the virtual time of the measurement; they then need no values in metrics.
 With several Rollouts, each runs under the same scenario: JSON output is then an array, and --svg
 writes one chart per Rollout (chart.svg -> chart-NAME.svg).
 
@@ -78,14 +86,40 @@ std::string svgPathFor(const std::string& path, const std::string& rollout, size
 }
 
 int runSim(const SimFlags& flags) {
+  if (flags.prometheus.empty() != flags.start.empty()) {
+    std::cerr << "sluice sim: --prometheus and --start go together\n";
+    return kExitInvalidInput;
+  }
+  Time start;
+  if (!flags.start.empty()) {
+    auto t = parseRfc3339(flags.start);
+    if (!t) {
+      std::cerr << "sluice sim: --start: " << t.error() << "\n";
+      return kExitInvalidInput;
+    }
+    start = *t;
+  }
   Diagnostics diags;
   auto input = sim::loadSimInput(
-      flags.files, flags.scenario.empty() ? std::nullopt : std::optional<std::string>(flags.scenario), diags);
+      flags.files, flags.scenario.empty() ? std::nullopt : std::optional<std::string>(flags.scenario), diags,
+      !flags.prometheus.empty());
   std::cerr << diags.format();
   if (!input) return kExitInvalidInput;
   sim::SimOptions options;
   options.initial = flags.initial;
   for (const auto& t : input->templates) options.templates.push_back(t.analysisTemplate);
+  // With --prometheus, prometheus metrics are measured for real at start + virtual time; the others
+  // still come from the scenario.
+  std::unique_ptr<analysis::Provider> real;
+  std::unique_ptr<sim::ScenarioProvider> scenarioMetrics;
+  std::unique_ptr<sim::PrometheusReplayProvider> replay;
+  if (!flags.prometheus.empty()) {
+    real = analysis::makeProvider();
+    scenarioMetrics = std::make_unique<sim::ScenarioProvider>(input->scenario.metrics, sim::kEpoch);
+    replay = std::make_unique<sim::PrometheusReplayProvider>(*real, flags.prometheus, start, sim::kEpoch,
+                                                             *scenarioMetrics);
+    options.metrics = replay.get();
+  }
 
   nlohmann::json reports = nlohmann::json::array();
   int status = kExitOk;
@@ -138,6 +172,10 @@ void addSimCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--svg", flags->svg, "Also write an SVG chart of the canary weight over time to FILE");
   cmd->add_option("--expect", flags->expect, "Exit 3 unless the simulation ends in this phase")
       ->check(CLI::IsMember({"Healthy", "Degraded", "Paused", "Progressing"}));
+  cmd->add_option("--prometheus", flags->prometheus,
+                  "Measure every prometheus metric on this Prometheus instead of the scenario's metrics");
+  cmd->add_option("--start", flags->start,
+                  "With --prometheus: the real time (RFC 3339) that virtual 0s stands for");
   cmd->add_flag("--initial", flags->initial,
                 "Simulate a first deploy instead of an update from a stable revision");
   cmd->callback([flags, &exitCode] { exitCode = runSim(*flags); });

@@ -115,3 +115,84 @@ TEST_CASE("the measurement grid is the gcd of every, the intervals, the delays a
   templated.args[0].value.reset();
   CHECK_FALSE(measurementGrid(templated, Duration{600}));
 }
+
+TEST_CASE("backtest instants are RFC 3339 or Unix seconds", "[analysis][backtest]") {
+  CHECK(parseInstant("2026-01-01T00:00:00Z").value() == kFrom);
+  CHECK(parseInstant("2026-01-01T01:00:00+01:00").value() == kFrom);
+  CHECK(parseInstant("1767225600").value() == kFrom);
+  auto bad = parseInstant("yesterday");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error(), Catch::Contains("\"yesterday\" is neither an RFC 3339 time"));
+  CHECK_FALSE(parseInstant(""));
+}
+
+TEST_CASE("the backtest spec merges the template with --arg values", "[analysis][backtest]") {
+  AnalysisTemplate t;
+  t.metadata.name = "error-rate";
+  t.spec.metrics = errorRateSpec("1m", 3).metrics;
+  t.spec.metrics[0].successCondition = "result[0] < {{args.threshold}}";
+  t.spec.args = {Argument{"service", std::nullopt, {}, {}}, Argument{"threshold", "0.05", {}, {}}};
+  const std::vector<AnalysisTemplate> templates = {t};
+
+  auto spec = backtestSpec(templates, "error-rate", {{"service", "checkout"}, {"threshold", "0.01"}});
+  REQUIRE(spec);
+  REQUIRE(spec->metrics.size() == 1);
+  for (const auto& a : spec->args) {
+    if (a.name == "service") CHECK(a.value == "checkout");
+    if (a.name == "threshold") CHECK(a.value == "0.01");
+  }
+  struct Row {
+    const char* behaviour;
+    const char* name;
+    std::map<std::string, std::string> args;
+    const char* error;
+  };
+  const Row rows[] = {
+      {"a required arg left out names it and --arg",
+       "error-rate",
+       {},
+       "argument \"service\" has no value: give it with --arg service=VALUE"},
+      {"an arg the template does not declare",
+       "error-rate",
+       {{"service", "a"}, {"servce", "b"}},
+       "--arg servce: the template declares no argument \"servce\""},
+      {"an unknown template",
+       "latency",
+       {},
+       "no AnalysisTemplate or ClusterAnalysisTemplate named \"latency\""},
+  };
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    auto r = backtestSpec(templates, row.name, row.args);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error(), Catch::Contains(row.error));
+  }
+}
+
+TEST_CASE("the backtest report lists each start and the totals per phase", "[analysis][backtest]") {
+  DegradingHistoryFake fake;
+  auto report =
+      backtest(errorRateSpec("1m", 3), fake, {kFrom, kFrom + Duration{3600}, Duration{1800}, Duration{3600}});
+  REQUIRE(report);
+  const auto json = backtestToJson(*report);
+  REQUIRE(json["runs"].size() == 3);
+  CHECK(json["runs"][0]["start"] == 1767225600);
+  CHECK(json["runs"][0]["endedAt"] == 1767225600 + 120);
+  CHECK(json["runs"][0]["phase"] == "Successful");
+  CHECK(json["runs"][2]["phase"] == "Failed");
+  CHECK(json["totals"] ==
+        nlohmann::json{{"Successful", 1}, {"Failed", 2}, {"Error", 0}, {"Inconclusive", 0}});
+  const std::string table = formatBacktestTable(*report);
+  CHECK_THAT(table, Catch::Contains("2026-01-01T00:00:00Z  2026-01-01T00:02:00Z  2m"));
+  CHECK_THAT(
+      table,
+      Catch::Contains("3 runs: Successful 1 (33.3%) Failed 2 (66.7%) Error 0 (0.0%) Inconclusive 0 (0.0%)"));
+}
+
+TEST_CASE("a run's planned length is its last measurement without errors", "[analysis][backtest]") {
+  AnalysisRunSpec spec = errorRateSpec("1m", 5);
+  spec.metrics[0].initialDelay = "30s";
+  CHECK(plannedRunLength(spec, Duration{3600}).value() == Duration{30 + 4 * 60});
+  spec.metrics[0].count.reset();
+  CHECK(plannedRunLength(spec, Duration{3600}).value() == Duration{3600});
+}
