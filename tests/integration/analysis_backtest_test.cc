@@ -8,6 +8,7 @@
 #include "analysis/providers/prefetching_prometheus.h"
 #include "analysis/providers/providers.h"
 #include "analysis/run_driver.h"
+#include "base/source.h"
 #include "tests/support/process.h"
 #include "tests/support/prometheus_harness.h"
 
@@ -193,14 +194,18 @@ spec:
           address: http://prometheus.invalid:9090
           query: sum(rate(http_requests_total{service="{{args.service}}",code="500"}[5m])) / sum(rate(http_requests_total{service="{{args.service}}"}[5m]))
 )";
-  const std::string cmd =
-      std::string("'") + SLUICE_BINARY + "' analysis backtest '" + file + "' --prometheus " +
-      prometheus().address() + " --from " + formatRfc3339(kHistory.at(15)) + " --to " +
-      std::to_string(toUnix(kHistory.at(165))) + " --arg service=degrading --output json 2>/dev/null";
+  const std::string cmd = std::string("{ '") + SLUICE_BINARY + "' analysis backtest '" + file +
+                          "' --prometheus " + prometheus().address() + " --from " +
+                          formatRfc3339(kHistory.at(15)) + " --to " +
+                          std::to_string(toUnix(kHistory.at(165))) +
+                          " --arg service=degrading --output json 2>'" + (dir / "stderr").string() + "'; }";
   const auto run = testing::runCommand(cmd);
   INFO(run.output);
+  const auto errors = readFile((dir / "stderr").string());
+  INFO((errors ? *errors : errors.error()));
   REQUIRE(run.exitCode == 0);
-  const auto json = nlohmann::json::parse(run.output);
+  const auto json = nlohmann::json::parse(run.output, nullptr, /*allow_exceptions=*/false);
+  REQUIRE(json.is_object());
   REQUIRE(json["runs"].size() == 16);
   CHECK(json["runs"][0]["start"] == toUnix(kHistory.at(15)));
   CHECK(json["runs"][0]["endedAt"] == toUnix(kHistory.at(17)));
@@ -252,22 +257,23 @@ spec:
           address: http://prometheus.invalid:9090
           query: sum(rate(http_requests_total{service="degrading",code="500"}[5m])) / sum(rate(http_requests_total{service="degrading"}[5m]))
 )";
-  // Virtual 0s is minute 110 of the history. The 5-minute window holds 1, 2, 3 then 4 bad minutes of 4 at
-  // minutes 120..123 (ratios 0.029, 0.0525, 0.076, 0.1): the measurement at minute 123, 13m in, fails.
+  // Virtual 0s is minute 110 of the history. From minute 120 the 5-minute window holds more and more
+  // degraded minutes (Prometheus 2.x windows include both ends: 1 to 5 of 5, ratios 0.024, 0.043, 0.062,
+  // 0.081); the ratio reaches 0.1, over 0.09, at minute 124: the 15th measurement, 14m in, fails.
   const std::string cmd = std::string("'") + SLUICE_BINARY + "' sim '" + rollout + "' --prometheus " +
                           prometheus().address() + " --start " + formatRfc3339(kHistory.at(110)) +
-                          " --output json 2>&1";
+                          " --output json";
   const auto run = testing::runCommand(cmd);
   INFO(run.output);
   REQUIRE(run.exitCode == 0);
   const auto json = nlohmann::json::parse(run.output);
   CHECK(json["result"]["aborted"] == true);
   REQUIRE(json["aborts"].size() == 1);
-  CHECK(json["aborts"][0]["t"] == 13 * 60);
+  CHECK(json["aborts"][0]["t"] == 14 * 60);
   const auto& ms = json["analysisRuns"][0]["measurements"];
-  REQUIRE(ms.size() == 14);
-  for (size_t i = 0; i < 13; ++i) CHECK(ms[i]["phase"] == "Successful");
-  CHECK(ms[13]["phase"] == "Failed");
+  REQUIRE(ms.size() == 15);
+  for (size_t i = 0; i < 14; ++i) CHECK(ms[i]["phase"] == "Successful");
+  CHECK(ms[14]["phase"] == "Failed");
   CHECK(ms[0]["t"] == 0);
-  CHECK(ms[13]["t"] == 13 * 60);
+  CHECK(ms[14]["t"] == 14 * 60);
 }
