@@ -181,12 +181,12 @@ TEST_CASE("the backtest report lists each start and the totals per phase", "[ana
   CHECK(json["runs"][0]["phase"] == "Successful");
   CHECK(json["runs"][2]["phase"] == "Failed");
   CHECK(json["totals"] ==
-        nlohmann::json{{"Successful", 1}, {"Failed", 2}, {"Error", 0}, {"Inconclusive", 0}});
+        nlohmann::json{{"Successful", 2}, {"Failed", 1}, {"Error", 0}, {"Inconclusive", 0}});
   const std::string table = formatBacktestTable(*report);
   CHECK_THAT(table, Catch::Contains("2026-01-01T00:00:00Z  2026-01-01T00:02:00Z  2m"));
   CHECK_THAT(
       table,
-      Catch::Contains("3 runs: Successful 1 (33.3%) Failed 2 (66.7%) Error 0 (0.0%) Inconclusive 0 (0.0%)"));
+      Catch::Contains("3 runs: Successful 2 (66.7%) Failed 1 (33.3%) Error 0 (0.0%) Inconclusive 0 (0.0%)"));
 }
 
 TEST_CASE("a run's planned length is its last measurement without errors", "[analysis][backtest]") {
