@@ -126,11 +126,15 @@ Result<AnalysisRunSpec> backtestSpec(const std::vector<AnalysisTemplate>& templa
   }
   auto spec = mergeTemplates(analysis, find, ArgSources{});
   if (!spec) return Error{spec.error()};
-  for (const auto& [argName, value] : args) {
+  for (const auto& entry : args) {
+    const std::string& argName = entry.first;
     const bool declared = std::any_of(spec->args.begin(), spec->args.end(),
                                       [&](const Argument& a) { return a.name == argName; });
-    if (!declared)
-      return Error{"--arg " + argName + ": the template declares no argument \"" + argName + "\""};
+    if (!declared) {
+      std::string message = "--arg " + argName;
+      message += ": the template declares no argument \"" + argName + "\"";
+      return Error{std::move(message)};
+    }
   }
   for (const auto& a : spec->args) {
     if (a.value) continue;

@@ -180,12 +180,12 @@ void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, con
                   " and also scripted here: remove one (a given template runs on spec.metrics)"));
         } else if (!isDefined && !isScripted) {
           usable = false;
-          diags.add(input.source.diagnostic(
-              Severity::Error, t.path,
-              "analysis template \"" + t.name + "\", used by " + t.usedBy + " of " + rolloutName +
-                  ", has no outcome in the scenario (spec.analysisRuns." + t.name +
-                  ": {phase: Successful, after: 5m}) and no " + kind + " named \"" + t.name +
-                  "\" was given (add its file after the Rollout's)"));
+          std::string message =
+              "analysis template \"" + t.name + "\", used by " + t.usedBy + " of " + rolloutName;
+          message += ", has no outcome in the scenario (spec.analysisRuns." + t.name;
+          message += ": {phase: Successful, after: 5m}) and no " + kind + " named \"" + t.name;
+          message += "\" was given (add its file after the Rollout's)";
+          diags.add(input.source.diagnostic(Severity::Error, t.path, std::move(message)));
         }
       }
       if (!usable || defined == 0) continue;
