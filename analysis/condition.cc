@@ -97,6 +97,7 @@ struct CompiledCondition::Impl {
     int predicate;  // -1: none
   };
   struct Program {
+    bool lowered = false;  // compiled on the first evaluation of its kind of result
     std::unique_ptr<mu::Parser> parser;
     int fail = -1;  // the program always fails with this message instead
   };
@@ -116,6 +117,11 @@ struct CompiledCondition::Impl {
   std::vector<std::string> fails;    // messages; kResultPlaceholder stands for describe(result)
   std::vector<std::string> strings;  // string literals compared with a string result
   Program programs[Value::kKindCount];
+  condition::Node tree;  // kept to lower each kind's program when it is first needed
+
+  // Lowers and compiles the program for results of `kind`. Throws muParser's exception if the lowered
+  // text does not compile (an internal error).
+  void lowerProgram(Value::Kind kind);
 
   void fail(std::string msg) {
     if (!failed) {
@@ -827,6 +833,21 @@ CompiledCondition::~CompiledCondition() = default;
 
 const std::string& CompiledCondition::source() const { return impl_->source; }
 
+void Impl::lowerProgram(Value::Kind kind) {
+  Lowerer lowerer(*this, kind);
+  const Lowered program = lowerer.lower(tree);
+  Program& out = programs[static_cast<int>(kind)];
+  if (program.type == Type::kPoison) {
+    out.fail = program.fail;
+  } else if (program.type != Type::kBool) {
+    fails.push_back(notABool(program));
+    out.fail = static_cast<int>(fails.size()) - 1;
+  } else {
+    out.parser = newParser(program.text);
+  }
+  out.lowered = true;
+}
+
 Result<CompiledCondition> compile(std::string_view condition) {
   auto tree = condition::parse(condition);
   if (!tree) return Error{tree.error()};
@@ -839,19 +860,7 @@ Result<CompiledCondition> compile(std::string_view condition) {
     if (top.type != Type::kAny && top.type != Type::kBool) {
       return Error{"column " + std::to_string(startColumn(*tree)) + ": " + notABool(top)};
     }
-    for (int k = 0; k < Value::kKindCount; ++k) {
-      Lowerer lowerer(*impl, static_cast<Value::Kind>(k));
-      const Lowered program = lowerer.lower(*tree);
-      Impl::Program& out = impl->programs[k];
-      if (program.type == Type::kPoison) {
-        out.fail = program.fail;
-      } else if (program.type != Type::kBool) {
-        impl->fails.push_back(notABool(program));
-        out.fail = static_cast<int>(impl->fails.size()) - 1;
-      } else {
-        out.parser = impl->newParser(program.text);
-      }
-    }
+    impl->tree = std::move(*tree);
   } catch (const mu::Parser::exception_type& e) {
     return Error{"internal error: the condition did not compile to muParser: " + e.GetMsg()};
   } catch (const std::exception& e) {
@@ -863,6 +872,15 @@ Result<CompiledCondition> compile(std::string_view condition) {
 Result<bool> CompiledCondition::evaluate(const Value& result) const {
   Impl& im = *impl_;
   const Impl::Program& program = im.programs[static_cast<int>(result.kind())];
+  if (!program.lowered) {
+    try {
+      im.lowerProgram(result.kind());
+    } catch (const mu::Parser::exception_type& e) {
+      return Error{"internal error: the condition did not compile to muParser: " + e.GetMsg()};
+    } catch (const std::exception& e) {
+      return Error{std::string("internal error compiling the condition: ") + e.what()};
+    }
+  }
   im.current = &result;
   if (program.fail >= 0) {
     Error e{im.failMessage(program.fail)};

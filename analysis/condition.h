@@ -30,15 +30,16 @@ namespace sluice::analysis {
 //
 // How it runs: compile() parses the condition and type-checks it once with `result` of unknown type;
 // errors that hold for any result (unknown function, `1 + true`, a condition that is a number) are
-// compile errors with a column. It then lowers the tree once per kind of result (nil, number, bool,
-// string, list) into a muParser expression and compiles that to bytecode. Logic becomes muParser's ?:
+// compile errors with a column. The first evaluation for each kind of result (nil, number, bool,
+// string, list) lowers the tree for that kind into a muParser expression and compiles that to bytecode,
+// so a condition pays only for the kinds its results have (most see one). Logic becomes muParser's ?:
 // (which skips the branch not taken); list functions and indexing become muParser callbacks over the
 // result's numbers, each predicate its own compiled muParser expression with `#` bound to a muParser
 // variable; string comparisons become callbacks against the literal. A use that is wrong only for one
 // kind of result (`result < 1` when result is a list) becomes, in that kind's program, a callback that
 // reports the error when, and only when, it is reached. evaluate() picks the program for the result's
-// kind, binds the result, and runs the bytecode: for a numeric or bool result it allocates nothing; list
-// functions iterate without copying; only an error builds a message.
+// kind, binds the result, and runs the bytecode: once that kind's program exists, for a numeric or bool
+// result it allocates nothing; list functions iterate without copying; only an error builds a message.
 //
 // Thread safety: evaluate() is const but reuses the compiled programs' state (muParser's stack, the
 // bound variables), so one CompiledCondition must not be evaluated from two threads at once; compile one

@@ -1,8 +1,10 @@
 // bench_sim: simulate a 10-step plan with two analysis steps over two virtual hours. The plan is built
-// once; what is measured is the simulation itself: engine, world, and the status round trips.
+// once; what is measured is the simulation itself: engine, world, and the status round trips; with
+// templates, also the real analysis engine (merge, templating, conditions, five measurements a run).
 // Budget (DESIGN.md): under 1 ms of CPU.
 #include <benchmark/benchmark.h>
 
+#include "analysis/model_json.h"
 #include "engine/rollout_json.h"
 #include "sim/simulator.h"
 
@@ -36,9 +38,32 @@ const char* const kPlan = R"({
   }
 })";
 
+// The two templates the plan's analysis steps use: five measurements a minute apart each.
+analysis::AnalysisTemplate benchTemplate(const std::string& name, const std::string& condition) {
+  const nlohmann::json object = {
+      {"apiVersion", "sluice.dev/v1alpha1"},
+      {"kind", "AnalysisTemplate"},
+      {"metadata", {{"name", name}}},
+      {"spec",
+       {{"args", {{{"name", "service"}, {"value", "bench"}}}},
+        {"metrics",
+         {{{"name", name},
+           {"interval", "1m"},
+           {"count", 5},
+           {"successCondition", condition},
+           {"provider",
+            {{"prometheus",
+              {{"address", "http://prometheus:9090"},
+               {"query", "sum(rate(x{service=\"{{args.service}}\"}[1m]))"}}}}}}}}}}};
+  Diagnostics diags;
+  auto parsed = analysis::parseAnalysisTemplate(object, SourceMap(), diags);
+  return parsed ? *parsed : analysis::AnalysisTemplate{};
+}
+
 struct Plan {
   sim::RolloutInput input;
   sim::Scenario scenario;
+  sim::SimOptions options;
 };
 
 Plan buildPlan() {
@@ -70,6 +95,37 @@ void BM_SimulateTenStepPlan(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SimulateTenStepPlan)->Unit(benchmark::kMicrosecond);
+
+// The same plan with its two analyses run by the analysis engine on scenario metrics.
+Plan buildPlanWithTemplates() {
+  Plan plan = buildPlan();
+  plan.scenario.analysisRuns.clear();
+  plan.options.templates = {benchTemplate("success-rate", "result[0] >= 0.95"),
+                            benchTemplate("latency", "all(result, # < 0.5)")};
+  plan.scenario.metrics["success-rate"] = {
+      sim::MetricPoint{Duration{0}, sim::MetricPoint::Kind::Values, {0.99}, ""}};
+  plan.scenario.metrics["latency"] = {
+      sim::MetricPoint{Duration{0}, sim::MetricPoint::Kind::Values, {0.2, 0.3}, ""}};
+  return plan;
+}
+
+void BM_SimulateTenStepPlanWithTemplates(benchmark::State& state) {
+  const Plan plan = buildPlanWithTemplates();
+  for (auto _ : state) {
+    auto result = sim::simulate(plan.input, plan.scenario, plan.options);
+    if (!result) {
+      state.SkipWithError(result.error().c_str());
+      return;
+    }
+    if (result->phase != "Healthy" || result->analysisRuns.size() != 2 ||
+        result->analysisRuns[0].measurements.size() != 5) {
+      state.SkipWithError(("the plan ended " + result->phase + ", not Healthy after two analyses").c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(result->timeline.data());
+  }
+}
+BENCHMARK(BM_SimulateTenStepPlanWithTemplates)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

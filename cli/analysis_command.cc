@@ -57,6 +57,7 @@ void addAnalysisCommand(CLI::App& app, int& exitCode) {
                    "\"+Inf\" and \"-Inf\" (quoted or not) are numbers")
       ->required();
   eval->callback([options, &exitCode] { exitCode = runEval(*options); });
+  addBacktestCommand(*analysis, exitCode);
 }
 
 }  // namespace sluice::cli

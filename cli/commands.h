@@ -17,6 +17,8 @@ void addVersionCommand(CLI::App& app, int& exitCode);
 void addLintCommand(CLI::App& app, int& exitCode);
 void addSimCommand(CLI::App& app, int& exitCode);
 void addAnalysisCommand(CLI::App& app, int& exitCode);
+// `sluice analysis backtest`, added under the `analysis` subcommand.
+void addBacktestCommand(CLI::App& analysisCommand, int& exitCode);
 void addClusterCommand(CLI::App& app, int& exitCode);
 
 }  // namespace sluice::cli

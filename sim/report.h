@@ -17,15 +17,20 @@ std::string formatStep(const std::optional<int>& step, size_t stepCount);
 
 // A header line naming the rollout and its outcome, then one line per timeline row with the columns
 // TIME, STEP, CANARY, STABLE (weights in %), CANARY-RS, STABLE-RS (ready/desired), PHASE, MESSAGE.
+// Then, for each run simulated from its templates, its outcome and its measurements (TIME, METRIC,
+// PHASE, VALUE, MESSAGE); consecutive measurements of a metric with the same phase, value and message
+// share one line ("2m..9m x8").
 std::string formatTable(const SimResult& result);
 
 // {rollout, steps, trafficRouting, duration, result: {phase, aborted, endedAt, message}, timeline: [{t,
 // step, canaryWeight, stableWeight, canaryReplicas, stableReplicas, phase, event, message}], analysisRuns:
-// [...]}. Times are seconds of virtual time.
+// [{name, templates, step, startedAt, endedAt, phase, message, scripted, measurements: [{metric, t, phase,
+// value, message}]}], aborts}. Times are seconds of virtual time.
 nlohmann::json toJson(const SimResult& result);
 
 // A standalone SVG document: the canary weight as a step line over virtual time, step boundaries,
-// pauses shaded, analysis runs as bars coloured by outcome, aborts marked in red with their message.
+// pauses shaded, analysis runs as bars coloured by outcome with a tick per measurement coloured by its
+// phase (its metric, value and message in a tooltip), aborts marked in red with their message.
 std::string renderSvg(const SimResult& result);
 
 }  // namespace sluice::sim

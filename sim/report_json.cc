@@ -38,13 +38,23 @@ json toJson(const SimResult& result) {
   out["timeline"] = std::move(timeline);
   json runs = json::array();
   for (const auto& run : result.analysisRuns) {
+    json measurements = json::array();
+    for (const auto& m : run.measurements) {
+      measurements.push_back({{"metric", m.metric},
+                              {"t", m.t.count()},
+                              {"phase", m.phase},
+                              {"value", m.value},
+                              {"message", m.message}});
+    }
     runs.push_back({{"name", run.name},
                     {"templates", run.templates},
                     {"step", run.step ? json(*run.step) : json(nullptr)},
                     {"startedAt", run.startedAt.count()},
                     {"endedAt", optionalSeconds(run.endedAt)},
                     {"phase", run.phase},
-                    {"message", run.message}});
+                    {"message", run.message},
+                    {"scripted", run.scripted},
+                    {"measurements", std::move(measurements)}});
   }
   out["analysisRuns"] = std::move(runs);
   json aborts = json::array();

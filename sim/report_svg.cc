@@ -264,9 +264,25 @@ class Chart {
       const double x1 = x(run.startedAt), x2 = x(run.endedAt.value_or(r_.endedAt));
       rect(x1, ry, x2 - x1, kLaneHeight - 6,
            std::string("fill=\"") + runColour(run.phase) + "\" rx=\"3\" class=\"run\"");
+      // A tick per measurement, coloured by its phase, above a thin white rule so it shows on any bar.
+      for (const auto& m : run.measurements) {
+        const double mx = x(m.t);
+        std::string tip = formatSimTime(m.t) + " " + m.metric + " " + m.phase;
+        if (!m.value.empty()) tip += " " + m.value;
+        if (!m.message.empty()) tip += ": " + m.message;
+        out_ += "<rect x=\"" + num(mx - 1.5) + "\" y=\"" + num(ry + 2) + "\" width=\"3\" height=\"" +
+                num(kLaneHeight - 10) + "\" fill=\"" + runColour(m.phase) +
+                "\" stroke=\"#ffffff\" stroke-width=\"0.5\" class=\"measurement\"><title>" + escape(tip) +
+                "</title></rect>\n";
+      }
       std::string names;
       for (const auto& t : run.templates) names += (names.empty() ? "" : ",") + t;
-      text(std::max(x1, x2) + 4, ry + 12, names + ": " + run.phase, "font-size=\"11\" fill=\"#111827\"");
+      std::string label = names + ": " + run.phase;
+      if (!run.measurements.empty()) {
+        label += " (" + std::to_string(run.measurements.size()) + " measurement" +
+                 (run.measurements.size() == 1 ? "" : "s") + ")";
+      }
+      text(std::max(x1, x2) + 4, ry + 12, label, "font-size=\"11\" fill=\"#111827\"");
     }
   }
 

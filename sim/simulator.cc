@@ -5,9 +5,13 @@
 #include <cmath>
 #include <functional>
 
+#include "analysis/merge.h"
+#include "analysis/model_json.h"
+#include "analysis/run_driver.h"
 #include "engine/canary.h"
 #include "engine/rollout_json.h"
 #include "engine/steering.h"
+#include "sim/scenario_provider.h"
 #include "sim/world.h"
 
 namespace sluice::sim {
@@ -21,31 +25,89 @@ constexpr const char* kContainersPath = "/spec/template/spec/containers";
 // Every analysis template name a Rollout refers to, with the field path of the reference.
 struct TemplateUse {
   std::string name;
+  bool clusterScope = false;
   std::string path;
   std::string usedBy;  // "step 3 (analysis: x)" or "background analysis"
 };
 
-std::vector<TemplateUse> templateUses(const engine::Rollout& rollout) {
-  std::vector<TemplateUse> uses;
+// One analysis of a Rollout (a step's or the background one) and the templates it uses.
+struct AnalysisUse {
+  const engine::RolloutAnalysis* analysis = nullptr;
+  std::string path;  // spec.strategy.canary.steps[2].analysis
+  std::vector<TemplateUse> templates;
+};
+
+std::vector<AnalysisUse> analysisUses(const engine::Rollout& rollout) {
+  std::vector<AnalysisUse> uses;
+  auto add = [&](const engine::RolloutAnalysis& analysis, const std::string& path,
+                 const std::string& usedBy) {
+    AnalysisUse use{&analysis, path, {}};
+    for (size_t j = 0; j < analysis.templates.size(); ++j) {
+      use.templates.push_back({analysis.templates[j].templateName, analysis.templates[j].clusterScope,
+                               indexPath(path + ".templates", j) + ".templateName", usedBy});
+    }
+    uses.push_back(std::move(use));
+  };
   const auto& canary = rollout.spec.canary;
   for (size_t i = 0; i < canary.steps.size(); ++i) {
     const auto* step = std::get_if<engine::AnalysisStep>(&canary.steps[i].action);
     if (!step) continue;
-    const std::string stepPath = indexPath("spec.strategy.canary.steps", i);
-    for (size_t j = 0; j < step->analysis.templates.size(); ++j) {
-      uses.push_back({step->analysis.templates[j].templateName,
-                      indexPath(stepPath + ".analysis.templates", j) + ".templateName",
-                      "step " + std::to_string(i) + " (" + engine::describeStep(canary.steps[i]) + ")"});
-    }
+    add(step->analysis, indexPath("spec.strategy.canary.steps", i) + ".analysis",
+        "step " + std::to_string(i) + " (" + engine::describeStep(canary.steps[i]) + ")");
   }
-  if (canary.analysis) {
-    for (size_t j = 0; j < canary.analysis->templates.size(); ++j) {
-      uses.push_back({canary.analysis->templates[j].templateName,
-                      indexPath("spec.strategy.canary.analysis.templates", j) + ".templateName",
-                      "background analysis"});
-    }
-  }
+  if (canary.analysis) add(*canary.analysis, "spec.strategy.canary.analysis", "background analysis");
   return uses;
+}
+
+const analysis::AnalysisTemplate* findTemplate(const std::vector<analysis::AnalysisTemplate>& templates,
+                                               const std::string& name, bool clusterScope) {
+  for (const auto& t : templates) {
+    if (t.metadata.name == name && t.clusterScoped() == clusterScope) return &t;
+  }
+  return nullptr;
+}
+
+// The value of a valueFrom.fieldRef path in the Rollout object: metadata.labels['env'] and
+// metadata.annotations['x'] as the downward API writes them, other paths as dotted fields.
+Result<std::string> fieldRefValue(const json& object, const std::string& path) {
+  const json* at = &object;
+  size_t i = 0;
+  while (i < path.size()) {
+    std::string key;
+    if (path.compare(i, 2, "['") == 0) {
+      const size_t end = path.find("']", i + 2);
+      if (end == std::string::npos) return Error{"unterminated ['...'] in " + path};
+      key = path.substr(i + 2, end - i - 2);
+      i = end + 2;
+    } else {
+      const size_t end = path.find_first_of(".[", i);
+      key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      i = end == std::string::npos ? path.size() : end;
+    }
+    if (i < path.size() && path[i] == '.') ++i;
+    if (key.empty()) return Error{"empty field name in " + path};
+    if (!at->is_object() || !at->contains(key)) return Error{"the Rollout has no field " + path};
+    at = &(*at)[key];
+  }
+  if (at->is_string()) return at->get<std::string>();
+  if (at->is_number() || at->is_boolean()) return at->dump();
+  return Error{path + " is not a string, number or bool in the Rollout"};
+}
+
+// How a Rollout's analysis resolves its args in the simulator; the hashes are placeholders at load time.
+analysis::ArgSources argSources(const json& object, std::string stableHash, std::string latestHash) {
+  analysis::ArgSources sources;
+  sources.stablePodHash = std::move(stableHash);
+  sources.latestPodHash = std::move(latestHash);
+  sources.fieldRef = [&object](const std::string& path) { return fieldRefValue(object, path); };
+  return sources;
+}
+
+std::vector<analysis::AnalysisTemplate> templatesOf(const std::vector<TemplateInput>& inputs) {
+  std::vector<analysis::AnalysisTemplate> out;
+  out.reserve(inputs.size());
+  for (const auto& t : inputs) out.push_back(t.analysisTemplate);
+  return out;
 }
 
 bool hasContainer(const json& object, const std::string& name) {
@@ -93,17 +155,66 @@ std::string stableImageFor(const std::string& image, const std::optional<std::st
 }
 
 void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, const Scenario& scenario,
-                                  Diagnostics& diags) {
+                                  Diagnostics& diags, const std::vector<TemplateInput>& templates,
+                                  bool realPrometheus) {
+  const std::vector<analysis::AnalysisTemplate> given = templatesOf(templates);
   std::vector<std::string> used;
   for (const auto& input : rollouts) {
-    for (const auto& use : templateUses(input.rollout)) {
-      used.push_back(use.name);
-      if (scenario.analysisRuns.count(use.name)) continue;
-      diags.add(input.source.diagnostic(Severity::Error, use.path,
-                                        "analysis template \"" + use.name + "\", used by " + use.usedBy +
-                                            " of Rollout \"" + input.rollout.metadata.name +
-                                            "\", has no outcome in the scenario (spec.analysisRuns." +
-                                            use.name + ": {phase: Successful, after: 5m})"));
+    const std::string rolloutName = "Rollout \"" + input.rollout.metadata.name + "\"";
+    for (const auto& use : analysisUses(input.rollout)) {
+      size_t defined = 0;
+      size_t scripted = 0;
+      bool usable = true;
+      for (const auto& t : use.templates) {
+        used.push_back(t.name);
+        const bool isDefined = findTemplate(given, t.name, t.clusterScope) != nullptr;
+        const bool isScripted = scenario.analysisRuns.count(t.name) > 0;
+        defined += isDefined;
+        scripted += isScripted;
+        const std::string kind = t.clusterScope ? "ClusterAnalysisTemplate" : "AnalysisTemplate";
+        if (isDefined && isScripted) {
+          usable = false;
+          diags.add(scenario.source.diagnostic(
+              Severity::Error, scenario.analysisRuns.at(t.name).path,
+              "analysis template \"" + t.name + "\" is given as an " + kind +
+                  " and also scripted here: remove one (a given template runs on spec.metrics)"));
+        } else if (!isDefined && !isScripted) {
+          usable = false;
+          std::string message =
+              "analysis template \"" + t.name + "\", used by " + t.usedBy + " of " + rolloutName;
+          message += ", has no outcome in the scenario (spec.analysisRuns." + t.name;
+          message += ": {phase: Successful, after: 5m}) and no " + kind + " named \"" + t.name;
+          message += "\" was given (add its file after the Rollout's)";
+          diags.add(input.source.diagnostic(Severity::Error, t.path, std::move(message)));
+        }
+      }
+      if (!usable || defined == 0) continue;
+      if (scripted > 0) {
+        diags.add(input.source.diagnostic(
+            Severity::Error, use.path,
+            "this analysis of " + rolloutName +
+                " mixes templates that are given with templates scripted in spec.analysisRuns: a run is "
+                "either simulated from its templates or scripted, so give or script them all"));
+        continue;
+      }
+      auto spec = analysis::mergeTemplates(
+          *use.analysis,
+          [&](const std::string& name, bool clusterScope) { return findTemplate(given, name, clusterScope); },
+          argSources(input.object, "stable-hash", "latest-hash"));
+      if (!spec) {
+        diags.add(input.source.diagnostic(Severity::Error, use.path, spec.error()));
+        continue;
+      }
+      for (const auto& metric : spec->metrics) {
+        if (scenario.metrics.count(metric.name)) continue;
+        if (realPrometheus && metric.provider.prometheus) continue;
+        diags.add(input.source.diagnostic(
+            Severity::Error, use.path,
+            "metric \"" + metric.name + "\" of this analysis has no values in the scenario (spec.metrics." +
+                metric.name + ": [{at: 0s, value: 0.99}])" +
+                (metric.provider.prometheus ? std::string(" and no --prometheus was given")
+                                            : std::string())));
+      }
     }
     for (const auto& action : scenario.actions) {
       if (action.kind != PersonAction::Kind::Update || hasContainer(input.object, action.container)) continue;
@@ -121,7 +232,8 @@ void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, con
 }
 
 std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFiles,
-                                     const std::optional<std::string>& scenarioFile, Diagnostics& diags) {
+                                     const std::optional<std::string>& scenarioFile, Diagnostics& diags,
+                                     bool realPrometheus) {
   const size_t errorsBefore = diags.errorCount();
   SimInput input;
   for (const auto& file : rolloutFiles) {
@@ -131,7 +243,22 @@ std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFile
       continue;
     }
     for (auto& doc : *docs) {
-      if (!doc.json.is_object() || doc.json.value("kind", json()) != "Rollout") continue;
+      if (!doc.json.is_object()) continue;
+      const json kind = doc.json.value("kind", json());
+      if (kind == analysis::kAnalysisTemplateKind || kind == analysis::kClusterAnalysisTemplateKind) {
+        auto parsed = analysis::parseAnalysisTemplate(doc.json, doc.source, diags);
+        if (!parsed) continue;
+        for (const auto& other : input.templates) {
+          const auto& t = other.analysisTemplate;
+          if (t.metadata.name != parsed->metadata.name || t.kind != parsed->kind) continue;
+          diags.add(doc.source.diagnostic(Severity::Error, "metadata.name",
+                                          parsed->kind + " \"" + parsed->metadata.name +
+                                              "\" is given twice (also in " + other.source.file() + ")"));
+        }
+        input.templates.push_back(TemplateInput{std::move(*parsed), doc.source});
+        continue;
+      }
+      if (kind != "Rollout") continue;
       auto rollout = engine::parseRollout(doc.json, doc.source, diags);
       if (rollout)
         input.rollouts.push_back(RolloutInput{std::move(doc.json), doc.source, std::move(*rollout)});
@@ -149,7 +276,7 @@ std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFile
     input.scenario = defaultScenario();
   }
   if (diags.errorCount() > errorsBefore) return std::nullopt;
-  checkScenarioAgainstRollouts(input.rollouts, input.scenario, diags);
+  checkScenarioAgainstRollouts(input.rollouts, input.scenario, diags, input.templates, realPrometheus);
   if (diags.errorCount() > errorsBefore) return std::nullopt;
   return input;
 }
@@ -159,8 +286,14 @@ namespace {
 // One simulation in progress.
 class Simulation {
  public:
-  Simulation(const RolloutInput& input, const Scenario& scenario)
-      : scenario_(scenario), object_(input.object), world_(scenario.readiness, scenario.analysisRuns) {
+  Simulation(const RolloutInput& input, const Scenario& scenario, const SimOptions& options)
+      : scenario_(scenario),
+        options_(options),
+        object_(input.object),
+        scenarioMetrics_(scenario.metrics, kEpoch),
+        metrics_(options.metrics ? options.metrics : &scenarioMetrics_),
+        world_(scenario.readiness, scenario.analysisRuns,
+               [this](const engine::CreateAnalysisRun& create) { return startRun(create); }) {
     object_.erase("status");
     if (!object_["metadata"]["generation"].is_number_integer()) object_["metadata"]["generation"] = 1;
     result_.rolloutName = input.rollout.metadata.name;
@@ -170,7 +303,8 @@ class Simulation {
     result_.duration = scenario.duration;
   }
 
-  Result<SimResult> run(const SimOptions& options) {
+  Result<SimResult> run() {
+    const SimOptions& options = options_;
     if (!options.initial) {
       if (Status s = deployStable(); !s) return Error{s.error()};
     }
@@ -206,6 +340,25 @@ class Simulation {
     return Status::Ok();
   }
 
+  // The real run of an analysis whose templates were given, built as the controller builds it: the
+  // templates merged with the Rollout's args (podTemplateHashValue from the current status). nullptr
+  // when the analysis is scripted in the scenario's analysisRuns.
+  Result<std::shared_ptr<analysis::RunDriver>> startRun(const engine::CreateAnalysisRun& create) {
+    const auto& given = options_.templates;
+    const bool real = std::any_of(create.analysis.templates.begin(), create.analysis.templates.end(),
+                                  [&](const engine::AnalysisTemplateRef& ref) {
+                                    return findTemplate(given, ref.templateName, ref.clusterScope) != nullptr;
+                                  });
+    if (!real) return std::shared_ptr<analysis::RunDriver>();
+    auto spec = analysis::mergeTemplates(
+        create.analysis,
+        [&](const std::string& name, bool clusterScope) { return findTemplate(given, name, clusterScope); },
+        argSources(object_, status_.stableRS, create.podTemplateHash));
+    if (!spec) return Error{spec.error()};
+    return std::make_shared<analysis::RunDriver>(std::move(*spec), *metrics_, analysis::SecretValues{},
+                                                 conditions_);
+  }
+
   // Every change to the spec goes with a new generation, as on the API server.
   void bumpGeneration() {
     object_["metadata"]["generation"] = generationOf(object_) + 1;
@@ -221,6 +374,7 @@ class Simulation {
              kEpoch + scenario_.actions[nextAction_].at <= now) {
         applyPersonAction(scenario_.actions[nextAction_++], now);
       }
+      world_.advanceRuns(now);
       auto settled = settle(now);
       if (!settled) return Error{settled.error()};
       const auto requeue = settled->requeueAfter;
@@ -293,6 +447,7 @@ class Simulation {
     if (!rollout) return Error{rollout.error()};
     const engine::Decision decision = engine::reconcileCanary(**rollout, world_.observed(now), now);
     const size_t eventsBefore = world_.events().size();
+    status_ = decision.status;  // before the actions: a run created now reads the stable hash from it
     bool changed = false;
     for (const auto& action : decision.actions) changed = world_.apply(action, now) || changed;
     // Diff before writing, as the controller does: an unchanged status is not serialised at all.
@@ -305,7 +460,6 @@ class Simulation {
         changed = true;
       }
     }
-    status_ = decision.status;
     const auto& events = world_.events();
     for (size_t i = eventsBefore; i < events.size(); ++i) record(now, events[i].reason, events[i].message);
     record(now, "", "");
@@ -445,12 +599,25 @@ class Simulation {
       if (state.endedAt) rec.endedAt = *state.endedAt - kEpoch;
       rec.phase = state.phase;
       rec.message = state.message;
+      rec.scripted = run.driver == nullptr && run.startError.empty();
+      if (run.driver) {
+        for (const auto& taken : run.driver->history()) {
+          const analysis::Measurement& m = taken.measurement;
+          rec.measurements.push_back(MeasurementRecord{taken.metric, m.startedAt.value_or(kEpoch) - kEpoch,
+                                                       analysis::phaseName(m.phase), m.value, m.message});
+        }
+      }
       result_.analysisRuns.push_back(std::move(rec));
     }
   }
 
   const Scenario& scenario_;
+  const SimOptions& options_;
   json object_;
+  ScenarioProvider scenarioMetrics_;
+  analysis::Provider* metrics_;
+  // One cache for every run of the simulation: the runs of a template share its compiled conditions.
+  std::shared_ptr<analysis::RunConditions> conditions_ = std::make_shared<analysis::RunConditions>();
   World world_;
   std::optional<engine::Rollout> rollout_;  // object_ parsed; reset when the spec changes
   bool statusStale_ = false;                // object_'s status was written since rollout_ read it
@@ -466,8 +633,8 @@ class Simulation {
 }  // namespace
 
 Result<SimResult> simulate(const RolloutInput& input, const Scenario& scenario, const SimOptions& options) {
-  Simulation simulation(input, scenario);
-  return simulation.run(options);
+  Simulation simulation(input, scenario, options);
+  return simulation.run();
 }
 
 }  // namespace sluice::sim

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "analysis/model.h"
+#include "analysis/provider.h"
 #include "base/diagnostics.h"
 #include "base/result.h"
 #include "base/source.h"
@@ -30,26 +32,55 @@ struct RolloutInput {
   engine::Rollout rollout;
 };
 
+// One AnalysisTemplate or ClusterAnalysisTemplate document as loaded.
+struct TemplateInput {
+  analysis::AnalysisTemplate analysisTemplate;
+  SourceMap source;
+};
+
 struct SimInput {
   std::vector<RolloutInput> rollouts;
+  std::vector<TemplateInput> templates;
   Scenario scenario;
 };
 
-// Loads every Rollout in `rolloutFiles` (other kinds, such as AnalysisTemplates and Services, are
-// skipped) and the scenario (the default one when `scenarioFile` is nullopt), then checks them against
-// each other: every analysis template a Rollout refers to needs an outcome in spec.analysisRuns, every
-// outcome must be for a template some Rollout refers to, and an update's container must exist. Every
-// problem goes to `diags`, with file, line and field path; returns nullopt if there was any error.
-std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFiles,
-                                     const std::optional<std::string>& scenarioFile, Diagnostics& diags);
+// Loads every Rollout, AnalysisTemplate and ClusterAnalysisTemplate in `files` (other kinds, such as
+// Services, are skipped) and the scenario (the default one when `scenarioFile` is nullopt), then checks
+// them against each other (checkScenarioAgainstRollouts). Every problem goes to `diags`, with file, line
+// and field path; returns nullopt if there was any error. `realPrometheus`: prometheus metrics will be
+// measured by a real Prometheus, so they need no values in the scenario.
+std::optional<SimInput> loadSimInput(const std::vector<std::string>& files,
+                                     const std::optional<std::string>& scenarioFile, Diagnostics& diags,
+                                     bool realPrometheus = false);
 
-// The checks loadSimInput makes between a scenario and the Rollouts it drives.
+// The checks loadSimInput makes between a scenario, the templates and the Rollouts they drive:
+// - every analysis template a Rollout refers to is either given (a template document, found by name
+//   and scope) or scripted (an outcome in spec.analysisRuns), not both, and one analysis does not mix
+//   the two; every outcome must be for a template some Rollout refers to;
+// - the templates of each analysis merge into a run (analysis/merge.h), and each of their metrics has
+//   values in spec.metrics (unless `realPrometheus` and it is a prometheus metric);
+// - an update's container must exist.
 void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, const Scenario& scenario,
-                                  Diagnostics& diags);
+                                  Diagnostics& diags, const std::vector<TemplateInput>& templates = {},
+                                  bool realPrometheus = false);
 
 struct SimOptions {
   // Simulate a first deploy (no stable revision yet) instead of an update from a stable revision.
   bool initial = false;
+  // The templates the real runs are built from (SimInput::templates).
+  std::vector<analysis::AnalysisTemplate> templates;
+  // What measures the real runs' metrics; nullptr: the scenario's spec.metrics (ScenarioProvider). Must
+  // outlive the simulation.
+  analysis::Provider* metrics = nullptr;
+};
+
+// One measurement of a real run, as the reports show it.
+struct MeasurementRecord {
+  std::string metric;
+  Duration t{0};  // when it was taken (virtual time)
+  std::string phase;
+  std::string value;
+  std::string message;
 };
 
 struct ReplicaCount {
@@ -80,6 +111,8 @@ struct AnalysisRunRecord {
   std::optional<Duration> endedAt;  // nullopt: still running when the simulation ended
   std::string phase;
   std::string message;
+  bool scripted = true;                         // the outcome came from spec.analysisRuns
+  std::vector<MeasurementRecord> measurements;  // a real run's, every one taken, oldest first
 };
 
 struct AbortRecord {

@@ -22,8 +22,23 @@ int SimReplicaSet::readyAt(Time now) const {
   return static_cast<int>(std::upper_bound(podReadyAt.begin(), podReadyAt.end(), now) - podReadyAt.begin());
 }
 
-World::World(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes)
-    : readiness_(readiness), outcomes_(std::move(outcomes)) {}
+World::World(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes, RunFactory runFactory)
+    : readiness_(readiness), outcomes_(std::move(outcomes)), runFactory_(std::move(runFactory)) {}
+
+bool World::advance(SimAnalysisRun& run, Time now) {
+  if (!run.driver || run.driver->completed()) return false;
+  const analysis::Phase before = run.driver->status().phase;
+  run.nextCheck = run.driver->advance(now);
+  return run.driver->status().phase != before;
+}
+
+bool World::advanceRuns(Time now) {
+  bool changed = false;
+  for (auto& run : runs_) {
+    if (run.nextCheck && *run.nextCheck <= now) changed = advance(run, now) || changed;
+  }
+  return changed;
+}
 
 SimReplicaSet* World::findReplicaSet(const std::string& name) {
   for (auto& rs : replicaSets_) {
@@ -119,6 +134,16 @@ bool World::apply(const engine::Action& action, Time now) {
       run.podTemplateHash = a.podTemplateHash;
       for (const auto& t : a.analysis.templates) run.templates.push_back(t.templateName);
       run.createdAt = now;
+      if (w.runFactory_) {
+        auto driver = w.runFactory_(a);
+        if (driver) {
+          run.driver = std::move(*driver);
+        } else {
+          run.startError = driver.error();
+        }
+      }
+      // The AnalysisRun controller measures a new run at once (its initialDelay counts from now).
+      World::advance(run, now);
       w.runs_.push_back(std::move(run));
       return true;
     }
@@ -126,6 +151,10 @@ bool World::apply(const engine::Action& action, Time now) {
       for (auto& run : w.runs_) {
         if (run.name == a.name && !run.terminatedAt) {
           run.terminatedAt = now;
+          if (run.driver) {
+            run.driver->terminate();
+            World::advance(run, now);
+          }
           return true;
         }
       }
@@ -140,6 +169,13 @@ bool World::apply(const engine::Action& action, Time now) {
 }
 
 RunState World::runState(const SimAnalysisRun& run, Time now) const {
+  if (!run.startError.empty()) return RunState{"Error", run.startError, run.createdAt};
+  if (run.driver) {
+    const analysis::AnalysisRunStatus& s = run.driver->status();
+    if (!analysis::phaseCompleted(s.phase)) return RunState{"Running", s.message, std::nullopt};
+    (void)now;  // a real run's status is always as of its last advance, which the loop keeps at now
+    return RunState{analysis::phaseName(s.phase), s.message, s.completedAt};
+  }
   // A terminated run stops where it was: what had ended by then counts, the rest never will.
   const Time horizon = run.terminatedAt ? std::min(now, *run.terminatedAt) : now;
   RunState worst{"Successful", "", std::nullopt};
@@ -222,7 +258,8 @@ std::optional<Time> World::nextChange(Time now) const {
     if (rs.scaleDownDeadline) consider(*rs.scaleDownDeadline);
   }
   for (const auto& run : runs_) {
-    if (run.terminatedAt) continue;
+    if (run.nextCheck) consider(*run.nextCheck);
+    if (run.terminatedAt || run.driver) continue;
     for (const auto& name : run.templates) {
       auto it = outcomes_.find(name);
       if (it != outcomes_.end()) consider(run.createdAt + it->second.after);

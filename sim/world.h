@@ -4,12 +4,16 @@
 // passed in: the world changes only by actions and by the passing of virtual time.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "analysis/run_driver.h"
+#include "base/result.h"
 #include "base/time.h"
 #include "engine/canary.h"
 #include "sim/scenario.h"
@@ -35,7 +39,17 @@ struct SimAnalysisRun {
   std::vector<std::string> templates;
   Time createdAt;
   std::optional<Time> terminatedAt;
+  // The real analysis engine running this run, when its templates were given; nullptr when the
+  // scenario's analysisRuns script its outcome.
+  std::shared_ptr<analysis::RunDriver> driver;
+  std::optional<Time> nextCheck;  // when `driver` is next due
+  std::string startError;         // why the run could not be built (it is then in Error at once)
 };
+
+// Builds the run driver for a run the engine creates: nullptr when its outcome is scripted, or an error
+// (a template that cannot be merged) that puts the run in Error.
+using RunFactory =
+    std::function<Result<std::shared_ptr<analysis::RunDriver>>(const engine::CreateAnalysisRun& create)>;
 
 // A run's phase at one instant, and since when it has had it (for terminal phases).
 struct RunState {
@@ -62,8 +76,13 @@ struct TrafficInForce {
 class World {
  public:
   // `readiness`: how long after being asked for a pod becomes ready. `outcomes`: how the runs of each
-  // analysis template end.
-  World(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes);
+  // scripted analysis template end. `runFactory` (optional) builds the real run of templates that were
+  // given; runs it returns nullptr for follow `outcomes`.
+  World(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes, RunFactory runFactory = {});
+
+  // Takes the measurements of every real run that is due at `now`. Returns whether a run's phase
+  // changed (something the engine observes). Blocks for as long as the providers do.
+  bool advanceRuns(Time now);
 
   // Carries out one action at `now`. Returns whether anything the engine can observe changed (events
   // change nothing observable; they are recorded in events()).
@@ -73,11 +92,13 @@ class World {
   engine::Observed observed(Time now) const;
 
   // The earliest instant after `now` when the world changes by itself (a pod becomes ready, a run
-  // reaches its outcome, a scale-down deadline passes), or nullopt if nothing is pending.
+  // reaches its outcome or is due for a measurement, a scale-down deadline passes), or nullopt if
+  // nothing is pending.
   std::optional<Time> nextChange(Time now) const;
 
-  // The phase of `run` at `now`, from the scripted outcomes of its templates. A run that needs a
-  // template with no outcome stays Running.
+  // The phase of `run` at `now`: a real run's status as last advanced (Pending counts as Running), or
+  // the scripted outcomes of its templates. A scripted run that needs a template with no outcome stays
+  // Running.
   RunState runState(const SimAnalysisRun& run, Time now) const;
 
   const std::vector<SimReplicaSet>& replicaSets() const { return replicaSets_; }
@@ -92,9 +113,12 @@ class World {
  private:
   SimReplicaSet* findReplicaSet(const std::string& name);
   bool scale(SimReplicaSet& rs, int replicas, Time now);
+  // Advances a real run at `now`; returns whether its phase changed.
+  static bool advance(SimAnalysisRun& run, Time now);
 
   Duration readiness_;
   std::map<std::string, AnalysisOutcome> outcomes_;
+  RunFactory runFactory_;
   std::vector<SimReplicaSet> replicaSets_;
   std::vector<SimAnalysisRun> runs_;
   std::map<std::string, std::string> serviceSelectors_;

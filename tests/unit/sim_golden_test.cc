@@ -1,8 +1,10 @@
 // Golden tests: each example under examples/ is simulated and its JSON report compared with
 // tests/golden/<example>.json. Run with SLUICE_UPDATE_GOLDEN=1 to rewrite the golden files after a
 // change in behaviour that is meant (and read the diff before committing it).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "sim/report.h"
@@ -35,14 +37,29 @@ std::string describeDiff(const json& expected, const json& actual, size_t limit 
   return out;
 }
 
+// rollout.yaml, then the example's other manifests (templates) in name order, as a user passes them.
+std::vector<std::string> manifests(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".yaml" && name != "rollout.yaml" && name != "scenario.yaml")
+      files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  files.insert(files.begin(), dir + "rollout.yaml");
+  return files;
+}
+
 json simulateExample(const std::string& name) {
   const std::string dir = kSourceDir + "/examples/" + name + "/";
   Diagnostics diags;
-  auto input = loadSimInput({dir + "rollout.yaml"}, dir + "scenario.yaml", diags);
+  auto input = loadSimInput(manifests(dir), dir + "scenario.yaml", diags);
   INFO(diags.format());
   REQUIRE(input);
   REQUIRE(input->rollouts.size() == 1);
-  auto result = simulate(input->rollouts.front(), input->scenario);
+  SimOptions options;
+  for (const auto& t : input->templates) options.templates.push_back(t.analysisTemplate);
+  auto result = simulate(input->rollouts.front(), input->scenario, options);
   INFO((result ? std::string() : result.error()));
   REQUIRE(result);
   return toJson(*result);
@@ -59,7 +76,7 @@ TEST_CASE("each example simulates exactly as its golden file says", "[sim][golde
   const Row rows[] = {
       {"canary-nginx", "Healthy", false},   {"analysis-abort", "Degraded", true},
       {"manual-promote", "Healthy", false}, {"update-mid-rollout", "Healthy", false},
-      {"basic-canary", "Healthy", false},
+      {"basic-canary", "Healthy", false},   {"analysis-templates", "Degraded", true},
   };
   const bool update = std::getenv("SLUICE_UPDATE_GOLDEN") != nullptr;
   for (const auto& row : rows) {

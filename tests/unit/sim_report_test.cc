@@ -42,8 +42,15 @@ SimResult abortedResult() {
       row(330, 2, 20, "Progressing", "RolloutStepCompleted", "Rollout step 2/4 completed (pause: 5m)"),
       row(930, 0, 0, "Degraded", "RolloutAborted", "Rollout aborted <update> & \"stopped\""),
       row(1260, 0, 0, "Degraded", "", "")};
-  r.analysisRuns = {AnalysisRunRecord{
-      "web-abc-2-2", {"success-rate"}, 2, Duration{330}, Duration{930}, "Failed", "error rate too high"}};
+  r.analysisRuns = {AnalysisRunRecord{"web-abc-2-2",
+                                      {"success-rate"},
+                                      2,
+                                      Duration{330},
+                                      Duration{930},
+                                      "Failed",
+                                      "error rate too high",
+                                      true,
+                                      {}}};
   r.aborts = {AbortRecord{Duration{930}, "Rollout aborted update to revision 2: <rate> & more"}};
   return r;
 }

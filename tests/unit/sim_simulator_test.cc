@@ -152,7 +152,9 @@ TEST_CASE("an update action makes a new revision and restarts the steps", "[sim]
 }
 
 TEST_CASE("a first deploy (the --initial flag) goes to full scale at once, with no steps", "[sim][runner]") {
-  const SimResult r = run(withActions({}), SimOptions{true});
+  SimOptions initial;
+  initial.initial = true;
+  const SimResult r = run(withActions({}), initial);
   CHECK(r.phase == "Healthy");
   CHECK(findEvent(r, "Update") == nullptr);
   CHECK(r.timeline.back().stable == ReplicaCount{4, 4});

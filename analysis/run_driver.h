@@ -1,0 +1,67 @@
+// The run driver: plays one AnalysisRun over time against a Provider. It is the loop the simulator, the
+// backtest and the controller share: evaluate, take the measurements asked for, assess, record.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/measurement.h"
+#include "analysis/model.h"
+#include "analysis/provider.h"
+#include "analysis/run_evaluator.h"
+#include "analysis/templating.h"
+#include "base/time.h"
+
+namespace sluice::analysis {
+
+// One measurement as it was taken, kept whole even after measurement retention trimmed the status.
+struct TakenMeasurement {
+  std::string metric;
+  Measurement measurement;
+};
+
+// Drives one run. Holds no clock: the caller says what time it is. Providers are called synchronously
+// (a measurement starts and finishes at the same evaluation time), so no measurement is ever left in
+// flight. Not thread-safe; the provider must outlive the driver. Move-only.
+class RunDriver {
+ public:
+  // `secrets`: the values of the spec's secretKeyRef args, by arg name (masked in every message).
+  // `conditions`: a cache of compiled conditions to share with other runs driven from the same thread;
+  // nullptr gives the run one of its own.
+  RunDriver(AnalysisRunSpec spec, Provider& provider, SecretValues secrets = {},
+            std::shared_ptr<RunConditions> conditions = nullptr);
+  RunDriver(RunDriver&&) noexcept = default;
+  RunDriver& operator=(RunDriver&&) = delete;
+  RunDriver(const RunDriver&) = delete;
+  RunDriver& operator=(const RunDriver&) = delete;
+  ~RunDriver() = default;
+
+  // One pass at `now`: runs evaluateRun, takes every measurement it asks for through the provider with
+  // evaluation time `now`, assesses each (measurement.h), records it, and evaluates again so the status
+  // reflects it. Returns when to call again (always later than `now`), or nullopt once the run is
+  // complete. A provider error is an Error measurement, never an exception. Blocks for as long as the
+  // provider does. Calling it before the returned time is harmless: nothing is due, nothing is measured.
+  std::optional<Time> advance(Time now);
+
+  // Asks the run to stop (spec.terminate, as a Rollout does when it no longer needs the run). The next
+  // advance completes it: metrics not yet decided become Successful (§4.5).
+  void terminate() { spec_.terminate = true; }
+
+  const AnalysisRunSpec& spec() const { return spec_; }
+  const AnalysisRunStatus& status() const { return status_; }
+  bool completed() const { return phaseCompleted(status_.phase); }
+  // Every measurement taken, oldest first, secrets masked, never trimmed.
+  const std::vector<TakenMeasurement>& history() const { return history_; }
+
+ private:
+  AnalysisRunSpec spec_;
+  Provider* provider_;
+  SecretValues secrets_;
+  AnalysisRunStatus status_;
+  std::shared_ptr<RunConditions> conditions_;
+  std::vector<TakenMeasurement> history_;
+};
+
+}  // namespace sluice::analysis

@@ -1,0 +1,252 @@
+// The simulator runs the real analysis engine: templates from the Rollout's file and from further files,
+// args merged as the controller merges them, scenario metrics as the provider, and the checks that keep
+// the scripted analysisRuns shortcut and templates apart.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
+
+#include "sim/report.h"
+#include "sim/scenario_provider.h"
+#include "sim/simulator.h"
+#include "tests/support/process.h"
+
+using namespace sluice;
+using namespace sluice::sim;
+
+namespace {
+
+const char* const kRollout = R"(apiVersion: sluice.dev/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: registry.example/web:v2
+  strategy:
+    canary:
+      steps:
+        - setWeight: 50
+        - analysis:
+            templates:
+              - templateName: success-rate
+            args:
+              - name: hash
+                valueFrom: {podTemplateHashValue: Latest}
+        - setWeight: 100
+)";
+
+const char* const kTemplate = R"(apiVersion: sluice.dev/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: success-rate
+spec:
+  args:
+    - name: hash
+  metrics:
+    - name: success-rate
+      interval: 1m
+      count: 3
+      successCondition: result >= 0.95
+      failureCondition: result < 0.9
+      provider:
+        prometheus:
+          address: http://prometheus:9090
+          query: sum(rate(ok{hash="{{args.hash}}"}[1m])) / sum(rate(all{hash="{{args.hash}}"}[1m]))
+)";
+
+struct Files {
+  testing::TempDir dir;
+  std::vector<std::string> manifests;
+  std::string scenario;
+};
+
+void write(Files& f, const std::vector<std::string>& manifests, const std::string& scenarioSpec) {
+  for (size_t i = 0; i < manifests.size(); ++i) {
+    const std::string path = (f.dir.path() / ("manifest" + std::to_string(i) + ".yaml")).string();
+    std::ofstream(path) << manifests[i];
+    f.manifests.push_back(path);
+  }
+  f.scenario = (f.dir.path() / "scenario.yaml").string();
+  std::ofstream(f.scenario) << "apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n" << scenarioSpec;
+}
+
+struct Outcome {
+  std::string diagnostics;
+  std::optional<SimResult> result;
+};
+
+Outcome simulateFiles(const Files& f) {
+  Diagnostics diags;
+  auto input = loadSimInput(f.manifests, f.scenario, diags);
+  Outcome out{diags.format(), std::nullopt};
+  if (!input) return out;
+  SimOptions options;
+  for (const auto& t : input->templates) options.templates.push_back(t.analysisTemplate);
+  auto r = simulate(input->rollouts.front(), input->scenario, options);
+  REQUIRE(r);
+  out.result = std::move(*r);
+  return out;
+}
+
+const AnalysisRunRecord& onlyRun(const SimResult& r) {
+  REQUIRE(r.analysisRuns.size() == 1);
+  return r.analysisRuns.front();
+}
+
+}  // namespace
+
+TEST_CASE("a healthy metric lets the analysis step pass with every measurement shown", "[sim][analysis]") {
+  Files f;
+  write(f, {std::string(kRollout) + "---\n" + kTemplate},
+        "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.99}\n");
+  const Outcome o = simulateFiles(f);
+  INFO(o.diagnostics);
+  REQUIRE(o.result);
+  CHECK(o.result->phase == "Healthy");
+  const AnalysisRunRecord& run = onlyRun(*o.result);
+  CHECK(run.phase == "Successful");
+  CHECK_FALSE(run.scripted);
+  REQUIRE(run.measurements.size() == 3);
+  CHECK(run.measurements[0].t == Duration{0});
+  CHECK(run.measurements[1].t == Duration{60});
+  CHECK(run.measurements[2].t == Duration{120});
+  CHECK(run.measurements[2].value == "0.99");
+  CHECK(run.endedAt == Duration{120});
+  const std::string table = formatTable(*o.result);
+  CHECK_THAT(table, Catch::Contains("0s..2m x3  success-rate  Successful  0.99"));
+  const auto json = toJson(*o.result);
+  CHECK(json["analysisRuns"][0]["measurements"].size() == 3);
+  CHECK(json["analysisRuns"][0]["measurements"][0]["phase"] == "Successful");
+  CHECK_THAT(renderSvg(*o.result), Catch::Contains("class=\"measurement\""));
+}
+
+TEST_CASE("a metric that crosses the failure condition aborts the rollout at that measurement",
+          "[sim][analysis]") {
+  // The template comes from a second file, as `sluice sim rollout.yaml templates.yaml` passes it.
+  Files f;
+  write(f, {kRollout, kTemplate},
+        "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.99}\n"
+        "      - {at: 90s, value: 0.8}\n");
+  const Outcome o = simulateFiles(f);
+  INFO(o.diagnostics);
+  REQUIRE(o.result);
+  CHECK(o.result->aborted);
+  CHECK(o.result->phase == "Degraded");
+  const AnalysisRunRecord& run = onlyRun(*o.result);
+  CHECK(run.phase == "Failed");
+  CHECK(run.endedAt == Duration{120});
+  REQUIRE(o.result->aborts.size() == 1);
+  CHECK(o.result->aborts[0].t == Duration{120});
+  CHECK_THAT(o.result->aborts[0].message, Catch::Contains("failed (1) > failureLimit (0)"));
+}
+
+TEST_CASE("between the conditions a measurement is inconclusive and the rollout pauses", "[sim][analysis]") {
+  Files f;
+  write(f, {kRollout, kTemplate}, "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.92}\n");
+  const Outcome o = simulateFiles(f);
+  INFO(o.diagnostics);
+  REQUIRE(o.result);
+  CHECK(o.result->phase == "Paused");
+  CHECK(onlyRun(*o.result).phase == "Inconclusive");
+}
+
+TEST_CASE("errors, NaN and empty results reach the conditions as a provider gives them", "[sim][analysis]") {
+  // Five consecutive errors (10 s apart) error the metric with the provider's message.
+  Files f;
+  write(f, {kRollout, kTemplate},
+        "  metrics:\n    success-rate:\n      - {at: 0s, error: \"connection refused\"}\n");
+  const Outcome o = simulateFiles(f);
+  INFO(o.diagnostics);
+  REQUIRE(o.result);
+  const AnalysisRunRecord& run = onlyRun(*o.result);
+  CHECK(run.phase == "Error");
+  REQUIRE(run.measurements.size() == 5);
+  CHECK(run.measurements[4].t == Duration{40});
+  CHECK(run.measurements[4].message == "connection refused");
+  CHECK(o.result->aborted);
+
+  const std::map<std::string, std::vector<MetricPoint>> series = {
+      {"m",
+       {MetricPoint{Duration{0}, MetricPoint::Kind::NaN, {std::nan("")}, ""},
+        MetricPoint{Duration{60}, MetricPoint::Kind::Empty, {}, ""},
+        MetricPoint{Duration{120}, MetricPoint::Kind::Values, {0.5, 0.25}, ""}}}};
+  ScenarioProvider provider(series, kEpoch);
+  analysis::Metric metric;
+  metric.name = "m";
+  auto nan = provider.measure(metric, kEpoch + Duration{30});
+  REQUIRE(nan);
+  CHECK(std::isnan(nan->value.asNumber()));
+  CHECK(nan->text == "NaN");
+  auto empty = provider.measure(metric, kEpoch + Duration{60});
+  REQUIRE(empty);
+  CHECK(empty->value.asVector().empty());
+  CHECK(empty->text == "[]");
+  auto vec = provider.measure(metric, kEpoch + Duration{500});
+  REQUIRE(vec);
+  CHECK(vec->text == "[0.5 0.25]");
+  auto before = provider.measure(metric, kEpoch - Duration{5});
+  REQUIRE_FALSE(before);
+  CHECK_THAT(before.error(), Catch::Contains("no point at or before"));
+  metric.name = "other";
+  auto missing = provider.measure(metric, kEpoch);
+  REQUIRE_FALSE(missing);
+  CHECK_THAT(missing.error(), Catch::Contains("spec.metrics.other"));
+}
+
+TEST_CASE("templates and scripted outcomes are checked against each other", "[sim][analysis]") {
+  struct Row {
+    const char* behaviour;
+    bool withTemplate;
+    const char* scenario;
+    const char* expected;
+  };
+  const Row rows[] = {
+      {"a template both given and scripted is an error at the scripted entry", true,
+       "  analysisRuns:\n    success-rate: {phase: Successful}\n  metrics:\n    success-rate: [{at: 0s, "
+       "value: 1}]\n",
+       "spec.analysisRuns.success-rate: analysis template \"success-rate\" is given as an AnalysisTemplate "
+       "and also scripted here"},
+      {"a template neither given nor scripted says both ways out", false, "  duration: 1h\n",
+       "has no outcome in the scenario (spec.analysisRuns.success-rate: {phase: Successful, after: 5m}) and "
+       "no AnalysisTemplate named \"success-rate\" was given"},
+      {"a given template's metric without values names the metric", true, "  duration: 1h\n",
+       "spec.strategy.canary.steps[1].analysis: metric \"success-rate\" of this analysis has no values in "
+       "the scenario"},
+  };
+  for (const auto& row : rows) {
+    SECTION(row.behaviour) {
+      Files f;
+      if (row.withTemplate) {
+        write(f, {kRollout, kTemplate}, row.scenario);
+      } else {
+        write(f, {kRollout}, row.scenario);
+      }
+      const Outcome o = simulateFiles(f);
+      CHECK_FALSE(o.result);
+      CHECK_THAT(o.diagnostics, Catch::Contains(row.expected));
+    }
+  }
+}
+
+TEST_CASE("the example with real templates aborts at the second its scenario predicts", "[sim][analysis]") {
+  const std::string dir = std::string(SLUICE_SOURCE_DIR) + "/examples/analysis-templates/";
+  Diagnostics diags;
+  auto input = loadSimInput({dir + "rollout.yaml", dir + "templates.yaml"}, dir + "scenario.yaml", diags);
+  INFO(diags.format());
+  REQUIRE(input);
+  SimOptions options;
+  for (const auto& t : input->templates) options.templates.push_back(t.analysisTemplate);
+  auto r = simulate(input->rollouts.front(), input->scenario, options);
+  REQUIRE(r);
+  REQUIRE(r->aborts.size() == 1);
+  CHECK(r->aborts[0].t == Duration{320});
+  CHECK(r->phase == "Degraded");
+}
