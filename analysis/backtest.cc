@@ -27,7 +27,7 @@ Result<std::vector<Time>> backtestStarts(const BacktestOptions& options) {
 Result<Duration> measurementGrid(const AnalysisRunSpec& spec, Duration every) {
   auto args = resolveArgs(spec.args, {});
   if (!args) return Error{args.error()};
-  int64_t g = std::gcd(every.count(), kErrorRetryInterval.count());
+  int64_t g = every.count();
   for (const auto& m : spec.metrics) {
     auto resolved = resolveMetric(m, *args);
     if (!resolved) return Error{resolved.error()};
