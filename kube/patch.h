@@ -54,12 +54,6 @@ class [[nodiscard]] PatchResult : public Expected<nlohmann::json, PatchError> {
     return Error{std::move(*this).Expected::error().message};
   }
 };
-}
-
-private:
-std::variant<nlohmann::json, PatchError> v_;
-}
-;
 
 // The deepest nesting of objects and arrays the engines accept in a document or a patch. Copying and
 // merging recurse once per level, so a hostile body nested a million deep would overflow the stack;
