@@ -165,12 +165,17 @@ struct Informer::Impl {
         put(key, obj);
       }
       ++listCount;
-      synced = true;
     }
-    syncedCv.notify_all();
     for (const auto& obj : gone) notifyDelete(obj);
     for (const auto& obj : added) notifyAdd(obj);
     for (const auto& [o, n] : changed) notifyUpdate(o, n);
+    // Synced only once the handlers have seen the first list, so that a caller waiting for sync can
+    // rely on every listed object having been handed to them.
+    {
+      std::lock_guard lock(mu);
+      synced = true;
+    }
+    syncedCv.notify_all();
   }
 
   void setError(const std::string& e) {

@@ -50,7 +50,8 @@ class Informer {
   // Ends the watch and joins the thread (within about a second). Idempotent; thread-safe.
   void stop();
 
-  // Whether the first full list is in the cache. Thread-safe.
+  // Whether the first full list is in the cache and its add notifications were handed to the handlers.
+  // Thread-safe.
   bool hasSynced() const;
   // Blocks until hasSynced() or `timeout`; returns hasSynced().
   bool waitForSync(std::chrono::milliseconds timeout) const;

@@ -65,7 +65,11 @@ TEST_CASE("kube client watch: another client's writes arrive in order", "[kube-c
   std::mutex mu;
   std::vector<std::pair<std::string, std::string>> seen;  // type, data.k
   std::vector<long> versions;
-  WatchOptions wo;  // from now: pinned to the current resourceVersion, no initial events
+  // From the collection's current resourceVersion, taken before the writes start.
+  auto before = watcher->list(kConfigMaps, "default");
+  REQUIRE(before.ok());
+  WatchOptions wo;
+  wo.resourceVersion = (*before)["metadata"]["resourceVersion"];
   std::thread t([&] {
     auto r = watcher->watch(
         kConfigMaps, "default", wo,
