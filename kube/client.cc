@@ -71,12 +71,19 @@ Result<std::string> runPlugin(const std::vector<std::string>& argv,
                               const std::vector<std::pair<std::string, std::string>>& extraEnv) {
   std::vector<std::string> envStore;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) envStore.emplace_back(*e);
-  for (const auto& [k, v] : extraEnv) envStore.push_back(k + "=" + v);
+  for (const auto& [k, v] : extraEnv) {
+    std::string entry = k;
+    entry += '=';
+    entry += v;
+    envStore.push_back(std::move(entry));
+  }
   std::vector<char*> envp;
+  envp.reserve(envStore.size() + 1);
   for (auto& e : envStore) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::vector<std::string> argStore = argv;
   std::vector<char*> args;
+  args.reserve(argStore.size() + 1);
   for (auto& a : argStore) args.push_back(a.data());
   args.push_back(nullptr);
 
@@ -518,7 +525,8 @@ ApiResult<ResourceRef> Client::resourceFor(const std::string& apiVersion, const 
         }
       }
     }
-    std::string path = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+    std::string path = group.empty() ? "/api/" + version : "/apis/" + group;
+    if (!group.empty()) path += "/" + version;
     auto res = impl_->call("GET", path, "", "", "", true);
     if (!res) return res.error();
     std::vector<ResourceRef> refs;
@@ -568,7 +576,8 @@ ApiResult<Done> Client::watch(const ResourceRef& r, const std::string& ns, const
     if (o.timeoutSeconds > 0) addParam(q, "timeoutSeconds", std::to_string(o.timeoutSeconds));
     net::Request req;
     req.method = "GET";
-    req.url = impl_->config.server + path + "?" + q;
+    req.url = impl_->config.server + path;
+    req.url += "?" + q;
     req.timeout = std::chrono::milliseconds(0);
     req.headers = {{"Accept", "application/json"}, {"User-Agent", impl_->options.userAgent}};
     auto wait = impl_->bucket->reserve();

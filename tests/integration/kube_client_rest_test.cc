@@ -365,7 +365,7 @@ TEST_CASE("kube client: exec plugin credential cached until it expires, re-run o
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == ApiErrorKind::kClient);
     CHECK(r.error().message.find("plugin.sh") != std::string::npos);
-    CHECK(r.error().message.find("3") != std::string::npos);
+    CHECK(r.error().message.find("exited with status 3") != std::string::npos);
   }
 }
 
