@@ -1,0 +1,215 @@
+// The Kubernetes REST client: typed requests (get, list, create, update, patch, delete, watch) against
+// one API server as one user, with TLS and credentials from a ClientConfig, a client-side rate limit,
+// retries, and failures as a typed ApiError carrying the server's Status. libcurl stays in net/.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+#include "kube/kubeconfig.h"
+#include "kube/work_queue.h"
+
+namespace sluice::kube {
+
+// Why a request failed: the server answered with an error Status, the exchange failed before an answer
+// (unreachable, TLS, timeout), or the client refused or could not build it (credentials, bad input).
+enum class ApiErrorKind { kStatus, kTransport, kClient };
+
+// A failed request. For kStatus, `code`, `reason`, `message` and `details` come from the decoded
+// Status body (or from the HTTP status when the body is not a Status).
+struct ApiError {
+  ApiErrorKind kind = ApiErrorKind::kStatus;
+  int code = 0;         // HTTP status; 0 unless kStatus
+  std::string reason;   // "NotFound", "Conflict", ... (Status.reason)
+  std::string message;  // the Status message, or the transport/client failure in a sentence
+  nlohmann::json details = nlohmann::json::object();  // Status.details: name, group, kind, causes
+  std::string verb, path;                             // what was asked, for messages
+
+  bool isNotFound() const { return is(404, "NotFound"); }
+  bool isAlreadyExists() const { return is(409, "AlreadyExists"); }
+  // 409 Conflict (a stale resourceVersion); AlreadyExists shares the code but not the reason.
+  bool isConflict() const { return kind == ApiErrorKind::kStatus && reason == "Conflict"; }
+  bool isInvalid() const { return is(422, "Invalid"); }
+  bool isExpired() const { return is(410, "Expired") || (kind == ApiErrorKind::kStatus && reason == "Gone"); }
+  bool isUnauthorized() const { return is(401, "Unauthorized"); }
+  bool isForbidden() const { return is(403, "Forbidden"); }
+  bool isTooManyRequests() const { return is(429, "TooManyRequests"); }
+  bool isTransport() const { return kind == ApiErrorKind::kTransport; }
+  // "GET /api/v1/namespaces/x/configmaps/y: 404 NotFound: configmaps \"y\" not found".
+  std::string describe() const;
+
+ private:
+  bool is(int c, const char* r) const { return kind == ApiErrorKind::kStatus && (reason == r || code == c); }
+};
+
+// A value or an ApiError.
+template <typename T>
+class [[nodiscard]] ApiResult {
+ public:
+  ApiResult(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  ApiResult(ApiError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  const T& value() const& { return std::get<0>(v_); }
+  T& value() & { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const T& operator*() const& { return value(); }
+  T& operator*() & { return value(); }
+  const T* operator->() const { return &value(); }
+  T* operator->() { return &value(); }
+  const ApiError& error() const { return std::get<1>(v_); }  // precondition: !ok()
+
+ private:
+  std::variant<T, ApiError> v_;
+};
+
+// An empty success, for delete-like calls whose body callers rarely need.
+struct Done {};
+
+// A resource as the API serves it: /api/v1/... for the core group, /apis/GROUP/VERSION/... otherwise.
+struct ResourceRef {
+  std::string group;  // "" for core
+  std::string version;
+  std::string resource;  // plural, lower case: "configmaps"
+  bool namespaced = true;
+  std::string kind;  // "ConfigMap" (informational; filled by discovery)
+
+  // "v1" or "apps/v1".
+  std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
+  // The request path for the collection (name empty) or one object, with an optional subresource.
+  // `ns` is ignored for cluster-scoped resources; empty `ns` on a namespaced one: all namespaces.
+  std::string path(const std::string& ns, const std::string& name = "", const std::string& sub = "") const;
+};
+
+struct ListOptions {
+  std::string labelSelector;
+  std::string fieldSelector;
+  int64_t limit = 0;            // 0: no limit
+  std::string continueToken;    // from a previous page's metadata.continue
+  std::string resourceVersion;  // "" (most recent), "0" (any), or an exact one
+};
+
+struct WriteOptions {
+  bool dryRun = false;  // dryRun=All: validated and answered, not stored
+  std::string fieldManager;
+};
+
+enum class PatchType { kMerge, kJson, kStrategic };
+
+struct DeleteOptions {
+  bool dryRun = false;
+  std::string propagationPolicy;  // "", "Orphan", "Background", "Foreground"
+  std::optional<std::string> preconditionUid;
+  std::optional<std::string> preconditionResourceVersion;
+};
+
+struct ClientOptions {
+  double qps = 40;  // client-side rate limit (client-go's defaults are 5/10; the issue asks 40/80)
+  int burst = 80;
+  int maxRetries = 5;  // retries after the first attempt on 429, and on 5xx/transport for GETs
+  std::chrono::milliseconds retryBase{100};  // backoff: base * 2^attempt, capped at retryMax
+  std::chrono::milliseconds retryMax{5000};
+  std::chrono::milliseconds timeout{30000};  // per request (not watches)
+  std::string userAgent = "sluice";
+  const Clock* clock = nullptr;  // for the rate limiter; nullptr: steadyClock()
+};
+
+// One event of a watch stream.
+struct WatchEvent {
+  std::string type;  // ADDED, MODIFIED, DELETED, BOOKMARK
+  nlohmann::json object;
+};
+
+struct WatchOptions {
+  std::string
+      resourceVersion;  // start after this one ("" = now, with no initial events; "0" = ADDED for all)
+  std::string labelSelector;
+  std::string fieldSelector;
+  bool allowBookmarks = true;
+  int timeoutSeconds = 0;  // server-side timeout of one connection; 0: the server's default
+  // Reconnect (from the last resourceVersion seen, bookmarks included) when a connection ends or fails.
+  bool reconnect = true;
+};
+
+// Lets another thread end a watch. Thread-safe.
+class WatchStop {
+ public:
+  void stop() { stopped_ = true; }
+  bool stopped() const { return stopped_; }
+
+ private:
+  std::atomic<bool> stopped_{false};
+};
+
+class Client {
+ public:
+  // A client for `config`. An error when the configuration cannot carry requests safely: credentials
+  // configured for a plain http:// server (never sent in clear, as kubectl), a server URL that is not
+  // http(s), unreadable TLS files. Runs no plugin and opens no connection.
+  static Result<std::unique_ptr<Client>> create(ClientConfig config, ClientOptions options = {});
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();
+
+  // All calls below block until the answer (after rate limiting and retries) and are thread-safe: each
+  // thread uses its own connection cache. `ns` empty on a namespaced resource means the config's
+  // namespace for object calls and all namespaces for list/watch.
+
+  ApiResult<nlohmann::json> get(const ResourceRef& r, const std::string& ns, const std::string& name);
+  // One page; its metadata.continue names the next page (empty when last).
+  ApiResult<nlohmann::json> list(const ResourceRef& r, const std::string& ns, const ListOptions& o = {});
+  // Every page, following continue tokens; returns the last page's List with all items and the first
+  // page's resourceVersion (the snapshot the pages belong to). 410 mid-way (token expired) is an error.
+  ApiResult<nlohmann::json> listAll(const ResourceRef& r, const std::string& ns, ListOptions o = {});
+  // The namespace comes from the object's metadata.namespace, else `ns`, else the config's.
+  ApiResult<nlohmann::json> create(const ResourceRef& r, const std::string& ns, const nlohmann::json& obj,
+                                   const WriteOptions& o = {});
+  // PUT of the whole object; metadata.resourceVersion, when set, must be current (else Conflict).
+  ApiResult<nlohmann::json> update(const ResourceRef& r, const nlohmann::json& obj,
+                                   const WriteOptions& o = {});
+  // PUT to the status subresource.
+  ApiResult<nlohmann::json> updateStatus(const ResourceRef& r, const nlohmann::json& obj,
+                                         const WriteOptions& o = {});
+  // `patch` is the body: a merge patch / strategic merge patch object or a JSON patch array.
+  ApiResult<nlohmann::json> patch(const ResourceRef& r, const std::string& ns, const std::string& name,
+                                  PatchType type, const nlohmann::json& patch, const WriteOptions& o = {},
+                                  const std::string& subresource = "");
+  // The server's answer body (the object with deletionTimestamp while finalizers hold it, or a Status).
+  ApiResult<nlohmann::json> remove(const ResourceRef& r, const std::string& ns, const std::string& name,
+                                   const DeleteOptions& o = {});
+
+  // The resource serving `kind` in `apiVersion` ("apps/v1", "Deployment"), from discovery, cached per
+  // group-version; a miss refreshes the cache once (a CRD applied since). NotFound-like kClient error
+  // when the server does not serve the kind.
+  ApiResult<ResourceRef> resourceFor(const std::string& apiVersion, const std::string& kind);
+
+  // Streams events to `handler` until it returns false, `stop` is stopped, or (without reconnect) the
+  // connection ends. With reconnect, a broken or ended connection is reopened from the last
+  // resourceVersion seen (bookmarks advance it), after a short backoff. An ERROR event ends the watch
+  // with its decoded Status (410 Expired: the caller must list again). Returns Done when stopped or the
+  // handler declined; the error otherwise. Blocks; `stop` may be called from another thread (the
+  // connection is dropped within about a second).
+  ApiResult<Done> watch(const ResourceRef& r, const std::string& ns, const WatchOptions& o,
+                        const std::function<bool(const WatchEvent&)>& handler,
+                        const WatchStop* stop = nullptr);
+
+  const ClientConfig& config() const;
+  // How many times the exec credential plugin has been run (for diagnostics). Thread-safe.
+  int execRuns() const;
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::kube
