@@ -55,6 +55,10 @@ struct Argument {
 // An int, or a string that becomes one after argument templating ("{{args.count}}"), as Argo's
 // intstr.IntOrString `count`.
 struct IntOrString {
+  IntOrString() = default;
+  IntOrString(int n) : number(n) {}  // NOLINT(google-explicit-constructor): a plain int is the common case
+  IntOrString(std::optional<int> n, std::string t) : number(n), text(std::move(t)) {}
+
   std::optional<int> number;
   std::string text;  // used when `number` is empty
   bool operator==(const IntOrString&) const = default;
@@ -122,20 +126,31 @@ struct Metric {
   std::optional<IntOrString> count;
   std::string successCondition;
   std::string failureCondition;
-  std::optional<int> failureLimit;
-  std::optional<int> inconclusiveLimit;
-  std::optional<int> consecutiveErrorLimit;
-  std::optional<int> consecutiveSuccessLimit;
+  // Limits are ints or, like count, strings that become ints after templating ("{{args.limit}}").
+  std::optional<IntOrString> failureLimit;
+  std::optional<IntOrString> inconclusiveLimit;
+  std::optional<IntOrString> consecutiveErrorLimit;
+  std::optional<IntOrString> consecutiveSuccessLimit;
   MetricProvider provider;
   bool operator==(const Metric&) const = default;
 
-  int failureLimitOrDefault() const { return failureLimit.value_or(kDefaultFailureLimit); }
-  int inconclusiveLimitOrDefault() const { return inconclusiveLimit.value_or(kDefaultInconclusiveLimit); }
+  // The limits in force. Meaningful once the metric is templated and validated (validation rejects a
+  // limit that is not a whole number); until then a limit still holding {{args}} reads as its default.
+  int failureLimitOrDefault() const { return limitOr(failureLimit, kDefaultFailureLimit); }
+  int inconclusiveLimitOrDefault() const { return limitOr(inconclusiveLimit, kDefaultInconclusiveLimit); }
   int consecutiveErrorLimitOrDefault() const {
-    return consecutiveErrorLimit.value_or(kDefaultConsecutiveErrorLimit);
+    return limitOr(consecutiveErrorLimit, kDefaultConsecutiveErrorLimit);
   }
   int consecutiveSuccessLimitOrDefault() const {
-    return consecutiveSuccessLimit.value_or(kDefaultConsecutiveSuccessLimit);
+    return limitOr(consecutiveSuccessLimit, kDefaultConsecutiveSuccessLimit);
+  }
+
+ private:
+  static int limitOr(const std::optional<IntOrString>& limit, int fallback) {
+    if (!limit) return fallback;
+    if (limit->number) return *limit->number;
+    auto n = limit->resolve();
+    return n ? *n : fallback;
   }
 };
 

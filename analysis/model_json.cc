@@ -137,10 +137,10 @@ void readMetric(ObjectReader& o, Metric& m) {
   o.read("count", m.count, readIntOrString);
   o.read("successCondition", m.successCondition, readString);
   o.read("failureCondition", m.failureCondition, readString);
-  o.read("failureLimit", m.failureLimit, readInt);
-  o.read("inconclusiveLimit", m.inconclusiveLimit, readInt);
-  o.read("consecutiveErrorLimit", m.consecutiveErrorLimit, readInt);
-  o.read("consecutiveSuccessLimit", m.consecutiveSuccessLimit, readInt);
+  o.read("failureLimit", m.failureLimit, readIntOrString);
+  o.read("inconclusiveLimit", m.inconclusiveLimit, readIntOrString);
+  o.read("consecutiveErrorLimit", m.consecutiveErrorLimit, readIntOrString);
+  o.read("consecutiveSuccessLimit", m.consecutiveSuccessLimit, readIntOrString);
   if (const json* p = o.get("provider")) {
     readObject(r, *p, o.path("provider"), [&](ObjectReader& po) { readProvider(po, m.provider); });
   } else {
@@ -351,8 +351,13 @@ json providerToJson(const MetricProvider& p) {
   return j;
 }
 
-void putOptionalInt(json& j, const char* key, const std::optional<int>& v) {
-  if (v) j[key] = *v;
+void putIntOrString(json& j, const char* key, const std::optional<IntOrString>& v) {
+  if (!v) return;
+  if (v->number) {
+    j[key] = *v->number;
+  } else {
+    j[key] = v->text;
+  }
 }
 
 json argsToJson(const std::vector<Argument>& args) {
@@ -499,19 +504,13 @@ json metricToJson(const Metric& m) {
   putString(j, "name", m.name);
   putString(j, "interval", m.interval);
   putString(j, "initialDelay", m.initialDelay);
-  if (m.count) {
-    if (m.count->number) {
-      j["count"] = *m.count->number;
-    } else {
-      j["count"] = m.count->text;
-    }
-  }
+  putIntOrString(j, "count", m.count);
   putString(j, "successCondition", m.successCondition);
   putString(j, "failureCondition", m.failureCondition);
-  putOptionalInt(j, "failureLimit", m.failureLimit);
-  putOptionalInt(j, "inconclusiveLimit", m.inconclusiveLimit);
-  putOptionalInt(j, "consecutiveErrorLimit", m.consecutiveErrorLimit);
-  putOptionalInt(j, "consecutiveSuccessLimit", m.consecutiveSuccessLimit);
+  putIntOrString(j, "failureLimit", m.failureLimit);
+  putIntOrString(j, "inconclusiveLimit", m.inconclusiveLimit);
+  putIntOrString(j, "consecutiveErrorLimit", m.consecutiveErrorLimit);
+  putIntOrString(j, "consecutiveSuccessLimit", m.consecutiveSuccessLimit);
   j["provider"] = providerToJson(m.provider);
   return j;
 }

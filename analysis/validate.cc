@@ -51,14 +51,32 @@ class MetricRules {
     auto at = [&](const char* field) { return childPath(path, field); };
     checkDuration(m.interval, at("interval"));
     checkDuration(m.initialDelay, at("initialDelay"));
+    // A limit still holding {{args}} is checked when the run is templated; here only written numbers.
+    bool allWritten = true;
+    auto limit = [&](const char* field, const std::optional<IntOrString>& v) {
+      if (!v || v->number) return;
+      if (templated(v->text)) {
+        allWritten = false;
+        return;
+      }
+      if (auto n = v->resolve(); !n) {
+        error(at(field), n.error());
+        allWritten = false;
+      }
+    };
+    limit("failureLimit", m.failureLimit);
+    limit("inconclusiveLimit", m.inconclusiveLimit);
+    limit("consecutiveErrorLimit", m.consecutiveErrorLimit);
+    limit("consecutiveSuccessLimit", m.consecutiveSuccessLimit);
+    if (!allWritten) return;
     const int failureLimit = m.failureLimitOrDefault();
     const int successLimit = m.consecutiveSuccessLimitOrDefault();
     if (failureLimit < -1)
       error(at("failureLimit"), "must be -1 (disabled) or more, got " + std::to_string(failureLimit));
-    for (auto [field, value] : {std::pair{"inconclusiveLimit", m.inconclusiveLimit},
-                                {"consecutiveErrorLimit", m.consecutiveErrorLimit},
-                                {"consecutiveSuccessLimit", m.consecutiveSuccessLimit}}) {
-      if (value && *value < 0) error(at(field), "must not be negative, got " + std::to_string(*value));
+    for (auto [field, value] : {std::pair{"inconclusiveLimit", m.inconclusiveLimitOrDefault()},
+                                {"consecutiveErrorLimit", m.consecutiveErrorLimitOrDefault()},
+                                {"consecutiveSuccessLimit", successLimit}}) {
+      if (value < 0) error(at(field), "must not be negative, got " + std::to_string(value));
     }
     if (failureLimit == -1 && successLimit == 0) {
       error(at("failureLimit"),

@@ -179,6 +179,8 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
        "spec.metrics[0].consecutiveSuccessLimit", "must not be negative", 8},
       {"failureLimit -1 needs consecutiveSuccessLimit", templateWithMetric("interval: 1m\nfailureLimit: -1"),
        "spec.metrics[0].failureLimit", "consecutiveSuccessLimit must be set", 9},
+      {"a limit written as a string must be a whole number", templateWithMetric("failureLimit: \"lots\""),
+       "spec.metrics[0].failureLimit", "must be a whole number, got \"lots\"", 8},
       {"an interval must parse", templateWithMetric("interval: soon"), "spec.metrics[0].interval", "soon", 8},
       {"an initialDelay must parse", templateWithMetric("initialDelay: -5s"), "spec.metrics[0].initialDelay",
        "", 8},
@@ -210,8 +212,8 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
       {"sigv4 is not supported yet",
        templateWithMetric("", "provider: {prometheus: {query: up, authentication: {sigv4: {region: x}}}}"),
        "spec.metrics[0].provider.prometheus.authentication.sigv4", "not supported yet", 7},
-      {"wrong types are named", templateWithMetric("failureLimit: lots"), "spec.metrics[0].failureLimit",
-       "must be an integer, got string \"lots\"", 8},
+      {"wrong types are named", templateWithMetric("failureLimit: [1]"), "spec.metrics[0].failureLimit",
+       "must be an integer", 8},
       {"an interval must be a string", templateWithMetric("interval: 60"), "spec.metrics[0].interval",
        "must be a duration string", 8},
       {"an insecure flag must be a bool", templateWithMetric("", "provider: {web: {url: u, insecure: yes}}"),
@@ -257,7 +259,9 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
 
 TEST_CASE("templated fields are checked when the run starts, not at load", "[analysis][model]") {
   const LoadedTemplate loaded = loadTemplate(
-      templateWithMetric("interval: \"{{args.every}}\"\ncount: \"{{ args.n }}\"\nfailureLimit: 3"));
+      templateWithMetric("interval: \"{{args.every}}\"\ncount: \"{{ args.n }}\"\nfailureLimit: 3\n"
+                         "inconclusiveLimit: \"{{args.i}}\"\nconsecutiveErrorLimit: \"{{args.e}}\"\n"
+                         "consecutiveSuccessLimit: \"{{args.s}}\""));
   INFO(loaded.diags.format());
   CHECK(loaded.value);
 }

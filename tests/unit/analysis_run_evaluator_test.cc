@@ -432,6 +432,40 @@ TEST_CASE("arguments are resolved when the run starts", "[analysis][evaluator]")
     CHECK(d.status.phase == Phase::Error);
     CHECK_THAT(d.status.message, Catch::Contains("count") && Catch::Contains("many"));
   }
+  SECTION("limits templated from args are the limits in force") {
+    RunDriver d;
+    Metric m = metricWith("m", {.interval = "1m", .count = 10});
+    m.failureLimit = IntOrString{std::nullopt, "{{ args.failures }}"};
+    m.consecutiveErrorLimit = IntOrString{std::nullopt, "{{args.errors}}"};
+    d.spec.metrics = {m};
+    d.spec.args = {{"failures", std::string("2"), std::nullopt, std::nullopt},
+                   {"errors", std::string("1"), std::nullopt, std::nullopt}};
+    for (int i = 0; i < 2; ++i) {
+      d.evaluate();
+      REQUIRE(d.due("m"));
+      d.record("m", F);
+      d.evaluate();
+      CHECK(d.result("m").phase == Run);  // 2 failures are within failureLimit 2
+      d.now = *d.last.nextCheck;
+    }
+    d.evaluate();
+    d.record("m", F);
+    d.evaluate();
+    CHECK(d.result("m").phase == F);
+    CHECK_THAT(d.result("m").message, Catch::Contains("failureLimit (2)"));
+    CHECK(d.status.phase == F);
+  }
+  SECTION("a limit templated to a non-number ends the run in Error") {
+    RunDriver d;
+    Metric m = metricWith("m", {.interval = "1m", .count = 3});
+    m.inconclusiveLimit = IntOrString{std::nullopt, "{{args.n}}"};
+    d.spec.metrics = {m};
+    d.spec.args = {{"n", std::string("lots"), std::nullopt, std::nullopt}};
+    d.evaluate();
+    CHECK(d.status.phase == Phase::Error);
+    CHECK_THAT(d.status.message, Catch::Contains("inconclusiveLimit") && Catch::Contains("lots"));
+    CHECK(d.last.measure.empty());
+  }
   SECTION("secret values are masked in the run's messages and measurements") {
     RunDriver d;
     d.spec.metrics = {withQuery("http://user:{{args.token}}@prom:9090")};
