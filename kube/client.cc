@@ -551,9 +551,6 @@ ApiResult<Done> Client::watch(const ResourceRef& r, const std::string& ns, const
                               const std::function<bool(const WatchEvent&)>& handler, const WatchStop* stop) {
   std::string resourceVersion = o.resourceVersion;
   int failures = 0;
-  // With a stop handle, each connection is short (see below); one that timed out before any byte came
-  // (a slow handshake on a loaded machine) gets twice as long next time, up to 8 s.
-  std::chrono::milliseconds shortTimeout(1000);
   const std::string path = r.path(ns);
   if (resourceVersion.empty() && o.reconnect) {
     // "From now" must mean one instant even across reconnects: pin it to the collection's current
@@ -590,10 +587,8 @@ ApiResult<Done> Client::watch(const ResourceRef& r, const std::string& ns, const
     std::optional<ApiError> streamError;
     bool declined = false;
     bool gotEvent = false;
-    bool gotBytes = false;
     auto onData = [&](std::string_view chunk) {
       if (stop != nullptr && stop->stopped()) return false;
-      gotBytes = true;
       buffer.append(chunk);
       std::size_t start = 0;
       for (;;) {
@@ -627,24 +622,13 @@ ApiResult<Done> Client::watch(const ResourceRef& r, const std::string& ns, const
       buffer.erase(0, start);
       return true;
     };
-    // The stop flag is checked as data arrives; a quiet stream would hold a stopped watch open, so with a
-    // stop handle each connection lasts at most a second and is reopened from the last resourceVersion.
-    bool shortConnection = stop != nullptr && o.reconnect;
-    if (shortConnection) {
-      req.timeout = shortTimeout;
-    } else if (o.timeoutSeconds > 0) {
-      req.timeout = std::chrono::milliseconds((o.timeoutSeconds + 5) * 1000);
-    }
-    net::Outcome out = threadHttpClient().stream(req, onData);
+    if (o.timeoutSeconds > 0) req.timeout = std::chrono::milliseconds((o.timeoutSeconds + 5) * 1000);
+    net::Outcome out =
+        threadHttpClient().stream(req, onData, stop != nullptr ? &stop->cancellation() : nullptr);
     if (declined || (stop != nullptr && stop->stopped())) return Done{};
     if (streamError) return *streamError;
     if (out.ok() && out.response().status >= 400) {
       return decodeError(out.response().status, buffer, "WATCH", path);
-    }
-    if (shortConnection && !out.ok() && out.failure().kind == net::FailureKind::kTimeout) {
-      shortTimeout = gotBytes ? std::chrono::milliseconds(1000)
-                              : std::min(shortTimeout * 2, std::chrono::milliseconds(8000));
-      continue;
     }
     if (!o.reconnect) {
       if (!out.ok()) {

@@ -66,7 +66,12 @@ struct Informer::Impl {
 
   WatchStop stopFlag;
   std::thread thread;
+  std::thread resyncThread;
   bool started = false;
+  // Held while the cache changes and its handlers run, so that events and resyncs are handed over one at
+  // a time and a resync sees a state the handlers have already seen.
+  std::mutex dispatchMu;
+  std::condition_variable stopCv;  // wakes the resync thread on stop (with mu)
 
   Impl(Client& c, ResourceRef r, InformerOptions o)
       : client(c), resource(std::move(r)), options(std::move(o)) {}
@@ -108,6 +113,7 @@ struct Informer::Impl {
   void apply(const std::string& type, const json& obj) {
     std::string key = objectKey(obj);
     if (key.empty()) return;
+    std::lock_guard dispatch(dispatchMu);
     std::optional<json> old;
     {
       std::lock_guard lock(mu);
@@ -132,6 +138,7 @@ struct Informer::Impl {
   // Replaces the cache with a full list, as client-go's Replace: adds and updates for what is listed
   // (an unchanged resourceVersion is no update), deletes for what is gone.
   void replace(const json& listed) {
+    std::lock_guard dispatch(dispatchMu);
     std::map<std::string, json> fresh;
     if (listed.contains("items") && listed["items"].is_array()) {
       for (const auto& item : listed["items"]) {
@@ -190,6 +197,26 @@ struct Informer::Impl {
     }
   }
 
+  // Hands every cached object to onUpdate(obj, obj) each resync period until stopped.
+  void resyncLoop() {
+    const auto period = options.resyncPeriod;
+    for (;;) {
+      {
+        std::unique_lock lock(mu);
+        if (stopCv.wait_for(lock, period, [this] { return stopFlag.stopped(); })) return;
+        if (!synced) continue;
+      }
+      std::lock_guard dispatch(dispatchMu);
+      std::vector<json> snapshot;
+      {
+        std::lock_guard lock(mu);
+        snapshot.reserve(items.size());
+        for (const auto& [key, obj] : items) snapshot.push_back(obj);
+      }
+      for (const auto& obj : snapshot) notifyUpdate(obj, obj);
+    }
+  }
+
   void run() {
     int failures = 0;
     while (!stopFlag.stopped()) {
@@ -239,11 +266,19 @@ void Informer::start() {
   if (impl_->started) return;
   impl_->started = true;
   impl_->thread = std::thread([this] { impl_->run(); });
+  if (impl_->options.resyncPeriod.count() > 0)
+    impl_->resyncThread = std::thread([this] { impl_->resyncLoop(); });
 }
 
 void Informer::stop() {
-  impl_->stopFlag.stop();
-  if (impl_->thread.joinable() && impl_->thread.get_id() != std::this_thread::get_id()) impl_->thread.join();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopFlag.stop();
+  }
+  impl_->stopCv.notify_all();
+  for (std::thread* t : {&impl_->thread, &impl_->resyncThread}) {
+    if (t->joinable() && t->get_id() != std::this_thread::get_id()) t->join();
+  }
 }
 
 bool Informer::hasSynced() const {

@@ -16,8 +16,8 @@
 
 namespace sluice::kube {
 
-// Handlers run on the informer's thread, one event at a time, after the cache has the change; they may
-// read the informer (not stop it). Any may be empty.
+// Handlers run on the informer's threads, one event at a time (never two at once), after the cache has
+// the change; they may read the informer (not stop it). Any may be empty.
 struct InformerHandlers {
   std::function<void(const nlohmann::json& obj)> onAdd;
   std::function<void(const nlohmann::json& oldObj, const nlohmann::json& newObj)> onUpdate;
@@ -29,6 +29,9 @@ struct InformerOptions {
   std::string labelSelector;
   std::string fieldSelector;
   int64_t pageSize = 500;  // list page size
+  // Every period (once synced), each cached object is handed to onUpdate again with old == new, as
+  // client-go's resync: a controller that missed acting on a state gets another chance. 0: never.
+  std::chrono::milliseconds resyncPeriod{0};
 };
 
 // The cache key of an object: "namespace/name", or "name" for cluster-scoped ones.
@@ -47,7 +50,7 @@ class Informer {
   void addHandlers(InformerHandlers handlers);
   // Starts the reflector thread. Call once.
   void start();
-  // Ends the watch and joins the thread (within about a second). Idempotent; thread-safe.
+  // Ends the watch at once and joins the threads. Idempotent; thread-safe.
   void stop();
 
   // Whether the first full list is in the cache and its add notifications were handed to the handlers.

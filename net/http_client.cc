@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <cctype>
 #include <mutex>
 #include <string>
@@ -153,10 +154,70 @@ const std::string* Response::header(std::string_view name) const {
   return nullptr;
 }
 
+struct Cancellation::State {
+  std::atomic<bool> cancelled{false};
+  std::mutex mutex;
+  CURLM* multi = nullptr;  // the stream in progress, to wake from its poll
+};
+
+Cancellation::Cancellation() : state_(std::make_unique<State>()) {}
+Cancellation::~Cancellation() = default;
+
+void Cancellation::cancel() {
+  state_->cancelled = true;
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  if (state_->multi != nullptr) curl_multi_wakeup(state_->multi);
+}
+
+bool Cancellation::cancelled() const { return state_->cancelled; }
+
+namespace {
+
+// Runs the transfer on its own multi handle so that a wait for data can be woken by cancel(). A wakeup
+// that comes before the poll makes the next poll return at once, so no cancel is missed.
+CURLcode performCancellable(CURL* curl, Cancellation::State& state) {
+  CURLM* multi = curl_multi_init();
+  if (multi == nullptr) return CURLE_OUT_OF_MEMORY;
+  curl_multi_add_handle(multi, curl);
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    state.multi = multi;
+  }
+  CURLcode result = CURLE_OK;
+  for (;;) {
+    if (state.cancelled) {
+      result = CURLE_ABORTED_BY_CALLBACK;
+      break;
+    }
+    int running = 0;
+    if (curl_multi_perform(multi, &running) != CURLM_OK) {
+      result = CURLE_RECV_ERROR;
+      break;
+    }
+    if (running == 0) {
+      int queued = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+        if (msg->msg == CURLMSG_DONE) result = msg->data.result;
+      }
+      break;
+    }
+    curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+  }
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    state.multi = nullptr;
+  }
+  curl_multi_remove_handle(multi, curl);
+  curl_multi_cleanup(multi);
+  return result;
+}
+
+}  // namespace
+
 struct HttpClient::Impl {
   CURL* curl = nullptr;
 
-  Outcome perform(const Request& request, Exchange& ex);
+  Outcome perform(const Request& request, Exchange& ex, const Cancellation* cancel = nullptr);
 };
 
 HttpClient::HttpClient() : impl_(std::make_unique<Impl>()) {
@@ -168,7 +229,7 @@ HttpClient::~HttpClient() {
   if (impl_->curl != nullptr) curl_easy_cleanup(impl_->curl);
 }
 
-Outcome HttpClient::Impl::perform(const Request& request, Exchange& ex) {
+Outcome HttpClient::Impl::perform(const Request& request, Exchange& ex, const Cancellation* cancel) {
   std::string shownUrl = redactUrl(request.url);
   auto fail = [&](FailureKind kind, const std::string& cause) {
     return Failure{kind, request.method + " " + shownUrl + ": " + cause};
@@ -276,7 +337,9 @@ Outcome HttpClient::Impl::perform(const Request& request, Exchange& ex) {
     curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connectTo);
   }
 
-  CURLcode code = curl_easy_perform(curl);
+  CURLcode code = cancel == nullptr ? curl_easy_perform(curl) : performCancellable(curl, cancel->state());
+  if (code == CURLE_ABORTED_BY_CALLBACK && cancel != nullptr && cancel->cancelled())
+    ex.stoppedByCaller = true;
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
@@ -297,10 +360,11 @@ Outcome HttpClient::send(const Request& request) {
   return impl_->perform(request, ex);
 }
 
-Outcome HttpClient::stream(const Request& request, const std::function<bool(std::string_view)>& onData) {
+Outcome HttpClient::stream(const Request& request, const std::function<bool(std::string_view)>& onData,
+                           const Cancellation* cancel) {
   Exchange ex;
   ex.onData = &onData;
-  return impl_->perform(request, ex);
+  return impl_->perform(request, ex, cancel);
 }
 
 std::string urlEncode(std::string_view text) {

@@ -74,6 +74,24 @@ class Outcome {
   std::optional<Failure> failure_;
 };
 
+// Ends a stream() from another thread at once, even while no data arrives. Thread-safe; once cancelled it
+// stays cancelled. One stream at a time may use it.
+class Cancellation {
+ public:
+  Cancellation();
+  Cancellation(const Cancellation&) = delete;
+  Cancellation& operator=(const Cancellation&) = delete;
+  ~Cancellation();
+  void cancel();
+  bool cancelled() const;
+
+  struct State;  // opaque: defined where libcurl is
+  State& state() const { return *state_; }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
 // One connection cache (keep-alive) per client. Not thread-safe: one client per thread. Never throws.
 class HttpClient {
  public:
@@ -88,8 +106,11 @@ class HttpClient {
   // Sends the request and hands the body to `onData` as it arrives, chunk by chunk (not split on lines:
   // the caller frames). `onData` returns false to end the exchange early (then the Outcome is the
   // response so far, not a failure). Blocks until the stream ends, fails or is ended. maxResponseBytes does
-  // not apply: a watch is unbounded, and the caller holds only what it keeps.
-  Outcome stream(const Request& request, const std::function<bool(std::string_view)>& onData);
+  // not apply: a watch is unbounded, and the caller holds only what it keeps. A `cancel` cancelled from
+  // another thread ends the exchange at once like an `onData` that returns false; such a stream runs on
+  // its own connection, closed when it ends.
+  Outcome stream(const Request& request, const std::function<bool(std::string_view)>& onData,
+                 const Cancellation* cancel = nullptr);
 
  private:
   struct Impl;

@@ -2,7 +2,9 @@
 // in order, 410 Expired from a compacted revision, stop from another thread, and an informer's sync,
 // handlers, indexes and recovery when the server restarts on the same directory.
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -228,4 +230,49 @@ TEST_CASE("kube client informer: recovers when the server restarts, relisting af
   REQUIRE(writer->create(kConfigMaps, "default", configMap("after")).ok());
   CHECK(waitUntil([&] { return rec.contains("ADD after"); }, std::chrono::seconds(10)));
   informer.stop();
+}
+
+TEST_CASE("kube client informer: resync hands every cached object to onUpdate again",
+          "[kube-client][informer]") {
+  KubeServer server;
+  auto client = server.client();
+  for (const char* name : {"a", "b"}) REQUIRE(client->create(kConfigMaps, "default", configMap(name)).ok());
+
+  sluice::kube::InformerOptions options;
+  options.ns = "default";
+  options.resyncPeriod = std::chrono::milliseconds(200);
+  Informer informer(*client, kConfigMaps, options);
+  std::mutex mu;
+  std::map<std::string, int> resyncs;  // name -> updates with the same resourceVersion on both sides
+  bool overlapped = false;             // two handler calls at once
+  std::atomic<int> inHandler{0};
+  informer.addHandlers({{},
+                        [&](const json& o, const json& n) {
+                          if (inHandler.fetch_add(1) != 0) overlapped = true;
+                          if (o["metadata"]["resourceVersion"] == n["metadata"]["resourceVersion"]) {
+                            std::lock_guard lock(mu);
+                            ++resyncs[nameOf(n)];
+                          }
+                          inHandler.fetch_sub(1);
+                        },
+                        {}});
+  informer.start();
+  REQUIRE(informer.waitForSync(std::chrono::seconds(10)));
+  auto count = [&](const std::string& name) {
+    std::lock_guard lock(mu);
+    return resyncs[name];
+  };
+  // Objects that never change come back, period after period; so does one created after the sync.
+  REQUIRE(client->create(kConfigMaps, "default", configMap("c")).ok());
+  REQUIRE(waitUntil([&] { return count("a") >= 3 && count("b") >= 3 && count("c") >= 2; },
+                    std::chrono::seconds(20)));
+  // A deleted object is no longer resynced.
+  REQUIRE(client->remove(kConfigMaps, "default", "b").ok());
+  REQUIRE(waitUntil([&] { return !informer.get("default/b").has_value(); }, std::chrono::seconds(10)));
+  int bAfterDelete = count("b");
+  int aBefore = count("a");
+  REQUIRE(waitUntil([&] { return count("a") >= aBefore + 2; }, std::chrono::seconds(20)));
+  CHECK(count("b") <= bAfterDelete + 1);  // at most a resync that had already taken its snapshot
+  informer.stop();
+  CHECK_FALSE(overlapped);
 }

@@ -1,8 +1,10 @@
 // net::HttpClient against the scripted loopback peer: what goes on the wire, and how each way an exchange
 // can fail comes back as a Failure of the right kind with a message naming the URL.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "net/http_client.h"
 #include "tests/support/http_peer.h"
@@ -201,6 +203,50 @@ TEST_CASE("http client streams chunks as they arrive and stops when asked", "[ne
   REQUIRE(stopped.ok());
   CHECK(stopped.response().status == 200);
   CHECK(seen == "line 1\nline 2\n");
+}
+
+TEST_CASE("http client ends a quiet stream at once when cancelled from another thread",
+          "[net][http][stream]") {
+  HttpPeer peer([](const PeerRequest&) {
+    PeerReply reply;
+    reply.chunks = {"line 1\n"};
+    reply.holdStreamOpen = true;  // then silence: only a cancel can end the exchange
+    return reply;
+  });
+  HttpClient client;
+  Request request;
+  request.url = peer.url("/watch");
+  // Without a working cancel the exchange would end by this timeout, as a failure.
+  request.timeout = 30s;
+  sluice::net::Cancellation cancel;
+  std::atomic<bool> gotFirst{false};
+  bool firstCameInTime = false;  // Catch2's assertions are not for other threads: checked after join
+  std::thread canceller([&] {
+    firstCameInTime = sluice::testing::waitUntil([&] { return gotFirst.load(); }, 10s);
+    cancel.cancel();
+  });
+  std::string seen;
+  auto outcome = client.stream(
+      request,
+      [&](std::string_view data) {
+        seen += data;
+        gotFirst = true;
+        return true;
+      },
+      &cancel);
+  canceller.join();
+  CHECK(firstCameInTime);
+  REQUIRE(outcome.ok());  // cancelled, not timed out
+  CHECK(outcome.response().status == 200);
+  CHECK(seen == "line 1\n");
+  CHECK(cancel.cancelled());
+  CHECK(peer.connectionsAccepted() == 1);
+
+  // A cancelled handle stays cancelled: a stream that uses it ends before sending anything.
+  auto again = client.stream(
+      request, [&](std::string_view) { return true; }, &cancel);
+  REQUIRE(again.ok());
+  CHECK(peer.requests().size() == 1);
 }
 
 TEST_CASE("urlEncode keeps unreserved characters only", "[net][http]") {
