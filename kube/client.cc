@@ -181,6 +181,8 @@ std::string contentTypeFor(PatchType t) {
       return "application/json-patch+json";
     case PatchType::kStrategic:
       return "application/strategic-merge-patch+json";
+    case PatchType::kApply:
+      return "application/apply-patch+yaml";  // JSON is YAML
   }
   return "application/merge-patch+json";
 }

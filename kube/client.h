@@ -104,7 +104,8 @@ struct WriteOptions {
   std::string fieldManager;
 };
 
-enum class PatchType { kMerge, kJson, kStrategic };
+// kApply is server-side apply (the body is the desired object; WriteOptions.fieldManager names the owner).
+enum class PatchType { kMerge, kJson, kStrategic, kApply };
 
 struct DeleteOptions {
   bool dryRun = false;
