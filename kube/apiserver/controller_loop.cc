@@ -9,7 +9,7 @@ ControllerLoop::~ControllerLoop() {
   watch_.reset();
 }
 
-std::optional<ApiError> ControllerLoop::start(Registry& registry, Observe observe, Process process) {
+std::optional<ApiError> ControllerLoop::start(Registry& registry, const Observe& observe, Process process) {
   auto watch = registry.watchAll(observe);
   if (!watch) return watch.error();
   watch_ = std::move(watch).value();

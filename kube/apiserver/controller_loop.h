@@ -29,7 +29,7 @@ class ControllerLoop {
 
   // Watches `registry` (the current objects reach `observe` inside this call) and then starts the worker.
   // An error means the registry could not be watched; nothing runs then.
-  std::optional<ApiError> start(Registry& registry, Observe observe, Process process);
+  std::optional<ApiError> start(Registry& registry, const Observe& observe, Process process);
 
   // As above, with `controller`'s observe(type, event) and process(key), which must outlive this loop.
   template <typename Controller>

@@ -23,7 +23,10 @@ std::string join(const std::map<std::string, int>& counts, const char* middle) {
   std::string out;
   for (const auto& [what, n] : counts) {
     if (!out.empty()) out += ", ";
-    out += what + middle + std::to_string(n) + " resource instances";
+    out += what;
+    out += middle;
+    out += std::to_string(n);
+    out += " resource instances";
   }
   return out;
 }
@@ -42,7 +45,10 @@ json namespaceDeletionConditions(const NamespaceContent& content, const json& pr
                                  const std::string& now) {
   const bool failed = !content.deleteErrors.empty();
   std::string failures;
-  for (const auto& e : content.deleteErrors) failures += (failures.empty() ? "" : ", ") + e;
+  for (const auto& e : content.deleteErrors) {
+    if (!failures.empty()) failures += ", ";
+    failures += e;
+  }
   const bool remain = !content.remainingByResource.empty();
   const bool held = !content.remainingByFinalizer.empty();
   json out = json::array({

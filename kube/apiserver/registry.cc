@@ -1106,16 +1106,26 @@ ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(
 
 ApiResult<std::unique_ptr<RegistryWatch>> Registry::watchAll(
     const std::function<void(const ResourceType&, const WatchEvent&)>& sink) {
-  // Keys are "<group>/<resource>/..."; the type is the first served version of that resource.
-  auto typeOfKey = [this](const std::string& key) -> std::shared_ptr<const ResourceType> {
+  // Keys are "<group>/<resource>/..."; the type is the first served version of that resource. The map is
+  // rebuilt only when the set of types changes, since this runs for every write.
+  struct KeyTypes {
+    std::mutex mu;
+    int64_t generation = -1;
+    std::map<std::string, std::shared_ptr<const ResourceType>> byPrefix;
+  };
+  auto cache = std::make_shared<KeyTypes>();
+  auto typeOfKey = [this, cache](const std::string& key) -> std::shared_ptr<const ResourceType> {
     auto first = key.find('/');
     auto second = first == std::string::npos ? std::string::npos : key.find('/', first + 1);
     if (second == std::string::npos) return nullptr;
-    std::string prefix = key.substr(0, second + 1);
-    for (const auto& t : types()) {
-      if (t->keyPrefix() == prefix) return t;
+    std::lock_guard lock(cache->mu);
+    if (int64_t generation = typesGeneration(); generation != cache->generation) {
+      cache->byPrefix.clear();
+      for (const auto& t : types()) cache->byPrefix.emplace(t->keyPrefix(), t);
+      cache->generation = generation;
     }
-    return nullptr;
+    auto it = cache->byPrefix.find(key.substr(0, second + 1));
+    return it == cache->byPrefix.end() ? nullptr : it->second;
   };
   auto snapshot = impl_->store.list("");
   if (!snapshot) return internalError(snapshot.error().message);

@@ -43,11 +43,12 @@ void create(const KubectlEnv& env, const json& obj, const std::string& ns = "def
   env.ok("create -n " + ns + " -f " + env.writeFile(file, obj.dump()));
 }
 
-json configMap(const std::string& name, const json& owners, const json& finalizers = json()) {
+json configMap(const std::string& name, const std::vector<json>& owners,
+               const std::vector<std::string>& finalizers = {}) {
   json cm = {
       {"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}, {"data", {{"k", "v"}}}};
   if (!owners.empty()) cm["metadata"]["ownerReferences"] = owners;
-  if (!finalizers.is_null()) cm["metadata"]["finalizers"] = finalizers;
+  if (!finalizers.empty()) cm["metadata"]["finalizers"] = finalizers;
   return cm;
 }
 
@@ -116,14 +117,15 @@ TEST_CASE("kubectl delete cascades in the background: dependents go, a shared on
                  {"selector", {{"matchLabels", {{"app", "web"}}}}},
                  {"template",
                   {{"metadata", {{"labels", {{"app", "web"}}}}},
-                   {"spec", {{"containers", {{{"name", "c"}, {"image", "nginx:1.25"}}}}}}}}}}});
+                   {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "nginx:1.25"}}})}}}}}}}});
   json rsRef = ownerRef("apps/v1", "ReplicaSet", "web", uidOf(env, "replicaset web"), true);
   rsRef["controller"] = true;
   for (const char* pod : {"web-a", "web-b"}) {
     create(env, {{"apiVersion", "v1"},
                  {"kind", "Pod"},
-                 {"metadata", {{"name", pod}, {"labels", {{"app", "web"}}}, {"ownerReferences", {rsRef}}}},
-                 {"spec", {{"containers", {{{"name", "c"}, {"image", "nginx:1.25"}}}}}}});
+                 {"metadata",
+                  {{"name", pod}, {"labels", {{"app", "web"}}}, {"ownerReferences", json::array({rsRef})}}},
+                 {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "nginx:1.25"}}})}}}});
   }
   env.ok("delete replicaset web");
   requireGone(env, "pod web-a");
@@ -187,7 +189,7 @@ TEST_CASE("kubectl delete namespace: Terminating, creates refused, content and c
   create(env,
          {{"apiVersion", "example.com/v1"},
           {"kind", "Widget"},
-          {"metadata", {{"name", "w2"}, {"finalizers", {"example.com/hold"}}}}},
+          {"metadata", {{"name", "w2"}, {"finalizers", json::array({"example.com/hold"})}}}},
          "team");
   env.createConfigMap("elsewhere", {{"k", "v"}});  // another namespace's content stays
 
@@ -197,8 +199,7 @@ TEST_CASE("kubectl delete namespace: Terminating, creates refused, content and c
   CHECK(ns["metadata"].contains("deletionTimestamp"));
   CHECK(ns["spec"]["finalizers"] == json::array({"kubernetes"}));
 
-  auto refused =
-      env.kubectl("create -n team -f " + env.writeFile("late.json", configMap("late", json()).dump()));
+  auto refused = env.kubectl("create -n team -f " + env.writeFile("late.json", configMap("late", {}).dump()));
   CHECK(refused.exitCode != 0);
   CHECK_THAT(refused.output, Catch::Contains("Error from server (Forbidden)"));
   CHECK_THAT(refused.output,
@@ -253,8 +254,7 @@ TEST_CASE("kubectl delete namespace: Terminating, creates refused, content and c
                                           immortal + "\" is forbidden: this namespace may not be deleted"));
   }
   CHECK(env.getJson("namespace default")["status"]["phase"] == "Active");
-  auto missing =
-      env.kubectl("create -n nowhere -f " + env.writeFile("x.json", configMap("x", json()).dump()));
+  auto missing = env.kubectl("create -n nowhere -f " + env.writeFile("x.json", configMap("x", {}).dump()));
   CHECK_THAT(missing.output, Catch::Contains("namespaces \"nowhere\" not found"));
 }
 

@@ -201,7 +201,7 @@ TEST_CASE("registry: a no-op write changes nothing and emits nothing; dry run st
   CHECK(dry.value()["data"]["k"] == "dry");
   auto dryCreate = f.reg->create(cms, "default", configMap("b", {}), {true});
   REQUIRE(dryCreate.ok());
-  auto dryDelete = f.reg->remove(cms, "default", "a", {true, {}, {}, ""});
+  auto dryDelete = f.reg->remove(cms, "default", "a", {true, {}, {}, "", {}});
   REQUIRE(dryDelete.ok());
   CHECK(f.reg->currentRevision() == rev);
   CHECK(f.reg->get(cms, "default", "a").value()["data"]["k"] == "v");
@@ -244,7 +244,7 @@ TEST_CASE("registry: finalizers hold a deleted object until the last one is remo
 
   auto plain = f.reg->create(cms, "default", configMap("plain", {}), {});
   REQUIRE(plain.ok());
-  auto wrongUid = f.reg->remove(cms, "default", "plain", {false, std::string("nope"), {}, ""});
+  auto wrongUid = f.reg->remove(cms, "default", "plain", {false, std::string("nope"), {}, "", {}});
   REQUIRE_FALSE(wrongUid.ok());
   CHECK(wrongUid.error().code == 409);
   auto gone = f.reg->remove(cms, "default", "plain", {});
