@@ -276,6 +276,9 @@ struct GarbageCollector::Impl {
         auto it = nodes.find(o.uid);
         if (it == nodes.end()) {
           unknown.push_back(o);
+        } else if (!it->second.ns.empty() && it->second.ns != n.ns) {
+          // An owner in another namespace cannot own it: the reference dangles, as for the real collector.
+          states[o.uid] = OwnerState::kAbsent;
         } else {
           states[o.uid] =
               it->second.waitingForDependents() ? OwnerState::kWaitingForDependents : OwnerState::kSolid;

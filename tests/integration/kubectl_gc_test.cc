@@ -96,11 +96,16 @@ TEST_CASE("kubectl delete cascades in the background: dependents go, a shared on
   create(env, configMap("stale",
                         {ownerRef("v1", "ConfigMap", "namesake", "5b4d6bb0-0000-4000-8000-000000000000")}));
 
+  // An owner in another namespace cannot own it either: the reference dangles, whatever the owner does.
+  env.createNamespace("elsewhere");
+  create(env, configMap("cross", {configMapOwnerRef(env, "other")}), "elsewhere");
+
   CHECK_THAT(env.ok("delete configmap owner"), Catch::Contains("configmap \"owner\" deleted"));
   requireGone(env, "configmap dep1");
   requireGone(env, "configmap dep2");
   requireGone(env, "configmap grandchild");
   requireGone(env, "configmap stale");
+  requireGone(env, "configmap cross -n elsewhere");
   auto shared = env.getJson("configmap shared");
   REQUIRE(shared["metadata"]["ownerReferences"].size() == 1);
   CHECK(shared["metadata"]["ownerReferences"][0]["name"] == "other");
