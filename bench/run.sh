@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest >/dev/null
-for b in bench_sim bench_condition bench_provider bench_store; do
+ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc >/dev/null
+for b in bench_sim bench_condition bench_provider bench_store bench_gc; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
     --benchmark_enable_random_interleaving=true --benchmark_min_time=0.2 | tee "build-bench/$b.txt"
@@ -28,3 +28,9 @@ awk '/_median/ && /items_per_second/ {
   build-bench/bench_store.txt
 awk '/_median/ {print "bench_backtest 30 days every minute, median wall: " $2 " " $3 " (budget: under 5000 ms)"}' \
   build-bench/bench_backtest.txt
+awk '/_median/ && /BM_BackgroundCascade/ {
+  for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) { sub(/^items_per_second=/, "", $i); rate = $i }
+  print "bench_gc background cascade of 1000 dependents, median: " rate " dependents/s (budget: over 500/s)" }
+  /_median/ && /BM_CreateWithControllers\/0/ { without = $4 } /_median/ && /BM_CreateWithControllers\/1/ { with = $4 }
+  END { printf "bench_gc create CPU median: %.1f us alone, %.1f us with both controllers watching (budget: under 20%% added)\n", without, with }' \
+  build-bench/bench_gc.txt

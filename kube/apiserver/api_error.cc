@@ -79,6 +79,13 @@ ApiError invalid(const std::string& kind, const std::string& group, const std::s
   return {422, "Invalid", message, d};
 }
 
+ApiError forbidden(const std::string& resource, const std::string& group, const std::string& name,
+                   const std::string& why) {
+  std::string subject =
+      name.empty() ? qualified(resource, group) : qualified(resource, group) + " \"" + name + "\"";
+  return {403, "Forbidden", subject + " is forbidden: " + why, details(resource, group, name)};
+}
+
 ApiError expired(std::string message) { return {410, "Expired", std::move(message), {}}; }
 
 ApiError unsupportedMediaType(const std::string& accepted) {

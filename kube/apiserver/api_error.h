@@ -41,6 +41,9 @@ struct FieldError {
 };
 ApiError invalid(const std::string& kind, const std::string& group, const std::string& name,
                  const std::vector<FieldError>& errors);
+// 403: `<res>[.<group>] "<name>" is forbidden: <why>` (`<res>[.<group>] is forbidden: ...` without a name).
+ApiError forbidden(const std::string& resource, const std::string& group, const std::string& name,
+                   const std::string& why);
 ApiError expired(std::string message);
 ApiError unsupportedMediaType(const std::string& accepted);
 ApiError methodNotAllowed(const std::string& verb, const std::string& resource);

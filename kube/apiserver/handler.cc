@@ -309,7 +309,7 @@ Handled Handler::handle(const HttpRequest& req) {
   } else if (subName == "scale") {
     sub = Subresource::kScale;
   } else if (subName == "finalize" && type->kind == "Namespace") {
-    sub = Subresource::kMain;
+    sub = Subresource::kFinalize;
   } else if (!subName.empty()) {
     return {notFoundPath(), std::nullopt};
   }
@@ -422,6 +422,9 @@ Handled Handler::handle(const HttpRequest& req) {
     DeleteOptions opts;
     opts.dryRun = writeOptions.dryRun;
     opts.propagationPolicy = queryParam(req.target, "propagationPolicy");
+    if (std::string orphan = queryParam(req.target, "orphanDependents"); !orphan.empty()) {
+      opts.orphanDependents = orphan == "true";
+    }
     if (!req.body.empty()) {
       json body = json::parse(req.body, nullptr, false);
       if (body.is_discarded() || !body.is_object()) {
@@ -432,6 +435,9 @@ Handled Handler::handle(const HttpRequest& req) {
       }
       if (body.contains("propagationPolicy") && body["propagationPolicy"].is_string()) {
         opts.propagationPolicy = body["propagationPolicy"];
+      }
+      if (body.contains("orphanDependents") && body["orphanDependents"].is_boolean()) {
+        opts.orphanDependents = body["orphanDependents"].get<bool>();
       }
       if (body.contains("preconditions") && body["preconditions"].is_object()) {
         const json& p = body["preconditions"];

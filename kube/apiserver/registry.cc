@@ -243,6 +243,48 @@ void writePath(json& obj, const std::string& path, const json& value) {
   }
 }
 
+// A Namespace's spec.finalizers (the namespace controller's "kubernetes" and any other's).
+std::vector<std::string> specFinalizers(const json& ns) {
+  auto spec = ns.find("spec");
+  if (spec == ns.end() || !spec->is_object()) return {};
+  return stringList(spec->value("finalizers", json::array()));
+}
+
+// Sets `to`'s spec.finalizers to `from`'s (absent if absent).
+void copySpecFinalizers(const json& from, json& to) {
+  json fins = readPath(from, ".spec.finalizers");
+  if (!to.contains("spec") || !to["spec"].is_object()) to["spec"] = json::object();
+  if (fins.is_array()) {
+    to["spec"]["finalizers"] = fins;
+  } else {
+    to["spec"].erase("finalizers");
+  }
+}
+
+// Namespaces the real server's lifecycle admission refuses to delete.
+bool immortalNamespace(const std::string& name) {
+  return name == "default" || name == "kube-system" || name == "kube-public";
+}
+
+// Checks DeleteOptions as the real server does (a 422 on DeleteOptions.meta.k8s.io) and folds the
+// deprecated orphanDependents into the policy.
+ApiResult<std::string> effectivePolicy(const DeleteOptions& options) {
+  const std::string& p = options.propagationPolicy;
+  if (options.orphanDependents && !p.empty()) {
+    return invalid("DeleteOptions", "meta.k8s.io", "",
+                   {{"propagationPolicy", "Invalid value",
+                     "\"" + p + "\": orphanDependents and deletionPropagation cannot be both set"}});
+  }
+  if (!p.empty() && p != "Foreground" && p != "Background" && p != "Orphan") {
+    return invalid(
+        "DeleteOptions", "meta.k8s.io", "",
+        {{"propagationPolicy", "Unsupported value",
+          "\"" + p + "\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""}});
+  }
+  if (options.orphanDependents) return std::string(*options.orphanDependents ? "Orphan" : "Background");
+  return p;
+}
+
 std::set<std::string> selectable(const ResourceType& t) {
   std::set<std::string> out = {"metadata.name", "metadata.namespace"};
   out.insert(t.selectableFields.begin(), t.selectableFields.end());
@@ -250,6 +292,18 @@ std::set<std::string> selectable(const ResourceType& t) {
 }
 
 }  // namespace
+
+std::vector<std::string> finalizersOnDelete(const std::vector<std::string>& finalizers,
+                                            const std::string& policy) {
+  if (policy.empty()) return finalizers;
+  std::vector<std::string> out;
+  for (const auto& f : finalizers) {
+    if (f != kOrphanFinalizer && f != kForegroundDeletionFinalizer) out.push_back(f);
+  }
+  if (policy == "Orphan") out.push_back(kOrphanFinalizer);
+  if (policy == "Foreground") out.push_back(kForegroundDeletionFinalizer);
+  return out;
+}
 
 std::string nameProblem(const std::string& kind, const std::string& name) {
   // Namespaces are RFC 1123 labels; every other kind served here takes an RFC 1123 subdomain.
@@ -330,8 +384,6 @@ struct Registry::Impl {
     }
     return internalError(e.message);
   }
-
-  bool namespaceExists(const std::string& ns) const { return store.get("core/namespaces/" + ns).ok(); }
 
   // Checks of the object's own fields shared by create and update: kind and apiVersion, name.
   static std::optional<ApiError> checkTypeMeta(const ResourceType& t, const json& body) {
@@ -456,6 +508,13 @@ struct Registry::Impl {
   static void prepareForCreate(const ResourceType& t, json& obj) {
     if (t.kind == "Namespace") {
       obj["status"] = {{"phase", "Active"}};
+      // The namespace controller's finalizer, so that deletion empties the namespace before it goes.
+      auto fins = specFinalizers(obj);
+      if (std::find(fins.begin(), fins.end(), kNamespaceFinalizer) == fins.end()) {
+        if (!obj.contains("spec") || !obj["spec"].is_object()) obj["spec"] = json::object();
+        fins.push_back(kNamespaceFinalizer);
+        obj["spec"]["finalizers"] = fins;
+      }
     } else if (t.statusSubresource) {
       obj.erase("status");
     }
@@ -478,6 +537,10 @@ struct Registry::Impl {
       }
       if (t.kind == "Deployment")
         out["metadata"]["labels"] = metadataOf(current).value("labels", json::object());
+    } else if (sub == Subresource::kFinalize) {
+      // /finalize takes spec.finalizers from the request and nothing else.
+      out = current;
+      copySpecFinalizers(desired, out);
     } else {
       out = std::move(desired);
       if (t.statusSubresource) {
@@ -486,6 +549,10 @@ struct Registry::Impl {
         } else {
           out.erase("status");
         }
+      }
+      if (t.kind == "Namespace") {
+        // Only /finalize changes a Namespace's spec.finalizers.
+        copySpecFinalizers(current, out);
       }
     }
     json& meta = out["metadata"];
@@ -576,7 +643,8 @@ struct Registry::Impl {
       }
       if (sameObject(next, current)) return current;
       bool finalize = nextMeta.contains("deletionTimestamp") &&
-                      stringList(nextMeta.value("finalizers", json::array())).empty();
+                      stringList(nextMeta.value("finalizers", json::array())).empty() &&
+                      (t.kind != "Namespace" || specFinalizers(next).empty());
       if (options.dryRun) {
         next["metadata"]["resourceVersion"] = std::to_string(row->revision);
         return next;
@@ -803,7 +871,20 @@ ApiResult<json> Registry::create(const ResourceType& type, const std::string& ns
   if (auto errs = impl_->validate(type, body); !errs.empty())
     return invalid(type.kind, type.group, name, errs);
   if (auto bad = Impl::checkSchema(type, body, options)) return *bad;
-  if (type.namespaced && !impl_->namespaceExists(ns)) return notFound("namespaces", "", ns);
+  if (type.namespaced) {
+    auto nsRow = impl_->store.get("core/namespaces/" + ns);
+    if (!nsRow) return notFound("namespaces", "", ns);
+    json nsObj = json::parse(nsRow->value, nullptr, false);
+    if (nsObj.is_object() && metadataOf(nsObj).contains("deletionTimestamp")) {
+      ApiError e =
+          forbidden(type.resource, type.group, name,
+                    "unable to create new content in namespace " + ns + " because it is being terminated");
+      e.details["causes"] = json::array({{{"reason", "NamespaceTerminating"},
+                                          {"message", "namespace " + ns + " is being terminated"},
+                                          {"field", "metadata.namespace"}}});
+      return e;
+    }
+  }
   if (options.dryRun) {
     if (impl_->store.get(Impl::key(type, ns, name)).ok())
       return alreadyExists(type.resource, type.group, name);
@@ -821,7 +902,8 @@ ApiResult<json> Registry::update(const ResourceType& type, const std::string& ns
   if (sub == Subresource::kScale) {
     return impl_->scaleUpdate(type, ns, name, options, [&](const json&) -> ApiResult<json> { return body; });
   }
-  if (sub == Subresource::kStatus && !type.statusSubresource)
+  if ((sub == Subresource::kStatus && !type.statusSubresource) ||
+      (sub == Subresource::kFinalize && type.kind != "Namespace"))
     return notFound(type.resource, type.group, name);
   return impl_->guaranteedUpdate(type, ns, name, sub, options, true,
                                  [&](const json&) -> ApiResult<json> { return body; });
@@ -845,7 +927,8 @@ ApiResult<json> Registry::patch(const ResourceType& type, const std::string& ns,
     return badRequest("unknown patch type");
   };
   if (sub == Subresource::kScale) return impl_->scaleUpdate(type, ns, name, options, apply);
-  if (sub == Subresource::kStatus && !type.statusSubresource)
+  if ((sub == Subresource::kStatus && !type.statusSubresource) ||
+      (sub == Subresource::kFinalize && type.kind != "Namespace"))
     return notFound(type.resource, type.group, name);
   return impl_->guaranteedUpdate(type, ns, name, sub, options, false, apply);
 }
@@ -862,6 +945,12 @@ ApiResult<json> Registry::getSubresource(const ResourceType& type, const std::st
 
 ApiResult<json> Registry::remove(const ResourceType& type, const std::string& ns, const std::string& name,
                                  const DeleteOptions& options) {
+  auto policy = effectivePolicy(options);
+  if (!policy) return policy.error();
+  const bool isNamespace = type.kind == "Namespace";
+  if (isNamespace && immortalNamespace(name)) {
+    return forbidden(type.resource, type.group, name, "this namespace may not be deleted");
+  }
   const std::string k = Impl::key(type, ns, name);
   for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
     auto row = impl_->store.get(k);
@@ -880,14 +969,29 @@ ApiResult<json> Registry::remove(const ResourceType& type, const std::string& ns
           "Precondition failed: ResourceVersion in precondition: " + *options.preconditionResourceVersion +
               ", ResourceVersion in object meta: " + str(meta, "resourceVersion"));
     }
-    if (!stringList(meta.value("finalizers", json::array())).empty()) {
-      // Finalizers keep the object: mark it, and the last finalizer's removal deletes it.
-      if (meta.contains("deletionTimestamp")) return current;
+    const auto had = stringList(meta.value("finalizers", json::array()));
+    const auto keep = finalizersOnDelete(had, *policy);
+    const bool deleting = meta.contains("deletionTimestamp");
+    if (!keep.empty() || (isNamespace && !specFinalizers(current).empty())) {
+      // Finalizers keep the object: mark it, and the last finalizer's removal deletes it. A Namespace's
+      // spec.finalizers hold it Terminating while the namespace controller empties it.
+      if (deleting && keep == had) return current;
       json next = current;
-      next["metadata"]["deletionTimestamp"] = nowRfc3339();
-      next["metadata"]["deletionGracePeriodSeconds"] = 0;
-      if (meta.value("generation", int64_t{0}) > 0)
-        next["metadata"]["generation"] = meta.value("generation", int64_t{0}) + 1;
+      if (!deleting) {
+        next["metadata"]["deletionTimestamp"] = nowRfc3339();
+        if (isNamespace) {
+          next["status"]["phase"] = "Terminating";
+        } else {
+          next["metadata"]["deletionGracePeriodSeconds"] = 0;
+          if (meta.value("generation", int64_t{0}) > 0)
+            next["metadata"]["generation"] = meta.value("generation", int64_t{0}) + 1;
+        }
+      }
+      if (keep.empty()) {
+        next["metadata"].erase("finalizers");
+      } else {
+        next["metadata"]["finalizers"] = keep;
+      }
       if (options.dryRun) return next;
       auto written = impl_->store.update(k, Impl::encode(next), row->revision);
       if (!written) {
@@ -904,16 +1008,6 @@ ApiResult<json> Registry::remove(const ResourceType& type, const std::string& ns
                    {"details", {{"name", name}, {"kind", type.resource}, {"uid", str(meta, "uid")}}}};
     if (!type.group.empty()) status["details"]["group"] = type.group;
     if (options.dryRun) return status;
-    if (type.kind == "Namespace") {
-      // No namespace controller runs here: the namespace's contents go with it, at once.
-      for (const auto& t : types()) {
-        if (!t->namespaced) continue;
-        if (find(t->group, t->version, t->resource) != t) continue;
-        auto rows = impl_->store.list(t->keyPrefix() + name + "/");
-        if (!rows) continue;
-        for (const auto& r : rows->items) (void)impl_->store.remove(r.key);
-      }
-    }
     if (type.kind == "CustomResourceDefinition") {
       // Deleting a CRD deletes its custom resources.
       std::string group = str(current.value("spec", json::object()), "group");
@@ -1007,6 +1101,46 @@ ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(
     }
     return Impl::fromStore(w.error(), type, "");
   }
+  return std::unique_ptr<RegistryWatch>(new StoreBackedWatch(std::move(w).value()));
+}
+
+ApiResult<std::unique_ptr<RegistryWatch>> Registry::watchAll(
+    const std::function<void(const ResourceType&, const WatchEvent&)>& sink) {
+  // Keys are "<group>/<resource>/..."; the type is the first served version of that resource. The map is
+  // rebuilt only when the set of types changes, since this runs for every write.
+  struct KeyTypes {
+    std::mutex mu;
+    int64_t generation = -1;
+    std::map<std::string, std::shared_ptr<const ResourceType>> byPrefix;
+  };
+  auto cache = std::make_shared<KeyTypes>();
+  auto typeOfKey = [this, cache](const std::string& key) -> std::shared_ptr<const ResourceType> {
+    auto first = key.find('/');
+    auto second = first == std::string::npos ? std::string::npos : key.find('/', first + 1);
+    if (second == std::string::npos) return nullptr;
+    std::lock_guard lock(cache->mu);
+    if (int64_t generation = typesGeneration(); generation != cache->generation) {
+      cache->byPrefix.clear();
+      for (const auto& t : types()) cache->byPrefix.emplace(t->keyPrefix(), t);
+      cache->generation = generation;
+    }
+    auto it = cache->byPrefix.find(key.substr(0, second + 1));
+    return it == cache->byPrefix.end() ? nullptr : it->second;
+  };
+  auto snapshot = impl_->store.list("");
+  if (!snapshot) return internalError(snapshot.error().message);
+  for (const auto& row : snapshot->items) {
+    if (auto t = typeOfKey(row.key)) sink(*t, {"ADDED", Impl::decode(*t, row.value, row.revision)});
+  }
+  auto w = impl_->store.watch("", snapshot->revision, [typeOfKey, sink](const StoreEvent& e) {
+    auto t = typeOfKey(e.key);
+    if (!t) return;
+    const char* kind = e.type == StoreEvent::Type::kAdded     ? "ADDED"
+                       : e.type == StoreEvent::Type::kDeleted ? "DELETED"
+                                                              : "MODIFIED";
+    sink(*t, {kind, Impl::decode(*t, e.value, e.revision)});
+  });
+  if (!w) return internalError(w.error().message);
   return std::unique_ptr<RegistryWatch>(new StoreBackedWatch(std::move(w).value()));
 }
 

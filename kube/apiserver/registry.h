@@ -53,7 +53,8 @@ struct ResourceType {
   }
 };
 
-enum class Subresource { kMain, kStatus, kScale };
+// kFinalize: a Namespace's /finalize, which writes spec.finalizers only.
+enum class Subresource { kMain, kStatus, kScale, kFinalize };
 
 struct WriteOptions {
   bool dryRun = false;  // dryRun=All: everything but the write
@@ -73,8 +74,24 @@ struct DeleteOptions {
   bool dryRun = false;
   std::optional<std::string> preconditionUid;
   std::optional<std::string> preconditionResourceVersion;
-  std::string propagationPolicy;  // accepted; garbage collection is not done yet
+  // "", "Background", "Foreground" or "Orphan" (anything else is 422, as the real server answers). Foreground
+  // and Orphan leave the object with the `foregroundDeletion` or `orphan` finalizer for the garbage
+  // collector; "" keeps whichever of those the object already has.
+  std::string propagationPolicy;
+  std::optional<bool> orphanDependents;  // the deprecated form: true is Orphan, false Background
 };
+
+// The finalizers the garbage collector acts on.
+inline constexpr const char* kForegroundDeletionFinalizer = "foregroundDeletion";
+inline constexpr const char* kOrphanFinalizer = "orphan";
+// The namespace controller's entry in a Namespace's spec.finalizers.
+inline constexpr const char* kNamespaceFinalizer = "kubernetes";
+
+// The finalizers an object keeps when deleted with `policy` (already validated): Orphan puts `orphan` in
+// place of `foregroundDeletion`, Foreground the reverse, Background drops both, and "" leaves them as
+// they are. Other finalizers stay, in order.
+std::vector<std::string> finalizersOnDelete(const std::vector<std::string>& finalizers,
+                                            const std::string& policy);
 
 enum class PatchType { kMerge, kJson, kStrategic };
 
@@ -135,7 +152,9 @@ class Registry {
   // GET of a subresource (status: the object; scale: an autoscaling/v1 Scale).
   ApiResult<nlohmann::json> getSubresource(const ResourceType& type, const std::string& ns,
                                            const std::string& name, Subresource sub) const;
-  // DELETE. Returns a Status Success, or the object when finalizers keep it (with deletionTimestamp).
+  // DELETE. Returns a Status Success, or the object when finalizers keep it (with deletionTimestamp). A
+  // Namespace goes Terminating (phase, deletionTimestamp) while spec.finalizers holds it; `default`,
+  // `kube-system` and `kube-public` are 403.
   ApiResult<nlohmann::json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
                                    const DeleteOptions& options);
   // Starts a watch; `sink` receives events on the store's writing thread (or inside this call for the
@@ -143,6 +162,11 @@ class Registry {
   ApiResult<std::unique_ptr<RegistryWatch>> watch(const ResourceType& type, const std::string& ns,
                                                   const WatchOptions& options,
                                                   const std::function<void(const WatchEvent&)>& sink);
+  // Watches every object of every served type: `sink` first gets an ADDED event for each stored object
+  // (inside this call), then every change as it commits, with the object's type. Same threading rules as
+  // watch(). For in-process controllers.
+  ApiResult<std::unique_ptr<RegistryWatch>> watchAll(
+      const std::function<void(const ResourceType&, const WatchEvent&)>& sink);
   // The current storage revision.
   int64_t currentRevision() const;
 

@@ -12,7 +12,9 @@
 #include <mutex>
 #include <thread>
 
+#include "kube/apiserver/garbage_collector.h"
 #include "kube/apiserver/handler.h"
+#include "kube/apiserver/namespace_controller.h"
 #include "kube/apiserver/registry.h"
 #include "kube/apiserver/store.h"
 #include "kube/apiserver/tls_material.h"
@@ -341,6 +343,9 @@ struct ApiServer::Impl {
   TlsMaterial tls;
   std::unique_ptr<Store> store;
   std::unique_ptr<Registry> registry;
+  // kube-controller-manager's part: stopped before the registry they act through.
+  std::unique_ptr<GarbageCollector> garbageCollector;
+  std::unique_ptr<NamespaceController> namespaceController;
   std::unique_ptr<Handler> handler;
   std::filesystem::path kubeconfig;
   int port = 0;
@@ -390,6 +395,12 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
   auto registry = Registry::open(*impl->store);
   if (!registry) return Error{"starting the registry: " + registry.error().message};
   impl->registry = std::move(registry).value();
+  auto collector = GarbageCollector::start(*impl->registry);
+  if (!collector) return Error{"starting the garbage collector: " + collector.error().message};
+  impl->garbageCollector = std::move(collector).value();
+  auto namespaces = NamespaceController::start(*impl->registry);
+  if (!namespaces) return Error{"starting the namespace controller: " + namespaces.error().message};
+  impl->namespaceController = std::move(namespaces).value();
   try {
     impl->sslCtx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                              ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);

@@ -128,6 +128,18 @@ TEST_CASE("bad requests get the real server's status codes and Status bodies", "
       413, "RequestEntityTooLarge");
   checkStatus(w.call("POST", kCms, R"({"metadata":{"name":"x"}})", "application/json", "-G -d dryRun=Some"),
               400, "BadRequest");
+  // A propagationPolicy the real server does not know, in the body or the query: 422 on DeleteOptions.
+  auto badPolicy = w.call("DELETE", std::string(kCms) + "/a", R"({"propagationPolicy":"Bogus"})");
+  checkStatus(badPolicy, 422, "Invalid");
+  CHECK(
+      badPolicy.parsed()["message"] ==
+      "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"Bogus\": supported "
+      "values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"");
+  CHECK(badPolicy.parsed()["details"]["causes"][0]["reason"] == "FieldValueNotSupported");
+  checkStatus(w.call("DELETE", std::string(kCms) + "/a?propagationPolicy=foreground"), 422, "Invalid");
+  checkStatus(
+      w.call("DELETE", std::string(kCms) + "/a", R"({"propagationPolicy":"Orphan","orphanDependents":true})"),
+      422, "Invalid");
   // Still up, and nothing half-written.
   auto list = w.call("GET", kCms);
   REQUIRE(list.code == 200);

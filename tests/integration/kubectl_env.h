@@ -57,9 +57,11 @@ class KubectlEnv {
     server_ = std::move(s).value();
   }
   void restart() {
-    server_.reset();
+    stop();
     start();
   }
+  // Stops the server (its data directory stays) until start().
+  void stop() { server_.reset(); }
 
   apiserver::ApiServer& server() { return *server_; }
   const TempDir& dir() const { return dir_; }

@@ -201,7 +201,7 @@ TEST_CASE("registry: a no-op write changes nothing and emits nothing; dry run st
   CHECK(dry.value()["data"]["k"] == "dry");
   auto dryCreate = f.reg->create(cms, "default", configMap("b", {}), {true});
   REQUIRE(dryCreate.ok());
-  auto dryDelete = f.reg->remove(cms, "default", "a", {true, {}, {}, ""});
+  auto dryDelete = f.reg->remove(cms, "default", "a", {true, {}, {}, "", {}});
   REQUIRE(dryDelete.ok());
   CHECK(f.reg->currentRevision() == rev);
   CHECK(f.reg->get(cms, "default", "a").value()["data"]["k"] == "v");
@@ -244,7 +244,7 @@ TEST_CASE("registry: finalizers hold a deleted object until the last one is remo
 
   auto plain = f.reg->create(cms, "default", configMap("plain", {}), {});
   REQUIRE(plain.ok());
-  auto wrongUid = f.reg->remove(cms, "default", "plain", {false, std::string("nope"), {}, ""});
+  auto wrongUid = f.reg->remove(cms, "default", "plain", {false, std::string("nope"), {}, "", {}});
   REQUIRE_FALSE(wrongUid.ok());
   CHECK(wrongUid.error().code == 409);
   auto gone = f.reg->remove(cms, "default", "plain", {});
@@ -402,4 +402,119 @@ TEST_CASE("registry: names are checked as RFC 1123 subdomains, namespaces as lab
   }
   CHECK_FALSE(nameProblem("ConfigMap", std::string(254, 'a')).empty());
   CHECK_FALSE(nameProblem("Namespace", std::string(64, 'a')).empty());
+}
+
+TEST_CASE("registry: propagation policies leave the garbage collector's finalizers, as the real server",
+          "[apiserver][registry][gc]") {
+  struct Row {
+    const char* name;
+    std::vector<std::string> had;
+    const char* policy;
+    std::vector<std::string> kept;
+  };
+  const std::vector<Row> rows = {
+      {"no policy keeps what is there", {"a.io/x", "orphan"}, "", {"a.io/x", "orphan"}},
+      {"background drops both", {"foregroundDeletion", "a.io/x", "orphan"}, "Background", {"a.io/x"}},
+      {"foreground adds its own", {}, "Foreground", {"foregroundDeletion"}},
+      {"foreground replaces orphan", {"orphan", "a.io/x"}, "Foreground", {"a.io/x", "foregroundDeletion"}},
+      {"orphan replaces foreground", {"foregroundDeletion"}, "Orphan", {"orphan"}},
+      {"orphan once", {"orphan"}, "Orphan", {"orphan"}},
+  };
+  for (const auto& row : rows) {
+    INFO(row.name);
+    CHECK(finalizersOnDelete(row.had, row.policy) == row.kept);
+  }
+
+  Fixture f;
+  const auto& cms = f.type("", "v1", "configmaps");
+  for (const char* name : {"fg", "or", "bg"})
+    REQUIRE(f.reg->create(cms, "default", configMap(name, {}), {}).ok());
+  DeleteOptions foreground;
+  foreground.propagationPolicy = "Foreground";
+  auto fg = f.reg->remove(cms, "default", "fg", foreground);
+  REQUIRE(fg.ok());
+  CHECK(fg.value()["metadata"].contains("deletionTimestamp"));
+  CHECK(fg.value()["metadata"]["finalizers"] == json::array({"foregroundDeletion"}));
+  CHECK(f.reg->get(cms, "default", "fg").ok());  // kept until the collector is done
+  // Deleting again in the background (kubectl's default) takes the foreground finalizer away: gone.
+  DeleteOptions background;
+  background.propagationPolicy = "Background";
+  auto again = f.reg->remove(cms, "default", "fg", background);
+  REQUIRE(again.ok());
+  CHECK(again.value()["kind"] == "Status");
+  CHECK_FALSE(f.reg->get(cms, "default", "fg").ok());
+
+  DeleteOptions orphan;
+  orphan.orphanDependents = true;  // the deprecated spelling of Orphan
+  auto orphaned = f.reg->remove(cms, "default", "or", orphan);
+  REQUIRE(orphaned.ok());
+  CHECK(orphaned.value()["metadata"]["finalizers"] == json::array({"orphan"}));
+
+  auto bg = f.reg->remove(cms, "default", "bg", background);
+  REQUIRE(bg.ok());
+  CHECK(bg.value()["status"] == "Success");
+
+  REQUIRE(f.reg->create(cms, "default", configMap("x", {}), {}).ok());
+  DeleteOptions bogus;
+  bogus.propagationPolicy = "Sometimes";
+  auto bad = f.reg->remove(cms, "default", "x", bogus);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == 422);
+  CHECK(bad.error().message ==
+        "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"Sometimes\": "
+        "supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"");
+  CHECK(f.reg->get(cms, "default", "x").ok());
+}
+
+TEST_CASE("registry: a deleted namespace is Terminating until /finalize empties spec.finalizers",
+          "[apiserver][registry][namespace]") {
+  Fixture f;
+  const auto& nss = f.type("", "v1", "namespaces");
+  const auto& cms = f.type("", "v1", "configmaps");
+  auto team = f.reg->create(nss, "", {{"metadata", {{"name", "team"}}}}, {});
+  REQUIRE(team.ok());
+  CHECK(team.value()["spec"]["finalizers"] == json::array({"kubernetes"}));
+  REQUIRE(f.reg->create(cms, "team", configMap("a", {}), {}).ok());
+  // A plain update cannot drop the controller's finalizer.
+  json edited = team.value();
+  edited["spec"]["finalizers"] = json::array();
+  auto updated = f.reg->update(nss, "", "team", Subresource::kMain, edited, {});
+  REQUIRE(updated.ok());
+  CHECK(updated.value()["spec"]["finalizers"] == json::array({"kubernetes"}));
+
+  auto del = f.reg->remove(nss, "", "team", {});
+  REQUIRE(del.ok());
+  CHECK(del.value()["status"]["phase"] == "Terminating");
+  CHECK(del.value()["metadata"].contains("deletionTimestamp"));
+  // Its content stays until the namespace controller deletes it; nothing new may come in.
+  CHECK(f.reg->get(cms, "team", "a").ok());
+  auto refused = f.reg->create(cms, "team", configMap("b", {}), {});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == 403);
+  CHECK(refused.error().reason == "Forbidden");
+  CHECK(refused.error().message ==
+        "configmaps \"b\" is forbidden: unable to create new content in namespace team because it is being "
+        "terminated");
+  CHECK(refused.error().details["causes"][0]["reason"] == "NamespaceTerminating");
+
+  auto finalized =
+      f.reg->update(nss, "", "team", Subresource::kFinalize,
+                    {{"metadata", {{"name", "team"}}}, {"spec", {{"finalizers", json::array()}}}}, {});
+  REQUIRE(finalized.ok());
+  auto gone = f.reg->get(nss, "", "team");
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.error().code == 404);
+
+  for (const char* immortal : {"default", "kube-system", "kube-public"}) {
+    INFO(immortal);
+    auto no = f.reg->remove(nss, "", immortal, {});
+    REQUIRE_FALSE(no.ok());
+    CHECK(no.error().code == 403);
+    CHECK(no.error().message ==
+          "namespaces \"" + std::string(immortal) + "\" is forbidden: this namespace may not be deleted");
+    CHECK(f.reg->get(nss, "", immortal).value()["status"]["phase"] == "Active");
+  }
+  auto missing = f.reg->create(cms, "nowhere", configMap("c", {}), {});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message == "namespaces \"nowhere\" not found");
 }
