@@ -27,10 +27,10 @@ using sluice::bench::ScratchDir;
 const sluice::kube::ResourceRef kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
 const std::string kPayload(1024, 'x');
 
-json configMap(const std::string& name) {
+json configMap(const std::string& name, const std::string& ns = "default") {
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
-          {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", {{"app", "web"}}}}},
+          {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"app", "web"}}}}},
           {"data", {{"payload", kPayload}}}};
 }
 
@@ -192,12 +192,12 @@ void BM_WatchDelivery100(benchmark::State& state) {
       });
     }
     // A first write that every watcher sees marks them all connected.
-    json warm = configMap("warm");
+    json warm = configMap("warm", ns);
     warm["metadata"]["annotations"] = {{"sent-ns", "0"}};
     if (!writer->create(kConfigMaps, ns, warm)) std::abort();
     while (ready.load() < kWatchers) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     for (int i = 0; i < kWrites; ++i) {
-      json cm = configMap("cm-" + std::to_string(i));
+      json cm = configMap("cm-" + std::to_string(i), ns);
       cm["metadata"]["annotations"] = {{"sent-ns", std::to_string(nowNs())}};
       if (!writer->create(kConfigMaps, ns, cm)) std::abort();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -208,7 +208,7 @@ void BM_WatchDelivery100(benchmark::State& state) {
     }
     stop.stop();
     // A last write wakes the watchers so they notice the stop at once.
-    (void)writer->create(kConfigMaps, ns, configMap("wake"));
+    (void)writer->create(kConfigMaps, ns, configMap("wake", ns));
     for (auto& t : watchers) t.join();
     state.counters["p50_us"] = percentile(latenciesUs, 0.5);
     state.counters["p99_us"] = percentile(latenciesUs, 0.99);

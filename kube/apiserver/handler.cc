@@ -348,6 +348,12 @@ Handled Handler::handle(const HttpRequest& req) {
       if (!docs) return badRequest("error converting YAML to JSON: " + docs.error());
       if (docs->size() != 1) return badRequest("the request body must be exactly one YAML document");
       out = std::move((*docs)[0].json);
+      // YAML strings are bytes; JSON's must be UTF-8, or storing the object would fail later.
+      try {
+        (void)out.dump();
+      } catch (const json::type_error&) {
+        return badRequest("error converting YAML to JSON: the body is not valid UTF-8");
+      }
     } else if (!req.contentType.empty() && req.contentType.rfind("application/json", 0) != 0 &&
                req.contentType.rfind("*/*", 0) != 0) {
       return unsupportedMediaType("application/json, application/yaml");

@@ -241,7 +241,7 @@ TEST_CASE("sluice cluster SIGKILLed mid-stream keeps every acknowledged write",
     if (run > 0) {
       maxRvSeen = std::max(maxRvSeen, checkRecovered(*client, tracked, maxRvSeen));
       checkWriteAndWatch(*client, server.config, tracked, maxRvSeen);
-      maxRvSeen = std::max(maxRvSeen, std::stoll(tracked["probe"].resourceVersion));
+      maxRvSeen = std::max<int64_t>(maxRvSeen, std::stoll(tracked["probe"].resourceVersion));
     }
     if (run == iterations) break;  // the last kill checked; no further stream
 
