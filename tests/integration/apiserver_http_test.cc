@@ -78,7 +78,8 @@ class Wire {
   std::string raw(const std::string& bytes, int seconds = 5) {
     std::string file = (dir_ / "raw.req").string();
     std::ofstream(file, std::ios::binary) << bytes;
-    return runCommand("timeout " + std::to_string(seconds) + " openssl s_client -quiet -connect 127.0.0.1:" +
+    return runCommand("timeout " + std::to_string(seconds) +
+                      " openssl s_client -quiet -verify_quiet -connect 127.0.0.1:" +
                       std::to_string(server_->port()) + " < " + shellQuote(file) + " 2>/dev/null")
         .output;
   }
@@ -280,17 +281,18 @@ TEST_CASE("more bad input over HTTPS: YAML, resourceVersions, queries, methods, 
   const std::string head = "POST " + cms + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
                            w.server().token() + "\r\nContent-Type: application/json\r\n";
   auto badChunk = w.raw(head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
-  CHECK_THAT(badChunk, Catch::StartsWith("HTTP/1.1 400"));
+  CHECK_THAT(badChunk, Catch::Contains("HTTP/1.1 400"));
   CHECK_THAT(badChunk, Catch::Contains("\"reason\":\"BadRequest\""));
   auto badHeader = w.raw("GET " + cms + " HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n");
-  CHECK_THAT(badHeader, Catch::StartsWith("HTTP/1.1 400"));
+  CHECK_THAT(badHeader, Catch::Contains("HTTP/1.1 400"));
   auto cut = w.raw(head + "Content-Length: 100\r\n\r\n{\"metadata\":{\"name\":\"cut\"}", 2);
-  CHECK(cut.empty());
+  CHECK_THAT(cut, !Catch::Contains("HTTP/"));
   auto cutChunk = w.raw(head + "Transfer-Encoding: chunked\r\n\r\n10\r\n{\"metadata\"", 2);
-  CHECK(cutChunk.empty());
+  CHECK_THAT(cutChunk, !Catch::Contains("HTTP/"));
 
   // Still up, and only the good writes are there.
   auto list = w.call("GET", cms);
+  INFO(list.body);
   REQUIRE(list.code == 200);
   std::set<std::string> names;
   for (const auto& item : list.parsed()["items"]) names.insert(item["metadata"]["name"].get<std::string>());

@@ -1,5 +1,6 @@
-// Handler::handle without sockets: requests the fuzzer found mishandled, kept as regressions, one row each.
-// Every answer must be a well-formed response (a Status body for errors), never an exception.
+// Handler::handle without sockets: requests once mishandled (bytes that are not UTF-8 reaching a JSON
+// answer or the store threw instead of answering; the YAML body row was found by the libFuzzer target in
+// tests/fuzz), one row each. Every answer must be a Status body, never an exception.
 #include <catch2/catch.hpp>
 
 #include "kube/apiserver/handler.h"
@@ -44,7 +45,7 @@ struct Row {
 
 }  // namespace
 
-TEST_CASE("handler: fuzzer findings answer with Status bodies, never throw", "[apiserver][handler]") {
+TEST_CASE("handler: bytes that are not UTF-8 get Status bodies, never an exception", "[apiserver][handler]") {
   const Row rows[] = {
       {"a name of bytes that are not UTF-8 is named in the 404", "GET",
        "/api/v1/namespaces/default/configmaps/%FF%FE", "", "", 404, "NotFound"},
