@@ -294,7 +294,8 @@ TEST_CASE("more bad input over HTTPS: YAML, resourceVersions, queries, methods, 
   auto list = w.call("GET", cms);
   INFO(list.body);
   REQUIRE(list.code == 200);
+  const json items = list.parsed()["items"];
   std::set<std::string> names;
-  for (const auto& item : list.parsed()["items"]) names.insert(item["metadata"]["name"].get<std::string>());
+  for (const auto& item : items) names.insert(item["metadata"]["name"].get<std::string>());
   CHECK(names == std::set<std::string>{"chunked", "from-yaml"});
 }
