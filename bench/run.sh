@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc >/dev/null
+ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver >/dev/null
 for b in bench_sim bench_condition bench_provider bench_store bench_gc; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
@@ -13,6 +13,13 @@ done
 # Each repetition is a whole 30-day backtest; the history is imported once, before the first.
 build-bench/bench/bench_backtest --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   | tee build-bench/bench_backtest.txt
+# The API server over HTTPS: rates from 1, 4 and 8 clients against one server; then the watch latency and
+# the resident memory, each a whole scenario per repetition.
+build-bench/bench/bench_apiserver --benchmark_filter='RawSqlite|Https' --benchmark_repetitions=5 \
+  --benchmark_report_aggregates_only=true --benchmark_min_time=0.5 | tee build-bench/bench_apiserver.txt
+build-bench/bench/bench_apiserver --benchmark_filter='WatchDelivery' --benchmark_repetitions=3 \
+  --benchmark_report_aggregates_only=true | tee build-bench/bench_apiserver_watch.txt
+build-bench/bench/bench_apiserver --benchmark_filter='ResidentMemory' | tee build-bench/bench_apiserver_rss.txt
 echo
 awk '/_median/ {sub(/_median$/, "", $1); print "bench_sim " $1 " median CPU per simulation: " $4 " " $5 " (budget: under 1 ms)"}' build-bench/bench_sim.txt
 awk '/_median/ && /items_per_second/ {
@@ -34,3 +41,13 @@ awk '/_median/ && /BM_BackgroundCascade/ {
   /_median/ && /BM_CreateWithControllers\/0/ { without = $4 } /_median/ && /BM_CreateWithControllers\/1/ { with = $4 }
   END { printf "bench_gc create CPU median: %.1f us alone, %.1f us with both controllers watching (budget: under 20%% added)\n", without, with }' \
   build-bench/bench_gc.txt
+awk '/_median/ && /items_per_second/ {
+  for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) { sub(/^items_per_second=/, "", $i); rate = $i }
+  sub(/_median$/, "", $1); sub(/\/real_time/, "", $1); print "bench_apiserver " $1 " median: " rate " requests/s (budget for creates: over 2,000/s)" }' \
+  build-bench/bench_apiserver.txt
+awk '/_median/ { line = "bench_apiserver watch delivery, 100 watchers, median of runs:"
+  for (i = 1; i <= NF; i++) if ($i ~ /^(p50_us|p99_us|max_us)=/) line = line " " $i
+  print line " (budget: p99 under 10000 us)" }' build-bench/bench_apiserver_watch.txt
+awk '/ResidentMemory/ && !/^-/ { line = "bench_apiserver sluice cluster VmRSS:"
+  for (i = 1; i <= NF; i++) if ($i ~ /_KiB=/) line = line " " $i
+  print line }' build-bench/bench_apiserver_rss.txt

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "base/source.h"
+
 namespace sluice::apiserver {
 namespace {
 
@@ -15,7 +17,8 @@ using nlohmann::json;
 HttpResponse jsonResponse(int status, const json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  // A name decoded from the path may be invalid UTF-8 and end up in a message: replaced, never thrown.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
@@ -339,11 +342,24 @@ Handled Handler::handle(const HttpRequest& req) {
             std::nullopt};
   }
   auto parseBody = [&](json& out) -> std::optional<ApiError> {
-    if (!req.contentType.empty() && req.contentType.rfind("application/json", 0) != 0 &&
-        req.contentType.rfind("*/*", 0) != 0) {
-      return unsupportedMediaType("application/json");
+    if (req.contentType.rfind("application/yaml", 0) == 0) {
+      // As the real server: a YAML body is one document, read as the JSON it denotes.
+      auto docs = parseYamlDocuments(req.body, "the request body");
+      if (!docs) return badRequest("error converting YAML to JSON: " + docs.error());
+      if (docs->size() != 1) return badRequest("the request body must be exactly one YAML document");
+      out = std::move((*docs)[0].json);
+      // YAML strings are bytes; JSON's must be UTF-8, or storing the object would fail later.
+      try {
+        (void)out.dump();
+      } catch (const json::type_error&) {
+        return badRequest("error converting YAML to JSON: the body is not valid UTF-8");
+      }
+    } else if (!req.contentType.empty() && req.contentType.rfind("application/json", 0) != 0 &&
+               req.contentType.rfind("*/*", 0) != 0) {
+      return unsupportedMediaType("application/json, application/yaml");
+    } else {
+      out = json::parse(req.body, nullptr, false);
     }
-    out = json::parse(req.body, nullptr, false);
     if (out.is_discarded()) return badRequest("the request body is not valid JSON");
     if (!out.is_object()) return badRequest("the request body must be a JSON object");
     return std::nullopt;
@@ -368,6 +384,11 @@ Handled Handler::handle(const HttpRequest& req) {
           }
         }
         return {HttpResponse{}, plan};
+      }
+      // Lists are served at the latest revision; a resourceVersion that is not one is still refused.
+      const std::string rv = queryParam(req.target, "resourceVersion");
+      if (!rv.empty() && rv.find_first_not_of("0123456789") != std::string::npos) {
+        return {errorResponse(badRequest("invalid resource version: " + rv)), std::nullopt};
       }
       ListOptions lo;
       lo.labelSelector = queryParam(req.target, "labelSelector");

@@ -102,6 +102,19 @@ class Session : public std::enable_shared_from_this<Session> {
       send(r, false);
       return;
     }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      // A request that does not parse as HTTP/1.1 (bad chunk framing, bad header, oversized header): as
+      // Go's server, 400 (431 for the header size) and the connection closed, never silence.
+      const bool headerTooLarge = ec == http::error::header_limit;
+      HttpResponse r;
+      r.status = headerTooLarge ? 431 : 400;
+      r.body = statusBody({r.status, headerTooLarge ? "RequestHeaderFieldsTooLarge" : "BadRequest",
+                           "malformed HTTP request: " + ec.message(), json::object()})
+                   .dump();
+      send(r, false);
+      return;
+    }
     if (ec) return;
     auto& msg = parser_->get();
     HttpRequest req;

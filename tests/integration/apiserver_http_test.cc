@@ -73,6 +73,17 @@ class Wire {
     return events;
   }
 
+  // Sends `bytes` as they are over a TLS connection (openssl s_client) and returns what came back within
+  // `seconds`: for requests curl will not send (broken chunk framing, a body cut short).
+  std::string raw(const std::string& bytes, int seconds = 5) {
+    std::string file = (dir_ / "raw.req").string();
+    std::ofstream(file, std::ios::binary) << bytes;
+    return runCommand("timeout " + std::to_string(seconds) +
+                      " openssl s_client -quiet -verify_quiet -connect 127.0.0.1:" +
+                      std::to_string(server_->port()) + " < " + shellQuote(file) + " 2>/dev/null")
+        .output;
+  }
+
   sluice::apiserver::ApiServer& server() { return *server_; }
 
  private:
@@ -100,7 +111,7 @@ TEST_CASE("bad requests get the real server's status codes and Status bodies", "
   REQUIRE(w.call("POST", kCms, R"({"metadata":{"name":"a"},"data":{"k":"v"}})").code == 201);
   checkStatus(w.call("POST", kCms, "{\"metadata\":"), 400, "BadRequest");
   checkStatus(w.call("POST", kCms, "[1,2]"), 400, "BadRequest");
-  checkStatus(w.call("POST", kCms, "metadata: {name: y}", "application/yaml"), 415, "UnsupportedMediaType");
+  checkStatus(w.call("POST", kCms, "metadata: {name: y}", "text/plain"), 415, "UnsupportedMediaType");
   checkStatus(w.call("POST", kCms, R"({"kind":"Secret","metadata":{"name":"s"}})"), 400, "BadRequest");
   checkStatus(w.call("POST", kCms, R"({"metadata":{"name":"Not_DNS"}})"), 422, "Invalid");
   checkStatus(w.call("POST", kCms, R"({"metadata":{"name":"a"}})"), 409, "AlreadyExists");
@@ -215,4 +226,88 @@ TEST_CASE("watch streams: initial events, changes, bookmarks, and 410 inside the
   CHECK(expired[0]["type"] == "ERROR");
   CHECK(expired[0]["object"]["code"] == 410);
   CHECK(expired[0]["object"]["reason"] == "Expired");
+}
+
+TEST_CASE("more bad input over HTTPS: YAML, resourceVersions, queries, methods, paths and HTTP framing",
+          "[integration][apiserver]") {
+  Wire w;
+  const std::string cms = kCms;
+  // YAML bodies are accepted as the real server accepts them; broken ones are 400.
+  auto yaml =
+      w.call("POST", cms, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  k: v\n",
+             "application/yaml");
+  INFO(yaml.body);
+  REQUIRE(yaml.code == 201);
+  CHECK(yaml.parsed()["data"]["k"] == "v");
+  checkStatus(w.call("POST", cms, "metadata: {name: [y\n", "application/yaml"), 400, "BadRequest");
+  checkStatus(w.call("POST", cms, "metadata: {name: a}\n---\nmetadata: {name: b}\n", "application/yaml"), 400,
+              "BadRequest");
+  checkStatus(w.call("POST", cms, "- just\n- a list\n", "application/yaml"), 400, "BadRequest");
+  checkStatus(w.call("POST", cms, ""), 400, "BadRequest");
+  // The kind and the apiVersion of the body must be the path's.
+  auto wrongVersion =
+      w.call("POST", cms, R"({"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"v"}})");
+  checkStatus(wrongVersion, 400, "BadRequest");
+  CHECK_THAT(wrongVersion.body, Catch::Contains("apps/v1"));
+  checkStatus(w.call("PUT", cms + "/from-yaml",
+                     R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"from-yaml"}})"),
+              400, "BadRequest");
+  // Names: not DNS-1123, too long, or not the URL's.
+  checkStatus(w.call("POST", cms, R"({"metadata":{"name":"a..b"}})"), 422, "Invalid");
+  checkStatus(w.call("POST", cms, "{\"metadata\":{\"name\":\"" + std::string(300, 'a') + "\"}}"), 422,
+              "Invalid");
+  checkStatus(w.call("PUT", cms + "/from-yaml", R"({"metadata":{"name":"other"}})"), 400, "BadRequest");
+  // A resourceVersion that is not one: 400 on lists and watches, 409 on an update (it cannot match).
+  checkStatus(w.call("GET", cms + "?resourceVersion=abc"), 400, "BadRequest");
+  checkStatus(w.call("GET", cms + "?watch=true&resourceVersion=abc"), 400, "BadRequest");
+  checkStatus(
+      w.call("PUT", cms + "/from-yaml", R"({"metadata":{"name":"from-yaml","resourceVersion":"abc"}})"), 409,
+      "Conflict");
+  checkStatus(w.call("GET", cms + "?limit=many"), 400, "BadRequest");
+  checkStatus(w.call("GET", cms + "?watch=true&timeoutSeconds=soon"), 400, "BadRequest");
+  // A garbage query string is read leniently, as Go's url.Query does: the list still comes.
+  auto garbage = w.call("GET", cms + "?%zz=%%&&=&;;&labelSelector&%00");
+  INFO(garbage.body);
+  CHECK(garbage.code == 200);
+  CHECK(garbage.parsed()["items"].size() == 1);
+  // Methods no resource serves, and verbs the path does not take.
+  checkStatus(w.call("OPTIONS", cms), 405, "MethodNotAllowed");
+  checkStatus(w.call("FROB", cms + "/from-yaml"), 405, "MethodNotAllowed");
+  checkStatus(w.call("PUT", cms, R"({"metadata":{"name":"x"}})"), 405, "MethodNotAllowed");
+  checkStatus(w.call("POST", cms + "/from-yaml", R"({"metadata":{"name":"x"}})"), 405, "MethodNotAllowed");
+  // Paths that name nothing.
+  for (const char* path :
+       {"/", "/nonsense", "/api/v2/namespaces/default/configmaps", "/apis/nogroup/v1/things",
+        "/apis/apps/v9/deployments", "/api/v1/namespaces/default/configmaps/from-yaml/bogus",
+        "/api/v1/namespaces/default/configmaps/from-yaml/status/extra", "/api/v1/nodes/n1/status",
+        "/api/v1/namespaces/default/namespaces"}) {
+    INFO(path);
+    checkStatus(w.call("GET", path), 404, "NotFound");
+  }
+  // HTTP framing: a well-formed chunked body is a body like any other; broken chunk framing gets 400 and
+  // the connection closed; a body cut short gets nothing (there is no one left to answer).
+  auto chunked = w.call("POST", cms, R"({"metadata":{"name":"chunked"},"data":{"c":"1"}})",
+                        "application/json", "-H 'Transfer-Encoding: chunked'");
+  INFO(chunked.body);
+  CHECK(chunked.code == 201);
+  const std::string head = "POST " + cms + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                           w.server().token() + "\r\nContent-Type: application/json\r\n";
+  auto badChunk = w.raw(head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
+  CHECK_THAT(badChunk, Catch::Contains("HTTP/1.1 400"));
+  CHECK_THAT(badChunk, Catch::Contains("\"reason\":\"BadRequest\""));
+  auto badHeader = w.raw("GET " + cms + " HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n");
+  CHECK_THAT(badHeader, Catch::Contains("HTTP/1.1 400"));
+  auto cut = w.raw(head + "Content-Length: 100\r\n\r\n{\"metadata\":{\"name\":\"cut\"}", 2);
+  CHECK_THAT(cut, !Catch::Contains("HTTP/"));
+  auto cutChunk = w.raw(head + "Transfer-Encoding: chunked\r\n\r\n10\r\n{\"metadata\"", 2);
+  CHECK_THAT(cutChunk, !Catch::Contains("HTTP/"));
+
+  // Still up, and only the good writes are there.
+  auto list = w.call("GET", cms);
+  INFO(list.body);
+  REQUIRE(list.code == 200);
+  const json items = list.parsed()["items"];
+  std::set<std::string> names;
+  for (const auto& item : items) names.insert(item["metadata"]["name"].get<std::string>());
+  CHECK(names == std::set<std::string>{"chunked", "from-yaml"});
 }
