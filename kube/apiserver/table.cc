@@ -45,7 +45,7 @@ const json& list(const json& v) {
   return v.is_array() ? v : empty;
 }
 std::size_t entries(const json& v) { return v.is_object() || v.is_array() ? v.size() : 0; }
-std::string orNone(std::string s) { return s.empty() ? "<none>" : s; }
+std::string orNone(const std::string& s) { return s.empty() ? "<none>" : s; }
 
 std::string join(const std::vector<std::string>& parts, const std::string& sep) {
   std::string out;
@@ -109,6 +109,7 @@ std::string formatSelector(const json& selector) {
   }
   std::stable_sort(reqs.begin(), reqs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> parts;
+  parts.reserve(reqs.size());
   for (auto& r : reqs) parts.push_back(std::move(r.second));
   return join(parts, ",");
 }
@@ -333,7 +334,8 @@ std::string servicePorts(const json& svc) {
     if (protocol.empty()) protocol = "TCP";
     std::string piece = std::to_string(integer(at(p, {"port"})));
     if (integer(at(p, {"nodePort"})) > 0) piece += ":" + std::to_string(integer(at(p, {"nodePort"})));
-    parts.push_back(piece + "/" + protocol);
+    piece += "/";
+    parts.push_back(piece + protocol);
   }
   return parts.empty() ? "<none>" : join(parts, ",");
 }
@@ -727,12 +729,12 @@ std::string humanDuration(Duration elapsed) {
     return std::to_string(hours) + "h" + (m == 0 ? "" : std::to_string(m) + "m");
   }
   if (hours < 48) return std::to_string(hours) + "h";
-  if (hours < 24 * 8) {
+  if (hours < int64_t{24} * 8) {
     int64_t h = hours % 24;
     return std::to_string(hours / 24) + "d" + (h == 0 ? "" : std::to_string(h) + "h");
   }
-  if (hours < 24 * 365 * 2) return std::to_string(hours / 24) + "d";
-  if (hours < 24 * 365 * 8) {
+  if (hours < int64_t{24} * 365 * 2) return std::to_string(hours / 24) + "d";
+  if (hours < int64_t{24} * 365 * 8) {
     int64_t d = (hours / 24) % 365;
     return std::to_string(hours / 24 / 365) + "y" + (d == 0 ? "" : std::to_string(d) + "d");
   }
