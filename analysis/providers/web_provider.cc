@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "analysis/providers/json_path.h"
 #include "analysis/providers/providers.h"
+#include "base/json_path.h"
 #include "net/http_client.h"
 
 namespace sluice::analysis {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/source.h"
+#include "kube/apiserver/table.h"
 
 namespace sluice::apiserver {
 namespace {
@@ -171,6 +172,12 @@ Handler::Handler(Registry& registry, std::string token, std::string serverAddres
     : registry_(registry), token_(std::move(token)), serverAddress_(std::move(serverAddress)) {}
 
 Handled Handler::handle(const HttpRequest& req) {
+  Handled handled = route(req);
+  presentAsTableIfAsked(req, registry_, handled);
+  return handled;
+}
+
+Handled Handler::route(const HttpRequest& req) {
   const std::string path = req.target.substr(0, req.target.find('?'));
   if (path == "/healthz" || path == "/livez" || path == "/readyz") {
     HttpResponse r;

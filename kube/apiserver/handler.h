@@ -13,11 +13,14 @@
 
 namespace sluice::apiserver {
 
+class WatchTableWriter;
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query, as received
   std::string contentType;
   std::string authorization;  // the Authorization header
+  std::string accept;         // the Accept header: a Table for `kubectl get` (table.h)
   std::string body;
 };
 
@@ -35,6 +38,7 @@ struct WatchPlan {
   WatchOptions options;
   bool bookmarks = false;
   std::chrono::seconds timeout{1800};
+  std::shared_ptr<WatchTableWriter> table;  // set when the client asked for Tables: each event one row
 };
 
 struct Handled {
@@ -50,6 +54,8 @@ class Handler {
   Handled handle(const HttpRequest& request);
 
  private:
+  Handled route(const HttpRequest& request);
+
   Registry& registry_;
   std::string token_;
   std::string serverAddress_;

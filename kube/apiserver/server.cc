@@ -17,6 +17,7 @@
 #include "kube/apiserver/namespace_controller.h"
 #include "kube/apiserver/registry.h"
 #include "kube/apiserver/store.h"
+#include "kube/apiserver/table.h"
 #include "kube/apiserver/tls_material.h"
 
 namespace sluice::apiserver {
@@ -28,6 +29,8 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using nlohmann::json;
+
+Time now() { return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()); }
 
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr std::size_t kMaxQueuedWatchBytes = 64u << 20;
@@ -122,6 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req.target = std::string(msg.target());
     req.contentType = std::string(msg[http::field::content_type]);
     req.authorization = std::string(msg[http::field::authorization]);
+    req.accept = std::string(msg[http::field::accept]);
     req.body = std::move(msg.body());
     keepAlive_ = msg.keep_alive();
     version_ = msg.version();
@@ -177,10 +181,12 @@ class Session : public std::enable_shared_from_this<Session> {
     std::weak_ptr<Session> weak = shared_from_this();
     auto queue = queue_;
     auto executor = stream_->get_executor();
-    auto sink = [queue, weak, executor](const WatchEvent& e) {
-      std::string line = eventLine(e.type, e.object);
+    auto table = plan_->table;
+    auto sink = [queue, weak, executor, table](const WatchEvent& e) {
       {
+        // Under the queue's lock, so a Table stream's first event (the one with the columns) goes first.
         std::lock_guard lock(queue->mu);
+        std::string line = eventLine(e.type, table ? table->convert(e.object, false, now()) : e.object);
         if (queue->pending.size() + line.size() > kMaxQueuedWatchBytes) {
           queue->overflow = true;
         } else {
@@ -258,6 +264,7 @@ class Session : public std::enable_shared_from_this<Session> {
         json obj = {{"kind", self->plan_->type->kind},
                     {"apiVersion", self->plan_->type->apiVersion()},
                     {"metadata", {{"resourceVersion", std::to_string(rv)}, {"creationTimestamp", nullptr}}}};
+        if (self->plan_->table) obj = self->plan_->table->convert(obj, true, now());
         self->queue_->pending += eventLine("BOOKMARK", obj);
       }
       self->pump();

@@ -57,10 +57,10 @@ class Wire {
   }
 
   // Streams a watch for at most `seconds` and returns the event lines.
-  std::vector<json> watch(const std::string& path, int seconds) {
+  std::vector<json> watch(const std::string& path, int seconds, const std::string& extra = "") {
     auto r = runCommand("curl -sSN --max-time " + std::to_string(seconds) + " --cacert " +
                         shellQuote((dir_ / "data" / "ca.crt").string()) + " -H 'Authorization: Bearer " +
-                        server_->token() + "' " + shellQuote(url(path)) + " 2>/dev/null");
+                        server_->token() + "' " + extra + " " + shellQuote(url(path)) + " 2>/dev/null");
     std::vector<json> events;
     std::size_t start = 0;
     while (start < r.output.size()) {
@@ -310,4 +310,59 @@ TEST_CASE("more bad input over HTTPS: YAML, resourceVersions, queries, methods, 
   std::set<std::string> names;
   for (const auto& item : items) names.insert(item["metadata"]["name"].get<std::string>());
   CHECK(names == std::set<std::string>{"chunked", "from-yaml"});
+}
+
+TEST_CASE("Tables on the wire: lists, single objects, includeObject, one-row watch events",
+          "[integration][apiserver][table]") {
+  Wire w;
+  REQUIRE(w.call("POST", kCms, R"({"metadata":{"name":"a","labels":{"x":"1"}},"data":{"k":"v"}})").code ==
+          201);
+  REQUIRE(w.call("POST", kCms, R"({"metadata":{"name":"b"}})").code == 201);
+  const std::string asTable =
+      "-H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;"
+      "g=meta.k8s.io,application/json'";
+
+  auto plain = w.call("GET", kCms).parsed();
+  CHECK(plain["kind"] == "ConfigMapList");
+  auto list = w.call("GET", kCms, "", "application/json", asTable).parsed();
+  CHECK(list["kind"] == "Table");
+  CHECK(list["apiVersion"] == "meta.k8s.io/v1");
+  CHECK(list["metadata"]["resourceVersion"] == plain["metadata"]["resourceVersion"]);
+  std::vector<std::string> columns;
+  for (const auto& c : list["columnDefinitions"]) columns.push_back(c["name"]);
+  CHECK(columns == std::vector<std::string>{"Name", "Data", "Age"});
+  REQUIRE(list["rows"].size() == 2);
+  CHECK(list["rows"][0]["cells"][0] == "a");
+  CHECK(list["rows"][0]["cells"][1] == 1);
+  CHECK(list["rows"][1]["cells"][1] == 0);
+  CHECK(list["rows"][0]["object"]["kind"] == "PartialObjectMetadata");
+  CHECK(list["rows"][0]["object"]["metadata"]["labels"]["x"] == "1");
+
+  auto page = w.call("GET", std::string(kCms) + "?limit=1", "", "application/json", asTable).parsed();
+  CHECK(page["rows"].size() == 1);
+  CHECK_FALSE(page["metadata"].value("continue", "").empty());
+  CHECK(page["metadata"]["resourceVersion"] == plain["metadata"]["resourceVersion"]);
+
+  auto full =
+      w.call("GET", std::string(kCms) + "/a?includeObject=Object", "", "application/json", asTable).parsed();
+  REQUIRE(full["rows"].size() == 1);
+  CHECK(full["rows"][0]["object"]["kind"] == "ConfigMap");
+  CHECK(full["rows"][0]["object"]["data"]["k"] == "v");
+  auto bare =
+      w.call("GET", std::string(kCms) + "/a?includeObject=None", "", "application/json", asTable).parsed();
+  CHECK(bare["rows"][0]["object"].is_null());
+  checkStatus(w.call("GET", std::string(kCms) + "?includeObject=All", "", "application/json", asTable), 400,
+              "BadRequest");
+  checkStatus(w.call("GET", std::string(kCms) + "/zz", "", "application/json", asTable), 404, "NotFound");
+
+  auto events = w.watch(std::string(kCms) + "?watch=true&resourceVersion=0", 2, asTable);
+  REQUIRE(events.size() == 2);
+  for (const auto& e : events) {
+    CHECK(e["type"] == "ADDED");
+    CHECK(e["object"]["kind"] == "Table");
+    CHECK(e["object"]["rows"].size() == 1);
+  }
+  CHECK(events[0]["object"]["columnDefinitions"].size() == 3);
+  CHECK(events[1]["object"]["columnDefinitions"].empty());
+  CHECK(events[1]["object"]["rows"][0]["cells"][0] == "b");
 }

@@ -1,10 +1,9 @@
 // The pure parts of the providers, table-driven: Prometheus answers to results (§4.7), the stored value's
-// text, the JSONPath subset of the web provider, and the time expressions of range queries.
+// text and the time expressions of range queries.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 
-#include "analysis/providers/json_path.h"
 #include "analysis/providers/prometheus_api.h"
 #include "analysis/providers/time_expression.h"
 
@@ -124,66 +123,6 @@ TEST_CASE("parsePrometheusResponse reports errors with their text and status", "
     auto parsed = parsePrometheusResponse(row.status, row.body);
     REQUIRE_FALSE(parsed.ok());
     CHECK(parsed.error() == row.error);
-  }
-}
-
-TEST_CASE("jsonPath selects as Kubernetes JSONPath does, first match first", "[providers][jsonpath]") {
-  const json doc =
-      json::parse(R"({"a":{"b":1.5,"c":[10,20,30],"d":{"e":"x"}},"items":[{"x":1},{"y":2},{"x":3}],
-    "odd key":true,"k-8/s":"dash"})");
-  struct Row {
-    const char* path;
-    const char* matches;  // the JSON list of matches
-  };
-  const Row rows[] = {
-      {"{$}",
-       R"([{"a":{"b":1.5,"c":[10,20,30],"d":{"e":"x"}},"items":[{"x":1},{"y":2},{"x":3}],"k-8/s":"dash","odd key":true}])"},
-      {"{.a.b}", "[1.5]"},
-      {"{$.a.b}", "[1.5]"},
-      {"{ $.a.b }", "[1.5]"},
-      {"{$.a.c[0]}", "[10]"},
-      {"{$.a.c[-1]}", "[30]"},
-      {"{$.a.c[3]}", "[]"},
-      {"{$.a.c[*]}", "[10,20,30]"},
-      {"{$.items[*].x}", "[1,3]"},
-      {"{$.a.*}", R"([1.5,[10,20,30],{"e":"x"}])"},
-      {"{$['odd key']}", "[true]"},
-      {R"({$["a"]["d"].e})", R"(["x"])"},
-      {"{$.k-8/s}", R"(["dash"])"},
-      {"{$.missing.deeper}", "[]"},
-      {"{$.a.b.c}", "[]"},
-      {"{$.a[0]}", "[]"},
-  };
-  for (const Row& row : rows) {
-    INFO(row.path);
-    auto matches = jsonPathMatches(doc, row.path);
-    REQUIRE(matches.ok());
-    CHECK(json(*matches).dump() == json::parse(row.matches).dump());
-  }
-}
-
-TEST_CASE("jsonPath outside the subset is an error with the position", "[providers][jsonpath]") {
-  struct Row {
-    const char* path;
-    const char* error;
-  };
-  const Row rows[] = {
-      {"$.a", R"(jsonPath "$.a" at position 1: a jsonPath is written in braces, e.g. {$.data.value})"},
-      {"{$.a", R"(jsonPath "{$.a" at position 5: the closing brace is missing)"},
-      {"{$..a}", R"(jsonPath "{$..a}" at position 4: recursive descent (..) is not supported)"},
-      {"{$.a[?(@.x)]}", R"(jsonPath "{$.a[?(@.x)]}" at position 6: filters ([?(...)]) are not supported)"},
-      {"{$.a[0:2]}", R"(jsonPath "{$.a[0:2]}" at position 7: slices and unions are not supported)"},
-      {"{$.a[x]}",
-       R"(jsonPath "{$.a[x]}" at position 6: an index, '*' or a quoted name is expected inside [ ])"},
-      {"{$.}", R"(jsonPath "{$.}" at position 4: a field name is expected after '.')"},
-      {"{$.a} tail", R"(jsonPath "{$.a} tail" at position 7: text after the closing brace)"},
-      {"{$.a['b}", R"(jsonPath "{$.a['b}" at position 9: the quoted name is not closed)"},
-  };
-  for (const Row& row : rows) {
-    INFO(row.path);
-    auto matches = jsonPathMatches(json::object(), row.path);
-    REQUIRE_FALSE(matches.ok());
-    CHECK(matches.error() == row.error);
   }
 }
 
