@@ -12,6 +12,7 @@
 
 #include "base/time.h"
 #include "kube/apiserver/patch.h"
+#include "kube/apiserver/workload_defaults.h"
 #include "kube/base64.h"
 #include "kube/names.h"
 #include "kube/selectors.h"
@@ -353,7 +354,7 @@ struct Registry::Impl {
   }
 
   std::vector<FieldError> validate(const ResourceType& t, const json& obj) const {
-    std::vector<FieldError> errs;
+    std::vector<FieldError> errs = workloadFieldErrors(t.kind, obj);
     json meta = metadataOf(obj);
     std::string name = str(meta, "name");
     if (name.empty()) {
@@ -464,6 +465,7 @@ struct Registry::Impl {
       if (!obj.contains("spec") || !obj["spec"].is_object()) obj["spec"] = json::object();
       if (!obj["spec"].contains("replicas")) obj["spec"]["replicas"] = 1;
     }
+    applyWorkloadDefaults(t.kind, obj);
   }
 
   // The next state of an object from its current one and what the request asked for.
@@ -509,6 +511,7 @@ struct Registry::Impl {
       if (changed) meta["generation"] = curMeta.value("generation", int64_t{0}) + 1;
     }
     if (t.kind == "CustomResourceDefinition" && sub == Subresource::kMain) setCrdStatus(out);
+    if (sub == Subresource::kMain) applyWorkloadDefaults(t.kind, out);
     return out;
   }
 
