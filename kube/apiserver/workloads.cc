@@ -666,13 +666,31 @@ struct WorkloadSimulator::Impl {
     }
   }
 
-  // The pod template without the pod-template-hash label: what tells ReplicaSets of a Deployment apart.
-  static json templateWithoutHash(json tmpl) {
-    if (tmpl.is_object() && tmpl.contains("metadata") && tmpl["metadata"].contains("labels")) {
-      tmpl["metadata"]["labels"].erase(kPodTemplateHashLabel);
-      if (tmpl["metadata"]["labels"].empty()) tmpl["metadata"].erase("labels");
+  // Drops nulls, empty objects and empty lists, recursively: a typed decode cannot tell them from absent
+  // fields (kubectl rollout undo sends `creationTimestamp: null`), so neither may template comparison.
+  static json withoutEmpty(const json& v) {
+    if (v.is_object()) {
+      json out = json::object();
+      for (const auto& [k, item] : v.items()) {
+        json kept = withoutEmpty(item);
+        if (!kept.is_null()) out[k] = std::move(kept);
+      }
+      return out.empty() ? json() : out;
     }
-    return tmpl;
+    if (v.is_array()) {
+      json out = json::array();
+      for (const auto& item : v) out.push_back(withoutEmpty(item));
+      return out.empty() ? json() : out;
+    }
+    return v;
+  }
+
+  // The pod template as ReplicaSets of one Deployment are told apart: without the pod-template-hash label
+  // and without empty fields.
+  static json comparableTemplate(json tmpl) {
+    if (tmpl.is_object() && tmpl.contains("metadata") && tmpl["metadata"].contains("labels"))
+      tmpl["metadata"]["labels"].erase(kPodTemplateHashLabel);
+    return withoutEmpty(tmpl);
   }
 
   // Sets spec.replicas (and the replica annotations) of a ReplicaSet; `rs` becomes the stored object.
@@ -725,10 +743,11 @@ struct WorkloadSimulator::Impl {
              std::pair(str(b["metadata"], "creationTimestamp"), str(b["metadata"], "name"));
     });
     const json tmpl = field(spec, "template");
+    const json comparable = comparableTemplate(tmpl);
     std::optional<size_t> newIndex;
     int64_t maxOldRevision = 0;
     for (size_t i = 0; i < all.size(); ++i) {
-      if (!newIndex && templateWithoutHash(field(all[i]["spec"], "template")) == tmpl) {
+      if (!newIndex && comparableTemplate(field(all[i]["spec"], "template")) == comparable) {
         newIndex = i;
       } else {
         maxOldRevision = std::max(maxOldRevision, revisionOf(all[i]));

@@ -54,7 +54,8 @@ bool podReady(const json& pod) {
 // The ReplicaSets of app `app`, by name.
 std::map<std::string, json> replicaSets(const KubectlEnv& env, const std::string& app) {
   std::map<std::string, json> out;
-  for (const auto& rs : env.getJson("replicasets -l app=" + app)["items"]) out[rs["metadata"]["name"]] = rs;
+  const json list = env.getJson("replicasets -l app=" + app);
+  for (const auto& rs : list["items"]) out[rs["metadata"]["name"]] = rs;
   return out;
 }
 
@@ -301,7 +302,8 @@ TEST_CASE("An unreadable simulation annotation is ignored with a Warning Event",
              Catch::Contains("successfully rolled out"));
   const std::string pod = env.getJson("pods -l app=odd")["items"][0]["metadata"]["name"];
   bool warned = false;
-  for (const auto& e : env.getJson("events")["items"]) {
+  const json events = env.getJson("events");
+  for (const auto& e : events["items"]) {
     if (e["involvedObject"]["name"] == pod && e["type"] == "Warning" &&
         e["reason"] == "InvalidSimulationAnnotation") {
       warned = true;
