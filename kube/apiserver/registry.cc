@@ -587,7 +587,7 @@ struct Registry::Impl {
       if (finalize) {
         auto gone = store.remove(k, row->revision);
         if (!gone) {
-          if (gone.error().code == StoreErrc::kConflict && rv.empty()) continue;
+          if (gone.error().code == StoreErrc::kConflict && (rv.empty() || !isPut)) continue;
           return fromStore(gone.error(), t, name);
         }
         afterWrite(t);
@@ -596,7 +596,9 @@ struct Registry::Impl {
       }
       auto written = store.update(k, encode(next), row->revision);
       if (!written) {
-        if (written.error().code == StoreErrc::kConflict && rv.empty()) continue;
+        // A patched object carries the resourceVersion it was read at, so a concurrent write is retried
+        // on the new state; the next attempt finds a resourceVersion the patch itself set stale.
+        if (written.error().code == StoreErrc::kConflict && (rv.empty() || !isPut)) continue;
         return fromStore(written.error(), t, name);
       }
       afterWrite(t);

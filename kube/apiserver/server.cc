@@ -393,11 +393,13 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
   auto registry = Registry::open(*impl->store);
   if (!registry) return Error{"starting the registry: " + registry.error().message};
   impl->registry = std::move(registry).value();
-  WorkloadOptions workloadOptions;
-  workloadOptions.podReadyAfter = options.podReadyAfter;
-  auto workloads = WorkloadSimulator::start(*impl->registry, workloadOptions);
-  if (!workloads) return Error{"starting the workload simulation: " + workloads.error().message};
-  impl->workloads = std::move(workloads).value();
+  if (options.simulateWorkloads) {
+    WorkloadOptions workloadOptions;
+    workloadOptions.podReadyAfter = options.podReadyAfter;
+    auto workloads = WorkloadSimulator::start(*impl->registry, workloadOptions);
+    if (!workloads) return Error{"starting the workload simulation: " + workloads.error().message};
+    impl->workloads = std::move(workloads).value();
+  }
   try {
     impl->sslCtx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                              ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
