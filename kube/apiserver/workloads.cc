@@ -139,6 +139,16 @@ std::string podIp(const std::string& uid) {
 
 constexpr const char* kHostIp = "172.18.0.2";
 
+// A container's id for its `restarts`th run: stable, so that rewriting an unchanged status is a no-op.
+std::string containerId(const std::string& pod, const std::string& container, int restarts) {
+  std::string seed = pod;
+  seed += "/";
+  seed += container;
+  seed += "/";
+  seed += std::to_string(restarts);
+  return "containerd://" + sha256Hex(seed);
+}
+
 // Sets condition `type` in `conds` as the Kubernetes helpers do: nothing changes while status and reason
 // stay; a new reason with the same status keeps lastTransitionTime. `withUpdateTime`: the condition has a
 // lastUpdateTime (Deployments' conditions do, pods' do not).
@@ -219,9 +229,9 @@ Result<std::string> labelSelectorQuery(const json& selector) {
         }
       }
       if (op == "In") {
-        add(key + " in (" + values + ")");
+        add(std::string(key).append(" in (").append(values).append(")"));
       } else if (op == "NotIn") {
-        add(key + " notin (" + values + ")");
+        add(std::string(key).append(" notin (").append(values).append(")"));
       } else if (op == "Exists") {
         add(key);
       } else if (op == "DoesNotExist") {
@@ -402,14 +412,14 @@ struct WorkloadSimulator::Impl {
                 {"restartCount", restarts},
                 {"lastState", json::object()}};
       if (running) {
-        s["containerID"] = "containerd://" + sha256Hex(podName + "/" + name + "/" + std::to_string(restarts));
+        s["containerID"] = containerId(podName, name, restarts);
         s["state"] = {{"running", {{"startedAt", startedAt}}}};
       } else if (crashLoop) {
-        s["containerID"] = "containerd://" + sha256Hex(podName + "/" + name + "/" + std::to_string(restarts));
+        s["containerID"] = containerId(podName, name, restarts);
         s["state"] = {{"waiting",
                        {{"reason", "CrashLoopBackOff"},
                         {"message", "back-off " + std::to_string(crashBackoff(restarts).count() / 1000) +
-                                        "s restarting failed container=" + name + " pod=" + podName}}}};
+                                        "s restarting failed container=" + name + (" pod=" + podName)}}}};
         s["lastState"] = {{"terminated",
                            {{"exitCode", 1},
                             {"reason", "Error"},
@@ -568,7 +578,7 @@ struct WorkloadSimulator::Impl {
         if (field(tmeta, "annotations").is_object()) pod["metadata"]["annotations"] = tmeta["annotations"];
         auto created = registry.create(*pods, ns, std::move(pod), {});
         if (!created) {
-          ok = report(created.error(), "creating a pod of replicaset " + ns + "/" + name);
+          ok = report(created.error(), "creating a pod of replicaset " + ns + ("/" + name));
           recordEvent(rs, "Warning", "FailedCreate", "Error creating: " + created.error().message,
                       "replicaset-controller");
           break;
@@ -596,7 +606,7 @@ struct WorkloadSimulator::Impl {
         const std::string podName = str(active[i]["metadata"], "name");
         auto removed = registry.remove(*pods, ns, podName, {});
         if (!removed && removed.error().code != 404) {
-          ok = report(removed.error(), "deleting pod " + ns + "/" + podName);
+          ok = report(removed.error(), "deleting pod " + ns + ("/" + podName));
           continue;
         }
         recordEvent(rs, "Normal", "SuccessfulDelete", "Deleted pod: " + podName, "replicaset-controller");
@@ -879,6 +889,7 @@ struct WorkloadSimulator::Impl {
       const int target = rollingNewReplicas(replicas, fence.maxSurge, newSpec, allSpec);
       ok = scaleReplicaSet(d, nrs, target, fence.maxSurge, target >= newSpec ? "up" : "down") && ok;
       std::vector<ReplicaSetState> old;
+      old.reserve(oldIndexes.size());
       for (size_t i : oldIndexes)
         old.push_back({intField(all[i]["spec"], "replicas", 1),
                        intField(field(all[i], "status"), "availableReplicas", 0)});
@@ -912,6 +923,7 @@ struct WorkloadSimulator::Impl {
     const bool complete = deploymentComplete(counts);
     if (complete || paused) {
       std::vector<HistoryEntry> history;
+      history.reserve(oldIndexes.size());
       for (size_t i : oldIndexes)
         history.push_back({revisionOf(all[i]), intField(all[i]["spec"], "replicas", 1),
                            intField(field(all[i], "status"), "replicas", 0)});
