@@ -1,5 +1,7 @@
 #include "base/time.h"
 
+#include "base/duration_millis.h"
+
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -90,7 +92,10 @@ Result<Time> parseRfc3339(std::string_view s) {
   return Time{t - seconds{offsetSeconds}};
 }
 
-Result<Duration> parseDuration(std::string_view text) {
+namespace {
+
+// A Go-style duration in nanoseconds; a bare number counts `bareUnitNanos` each.
+Result<long double> parseDurationNanos(std::string_view text, long double bareUnitNanos) {
   const std::string original(text);
   if (text.empty()) return Error{"empty duration"};
   if (text.front() == '-') return Error{"negative duration \"" + original + "\""};
@@ -100,9 +105,9 @@ Result<Duration> parseDuration(std::string_view text) {
   for (char c : text) allDigits = allDigits && std::isdigit(static_cast<unsigned char>(c));
   if (allDigits) {
     if (text.size() > 12) return Error{"duration \"" + original + "\" is too large"};
-    return Duration{std::stoll(std::string(text))};
+    return static_cast<long double>(std::stoll(std::string(text))) * bareUnitNanos;
   }
-  if (text == "0") return Duration{0};
+  if (text == "0") return 0.0L;
   long double totalNanos = 0;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -138,7 +143,21 @@ Result<Duration> parseDuration(std::string_view text) {
     totalNanos += std::stold(number) * scale;
     if (totalNanos > 1e9L * 3600 * 24 * 365 * 100) return Error{"duration \"" + original + "\" is too large"};
   }
-  return Duration{static_cast<int64_t>(std::ceil(totalNanos / 1e9L))};
+  return totalNanos;
+}
+
+}  // namespace
+
+Result<Duration> parseDuration(std::string_view text) {
+  auto nanos = parseDurationNanos(text, 1e9L);
+  if (!nanos) return Error{nanos.error()};
+  return Duration{static_cast<int64_t>(std::ceil(*nanos / 1e9L))};
+}
+
+Result<std::chrono::milliseconds> parseDurationMillis(std::string_view text) {
+  auto nanos = parseDurationNanos(text, 1e9L);
+  if (!nanos) return Error{nanos.error()};
+  return std::chrono::milliseconds{static_cast<int64_t>(std::ceil(*nanos / 1e6L))};
 }
 
 std::string formatDuration(Duration d) {

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/duration_millis.h"
 #include "cli/commands.h"
 #include "kube/apiserver/server.h"
 
@@ -18,10 +19,21 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
       "stored in SQLite under --data-dir. Restarting on the same directory resumes with every object.");
   auto dataDir = std::make_shared<std::string>();
   auto port = std::make_shared<int>(6443);
+  auto podReadyAfter = std::make_shared<std::string>("2s");
   cmd->add_option("--data-dir", *dataDir, "Directory for the database, certificates, token and kubeconfig")
       ->required();
   cmd->add_option("--port", *port, "Port on 127.0.0.1 (0: any free port)")->check(CLI::Range(0, 65535));
-  cmd->callback([&exitCode, dataDir, port] {
+  cmd->add_option("--pod-ready-after", *podReadyAfter,
+                  "How long a new pod takes to become ready in the workload simulation (\"300ms\", \"5s\"); "
+                  "a pod's sluice.dev/sim-ready-after annotation overrides it")
+      ->capture_default_str();
+  cmd->callback([&exitCode, dataDir, port, podReadyAfter] {
+    auto readyAfter = parseDurationMillis(*podReadyAfter);
+    if (!readyAfter) {
+      std::cerr << "sluice cluster: --pod-ready-after: " << readyAfter.error() << "\n";
+      exitCode = kExitInvalidInput;
+      return;
+    }
     // Signals are taken synchronously below, so the server's threads must not receive them.
     sigset_t signals;
     sigemptyset(&signals);
@@ -31,6 +43,7 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
     apiserver::ServerOptions options;
     options.dataDir = *dataDir;
     options.port = *port;
+    options.podReadyAfter = *readyAfter;
     auto server = apiserver::ApiServer::start(options);
     if (!server) {
       std::cerr << "sluice cluster: " << server.error() << "\n";

@@ -12,6 +12,7 @@
 
 #include "base/time.h"
 #include "kube/apiserver/patch.h"
+#include "kube/apiserver/workload_defaults.h"
 #include "kube/base64.h"
 #include "kube/names.h"
 #include "kube/selectors.h"
@@ -405,7 +406,7 @@ struct Registry::Impl {
   }
 
   std::vector<FieldError> validate(const ResourceType& t, const json& obj) const {
-    std::vector<FieldError> errs;
+    std::vector<FieldError> errs = workloadFieldErrors(t.kind, obj);
     json meta = metadataOf(obj);
     std::string name = str(meta, "name");
     if (name.empty()) {
@@ -523,6 +524,7 @@ struct Registry::Impl {
       if (!obj.contains("spec") || !obj["spec"].is_object()) obj["spec"] = json::object();
       if (!obj["spec"].contains("replicas")) obj["spec"]["replicas"] = 1;
     }
+    applyWorkloadDefaults(t.kind, obj);
   }
 
   // The next state of an object from its current one and what the request asked for.
@@ -576,6 +578,7 @@ struct Registry::Impl {
       if (changed) meta["generation"] = curMeta.value("generation", int64_t{0}) + 1;
     }
     if (t.kind == "CustomResourceDefinition" && sub == Subresource::kMain) setCrdStatus(out);
+    if (sub == Subresource::kMain) applyWorkloadDefaults(t.kind, out);
     return out;
   }
 
@@ -652,7 +655,7 @@ struct Registry::Impl {
       if (finalize) {
         auto gone = store.remove(k, row->revision);
         if (!gone) {
-          if (gone.error().code == StoreErrc::kConflict && rv.empty()) continue;
+          if (gone.error().code == StoreErrc::kConflict && (rv.empty() || !isPut)) continue;
           return fromStore(gone.error(), t, name);
         }
         afterWrite(t);
@@ -661,7 +664,9 @@ struct Registry::Impl {
       }
       auto written = store.update(k, encode(next), row->revision);
       if (!written) {
-        if (written.error().code == StoreErrc::kConflict && rv.empty()) continue;
+        // A patched object carries the resourceVersion it was read at, so a concurrent write is retried
+        // on the new state; the next attempt finds a resourceVersion the patch itself set stale.
+        if (written.error().code == StoreErrc::kConflict && (rv.empty() || !isPut)) continue;
         return fromStore(written.error(), t, name);
       }
       afterWrite(t);

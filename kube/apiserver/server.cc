@@ -19,6 +19,7 @@
 #include "kube/apiserver/store.h"
 #include "kube/apiserver/table.h"
 #include "kube/apiserver/tls_material.h"
+#include "kube/apiserver/workloads.h"
 
 namespace sluice::apiserver {
 namespace {
@@ -367,6 +368,7 @@ struct ApiServer::Impl {
   std::unique_ptr<GarbageCollector> garbageCollector;
   std::unique_ptr<NamespaceController> namespaceController;
   std::unique_ptr<Handler> handler;
+  std::unique_ptr<WorkloadSimulator> workloads;
   std::filesystem::path kubeconfig;
   int port = 0;
   // Declared after the state the sessions use, so pending sessions go first.
@@ -397,6 +399,7 @@ ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 ApiServer::~ApiServer() {
   stop();
+  impl_->workloads.reset();
   if (!impl_->joined) {
     for (auto& t : impl_->threads) t.join();
     impl_->joined = true;
@@ -421,6 +424,13 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
   auto namespaces = NamespaceController::start(*impl->registry);
   if (!namespaces) return Error{"starting the namespace controller: " + namespaces.error().message};
   impl->namespaceController = std::move(namespaces).value();
+  if (options.simulateWorkloads) {
+    WorkloadOptions workloadOptions;
+    workloadOptions.podReadyAfter = options.podReadyAfter;
+    auto workloads = WorkloadSimulator::start(*impl->registry, workloadOptions);
+    if (!workloads) return Error{"starting the workload simulation: " + workloads.error().message};
+    impl->workloads = std::move(workloads).value();
+  }
   try {
     impl->sslCtx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                              ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);

@@ -22,6 +22,8 @@ class KubeServer {
  public:
   explicit KubeServer(apiserver::ServerOptions options = {}) : dir_("sluice-kclient"), options_(options) {
     options_.dataDir = dir_ / "data";
+    // The client's tests see their own writes only: no simulated controller updates their Deployments.
+    options_.simulateWorkloads = false;
     start();
   }
 

@@ -43,7 +43,9 @@ inline void requireKubectl() {
 
 class KubectlEnv {
  public:
-  KubectlEnv() : dir_("sluice-kubectl") {
+  // `podReadyAfter`: the workload simulation's delay before a new pod is ready.
+  explicit KubectlEnv(std::chrono::milliseconds podReadyAfter = std::chrono::milliseconds(2000))
+      : dir_("sluice-kubectl"), podReadyAfter_(podReadyAfter) {
     requireKubectl();
     start();
   }
@@ -51,6 +53,7 @@ class KubectlEnv {
   void start() {
     apiserver::ServerOptions options;
     options.dataDir = dir_ / "data";
+    options.podReadyAfter = podReadyAfter_;
     auto s = apiserver::ApiServer::start(options);
     INFO((s ? std::string() : s.error()));
     REQUIRE(s.ok());
@@ -120,6 +123,7 @@ class KubectlEnv {
 
  private:
   TempDir dir_;
+  std::chrono::milliseconds podReadyAfter_;
   std::unique_ptr<apiserver::ApiServer> server_;
 };
 

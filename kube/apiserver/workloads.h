@@ -1,0 +1,60 @@
+// The workload simulation inside the embedded API server: what kube-controller-manager's Deployment and
+// ReplicaSet controllers and a kubelet would do, enough for rollouts, `kubectl rollout status` and health
+// checks to behave. Deployments get one ReplicaSet per pod template and roll between them (RollingUpdate
+// or Recreate); ReplicaSets get pods; pods are scheduled to a simulated node and become Running and ready
+// after a delay, or crash-loop when annotated to. It acts only through the Registry, like any client.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "kube/apiserver/api_error.h"
+
+namespace sluice::apiserver {
+
+class Registry;
+
+// Pod annotations that steer the simulation of one pod (set them in a pod template).
+inline constexpr const char* kSimReadyAfterAnnotation = "sluice.dev/sim-ready-after";  // "500ms", "5s"
+inline constexpr const char* kSimFailAnnotation = "sluice.dev/sim-fail";               // "CrashLoopBackOff"
+
+struct WorkloadOptions {
+  // How long a pod takes from creation to ready unless its sim-ready-after annotation says otherwise.
+  std::chrono::milliseconds podReadyAfter{2000};
+  std::string nodeName = "sluice-node";
+};
+
+// How one pod is to be simulated, read from its annotations. A value the simulation does not understand
+// is ignored (the default applies) and described in `problem`, which the simulator reports as a Warning
+// Event on the pod.
+struct PodSimulation {
+  std::chrono::milliseconds readyAfter{0};
+  bool crashLoop = false;
+  std::string problem;  // empty when every annotation was understood
+};
+PodSimulation podSimulation(const nlohmann::json& pod, std::chrono::milliseconds defaultReadyAfter);
+
+// A metav1.LabelSelector ({matchLabels, matchExpressions}) in the query-string form the registry's list
+// takes ("app=web,tier in (a,b),!legacy"). An error for an operator it does not know.
+Result<std::string> labelSelectorQuery(const nlohmann::json& selector);
+
+class WorkloadSimulator {
+ public:
+  // Watches Deployments, ReplicaSets and Pods in every namespace and starts the worker thread. Objects
+  // already stored are picked up where they stand, so a restarted server resumes the simulation. An error
+  // means a watch could not start.
+  static ApiResult<std::unique_ptr<WorkloadSimulator>> start(Registry& registry, WorkloadOptions options);
+  WorkloadSimulator(const WorkloadSimulator&) = delete;
+  WorkloadSimulator& operator=(const WorkloadSimulator&) = delete;
+  // Stops the watches and waits for the worker to finish the key it is on. `registry` must outlive it.
+  ~WorkloadSimulator();
+
+ private:
+  struct Impl;
+  explicit WorkloadSimulator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::apiserver
