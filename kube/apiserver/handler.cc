@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "kube/apiserver/request_body.h"
+
 namespace sluice::apiserver {
 namespace {
 
@@ -339,13 +341,9 @@ Handled Handler::handle(const HttpRequest& req) {
             std::nullopt};
   }
   auto parseBody = [&](json& out) -> std::optional<ApiError> {
-    if (!req.contentType.empty() && req.contentType.rfind("application/json", 0) != 0 &&
-        req.contentType.rfind("*/*", 0) != 0) {
-      return unsupportedMediaType("application/json");
-    }
-    out = json::parse(req.body, nullptr, false);
-    if (out.is_discarded()) return badRequest("the request body is not valid JSON");
-    if (!out.is_object()) return badRequest("the request body must be a JSON object");
+    auto decoded = decodeObjectBody(req.contentType, req.body);  // JSON or Kubernetes protobuf
+    if (!decoded) return decoded.error();
+    out = std::move(*decoded);
     return std::nullopt;
   };
 
