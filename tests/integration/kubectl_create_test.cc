@@ -1,8 +1,10 @@
 // The real kubectl's `create <generator>` commands, which send protobuf request bodies, against our API
 // server: each stored object must hold what the command asked for, and nothing a JSON client would not
 // have sent.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <vector>
 
 #include "kube/base64.h"
 #include "tests/integration/kubectl_env.h"
@@ -195,20 +197,26 @@ TEST_CASE("kubectl create role, clusterrole and their bindings", "[integration][
 TEST_CASE("kubectl create ingress with rules, class, default backend and TLS",
           "[integration][kubectl][protobuf]") {
   KubectlEnv env;
-  requireProtobufPost(
-      env,
-      "create ingress web --class=nginx --default-backend=fallback:80 "
-      "--rule='shop.example.com/api*=api:8080,tls=shop-tls' --rule='shop.example.com/=web:http'");
+  const std::string args =
+      "ingress web --class=nginx --default-backend=fallback:80 "
+      "--rule='shop.example.com/api*=api:8080,tls=shop-tls' --rule='shop.example.com/=web:http' "
+      "--rule='admin.example.com/*=admin:9090'";
+  requireProtobufPost(env, "create " + args);
   auto ing = env.getJson("ingress web");
   const json& spec = ing["spec"];
   CHECK(spec["ingressClassName"] == "nginx");
   CHECK(spec["defaultBackend"] == json::parse(R"({"service":{"name":"fallback","port":{"number":80}}})"));
   CHECK(spec["tls"] == json::parse(R"([{"hosts":["shop.example.com"],"secretName":"shop-tls"}])"));
+  // Paths of one host share a rule.
   REQUIRE(spec["rules"].size() == 2);
   CHECK(spec["rules"][0] == json::parse(R"({"host":"shop.example.com","http":{"paths":[
-    {"path":"/api","pathType":"Prefix","backend":{"service":{"name":"api","port":{"number":8080}}}}]}})"));
-  CHECK(spec["rules"][1] == json::parse(R"({"host":"shop.example.com","http":{"paths":[
+    {"path":"/api","pathType":"Prefix","backend":{"service":{"name":"api","port":{"number":8080}}}},
     {"path":"/","pathType":"Exact","backend":{"service":{"name":"web","port":{"name":"http"}}}}]}})"));
+  CHECK(spec["rules"][1] == json::parse(R"({"host":"admin.example.com","http":{"paths":[
+    {"path":"/","pathType":"Prefix","backend":{"service":{"name":"admin","port":{"number":9090}}}}]}})"));
+  // The same object rendered by kubectl itself as JSON.
+  auto client = json::parse(env.ok("create " + args + " --dry-run=client -o json"));
+  CHECK(spec == client["spec"]);
 }
 
 TEST_CASE("kubectl create --dry-run=server with a protobuf body writes nothing",
@@ -223,4 +231,41 @@ TEST_CASE("kubectl create --dry-run=server with a protobuf body writes nothing",
   CHECK(get.output.find("NotFound") != std::string::npos);
   env.ok("create deployment phantom --image=nginx --dry-run=server");
   CHECK(env.kubectl("get deployment phantom").exitCode != 0);
+}
+
+TEST_CASE("what a protobuf create stores is what kubectl renders as JSON for the same command",
+          "[integration][kubectl][protobuf]") {
+  KubectlEnv env;
+  struct Row {
+    const char* create;  // the generator and its flags
+    const char* get;     // the object it makes
+    std::vector<const char*> fields;
+  };
+  const Row rows[] = {
+      {"configmap cmp --from-literal=a=b --from-literal=c=", "configmap cmp", {"data"}},
+      {"secret generic scmp --from-literal=k=v --type=Opaque", "secret scmp", {"data", "type"}},
+      {"role rcmp --verb=get,watch --resource=configmaps,jobs.batch", "role rcmp", {"rules"}},
+      {"clusterrole ccmp --verb=get --non-resource-url=/metrics", "clusterrole ccmp", {"rules"}},
+      {"clusterrole acmp --aggregation-rule=team=a", "clusterrole acmp", {"aggregationRule"}},
+      {"rolebinding bcmp --clusterrole=view --user=u --serviceaccount=default:default",
+       "rolebinding bcmp",
+       {"roleRef", "subjects"}},
+      {"deployment dcmp --image=nginx:1.27 --replicas=2 --port=80", "deployment dcmp", {"spec"}},
+      {"job jcmp --image=busybox -- sh -c 'exit 0'", "job jcmp", {"spec"}},
+  };
+  for (const auto& row : rows) {
+    INFO(row.create);
+    // The flags go before a `--` that starts a container's command.
+    std::string dryRun = row.create;
+    dryRun.insert(std::min(dryRun.find(" -- "), dryRun.size()), " --dry-run=client -o json");
+    auto client = json::parse(env.ok("create " + dryRun));
+    env.ok(std::string("create ") + row.create);
+    auto stored = env.getJson(row.get);
+    for (const char* field : row.fields) {
+      INFO(field);
+      CHECK(stored[field] == client[field]);
+    }
+    CHECK(stored["metadata"].value("labels", json::object()) ==
+          client["metadata"].value("labels", json::object()));
+  }
 }
