@@ -15,9 +15,15 @@ using sluice::testing::shellQuote;
 
 namespace {
 
+// `args` with `flags` added before a `--` that starts a container's command.
+std::string withFlags(std::string args, const std::string& flags) {
+  args.insert(std::min(args.find(" -- "), args.size()), " " + flags);
+  return args;
+}
+
 // kubectl -v=8 prints each request's headers: the generators must really have sent protobuf.
 void requireProtobufPost(const KubectlEnv& env, const std::string& args) {
-  auto r = env.kubectl(args + " -v=8");
+  auto r = env.kubectl(withFlags(args, "-v=8"));
   INFO("kubectl " << args << " -v=8\n" << r.output);
   REQUIRE(r.exitCode == 0);
   CHECK(r.output.find("Content-Type: application/vnd.kubernetes.protobuf") != std::string::npos);
@@ -255,10 +261,8 @@ TEST_CASE("what a protobuf create stores is what kubectl renders as JSON for the
   };
   for (const auto& row : rows) {
     INFO(row.create);
-    // The flags go before a `--` that starts a container's command.
-    std::string dryRun = row.create;
-    dryRun.insert(std::min(dryRun.find(" -- "), dryRun.size()), " --dry-run=client -o json");
-    auto client = json::parse(env.ok("create " + dryRun));
+    auto client =
+        json::parse(env.ok(withFlags(std::string("create ") + row.create, "--dry-run=client -o json")));
     env.ok(std::string("create ") + row.create);
     auto stored = env.getJson(row.get);
     for (const char* field : row.fields) {
