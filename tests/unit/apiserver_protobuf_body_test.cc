@@ -6,7 +6,10 @@
 #include <cstdint>
 #include <string>
 
+#include "kube/apiserver/handler.h"
 #include "kube/apiserver/request_body.h"
+#include "kube/apiserver/store.h"
+#include "tests/support/process.h"
 
 using nlohmann::json;
 using sluice::apiserver::decodeObjectBody;
@@ -223,4 +226,38 @@ TEST_CASE("request bodies are decoded by their media type", "[apiserver][protobu
   auto notObject = decodeObjectBody("application/json", "[1]");
   REQUIRE_FALSE(notObject.ok());
   CHECK(notObject.error().code == 400);
+}
+
+TEST_CASE("the handler creates from a protobuf body and answers a kind it cannot decode with a 415 Status",
+          "[apiserver][protobuf]") {
+  sluice::testing::TempDir dir;
+  auto store = sluice::apiserver::Store::open(dir / "state.db");
+  REQUIRE(store.ok());
+  auto registry = sluice::apiserver::Registry::open(**store);
+  REQUIRE(registry.ok());
+  sluice::apiserver::Handler handler(**registry, "t0ken", "https://127.0.0.1:1");
+  auto post = [&](const std::string& body) {
+    sluice::apiserver::HttpRequest req{"POST", "/api/v1/namespaces/default/configmaps",
+                                       std::string(sluice::apiserver::kProtobufMediaType), "Bearer t0ken",
+                                       body};
+    auto handled = handler.handle(req);
+    return std::make_pair(handled.response.status, json::parse(handled.response.body));
+  };
+
+  auto [created, cm] = post(envelope("v1", "ConfigMap", lfield(1, meta("pb")) + lfield(2, entry("k", "v"))));
+  CHECK(created == 201);
+  CHECK(cm["data"] == json({{"k", "v"}}));
+  CHECK(cm["metadata"]["namespace"] == "default");
+  CHECK(cm["metadata"]["creationTimestamp"].is_string());
+
+  auto [refused, status] = post(envelope("v1", "PersistentVolume", lfield(1, meta("pv"))));
+  CHECK(refused == 415);
+  CHECK(status["kind"] == "Status");
+  CHECK(status["reason"] == "UnsupportedMediaType");
+  CHECK(status["message"].get<std::string>().find("PersistentVolume") != std::string::npos);
+
+  // The kind must match the resource, as for JSON bodies.
+  auto [mismatch, why] = post(envelope("v1", "Secret", lfield(1, meta("s"))));
+  CHECK(mismatch == 400);
+  CHECK(why["reason"] == "BadRequest");
 }
