@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "base/source.h"
+#include "kube/apiserver/request_body.h"
 #include "kube/apiserver/table.h"
 
 namespace sluice::apiserver {
@@ -349,26 +349,9 @@ Handled Handler::route(const HttpRequest& req) {
             std::nullopt};
   }
   auto parseBody = [&](json& out) -> std::optional<ApiError> {
-    if (req.contentType.rfind("application/yaml", 0) == 0) {
-      // As the real server: a YAML body is one document, read as the JSON it denotes.
-      auto docs = parseYamlDocuments(req.body, "the request body");
-      if (!docs) return badRequest("error converting YAML to JSON: " + docs.error());
-      if (docs->size() != 1) return badRequest("the request body must be exactly one YAML document");
-      out = std::move((*docs)[0].json);
-      // YAML strings are bytes; JSON's must be UTF-8, or storing the object would fail later.
-      try {
-        (void)out.dump();
-      } catch (const json::type_error&) {
-        return badRequest("error converting YAML to JSON: the body is not valid UTF-8");
-      }
-    } else if (!req.contentType.empty() && req.contentType.rfind("application/json", 0) != 0 &&
-               req.contentType.rfind("*/*", 0) != 0) {
-      return unsupportedMediaType("application/json, application/yaml");
-    } else {
-      out = json::parse(req.body, nullptr, false);
-    }
-    if (out.is_discarded()) return badRequest("the request body is not valid JSON");
-    if (!out.is_object()) return badRequest("the request body must be a JSON object");
+    auto decoded = decodeObjectBody(req.contentType, req.body);  // JSON or Kubernetes protobuf
+    if (!decoded) return decoded.error();
+    out = std::move(*decoded);
     return std::nullopt;
   };
 

@@ -99,8 +99,7 @@ class KubectlEnv {
     return j;
   }
 
-  // `kubectl create -f` of a ConfigMap with these literal data entries (kubectl's own `create configmap`
-  // sends protobuf, which this server does not decode yet).
+  // `kubectl create -f` of a ConfigMap with these literal data entries (a JSON body).
   void createConfigMap(const std::string& name, const std::map<std::string, std::string>& data,
                        const std::string& ns = "default") const {
     nlohmann::json cm = {
