@@ -105,7 +105,9 @@ std::string crdYaml(const std::string& plural, const std::string& kind, const st
 }  // namespace
 
 TEST_CASE("kubectl get prints the server's columns for built-in kinds", "[integration][kubectl][table]") {
-  KubectlEnv env;
+  // The statuses are the test's own, written through the status subresource: no simulated controller
+  // rewrites them or adds pods.
+  KubectlEnv env(std::chrono::milliseconds(2000), false);
   applyText(env, "web.yaml", R"(apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, labels: {app: web}}

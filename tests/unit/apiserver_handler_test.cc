@@ -29,7 +29,12 @@ struct HandlerFixture {
   }
   Handled call(const std::string& method, const std::string& target, const std::string& contentType = "",
                const std::string& body = "") {
-    return handler->handle({method, target, contentType, "Bearer t0ken", body});
+    return handler->handle({.method = method,
+                            .target = target,
+                            .contentType = contentType,
+                            .authorization = "Bearer t0ken",
+                            .accept = "",
+                            .body = body});
   }
 };
 

@@ -237,9 +237,12 @@ TEST_CASE("the handler creates from a protobuf body and answers a kind it cannot
   REQUIRE(registry.ok());
   sluice::apiserver::Handler handler(**registry, "t0ken", "https://127.0.0.1:1");
   auto post = [&](const std::string& body) {
-    sluice::apiserver::HttpRequest req{"POST", "/api/v1/namespaces/default/configmaps",
-                                       std::string(sluice::apiserver::kProtobufMediaType), "Bearer t0ken",
-                                       body};
+    sluice::apiserver::HttpRequest req{.method = "POST",
+                                       .target = "/api/v1/namespaces/default/configmaps",
+                                       .contentType = std::string(sluice::apiserver::kProtobufMediaType),
+                                       .authorization = "Bearer t0ken",
+                                       .accept = "",
+                                       .body = body};
     auto handled = handler.handle(req);
     return std::make_pair(handled.response.status, json::parse(handled.response.body));
   };
