@@ -365,6 +365,30 @@ struct Registry::Impl {
     return obj;
   }
 
+  // decode() for a store event, shared by every watch of the same type version: the store hands one event
+  // to all its watchers in turn on the writing thread, so the last decoding is kept there, keyed by what
+  // determines it (the key and revision fix the bytes). With a hundred watchers a write is parsed once,
+  // not a hundred times, while later writes wait.
+  static const json& decodeEvent(const ResourceType& t, const StoreEvent& e, bool previous) {
+    struct Entry {
+      std::string key;
+      int64_t revision = -1;
+      std::string apiVersion;
+      bool previous = false;
+      json obj;
+    };
+    thread_local Entry cached[2];
+    Entry& c = cached[previous ? 1 : 0];
+    std::string apiVersion = t.apiVersion();
+    if (c.revision != e.revision || c.key != e.key || c.apiVersion != apiVersion) {
+      c.obj = decode(t, previous ? *e.previous : e.value, e.revision);
+      c.key = e.key;
+      c.revision = e.revision;
+      c.apiVersion = std::move(apiVersion);
+    }
+    return c.obj;
+  }
+
   static std::string encode(json obj) {
     if (obj.contains("metadata") && obj["metadata"].is_object()) obj["metadata"].erase("resourceVersion");
     return obj.dump();
@@ -1079,24 +1103,24 @@ ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(
   };
   ResourceType t = type;
   auto w = impl_->store.watch(prefix, from, [t, matches, sink](const StoreEvent& e) {
-    json obj = Impl::decode(t, e.value, e.revision);
+    const json& obj = Impl::decodeEvent(t, e, false);
     bool now = matches(obj);
     if (e.type == StoreEvent::Type::kAdded) {
-      if (now) sink({"ADDED", std::move(obj)});
+      if (now) sink({"ADDED", obj});
       return;
     }
     if (e.type == StoreEvent::Type::kDeleted) {
-      if (now) sink({"DELETED", std::move(obj)});
+      if (now) sink({"DELETED", obj});
       return;
     }
-    bool before = e.previous ? matches(Impl::decode(t, *e.previous, e.revision)) : false;
+    bool before = e.previous ? matches(Impl::decodeEvent(t, e, true)) : false;
     if (now && before) {
-      sink({"MODIFIED", std::move(obj)});
+      sink({"MODIFIED", obj});
     } else if (now) {
-      sink({"ADDED", std::move(obj)});
+      sink({"ADDED", obj});
     } else if (before) {
       // Leaving the selector reads as a deletion carrying the previous state at the new revision.
-      sink({"DELETED", Impl::decode(t, *e.previous, e.revision)});
+      sink({"DELETED", Impl::decodeEvent(t, e, true)});
     }
   });
   if (!w) {

@@ -176,6 +176,33 @@ class Session : public std::enable_shared_from_this<Session> {
     return json{{"type", type}, {"object", object}}.dump() + "\n";
   }
 
+  // eventLine() for a store event, shared by the watches it reaches: they are handed the event one after
+  // another on the writing thread, so the last line written there is kept, keyed by what fixes its bytes
+  // (event type, object uid, kind and apiVersion, resourceVersion). A write seen by a hundred watchers is
+  // serialised once.
+  static const std::string& sharedEventLine(const WatchEvent& e) {
+    struct Entry {
+      std::string type, uid, kind, apiVersion, resourceVersion;
+      std::string line;
+    };
+    thread_local Entry cached;
+    std::string uid;
+    std::string rv;
+    if (auto it = e.object.find("metadata"); it != e.object.end() && it->is_object()) {
+      uid = it->value("uid", "");
+      rv = it->value("resourceVersion", "");
+    }
+    std::string kind = e.object.is_object() ? e.object.value("kind", "") : "";
+    std::string apiVersion = e.object.is_object() ? e.object.value("apiVersion", "") : "";
+    if (uid.empty() || rv.empty() || cached.type != e.type || cached.uid != uid ||
+        cached.resourceVersion != rv || cached.kind != kind || cached.apiVersion != apiVersion) {
+      cached = {e.type,          std::move(uid),
+                std::move(kind), std::move(apiVersion),
+                std::move(rv),   eventLine(e.type, e.object)};
+    }
+    return cached.line;
+  }
+
   void startWatch(WatchPlan plan) {
     plan_ = std::move(plan);
     queue_ = std::make_shared<WatchQueue>();
@@ -187,7 +214,10 @@ class Session : public std::enable_shared_from_this<Session> {
       {
         // Under the queue's lock, so a Table stream's first event (the one with the columns) goes first.
         std::lock_guard lock(queue->mu);
-        std::string line = eventLine(e.type, table ? table->convert(e.object, false, now()) : e.object);
+        // Tables differ per watch (ages, the first event's columns); plain events are the same for all.
+        std::string tableLine;
+        if (table) tableLine = eventLine(e.type, table->convert(e.object, false, now()));
+        const std::string& line = table ? tableLine : sharedEventLine(e);
         if (queue->pending.size() + line.size() > kMaxQueuedWatchBytes) {
           queue->overflow = true;
         } else {

@@ -20,10 +20,12 @@ inline const kube::ResourceRef kEvents{"", "v1", "events", true, "Event"};
 
 class KubeServer {
  public:
-  explicit KubeServer(apiserver::ServerOptions options = {}) : dir_("sluice-kclient"), options_(options) {
+  // Unless `simulateWorkloads`, the client's tests see their own writes only: no simulated controller
+  // updates their Deployments.
+  explicit KubeServer(apiserver::ServerOptions options = {}, bool simulateWorkloads = false)
+      : dir_("sluice-kclient"), options_(options) {
     options_.dataDir = dir_ / "data";
-    // The client's tests see their own writes only: no simulated controller updates their Deployments.
-    options_.simulateWorkloads = false;
+    options_.simulateWorkloads = simulateWorkloads;
     start();
   }
 

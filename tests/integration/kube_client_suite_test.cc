@@ -2,7 +2,8 @@
 // (created, configured, unchanged), create, replace, get and list with selectors, diff as a dry run,
 // server-side apply refused, CRDs with custom resources, restart, patches, label and annotate, scale of a
 // Deployment and of a custom resource, edit with a conflict, delete by name, by label and past a
-// finalizer, and a watch that sees another client's change. Each asserts the stored objects.
+// finalizer, a watch that sees another client's change, and waits for a Deployment's rollout and its
+// Available condition over the workload simulation. Each asserts the stored objects.
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 
 #include "kube/apply.h"
 #include "kube/client.h"
+#include "kube/readiness.h"
 #include "tests/integration/kube_client_env.h"
 #include "tests/support/process.h"
 
@@ -425,4 +427,67 @@ TEST_CASE("client suite: a watch sees the change another client makes", "[kube-c
   REQUIRE(done);
   CHECK(seen[0] == "ADDED 1");
   CHECK(seen[1] == "MODIFIED 2");
+}
+
+TEST_CASE("client suite: wait for a rollout and for Available, and a rollout that fails its deadline",
+          "[kube-client][suite][workloads]") {
+  sluice::apiserver::ServerOptions options;
+  options.podReadyAfter = std::chrono::milliseconds(300);
+  KubeServer server(options, true);
+  auto client = server.client();
+  using sluice::kube::Progress;
+  using sluice::kube::Readiness;
+  auto available = [](const json& d) {
+    return sluice::kube::hasCondition(d, "Available") ? Readiness{Progress::kDone, "available"} : Readiness{};
+  };
+
+  REQUIRE(sluice::kube::apply(*client, deployment("nginx:1.25", 3))->outcome == ApplyOutcome::kCreated);
+  auto rolled = sluice::kube::waitFor(*client, kDeployments, "default", "web",
+                                      sluice::kube::deploymentRollout, std::chrono::seconds(60));
+  INFO((rolled ? std::string() : rolled.error().describe()));
+  REQUIRE(rolled.ok());
+  CHECK((*rolled)["status"]["updatedReplicas"] == 3);
+  CHECK((*rolled)["status"]["availableReplicas"] == 3);
+  CHECK((*rolled)["status"]["readyReplicas"] == 3);
+  REQUIRE(sluice::kube::waitFor(*client, kDeployments, "default", "web", available, std::chrono::seconds(60))
+              .ok());
+
+  // A new image rolls a second ReplicaSet; once done, the first has no replicas left.
+  REQUIRE(sluice::kube::apply(*client, deployment("nginx:1.26", 3))->outcome == ApplyOutcome::kConfigured);
+  rolled = sluice::kube::waitFor(*client, kDeployments, "default", "web", sluice::kube::deploymentRollout,
+                                 std::chrono::seconds(60));
+  INFO((rolled ? std::string() : rolled.error().describe()));
+  REQUIRE(rolled.ok());
+  CHECK((*rolled)["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2");
+  const ResourceRef replicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
+  sluice::kube::ListOptions web;
+  web.labelSelector = "app=web";
+  auto sets = client->list(replicaSets, "default", web);
+  REQUIRE(sets.ok());
+  REQUIRE((*sets)["items"].size() == 2);
+  int withReplicas = 0;
+  for (const auto& rs : (*sets)["items"]) {
+    if (rs["spec"]["replicas"] != 0) {
+      ++withReplicas;
+      CHECK(rs["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.26");
+    }
+  }
+  CHECK(withReplicas == 1);
+
+  // Pods that never become ready: the wait ends with kubectl's progress deadline message.
+  json broken = deployment("nginx:1.25", 1);
+  broken["metadata"]["name"] = "broken";
+  broken["spec"]["selector"]["matchLabels"]["app"] = "broken";
+  broken["spec"]["template"]["metadata"]["labels"]["app"] = "broken";
+  broken["spec"]["template"]["metadata"]["annotations"]["sluice.dev/sim-fail"] = "CrashLoopBackOff";
+  broken["spec"]["progressDeadlineSeconds"] = 2;
+  REQUIRE(sluice::kube::apply(*client, broken).ok());
+  auto failed = sluice::kube::waitFor(*client, kDeployments, "default", "broken",
+                                      sluice::kube::deploymentRollout, std::chrono::seconds(60));
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().message == "deployment \"broken\" exceeded its progress deadline");
+  auto stillUnavailable =
+      sluice::kube::waitFor(*client, kDeployments, "default", "broken", available, std::chrono::seconds(2));
+  REQUIRE_FALSE(stillUnavailable.ok());
+  CHECK_THAT(stillUnavailable.error().message, Catch::Contains("timed out waiting for deployments/broken"));
 }
