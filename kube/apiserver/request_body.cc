@@ -443,7 +443,8 @@ ApiResult<json> decodeObjectBody(std::string_view contentType, std::string_view 
     } catch (const json::type_error&) {
       return badRequest("error converting YAML to JSON: the body is not valid UTF-8");
     }
-  } else if (!mediaType.empty() && mediaType.rfind("application/json", 0) != 0 && mediaType.rfind("*/*", 0) != 0) {
+  } else if (!mediaType.empty() && mediaType.rfind("application/json", 0) != 0 &&
+             mediaType.rfind("*/*", 0) != 0) {
     return unsupportedMediaType("application/json, application/yaml, " + std::string(kProtobufMediaType));
   } else {
     out = json::parse(body, nullptr, false);
