@@ -3,6 +3,7 @@
 #include "kube/apiserver/registry.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -322,8 +323,16 @@ struct Registry::Impl {
   mutable std::shared_mutex typesMu;
   std::vector<std::shared_ptr<const ResourceType>> types;
   int64_t typesGen = 0;
+  // Tells registries in one process apart in the per-thread decode cache below (two stores can hold the
+  // same key at the same revision with different bytes; an address can be reused).
+  const uint64_t instance = nextInstance();
 
   explicit Impl(Store& s) : store(s) {}
+
+  static uint64_t nextInstance() {
+    static std::atomic<uint64_t> counter{0};
+    return ++counter;
+  }
 
   std::shared_ptr<const ResourceType> findType(const std::string& group, const std::string& version,
                                                const std::string& resource) const {
@@ -369,19 +378,21 @@ struct Registry::Impl {
   // to all its watchers in turn on the writing thread, so the last decoding is kept there, keyed by what
   // determines it (the key and revision fix the bytes). With a hundred watchers a write is parsed once,
   // not a hundred times, while later writes wait.
-  static const json& decodeEvent(const ResourceType& t, const StoreEvent& e, bool previous) {
+  static const json& decodeEvent(uint64_t instance, const ResourceType& t, const StoreEvent& e,
+                                 bool previous) {
     struct Entry {
+      uint64_t instance = 0;
       std::string key;
       int64_t revision = -1;
       std::string apiVersion;
-      bool previous = false;
       json obj;
     };
     thread_local Entry cached[2];
     Entry& c = cached[previous ? 1 : 0];
     std::string apiVersion = t.apiVersion();
-    if (c.revision != e.revision || c.key != e.key || c.apiVersion != apiVersion) {
+    if (c.instance != instance || c.revision != e.revision || c.key != e.key || c.apiVersion != apiVersion) {
       c.obj = decode(t, previous ? *e.previous : e.value, e.revision);
+      c.instance = instance;
       c.key = e.key;
       c.revision = e.revision;
       c.apiVersion = std::move(apiVersion);
@@ -1102,27 +1113,28 @@ ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(
     return labels.matchesObject(obj) && fields.matchesObject(obj);
   };
   ResourceType t = type;
-  auto w = impl_->store.watch(prefix, from, [t, matches, sink](const StoreEvent& e) {
-    const json& obj = Impl::decodeEvent(t, e, false);
-    bool now = matches(obj);
-    if (e.type == StoreEvent::Type::kAdded) {
-      if (now) sink({"ADDED", obj});
-      return;
-    }
-    if (e.type == StoreEvent::Type::kDeleted) {
-      if (now) sink({"DELETED", obj});
-      return;
-    }
-    bool before = e.previous ? matches(Impl::decodeEvent(t, e, true)) : false;
-    if (now && before) {
-      sink({"MODIFIED", obj});
-    } else if (now) {
-      sink({"ADDED", obj});
-    } else if (before) {
-      // Leaving the selector reads as a deletion carrying the previous state at the new revision.
-      sink({"DELETED", Impl::decodeEvent(t, e, true)});
-    }
-  });
+  auto w =
+      impl_->store.watch(prefix, from, [t, matches, sink, instance = impl_->instance](const StoreEvent& e) {
+        const json& obj = Impl::decodeEvent(instance, t, e, false);
+        bool now = matches(obj);
+        if (e.type == StoreEvent::Type::kAdded) {
+          if (now) sink({"ADDED", obj});
+          return;
+        }
+        if (e.type == StoreEvent::Type::kDeleted) {
+          if (now) sink({"DELETED", obj});
+          return;
+        }
+        bool before = e.previous ? matches(Impl::decodeEvent(instance, t, e, true)) : false;
+        if (now && before) {
+          sink({"MODIFIED", obj});
+        } else if (now) {
+          sink({"ADDED", obj});
+        } else if (before) {
+          // Leaving the selector reads as a deletion carrying the previous state at the new revision.
+          sink({"DELETED", Impl::decodeEvent(instance, t, e, true)});
+        }
+      });
   if (!w) {
     if (w.error().code == StoreErrc::kCompacted) {
       return expired("too old resource version: " + options.resourceVersion + " (" +
