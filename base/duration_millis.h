@@ -1,4 +1,5 @@
-// Go-style durations at millisecond resolution, for the sub-second delays the embedded cluster simulates
+// Go-style durations at millisecond resolution, for the sub-second delays the embedded cluster's workload
+// controllers use
 // (`--pod-ready-after 300ms`); base/time.h keeps the one-second resolution of decisions.
 #pragma once
 

@@ -30,6 +30,16 @@ std::string formatRfc3339(Time t) {
   return out;
 }
 
+std::string formatRfc3339Micro(std::chrono::system_clock::time_point t) {
+  const Time secs = toSeconds(t);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();  // [0, 1e6)
+  std::string frac = ".000000";
+  for (size_t i = frac.size() - 1; i > 0; --i, micros /= 10) frac[i] = static_cast<char>('0' + micros % 10);
+  std::string out = formatRfc3339(secs);
+  out.insert(out.size() - 1, frac);
+  return out;
+}
+
 namespace {
 
 bool readInt(std::string_view s, size_t& pos, size_t digits, int& out) {

@@ -20,6 +20,10 @@ inline int64_t toUnix(Time t) { return t.time_since_epoch().count(); }
 
 // RFC 3339 in UTC with a trailing Z, second precision: "2026-11-27T22:14:30Z".
 std::string formatRfc3339(Time t);
+// metav1.MicroTime's form, microseconds kept: "2026-11-28T03:08:00.123456Z" (Lease and Event times).
+std::string formatRfc3339Micro(std::chrono::system_clock::time_point t);
+// The wall time as Kubernetes timestamps (metav1.Time) hold it: whole seconds.
+inline Time toSeconds(std::chrono::system_clock::time_point t) { return std::chrono::floor<Duration>(t); }
 // Accepts "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)"; fractions are dropped.
 Result<Time> parseRfc3339(std::string_view text);
 

@@ -24,8 +24,8 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
       ->required();
   cmd->add_option("--port", *port, "Port on 127.0.0.1 (0: any free port)")->check(CLI::Range(0, 65535));
   cmd->add_option("--pod-ready-after", *podReadyAfter,
-                  "How long a new pod takes to become ready in the workload simulation (\"300ms\", \"5s\"); "
-                  "a pod's sluice.dev/sim-ready-after annotation overrides it")
+                  "How long a new pod takes to become ready (\"300ms\", \"5s\"); "
+                  "a pod's cluster.sluice.dev/ready-after annotation overrides it")
       ->capture_default_str();
   cmd->callback([&exitCode, dataDir, port, podReadyAfter] {
     auto readyAfter = parseDurationMillis(*podReadyAfter);

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "base/time.h"
+#include "engine/phase.h"
 #include "engine/rollout.h"
+#include "engine/steps_hash.h"
 
 namespace sluice::engine {
 
@@ -131,22 +133,5 @@ struct Decision {
 // One reconcile of a canary Rollout. `rollout.status` is the status as last written; `observed` is the
 // world as the caller sees it now. Deterministic: the same inputs give the same decision.
 Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time now);
-
-// The pod-template hash of `podTemplate` (with `collisionCount`): deterministic across runs and
-// machines, 10 characters of [bcdfghjklmnpqrstvwxz2456789].
-std::string podTemplateHash(const nlohmann::json& podTemplate, int64_t collisionCount = 0);
-
-// The hash of the steps (status.currentStepHash); a change to the steps restarts them.
-std::string stepsHash(const std::vector<CanaryStep>& steps);
-
-// The rollout's phase and message from spec and status, as Argo's CalculateRolloutPhase (first match
-// wins). Exposed for the CLI and tests.
-struct PhaseAndMessage {
-  std::string phase;
-  std::string message;
-};
-PhaseAndMessage calculatePhase(const Rollout& rollout, const Observed& observed);
-// The same from spec and status alone (the status already sums what was observed).
-PhaseAndMessage calculatePhase(const RolloutSpec& spec, const RolloutStatus& status);
 
 }  // namespace sluice::engine

@@ -1,5 +1,5 @@
-// The rollout's phase and message from spec and status (reference §2.9, first match wins).
-#include "engine/canary.h"
+// The rollout's phase and message from spec and status (docs/design.md §A.8, first match wins).
+#include "engine/phase.h"
 
 namespace sluice::engine {
 

@@ -4,12 +4,6 @@
 
 namespace sluice::engine {
 
-int IntOrPercent::resolve(int total, bool roundUp) const {
-  if (!percent) return value;
-  const long long scaled = static_cast<long long>(total) * value;
-  return static_cast<int>(roundUp ? (scaled + 99) / 100 : scaled / 100);
-}
-
 std::string describeStep(const CanaryStep& step) {
   struct Visitor {
     std::string operator()(const SetWeightStep& s) const { return "setWeight: " + std::to_string(s.weight); }

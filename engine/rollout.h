@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/int_or_percent.h"
 #include "base/time.h"
 
 namespace sluice::engine {
@@ -24,13 +25,7 @@ inline constexpr const char* kRevisionAnnotation = "sluice.dev/revision";
 inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-down-deadline";
 
 // An int or a percentage, as maxSurge and maxUnavailable take ("25%" or 2).
-struct IntOrPercent {
-  int value = 0;
-  bool percent = false;
-  // The absolute value against `total`; percentages round up or down as asked.
-  int resolve(int total, bool roundUp) const;
-  bool operator==(const IntOrPercent&) const = default;
-};
+using sluice::IntOrPercent;
 
 struct ObjectMeta {
   std::string name;

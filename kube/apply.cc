@@ -66,13 +66,7 @@ json threeWayMergePatch(const json& original, const json& modified, const json& 
 }
 
 ApiResult<Applied> apply(Client& client, const json& desired, const ApplyOptions& options) {
-  auto bad = [](const std::string& message) {
-    ApiError e;
-    e.kind = ApiErrorKind::kClient;
-    e.verb = "APPLY";
-    e.message = message;
-    return e;
-  };
+  auto bad = [](const std::string& message) { return ApiError::client(message, "APPLY"); };
   if (!desired.is_object()) return bad("apply: the object must be a JSON object");
   std::string apiVersion = desired.value("apiVersion", "");
   std::string kind = desired.value("kind", "");

@@ -26,14 +26,6 @@ namespace sluice::kube {
 
 using nlohmann::json;
 
-std::string ApiError::describe() const {
-  std::string out = verb + " " + path + ": ";
-  if (kind == ApiErrorKind::kStatus) {
-    out += std::to_string(code) + " " + (reason.empty() ? std::string("(no reason)") : reason) + ": ";
-  }
-  return out + message;
-}
-
 std::string ResourceRef::path(const std::string& ns, const std::string& name, const std::string& sub) const {
   std::string p = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
   if (namespaced && !ns.empty()) p += "/namespaces/" + ns;
@@ -164,15 +156,6 @@ ApiError decodeError(long code, const std::string& body, const std::string& verb
   return e;
 }
 
-ApiError clientError(std::string message, const std::string& verb = "", const std::string& path = "") {
-  ApiError e;
-  e.kind = ApiErrorKind::kClient;
-  e.message = std::move(message);
-  e.verb = verb;
-  e.path = path;
-  return e;
-}
-
 std::string contentTypeFor(PatchType t) {
   switch (t) {
     case PatchType::kMerge:
@@ -198,6 +181,8 @@ struct Client::Impl {
   ClientConfig config;
   ClientOptions options;
   std::unique_ptr<TokenBucket> bucket;
+
+  const Clock& clock() const { return options.clock != nullptr ? *options.clock : realClock(); }
 
   // Credentials that change while the client lives.
   mutable std::mutex credMu;
@@ -251,7 +236,7 @@ struct Client::Impl {
   // The credential for the next request: the cached one unless expired (or `refresh`).
   Result<ExecCredential> execCredential(bool refresh) {
     std::lock_guard lock(credMu);
-    auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+    auto now = std::chrono::time_point_cast<Duration>(clock().wallNow());
     if (!refresh && execCred && (!execCred->expirationTimestamp || *execCred->expirationTimestamp > now)) {
       return *execCred;
     }
@@ -275,7 +260,7 @@ struct Client::Impl {
     std::string token;
     if (c.exec) {
       auto cred = execCredential(refreshExec);
-      if (!cred) return clientError("getting credentials: " + cred.error(), req.method, req.url);
+      if (!cred) return ApiError::client("getting credentials: " + cred.error(), req.method, req.url);
       if (!cred->token.empty()) {
         token = cred->token;
       } else {
@@ -362,7 +347,7 @@ struct Client::Impl {
       if (resp.body.empty()) return json::object();
       json parsed = json::parse(resp.body, nullptr, false);
       if (parsed.is_discarded()) {
-        return clientError("the server's answer is not JSON: " + resp.body.substr(0, 200), verb, path);
+        return ApiError::client("the server's answer is not JSON: " + resp.body.substr(0, 200), verb, path);
       }
       return parsed;
     }
@@ -393,9 +378,7 @@ Result<std::unique_ptr<Client>> Client::create(ClientConfig config, ClientOption
   auto impl = std::make_unique<Impl>();
   impl->config = std::move(config);
   impl->options = std::move(options);
-  impl->bucket =
-      std::make_unique<TokenBucket>(impl->options.qps, impl->options.burst,
-                                    impl->options.clock != nullptr ? *impl->options.clock : steadyClock());
+  impl->bucket = std::make_unique<TokenBucket>(impl->options.qps, impl->options.burst, impl->clock());
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
@@ -403,7 +386,7 @@ const ClientConfig& Client::config() const { return impl_->config; }
 int Client::execRuns() const { return impl_->execRunCount.load(); }
 
 ApiResult<json> Client::get(const ResourceRef& r, const std::string& ns, const std::string& name) {
-  if (name.empty()) return clientError("get " + r.resource + ": an object name is required");
+  if (name.empty()) return ApiError::client("get " + r.resource + ": an object name is required");
   return impl_->call("GET", r.path(impl_->nsOr(ns), name), "", "", "", true);
 }
 
@@ -459,7 +442,8 @@ std::string metaString(const json& obj, const char* field) {
 
 ApiResult<json> Client::create(const ResourceRef& r, const std::string& ns, const json& obj,
                                const WriteOptions& o) {
-  if (!obj.is_object()) return clientError("create " + r.resource + ": the object must be a JSON object");
+  if (!obj.is_object())
+    return ApiError::client("create " + r.resource + ": the object must be a JSON object");
   std::string objNs = metaString(obj, "namespace");
   return impl_->call("POST", r.path(impl_->nsOr(objNs.empty() ? ns : objNs)), writeQuery(o), obj.dump(),
                      "application/json", false);
@@ -467,14 +451,14 @@ ApiResult<json> Client::create(const ResourceRef& r, const std::string& ns, cons
 
 ApiResult<json> Client::update(const ResourceRef& r, const json& obj, const WriteOptions& o) {
   std::string name = metaString(obj, "name");
-  if (name.empty()) return clientError("update " + r.resource + ": metadata.name is required");
+  if (name.empty()) return ApiError::client("update " + r.resource + ": metadata.name is required");
   return impl_->call("PUT", r.path(impl_->nsOr(metaString(obj, "namespace")), name), writeQuery(o),
                      obj.dump(), "application/json", false);
 }
 
 ApiResult<json> Client::updateStatus(const ResourceRef& r, const json& obj, const WriteOptions& o) {
   std::string name = metaString(obj, "name");
-  if (name.empty()) return clientError("update status of " + r.resource + ": metadata.name is required");
+  if (name.empty()) return ApiError::client("update status of " + r.resource + ": metadata.name is required");
   return impl_->call("PUT", r.path(impl_->nsOr(metaString(obj, "namespace")), name, "status"), writeQuery(o),
                      obj.dump(), "application/json", false);
 }
@@ -482,12 +466,13 @@ ApiResult<json> Client::updateStatus(const ResourceRef& r, const json& obj, cons
 ApiResult<json> Client::patch(const ResourceRef& r, const std::string& ns, const std::string& name,
                               PatchType type, const json& patch, const WriteOptions& o,
                               const std::string& subresource) {
-  if (name.empty()) return clientError("patch " + r.resource + ": an object name is required");
+  if (name.empty()) return ApiError::client("patch " + r.resource + ": an object name is required");
   if (type == PatchType::kJson && !patch.is_array()) {
-    return clientError("patch " + r.resource + "/" + name + ": a JSON patch must be an array of operations");
+    return ApiError::client("patch " + r.resource + "/" + name +
+                            ": a JSON patch must be an array of operations");
   }
   if (type != PatchType::kJson && !patch.is_object()) {
-    return clientError("patch " + r.resource + "/" + name + ": a merge patch must be a JSON object");
+    return ApiError::client("patch " + r.resource + "/" + name + ": a merge patch must be a JSON object");
   }
   return impl_->call("PATCH", r.path(impl_->nsOr(ns), name, subresource), writeQuery(o), patch.dump(),
                      contentTypeFor(type), false);
@@ -495,7 +480,7 @@ ApiResult<json> Client::patch(const ResourceRef& r, const std::string& ns, const
 
 ApiResult<json> Client::remove(const ResourceRef& r, const std::string& ns, const std::string& name,
                                const DeleteOptions& o) {
-  if (name.empty()) return clientError("delete " + r.resource + ": an object name is required");
+  if (name.empty()) return ApiError::client("delete " + r.resource + ": an object name is required");
   json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
   if (o.dryRun) body["dryRun"] = json::array({"All"});
   if (!o.propagationPolicy.empty()) body["propagationPolicy"] = o.propagationPolicy;
@@ -516,7 +501,7 @@ ApiResult<ResourceRef> Client::resourceFor(const std::string& apiVersion, const 
     group = apiVersion.substr(0, slash);
     version = apiVersion.substr(slash + 1);
   }
-  if (version.empty()) return clientError("apiVersion \"" + apiVersion + "\" has no version");
+  if (version.empty()) return ApiError::client("apiVersion \"" + apiVersion + "\" has no version");
   for (int pass = 0; pass < 2; ++pass) {
     {
       std::lock_guard lock(impl_->discoveryMu);
@@ -546,7 +531,7 @@ ApiResult<ResourceRef> Client::resourceFor(const std::string& apiVersion, const 
     }
     break;
   }
-  return clientError("the server does not serve kind " + kind + " in " + apiVersion, "GET", apiVersion);
+  return ApiError::client("the server does not serve kind " + kind + " in " + apiVersion, "GET", apiVersion);
 }
 
 ApiResult<Done> Client::watch(const ResourceRef& r, const std::string& ns, const WatchOptions& o,
@@ -602,7 +587,7 @@ ApiResult<Done> Client::watch(const ResourceRef& r, const std::string& ns, const
         json e = json::parse(line, nullptr, false);
         if (!e.is_object() || !e.contains("type") || !e["type"].is_string()) {
           streamError =
-              clientError("undecodable watch event: " + std::string(line.substr(0, 200)), "WATCH", path);
+              ApiError::client("undecodable watch event: " + std::string(line.substr(0, 200)), "WATCH", path);
           return false;
         }
         WatchEvent ev{e["type"], e.contains("object") ? e["object"] : json::object()};

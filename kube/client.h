@@ -15,63 +15,12 @@
 #include <vector>
 
 #include "base/result.h"
+#include "kube/api_error.h"
 #include "kube/kubeconfig.h"
 #include "kube/work_queue.h"
 #include "net/http_client.h"
 
 namespace sluice::kube {
-
-// Why a request failed: the server answered with an error Status, the exchange failed before an answer
-// (unreachable, TLS, timeout), or the client refused or could not build it (credentials, bad input).
-enum class ApiErrorKind { kStatus, kTransport, kClient };
-
-// A failed request. For kStatus, `code`, `reason`, `message` and `details` come from the decoded
-// Status body (or from the HTTP status when the body is not a Status).
-struct ApiError {
-  ApiErrorKind kind = ApiErrorKind::kStatus;
-  int code = 0;         // HTTP status; 0 unless kStatus
-  std::string reason;   // "NotFound", "Conflict", ... (Status.reason)
-  std::string message;  // the Status message, or the transport/client failure in a sentence
-  nlohmann::json details = nlohmann::json::object();  // Status.details: name, group, kind, causes
-  std::string verb, path;                             // what was asked, for messages
-
-  bool isNotFound() const { return is(404, "NotFound"); }
-  bool isAlreadyExists() const { return is(409, "AlreadyExists"); }
-  // 409 Conflict (a stale resourceVersion); AlreadyExists shares the code but not the reason.
-  bool isConflict() const { return kind == ApiErrorKind::kStatus && reason == "Conflict"; }
-  bool isInvalid() const { return is(422, "Invalid"); }
-  bool isExpired() const { return is(410, "Expired") || (kind == ApiErrorKind::kStatus && reason == "Gone"); }
-  bool isUnauthorized() const { return is(401, "Unauthorized"); }
-  bool isForbidden() const { return is(403, "Forbidden"); }
-  bool isTooManyRequests() const { return is(429, "TooManyRequests"); }
-  bool isTransport() const { return kind == ApiErrorKind::kTransport; }
-  // "GET /api/v1/namespaces/x/configmaps/y: 404 NotFound: configmaps \"y\" not found".
-  std::string describe() const;
-
- private:
-  bool is(int c, const char* r) const { return kind == ApiErrorKind::kStatus && (reason == r || code == c); }
-};
-
-// A value or an ApiError.
-template <typename T>
-class [[nodiscard]] ApiResult {
- public:
-  ApiResult(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
-  ApiResult(ApiError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  const T& value() const& { return std::get<0>(v_); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& operator*() const& { return value(); }
-  T& operator*() & { return value(); }
-  const T* operator->() const { return &value(); }
-  T* operator->() { return &value(); }
-  const ApiError& error() const { return std::get<1>(v_); }  // precondition: !ok()
-
- private:
-  std::variant<T, ApiError> v_;
-};
 
 // An empty success, for delete-like calls whose body callers rarely need.
 struct Done {};
@@ -122,7 +71,7 @@ struct ClientOptions {
   std::chrono::milliseconds retryMax{5000};
   std::chrono::milliseconds timeout{30000};  // per request (not watches)
   std::string userAgent = "sluice";
-  const Clock* clock = nullptr;  // for the rate limiter; nullptr: steadyClock()
+  const Clock* clock = nullptr;  // rate limiter, credential expiry; nullptr: realClock(). Outlives the client
 };
 
 // One event of a watch stream.

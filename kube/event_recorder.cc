@@ -34,10 +34,6 @@ json involvedObjectOf(const json& obj) {
   return ref;
 }
 
-std::string nowRfc3339() {
-  return formatRfc3339(std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()));
-}
-
 }  // namespace
 
 struct EventRecorder::Impl {
@@ -45,10 +41,13 @@ struct EventRecorder::Impl {
     std::string key, ns, name;
     int count = 0;
   };
-  Impl(Client& c, EventSource s, std::size_t cap) : client(c), source(std::move(s)), capacity(cap) {}
+  Impl(Client& c, EventSource s, std::size_t cap, const Clock& clk)
+      : client(c), source(std::move(s)), capacity(cap), clock(clk) {}
   Client& client;
   EventSource source;
   std::size_t capacity;
+  const Clock& clock;
+  int64_t lastStamp = 0;  // the last Event name's suffix: names stay unique on a clock that stands still
   mutable std::mutex mu;
   std::list<Entry> lru;  // most recent first
   std::unordered_map<std::string, std::list<Entry>::iterator> byKey;
@@ -65,8 +64,8 @@ struct EventRecorder::Impl {
   }
 };
 
-EventRecorder::EventRecorder(Client& client, EventSource source, std::size_t cacheSize)
-    : impl_(std::make_unique<Impl>(client, std::move(source), std::max<std::size_t>(1, cacheSize))) {}
+EventRecorder::EventRecorder(Client& client, EventSource source, std::size_t cacheSize, const Clock& clock)
+    : impl_(std::make_unique<Impl>(client, std::move(source), std::max<std::size_t>(1, cacheSize), clock)) {}
 
 EventRecorder::~EventRecorder() = default;
 
@@ -80,10 +79,7 @@ ApiResult<json> EventRecorder::record(const json& object, const std::string& typ
   json involved = involvedObjectOf(object);
   std::string objName = involved["name"];
   if (objName.empty()) {
-    ApiError e;
-    e.kind = ApiErrorKind::kClient;
-    e.message = "event " + reason + ": the object has no metadata.name";
-    return e;
+    return ApiError::client("event " + reason + ": the object has no metadata.name");
   }
   std::string ns = involved.value("namespace", "");
   if (ns.empty()) ns = "default";
@@ -96,7 +92,7 @@ ApiResult<json> EventRecorder::record(const json& object, const std::string& typ
     key += '\x1f';
   }
   std::lock_guard lock(impl_->mu);
-  std::string now = nowRfc3339();
+  std::string now = formatRfc3339(toSeconds(impl_->clock.wallNow()));
   auto it = impl_->byKey.find(key);
   if (it != impl_->byKey.end()) {
     Impl::Entry entry = *it->second;
@@ -110,9 +106,9 @@ ApiResult<json> EventRecorder::record(const json& object, const std::string& typ
     if (!patched.error().isNotFound()) return patched;
     // The Event was deleted (or expired) meanwhile: start over with a new one.
   }
-  auto stamp = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+  int64_t stamp =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(impl_->clock.wallNow().time_since_epoch()).count();
+  stamp = impl_->lastStamp = std::max(stamp, impl_->lastStamp + 1);
   std::ostringstream name;
   name << objName << "." << std::hex << stamp;
   json source = {{"component", impl_->source.component}};

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/clock.h"
 #include "kube/client.h"
 
 namespace sluice::kube {
@@ -21,7 +22,9 @@ class EventRecorder {
  public:
   // `client` must outlive the recorder. `cacheSize` bounds how many distinct events are remembered; a
   // repeat of one forgotten creates a new Event (as client-go's LRU does).
-  EventRecorder(Client& client, EventSource source, std::size_t cacheSize = 4096);
+  // `clock` stamps the Events (and must outlive the recorder too).
+  EventRecorder(Client& client, EventSource source, std::size_t cacheSize = 4096,
+                const Clock& clock = realClock());
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;
   ~EventRecorder();

@@ -1,8 +1,10 @@
-// A field error as k8s.io/apimachinery's field.Error formats it, shared by schema validation and name
-// checks, so that the API server can build its 422 message and Status causes from one type.
+// A field error as k8s.io/apimachinery's field.Error formats it, shared by schema validation, name
+// checks and the embedded API server's own checks, so that the server builds its 422 message and Status
+// causes from one type.
 #pragma once
 
 #include <string>
+#include <utility>
 
 namespace sluice::kube {
 
@@ -14,5 +16,21 @@ struct FieldError {
   // `field: detail`, the text the server lists in its 422 message and the cause's message.
   std::string message() const { return field + ": " + detail; }
 };
+
+// The common kinds, worded as field.Required, field.Invalid, field.Forbidden and field.NotSupported
+// word them; `what` is the rest of the message (for Invalid and NotSupported it starts with the value).
+inline FieldError fieldRequired(std::string field, const std::string& what = "") {
+  return {std::move(field), "FieldValueRequired",
+          what.empty() ? "Required value" : "Required value: " + what};
+}
+inline FieldError fieldInvalid(std::string field, const std::string& what) {
+  return {std::move(field), "FieldValueInvalid", "Invalid value: " + what};
+}
+inline FieldError fieldForbidden(std::string field, const std::string& what) {
+  return {std::move(field), "FieldValueForbidden", "Forbidden: " + what};
+}
+inline FieldError fieldNotSupported(std::string field, const std::string& what) {
+  return {std::move(field), "FieldValueNotSupported", "Unsupported value: " + what};
+}
 
 }  // namespace sluice::kube

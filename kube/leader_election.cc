@@ -1,10 +1,10 @@
 // Leader election: the pure lease decision and the acquire/renew loop writing the Lease.
 #include "kube/leader_election.h"
 
-#include <cstdio>
-#include <ctime>
 #include <mutex>
 #include <thread>
+
+#include "base/time.h"
 
 namespace sluice::kube {
 
@@ -13,20 +13,6 @@ using nlohmann::json;
 namespace {
 
 const ResourceRef kLeaseResource{"coordination.k8s.io", "v1", "leases", true, "Lease"};
-
-// metav1.MicroTime: "2026-11-28T03:08:00.123456Z".
-std::string microTimeNow() {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - secs).count();
-  std::time_t t = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long>(micros));
-  return buf;
-}
 
 json specFrom(const LeaseRecord& r) {
   json spec = {{"holderIdentity", r.holderIdentity},
@@ -103,7 +89,7 @@ struct LeaderElector::Impl {
   // One round of client-go's tryAcquireOrRenew: true when we hold the lease after it.
   bool tryAcquireOrRenew() {
     auto got = client.get(kLeaseResource, config.ns, config.name);
-    std::string now = microTimeNow();
+    std::string now = formatRfc3339Micro(clock.wallNow());
     if (!got) {
       if (!got.error().isNotFound()) return false;
       LeaseRecord mine{config.identity, durationSeconds(), now, now, 0};
@@ -141,10 +127,11 @@ struct LeaderElector::Impl {
     return true;
   }
 
-  // Sleeps `d` in small steps; false when stopped meanwhile.
+  // Waits until `d` has passed on the clock, polling in small real steps (so that a test's clock,
+  // advanced from another thread, is followed); false when stopped meanwhile.
   bool pause(std::chrono::milliseconds d) {
-    auto until = std::chrono::steady_clock::now() + d;
-    while (std::chrono::steady_clock::now() < until) {
+    auto until = clock.now() + d;
+    while (clock.now() < until) {
       if (stopped) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -159,7 +146,7 @@ struct LeaderElector::Impl {
     LeaseRecord freed = current;
     freed.holderIdentity.clear();
     freed.leaseDurationSeconds = 1;
-    freed.renewTime = microTimeNow();
+    freed.renewTime = formatRfc3339Micro(clock.wallNow());
     json updated = *got;
     updated["spec"] = specFrom(freed);
     (void)client.update(kLeaseResource, updated);

@@ -63,7 +63,7 @@ struct LeaderElectionConfig {
 class LeaderElector {
  public:
   // `client` must outlive the elector; `clock` drives expiry judgements and the renew deadline.
-  LeaderElector(Client& client, LeaderElectionConfig config, const Clock& clock = steadyClock());
+  LeaderElector(Client& client, LeaderElectionConfig config, const Clock& clock = realClock());
   LeaderElector(const LeaderElector&) = delete;
   LeaderElector& operator=(const LeaderElector&) = delete;
   ~LeaderElector();

@@ -64,16 +64,10 @@ Readiness deploymentRollout(const json& d) {
 
 ApiResult<json> waitFor(Client& client, const ResourceRef& resource, const std::string& ns,
                         const std::string& name, const std::function<Readiness(const json&)>& judge,
-                        std::chrono::milliseconds timeout) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + timeout;
+                        std::chrono::milliseconds timeout, const Clock& clock) {
+  const auto deadline = clock.now() + timeout;
   auto fail = [&](const std::string& message) {
-    ApiError e;
-    e.kind = ApiErrorKind::kClient;
-    e.verb = "WAIT";
-    e.path = resource.path(ns, name);
-    e.message = message;
-    return e;
+    return ApiError::client(message, "WAIT", resource.path(ns, name));
   };
   std::optional<json> last;
   Readiness verdict{Progress::kInProgress, "timed out waiting for " + resource.resource + "/" + name};
@@ -81,8 +75,8 @@ ApiResult<json> waitFor(Client& client, const ResourceRef& resource, const std::
   o.resourceVersion = "0";  // the current state first, as an ADDED event, then its changes
   o.fieldSelector = "metadata.name=" + name;
   o.reconnect = false;
-  while (Clock::now() < deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now()).count();
+  while (clock.now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - clock.now()).count();
     o.timeoutSeconds = static_cast<int>(std::max<int64_t>(1, left));
     auto watched = client.watch(resource, ns, o, [&](const WatchEvent& e) {
       if (e.type == "DELETED") {
@@ -92,7 +86,7 @@ ApiResult<json> waitFor(Client& client, const ResourceRef& resource, const std::
       last = e.object;
       o.resourceVersion = e.object["metadata"].value("resourceVersion", o.resourceVersion);
       verdict = judge(e.object);
-      return verdict.progress == Progress::kInProgress && Clock::now() < deadline;
+      return verdict.progress == Progress::kInProgress && clock.now() < deadline;
     });
     if (!watched && !watched.error().isExpired() && !watched.error().isTransport()) return watched.error();
     if (!watched) o.resourceVersion = "0";  // start over from the current state

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/clock.h"
 #include "kube/client.h"
 
 namespace sluice::kube {
@@ -29,10 +30,11 @@ bool hasCondition(const nlohmann::json& obj, const std::string& type, const std:
 
 // Watches the object until `judge` says done or failed, or `timeout` passes. Returns the object in its
 // final state; a failed judgement or the timeout is a kClient error carrying the judgement's message (or
-// "timed out waiting for ..."). The object may not exist yet when the wait starts.
+// "timed out waiting for ..."). The object may not exist yet when the wait starts. `timeout` runs on
+// `clock`.
 ApiResult<nlohmann::json> waitFor(Client& client, const ResourceRef& resource, const std::string& ns,
                                   const std::string& name,
                                   const std::function<Readiness(const nlohmann::json&)>& judge,
-                                  std::chrono::milliseconds timeout);
+                                  std::chrono::milliseconds timeout, const Clock& clock = realClock());
 
 }  // namespace sluice::kube

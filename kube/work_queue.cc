@@ -7,20 +7,6 @@
 
 namespace sluice::kube {
 
-namespace {
-
-class SteadyClock final : public Clock {
- public:
-  TimePoint now() const override { return std::chrono::steady_clock::now(); }
-};
-
-}  // namespace
-
-const Clock& steadyClock() {
-  static const SteadyClock clock;
-  return clock;
-}
-
 Millis ExponentialBackoff::when(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   const int exp = failures_[key]++;

@@ -13,19 +13,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/clock.h"
+
 namespace sluice::kube {
 
-// Monotonic time, injectable so that tests can drive backoff and delays without sleeping.
-class Clock {
- public:
-  using TimePoint = std::chrono::steady_clock::time_point;
-  virtual ~Clock() = default;
-  // The current time. Thread-safe.
-  virtual TimePoint now() const = 0;
-};
-
-// std::chrono::steady_clock. Thread-safe; lives for the whole program.
-const Clock& steadyClock();
+using sluice::Clock;
+using sluice::realClock;
 
 using Millis = std::chrono::milliseconds;
 
@@ -76,7 +69,7 @@ struct WorkQueueOptions {
 // The queue. Workers loop on get() ... done(key). All methods are thread-safe.
 class WorkQueue {
  public:
-  explicit WorkQueue(const Clock& clock = steadyClock(), WorkQueueOptions options = {});
+  explicit WorkQueue(const Clock& clock = realClock(), WorkQueueOptions options = {});
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 

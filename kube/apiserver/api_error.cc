@@ -59,19 +59,10 @@ ApiError invalid(const std::string& kind, const std::string& group, const std::s
   nlohmann::json causes = nlohmann::json::array();
   std::string joined;
   for (const auto& e : errors) {
-    // An empty type means the detail already carries it ("Invalid value: ...", from schema validation).
-    std::string what = e.type.empty() ? e.detail : e.type + (e.detail.empty() ? "" : ": " + e.detail);
-    std::string one = e.field + ": " + what;
+    std::string one = e.message();
     if (!joined.empty()) joined += ", ";
     joined += one;
-    auto starts = [&](const char* prefix) { return what.rfind(prefix, 0) == 0; };
-    std::string reason = starts("Required value")      ? "FieldValueRequired"
-                         : starts("Forbidden")         ? "FieldValueForbidden"
-                         : starts("Duplicate value")   ? "FieldValueDuplicate"
-                         : starts("Not found")         ? "FieldValueNotFound"
-                         : starts("Unsupported value") ? "FieldValueNotSupported"
-                                                       : "FieldValueInvalid";
-    causes.push_back({{"reason", reason}, {"message", what}, {"field", e.field}});
+    causes.push_back({{"reason", e.reason}, {"message", e.detail}, {"field", e.field}});
   }
   message += errors.size() == 1 ? joined : "[" + joined + "]";
   nlohmann::json d = details(kind, group, name);

@@ -5,25 +5,21 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
-#include <variant>
+#include <vector>
 
-#include "base/result.h"
+#include "kube/api_error.h"
+#include "kube/field_error.h"
 
 namespace sluice::apiserver {
 
-struct ApiError {
-  int code = 500;
-  std::string reason;   // "NotFound", "AlreadyExists", "Conflict", "Invalid", ...
-  std::string message;  // as kubectl prints it after "Error from server (<reason>): "
-  nlohmann::json details = nlohmann::json::object();  // {name, group, kind, causes[]}; may stay empty
-};
+// One error type for the client and the server (kube/api_error.h); here its Status body and the
+// server's wording of the common errors.
+using kube::ApiError;
+using kube::ApiResult;
+using kube::FieldError;
 
 // The Status object for an error: {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",...}.
 nlohmann::json statusBody(const ApiError& error);
-
-// A value or an ApiError.
-template <typename T>
-using ApiResult = Expected<T, ApiError>;
 
 // The common errors, worded as the real server words them. `resource` is the plural resource and
 // `group` its API group ("" for core); messages name "<resource>[.<group>] \"<name>\"".
@@ -34,11 +30,6 @@ ApiError conflict(const std::string& resource, const std::string& group, const s
 ApiError conflictMessage(const std::string& resource, const std::string& group, const std::string& name,
                          const std::string& why);
 // 422: `<Kind>[.<group>] "<name>" is invalid: <field>: <detail>` with one cause per field error.
-struct FieldError {
-  std::string field;   // "metadata.name"
-  std::string type;    // "Invalid value", "Required value", "Forbidden"
-  std::string detail;  // the rest of the message: `"Bad_Name": a lowercase RFC 1123 ...`
-};
 ApiError invalid(const std::string& kind, const std::string& group, const std::string& name,
                  const std::vector<FieldError>& errors);
 // 403: `<res>[.<group>] "<name>" is forbidden: <why>` (`<res>[.<group>] is forbidden: ...` without a name).

@@ -21,7 +21,8 @@ class ControllerLoop {
   // Handles one key on the worker thread; false re-queues it with backoff, true clears its backoff.
   using Process = std::function<bool(const std::string& key)>;
 
-  ControllerLoop() = default;
+  // Retries wait on `clock` (the registry's), which must outlive the loop.
+  explicit ControllerLoop(const Clock& clock) : queue_(clock) {}
   ControllerLoop(const ControllerLoop&) = delete;
   ControllerLoop& operator=(const ControllerLoop&) = delete;
   // Stops the worker (it finishes the key in hand) and then the watch.

@@ -1,25 +1,18 @@
-// The pure scaling decisions of the simulated workload controllers (see deployment_math.h).
+// The pure scaling decisions of the embedded cluster's workload controllers (see deployment_math.h).
 #include "kube/apiserver/deployment_math.h"
 
 #include <algorithm>
-#include <cctype>
 #include <numeric>
 #include <tuple>
+
+#include "base/int_or_percent.h"
 
 namespace sluice::apiserver {
 
 std::optional<int> scaledIntOrPercent(const nlohmann::json& value, int total, bool roundUp) {
-  if (value.is_number_integer()) return value.get<int>();
-  if (!value.is_string()) return std::nullopt;
-  const auto& s = value.get_ref<const std::string&>();
-  if (s.size() < 2 || s.size() > 11 || s.back() != '%') return std::nullopt;
-  int64_t percent = 0;
-  for (size_t i = 0; i + 1 < s.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
-    percent = percent * 10 + (s[i] - '0');
-  }
-  const int64_t scaled = percent * total;
-  return static_cast<int>(roundUp ? (scaled + 99) / 100 : scaled / 100);
+  auto parsed = IntOrPercent::fromJson(value);
+  if (!parsed) return std::nullopt;
+  return parsed->resolve(total, roundUp);
 }
 
 Fenceposts resolveFenceposts(const nlohmann::json& maxSurge, const nlohmann::json& maxUnavailable,

@@ -1,7 +1,7 @@
-// The decisions of the simulated Deployment and ReplicaSet controllers, as pure functions over counts:
-// how maxSurge / maxUnavailable resolve, how far a rolling update may scale the new and old ReplicaSets,
-// which old ReplicaSets history keeps, which pods a scale-down removes. The controllers in workloads.cc
-// read the objects, call these, and write the results.
+// The decisions of the embedded cluster's Deployment and ReplicaSet controllers, as pure functions over
+// counts: how maxSurge / maxUnavailable resolve, how far a rolling update may scale the new and old
+// ReplicaSets, which old ReplicaSets history keeps, which pods a scale-down removes. The controllers in
+// workloads.cc read the objects, call these, and write the results.
 #pragma once
 
 #include <cstdint>

@@ -125,7 +125,7 @@ struct GarbageCollector::Impl {
   // Last, so that it stops before the state its callbacks use goes.
   ControllerLoop loop;
 
-  explicit Impl(Registry& r) : registry(r) {}
+  explicit Impl(Registry& r) : registry(r), loop(r.clock()) {}
 
   // Called on the store's writing thread: updates the graph and queues what the change concerns.
   void observe(const ResourceType& type, const WatchEvent& event) {

@@ -1,5 +1,5 @@
 // Request routing and the wire shapes of discovery, OpenAPI v3 (enough for kubectl's field-validation
-// check, §3.4 option B of the project's API notes), lists, Status and errors.
+// check, docs/design.md §B.3), lists, Status and errors.
 #include "kube/apiserver/handler.h"
 
 #include <openssl/crypto.h>
@@ -340,9 +340,9 @@ Handled Handler::route(const HttpRequest& req) {
   WriteOptions writeOptions{dryRunParam == "All"};
   const std::string validation = queryParam(req.target, "fieldValidation");
   if (validation == "Strict") {
-    writeOptions.fieldValidation = kube::FieldValidation::kStrict;
+    writeOptions.fieldValidation = FieldValidation::kStrict;
   } else if (validation == "Ignore") {
-    writeOptions.fieldValidation = kube::FieldValidation::kIgnore;
+    writeOptions.fieldValidation = FieldValidation::kIgnore;
   } else if (!validation.empty() && validation != "Warn") {
     return {errorResponse(badRequest("fieldValidation must be one of Ignore, Warn, Strict, got \"" +
                                      validation + "\"")),

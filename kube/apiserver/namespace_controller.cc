@@ -35,10 +35,6 @@ json condition(const char* type, bool status, const char* reason, const std::str
   return {{"type", type}, {"status", status ? "True" : "False"}, {"reason", reason}, {"message", message}};
 }
 
-std::string nowRfc3339() {
-  return formatRfc3339(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
-}
-
 }  // namespace
 
 json namespaceDeletionConditions(const NamespaceContent& content, const json& previous,
@@ -92,7 +88,7 @@ struct NamespaceController::Impl {
   // Last, so that it stops before the state its callbacks use goes.
   ControllerLoop loop;
 
-  explicit Impl(Registry& r) : registry(r) {}
+  explicit Impl(Registry& r) : registry(r), loop(r.clock()) {}
 
   // Called on the store's writing thread: a namespace marked for deletion, and any change inside one,
   // queue that namespace.
@@ -163,7 +159,8 @@ struct NamespaceController::Impl {
 
     NamespaceContent content = empty(name);
     json previous = ns.value("status", json::object()).value("conditions", json::array());
-    json conditions = namespaceDeletionConditions(content, previous, nowRfc3339());
+    json conditions =
+        namespaceDeletionConditions(content, previous, formatRfc3339(toSeconds(registry.clock().wallNow())));
     if (conditions != previous) {
       json status = ns;
       status["metadata"].erase("resourceVersion");

@@ -12,7 +12,7 @@
 #include <shared_mutex>
 
 #include "base/time.h"
-#include "kube/apiserver/patch.h"
+#include "kube/apiserver/patch_body.h"
 #include "kube/apiserver/workload_defaults.h"
 #include "kube/base64.h"
 #include "kube/names.h"
@@ -140,8 +140,8 @@ std::vector<ResourceType> crdTypes(const json& crd) {
     t.unconditionalUpdate = false;
     const json schema = v.value("schema", json::object()).value("openAPIV3Schema", json());
     if (schema.is_object()) {
-      auto compiled = kube::compileSchema(schema);
-      if (compiled.ok()) t.schema = std::make_shared<const kube::CompiledSchema>(std::move(compiled).value());
+      auto compiled = compileSchema(schema);
+      if (compiled.ok()) t.schema = std::make_shared<const CompiledSchema>(std::move(compiled).value());
     }
     for (const auto& f : v.value("selectableFields", json::array())) {
       std::string path = f.is_object() ? str(f, "jsonPath") : "";
@@ -153,10 +153,6 @@ std::vector<ResourceType> crdTypes(const json& crd) {
     out.push_back(std::move(t));
   }
   return out;
-}
-
-std::string nowRfc3339() {
-  return formatRfc3339(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
 }
 
 std::string newUid() {
@@ -327,7 +323,11 @@ struct Registry::Impl {
   // same key at the same revision with different bytes; an address can be reused).
   const uint64_t instance = nextInstance();
 
-  explicit Impl(Store& s) : store(s) {}
+  const Clock& clock;
+  Impl(Store& s, const Clock& c) : store(s), clock(c) {}
+
+  // metav1.Time now, on the registry's clock.
+  std::string nowRfc3339() const { return formatRfc3339(toSeconds(clock.wallNow())); }
 
   static uint64_t nextInstance() {
     static std::atomic<uint64_t> counter{0};
@@ -445,41 +445,41 @@ struct Registry::Impl {
     json meta = metadataOf(obj);
     std::string name = str(meta, "name");
     if (name.empty()) {
-      errs.push_back({"metadata.name", "Required value", "name or generateName is required"});
+      errs.push_back(kube::fieldRequired("metadata.name", "name or generateName is required"));
     } else if (auto why = nameProblem(t.kind, name); !why.empty()) {
-      errs.push_back({"metadata.name", "Invalid value", "\"" + name + "\": " + why});
+      errs.push_back(kube::fieldInvalid("metadata.name", "\"" + name + "\": " + why));
     }
     for (const char* field : {"labels", "annotations"}) {
       if (meta.contains(field) && !meta[field].is_object()) {
-        errs.push_back({std::string("metadata.") + field, "Invalid value", "must be a map of strings"});
+        errs.push_back(kube::fieldInvalid(std::string("metadata.") + field, "must be a map of strings"));
       } else if (meta.contains(field)) {
         for (const auto& [k, v] : meta[field].items()) {
           if (!v.is_string()) {
             errs.push_back(
-                {std::string("metadata.") + field + "[" + k + "]", "Invalid value", "must be a string"});
+                kube::fieldInvalid(std::string("metadata.") + field + "[" + k + "]", "must be a string"));
           }
         }
       }
     }
     if (meta.contains("finalizers") && !meta["finalizers"].is_array()) {
-      errs.push_back({"metadata.finalizers", "Invalid value", "must be a list of strings"});
+      errs.push_back(kube::fieldInvalid("metadata.finalizers", "must be a list of strings"));
     }
     if (t.kind == "CustomResourceDefinition") {
       json spec = obj.value("spec", json::object());
       json names = spec.value("names", json::object());
       std::string group = str(spec, "group");
       std::string plural = str(names, "plural");
-      if (group.empty()) errs.push_back({"spec.group", "Required value", ""});
-      if (plural.empty()) errs.push_back({"spec.names.plural", "Required value", ""});
-      if (str(names, "kind").empty()) errs.push_back({"spec.names.kind", "Required value", ""});
+      if (group.empty()) errs.push_back(kube::fieldRequired("spec.group"));
+      if (plural.empty()) errs.push_back(kube::fieldRequired("spec.names.plural"));
+      if (str(names, "kind").empty()) errs.push_back(kube::fieldRequired("spec.names.kind"));
       std::string scope = str(spec, "scope");
       if (scope != "Namespaced" && scope != "Cluster") {
-        errs.push_back({"spec.scope", "Unsupported value",
-                        "\"" + scope + "\": supported values: \"Cluster\", \"Namespaced\""});
+        errs.push_back(kube::fieldNotSupported(
+            "spec.scope", "\"" + scope + "\": supported values: \"Cluster\", \"Namespaced\""));
       }
       if (!group.empty() && !plural.empty() && name != plural + "." + group) {
-        errs.push_back({"metadata.name", "Invalid value",
-                        "\"" + name + "\": must be spec.names.plural+\".\"+spec.group"});
+        errs.push_back(kube::fieldInvalid("metadata.name",
+                                          "\"" + name + "\": must be spec.names.plural+\".\"+spec.group"));
       }
       int storage = 0;
       const json versions = spec.value("versions", json::array());
@@ -488,18 +488,18 @@ struct Registry::Impl {
         if (!v.is_object() || !v.contains("schema")) continue;
         const json schema = v["schema"].is_object() ? v["schema"].value("openAPIV3Schema", json()) : json();
         if (!schema.is_object()) continue;
-        auto compiled = kube::compileSchema(schema);
+        auto compiled = compileSchema(schema);
         if (!compiled.ok()) {
           errs.push_back(
-              {"spec.versions[" + std::to_string(i) + "].schema", "Invalid value", compiled.error()});
+              kube::fieldInvalid("spec.versions[" + std::to_string(i) + "].schema", compiled.error()));
         }
       }
       for (const auto& v : versions) storage += v.is_object() && v.value("storage", false) ? 1 : 0;
       if (!versions.is_array() || versions.empty()) {
-        errs.push_back({"spec.versions", "Invalid value", "must have at least one version"});
+        errs.push_back(kube::fieldInvalid("spec.versions", "must have at least one version"));
       } else if (storage != 1) {
         errs.push_back(
-            {"spec.versions", "Invalid value", "must have exactly one version marked as storage version"});
+            kube::fieldInvalid("spec.versions", "must have exactly one version marked as storage version"));
       }
     }
     return errs;
@@ -508,18 +508,15 @@ struct Registry::Impl {
   // Prunes, defaults and validates a custom resource against its version's schema.
   static std::optional<ApiError> checkSchema(const ResourceType& t, json& obj, const WriteOptions& options) {
     if (!t.schema) return std::nullopt;
-    auto outcome = kube::validateAndDefault(*t.schema, obj, options.fieldValidation);
+    auto outcome = validateAndDefault(*t.schema, obj, options.fieldValidation);
     if (!outcome.strictError.empty()) return badRequest(outcome.strictError);
-    if (!outcome.errors.empty()) {
-      std::vector<FieldError> errs;
-      for (const auto& e : outcome.errors) errs.push_back({e.field, "", e.detail});
-      return invalid(t.kind, t.group, str(metadataOf(obj), "name"), errs);
-    }
+    if (!outcome.errors.empty())
+      return invalid(t.kind, t.group, str(metadataOf(obj), "name"), outcome.errors);
     return std::nullopt;
   }
 
   // What the server sets on a CRD it accepts: Established and NamesAccepted, accepted names, stored versions.
-  static void setCrdStatus(json& crd) {
+  void setCrdStatus(json& crd) const {
     json spec = crd.value("spec", json::object());
     std::string now = nowRfc3339();
     json stored = json::array();
@@ -541,7 +538,7 @@ struct Registry::Impl {
   }
 
   // Kind-specific fields set on create.
-  static void prepareForCreate(const ResourceType& t, json& obj) {
+  void prepareForCreate(const ResourceType& t, json& obj) const {
     if (t.kind == "Namespace") {
       obj["status"] = {{"phase", "Active"}};
       // The namespace controller's finalizer, so that deletion empties the namespace before it goes.
@@ -772,8 +769,8 @@ struct Registry::Impl {
 Registry::Registry(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Registry::~Registry() = default;
 
-ApiResult<std::unique_ptr<Registry>> Registry::open(Store& store) {
-  auto impl = std::make_unique<Impl>(store);
+ApiResult<std::unique_ptr<Registry>> Registry::open(Store& store, const Clock& clock) {
+  auto impl = std::make_unique<Impl>(store, clock);
   impl->rebuildTypes();
   std::unique_ptr<Registry> reg(new Registry(std::move(impl)));
   auto nsType = reg->find("", "v1", "namespaces");
@@ -801,6 +798,8 @@ int64_t Registry::typesGeneration() const {
 }
 
 int64_t Registry::currentRevision() const { return impl_->store.currentRevision(); }
+
+const Clock& Registry::clock() const { return impl_->clock; }
 
 ApiResult<json> Registry::get(const ResourceType& type, const std::string& ns,
                               const std::string& name) const {
@@ -901,13 +900,13 @@ ApiResult<json> Registry::create(const ResourceType& type, const std::string& ns
   meta.erase("deletionTimestamp");
   meta.erase("deletionGracePeriodSeconds");
   meta["uid"] = newUid();
-  meta["creationTimestamp"] = nowRfc3339();
+  meta["creationTimestamp"] = impl_->nowRfc3339();
   if (type.tracksGeneration) {
     meta["generation"] = 1;
   } else {
     meta.erase("generation");
   }
-  Impl::prepareForCreate(type, body);
+  impl_->prepareForCreate(type, body);
   if (auto errs = impl_->validate(type, body); !errs.empty())
     return invalid(type.kind, type.group, name, errs);
   if (auto bad = Impl::checkSchema(type, body, options)) return *bad;
@@ -1018,7 +1017,7 @@ ApiResult<json> Registry::remove(const ResourceType& type, const std::string& ns
       if (deleting && keep == had) return current;
       json next = current;
       if (!deleting) {
-        next["metadata"]["deletionTimestamp"] = nowRfc3339();
+        next["metadata"]["deletionTimestamp"] = impl_->nowRfc3339();
         if (isNamespace) {
           next["status"]["phase"] = "Terminating";
         } else {

@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "kube/apiserver/api_error.h"
+#include "kube/apiserver/openapi_schema.h"
 #include "kube/apiserver/store.h"
-#include "kube/openapi_schema.h"
 
 namespace sluice::apiserver {
 
@@ -40,7 +41,7 @@ struct ResourceType {
   // involvedObject.uid, which `kubectl describe` uses).
   std::vector<std::string> selectableFields;
   // A CRD version's compiled openAPIV3Schema: objects are pruned, defaulted and validated against it.
-  std::shared_ptr<const kube::CompiledSchema> schema;
+  std::shared_ptr<const CompiledSchema> schema;
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   std::string groupVersionPath() const {
@@ -60,7 +61,7 @@ struct WriteOptions {
   bool dryRun = false;  // dryRun=All: everything but the write
   // fieldValidation: unknown fields of schema-checked objects are an error (Strict), dropped with a
   // warning (Warn, the real server's default) or dropped silently (Ignore).
-  kube::FieldValidation fieldValidation = kube::FieldValidation::kWarn;
+  FieldValidation fieldValidation = FieldValidation::kWarn;
 };
 
 struct ListOptions {
@@ -118,8 +119,9 @@ class Registry {
  public:
   // Builds the registry over `store`: built-in types, types of the CRDs stored, and the `default`,
   // `kube-system`, `kube-public` and `kube-node-lease` namespaces when missing. An error means the store
-  // failed.
-  static ApiResult<std::unique_ptr<Registry>> open(Store& store);
+  // failed. `clock` (which must outlive the registry) stamps creation and deletion times, and is the
+  // clock of the in-process controllers that act through the registry.
+  static ApiResult<std::unique_ptr<Registry>> open(Store& store, const Clock& clock = realClock());
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
   ~Registry();
@@ -169,6 +171,7 @@ class Registry {
       const std::function<void(const ResourceType&, const WatchEvent&)>& sink);
   // The current storage revision.
   int64_t currentRevision() const;
+  const Clock& clock() const;
 
  private:
   struct Impl;

@@ -31,8 +31,6 @@ namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using nlohmann::json;
 
-Time now() { return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()); }
-
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr std::size_t kMaxQueuedWatchBytes = 64u << 20;
 
@@ -210,13 +208,14 @@ class Session : public std::enable_shared_from_this<Session> {
     auto queue = queue_;
     auto executor = stream_->get_executor();
     auto table = plan_->table;
-    auto sink = [queue, weak, executor, table](const WatchEvent& e) {
+    const Clock& clock = registry_.clock();  // the registry outlives every session
+    auto sink = [queue, weak, executor, table, &clock](const WatchEvent& e) {
       {
         // Under the queue's lock, so a Table stream's first event (the one with the columns) goes first.
         std::lock_guard lock(queue->mu);
         // Tables differ per watch (ages, the first event's columns); plain events are the same for all.
         std::string tableLine;
-        if (table) tableLine = eventLine(e.type, table->convert(e.object, false, now()));
+        if (table) tableLine = eventLine(e.type, table->convert(e.object, false, toSeconds(clock.wallNow())));
         const std::string& line = table ? tableLine : sharedEventLine(e);
         if (queue->pending.size() + line.size() > kMaxQueuedWatchBytes) {
           queue->overflow = true;
@@ -295,7 +294,8 @@ class Session : public std::enable_shared_from_this<Session> {
         json obj = {{"kind", self->plan_->type->kind},
                     {"apiVersion", self->plan_->type->apiVersion()},
                     {"metadata", {{"resourceVersion", std::to_string(rv)}, {"creationTimestamp", nullptr}}}};
-        if (self->plan_->table) obj = self->plan_->table->convert(obj, true, now());
+        if (self->plan_->table)
+          obj = self->plan_->table->convert(obj, true, toSeconds(self->registry_.clock().wallNow()));
         self->queue_->pending += eventLine("BOOKMARK", obj);
       }
       self->pump();
@@ -398,7 +398,7 @@ struct ApiServer::Impl {
   std::unique_ptr<GarbageCollector> garbageCollector;
   std::unique_ptr<NamespaceController> namespaceController;
   std::unique_ptr<Handler> handler;
-  std::unique_ptr<WorkloadSimulator> workloads;
+  std::unique_ptr<WorkloadControllers> workloads;
   std::filesystem::path kubeconfig;
   int port = 0;
   // Declared after the state the sessions use, so pending sessions go first.
@@ -445,7 +445,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
   auto store = Store::open(options.dataDir / "state.db", StoreOptions{options.retainRevisions});
   if (!store) return Error{store.error().message};
   impl->store = std::move(store).value();
-  auto registry = Registry::open(*impl->store);
+  auto registry = Registry::open(*impl->store, options.clock != nullptr ? *options.clock : realClock());
   if (!registry) return Error{"starting the registry: " + registry.error().message};
   impl->registry = std::move(registry).value();
   auto collector = GarbageCollector::start(*impl->registry);
@@ -454,11 +454,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
   auto namespaces = NamespaceController::start(*impl->registry);
   if (!namespaces) return Error{"starting the namespace controller: " + namespaces.error().message};
   impl->namespaceController = std::move(namespaces).value();
-  if (options.simulateWorkloads) {
+  if (options.workloadControllers) {
     WorkloadOptions workloadOptions;
     workloadOptions.podReadyAfter = options.podReadyAfter;
-    auto workloads = WorkloadSimulator::start(*impl->registry, workloadOptions);
-    if (!workloads) return Error{"starting the workload simulation: " + workloads.error().message};
+    auto workloads = WorkloadControllers::start(*impl->registry, workloadOptions);
+    if (!workloads) return Error{"starting the workload controllers: " + workloads.error().message};
     impl->workloads = std::move(workloads).value();
   }
   try {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.h"
 #include "base/result.h"
 
 namespace sluice::apiserver {
@@ -21,11 +22,14 @@ struct ServerOptions {
   std::size_t maxBodyBytes = 3u << 20;  // larger request bodies get 413, as the real server's 3 MiB limit
   int64_t retainRevisions = 10000;      // history kept for watches and paginated lists (older: 410 Expired)
   std::chrono::seconds bookmarkInterval{60};  // BOOKMARK events on watches that allow them
-  // The workload simulation: how long a new pod takes to become ready (its template's
-  // sluice.dev/sim-ready-after annotation overrides it).
+  // The workload controllers: how long a new pod takes to become ready (its template's
+  // cluster.sluice.dev/ready-after annotation overrides it).
   std::chrono::milliseconds podReadyAfter{2000};
   // Off: Deployments, ReplicaSets and Pods stay exactly as clients write them.
-  bool simulateWorkloads = true;
+  bool workloadControllers = true;
+  // The clock of timestamps, garbage collection and the workload controllers; nullptr: realClock().
+  // Must outlive the server.
+  const Clock* clock = nullptr;
 };
 
 class ApiServer {

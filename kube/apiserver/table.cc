@@ -871,8 +871,7 @@ void presentAsTableIfAsked(const HttpRequest& request, const Registry& registry,
   }
   for (const auto& type : registry.types()) {
     if (type->kind == kind && type->apiVersion() == apiVersion) {
-      auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
-      handled.response.body = buildTable(*type, body, options, now).dump();
+      handled.response.body = buildTable(*type, body, options, toSeconds(registry.clock().wallNow())).dump();
       return;
     }
   }

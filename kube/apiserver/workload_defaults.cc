@@ -31,13 +31,13 @@ std::vector<FieldError> intOrPercentErrors(const json& v, const std::string& fie
   if (v.is_null()) return {};
   if (v.is_number_integer()) {
     if (v.get<int64_t>() < 0)
-      return {{field, "Invalid value", v.dump() + ": must be greater than or equal to 0"}};
+      return {kube::fieldInvalid(field, v.dump() + ": must be greater than or equal to 0")};
     return {};
   }
   if (!scaledIntOrPercent(v, 100, false)) {
-    return {{field, "Invalid value",
-             v.dump() + ": a valid percent string must be a numeric string followed by an ending '%' (e.g. "
-                        "'1%',  or '93%', regex used for validation is '[0-9]+%')"}};
+    return {kube::fieldInvalid(
+        field, v.dump() + ": a valid percent string must be a numeric string followed by an ending '%' (e.g. "
+                          "'1%',  or '93%', regex used for validation is '[0-9]+%')")};
   }
   return {};
 }
@@ -56,14 +56,14 @@ std::vector<FieldError> workloadFieldErrors(const std::string& kind, const json&
   const json rolling = strategy.value("rollingUpdate", json());
   if (type == "Recreate") {
     if (!rolling.is_null()) {
-      errs.push_back({"spec.strategy.rollingUpdate", "Forbidden",
-                      "may not be specified when strategy `type` is 'Recreate'"});
+      errs.push_back(kube::fieldForbidden("spec.strategy.rollingUpdate",
+                                          "may not be specified when strategy `type` is 'Recreate'"));
     }
     return errs;
   }
   if (type != "RollingUpdate") {
-    errs.push_back({"spec.strategy.type", "Unsupported value",
-                    type.dump() + ": supported values: \"Recreate\", \"RollingUpdate\""});
+    errs.push_back(kube::fieldNotSupported(
+        "spec.strategy.type", type.dump() + ": supported values: \"Recreate\", \"RollingUpdate\""));
     return errs;
   }
   if (!rolling.is_object()) return errs;
@@ -73,8 +73,8 @@ std::vector<FieldError> workloadFieldErrors(const std::string& kind, const json&
   for (auto& e : intOrPercentErrors(unavailable, "spec.strategy.rollingUpdate.maxUnavailable"))
     errs.push_back(e);
   if (isZero(surge) && isZero(unavailable)) {
-    errs.push_back({"spec.strategy.rollingUpdate.maxUnavailable", "Invalid value",
-                    unavailable.dump() + ": may not be 0 when `maxSurge` is 0"});
+    errs.push_back(kube::fieldInvalid("spec.strategy.rollingUpdate.maxUnavailable",
+                                      unavailable.dump() + ": may not be 0 when `maxSurge` is 0"));
   }
   return errs;
 }

@@ -1,6 +1,6 @@
-// The real API server's defaults and checks for the workload kinds the simulation acts on, applied by the
-// registry on every write so that the stored Deployment carries its strategy, history limit and progress
-// deadline as `kubectl get -o yaml` shows them.
+// The real API server's defaults and checks for the workload kinds the workload controllers act on, applied
+// by the registry on every write so that the stored Deployment carries its strategy, history limit and
+// progress deadline as `kubectl get -o yaml` shows them.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-// The workload simulation: watches feed keys into one work queue; a single worker reconciles each key
+// The workload controllers: watches feed keys into one work queue; a single worker reconciles each key
 // (Deployment, ReplicaSet or Pod) against the registry. One worker keeps every decision sequential, so a
 // reconcile reads what the previous one wrote without the expectations a multi-worker controller needs.
 #include "kube/apiserver/workloads.h"
@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "base/duration_millis.h"
+#include "base/pod_template_hash.h"
 #include "base/time.h"
-#include "engine/canary.h"
 #include "kube/apiserver/deployment_math.h"
 #include "kube/apiserver/registry.h"
 #include "kube/work_queue.h"
@@ -58,13 +58,6 @@ int intField(const json& obj, const char* key, int otherwise) {
   const json& v = field(obj, key);
   return v.is_number_integer() ? v.get<int>() : otherwise;
 }
-
-int64_t unixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string nowText() { return formatRfc3339(timeFromUnix(unixNow())); }
 
 int64_t unixOf(const std::string& rfc3339) {
   auto t = parseRfc3339(rfc3339);
@@ -153,9 +146,8 @@ std::string containerId(const std::string& pod, const std::string& container, in
 // stay; a new reason with the same status keeps lastTransitionTime. `withUpdateTime`: the condition has a
 // lastUpdateTime (Deployments' conditions do, pods' do not).
 void setCondition(json& conds, const std::string& type, const std::string& status, const std::string& reason,
-                  const std::string& message, bool withUpdateTime) {
+                  const std::string& message, bool withUpdateTime, const std::string& now) {
   if (!conds.is_array()) conds = json::array();
-  const std::string now = nowText();
   json next = {{"type", type}, {"status", status}, {"lastTransitionTime", now}};
   if (withUpdateTime) next["lastUpdateTime"] = now;
   if (!reason.empty()) next["reason"] = reason;
@@ -180,29 +172,29 @@ int64_t progressExpiry(const json& conds, int deadline) {
 
 }  // namespace
 
-PodSimulation podSimulation(const json& pod, Millis defaultReadyAfter) {
-  PodSimulation sim;
-  sim.readyAfter = defaultReadyAfter;
+PodBehaviour podBehaviour(const json& pod, Millis defaultReadyAfter) {
+  PodBehaviour behaviour;
+  behaviour.readyAfter = defaultReadyAfter;
   const json& annotations = field(field(pod, "metadata"), "annotations");
-  const std::string readyAfter = str(annotations, kSimReadyAfterAnnotation);
+  const std::string readyAfter = str(annotations, kReadyAfterAnnotation);
   if (!readyAfter.empty()) {
     auto parsed = parseDurationMillis(readyAfter);
     if (parsed) {
-      sim.readyAfter = *parsed;
+      behaviour.readyAfter = *parsed;
     } else {
-      sim.problem = std::string("annotation ") + kSimReadyAfterAnnotation + ": " + parsed.error() +
-                    "; using the default " + std::to_string(defaultReadyAfter.count()) + "ms";
+      behaviour.problem = std::string("annotation ") + kReadyAfterAnnotation + ": " + parsed.error() +
+                          "; using the default " + std::to_string(defaultReadyAfter.count()) + "ms";
     }
   }
-  const std::string fail = str(annotations, kSimFailAnnotation);
+  const std::string fail = str(annotations, kFailAnnotation);
   if (fail == "CrashLoopBackOff") {
-    sim.crashLoop = true;
+    behaviour.crashLoop = true;
   } else if (!fail.empty()) {
-    if (!sim.problem.empty()) sim.problem += "; ";
-    sim.problem += std::string("annotation ") + kSimFailAnnotation + ": unknown value \"" + fail +
-                   "\" (supported: CrashLoopBackOff); the pod runs normally";
+    if (!behaviour.problem.empty()) behaviour.problem += "; ";
+    behaviour.problem += std::string("annotation ") + kFailAnnotation + ": unknown value \"" + fail +
+                         "\" (supported: CrashLoopBackOff); the pod runs normally";
   }
-  return sim;
+  return behaviour;
 }
 
 Result<std::string> labelSelectorQuery(const json& selector) {
@@ -244,22 +236,27 @@ Result<std::string> labelSelectorQuery(const json& selector) {
   return out;
 }
 
-struct WorkloadSimulator::Impl {
+struct WorkloadControllers::Impl {
   Registry& registry;
   WorkloadOptions options;
   std::shared_ptr<const ResourceType> pods, replicaSets, deployments, events;
-  kube::WorkQueue queue;
+  kube::WorkQueue queue{registry.clock()};
   std::vector<std::unique_ptr<RegistryWatch>> watches;
   std::thread worker;
 
-  // Worker-thread state, by pod uid: when the simulation first saw the pod (its readiness delay counts
+  // Worker-thread state, by pod uid: when the controllers first saw the pod (its readiness delay counts
   // from there), when a crash-looping pod restarts next, and which pods were warned about annotations.
-  std::map<std::string, kube::Clock::TimePoint> firstSeen;
-  std::map<std::string, kube::Clock::TimePoint> nextRestart;
+  std::map<std::string, Clock::TimePoint> firstSeen;
+  std::map<std::string, Clock::TimePoint> nextRestart;
   std::set<std::string> warned;
   std::atomic<bool> stopping{false};
 
   Impl(Registry& r, WorkloadOptions o) : registry(r), options(std::move(o)) {}
+
+  // The registry's clock: what the controllers and the kubelet write, and when they act.
+  const Clock& clock() const { return registry.clock(); }
+  int64_t unixNow() const { return toUnix(toSeconds(clock().wallNow())); }
+  std::string nowText() const { return formatRfc3339(toSeconds(clock().wallNow())); }
 
   static std::string key(const std::string& kind, const std::string& ns, const std::string& name) {
     return kind + "/" + ns + "/" + name;
@@ -288,7 +285,7 @@ struct WorkloadSimulator::Impl {
       try {
         failed = !process(*k);
       } catch (const std::exception& e) {
-        std::cerr << "apiserver: workload simulation: " << *k << ": " << e.what() << "\n";
+        std::cerr << "apiserver: workload controllers: " << *k << ": " << e.what() << "\n";
         failed = true;
       }
       if (failed) {
@@ -338,7 +335,7 @@ struct WorkloadSimulator::Impl {
 
   static bool report(const ApiError& e, const std::string& what) {
     if (e.code != 409 && e.code != 404)
-      std::cerr << "apiserver: workload simulation: " << what << ": " << e.message << "\n";
+      std::cerr << "apiserver: workload controllers: " << what << ": " << e.message << "\n";
     return false;
   }
 
@@ -346,9 +343,8 @@ struct WorkloadSimulator::Impl {
   void recordEvent(const json& object, const std::string& type, const std::string& reason,
                    const std::string& message, const std::string& component) {
     const json& meta = object["metadata"];
-    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+    const auto nanos =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock().wallNow().time_since_epoch()).count();
     char suffix[20];
     std::snprintf(suffix, sizeof suffix, "%llx", static_cast<unsigned long long>(nanos));
     const std::string now = nowText();
@@ -396,8 +392,8 @@ struct WorkloadSimulator::Impl {
   }
 
   // The containerStatuses for a pod whose containers are `state` ("waiting", "running").
-  static json containerStatuses(const json& pod, const std::string& podName, bool running, bool crashLoop,
-                                int restarts, const std::string& startedAt) {
+  json containerStatuses(const json& pod, const std::string& podName, bool running, bool crashLoop,
+                         int restarts, const std::string& startedAt) {
     json out = json::array();
     const json& containers = field(field(pod, "spec"), "containers");
     if (!containers.is_array()) return out;
@@ -451,12 +447,12 @@ struct WorkloadSimulator::Impl {
     const std::string uid = str(pod["metadata"], "uid");
     const std::string phase = str(field(pod, "status"), "phase");
     if (phase == "Succeeded" || phase == "Failed") return true;
-    const PodSimulation sim = podSimulation(pod, options.podReadyAfter);
-    if (phase == "Running" && podReady(pod) && !sim.crashLoop) return true;
-    const auto now = kube::steadyClock().now();
+    const PodBehaviour behaviour = podBehaviour(pod, options.podReadyAfter);
+    if (phase == "Running" && podReady(pod) && !behaviour.crashLoop) return true;
+    const auto now = clock().now();
     auto seen = firstSeen.try_emplace(uid, now).first->second;
-    if (!sim.problem.empty() && warned.insert(uid).second)
-      recordEvent(pod, "Warning", "InvalidSimulationAnnotation", sim.problem, "kubelet");
+    if (!behaviour.problem.empty() && warned.insert(uid).second)
+      recordEvent(pod, "Warning", "InvalidClusterAnnotation", behaviour.problem, "kubelet");
 
     // The scheduler: bind to the one node.
     if (str(field(pod, "spec"), "nodeName").empty()) {
@@ -474,15 +470,16 @@ struct WorkloadSimulator::Impl {
     if (!status.contains("startTime")) status["startTime"] = nowText();
     status["qosClass"] = status.value("qosClass", std::string("BestEffort"));
     json conds = status.value("conditions", json::array());
-    setCondition(conds, "PodScheduled", "True", "", "", false);
+    setCondition(conds, "PodScheduled", "True", "", "", false, nowText());
 
-    const auto readyAt = seen + sim.readyAfter;
+    const auto readyAt = seen + behaviour.readyAfter;
     if (now < readyAt) {
       // Still starting: containers being created.
       status["phase"] = "Pending";
-      setCondition(conds, "Initialized", "True", "", "", false);
-      setCondition(conds, "ContainersReady", "False", "ContainersNotReady", notReadyMessage(pod), false);
-      setCondition(conds, "Ready", "False", "ContainersNotReady", notReadyMessage(pod), false);
+      setCondition(conds, "Initialized", "True", "", "", false, nowText());
+      setCondition(conds, "ContainersReady", "False", "ContainersNotReady", notReadyMessage(pod), false,
+                   nowText());
+      setCondition(conds, "Ready", "False", "ContainersNotReady", notReadyMessage(pod), false, nowText());
       status["conditions"] = conds;
       if (!status.contains("containerStatuses"))
         status["containerStatuses"] = containerStatuses(pod, name, false, false, 0, "");
@@ -493,8 +490,8 @@ struct WorkloadSimulator::Impl {
     status["phase"] = "Running";
     status["podIP"] = podIp(uid);
     status["podIPs"] = json::array({{{"ip", podIp(uid)}}});
-    setCondition(conds, "Initialized", "True", "", "", false);
-    if (sim.crashLoop) {
+    setCondition(conds, "Initialized", "True", "", "", false, nowText());
+    if (behaviour.crashLoop) {
       int restarts = 0;
       bool crashed = false;
       const json& cs = field(status, "containerStatuses");
@@ -517,15 +514,16 @@ struct WorkloadSimulator::Impl {
       after = crashBackoff(restarts) + Millis(1);
       if (restarts == 1)
         recordEvent(pod, "Warning", "BackOff", "Back-off restarting failed container", "kubelet");
-      setCondition(conds, "ContainersReady", "False", "ContainersNotReady", notReadyMessage(pod), false);
-      setCondition(conds, "Ready", "False", "ContainersNotReady", notReadyMessage(pod), false);
+      setCondition(conds, "ContainersReady", "False", "ContainersNotReady", notReadyMessage(pod), false,
+                   nowText());
+      setCondition(conds, "Ready", "False", "ContainersNotReady", notReadyMessage(pod), false, nowText());
       status["conditions"] = conds;
       status["containerStatuses"] =
           containerStatuses(pod, name, false, true, restarts, status.value("startTime", nowText()));
       return writePodStatus(pod, std::move(status), ns, name);
     }
-    setCondition(conds, "ContainersReady", "True", "", "", false);
-    setCondition(conds, "Ready", "True", "", "", false);
+    setCondition(conds, "ContainersReady", "True", "", "", false, nowText());
+    setCondition(conds, "Ready", "True", "", "", false, nowText());
     status["conditions"] = conds;
     status["containerStatuses"] = containerStatuses(pod, name, true, false, 0, nowText());
     firstSeen.erase(uid);
@@ -791,11 +789,11 @@ struct WorkloadSimulator::Impl {
       }
       if (!conditionOf(d, "Progressing") && !paused)
         setCondition(conds, "Progressing", "True", "FoundNewReplicaSet",
-                     "Found new replica set \"" + str(newRs["metadata"], "name") + "\"", true);
+                     "Found new replica set \"" + str(newRs["metadata"], "name") + "\"", true, nowText());
     } else if (!paused) {
       int64_t collisions =
           field(status, "collisionCount").is_number_integer() ? status["collisionCount"].get<int64_t>() : 0;
-      const std::string hash = engine::podTemplateHash(tmpl, collisions);
+      const std::string hash = podTemplateHash(tmpl, collisions);
       json rsTemplate = tmpl;
       rsTemplate["metadata"]["labels"][kPodTemplateHashLabel] = hash;
       json selector = field(spec, "selector");
@@ -840,7 +838,7 @@ struct WorkloadSimulator::Impl {
           "Scaled up replica set " + str(newRs["metadata"], "name") + " to " + std::to_string(initial),
           "deployment-controller");
       setCondition(conds, "Progressing", "True", "NewReplicaSetCreated",
-                   "Created new replica set \"" + str(newRs["metadata"], "name") + "\"", true);
+                   "Created new replica set \"" + str(newRs["metadata"], "name") + "\"", true, nowText());
       all.push_back(newRs);
       newIndex = all.size() - 1;
     }
@@ -947,13 +945,14 @@ struct WorkloadSimulator::Impl {
     }
     if (counts.availableReplicas >= replicas - fence.maxUnavailable) {
       setCondition(conds, "Available", "True", "MinimumReplicasAvailable",
-                   "Deployment has minimum availability.", true);
+                   "Deployment has minimum availability.", true, nowText());
     } else {
       setCondition(conds, "Available", "False", "MinimumReplicasUnavailable",
-                   "Deployment does not have minimum availability.", true);
+                   "Deployment does not have minimum availability.", true, nowText());
     }
     if (paused) {
-      setCondition(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", true);
+      setCondition(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", true,
+                   nowText());
     } else if (!newRs.is_null()) {
       const json* current = nullptr;
       for (const auto& c : conds) {
@@ -962,7 +961,7 @@ struct WorkloadSimulator::Impl {
       const std::string reason = current ? str(*current, "reason") : "";
       if (complete) {
         setCondition(conds, "Progressing", "True", "NewReplicaSetAvailable",
-                     progressMessage(newRs, "has successfully progressed."), true);
+                     progressMessage(newRs, "has successfully progressed."), true, nowText());
       } else if (deploymentProgressed(previous, counts)) {
         // Progress refreshes lastUpdateTime even when the reason stays, which restarts the deadline.
         std::string since;
@@ -975,13 +974,13 @@ struct WorkloadSimulator::Impl {
           }
         }
         setCondition(refreshed, "Progressing", "True", "ReplicaSetUpdated",
-                     progressMessage(newRs, "is progressing."), true);
+                     progressMessage(newRs, "is progressing."), true, nowText());
         if (!since.empty()) refreshed.back()["lastTransitionTime"] = since;
         conds = std::move(refreshed);
       } else if (current && reason != "ProgressDeadlineExceeded" &&
                  unixNow() > progressExpiry(conds, deadline)) {
         setCondition(conds, "Progressing", "False", "ProgressDeadlineExceeded",
-                     progressMessage(newRs, "has timed out progressing."), true);
+                     progressMessage(newRs, "has timed out progressing."), true, nowText());
       }
       // Look again when the deadline would pass.
       const int64_t expires = progressExpiry(conds, deadline);
@@ -996,17 +995,17 @@ struct WorkloadSimulator::Impl {
   }
 };
 
-WorkloadSimulator::WorkloadSimulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WorkloadControllers::WorkloadControllers(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-WorkloadSimulator::~WorkloadSimulator() {
+WorkloadControllers::~WorkloadControllers() {
   impl_->stopping = true;
   impl_->watches.clear();
   impl_->queue.shutDown();
   if (impl_->worker.joinable()) impl_->worker.join();
 }
 
-ApiResult<std::unique_ptr<WorkloadSimulator>> WorkloadSimulator::start(Registry& registry,
-                                                                       WorkloadOptions options) {
+ApiResult<std::unique_ptr<WorkloadControllers>> WorkloadControllers::start(Registry& registry,
+                                                                           WorkloadOptions options) {
   auto impl = std::make_unique<Impl>(registry, std::move(options));
   impl->pods = registry.find("", "v1", "pods");
   impl->replicaSets = registry.find("apps", "v1", "replicasets");
@@ -1025,7 +1024,7 @@ ApiResult<std::unique_ptr<WorkloadSimulator>> WorkloadSimulator::start(Registry&
   }
   impl->queue.addAfter("resync", kResyncInterval);
   impl->worker = std::thread([self] { self->run(); });
-  return std::unique_ptr<WorkloadSimulator>(new WorkloadSimulator(std::move(impl)));
+  return std::unique_ptr<WorkloadControllers>(new WorkloadControllers(std::move(impl)));
 }
 
 }  // namespace sluice::apiserver

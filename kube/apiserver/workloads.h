@@ -1,7 +1,7 @@
-// The workload simulation inside the embedded API server: what kube-controller-manager's Deployment and
+// The workload controllers inside the embedded API server: what kube-controller-manager's Deployment and
 // ReplicaSet controllers and a kubelet would do, enough for rollouts, `kubectl rollout status` and health
 // checks to behave. Deployments get one ReplicaSet per pod template and roll between them (RollingUpdate
-// or Recreate); ReplicaSets get pods; pods are scheduled to a simulated node and become Running and ready
+// or Recreate); ReplicaSets get pods; pods are scheduled to a stand-in node and become Running and ready
 // after a delay, or crash-loop when annotated to. It acts only through the Registry, like any client.
 #pragma once
 
@@ -16,9 +16,10 @@ namespace sluice::apiserver {
 
 class Registry;
 
-// Pod annotations that steer the simulation of one pod (set them in a pod template).
-inline constexpr const char* kSimReadyAfterAnnotation = "sluice.dev/sim-ready-after";  // "500ms", "5s"
-inline constexpr const char* kSimFailAnnotation = "sluice.dev/sim-fail";               // "CrashLoopBackOff"
+// Pod annotations that steer how the embedded cluster runs one pod (set them in a pod template). The
+// cluster.sluice.dev/ prefix keeps them apart from the sluice.dev/ labels the Rollout controller writes.
+inline constexpr const char* kReadyAfterAnnotation = "cluster.sluice.dev/ready-after";  // "500ms", "5s"
+inline constexpr const char* kFailAnnotation = "cluster.sluice.dev/fail";               // "CrashLoopBackOff"
 
 struct WorkloadOptions {
   // How long a pod takes from creation to ready unless its sim-ready-after annotation says otherwise.
@@ -26,34 +27,34 @@ struct WorkloadOptions {
   std::string nodeName = "sluice-node";
 };
 
-// How one pod is to be simulated, read from its annotations. A value the simulation does not understand
-// is ignored (the default applies) and described in `problem`, which the simulator reports as a Warning
+// How one pod is to behave, read from its annotations. A value the controllers do not understand is
+// ignored (the default applies) and described in `problem`, which the kubelet stand-in reports as a Warning
 // Event on the pod.
-struct PodSimulation {
+struct PodBehaviour {
   std::chrono::milliseconds readyAfter{0};
   bool crashLoop = false;
   std::string problem;  // empty when every annotation was understood
 };
-PodSimulation podSimulation(const nlohmann::json& pod, std::chrono::milliseconds defaultReadyAfter);
+PodBehaviour podBehaviour(const nlohmann::json& pod, std::chrono::milliseconds defaultReadyAfter);
 
 // A metav1.LabelSelector ({matchLabels, matchExpressions}) in the query-string form the registry's list
 // takes ("app=web,tier in (a,b),!legacy"). An error for an operator it does not know.
 Result<std::string> labelSelectorQuery(const nlohmann::json& selector);
 
-class WorkloadSimulator {
+class WorkloadControllers {
  public:
   // Watches Deployments, ReplicaSets and Pods in every namespace and starts the worker thread. Objects
-  // already stored are picked up where they stand, so a restarted server resumes the simulation. An error
+  // already stored are picked up where they stand, so a restarted server resumes them. An error
   // means a watch could not start.
-  static ApiResult<std::unique_ptr<WorkloadSimulator>> start(Registry& registry, WorkloadOptions options);
-  WorkloadSimulator(const WorkloadSimulator&) = delete;
-  WorkloadSimulator& operator=(const WorkloadSimulator&) = delete;
+  static ApiResult<std::unique_ptr<WorkloadControllers>> start(Registry& registry, WorkloadOptions options);
+  WorkloadControllers(const WorkloadControllers&) = delete;
+  WorkloadControllers& operator=(const WorkloadControllers&) = delete;
   // Stops the watches and waits for the worker to finish the key it is on. `registry` must outlive it.
-  ~WorkloadSimulator();
+  ~WorkloadControllers();
 
  private:
   struct Impl;
-  explicit WorkloadSimulator(std::unique_ptr<Impl> impl);
+  explicit WorkloadControllers(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

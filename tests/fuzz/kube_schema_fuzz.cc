@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "kube/openapi_schema.h"
+#include "kube/apiserver/openapi_schema.h"
 
 namespace {
 
@@ -21,19 +21,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const json input = json::parse(std::string_view(reinterpret_cast<const char*>(data), size), nullptr,
                                  /*allow_exceptions=*/false);
   if (!input.is_array() || input.size() != 2) return 0;
-  auto schema = sluice::kube::compileSchema(input[0]);
+  auto schema = sluice::apiserver::compileSchema(input[0]);
   if (!schema.ok()) {
     require(!schema.error().empty());
     return 0;
   }
-  for (auto mode : {sluice::kube::FieldValidation::kStrict, sluice::kube::FieldValidation::kWarn}) {
+  for (auto mode : {sluice::apiserver::FieldValidation::kStrict, sluice::apiserver::FieldValidation::kWarn}) {
     json object = input[1];
-    auto first = sluice::kube::validateAndDefault(*schema, object, mode);
+    auto first = sluice::apiserver::validateAndDefault(*schema, object, mode);
     for (const auto& e : first.errors) require(!e.field.empty() || !e.detail.empty());
     require(first.unknownFields.empty() == first.strictError.empty() ||
-            mode != sluice::kube::FieldValidation::kStrict);
+            mode != sluice::apiserver::FieldValidation::kStrict);
     json again = object;
-    auto second = sluice::kube::validateAndDefault(*schema, again, mode);
+    auto second = sluice::apiserver::validateAndDefault(*schema, again, mode);
     require(again == object);
     require(second.unknownFields.empty());
     require(second.errors.size() == first.errors.size());

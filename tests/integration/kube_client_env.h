@@ -20,12 +20,12 @@ inline const kube::ResourceRef kEvents{"", "v1", "events", true, "Event"};
 
 class KubeServer {
  public:
-  // Unless `simulateWorkloads`, the client's tests see their own writes only: no simulated controller
+  // Unless `workloadControllers`, the client's tests see their own writes only: no workload controller
   // updates their Deployments.
-  explicit KubeServer(apiserver::ServerOptions options = {}, bool simulateWorkloads = false)
+  explicit KubeServer(apiserver::ServerOptions options = {}, bool workloadControllers = false)
       : dir_("sluice-kclient"), options_(options) {
     options_.dataDir = dir_ / "data";
-    options_.simulateWorkloads = simulateWorkloads;
+    options_.workloadControllers = workloadControllers;
     start();
   }
 

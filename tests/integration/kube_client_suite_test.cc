@@ -3,7 +3,7 @@
 // server-side apply refused, CRDs with custom resources, restart, patches, label and annotate, scale of a
 // Deployment and of a custom resource, edit with a conflict, delete by name, by label and past a
 // finalizer, a watch that sees another client's change, and waits for a Deployment's rollout and its
-// Available condition over the workload simulation. Each asserts the stored objects.
+// Available condition over the workload controllers. Each asserts the stored objects.
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -479,7 +479,7 @@ TEST_CASE("client suite: wait for a rollout and for Available, and a rollout tha
   broken["metadata"]["name"] = "broken";
   broken["spec"]["selector"]["matchLabels"]["app"] = "broken";
   broken["spec"]["template"]["metadata"]["labels"]["app"] = "broken";
-  broken["spec"]["template"]["metadata"]["annotations"]["sluice.dev/sim-fail"] = "CrashLoopBackOff";
+  broken["spec"]["template"]["metadata"]["annotations"]["cluster.sluice.dev/fail"] = "CrashLoopBackOff";
   broken["spec"]["progressDeadlineSeconds"] = 2;
   REQUIRE(sluice::kube::apply(*client, broken).ok());
   auto failed = sluice::kube::waitFor(*client, kDeployments, "default", "broken",

@@ -43,11 +43,11 @@ inline void requireKubectl() {
 
 class KubectlEnv {
  public:
-  // `podReadyAfter`: the workload simulation's delay before a new pod is ready. Without
-  // `simulateWorkloads`, Deployments and ReplicaSets keep the status a test writes and get no pods.
+  // `podReadyAfter`: the workload controllers' delay before a new pod is ready. Without
+  // `workloadControllers`, Deployments and ReplicaSets keep the status a test writes and get no pods.
   explicit KubectlEnv(std::chrono::milliseconds podReadyAfter = std::chrono::milliseconds(2000),
-                      bool simulateWorkloads = true)
-      : dir_("sluice-kubectl"), podReadyAfter_(podReadyAfter), simulateWorkloads_(simulateWorkloads) {
+                      bool workloadControllers = true)
+      : dir_("sluice-kubectl"), podReadyAfter_(podReadyAfter), workloadControllers_(workloadControllers) {
     requireKubectl();
     start();
   }
@@ -56,7 +56,7 @@ class KubectlEnv {
     apiserver::ServerOptions options;
     options.dataDir = dir_ / "data";
     options.podReadyAfter = podReadyAfter_;
-    options.simulateWorkloads = simulateWorkloads_;
+    options.workloadControllers = workloadControllers_;
     auto s = apiserver::ApiServer::start(options);
     INFO((s ? std::string() : s.error()));
     REQUIRE(s.ok());
@@ -126,7 +126,7 @@ class KubectlEnv {
  private:
   TempDir dir_;
   std::chrono::milliseconds podReadyAfter_;
-  bool simulateWorkloads_ = true;
+  bool workloadControllers_ = true;
   std::unique_ptr<apiserver::ApiServer> server_;
 };
 

@@ -105,7 +105,7 @@ std::string crdYaml(const std::string& plural, const std::string& kind, const st
 }  // namespace
 
 TEST_CASE("kubectl get prints the server's columns for built-in kinds", "[integration][kubectl][table]") {
-  // The statuses are the test's own, written through the status subresource: no simulated controller
+  // The statuses are the test's own, written through the status subresource: no workload controller
   // rewrites them or adds pods.
   KubectlEnv env(std::chrono::milliseconds(2000), false);
   applyText(env, "web.yaml", R"(apiVersion: apps/v1

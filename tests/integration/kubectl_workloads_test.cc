@@ -1,4 +1,4 @@
-// The workload simulation as kubectl sees it: Deployments roll out (rollout status, wait, set image, undo,
+// The workload controllers as kubectl sees it: Deployments roll out (rollout status, wait, set image, undo,
 // scale), a crash-looping template misses its progress deadline, readiness delays hold, and bare
 // ReplicaSets and Pods run. The server's default pod readiness delay is cut to 300ms for speed.
 #include <catch2/catch.hpp>
@@ -226,7 +226,7 @@ TEST_CASE("A Recreate Deployment replaces every old pod before starting new ones
 
 TEST_CASE("A crash-looping Deployment exceeds its progress deadline", "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  auto d = deployment("crash", 2, "nginx:1.25", {{"sluice.dev/sim-fail", "CrashLoopBackOff"}});
+  auto d = deployment("crash", 2, "nginx:1.25", {{"cluster.sluice.dev/fail", "CrashLoopBackOff"}});
   d["spec"]["progressDeadlineSeconds"] = 5;
   applyObject(env, d);
   auto status = env.kubectl("rollout status deployment/crash --timeout=60s");
@@ -278,7 +278,7 @@ TEST_CASE("A crash-looping Deployment exceeds its progress deadline", "[integrat
 
 TEST_CASE("sim-ready-after holds a pod's readiness back", "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  applyObject(env, deployment("slow", 1, "nginx:1.25", {{"sluice.dev/sim-ready-after", "3s"}}));
+  applyObject(env, deployment("slow", 1, "nginx:1.25", {{"cluster.sluice.dev/ready-after", "3s"}}));
   json pods;
   REQUIRE(waitUntil([&] { return !(pods = env.getJson("pods -l app=slow")["items"]).empty(); },
                     std::chrono::seconds(20)));
@@ -294,10 +294,10 @@ TEST_CASE("sim-ready-after holds a pod's readiness back", "[integration][kubectl
              Catch::Contains("successfully rolled out"));
 }
 
-TEST_CASE("An unreadable simulation annotation is ignored with a Warning Event",
+TEST_CASE("An unreadable cluster annotation is ignored with a Warning Event",
           "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  applyObject(env, deployment("odd", 1, "nginx:1.25", {{"sluice.dev/sim-ready-after", "soon"}}));
+  applyObject(env, deployment("odd", 1, "nginx:1.25", {{"cluster.sluice.dev/ready-after", "soon"}}));
   CHECK_THAT(env.ok("rollout status deployment/odd --timeout=60s"),
              Catch::Contains("successfully rolled out"));
   const std::string pod = env.getJson("pods -l app=odd")["items"][0]["metadata"]["name"];
@@ -305,9 +305,9 @@ TEST_CASE("An unreadable simulation annotation is ignored with a Warning Event",
   const json events = env.getJson("events");
   for (const auto& e : events["items"]) {
     if (e["involvedObject"]["name"] == pod && e["type"] == "Warning" &&
-        e["reason"] == "InvalidSimulationAnnotation") {
+        e["reason"] == "InvalidClusterAnnotation") {
       warned = true;
-      CHECK_THAT(e["message"].get<std::string>(), Catch::Contains("sluice.dev/sim-ready-after"));
+      CHECK_THAT(e["message"].get<std::string>(), Catch::Contains("cluster.sluice.dev/ready-after"));
     }
   }
   CHECK(warned);
@@ -390,9 +390,9 @@ TEST_CASE("A bare ReplicaSet and a bare Pod run too", "[integration][kubectl][wo
   CHECK_FALSE(solo["status"]["containerStatuses"][0].value("imageID", "").empty());
 }
 
-TEST_CASE("A restarted server resumes the simulation", "[integration][kubectl][workloads]") {
+TEST_CASE("A restarted server resumes the workloads", "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  applyObject(env, deployment("later", 2, "nginx:1.25", {{"sluice.dev/sim-ready-after", "2s"}}));
+  applyObject(env, deployment("later", 2, "nginx:1.25", {{"cluster.sluice.dev/ready-after", "2s"}}));
   REQUIRE(waitUntil([&] { return env.getJson("pods -l app=later")["items"].size() == 2; },
                     std::chrono::seconds(20)));
   env.restart();

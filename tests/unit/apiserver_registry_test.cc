@@ -1,4 +1,4 @@
-// The API server's object semantics, request by request, as the real server behaves (reference §4).
+// The API server's object semantics, request by request, as the real server behaves (docs/design.md §B.4).
 #include <catch2/catch.hpp>
 
 #include "kube/apiserver/registry.h"
@@ -14,11 +14,11 @@ struct Fixture {
   TempDir dir;
   std::unique_ptr<Store> store;
   std::unique_ptr<Registry> reg;
-  Fixture() {
+  explicit Fixture(const sluice::Clock& clock = sluice::realClock()) {
     auto s = Store::open(dir / "state.db");
     REQUIRE(s.ok());
     store = std::move(s).value();
-    auto r = Registry::open(*store);
+    auto r = Registry::open(*store, clock);
     REQUIRE(r.ok());
     reg = std::move(r).value();
   }
@@ -215,6 +215,22 @@ TEST_CASE("registry: a no-op write changes nothing and emits nothing; dry run st
   CHECK(events[0].type == "MODIFIED");
 }
 
+TEST_CASE("registry: creation and deletion times come from the registry's clock", "[apiserver][registry]") {
+  sluice::ManualClock clock(std::chrono::sys_days{std::chrono::year{2026} / 11 / 28} + std::chrono::hours(3));
+  Fixture f(clock);
+  const auto& cms = f.type("", "v1", "configmaps");
+  json held = configMap("held", {});
+  held["metadata"]["finalizers"] = {"example.com/a"};
+  auto created = f.reg->create(cms, "default", held, {});
+  REQUIRE(created.ok());
+  CHECK((*created)["metadata"]["creationTimestamp"] == "2026-11-28T03:00:00Z");
+  clock.advance(std::chrono::seconds(90) + std::chrono::milliseconds(700));  // metav1.Time: whole seconds
+  auto deleted = f.reg->remove(cms, "default", "held", {});
+  REQUIRE(deleted.ok());
+  CHECK((*deleted)["metadata"]["deletionTimestamp"] == "2026-11-28T03:01:30Z");
+  CHECK((*deleted)["metadata"]["creationTimestamp"] == "2026-11-28T03:00:00Z");
+}
+
 TEST_CASE("registry: finalizers hold a deleted object until the last one is removed",
           "[apiserver][registry]") {
   Fixture f;
@@ -318,7 +334,7 @@ TEST_CASE("registry: a CRD serves its resources at once, with CR rules", "[apise
   CHECK(wrongType.error().code == 422);
   CHECK_THAT(wrongType.error().message, Catch::StartsWith("Gadget.example.com \"g2\" is invalid: spec.size"));
   WriteOptions strict;
-  strict.fieldValidation = sluice::kube::FieldValidation::kStrict;
+  strict.fieldValidation = sluice::apiserver::FieldValidation::kStrict;
   auto unknown =
       f.reg->create(*gt, "default", {{"metadata", {{"name", "g3"}}}, {"spec", {{"extra", 1}}}}, strict);
   REQUIRE_FALSE(unknown.ok());

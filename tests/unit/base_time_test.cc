@@ -49,3 +49,26 @@ TEST_CASE("RFC 3339 round trip", "[base][time]") {
   CHECK_FALSE(parseRfc3339("2026-02-30T00:00:00Z").ok());
   CHECK_FALSE(parseRfc3339("yesterday").ok());
 }
+
+TEST_CASE("MicroTime keeps microseconds, zero-padded, and drops what is finer", "[base][time]") {
+  using std::chrono::microseconds;
+  using std::chrono::nanoseconds;
+  const std::chrono::system_clock::time_point at{std::chrono::seconds(1764299280)};  // 2025-11-28T03:08:00Z
+  struct Row {
+    std::chrono::system_clock::duration after;
+    const char* want;
+  };
+  const Row rows[] = {
+      {microseconds(0), "2025-11-28T03:08:00.000000Z"},
+      {microseconds(7), "2025-11-28T03:08:00.000007Z"},
+      {microseconds(123456), "2025-11-28T03:08:00.123456Z"},
+      {microseconds(999999), "2025-11-28T03:08:00.999999Z"},
+      {std::chrono::duration_cast<std::chrono::system_clock::duration>(nanoseconds(1500)),
+       "2025-11-28T03:08:00.000001Z"},
+      {std::chrono::seconds(61), "2025-11-28T03:09:01.000000Z"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.want);
+    CHECK(formatRfc3339Micro(at + row.after) == row.want);
+  }
+}

@@ -1,5 +1,5 @@
-// The workload simulation's pure decisions: fenceposts, rolling-update steps, Recreate, history cleanup,
-// scale-down order, rollout completion, the simulation annotations and Deployment strategy checks.
+// The workload controllers' pure decisions: fenceposts, rolling-update steps, Recreate, history cleanup,
+// scale-down order, rollout completion, the pod annotations and Deployment strategy checks.
 #include <catch2/catch.hpp>
 
 #include "base/duration_millis.h"
@@ -170,26 +170,28 @@ TEST_CASE("Rollout completion and progress", "[unit][workloads]") {
   CHECK_FALSE(deploymentProgressed({3, 3, 3, 0, 0}, {3, 3, 3, 0, 0}));
 }
 
-TEST_CASE("Pod simulation annotations", "[unit][workloads]") {
+TEST_CASE("Pod behaviour annotations", "[unit][workloads]") {
   const std::chrono::milliseconds byDefault{2000};
   auto pod = [](json annotations) {
     return json{{"metadata", {{"name", "p"}, {"annotations", annotations}}}};
   };
-  auto none = podSimulation(json{{"metadata", {{"name", "p"}}}}, byDefault);
+  auto none = podBehaviour(json{{"metadata", {{"name", "p"}}}}, byDefault);
   CHECK(none.readyAfter == byDefault);
   CHECK_FALSE(none.crashLoop);
   CHECK(none.problem.empty());
-  CHECK(podSimulation(pod({{"sluice.dev/sim-ready-after", "500ms"}}), byDefault).readyAfter.count() == 500);
-  CHECK(podSimulation(pod({{"sluice.dev/sim-ready-after", "1m"}}), byDefault).readyAfter.count() == 60000);
-  auto crash = podSimulation(pod({{"sluice.dev/sim-fail", "CrashLoopBackOff"}}), byDefault);
+  CHECK(podBehaviour(pod({{"cluster.sluice.dev/ready-after", "500ms"}}), byDefault).readyAfter.count() ==
+        500);
+  CHECK(podBehaviour(pod({{"cluster.sluice.dev/ready-after", "1m"}}), byDefault).readyAfter.count() == 60000);
+  auto crash = podBehaviour(pod({{"cluster.sluice.dev/fail", "CrashLoopBackOff"}}), byDefault);
   CHECK(crash.crashLoop);
   CHECK(crash.problem.empty());
-  auto bad = podSimulation(pod({{"sluice.dev/sim-ready-after", "soon"}, {"sluice.dev/sim-fail", "Explode"}}),
-                           byDefault);
+  auto bad = podBehaviour(
+      pod({{"cluster.sluice.dev/ready-after", "soon"}, {"cluster.sluice.dev/fail", "Explode"}}), byDefault);
   CHECK(bad.readyAfter == byDefault);
   CHECK_FALSE(bad.crashLoop);
-  CHECK_THAT(bad.problem, Catch::Contains("sluice.dev/sim-ready-after") && Catch::Contains("\"Explode\""));
-  CHECK(podSimulation(pod({{"sluice.dev/sim-ready-after", 5}}), byDefault).readyAfter == byDefault);
+  CHECK_THAT(bad.problem,
+             Catch::Contains("cluster.sluice.dev/ready-after") && Catch::Contains("\"Explode\""));
+  CHECK(podBehaviour(pod({{"cluster.sluice.dev/ready-after", 5}}), byDefault).readyAfter == byDefault);
 }
 
 TEST_CASE("Millisecond durations", "[unit][workloads]") {
@@ -241,17 +243,17 @@ TEST_CASE("Deployment defaults and strategy checks", "[unit][workloads]") {
   const std::vector<Row> rows = {
       {{{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 0}, {"maxUnavailable", "0%"}}}},
        "spec.strategy.rollingUpdate.maxUnavailable",
-       "\"0%\": may not be 0 when `maxSurge` is 0"},
+       "Invalid value: \"0%\": may not be 0 when `maxSurge` is 0"},
       {{{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", "many"}}}},
        "spec.strategy.rollingUpdate.maxSurge",
-       "\"many\": a valid percent string must be a numeric string followed by an ending '%'"},
+       "Invalid value: \"many\": a valid percent string must be a numeric string followed by an ending '%'"},
       {{{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxUnavailable", -1}}}},
        "spec.strategy.rollingUpdate.maxUnavailable",
-       "-1: must be greater than or equal to 0"},
+       "Invalid value: -1: must be greater than or equal to 0"},
       {{{"type", "Recreate"}, {"rollingUpdate", {{"maxSurge", 1}}}},
        "spec.strategy.rollingUpdate",
-       "may not be specified when strategy `type` is 'Recreate'"},
-      {{{"type", "BlueGreen"}}, "spec.strategy.type", "\"BlueGreen\": supported values"},
+       "Forbidden: may not be specified when strategy `type` is 'Recreate'"},
+      {{{"type", "BlueGreen"}}, "spec.strategy.type", "Unsupported value: \"BlueGreen\": supported values"},
   };
   for (const auto& row : rows) {
     INFO(row.strategy.dump());

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "kube/client.h"
 #include "kube/leader_election.h"
 
@@ -11,14 +12,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  TimePoint now() const override { return now_; }
-  void advance(std::chrono::milliseconds d) { now_ += d; }
-
- private:
-  TimePoint now_{std::chrono::hours(1)};
-};
+using FakeClock = sluice::ManualClock;
 
 LeaseRecord held(const std::string& holder, int seconds = 15) {
   return {holder, seconds, "2026-11-28T03:00:00.000000Z", "2026-11-28T03:00:00.000000Z", 2};

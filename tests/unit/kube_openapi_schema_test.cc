@@ -2,9 +2,9 @@
 // schemas only, pruning of unknown fields, defaulting, and field errors worded as the real server's.
 #include <catch2/catch.hpp>
 
-#include "kube/openapi_schema.h"
+#include "kube/apiserver/openapi_schema.h"
 
-using namespace sluice::kube;
+using namespace sluice::apiserver;
 using nlohmann::json;
 
 namespace {

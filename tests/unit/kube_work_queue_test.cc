@@ -10,31 +10,13 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "kube/work_queue.h"
 
 using namespace sluice::kube;
 using namespace std::chrono_literals;
 
-namespace {
-
-// A clock that moves only when the test says so.
-class FakeClock final : public Clock {
- public:
-  TimePoint now() const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return now_;
-  }
-  void advance(std::chrono::milliseconds d) {
-    std::lock_guard<std::mutex> lock(mu_);
-    now_ += d;
-  }
-
- private:
-  mutable std::mutex mu_;
-  TimePoint now_{std::chrono::hours(1)};
-};
-
-}  // namespace
+using FakeClock = sluice::ManualClock;
 
 TEST_CASE("per-key backoff doubles from 5 ms and stops at 1000 s", "[kube][workqueue]") {
   ExponentialBackoff backoff;

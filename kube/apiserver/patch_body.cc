@@ -1,6 +1,6 @@
 // Request bodies to patches: parse, refuse hostile nesting, apply with the kube/ engines, and word the
 // failures as the real server's handlers/patch.go does.
-#include "kube/apiserver/patch.h"
+#include "kube/apiserver/patch_body.h"
 
 #include "kube/patch.h"
 #include "kube/strategic_merge.h"

@@ -1,39 +1,11 @@
-// Pod-template and steps hashing: FNV-1a (32 bit) over canonical JSON, so a hash names the same template
-// on every run and machine (it is written into ReplicaSet names and status.currentPodHash).
-#include <cstdint>
-#include <string_view>
+// The steps hash (status.currentStepHash): the pod-template hash function over a canonical JSON form of
+// the steps, so that a change to what a step does restarts the plan.
+#include "engine/steps_hash.h"
 
-#include "engine/canary.h"
+#include <nlohmann/json.hpp>
 
 namespace sluice::engine {
 namespace {
-
-constexpr std::string_view kHashAlphabet = "bcdfghjklmnpqrstvwxz2456789";
-constexpr uint32_t kFnvOffset = 2166136261u;
-constexpr uint32_t kFnvPrime = 16777619u;
-
-uint32_t fnv1a(std::string_view bytes, uint32_t hash = kFnvOffset) {
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= kFnvPrime;
-  }
-  return hash;
-}
-
-// Spreads the 32-bit hash over 10 characters of the alphabet. A plain base-27 number would start with
-// the same three letters for every hash; mixing each position keeps all ten informative.
-std::string encodeHash(uint32_t hash) {
-  std::string out;
-  for (uint32_t position = 0; position < 10; ++position) {
-    uint32_t mixed = kFnvOffset;
-    for (int shift = 0; shift < 32; shift += 8) {
-      mixed = (mixed ^ ((hash >> shift) & 0xffu)) * kFnvPrime;
-    }
-    mixed = (mixed ^ position) * kFnvPrime;
-    out += kHashAlphabet[mixed % kHashAlphabet.size()];
-  }
-  return out;
-}
 
 nlohmann::json analysisJson(const RolloutAnalysis& a) {
   nlohmann::json templates = nlohmann::json::array();
@@ -82,17 +54,10 @@ nlohmann::json stepJson(const CanaryStep& step) {
 
 }  // namespace
 
-std::string podTemplateHash(const nlohmann::json& podTemplate, int64_t collisionCount) {
-  uint32_t hash = fnv1a(podTemplate.dump());
-  // A collision count of 0 leaves the hash of the template alone, as Kubernetes does.
-  if (collisionCount > 0) hash = fnv1a(std::to_string(collisionCount), hash);
-  return encodeHash(hash);
-}
-
 std::string stepsHash(const std::vector<CanaryStep>& steps) {
   nlohmann::json all = nlohmann::json::array();
   for (const auto& step : steps) all.push_back(stepJson(step));
-  return encodeHash(fnv1a(all.dump()));
+  return jsonHash(all);
 }
 
 }  // namespace sluice::engine

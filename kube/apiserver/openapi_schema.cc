@@ -1,6 +1,6 @@
 // Structural schema compilation, pruning, defaulting and validation for custom resources, with the
 // wording of apiextensions-apiserver's field errors.
-#include "kube/openapi_schema.h"
+#include "kube/apiserver/openapi_schema.h"
 
 #include <re2/re2.h>
 
@@ -17,7 +17,7 @@
 
 #include "kube/patch.h"
 
-namespace sluice::kube {
+namespace sluice::apiserver {
 
 using nlohmann::json;
 
@@ -444,8 +444,9 @@ struct Validator {
 }  // namespace
 
 Result<CompiledSchema> compileSchema(const json& openAPIV3Schema) {
-  if (nestedDeeperThan(openAPIV3Schema, kMaxJsonNestingDepth))
-    return Error{"openAPIV3Schema: nests deeper than " + std::to_string(kMaxJsonNestingDepth) + " levels"};
+  if (kube::nestedDeeperThan(openAPIV3Schema, kube::kMaxJsonNestingDepth))
+    return Error{"openAPIV3Schema: nests deeper than " + std::to_string(kube::kMaxJsonNestingDepth) +
+                 " levels"};
   try {
     return CompiledSchema(compileNode(openAPIV3Schema, "openAPIV3Schema", true, false));
   } catch (const CompileError& e) {
@@ -461,10 +462,10 @@ SchemaOutcome validateAndDefault(const CompiledSchema& schema, json& object, Fie
     out.errors.push_back(FieldError{"<root>", "InternalError", "Internal error: no schema"});
     return out;
   }
-  if (nestedDeeperThan(object, kMaxJsonNestingDepth)) {
-    out.errors.push_back(FieldError{
-        "<root>", "FieldValueInvalid",
-        "Invalid value: \"object\": nests deeper than " + std::to_string(kMaxJsonNestingDepth) + " levels"});
+  if (kube::nestedDeeperThan(object, kube::kMaxJsonNestingDepth)) {
+    out.errors.push_back(FieldError{"<root>", "FieldValueInvalid",
+                                    "Invalid value: \"object\": nests deeper than " +
+                                        std::to_string(kube::kMaxJsonNestingDepth) + " levels"});
     return out;
   }
   Validator v{mode, &out};
@@ -486,4 +487,4 @@ SchemaOutcome validateAndDefault(const CompiledSchema& schema, json& object, Fie
   return out;
 }
 
-}  // namespace sluice::kube
+}  // namespace sluice::apiserver

@@ -11,7 +11,9 @@
 #include "base/result.h"
 #include "kube/field_error.h"
 
-namespace sluice::kube {
+namespace sluice::apiserver {
+
+using kube::FieldError;
 
 struct SchemaNode;  // one compiled node; defined in openapi_schema.cc
 
@@ -63,4 +65,4 @@ struct SchemaOutcome {
 // reported. Pure; thread-safe for distinct objects.
 SchemaOutcome validateAndDefault(const CompiledSchema& schema, nlohmann::json& object, FieldValidation mode);
 
-}  // namespace sluice::kube
+}  // namespace sluice::apiserver
