@@ -1,4 +1,4 @@
-// §4.4: how one provider result becomes a measurement's phase.
+// docs/design.md §A.10: how one provider result becomes a measurement's phase.
 #include "analysis/measurement.h"
 
 namespace sluice::analysis {

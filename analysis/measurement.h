@@ -1,5 +1,5 @@
-// Measurement assessment (§4.4): a provider's result, judged by the metric's successCondition and
-// failureCondition, becomes a Measurement with its phase. The conditions are compiled once per metric.
+// Measurement assessment (docs/design.md §A.10): a provider's result, judged by the metric's successCondition
+// and failureCondition, becomes a Measurement with its phase. The conditions are compiled once per metric.
 #pragma once
 
 #include <map>
@@ -31,7 +31,7 @@ class MetricConditions {
   // Whether these were compiled from exactly `metric`'s conditions.
   bool compiledFrom(const Metric& metric) const;
 
-  // The measurement for one provider outcome, §4.4:
+  // The measurement for one provider outcome, §A.10:
   // - a provider error -> Error with the provider's message;
   // - no conditions -> Successful;
   // - only successCondition -> Successful if true, else Failed;

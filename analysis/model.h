@@ -18,7 +18,7 @@ inline constexpr const char* kAnalysisTemplateKind = "AnalysisTemplate";
 inline constexpr const char* kClusterAnalysisTemplateKind = "ClusterAnalysisTemplate";
 inline constexpr const char* kAnalysisRunKind = "AnalysisRun";
 
-// Argo's defaults (§4.3).
+// Argo's defaults (docs/design.md §A.9).
 inline constexpr int kDefaultFailureLimit = 0;
 inline constexpr int kDefaultInconclusiveLimit = 0;
 inline constexpr int kDefaultConsecutiveErrorLimit = 4;
@@ -161,7 +161,7 @@ struct MetricTiming {
   std::optional<int> effectiveCount;  // nullopt: measure until terminated
 };
 
-// Effective count (§4.3): no count (or 0) and no interval: 1; no count (or 0) with an interval: forever;
+// Effective count (§A.9): no count (or 0) and no interval: 1; no count (or 0) with an interval: forever;
 // otherwise the count. An error names the field that does not parse.
 Result<MetricTiming> metricTiming(const Metric& metric);
 
@@ -192,7 +192,7 @@ const char* phaseName(Phase phase);
 Result<Phase> phaseFromName(std::string_view name);
 // Successful, Failed, Error and Inconclusive are final.
 bool phaseCompleted(Phase phase);
-// The run's order of badness (§4.5): Successful < Running < Pending < Inconclusive < Error < Failed.
+// The run's order of badness (§A.11): Successful < Running < Pending < Inconclusive < Error < Failed.
 int phaseSeverity(Phase phase);
 
 struct AnalysisRunSpec {

@@ -15,7 +15,7 @@ namespace sluice::analysis {
 
 // What a provider hands back for one successful measurement.
 struct ProviderResult {
-  Value value;       // `result` in successCondition and failureCondition (§4.7)
+  Value value;       // `result` in successCondition and failureCondition (docs/design.md §A.13)
   std::string text;  // what the measurement's `value` field records, as Argo shows it ("0.99", "[0.99 0.98]")
   std::map<std::string, std::string> metadata;  // kept in the measurement (resolved query, warnings, ...)
 };

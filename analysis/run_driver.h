@@ -46,7 +46,7 @@ class RunDriver {
   std::optional<Time> advance(Time now);
 
   // Asks the run to stop (spec.terminate, as a Rollout does when it no longer needs the run). The next
-  // advance completes it: metrics not yet decided become Successful (§4.5).
+  // advance completes it: metrics not yet decided become Successful (docs/design.md §A.11).
   void terminate() { spec_.terminate = true; }
 
   const AnalysisRunSpec& spec() const { return spec_; }

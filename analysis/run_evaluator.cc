@@ -1,4 +1,4 @@
-// The run rules of §4.3-§4.5, as data in and data out.
+// The run rules of docs/design.md §A.9-§A.11, as data in and data out.
 #include "analysis/run_evaluator.h"
 
 #include <algorithm>

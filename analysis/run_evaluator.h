@@ -1,6 +1,6 @@
-// Pure evaluation of an AnalysisRun (§4.3-§4.5): from the run's spec, its status and `now`, which metrics
-// to measure, the next status and when to look again. No I/O and no clock: the controller and the
-// simulator call providers with what this asks for and feed the measurements back.
+// Pure evaluation of an AnalysisRun (docs/design.md §A.9-§A.11): from the run's spec, its status and `now`,
+// which metrics to measure, the next status and when to look again. No I/O and no clock: the controller and
+// the simulator call providers with what this asks for and feed the measurements back.
 #pragma once
 
 #include <optional>
@@ -31,7 +31,7 @@ struct RunEvaluation {
 // values of secretKeyRef args, by arg name) and templates every metric: an unresolved placeholder, a
 // missing required arg or a metric invalid after templating ends the run in Error with a message
 // naming it, secret values masked. Then:
-// - each metric's phase follows §4.5: Pending before its first measurement, Running while one is in
+// - each metric's phase follows §A.11: Pending before its first measurement, Running while one is in
 //   flight; then failed > failureLimit (unless -1) -> Failed, inconclusive > inconclusiveLimit ->
 //   Inconclusive, consecutiveError > consecutiveErrorLimit -> Error, each overriding the one before;
 //   else consecutiveSuccessLimit reached -> Successful; else the effective count reached -> Successful
@@ -51,7 +51,7 @@ RunEvaluation evaluateRun(const AnalysisRunSpec& spec, const AnalysisRunStatus& 
 
 // Records a measurement of `metricName` into `status`: phase Successful, Failed, Inconclusive or Error
 // when finished (finishedAt defaults to `now`), or Running while in flight (a later record replaces it).
-// Counters follow §4.5: Error does not add to count and adds to consecutiveError; any other result resets
+// Counters follow §A.11: Error does not add to count and adds to consecutiveError; any other result resets
 // consecutiveError; only Successful adds to consecutiveSuccess. Secret values are masked in the message,
 // value and metadata. Phases are assessed by the next evaluateRun. An error for a phase that is not a
 // measurement's (Pending, none).

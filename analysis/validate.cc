@@ -1,5 +1,5 @@
-// The metric rules of §4.3. A field that still holds an argument placeholder is checked after templating
-// instead, when the run starts.
+// The metric rules of docs/design.md §A.9. A field that still holds an argument placeholder is checked after
+// templating instead, when the run starts.
 #include "analysis/validate.h"
 
 #include <regex>

@@ -1,5 +1,5 @@
-// Argo Rollouts' rules for metrics (§4.3), checked on the typed model after parsing and again on a merged
-// run spec, reported with field paths and source positions.
+// Argo Rollouts' rules for metrics (docs/design.md §A.9), checked on the typed model after parsing and again
+// on a merged run spec, reported with field paths and source positions.
 #pragma once
 
 #include "analysis/model.h"

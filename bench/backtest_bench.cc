@@ -1,7 +1,7 @@
 // bench_backtest: `sluice analysis backtest` over 30 days at one-minute resolution (a run starting
 // every minute, 43,200 runs) against the test Prometheus holding 31 days of the standard series.
-// Budget (DESIGN.md): under 5 s wall. The history is imported once; each repetition is a whole backtest
-// (prefetch included) with a fresh provider, so nothing is reused between repetitions.
+// Budget (docs/design.md §9): under 5 s wall. The history is imported once; each repetition is a whole
+// backtest (prefetch included) with a fresh provider, so nothing is reused between repetitions.
 #include <benchmark/benchmark.h>
 
 #include <memory>

@@ -1,7 +1,7 @@
 // bench_sim: simulate a 10-step plan with two analysis steps over two virtual hours. The plan is built
 // once; what is measured is the simulation itself: engine, world, and the status round trips; with
 // templates, also the real analysis engine (merge, templating, conditions, five measurements a run).
-// Budget (DESIGN.md): under 1 ms of CPU.
+// Budget (docs/design.md §9): under 1 ms of CPU.
 #include <benchmark/benchmark.h>
 
 #include "analysis/model_json.h"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the benchmarks in Release (build-bench/) and prints the median of ten runs of each, then the
-# figures the budgets in DESIGN.md are about.
+# figures the budgets in docs/design.md §9 are about.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -1,4 +1,4 @@
-// The merge patches of people's actions on a Rollout (reference §6), with errors a person can act on.
+// The merge patches of people's actions on a Rollout (docs/design.md §A.4), with errors a person can act on.
 #include "engine/steering.h"
 
 namespace sluice::engine {

@@ -13,7 +13,7 @@ namespace sluice::sim {
 
 // The result `value` gives, as conditions see it and as a measurement records it: a number is a scalar
 // ("0.99"), a list a vector ("[0.99 0.98]"), nan a scalar NaN ("NaN"), `empty: true` an empty vector
-// ("[]"), the way Prometheus scalars and instant vectors reach conditions (§4.7).
+// ("[]"), the way Prometheus scalars and instant vectors reach conditions (docs/design.md §A.13).
 analysis::ProviderResult scenarioResult(const MetricPoint& point);
 
 class ScenarioProvider : public analysis::Provider {

@@ -1,5 +1,6 @@
 // A client of the Prometheus HTTP API (instant and range queries) and the mapping of its results onto a
-// provider result as Argo Rollouts exposes them (§4.7). Used by the Prometheus provider and the backtest.
+// provider result as Argo Rollouts exposes them (docs/design.md §A.13). Used by the Prometheus provider and
+// the backtest.
 #pragma once
 
 #include <map>
@@ -77,7 +78,7 @@ class PrometheusApi {
 // JSON (with a snippet of it).
 Result<PrometheusQueryResult> parsePrometheusResponse(long httpStatus, const std::string& body);
 
-// §4.7: scalar -> a number, vector -> a list of numbers (labels dropped; an empty vector is an empty list),
+// §A.13: scalar -> a number, vector -> a list of numbers (labels dropped; an empty vector is an empty list),
 // matrix -> every sample of every series in one list; "string" or anything else -> an error. `text` is
 // what Argo stores: "0.97" or "[0.97,0.5]", NaN as NaN, infinities as +Inf / -Inf. Warnings go into the
 // metadata under "warnings" (joined by "; ").

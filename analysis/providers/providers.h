@@ -14,13 +14,13 @@ namespace sluice::analysis {
 std::unique_ptr<Provider> makeProvider();
 
 // Instant queries at the evaluation time, or `rangeQuery` (start, end and step evaluated against it); the
-// result mapped as §4.7 says. Without an address, ARGO_ROLLOUTS_PROMETHEUS_ADDRESS is used, as Argo does;
-// a timeout of 0 means the default 30 s. Metadata: `query`, `rangeQuery` (the evaluated start, end and
-// step) and `warnings`. Keeps one kept-alive connection per distinct connection. Not thread-safe.
+// result mapped as docs/design.md §A.13 says. Without an address, ARGO_ROLLOUTS_PROMETHEUS_ADDRESS is used,
+// as Argo does; a timeout of 0 means the default 30 s. Metadata: `query`, `rangeQuery` (the evaluated start,
+// end and step) and `warnings`. Keeps one kept-alive connection per distinct connection. Not thread-safe.
 std::unique_ptr<Provider> makePrometheusProvider();
 
 // One HTTP request per measurement; the first `jsonPath` match of a JSON answer is the result, a body that
-// is not JSON is a string result (§4.8). Metadata: `url` (without user information) and `method`. Not
+// is not JSON is a string result (§A.14). Metadata: `url` (without user information) and `method`. Not
 // thread-safe.
 std::unique_ptr<Provider> makeWebProvider();
 

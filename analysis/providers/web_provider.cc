@@ -1,5 +1,5 @@
-// The web provider (§4.8): one HTTP request per measurement; a JSON answer goes through the jsonPath and its
-// first match becomes the result, any other body is a string result.
+// The web provider (docs/design.md §A.14): one HTTP request per measurement; a JSON answer goes through the
+// jsonPath and its first match becomes the result, any other body is a string result.
 #include <nlohmann/json.hpp>
 #include <string>
 

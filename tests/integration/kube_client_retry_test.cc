@@ -1,6 +1,6 @@
 // Retries of the REST client against a fake API server (a scripted loopback HTTP peer; no credentials, so
 // plain http is allowed): 429 is retried for every verb after its Retry-After, 5xx only for reads, and
-// the final answer keeps its Status. The fake's Status bodies are shaped as the reference's §4.8.
+// the final answer keeps its Status. The fake's Status bodies are shaped as docs/design.md §B.1.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>

@@ -1,5 +1,5 @@
-// §4.4, a row per rule: the conditions a metric has, what the provider returned, and the measurement's
-// phase and message.
+// docs/design.md §A.10, a row per rule: the conditions a metric has, what the provider returned, and the
+// measurement's phase and message.
 #include <catch2/catch.hpp>
 #include <cmath>
 

@@ -1,5 +1,5 @@
-// The pure parts of the providers, table-driven: Prometheus answers to results (§4.7), the stored value's
-// text and the time expressions of range queries.
+// The pure parts of the providers, table-driven: Prometheus answers to results (docs/design.md §A.13), the
+// stored value's text and the time expressions of range queries.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>

@@ -1,5 +1,5 @@
-// The run rules of §4.3-§4.5, a row per rule: limits, a sequence of measurement phases, and the metric and
-// run phases and counters expected after each.
+// The run rules of docs/design.md §A.9-§A.11, a row per rule: limits, a sequence of measurement phases, and
+// the metric and run phases and counters expected after each.
 #include <catch2/catch.hpp>
 
 // Rows name only the limits they set, in designated initializers; the rest keep their defaults on purpose.

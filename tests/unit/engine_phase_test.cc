@@ -1,4 +1,4 @@
-// calculatePhase (reference §2.9): the first matching rule decides the phase and message.
+// calculatePhase (docs/design.md §A.8): the first matching rule decides the phase and message.
 #include <catch2/catch.hpp>
 #include <functional>
 

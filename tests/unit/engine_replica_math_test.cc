@@ -1,4 +1,4 @@
-// The canary's replica arithmetic (reference §2.7) as tables.
+// The canary's replica arithmetic (docs/design.md §A.6) as tables.
 #include <catch2/catch.hpp>
 
 #include "engine/replica_math.h"

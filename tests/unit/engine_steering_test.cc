@@ -1,4 +1,4 @@
-// The merge patches of promote, promote --full, abort, retry, pause and resume (reference §6).
+// The merge patches of promote, promote --full, abort, retry, pause and resume (docs/design.md §A.4).
 #include <catch2/catch.hpp>
 
 #include "engine/steering.h"

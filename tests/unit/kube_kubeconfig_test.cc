@@ -1,5 +1,5 @@
-// Kubeconfig and in-cluster configuration against client-go's documented loading rules (reference
-// §5.1-§5.4): merging KUBECONFIG, --context and --namespace, relative paths, *-data decoding, the checks
+// Kubeconfig and in-cluster configuration against client-go's documented loading rules (docs/design.md
+// §B.2): merging KUBECONFIG, --context and --namespace, relative paths, *-data decoding, the checks
 // client-go makes, and no credentials over plain http. Files live in a temporary directory per test.
 #include <catch2/catch.hpp>
 
