@@ -269,15 +269,17 @@ bool immortalNamespace(const std::string& name) {
 ApiResult<std::string> effectivePolicy(const DeleteOptions& options) {
   const std::string& p = options.propagationPolicy;
   if (options.orphanDependents && !p.empty()) {
-    return invalid("DeleteOptions", "meta.k8s.io", "",
-                   {{"propagationPolicy", "Invalid value",
-                     "\"" + p + "\": orphanDependents and deletionPropagation cannot be both set"}});
+    return invalid(
+        "DeleteOptions", "meta.k8s.io", "",
+        {kube::fieldInvalid("propagationPolicy",
+                            "\"" + p + "\": orphanDependents and deletionPropagation cannot be both set")});
   }
   if (!p.empty() && p != "Foreground" && p != "Background" && p != "Orphan") {
     return invalid(
         "DeleteOptions", "meta.k8s.io", "",
-        {{"propagationPolicy", "Unsupported value",
-          "\"" + p + "\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""}});
+        {kube::fieldNotSupported(
+            "propagationPolicy",
+            "\"" + p + "\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")});
   }
   if (options.orphanDependents) return std::string(*options.orphanDependents ? "Orphan" : "Background");
   return p;
@@ -654,8 +656,9 @@ struct Registry::Impl {
       std::string rv = str(dmeta, "resourceVersion");
       if (!rv.empty() && rv != std::to_string(row->revision)) return conflict(t.resource, t.group, name);
       if (rv.empty() && isPut && !t.unconditionalUpdate) {
-        return invalid(t.kind, t.group, name,
-                       {{"metadata.resourceVersion", "Invalid value", "0: must be specified for an update"}});
+        return invalid(
+            t.kind, t.group, name,
+            {kube::fieldInvalid("metadata.resourceVersion", "0: must be specified for an update")});
       }
       json next = prepareForUpdate(t, sub, current, std::move(*desired));
       if (auto errs = validate(t, next); !errs.empty()) return invalid(t.kind, t.group, name, errs);
@@ -667,12 +670,12 @@ struct Registry::Impl {
         for (const auto& f : stringList(curMeta.value("finalizers", json::array()))) had.insert(f);
         for (const auto& f : stringList(nextMeta.value("finalizers", json::array()))) {
           if (had.count(f) == 0) {
-            return invalid(
-                t.kind, t.group, name,
-                {{"metadata.finalizers", "Forbidden",
-                  "no new finalizers can be added if the object is being deleted, found new finalizers "
-                  "[\"" +
-                      f + "\"]"}});
+            return invalid(t.kind, t.group, name,
+                           {kube::fieldForbidden(
+                               "metadata.finalizers",
+                               "no new finalizers can be added if the object is being deleted, found new "
+                               "finalizers [\"" +
+                                   f + "\"]")});
           }
         }
       }
@@ -721,8 +724,8 @@ struct Registry::Impl {
           json replicas = scale->is_object() ? readPath(*scale, ".spec.replicas") : json();
           if (!replicas.is_number_integer() || replicas.get<int64_t>() < 0) {
             return invalid("Scale", "autoscaling", name,
-                           {{"spec.replicas", "Invalid value",
-                             replicas.dump() + ": must be greater than or equal to 0"}});
+                           {kube::fieldInvalid("spec.replicas",
+                                               replicas.dump() + ": must be greater than or equal to 0")});
           }
           json next = current;
           writePath(next, t.specReplicasPath, replicas);

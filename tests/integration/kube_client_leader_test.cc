@@ -149,6 +149,14 @@ TEST_CASE(
   auto candidateClient = server.client();
   LeaderElector elector(*candidateClient, c, clock);
   std::thread thread([&] { CHECK(elector.run().ok()); });
+  struct Joined {  // a failed REQUIRE must not leave the thread running
+    LeaderElector& elector;
+    std::thread& thread;
+    ~Joined() {
+      elector.stop();
+      if (thread.joinable()) thread.join();
+    }
+  } joined{elector, thread};
 
   // The first attempt reads the record and starts the candidate's own count from there.
   REQUIRE(waitUntil([&] { return elector.observedLeader() == "gone"; }, std::chrono::seconds(10)));
@@ -157,8 +165,8 @@ TEST_CASE(
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK_FALSE(elector.isLeader());
   CHECK(log.leader().empty());
-  // Past it: taken at the next retry.
-  clock.advance(std::chrono::milliseconds(200));
+  // Past it, and past the retry it waits for (a retry period after its last try at 2.9 s): taken.
+  clock.advance(std::chrono::milliseconds(300));
   REQUIRE(waitUntil([&] { return elector.isLeader(); }, std::chrono::seconds(10)));
   auto after = client->get(kLeases, "default", "sluice-test");
   REQUIRE(after.ok());
