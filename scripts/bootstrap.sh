@@ -31,6 +31,14 @@ fi
 
 if [[ "${SLUICE_NO_BUILD:-}" == 1 ]]; then exit 0; fi
 
+# CMake puts ccache in front of the compiler when it is installed (it is in the list above). Its cache
+# directory is made here, so that a first build on a fresh machine or runner starts from an empty cache
+# instead of failing; a cache shared by several checkouts hits across them (paths under the checkout are
+# hashed relative to it).
+export CCACHE_DIR="${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}"
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+mkdir -p "$CCACHE_DIR"
+
 build_dir="${1:-build}"
 shift || true
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null

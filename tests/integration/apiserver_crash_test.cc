@@ -8,7 +8,6 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <map>
-#include <mutex>
 #include <random>
 #include <thread>
 

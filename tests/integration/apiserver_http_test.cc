@@ -216,10 +216,11 @@ TEST_CASE("watch streams: initial events, changes, bookmarks, and 410 inside the
   CHECK(sawBookmark);
 
   // Enough writes that automatic compaction passes revision 1.
+  // Built with append: GCC 12 warns (a false -Warray-bounds) on std::string(kCms) + "/b" here.
+  const std::string b = std::string(kCms).append("/b");
   for (int i = 0; i < 20; ++i) {
-    REQUIRE(w.call("PATCH", std::string(kCms) + "/b", "{\"data\":{\"i\":\"" + std::to_string(i) + "\"}}",
-                   "application/merge-patch+json")
-                .code == 200);
+    const json patch = {{"data", {{"i", std::to_string(i)}}}};
+    REQUIRE(w.call("PATCH", b, patch.dump(), "application/merge-patch+json").code == 200);
   }
   auto expired = w.watch(std::string(kCms) + "?watch=true&resourceVersion=1", 10);
   REQUIRE(expired.size() == 1);

@@ -2,7 +2,6 @@
 // name, by label, with a finalizer a second client removes), get -w seeing another client's change, and
 // the refusal of clients without the token or over plain HTTP.
 #include <catch2/catch.hpp>
-#include <thread>
 
 #include "tests/integration/kubectl_env.h"
 

@@ -2,7 +2,6 @@
 // jsonPath picks the result, and the errors for a miss, a non-2xx status and a timeout.
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cmath>
 
 #include "analysis/providers/providers.h"
 #include "tests/support/http_peer.h"

@@ -20,8 +20,10 @@ std::string shellQuoted(const std::string& s) {
 }
 
 Run runEval(const std::string& condition, const std::string& resultJson) {
-  const std::string command = std::string(SLUICE_BINARY) + " analysis eval " + shellQuoted(condition) +
-                              " --result " + shellQuoted(resultJson) + " 2>&1";
+  // Appended piece by piece: GCC 12 warns (a false -Wstringop-overflow) on the chain of operator+.
+  std::string command = SLUICE_BINARY;
+  command.append(" analysis eval ").append(shellQuoted(condition));
+  command.append(" --result ").append(shellQuoted(resultJson)).append(" 2>&1");
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;

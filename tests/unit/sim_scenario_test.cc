@@ -1,6 +1,5 @@
 // The scenario loader: every field read as written, every error located by file, line and field path.
 #include <catch2/catch.hpp>
-#include <cmath>
 
 #include "sim/scenario.h"
 
