@@ -60,7 +60,7 @@ void checkHolds(const json& actual, const json& declared, const std::string& pat
     for (const auto& [key, value] : declared.items()) {
       INFO("missing " << path << "." << key);
       REQUIRE(actual.contains(key));
-      checkHolds(actual[key], value, path + "." + key);
+      checkHolds(actual[key], value, path + ("." + key));
     }
   } else if (declared.is_array()) {
     REQUIRE(actual.is_array());
@@ -129,7 +129,7 @@ TEST_CASE(
         // Nothing pruned, nothing changed: what the file says is what the server keeps.
         const std::string name = doc.json["metadata"]["name"];
         INFO(file.path().string() << ": " << kind << " " << name);
-        auto stored = env.getJson(resource + " " + name);
+        auto stored = env.getJson(resource + (" " + name));
         CHECK(stored["spec"] == doc.json["spec"]);
       }
     }

@@ -250,9 +250,11 @@ TEST_CASE("each CRD's schema holds exactly the fields its loader reads, with typ
       }
       CHECK(objects.size() > 20);
 
-      std::vector<std::string> badTypes(recorder.wrongTypes.begin(), recorder.wrongTypes.end());
-      INFO("the schema's type is not one the loader reads, at:" << joined(badTypes));
-      CHECK(badTypes.empty());
+      {
+        std::vector<std::string> badTypes(recorder.wrongTypes.begin(), recorder.wrongTypes.end());
+        INFO("the schema's type is not one the loader reads, at:" << joined(badTypes));
+        CHECK(badTypes.empty());
+      }
 
       const auto exceptions = loaderOnly();
       std::vector<std::string> missing;
@@ -260,8 +262,10 @@ TEST_CASE("each CRD's schema holds exactly the fields its loader reads, with typ
         if (path.rfind("metadata.", 0) == 0) continue;  // ObjectMeta: the server checks it itself
         if (!declared.count(path) && !listed(exceptions, kind.name, path)) missing.push_back(path);
       }
-      INFO("the loader reads these fields, the CRD does not declare them:" << joined(missing));
-      CHECK(missing.empty());
+      {
+        INFO("the loader reads these fields, the CRD does not declare them:" << joined(missing));
+        CHECK(missing.empty());
+      }
 
       // A field is unread only where the loader opens its parent: below a field the loader keeps whole
       // (the pod template, a selector), the schema is the API server's business alone.
@@ -269,8 +273,10 @@ TEST_CASE("each CRD's schema holds exactly the fields its loader reads, with typ
       for (const auto& path : declared) {
         if (recorder.opened.count(parentOf(path)) && !recorder.read.count(path)) unread.push_back(path);
       }
-      INFO("the CRD declares these fields, the loader never reads them:" << joined(unread));
-      CHECK(unread.empty());
+      {
+        INFO("the CRD declares these fields, the loader never reads them:" << joined(unread));
+        CHECK(unread.empty());
+      }
 
       // An exception the loader no longer reads is stale: drop it.
       std::vector<std::string> stale;
