@@ -37,7 +37,8 @@ int stepOf(const json& r) { return r.value(json::json_pointer("/status/currentSt
 // The ReplicaSets the Rollout owns, by pod-template hash: spec.replicas.
 std::map<std::string, int> ownedReplicaSets(ControllerEnv& env) {
   std::map<std::string, int> out;
-  for (const auto& rs : env.cluster.getJson("replicasets -n default")["items"]) {
+  const json list = env.cluster.getJson("replicasets -n default");
+  for (const auto& rs : list["items"]) {
     const json owners = rs["metadata"].value("ownerReferences", json::array());
     if (owners.empty() || owners[0].value("kind", "") != "Rollout") continue;
     out[rs["metadata"]["labels"].value(engine::kPodTemplateHashLabel, "")] = rs["spec"].value("replicas", 0);
@@ -63,8 +64,12 @@ Prediction predict(const json& rollout, const std::string& stableImage, Duration
   auto result = sim::simulate(sim::RolloutInput{rollout, SourceMap(), *parsed}, scenario);
   REQUIRE(result.ok());
   Prediction p;
+  // From the first row of the new revision's steps: the rows before it still show the stable's status.
+  bool started = false;
   for (const auto& row : result->timeline) {
     const int step = row.step.value_or(-1);
+    started = started || step == 0;
+    if (!started) continue;
     p.stepReachedAt.emplace(step, static_cast<int>(row.t.count()));
     p.canaryAtStep[step] = row.canary.desired;
   }
@@ -100,7 +105,7 @@ TEST_CASE("a canary Rollout progresses on the cluster step by step as the simula
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     reachedAt.emplace(step, t);
     auto sets = ownedReplicaSets(env);
-    if (sets.count(v2)) canaryAt[step] = sets[v2];
+    if (sets.count(v2)) canaryAt.emplace(step, sets[v2]);  // as first seen: the next step may follow soon
     return phaseOf(r) == "Healthy" && r["status"].value("stableRS", "") == v2;
   }));
 
