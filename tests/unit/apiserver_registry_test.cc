@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "kube/apiserver/registry.h"
+#include "kube/apiserver/validation.h"
 #include "tests/support/process.h"
 
 using nlohmann::json;
