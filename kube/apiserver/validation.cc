@@ -276,7 +276,7 @@ void workloadSpec(std::vector<FieldError>& errs, const std::string& kind, const 
 // binaryData must not share a key); both kinds cap the total at 1 MiB.
 void keyedData(std::vector<FieldError>& errs, const json& obj, std::initializer_list<const char*> fields,
                bool secret) {
-  constexpr size_t kMaxBytes = 1024 * 1024;
+  constexpr size_t kMaxBytes = size_t{1024} * 1024;
   size_t total = 0;
   for (const char* f : fields) {
     const json& data = at(obj, f);

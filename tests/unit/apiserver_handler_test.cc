@@ -110,7 +110,7 @@ struct StatusRow {
   std::string body;
   int status;
   const char* reason;
-  const char* messagePart;
+  std::string messagePart;
 };
 
 void checkRows(HandlerFixture& f, const std::vector<StatusRow>& rows) {
@@ -375,8 +375,9 @@ TEST_CASE("handler: 422 causes name each field path", "[apiserver][handler][vali
       "POST", "/apis/apps/v1/namespaces/default/deployments", "application/json",
       R"({"metadata":{"name":"d"},"spec":{"replicas":-1,"template":{"metadata":{"labels":{"app":"web"}}}}})");
   REQUIRE(h.response.status == 422);
+  const json status = json::parse(h.response.body);
   std::vector<std::string> fields;
-  for (const auto& c : json::parse(h.response.body)["details"]["causes"]) fields.push_back(c["field"]);
+  for (const auto& c : status["details"]["causes"]) fields.push_back(c["field"]);
   CHECK(fields ==
         std::vector<std::string>{"spec.replicas", "spec.selector", "spec.template.metadata.labels"});
 }
