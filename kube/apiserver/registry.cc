@@ -465,7 +465,6 @@ struct Registry::Impl {
     return std::nullopt;
   }
 
-  // The real server's validation: metadata and the kind's rules (validation.h), then a CRD's own.
   // The real server decodes a body into its Go type before anything else: a field of the wrong JSON
   // type is a 400 for a create or update, and a 422 on `patch` when a patch produced it.
   static std::optional<ApiError> checkTypes(const ResourceType& t, const json& obj, bool isBody,
@@ -478,6 +477,7 @@ struct Registry::Impl {
                       problem);
   }
 
+  // The real server's validation: metadata and the kind's rules (validation.h), then a CRD's own.
   std::vector<FieldError> validate(const ResourceType& t, const json& obj, const json* old) const {
     std::vector<FieldError> errs = validateObject(t.kind, t.custom, obj, old);
     const std::string name = str(metadataOf(obj), "name");

@@ -754,7 +754,8 @@ struct WorkloadSimulator::Impl {
     // As for ReplicaSets: a template the selector does not select would get a new ReplicaSet each time.
     if (!selectorMatchesTemplate(d)) return true;
     const json spec = d["spec"];
-    const int replicas = intField(spec, "replicas", 1);
+    // Held to the pods one ReplicaSet runs here; also keeps the surge arithmetic far from int overflow.
+    const int replicas = std::min(intField(spec, "replicas", 1), kMaxSimulatedPods);
     const bool paused = field(spec, "paused") == json(true);
     const json& strategy = field(spec, "strategy");
     const bool recreate = str(strategy, "type") == "Recreate";
