@@ -464,6 +464,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
   if (options.simulateWorkloads) {
     WorkloadOptions workloadOptions;
     workloadOptions.podReadyAfter = options.podReadyAfter;
+    workloadOptions.maxPodsPerReplicaSet = options.maxPodsPerReplicaSet;
     auto workloads = WorkloadSimulator::start(*impl->registry, workloadOptions);
     if (!workloads) return Error{"starting the workload simulation: " + workloads.error().message};
     impl->workloads = std::move(workloads).value();

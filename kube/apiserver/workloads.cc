@@ -37,9 +37,6 @@ constexpr Millis kResyncInterval{30000};
 // Pods one ReplicaSet sync creates at most, as the real controller's burstReplicas; the rest follow on
 // the next sync, so that one huge spec.replicas cannot hold the worker.
 constexpr int kBurstReplicas = 500;
-// The most pods the simulation keeps for one ReplicaSet: this is a demo and test cluster on one
-// machine, and spec.replicas may be anything up to 2^31-1.
-constexpr int kMaxSimulatedPods = 1000;
 constexpr Millis kCrashBackoffBase{10000};
 constexpr Millis kCrashBackoffMax{300000};
 
@@ -572,10 +569,10 @@ struct WorkloadSimulator::Impl {
     std::vector<json> active = std::move(owned).value();
     const json& spec = rs["spec"];
     const int wanted = intField(spec, "replicas", 1);
-    const int desired = std::min(wanted, kMaxSimulatedPods);
+    const int desired = std::min(wanted, options.maxPodsPerReplicaSet);
     if (wanted > desired && static_cast<int>(active.size()) < desired) {
       recordEvent(rs, "Warning", "SimulationLimit",
-                  "the simulation runs at most " + std::to_string(kMaxSimulatedPods) +
+                  "the simulation runs at most " + std::to_string(options.maxPodsPerReplicaSet) +
                       " pods per ReplicaSet, not " + std::to_string(wanted),
                   "replicaset-controller");
     }
@@ -755,7 +752,7 @@ struct WorkloadSimulator::Impl {
     if (!selectorMatchesTemplate(d)) return true;
     const json spec = d["spec"];
     // Held to the pods one ReplicaSet runs here; also keeps the surge arithmetic far from int overflow.
-    const int replicas = std::min(intField(spec, "replicas", 1), kMaxSimulatedPods);
+    const int replicas = std::min(intField(spec, "replicas", 1), options.maxPodsPerReplicaSet);
     const bool paused = field(spec, "paused") == json(true);
     const json& strategy = field(spec, "strategy");
     const bool recreate = str(strategy, "type") == "Recreate";

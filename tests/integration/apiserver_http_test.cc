@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "kube/apiserver/server.h"
 #include "tests/integration/kubectl_env.h"
@@ -413,4 +414,48 @@ TEST_CASE("hostile input over HTTPS: deep bodies, a watch from the future, unkno
   REQUIRE(after.code == 200);
   REQUIRE(after.parsed()["items"].size() == 1);
   CHECK(after.parsed()["items"][0]["data"] == json{{"a", "1"}});
+}
+
+TEST_CASE("the workload simulation runs a bounded number of pods whatever spec.replicas says",
+          "[integration][apiserver][workloads]") {
+  sluice::apiserver::ServerOptions options;
+  options.podReadyAfter = std::chrono::milliseconds(100);
+  options.maxPodsPerReplicaSet = 3;
+  Wire w(options);
+  const std::string apps = "/apis/apps/v1/namespaces/default/";
+  const std::string tmpl =
+      R"("selector":{"matchLabels":{"app":"APP"}},"template":{"metadata":{"labels":{"app":"APP"}},"spec":{"containers":[{"name":"c","image":"i"}]}})";
+  auto spec = [&](const std::string& app) {
+    std::string s = tmpl;
+    for (auto at = s.find("APP"); at != std::string::npos; at = s.find("APP")) s.replace(at, 3, app);
+    return s;
+  };
+  REQUIRE(w.call("POST", apps + "replicasets",
+                 R"({"metadata":{"name":"bare"},"spec":{"replicas":10,)" + spec("bare") + "}}")
+              .code == 201);
+  // The largest count the real server accepts: before the cap, the surge arithmetic overflowed on it.
+  REQUIRE(w.call("POST", apps + "deployments",
+                 R"({"metadata":{"name":"huge"},"spec":{"replicas":2147483647,)" + spec("huge") + "}}")
+              .code == 201);
+  auto pods = [&](const std::string& app) {
+    return w.call("GET", "/api/v1/namespaces/default/pods?labelSelector=app%3D" + app)
+        .parsed()["items"]
+        .size();
+  };
+  REQUIRE(sluice::testing::waitUntil([&] { return pods("bare") == 3 && pods("huge") == 3; },
+                                     std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // and no more come
+  CHECK(pods("bare") == 3);
+  CHECK(pods("huge") == 3);
+  const json rs = w.call("GET", apps + "replicasets?labelSelector=app%3Dhuge").parsed()["items"];
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0]["spec"]["replicas"] == 3);
+  CHECK(w.call("GET", apps + "replicasets/bare").parsed()["spec"]["replicas"] == 10);  // kept as written
+  const json events =
+      w.call("GET", "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dbare")
+          .parsed()["items"];
+  bool warned = false;
+  for (const auto& e : events)
+    warned = warned || (e["reason"] == "SimulationLimit" && e["type"] == "Warning");
+  CHECK(warned);
 }
