@@ -23,7 +23,8 @@ struct ApiError {
                         // or the transport/client failure in a sentence
   nlohmann::json details = nlohmann::json::object();  // Status.details: name, group, kind, causes
   ApiErrorKind kind = ApiErrorKind::kStatus;
-  std::string verb, path;  // what was asked, for messages (client side)
+  std::string verb{}, path{};  // what was asked, for messages (client side); {} keeps aggregate
+                               // initialisation by the first four fields free of warnings
 
   // A request the client refused or could not build; `verb` and `path` say which, when known.
   static ApiError client(std::string message, std::string verb = "", std::string path = "");

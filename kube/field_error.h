@@ -29,6 +29,12 @@ inline FieldError fieldInvalid(std::string field, const std::string& what) {
 inline FieldError fieldForbidden(std::string field, const std::string& what) {
   return {std::move(field), "FieldValueForbidden", "Forbidden: " + what};
 }
+inline FieldError fieldTooLong(std::string field, const std::string& what) {
+  return {std::move(field), "FieldValueTooLong", "Too long: " + what};
+}
+inline FieldError fieldDuplicate(std::string field, const std::string& what) {
+  return {std::move(field), "FieldValueDuplicate", "Duplicate value: " + what};
+}
 inline FieldError fieldNotSupported(std::string field, const std::string& what) {
   return {std::move(field), "FieldValueNotSupported", "Unsupported value: " + what};
 }

@@ -25,6 +25,7 @@ struct ServerOptions {
   // The workload controllers: how long a new pod takes to become ready (its template's
   // cluster.sluice.dev/ready-after annotation overrides it).
   std::chrono::milliseconds podReadyAfter{2000};
+  int maxPodsPerReplicaSet = 1000;  // the simulation's cap (workloads.h)
   // Off: Deployments, ReplicaSets and Pods stay exactly as clients write them.
   bool workloadControllers = true;
   // The clock of timestamps, garbage collection and the workload controllers; nullptr: realClock().

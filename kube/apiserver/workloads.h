@@ -22,9 +22,13 @@ inline constexpr const char* kReadyAfterAnnotation = "cluster.sluice.dev/ready-a
 inline constexpr const char* kFailAnnotation = "cluster.sluice.dev/fail";               // "CrashLoopBackOff"
 
 struct WorkloadOptions {
-  // How long a pod takes from creation to ready unless its sim-ready-after annotation says otherwise.
+  // How long a pod takes from creation to ready unless its ready-after annotation says otherwise.
   std::chrono::milliseconds podReadyAfter{2000};
   std::string nodeName = "sluice-node";
+  // The most pods the simulation keeps for one ReplicaSet (and the most replicas it gives a Deployment's
+  // ReplicaSets): this is a demo and test cluster on one machine, and spec.replicas may be up to 2^31-1.
+  // Past it, a Warning Event SimulationLimit on the ReplicaSet.
+  int maxPodsPerReplicaSet = 1000;
 };
 
 // How one pod is to behave, read from its annotations. A value the controllers do not understand is
