@@ -66,7 +66,7 @@ Status checkPrometheus(const analysis::AnalysisRunSpec& spec, Time at) {
     if (!m.provider.prometheus) continue;
     analysis::PrometheusApi api(*m.provider.prometheus);
     auto answer = api.query("1", at);
-    if (!answer) return Error{"Prometheus cannot be queried: " + answer.error()};
+    if (!answer) return Error{answer.error()};
     return {};
   }
   return {};

@@ -42,8 +42,8 @@ TEST_CASE("a backtest against a Prometheus it cannot reach fails with the connec
       backtest(file, "--prometheus " + address + " --from 2026-01-01T00:00:00Z --to 2026-01-01T01:00:00Z"));
   INFO(result.output);
   CHECK(result.exitCode == 1);
-  CHECK_THAT(result.output, Catch::StartsWith("sluice analysis backtest: Prometheus cannot be queried: ") &&
-                                Catch::Contains("127.0.0.1") && Catch::Contains("refused"));
+  CHECK_THAT(result.output, Catch::StartsWith("sluice analysis backtest: cannot reach Prometheus at " +
+                                              address + ": could not connect"));
   // No report of runs that never measured anything.
   CHECK_THAT(result.output, !Catch::Contains("Backtest of") && !Catch::Contains("Error"));
 }

@@ -77,7 +77,7 @@ TEST_CASE("input past a limit is refused with the limit named, before its nodes 
       {"flow collections 10,000 deep", deepFlow,
        "in.yaml:1:201: nested deeper than 200 levels, the limit on nesting in an input file"},
       {"block mappings 300 deep", deepBlock,
-       "in.yaml:200:200: nested deeper than 200 levels, the limit on nesting in an input file"},
+       "in.yaml:201:201: nested deeper than 200 levels, the limit on nesting in an input file"},
       {"a list of 10,001 items", longList,
        "in.yaml:1:20009: a list of more than 10000 items, the limit on one list in an input file"},
       {"a mapping of 10,001 keys", longMap,

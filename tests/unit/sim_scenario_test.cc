@@ -198,11 +198,11 @@ TEST_CASE("what a scenario says but the simulation would silently not do is a wa
         "only the later of the two is used"}},
       {"an action after the end",
        "  duration: 1h\n  actions:\n    - {at: 1h, promote: {}}\n    - {at: 61m, abort: {}}\n",
-       {"scenario.yaml:7:10: warning: spec.actions[1].at: 1h1m is after the end of the simulation "
+       {"scenario.yaml:7:8: warning: spec.actions[1].at: 1h1m is after the end of the simulation "
         "(spec.duration 1h): the action never happens"}},
       {"an action after the default day",
        "  actions:\n    - {at: 25h, abort: {}}\n",
-       {"scenario.yaml:5:10: warning: spec.actions[0].at: 25h is after the end of the simulation "
+       {"scenario.yaml:5:8: warning: spec.actions[0].at: 25h is after the end of the simulation "
         "(spec.duration 24h): the action never happens"}},
       {"distinct times and actions at the end",
        "  duration: 1h\n  metrics:\n    rate:\n      - {at: 0s, value: 1}\n"
@@ -227,5 +227,5 @@ TEST_CASE("a scenario file that is not YAML is reported once, with its position"
   Diagnostics diags;
   CHECK_FALSE(loadScenarioFile(path, diags));
   REQUIRE(diags.items().size() == 1);
-  CHECK(diags.format() == path + ":3:7: error: invalid YAML: end of map flow not found\n");
+  CHECK(diags.format() == path + ":4:1: error: invalid YAML: end of sequence flow not found\n");
 }
