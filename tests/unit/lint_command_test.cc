@@ -33,17 +33,28 @@ CommandResult runSluice(const std::string& args) {
   return result;
 }
 
+// One run of `sluice lint` and what it must print (stdout) and exit with.
+struct LintCase {
+  const char* behaviour;
+  std::string args;
+  std::string out;
+  int exitStatus;
+};
+
+void checkLint(const std::vector<LintCase>& rows) {
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    const CommandResult result = runSluice(row.args);
+    CHECK(result.out == row.out);
+    CHECK(result.exitStatus == row.exitStatus);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("lint prints each problem and a summary, and its exit status says whether there were errors",
           "[cli][lint]") {
-  struct Row {
-    const char* behaviour;
-    std::string args;
-    std::string out;
-    int exitStatus;
-  };
-  const std::vector<Row> rows = {
+  const std::vector<LintCase> rows = {
       {"a valid Rollout beside a Service", "lint tests/data/lint/valid.yaml",
        "0 errors, 0 warnings in 1 file\n", 0},
       {"an Argo manifest unchanged", "lint tests/data/lint/argo.yaml", "0 errors, 0 warnings in 1 file\n", 0},
@@ -94,12 +105,7 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "lint tests/data/lint/no-such-file.yaml", "0 errors, 0 warnings in 0 files; 1 not read\n", 2},
       {"no file at all is a usage problem", "lint", "", 2},
   };
-  for (const auto& row : rows) {
-    INFO(row.behaviour);
-    const CommandResult result = runSluice(row.args);
-    CHECK(result.out == row.out);
-    CHECK(result.exitStatus == row.exitStatus);
-  }
+  checkLint(rows);
 }
 
 TEST_CASE("lint --help explains the output and the exit statuses", "[cli][lint]") {
@@ -113,13 +119,7 @@ TEST_CASE("lint --help explains the output and the exit statuses", "[cli][lint]"
 }
 
 TEST_CASE("lint says when it checked nothing, and lints a directory recursively", "[cli][lint]") {
-  struct Row {
-    const char* behaviour;
-    std::string args;
-    std::string out;
-    int exitStatus;
-  };
-  const std::vector<Row> rows = {
+  const std::vector<LintCase> rows = {
       {"an empty file", "lint tests/data/lint/empty.yaml",
        "tests/data/lint/empty.yaml: warning: the file holds no document of a known kind (Rollout, "
        "AnalysisTemplate, ClusterAnalysisTemplate or AnalysisRun): nothing was checked\n"
@@ -148,22 +148,11 @@ TEST_CASE("lint says when it checked nothing, and lints a directory recursively"
        "0 errors, 2 warnings in 3 files\n",
        0},
   };
-  for (const auto& row : rows) {
-    INFO(row.behaviour);
-    const CommandResult result = runSluice(row.args);
-    CHECK(result.out == row.out);
-    CHECK(result.exitStatus == row.exitStatus);
-  }
+  checkLint(rows);
 }
 
 TEST_CASE("lint reports what would fail later: conditions, arg references, names, numbers", "[cli][lint]") {
-  struct Row {
-    const char* behaviour;
-    std::string args;
-    std::string out;
-    int exitStatus;
-  };
-  const std::vector<Row> rows = {
+  const std::vector<LintCase> rows = {
       {"conditions that do not compile and args no one declared", "lint tests/data/lint/conditions.yaml",
        "tests/data/lint/conditions.yaml:17:5: error: spec.metrics[0].successCondition: does not compile: "
        "column 15: unexpected end of the condition: expected \")\"\n"
@@ -213,12 +202,7 @@ TEST_CASE("lint reports what would fail later: conditions, arg references, names
        "2 errors, 1 warning in 1 file\n",
        1},
   };
-  for (const auto& row : rows) {
-    INFO(row.behaviour);
-    const CommandResult result = runSluice(row.args);
-    CHECK(result.out == row.out);
-    CHECK(result.exitStatus == row.exitStatus);
-  }
+  checkLint(rows);
 }
 
 TEST_CASE("lint refuses input past the limits fast, naming the limit and the file", "[cli][lint][limits]") {
