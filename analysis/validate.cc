@@ -140,8 +140,9 @@ void checkArgReferences(const nlohmann::json& j, const std::string& path,
     std::set<std::string> reported;
     for (const auto& name : argReferences(j.get_ref<const std::string&>())) {
       if (declared.count(name) || !reported.insert(name).second) continue;
-      diags.add(source.diagnostic(Severity::Error, path,
-                                  "{{args." + name + "}}: no argument \"" + name + "\" in spec.args"));
+      std::string message = "{{args.";
+      message.append(name).append("}}: no argument \"").append(name).append("\" in spec.args");
+      diags.add(source.diagnostic(Severity::Error, path, std::move(message)));
     }
   } else if (j.is_object()) {
     for (const auto& [key, child] : j.items())

@@ -208,7 +208,7 @@ TEST_CASE("lint reports what would fail later: conditions, arg references, names
 TEST_CASE("lint refuses input past the limits fast, naming the limit and the file", "[cli][lint][limits]") {
   sluice::testing::TempDir dir;
   auto write = [&dir](const std::string& name, const std::string& text) {
-    const std::string path = (dir / name).string();
+    std::string path = (dir / name).string();
     std::ofstream(path, std::ios::binary) << text;
     return path;
   };
