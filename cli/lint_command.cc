@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "engine/rollout_json.h"
 #include "kube/names.h"
+#include "sim/scenario.h"
 
 namespace sluice::cli {
 
@@ -24,10 +25,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<const char*, 4> kKnownKinds = {"Rollout", analysis::kAnalysisTemplateKind,
+constexpr std::array<const char*, 5> kKnownKinds = {"Rollout", analysis::kAnalysisTemplateKind,
                                                     analysis::kClusterAnalysisTemplateKind,
-                                                    analysis::kAnalysisRunKind};
-constexpr const char* kKnownKindsText = "Rollout, AnalysisTemplate, ClusterAnalysisTemplate or AnalysisRun";
+                                                    analysis::kAnalysisRunKind, sim::kScenarioKind};
+constexpr const char* kKnownKindsText =
+    "Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun or Scenario";
 
 std::string plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -112,6 +114,9 @@ bool lintDocument(const Document& doc, Diagnostics& diags) {
     (void)analysis::parseAnalysisTemplate(doc.json, doc.source, diags);
   } else if (k == analysis::kAnalysisRunKind) {
     (void)analysis::parseAnalysisRun(doc.json, doc.source, diags);
+  } else if (k == sim::kScenarioKind) {
+    (void)sim::parseScenario(doc.json, doc.source, diags);
+    return true;  // a simulator input, not an API object: no name to check
   } else {
     if (const char* meant = knownKindIgnoringCase(k)) {
       notChecked("kind", "\"" + k + "\" is not " + meant + " (kinds are case-sensitive)");
@@ -198,7 +203,9 @@ void addLintCommand(CLI::App& app, int& exitCode) {
       "lint",
       "Check Rollout and analysis manifests offline.\n"
       "Every YAML document of kind Rollout, AnalysisTemplate, ClusterAnalysisTemplate or AnalysisRun\n"
-      "(apiVersion sluice.dev/v1alpha1 or argoproj.io/v1alpha1) in the given files is parsed and validated,\n"
+      "(apiVersion sluice.dev/v1alpha1 or argoproj.io/v1alpha1), and every sluice sim Scenario, in the "
+      "given\n"
+      "files is parsed and validated,\n"
       "its conditions compiled and its {{args.NAME}} references resolved; other kinds are skipped. A\n"
       "document with no kind, or a file with no document of these kinds, gets a warning that nothing was\n"
       "checked. A directory is linted recursively: every .yaml and .yml file in it, hidden directories left\n"
