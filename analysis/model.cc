@@ -42,26 +42,6 @@ Result<MetricTiming> metricTiming(const Metric& metric) {
   return timing;
 }
 
-const char* phaseName(Phase phase) {
-  switch (phase) {
-    case Phase::Unset:
-      return "";
-    case Phase::Pending:
-      return "Pending";
-    case Phase::Running:
-      return "Running";
-    case Phase::Successful:
-      return "Successful";
-    case Phase::Failed:
-      return "Failed";
-    case Phase::Error:
-      return "Error";
-    case Phase::Inconclusive:
-      return "Inconclusive";
-  }
-  return "";
-}
-
 Result<Phase> phaseFromName(std::string_view name) {
   for (Phase p : {Phase::Unset, Phase::Pending, Phase::Running, Phase::Successful, Phase::Failed,
                   Phase::Error, Phase::Inconclusive}) {
@@ -69,31 +49,6 @@ Result<Phase> phaseFromName(std::string_view name) {
   }
   return Error{"must be one of Pending, Running, Successful, Failed, Error, Inconclusive, got \"" +
                std::string(name) + "\""};
-}
-
-bool phaseCompleted(Phase phase) {
-  return phase == Phase::Successful || phase == Phase::Failed || phase == Phase::Error ||
-         phase == Phase::Inconclusive;
-}
-
-int phaseSeverity(Phase phase) {
-  switch (phase) {
-    case Phase::Unset:
-      return -1;
-    case Phase::Successful:
-      return 0;
-    case Phase::Running:
-      return 1;
-    case Phase::Pending:
-      return 2;
-    case Phase::Inconclusive:
-      return 3;
-    case Phase::Error:
-      return 4;
-    case Phase::Failed:
-      return 5;
-  }
-  return -1;
 }
 
 const MetricResult* AnalysisRunStatus::result(const std::string& metricName) const {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/phase.h"
 #include "base/result.h"
 #include "base/time.h"
 #include "engine/rollout.h"
@@ -185,15 +186,8 @@ struct AnalysisTemplate {
 
 // ---- runs ------------------------------------------------------------------------------------------
 
-enum class Phase { Unset, Pending, Running, Successful, Failed, Error, Inconclusive };
-
-// "Successful", ... ("" for Unset), and back; an unknown name is an error.
-const char* phaseName(Phase phase);
+// A phase's name back to the phase (analysis/phase.h); an unknown name is an error.
 Result<Phase> phaseFromName(std::string_view name);
-// Successful, Failed, Error and Inconclusive are final.
-bool phaseCompleted(Phase phase);
-// The run's order of badness (§4.5): Successful < Running < Pending < Inconclusive < Error < Failed.
-int phaseSeverity(Phase phase);
 
 struct AnalysisRunSpec {
   std::vector<Metric> metrics;

@@ -6,10 +6,11 @@
 namespace sluice::analysis {
 
 RunDriver::RunDriver(AnalysisRunSpec spec, Provider& provider, SecretValues secrets,
-                     std::shared_ptr<RunConditions> conditions)
+                     std::shared_ptr<RunConditions> conditions, AnalysisRunStatus resumeFrom)
     : spec_(std::move(spec)),
       provider_(&provider),
       secrets_(std::move(secrets)),
+      status_(std::move(resumeFrom)),
       conditions_(conditions ? std::move(conditions) : std::make_shared<RunConditions>()) {}
 
 std::optional<Time> RunDriver::advance(Time now) {

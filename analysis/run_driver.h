@@ -29,9 +29,11 @@ class RunDriver {
  public:
   // `secrets`: the values of the spec's secretKeyRef args, by arg name (masked in every message).
   // `conditions`: a cache of compiled conditions to share with other runs driven from the same thread;
-  // nullptr gives the run one of its own.
+  // nullptr gives the run one of its own. `resumeFrom`: the run's status as last stored (a controller
+  // that restarted, or that drives the run one pass at a time); the driver goes on from there, taking
+  // no measurement again that the status already holds. history() holds only what this driver took.
   RunDriver(AnalysisRunSpec spec, Provider& provider, SecretValues secrets = {},
-            std::shared_ptr<RunConditions> conditions = nullptr);
+            std::shared_ptr<RunConditions> conditions = nullptr, AnalysisRunStatus resumeFrom = {});
   RunDriver(RunDriver&&) noexcept = default;
   RunDriver& operator=(RunDriver&&) = delete;
   RunDriver(const RunDriver&) = delete;

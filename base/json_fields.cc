@@ -12,6 +12,17 @@ namespace sluice::json_fields {
 
 using nlohmann::json;
 
+namespace {
+thread_local FieldObserver* tlsObserver = nullptr;
+}  // namespace
+
+FieldObserver* currentFieldObserver() { return tlsObserver; }
+
+ScopedFieldObserver::ScopedFieldObserver(FieldObserver& observer) : previous_(tlsObserver) {
+  tlsObserver = &observer;
+}
+ScopedFieldObserver::~ScopedFieldObserver() { tlsObserver = previous_; }
+
 std::string describeValue(const json& v) {
   switch (v.type()) {
     case json::value_t::null:
@@ -159,6 +170,7 @@ std::optional<std::vector<std::string>> readStringList(Reporter& r, const json& 
 }
 
 const json* ObjectReader::get(std::string_view key) {
+  if (FieldObserver* o = tlsObserver) o->lookedUp(path_, key);
   auto it = object_.find(key);
   if (it == object_.end()) return nullptr;
   known_.push_back(&*it);
@@ -167,8 +179,14 @@ const json* ObjectReader::get(std::string_view key) {
 }
 
 bool ObjectReader::has(std::string_view key) const {
+  if (FieldObserver* o = tlsObserver) o->lookedUp(path_, key);
   auto it = object_.find(key);
   return it != object_.end() && !it->is_null();
+}
+
+bool ObjectReader::contains(std::string_view key) const {
+  if (FieldObserver* o = tlsObserver) o->lookedUp(path_, key);
+  return object_.find(key) != object_.end();
 }
 
 void ObjectReader::readRequired(std::string_view key, std::string& out) {

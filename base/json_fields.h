@@ -23,6 +23,34 @@ namespace sluice::json_fields {
 // "string \"abc\"", "number 1.5", "an object": what a value is, for "must be X, got Y" messages.
 std::string describeValue(const nlohmann::json& v);
 
+// Sees every field a loader looks up and every value it finds of the wrong JSON type. The loaders are
+// the one statement of which fields each kind has, so the check that keeps the CRDs' schemas equal to
+// them (a test) learns the fields from the loaders themselves through this, rather than from a second
+// list that could drift. Installed per thread by ScopedFieldObserver; no observer costs one load.
+class FieldObserver {
+ public:
+  virtual ~FieldObserver() = default;
+  // `key` was asked for in the object at `objectPath` ("" for the root, "spec.steps[0]").
+  virtual void lookedUp(const std::string& objectPath, std::string_view key) = 0;
+  // The value at `path` was of the wrong JSON type for the field.
+  virtual void wrongType(const std::string& path) = 0;
+};
+
+// The calling thread's observer, or nullptr.
+FieldObserver* currentFieldObserver();
+
+// Installs `observer` for the calling thread while it lives; the previous one is restored afterwards.
+class ScopedFieldObserver {
+ public:
+  explicit ScopedFieldObserver(FieldObserver& observer);
+  ~ScopedFieldObserver();
+  ScopedFieldObserver(const ScopedFieldObserver&) = delete;
+  ScopedFieldObserver& operator=(const ScopedFieldObserver&) = delete;
+
+ private:
+  FieldObserver* previous_;
+};
+
 // Where diagnostics go while one object is read. Knows the source map, so every problem gets a position.
 class Reporter {
  public:
@@ -34,6 +62,7 @@ class Reporter {
     diags_.add(source_.diagnostic(Severity::Warning, path, std::move(message)));
   }
   void wrongType(const std::string& path, const char* expected, const nlohmann::json& got) {
+    if (FieldObserver* o = currentFieldObserver()) o->wrongType(path);
     error(path, std::string("must be ") + expected + ", got " + describeValue(got));
   }
 
@@ -89,6 +118,8 @@ class ObjectReader {
   // The value of `key`, or nullptr when it is absent or null (Kubernetes treats both alike).
   const nlohmann::json* get(std::string_view key);
   bool has(std::string_view key) const;
+  // Whether `key` is present at all, even as null.
+  bool contains(std::string_view key) const;
 
   // Reads `key` with `parse` into `out` when it is present and well formed.
   template <typename T, typename Parse>

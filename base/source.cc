@@ -389,15 +389,6 @@ Result<std::string> readFile(const std::string& path, size_t maxBytes) {
   return out;
 }
 
-Result<std::string> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot open file"};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Error{path + ": read error"};
-  return ss.str();
-}
-
 Result<std::vector<Document>> loadYamlFile(const std::string& path) {
   auto text = readFile(path, limits::kMaxFileBytes);
   if (!text) return Error{text.error()};

@@ -19,6 +19,7 @@ int run(int argc, char** argv) {
   addSimCommand(app, exitCode);
   addAnalysisCommand(app, exitCode);
   addClusterCommand(app, exitCode);
+  addControllerCommand(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

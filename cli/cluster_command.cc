@@ -1,12 +1,11 @@
 // `sluice cluster`: runs the embedded Kubernetes API server until SIGINT or SIGTERM.
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
 
 #include "base/duration_millis.h"
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "kube/apiserver/server.h"
 
 namespace sluice::cli {
@@ -35,11 +34,7 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
       return;
     }
     // Signals are taken synchronously below, so the server's threads must not receive them.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const StopSignals signals;
     apiserver::ServerOptions options;
     options.dataDir = *dataDir;
     options.port = *port;
@@ -54,8 +49,7 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
               << *dataDir
               << "\nPoint kubectl at it with:\n  export KUBECONFIG=" << (*server)->kubeconfigPath().string()
               << std::endl;
-    int sig = 0;
-    sigwait(&signals, &sig);
+    signals.wait();
     std::cout << "sluice cluster: stopping" << std::endl;
     (*server)->stop();
     exitCode = kExitOk;

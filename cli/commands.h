@@ -20,5 +20,6 @@ void addAnalysisCommand(CLI::App& app, int& exitCode);
 // `sluice analysis backtest`, added under the `analysis` subcommand.
 void addBacktestCommand(CLI::App& analysisCommand, int& exitCode);
 void addClusterCommand(CLI::App& app, int& exitCode);
+void addControllerCommand(CLI::App& app, int& exitCode);
 
 }  // namespace sluice::cli

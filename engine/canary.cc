@@ -226,11 +226,13 @@ void sumReplicaCounts(Pass& p) {
 // Sets spec.replicas (and the scale-down deadline) of an observed ReplicaSet, with a ScalingReplicaSet
 // event when the size changes.
 void scaleTo(Pass& p, const ReplicaSetView& rs, int replicas, std::optional<Time> deadline = std::nullopt) {
-  const bool clearDeadline = !deadline && rs.scaleDownDeadline.has_value();
-  const bool newDeadline = deadline && deadline != rs.scaleDownDeadline;
-  if (replicas == rs.specReplicas && !newDeadline && !clearDeadline) return;
-  p.actions.push_back(
-      ScaleReplicaSet{rs.name, replicas, newDeadline ? deadline : std::nullopt, clearDeadline});
+  DeadlineChange change = DeadlineChange::Keep;
+  if (!deadline && rs.scaleDownDeadline) change = DeadlineChange::Clear;
+  if (deadline && deadline != rs.scaleDownDeadline) change = DeadlineChange::Set;
+  if (replicas == rs.specReplicas && change == DeadlineChange::Keep) return;
+  ScaleReplicaSet scale{rs.name, replicas, change};
+  if (change == DeadlineChange::Set) scale.scaleDownDeadline = *deadline;
+  p.actions.push_back(std::move(scale));
   if (replicas == rs.specReplicas) return;
   p.event("Normal", "ScalingReplicaSet",
           std::string(replicas > rs.specReplicas ? "Scaled up" : "Scaled down") + " ReplicaSet " + rs.name +
@@ -241,7 +243,13 @@ void scaleTo(Pass& p, const ReplicaSetView& rs, int replicas, std::optional<Time
 void createNewReplicaSet(Pass& p, int replicas) {
   const std::string name = p.newRSName();
   const std::string revision = std::to_string(p.newRevision);
-  p.actions.push_back(CreateReplicaSet{name, p.newHash, p.newRevision, replicas});
+  CreateReplicaSet create{
+      name, p.newHash, p.newRevision, replicas, p.spec.podTemplate, p.spec.selector, p.spec.minReadySeconds};
+  if (!create.podTemplate.is_object()) create.podTemplate = nlohmann::json::object();
+  create.podTemplate["metadata"]["labels"][kPodTemplateHashLabel] = p.newHash;
+  if (!create.selector.is_object()) create.selector = nlohmann::json::object();
+  create.selector["matchLabels"][kPodTemplateHashLabel] = p.newHash;
+  p.actions.push_back(std::move(create));
   p.event("Normal", "NewReplicaSetCreated", "Created ReplicaSet " + name + " (revision " + revision + ")");
   if (replicas > 0) {
     p.event("Normal", "ScalingReplicaSet",
@@ -353,12 +361,17 @@ AnalysisRunStatusRef createRun(Pass& p, AnalysisRunType type, std::optional<int>
   return {runName, "", ""};
 }
 
-AnalysisRunStatusRef statusOf(const AnalysisRunView& run) { return {run.name, run.phase, run.message}; }
+AnalysisRunStatusRef statusOfRun(const AnalysisRunView& run) {
+  return {run.name, analysis::phaseName(run.phase), run.message};
+}
 
-bool isFailure(const std::string& phase) { return phase == "Failed" || phase == "Error"; }
+bool isFailure(analysis::Phase phase) {
+  return phase == analysis::Phase::Failed || phase == analysis::Phase::Error;
+}
 
 std::string failureWhy(const char* kind, const AnalysisRunView& run) {
-  std::string why = std::string(kind) + " analysis phase " + (run.phase == "Error" ? "error" : "failed");
+  std::string why =
+      std::string(kind) + " analysis phase " + (run.phase == analysis::Phase::Error ? "error" : "failed");
   return run.message.empty() ? why : why + ": " + run.message;
 }
 
@@ -386,15 +399,15 @@ std::optional<std::string> reconcileStepAnalysis(Pass& p) {
     recorded = createRun(p, AnalysisRunType::Step, p.index(), step->analysis);
     return recorded->name;
   }
-  if (run->phase == "Successful" ||
-      (run->phase == "Inconclusive" && resumedAfterInconclusive(p, recorded, *run))) {
+  if (run->phase == analysis::Phase::Successful ||
+      (run->phase == analysis::Phase::Inconclusive && resumedAfterInconclusive(p, recorded, *run))) {
     p.stepAnalysisDone = true;
   } else if (isFailure(run->phase)) {
     abortWith(p, failureWhy("Step-based", *run));
-  } else if (run->phase == "Inconclusive") {
+  } else if (run->phase == analysis::Phase::Inconclusive) {
     p.addPause(kPauseReasonInconclusiveAnalysis);
   }
-  recorded = statusOf(*run);
+  recorded = statusOfRun(*run);
   return run->name;
 }
 
@@ -406,7 +419,7 @@ std::optional<std::string> reconcileBackgroundAnalysis(Pass& p) {
                       (p.stepCount == 0 || p.index() >= background->startingStep);
   if (!wanted) return std::nullopt;
   const AnalysisRunView* run = liveRun(p, AnalysisRunType::Background, std::nullopt);
-  if (run && run->phase == "Inconclusive" && resumedAfterInconclusive(p, recorded, *run)) {
+  if (run && run->phase == analysis::Phase::Inconclusive && resumedAfterInconclusive(p, recorded, *run)) {
     // The person chose to go on: this run is done with, a fresh one watches from here.
     p.actions.push_back(TerminateAnalysisRun{run->name});
     p.terminated.insert(run->name);
@@ -418,10 +431,10 @@ std::optional<std::string> reconcileBackgroundAnalysis(Pass& p) {
   }
   if (isFailure(run->phase)) {
     abortWith(p, failureWhy("Background", *run));
-  } else if (run->phase == "Inconclusive") {
+  } else if (run->phase == analysis::Phase::Inconclusive) {
     p.addPause(kPauseReasonInconclusiveAnalysis);
   }
-  recorded = statusOf(*run);
+  recorded = statusOfRun(*run);
   return run->name;
 }
 
@@ -553,8 +566,9 @@ bool stepDone(Pass& p, const CanaryStep& step) {
   if (const auto* w = std::get_if<SetWeightStep>(&step.action)) {
     if (!replicasAtDesired(p)) return false;
     if (!p.trafficRouted()) return true;
-    const auto& weights = p.status.canary.weights;
-    return weights && weights->canary.weight == w->weight && weights->canary.podTemplateHash == p.newHash;
+    // The step's weight must be in force, as the router reads it back, not only asked for.
+    const auto& inForce = p.observed.trafficWeights;
+    return inForce && inForce->canaryWeight == w->weight && inForce->canaryHash == p.newHash;
   }
   if (std::holds_alternative<SetCanaryScaleStep>(step.action)) return replicasAtDesired(p);
   if (const auto* pause = std::get_if<PauseStep>(&step.action)) return pauseStepDone(p, *pause);
@@ -706,8 +720,8 @@ void cleanUpHistory(Pass& p) {
 // weight in force; 0 after abort, on a new canary without pods, and once promoted.
 int canaryWeightToSet(const Pass& p) {
   if (p.status.abort || p.promoted()) return 0;
-  const auto& inForce = p.status.canary.weights;
-  const int previous = inForce && inForce->canary.podTemplateHash == p.newHash ? inForce->canary.weight : 0;
+  const auto& inForce = p.observed.trafficWeights;
+  const int previous = inForce && inForce->canaryHash == p.newHash ? inForce->canaryWeight : 0;
   const int wanted = desiredCanaryWeight(p);
   const bool canaryReady = p.newRS && !p.createdNewRS && p.newAvailable() >= trafficRoutedCounts(p).canary;
   return (wanted <= previous || canaryReady) ? wanted : previous;
@@ -721,9 +735,10 @@ void reconcileTraffic(Pass& p) {
   const int maxW = p.maxWeight();
   const int canaryWeight = std::clamp(canaryWeightToSet(p), 0, maxW);
   const std::string& stableHash = p.status.stableRS;
-  const auto& inForce = p.status.canary.weights;
-  if (!inForce || inForce->canary.weight != canaryWeight || inForce->canary.podTemplateHash != p.newHash ||
-      inForce->stable.podTemplateHash != stableHash || inForce->stable.weight != maxW - canaryWeight) {
+  // Set whenever what is in force differs from what is wanted: a write that failed or was undone by
+  // someone else is made again on the next pass.
+  const TrafficInForce wanted{canaryWeight, maxW - canaryWeight, p.newHash, stableHash};
+  if (p.observed.trafficWeights != wanted) {
     p.actions.push_back(SetTrafficWeight{canaryWeight, maxW - canaryWeight, p.newHash, stableHash});
   }
   TrafficWeights weights;

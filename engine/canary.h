@@ -10,12 +10,22 @@
 #include <variant>
 #include <vector>
 
+#include "analysis/phase.h"
 #include "base/time.h"
 #include "engine/rollout.h"
 
 namespace sluice::engine {
 
 // ---- what was observed -----------------------------------------------------------------------------
+
+// The traffic split a router has in force (read back from the objects it manages).
+struct TrafficInForce {
+  int canaryWeight = 0;
+  int stableWeight = 100;
+  std::string canaryHash;
+  std::string stableHash;
+  bool operator==(const TrafficInForce&) const = default;
+};
 
 // A ReplicaSet owned by the Rollout.
 struct ReplicaSetView {
@@ -37,7 +47,7 @@ struct AnalysisRunView {
   AnalysisRunType type = AnalysisRunType::Step;
   std::string podTemplateHash;
   std::optional<int> stepIndex;  // Step runs only
-  std::string phase;             // "", Pending, Running, Successful, Failed, Error, Inconclusive
+  analysis::Phase phase = analysis::Phase::Unset;
   std::string message;
   bool terminated = false;  // spec.terminate was set
 };
@@ -48,25 +58,36 @@ struct Observed {
   // Service name -> the pod-template hash its selector picks now (canaryService, stableService). A
   // Service missing here is treated as not yet pointed anywhere, so the caller must report what it set.
   std::map<std::string, std::string> serviceSelectors;
+  // With traffic routing: the weights the router reads back as in force; nullopt when it has set none
+  // (all traffic on the stable). A setWeight step completes only once its weight is in force here, and
+  // a weight that is not in force is set again (a failed router write is retried).
+  std::optional<TrafficInForce> trafficWeights;
 };
 
 // ---- what to do ------------------------------------------------------------------------------------
 
-// Create the ReplicaSet for the current pod template (label sluice.dev/pod-template-hash = hash,
-// annotation sluice.dev/revision = revision), owned by the Rollout.
+// Create the ReplicaSet for the current pod template, owned by the Rollout: everything a real
+// ReplicaSet needs is here (its pod template and selector already carry the label
+// sluice.dev/pod-template-hash = hash; the revision goes in the annotation sluice.dev/revision).
 struct CreateReplicaSet {
   std::string name;  // <rollout>-<hash>
   std::string podTemplateHash;
   int64_t revision = 0;
   int replicas = 0;
+  nlohmann::json podTemplate;  // spec.template: the Rollout's, with the hash label
+  nlohmann::json selector;     // spec.selector: the Rollout's, with the hash in matchLabels
+  int minReadySeconds = 0;
 };
 
-// Set spec.replicas of a ReplicaSet, and set or clear its scale-down deadline annotation.
+// What a ScaleReplicaSet does to the scale-down deadline annotation.
+enum class DeadlineChange { Keep, Set, Clear };
+
+// Set spec.replicas of a ReplicaSet, and set, keep or clear its scale-down deadline annotation.
 struct ScaleReplicaSet {
   std::string name;
   int replicas = 0;
-  std::optional<Time> setScaleDownDeadline;
-  bool clearScaleDownDeadline = false;
+  DeadlineChange deadlineChange = DeadlineChange::Keep;
+  Time scaleDownDeadline{};  // with DeadlineChange::Set
 };
 
 // Delete an old ReplicaSet beyond revisionHistoryLimit.

@@ -231,17 +231,20 @@ std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string
     r.wrongType(path, "an object with one step kind", v);
     return std::nullopt;
   }
+  // Asked for by name (null counts: `pause:` alone is a pause), so that a FieldObserver sees every kind.
+  ObjectReader o(r, v, path);
   std::vector<std::string> kinds;
+  for (const auto& kind : kSupported) {
+    if (o.contains(kind)) kinds.push_back(kind);
+  }
   bool ok = true;
   for (const auto& [key, value] : v.items()) {
-    if (kSupported.count(key)) {
-      kinds.push_back(key);
-    } else if (key == "experiment" || key == "plugin") {
+    if (kSupported.count(key)) continue;
+    ok = false;
+    if (key == "experiment" || key == "plugin") {
       r.error(childPath(path, key), "the " + key + " step is not supported yet");
-      ok = false;
     } else {
       r.error(childPath(path, key), "unknown step kind \"" + key + "\"; allowed: " + kStepKinds);
-      ok = false;
     }
   }
   if (!ok) return std::nullopt;

@@ -2,6 +2,7 @@
 // server names in its messages.
 #include "kube/names.h"
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 #include <utility>
@@ -76,6 +77,44 @@ std::vector<std::string> isDNS1123Label(std::string_view value) {
         regexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
                    "'-', and must start and end with an alphanumeric character",
                    kLabelFmt, {"my-name", "123-abc"}));
+  return errs;
+}
+
+std::vector<std::string> isDNS1035Label(std::string_view value) {
+  std::vector<std::string> errs;
+  if (value.size() > kDNS1123LabelMaxLength) errs.push_back(maxLenError(kDNS1123LabelMaxLength));
+  const bool letterFirst = !value.empty() && value.front() >= 'a' && value.front() <= 'z';
+  if (!letterFirst || !matchesLabel(value))
+    errs.push_back(
+        regexError("a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+                   "start with an alphabetic character, and end with an alphanumeric character",
+                   "[a-z]([-a-z0-9]*[a-z0-9])?", {"my-name", "abc-123"}));
+  return errs;
+}
+
+std::vector<std::string> isValidPathSegmentName(std::string_view value) {
+  if (value == "." || value == "..") return {"may not be '" + std::string(value) + "'"};
+  std::vector<std::string> errs;
+  for (const char* bad : {"/", "%"}) {
+    if (value.find(bad) != std::string_view::npos)
+      errs.push_back("may not contain '" + std::string(bad) + "'");
+  }
+  return errs;
+}
+
+std::vector<std::string> isConfigMapKey(std::string_view value) {
+  std::vector<std::string> errs;
+  if (value.size() > kDNS1123SubdomainMaxLength) errs.push_back(maxLenError(kDNS1123SubdomainMaxLength));
+  const bool ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    return alnum(c) || c == '-' || c == '_' || c == '.';
+  });
+  if (!ok)
+    errs.push_back(regexError("a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                              "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
+  if (value == "." || value == "..")
+    errs.push_back("must not be '" + std::string(value) + "'");
+  else if (value.substr(0, 2) == "..")
+    errs.push_back("must not start with '..'");
   return errs;
 }
 

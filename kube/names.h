@@ -25,6 +25,13 @@ inline constexpr size_t kTotalAnnotationSizeLimit = 256 * 1024;
 
 // An RFC 1123 label, e.g. a Namespace name: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters.
 std::vector<std::string> isDNS1123Label(std::string_view value);
+// An RFC 1035 label, e.g. a Service name: [a-z]([-a-z0-9]*[a-z0-9])?, at most 63 characters (a letter
+// first, unlike an RFC 1123 label, so that the name can be a DNS name on its own).
+std::vector<std::string> isDNS1035Label(std::string_view value);
+// A path segment, the names of RBAC objects: anything but "." and "..", without '/' or '%'.
+std::vector<std::string> isValidPathSegmentName(std::string_view value);
+// A ConfigMap or Secret key: at most 253 alphanumerics, '-', '_' or '.'.
+std::vector<std::string> isConfigMapKey(std::string_view value);
 // An RFC 1123 subdomain, most objects' names: labels joined by '.', at most 253 characters.
 std::vector<std::string> isDNS1123Subdomain(std::string_view value);
 // A label or annotation key: an optional DNS subdomain prefix and '/', then a name of at most 63

@@ -25,19 +25,6 @@ int httpStatus(PatchErrorKind kind) {
   return 500;
 }
 
-bool nestedDeeperThan(const json& value, size_t limit) {
-  std::vector<std::pair<const json*, size_t>> stack{{&value, 0}};
-  while (!stack.empty()) {
-    auto [v, depth] = stack.back();
-    stack.pop_back();
-    if (!v->is_structured()) continue;
-    if (depth + 1 > limit) return true;
-    for (const auto& child : *v)
-      if (child.is_structured()) stack.emplace_back(&child, depth + 1);
-  }
-  return false;
-}
-
 namespace {
 
 PatchError tooDeep() {

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "base/result.h"
+#include "kube/json_depth.h"
 
 namespace sluice::kube {
 
@@ -15,7 +16,11 @@ namespace sluice::kube {
 // maps each to its status code; httpStatus() gives it.
 enum class PatchErrorKind {
   // 400 BadRequest: the body is not a patch of this type (not JSON, not an array of operations, an
-  // operation without "op" or "path", a strategic-merge directive in the wrong shape).
+  // operation without "op" or "path", a strategic-merge directive in the wrong shape), or a strategic
+  // merge patch the merge cannot follow: an unknown `$patch` value, `$patch: merge` in a list, a
+  // merge-keyed list element without its merge key, maps and scalars mixed in one list. The real server
+  // lets those last ones through as plain Go errors and so answers 500; they are the client's mistake,
+  // and a 500 would say the server failed, so we answer 400 with the real server's message.
   kBadRequest,
   // 422 Invalid: the patch is well formed but cannot be applied (a failing `test`, a path that does not
   // exist, `$retainKeys` not matching the patch, a list of lists). The real server answers with the
@@ -26,8 +31,8 @@ enum class PatchErrorKind {
   kTooLarge,
   // 415 UnsupportedMediaType: strategic merge patch on a kind with no built-in schema (custom resources).
   kUnsupportedMediaType,
-  // 500 InternalError: failures the real server does not classify and so reports as internal errors
-  // (a merge-keyed list element without its merge key, an unknown `$patch` value).
+  // 500 InternalError: the server's own failure (a stored document that is not an object, a merge
+  // list without a merge key in our schema tables).
   kInternal,
 };
 
@@ -54,15 +59,6 @@ class [[nodiscard]] PatchResult : public Expected<nlohmann::json, PatchError> {
     return Error{std::move(*this).Expected::error().message};
   }
 };
-
-// The deepest nesting of objects and arrays the engines accept in a document or a patch. Copying and
-// merging recurse once per level, so a hostile body nested a million deep would overflow the stack;
-// no Kubernetes object comes near this. The API server should refuse deeper bodies as it parses them.
-inline constexpr size_t kMaxJsonNestingDepth = 1000;
-
-// Whether `value` nests objects and arrays more than `limit` levels deep. Iterative: safe on any
-// input. Pure, thread-safe.
-bool nestedDeeperThan(const nlohmann::json& value, size_t limit);
 
 // RFC 7386 JSON merge patch: objects merge recursively, null deletes a key, anything else (arrays
 // included) replaces. A patch that is not an object replaces the whole document, as the RFC says.

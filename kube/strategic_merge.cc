@@ -234,7 +234,7 @@ void checkElements(const json& original, const json& patch) {
     for (const auto& item : *list) {
       if (item.is_array()) fail(PatchErrorKind::kUnprocessable, "Lists of lists are not supported");
       if (first && (first->is_object() != item.is_object()))
-        fail(PatchErrorKind::kInternal,
+        fail(PatchErrorKind::kBadRequest,
              "list element types are not identical: " + original.dump() + " " + patch.dump());
       if (!first) first = &item;
     }
@@ -273,7 +273,7 @@ json mergeList(const json& original, const json& patch, const Field& field) {
       continue;
     }
     if (*directive == "delete") {
-      if (!item.contains(key)) fail(PatchErrorKind::kInternal, noMergeKey(item, key));
+      if (!item.contains(key)) fail(PatchErrorKind::kBadRequest, noMergeKey(item, key));
       json kept = json::array();
       for (auto& o : base)
         if (!keyEquals(o, key, item[key])) kept.push_back(std::move(o));
@@ -281,9 +281,10 @@ json mergeList(const json& original, const json& patch, const Field& field) {
     } else if (*directive == "replace") {
       replace = true;
     } else if (*directive == "merge") {
-      fail(PatchErrorKind::kInternal, "merging lists cannot yet be specified in the patch");
+      fail(PatchErrorKind::kBadRequest, "merging lists cannot yet be specified in the patch");
     } else {
-      fail(PatchErrorKind::kInternal, "unknown patch type: " + directive->dump() + " in map: " + item.dump());
+      fail(PatchErrorKind::kBadRequest,
+           "unknown patch type: " + directive->dump() + " in map: " + item.dump());
     }
   }
   if (replace) {
@@ -292,7 +293,7 @@ json mergeList(const json& original, const json& patch, const Field& field) {
     return out;
   }
   for (const auto& item : patchItems) {
-    if (!item.contains(key)) fail(PatchErrorKind::kInternal, noMergeKey(item, key));
+    if (!item.contains(key)) fail(PatchErrorKind::kBadRequest, noMergeKey(item, key));
   }
   merged = base;
   for (const auto& item : patchItems) {
@@ -351,7 +352,8 @@ json mergeMap(json original, const json& patch, const Schema* schema) {
       return mergeMap(json::object(), rest, schema);
     }
     if (*directive == "delete") return json::object();
-    fail(PatchErrorKind::kInternal, "unknown patch type: " + directive->dump() + " in map: " + patch.dump());
+    fail(PatchErrorKind::kBadRequest,
+         "unknown patch type: " + directive->dump() + " in map: " + patch.dump());
   }
   applyRetainKeys(original, patch);
 

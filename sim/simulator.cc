@@ -11,6 +11,9 @@
 #include "engine/canary.h"
 #include "engine/rollout_json.h"
 #include "engine/steering.h"
+#include "shell/analysis_run_builder.h"
+#include "shell/reconcile.h"
+#include "shell/rollout_document.h"
 #include "sim/scenario_provider.h"
 #include "sim/world.h"
 
@@ -67,42 +70,6 @@ const analysis::AnalysisTemplate* findTemplate(const std::vector<analysis::Analy
   return nullptr;
 }
 
-// The value of a valueFrom.fieldRef path in the Rollout object: metadata.labels['env'] and
-// metadata.annotations['x'] as the downward API writes them, other paths as dotted fields.
-Result<std::string> fieldRefValue(const json& object, const std::string& path) {
-  const json* at = &object;
-  size_t i = 0;
-  while (i < path.size()) {
-    std::string key;
-    if (path.compare(i, 2, "['") == 0) {
-      const size_t end = path.find("']", i + 2);
-      if (end == std::string::npos) return Error{"unterminated ['...'] in " + path};
-      key = path.substr(i + 2, end - i - 2);
-      i = end + 2;
-    } else {
-      const size_t end = path.find_first_of(".[", i);
-      key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
-      i = end == std::string::npos ? path.size() : end;
-    }
-    if (i < path.size() && path[i] == '.') ++i;
-    if (key.empty()) return Error{"empty field name in " + path};
-    if (!at->is_object() || !at->contains(key)) return Error{"the Rollout has no field " + path};
-    at = &(*at)[key];
-  }
-  if (at->is_string()) return at->get<std::string>();
-  if (at->is_number() || at->is_boolean()) return at->dump();
-  return Error{path + " is not a string, number or bool in the Rollout"};
-}
-
-// How a Rollout's analysis resolves its args in the simulator; the hashes are placeholders at load time.
-analysis::ArgSources argSources(const json& object, std::string stableHash, std::string latestHash) {
-  analysis::ArgSources sources;
-  sources.stablePodHash = std::move(stableHash);
-  sources.latestPodHash = std::move(latestHash);
-  sources.fieldRef = [&object](const std::string& path) { return fieldRefValue(object, path); };
-  return sources;
-}
-
 std::vector<analysis::AnalysisTemplate> templatesOf(const std::vector<TemplateInput>& inputs) {
   std::vector<analysis::AnalysisTemplate> out;
   out.reserve(inputs.size());
@@ -138,9 +105,11 @@ std::string firstImage(const json& object) {
   return containers[0].value("image", "");
 }
 
-int64_t generationOf(const json& object) {
-  const json g = object.value(json::json_pointer("/metadata/generation"), json());
-  return g.is_number_integer() ? g.get<int64_t>() : 1;
+// The Rollout as the simulation starts it: no status, and a generation.
+json initialObject(json object) {
+  object.erase("status");
+  if (!object["metadata"]["generation"].is_number_integer()) object["metadata"]["generation"] = 1;
+  return object;
 }
 
 }  // namespace
@@ -200,7 +169,7 @@ void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, con
       auto spec = analysis::mergeTemplates(
           *use.analysis,
           [&](const std::string& name, bool clusterScope) { return findTemplate(given, name, clusterScope); },
-          argSources(input.object, "stable-hash", "latest-hash"));
+          shell::argSources(input.object, "stable-hash", "latest-hash"));
       if (!spec) {
         diags.add(input.source.diagnostic(Severity::Error, use.path, spec.error()));
         continue;
@@ -289,13 +258,10 @@ class Simulation {
   Simulation(const RolloutInput& input, const Scenario& scenario, const SimOptions& options)
       : scenario_(scenario),
         options_(options),
-        object_(input.object),
+        doc_(initialObject(input.object)),
         scenarioMetrics_(scenario.metrics, kEpoch),
-        metrics_(options.metrics ? options.metrics : &scenarioMetrics_),
-        world_(scenario.readiness, scenario.analysisRuns,
-               [this](const engine::CreateAnalysisRun& create) { return startRun(create); }) {
-    object_.erase("status");
-    if (!object_["metadata"]["generation"].is_number_integer()) object_["metadata"]["generation"] = 1;
+        world_(scenario.readiness, scenario.analysisRuns, options.templates,
+               options.metrics ? options.metrics : &scenarioMetrics_) {
     result_.rolloutName = input.rollout.metadata.name;
     for (const auto& step : input.rollout.spec.canary.steps)
       result_.steps.push_back(engine::describeStep(step));
@@ -310,9 +276,9 @@ class Simulation {
     }
     recording_ = true;
     if (!options.initial) {
-      const std::string stable = firstImage(object_);
-      setImage(object_, "", newImage_);
-      bumpGeneration();
+      const std::string stable = firstImage(doc_.object());
+      setImage(doc_.mutableObject(), "", newImage_);
+      doc_.specChanged();
       record(kEpoch, "Update", "new revision " + newImage_ + " (stable " + stable + ")");
     }
     if (Status s = loop(kEpoch, kEpoch + scenario_.duration, /*untilHealthy=*/false); !s)
@@ -329,8 +295,8 @@ class Simulation {
   // Deploys the stable revision at negative virtual time, so the update starts from a fully promoted
   // Rollout as a controller would have left it.
   Status deployStable() {
-    newImage_ = firstImage(object_);
-    setImage(object_, "", stableImageFor(newImage_, scenario_.stableImage));
+    newImage_ = firstImage(doc_.object());
+    setImage(doc_.mutableObject(), "", stableImageFor(newImage_, scenario_.stableImage));
     const Duration lead = Duration{3600} + 2 * scenario_.readiness;
     if (Status s = loop(kEpoch - lead, kEpoch, /*untilHealthy=*/true); !s) return s;
     if (status_.phase != "Healthy") {
@@ -338,31 +304,6 @@ class Simulation {
                    " of simulated time (phase " + status_.phase + ": " + status_.message + ")"};
     }
     return Status::Ok();
-  }
-
-  // The real run of an analysis whose templates were given, built as the controller builds it: the
-  // templates merged with the Rollout's args (podTemplateHashValue from the current status). nullptr
-  // when the analysis is scripted in the scenario's analysisRuns.
-  Result<std::shared_ptr<analysis::RunDriver>> startRun(const engine::CreateAnalysisRun& create) {
-    const auto& given = options_.templates;
-    const bool real = std::any_of(create.analysis.templates.begin(), create.analysis.templates.end(),
-                                  [&](const engine::AnalysisTemplateRef& ref) {
-                                    return findTemplate(given, ref.templateName, ref.clusterScope) != nullptr;
-                                  });
-    if (!real) return std::shared_ptr<analysis::RunDriver>();
-    auto spec = analysis::mergeTemplates(
-        create.analysis,
-        [&](const std::string& name, bool clusterScope) { return findTemplate(given, name, clusterScope); },
-        argSources(object_, status_.stableRS, create.podTemplateHash));
-    if (!spec) return Error{spec.error()};
-    return std::make_shared<analysis::RunDriver>(std::move(*spec), *metrics_, analysis::SecretValues{},
-                                                 conditions_);
-  }
-
-  // Every change to the spec goes with a new generation, as on the API server.
-  void bumpGeneration() {
-    object_["metadata"]["generation"] = generationOf(object_) + 1;
-    rollout_.reset();
   }
 
   // Runs from `start` to at most `end`. With untilHealthy, stops as soon as the Rollout is Healthy
@@ -405,79 +346,37 @@ class Simulation {
     return status_.phase == "Healthy" || status_.phase == "Degraded" || status_.phase == "Paused";
   }
 
-  // Reconciles at `now` until a reconcile changes nothing.
+  // Reconciles at `now` until a reconcile changes nothing: the shell the controller runs, recording the
+  // timeline after every pass.
   Result<Settled> settle(Time now) {
-    for (int i = 0; i < kMaxReconcilesPerInstant; ++i) {
-      auto outcome = reconcileOnce(now);
-      if (!outcome) return Error{outcome.error()};
-      if (!outcome->first) return Settled{outcome->second};
+    auto settled = shell::settle(doc_, world_, now, [this](const engine::Decision& decision, Time at) {
+      status_ = decision.status;
+      const auto& events = world_.events();
+      for (; eventsSeen_ < events.size(); ++eventsSeen_)
+        record(at, events[eventsSeen_].reason, events[eventsSeen_].message);
+      record(at, "", "");
+    });
+    if (!settled) {
+      const auto& error = settled.error();
+      if (error.kind == shell::ReconcileError::Kind::NotSettled)
+        return Error{"the engine did not settle at t=" + formatDuration(now - kEpoch) + ": " + error.message};
+      return Error{"the Rollout as written back no longer parses (an engine bug):\n" + error.message};
     }
-    return Error{"the engine did not settle at t=" + formatDuration(now - kEpoch) + ": " +
-                 std::to_string(kMaxReconcilesPerInstant) +
-                 " reconciles in a row each changed something (an engine bug; please report it)"};
-  }
-
-  // The Rollout as the engine reads it from object_. Spec and metadata are parsed again only after
-  // they change (every spec change bumps the generation); the status is read back from its JSON after
-  // every write, so each decision sees a status that round-tripped, as the controller's do.
-  Result<const engine::Rollout*> current() {
-    if (!rollout_) {
-      Diagnostics diags;
-      auto rollout = engine::parseRollout(object_, SourceMap(), diags);
-      if (!rollout)
-        return Error{"the Rollout as written back no longer parses (an engine bug):\n" + diags.format()};
-      rollout_ = std::move(*rollout);
-      statusStale_ = false;
-    } else if (statusStale_) {
-      // No conditional expression here: mixing a reference and a temporary would copy the whole status.
-      static const json kNoStatus = json::object();
-      const auto it = object_.find("status");
-      auto status = engine::statusFromJson(it != object_.end() ? std::cref(*it) : std::cref(kNoStatus));
-      if (!status)
-        return Error{"the status as written back no longer parses (an engine bug): " + status.error()};
-      rollout_->status = std::move(*status);
-      statusStale_ = false;
-    }
-    return &*rollout_;
-  }
-
-  // One reconcile: returns whether anything changed, and the requeue the engine asked for.
-  Result<std::pair<bool, std::optional<Duration>>> reconcileOnce(Time now) {
-    auto rollout = current();
-    if (!rollout) return Error{rollout.error()};
-    const engine::Decision decision = engine::reconcileCanary(**rollout, world_.observed(now), now);
-    const size_t eventsBefore = world_.events().size();
-    status_ = decision.status;  // before the actions: a run created now reads the stable hash from it
-    bool changed = false;
-    for (const auto& action : decision.actions) changed = world_.apply(action, now) || changed;
-    // Diff before writing, as the controller does: an unchanged status is not serialised at all.
-    if (decision.status != (*rollout)->status) {
-      json status = engine::statusToJson(decision.status);
-      const auto written = object_.find("status");
-      if (written == object_.end() || *written != status) {
-        object_["status"] = std::move(status);
-        statusStale_ = true;
-        changed = true;
-      }
-    }
-    const auto& events = world_.events();
-    for (size_t i = eventsBefore; i < events.size(); ++i) record(now, events[i].reason, events[i].message);
-    record(now, "", "");
-    return std::make_pair(changed, decision.requeueAfter);
+    return Settled{settled->requeueAfter};
   }
 
   void applyPersonAction(const PersonAction& action, Time now) {
     const std::string name = describeAction(action);
     if (action.kind == PersonAction::Kind::Update) {
-      if (setImage(object_, action.container, action.image)) {
-        bumpGeneration();
+      if (setImage(doc_.mutableObject(), action.container, action.image)) {
+        doc_.specChanged();
         record(now, name, "new revision " + action.image, /*byPerson=*/true);
       } else {
         record(now, name, "no change: the image is already " + action.image, /*byPerson=*/true);
       }
       return;
     }
-    auto current = this->current();
+    auto current = doc_.rollout();
     if (!current) {
       record(now, name, "refused: " + current.error(), /*byPerson=*/true);
       return;
@@ -510,15 +409,8 @@ class Simulation {
       record(now, name, "refused: " + patch.error(), /*byPerson=*/true);
       return;
     }
-    if (!patch->spec.is_null()) {
-      const json before = object_["spec"];
-      object_.merge_patch(patch->spec);
-      if (object_["spec"] != before) bumpGeneration();
-    }
-    if (!patch->status.is_null()) {
-      object_.merge_patch(patch->status);
-      statusStale_ = true;
-    }
+    if (!patch->spec.is_null()) doc_.mergePatch(patch->spec);
+    if (!patch->status.is_null()) doc_.mergePatch(patch->status);
     record(now, name, "by hand", /*byPerson=*/true);
   }
 
@@ -597,7 +489,7 @@ class Simulation {
       if (run.type == engine::AnalysisRunType::Step) rec.step = run.stepIndex;
       rec.startedAt = run.createdAt - kEpoch;
       if (state.endedAt) rec.endedAt = *state.endedAt - kEpoch;
-      rec.phase = state.phase;
+      rec.phase = analysis::phaseName(state.phase);
       rec.message = state.message;
       rec.scripted = run.driver == nullptr && run.startError.empty();
       if (run.driver) {
@@ -613,14 +505,10 @@ class Simulation {
 
   const Scenario& scenario_;
   const SimOptions& options_;
-  json object_;
+  shell::RolloutDocument doc_;  // the Rollout as stored: spec, metadata and the status last written
   ScenarioProvider scenarioMetrics_;
-  analysis::Provider* metrics_;
-  // One cache for every run of the simulation: the runs of a template share its compiled conditions.
-  std::shared_ptr<analysis::RunConditions> conditions_ = std::make_shared<analysis::RunConditions>();
-  World world_;
-  std::optional<engine::Rollout> rollout_;  // object_ parsed; reset when the spec changes
-  bool statusStale_ = false;                // object_'s status was written since rollout_ read it
+  SimulatedWorld world_;
+  size_t eventsSeen_ = 0;  // events already recorded in the timeline
   engine::RolloutStatus status_;
   SimResult result_;
   std::string newImage_;

@@ -22,9 +22,6 @@ namespace sluice::sim {
 // Virtual time 0: every simulation starts here, so outputs are the same on every run and machine.
 inline const Time kEpoch = timeFromUnix(1767225600);  // 2026-01-01T00:00:00Z
 
-// Reconciles at one instant beyond this mean the engine does not settle: a bug to report.
-inline constexpr int kMaxReconcilesPerInstant = 100;
-
 // One Rollout document as loaded: the object, where it came from, and the parsed model.
 struct RolloutInput {
   nlohmann::json object;

@@ -2,37 +2,70 @@
 #include "sim/world.h"
 
 #include <algorithm>
+#include <iterator>
+
+#include "shell/rollout_document.h"
 
 namespace sluice::sim {
 
 namespace {
 
-// Among the phases reached by a run's templates, the one the run takes: a failure ends the run at
-// once, an inconclusive result only once every template has ended.
-int severity(const std::string& phase) {
-  if (phase == "Failed") return 3;
-  if (phase == "Error") return 2;
-  if (phase == "Inconclusive") return 1;
-  return 0;
+using analysis::Phase;
+
+// Failed and Error end a scripted run as soon as they are reached; other outcomes wait for every template.
+bool endsRunAtOnce(Phase phase) {
+  return analysis::phaseSeverity(phase) >= analysis::phaseSeverity(Phase::Error);
+}
+
+Phase outcomePhase(const AnalysisOutcome& outcome) {
+  auto phase = analysis::phaseFromName(outcome.phase);  // the scenario loader accepted only valid names
+  return phase ? *phase : Phase::Error;
 }
 
 }  // namespace
 
-int SimReplicaSet::readyAt(Time now) const {
-  return static_cast<int>(std::upper_bound(podReadyAt.begin(), podReadyAt.end(), now) - podReadyAt.begin());
+int SimReplicaSet::podCount() const {
+  int n = 0;
+  for (const auto& c : pods) n += c.count;
+  return n;
 }
 
-World::World(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes, RunFactory runFactory)
-    : readiness_(readiness), outcomes_(std::move(outcomes)), runFactory_(std::move(runFactory)) {}
+int SimReplicaSet::readyAt(Time now) const {
+  int n = 0;
+  for (const auto& c : pods) {
+    if (c.readyAt > now) break;
+    n += c.count;
+  }
+  return n;
+}
 
-bool World::advance(SimAnalysisRun& run, Time now) {
+SimulatedWorld::SimulatedWorld(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes,
+                               std::vector<analysis::AnalysisTemplate> templates, analysis::Provider* metrics)
+    : readiness_(readiness),
+      outcomes_(std::move(outcomes)),
+      templates_(std::move(templates)),
+      metrics_(metrics) {}
+
+const analysis::AnalysisTemplate* SimulatedWorld::findTemplate(const std::string& name, bool clusterScope) {
+  for (const auto& t : templates_) {
+    if (t.metadata.name == name && t.clusterScoped() == clusterScope) return &t;
+  }
+  return nullptr;
+}
+
+Status SimulatedWorld::writeStatus(shell::RolloutDocument& rollout, nlohmann::json status, Time /*now*/) {
+  rollout.setStatus(std::move(status));
+  return Status::Ok();
+}
+
+bool SimulatedWorld::advance(SimAnalysisRun& run, Time now) {
   if (!run.driver || run.driver->completed()) return false;
   const analysis::Phase before = run.driver->status().phase;
   run.nextCheck = run.driver->advance(now);
   return run.driver->status().phase != before;
 }
 
-bool World::advanceRuns(Time now) {
+bool SimulatedWorld::advanceRuns(Time now) {
   bool changed = false;
   for (auto& run : runs_) {
     if (run.nextCheck && *run.nextCheck <= now) changed = advance(run, now) || changed;
@@ -40,35 +73,50 @@ bool World::advanceRuns(Time now) {
   return changed;
 }
 
-SimReplicaSet* World::findReplicaSet(const std::string& name) {
+SimReplicaSet* SimulatedWorld::findReplicaSet(const std::string& name) {
   for (auto& rs : replicaSets_) {
     if (rs.name == name) return &rs;
   }
   return nullptr;
 }
 
-const SimReplicaSet* World::replicaSet(const std::string& podTemplateHash) const {
+const SimReplicaSet* SimulatedWorld::replicaSet(const std::string& podTemplateHash) const {
   for (const auto& rs : replicaSets_) {
     if (rs.podTemplateHash == podTemplateHash) return &rs;
   }
   return nullptr;
 }
 
-bool World::scale(SimReplicaSet& rs, int replicas, Time now) {
+bool SimulatedWorld::scale(SimReplicaSet& rs, int replicas, Time now) {
   replicas = std::max(replicas, 0);
   if (rs.specReplicas == replicas) return false;
   rs.specReplicas = replicas;
   // Scaling down removes the pods that are furthest from ready first, as the ReplicaSet controller
-  // prefers unready pods; the vector is sorted, so those are at the back.
-  while (static_cast<int>(rs.podReadyAt.size()) > replicas) rs.podReadyAt.pop_back();
-  while (static_cast<int>(rs.podReadyAt.size()) < replicas) rs.podReadyAt.push_back(now + readiness_);
-  std::sort(rs.podReadyAt.begin(), rs.podReadyAt.end());
+  // prefers unready pods; the cohorts are sorted, so those are at the back.
+  int excess = rs.podCount() - replicas;
+  while (excess > 0 && !rs.pods.empty()) {
+    PodCohort& last = rs.pods.back();
+    const int removed = std::min(excess, last.count);
+    last.count -= removed;
+    excess -= removed;
+    if (last.count == 0) rs.pods.pop_back();
+  }
+  if (excess < 0) {
+    const Time readyAt = now + readiness_;
+    const auto at = std::upper_bound(rs.pods.begin(), rs.pods.end(), readyAt,
+                                     [](Time t, const PodCohort& c) { return t < c.readyAt; });
+    if (at != rs.pods.begin() && std::prev(at)->readyAt == readyAt) {
+      std::prev(at)->count += -excess;
+    } else {
+      rs.pods.insert(at, PodCohort{readyAt, -excess});
+    }
+  }
   return true;
 }
 
-bool World::apply(const engine::Action& action, Time now) {
+Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
   struct Visitor {
-    World& w;
+    SimulatedWorld& w;
     Time now;
     bool operator()(const engine::CreateReplicaSet& a) {
       if (w.findReplicaSet(a.name)) return false;  // AlreadyExists: the cluster keeps the one it has
@@ -84,11 +132,11 @@ bool World::apply(const engine::Action& action, Time now) {
       SimReplicaSet* rs = w.findReplicaSet(a.name);
       if (!rs) return false;
       bool changed = w.scale(*rs, a.replicas, now);
-      if (a.setScaleDownDeadline && rs->scaleDownDeadline != a.setScaleDownDeadline) {
-        rs->scaleDownDeadline = a.setScaleDownDeadline;
+      if (a.deadlineChange == engine::DeadlineChange::Set && rs->scaleDownDeadline != a.scaleDownDeadline) {
+        rs->scaleDownDeadline = a.scaleDownDeadline;
         changed = true;
       }
-      if (a.clearScaleDownDeadline && rs->scaleDownDeadline) {
+      if (a.deadlineChange == engine::DeadlineChange::Clear && rs->scaleDownDeadline) {
         rs->scaleDownDeadline.reset();
         changed = true;
       }
@@ -123,37 +171,14 @@ bool World::apply(const engine::Action& action, Time now) {
       w.managedRoutes_.clear();
       return had;
     }
-    bool operator()(const engine::CreateAnalysisRun& a) {
-      for (const auto& run : w.runs_) {
-        if (run.name == a.name) return false;
-      }
-      SimAnalysisRun run;
-      run.name = a.name;
-      run.type = a.type;
-      run.stepIndex = a.stepIndex;
-      run.podTemplateHash = a.podTemplateHash;
-      for (const auto& t : a.analysis.templates) run.templates.push_back(t.templateName);
-      run.createdAt = now;
-      if (w.runFactory_) {
-        auto driver = w.runFactory_(a);
-        if (driver) {
-          run.driver = std::move(*driver);
-        } else {
-          run.startError = driver.error();
-        }
-      }
-      // The AnalysisRun controller measures a new run at once (its initialDelay counts from now).
-      World::advance(run, now);
-      w.runs_.push_back(std::move(run));
-      return true;
-    }
+    bool operator()(const engine::CreateAnalysisRun&) { return false; }  // createAnalysisRun()
     bool operator()(const engine::TerminateAnalysisRun& a) {
       for (auto& run : w.runs_) {
         if (run.name == a.name && !run.terminatedAt) {
           run.terminatedAt = now;
           if (run.driver) {
             run.driver->terminate();
-            World::advance(run, now);
+            SimulatedWorld::advance(run, now);
           }
           return true;
         }
@@ -168,17 +193,49 @@ bool World::apply(const engine::Action& action, Time now) {
   return std::visit(Visitor{*this, now}, action);
 }
 
-RunState World::runState(const SimAnalysisRun& run, Time now) const {
-  if (!run.startError.empty()) return RunState{"Error", run.startError, run.createdAt};
+Result<bool> SimulatedWorld::createAnalysisRun(const engine::CreateAnalysisRun& a,
+                                               const Result<analysis::AnalysisRunSpec>& spec, Time now) {
+  for (const auto& run : runs_) {
+    if (run.name == a.name) return false;  // AlreadyExists: the cluster keeps the one it has
+  }
+  SimAnalysisRun run;
+  run.name = a.name;
+  run.type = a.type;
+  run.stepIndex = a.stepIndex;
+  run.podTemplateHash = a.podTemplateHash;
+  for (const auto& t : a.analysis.templates) run.templates.push_back(t.templateName);
+  run.createdAt = now;
+  // A run is real when any of its templates was given; one whose templates are all scripted follows
+  // the scenario's outcomes.
+  const bool real = metrics_ && std::any_of(a.analysis.templates.begin(), a.analysis.templates.end(),
+                                            [&](const engine::AnalysisTemplateRef& ref) {
+                                              return findTemplate(ref.templateName, ref.clusterScope);
+                                            });
+  if (real) {
+    if (spec) {
+      run.driver =
+          std::make_shared<analysis::RunDriver>(*spec, *metrics_, analysis::SecretValues{}, conditions_);
+    } else {
+      run.startError = spec.error();
+    }
+  }
+  // The AnalysisRun controller measures a new run at once (its initialDelay counts from now).
+  SimulatedWorld::advance(run, now);
+  runs_.push_back(std::move(run));
+  return true;
+}
+
+RunState SimulatedWorld::runState(const SimAnalysisRun& run, Time now) const {
+  if (!run.startError.empty()) return RunState{Phase::Error, run.startError, run.createdAt};
   if (run.driver) {
     const analysis::AnalysisRunStatus& s = run.driver->status();
-    if (!analysis::phaseCompleted(s.phase)) return RunState{"Running", s.message, std::nullopt};
+    if (!analysis::phaseCompleted(s.phase)) return RunState{Phase::Running, s.message, std::nullopt};
     (void)now;  // a real run's status is always as of its last advance, which the loop keeps at now
-    return RunState{analysis::phaseName(s.phase), s.message, s.completedAt};
+    return RunState{s.phase, s.message, s.completedAt};
   }
   // A terminated run stops where it was: what had ended by then counts, the rest never will.
   const Time horizon = run.terminatedAt ? std::min(now, *run.terminatedAt) : now;
-  RunState worst{"Successful", "", std::nullopt};
+  RunState worst{Phase::Successful, "", std::nullopt};
   bool allEnded = !run.templates.empty();
   Time lastEnd = run.createdAt;
   for (const auto& name : run.templates) {
@@ -188,34 +245,34 @@ RunState World::runState(const SimAnalysisRun& run, Time now) const {
       continue;
     }
     const AnalysisOutcome& o = it->second;
+    const Phase phase = outcomePhase(o);
     const Time end = run.createdAt + o.after;
     const std::string message = o.message.empty() ? "template " + name + " assessed " + o.phase : o.message;
-    if (severity(o.phase) >= 2) {
-      // Failed and Error end the run as soon as they are reached.
-      if (severity(o.phase) > severity(worst.phase) ||
-          (worst.endedAt && end < *worst.endedAt && severity(o.phase) == severity(worst.phase))) {
-        worst = RunState{o.phase, message, end};
+    const int severity = analysis::phaseSeverity(phase);
+    const int worstSeverity = analysis::phaseSeverity(worst.phase);
+    if (endsRunAtOnce(phase)) {
+      if (severity > worstSeverity || (worst.endedAt && end < *worst.endedAt && severity == worstSeverity)) {
+        worst = RunState{phase, message, end};
       }
       continue;
     }
     lastEnd = std::max(lastEnd, end);
-    if (severity(o.phase) > severity(worst.phase) || worst.message.empty()) {
-      worst =
-          RunState{severity(o.phase) > severity(worst.phase) ? o.phase : worst.phase, message, std::nullopt};
+    if (severity > worstSeverity || worst.message.empty()) {
+      worst = RunState{severity > worstSeverity ? phase : worst.phase, message, std::nullopt};
     }
   }
-  if (severity(worst.phase) >= 2) return worst;
+  if (endsRunAtOnce(worst.phase)) return worst;
   if (allEnded) {
     worst.endedAt = lastEnd;
     if (worst.message.empty()) worst.message = "all templates assessed Successful";
     return worst;
   }
   if (run.terminatedAt && now >= *run.terminatedAt)
-    return RunState{"Successful", "run terminated", run.terminatedAt};
-  return RunState{"Running", "", std::nullopt};
+    return RunState{Phase::Successful, "run terminated", run.terminatedAt};
+  return RunState{Phase::Running, "", std::nullopt};
 }
 
-engine::Observed World::observed(Time now) const {
+engine::Observed SimulatedWorld::observed(Time now) const {
   engine::Observed out;
   out.replicaSets.reserve(replicaSets_.size());
   for (const auto& rs : replicaSets_) {
@@ -224,13 +281,14 @@ engine::Observed World::observed(Time now) const {
     v.podTemplateHash = rs.podTemplateHash;
     v.revision = rs.revision;
     v.specReplicas = rs.specReplicas;
-    v.replicas = static_cast<int>(rs.podReadyAt.size());
+    v.replicas = rs.podCount();
     v.readyReplicas = rs.readyAt(now);
     v.availableReplicas = v.readyReplicas;
     v.scaleDownDeadline = rs.scaleDownDeadline;
     out.replicaSets.push_back(std::move(v));
   }
   out.serviceSelectors = serviceSelectors_;
+  out.trafficWeights = traffic_;
   out.analysisRuns.reserve(runs_.size());
   for (const auto& run : runs_) {
     engine::AnalysisRunView v;
@@ -247,14 +305,18 @@ engine::Observed World::observed(Time now) const {
   return out;
 }
 
-std::optional<Time> World::nextChange(Time now) const {
+std::optional<Time> SimulatedWorld::nextChange(Time now) const {
   std::optional<Time> next;
   auto consider = [&](Time t) {
     if (t > now && (!next || t < *next)) next = t;
   };
   for (const auto& rs : replicaSets_) {
-    auto it = std::upper_bound(rs.podReadyAt.begin(), rs.podReadyAt.end(), now);
-    if (it != rs.podReadyAt.end()) consider(*it);
+    for (const auto& c : rs.pods) {
+      if (c.readyAt > now) {
+        consider(c.readyAt);
+        break;
+      }
+    }
     if (rs.scaleDownDeadline) consider(*rs.scaleDownDeadline);
   }
   for (const auto& run : runs_) {

@@ -1,10 +1,10 @@
-// The simulated world one Rollout lives in: its ReplicaSets and their pods, its AnalysisRuns with
-// scripted outcomes, Service selectors, the traffic weights in force, and the events emitted. The world
-// carries out the engine's actions and shows itself to the engine as engine::Observed. Time is always
+// The simulated world one Rollout lives in: its ReplicaSets and their pods, its AnalysisRuns (real runs of
+// the given templates, or scripted outcomes), Service selectors, the traffic weights in force, and the
+// events emitted. It is the shell's World (shell/world.h) in virtual time: the shell carries the engine's
+// actions out against it exactly as the controller carries them out against a cluster. Time is always
 // passed in: the world changes only by actions and by the passing of virtual time.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,18 +16,28 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "engine/canary.h"
+#include "shell/world.h"
 #include "sim/scenario.h"
 
 namespace sluice::sim {
+
+// Pods asked for at one instant: they become ready together.
+struct PodCohort {
+  Time readyAt;
+  int count = 0;
+};
 
 struct SimReplicaSet {
   std::string name;
   std::string podTemplateHash;
   int64_t revision = 0;
   int specReplicas = 0;
-  std::vector<Time> podReadyAt;  // one entry per pod that exists, sorted: when it becomes ready
+  // The pods that exist, by when they become ready, sorted. A replica count is a number, not objects:
+  // the cost of a simulation depends on how often it scales, never on how many pods it asks for.
+  std::vector<PodCohort> pods;
   std::optional<Time> scaleDownDeadline;
 
+  int podCount() const;
   int readyAt(Time now) const;  // pods ready (and available) at `now`
 };
 
@@ -46,14 +56,9 @@ struct SimAnalysisRun {
   std::string startError;         // why the run could not be built (it is then in Error at once)
 };
 
-// Builds the run driver for a run the engine creates: nullptr when its outcome is scripted, or an error
-// (a template that cannot be merged) that puts the run in Error.
-using RunFactory =
-    std::function<Result<std::shared_ptr<analysis::RunDriver>>(const engine::CreateAnalysisRun& create)>;
-
 // A run's phase at one instant, and since when it has had it (for terminal phases).
 struct RunState {
-  std::string phase;  // Running, Successful, Failed, Error, Inconclusive
+  analysis::Phase phase = analysis::Phase::Running;  // Running, Successful, Failed, Error, Inconclusive
   std::string message;
   std::optional<Time> endedAt;
 };
@@ -65,28 +70,30 @@ struct WorldEvent {
   std::string message;
 };
 
-struct TrafficInForce {
-  int canaryWeight = 0;
-  int stableWeight = 100;
-  std::string canaryHash;
-  std::string stableHash;
-  bool operator==(const TrafficInForce&) const = default;
-};
+using engine::TrafficInForce;
 
-class World {
+class SimulatedWorld final : public shell::World {
  public:
   // `readiness`: how long after being asked for a pod becomes ready. `outcomes`: how the runs of each
-  // scripted analysis template end. `runFactory` (optional) builds the real run of templates that were
-  // given; runs it returns nullptr for follow `outcomes`.
-  World(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes, RunFactory runFactory = {});
+  // scripted analysis template end. `templates`: the templates given; a run of any of them is a real run,
+  // measured through `metrics` (which must outlive the world; nullptr: no real runs). Runs of templates
+  // that were not given follow `outcomes`.
+  SimulatedWorld(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes,
+                 std::vector<analysis::AnalysisTemplate> templates = {},
+                 analysis::Provider* metrics = nullptr);
 
   // Takes the measurements of every real run that is due at `now`. Returns whether a run's phase
   // changed (something the engine observes). Blocks for as long as the providers do.
   bool advanceRuns(Time now);
 
-  // Carries out one action at `now`. Returns whether anything the engine can observe changed (events
-  // change nothing observable; they are recorded in events()).
-  bool apply(const engine::Action& action, Time now);
+  // shell::World. Nothing here fails: apply() says whether anything the engine can observe changed
+  // (events change nothing observable; they are recorded in events()).
+  Result<engine::Observed> observe(Time now) override { return observed(now); }
+  Result<bool> apply(const engine::Action& action, Time now) override;
+  Result<bool> createAnalysisRun(const engine::CreateAnalysisRun& action,
+                                 const Result<analysis::AnalysisRunSpec>& spec, Time now) override;
+  const analysis::AnalysisTemplate* findTemplate(const std::string& name, bool clusterScope) override;
+  Status writeStatus(shell::RolloutDocument& rollout, nlohmann::json status, Time now) override;
 
   // The world as the engine sees it at `now`.
   engine::Observed observed(Time now) const;
@@ -118,7 +125,10 @@ class World {
 
   Duration readiness_;
   std::map<std::string, AnalysisOutcome> outcomes_;
-  RunFactory runFactory_;
+  std::vector<analysis::AnalysisTemplate> templates_;
+  analysis::Provider* metrics_;
+  // One cache for every run of the simulation: the runs of a template share its compiled conditions.
+  std::shared_ptr<analysis::RunConditions> conditions_ = std::make_shared<analysis::RunConditions>();
   std::vector<SimReplicaSet> replicaSets_;
   std::vector<SimAnalysisRun> runs_;
   std::map<std::string, std::string> serviceSelectors_;

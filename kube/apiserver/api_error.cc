@@ -70,6 +70,7 @@ ApiError invalid(const std::string& kind, const std::string& group, const std::s
                          : starts("Duplicate value")   ? "FieldValueDuplicate"
                          : starts("Not found")         ? "FieldValueNotFound"
                          : starts("Unsupported value") ? "FieldValueNotSupported"
+                         : starts("Too long")          ? "FieldValueTooLong"
                                                        : "FieldValueInvalid";
     causes.push_back({{"reason", reason}, {"message", what}, {"field", e.field}});
   }
@@ -87,6 +88,16 @@ ApiError forbidden(const std::string& resource, const std::string& group, const 
 }
 
 ApiError expired(std::string message) { return {410, "Expired", std::move(message), {}}; }
+
+ApiError tooLargeResourceVersion(int64_t requested, int64_t current) {
+  return {504,
+          "Timeout",
+          "Timeout: Too large resource version: " + std::to_string(requested) +
+              ", current: " + std::to_string(current),
+          {{"causes", nlohmann::json::array({{{"reason", "ResourceVersionTooLarge"},
+                                              {"message", "Too large resource version"}}})},
+           {"retryAfterSeconds", 1}}};
+}
 
 ApiError unsupportedMediaType(const std::string& accepted) {
   return {415,

@@ -2,6 +2,7 @@
 // server's `Status` body (kind Status, status Failure, details with name, group and kind).
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -45,6 +46,10 @@ ApiError invalid(const std::string& kind, const std::string& group, const std::s
 ApiError forbidden(const std::string& resource, const std::string& group, const std::string& name,
                    const std::string& why);
 ApiError expired(std::string message);
+// 504 Timeout for a read from a resourceVersion past the newest one: "Timeout: Too large resource
+// version: <requested>, current: <current>", a ResourceVersionTooLarge cause and retryAfterSeconds 1, as
+// the real server's storage.NewTooLargeResourceVersionError (client-go's reflector retries on it).
+ApiError tooLargeResourceVersion(int64_t requested, int64_t current);
 ApiError unsupportedMediaType(const std::string& accepted);
 ApiError methodNotAllowed(const std::string& verb, const std::string& resource);
 ApiError internalError(const std::string& message);

@@ -9,6 +9,7 @@
 
 #include "kube/apiserver/request_body.h"
 #include "kube/apiserver/table.h"
+#include "kube/json_depth.h"
 
 namespace sluice::apiserver {
 namespace {
@@ -349,7 +350,7 @@ Handled Handler::route(const HttpRequest& req) {
             std::nullopt};
   }
   auto parseBody = [&](json& out) -> std::optional<ApiError> {
-    auto decoded = decodeObjectBody(req.contentType, req.body);  // JSON or Kubernetes protobuf
+    auto decoded = decodeObjectBody(req.contentType, req.body, type->kind);  // JSON, YAML or protobuf
     if (!decoded) return decoded.error();
     out = std::move(*decoded);
     return std::nullopt;
@@ -375,12 +376,9 @@ Handled Handler::route(const HttpRequest& req) {
         }
         return {HttpResponse{}, plan};
       }
-      // Lists are served at the latest revision; a resourceVersion that is not one is still refused.
-      const std::string rv = queryParam(req.target, "resourceVersion");
-      if (!rv.empty() && rv.find_first_not_of("0123456789") != std::string::npos) {
-        return {errorResponse(badRequest("invalid resource version: " + rv)), std::nullopt};
-      }
       ListOptions lo;
+      lo.resourceVersion = queryParam(req.target, "resourceVersion");
+      lo.resourceVersionMatch = queryParam(req.target, "resourceVersionMatch");
       lo.labelSelector = queryParam(req.target, "labelSelector");
       lo.fieldSelector = queryParam(req.target, "fieldSelector");
       lo.continueToken = queryParam(req.target, "continue");
@@ -437,7 +435,7 @@ Handled Handler::route(const HttpRequest& req) {
       opts.orphanDependents = orphan == "true";
     }
     if (!req.body.empty()) {
-      json body = json::parse(req.body, nullptr, false);
+      json body = kube::parseJsonBounded(req.body).value;
       if (body.is_discarded() || !body.is_object()) {
         return {errorResponse(badRequest("the DeleteOptions body is not a JSON object")), std::nullopt};
       }

@@ -2,6 +2,7 @@
 // failures as the real server's handlers/patch.go does.
 #include "kube/apiserver/patch.h"
 
+#include "kube/json_depth.h"
 #include "kube/patch.h"
 #include "kube/strategic_merge.h"
 
@@ -10,14 +11,12 @@ namespace {
 
 using nlohmann::json;
 
+// The depth is checked on the raw bytes, before the parser builds anything, as for object bodies.
 ApiResult<json> parseBody(const std::string& body) {
-  json parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded()) return badRequest("error decoding patch: the body is not valid JSON");
-  if (kube::nestedDeeperThan(parsed, kube::kMaxJsonNestingDepth)) {
-    return badRequest("error decoding patch: the body nests deeper than " +
-                      std::to_string(kube::kMaxJsonNestingDepth) + " levels");
-  }
-  return parsed;
+  auto parsed = kube::parseJsonBounded(body);
+  if (parsed.tooDeep) return badRequest("error decoding patch: " + parsed.message);
+  if (!parsed.ok()) return badRequest("error decoding patch: the body is not valid JSON");
+  return std::move(parsed.value);
 }
 
 ApiResult<json> toApi(kube::PatchResult r) {

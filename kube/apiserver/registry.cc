@@ -13,8 +13,10 @@
 
 #include "base/time.h"
 #include "kube/apiserver/patch.h"
+#include "kube/apiserver/validation.h"
 #include "kube/apiserver/workload_defaults.h"
 #include "kube/base64.h"
+#include "kube/json_depth.h"
 #include "kube/names.h"
 #include "kube/selectors.h"
 
@@ -287,6 +289,40 @@ ApiResult<std::string> effectivePolicy(const DeleteOptions& options) {
   return p;
 }
 
+// The revision a list reads at, from its resourceVersion and resourceVersionMatch, checked as the real
+// server's ValidateListOptions and storage do: 0 for the newest state, N for Exact.
+ApiResult<int64_t> listRevision(const ListOptions& options, int64_t current) {
+  const std::string& rv = options.resourceVersion;
+  const std::string& match = options.resourceVersionMatch;
+  std::vector<FieldError> errs;
+  if (!match.empty()) {
+    if (rv.empty()) {
+      errs.push_back({"resourceVersionMatch", "Forbidden",
+                      "resourceVersionMatch is forbidden unless resourceVersion is provided"});
+    }
+    if (!options.continueToken.empty()) {
+      errs.push_back({"resourceVersionMatch", "Forbidden",
+                      "resourceVersionMatch is forbidden when continue is provided"});
+    }
+    if (match != "Exact" && match != "NotOlderThan") {
+      errs.push_back({"resourceVersionMatch", "Unsupported value",
+                      json(match).dump(-1, ' ', false, json::error_handler_t::replace) +
+                          ": supported values: \"Exact\", \"NotOlderThan\", \"\""});
+    }
+    if (match == "Exact" && rv == "0") {
+      errs.push_back({"resourceVersionMatch", "Forbidden",
+                      "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""});
+    }
+  }
+  if (!errs.empty()) return invalid("ListOptions", "meta.k8s.io", "", errs);
+  if (rv.empty()) return int64_t{0};
+  auto n = parseRv(rv);
+  if (!n) return badRequest("invalid resource version: " + rv);
+  // Never the current data as if it were the state at a revision that does not exist yet.
+  if (*n > current) return tooLargeResourceVersion(*n, current);
+  return match == "Exact" ? *n : int64_t{0};
+}
+
 std::set<std::string> selectable(const ResourceType& t) {
   std::set<std::string> out = {"metadata.name", "metadata.namespace"};
   out.insert(t.selectableFields.begin(), t.selectableFields.end());
@@ -304,17 +340,6 @@ std::vector<std::string> finalizersOnDelete(const std::vector<std::string>& fina
   }
   if (policy == "Orphan") out.push_back(kOrphanFinalizer);
   if (policy == "Foreground") out.push_back(kForegroundDeletionFinalizer);
-  return out;
-}
-
-std::string nameProblem(const std::string& kind, const std::string& name) {
-  // Namespaces are RFC 1123 labels; every other kind served here takes an RFC 1123 subdomain.
-  auto problems = kind == "Namespace" ? kube::isDNS1123Label(name) : kube::isDNS1123Subdomain(name);
-  std::string out;
-  for (const auto& p : problems) {
-    if (!out.empty()) out += ", ";
-    out += p;
-  }
   return out;
 }
 
@@ -440,30 +465,22 @@ struct Registry::Impl {
     return std::nullopt;
   }
 
-  std::vector<FieldError> validate(const ResourceType& t, const json& obj) const {
-    std::vector<FieldError> errs = workloadFieldErrors(t.kind, obj);
-    json meta = metadataOf(obj);
-    std::string name = str(meta, "name");
-    if (name.empty()) {
-      errs.push_back({"metadata.name", "Required value", "name or generateName is required"});
-    } else if (auto why = nameProblem(t.kind, name); !why.empty()) {
-      errs.push_back({"metadata.name", "Invalid value", "\"" + name + "\": " + why});
-    }
-    for (const char* field : {"labels", "annotations"}) {
-      if (meta.contains(field) && !meta[field].is_object()) {
-        errs.push_back({std::string("metadata.") + field, "Invalid value", "must be a map of strings"});
-      } else if (meta.contains(field)) {
-        for (const auto& [k, v] : meta[field].items()) {
-          if (!v.is_string()) {
-            errs.push_back(
-                {std::string("metadata.") + field + "[" + k + "]", "Invalid value", "must be a string"});
-          }
-        }
-      }
-    }
-    if (meta.contains("finalizers") && !meta["finalizers"].is_array()) {
-      errs.push_back({"metadata.finalizers", "Invalid value", "must be a list of strings"});
-    }
+  // The real server decodes a body into its Go type before anything else: a field of the wrong JSON
+  // type is a 400 for a create or update, and a 422 on `patch` when a patch produced it.
+  static std::optional<ApiError> checkTypes(const ResourceType& t, const json& obj, bool isBody,
+                                            const std::string& name = "") {
+    if (t.custom) return std::nullopt;
+    std::string problem = typeProblem(t.kind, obj);
+    if (problem.empty()) return std::nullopt;
+    if (!isBody) return invalid(t.kind, t.group, name, {{"patch", "Invalid value", problem}});
+    return badRequest(t.kind + " in version \"" + t.version + "\" cannot be handled as a " + t.kind + ": " +
+                      problem);
+  }
+
+  // The real server's validation: metadata and the kind's rules (validation.h), then a CRD's own.
+  std::vector<FieldError> validate(const ResourceType& t, const json& obj, const json* old) const {
+    std::vector<FieldError> errs = validateObject(t.kind, t.custom, obj, old);
+    const std::string name = str(metadataOf(obj), "name");
     if (t.kind == "CustomResourceDefinition") {
       json spec = obj.value("spec", json::object());
       json names = spec.value("names", json::object());
@@ -639,7 +656,15 @@ struct Registry::Impl {
       json current = decode(t, row->value, row->revision);
       auto desired = transform(current);
       if (!desired) return desired.error();
+      // A JSON patch can add a deep value at a deep path: the result is held to the request-body limit.
+      if (kube::nestedDeeperThan(*desired, kube::kMaxJsonNestingDepth)) {
+        return invalid(t.kind, t.group, name,
+                       {{"patch", "Invalid value",
+                         "the patched object nests deeper than " +
+                             std::to_string(kube::kMaxJsonNestingDepth) + " levels"}});
+      }
       if (auto bad = checkTypeMeta(t, *desired)) return *bad;
+      if (auto bad = checkTypes(t, *desired, isPut, name)) return *bad;
       json dmeta = metadataOf(*desired);
       std::string bodyName = str(dmeta, "name");
       if (!bodyName.empty() && bodyName != name) {
@@ -661,7 +686,7 @@ struct Registry::Impl {
                        {{"metadata.resourceVersion", "Invalid value", "0: must be specified for an update"}});
       }
       json next = prepareForUpdate(t, sub, current, std::move(*desired));
-      if (auto errs = validate(t, next); !errs.empty()) return invalid(t.kind, t.group, name, errs);
+      if (auto errs = validate(t, next, &current); !errs.empty()) return invalid(t.kind, t.group, name, errs);
       if (auto bad = checkSchema(t, next, options)) return *bad;
       const json curMeta = metadataOf(current);
       const json nextMeta = metadataOf(next);
@@ -722,6 +747,16 @@ struct Registry::Impl {
           auto scale = toScale(scaleOf(t, current));
           if (!scale) return scale.error();
           json replicas = scale->is_object() ? readPath(*scale, ".spec.replicas") : json();
+          if (!replicas.is_null() && (!replicas.is_number_integer() || replicas.get<int64_t>() > INT32_MAX ||
+                                      replicas.get<int64_t>() < INT32_MIN)) {
+            // As the real server's decoding of a Scale: spec.replicas is an int32.
+            return badRequest(
+                "Scale in version \"v1\" cannot be handled as a Scale: json: cannot unmarshal " +
+                std::string(replicas.is_string()   ? "string"
+                            : replicas.is_number() ? "number " + replicas.dump()
+                                                   : replicas.type_name()) +
+                " into Go struct field ScaleSpec.spec.replicas of type int32");
+          }
           if (!replicas.is_number_integer() || replicas.get<int64_t>() < 0) {
             return invalid("Scale", "autoscaling", name,
                            {{"spec.replicas", "Invalid value",
@@ -816,7 +851,10 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns,
   auto fields = kube::FieldSelector::parse(options.fieldSelector, selectable(type));
   if (!fields) return badRequest(fields.error());
   std::string prefix = type.keyPrefix() + (type.namespaced && !ns.empty() ? ns + "/" : "");
-  int64_t atRev = 0;
+  auto requested = listRevision(options, impl_->store.currentRevision());
+  if (!requested) return requested.error();
+  int64_t atRev = *requested;
+  const bool exact = atRev != 0;
   std::string startAfter;
   if (!options.continueToken.empty()) {
     auto decoded = kube::base64Decode(options.continueToken);
@@ -837,6 +875,9 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns,
   while (true) {
     auto page = impl_->store.list(prefix, startAfter, limit == 0 ? 0 : limit, atRev);
     if (!page) {
+      if (page.error().code == StoreErrc::kCompacted && exact) {
+        return expired("The resourceVersion for the provided list is too old.");
+      }
       if (page.error().code == StoreErrc::kCompacted) {
         return expired(
             "The provided continue parameter is too old to display a consistent list result. You can start a "
@@ -876,6 +917,7 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns,
 ApiResult<json> Registry::create(const ResourceType& type, const std::string& ns, json body,
                                  const WriteOptions& options) {
   if (auto bad = Impl::checkTypeMeta(type, body)) return *bad;
+  if (auto bad = Impl::checkTypes(type, body, true)) return *bad;
   json& meta = body["metadata"];
   if (!meta.is_object()) meta = json::object();
   if (type.namespaced) {
@@ -908,7 +950,7 @@ ApiResult<json> Registry::create(const ResourceType& type, const std::string& ns
     meta.erase("generation");
   }
   Impl::prepareForCreate(type, body);
-  if (auto errs = impl_->validate(type, body); !errs.empty())
+  if (auto errs = impl_->validate(type, body, nullptr); !errs.empty())
     return invalid(type.kind, type.group, name, errs);
   if (auto bad = Impl::checkSchema(type, body, options)) return *bad;
   if (type.namespaced) {
@@ -1107,6 +1149,11 @@ ApiResult<std::unique_ptr<RegistryWatch>> Registry::watch(
   } else {
     auto rv = parseRv(options.resourceVersion);
     if (!rv) return badRequest("invalid resource version: " + options.resourceVersion);
+    // The real server's watch cache waits up to 3 s for a revision it has not seen, then gives up; here
+    // the store is the only source of revisions, so a future one is refused at once.
+    if (const int64_t current = impl_->store.currentRevision(); *rv > current) {
+      return tooLargeResourceVersion(*rv, current);
+    }
     from = *rv;
   }
   auto matches = [labels = *labels, fields = *fields](const json& obj) {

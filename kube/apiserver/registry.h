@@ -68,6 +68,11 @@ struct ListOptions {
   std::string fieldSelector;
   int64_t limit = 0;
   std::string continueToken;
+  // As the real server: "" or "0" lists the newest state; N with resourceVersionMatch "" or NotOlderThan
+  // lists the newest state if it is at least N; with Exact, the state at N exactly (410 once compacted).
+  // N past the newest revision is 504 Too large resource version, whatever the match.
+  std::string resourceVersion;
+  std::string resourceVersionMatch;
 };
 
 struct DeleteOptions {
@@ -137,6 +142,8 @@ class Registry {
   ApiResult<nlohmann::json> get(const ResourceType& type, const std::string& ns,
                                 const std::string& name) const;
   // The list object ({kind: <Kind>List, metadata: {resourceVersion, continue}, items}). `ns` empty: all.
+  // 422 for resourceVersionMatch without a resourceVersion or with a continue token, an unknown match,
+  // or Exact with "0"; 400 for a resourceVersion that is not a number.
   ApiResult<nlohmann::json> list(const ResourceType& type, const std::string& ns,
                                  const ListOptions& options) const;
   // 201-style create; returns the stored object.
@@ -158,7 +165,9 @@ class Registry {
   ApiResult<nlohmann::json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
                                    const DeleteOptions& options);
   // Starts a watch; `sink` receives events on the store's writing thread (or inside this call for the
-  // initial ones) and must not block. 410 Expired for a compacted start revision; 400 for bad selectors.
+  // initial ones) and must not block. 410 Expired for a compacted start revision; 504 Timeout (Too large
+  // resource version) for one past the newest revision; 400 for bad selectors. The real server sends the
+  // last two as an ERROR event in a 200 stream, and so does ours.
   ApiResult<std::unique_ptr<RegistryWatch>> watch(const ResourceType& type, const std::string& ns,
                                                   const WatchOptions& options,
                                                   const std::function<void(const WatchEvent&)>& sink);
@@ -175,9 +184,5 @@ class Registry {
   explicit Registry(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Checks a name as the real server does for the kind: Namespaces need an RFC 1123 label, other kinds an
-// RFC 1123 subdomain. Returns the message after `metadata.name: Invalid value: "<name>": `, or "" if valid.
-std::string nameProblem(const std::string& kind, const std::string& name);
 
 }  // namespace sluice::apiserver

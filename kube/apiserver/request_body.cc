@@ -13,6 +13,7 @@
 #include "base/time.h"
 #include "kube/apiserver/protobuf_schema.h"
 #include "kube/base64.h"
+#include "kube/json_depth.h"
 #include "kube/protobuf_wire.h"
 
 namespace sluice::apiserver {
@@ -70,12 +71,22 @@ class Decoder {
  public:
   // `bytes` as an object of `schema`; `path` names it in errors ("spec.template").
   ApiResult<json> message(const MessageSchema& schema, std::string_view bytes, const std::string& path) {
+    // Messages nest as the objects they become: held to the same depth as a JSON body.
+    if (depth_ >= kube::kMaxJsonNestingDepth) {
+      return malformed("messages nest deeper than " + std::to_string(kube::kMaxJsonNestingDepth) +
+                       " levels at " + where(schema, path));
+    }
+    ++depth_;
     json out = json::object();
-    if (auto bad = into(schema, bytes, path, out)) return *bad;
+    auto bad = into(schema, bytes, path, out);
+    --depth_;
+    if (bad) return *bad;
     return out;
   }
 
  private:
+  std::size_t depth_ = 0;
+
   std::optional<ApiError> into(const MessageSchema& schema, std::string_view bytes, const std::string& path,
                                json& out) {
     kube::WireReader reader(bytes);
@@ -270,9 +281,10 @@ class Decoder {
     auto raw = wrapped(bytes, at);
     if (!raw) return raw.error();
     if (raw->empty()) return json(nullptr);
-    json v = json::parse(*raw, nullptr, false);
-    if (v.is_discarded()) return malformed(at + " does not hold JSON");
-    return v;
+    auto v = kube::parseJsonBounded(*raw);
+    if (v.tooDeep) return malformed(at + " holds JSON that " + v.message);
+    if (!v.ok()) return malformed(at + " does not hold JSON");
+    return std::move(v.value);
   }
 
   // One map entry {key = 1, value = 2} added to `target`.
@@ -376,6 +388,33 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// The start of a body for an error message, as the real server's summarizeData shows it: JSON as text,
+// anything else in hex, cut at 30 bytes.
+std::string summarize(std::string_view body) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  constexpr std::size_t kMax = 30;
+  if (body.empty()) return "<empty>";
+  std::string_view head = body.substr(0, kMax);
+  std::string out;
+  if (body.front() == '{') {
+    out = printable(head);
+  } else {
+    for (char ch : head) {
+      const auto c = static_cast<unsigned char>(ch);
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return body.size() > kMax ? out + " ..." : out;
+}
+
+// A body the server cannot decode at all, worded as the real server's transformDecodeError.
+ApiError unrecognized(std::string_view kind, const std::string& why, std::string_view body) {
+  return badRequest("the object provided is unrecognized (must be of type " +
+                    (kind.empty() ? std::string("an object") : std::string(kind)) + "): " + why + " (" +
+                    summarize(body) + ")");
+}
+
 }  // namespace
 
 ApiResult<json> decodeProtobufObject(std::string_view body) {
@@ -422,12 +461,17 @@ ApiResult<json> decodeProtobufObject(std::string_view body) {
   }
   auto object = Decoder().message(*schema, raw, "");
   if (!object) return object;
+  // Messages and the JSON a RawExtension carries stack up: the whole object is held to the limit too.
+  if (kube::nestedDeeperThan(*object, kube::kMaxJsonNestingDepth)) {
+    return malformed("the object nests deeper than " + std::to_string(kube::kMaxJsonNestingDepth) +
+                     " levels");
+  }
   (*object)["apiVersion"] = apiVersion;
   (*object)["kind"] = kind;
   return object;
 }
 
-ApiResult<json> decodeObjectBody(std::string_view contentType, std::string_view body) {
+ApiResult<json> decodeObjectBody(std::string_view contentType, std::string_view body, std::string_view kind) {
   const std::string mediaType = lower(trim(contentType.substr(0, contentType.find(';'))));
   if (mediaType == kProtobufMediaType) return decodeProtobufObject(body);
   json out;
@@ -437,6 +481,12 @@ ApiResult<json> decodeObjectBody(std::string_view contentType, std::string_view 
     if (!docs) return badRequest("error converting YAML to JSON: " + docs.error());
     if (docs->size() != 1) return badRequest("the request body must be exactly one YAML document");
     out = std::move((*docs)[0].json);
+    if (kube::nestedDeeperThan(out, kube::kMaxJsonNestingDepth)) {
+      return unrecognized(kind,
+                          "error converting YAML to JSON: yaml: exceeded max depth of " +
+                              std::to_string(kube::kMaxJsonNestingDepth),
+                          body);
+    }
     // YAML strings are bytes; JSON's must be UTF-8, or storing the object would fail later.
     try {
       (void)out.dump();
@@ -447,7 +497,11 @@ ApiResult<json> decodeObjectBody(std::string_view contentType, std::string_view 
              mediaType.rfind("*/*", 0) != 0) {
     return unsupportedMediaType("application/json, application/yaml, " + std::string(kProtobufMediaType));
   } else {
-    out = json::parse(body, nullptr, false);
+    auto parsed = kube::parseJsonBounded(body);
+    if (parsed.tooDeep) {
+      return unrecognized(kind, "couldn't get version/kind; json parse error: " + parsed.message, body);
+    }
+    out = std::move(parsed.value);
   }
   if (out.is_discarded()) return badRequest("the request body is not valid JSON");
   if (!out.is_object()) return badRequest("the request body must be a JSON object");

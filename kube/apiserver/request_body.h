@@ -16,8 +16,11 @@ inline constexpr std::string_view kProtobufMediaType = "application/vnd.kubernet
 
 // The body as a JSON object, by its Content-Type (JSON when empty). Errors, as the real server words
 // them where it has words: 415 for another media type, for a protobuf kind this server has no schema
-// for, or for a protobuf field it does not decode; 400 for a malformed body or one that is not an object.
-ApiResult<nlohmann::json> decodeObjectBody(std::string_view contentType, std::string_view body);
+// for, or for a protobuf field it does not decode; 400 for a malformed body or one that is not an object,
+// and for one that nests deeper than kube::kMaxJsonNestingDepth (checked before anything is built, in
+// every encoding). `kind` is the kind the request's URL names, for messages.
+ApiResult<nlohmann::json> decodeObjectBody(std::string_view contentType, std::string_view body,
+                                           std::string_view kind = "");
 
 // A protobuf body alone (errors as above). Unknown field numbers in fully known messages are dropped,
 // as the real server's protobuf decoding drops them, whatever fieldValidation asks.

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "kube/apiserver/data_dir_lock.h"
 #include "kube/apiserver/garbage_collector.h"
 #include "kube/apiserver/handler.h"
 #include "kube/apiserver/namespace_controller.h"
@@ -232,11 +233,11 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     auto w = registry_.watch(*plan_->type, plan_->ns, plan_->options, sink);
     if (!w) {
-      if (w.error().code != 410) {
+      if (w.error().code != 410 && w.error().code != 504) {
         send({w.error().code, "application/json", statusBody(w.error()).dump(), {}}, keepAlive_);
         return;
       }
-      // Too old: the real server answers 200 and an ERROR event in the stream, then ends it.
+      // Too old or too new: the real server answers 200 and an ERROR event in the stream, then ends it.
       std::lock_guard lock(queue_->mu);
       queue_->pending += eventLine("ERROR", statusBody(w.error()));
       finishing_ = true;
@@ -392,6 +393,8 @@ class Session : public std::enable_shared_from_this<Session> {
 struct ApiServer::Impl {
   ServerOptions options;
   TlsMaterial tls;
+  // Held while anything below uses the directory (declared first: released last).
+  std::unique_ptr<DataDirLock> dataDirLock;
   std::unique_ptr<Store> store;
   std::unique_ptr<Registry> registry;
   // kube-controller-manager's part: stopped before the registry they act through.
@@ -439,6 +442,10 @@ ApiServer::~ApiServer() {
 Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  // First, before anything in the directory is read or written: a second server must not touch it.
+  auto lock = DataDirLock::acquire(options.dataDir);
+  if (!lock) return Error{lock.error()};
+  impl->dataDirLock = std::move(lock).value();
   auto tls = loadOrCreateTlsMaterial(options.dataDir);
   if (!tls) return Error{tls.error()};
   impl->tls = std::move(tls).value();
@@ -457,6 +464,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
   if (options.simulateWorkloads) {
     WorkloadOptions workloadOptions;
     workloadOptions.podReadyAfter = options.podReadyAfter;
+    workloadOptions.maxPodsPerReplicaSet = options.maxPodsPerReplicaSet;
     auto workloads = WorkloadSimulator::start(*impl->registry, workloadOptions);
     if (!workloads) return Error{"starting the workload simulation: " + workloads.error().message};
     impl->workloads = std::move(workloads).value();

@@ -24,6 +24,7 @@ struct ServerOptions {
   // The workload simulation: how long a new pod takes to become ready (its template's
   // sluice.dev/sim-ready-after annotation overrides it).
   std::chrono::milliseconds podReadyAfter{2000};
+  int maxPodsPerReplicaSet = 1000;  // the simulation's cap (workloads.h)
   // Off: Deployments, ReplicaSets and Pods stay exactly as clients write them.
   bool simulateWorkloads = true;
 };

@@ -18,6 +18,7 @@
 #include "engine/canary.h"
 #include "kube/apiserver/deployment_math.h"
 #include "kube/apiserver/registry.h"
+#include "kube/apiserver/validation.h"
 #include "kube/work_queue.h"
 
 namespace sluice::apiserver {
@@ -33,6 +34,9 @@ constexpr const char* kMaxReplicasAnnotation = "deployment.kubernetes.io/max-rep
 constexpr const char* kPodTemplateHashLabel = "pod-template-hash";
 // How often every object is looked at again, in case a watch event was missed.
 constexpr Millis kResyncInterval{30000};
+// Pods one ReplicaSet sync creates at most, as the real controller's burstReplicas; the rest follow on
+// the next sync, so that one huge spec.replicas cannot hold the worker.
+constexpr int kBurstReplicas = 500;
 constexpr Millis kCrashBackoffBase{10000};
 constexpr Millis kCrashBackoffMax{300000};
 
@@ -557,16 +561,28 @@ struct WorkloadSimulator::Impl {
     if (!got) return got.error().code == 404 || report(got.error(), "replicaset " + ns + "/" + name);
     json rs = std::move(got).value();
     if (deleting(rs)) return true;
+    // Pods from a template the selector does not select would never count as the ReplicaSet's, and
+    // it would create more forever. The server refuses such a ReplicaSet now; one stored before is left.
+    if (!selectorMatchesTemplate(rs)) return true;
     auto owned = controlled(*pods, rs);
     if (!owned) return report(owned.error(), "pods of replicaset " + ns + "/" + name);
     std::vector<json> active = std::move(owned).value();
     const json& spec = rs["spec"];
-    const int desired = intField(spec, "replicas", 1);
+    const int wanted = intField(spec, "replicas", 1);
+    const int desired = std::min(wanted, options.maxPodsPerReplicaSet);
+    if (wanted > desired && static_cast<int>(active.size()) < desired) {
+      recordEvent(rs, "Warning", "SimulationLimit",
+                  "the simulation runs at most " + std::to_string(options.maxPodsPerReplicaSet) +
+                      " pods per ReplicaSet, not " + std::to_string(wanted),
+                  "replicaset-controller");
+    }
     bool ok = true;
     if (static_cast<int>(active.size()) < desired) {
       const json& tmpl = field(spec, "template");
       const json& tmeta = field(tmpl, "metadata");
-      for (int i = static_cast<int>(active.size()); i < desired; ++i) {
+      const int target = std::min(desired, static_cast<int>(active.size()) + kBurstReplicas);
+      if (target < desired) after = Millis(10);
+      for (int i = static_cast<int>(active.size()); i < target; ++i) {
         json pod = {{"apiVersion", "v1"},
                     {"kind", "Pod"},
                     {"metadata",
@@ -732,8 +748,11 @@ struct WorkloadSimulator::Impl {
     if (!got) return got.error().code == 404 || report(got.error(), "deployment " + ns + "/" + name);
     json d = std::move(got).value();
     if (deleting(d)) return true;
+    // As for ReplicaSets: a template the selector does not select would get a new ReplicaSet each time.
+    if (!selectorMatchesTemplate(d)) return true;
     const json spec = d["spec"];
-    const int replicas = intField(spec, "replicas", 1);
+    // Held to the pods one ReplicaSet runs here; also keeps the surge arithmetic far from int overflow.
+    const int replicas = std::min(intField(spec, "replicas", 1), options.maxPodsPerReplicaSet);
     const bool paused = field(spec, "paused") == json(true);
     const json& strategy = field(spec, "strategy");
     const bool recreate = str(strategy, "type") == "Recreate";

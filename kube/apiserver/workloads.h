@@ -24,6 +24,10 @@ struct WorkloadOptions {
   // How long a pod takes from creation to ready unless its sim-ready-after annotation says otherwise.
   std::chrono::milliseconds podReadyAfter{2000};
   std::string nodeName = "sluice-node";
+  // The most pods the simulation keeps for one ReplicaSet (and the most replicas it gives a Deployment's
+  // ReplicaSets): this is a demo and test cluster on one machine, and spec.replicas may be up to 2^31-1.
+  // Past it, a Warning Event SimulationLimit on the ReplicaSet.
+  int maxPodsPerReplicaSet = 1000;
 };
 
 // How one pod is to be simulated, read from its annotations. A value the simulation does not understand

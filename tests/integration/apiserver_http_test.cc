@@ -2,9 +2,11 @@
 // Status bodies (and the server stays up), discovery and OpenAPI shapes, and watch streams (initial
 // events, bookmarks, 410 Expired inside the stream).
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "kube/apiserver/server.h"
 #include "tests/integration/kubectl_env.h"
@@ -365,4 +367,95 @@ TEST_CASE("Tables on the wire: lists, single objects, includeObject, one-row wat
   CHECK(events[0]["object"]["columnDefinitions"].size() == 3);
   CHECK(events[1]["object"]["columnDefinitions"].empty());
   CHECK(events[1]["object"]["rows"][0]["cells"][0] == "b");
+}
+
+TEST_CASE("hostile input over HTTPS: deep bodies, a watch from the future, unknown patch directives",
+          "[integration][apiserver][limits]") {
+  Wire w;
+  const std::string cms = kCms;
+  REQUIRE(w.call("POST", cms, R"({"metadata":{"name":"c"},"data":{"a":"1"}})").code == 201);
+  // 80,000 levels crashed the process while serialising; now each is a 400 and the server stays up.
+  const std::string deep = std::string(80000, '[') + std::string(80000, ']');
+  auto create = w.call("POST", "/api/v1/namespaces/default/pods",
+                       R"({"metadata":{"name":"deep"},"spec":{"x":)" + deep + "}}");
+  checkStatus(create, 400, "BadRequest");
+  CHECK_THAT(create.body, Catch::Contains("exceeded max depth"));
+  checkStatus(w.call("PUT", cms + "/c", R"({"metadata":{"name":"c"},"data":)" + deep + "}"), 400,
+              "BadRequest");
+  checkStatus(w.call("POST", cms, "metadata: {name: y}\ndata: " + deep + "\n", "application/yaml"), 400,
+              "BadRequest");
+  checkStatus(w.call("PATCH", cms + "/c", R"({"data":)" + deep + "}", "application/merge-patch+json"), 400,
+              "BadRequest");
+  auto explode =
+      w.call("PATCH", cms + "/c", R"({"$patch":"explode"})", "application/strategic-merge-patch+json");
+  checkStatus(explode, 400, "BadRequest");
+  CHECK_THAT(explode.body, Catch::Contains("unknown patch type"));
+
+  // A watch from a revision the server has not reached: 200, then one ERROR event with the real
+  // server's 504 and its retry hint, and the stream ends (curl returns well before its time limit).
+  const auto list = w.call("GET", cms).parsed();
+  const long long current = std::stoll(list["metadata"]["resourceVersion"].get<std::string>());
+  const std::string future = std::to_string(current + 100);
+  auto start = std::chrono::steady_clock::now();
+  auto events = w.watch(cms + "?watch=true&resourceVersion=" + future, 10);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0]["type"] == "ERROR");
+  CHECK(events[0]["object"]["code"] == 504);
+  CHECK(events[0]["object"]["reason"] == "Timeout");
+  CHECK(events[0]["object"]["message"] ==
+        "Timeout: Too large resource version: " + future + ", current: " + std::to_string(current));
+  CHECK(events[0]["object"]["details"]["retryAfterSeconds"] == 1);
+  auto exact = w.call("GET", cms + "?resourceVersion=" + future + "&resourceVersionMatch=Exact");
+  checkStatus(exact, 504, "Timeout");
+
+  // Still serving, with only the good write.
+  auto after = w.call("GET", cms);
+  REQUIRE(after.code == 200);
+  REQUIRE(after.parsed()["items"].size() == 1);
+  CHECK(after.parsed()["items"][0]["data"] == json{{"a", "1"}});
+}
+
+TEST_CASE("the workload simulation runs a bounded number of pods whatever spec.replicas says",
+          "[integration][apiserver][workloads]") {
+  sluice::apiserver::ServerOptions options;
+  options.podReadyAfter = std::chrono::milliseconds(100);
+  options.maxPodsPerReplicaSet = 3;
+  Wire w(options);
+  const std::string apps = "/apis/apps/v1/namespaces/default/";
+  const std::string tmpl =
+      R"("selector":{"matchLabels":{"app":"APP"}},"template":{"metadata":{"labels":{"app":"APP"}},"spec":{"containers":[{"name":"c","image":"i"}]}})";
+  auto spec = [&](const std::string& app) {
+    std::string s = tmpl;
+    for (auto at = s.find("APP"); at != std::string::npos; at = s.find("APP")) s.replace(at, 3, app);
+    return s;
+  };
+  REQUIRE(w.call("POST", apps + "replicasets",
+                 R"({"metadata":{"name":"bare"},"spec":{"replicas":10,)" + spec("bare") + "}}")
+              .code == 201);
+  // The largest count the real server accepts: before the cap, the surge arithmetic overflowed on it.
+  REQUIRE(w.call("POST", apps + "deployments",
+                 R"({"metadata":{"name":"huge"},"spec":{"replicas":2147483647,)" + spec("huge") + "}}")
+              .code == 201);
+  auto pods = [&](const std::string& app) {
+    return w.call("GET", "/api/v1/namespaces/default/pods?labelSelector=app%3D" + app)
+        .parsed()["items"]
+        .size();
+  };
+  REQUIRE(sluice::testing::waitUntil([&] { return pods("bare") == 3 && pods("huge") == 3; },
+                                     std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // and no more come
+  CHECK(pods("bare") == 3);
+  CHECK(pods("huge") == 3);
+  const json rs = w.call("GET", apps + "replicasets?labelSelector=app%3Dhuge").parsed()["items"];
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0]["spec"]["replicas"] == 3);
+  CHECK(w.call("GET", apps + "replicasets/bare").parsed()["spec"]["replicas"] == 10);  // kept as written
+  const json events =
+      w.call("GET", "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dbare")
+          .parsed()["items"];
+  bool warned = false;
+  for (const auto& e : events)
+    warned = warned || (e["reason"] == "SimulationLimit" && e["type"] == "Warning");
+  CHECK(warned);
 }

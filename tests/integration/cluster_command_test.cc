@@ -45,3 +45,38 @@ TEST_CASE("sluice cluster serves kubectl and resumes on the same directory",
     CHECK(WEXITSTATUS(server.exitStatus()) == 0);
   }
 }
+
+TEST_CASE("a second sluice cluster on a directory in use refuses to start and changes nothing",
+          "[integration][cluster]") {
+  TempDir dir("sluice-cluster-lock");
+  const std::string data = (dir / "data").string();
+  ChildProcess first({SLUICE_BINARY, "cluster", "--data-dir", data, "--port", "0"}, dir / "first.log");
+  REQUIRE(waitUntil([&] { return first.log().find("export KUBECONFIG=") != std::string::npos; },
+                    std::chrono::seconds(20)));
+  std::ifstream in(data + "/kubeconfig");
+  const std::string kubeconfigBefore((std::istreambuf_iterator<char>(in)), {});
+
+  ChildProcess second({SLUICE_BINARY, "cluster", "--data-dir", data, "--port", "0"}, dir / "second.log");
+  REQUIRE(waitUntil([&] { return !second.running(); }, std::chrono::seconds(20)));
+  INFO(second.log());
+  CHECK(WIFEXITED(second.exitStatus()));
+  CHECK(WEXITSTATUS(second.exitStatus()) != 0);
+  CHECK_THAT(second.log(),
+             Catch::Contains("the data directory " + data + " is in use by another sluice cluster (pid " +
+                             std::to_string(first.pid()) + ")"));
+  // The first one's kubeconfig (its port) is untouched, and it still serves.
+  std::ifstream again(data + "/kubeconfig");
+  CHECK(std::string((std::istreambuf_iterator<char>(again)), {}) == kubeconfigBefore);
+  CHECK(first.running());
+
+  // Once the first is gone, the directory is free again.
+  first.kill(SIGTERM);
+  REQUIRE(waitUntil([&] { return !first.running(); }, std::chrono::seconds(10)));
+  ChildProcess third({SLUICE_BINARY, "cluster", "--data-dir", data, "--port", "0"}, dir / "third.log");
+  bool ready = waitUntil([&] { return third.log().find("export KUBECONFIG=") != std::string::npos; },
+                         std::chrono::seconds(20));
+  INFO(third.log());
+  CHECK(ready);
+  third.kill(SIGTERM);
+  REQUIRE(waitUntil([&] { return !third.running(); }, std::chrono::seconds(10)));
+}

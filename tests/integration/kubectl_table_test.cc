@@ -127,7 +127,7 @@ metadata: {name: web}
 spec:
   clusterIP: 10.96.0.20
   selector: {app: web}
-  ports: [{port: 80, protocol: TCP}, {port: 9090, protocol: UDP}]
+  ports: [{name: http, port: 80, protocol: TCP}, {name: metrics, port: 9090, protocol: UDP}]
 ---
 apiVersion: v1
 kind: Pod

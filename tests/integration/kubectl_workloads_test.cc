@@ -5,7 +5,9 @@
 #include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 
+#include "kube/apiserver/store.h"
 #include "tests/integration/kubectl_env.h"
 #include "tests/support/process.h"
 
@@ -325,6 +327,70 @@ TEST_CASE("A Deployment with maxSurge and maxUnavailable both 0 is invalid",
   CHECK_THAT(r.output,
              Catch::Contains("spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 "
                              "when `maxSurge` is 0"));
+}
+
+TEST_CASE("kubectl sees the real server's 422 for a workload whose selector does not select its template",
+          "[integration][kubectl][workloads]") {
+  KubectlEnv env(kFastReady);
+  auto mismatched = deployment("web", 2, "nginx:1.25");
+  mismatched["spec"]["selector"]["matchLabels"]["app"] = "other";
+  auto r = env.kubectl("apply -f " + env.writeFile("mismatched.json", mismatched.dump()));
+  INFO(r.output);
+  CHECK(r.exitCode != 0);
+  CHECK_THAT(r.output,
+             Catch::Contains("spec.template.metadata.labels: "
+                             "Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not "
+                             "match template `labels`"));
+  auto unselected = deployment("bare", 1, "nginx:1.25");
+  unselected["spec"].erase("selector");
+  r = env.kubectl("create -f " + env.writeFile("bare.json", unselected.dump()));
+  INFO(r.output);
+  CHECK(r.exitCode != 0);
+  CHECK_THAT(r.output, Catch::Contains("spec.selector: Required value"));
+  auto negative = deployment("negative", -3, "nginx:1.25");
+  r = env.kubectl("create -f " + env.writeFile("negative.json", negative.dump()));
+  INFO(r.output);
+  CHECK_THAT(r.output,
+             Catch::Contains("spec.replicas: Invalid value: -3: must be greater than or equal to 0"));
+  CHECK(env.getJson("deployments")["items"].empty());
+}
+
+TEST_CASE("Workloads stored before validation existed never make the simulation create without bound",
+          "[integration][kubectl][workloads]") {
+  KubectlEnv env(kFastReady);
+  env.stop();
+  {
+    // Written to the store directly, as an older server would have accepted them.
+    auto store = sluice::apiserver::Store::open(env.dir() / "data" / "state.db");
+    REQUIRE(store.ok());
+    auto noSelector = deployment("no-selector", 3, "nginx:1.25");
+    noSelector["spec"].erase("selector");
+    auto mismatched = deployment("mismatched", 3, "nginx:1.25");
+    mismatched["spec"]["selector"]["matchLabels"]["app"] = "other";
+    json rs = {{"apiVersion", "apps/v1"},
+               {"kind", "ReplicaSet"},
+               {"metadata", {{"name", "rs-mismatched"}, {"namespace", "default"}, {"uid", "u-rs"}}},
+               {"spec",
+                {{"replicas", 3},
+                 {"selector", {{"matchLabels", {{"app", "x"}}}}},
+                 {"template",
+                  {{"metadata", {{"labels", {{"app", "y"}}}}}, {"spec", {{"containers", json::array()}}}}}}}};
+    int uid = 0;
+    for (json d : {noSelector, mismatched}) {
+      d["metadata"]["namespace"] = "default";
+      d["metadata"]["uid"] = "u-" + std::to_string(++uid);
+      REQUIRE((*store)
+                  ->create("apps/deployments/default/" + d["metadata"]["name"].get<std::string>(), d.dump())
+                  .ok());
+    }
+    REQUIRE((*store)->create("apps/replicasets/default/rs-mismatched", rs.dump()).ok());
+  }
+  env.start();
+  // Before the simulation checked selectors, three seconds made dozens of ReplicaSets and pods here.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  CHECK(env.getJson("deployments")["items"].size() == 2);
+  CHECK(env.getJson("replicasets")["items"].size() == 1);
+  CHECK(env.getJson("pods")["items"].empty());
 }
 
 TEST_CASE("A bare ReplicaSet and a bare Pod run too", "[integration][kubectl][workloads]") {

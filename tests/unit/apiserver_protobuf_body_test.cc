@@ -9,6 +9,7 @@
 #include "kube/apiserver/handler.h"
 #include "kube/apiserver/request_body.h"
 #include "kube/apiserver/store.h"
+#include "kube/json_depth.h"
 #include "tests/support/process.h"
 
 using nlohmann::json;
@@ -226,6 +227,31 @@ TEST_CASE("request bodies are decoded by their media type", "[apiserver][protobu
   auto notObject = decodeObjectBody("application/json", "[1]");
   REQUIRE_FALSE(notObject.ok());
   CHECK(notObject.error().code == 400);
+}
+
+TEST_CASE("protobuf bodies are held to the same nesting limit as JSON ones",
+          "[apiserver][protobuf][limits]") {
+  // metadata.managedFields[0].fieldsV1 carries raw JSON inside the message: the only place a protobuf
+  // body can nest without bound.
+  auto withFields = [](const std::string& raw) {
+    return envelope("v1", "ConfigMap", lfield(1, lfield(1, "c") + lfield(17, lfield(7, lfield(1, raw)))));
+  };
+  const std::size_t limit = sluice::kube::kMaxJsonNestingDepth;
+  auto nestedJson = [](std::size_t n) { return std::string(n, '[') + std::string(n, ']'); };
+  auto hostile = decodeObjectBody("application/vnd.kubernetes.protobuf", withFields(nestedJson(80000)));
+  REQUIRE_FALSE(hostile.ok());
+  CHECK(hostile.error().code == 400);
+  CHECK_THAT(hostile.error().message,
+             Catch::Contains("metadata.managedFields[0].fieldsV1 holds JSON that invalid "
+                             "character '[' exceeded max depth (1000 levels)"));
+  // Within the raw JSON's own limit, but too deep once under metadata.managedFields[0].fieldsV1.
+  auto stacked = decodeObjectBody("application/vnd.kubernetes.protobuf", withFields(nestedJson(limit - 1)));
+  REQUIRE_FALSE(stacked.ok());
+  CHECK(stacked.error().code == 400);
+  CHECK_THAT(stacked.error().message, Catch::Contains("the object nests deeper than 1000 levels"));
+  auto fits = decodeObjectBody("application/vnd.kubernetes.protobuf", withFields(nestedJson(limit - 4)));
+  REQUIRE(fits.ok());
+  CHECK((*fits)["metadata"]["managedFields"][0]["fieldsV1"].is_array());
 }
 
 TEST_CASE("the handler creates from a protobuf body and answers a kind it cannot decode with a 415 Status",

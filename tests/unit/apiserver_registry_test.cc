@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "kube/apiserver/registry.h"
+#include "kube/apiserver/validation.h"
 #include "tests/support/process.h"
 
 using nlohmann::json;
@@ -109,9 +110,9 @@ TEST_CASE("registry: errors are the real server's Status errors", "[apiserver][r
   rows.push_back(
       {"wrong kind", f.reg->create(cms, "default", {{"kind", "Secret"}, {"metadata", {{"name", "e"}}}}, {}),
        400, "BadRequest", "the kind in the data (Secret) does not match the expected kind (ConfigMap)"});
-  rows.push_back({"bad selector", f.reg->list(cms, "", {"app in web", "", 0, ""}), 400, "BadRequest",
+  rows.push_back({"bad selector", f.reg->list(cms, "", {.labelSelector = "app in web"}), 400, "BadRequest",
                   "unable to parse requirement"});
-  rows.push_back({"bad field", f.reg->list(cms, "", {"", "spec.x=1", 0, ""}), 400, "BadRequest",
+  rows.push_back({"bad field", f.reg->list(cms, "", {.fieldSelector = "spec.x=1"}), 400, "BadRequest",
                   "field label not supported: spec.x"});
   rows.push_back({"json patch test fails",
                   f.reg->patch(cms, "default", "a", Subresource::kMain, PatchType::kJson,
@@ -137,11 +138,14 @@ TEST_CASE("registry: generation follows spec, status subresource splits the obje
           "[apiserver][registry]") {
   Fixture f;
   const auto& deploys = f.type("apps", "v1", "deployments");
-  json d = {
-      {"metadata", {{"name", "web"}}},
-      {"spec",
-       {{"replicas", 1}, {"template", {{"spec", {{"containers", {{{"name", "a"}, {"image", "x:1"}}}}}}}}}},
-      {"status", {{"replicas", 99}}}};
+  json d = {{"metadata", {{"name", "web"}}},
+            {"spec",
+             {{"replicas", 1},
+              {"selector", {{"matchLabels", {{"app", "web"}}}}},
+              {"template",
+               {{"metadata", {{"labels", {{"app", "web"}}}}},
+                {"spec", {{"containers", {{{"name", "a"}, {"image", "x:1"}}}}}}}}}},
+            {"status", {{"replicas", 99}}}};
   auto created = f.reg->create(deploys, "default", d, {});
   REQUIRE(created.ok());
   CHECK(created.value()["metadata"]["generation"] == 1);
@@ -344,14 +348,14 @@ TEST_CASE("registry: paginated lists share one resourceVersion; watches honour s
     c["metadata"]["labels"] = {{"app", i % 2 == 0 ? "even" : "odd"}};
     REQUIRE(f.reg->create(cms, "default", c, {}).ok());
   }
-  auto page1 = f.reg->list(cms, "default", {"app=even", "", 2, ""});
+  auto page1 = f.reg->list(cms, "default", {.labelSelector = "app=even", .limit = 2});
   REQUIRE(page1.ok());
   REQUIRE(page1.value()["items"].size() == 2);
   std::string token = page1.value()["metadata"]["continue"];
   json late = configMap("c8", {});
   late["metadata"]["labels"] = {{"app", "even"}};
   REQUIRE(f.reg->create(cms, "default", late, {}).ok());  // after the snapshot: not on its pages
-  auto page2 = f.reg->list(cms, "default", {"app=even", "", 2, token});
+  auto page2 = f.reg->list(cms, "default", {.labelSelector = "app=even", .limit = 2, .continueToken = token});
   REQUIRE(page2.ok());
   CHECK(page2.value()["metadata"]["resourceVersion"] == page1.value()["metadata"]["resourceVersion"]);
   REQUIRE(page2.value()["items"].size() == 1);

@@ -1,6 +1,7 @@
 // The canary state machine, driven end to end through a fake world: plans, people's actions, analysis.
 #include <catch2/catch.hpp>
 
+#include "analysis/model.h"
 #include "engine/canary.h"
 #include "engine/steering.h"
 #include "engine_test_world.h"
@@ -265,7 +266,7 @@ TEST_CASE("abort returns traffic to stable, then retry starts again", "[engine][
   FakeWorld w =
       deployed(RolloutBuilder().replicas(4).nginx().setWeight(50).analysis("smoke").pause().build());
   const std::string stable = hashOf(w);
-  w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+  w.runPhase = [](AnalysisRunType, std::optional<int>) { return analysis::Phase::Running; };
   w.newImage("web:2");
   const std::string canary = hashOf(w);
   w.settle();
@@ -354,7 +355,7 @@ TEST_CASE("step analysis results drive the rollout", "[engine][canary][analysis]
   for (const auto& row : rows) {
     INFO(row.behaviour);
     FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(50).analysis("smoke").pause().build());
-    const std::string phase = row.phase;
+    const analysis::Phase phase = *analysis::phaseFromName(row.phase);
     w.runPhase = [phase](AnalysisRunType, std::optional<int>) { return phase; };
     w.newImage("web:2");
     w.settle();
@@ -366,11 +367,11 @@ TEST_CASE("step analysis results drive the rollout", "[engine][canary][analysis]
 
 TEST_CASE("a failed step analysis names the run's message in the abort", "[engine][canary][analysis]") {
   FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(50).analysis("smoke").build());
-  w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+  w.runPhase = [](AnalysisRunType, std::optional<int>) { return analysis::Phase::Running; };
   w.newImage("web:2");
   w.settle();
   auto& run = w.observed.analysisRuns.back();
-  run.phase = "Failed";
+  run.phase = analysis::Phase::Failed;
   run.message = "metric success-rate assessed Failed";
   w.settle();
   CHECK(w.condition("Progressing")->message ==
@@ -383,7 +384,7 @@ TEST_CASE("a failed step analysis names the run's message in the abort", "[engin
 TEST_CASE("an inconclusive step analysis waits for promote, which moves on", "[engine][canary][analysis]") {
   FakeWorld w =
       deployed(RolloutBuilder().replicas(2).nginx().setWeight(50).analysis("smoke").setWeight(100).build());
-  w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Inconclusive"); };
+  w.runPhase = [](AnalysisRunType, std::optional<int>) { return analysis::Phase::Inconclusive; };
   w.newImage("web:2");
   w.settle();
   CHECK(w.rollout.status.pausedFor(kPauseReasonInconclusiveAnalysis));
@@ -397,7 +398,7 @@ TEST_CASE("an inconclusive step analysis waits for promote, which moves on", "[e
 
 TEST_CASE("an AnalysisRun created but not recorded is adopted, not repeated", "[engine][canary][analysis]") {
   FakeWorld w = deployed(RolloutBuilder().replicas(2).setWeight(50).analysis("smoke").build());
-  w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+  w.runPhase = [](AnalysisRunType, std::optional<int>) { return analysis::Phase::Running; };
   w.newImage("web:2");
   w.settle();
   REQUIRE(w.observed.analysisRuns.size() == 1);
@@ -411,7 +412,7 @@ TEST_CASE("background analysis runs from its starting step until promotion", "[e
   SECTION("started at startingStep and terminated on promotion") {
     FakeWorld w = deployed(
         RolloutBuilder().replicas(2).setWeight(20).pause().setWeight(60).backgroundAnalysis("bg", 1).build());
-    w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+    w.runPhase = [](AnalysisRunType, std::optional<int>) { return analysis::Phase::Running; };
     w.newImage("web:2");
     w.settle();
     const auto runs = actionsOf<CreateAnalysisRun>(w.actions);
@@ -426,7 +427,7 @@ TEST_CASE("background analysis runs from its starting step until promotion", "[e
   SECTION("a failed background run aborts") {
     FakeWorld w =
         deployed(RolloutBuilder().replicas(2).setWeight(20).pause().backgroundAnalysis("bg").build());
-    w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Error"); };
+    w.runPhase = [](AnalysisRunType, std::optional<int>) { return analysis::Phase::Error; };
     w.newImage("web:2");
     w.settle();
     CHECK(w.rollout.status.phase == "Degraded");
@@ -435,11 +436,11 @@ TEST_CASE("background analysis runs from its starting step until promotion", "[e
   SECTION("an inconclusive background run pauses; promote starts a fresh run") {
     FakeWorld w =
         deployed(RolloutBuilder().replicas(2).setWeight(20).pause(600).backgroundAnalysis("bg").build());
-    w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Inconclusive"); };
+    w.runPhase = [](AnalysisRunType, std::optional<int>) { return analysis::Phase::Inconclusive; };
     w.newImage("web:2");
     w.settle();
     CHECK(w.rollout.status.pausedFor(kPauseReasonInconclusiveAnalysis));
-    w.runPhase = [](AnalysisRunType, std::optional<int>) { return std::string("Running"); };
+    w.runPhase = [](AnalysisRunType, std::optional<int>) { return analysis::Phase::Running; };
     w.steer(promotePatch(w.rollout));
     w.settle();
     CHECK_FALSE(w.rollout.status.pausedFor(kPauseReasonInconclusiveAnalysis));

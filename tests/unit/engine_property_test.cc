@@ -58,13 +58,13 @@ Rollout randomPlan(Random& rnd) {
   return r;
 }
 
-const char* randomRunPhase(Random& rnd) {
+analysis::Phase randomRunPhase(Random& rnd) {
   const int roll = rnd.below(100);
-  if (roll < 55) return "Successful";
-  if (roll < 75) return "Running";
-  if (roll < 85) return "Inconclusive";
-  if (roll < 95) return "Failed";
-  return "Error";
+  if (roll < 55) return analysis::Phase::Successful;
+  if (roll < 75) return analysis::Phase::Running;
+  if (roll < 85) return analysis::Phase::Inconclusive;
+  if (roll < 95) return analysis::Phase::Failed;
+  return analysis::Phase::Error;
 }
 
 // The invariants every decision keeps.
@@ -121,7 +121,7 @@ void randomAction(FakeWorld& w, Random& rnd) {
       break;
     case 6:  // a running analysis finishes
       for (auto& run : w.observed.analysisRuns) {
-        if (run.phase == "Running" && rnd.chance(50)) run.phase = randomRunPhase(rnd);
+        if (run.phase == analysis::Phase::Running && rnd.chance(50)) run.phase = randomRunPhase(rnd);
       }
       break;
     case 7:
@@ -146,7 +146,7 @@ TEST_CASE("random plans and actions keep the canary's invariants", "[engine][pro
     w.settleLimit = 50 + 8 * w.rollout.spec.replicas;
     const int maxWeight =
         w.rollout.spec.canary.trafficRouting ? w.rollout.spec.canary.trafficRouting->maxWeight() : 100;
-    w.runPhase = [&rnd](AnalysisRunType, std::optional<int>) { return std::string(randomRunPhase(rnd)); };
+    w.runPhase = [&rnd](AnalysisRunType, std::optional<int>) { return randomRunPhase(rnd); };
     w.afterCall = [maxWeight](const Rollout& before, const Decision& d) {
       checkDecision(before, d, maxWeight);
     };

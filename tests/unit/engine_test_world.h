@@ -159,9 +159,10 @@ struct FakeWorld {
   Time now = t0();
   int readyAfterCalls = 0;  // calls until a ReplicaSet's new pods are available; -1: never
   // The phase a new AnalysisRun ends in: by type and step index (nullopt for background runs).
-  std::function<std::string(AnalysisRunType, std::optional<int>)> runPhase = [](auto, auto) {
-    return std::string("Successful");
+  std::function<analysis::Phase(AnalysisRunType, std::optional<int>)> runPhase = [](auto, auto) {
+    return analysis::Phase::Successful;
   };
+  bool routerFails = false;  // SetTrafficWeight is asked for but never comes into force
   std::vector<EmitEvent> events;
   std::vector<Action> actions;              // everything carried out, in order
   std::vector<int> weights;                 // every SetTrafficWeight canary weight, in order
@@ -212,13 +213,16 @@ struct FakeWorld {
     } else if (const auto* s = std::get_if<ScaleReplicaSet>(&action)) {
       ReplicaSetView* r = rs(s->name);
       REQUIRE(r != nullptr);
-      if (s->setScaleDownDeadline) r->scaleDownDeadline = s->setScaleDownDeadline;
-      if (s->clearScaleDownDeadline) r->scaleDownDeadline.reset();
+      if (s->deadlineChange == DeadlineChange::Set) r->scaleDownDeadline = s->scaleDownDeadline;
+      if (s->deadlineChange == DeadlineChange::Clear) r->scaleDownDeadline.reset();
       if (s->replicas != r->specReplicas) resize(*r, s->replicas);
     } else if (const auto* d = std::get_if<DeleteReplicaSet>(&action)) {
       std::erase_if(observed.replicaSets, [&](const ReplicaSetView& r) { return r.name == d->name; });
     } else if (const auto* w = std::get_if<SetTrafficWeight>(&action)) {
       weights.push_back(w->canaryWeight);
+      if (!routerFails)
+        observed.trafficWeights =
+            TrafficInForce{w->canaryWeight, w->stableWeight, w->canaryHash, w->stableHash};
     } else if (const auto* sel = std::get_if<SetServiceSelector>(&action)) {
       observed.serviceSelectors[sel->service] = sel->podTemplateHash;
     } else if (const auto* a = std::get_if<CreateAnalysisRun>(&action)) {

@@ -163,11 +163,18 @@ TEST_CASE("strategic merge patch errors carry the real server's class", "[kube][
       {"a list of lists", "v1", "ConfigMap", R"({"metadata":{"finalizers":[["a"]]}})",
        PatchErrorKind::kUnprocessable, "Lists of lists are not supported"},
       {"a merge-keyed element without its key", "v1", "Pod", R"({"spec":{"containers":[{"image":"x"}]}})",
-       PatchErrorKind::kInternal, "does not contain declared merge key: name"},
+       PatchErrorKind::kBadRequest, "does not contain declared merge key: name"},
       {"an unknown $patch value", "v1", "ConfigMap", R"({"data":{"$patch":"explode"}})",
-       PatchErrorKind::kInternal, "unknown patch type"},
+       PatchErrorKind::kBadRequest, "unknown patch type"},
+      {"an unknown $patch value at the top", "v1", "ConfigMap", R"({"$patch":"explode"})",
+       PatchErrorKind::kBadRequest, "unknown patch type: \"explode\""},
+      {"an unknown $patch value in a merged list", "v1", "Pod",
+       R"({"spec":{"containers":[{"name":"a","$patch":"explode"}]}})", PatchErrorKind::kBadRequest,
+       "unknown patch type"},
+      {"maps and scalars in one merged list", "v1", "Pod", R"({"spec":{"containers":["a"]}})",
+       PatchErrorKind::kBadRequest, "list element types are not identical"},
       {"$patch: merge in a list", "v1", "Pod", R"({"spec":{"containers":[{"$patch":"merge"}]}})",
-       PatchErrorKind::kInternal, "merging lists cannot yet be specified in the patch"},
+       PatchErrorKind::kBadRequest, "merging lists cannot yet be specified in the patch"},
   };
   const json original =
       json::parse(R"({"spec":{"containers":[{"name":"a"}]},"metadata":{"finalizers":["x"]}})");

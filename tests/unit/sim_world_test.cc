@@ -2,6 +2,7 @@
 // engine sees all of it through engine::Observed.
 #include <catch2/catch.hpp>
 
+#include "analysis/model.h"
 #include "sim/world.h"
 
 using namespace sluice;
@@ -26,11 +27,35 @@ CreateAnalysisRun runOf(const std::string& name, std::vector<std::string> templa
   return run;
 }
 
+CreateReplicaSet replicaSet(const std::string& name, const std::string& hash, int64_t revision,
+                            int replicas) {
+  CreateReplicaSet create;
+  create.name = name;
+  create.podTemplateHash = hash;
+  create.revision = revision;
+  create.replicas = replicas;
+  return create;
+}
+
+// Carries out one action, which never fails in the simulated world, and says whether it changed anything.
+bool applied(SimulatedWorld& world, const Action& action, Time now) {
+  auto result = world.apply(action, now);
+  REQUIRE(result.ok());
+  return *result;
+}
+
+// Creates a run whose templates are all scripted (no template was given, so nothing is built).
+bool created(SimulatedWorld& world, const CreateAnalysisRun& run, Time now) {
+  auto result = world.createAnalysisRun(run, Error{"no template given"}, now);
+  REQUIRE(result.ok());
+  return *result;
+}
+
 }  // namespace
 
 TEST_CASE("pods become ready after the readiness delay and scale down at once", "[sim][world]") {
-  World world(Duration{30}, {});
-  CHECK(world.apply(CreateReplicaSet{"web-abc", "abc", 1, 3}, kT0));
+  SimulatedWorld world(Duration{30}, {});
+  CHECK(applied(world, replicaSet("web-abc", "abc", 1, 3), kT0));
   auto seen = world.observed(kT0);
   REQUIRE(seen.replicaSets.size() == 1);
   CHECK(seen.replicaSets[0].specReplicas == 3);
@@ -43,37 +68,37 @@ TEST_CASE("pods become ready after the readiness delay and scale down at once", 
   CHECK_FALSE(world.nextChange(kT0 + Duration{30}));
 
   // Two more asked for at 40s are ready at 70s; scaling down to 4 at 50s drops one of the unready ones.
-  CHECK(world.apply(ScaleReplicaSet{"web-abc", 5, std::nullopt, false}, kT0 + Duration{40}));
-  CHECK(world.apply(ScaleReplicaSet{"web-abc", 4, std::nullopt, false}, kT0 + Duration{50}));
+  CHECK(applied(world, ScaleReplicaSet{"web-abc", 5}, kT0 + Duration{40}));
+  CHECK(applied(world, ScaleReplicaSet{"web-abc", 4}, kT0 + Duration{50}));
   auto later = world.observed(kT0 + Duration{50}).replicaSets[0];
   CHECK(later.replicas == 4);
   CHECK(later.readyReplicas == 3);
   CHECK(world.observed(kT0 + Duration{70}).replicaSets[0].readyReplicas == 4);
 
   // Scaling to what it already has changes nothing; scaling to zero removes every pod at once.
-  CHECK_FALSE(world.apply(ScaleReplicaSet{"web-abc", 4, std::nullopt, false}, kT0 + Duration{80}));
-  CHECK(world.apply(ScaleReplicaSet{"web-abc", 0, std::nullopt, false}, kT0 + Duration{90}));
+  CHECK_FALSE(applied(world, ScaleReplicaSet{"web-abc", 4}, kT0 + Duration{80}));
+  CHECK(applied(world, ScaleReplicaSet{"web-abc", 0}, kT0 + Duration{90}));
   CHECK(world.observed(kT0 + Duration{90}).replicaSets[0].replicas == 0);
 }
 
 TEST_CASE("creating a ReplicaSet that exists changes nothing, and deleting removes it", "[sim][world]") {
-  World world(Duration{0}, {});
-  CHECK(world.apply(CreateReplicaSet{"web-abc", "abc", 1, 2}, kT0));
-  CHECK_FALSE(world.apply(CreateReplicaSet{"web-abc", "abc", 1, 5}, kT0));
+  SimulatedWorld world(Duration{0}, {});
+  CHECK(applied(world, replicaSet("web-abc", "abc", 1, 2), kT0));
+  CHECK_FALSE(applied(world, replicaSet("web-abc", "abc", 1, 5), kT0));
   CHECK(world.observed(kT0).replicaSets[0].specReplicas == 2);
-  CHECK(world.apply(DeleteReplicaSet{"web-abc"}, kT0));
-  CHECK_FALSE(world.apply(DeleteReplicaSet{"web-abc"}, kT0));
+  CHECK(applied(world, DeleteReplicaSet{"web-abc"}, kT0));
+  CHECK_FALSE(applied(world, DeleteReplicaSet{"web-abc"}, kT0));
   CHECK(world.observed(kT0).replicaSets.empty());
 }
 
 TEST_CASE("scale-down deadlines are kept, shown and woken for", "[sim][world]") {
-  World world(Duration{0}, {});
-  REQUIRE(world.apply(CreateReplicaSet{"web-old", "old", 1, 2}, kT0));
+  SimulatedWorld world(Duration{0}, {});
+  REQUIRE(applied(world, replicaSet("web-old", "old", 1, 2), kT0));
   const Time deadline = kT0 + Duration{30};
-  CHECK(world.apply(ScaleReplicaSet{"web-old", 2, deadline, false}, kT0));
+  CHECK(applied(world, ScaleReplicaSet{"web-old", 2, DeadlineChange::Set, deadline}, kT0));
   CHECK(world.observed(kT0).replicaSets[0].scaleDownDeadline == deadline);
   CHECK(world.nextChange(kT0) == deadline);
-  CHECK(world.apply(ScaleReplicaSet{"web-old", 0, std::nullopt, true}, deadline));
+  CHECK(applied(world, ScaleReplicaSet{"web-old", 0, DeadlineChange::Clear}, deadline));
   CHECK_FALSE(world.observed(deadline).replicaSets[0].scaleDownDeadline);
 }
 
@@ -94,18 +119,18 @@ TEST_CASE("analysis runs are Running until their scripted outcome", "[sim][world
   };
   for (const auto& row : rows) {
     INFO(row.behaviour);
-    World world(Duration{0}, outcomes());
-    REQUIRE(world.apply(runOf("web-abc-2-2", row.templates), kT0));
+    SimulatedWorld world(Duration{0}, outcomes());
+    REQUIRE(created(world, runOf("web-abc-2-2", row.templates), kT0));
     auto seen = world.observed(kT0 + Duration{row.atSeconds});
     REQUIRE(seen.analysisRuns.size() == 1);
-    CHECK(seen.analysisRuns[0].phase == row.phase);
+    CHECK(std::string(analysis::phaseName(seen.analysisRuns[0].phase)) == row.phase);
     CHECK(seen.analysisRuns[0].stepIndex == 2);
   }
 }
 
 TEST_CASE("a failed run carries its scripted message", "[sim][world]") {
-  World world(Duration{0}, outcomes());
-  REQUIRE(world.apply(runOf("r", {"bad"}), kT0));
+  SimulatedWorld world(Duration{0}, outcomes());
+  REQUIRE(created(world, runOf("r", {"bad"}), kT0));
   CHECK(world.nextChange(kT0) == kT0 + Duration{120});
   const auto run = world.observed(kT0 + Duration{120}).analysisRuns[0];
   CHECK(run.message == "error rate 20%");
@@ -113,37 +138,50 @@ TEST_CASE("a failed run carries its scripted message", "[sim][world]") {
 }
 
 TEST_CASE("a terminated run stops and never reaches its outcome", "[sim][world]") {
-  World world(Duration{0}, outcomes());
-  REQUIRE(world.apply(runOf("r", {"bad"}), kT0));
-  CHECK(world.apply(TerminateAnalysisRun{"r"}, kT0 + Duration{60}));
-  CHECK_FALSE(world.apply(TerminateAnalysisRun{"r"}, kT0 + Duration{61}));
+  SimulatedWorld world(Duration{0}, outcomes());
+  REQUIRE(created(world, runOf("r", {"bad"}), kT0));
+  CHECK(applied(world, TerminateAnalysisRun{"r"}, kT0 + Duration{60}));
+  CHECK_FALSE(applied(world, TerminateAnalysisRun{"r"}, kT0 + Duration{61}));
   const auto run = world.observed(kT0 + Duration{600}).analysisRuns[0];
   CHECK(run.terminated);
-  CHECK(run.phase == "Successful");
+  CHECK(run.phase == analysis::Phase::Successful);
   CHECK_FALSE(world.nextChange(kT0 + Duration{60}));
 }
 
 TEST_CASE("traffic weights, selectors and routes are set instantly, and events are kept", "[sim][world]") {
-  World world(Duration{0}, {});
+  SimulatedWorld world(Duration{0}, {});
   CHECK_FALSE(world.traffic());
-  CHECK(world.apply(SetTrafficWeight{10, 90, "new", "old"}, kT0));
-  CHECK_FALSE(world.apply(SetTrafficWeight{10, 90, "new", "old"}, kT0));
+  CHECK(applied(world, SetTrafficWeight{10, 90, "new", "old"}, kT0));
+  CHECK_FALSE(applied(world, SetTrafficWeight{10, 90, "new", "old"}, kT0));
   CHECK(world.traffic()->canaryWeight == 10);
   CHECK(world.traffic()->stableWeight == 90);
 
-  CHECK(world.apply(SetServiceSelector{"web-canary", "new"}, kT0));
-  CHECK_FALSE(world.apply(SetServiceSelector{"web-canary", "new"}, kT0));
+  CHECK(applied(world, SetServiceSelector{"web-canary", "new"}, kT0));
+  CHECK_FALSE(applied(world, SetServiceSelector{"web-canary", "new"}, kT0));
   CHECK(world.serviceSelectors().at("web-canary") == "new");
 
   SetHeaderRouteStep route{"beta", {HeaderMatch{"x-beta", "exact", "1"}}};
-  CHECK(world.apply(SetHeaderRoute{route}, kT0));
+  CHECK(applied(world, SetHeaderRoute{route}, kT0));
   CHECK(world.managedRoutes().count("beta") == 1);
-  CHECK(world.apply(RemoveManagedRoutes{}, kT0));
+  CHECK(applied(world, RemoveManagedRoutes{}, kT0));
   CHECK(world.managedRoutes().empty());
 
   // Events are recorded but change nothing the engine observes.
-  CHECK_FALSE(world.apply(EmitEvent{"Normal", "RolloutStepCompleted", "Rollout step 1/3 completed"}, kT0));
+  CHECK_FALSE(applied(world, EmitEvent{"Normal", "RolloutStepCompleted", "Rollout step 1/3 completed"}, kT0));
   REQUIRE(world.events().size() == 1);
   CHECK(world.events()[0].reason == "RolloutStepCompleted");
   CHECK(world.events()[0].at == kT0);
+}
+
+TEST_CASE("a replica count costs nothing: two billion pods are a number, not objects", "[sim][world]") {
+  SimulatedWorld world(Duration{30}, {});
+  CHECK(applied(world, replicaSet("web-abc", "abc", 1, 2147483647), kT0));
+  CHECK(applied(world, ScaleReplicaSet{"web-abc", 2000000000}, kT0 + Duration{10}));
+  CHECK(applied(world, ScaleReplicaSet{"web-abc", 2147483647}, kT0 + Duration{20}));
+  auto seen = world.observed(kT0 + Duration{30});
+  CHECK(seen.replicaSets[0].replicas == 2147483647);
+  CHECK(seen.replicaSets[0].readyReplicas == 2000000000);
+  CHECK(world.nextChange(kT0 + Duration{30}) == kT0 + Duration{50});
+  CHECK(world.replicaSets()[0].pods.size() == 2);
+  CHECK(world.observed(kT0 + Duration{50}).replicaSets[0].readyReplicas == 2147483647);
 }

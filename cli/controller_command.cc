@@ -1,0 +1,160 @@
+// `sluice controller`: runs the Rollout and AnalysisRun controllers against a cluster until SIGTERM or
+// SIGINT, then stops taking work, finishes the reconciles in flight, releases the Lease and exits 0.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <tuple>
+
+#include "analysis/providers/providers.h"
+#include "base/duration_millis.h"
+#include "cli/commands.h"
+#include "cli/stop_signals.h"
+#include "controller/log.h"
+#include "controller/manager.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+
+namespace sluice::cli {
+
+namespace {
+
+struct ControllerFlags {
+  std::string kubeconfig;
+  std::string context;
+  std::string ns;
+  int workers = 4;
+  int analysisWorkers = 4;
+  double qps = 40;
+  int burst = 80;
+  bool leaderElect = true;
+  std::string leaseNamespace;
+  std::string leaseDuration = "15s", renewDeadline = "10s", retryPeriod = "2s";
+  std::string logFormat = "text";
+};
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// The client configuration as kubectl finds it (--kubeconfig, $KUBECONFIG, ~/.kube/config), or the
+// in-cluster one when the process runs in a pod and none of those is given.
+Result<kube::ClientConfig> clientConfig(const ControllerFlags& flags) {
+  if (flags.kubeconfig.empty() && env("KUBECONFIG").empty() && !env("KUBERNETES_SERVICE_HOST").empty())
+    return kube::inClusterConfig(kube::InClusterOptions::fromEnvironment());
+  kube::KubeconfigOptions options;
+  options.kubeconfigFlag = flags.kubeconfig;
+  options.kubeconfigEnv = env("KUBECONFIG");
+  options.home = env("HOME");
+  options.context = flags.context;
+  return kube::loadClientConfig(options);
+}
+
+}  // namespace
+
+void addControllerCommand(CLI::App& app, int& exitCode) {
+  auto* cmd = app.add_subcommand(
+      "controller",
+      "Run the Rollout and AnalysisRun controllers against the cluster of --kubeconfig, $KUBECONFIG,\n"
+      "~/.kube/config, or the in-cluster configuration in a pod.");
+  auto flags = std::make_shared<ControllerFlags>();
+  cmd->add_option("--kubeconfig", flags->kubeconfig, "Path to the kubeconfig file");
+  cmd->add_option("--context", flags->context, "The kubeconfig context to use");
+  cmd->add_option("--namespace", flags->ns, "Watch this namespace only (default: all namespaces)");
+  cmd->add_option("--workers", flags->workers, "Rollout reconcile workers")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--analysis-workers", flags->analysisWorkers,
+                  "AnalysisRun workers (they take the measurements)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--qps", flags->qps, "Client-side rate limit on API requests per second")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--burst", flags->burst, "Burst above --qps")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--leader-elect", flags->leaderElect,
+                  "Run only while holding the Lease sluice-controller (two or more replicas: one works)")
+      ->capture_default_str();
+  cmd->add_option("--leader-election-namespace", flags->leaseNamespace,
+                  "Namespace of the Lease (default: the pod's namespace, else sluice-system)");
+  cmd->add_option("--leader-election-lease-duration", flags->leaseDuration,
+                  "How long a standby waits after the last renewal before it takes the Lease")
+      ->capture_default_str();
+  cmd->add_option("--leader-election-renew-deadline", flags->renewDeadline,
+                  "How long the leader keeps trying to renew before it gives up leading")
+      ->capture_default_str();
+  cmd->add_option("--leader-election-retry-period", flags->retryPeriod, "How often candidates try the Lease")
+      ->capture_default_str();
+  cmd->add_option("--log-format", flags->logFormat, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->callback([&exitCode, flags] {
+    controller::configureLog(flags->logFormat == "json" ? controller::LogFormat::Json
+                                                        : controller::LogFormat::Text);
+    controller::ManagerOptions options;
+    for (auto [flag, text, into] :
+         {std::tuple{"--leader-election-lease-duration", &flags->leaseDuration, &options.leaseDuration},
+          std::tuple{"--leader-election-renew-deadline", &flags->renewDeadline, &options.renewDeadline},
+          std::tuple{"--leader-election-retry-period", &flags->retryPeriod, &options.retryPeriod}}) {
+      auto parsed = parseDurationMillis(*text);
+      if (!parsed) {
+        std::cerr << "sluice controller: " << flag << ": " << parsed.error() << "\n";
+        exitCode = kExitInvalidInput;
+        return;
+      }
+      *into = *parsed;
+    }
+    if (options.renewDeadline >= options.leaseDuration || options.retryPeriod >= options.renewDeadline) {
+      std::cerr
+          << "sluice controller: the leader election needs retry period < renew deadline < lease duration\n";
+      exitCode = kExitInvalidInput;
+      return;
+    }
+    auto config = clientConfig(*flags);
+    if (!config) {
+      std::cerr << "sluice controller: " << config.error() << "\n";
+      exitCode = kExitInvalidInput;
+      return;
+    }
+    kube::ClientOptions clientOptions;
+    clientOptions.qps = flags->qps;
+    clientOptions.burst = flags->burst;
+    clientOptions.userAgent = "sluice-controller";
+    auto client = kube::Client::create(*config, clientOptions);
+    if (!client) {
+      std::cerr << "sluice controller: " << client.error() << "\n";
+      exitCode = kExitInvalidInput;
+      return;
+    }
+    // Signals are taken synchronously below, so no worker thread may receive them.
+    const StopSignals signals;
+
+    options.ns = flags->ns;
+    options.workers = flags->workers;
+    options.analysisWorkers = flags->analysisWorkers;
+    options.leaderElect = flags->leaderElect;
+    options.leaseNamespace = !flags->leaseNamespace.empty()  ? flags->leaseNamespace
+                             : !env("POD_NAMESPACE").empty() ? env("POD_NAMESPACE")
+                                                             : "sluice-system";
+    auto provider = analysis::makeProvider();
+    controller::Manager manager(**client, *provider, options, [] {
+      return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    });
+    if (Status s = manager.start(); !s) {
+      controller::log(controller::LogLevel::Error, "", s.error());
+      exitCode = kExitFailure;
+      return;
+    }
+    signals.wait();
+    controller::log(controller::LogLevel::Info, "", "stopping: finishing the reconciles in flight");
+    manager.stop();
+    controller::log(controller::LogLevel::Info, "", "stopped");
+    exitCode = kExitOk;
+  });
+}
+
+}  // namespace sluice::cli

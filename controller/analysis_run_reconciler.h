@@ -1,0 +1,48 @@
+// The AnalysisRun reconciler: runs every AnalysisRun (those Rollouts create and those people create) with
+// the same run driver the simulator and the backtest use, one pass per reconcile, resuming from the
+// status stored on the run, and writes the status back in one patch when it changed.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "analysis/provider.h"
+#include "controller/reconcile_outcome.h"
+
+namespace sluice::kube {
+class Client;
+class Informer;
+}  // namespace sluice::kube
+namespace sluice::analysis {
+class RunConditions;
+}
+
+namespace sluice::controller {
+
+class RecentWrites;
+
+class AnalysisRunReconciler {
+ public:
+  // `provider` takes the measurements (blocking, with its own timeouts); the reconciler's workers are the
+  // measurement pool, apart from the Rollout workers. Everything must outlive the reconciler.
+  AnalysisRunReconciler(kube::Client& client, kube::Informer& runs, RecentWrites& runWrites,
+                        analysis::Provider& provider, WallClock clock,
+                        std::string fieldManager = "sluice-controller");
+  ~AnalysisRunReconciler();
+  AnalysisRunReconciler(const AnalysisRunReconciler&) = delete;
+  AnalysisRunReconciler& operator=(const AnalysisRunReconciler&) = delete;
+
+  ReconcileOutcome reconcile(const std::string& key);
+
+ private:
+  ReconcileOutcome writeStatus(const nlohmann::json& run, const nlohmann::json& status);
+
+  kube::Client& client_;
+  kube::Informer& runs_;
+  RecentWrites& runWrites_;
+  analysis::Provider& provider_;
+  WallClock clock_;
+  std::string fieldManager_;
+};
+
+}  // namespace sluice::controller

@@ -1,0 +1,282 @@
+// The engine's actions as Kubernetes API writes (see kube_world.h).
+#include "controller/kube_world.h"
+
+#include <charconv>
+
+#include "analysis/model_json.h"
+#include "base/diagnostics.h"
+#include "base/source.h"
+#include "controller/recent_writes.h"
+#include "controller/resources.h"
+#include "controller/status_patch.h"
+#include "kube/client.h"
+#include "kube/event_recorder.h"
+#include "kube/informer.h"
+#include "shell/rollout_document.h"
+
+namespace sluice::controller {
+
+using nlohmann::json;
+
+namespace {
+
+std::string str(const json& obj, const char* pointer) {
+  const json v = obj.value(json::json_pointer(pointer), json());
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+int integer(const json& obj, const char* pointer, int fallback = 0) {
+  const json v = obj.value(json::json_pointer(pointer), json());
+  return v.is_number_integer() ? v.get<int>() : fallback;
+}
+
+std::optional<int64_t> parseInt(const std::string& text) {
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// Whether `obj` names `uid` as its controlling owner.
+bool controlledBy(const json& obj, const std::string& uid) {
+  const json refs = obj.value(json::json_pointer("/metadata/ownerReferences"), json::array());
+  if (!refs.is_array()) return false;
+  for (const auto& ref : refs) {
+    if (ref.is_object() && ref.value("uid", "") == uid && ref.value("controller", false)) return true;
+  }
+  return false;
+}
+
+// The label of `obj` escaped for a JSON pointer (label keys contain '/').
+std::string label(const json& obj, const std::string& key) {
+  const json labels = obj.value(json::json_pointer("/metadata/labels"), json::object());
+  if (!labels.is_object()) return "";
+  const auto it = labels.find(key);
+  return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string annotation(const json& obj, const std::string& key) {
+  const json annotations = obj.value(json::json_pointer("/metadata/annotations"), json::object());
+  if (!annotations.is_object()) return "";
+  const auto it = annotations.find(key);
+  return it != annotations.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+engine::ReplicaSetView replicaSetView(const json& rs) {
+  engine::ReplicaSetView v;
+  v.name = str(rs, "/metadata/name");
+  v.podTemplateHash = label(rs, engine::kPodTemplateHashLabel);
+  v.revision = parseInt(annotation(rs, kRevisionAnnotation)).value_or(0);
+  v.specReplicas = integer(rs, "/spec/replicas", 1);  // the API server's default
+  v.replicas = integer(rs, "/status/replicas");
+  v.readyReplicas = integer(rs, "/status/readyReplicas");
+  v.availableReplicas = integer(rs, "/status/availableReplicas");
+  if (const std::string deadline = annotation(rs, kScaleDownDeadlineAnnotation); !deadline.empty()) {
+    if (auto t = parseRfc3339(deadline)) v.scaleDownDeadline = *t;
+  }
+  return v;
+}
+
+engine::AnalysisRunView analysisRunView(const json& run) {
+  engine::AnalysisRunView v;
+  v.name = str(run, "/metadata/name");
+  v.type = label(run, kAnalysisTypeLabel) == "Background" ? engine::AnalysisRunType::Background
+                                                          : engine::AnalysisRunType::Step;
+  v.podTemplateHash = label(run, engine::kPodTemplateHashLabel);
+  if (auto step = parseInt(label(run, kStepIndexLabel))) v.stepIndex = static_cast<int>(*step);
+  if (auto phase = analysis::phaseFromName(str(run, "/status/phase"))) v.phase = *phase;
+  v.message = str(run, "/status/message");
+  v.terminated = run.value(json::json_pointer("/spec/terminate"), false) == true;
+  return v;
+}
+
+Error apiError(const kube::ApiError& e) { return Error{e.describe()}; }
+
+}  // namespace
+
+KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
+    : cluster_(cluster),
+      name_(str(rollout, "/metadata/name")),
+      ns_(str(rollout, "/metadata/namespace")),
+      uid_(str(rollout, "/metadata/uid")),
+      rollout_(rollout),
+      canaryService_(str(rollout, "/spec/strategy/canary/canaryService")),
+      stableService_(str(rollout, "/spec/strategy/canary/stableService")) {}
+
+json KubeWorld::ownerReference() const {
+  return json{{"apiVersion", kGroupVersion}, {"kind", "Rollout"},         {"name", name_}, {"uid", uid_},
+              {"controller", true},          {"blockOwnerDeletion", true}};
+}
+
+Result<engine::Observed> KubeWorld::observe(Time /*now*/) {
+  engine::Observed out;
+  auto owned = [this](const json& obj) { return controlledBy(obj, uid_); };
+  for (const auto& rs : cluster_.replicaSetWrites->overlay(cluster_.replicaSets->byOwner(uid_), owned)) {
+    if (owned(rs)) out.replicaSets.push_back(replicaSetView(rs));
+  }
+  for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
+    if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
+  }
+  for (const std::string* service : {&canaryService_, &stableService_}) {
+    if (service->empty()) continue;
+    const std::string key = ns_ + "/" + *service;
+    const auto obj = cluster_.serviceWrites->view(key, cluster_.services->get(key));
+    if (!obj) continue;
+    const json selector = obj->value(json::json_pointer("/spec/selector"), json::object());
+    const auto it = selector.is_object() ? selector.find(engine::kPodTemplateHashLabel) : selector.end();
+    out.serviceSelectors[*service] =
+        selector.is_object() && it != selector.end() && it->is_string() ? it->get<std::string>() : "";
+  }
+  return out;
+}
+
+Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
+  if (const auto* a = std::get_if<engine::CreateReplicaSet>(&action)) return createReplicaSet(*a);
+  if (const auto* a = std::get_if<engine::ScaleReplicaSet>(&action)) return scaleReplicaSet(*a);
+  if (const auto* a = std::get_if<engine::DeleteReplicaSet>(&action)) return deleteReplicaSet(*a);
+  if (const auto* a = std::get_if<engine::SetServiceSelector>(&action)) return pointService(*a);
+  if (const auto* a = std::get_if<engine::TerminateAnalysisRun>(&action)) return terminateRun(*a);
+  if (const auto* a = std::get_if<engine::EmitEvent>(&action)) return emitEvent(*a);
+  // SetTrafficWeight, header and mirror routes: only with spec.strategy.canary.trafficRouting.
+  return Error{
+      "traffic routing (spec.strategy.canary.trafficRouting) is not supported by this controller yet"};
+}
+
+Result<bool> KubeWorld::createReplicaSet(const engine::CreateReplicaSet& a) {
+  json labels = a.podTemplate.value(json::json_pointer("/metadata/labels"), json::object());
+  json rs = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "ReplicaSet"},
+      {"metadata",
+       {{"name", a.name},
+        {"namespace", ns_},
+        {"labels", labels},
+        {"annotations", {{kRevisionAnnotation, std::to_string(a.revision)}}},
+        {"ownerReferences", json::array({ownerReference()})}}},
+      {"spec",
+       {{"replicas", a.replicas},
+        {"minReadySeconds", a.minReadySeconds},
+        {"selector", a.selector},
+        {"template", a.podTemplate}}},
+  };
+  auto created = cluster_.client->create(replicaSetsResource(), ns_, rs, {false, cluster_.fieldManager});
+  if (!created) {
+    // The cluster keeps the one it has, as the simulated world does; it is observed on the next pass.
+    if (created.error().isAlreadyExists()) return false;
+    return apiError(created.error());
+  }
+  cluster_.replicaSetWrites->wrote(*created);
+  return true;
+}
+
+Result<bool> KubeWorld::scaleReplicaSet(const engine::ScaleReplicaSet& a) {
+  json patch = {{"spec", {{"replicas", a.replicas}}}};
+  if (a.deadlineChange == engine::DeadlineChange::Set) {
+    patch["metadata"]["annotations"][kScaleDownDeadlineAnnotation] = formatRfc3339(a.scaleDownDeadline);
+  } else if (a.deadlineChange == engine::DeadlineChange::Clear) {
+    patch["metadata"]["annotations"][kScaleDownDeadlineAnnotation] = nullptr;
+  }
+  auto patched = cluster_.client->patch(replicaSetsResource(), ns_, a.name, kube::PatchType::kMerge, patch,
+                                        {false, cluster_.fieldManager});
+  if (!patched) {
+    if (patched.error().isNotFound()) return false;
+    return apiError(patched.error());
+  }
+  cluster_.replicaSetWrites->wrote(*patched);
+  return true;
+}
+
+Result<bool> KubeWorld::deleteReplicaSet(const engine::DeleteReplicaSet& a) {
+  kube::DeleteOptions options;
+  options.propagationPolicy = "Background";
+  auto removed = cluster_.client->remove(replicaSetsResource(), ns_, a.name, options);
+  if (!removed) {
+    if (removed.error().isNotFound()) return false;
+    return apiError(removed.error());
+  }
+  cluster_.replicaSetWrites->deleted(ns_ + "/" + a.name);
+  return true;
+}
+
+Result<bool> KubeWorld::pointService(const engine::SetServiceSelector& a) {
+  const json patch = {{"spec", {{"selector", {{engine::kPodTemplateHashLabel, a.podTemplateHash}}}}}};
+  auto patched = cluster_.client->patch(servicesResource(), ns_, a.service, kube::PatchType::kMerge, patch,
+                                        {false, cluster_.fieldManager});
+  if (!patched) return apiError(patched.error());
+  cluster_.serviceWrites->wrote(*patched);
+  return true;
+}
+
+Result<bool> KubeWorld::terminateRun(const engine::TerminateAnalysisRun& a) {
+  const json patch = {{"spec", {{"terminate", true}}}};
+  auto patched = cluster_.client->patch(analysisRunsResource(), ns_, a.name, kube::PatchType::kMerge, patch,
+                                        {false, cluster_.fieldManager});
+  if (!patched) {
+    if (patched.error().isNotFound()) return false;
+    return apiError(patched.error());
+  }
+  cluster_.analysisRunWrites->wrote(*patched);
+  return true;
+}
+
+Result<bool> KubeWorld::emitEvent(const engine::EmitEvent& a) {
+  // An event that cannot be recorded is lost, never a reason to stop the rollout (as Argo's recorder).
+  if (cluster_.events) (void)cluster_.events->record(rollout_, a.type, a.reason, a.message);
+  return false;
+}
+
+Result<bool> KubeWorld::createAnalysisRun(const engine::CreateAnalysisRun& a,
+                                          const Result<analysis::AnalysisRunSpec>& spec, Time /*now*/) {
+  json labels = {{kRolloutLabel, name_},
+                 {kAnalysisTypeLabel, a.type == engine::AnalysisRunType::Background ? "Background" : "Step"},
+                 {engine::kPodTemplateHashLabel, a.podTemplateHash}};
+  if (a.stepIndex) labels[kStepIndexLabel] = std::to_string(*a.stepIndex);
+  json run = {
+      {"apiVersion", kGroupVersion},
+      {"kind", "AnalysisRun"},
+      {"metadata",
+       {{"name", a.name},
+        {"namespace", ns_},
+        {"labels", labels},
+        {"ownerReferences", json::array({ownerReference()})}}},
+      {"spec", spec ? analysis::runSpecToJson(*spec) : json{{"metrics", json::array()}}},
+  };
+  auto created = cluster_.client->create(analysisRunsResource(), ns_, run, {false, cluster_.fieldManager});
+  if (!created) {
+    if (created.error().isAlreadyExists()) return false;
+    return apiError(created.error());
+  }
+  if (!spec) {
+    // A run that could not be built exists, in Error, with the reason, as the simulated world shows it.
+    const json status = {{"status", {{"phase", "Error"}, {"message", spec.error()}}}};
+    auto patched = cluster_.client->patch(analysisRunsResource(), ns_, a.name, kube::PatchType::kMerge,
+                                          status, {false, cluster_.fieldManager}, "status");
+    if (!patched) return apiError(patched.error());
+    cluster_.analysisRunWrites->wrote(*patched);
+    return true;
+  }
+  cluster_.analysisRunWrites->wrote(*created);
+  return true;
+}
+
+const analysis::AnalysisTemplate* KubeWorld::findTemplate(const std::string& name, bool clusterScope) {
+  kube::Informer* cache = clusterScope ? cluster_.clusterAnalysisTemplates : cluster_.analysisTemplates;
+  const auto obj = cache->get(clusterScope ? name : ns_ + "/" + name);
+  if (!obj) return nullptr;
+  Diagnostics diags;
+  template_ = analysis::parseAnalysisTemplate(*obj, SourceMap(), diags);
+  return template_ ? &*template_ : nullptr;
+}
+
+Status KubeWorld::writeStatus(shell::RolloutDocument& rollout, json status, Time /*now*/) {
+  const json before = rollout.object().value("status", json::object());
+  const json patch = {{"status", mergePatchBetween(before, status)}};
+  auto patched = cluster_.client->patch(rolloutsResource(), ns_, name_, kube::PatchType::kMerge, patch,
+                                        {false, cluster_.fieldManager}, "status");
+  if (!patched) return apiError(patched.error());
+  cluster_.rolloutWrites->wrote(*patched);
+  rollout.replace(std::move(*patched));
+  return Status::Ok();
+}
+
+}  // namespace sluice::controller

@@ -1,0 +1,68 @@
+// The shell's World (shell/world.h) on a Kubernetes API: one Rollout's ReplicaSets, AnalysisRuns and
+// Services read from watch-fed caches (through RecentWrites, so a write is seen at once), and the
+// engine's actions carried out as API writes. One KubeWorld serves one reconcile of one Rollout.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "analysis/model.h"
+#include "shell/world.h"
+
+namespace sluice::kube {
+class Client;
+class EventRecorder;
+class Informer;
+}  // namespace sluice::kube
+
+namespace sluice::controller {
+
+class RecentWrites;
+
+// What a Rollout reconcile reads and writes through; shared by every reconcile, all thread-safe.
+struct RolloutCluster {
+  kube::Client* client = nullptr;
+  kube::EventRecorder* events = nullptr;  // nullptr: events are only logged
+  kube::Informer* replicaSets = nullptr;
+  kube::Informer* services = nullptr;
+  kube::Informer* analysisRuns = nullptr;
+  kube::Informer* analysisTemplates = nullptr;
+  kube::Informer* clusterAnalysisTemplates = nullptr;
+  RecentWrites* rolloutWrites = nullptr;
+  RecentWrites* replicaSetWrites = nullptr;
+  RecentWrites* analysisRunWrites = nullptr;
+  RecentWrites* serviceWrites = nullptr;
+  std::string fieldManager = "sluice-controller";
+};
+
+class KubeWorld final : public shell::World {
+ public:
+  // `rollout`: the Rollout object as the reconcile started with it (its uid owns what is created).
+  KubeWorld(const RolloutCluster& cluster, const nlohmann::json& rollout);
+
+  Result<engine::Observed> observe(Time now) override;
+  Result<bool> apply(const engine::Action& action, Time now) override;
+  Result<bool> createAnalysisRun(const engine::CreateAnalysisRun& action,
+                                 const Result<analysis::AnalysisRunSpec>& spec, Time now) override;
+  const analysis::AnalysisTemplate* findTemplate(const std::string& name, bool clusterScope) override;
+  Status writeStatus(shell::RolloutDocument& rollout, nlohmann::json status, Time now) override;
+
+ private:
+  nlohmann::json ownerReference() const;
+  Result<bool> createReplicaSet(const engine::CreateReplicaSet& a);
+  Result<bool> scaleReplicaSet(const engine::ScaleReplicaSet& a);
+  Result<bool> deleteReplicaSet(const engine::DeleteReplicaSet& a);
+  Result<bool> pointService(const engine::SetServiceSelector& a);
+  Result<bool> terminateRun(const engine::TerminateAnalysisRun& a);
+  Result<bool> emitEvent(const engine::EmitEvent& a);
+
+  const RolloutCluster& cluster_;
+  std::string name_, ns_, uid_;
+  nlohmann::json rollout_;  // for events (involvedObject)
+  std::string canaryService_, stableService_;
+  std::optional<analysis::AnalysisTemplate> template_;  // the last findTemplate answer
+};
+
+}  // namespace sluice::controller

@@ -1,0 +1,257 @@
+// The controller manager (see manager.h).
+#include "controller/manager.h"
+
+#include <unistd.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "controller/analysis_run_reconciler.h"
+#include "controller/log.h"
+#include "controller/recent_writes.h"
+#include "controller/resources.h"
+#include "controller/rollout_reconciler.h"
+#include "engine/rollout.h"
+#include "kube/client.h"
+#include "kube/event_recorder.h"
+#include "kube/informer.h"
+#include "kube/leader_election.h"
+#include "kube/work_queue.h"
+
+namespace sluice::controller {
+
+using nlohmann::json;
+
+namespace {
+
+// The Rollout that controls `obj` ("namespace/name"), or empty.
+std::string owningRollout(const json& obj) {
+  const json refs = obj.value(json::json_pointer("/metadata/ownerReferences"), json::array());
+  if (!refs.is_array()) return "";
+  for (const auto& ref : refs) {
+    if (ref.is_object() && ref.value("kind", "") == "Rollout" && ref.value("controller", false))
+      return obj["metadata"].value("namespace", "") + "/" + ref.value("name", "");
+  }
+  return "";
+}
+
+std::string defaultIdentity() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "sluice") + "_" + std::to_string(getpid());
+}
+
+}  // namespace
+
+struct Manager::Impl {
+  kube::Client& client;
+  analysis::Provider& provider;
+  ManagerOptions options;
+  WallClock clock;
+
+  kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates;
+  RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites;
+  kube::EventRecorder events;
+  RolloutCluster cluster;
+  RolloutReconciler rolloutReconciler;
+  AnalysisRunReconciler runReconciler;
+  kube::WorkQueue rolloutQueue, runQueue;
+
+  std::mutex mu;
+  std::vector<std::thread> workers;
+  std::unique_ptr<kube::LeaderElector> elector;
+  std::thread electorThread;
+  std::atomic<bool> started{false}, leading{false}, stopped{false};
+
+  Impl(kube::Client& c, analysis::Provider& p, ManagerOptions o, WallClock wall)
+      : client(c),
+        provider(p),
+        options(std::move(o)),
+        clock(std::move(wall)),
+        rollouts(c, rolloutsResource(), informerOptions()),
+        replicaSets(c, replicaSetsResource(), informerOptions(engine::kPodTemplateHashLabel)),
+        services(c, servicesResource(), informerOptions()),
+        analysisRuns(c, analysisRunsResource(), informerOptions()),
+        templates(c, analysisTemplatesResource(), informerOptions()),
+        clusterTemplates(c, clusterAnalysisTemplatesResource(), kube::InformerOptions{}),
+        events(c, kube::EventSource{"sluice-controller", ""}),
+        cluster(makeCluster()),
+        rolloutReconciler(cluster, rollouts, clock),
+        runReconciler(c, analysisRuns, analysisRunWrites, p, clock, options.fieldManager) {}
+
+  kube::InformerOptions informerOptions(const std::string& labelSelector = "") const {
+    kube::InformerOptions o;
+    o.ns = options.ns;
+    o.labelSelector = labelSelector;
+    o.resyncPeriod = options.resyncPeriod;
+    return o;
+  }
+
+  RolloutCluster makeCluster() {
+    RolloutCluster c;
+    c.client = &client;
+    c.events = &events;
+    c.replicaSets = &replicaSets;
+    c.services = &services;
+    c.analysisRuns = &analysisRuns;
+    c.analysisTemplates = &templates;
+    c.clusterAnalysisTemplates = &clusterTemplates;
+    c.rolloutWrites = &rolloutWrites;
+    c.replicaSetWrites = &replicaSetWrites;
+    c.analysisRunWrites = &analysisRunWrites;
+    c.serviceWrites = &serviceWrites;
+    c.fieldManager = options.fieldManager;
+    return c;
+  }
+
+  // Every watched object wakes the Rollout it belongs to.
+  void wire() {
+    auto enqueueRollout = [this](const json& obj) { rolloutQueue.add(kube::objectKey(obj)); };
+    rollouts.addHandlers({enqueueRollout,
+                          [enqueueRollout](const json&, const json& obj) { enqueueRollout(obj); },
+                          enqueueRollout});
+    auto enqueueOwner = [this](const json& obj) {
+      if (const std::string key = owningRollout(obj); !key.empty()) rolloutQueue.add(key);
+    };
+    replicaSets.addHandlers(
+        {enqueueOwner, [enqueueOwner](const json&, const json& obj) { enqueueOwner(obj); }, enqueueOwner});
+    auto runChanged = [this, enqueueOwner](const json& obj) {
+      runQueue.add(kube::objectKey(obj));
+      enqueueOwner(obj);
+    };
+    analysisRuns.addHandlers({runChanged, [runChanged](const json&, const json& obj) { runChanged(obj); },
+                              [enqueueOwner](const json& obj) { enqueueOwner(obj); }});
+    // A Service wakes the Rollouts of its namespace that name it as canaryService or stableService.
+    auto serviceChanged = [this](const json& obj) {
+      const std::string ns = obj["metadata"].value("namespace", "");
+      const std::string name = obj["metadata"].value("name", "");
+      for (const auto& r : rollouts.byNamespace(ns)) {
+        const json canary = r.value(json::json_pointer("/spec/strategy/canary"), json::object());
+        if (canary.is_object() &&
+            (canary.value("canaryService", "") == name || canary.value("stableService", "") == name))
+          rolloutQueue.add(kube::objectKey(r));
+      }
+    };
+    services.addHandlers({serviceChanged,
+                          [serviceChanged](const json&, const json& obj) { serviceChanged(obj); },
+                          serviceChanged});
+  }
+
+  void work(kube::WorkQueue& queue, const std::function<ReconcileOutcome(const std::string&)>& reconcile) {
+    while (auto key = queue.get()) {
+      ReconcileOutcome outcome;
+      try {
+        outcome = reconcile(*key);
+      } catch (const std::exception& e) {
+        // A reconcile that throws is a bug; the key is retried with backoff and the process lives on.
+        outcome = ReconcileOutcome::retry(std::string("internal error: ") + e.what());
+      }
+      switch (outcome.kind) {
+        case ReconcileOutcome::Kind::Done:
+          queue.forget(*key);
+          break;
+        case ReconcileOutcome::Kind::RequeueAfter:
+          queue.forget(*key);
+          queue.addAfter(*key, std::chrono::duration_cast<std::chrono::milliseconds>(outcome.after));
+          break;
+        case ReconcileOutcome::Kind::Retry:
+          log(LogLevel::Warn, *key, "reconcile failed, retrying with backoff: " + outcome.error);
+          queue.addRateLimited(*key);
+          break;
+      }
+      queue.done(*key);
+    }
+  }
+
+  void startWorkers() {
+    std::lock_guard lock(mu);
+    if (stopped || leading.exchange(true)) return;
+    log(LogLevel::Info, "",
+        "starting " + std::to_string(options.workers) + " Rollout and " +
+            std::to_string(options.analysisWorkers) + " AnalysisRun workers");
+    for (int i = 0; i < options.workers; ++i)
+      workers.emplace_back([this] {
+        work(rolloutQueue, [this](const std::string& k) { return rolloutReconciler.reconcile(k); });
+      });
+    for (int i = 0; i < options.analysisWorkers; ++i)
+      workers.emplace_back(
+          [this] { work(runQueue, [this](const std::string& k) { return runReconciler.reconcile(k); }); });
+  }
+};
+
+Manager::Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options, WallClock clock)
+    : impl_(std::make_unique<Impl>(client, provider, std::move(options), std::move(clock))) {}
+
+Manager::~Manager() { stop(); }
+
+Status Manager::start(std::chrono::milliseconds syncTimeout) {
+  Impl& m = *impl_;
+  if (m.started.exchange(true)) return Error{"the manager was started already"};
+  m.wire();
+  for (kube::Informer* i :
+       {&m.rollouts, &m.replicaSets, &m.services, &m.analysisRuns, &m.templates, &m.clusterTemplates})
+    i->start();
+  for (kube::Informer* i :
+       {&m.rollouts, &m.replicaSets, &m.services, &m.analysisRuns, &m.templates, &m.clusterTemplates}) {
+    if (!i->waitForSync(syncTimeout)) {
+      const std::string why = i->lastError();
+      return Error{"the caches did not sync within " + std::to_string(syncTimeout.count() / 1000) + "s" +
+                   (why.empty() ? std::string() : ": " + why)};
+    }
+  }
+  log(LogLevel::Info, "", "caches synced");
+  if (!m.options.leaderElect) {
+    m.startWorkers();
+    return Status::Ok();
+  }
+  kube::LeaderElectionConfig config;
+  config.ns = m.options.leaseNamespace;
+  config.name = m.options.leaseName;
+  config.identity = m.options.identity.empty() ? defaultIdentity() : m.options.identity;
+  config.leaseDuration = m.options.leaseDuration;
+  config.renewDeadline = m.options.renewDeadline;
+  config.retryPeriod = m.options.retryPeriod;
+  config.onStartedLeading = [&m] {
+    log(LogLevel::Info, "",
+        "became the leader (" + m.options.leaseNamespace + "/" + m.options.leaseName + ")");
+    m.startWorkers();
+  };
+  config.onStoppedLeading = [&m] {
+    if (!m.stopped) log(LogLevel::Error, "", "lost the lease: stopping work");
+    m.rolloutQueue.shutDown();
+    m.runQueue.shutDown();
+  };
+  m.elector = std::make_unique<kube::LeaderElector>(m.client, config);
+  m.electorThread = std::thread([&m] {
+    if (Status s = m.elector->run(); !s) log(LogLevel::Error, "", "leader election: " + s.error());
+  });
+  return Status::Ok();
+}
+
+void Manager::stop() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.mu);
+    if (m.stopped.exchange(true)) return;
+  }
+  m.rolloutQueue.shutDownWithDrain();
+  m.runQueue.shutDownWithDrain();
+  for (auto& t : m.workers) t.join();
+  if (m.elector) m.elector->stop();  // releases the Lease
+  if (m.electorThread.joinable()) m.electorThread.join();
+  for (kube::Informer* i :
+       {&m.rollouts, &m.replicaSets, &m.services, &m.analysisRuns, &m.templates, &m.clusterTemplates})
+    i->stop();
+}
+
+bool Manager::synced() const {
+  const Impl& m = *impl_;
+  return m.rollouts.hasSynced() && m.replicaSets.hasSynced() && m.services.hasSynced() &&
+         m.analysisRuns.hasSynced() && m.templates.hasSynced() && m.clusterTemplates.hasSynced();
+}
+
+bool Manager::leading() const { return impl_->leading; }
+
+}  // namespace sluice::controller

@@ -1,0 +1,62 @@
+// The controller manager: the informers (Rollouts, ReplicaSets, Services, AnalysisRuns and the
+// templates), two work queues with their workers (Rollouts; AnalysisRuns, whose workers take the
+// measurements), the wiring from every watched object to the Rollout that owns or uses it, and leader
+// election (only the leader's workers run; a standby keeps its caches warm).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "controller/reconcile_outcome.h"
+
+namespace sluice::kube {
+class Client;
+}
+namespace sluice::analysis {
+class Provider;
+}
+
+namespace sluice::controller {
+
+struct ManagerOptions {
+  std::string ns;           // watch this namespace only; empty: all
+  int workers = 4;          // Rollout workers
+  int analysisWorkers = 4;  // AnalysisRun workers (the measurement pool)
+  bool leaderElect = true;
+  std::string leaseNamespace = "sluice-system";
+  std::string leaseName = "sluice-controller";
+  std::string identity;                            // this replica among candidates; empty: hostname_pid
+  std::chrono::milliseconds leaseDuration{15000};  // as client-go's defaults
+  std::chrono::milliseconds renewDeadline{10000};
+  std::chrono::milliseconds retryPeriod{2000};
+  std::chrono::milliseconds resyncPeriod{std::chrono::minutes(10)};
+  std::string fieldManager = "sluice-controller";
+};
+
+class Manager {
+ public:
+  // `client` and `provider` must outlive the manager.
+  Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options, WallClock clock);
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Starts the informers, waits until they synced (an error after `syncTimeout`), then runs the
+  // workers (at once, or once this replica leads). Returns once started; stop() ends it.
+  Status start(std::chrono::milliseconds syncTimeout = std::chrono::seconds(60));
+  // Stops taking work, lets the reconciles in flight finish, releases the Lease, stops the informers.
+  // Idempotent.
+  void stop();
+
+  bool synced() const;   // every cache holds its first list
+  bool leading() const;  // the workers run (always true without leader election, once started)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::controller

@@ -1,0 +1,29 @@
+// The API resources the controller reads and writes, and the labels and annotations it puts on them.
+#pragma once
+
+#include <string>
+
+#include "kube/client.h"
+
+namespace sluice::controller {
+
+inline constexpr const char* kGroupVersion = "sluice.dev/v1alpha1";
+
+const kube::ResourceRef& rolloutsResource();
+const kube::ResourceRef& analysisRunsResource();
+const kube::ResourceRef& analysisTemplatesResource();
+const kube::ResourceRef& clusterAnalysisTemplatesResource();
+const kube::ResourceRef& replicaSetsResource();
+const kube::ResourceRef& servicesResource();
+const kube::ResourceRef& secretsResource();
+
+// On ReplicaSets: the revision (as Argo's rollout.argoproj.io/revision) and the time after which an
+// old ReplicaSet is scaled down (RFC 3339, as Argo's scale-down-deadline).
+inline constexpr const char* kRevisionAnnotation = "sluice.dev/revision";
+inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-down-deadline";
+// On AnalysisRuns a Rollout creates: which Rollout, which kind of analysis, which step.
+inline constexpr const char* kRolloutLabel = "sluice.dev/rollout";
+inline constexpr const char* kAnalysisTypeLabel = "sluice.dev/analysis-type";  // Step or Background
+inline constexpr const char* kStepIndexLabel = "sluice.dev/step-index";
+
+}  // namespace sluice::controller

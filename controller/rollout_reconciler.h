@@ -1,0 +1,35 @@
+// The Rollout reconciler: one Rollout, read from the cache, settled by the shared shell (shell/reconcile.h)
+// against a KubeWorld, exactly as the simulator settles it against its simulated world.
+#pragma once
+
+#include <string>
+
+#include "controller/kube_world.h"
+#include "controller/reconcile_outcome.h"
+
+namespace sluice::kube {
+class Informer;
+}
+
+namespace sluice::controller {
+
+class RolloutReconciler {
+ public:
+  // `rollouts`: the Rollout cache; `cluster`: the rest. Both must outlive the reconciler.
+  RolloutReconciler(const RolloutCluster& cluster, kube::Informer& rollouts, WallClock clock);
+
+  // Reconciles the Rollout with cache key "namespace/name". Thread-safe for different keys (the work queue
+  // never hands one key to two workers at once).
+  ReconcileOutcome reconcile(const std::string& key);
+
+ private:
+  // A Rollout whose spec does not parse: condition InvalidSpec and phase Degraded with the reason, written
+  // once; no retry until the object changes.
+  ReconcileOutcome markInvalid(const nlohmann::json& rollout, const std::string& why);
+
+  const RolloutCluster& cluster_;
+  kube::Informer& rollouts_;
+  WallClock clock_;
+};
+
+}  // namespace sluice::controller

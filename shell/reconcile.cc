@@ -1,0 +1,102 @@
+// The shell's passes and settle loop (see reconcile.h).
+#include "shell/reconcile.h"
+
+#include <nlohmann/json.hpp>
+#include <variant>
+
+#include "analysis/model.h"
+#include "engine/rollout_json.h"
+#include "shell/analysis_run_builder.h"
+#include "shell/rollout_document.h"
+#include "shell/world.h"
+
+namespace sluice::shell {
+
+namespace {
+
+const char* actionName(const engine::Action& action) {
+  struct Names {
+    const char* operator()(const engine::CreateReplicaSet&) { return "create ReplicaSet"; }
+    const char* operator()(const engine::ScaleReplicaSet&) { return "scale ReplicaSet"; }
+    const char* operator()(const engine::DeleteReplicaSet&) { return "delete ReplicaSet"; }
+    const char* operator()(const engine::SetTrafficWeight&) { return "set traffic weight"; }
+    const char* operator()(const engine::SetServiceSelector&) { return "point Service"; }
+    const char* operator()(const engine::SetHeaderRoute&) { return "set header route"; }
+    const char* operator()(const engine::SetMirrorRoute&) { return "set mirror route"; }
+    const char* operator()(const engine::RemoveManagedRoutes&) { return "remove managed routes"; }
+    const char* operator()(const engine::CreateAnalysisRun&) { return "create AnalysisRun"; }
+    const char* operator()(const engine::TerminateAnalysisRun&) { return "terminate AnalysisRun"; }
+    const char* operator()(const engine::EmitEvent&) { return "emit event"; }
+  };
+  return std::visit(Names{}, action);
+}
+
+}  // namespace
+
+ShellResult<PassOutcome> reconcileOnce(RolloutDocument& rollout, World& world, Time now,
+                                       const PassObserver& observer) {
+  auto parsed = rollout.rollout();
+  if (!parsed) return ReconcileError{ReconcileError::Kind::InvalidSpec, parsed.error()};
+  const engine::Rollout& current = **parsed;
+  auto observed = world.observe(now);
+  if (!observed) return ReconcileError{ReconcileError::Kind::Observe, observed.error()};
+
+  engine::Decision decision = engine::reconcileCanary(current, *observed, now);
+  PassOutcome outcome;
+  outcome.requeueAfter = decision.requeueAfter;
+  const analysis::TemplateLookup lookup = [&world](const std::string& name, bool clusterScope) {
+    return world.findTemplate(name, clusterScope);
+  };
+  for (const auto& action : decision.actions) {
+    Result<bool> applied = false;
+    if (const auto* create = std::get_if<engine::CreateAnalysisRun>(&action)) {
+      // Built as the decision stands: podTemplateHashValue Stable reads the next status's stable hash.
+      applied = world.createAnalysisRun(
+          *create, buildAnalysisRun(*create, rollout.object(), decision.status.stableRS, lookup), now);
+    } else {
+      applied = world.apply(action, now);
+    }
+    if (!applied) {
+      return ReconcileError{ReconcileError::Kind::Action,
+                            std::string(actionName(action)) + ": " + applied.error()};
+    }
+    outcome.changed = *applied || outcome.changed;
+  }
+  // Diff before writing: an unchanged status is neither serialised nor written.
+  if (decision.status != current.status) {
+    nlohmann::json status = engine::statusToJson(decision.status);
+    const auto stored = rollout.object().find("status");
+    if (stored == rollout.object().end() || *stored != status) {
+      if (Status s = world.writeStatus(rollout, std::move(status), now); !s)
+        return ReconcileError{ReconcileError::Kind::StatusWrite, "write status: " + s.error()};
+      outcome.changed = true;
+    }
+  }
+  if (observer) observer(decision, now);
+  return outcome;
+}
+
+int settleBound(const engine::Rollout& rollout) {
+  return 32 + 4 * static_cast<int>(rollout.spec.canary.steps.size());
+}
+
+ShellResult<Settled> settle(RolloutDocument& rollout, World& world, Time now, const PassObserver& observer) {
+  Settled settled;
+  int bound = 0;
+  for (;;) {
+    auto parsed = rollout.rollout();
+    if (!parsed) return ReconcileError{ReconcileError::Kind::InvalidSpec, parsed.error()};
+    if (bound == 0) bound = settleBound(**parsed);
+    if (settled.passes >= bound) break;
+    auto pass = reconcileOnce(rollout, world, now, observer);
+    if (!pass) return std::move(pass).error();
+    ++settled.passes;
+    settled.requeueAfter = pass->requeueAfter;
+    if (!pass->changed) return settled;
+  }
+  return ReconcileError{ReconcileError::Kind::NotSettled,
+                        std::to_string(bound) +
+                            " reconciles in a row each changed something (an engine bug; please report it)"};
+}
+
+}  // namespace sluice::shell

@@ -1,0 +1,129 @@
+// The controller's analysis end to end: an analysis step's AnalysisRun, created by the Rollout
+// reconciler and measured by the AnalysisRun reconciler against a real Prometheus that scrapes a source
+// the test controls, promotes a healthy canary and aborts a bad one back to the stable revision.
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <catch2/catch.hpp>
+#include <map>
+
+#include "controller_env.h"
+#include "engine/rollout.h"
+#include "tests/support/process.h"
+#include "tests/support/prometheus_harness.h"
+
+using namespace sluice;
+using namespace sluice::testing;
+using nlohmann::json;
+
+namespace {
+
+json rolloutWithAnalysis(const std::string& image) {
+  json r = json::parse(R"({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
+    "metadata": {"name": "web", "namespace": "default", "labels": {"team": "payments"}},
+    "spec": {
+      "replicas": 2,
+      "selector": {"matchLabels": {"app": "web"}},
+      "template": {"metadata": {"labels": {"app": "web"}},
+                   "spec": {"containers": [{"name": "web", "image": ""}]}},
+      "strategy": {"canary": {"steps": [
+        {"setWeight": 50},
+        {"analysis": {"templates": [{"templateName": "error-rate"}],
+                      "args": [{"name": "team", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['team']"}}}]}}
+      ]}}
+    }
+  })");
+  r["spec"]["template"]["spec"]["containers"][0]["image"] = image;
+  return r;
+}
+
+json errorRateTemplate(const std::string& prometheus) {
+  json t = json::parse(R"({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "AnalysisTemplate",
+    "metadata": {"name": "error-rate", "namespace": "default"},
+    "spec": {
+      "args": [{"name": "team"}],
+      "metrics": [{
+        "name": "error-rate", "interval": "2s", "count": 2, "failureLimit": 0,
+        "successCondition": "result[0] < 0.05",
+        "provider": {"prometheus": {"query": "sluice_test_error_rate{team=\"{{args.team}}\"}"}}
+      }]
+    }
+  })");
+  t["spec"]["metrics"][0]["provider"]["prometheus"]["address"] = prometheus;
+  return t;
+}
+
+std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
+
+}  // namespace
+
+TEST_CASE("an analysis step measured on a real Prometheus promotes a healthy canary and aborts a bad one",
+          "[controller][e2e][prometheus]") {
+  const int exporterPort = freeLoopbackPort();
+  prometheus::Exposer exposer("127.0.0.1:" + std::to_string(exporterPort));
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto& errorRate = prometheus::BuildGauge()
+                        .Name("sluice_test_error_rate")
+                        .Help("5xx ratio")
+                        .Register(*registry)
+                        .Add({{"team", "payments"}});
+  exposer.RegisterCollectable(registry);
+  PrometheusOptions options;
+  options.scrapeTargets = {"127.0.0.1:" + std::to_string(exporterPort)};
+  PrometheusHarness prometheus(options);
+
+  ControllerEnv env;
+  env.startController();
+  env.cluster.ok("apply -f " +
+                 env.cluster.writeFile("t.json", errorRateTemplate(prometheus.address()).dump()));
+  env.cluster.ok("apply -f " + env.cluster.writeFile("v1.json", rolloutWithAnalysis("web:v1").dump()));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  const std::string v1 = env.rollout("web")["status"].value("stableRS", "");
+
+  SECTION("healthy: the run succeeds and the canary is promoted") {
+    errorRate.Set(0.01);
+    env.cluster.ok("apply -f " + env.cluster.writeFile("v2.json", rolloutWithAnalysis("web:v2").dump()));
+    REQUIRE(env.waitRollout("web", [&](const json& r) {
+      return phaseOf(r) == "Healthy" && r["status"].value("stableRS", "") != v1;
+    }));
+    const json runs = env.cluster.getJson("analysisruns -n default");
+    REQUIRE(runs["items"].size() == 1);
+    const json& run = runs["items"][0];
+    CHECK(run["status"]["phase"] == "Successful");
+    CHECK(run["spec"]["args"][0]["value"] == "payments");  // the fieldRef resolved against the Rollout
+    CHECK(run["status"]["metricResults"][0]["count"] == 2);
+    CHECK(run["metadata"]["ownerReferences"][0]["kind"] == "Rollout");
+  }
+
+  SECTION("bad: the run fails and the Rollout aborts back to the stable revision") {
+    errorRate.Set(0.5);
+    env.cluster.ok("apply -f " + env.cluster.writeFile("v3.json", rolloutWithAnalysis("web:v3").dump()));
+    REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Degraded"; }));
+    const json r = env.rollout("web");
+    CHECK(r["status"]["abort"] == true);
+    CHECK(r["status"].value("stableRS", "") == v1);
+    const std::string message = r["status"].value("message", "");
+    INFO(message);
+    CHECK(message.find("analysis phase failed") != std::string::npos);
+    const json runs = env.cluster.getJson("analysisruns -n default");
+    REQUIRE(runs["items"].size() == 1);
+    CHECK(runs["items"][0]["status"]["phase"] == "Failed");
+    // Traffic back on stable: the canary scaled to zero, the stable at full size.
+    REQUIRE(env.waitRollout(
+        "web",
+        [&](const json&) {
+          const json sets = env.cluster.getJson("replicasets -n default");
+          std::map<std::string, int> sizes;
+          for (const auto& rs : sets["items"])
+            sizes[rs["metadata"]["labels"].value(engine::kPodTemplateHashLabel, "")] =
+                rs["spec"].value("replicas", 0);
+          return sizes.size() == 2 && sizes[v1] == 2 &&
+                 std::all_of(sizes.begin(), sizes.end(),
+                             [&](const auto& kv) { return kv.first == v1 || kv.second == 0; });
+        },
+        std::chrono::seconds(20)));
+  }
+}

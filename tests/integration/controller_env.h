@@ -1,0 +1,82 @@
+// The controller's end-to-end environment: the embedded API server over HTTPS with the CRDs of crds/
+// applied by the real kubectl, and the controller's manager running in-process against it with a client
+// built from the server's kubeconfig, exactly as `sluice controller` builds it.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "analysis/providers/providers.h"
+#include "controller/manager.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "kubectl_env.h"
+
+namespace sluice::testing {
+
+inline Time wallNow() {
+  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+class ControllerEnv {
+ public:
+  explicit ControllerEnv(std::chrono::milliseconds podReadyAfter = std::chrono::milliseconds(1000))
+      : cluster(podReadyAfter) {
+    cluster.ok("apply -k " + shellQuote(std::string(SLUICE_SOURCE_DIR) + "/crds"));
+    // A CRD's resources are served as soon as it is stored; wait until discovery lists them.
+    for (int i = 0; i < 50 && cluster.kubectl("get rollouts").exitCode != 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    kube::KubeconfigOptions o;
+    o.kubeconfigFlag = cluster.server().kubeconfigPath().string();
+    auto config = kube::loadClientConfig(o);
+    REQUIRE(config.ok());
+    kube::ClientOptions options;
+    options.userAgent = "sluice-controller";
+    auto c = kube::Client::create(*config, options);
+    REQUIRE(c.ok());
+    client = std::move(*c);
+    provider = analysis::makeProvider();
+  }
+  ~ControllerEnv() { stopController(); }
+
+  void startController(controller::ManagerOptions options = {}) {
+    options.leaderElect = false;
+    manager = std::make_unique<controller::Manager>(*client, *provider, options, wallNow);
+    auto started = manager->start(std::chrono::seconds(30));
+    INFO(started.error());
+    REQUIRE(started.ok());
+  }
+  void stopController() {
+    if (manager) manager->stop();
+    manager.reset();
+  }
+
+  // The Rollout's JSON as the server has it now.
+  nlohmann::json rollout(const std::string& name, const std::string& ns = "default") {
+    kube::ResourceRef ref{"sluice.dev", "v1alpha1", "rollouts", true, "Rollout"};
+    auto r = client->get(ref, ns, name);
+    REQUIRE(r.ok());
+    return *r;
+  }
+
+  // Polls until `done` holds for the Rollout (every 50 ms) or `timeout`; returns whether it held.
+  template <typename Pred>
+  bool waitRollout(const std::string& name, Pred done,
+                   std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (done(rollout(name))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  KubectlEnv cluster;
+  std::unique_ptr<kube::Client> client;
+  std::unique_ptr<analysis::Provider> provider;
+  std::unique_ptr<controller::Manager> manager;
+};
+
+}  // namespace sluice::testing
