@@ -10,6 +10,7 @@
 #include "analysis/merge.h"
 #include "analysis/run_driver.h"
 #include "analysis/templating.h"
+#include "base/input_limits.h"
 
 namespace sluice::analysis {
 
@@ -19,7 +20,16 @@ Result<std::vector<Time>> backtestStarts(const BacktestOptions& options) {
     return Error{"--to (" + formatRfc3339(options.to) + ") is before --from (" + formatRfc3339(options.from) +
                  ")"};
   }
+  // Counted before anything is built: a period of years at a short --every would take gigabytes.
+  const int64_t runs = (options.to - options.from) / options.every + 1;
+  if (runs > limits::kMaxBacktestRuns) {
+    return Error{"--from " + formatRfc3339(options.from) + " to --to " + formatRfc3339(options.to) +
+                 " every " + formatDuration(options.every) + " is " + std::to_string(runs) +
+                 " runs, more than the limit of " + std::to_string(limits::kMaxBacktestRuns) +
+                 ": shorten the period or raise --every"};
+  }
   std::vector<Time> starts;
+  starts.reserve(static_cast<size_t>(runs));
   for (Time t = options.from; t <= options.to; t += options.every) starts.push_back(t);
   return starts;
 }

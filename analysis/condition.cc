@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "analysis/condition_syntax.h"
+#include "base/utf8.h"
 
 namespace sluice::analysis {
 
@@ -71,7 +72,7 @@ std::optional<double> parseIntText(std::string_view s) {
 
 std::string quotedForMessage(std::string_view s) {
   constexpr size_t kMax = 64;
-  return "\"" + std::string(s.substr(0, kMax)) + (s.size() > kMax ? "...\"" : "\"");
+  return "\"" + std::string(utf8Prefix(s, kMax)) + (s.size() > kMax ? "...\"" : "\"");
 }
 
 size_t codePoints(std::string_view s) {

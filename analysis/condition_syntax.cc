@@ -3,8 +3,12 @@
 // `!` binds tighter than `&&`, and `&&` tighter than `||`.
 #include "analysis/condition_syntax.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
+
+#include "base/input_limits.h"
+#include "base/utf8.h"
 
 namespace sluice::analysis::condition {
 namespace {
@@ -57,8 +61,10 @@ const Tok* singleCharToken(char c) {
   return nullptr;
 }
 
-// Why a character is not part of the language, pointing at what to write instead where there is one.
-std::string rejectedCharacter(char c) {
+// Why a character (all of its bytes, for a multibyte one) is not part of the language, pointing at what
+// to write instead where there is one.
+std::string rejectedCharacter(std::string_view ch) {
+  const char c = ch.empty() ? '\0' : ch[0];
   static constexpr struct {
     char c;
     std::string_view message;
@@ -73,15 +79,35 @@ std::string rejectedCharacter(char c) {
   for (const auto& row : kRejected) {
     if (row.c == c) return std::string(row.message);
   }
-  return "unexpected character " + quoted(std::string(1, c));
+  if (ch.empty()) return "unexpected byte that is not valid UTF-8";
+  if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+    char code[8];
+    std::snprintf(code, sizeof(code), "U+%04X", static_cast<unsigned>(static_cast<unsigned char>(c)));
+    return std::string("unexpected control character ") + code;
+  }
+  return "unexpected character " + quoted(ch);
+}
+
+// The bytes of the character at `s[at]`: the whole of a multibyte character, one byte if it is invalid.
+std::string_view characterAt(std::string_view s, size_t at) {
+  const size_t n = utf8CharLength(s, at);
+  return n == 0 ? std::string_view() : s.substr(at, n);
 }
 
 Result<std::vector<Token>> tokenize(std::string_view s) {
   std::vector<Token> out;
+  // Columns count characters, as a person does, not bytes: kept up to date as the scan moves forward.
+  size_t counted = 0;
+  int countedColumn = 1;
+  auto columnOf = [&](size_t at) {
+    countedColumn += utf8Column(s.substr(counted), at - counted) - 1;
+    counted = at;
+    return countedColumn;
+  };
   size_t i = 0;
   while (i < s.size()) {
     const char c = s[i];
-    const int column = static_cast<int>(i) + 1;
+    const int column = columnOf(i);
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
       ++i;
       continue;
@@ -150,8 +176,8 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
               value += e;
               break;
             default:
-              return errorAt(static_cast<int>(j) - 1,
-                             "unknown escape \\" + std::string(1, e) + " in a string");
+              return errorAt(columnOf(j - 2),
+                             "unknown escape \\" + std::string(characterAt(s, j - 1)) + " in a string");
           }
           continue;
         }
@@ -176,7 +202,7 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
       }
       if (!matched) {
         const Tok* single = singleCharToken(c);
-        if (!single) return errorAt(column, rejectedCharacter(c));
+        if (!single) return errorAt(column, rejectedCharacter(characterAt(s, i)));
         t.type = *single;
         t.text = std::string(1, c);
         ++i;
@@ -186,7 +212,7 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
   }
   Token end;
   end.type = Tok::kEnd;
-  end.column = static_cast<int>(s.size()) + 1;
+  end.column = columnOf(s.size());
   out.push_back(end);
   return out;
 }
@@ -252,7 +278,6 @@ constexpr int kUnaryNotPrecedence = 50;
 constexpr int kUnaryMinusPrecedence = 90;
 constexpr int kMaxNesting = 100;
 constexpr int kMaxPredicateDepth = 8;
-constexpr size_t kMaxConditionLength = 4096;
 
 std::string describeToken(const Token& t) {
   if (t.type == Tok::kEnd) return "end of the condition";
@@ -484,8 +509,9 @@ class Parser {
 }  // namespace
 
 Result<Node> parse(std::string_view source) {
-  if (source.size() > kMaxConditionLength) {
-    return Error{"the condition is longer than " + std::to_string(kMaxConditionLength) + " characters"};
+  if (source.size() > limits::kMaxConditionLength) {
+    return Error{"the condition is longer than " + std::to_string(limits::kMaxConditionLength) +
+                 " characters"};
   }
   auto tokens = tokenize(source);
   if (!tokens) return Error{tokens.error()};

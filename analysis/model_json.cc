@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "analysis/validate.h"
+#include "base/input_limits.h"
 #include "base/json_fields.h"
 #include "engine/rollout_json.h"
 
@@ -151,7 +152,7 @@ void readMetric(ObjectReader& o, Metric& m) {
 void readArgs(ObjectReader& o, std::vector<Argument>& args) {
   Reporter& r = o.reporter();
   const json* v = o.get("args");
-  if (!v) return;
+  if (!v || !withinLimit(r, *v, o.path("args"), limits::kMaxArgs, "args")) return;
   forEachObject(r, *v, o.path("args"), [&](ObjectReader& item) {
     Argument arg;
     item.readRequired("name", arg.name);
@@ -208,6 +209,7 @@ void readDryRunAndRetention(ObjectReader& o, std::vector<std::string>& dryRun,
 
 void readMetrics(ObjectReader& o, std::vector<Metric>& metrics) {
   if (const json* v = o.get("metrics")) {
+    if (!withinLimit(o.reporter(), *v, o.path("metrics"), limits::kMaxMetrics, "metrics")) return;
     forEachObject(o.reporter(), *v, o.path("metrics"), [&](ObjectReader& item) {
       Metric m;
       readMetric(item, m);
@@ -230,7 +232,9 @@ void readTemplateSpec(ObjectReader& o, AnalysisTemplateSpec& spec) {
       spec.templates.push_back(ref);
     });
   }
-  if (spec.metrics.empty() && spec.templates.empty()) {
+  const json* metrics = o.get("metrics");
+  const bool overLimit = metrics && metrics->is_array() && metrics->size() > limits::kMaxMetrics;
+  if (spec.metrics.empty() && spec.templates.empty() && !overLimit) {
     o.reporter().error(o.path("metrics"), "must have at least one metric (or nested templates)");
   }
 }
@@ -582,7 +586,10 @@ std::optional<AnalysisTemplate> parseAnalysisTemplate(const json& object, const 
   bool ok = collectInOrder(source, diags, [&](Reporter& r, Diagnostics& local) {
     readEnvelope(r, object, t.apiVersion, t.kind, {kAnalysisTemplateKind, kClusterAnalysisTemplateKind},
                  t.metadata, Body{t.spec});
-    if (!local.hasErrors()) validateTemplateSpec(t.spec, source, local);
+    if (!local.hasErrors()) {
+      validateTemplateSpec(t.spec, source, local);
+      validateConditionsAndArgs(t.spec.metrics, t.spec.args, t.spec.templates.empty(), source, local);
+    }
   });
   if (!ok) return std::nullopt;
   return t;
@@ -603,7 +610,10 @@ std::optional<AnalysisRun> parseAnalysisRun(const json& object, const SourceMap&
   };
   bool ok = collectInOrder(source, diags, [&](Reporter& r, Diagnostics& local) {
     readEnvelope(r, object, run.apiVersion, kind, {kAnalysisRunKind}, run.metadata, Body{run});
-    if (!local.hasErrors()) validateRunSpec(run.spec, source, local);
+    if (!local.hasErrors()) {
+      validateRunSpec(run.spec, source, local);
+      validateConditionsAndArgs(run.spec.metrics, run.spec.args, true, source, local);
+    }
   });
   if (!ok) return std::nullopt;
   return run;

@@ -101,6 +101,14 @@ Result<std::string> substituteArgs(std::string_view text, const ResolvedArgs& ar
   return out;
 }
 
+std::vector<std::string> argReferences(std::string_view text) {
+  std::vector<std::string> names;
+  for (size_t open = text.find("{{"); open != std::string_view::npos; open = text.find("{{", open + 2)) {
+    if (auto p = placeholderAt(text, open)) names.push_back(std::move(p->name));
+  }
+  return names;
+}
+
 Result<Metric> resolveMetric(const Metric& metric, const ResolvedArgs& args) {
   nlohmann::json j = metricToJson(metric);
   if (Status st = substituteStrings(j, args); !st) {

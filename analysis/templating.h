@@ -33,6 +33,9 @@ Result<ResolvedArgs> resolveArgs(const std::vector<Argument>& args, const Secret
 // unchanged.
 Result<std::string> substituteArgs(std::string_view text, const ResolvedArgs& args);
 
+// The names of the args `text` refers to ({{args.NAME}}), in order, repeats included.
+std::vector<std::string> argReferences(std::string_view text);
+
 // `metric` with every string field (conditions, interval, count, query, address, url, headers, body,
 // jsonPath, ...) templated. Errors name the arg and are masked.
 Result<Metric> resolveMetric(const Metric& metric, const ResolvedArgs& args);

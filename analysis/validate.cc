@@ -2,8 +2,14 @@
 // templating instead, when the run starts.
 #include "analysis/validate.h"
 
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+
+#include "analysis/condition.h"
+#include "analysis/model_json.h"
+#include "analysis/templating.h"
+#include "base/input_limits.h"
 
 namespace sluice::analysis {
 
@@ -126,7 +132,64 @@ class MetricRules {
   Diagnostics& diags_;
 };
 
+// Every {{args.NAME}} in the strings of `j` (a metric's JSON form, so every string field is covered)
+// that names no declared arg, reported at its field path.
+void checkArgReferences(const nlohmann::json& j, const std::string& path,
+                        const std::set<std::string>& declared, const SourceMap& source, Diagnostics& diags) {
+  if (j.is_string()) {
+    std::set<std::string> reported;
+    for (const auto& name : argReferences(j.get_ref<const std::string&>())) {
+      if (declared.count(name) || !reported.insert(name).second) continue;
+      std::string message = "{{args.";
+      message.append(name).append("}}: no argument \"").append(name).append("\" in spec.args");
+      diags.add(source.diagnostic(Severity::Error, path, std::move(message)));
+    }
+  } else if (j.is_object()) {
+    for (const auto& [key, child] : j.items())
+      checkArgReferences(child, childPath(path, key), declared, source, diags);
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i)
+      checkArgReferences(j[i], indexPath(path, i), declared, source, diags);
+  }
+}
+
+void checkCondition(const std::string& condition, const std::string& path, const ResolvedArgs& known,
+                    const SourceMap& source, Diagnostics& diags) {
+  if (condition.empty()) return;
+  auto error = [&](std::string message) {
+    diags.add(source.diagnostic(Severity::Error, path, std::move(message)));
+  };
+  if (condition.size() > limits::kMaxConditionLength) {
+    error("is " + std::to_string(condition.size()) + " characters, more than the limit of " +
+          std::to_string(limits::kMaxConditionLength));
+    return;
+  }
+  // An arg with no value yet (required, or from a secret) leaves its placeholder: checked at run time.
+  auto text = substituteArgs(condition, known);
+  if (!text) return;
+  if (auto compiled = compile(*text); !compiled) {
+    error("does not compile" + std::string(*text == condition ? "" : " (args substituted)") + ": " +
+          compiled.error());
+  }
+}
+
 }  // namespace
+
+void validateConditionsAndArgs(const std::vector<Metric>& metrics, const std::vector<Argument>& args,
+                               bool argsKnown, const SourceMap& source, Diagnostics& diags) {
+  std::set<std::string> declared;
+  ResolvedArgs known;
+  for (const auto& a : args) {
+    declared.insert(a.name);
+    if (a.value) known.values[a.name] = *a.value;
+  }
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const std::string path = indexPath("spec.metrics", i);
+    checkCondition(metrics[i].successCondition, childPath(path, "successCondition"), known, source, diags);
+    checkCondition(metrics[i].failureCondition, childPath(path, "failureCondition"), known, source, diags);
+    if (argsKnown) checkArgReferences(metricToJson(metrics[i]), path, declared, source, diags);
+  }
+}
 
 bool metricNameMatches(const std::string& pattern, const std::string& name) {
   try {

@@ -14,6 +14,14 @@ namespace sluice::analysis {
 void validateTemplateSpec(const AnalysisTemplateSpec& spec, const SourceMap& source, Diagnostics& diags);
 void validateRunSpec(const AnalysisRunSpec& spec, const SourceMap& source, Diagnostics& diags);
 
+// What can be known of a template's or run's metrics before it is templated: every successCondition and
+// failureCondition compiles once the args that have a value are substituted (one still holding a
+// placeholder is only checked against the length limit), and, when `argsKnown` (the spec nests no other
+// templates, whose args would join its own), every {{args.NAME}} in a metric names one of `args`. Errors
+// under `spec.metrics[i]`, the compiler's column in the message.
+void validateConditionsAndArgs(const std::vector<Metric>& metrics, const std::vector<Argument>& args,
+                               bool argsKnown, const SourceMap& source, Diagnostics& diags);
+
 // Whether the regex `pattern` (a dryRun or measurementRetention metricName) matches somewhere in `name`,
 // as Go's regexp.MatchString does; an invalid pattern matches nothing.
 bool metricNameMatches(const std::string& pattern, const std::string& name);

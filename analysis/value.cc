@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/json_text.h"
+#include "base/utf8.h"
+
 namespace sluice::analysis {
 
 std::string describe(const Value& value) {
@@ -73,15 +76,20 @@ std::string quoteBareSpecials(std::string_view text) {
   return out;
 }
 
+// A value as JSON for a message, cut short: an item of a result can be as long as the command line.
+std::string shortDump(const nlohmann::json& item) {
+  constexpr size_t kMax = 64;
+  std::string text = item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > kMax) text = std::string(utf8Prefix(text, kMax)) + "...";
+  return text;
+}
+
 }  // namespace
 
 Result<Value> parseResultJson(std::string_view text) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(quoteBareSpecials(text));
-  } catch (const nlohmann::json::exception& e) {
-    return Error{"the result is not valid JSON: " + std::string(e.what())};
-  }
+  auto parsed = parseJsonText(quoteBareSpecials(text));
+  if (!parsed) return Error{"the result is " + parsed.error()};
+  const nlohmann::json& doc = *parsed;
   if (doc.is_null()) return Value();
   if (doc.is_boolean()) return Value::boolean(doc.get<bool>());
   if (doc.is_number()) return Value::number(doc.get<double>());
@@ -99,7 +107,7 @@ Result<Value> parseResultJson(std::string_view text) {
       } else if (auto special = item.is_string() ? specialNumber(item.get<std::string>()) : std::nullopt) {
         numbers.push_back(*special);
       } else {
-        return Error{"the result array must hold only numbers; found " + item.dump()};
+        return Error{"the result array must hold only numbers; found " + shortDump(item)};
       }
     }
     return Value::vector(std::move(numbers));

@@ -2,23 +2,33 @@
 
 namespace sluice {
 
-std::string Diagnostic::format() const {
+namespace {
+
+std::string located(const Diagnostic& d, const char* severity) {
   std::string out;
-  if (!file.empty()) {
-    out += file;
-    if (line > 0) {
-      out += ":" + std::to_string(line);
-      if (column > 0) out += ":" + std::to_string(column);
+  if (!d.file.empty()) {
+    out += d.file;
+    if (d.line > 0) {
+      out += ":" + std::to_string(d.line);
+      if (d.column > 0) out += ":" + std::to_string(d.column);
     }
     out += ": ";
-  } else if (line > 0) {
-    out += "line " + std::to_string(line) + ": ";
+  } else if (d.line > 0) {
+    out += "line " + std::to_string(d.line) + ": ";
   }
-  out += severity == Severity::Error ? "error: " : "warning: ";
-  if (!path.empty()) out += path + ": ";
-  out += message;
+  out += severity;
+  if (!d.path.empty()) out += d.path + ": ";
+  out += d.message;
   return out;
 }
+
+}  // namespace
+
+std::string Diagnostic::format() const {
+  return located(*this, severity == Severity::Error ? "error: " : "warning: ");
+}
+
+std::string Diagnostic::formatAsError() const { return located(*this, ""); }
 
 bool Diagnostics::hasErrors() const { return errorCount() > 0; }
 

@@ -19,6 +19,9 @@ struct Diagnostic {
 
   // "file:line:col: error: path: message", leaving out what is unknown.
   std::string format() const;
+  // "file:line:col: path: message": the same without the severity, for an Error a Result carries (its
+  // receiver adds the severity when it reports it).
+  std::string formatAsError() const;
 };
 
 class Diagnostics {

@@ -1,6 +1,8 @@
 // Field readers and writers shared by the manifest loaders (json_fields.h).
 #include "base/json_fields.h"
 
+#include "base/utf8.h"
+
 #include <algorithm>
 
 #include <climits>
@@ -29,13 +31,18 @@ std::string describeValue(const json& v) {
       return v.get<bool>() ? "bool true" : "bool false";
     case json::value_t::string: {
       std::string s = v.get<std::string>();
-      if (s.size() > 40) s = s.substr(0, 40) + "...";
+      if (s.size() > 40) s = std::string(utf8Prefix(s, 40)) + "...";
       return "string " + json(s).dump(-1, ' ', false, json::error_handler_t::replace);
     }
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float:
+    case json::value_t::number_float: {
+      // JSON has no NaN or infinity (dump() writes null); YAML's .nan and .inf reach here as doubles.
+      const double d = v.get<double>();
+      if (std::isnan(d)) return "number NaN";
+      if (std::isinf(d)) return d > 0 ? "number +Inf" : "number -Inf";
       return "number " + v.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
     case json::value_t::object:
       return "an object";
     case json::value_t::array:
@@ -43,6 +50,13 @@ std::string describeValue(const json& v) {
     default:
       return "an unsupported value";
   }
+}
+
+bool withinLimit(Reporter& r, const json& v, const std::string& path, size_t max, const char* what) {
+  if (!v.is_array() || v.size() <= max) return true;
+  r.error(path, std::to_string(v.size()) + " " + what + ", more than the limit of " + std::to_string(max) +
+                    " " + what);
+  return false;
 }
 
 std::optional<int64_t> readInt64(Reporter& r, const json& v, const std::string& path) {

@@ -98,6 +98,10 @@ std::optional<T> reportedAt(Reporter& r, const std::string& path, Result<T> resu
   return std::nullopt;
 }
 
+// Whether the list `v` holds at most `max` items; otherwise reports at `path` that it holds more `what`
+// ("steps") than the limit, so that the caller reads none of them (input_limits.h).
+bool withinLimit(Reporter& r, const nlohmann::json& v, const std::string& path, size_t max, const char* what);
+
 // ---- objects -------------------------------------------------------------------------------------
 
 // One JSON object being read. Remembers the keys that were asked for, so that the rest can be reported

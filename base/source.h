@@ -3,6 +3,7 @@
 // server), and a SourceMap remembers where each field path came from, for diagnostics.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -51,13 +52,20 @@ struct Document {
 
 // Parses a YAML stream (one or more documents) into JSON documents. Scalars follow the YAML 1.2 core
 // schema: plain `30` is a number, `"30"` a string, `true` a bool, `~`/`null` null. Empty documents are
-// skipped. Malformed YAML is an error naming the file, line and column. Never throws.
+// skipped. Malformed YAML (control characters and invalid UTF-8 included) is an error naming the file,
+// line and column; so is input past the limits of input_limits.h (size, nesting, items of one list),
+// refused before the stream's nodes are built. Never throws.
+Expected<std::vector<Document>, Diagnostic> parseYamlStream(std::string_view text, const std::string& file);
+
+// As parseYamlStream, with the error as one line: "FILE:LINE:COL: invalid YAML: ...".
 Result<std::vector<Document>> parseYamlDocuments(std::string_view text, const std::string& file);
 
-// Reads the file at `path` and parses it; an unreadable file is an error naming it.
+// Reads the file at `path` (at most limits::kMaxFileBytes) and parses it; an unreadable file is an error
+// naming it.
 Result<std::vector<Document>> loadYamlFile(const std::string& path);
 
-// Reads a whole file; an unreadable file is an error naming it.
-Result<std::string> readFile(const std::string& path);
+// Reads a whole file; an unreadable file, a directory, or a file larger than `maxBytes` (checked before
+// reading it) is an error naming it.
+Result<std::string> readFile(const std::string& path, size_t maxBytes = SIZE_MAX);
 
 }  // namespace sluice

@@ -8,6 +8,7 @@
 #include "analysis/backtest.h"
 #include "analysis/model_json.h"
 #include "analysis/providers/prefetching_prometheus.h"
+#include "analysis/providers/prometheus_api.h"
 #include "analysis/providers/providers.h"
 #include "base/source.h"
 #include "cli/commands.h"
@@ -42,8 +43,9 @@ the 10 s retry after an Error); any other instant is an instant query.
 The JSON output: {"runs": [{"start", "endedAt" (Unix seconds), "phase", "message"}],
 "totals": {"Successful": n, "Failed": n, "Error": n, "Inconclusive": n}}.
 
-Exit status: 0 the backtest ran (whatever the runs' phases), 2 invalid input (unreadable or invalid
-template, unknown or missing --arg, bad times).)";
+Exit status: 0 the backtest ran (whatever the runs' phases), 1 Prometheus could not be queried
+(unreachable, timed out, or refused a trivial query: checked once before any run), 2 invalid input
+(unreadable or invalid template, unknown or missing --arg, bad times, more than 100000 runs).)";
 
 // --arg k=v into a map; an error names the malformed one.
 Result<std::map<std::string, std::string>> parseArgs(const std::vector<std::string>& args) {
@@ -54,6 +56,20 @@ Result<std::map<std::string, std::string>> parseArgs(const std::vector<std::stri
     out[a.substr(0, eq)] = a.substr(eq + 1);
   }
   return out;
+}
+
+// One instant query ("1", which any Prometheus answers) with the first prometheus metric's connection
+// settings (address already replaced, headers, authentication, timeout): an error names the address and
+// the cause (connection refused, timed out, an HTTP status). Fine when no metric is a prometheus one.
+Status checkPrometheus(const analysis::AnalysisRunSpec& spec, Time at) {
+  for (const auto& m : spec.metrics) {
+    if (!m.provider.prometheus) continue;
+    analysis::PrometheusApi api(*m.provider.prometheus);
+    auto answer = api.query("1", at);
+    if (!answer) return Error{answer.error()};
+    return {};
+  }
+  return {};
 }
 
 int runBacktest(const BacktestFlags& flags) {
@@ -99,6 +115,12 @@ int runBacktest(const BacktestFlags& flags) {
   options.every = *every;
   options.maxRun = *maxRun;
   if (auto starts = analysis::backtestStarts(options); !starts) return fail(starts.error());
+
+  // A Prometheus that cannot be reached would turn every run into an Error run: say so once and stop.
+  if (Status reachable = checkPrometheus(*spec, options.from); !reachable) {
+    std::cerr << "sluice analysis backtest: " << reachable.error() << "\n";
+    return kExitFailure;
+  }
 
   auto grid = analysis::measurementGrid(*spec, options.every);
   if (!grid) return fail(grid.error());

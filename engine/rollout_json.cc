@@ -8,6 +8,7 @@
 #include <set>
 #include <string_view>
 
+#include "base/input_limits.h"
 #include "base/json_fields.h"
 #include "engine/canary.h"
 #include "engine/validate.h"
@@ -367,7 +368,7 @@ void readCanary(ObjectReader& o, CanaryStrategy& c) {
   if (const json* steps = o.get("steps")) {
     if (!steps->is_array()) {
       r.wrongType(o.path("steps"), "a list", *steps);
-    } else {
+    } else if (withinLimit(r, *steps, o.path("steps"), limits::kMaxSteps, "steps")) {
       for (size_t i = 0; i < steps->size(); ++i) {
         if (auto step = readStep(r, (*steps)[i], indexPath(o.path("steps"), i)))
           c.steps.push_back(std::move(*step));

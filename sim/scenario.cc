@@ -5,6 +5,8 @@
 #include <cmath>
 #include <initializer_list>
 
+#include "base/input_limits.h"
+
 namespace sluice::sim {
 
 namespace {
@@ -18,6 +20,9 @@ class ScenarioReader {
 
   void error(const std::string& path, std::string message) {
     diags_.add(source_.diagnostic(Severity::Error, path, std::move(message)));
+  }
+  void warning(const std::string& path, std::string message) {
+    diags_.add(source_.diagnostic(Severity::Warning, path, std::move(message)));
   }
 
   // Errors for keys of `object` not in `known`; a scenario typo must not pass unnoticed.
@@ -119,6 +124,7 @@ class ScenarioReader {
         continue;
       }
       std::vector<MetricPoint> points;
+      std::vector<std::string> pointPaths;  // by point, for warnings
       for (size_t i = 0; i < series.size(); ++i) {
         const std::string ip = indexPath(p, i);
         const json& item = series[i];
@@ -150,10 +156,23 @@ class ScenarioReader {
           point.kind = MetricPoint::Kind::Empty;
         }
         points.push_back(std::move(point));
+        pointPaths.push_back(ip);
       }
+      warnRepeatedTimes(points, pointPaths);
       std::stable_sort(points.begin(), points.end(),
                        [](const auto& a, const auto& b) { return a.at < b.at; });
       out.metrics[name] = std::move(points);
+    }
+  }
+
+  // Two points of one metric at the same time: the later in the list silently replaces the earlier.
+  void warnRepeatedTimes(const std::vector<MetricPoint>& points, const std::vector<std::string>& paths) {
+    std::map<int64_t, size_t> first;  // at, in seconds -> the first point there
+    for (size_t i = 0; i < points.size(); ++i) {
+      auto [it, added] = first.emplace(points[i].at.count(), i);
+      if (added) continue;
+      warning(childPath(paths[i], "at"), formatDuration(points[i].at) + " is also the time of " +
+                                             paths[it->second] + ": only the later of the two is used");
     }
   }
 
@@ -230,6 +249,11 @@ class ScenarioReader {
       }
     } else {
       rejectUnknown(body, vp, {});
+    }
+    if (ok && action.at > out.duration) {
+      warning(childPath(path, "at"), formatDuration(action.at) +
+                                         " is after the end of the simulation (spec.duration " +
+                                         formatDuration(out.duration) + "): the action never happens");
     }
     if (ok) out.actions.push_back(std::move(action));
   }
@@ -313,9 +337,14 @@ std::optional<Scenario> parseScenario(const nlohmann::json& object, const Source
 }
 
 std::optional<Scenario> loadScenarioFile(const std::string& path, Diagnostics& diags) {
-  auto docs = loadYamlFile(path);
+  auto text = readFile(path, limits::kMaxFileBytes);
+  if (!text) {
+    diags.add(Diagnostic{Severity::Error, "", 0, 0, "", text.error()});
+    return std::nullopt;
+  }
+  auto docs = parseYamlStream(*text, path);
   if (!docs) {
-    diags.add(Diagnostic{Severity::Error, "", 0, 0, "", docs.error()});
+    diags.add(docs.error());
     return std::nullopt;
   }
   if (docs->size() != 1) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/json_text.h"
 #include "net/http_client.h"
 
 namespace sluice::analysis {
@@ -132,8 +133,11 @@ Result<PrometheusQueryResult> parseData(const json& data) {
 }  // namespace
 
 Result<PrometheusQueryResult> parsePrometheusResponse(long httpStatus, const std::string& body) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("status")) {
+  auto text = parseJsonText(body);
+  if (!text && json::accept(body))
+    return Error{"answered HTTP " + std::to_string(httpStatus) + " with a body " + text.error()};
+  json doc = text ? std::move(*text) : json();
+  if (!doc.is_object() || !doc.contains("status")) {
     return Error{"answered HTTP " + std::to_string(httpStatus) +
                  " with a body that is not a Prometheus API answer: " + snippet(body)};
   }

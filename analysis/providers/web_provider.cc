@@ -5,6 +5,7 @@
 
 #include "analysis/providers/providers.h"
 #include "base/json_path.h"
+#include "base/json_text.h"
 #include "net/http_client.h"
 
 namespace sluice::analysis {
@@ -104,13 +105,17 @@ class WebProvider final : public Provider {
     }
 
     ProviderResult out;
-    json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) {
+    // A body that is not JSON is a string result; JSON nested past the input limit is refused before a
+    // jsonPath walks it.
+    auto parsed = parseJsonText(response.body);
+    if (!parsed && json::accept(response.body))
+      return Error{"the answer of " + shownUrl + " is " + parsed.error()};
+    if (!parsed) {
       out.value = Value::string(response.body);
       out.text = response.body;
     } else {
       std::string path = web.jsonPath.empty() ? "{$}" : web.jsonPath;
-      auto matches = jsonPathMatches(doc, path);
+      auto matches = jsonPathMatches(*parsed, path);
       if (!matches) return Error{"provider.web.jsonPath: " + matches.error()};
       if (matches->empty()) {
         return Error{"jsonPath " + path + " matched nothing in the answer of " + shownUrl + ": " +

@@ -57,6 +57,11 @@ TEST_CASE("sluice analysis eval prints true or false (exit 0) or the error (exit
       {"result", "1", 2, "the condition gives a number, not true or false"},
       {"result > 1", "{\"a\": 1}", 2, "--result: the result must be a number"},
       {"result > 1", "[1,", 2, "--result: the result is not valid JSON"},
+      {"'é' == 'e' ≥ 1", "1", 2, "column 12: unexpected character \"≥\""},
+      {"result > 1\a", "1", 2, "column 11: unexpected control character U+0007"},
+      {"result == \"é\\ü\"", "1", 2, "column 13: unknown escape \\ü in a string"},
+      {"result > 1", "[1, \"ééééééééééééééééééééééééééééééééééééééééééééé\"]", 2,
+       "the result array must hold only numbers; found \"ééééééééééééééééééééééééééééééé...\n"},
   };
   for (const Row& row : rows) {
     INFO(row.condition << " with " << row.result);
@@ -68,6 +73,19 @@ TEST_CASE("sluice analysis eval prints true or false (exit 0) or the error (exit
       CHECK_THAT(run.output, Catch::StartsWith("sluice analysis eval: ") && Catch::Contains(row.output));
     }
   }
+}
+
+TEST_CASE("a --result nested past the limit is an error, not a crash", "[analysis][cli][limits]") {
+  // 65,000 levels: what made the command segfault while it printed its error.
+  const Run deep = runEval("result > 1", "[1, " + std::string(65'000, '[') + std::string(65'000, ']') + "]");
+  CHECK(deep.exitCode == 2);
+  CHECK(
+      deep.output ==
+      "sluice analysis eval: --result: the result is nested deeper than 200 levels, the limit on nesting in "
+      "an input\n");
+  const Run underLimit = runEval("result > 1", std::string(199, '[') + std::string(199, ']'));
+  CHECK(underLimit.exitCode == 2);
+  CHECK_THAT(underLimit.output, Catch::Contains("the result array must hold only numbers; found [[[["));
 }
 
 }  // namespace

@@ -246,6 +246,26 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
        "apiVersion", "must be sluice.dev/v1alpha1 or argoproj.io/v1alpha1", 1},
       {"a wrong kind", replaced(templateWithMetric(""), "kind: AnalysisTemplate", "kind: Rollout"), "kind",
        "must be AnalysisTemplate or ClusterAnalysisTemplate", 2},
+      {"a condition must compile", templateWithMetric("successCondition: \"len(result) > \""),
+       "spec.metrics[0].successCondition", "does not compile: column 15: unexpected end of the condition", 8},
+      {"a condition compiles with the args' values",
+       templateWithMetric("failureCondition: \"result > {{args.limit}}\"") +
+           "  args: [{name: limit, value: \"0.5)\"}]\n",
+       "spec.metrics[0].failureCondition",
+       "does not compile (args substituted): column 13: unexpected token \")\"", 8},
+      {"an arg reference must name a declared arg",
+       templateWithMetric("", "provider: {web: {url: \"http://x/{{args.nope}}\"}}"),
+       "spec.metrics[0].provider.web.url", "{{args.nope}}: no argument \"nope\" in spec.args", 7},
+      {"too many metrics",
+       [] {
+         std::string yaml =
+             "apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  "
+             "metrics:\n";
+         for (int i = 0; i <= 100; ++i)
+           yaml += "  - {name: m" + std::to_string(i) + ", provider: {web: {url: u}}}\n";
+         return yaml;
+       }(),
+       "spec.metrics", "101 metrics, more than the limit of 100 metrics", 5},
       {"a template needs metrics",
        "apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\n"
        "spec: {args: [{name: a}]}\n",
@@ -261,7 +281,8 @@ TEST_CASE("templated fields are checked when the run starts, not at load", "[ana
   const LoadedTemplate loaded = loadTemplate(
       templateWithMetric("interval: \"{{args.every}}\"\ncount: \"{{ args.n }}\"\nfailureLimit: 3\n"
                          "inconclusiveLimit: \"{{args.i}}\"\nconsecutiveErrorLimit: \"{{args.e}}\"\n"
-                         "consecutiveSuccessLimit: \"{{args.s}}\""));
+                         "consecutiveSuccessLimit: \"{{args.s}}\"") +
+      "  args: [{name: every}, {name: n}, {name: i}, {name: e}, {name: s}]\n");
   INFO(loaded.diags.format());
   CHECK(loaded.value);
 }

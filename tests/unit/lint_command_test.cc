@@ -4,8 +4,12 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
+
+#include "tests/support/process.h"
 
 namespace {
 
@@ -29,17 +33,28 @@ CommandResult runSluice(const std::string& args) {
   return result;
 }
 
+// One run of `sluice lint` and what it must print (stdout) and exit with.
+struct LintCase {
+  const char* behaviour;
+  std::string args;
+  std::string out;
+  int exitStatus;
+};
+
+void checkLint(const std::vector<LintCase>& rows) {
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    const CommandResult result = runSluice(row.args);
+    CHECK(result.out == row.out);
+    CHECK(result.exitStatus == row.exitStatus);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("lint prints each problem and a summary, and its exit status says whether there were errors",
           "[cli][lint]") {
-  struct Row {
-    const char* behaviour;
-    std::string args;
-    std::string out;
-    int exitStatus;
-  };
-  const std::vector<Row> rows = {
+  const std::vector<LintCase> rows = {
       {"a valid Rollout beside a Service", "lint tests/data/lint/valid.yaml",
        "0 errors, 0 warnings in 1 file\n", 0},
       {"an Argo manifest unchanged", "lint tests/data/lint/argo.yaml", "0 errors, 0 warnings in 1 file\n", 0},
@@ -83,17 +98,14 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "tests/data/lint/warning-only.yaml:18:7: warning: spec.strategy.canary.stepz: unknown field\n"
        "0 errors, 1 warning in 3 files\n",
        0},
-      {"an unreadable file is a usage problem",
+      {"an unreadable file is a usage problem, and the summary counts only the files read",
        "lint tests/data/lint/no-such-file.yaml tests/data/lint/valid.yaml",
-       "0 errors, 0 warnings in 2 files\n", 2},
+       "0 errors, 0 warnings in 1 file; 1 not read\n", 2},
+      {"a missing file alone: nothing was checked, and the summary says so",
+       "lint tests/data/lint/no-such-file.yaml", "0 errors, 0 warnings in 0 files; 1 not read\n", 2},
       {"no file at all is a usage problem", "lint", "", 2},
   };
-  for (const auto& row : rows) {
-    INFO(row.behaviour);
-    const CommandResult result = runSluice(row.args);
-    CHECK(result.out == row.out);
-    CHECK(result.exitStatus == row.exitStatus);
-  }
+  checkLint(rows);
 }
 
 TEST_CASE("lint --help explains the output and the exit statuses", "[cli][lint]") {
@@ -104,4 +116,158 @@ TEST_CASE("lint --help explains the output and the exit statuses", "[cli][lint]"
   CHECK_THAT(result.out, Catch::Contains("1 errors found"));
   CHECK_THAT(result.out, Catch::Contains("2 a file could not be read or no file was given"));
   CHECK_THAT(result.out, Catch::Contains("argoproj.io/v1alpha1"));
+}
+
+TEST_CASE("lint says when it checked nothing, and lints a directory recursively", "[cli][lint]") {
+  const std::vector<LintCase> rows = {
+      {"an empty file", "lint tests/data/lint/empty.yaml",
+       "tests/data/lint/empty.yaml: warning: the file holds no document of a known kind (Rollout, "
+       "AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun or Scenario): nothing was checked\n"
+       "0 errors, 1 warning in 1 file\n",
+       0},
+      {"a file of other kinds only", "lint tests/data/lint/services-only.yaml",
+       "tests/data/lint/services-only.yaml: warning: no document of a known kind (Rollout, AnalysisTemplate, "
+       "ClusterAnalysisTemplate, AnalysisRun or Scenario): nothing was checked\n"
+       "0 errors, 1 warning in 1 file\n",
+       0},
+      {"kind in the wrong case, kind that is a list, no kind", "lint tests/data/lint/kinds.yaml",
+       "tests/data/lint/kinds.yaml:4:1: warning: kind: \"rollout\" is not Rollout (kinds are "
+       "case-sensitive): "
+       "no known kind (Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun or Scenario), not "
+       "checked\n"
+       "tests/data/lint/kinds.yaml:9:1: warning: kind: must be a string, got a list: no known kind (Rollout, "
+       "AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun or Scenario), not checked\n"
+       "tests/data/lint/kinds.yaml:13:1: warning: the document has no kind: no known kind (Rollout, "
+       "AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun or Scenario), not checked\n"
+       "0 errors, 3 warnings in 1 file\n",
+       0},
+      {"a scenario is read as sluice sim reads it", "lint tests/data/lint/scenario.yaml",
+       "tests/data/lint/scenario.yaml:9:10: warning: spec.metrics.error-rate[1].at: 0s is also the time of "
+       "spec.metrics.error-rate[0]: only the later of the two is used\n"
+       "tests/data/lint/scenario.yaml:11:8: warning: spec.actions[0].at: 2h is after the end of the "
+       "simulation (spec.duration 1h): the action never happens\n"
+       "tests/data/lint/scenario.yaml:12:26: error: spec.actions[1].promote.ful: unknown field\n"
+       "1 error, 2 warnings in 1 file\n",
+       1},
+      {"a directory: every .yaml and .yml under it, in name order, hidden directories left out",
+       "lint tests/data/lint/tree",
+       "tests/data/lint/tree/apps/web/typo.yml:18:7: warning: spec.strategy.canary.stepz: unknown field\n"
+       "tests/data/lint/tree/services.yaml: warning: no document of a known kind (Rollout, AnalysisTemplate, "
+       "ClusterAnalysisTemplate, AnalysisRun or Scenario): nothing was checked\n"
+       "0 errors, 2 warnings in 3 files\n",
+       0},
+  };
+  checkLint(rows);
+}
+
+TEST_CASE("lint reports what would fail later: conditions, arg references, names, numbers", "[cli][lint]") {
+  const std::vector<LintCase> rows = {
+      {"conditions that do not compile and args no one declared", "lint tests/data/lint/conditions.yaml",
+       "tests/data/lint/conditions.yaml:17:5: error: spec.metrics[0].successCondition: does not compile: "
+       "column 15: unexpected end of the condition: expected \")\"\n"
+       "tests/data/lint/conditions.yaml:21:5: error: spec.metrics[1].failureCondition: does not compile: "
+       "column 1: unknown function \"median\": supported are len, all, any, none, one, filter, count, sum, "
+       "mean, min, max, abs, isNaN, isInf, isNil, default, asInt, asFloat\n"
+       "tests/data/lint/conditions.yaml:26:9: error: spec.metrics[2].provider.prometheus.query: "
+       "{{args.nope}}: no argument \"nope\" in spec.args\n"
+       "tests/data/lint/conditions.yaml:31:5: error: spec.metrics[3].successCondition: does not compile "
+       "(args substituted): column 17: unexpected end of the condition: expected \")\"\n"
+       "tests/data/lint/conditions.yaml:39:5: error: spec.metrics[5].successCondition: does not compile: "
+       "column 12: unexpected character \"≥\"\n"
+       "5 errors, 0 warnings in 1 file\n",
+       1},
+      {"a condition over the length limit", "lint tests/data/lint/long-condition.yaml",
+       "tests/data/lint/long-condition.yaml:11:5: error: spec.metrics[0].successCondition: is 5113 "
+       "characters, more than the limit of 4096\n"
+       "1 error, 0 warnings in 1 file\n",
+       1},
+      {"names the API server refuses", "lint tests/data/lint/names.yaml",
+       "tests/data/lint/names.yaml:5:3: error: metadata.name: Invalid value: \"Bad_Name..x\": a lowercase "
+       "RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start "
+       "and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+       "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')\n"
+       "tests/data/lint/names.yaml:24:3: error: metadata.name: Invalid value: "
+       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": must be no more than 253 characters\n"
+       "2 errors, 0 warnings in 1 file\n",
+       1},
+      {"a name that is not UTF-8", "lint tests/data/lint/bad-utf8.yaml",
+       "tests/data/lint/bad-utf8.yaml:4:12: error: invalid YAML: the text is not valid UTF-8 (byte 0xFF)\n"
+       "1 error, 0 warnings in 1 file\n",
+       1},
+      {"a NUL byte", "lint tests/data/lint/nul-byte.yaml",
+       "tests/data/lint/nul-byte.yaml:5:11: error: invalid YAML: a NUL byte (U+0000) is not allowed; write "
+       "it escaped in a double-quoted string\n"
+       "1 error, 0 warnings in 1 file\n",
+       1},
+      {"NaN and infinite weights, and absurd replicas", "lint tests/data/lint/numbers.yaml",
+       "tests/data/lint/numbers.yaml:20:9: error: spec.strategy.canary.steps[0].setWeight: must be an "
+       "integer, got number NaN\n"
+       "tests/data/lint/numbers.yaml:21:9: error: spec.strategy.canary.steps[1].setWeight: must be an "
+       "integer, got number +Inf\n"
+       "tests/data/lint/numbers.yaml:7:3: warning: spec.replicas: 2147483647 replicas is more than 10000, "
+       "most likely a mistake\n"
+       "2 errors, 1 warning in 1 file\n",
+       1},
+  };
+  checkLint(rows);
+}
+
+TEST_CASE("lint refuses input past the limits fast, naming the limit and the file", "[cli][lint][limits]") {
+  sluice::testing::TempDir dir;
+  auto write = [&dir](const std::string& name, const std::string& text) {
+    std::string path = (dir / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  };
+  const std::string rollout =
+      "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: big\nspec:\n  selector:\n"
+      "    matchLabels: {app: big}\n  template:\n    metadata:\n      labels: {app: big}\n    spec:\n"
+      "      containers:\n      - {name: app, image: app:1}\n  strategy:\n    canary:\n      steps:\n";
+  auto steps = [](int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += "      - setWeight: " + std::to_string(i % 100) + "\n";
+    return out;
+  };
+  std::string bigStep = rollout + steps(1000);
+  while (bigStep.size() <= (8u << 20)) bigStep += "#" + std::string(1 << 16, ' ') + "\n";
+  struct Row {
+    const char* behaviour;
+    std::string file;
+    std::string out;  // with FILE for the file's path
+    int exitStatus;
+  };
+  const std::vector<Row> rows = {
+      {"1,000 steps are fine", write("steps-1000.yaml", rollout + steps(1000)),
+       "0 errors, 0 warnings in 1 file\n", 0},
+      {"1,001 steps are not", write("steps-1001.yaml", rollout + steps(1001)),
+       "FILE:16:7: error: spec.strategy.canary.steps: 1001 steps, more than the limit of 1000 steps\n"
+       "1 error, 0 warnings in 1 file\n",
+       1},
+      {"a list of 10,001 steps is refused while the file is scanned",
+       write("steps-10001.yaml", rollout + steps(10'001)),
+       "FILE:10017:9: error: a list of more than 10000 items, the limit on one list in an input file\n"
+       "1 error, 0 warnings in 1 file\n",
+       1},
+      {"YAML nested 10,000 deep", write("deep.yaml", std::string(10'000, '[') + std::string(10'000, ']')),
+       "FILE:1:201: error: nested deeper than 200 levels, the limit on nesting in an input file\n"
+       "1 error, 0 warnings in 1 file\n",
+       1},
+      {"a file over the size limit is not read", write("big.yaml", bigStep),
+       "0 errors, 0 warnings in 0 files; 1 not read\n", 2},
+  };
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    const auto start = std::chrono::steady_clock::now();
+    const CommandResult result = runSluice("lint '" + row.file + "'");
+    const auto took = std::chrono::steady_clock::now() - start;
+    std::string expected = row.out;
+    for (size_t at = expected.find("FILE"); at != std::string::npos; at = expected.find("FILE", at))
+      expected.replace(at, 4, row.file);
+    CHECK(result.out == expected);
+    CHECK(result.exitStatus == row.exitStatus);
+    // Far under what the whole file would cost; generous for a loaded machine.
+    CHECK(took < std::chrono::seconds(10));
+  }
 }

@@ -1,7 +1,10 @@
 // The scenario loader: every field read as written, every error located by file, line and field path.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
 
 #include "sim/scenario.h"
+#include "tests/support/process.h"
 
 using namespace sluice;
 using namespace sluice::sim;
@@ -179,4 +182,50 @@ TEST_CASE("an unreadable scenario file is an error naming it", "[sim][scenario]"
   CHECK_FALSE(s);
   REQUIRE(diags.errorCount() == 1);
   CHECK(diags.format().find("no/such/scenario.yaml") != std::string::npos);
+}
+
+TEST_CASE("what a scenario says but the simulation would silently not do is a warning", "[sim][scenario]") {
+  struct Row {
+    const char* behaviour;
+    const char* spec;
+    std::vector<std::string> warnings;
+  };
+  const Row rows[] = {
+      {"two values of one metric at the same time",
+       "  metrics:\n    rate:\n      - {at: 5m, value: 0.9}\n      - {at: 0s, value: 1}\n"
+       "      - {at: 300, value: 0.1}\n",
+       {"scenario.yaml:8:10: warning: spec.metrics.rate[2].at: 5m is also the time of spec.metrics.rate[0]: "
+        "only the later of the two is used"}},
+      {"an action after the end",
+       "  duration: 1h\n  actions:\n    - {at: 1h, promote: {}}\n    - {at: 61m, abort: {}}\n",
+       {"scenario.yaml:7:8: warning: spec.actions[1].at: 1h1m is after the end of the simulation "
+        "(spec.duration 1h): the action never happens"}},
+      {"an action after the default day",
+       "  actions:\n    - {at: 25h, abort: {}}\n",
+       {"scenario.yaml:5:8: warning: spec.actions[0].at: 25h is after the end of the simulation "
+        "(spec.duration 24h): the action never happens"}},
+      {"distinct times and actions at the end",
+       "  duration: 1h\n  metrics:\n    rate:\n      - {at: 0s, value: 1}\n"
+       "      - {at: 1s, value: 1}\n  actions:\n    - {at: 1h, promote: {}}\n    - {at: 1h, abort: {}}\n",
+       {}},
+  };
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    Diagnostics diags;
+    auto s = load(std::string("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n") + row.spec, diags);
+    CHECK(s);  // warnings do not stop the simulation
+    std::vector<std::string> got;
+    for (const auto& d : diags.items()) got.push_back(d.format());
+    CHECK(got == row.warnings);
+  }
+}
+
+TEST_CASE("a scenario file that is not YAML is reported once, with its position", "[sim][scenario]") {
+  sluice::testing::TempDir dir;
+  const std::string path = (dir / "scenario.yaml").string();
+  std::ofstream(path) << "apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec: {duration: [1h\n";
+  Diagnostics diags;
+  CHECK_FALSE(loadScenarioFile(path, diags));
+  REQUIRE(diags.items().size() == 1);
+  CHECK(diags.format() == path + ":4:1: error: invalid YAML: end of sequence flow not found\n");
 }
