@@ -133,10 +133,10 @@ Result<PrometheusQueryResult> parseData(const json& data) {
 }  // namespace
 
 Result<PrometheusQueryResult> parsePrometheusResponse(long httpStatus, const std::string& body) {
-  auto text = parseJsonText(body);
-  if (!text && json::accept(body))
-    return Error{"answered HTTP " + std::to_string(httpStatus) + " with a body " + text.error()};
-  json doc = text ? std::move(*text) : json();
+  auto parsedBody = parseJsonText(body);
+  if (!parsedBody && json::accept(body))
+    return Error{"answered HTTP " + std::to_string(httpStatus) + " with a body " + parsedBody.error()};
+  json doc = parsedBody ? std::move(*parsedBody) : json();
   if (!doc.is_object() || !doc.contains("status")) {
     return Error{"answered HTTP " + std::to_string(httpStatus) +
                  " with a body that is not a Prometheus API answer: " + snippet(body)};
