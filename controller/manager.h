@@ -21,6 +21,8 @@ class Provider;
 
 namespace sluice::controller {
 
+class Metrics;
+
 struct ManagerOptions {
   std::string ns;           // watch this namespace only; empty: all
   int workers = 4;          // Rollout workers
@@ -31,6 +33,7 @@ struct ManagerOptions {
   std::string identity;  // this replica among candidates; empty: hostname_pid
   std::chrono::milliseconds resyncPeriod{std::chrono::minutes(10)};
   std::string fieldManager = "sluice-controller";
+  Metrics* metrics = nullptr;  // fed and given the caches to read; must outlive the manager
 };
 
 class Manager {
