@@ -5,8 +5,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <tuple>
 
 #include "analysis/providers/providers.h"
+#include "base/duration_millis.h"
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
 #include "controller/http_server.h"
@@ -30,6 +32,7 @@ struct ControllerFlags {
   int burst = 80;
   bool leaderElect = true;
   std::string leaseNamespace;
+  std::string leaseDuration = "15s", renewDeadline = "10s", retryPeriod = "2s";
   std::string logFormat = "text";
   std::string metricsAddr = ":8090";
   std::string healthAddr = ":8080";
@@ -82,6 +85,14 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
       ->capture_default_str();
   cmd->add_option("--leader-election-namespace", flags->leaseNamespace,
                   "Namespace of the Lease (default: the pod's namespace, else sluice-system)");
+  cmd->add_option("--leader-election-lease-duration", flags->leaseDuration,
+                  "How long a standby waits after the last renewal before it takes the Lease")
+      ->capture_default_str();
+  cmd->add_option("--leader-election-renew-deadline", flags->renewDeadline,
+                  "How long the leader keeps trying to renew before it gives up leading")
+      ->capture_default_str();
+  cmd->add_option("--leader-election-retry-period", flags->retryPeriod, "How often candidates try the Lease")
+      ->capture_default_str();
   cmd->add_option("--log-format", flags->logFormat, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -93,6 +104,25 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
   cmd->callback([&exitCode, flags] {
     controller::configureLog(flags->logFormat == "json" ? controller::LogFormat::Json
                                                         : controller::LogFormat::Text);
+    controller::ManagerOptions options;
+    for (auto [flag, text, into] :
+         {std::tuple{"--leader-election-lease-duration", &flags->leaseDuration, &options.leaseDuration},
+          std::tuple{"--leader-election-renew-deadline", &flags->renewDeadline, &options.renewDeadline},
+          std::tuple{"--leader-election-retry-period", &flags->retryPeriod, &options.retryPeriod}}) {
+      auto parsed = parseDurationMillis(*text);
+      if (!parsed) {
+        std::cerr << "sluice controller: " << flag << ": " << parsed.error() << "\n";
+        exitCode = kExitInvalidInput;
+        return;
+      }
+      *into = *parsed;
+    }
+    if (options.renewDeadline >= options.leaseDuration || options.retryPeriod >= options.renewDeadline) {
+      std::cerr
+          << "sluice controller: the leader election needs retry period < renew deadline < lease duration\n";
+      exitCode = kExitInvalidInput;
+      return;
+    }
     auto config = clientConfig(*flags);
     if (!config) {
       std::cerr << "sluice controller: " << config.error() << "\n";
@@ -114,7 +144,6 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
     // Signals are taken synchronously below, so no worker thread may receive them.
     const StopSignals signals;
 
-    controller::ManagerOptions options;
     options.ns = flags->ns;
     options.workers = flags->workers;
     options.analysisWorkers = flags->analysisWorkers;

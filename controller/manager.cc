@@ -231,8 +231,12 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
   config.ns = m.options.leaseNamespace;
   config.name = m.options.leaseName;
   config.identity = m.options.identity.empty() ? defaultIdentity() : m.options.identity;
+  config.leaseDuration = m.options.leaseDuration;
+  config.renewDeadline = m.options.renewDeadline;
+  config.retryPeriod = m.options.retryPeriod;
   config.onStartedLeading = [&m] {
-    log(LogLevel::Info, "", "became the leader");
+    log(LogLevel::Info, "",
+        "became the leader (" + m.options.leaseNamespace + "/" + m.options.leaseName + ")");
     m.startWorkers();
   };
   config.onStoppedLeading = [&m] {

@@ -30,7 +30,10 @@ struct ManagerOptions {
   bool leaderElect = true;
   std::string leaseNamespace = "sluice-system";
   std::string leaseName = "sluice-controller";
-  std::string identity;  // this replica among candidates; empty: hostname_pid
+  std::string identity;                            // this replica among candidates; empty: hostname_pid
+  std::chrono::milliseconds leaseDuration{15000};  // as client-go's defaults
+  std::chrono::milliseconds renewDeadline{10000};
+  std::chrono::milliseconds retryPeriod{2000};
   std::chrono::milliseconds resyncPeriod{std::chrono::minutes(10)};
   std::string fieldManager = "sluice-controller";
   Metrics* metrics = nullptr;  // fed and given the caches to read; must outlive the manager

@@ -22,6 +22,11 @@ std::string formatStep(const std::optional<int>& step, size_t stepCount);
 // share one line ("2m..9m x8").
 std::string formatTable(const SimResult& result);
 
+// The outcome in a few words, as the table and the SVG title give it: "Healthy at 12m", or for an aborted
+// run the instant of the abort and when the world came to rest: "Degraded (aborted at 5m20s, at rest at
+// 5m50s)".
+std::string describeOutcome(const SimResult& result);
+
 // {rollout, steps, trafficRouting, duration, result: {phase, aborted, endedAt, message}, timeline: [{t,
 // step, canaryWeight, stableWeight, canaryReplicas, stableReplicas, phase, event, message}], analysisRuns:
 // [{name, templates, step, startedAt, endedAt, phase, message, scripted, measurements: [{metric, t, phase,

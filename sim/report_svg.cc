@@ -111,8 +111,7 @@ class Chart {
   }
 
   void title() {
-    std::string t = "Rollout " + r_.rolloutName + ": " + r_.phase + (r_.aborted ? " (aborted)" : "") +
-                    " at " + formatSimTime(r_.endedAt);
+    std::string t = "Rollout " + r_.rolloutName + ": " + describeOutcome(r_);
     text(kLeft, 28, t, "font-size=\"18\" font-weight=\"bold\" fill=\"#111827\"");
     std::string sub = r_.trafficRouted
                           ? "traffic to the new revision (canary weight in force; traffic routing)"

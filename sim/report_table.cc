@@ -86,6 +86,14 @@ std::string runSection(const AnalysisRunRecord& run) {
 
 }  // namespace
 
+std::string describeOutcome(const SimResult& result) {
+  if (!result.aborted || result.aborts.empty()) return result.phase + " at " + formatSimTime(result.endedAt);
+  const Duration abortedAt = result.aborts.back().t;
+  if (abortedAt == result.endedAt) return result.phase + " (aborted at " + formatSimTime(abortedAt) + ")";
+  return result.phase + " (aborted at " + formatSimTime(abortedAt) + ", at rest at " +
+         formatSimTime(result.endedAt) + ")";
+}
+
 std::string formatTable(const SimResult& result) {
   constexpr size_t kColumns = 8;
   using Line = std::array<std::string, kColumns>;
@@ -102,8 +110,7 @@ std::string formatTable(const SimResult& result) {
   for (const auto& line : lines) {
     for (size_t i = 0; i < kColumns; ++i) width[i] = std::max(width[i], line[i].size());
   }
-  std::string out = "Rollout " + result.rolloutName + ": " + result.phase +
-                    (result.aborted ? " (aborted)" : "") + " at " + formatSimTime(result.endedAt);
+  std::string out = "Rollout " + result.rolloutName + ": " + describeOutcome(result);
   if (!result.message.empty()) out += " - " + result.message;
   out += "\n";
   for (const auto& line : lines) {

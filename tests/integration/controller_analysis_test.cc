@@ -127,3 +127,73 @@ TEST_CASE("an analysis step measured on a real Prometheus promotes a healthy can
         std::chrono::seconds(20)));
   }
 }
+
+TEST_CASE("an AnalysisRun a person creates is measured to its end like a Rollout's",
+          "[controller][e2e][prometheus]") {
+  PrometheusHarness prometheus(PrometheusOptions{});
+  ControllerEnv env;
+  env.startController();
+  json run = json::parse(R"json({
+    "apiVersion": "sluice.dev/v1alpha1", "kind": "AnalysisRun",
+    "metadata": {"name": "by-hand", "namespace": "default"},
+    "spec": {"metrics": [{"name": "constant", "interval": "1s", "count": 2, "successCondition": "result[0] == 1",
+                          "provider": {"prometheus": {"query": "vector(1)"}}}]}
+  })json");
+  run["spec"]["metrics"][0]["provider"]["prometheus"]["address"] = prometheus.address();
+  env.cluster.ok("apply -f " + env.cluster.writeFile("run.json", run.dump()));
+  json stored;
+  REQUIRE(waitUntil(
+      [&] {
+        stored = env.cluster.getJson("analysisrun by-hand -n default");
+        return stored.value(json::json_pointer("/status/phase"), "") == "Successful";
+      },
+      std::chrono::seconds(30)));
+  CHECK(stored["status"]["metricResults"][0]["count"] == 2);
+  CHECK(stored["status"]["metricResults"][0]["successful"] == 2);
+}
+
+TEST_CASE(
+    "a missing template, an unreachable Prometheus and invalid PromQL each end the analysis with a readable "
+    "reason",
+    "[controller][e2e][prometheus]") {
+  PrometheusHarness prometheus(PrometheusOptions{});
+  ControllerEnv env;
+  env.startController();
+  env.cluster.ok("apply -f " + env.cluster.writeFile("v1.json", rolloutWithAnalysis("web:v1").dump()));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+
+  struct Row {
+    const char* behaviour;
+    std::string address;  // empty: no template at all
+    std::string query;
+    std::string expected;  // in the Rollout's message
+  };
+  const std::string unreachable = "http://127.0.0.1:" + std::to_string(freeLoopbackPort());
+  const Row rows[] = {
+      {"a missing template", "", "", "error-rate"},
+      {"an unreachable Prometheus", unreachable, "up", "cannot reach Prometheus at " + unreachable},
+      {"invalid PromQL", prometheus.address(), "sum(rate(", "parse error"},
+  };
+  int version = 2;
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    env.cluster.kubectl("delete analysistemplate error-rate -n default --ignore-not-found");
+    if (!row.address.empty()) {
+      json t = errorRateTemplate(row.address);
+      t["spec"]["metrics"][0]["provider"]["prometheus"]["query"] = row.query;
+      t["spec"]["metrics"][0]["consecutiveErrorLimit"] = 0;  // the first Error ends the run
+      env.cluster.ok("apply -f " + env.cluster.writeFile("t.json", t.dump()));
+    }
+    const std::string image = "web:v" + std::to_string(version++);
+    env.cluster.ok("apply -f " + env.cluster.writeFile(image + ".json", rolloutWithAnalysis(image).dump()));
+    REQUIRE(env.waitRollout(
+        "web", [](const json& r) { return phaseOf(r) == "Degraded"; }, std::chrono::seconds(40)));
+    const std::string message = env.rollout("web")["status"].value("message", "");
+    INFO(message);
+    CHECK(message.find("analysis phase error") != std::string::npos);
+    CHECK(message.find(row.expected) != std::string::npos);
+    // Retry from scratch for the next row: back to the stable revision, then a new update.
+    env.cluster.ok(
+        "patch rollout web -n default --type merge --subresource status -p '{\"status\":{\"abort\":false}}'");
+  }
+}

@@ -88,8 +88,10 @@ TEST_CASE("the table has a header with the outcome, the columns, and a line per 
     lines.push_back(table.substr(start, end - start));
   }
   REQUIRE(lines.size() == 2 + abortedResult().timeline.size());
-  CHECK(lines[0] ==
-        "Rollout web: Degraded (aborted) at 21m - RolloutAborted: Rollout aborted update to revision 2");
+  CHECK(
+      lines[0] ==
+      "Rollout web: Degraded (aborted at 15m30s, at rest at 21m) - RolloutAborted: Rollout aborted update to "
+      "revision 2");
   CHECK(std::regex_match(lines[1],
                          std::regex("TIME +STEP +CANARY +STABLE +CANARY-RS +STABLE-RS +PHASE +MESSAGE")));
   CHECK(std::regex_match(lines[3],
@@ -128,7 +130,7 @@ TEST_CASE("the SVG is well-formed and shows the weight, steps, pauses, runs and 
   const std::string svg = renderSvg(abortedResult());
   CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   CHECK(tagBalance(svg).empty());
-  CHECK(svg.find("Rollout web: Degraded (aborted) at 21m") != std::string::npos);
+  CHECK(svg.find("Rollout web: Degraded (aborted at 15m30s, at rest at 21m)") != std::string::npos);
   CHECK(svg.find("class=\"weight\"") != std::string::npos);
   CHECK(svg.find("class=\"step\"") != std::string::npos);
   CHECK(svg.find(">step 3: analysis: success-rate</text>") != std::string::npos);
