@@ -11,8 +11,10 @@
 #include "base/duration_millis.h"
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
+#include "controller/http_server.h"
 #include "controller/log.h"
 #include "controller/manager.h"
+#include "controller/metrics.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 
@@ -32,6 +34,8 @@ struct ControllerFlags {
   std::string leaseNamespace;
   std::string leaseDuration = "15s", renewDeadline = "10s", retryPeriod = "2s";
   std::string logFormat = "text";
+  std::string metricsAddr = ":8090";
+  std::string healthAddr = ":8080";
 };
 
 std::string env(const char* name) {
@@ -92,6 +96,11 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--log-format", flags->logFormat, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  cmd->add_option("--metrics-addr", flags->metricsAddr, "HOST:PORT of /metrics (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--health-addr", flags->healthAddr,
+                  "HOST:PORT of /healthz and /readyz (port 0: any free port)")
+      ->capture_default_str();
   cmd->callback([&exitCode, flags] {
     controller::configureLog(flags->logFormat == "json" ? controller::LogFormat::Json
                                                         : controller::LogFormat::Text);
@@ -124,6 +133,8 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
     clientOptions.qps = flags->qps;
     clientOptions.burst = flags->burst;
     clientOptions.userAgent = "sluice-controller";
+    controller::Metrics metrics;
+    clientOptions.onRequest = [&metrics](const kube::RequestRecord& r) { metrics.countRequest(r); };
     auto client = kube::Client::create(*config, clientOptions);
     if (!client) {
       std::cerr << "sluice controller: " << client.error() << "\n";
@@ -140,10 +151,26 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
     options.leaseNamespace = !flags->leaseNamespace.empty()  ? flags->leaseNamespace
                              : !env("POD_NAMESPACE").empty() ? env("POD_NAMESPACE")
                                                              : "sluice-system";
+    options.metrics = &metrics;
     auto provider = analysis::makeProvider();
     controller::Manager manager(**client, *provider, options, [] {
       return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     });
+    // Served before the caches sync, so that /readyz can say why it is not ready yet.
+    auto metricsServer = controller::HttpServer::start("--metrics-addr", flags->metricsAddr,
+                                                       controller::metricsHandler(metrics));
+    auto healthServer =
+        controller::HttpServer::start("--health-addr", flags->healthAddr, controller::healthHandler(manager));
+    for (const auto* server : {&metricsServer, &healthServer}) {
+      if (!*server) {
+        std::cerr << "sluice controller: " << server->error() << "\n";
+        exitCode = kExitInvalidInput;
+        return;
+      }
+    }
+    controller::log(controller::LogLevel::Info, "",
+                    "serving /metrics on port " + std::to_string((*metricsServer)->port()) +
+                        ", /healthz and /readyz on port " + std::to_string((*healthServer)->port()));
     if (Status s = manager.start(); !s) {
       controller::log(controller::LogLevel::Error, "", s.error());
       exitCode = kExitFailure;

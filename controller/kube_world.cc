@@ -6,6 +6,7 @@
 #include "analysis/model_json.h"
 #include "base/diagnostics.h"
 #include "base/source.h"
+#include "controller/metrics.h"
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
 #include "controller/status_patch.h"
@@ -221,6 +222,7 @@ Result<bool> KubeWorld::terminateRun(const engine::TerminateAnalysisRun& a) {
 
 Result<bool> KubeWorld::emitEvent(const engine::EmitEvent& a) {
   // An event that cannot be recorded is lost, never a reason to stop the rollout (as Argo's recorder).
+  if (cluster_.metrics) cluster_.metrics->countEvent(a.type, a.reason);
   if (cluster_.events) (void)cluster_.events->record(rollout_, a.type, a.reason, a.message);
   return false;
 }

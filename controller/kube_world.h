@@ -19,6 +19,7 @@ class Informer;
 
 namespace sluice::controller {
 
+class Metrics;
 class RecentWrites;
 
 // What a Rollout reconcile reads and writes through; shared by every reconcile, all thread-safe.
@@ -35,6 +36,7 @@ struct RolloutCluster {
   RecentWrites* analysisRunWrites = nullptr;
   RecentWrites* serviceWrites = nullptr;
   std::string fieldManager = "sluice-controller";
+  Metrics* metrics = nullptr;  // counts the events emitted; nullptr: none
 };
 
 class KubeWorld final : public shell::World {

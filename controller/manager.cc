@@ -10,6 +10,7 @@
 
 #include "controller/analysis_run_reconciler.h"
 #include "controller/log.h"
+#include "controller/metrics.h"
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
 #include "controller/rollout_reconciler.h"
@@ -79,7 +80,17 @@ struct Manager::Impl {
         events(c, kube::EventSource{"sluice-controller", ""}),
         cluster(makeCluster()),
         rolloutReconciler(cluster, rollouts, clock),
-        runReconciler(c, analysisRuns, analysisRunWrites, p, clock, options.fieldManager) {}
+        runReconciler(c, analysisRuns, analysisRunWrites, p, clock, options.fieldManager),
+        rolloutQueue(realClock(), queueOptions("rollouts")),
+        runQueue(realClock(), queueOptions("analysisruns")) {
+    if (options.metrics) options.metrics->watchCaches(&rollouts, &analysisRuns);
+  }
+
+  kube::WorkQueueOptions queueOptions(const std::string& name) const {
+    kube::WorkQueueOptions o;
+    if (options.metrics) o.observer = &options.metrics->queue(name);
+    return o;
+  }
 
   kube::InformerOptions informerOptions(const std::string& labelSelector = "") const {
     kube::InformerOptions o;
@@ -103,6 +114,7 @@ struct Manager::Impl {
     c.analysisRunWrites = &analysisRunWrites;
     c.serviceWrites = &serviceWrites;
     c.fieldManager = options.fieldManager;
+    c.metrics = options.metrics;
     return c;
   }
 
@@ -139,15 +151,19 @@ struct Manager::Impl {
                           serviceChanged});
   }
 
-  void work(kube::WorkQueue& queue, const std::function<ReconcileOutcome(const std::string&)>& reconcile) {
+  using Timed = void (Metrics::*)(std::chrono::steady_clock::duration);
+  void work(kube::WorkQueue& queue, const std::function<ReconcileOutcome(const std::string&)>& reconcile,
+            Timed observe) {
     while (auto key = queue.get()) {
       ReconcileOutcome outcome;
+      const auto began = std::chrono::steady_clock::now();
       try {
         outcome = reconcile(*key);
       } catch (const std::exception& e) {
         // A reconcile that throws is a bug; the key is retried with backoff and the process lives on.
         outcome = ReconcileOutcome::retry(std::string("internal error: ") + e.what());
       }
+      if (options.metrics) (options.metrics->*observe)(std::chrono::steady_clock::now() - began);
       switch (outcome.kind) {
         case ReconcileOutcome::Kind::Done:
           queue.forget(*key);
@@ -173,11 +189,16 @@ struct Manager::Impl {
             std::to_string(options.analysisWorkers) + " AnalysisRun workers");
     for (int i = 0; i < options.workers; ++i)
       workers.emplace_back([this] {
-        work(rolloutQueue, [this](const std::string& k) { return rolloutReconciler.reconcile(k); });
+        work(
+            rolloutQueue, [this](const std::string& k) { return rolloutReconciler.reconcile(k); },
+            &Metrics::observeRolloutReconcile);
       });
     for (int i = 0; i < options.analysisWorkers; ++i)
-      workers.emplace_back(
-          [this] { work(runQueue, [this](const std::string& k) { return runReconciler.reconcile(k); }); });
+      workers.emplace_back([this] {
+        work(
+            runQueue, [this](const std::string& k) { return runReconciler.reconcile(k); },
+            &Metrics::observeAnalysisRunReconcile);
+      });
   }
 };
 
@@ -244,6 +265,7 @@ void Manager::stop() {
   for (kube::Informer* i :
        {&m.rollouts, &m.replicaSets, &m.services, &m.analysisRuns, &m.templates, &m.clusterTemplates})
     i->stop();
+  if (m.options.metrics) m.options.metrics->unwatchCaches();
 }
 
 bool Manager::synced() const {

@@ -21,6 +21,8 @@ class Provider;
 
 namespace sluice::controller {
 
+class Metrics;
+
 struct ManagerOptions {
   std::string ns;           // watch this namespace only; empty: all
   int workers = 4;          // Rollout workers
@@ -34,6 +36,7 @@ struct ManagerOptions {
   std::chrono::milliseconds retryPeriod{2000};
   std::chrono::milliseconds resyncPeriod{std::chrono::minutes(10)};
   std::string fieldManager = "sluice-controller";
+  Metrics* metrics = nullptr;  // fed and given the caches to read; must outlive the manager
 };
 
 class Manager {

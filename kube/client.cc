@@ -317,6 +317,8 @@ struct Client::Impl {
         return *err;
       }
       net::Outcome out = threadHttpClient().send(r);
+      if (options.onRequest)
+        options.onRequest({verb, path, query, out.ok() ? static_cast<int>(out.response().status) : 0});
       if (!out.ok()) {
         if (retryServerErrors && attempt < options.maxRetries) {
           std::this_thread::sleep_for(backoff(attempt, nullptr));
@@ -612,6 +614,8 @@ ApiResult<Done> Client::watch(const ResourceRef& r, const std::string& ns, const
     if (o.timeoutSeconds > 0) req.timeout = std::chrono::milliseconds((o.timeoutSeconds + 5) * 1000);
     net::Outcome out =
         threadHttpClient().stream(req, onData, stop != nullptr ? &stop->cancellation() : nullptr);
+    if (impl_->options.onRequest)
+      impl_->options.onRequest({"WATCH", path, q, out.ok() ? static_cast<int>(out.response().status) : 0});
     if (declined || (stop != nullptr && stop->stopped())) return Done{};
     if (streamError) return *streamError;
     if (out.ok() && out.response().status >= 400) {

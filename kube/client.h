@@ -63,6 +63,14 @@ struct DeleteOptions {
   std::optional<std::string> preconditionResourceVersion;
 };
 
+// One HTTP exchange with the API server, as a request observer sees it (for request metrics).
+struct RequestRecord {
+  std::string verb;   // GET, POST, PUT, PATCH, DELETE, WATCH
+  std::string path;   // without the query
+  std::string query;  // without the '?'
+  int status = 0;     // the HTTP status; 0 when the exchange failed before an answer
+};
+
 struct ClientOptions {
   double qps = 40;  // client-side rate limit (client-go's defaults are 5/10; the issue asks 40/80)
   int burst = 80;
@@ -72,6 +80,8 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{30000};  // per request (not watches)
   std::string userAgent = "sluice";
   const Clock* clock = nullptr;  // rate limiter, credential expiry; nullptr: realClock(). Outlives the client
+  // Called after every exchange (each retry is one), from the calling thread; must be thread-safe.
+  std::function<void(const RequestRecord&)> onRequest;
 };
 
 // One event of a watch stream.

@@ -45,14 +45,24 @@ Millis TokenBucket::reserve() {
 
 WorkQueue::WorkQueue(const Clock& clock, WorkQueueOptions options)
     : clock_(clock),
+      observer_(options.observer),
       backoff_(options.baseBackoff, options.maxBackoff),
       bucket_(options.qps, options.burst, clock) {}
 
 void WorkQueue::addLocked(const std::string& key) {
   if (shuttingDown_ || dirty_.count(key)) return;
   dirty_.insert(key);
+  if (observer_) observer_->added();
   if (processing_.count(key)) return;  // queued again by done()
+  pushLocked(key);
+}
+
+void WorkQueue::pushLocked(const std::string& key) {
   queue_.push_back(key);
+  if (observer_) {
+    queuedAt_.emplace(key, clock_.now());
+    observer_->depthChanged(queue_.size());
+  }
   cv_.notify_one();
 }
 
@@ -107,6 +117,13 @@ std::optional<std::string> WorkQueue::popLocked() {
   if (queue_.empty()) return std::nullopt;
   std::string key = std::move(queue_.front());
   queue_.pop_front();
+  if (observer_) {
+    if (auto it = queuedAt_.find(key); it != queuedAt_.end()) {
+      observer_->taken(clock_.now() - it->second);
+      queuedAt_.erase(it);
+    }
+    observer_->depthChanged(queue_.size());
+  }
   processing_.insert(key);
   dirty_.erase(key);
   return key;
@@ -137,10 +154,7 @@ std::optional<std::string> WorkQueue::tryGet() {
 void WorkQueue::done(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   processing_.erase(key);
-  if (dirty_.count(key)) {
-    queue_.push_back(key);
-    cv_.notify_one();
-  }
+  if (dirty_.count(key)) pushLocked(key);
   if (processing_.empty()) cv_.notify_all();  // shutDownWithDrain waits for this
 }
 

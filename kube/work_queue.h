@@ -59,7 +59,21 @@ class TokenBucket {
   Clock::TimePoint last_;
 };
 
+// Told what a WorkQueue does, for its metrics (client-go's workqueue MetricsProvider). Called under the
+// queue's lock: implementations must be quick and must not call back into the queue.
+class WorkQueueObserver {
+ public:
+  virtual ~WorkQueueObserver() = default;
+  // A key was queued (not counted when it was queued already).
+  virtual void added() = 0;
+  // The number of keys queued and ready changed to `depth`.
+  virtual void depthChanged(size_t depth) = 0;
+  // A worker took a key that had waited `waited` in the queue (from ready to handed out).
+  virtual void taken(std::chrono::steady_clock::duration waited) = 0;
+};
+
 struct WorkQueueOptions {
+  WorkQueueObserver* observer = nullptr;  // must outlive the queue; nullptr: none
   Millis baseBackoff{5};
   Millis maxBackoff{1000 * 1000};
   double qps = 10;  // the overall bucket: client-go's DefaultControllerRateLimiter
@@ -107,9 +121,12 @@ class WorkQueue {
   // Moves delayed keys whose time has come into the queue. Requires mu_.
   void promoteReadyLocked(Clock::TimePoint now);
   void addLocked(const std::string& key);
+  // Appends `key` to the ready queue and wakes a worker. Requires mu_.
+  void pushLocked(const std::string& key);
   std::optional<std::string> popLocked();
 
   const Clock& clock_;
+  WorkQueueObserver* observer_;
   ExponentialBackoff backoff_;
   TokenBucket bucket_;
 
@@ -120,6 +137,7 @@ class WorkQueue {
   std::unordered_set<std::string> processing_;  // handed to a worker
   std::multimap<Clock::TimePoint, std::string> waiting_;
   std::unordered_map<std::string, Clock::TimePoint> waitingAt_;
+  std::unordered_map<std::string, Clock::TimePoint> queuedAt_;  // with an observer: when it became ready
   bool shuttingDown_ = false;
 };
 

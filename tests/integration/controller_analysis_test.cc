@@ -185,9 +185,15 @@ TEST_CASE(
       env.cluster.ok("apply -f " + env.cluster.writeFile("t.json", t.dump()));
     }
     const std::string image = "web:v" + std::to_string(version++);
+    const std::string before = env.rollout("web")["status"].value("currentPodHash", "");
     env.cluster.ok("apply -f " + env.cluster.writeFile(image + ".json", rolloutWithAnalysis(image).dump()));
+    // Degraded again for this row's revision, not still for the previous row's.
     REQUIRE(env.waitRollout(
-        "web", [](const json& r) { return phaseOf(r) == "Degraded"; }, std::chrono::seconds(40)));
+        "web",
+        [&](const json& r) {
+          return phaseOf(r) == "Degraded" && r["status"].value("currentPodHash", "") != before;
+        },
+        std::chrono::seconds(40)));
     const std::string message = env.rollout("web")["status"].value("message", "");
     INFO(message);
     CHECK(message.find("analysis phase error") != std::string::npos);

@@ -45,7 +45,9 @@ TEST_CASE("only the Lease holder works; a killed leader's standby takes over wit
     return std::make_unique<ChildProcess>(
         std::vector<std::string>{SLUICE_BINARY, "controller", "--kubeconfig", kubeconfig,
                                  "--leader-election-lease-duration", "3s", "--leader-election-renew-deadline",
-                                 "2s", "--leader-election-retry-period", "500ms"},
+                                 "2s", "--leader-election-retry-period", "500ms",
+                                 // two processes at once: free ports, not the defaults
+                                 "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"},
         env.cluster.dir().path() / (identity + ".log"));
   };
   auto a = start("a");

@@ -227,3 +227,54 @@ TEST_CASE("with real threads no key is ever held by two workers, and every add i
   CHECK(processed > 0);
   CHECK(processed <= 2 * kAddsPerProducer);  // de-duplicated: never more runs than adds
 }
+
+namespace {
+
+// Records what the queue reports, as the controller's metrics see it.
+struct RecordingObserver final : WorkQueueObserver {
+  int adds = 0;
+  std::vector<size_t> depths;
+  std::vector<std::chrono::steady_clock::duration> waits;
+  void added() override { ++adds; }
+  void depthChanged(size_t depth) override { depths.push_back(depth); }
+  void taken(std::chrono::steady_clock::duration waited) override { waits.push_back(waited); }
+};
+
+}  // namespace
+
+TEST_CASE("the queue reports adds, depth and the time a key waited, as client-go's workqueue metrics",
+          "[kube][workqueue][metrics]") {
+  FakeClock clock;
+  RecordingObserver observer;
+  WorkQueueOptions options;
+  options.observer = &observer;
+  WorkQueue q(clock, options);
+  q.add("a");
+  q.add("a");  // already queued: not an add
+  q.add("b");
+  CHECK(observer.adds == 2);
+  CHECK(observer.depths == std::vector<size_t>{1, 2});
+  clock.advance(250ms);
+  REQUIRE(q.tryGet() == "a");
+  CHECK(observer.depths.back() == 1);
+  REQUIRE(observer.waits.size() == 1);
+  CHECK(observer.waits[0] == 250ms);
+  // Added while being processed: counted now, queued (and timed) from done() on.
+  q.add("a");
+  CHECK(observer.adds == 3);
+  clock.advance(100ms);
+  q.done("a");
+  CHECK(observer.depths.back() == 2);
+  clock.advance(50ms);
+  REQUIRE(q.tryGet() == "b");
+  REQUIRE(q.tryGet() == "a");
+  CHECK(observer.waits == std::vector<std::chrono::steady_clock::duration>{250ms, 400ms, 50ms});
+  CHECK(observer.depths.back() == 0);
+  // A delayed key waits in the queue only from the moment it is due.
+  q.addAfter("c", 1s);
+  CHECK(observer.adds == 3);
+  clock.advance(1s);
+  REQUIRE(q.tryGet() == "c");
+  CHECK(observer.adds == 4);
+  CHECK(observer.waits.back() == 0ms);
+}
