@@ -27,7 +27,15 @@ spec:
 )";
 
 std::string backtest(const std::string& templateFile, const std::string& flags) {
-  return std::string("'") + SLUICE_BINARY + "' analysis backtest '" + templateFile + "' " + flags + " 2>&1";
+  // Appended piece by piece: GCC 12 warns falsely (array-bounds) on the chained operator+ here.
+  std::string command = "'";
+  command += SLUICE_BINARY;
+  command += "' analysis backtest '";
+  command += templateFile;
+  command += "' ";
+  command += flags;
+  command += " 2>&1";
+  return command;
 }
 
 }  // namespace
