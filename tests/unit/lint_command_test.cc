@@ -20,8 +20,14 @@ struct CommandResult {
 
 // Runs `sluice ARGS` in the source directory, so file names in the output are relative and stable.
 CommandResult runSluice(const std::string& args) {
-  const std::string command =
-      std::string("cd '") + SLUICE_SOURCE_DIR + "' && '" + SLUICE_BINARY + "' " + args + " 2>/dev/null";
+  // Appended piece by piece: GCC 12 warns falsely (stringop-overflow) on the chained operator+ here.
+  std::string command = "cd '";
+  command += SLUICE_SOURCE_DIR;
+  command += "' && '";
+  command += SLUICE_BINARY;
+  command += "' ";
+  command += args;
+  command += " 2>/dev/null";
   CommandResult result;
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
