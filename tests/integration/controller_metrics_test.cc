@@ -194,7 +194,12 @@ TEST_CASE("the controller serves Argo-named metrics from its caches, /healthz, a
                   {"dry_run", "false"},
                   {"phase", phase}}) == (std::string(phase) == "Successful" ? 1.0 : 0.0));
   }
-  CHECK(sample(text, "analysis_run_reconcile_count", {}) >= 1.0);
+  // A reconcile is timed once it returns, a moment after its status write is already visible.
+  CHECK(testing::waitUntil(
+      [&] {
+        return sample(httpGet(metricsPort, "/metrics").second, "analysis_run_reconcile_count", {}) >= 1.0;
+      },
+      std::chrono::seconds(10)));
 
   // Deleted objects vanish from the next scrapes: nothing is kept per object.
   env.cluster.ok("delete analysisrun checks -n default");
