@@ -20,22 +20,12 @@ using nlohmann::json;
 namespace {
 
 json rolloutWithAnalysis(const std::string& image) {
-  json r = json::parse(R"({
-    "apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
-    "metadata": {"name": "web", "namespace": "default", "labels": {"team": "payments"}},
-    "spec": {
-      "replicas": 2,
-      "selector": {"matchLabels": {"app": "web"}},
-      "template": {"metadata": {"labels": {"app": "web"}},
-                   "spec": {"containers": [{"name": "web", "image": ""}]}},
-      "strategy": {"canary": {"steps": [
-        {"setWeight": 50},
-        {"analysis": {"templates": [{"templateName": "error-rate"}],
-                      "args": [{"name": "team", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['team']"}}}]}}
-      ]}}
-    }
-  })");
-  r["spec"]["template"]["spec"]["containers"][0]["image"] = image;
+  json r = webRollout(image, 2, json::parse(R"([
+    {"setWeight": 50},
+    {"analysis": {"templates": [{"templateName": "error-rate"}],
+                  "args": [{"name": "team", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['team']"}}}]}}
+  ])"));
+  r["metadata"]["labels"] = {{"team", "payments"}};
   return r;
 }
 

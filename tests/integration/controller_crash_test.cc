@@ -26,22 +26,10 @@ using nlohmann::json;
 namespace {
 
 json sixStepRollout(const std::string& image) {
-  json r = json::parse(R"({
-    "apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
-    "metadata": {"name": "web", "namespace": "default"},
-    "spec": {
-      "replicas": 3,
-      "selector": {"matchLabels": {"app": "web"}},
-      "template": {"metadata": {"labels": {"app": "web"}},
-                   "spec": {"containers": [{"name": "web", "image": ""}]}},
-      "strategy": {"canary": {"steps": [
-        {"setWeight": 34}, {"pause": {"duration": "2s"}}, {"setWeight": 67},
-        {"analysis": {"templates": [{"templateName": "ok"}]}}, {"setWeight": 100}, {"pause": {"duration": "2s"}}
-      ]}}
-    }
-  })");
-  r["spec"]["template"]["spec"]["containers"][0]["image"] = image;
-  return r;
+  return webRollout(image, 3, json::parse(R"([
+    {"setWeight": 34}, {"pause": {"duration": "2s"}}, {"setWeight": 67},
+    {"analysis": {"templates": [{"templateName": "ok"}]}}, {"setWeight": 100}, {"pause": {"duration": "2s"}}
+  ])"));
 }
 
 json okTemplate(const std::string& prometheus) {

@@ -16,6 +16,24 @@
 
 namespace sluice::testing {
 
+// The canary Rollout "web" in default that the controller tests run: `replicas` pods of `image` labelled
+// app=web, stepping through `steps` (spec.strategy.canary.steps as JSON).
+inline nlohmann::json webRollout(const std::string& image, int replicas, nlohmann::json steps) {
+  nlohmann::json r = {
+      {"apiVersion", "sluice.dev/v1alpha1"},
+      {"kind", "Rollout"},
+      {"metadata", {{"name", "web"}, {"namespace", "default"}}},
+      {"spec",
+       {{"replicas", replicas},
+        {"selector", {{"matchLabels", {{"app", "web"}}}}},
+        {"template",
+         {{"metadata", {{"labels", {{"app", "web"}}}}},
+          {"spec", {{"containers", nlohmann::json::array({{{"name", "web"}, {"image", image}}})}}}}},
+        {"strategy", {{"canary", {{"steps", std::move(steps)}}}}}}},
+  };
+  return r;
+}
+
 inline Time wallNow() {
   return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
 }

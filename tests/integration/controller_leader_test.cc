@@ -16,15 +16,7 @@ using nlohmann::json;
 namespace {
 
 json rollout(const std::string& image) {
-  json r = json::parse(R"({
-    "apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
-    "metadata": {"name": "web", "namespace": "default"},
-    "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-             "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": ""}]}},
-             "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {"duration": "1s"}}]}}}
-  })");
-  r["spec"]["template"]["spec"]["containers"][0]["image"] = image;
-  return r;
+  return webRollout(image, 2, json::parse(R"([{"setWeight": 50}, {"pause": {"duration": "1s"}}])"));
 }
 
 bool healthyAt(ControllerEnv& env, const std::string& stableNot) {

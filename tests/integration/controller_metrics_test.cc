@@ -68,17 +68,7 @@ std::string waitSample(int port, const std::string& name, const LabelSet& labels
 }
 
 json rolloutJson() {
-  return json::parse(R"({
-    "apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
-    "metadata": {"name": "web", "namespace": "default"},
-    "spec": {
-      "replicas": 4,
-      "selector": {"matchLabels": {"app": "web"}},
-      "template": {"metadata": {"labels": {"app": "web"}},
-                   "spec": {"containers": [{"name": "web", "image": "web:v1"}]}},
-      "strategy": {"canary": {"steps": [{"setWeight": 25}, {"pause": {"duration": "1s"}}]}}
-    }
-  })");
+  return webRollout("web:v1", 4, json::parse(R"([{"setWeight": 25}, {"pause": {"duration": "1s"}}])"));
 }
 
 // A run created directly and terminated at once: Argo marks its unmeasured metric Successful.

@@ -16,20 +16,9 @@ using nlohmann::json;
 namespace {
 
 json canaryRollout(const std::string& image) {
-  json r = json::parse(R"({
-    "apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
-    "metadata": {"name": "web", "namespace": "default"},
-    "spec": {
-      "replicas": 4,
-      "selector": {"matchLabels": {"app": "web"}},
-      "template": {"metadata": {"labels": {"app": "web"}},
-                   "spec": {"containers": [{"name": "web", "image": ""}]}},
-      "strategy": {"canary": {"steps": [
-        {"setWeight": 25}, {"pause": {"duration": "3s"}}, {"setWeight": 50}, {"pause": {"duration": "3s"}}]}}
-    }
-  })");
-  r["spec"]["template"]["spec"]["containers"][0]["image"] = image;
-  return r;
+  return webRollout(image, 4, json::parse(R"([
+    {"setWeight": 25}, {"pause": {"duration": "3s"}}, {"setWeight": 50}, {"pause": {"duration": "3s"}}
+  ])"));
 }
 
 std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
