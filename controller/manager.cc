@@ -152,8 +152,8 @@ struct Manager::Impl {
   }
 
   using Timed = void (Metrics::*)(std::chrono::steady_clock::duration);
-  void work(kube::WorkQueue& queue, const std::function<ReconcileOutcome(const std::string&)>& reconcile,
-            Timed observe) {
+  void work(const std::string& name, kube::WorkQueue& queue,
+            const std::function<ReconcileOutcome(const std::string&)>& reconcile, Timed observe) {
     while (auto key = queue.get()) {
       ReconcileOutcome outcome;
       const auto began = std::chrono::steady_clock::now();
@@ -163,7 +163,9 @@ struct Manager::Impl {
         // A reconcile that throws is a bug; the key is retried with backoff and the process lives on.
         outcome = ReconcileOutcome::retry(std::string("internal error: ") + e.what());
       }
-      if (options.metrics) (options.metrics->*observe)(std::chrono::steady_clock::now() - began);
+      const auto took = std::chrono::steady_clock::now() - began;
+      if (options.metrics) (options.metrics->*observe)(took);
+      if (options.onReconcile) options.onReconcile(name, took);
       switch (outcome.kind) {
         case ReconcileOutcome::Kind::Done:
           queue.forget(*key);
@@ -190,13 +192,13 @@ struct Manager::Impl {
     for (int i = 0; i < options.workers; ++i)
       workers.emplace_back([this] {
         work(
-            rolloutQueue, [this](const std::string& k) { return rolloutReconciler.reconcile(k); },
+            "rollouts", rolloutQueue, [this](const std::string& k) { return rolloutReconciler.reconcile(k); },
             &Metrics::observeRolloutReconcile);
       });
     for (int i = 0; i < options.analysisWorkers; ++i)
       workers.emplace_back([this] {
         work(
-            runQueue, [this](const std::string& k) { return runReconciler.reconcile(k); },
+            "analysisruns", runQueue, [this](const std::string& k) { return runReconciler.reconcile(k); },
             &Metrics::observeAnalysisRunReconcile);
       });
   }
