@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver >/dev/null
+ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver bench_controller >/dev/null
 for b in bench_sim bench_condition bench_provider bench_store bench_gc; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
@@ -20,6 +20,12 @@ build-bench/bench/bench_apiserver --benchmark_filter='RawSqlite|Https' --benchma
 build-bench/bench/bench_apiserver --benchmark_filter='WatchDelivery' --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true | tee build-bench/bench_apiserver_watch.txt
 build-bench/bench/bench_apiserver --benchmark_filter='ResidentMemory' | tee build-bench/bench_apiserver_rss.txt
+# The controller: one Rollout's reconciles and five aborts per repetition; then the controller process with
+# 1,000 Rollouts (settled, idle a minute, all updated at once) and with 10,000 (settled, idle a minute),
+# each a whole scenario run once.
+build-bench/bench/bench_controller --benchmark_filter='RolloutReconcile|Abort' --benchmark_repetitions=3 \
+  --benchmark_report_aggregates_only=true | tee build-bench/bench_controller.txt
+build-bench/bench/bench_controller --benchmark_filter='ControllerProcess' | tee build-bench/bench_controller_process.txt
 echo
 awk '/_median/ {sub(/_median$/, "", $1); print "bench_sim " $1 " median CPU per simulation: " $4 " " $5 " (budget: under 1 ms)"}' build-bench/bench_sim.txt
 awk '/_median/ && /items_per_second/ {
@@ -51,3 +57,14 @@ awk '/_median/ { line = "bench_apiserver watch delivery, 100 watchers, median of
 awk '/ResidentMemory/ && !/^-/ { line = "bench_apiserver sluice cluster VmRSS:"
   for (i = 1; i <= NF; i++) if ($i ~ /_KiB=/) line = line " " $i
   print line }' build-bench/bench_apiserver_rss.txt
+awk '/_median/ && /RolloutReconcile/ { line = "bench_controller one Rollout, every reconcile of five updates, median of runs:"
+  for (i = 1; i <= NF; i++) if ($i ~ /^(p50_us|p99_us|max_us)=/) line = line " " $i
+  print line }
+  /_median/ && /AbortAfterFailedAnalysis/ { line = "bench_controller AnalysisRun Failed to stable-only writes, median of runs:"
+  for (i = 1; i <= NF; i++) if ($i ~ /^(controller_median_ms|first_write_median_ms|service_median_ms|canary_zero_median_ms)=/) line = line " " $i
+  print line " (budget: controller under 100 ms; canary_zero includes the pods becoming ready)" }' \
+  build-bench/bench_controller.txt
+awk '/ControllerProcess/ && !/^-/ { split($1, name, "/"); sub(/rollouts:/, "", name[2])
+  line = "bench_controller controller process, " name[2] " Rollouts:"
+  for (i = 1; i <= NF; i++) if ($i ~ /^(settled|settle_s|settled_VmRSS_KiB|idle60s_VmRSS_KiB|idle60s_VmHWM_KiB|idle60s_cpu_s|rolled_per_s)=/) line = line " " $i
+  print line " (budget: under 256 MiB VmRSS at 10000)" }' build-bench/bench_controller_process.txt
