@@ -4,7 +4,6 @@
 // AnalysisRun's Failed status write to the abort's stable-only writes; and the reconcile time of one Rollout.
 // Budgets: under 256 MiB at 10,000 Rollouts; under 100 ms from Failed to stable-only.
 #include <benchmark/benchmark.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,7 +53,7 @@ double percentile(std::vector<double> v, double p) {
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
-// A canary Rollout `name` in default: `replicas` pods of `image` labelled app=<name>, stepping through
+// A canary Rollout `name` in `ns`: `replicas` pods of `image` labelled app=<name>, stepping through
 // `steps`.
 json rollout(const std::string& name, const std::string& image, int replicas, json steps,
              const std::string& ns = "default") {
@@ -119,13 +118,15 @@ void applyCrds(const ScratchDir& dir, const std::filesystem::path& kubeconfig, k
 std::string namespaceOf(int i) { return "bench-" + std::to_string(i / 100); }
 
 // Creates or patches `count` Rollouts named web-<i> from 8 client threads.
-void forEachRollout(kube::Client& client, int count, const std::function<bool(kube::Client&, int)>& write) {
+void forEachRollout(kube::Client& client, int count,
+                    const std::function<kube::ApiResult<json>(kube::Client&, int)>& write) {
   std::atomic<int> next{0};
   std::vector<std::thread> writers;
   for (int t = 0; t < 8; ++t) {
     writers.emplace_back([&] {
       for (int i = next++; i < count; i = next++) {
-        if (!write(client, i)) fail("write of web-" + std::to_string(i) + " failed");
+        if (auto r = write(client, i); !r)
+          fail("write of web-" + std::to_string(i) + ": " + r.error().describe());
       }
     });
   }
@@ -253,10 +254,9 @@ void BM_ControllerProcess(benchmark::State& state) {
     const json steps = json::parse(R"([{"setWeight": 50}])");
     const auto created = Clock::now();
     forEachRollout(*client, count, [&](kube::Client& c, int i) {
-      return c
-          .create(controller::rolloutsResource(), "default",
-                  rollout("web-" + std::to_string(i), "registry.example/web:v1", 1, steps))
-          .ok();
+      return c.create(
+          controller::rolloutsResource(), namespaceOf(i),
+          rollout("web-" + std::to_string(i), "registry.example/web:v1", 1, steps, namespaceOf(i)));
     });
     const auto timeout = std::chrono::seconds(count <= 1000 ? 600 : 3000);
     std::size_t healthy = 0;
@@ -279,10 +279,8 @@ void BM_ControllerProcess(benchmark::State& state) {
     if (rollAll) {
       const auto updated = Clock::now();
       forEachRollout(*client, count, [&](kube::Client& c, int i) {
-        return c
-            .patch(controller::rolloutsResource(), namespaceOf(i), "web-" + std::to_string(i),
-                   kube::PatchType::kMerge, imagePatch("registry.example/web:v2"))
-            .ok();
+        return c.patch(controller::rolloutsResource(), namespaceOf(i), "web-" + std::to_string(i),
+                       kube::PatchType::kMerge, imagePatch("registry.example/web:v2"));
       });
       state.counters["update_writes_s"] = secondsSince(updated);
       auto onV2 = [](const json& r) {
