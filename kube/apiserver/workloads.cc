@@ -176,31 +176,6 @@ int64_t progressExpiry(const json& conds, int deadline) {
 
 }  // namespace
 
-PodBehaviour podBehaviour(const json& pod, Millis defaultReadyAfter) {
-  PodBehaviour behaviour;
-  behaviour.readyAfter = defaultReadyAfter;
-  const json& annotations = field(field(pod, "metadata"), "annotations");
-  const std::string readyAfter = str(annotations, kReadyAfterAnnotation);
-  if (!readyAfter.empty()) {
-    auto parsed = parseDurationMillis(readyAfter);
-    if (parsed) {
-      behaviour.readyAfter = *parsed;
-    } else {
-      behaviour.problem = std::string("annotation ") + kReadyAfterAnnotation + ": " + parsed.error() +
-                          "; using the default " + std::to_string(defaultReadyAfter.count()) + "ms";
-    }
-  }
-  const std::string fail = str(annotations, kFailAnnotation);
-  if (fail == "CrashLoopBackOff") {
-    behaviour.crashLoop = true;
-  } else if (!fail.empty()) {
-    if (!behaviour.problem.empty()) behaviour.problem += "; ";
-    behaviour.problem += std::string("annotation ") + kFailAnnotation + ": unknown value \"" + fail +
-                         "\" (supported: CrashLoopBackOff); the pod runs normally";
-  }
-  return behaviour;
-}
-
 Result<std::string> labelSelectorQuery(const json& selector) {
   std::string out;
   auto add = [&out](const std::string& term) {
