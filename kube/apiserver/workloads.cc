@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <set>
@@ -174,6 +175,15 @@ int64_t progressExpiry(const json& conds, int deadline) {
   return 0;
 }
 
+// "0.25" as 0.25: a decimal number from 0 to 1, nothing else in the text.
+Result<double> parseFraction(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !(v >= 0 && v <= 1))
+    return Error{"\"" + text + "\" is not a fraction from 0 to 1"};
+  return v;
+}
+
 }  // namespace
 
 PodBehaviour podBehaviour(const json& pod, Millis defaultReadyAfter) {
@@ -197,6 +207,17 @@ PodBehaviour podBehaviour(const json& pod, Millis defaultReadyAfter) {
     if (!behaviour.problem.empty()) behaviour.problem += "; ";
     behaviour.problem += std::string("annotation ") + kFailAnnotation + ": unknown value \"" + fail +
                          "\" (supported: CrashLoopBackOff); the pod runs normally";
+  }
+  const std::string errorRate = str(annotations, kErrorRateAnnotation);
+  if (!errorRate.empty()) {
+    auto parsed = parseFraction(errorRate);
+    if (parsed) {
+      behaviour.errorRate = *parsed;
+    } else {
+      if (!behaviour.problem.empty()) behaviour.problem += "; ";
+      behaviour.problem += std::string("annotation ") + kErrorRateAnnotation + ": " + parsed.error() +
+                           "; the pod answers without errors";
+    }
   }
   return behaviour;
 }

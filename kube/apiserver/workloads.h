@@ -20,6 +20,8 @@ class Registry;
 // cluster.sluice.dev/ prefix keeps them apart from the sluice.dev/ labels the Rollout controller writes.
 inline constexpr const char* kReadyAfterAnnotation = "cluster.sluice.dev/ready-after";  // "500ms", "5s"
 inline constexpr const char* kFailAnnotation = "cluster.sluice.dev/fail";               // "CrashLoopBackOff"
+// The fraction of the requests the data plane sends the pod that it answers with errors: "0" to "1".
+inline constexpr const char* kErrorRateAnnotation = "cluster.sluice.dev/error-rate";
 
 struct WorkloadOptions {
   // How long a pod takes from creation to ready unless its ready-after annotation says otherwise.
@@ -37,7 +39,8 @@ struct WorkloadOptions {
 struct PodBehaviour {
   std::chrono::milliseconds readyAfter{0};
   bool crashLoop = false;
-  std::string problem;  // empty when every annotation was understood
+  double errorRate = 0;  // in [0, 1]
+  std::string problem;   // empty when every annotation was understood
 };
 PodBehaviour podBehaviour(const nlohmann::json& pod, std::chrono::milliseconds defaultReadyAfter);
 
