@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kube/apiserver/json_fields.h"
 #include "kube/apiserver/registry.h"
 #include "kube/apiserver/workloads.h"
 #include "net/http_server.h"
@@ -27,18 +28,8 @@ namespace {
 
 constexpr const char* kPodTemplateHashLabel = "sluice.dev/pod-template-hash";
 
-std::string str(const json& obj, const char* key) {
-  if (!obj.is_object()) return {};
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-const json& field(const json& obj, const char* key) {
-  static const json null;
-  if (!obj.is_object()) return null;
-  auto it = obj.find(key);
-  return it == obj.end() ? null : *it;
-}
+using json_fields::field;
+using json_fields::str;
 
 // What the model needs of a pod.
 struct PodState {
@@ -71,6 +62,17 @@ bool podReady(const json& pod) {
     if (str(c, "type") == "Ready") return str(c, "status") == "True";
   }
   return false;
+}
+
+PodState podState(const json& pod) {
+  PodState state;
+  state.labels = stringMap(field(field(pod, "metadata"), "labels"));
+  auto hash = state.labels.find(kPodTemplateHashLabel);
+  if (hash != state.labels.end()) state.templateHash = hash->second;
+  // A bad annotation counts as none here; the kubelet stand-in reports it on the pod (workloads.cc).
+  state.errorRate = podBehaviour(pod, std::chrono::milliseconds(0)).errorRate;
+  state.ready = podReady(pod);
+  return state;
 }
 
 bool selects(const std::map<std::string, std::string>& selector,
@@ -156,40 +158,27 @@ struct DataPlane::Impl {
     }
   }
 
-  void onService(const WatchEvent& e) {
+  // A Service's or a pod's change: the traffic until now is counted as things stood, then it applies.
+  void onEvent(bool isPod, const WatchEvent& e) {
     if (e.type != "ADDED" && e.type != "MODIFIED" && e.type != "DELETED") return;
     const json& meta = field(e.object, "metadata");
     Key key{str(meta, "namespace"), str(meta, "name")};
     std::lock_guard lock(mu);
     advance();
     if (e.type == "DELETED") {
-      services.erase(key);
-      forget(key.first, key.second, "");
-      return;
+      if (isPod) {
+        pods.erase(key);
+        forget(key.first, "", key.second);
+      } else {
+        services.erase(key);
+        forget(key.first, key.second, "");
+      }
+    } else if (isPod) {
+      pods[key] = podState(e.object);
+    } else {
+      services[key] = {stringMap(field(field(e.object, "spec"), "selector")),
+                       requestsPerSecond(e.object, options.requestsPerSecond, warned)};
     }
-    services[key] = {stringMap(field(field(e.object, "spec"), "selector")),
-                     requestsPerSecond(e.object, options.requestsPerSecond, warned)};
-  }
-
-  void onPod(const WatchEvent& e) {
-    if (e.type != "ADDED" && e.type != "MODIFIED" && e.type != "DELETED") return;
-    const json& meta = field(e.object, "metadata");
-    Key key{str(meta, "namespace"), str(meta, "name")};
-    std::lock_guard lock(mu);
-    advance();
-    if (e.type == "DELETED") {
-      pods.erase(key);
-      forget(key.first, "", key.second);
-      return;
-    }
-    PodState pod;
-    pod.labels = stringMap(field(meta, "labels"));
-    auto hash = pod.labels.find(kPodTemplateHashLabel);
-    if (hash != pod.labels.end()) pod.templateHash = hash->second;
-    // A bad annotation counts as none here; the kubelet stand-in reports it on the pod (workloads.cc).
-    pod.errorRate = podBehaviour(e.object, std::chrono::milliseconds(0)).errorRate;
-    pod.ready = podReady(e.object);
-    pods[key] = std::move(pod);
   }
 
   std::string scrape() const {
@@ -230,10 +219,11 @@ Result<std::unique_ptr<DataPlane>> DataPlane::start(Registry& registry, const Cl
   auto serviceType = registry.find("", "v1", "services");
   if (!podType || !serviceType) return Error{"the data plane: pods and services are not served"};
   Impl* self = impl.get();
-  auto pods = registry.watch(*podType, "", {}, [self](const WatchEvent& e) { self->onPod(e); });
+  auto pods = registry.watch(*podType, "", {}, [self](const WatchEvent& e) { self->onEvent(true, e); });
   if (!pods) return Error{"the data plane: watching pods: " + pods.error().message};
   impl->watches.push_back(std::move(pods).value());
-  auto services = registry.watch(*serviceType, "", {}, [self](const WatchEvent& e) { self->onService(e); });
+  auto services =
+      registry.watch(*serviceType, "", {}, [self](const WatchEvent& e) { self->onEvent(false, e); });
   if (!services) return Error{"the data plane: watching services: " + services.error().message};
   impl->watches.push_back(std::move(services).value());
   if (options.port) {

@@ -86,13 +86,16 @@ class DataPlaneFixture {
   }
 
   sluice::ManualClock clock;
-  std::unique_ptr<DataPlane> dataPlane;
 
  private:
   TempDir dir_{"sluice-data-plane"};
   std::unique_ptr<Store> store_;
   std::unique_ptr<Registry> registry_;
   std::shared_ptr<const ResourceType> pods_, services_;
+
+ public:
+  // Last: it goes before the registry it watches.
+  std::unique_ptr<DataPlane> dataPlane;
 };
 
 const json kWeb = {{"app", "web"}};
