@@ -123,7 +123,7 @@ struct DataPlane::Impl {
   mutable Clock::TimePoint counted;  // the counters hold the traffic up to this instant
   std::set<std::string> warned;
 
-  Impl(const Clock& c, DataPlaneOptions o) : clock(c), options(std::move(o)), counted(c.now()) {}
+  Impl(const Clock& c, const DataPlaneOptions& o) : clock(c), options(o), counted(c.now()) {}
 
   // Adds the traffic from `counted` to now, as the Services and pods stood over that time.
   void advance() const {
