@@ -108,20 +108,23 @@ double requestsPerSecond(const json& service, double byDefault, std::set<std::st
 struct DataPlane::Impl {
   const Clock& clock;
   DataPlaneOptions options;
-  std::vector<std::unique_ptr<RegistryWatch>> watches;
-  std::unique_ptr<net::HttpServer> server;
 
   // Keyed by (namespace, name).
   using Key = std::pair<std::string, std::string>;
   // A series: namespace, service, pod, pod_template_hash, code.
   using Series = std::tuple<std::string, std::string, std::string, std::string, std::string>;
 
-  mutable std::mutex mu;  // guards everything below; the watches' sinks and scrapes take it
+  // Guards services, pods, counters, counted and warned; the watches' sinks and scrapes take it.
+  mutable std::mutex mu;
   std::map<Key, ServiceState> services;
   std::map<Key, PodState> pods;
   mutable std::map<Series, double> counters;
   mutable Clock::TimePoint counted;  // the counters hold the traffic up to this instant
   std::set<std::string> warned;
+
+  // Declared last, so that they stop first, before the state their callbacks use goes.
+  std::vector<std::unique_ptr<RegistryWatch>> watches;
+  std::unique_ptr<net::HttpServer> server;
 
   Impl(const Clock& c, const DataPlaneOptions& o) : clock(c), options(o), counted(c.now()) {}
 
