@@ -102,13 +102,17 @@ for _ in 1 2 3 4 5; do
   prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
     --web.listen-address="127.0.0.1:$prometheus_port" >"$work/prometheus.log" 2>&1 &
   pid=$!
-  if wait_for 30 curl -sf "http://127.0.0.1:$prometheus_port/-/ready"; then
-    pids+=("$pid")
-    prometheus_up=true
-    break
-  fi
+  pids+=("$pid")
+  # Ready, or gone (the port was taken after all: the next one).
+  deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+    if curl -sf "http://127.0.0.1:$prometheus_port/-/ready" >/dev/null; then prometheus_up=true; break; fi
+    sleep 0.2
+  done
+  $prometheus_up && break
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+  unset 'pids[-1]'
 done
 $prometheus_up || fail "Prometheus did not start"
 prometheus="http://127.0.0.1:$prometheus_port"
