@@ -33,10 +33,12 @@ if [[ -z "$work" ]]; then work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-demo.XXXXXX")
 work=$(cd "$work" && pwd)
 pids=()
 
-# Everything started below is stopped here, on any exit: success, failure or Ctrl-C.
+# The servers below run in sessions of their own (setsid), so that Ctrl-C reaches only this script, and
+# all of them are stopped here, on any exit: success, failure or Ctrl-C.
 cleanup() {
   local status=$?
-  trap - EXIT INT TERM
+  trap - EXIT
+  trap '' INT TERM  # a second Ctrl-C must not cut the clean-up short
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -69,7 +71,7 @@ wait_for() {
 
 echo
 echo "== live: the embedded cluster, the controller and Prometheus (files in $work)"
-"$sluice" cluster --data-dir "$work/cluster" --port 0 --pod-ready-after 2s --data-plane-port 0 \
+setsid "$sluice" cluster --data-dir "$work/cluster" --port 0 --pod-ready-after 2s --data-plane-port 0 \
   >"$work/cluster.log" 2>&1 &
 pids+=($!)
 wait_for 30 grep -q "^Data plane metrics: " "$work/cluster.log" || fail "the cluster did not start"
@@ -80,7 +82,7 @@ echo "cluster: $(head -n 1 "$work/cluster.log" | sed 's/^sluice cluster: //'); d
 kubectl apply -k crds/ >/dev/null
 wait_for 30 kubectl get rollouts || fail "the Rollout CRD is not served"
 
-"$sluice" controller --kubeconfig "$KUBECONFIG" --leader-elect=false --metrics-addr 127.0.0.1:0 \
+setsid "$sluice" controller --kubeconfig "$KUBECONFIG" --leader-elect=false --metrics-addr 127.0.0.1:0 \
   --health-addr 127.0.0.1:0 >"$work/controller.log" 2>&1 &
 pids+=($!)
 wait_for 30 grep -q "serving /metrics on port" "$work/controller.log" || fail "the controller did not start"
@@ -99,7 +101,7 @@ EOF
 prometheus_up=false
 for _ in 1 2 3 4 5; do
   prometheus_port=$((20000 + RANDOM % 30000))
-  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
+  setsid prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
     --web.listen-address="127.0.0.1:$prometheus_port" >"$work/prometheus.log" 2>&1 &
   pid=$!
   pids+=("$pid")
