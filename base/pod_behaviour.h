@@ -13,12 +13,15 @@ namespace sluice {
 // prefix keeps them apart from the sluice.dev/ labels the Rollout controller writes.
 inline constexpr const char* kReadyAfterAnnotation = "cluster.sluice.dev/ready-after";  // "500ms", "5s"
 inline constexpr const char* kFailAnnotation = "cluster.sluice.dev/fail";               // "CrashLoopBackOff"
+// The fraction of the requests the data plane sends the pod that it answers with errors: "0" to "1".
+inline constexpr const char* kErrorRateAnnotation = "cluster.sluice.dev/error-rate";
 
 // How one pod is to behave. A value that is not understood is ignored (the default applies) and described
 // in `problem`, which the kubelet stand-in reports as a Warning Event on the pod.
 struct PodBehaviour {
   std::chrono::milliseconds readyAfter{0};
   bool crashLoop = false;  // never ready
+  double errorRate = 0;    // in [0, 1]
   std::string problem;     // empty when every annotation was understood
 };
 

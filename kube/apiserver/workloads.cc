@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <set>
@@ -17,6 +18,7 @@
 #include "base/pod_template_hash.h"
 #include "base/time.h"
 #include "kube/apiserver/deployment_math.h"
+#include "kube/apiserver/json_fields.h"
 #include "kube/apiserver/registry.h"
 #include "kube/apiserver/validation.h"
 #include "kube/work_queue.h"
@@ -45,18 +47,8 @@ Millis crashBackoff(int restarts) {
   return std::min(kCrashBackoffBase * (int64_t{1} << std::clamp(restarts - 1, 0, 5)), kCrashBackoffMax);
 }
 
-std::string str(const json& obj, const char* key) {
-  if (!obj.is_object()) return {};
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-const json& field(const json& obj, const char* key) {
-  static const json null;
-  if (!obj.is_object()) return null;
-  auto it = obj.find(key);
-  return it == obj.end() ? null : *it;
-}
+using json_fields::field;
+using json_fields::str;
 
 int intField(const json& obj, const char* key, int otherwise) {
   const json& v = field(obj, key);
