@@ -19,6 +19,7 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
   auto dataDir = std::make_shared<std::string>();
   auto port = std::make_shared<int>(6443);
   auto podReadyAfter = std::make_shared<std::string>("2s");
+  auto dataPlanePort = std::make_shared<int>(-1);
   cmd->add_option("--data-dir", *dataDir, "Directory for the database, certificates, token and kubeconfig")
       ->required();
   cmd->add_option("--port", *port, "Port on 127.0.0.1 (0: any free port)")->check(CLI::Range(0, 65535));
@@ -26,7 +27,12 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
                   "How long a new pod takes to become ready (\"300ms\", \"5s\"); "
                   "a pod's cluster.sluice.dev/ready-after annotation overrides it")
       ->capture_default_str();
-  cmd->callback([&exitCode, dataDir, port, podReadyAfter] {
+  cmd->add_option("--data-plane-port", *dataPlanePort,
+                  "Also run the simulated data plane: synthetic requests to every Service, spread over its "
+                  "ready pods,\ncounted in http_requests_total on http://127.0.0.1:PORT/metrics (0: any free "
+                  "port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->callback([&exitCode, dataDir, port, podReadyAfter, dataPlanePort] {
     auto readyAfter = parseDurationMillis(*podReadyAfter);
     if (!readyAfter) {
       std::cerr << "sluice cluster: --pod-ready-after: " << readyAfter.error() << "\n";
@@ -39,6 +45,7 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
     options.dataDir = *dataDir;
     options.port = *port;
     options.podReadyAfter = *readyAfter;
+    if (*dataPlanePort >= 0) options.dataPlanePort = *dataPlanePort;
     auto server = apiserver::ApiServer::start(options);
     if (!server) {
       std::cerr << "sluice cluster: " << server.error() << "\n";
@@ -49,6 +56,9 @@ void addClusterCommand(CLI::App& app, int& exitCode) {
               << *dataDir
               << "\nPoint kubectl at it with:\n  export KUBECONFIG=" << (*server)->kubeconfigPath().string()
               << std::endl;
+    if (*dataPlanePort >= 0)
+      std::cout << "Data plane metrics: http://127.0.0.1:" << (*server)->dataPlanePort() << "/metrics"
+                << std::endl;
     signals.wait();
     std::cout << "sluice cluster: stopping" << std::endl;
     (*server)->stop();

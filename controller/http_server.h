@@ -1,42 +1,15 @@
-// A small HTTP/1.1 server for the controller's /metrics, /healthz and /readyz: GET only, one thread,
-// one short request at a time (scrapes and probes), bound before start() returns so the port is known.
+// The controller's HTTP endpoints: /metrics, /healthz and /readyz, served by net::HttpServer.
 #pragma once
 
-#include <functional>
-#include <memory>
-#include <string>
-
-#include "base/result.h"
+#include "net/http_server.h"
 
 namespace sluice::controller {
 
-struct HttpAnswer {
-  int status = 200;
-  std::string contentType = "text/plain; charset=utf-8";
-  std::string body;
-};
-
-// Answers a GET of `target` (the path, without the query).
-using HttpHandler = std::function<HttpAnswer(const std::string& target)>;
-
-class HttpServer {
- public:
-  // Listens on `address` ("HOST:PORT", ":PORT" for every interface; port 0 picks a free one) and serves
-  // `handler` on its own thread until the server is destroyed. An error naming `flag` when the address
-  // is malformed or cannot be bound.
-  static Result<std::unique_ptr<HttpServer>> start(const std::string& flag, const std::string& address,
-                                                   HttpHandler handler);
-  ~HttpServer();
-  HttpServer(const HttpServer&) = delete;
-  HttpServer& operator=(const HttpServer&) = delete;
-
-  int port() const;
-
- private:
-  struct Impl;
-  explicit HttpServer(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
+// The server lives in net/ (the embedded cluster's data plane serves its /metrics with it too); these
+// names keep the controller's callers as they were.
+using HttpAnswer = net::HttpAnswer;
+using HttpHandler = net::HttpHandler;
+using HttpServer = net::HttpServer;
 
 class Manager;
 class Metrics;

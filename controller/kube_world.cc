@@ -88,6 +88,7 @@ engine::AnalysisRunView analysisRunView(const json& run) {
   if (auto phase = analysis::phaseFromName(str(run, "/status/phase"))) v.phase = *phase;
   v.message = str(run, "/status/message");
   v.terminated = run.value(json::json_pointer("/spec/terminate"), false) == true;
+  if (auto created = parseRfc3339(str(run, "/metadata/creationTimestamp"))) v.createdAt = *created;
   return v;
 }
 
@@ -137,6 +138,7 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::DeleteReplicaSet>(&action)) return deleteReplicaSet(*a);
   if (const auto* a = std::get_if<engine::SetServiceSelector>(&action)) return pointService(*a);
   if (const auto* a = std::get_if<engine::TerminateAnalysisRun>(&action)) return terminateRun(*a);
+  if (const auto* a = std::get_if<engine::DeleteAnalysisRun>(&action)) return deleteRun(*a);
   if (const auto* a = std::get_if<engine::EmitEvent>(&action)) return emitEvent(*a);
   // SetTrafficWeight, header and mirror routes: only with spec.strategy.canary.trafficRouting.
   return Error{
@@ -217,6 +219,16 @@ Result<bool> KubeWorld::terminateRun(const engine::TerminateAnalysisRun& a) {
     return apiError(patched.error());
   }
   cluster_.analysisRunWrites->wrote(*patched);
+  return true;
+}
+
+Result<bool> KubeWorld::deleteRun(const engine::DeleteAnalysisRun& a) {
+  auto removed = cluster_.client->remove(analysisRunsResource(), ns_, a.name);
+  if (!removed) {
+    if (removed.error().isNotFound()) return false;
+    return apiError(removed.error());
+  }
+  cluster_.analysisRunWrites->deleted(ns_ + "/" + a.name);
   return true;
 }
 

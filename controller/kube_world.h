@@ -58,6 +58,7 @@ class KubeWorld final : public shell::World {
   Result<bool> deleteReplicaSet(const engine::DeleteReplicaSet& a);
   Result<bool> pointService(const engine::SetServiceSelector& a);
   Result<bool> terminateRun(const engine::TerminateAnalysisRun& a);
+  Result<bool> deleteRun(const engine::DeleteAnalysisRun& a);
   Result<bool> emitEvent(const engine::EmitEvent& a);
 
   const RolloutCluster& cluster_;

@@ -438,6 +438,33 @@ std::optional<std::string> reconcileBackgroundAnalysis(Pass& p) {
   return run->name;
 }
 
+// spec.analysis's history limits: of the finished runs that are not in use, the newest
+// successfulRunHistoryLimit Successful ones and unsuccessfulRunHistoryLimit Failed, Error or Inconclusive
+// ones are kept, the older ones deleted. A run still measuring is never deleted, nor one the status names.
+void limitRunHistory(Pass& p, const std::set<std::string>& inUse) {
+  const auto& canary = p.status.canary;
+  std::vector<const AnalysisRunView*> finished;
+  for (const auto& run : p.observed.analysisRuns) {
+    if (!analysis::phaseCompleted(run.phase) || inUse.count(run.name) || p.terminated.count(run.name))
+      continue;
+    if ((canary.currentStepAnalysisRunStatus && canary.currentStepAnalysisRunStatus->name == run.name) ||
+        (canary.currentBackgroundAnalysisRunStatus &&
+         canary.currentBackgroundAnalysisRunStatus->name == run.name))
+      continue;
+    finished.push_back(&run);
+  }
+  std::sort(finished.begin(), finished.end(), [](const AnalysisRunView* a, const AnalysisRunView* b) {
+    return a->createdAt != b->createdAt ? a->createdAt > b->createdAt : a->name > b->name;
+  });
+  int successful = 0, unsuccessful = 0;
+  for (const AnalysisRunView* run : finished) {
+    const bool kept = run->phase == analysis::Phase::Successful
+                          ? ++successful <= p.spec.successfulRunHistoryLimit
+                          : ++unsuccessful <= p.spec.unsuccessfulRunHistoryLimit;
+    if (!kept) p.actions.push_back(DeleteAnalysisRun{run->name});
+  }
+}
+
 // Runs the analyses the plan wants now and terminates every other live run (after an abort, a new
 // revision, promotion, or once its step is behind us), so a terminated run is never adopted again.
 void reconcileAnalysis(Pass& p) {
@@ -450,6 +477,7 @@ void reconcileAnalysis(Pass& p) {
     p.actions.push_back(TerminateAnalysisRun{run.name});
     p.terminated.insert(run.name);
   }
+  limitRunHistory(p, keep);
 }
 
 // ---- progress deadline (§2.6) ----------------------------------------------------------------------

@@ -52,6 +52,7 @@ struct AnalysisRunView {
   analysis::Phase phase = analysis::Phase::Unset;
   std::string message;
   bool terminated = false;  // spec.terminate was set
+  Time createdAt{};         // metadata.creationTimestamp: the newest runs are the ones history keeps
 };
 
 struct Observed {
@@ -135,6 +136,11 @@ struct TerminateAnalysisRun {
   std::string name;
 };
 
+// Delete a finished AnalysisRun beyond spec.analysis's history limits.
+struct DeleteAnalysisRun {
+  std::string name;
+};
+
 struct EmitEvent {
   std::string type;  // Normal or Warning
   std::string reason;
@@ -143,7 +149,7 @@ struct EmitEvent {
 
 using Action = std::variant<CreateReplicaSet, ScaleReplicaSet, DeleteReplicaSet, SetTrafficWeight,
                             SetServiceSelector, SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes,
-                            CreateAnalysisRun, TerminateAnalysisRun, EmitEvent>;
+                            CreateAnalysisRun, TerminateAnalysisRun, DeleteAnalysisRun, EmitEvent>;
 
 struct Decision {
   RolloutStatus status;                  // the whole next status; the shell writes it only if it changed

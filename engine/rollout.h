@@ -193,6 +193,10 @@ struct RolloutSpec {
   bool progressDeadlineAbort = false;
   std::optional<Time> restartAt;
   std::optional<int> rollbackWindowRevisions;
+  // spec.analysis: how many of the Rollout's finished AnalysisRuns are kept (older ones are deleted):
+  // Successful ones, and unsuccessful ones (Failed, Error, Inconclusive).
+  int successfulRunHistoryLimit = 5;
+  int unsuccessfulRunHistoryLimit = 5;
   CanaryStrategy canary;
 };
 

@@ -433,7 +433,12 @@ void readSpec(ObjectReader& o, RolloutSpec& spec) {
   }
   o.rejectUnsupported("workloadRef",
                       "workloadRef is not supported yet; put the pod template in spec.template");
-  o.ignoreUnsupported("analysis");
+  if (const json* a = o.get("analysis")) {
+    readObject(r, *a, o.path("analysis"), [&](ObjectReader& ao) {
+      ao.read("successfulRunHistoryLimit", spec.successfulRunHistoryLimit, readInt);
+      ao.read("unsuccessfulRunHistoryLimit", spec.unsuccessfulRunHistoryLimit, readInt);
+    });
+  }
   if (const json* s = o.get("strategy")) {
     readObject(r, *s, o.path("strategy"), [&](ObjectReader& so) { readStrategy(so, spec); });
   } else {

@@ -47,6 +47,11 @@ class RuleChecker {
       error("spec.revisionHistoryLimit",
             "must not be negative, got " + std::to_string(spec_.revisionHistoryLimit));
     }
+    for (const auto& [field, limit] :
+         {std::pair{"spec.analysis.successfulRunHistoryLimit", spec_.successfulRunHistoryLimit},
+          std::pair{"spec.analysis.unsuccessfulRunHistoryLimit", spec_.unsuccessfulRunHistoryLimit}}) {
+      if (limit < 0) error(field, "must not be negative, got " + std::to_string(limit));
+    }
     if (spec_.minReadySeconds < 0) {
       error("spec.minReadySeconds", "must not be negative, got " + std::to_string(spec_.minReadySeconds));
     }

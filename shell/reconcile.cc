@@ -26,6 +26,7 @@ const char* actionName(const engine::Action& action) {
     const char* operator()(const engine::RemoveManagedRoutes&) { return "remove managed routes"; }
     const char* operator()(const engine::CreateAnalysisRun&) { return "create AnalysisRun"; }
     const char* operator()(const engine::TerminateAnalysisRun&) { return "terminate AnalysisRun"; }
+    const char* operator()(const engine::DeleteAnalysisRun&) { return "delete AnalysisRun"; }
     const char* operator()(const engine::EmitEvent&) { return "emit event"; }
   };
   return std::visit(Names{}, action);

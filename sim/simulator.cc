@@ -277,7 +277,7 @@ class Simulation {
     recording_ = true;
     if (!options.initial) {
       const std::string stable = firstImage(doc_.object());
-      setImage(doc_.mutableObject(), "", newImage_);
+      doc_.mutableObject()["spec"]["template"] = newTemplate_;
       doc_.specChanged();
       record(kEpoch, "Update", "new revision " + newImage_ + " (stable " + stable + ")");
     }
@@ -296,7 +296,11 @@ class Simulation {
   // Rollout as a controller would have left it.
   Status deployStable() {
     newImage_ = firstImage(doc_.object());
-    setImage(doc_.mutableObject(), "", stableImageFor(newImage_, scenario_.stableImage));
+    newTemplate_ = doc_.object()["spec"]["template"];
+    if (options_.stableTemplate)
+      doc_.mutableObject()["spec"]["template"] = *options_.stableTemplate;
+    else
+      setImage(doc_.mutableObject(), "", stableImageFor(newImage_, scenario_.stableImage));
     const Duration lead = Duration{3600} + 2 * scenario_.readiness;
     if (Status s = loop(kEpoch - lead, kEpoch, /*untilHealthy=*/true); !s) return s;
     if (status_.phase != "Healthy") {
@@ -512,6 +516,7 @@ class Simulation {
   engine::RolloutStatus status_;
   SimResult result_;
   std::string newImage_;
+  json newTemplate_;  // the Rollout's spec.template, applied as the update at t=0
   size_t nextAction_ = 0;
   bool recording_ = false;
   bool lastAbort_ = false;

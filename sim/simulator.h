@@ -69,6 +69,9 @@ struct SimOptions {
   // What measures the real runs' metrics; nullptr: the scenario's spec.metrics (ScenarioProvider). Must
   // outlive the simulation.
   analysis::Provider* metrics = nullptr;
+  // The stable revision's pod template (spec.template), when it differs from the Rollout's in more than
+  // the image (say, its annotations); by default the Rollout's template with the scenario's stable image.
+  std::optional<nlohmann::json> stableTemplate;
 };
 
 // One measurement of a real run, as the reports show it.

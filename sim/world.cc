@@ -1,9 +1,11 @@
-// The simulated world: pods that take `readiness` to come up and go at once, runs that end as scripted.
+// The simulated world: pods that take `readiness` to come up (or what their template's annotations say) and
+// go at once, runs that end as scripted.
 #include "sim/world.h"
 
 #include <algorithm>
 #include <iterator>
 
+#include "base/pod_behaviour.h"
 #include "shell/rollout_document.h"
 
 namespace sluice::sim {
@@ -11,6 +13,9 @@ namespace sluice::sim {
 namespace {
 
 using analysis::Phase;
+
+// When the pods of a crash-looping template become ready: after every instant a simulation reaches.
+constexpr Time kNeverReady = Time::max();
 
 // Failed and Error end a scripted run as soon as they are reached; other outcomes wait for every template.
 bool endsRunAtOnce(Phase phase) {
@@ -102,7 +107,7 @@ bool SimulatedWorld::scale(SimReplicaSet& rs, int replicas, Time now) {
     if (last.count == 0) rs.pods.pop_back();
   }
   if (excess < 0) {
-    const Time readyAt = now + readiness_;
+    const Time readyAt = rs.readiness ? now + *rs.readiness : kNeverReady;
     const auto at = std::upper_bound(rs.pods.begin(), rs.pods.end(), readyAt,
                                      [](Time t, const PodCohort& c) { return t < c.readyAt; });
     if (at != rs.pods.begin() && std::prev(at)->readyAt == readyAt) {
@@ -124,6 +129,9 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       rs.name = a.name;
       rs.podTemplateHash = a.podTemplateHash;
       rs.revision = a.revision;
+      const PodBehaviour pods = podBehaviour(a.podTemplate, w.readiness_);
+      if (!pods.crashLoop)
+        rs.readiness = std::chrono::ceil<Duration>(std::max(pods.readyAfter, std::chrono::milliseconds(0)));
       w.scale(rs, a.replicas, now);
       w.replicaSets_.push_back(std::move(rs));
       return true;
@@ -185,6 +193,15 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       }
       return false;
     }
+    bool operator()(const engine::DeleteAnalysisRun& a) {
+      for (auto& run : w.runs_) {
+        if (run.name == a.name && !run.deleted) {
+          run.deleted = true;
+          return true;
+        }
+      }
+      return false;
+    }
     bool operator()(const engine::EmitEvent& a) {
       w.events_.push_back(WorldEvent{now, a.type, a.reason, a.message});
       return false;
@@ -196,7 +213,7 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
 Result<bool> SimulatedWorld::createAnalysisRun(const engine::CreateAnalysisRun& a,
                                                const Result<analysis::AnalysisRunSpec>& spec, Time now) {
   for (const auto& run : runs_) {
-    if (run.name == a.name) return false;  // AlreadyExists: the cluster keeps the one it has
+    if (run.name == a.name && !run.deleted) return false;  // AlreadyExists: the cluster keeps the one it has
   }
   SimAnalysisRun run;
   run.name = a.name;
@@ -291,6 +308,7 @@ engine::Observed SimulatedWorld::observed(Time now) const {
   out.trafficWeights = traffic_;
   out.analysisRuns.reserve(runs_.size());
   for (const auto& run : runs_) {
+    if (run.deleted) continue;
     engine::AnalysisRunView v;
     v.name = run.name;
     v.type = run.type;
@@ -300,6 +318,7 @@ engine::Observed SimulatedWorld::observed(Time now) const {
     v.phase = state.phase;
     v.message = state.message;
     v.terminated = run.terminatedAt.has_value();
+    v.createdAt = run.createdAt;
     out.analysisRuns.push_back(std::move(v));
   }
   return out;
@@ -313,13 +332,14 @@ std::optional<Time> SimulatedWorld::nextChange(Time now) const {
   for (const auto& rs : replicaSets_) {
     for (const auto& c : rs.pods) {
       if (c.readyAt > now) {
-        consider(c.readyAt);
+        if (c.readyAt != kNeverReady) consider(c.readyAt);
         break;
       }
     }
     if (rs.scaleDownDeadline) consider(*rs.scaleDownDeadline);
   }
   for (const auto& run : runs_) {
+    if (run.deleted) continue;
     if (run.nextCheck) consider(*run.nextCheck);
     if (run.terminatedAt || run.driver) continue;
     for (const auto& name : run.templates) {

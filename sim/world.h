@@ -36,6 +36,10 @@ struct SimReplicaSet {
   // the cost of a simulation depends on how often it scales, never on how many pods it asks for.
   std::vector<PodCohort> pods;
   std::optional<Time> scaleDownDeadline;
+  // How long its new pods take to become ready: the scenario's readiness unless the pod template's
+  // cluster.sluice.dev/ready-after annotation says otherwise (rounded up to whole seconds); nullopt when
+  // cluster.sluice.dev/fail makes them crash-loop, never ready.
+  std::optional<Duration> readiness;
 
   int podCount() const;
   int readyAt(Time now) const;  // pods ready (and available) at `now`
@@ -54,6 +58,8 @@ struct SimAnalysisRun {
   std::shared_ptr<analysis::RunDriver> driver;
   std::optional<Time> nextCheck;  // when `driver` is next due
   std::string startError;         // why the run could not be built (it is then in Error at once)
+  // Deleted beyond the Rollout's history limits: gone from the world, kept here for the report.
+  bool deleted = false;
 };
 
 // A run's phase at one instant, and since when it has had it (for terminal phases).

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "kube/apiserver/data_dir_lock.h"
+#include "kube/apiserver/data_plane.h"
 #include "kube/apiserver/garbage_collector.h"
 #include "kube/apiserver/handler.h"
 #include "kube/apiserver/namespace_controller.h"
@@ -402,6 +403,7 @@ struct ApiServer::Impl {
   std::unique_ptr<NamespaceController> namespaceController;
   std::unique_ptr<Handler> handler;
   std::unique_ptr<WorkloadControllers> workloads;
+  std::unique_ptr<DataPlane> dataPlane;
   std::filesystem::path kubeconfig;
   int port = 0;
   // Declared after the state the sessions use, so pending sessions go first.
@@ -432,6 +434,7 @@ ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 ApiServer::~ApiServer() {
   stop();
+  impl_->dataPlane.reset();
   impl_->workloads.reset();
   if (!impl_->joined) {
     for (auto& t : impl_->threads) t.join();
@@ -468,6 +471,14 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
     auto workloads = WorkloadControllers::start(*impl->registry, workloadOptions);
     if (!workloads) return Error{"starting the workload controllers: " + workloads.error().message};
     impl->workloads = std::move(workloads).value();
+  }
+  if (options.dataPlanePort) {
+    DataPlaneOptions dataPlaneOptions;
+    dataPlaneOptions.port = options.dataPlanePort;
+    dataPlaneOptions.requestsPerSecond = options.dataPlaneRequestsPerSecond;
+    auto dataPlane = DataPlane::start(*impl->registry, impl->registry->clock(), dataPlaneOptions);
+    if (!dataPlane) return Error{"starting the data plane: " + dataPlane.error()};
+    impl->dataPlane = std::move(dataPlane).value();
   }
   try {
     impl->sslCtx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -512,6 +523,7 @@ int ApiServer::port() const { return impl_->port; }
 const std::string& ApiServer::token() const { return impl_->tls.token; }
 std::filesystem::path ApiServer::kubeconfigPath() const { return impl_->kubeconfig; }
 const std::string& ApiServer::caPem() const { return impl_->tls.caPem; }
+int ApiServer::dataPlanePort() const { return impl_->dataPlane ? impl_->dataPlane->port() : 0; }
 
 void ApiServer::wait() {
   std::unique_lock lock(impl_->stopMu);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <set>
@@ -17,6 +18,7 @@
 #include "base/pod_template_hash.h"
 #include "base/time.h"
 #include "kube/apiserver/deployment_math.h"
+#include "kube/apiserver/json_fields.h"
 #include "kube/apiserver/registry.h"
 #include "kube/apiserver/validation.h"
 #include "kube/work_queue.h"
@@ -45,18 +47,8 @@ Millis crashBackoff(int restarts) {
   return std::min(kCrashBackoffBase * (int64_t{1} << std::clamp(restarts - 1, 0, 5)), kCrashBackoffMax);
 }
 
-std::string str(const json& obj, const char* key) {
-  if (!obj.is_object()) return {};
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-const json& field(const json& obj, const char* key) {
-  static const json null;
-  if (!obj.is_object()) return null;
-  auto it = obj.find(key);
-  return it == obj.end() ? null : *it;
-}
+using json_fields::field;
+using json_fields::str;
 
 int intField(const json& obj, const char* key, int otherwise) {
   const json& v = field(obj, key);
@@ -175,31 +167,6 @@ int64_t progressExpiry(const json& conds, int deadline) {
 }
 
 }  // namespace
-
-PodBehaviour podBehaviour(const json& pod, Millis defaultReadyAfter) {
-  PodBehaviour behaviour;
-  behaviour.readyAfter = defaultReadyAfter;
-  const json& annotations = field(field(pod, "metadata"), "annotations");
-  const std::string readyAfter = str(annotations, kReadyAfterAnnotation);
-  if (!readyAfter.empty()) {
-    auto parsed = parseDurationMillis(readyAfter);
-    if (parsed) {
-      behaviour.readyAfter = *parsed;
-    } else {
-      behaviour.problem = std::string("annotation ") + kReadyAfterAnnotation + ": " + parsed.error() +
-                          "; using the default " + std::to_string(defaultReadyAfter.count()) + "ms";
-    }
-  }
-  const std::string fail = str(annotations, kFailAnnotation);
-  if (fail == "CrashLoopBackOff") {
-    behaviour.crashLoop = true;
-  } else if (!fail.empty()) {
-    if (!behaviour.problem.empty()) behaviour.problem += "; ";
-    behaviour.problem += std::string("annotation ") + kFailAnnotation + ": unknown value \"" + fail +
-                         "\" (supported: CrashLoopBackOff); the pod runs normally";
-  }
-  return behaviour;
-}
 
 Result<std::string> labelSelectorQuery(const json& selector) {
   std::string out;

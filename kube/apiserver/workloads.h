@@ -10,16 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/pod_behaviour.h"
 #include "kube/apiserver/api_error.h"
 
 namespace sluice::apiserver {
 
 class Registry;
-
-// Pod annotations that steer how the embedded cluster runs one pod (set them in a pod template). The
-// cluster.sluice.dev/ prefix keeps them apart from the sluice.dev/ labels the Rollout controller writes.
-inline constexpr const char* kReadyAfterAnnotation = "cluster.sluice.dev/ready-after";  // "500ms", "5s"
-inline constexpr const char* kFailAnnotation = "cluster.sluice.dev/fail";               // "CrashLoopBackOff"
 
 struct WorkloadOptions {
   // How long a pod takes from creation to ready unless its ready-after annotation says otherwise.
@@ -30,16 +26,6 @@ struct WorkloadOptions {
   // Past it, a Warning Event SimulationLimit on the ReplicaSet.
   int maxPodsPerReplicaSet = 1000;
 };
-
-// How one pod is to behave, read from its annotations. A value the controllers do not understand is
-// ignored (the default applies) and described in `problem`, which the kubelet stand-in reports as a Warning
-// Event on the pod.
-struct PodBehaviour {
-  std::chrono::milliseconds readyAfter{0};
-  bool crashLoop = false;
-  std::string problem;  // empty when every annotation was understood
-};
-PodBehaviour podBehaviour(const nlohmann::json& pod, std::chrono::milliseconds defaultReadyAfter);
 
 // A metav1.LabelSelector ({matchLabels, matchExpressions}) in the query-string form the registry's list
 // takes ("app=web,tier in (a,b),!legacy"). An error for an operator it does not know.

@@ -88,6 +88,26 @@ TEST_CASE("an analysis step measured on a real Prometheus promotes a healthy can
     CHECK(run["metadata"]["ownerReferences"][0]["kind"] == "Rollout");
   }
 
+  SECTION("history: beyond spec.analysis.successfulRunHistoryLimit the older runs are deleted") {
+    errorRate.Set(0.01);
+    std::string previous = v1;
+    for (const char* image : {"web:v2", "web:v3"}) {
+      json r = rolloutWithAnalysis(image);
+      r["spec"]["analysis"] = {{"successfulRunHistoryLimit", 1}};
+      env.cluster.ok("apply -f " + env.cluster.writeFile("update.json", r.dump()));
+      REQUIRE(env.waitRollout("web", [&](const json& o) {
+        return phaseOf(o) == "Healthy" && o["status"].value("stableRS", "") != previous;
+      }));
+      previous = env.rollout("web")["status"].value("stableRS", "");
+    }
+    // v2's run was deleted once v3's had succeeded; v3's remains.
+    REQUIRE(waitUntil([&] { return env.cluster.getJson("analysisruns -n default")["items"].size() == 1; },
+                      std::chrono::seconds(10)));
+    const json run = env.cluster.getJson("analysisruns -n default")["items"][0];
+    CHECK(run["metadata"]["labels"].value(engine::kPodTemplateHashLabel, "") == previous);
+    CHECK(run["status"]["phase"] == "Successful");
+  }
+
   SECTION("bad: the run fails and the Rollout aborts back to the stable revision") {
     errorRate.Set(0.5);
     env.cluster.ok("apply -f " + env.cluster.writeFile("v3.json", rolloutWithAnalysis("web:v3").dump()));

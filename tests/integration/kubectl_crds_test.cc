@@ -134,9 +134,9 @@ TEST_CASE(
       }
     }
   }
-  CHECK(rollouts == 6);
-  CHECK(templates == 2);
-  CHECK(env.getJson("ro")["items"].size() == 6);
+  CHECK(rollouts == 7);
+  CHECK(templates == 3);
+  CHECK(env.getJson("ro")["items"].size() == 7);
 }
 
 TEST_CASE("kubectl get ro and get ar print Argo Rollouts' columns, and the sluice category lists both",

@@ -45,9 +45,13 @@ class KubectlEnv {
  public:
   // `podReadyAfter`: the workload controllers' delay before a new pod is ready. Without
   // `workloadControllers`, Deployments and ReplicaSets keep the status a test writes and get no pods.
+  // `dataPlane`: also run the simulated data plane, its /metrics on a free port (server().dataPlanePort()).
   explicit KubectlEnv(std::chrono::milliseconds podReadyAfter = std::chrono::milliseconds(2000),
-                      bool workloadControllers = true)
-      : dir_("sluice-kubectl"), podReadyAfter_(podReadyAfter), workloadControllers_(workloadControllers) {
+                      bool workloadControllers = true, bool dataPlane = false)
+      : dir_("sluice-kubectl"),
+        podReadyAfter_(podReadyAfter),
+        workloadControllers_(workloadControllers),
+        dataPlane_(dataPlane) {
     requireKubectl();
     start();
   }
@@ -57,6 +61,7 @@ class KubectlEnv {
     options.dataDir = dir_ / "data";
     options.podReadyAfter = podReadyAfter_;
     options.workloadControllers = workloadControllers_;
+    if (dataPlane_) options.dataPlanePort = 0;
     auto s = apiserver::ApiServer::start(options);
     INFO((s ? std::string() : s.error()));
     REQUIRE(s.ok());
@@ -127,6 +132,7 @@ class KubectlEnv {
   TempDir dir_;
   std::chrono::milliseconds podReadyAfter_;
   bool workloadControllers_ = true;
+  bool dataPlane_ = false;
   std::unique_ptr<apiserver::ApiServer> server_;
 };
 

@@ -9,6 +9,7 @@
 
 using nlohmann::json;
 using namespace sluice::apiserver;
+using sluice::podBehaviour;
 
 TEST_CASE("IntOrString values scale against the replica count", "[unit][workloads]") {
   struct Row {

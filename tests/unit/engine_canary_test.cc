@@ -533,3 +533,30 @@ TEST_CASE("old ReplicaSets beyond revisionHistoryLimit are deleted", "[engine][c
   CHECK(actionsOf<DeleteReplicaSet>(w.actions).size() == 2);
   CHECK(w.observed.replicaSets.size() == 2);
 }
+
+TEST_CASE("finished AnalysisRuns beyond spec.analysis's history limits are deleted, the oldest first",
+          "[engine][canary][analysis]") {
+  auto r = RolloutBuilder().replicas(1).setWeight(50).analysis("smoke").build();
+  r.spec.successfulRunHistoryLimit = 2;
+  r.spec.unsuccessfulRunHistoryLimit = 0;
+  FakeWorld w = deployed(r);
+  // Five revisions: runs pass for the 2nd, 3rd and 4th, fail for the 5th and 6th (each then aborted).
+  int revision = 1;
+  for (const char* image : {"web:2", "web:3", "web:4", "web:5", "web:6"}) {
+    ++revision;
+    const bool pass = revision <= 4;
+    w.runPhase = [pass](AnalysisRunType, std::optional<int>) {
+      return pass ? analysis::Phase::Successful : analysis::Phase::Failed;
+    };
+    w.newImage(image);
+    w.settle();
+    w.now += Duration{60};  // each revision's run a minute after the one before
+  }
+  // Kept: the two newest successful runs (revisions 3 and 4), and 6's failed run, which the aborted
+  // Rollout's status names (a run in use is not history); deleted: 2's (the oldest successful) and 5's.
+  const auto deleted = actionsOf<DeleteAnalysisRun>(w.actions);
+  REQUIRE(deleted.size() == 2);
+  CHECK(deleted[0].name.find("-2-") != std::string::npos);
+  CHECK(deleted[1].name.find("-5-") != std::string::npos);
+  CHECK(w.observed.analysisRuns.size() == 3);
+}

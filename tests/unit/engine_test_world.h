@@ -227,12 +227,15 @@ struct FakeWorld {
       observed.serviceSelectors[sel->service] = sel->podTemplateHash;
     } else if (const auto* a = std::get_if<CreateAnalysisRun>(&action)) {
       REQUIRE(run(a->name) == nullptr);
-      observed.analysisRuns.push_back(
-          {a->name, a->type, a->podTemplateHash, a->stepIndex, runPhase(a->type, a->stepIndex), "", false});
+      observed.analysisRuns.push_back({a->name, a->type, a->podTemplateHash, a->stepIndex,
+                                       runPhase(a->type, a->stepIndex), "", false, now});
     } else if (const auto* t = std::get_if<TerminateAnalysisRun>(&action)) {
       AnalysisRunView* r = run(t->name);
       REQUIRE(r != nullptr);
       r->terminated = true;
+    } else if (const auto* gone = std::get_if<DeleteAnalysisRun>(&action)) {
+      REQUIRE(std::erase_if(observed.analysisRuns,
+                            [&](const AnalysisRunView& r) { return r.name == gone->name; }) == 1);
     } else if (const auto* e = std::get_if<EmitEvent>(&action)) {
       events.push_back(*e);
     }

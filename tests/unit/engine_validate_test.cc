@@ -34,6 +34,8 @@ TEST_CASE("each validation rule is reported at its field and line", "[engine][va
       {"progressDeadlineSeconds must exceed minReadySeconds",
        withSpec("progressDeadlineSeconds: 10\nminReadySeconds: 10"), "spec.progressDeadlineSeconds",
        "must be greater than minReadySeconds (10)", 6},
+      {"a run history limit must not be negative", withSpec("analysis: {unsuccessfulRunHistoryLimit: -1}"),
+       "spec.analysis.unsuccessfulRunHistoryLimit", "must not be negative", 6},
       {"rollbackWindow.revisions must not be negative", withSpec("rollbackWindow: {revisions: -1}"),
        "spec.rollbackWindow.revisions", "must not be negative", 6},
       {"setWeight is at most 100", withCanary("steps:\n- setWeight: 120"),

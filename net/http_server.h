@@ -1,0 +1,42 @@
+// A small HTTP/1.1 server for scrape and probe endpoints (the controller's /metrics, /healthz and /readyz,
+// the embedded data plane's /metrics): GET only, one thread, one short request at a time, bound before
+// start() returns so the port is known.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+
+namespace sluice::net {
+
+struct HttpAnswer {
+  int status = 200;
+  std::string contentType = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// Answers a GET of `target` (the path, without the query).
+using HttpHandler = std::function<HttpAnswer(const std::string& target)>;
+
+class HttpServer {
+ public:
+  // Listens on `address` ("HOST:PORT", ":PORT" for every interface; port 0 picks a free one) and serves
+  // `handler` on its own thread until the server is destroyed. An error naming `flag` when the address
+  // is malformed or cannot be bound.
+  static Result<std::unique_ptr<HttpServer>> start(const std::string& flag, const std::string& address,
+                                                   HttpHandler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  int port() const;
+
+ private:
+  struct Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::net

@@ -1,0 +1,312 @@
+// The simulator predicts the controller. Each plan is simulated with the scenario's readiness equal to the
+// embedded cluster's pod-ready-after, then run by the controller on that cluster (over HTTPS, the CRDs
+// applied by the real kubectl), with the same person's actions at the same instants after the update. The
+// sequences of (step index, canary weight, phase) must be equal, and each transition must follow the one
+// before it after the predicted interval, within a second (the engine's clock has whole seconds) plus the
+// controller's latency.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include "base/pod_behaviour.h"
+#include "base/source.h"
+#include "controller_env.h"
+#include "engine/rollout_json.h"
+#include "engine/steering.h"
+#include "sim/simulator.h"
+
+using namespace sluice;
+using namespace sluice::testing;
+using nlohmann::json;
+
+namespace {
+
+const kube::ResourceRef kRollouts{"sluice.dev", "v1alpha1", "rollouts", true, "Rollout"};
+const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
+
+// What a person sees of a Rollout at one instant.
+struct Visible {
+  int step = -1;
+  int canaryWeight = 0;
+  std::string phase;
+  bool operator==(const Visible& o) const {
+    return step == o.step && canaryWeight == o.canaryWeight && phase == o.phase;
+  }
+};
+
+std::ostream& operator<<(std::ostream& os, const Visible& v) {
+  return os << "(step " << v.step << ", canary " << v.canaryWeight << "%, " << v.phase << ")";
+}
+
+struct Transition {
+  double at = 0;  // seconds after the update
+  Visible state;
+};
+
+std::string describe(const std::vector<Transition>& seq) {
+  std::ostringstream os;
+  for (const auto& t : seq) os << "\n  " << std::fixed << std::setprecision(1) << t.at << "s " << t.state;
+  return os.str();
+}
+
+// A plan: the Rollout as first applied (its stable revision), the Rollout the update applies, and what a
+// person does after the update (Update actions carry the image to set).
+struct Plan {
+  json stable;
+  json updated;
+  std::vector<sim::PersonAction> actions;
+};
+
+std::string imageOf(const json& rollout) {
+  return rollout["spec"]["template"]["spec"]["containers"][0].value("image", "");
+}
+
+sim::PersonAction action(int at, sim::PersonAction::Kind kind, std::string image = "") {
+  sim::PersonAction a;
+  a.at = Duration{at};
+  a.kind = kind;
+  a.image = std::move(image);
+  return a;
+}
+
+// The simulator's sequence: the state each instant settles in (states that pass within an instant are
+// not visible on a cluster either), from the first instant of the new revision's steps.
+std::vector<Transition> predict(const Plan& plan, Duration readiness) {
+  Diagnostics diags;
+  auto parsed = engine::parseRollout(plan.updated, SourceMap(), diags);
+  REQUIRE(parsed);
+  sim::Scenario scenario;
+  scenario.readiness = readiness;
+  scenario.stableImage = imageOf(plan.stable);
+  scenario.actions = plan.actions;
+  scenario.duration = Duration{600};
+  sim::SimOptions options;
+  options.stableTemplate = plan.stable["spec"]["template"];
+  auto result = sim::simulate(sim::RolloutInput{plan.updated, SourceMap(), *parsed}, scenario, options);
+  REQUIRE(result.ok());
+  std::vector<Transition> out;
+  for (size_t i = 0; i < result->timeline.size(); ++i) {
+    const auto& row = result->timeline[i];
+    if (i + 1 < result->timeline.size() && result->timeline[i + 1].t == row.t) continue;
+    const Visible v{row.step.value_or(-1), row.canaryWeight, row.phase};
+    if (out.empty() || !(out.back().state == v))
+      out.push_back({std::chrono::duration<double>(row.t).count(), v});
+  }
+  return out;
+}
+
+// The controller's side, as the simulator computes it: the canary's share of available pods when nothing
+// routes traffic. `revision`: the status's currentPodHash.
+Visible observe(ControllerEnv& env, const std::string& name, std::string& revision) {
+  auto r = env.client->get(kRollouts, "default", name);
+  REQUIRE(r.ok());
+  const json& status = r->value("status", json::object());
+  revision = status.value("currentPodHash", "");
+  Visible v;
+  v.step = status.value("currentStepIndex", -1);
+  v.phase = status.value("phase", "Progressing");
+  const std::string current = status.value("currentPodHash", "");
+  const bool updating = current != status.value("stableRS", "");
+  auto sets = env.client->list(kReplicaSets, "default");
+  REQUIRE(sets.ok());
+  int total = 0, canary = 0;
+  for (const auto& rs : (*sets)["items"]) {
+    const json owners = rs["metadata"].value("ownerReferences", json::array());
+    if (owners.empty() || owners[0].value("name", "") != name) continue;
+    const int available = rs.value(json::json_pointer("/status/availableReplicas"), 0);
+    total += available;
+    if (updating && rs["metadata"]["labels"].value(engine::kPodTemplateHashLabel, "") == current)
+      canary += available;
+  }
+  v.canaryWeight = total ? static_cast<int>(std::lround(100.0 * canary / total)) : 0;
+  return v;
+}
+
+// Carries out a person's action as `kubectl sluice` will: the engine's steering patches, spec then status.
+void act(ControllerEnv& env, const std::string& name, const sim::PersonAction& a) {
+  if (a.kind == sim::PersonAction::Kind::Update) {
+    auto r = env.client->get(kRollouts, "default", name);
+    REQUIRE(r.ok());
+    json containers = (*r)["spec"]["template"]["spec"]["containers"];
+    containers[0]["image"] = a.image;
+    REQUIRE(env.client
+                ->patch(kRollouts, "default", name, kube::PatchType::kMerge,
+                        {{"spec", {{"template", {{"spec", {{"containers", containers}}}}}}}})
+                .ok());
+    return;
+  }
+  auto r = env.client->get(kRollouts, "default", name);
+  REQUIRE(r.ok());
+  Diagnostics diags;
+  auto rollout = engine::parseRollout(*r, SourceMap(), diags);
+  REQUIRE(rollout);
+  Result<engine::SteeringPatch> patch = Error{"no patch"};
+  switch (a.kind) {
+    case sim::PersonAction::Kind::Promote:
+      patch = engine::promotePatch(*rollout);
+      break;
+    case sim::PersonAction::Kind::Abort:
+      patch = engine::abortPatch(*rollout);
+      break;
+    case sim::PersonAction::Kind::Retry:
+      patch = engine::retryPatch(*rollout);
+      break;
+    default:
+      FAIL("the test does not carry out " << sim::describeAction(a));
+  }
+  if (!patch) FAIL(sim::describeAction(a) << " refused: " << patch.error());
+  if (!patch->spec.is_null())
+    REQUIRE(env.client->patch(kRollouts, "default", name, kube::PatchType::kMerge, patch->spec).ok());
+  if (!patch->status.is_null())
+    REQUIRE(
+        env.client->patch(kRollouts, "default", name, kube::PatchType::kMerge, patch->status, {}, "status")
+            .ok());
+}
+
+bool terminal(const std::string& phase) { return phase == "Healthy" || phase == "Degraded"; }
+
+// Runs the plan on the cluster: the stable revision to Healthy, then the update, observed every 50 ms
+// until the final predicted state holds with no action left. States seen for under 300 ms are the
+// instants between a pod becoming ready and the controller's reaction to it, not states of the plan.
+std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const Visible& final) {
+  const std::string name = plan.stable["metadata"]["name"];
+  env.cluster.ok("apply -f " + env.cluster.writeFile(name + "-stable.json", plan.stable.dump()));
+  REQUIRE(env.waitRollout(name, [](const json& r) {
+    return r.value(json::json_pointer("/status/phase"), std::string()) == "Healthy";
+  }));
+  const std::string stableRevision = env.rollout(name)["status"].value("currentPodHash", "");
+  env.cluster.ok("apply -f " + env.cluster.writeFile(name + "-update.json", plan.updated.dump()));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  std::vector<Transition> seen;
+  size_t nextAction = 0;
+  while (since() < 120) {
+    if (nextAction < plan.actions.size() &&
+        since() >= std::chrono::duration<double>(plan.actions[nextAction].at).count())
+      act(env, name, plan.actions[nextAction++]);
+    std::string revision;
+    const Visible v = observe(env, name, revision);
+    const double t = since();
+    if (revision == stableRevision && seen.empty()) {  // the controller has not seen the update yet
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    if (seen.empty() || !(seen.back().state == v)) {
+      if (!seen.empty() && seen.size() > 1 && t - seen.back().at < 0.3) seen.pop_back();
+      if (seen.empty() || !(seen.back().state == v)) seen.push_back({t, v});
+    }
+    // Done once the final state has held for a second with every action carried out.
+    if (nextAction == plan.actions.size() && v == final && terminal(v.phase) && t - seen.back().at > 1.0)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return seen;
+}
+
+// Simulates the plan, runs it on a fresh cluster whose pods are ready after a second, compares; returns
+// the Rollout as it ends on the cluster.
+json checkPrediction(const Plan& plan) {
+  const auto podReadyAfter = std::chrono::milliseconds(1000);
+  ControllerEnv env(podReadyAfter);
+  env.startController();
+  const auto predicted = predict(plan, std::chrono::duration_cast<Duration>(podReadyAfter));
+  REQUIRE(!predicted.empty());
+  const auto actual = runOnCluster(env, plan, predicted.back().state);
+  INFO("predicted:" << describe(predicted) << "\non the cluster:" << describe(actual));
+  REQUIRE(actual.size() == predicted.size());
+  for (size_t i = 0; i < actual.size(); ++i) CHECK(actual[i].state == predicted[i].state);
+  for (size_t i = 1; i < actual.size(); ++i) {
+    const double expected = predicted[i].at - predicted[i - 1].at;
+    const double took = actual[i].at - actual[i - 1].at;
+    INFO("transition " << i << " to " << predicted[i].state << ": predicted after " << expected << "s, took "
+                       << took << "s");
+    CHECK(took >= expected - 1.0);
+    CHECK(took <= expected + 1.5);
+  }
+  return env.rollout(plan.stable["metadata"]["name"]);
+}
+
+json withImage(json rollout, const std::string& image) {
+  rollout["spec"]["template"]["spec"]["containers"][0]["image"] = image;
+  return rollout;
+}
+
+// The example's Rollout with its pauses in seconds where it says minutes (the logic unchanged).
+json fromExample(const std::string& folder) {
+  auto docs = loadYamlFile(std::string(SLUICE_SOURCE_DIR) + "/examples/" + folder + "/rollout.yaml");
+  REQUIRE(docs.ok());
+  for (auto& doc : *docs) {
+    if (doc.json.value("kind", "") != "Rollout") continue;
+    json r = doc.json;
+    r["metadata"]["namespace"] = "default";
+    for (auto& step : r["spec"]["strategy"]["canary"]["steps"]) {
+      if (!step.contains("pause") || !step["pause"].contains("duration")) continue;
+      std::string d = step["pause"]["duration"];
+      if (!d.empty() && d.back() == 'm') d.back() = 's';
+      step["pause"]["duration"] = d;
+    }
+    return r;
+  }
+  FAIL("no Rollout in examples/" << folder);
+  return {};
+}
+
+json canary(json steps, int replicas = 4) {
+  return webRollout("registry.example/web:v1", replicas, std::move(steps));
+}
+
+}  // namespace
+
+TEST_CASE("the simulator predicts the controller: the basic canary example, its pauses in seconds",
+          "[controller][e2e][fidelity]") {
+  Plan plan;
+  plan.updated = fromExample("basic-canary");
+  plan.stable = withImage(plan.updated, "registry.example/worker:1.7");
+  checkPrediction(plan);
+}
+
+TEST_CASE("the simulator predicts the controller: an update mid-rollout restarts the steps",
+          "[controller][e2e][fidelity]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([{"setWeight": 25}, {"pause": {"duration": "4s"}},
+                                       {"setWeight": 50}, {"pause": {"duration": "4s"}}])"));
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  plan.actions = {action(5, sim::PersonAction::Kind::Update, "registry.example/web:v3")};
+  checkPrediction(plan);
+}
+
+TEST_CASE("the simulator predicts the controller: an indefinite pause promoted by a person",
+          "[controller][e2e][fidelity]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([{"setWeight": 25}, {"pause": {}},
+                                       {"setWeight": 50}, {"pause": {"duration": "2s"}}])"));
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  plan.actions = {action(5, sim::PersonAction::Kind::Promote)};
+  checkPrediction(plan);
+}
+
+TEST_CASE("the simulator predicts the controller: abort, then retry to the end",
+          "[controller][e2e][fidelity]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([{"setWeight": 50}, {"pause": {}}])"));
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  plan.actions = {action(4, sim::PersonAction::Kind::Abort), action(8, sim::PersonAction::Kind::Retry),
+                  action(13, sim::PersonAction::Kind::Promote)};
+  checkPrediction(plan);
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: pods that never become ready abort at the progress deadline",
+    "[controller][e2e][fidelity]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([{"setWeight": 50}, {"pause": {"duration": "2s"}}])"));
+  plan.stable["spec"]["progressDeadlineSeconds"] = 5;
+  plan.stable["spec"]["progressDeadlineAbort"] = true;
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  plan.updated["spec"]["template"]["metadata"]["annotations"][kFailAnnotation] = "CrashLoopBackOff";
+  const json r = checkPrediction(plan);
+  // Aborted back to the stable revision, the reason in the status.
+  CHECK(r["status"].value("abort", false));
+  CHECK_THAT(r["status"].value("message", ""), Catch::Contains("timed out progressing"));
+}
