@@ -274,7 +274,8 @@ void BM_ControllerProcess(benchmark::State& state) {
     state.counters["settled_cpu_s"] = cpuSettled;
     std::this_thread::sleep_for(std::chrono::seconds(60));
     recordMemory(state, pid, "idle60s");
-    state.counters["idle60s_cpu_s"] = cpuSeconds(pid) - cpuSettled;
+    const double cpuIdled = cpuSeconds(pid);
+    state.counters["idle60s_cpu_s"] = cpuIdled - cpuSettled;
 
     if (rollAll) {
       const auto updated = Clock::now();
@@ -294,6 +295,7 @@ void BM_ControllerProcess(benchmark::State& state) {
       state.counters["rolled"] = static_cast<double>(healthy);
       state.counters["roll_s"] = took;
       state.counters["rolled_per_s"] = static_cast<double>(healthy) / took;
+      state.counters["rolled_cpu_s"] = cpuSeconds(pid) - cpuIdled;
       recordMemory(state, pid, "rolled");
     }
     ctl->stop();

@@ -66,5 +66,5 @@ awk '/_median/ && /RolloutReconcile/ { line = "bench_controller one Rollout, eve
   build-bench/bench_controller.txt
 awk '/ControllerProcess/ && !/^-/ { split($1, name, "/"); sub(/rollouts:/, "", name[2])
   line = "bench_controller controller process, " name[2] " Rollouts:"
-  for (i = 1; i <= NF; i++) if ($i ~ /^(settled|settle_s|settled_VmRSS_KiB|idle60s_VmRSS_KiB|idle60s_VmHWM_KiB|idle60s_cpu_s|rolled_per_s)=/) line = line " " $i
+  for (i = 1; i <= NF; i++) if ($i ~ /^(settled|settle_s|settled_VmRSS_KiB|idle60s_VmRSS_KiB|idle60s_VmHWM_KiB|idle60s_cpu_s|rolled_per_s|rolled_cpu_s)=/) line = line " " $i
   print line " (budget: under 256 MiB VmRSS at 10000)" }' build-bench/bench_controller_process.txt
