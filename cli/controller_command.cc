@@ -153,9 +153,7 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                                                              : "sluice-system";
     options.metrics = &metrics;
     auto provider = analysis::makeProvider();
-    controller::Manager manager(**client, *provider, options, [] {
-      return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    });
+    controller::Manager manager(**client, *provider, options);
     // Served before the caches sync, so that /readyz can say why it is not ready yet.
     auto metricsServer = controller::HttpServer::start("--metrics-addr", flags->metricsAddr,
                                                        controller::metricsHandler(metrics));

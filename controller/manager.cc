@@ -50,7 +50,7 @@ struct Manager::Impl {
   kube::Client& client;
   analysis::Provider& provider;
   ManagerOptions options;
-  WallClock clock;
+  const Clock& clock;
 
   kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates;
   RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites;
@@ -66,11 +66,11 @@ struct Manager::Impl {
   std::thread electorThread;
   std::atomic<bool> started{false}, leading{false}, stopped{false};
 
-  Impl(kube::Client& c, analysis::Provider& p, ManagerOptions o, WallClock wall)
+  Impl(kube::Client& c, analysis::Provider& p, ManagerOptions o, const Clock& wall)
       : client(c),
         provider(p),
         options(std::move(o)),
-        clock(std::move(wall)),
+        clock(wall),
         rollouts(c, rolloutsResource(), informerOptions()),
         replicaSets(c, replicaSetsResource(), informerOptions(engine::kPodTemplateHashLabel)),
         services(c, servicesResource(), informerOptions()),
@@ -81,8 +81,8 @@ struct Manager::Impl {
         cluster(makeCluster()),
         rolloutReconciler(cluster, rollouts, clock),
         runReconciler(c, analysisRuns, analysisRunWrites, p, clock, options.fieldManager),
-        rolloutQueue(realClock(), queueOptions("rollouts")),
-        runQueue(realClock(), queueOptions("analysisruns")) {
+        rolloutQueue(clock, queueOptions("rollouts")),
+        runQueue(clock, queueOptions("analysisruns")) {
     if (options.metrics) options.metrics->watchCaches(&rollouts, &analysisRuns);
   }
 
@@ -202,8 +202,9 @@ struct Manager::Impl {
   }
 };
 
-Manager::Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options, WallClock clock)
-    : impl_(std::make_unique<Impl>(client, provider, std::move(options), std::move(clock))) {}
+Manager::Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options,
+                 const Clock& clock)
+    : impl_(std::make_unique<Impl>(client, provider, std::move(options), clock)) {}
 
 Manager::~Manager() { stop(); }
 
@@ -244,7 +245,7 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
     m.rolloutQueue.shutDown();
     m.runQueue.shutDown();
   };
-  m.elector = std::make_unique<kube::LeaderElector>(m.client, config);
+  m.elector = std::make_unique<kube::LeaderElector>(m.client, config, m.clock);
   m.electorThread = std::thread([&m] {
     if (Status s = m.elector->run(); !s) log(LogLevel::Error, "", "leader election: " + s.error());
   });

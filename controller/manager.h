@@ -42,7 +42,9 @@ struct ManagerOptions {
 class Manager {
  public:
   // `client` and `provider` must outlive the manager.
-  Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options, WallClock clock);
+  // `clock`: the decisions' wall time, the queues' delays and the Lease's expiry (tests pass their own).
+  Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options,
+          const Clock& clock = realClock());
   ~Manager();
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;

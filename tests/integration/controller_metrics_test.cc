@@ -104,7 +104,7 @@ TEST_CASE("the controller serves Argo-named metrics from its caches, /healthz, a
   controller::ManagerOptions options;
   options.leaderElect = false;
   options.metrics = &metrics;
-  controller::Manager manager(**client, *env.provider, options, wallNow);
+  controller::Manager manager(**client, *env.provider, options);
   auto metricsServer =
       controller::HttpServer::start("--metrics-addr", "127.0.0.1:0", controller::metricsHandler(metrics));
   REQUIRE(metricsServer.ok());
