@@ -153,7 +153,7 @@ struct Manager::Impl {
 
   using Timed = void (Metrics::*)(std::chrono::steady_clock::duration);
   void work(kube::WorkQueue& queue, const std::function<ReconcileOutcome(const std::string&)>& reconcile,
-            Timed observe) {
+            Timed observe, Metrics::ReconcileKind kind) {
     while (auto key = queue.get()) {
       ReconcileOutcome outcome;
       const auto began = std::chrono::steady_clock::now();
@@ -174,6 +174,7 @@ struct Manager::Impl {
           break;
         case ReconcileOutcome::Kind::Retry:
           log(LogLevel::Warn, *key, "reconcile failed, retrying with backoff: " + outcome.error);
+          if (options.metrics) options.metrics->countReconcileError(kind, *key);
           queue.addRateLimited(*key);
           break;
       }
@@ -191,13 +192,13 @@ struct Manager::Impl {
       workers.emplace_back([this] {
         work(
             rolloutQueue, [this](const std::string& k) { return rolloutReconciler.reconcile(k); },
-            &Metrics::observeRolloutReconcile);
+            &Metrics::observeRolloutReconcile, Metrics::ReconcileKind::Rollout);
       });
     for (int i = 0; i < options.analysisWorkers; ++i)
       workers.emplace_back([this] {
         work(
             runQueue, [this](const std::string& k) { return runReconciler.reconcile(k); },
-            &Metrics::observeAnalysisRunReconcile);
+            &Metrics::observeAnalysisRunReconcile, Metrics::ReconcileKind::AnalysisRun);
       });
   }
 };
