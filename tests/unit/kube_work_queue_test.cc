@@ -244,15 +244,19 @@ struct RecordingObserver final : WorkQueueObserver {
   void retried() override { ++retries; }
 };
 
+WorkQueueOptions observedBy(RecordingObserver& observer) {
+  WorkQueueOptions options;
+  options.observer = &observer;
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("the queue reports adds, depth and the time a key waited, as client-go's workqueue metrics",
           "[kube][workqueue][metrics]") {
   FakeClock clock;
   RecordingObserver observer;
-  WorkQueueOptions options;
-  options.observer = &observer;
-  WorkQueue q(clock, options);
+  WorkQueue q(clock, observedBy(observer));
   q.add("a");
   q.add("a");  // already queued: not an add
   q.add("b");
@@ -287,9 +291,7 @@ TEST_CASE("the queue reports how long a worker held a key and each rate-limited 
           "[kube][workqueue][metrics]") {
   FakeClock clock;
   RecordingObserver observer;
-  WorkQueueOptions options;
-  options.observer = &observer;
-  WorkQueue q(clock, options);
+  WorkQueue q(clock, observedBy(observer));
   q.add("a");
   REQUIRE(q.tryGet() == "a");
   clock.advance(120ms);
