@@ -219,6 +219,7 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
   for (kube::Informer* i :
        {&m.rollouts, &m.replicaSets, &m.services, &m.analysisRuns, &m.templates, &m.clusterTemplates}) {
     if (!i->waitForSync(syncTimeout)) {
+      if (m.stopped) return Error{"stopped before the caches synced"};
       const std::string why = i->lastError();
       return Error{"the caches did not sync within " + std::to_string(syncTimeout.count() / 1000) + "s" +
                    (why.empty() ? std::string() : ": " + why)};
@@ -246,6 +247,10 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
     m.rolloutQueue.shutDown();
     m.runQueue.shutDown();
   };
+  // Under the lock that stop() takes first: a stop that came during the sync finds either no elector
+  // (and none is started after it) or this one, which it then stops.
+  std::lock_guard lock(m.mu);
+  if (m.stopped) return Error{"stopped before the caches synced"};
   m.elector = std::make_unique<kube::LeaderElector>(m.client, config, m.clock);
   m.electorThread = std::thread([&m] {
     if (Status s = m.elector->run(); !s) log(LogLevel::Error, "", "leader election: " + s.error());
