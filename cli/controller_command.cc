@@ -1,10 +1,12 @@
 // `sluice controller`: runs the Rollout and AnalysisRun controllers against a cluster until SIGTERM or
 // SIGINT, then stops taking work, finishes the reconciles in flight, releases the Lease and exits 0.
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <thread>
 #include <tuple>
 
 #include "analysis/providers/providers.h"
@@ -153,9 +155,7 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                                                              : "sluice-system";
     options.metrics = &metrics;
     auto provider = analysis::makeProvider();
-    controller::Manager manager(**client, *provider, options, [] {
-      return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    });
+    controller::Manager manager(**client, *provider, options);
     // Served before the caches sync, so that /readyz can say why it is not ready yet.
     auto metricsServer = controller::HttpServer::start("--metrics-addr", flags->metricsAddr,
                                                        controller::metricsHandler(metrics));
@@ -171,14 +171,26 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
     controller::log(controller::LogLevel::Info, "",
                     "serving /metrics on port " + std::to_string((*metricsServer)->port()) +
                         ", /healthz and /readyz on port " + std::to_string((*healthServer)->port()));
-    if (Status s = manager.start(); !s) {
+    // SIGTERM is honoured at any moment, the cache sync included: a pod being deleted while its API server
+    // is unreachable exits at once, not after the sync timeout.
+    std::atomic<bool> startFailed{false}, signalled{false};
+    std::thread stopper([&] {
+      signals.wait();
+      if (startFailed) return;  // woken by the failed start below: nothing to stop
+      signalled = true;
+      controller::log(controller::LogLevel::Info, "", "stopping: finishing the reconciles in flight");
+      manager.stop();
+    });
+    if (Status s = manager.start(); !s && !signalled) {
       controller::log(controller::LogLevel::Error, "", s.error());
+      startFailed = true;
+      signals.wake();
+      stopper.join();
+      manager.stop();
       exitCode = kExitFailure;
       return;
     }
-    signals.wait();
-    controller::log(controller::LogLevel::Info, "", "stopping: finishing the reconciles in flight");
-    manager.stop();
+    stopper.join();
     controller::log(controller::LogLevel::Info, "", "stopped");
     exitCode = kExitOk;
   });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <signal.h>
+#include <unistd.h>
 
 namespace sluice::cli {
 
@@ -15,6 +16,9 @@ class StopSignals {
     sigaddset(&set_, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }
+  // Makes a wait() on another thread return: sends the process SIGTERM (a signal sent to one thread would
+  // stay pending on it, blocked).
+  void wake() const { kill(getpid(), SIGTERM); }
   // Blocks until one of them arrives; returns it.
   int wait() const {
     int sig = 0;

@@ -18,12 +18,12 @@ using nlohmann::json;
 
 AnalysisRunReconciler::AnalysisRunReconciler(kube::Client& client, kube::Informer& runs,
                                              RecentWrites& runWrites, analysis::Provider& provider,
-                                             WallClock clock, std::string fieldManager)
+                                             const Clock& clock, std::string fieldManager)
     : client_(client),
       runs_(runs),
       runWrites_(runWrites),
       provider_(provider),
-      clock_(std::move(clock)),
+      clock_(clock),
       fieldManager_(std::move(fieldManager)) {}
 
 AnalysisRunReconciler::~AnalysisRunReconciler() = default;
@@ -78,7 +78,7 @@ ReconcileOutcome AnalysisRunReconciler::reconcile(const std::string& key) {
     secrets[arg.name] = *value;
   }
 
-  const Time now = clock_();
+  const Time now = decisionTime(clock_);
   analysis::RunDriver driver(run->spec, provider_, std::move(secrets), nullptr, run->status);
   const std::optional<Time> next = driver.advance(now);
   ReconcileOutcome written = writeStatus(*object, analysis::runStatusToJson(driver.status()));

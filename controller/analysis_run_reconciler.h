@@ -26,7 +26,7 @@ class AnalysisRunReconciler {
   // `provider` takes the measurements (blocking, with its own timeouts); the reconciler's workers are the
   // measurement pool, apart from the Rollout workers. Everything must outlive the reconciler.
   AnalysisRunReconciler(kube::Client& client, kube::Informer& runs, RecentWrites& runWrites,
-                        analysis::Provider& provider, WallClock clock,
+                        analysis::Provider& provider, const Clock& clock,
                         std::string fieldManager = "sluice-controller");
   ~AnalysisRunReconciler();
   AnalysisRunReconciler(const AnalysisRunReconciler&) = delete;
@@ -41,7 +41,7 @@ class AnalysisRunReconciler {
   kube::Informer& runs_;
   RecentWrites& runWrites_;
   analysis::Provider& provider_;
-  WallClock clock_;
+  const Clock& clock_;
   std::string fieldManager_;
 };
 

@@ -50,7 +50,7 @@ struct Manager::Impl {
   kube::Client& client;
   analysis::Provider& provider;
   ManagerOptions options;
-  WallClock clock;
+  const Clock& clock;
 
   kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates;
   RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites;
@@ -66,11 +66,11 @@ struct Manager::Impl {
   std::thread electorThread;
   std::atomic<bool> started{false}, leading{false}, stopped{false};
 
-  Impl(kube::Client& c, analysis::Provider& p, ManagerOptions o, WallClock wall)
+  Impl(kube::Client& c, analysis::Provider& p, ManagerOptions o, const Clock& wall)
       : client(c),
         provider(p),
         options(std::move(o)),
-        clock(std::move(wall)),
+        clock(wall),
         rollouts(c, rolloutsResource(), informerOptions()),
         replicaSets(c, replicaSetsResource(), informerOptions(engine::kPodTemplateHashLabel)),
         services(c, servicesResource(), informerOptions()),
@@ -81,8 +81,8 @@ struct Manager::Impl {
         cluster(makeCluster()),
         rolloutReconciler(cluster, rollouts, clock),
         runReconciler(c, analysisRuns, analysisRunWrites, p, clock, options.fieldManager),
-        rolloutQueue(realClock(), queueOptions("rollouts")),
-        runQueue(realClock(), queueOptions("analysisruns")) {
+        rolloutQueue(clock, queueOptions("rollouts")),
+        runQueue(clock, queueOptions("analysisruns")) {
     if (options.metrics) options.metrics->watchCaches(&rollouts, &analysisRuns);
   }
 
@@ -153,7 +153,8 @@ struct Manager::Impl {
 
   using Timed = void (Metrics::*)(std::chrono::steady_clock::duration);
   void work(const std::string& name, kube::WorkQueue& queue,
-            const std::function<ReconcileOutcome(const std::string&)>& reconcile, Timed observe) {
+            const std::function<ReconcileOutcome(const std::string&)>& reconcile, Timed observe,
+            Metrics::ReconcileKind kind) {
     while (auto key = queue.get()) {
       ReconcileOutcome outcome;
       const auto began = std::chrono::steady_clock::now();
@@ -176,6 +177,7 @@ struct Manager::Impl {
           break;
         case ReconcileOutcome::Kind::Retry:
           log(LogLevel::Warn, *key, "reconcile failed, retrying with backoff: " + outcome.error);
+          if (options.metrics) options.metrics->countReconcileError(kind, *key);
           queue.addRateLimited(*key);
           break;
       }
@@ -193,19 +195,20 @@ struct Manager::Impl {
       workers.emplace_back([this] {
         work(
             "rollouts", rolloutQueue, [this](const std::string& k) { return rolloutReconciler.reconcile(k); },
-            &Metrics::observeRolloutReconcile);
+            &Metrics::observeRolloutReconcile, Metrics::ReconcileKind::Rollout);
       });
     for (int i = 0; i < options.analysisWorkers; ++i)
       workers.emplace_back([this] {
         work(
             "analysisruns", runQueue, [this](const std::string& k) { return runReconciler.reconcile(k); },
-            &Metrics::observeAnalysisRunReconcile);
+            &Metrics::observeAnalysisRunReconcile, Metrics::ReconcileKind::AnalysisRun);
       });
   }
 };
 
-Manager::Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options, WallClock clock)
-    : impl_(std::make_unique<Impl>(client, provider, std::move(options), std::move(clock))) {}
+Manager::Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options,
+                 const Clock& clock)
+    : impl_(std::make_unique<Impl>(client, provider, std::move(options), clock)) {}
 
 Manager::~Manager() { stop(); }
 
@@ -219,6 +222,7 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
   for (kube::Informer* i :
        {&m.rollouts, &m.replicaSets, &m.services, &m.analysisRuns, &m.templates, &m.clusterTemplates}) {
     if (!i->waitForSync(syncTimeout)) {
+      if (m.stopped) return Error{"stopped before the caches synced"};
       const std::string why = i->lastError();
       return Error{"the caches did not sync within " + std::to_string(syncTimeout.count() / 1000) + "s" +
                    (why.empty() ? std::string() : ": " + why)};
@@ -246,7 +250,11 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
     m.rolloutQueue.shutDown();
     m.runQueue.shutDown();
   };
-  m.elector = std::make_unique<kube::LeaderElector>(m.client, config);
+  // Under the lock that stop() takes first: a stop that came during the sync finds either no elector
+  // (and none is started after it) or this one, which it then stops.
+  std::lock_guard lock(m.mu);
+  if (m.stopped) return Error{"stopped before the caches synced"};
+  m.elector = std::make_unique<kube::LeaderElector>(m.client, config, m.clock);
   m.electorThread = std::thread([&m] {
     if (Status s = m.elector->run(); !s) log(LogLevel::Error, "", "leader election: " + s.error());
   });

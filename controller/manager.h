@@ -46,13 +46,16 @@ struct ManagerOptions {
 class Manager {
  public:
   // `client` and `provider` must outlive the manager.
-  Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options, WallClock clock);
+  // `clock`: the decisions' wall time, the queues' delays and the Lease's expiry (tests pass their own).
+  Manager(kube::Client& client, analysis::Provider& provider, ManagerOptions options,
+          const Clock& clock = realClock());
   ~Manager();
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
   // Starts the informers, waits until they synced (an error after `syncTimeout`), then runs the
-  // workers (at once, or once this replica leads). Returns once started; stop() ends it.
+  // workers (at once, or once this replica leads). Returns once started; stop() ends it. A stop() from
+  // another thread while the caches sync makes it return an error at once.
   Status start(std::chrono::milliseconds syncTimeout = std::chrono::seconds(60));
   // Stops taking work, lets the reconciles in flight finish, releases the Lease, stops the informers.
   // Idempotent.

@@ -53,16 +53,21 @@ class CacheCollector final : public prometheus::Collectable {
 
 class QueueMetrics final : public kube::WorkQueueObserver {
  public:
-  QueueMetrics(prometheus::Gauge& depth, prometheus::Counter& adds, prometheus::Histogram& latency)
-      : depth_(depth), adds_(adds), latency_(latency) {}
+  QueueMetrics(prometheus::Gauge& depth, prometheus::Counter& adds, prometheus::Histogram& latency,
+               prometheus::Histogram& work, prometheus::Counter& retries)
+      : depth_(depth), adds_(adds), latency_(latency), work_(work), retries_(retries) {}
   void added() override { adds_.Increment(); }
   void depthChanged(size_t depth) override { depth_.Set(static_cast<double>(depth)); }
   void taken(std::chrono::steady_clock::duration waited) override { latency_.Observe(seconds(waited)); }
+  void finished(std::chrono::steady_clock::duration worked) override { work_.Observe(seconds(worked)); }
+  void retried() override { retries_.Increment(); }
 
  private:
   prometheus::Gauge& depth_;
   prometheus::Counter& adds_;
   prometheus::Histogram& latency_;
+  prometheus::Histogram& work_;
+  prometheus::Counter& retries_;
 };
 
 // Argo's verb label for a request: the client-go verb the method and path stand for.
@@ -131,6 +136,26 @@ struct Metrics::Impl {
           .Name("workqueue_queue_duration_seconds")
           .Help("How long a key stays in the work queue before a worker takes it, in seconds.")
           .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& queueWork =
+      prometheus::BuildHistogram()
+          .Name("workqueue_work_duration_seconds")
+          .Help("How long a worker holds a key, from taking it to done, in seconds.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& queueRetries =
+      prometheus::BuildCounter()
+          .Name("workqueue_retries_total")
+          .Help("Total number of retries (rate-limited re-adds) handled by the work queue.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& rolloutErrors =
+      prometheus::BuildCounter()
+          .Name("rollout_reconcile_error")
+          .Help("Error occurring during the rollout reconcile.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& runErrors =
+      prometheus::BuildCounter()
+          .Name("analysis_run_reconcile_error")
+          .Help("Error occurring during the analysis run reconcile.")
+          .Register(*registry);
   std::mutex queuesMu;
   std::map<std::string, std::unique_ptr<QueueMetrics>> queues;
 
@@ -153,6 +178,14 @@ void Metrics::observeAnalysisRunReconcile(std::chrono::steady_clock::duration d)
   impl_->runReconcile.Observe(seconds(d));
 }
 
+void Metrics::countReconcileError(ReconcileKind kind, const std::string& key) {
+  const auto slash = key.find('/');
+  const std::string ns = slash == std::string::npos ? "" : key.substr(0, slash);
+  const std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+  auto& family = kind == ReconcileKind::Rollout ? impl_->rolloutErrors : impl_->runErrors;
+  family.Add({{"namespace", ns}, {"name", name}}).Increment();
+}
+
 void Metrics::countRequest(const kube::RequestRecord& request) {
   const auto [kind, named] = requestResource(request.path);
   impl_->requests
@@ -169,9 +202,10 @@ kube::WorkQueueObserver& Metrics::queue(const std::string& name) {
     // client-go's buckets: 10 ns to 10 s by factors of ten.
     prometheus::Histogram::BucketBoundaries buckets;
     for (double b = 1e-8; buckets.size() < 10; b *= 10) buckets.push_back(b);
-    q = std::make_unique<QueueMetrics>(impl_->queueDepth.Add({{"name", name}}),
-                                       impl_->queueAdds.Add({{"name", name}}),
-                                       impl_->queueLatency.Add({{"name", name}}, buckets));
+    q = std::make_unique<QueueMetrics>(
+        impl_->queueDepth.Add({{"name", name}}), impl_->queueAdds.Add({{"name", name}}),
+        impl_->queueLatency.Add({{"name", name}}, buckets), impl_->queueWork.Add({{"name", name}}, buckets),
+        impl_->queueRetries.Add({{"name", name}}));
   }
   return *q;
 }

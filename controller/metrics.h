@@ -26,6 +26,10 @@ class Metrics {
   // rollout_reconcile / analysis_run_reconcile (seconds).
   void observeRolloutReconcile(std::chrono::steady_clock::duration d);
   void observeAnalysisRunReconcile(std::chrono::steady_clock::duration d);
+  // rollout_reconcile_error / analysis_run_reconcile_error{namespace,name}: a reconcile of `key`
+  // ("namespace/name") failed and is retried.
+  enum class ReconcileKind { Rollout, AnalysisRun };
+  void countReconcileError(ReconcileKind kind, const std::string& key);
   // controller_clientset_k8s_request_total{kind,verb,status_code}; a kube::ClientOptions::onRequest.
   void countRequest(const kube::RequestRecord& request);
   // The workqueue_* series of the queue `name`; lives as long as this object.

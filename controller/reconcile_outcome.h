@@ -2,10 +2,10 @@
 // look again after a delay, or retry with per-key exponential backoff. Never a zero-delay loop.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 
+#include "base/clock.h"
 #include "base/time.h"
 
 namespace sluice::controller {
@@ -23,7 +23,9 @@ struct ReconcileOutcome {
   static ReconcileOutcome retry(std::string why) { return {Kind::Retry, Duration{0}, std::move(why)}; }
 };
 
-// The wall clock the reconcilers decide with (injected: tests and the simulator pass their own).
-using WallClock = std::function<Time()>;
+// The instant the engine decides at: the clock's wall time in whole seconds, as the API's timestamps.
+inline Time decisionTime(const Clock& clock) {
+  return std::chrono::time_point_cast<Duration>(clock.wallNow());
+}
 
 }  // namespace sluice::controller

@@ -13,8 +13,9 @@ namespace sluice::controller {
 
 using nlohmann::json;
 
-RolloutReconciler::RolloutReconciler(const RolloutCluster& cluster, kube::Informer& rollouts, WallClock clock)
-    : cluster_(cluster), rollouts_(rollouts), clock_(std::move(clock)) {}
+RolloutReconciler::RolloutReconciler(const RolloutCluster& cluster, kube::Informer& rollouts,
+                                     const Clock& clock)
+    : cluster_(cluster), rollouts_(rollouts), clock_(clock) {}
 
 ReconcileOutcome RolloutReconciler::reconcile(const std::string& key) {
   const auto object = cluster_.rolloutWrites->view(key, rollouts_.get(key));
@@ -23,7 +24,7 @@ ReconcileOutcome RolloutReconciler::reconcile(const std::string& key) {
     return ReconcileOutcome::done();
   shell::RolloutDocument doc(*object);
   KubeWorld world(cluster_, *object);
-  auto settled = shell::settle(doc, world, clock_());
+  auto settled = shell::settle(doc, world, decisionTime(clock_));
   if (!settled) {
     const auto& error = settled.error();
     if (error.kind == shell::ReconcileError::Kind::InvalidSpec) return markInvalid(*object, error.message);
@@ -36,7 +37,7 @@ ReconcileOutcome RolloutReconciler::reconcile(const std::string& key) {
 ReconcileOutcome RolloutReconciler::markInvalid(const json& rollout, const std::string& why) {
   const json before = rollout.value("status", json::object());
   json status = before.is_object() ? before : json::object();
-  const std::string now = formatRfc3339(clock_());
+  const std::string now = formatRfc3339(decisionTime(clock_));
   json conditions = json::array();
   bool same = false;
   for (const auto& c : status.value("conditions", json::array())) {

@@ -16,7 +16,7 @@ namespace sluice::controller {
 class RolloutReconciler {
  public:
   // `rollouts`: the Rollout cache; `cluster`: the rest. Both must outlive the reconciler.
-  RolloutReconciler(const RolloutCluster& cluster, kube::Informer& rollouts, WallClock clock);
+  RolloutReconciler(const RolloutCluster& cluster, kube::Informer& rollouts, const Clock& clock);
 
   // Reconciles the Rollout with cache key "namespace/name". Thread-safe for different keys (the work queue
   // never hands one key to two workers at once).
@@ -29,7 +29,7 @@ class RolloutReconciler {
 
   const RolloutCluster& cluster_;
   kube::Informer& rollouts_;
-  WallClock clock_;
+  const Clock& clock_;
 };
 
 }  // namespace sluice::controller

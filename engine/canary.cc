@@ -3,6 +3,7 @@
 #include "engine/canary.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "engine/replica_math.h"
@@ -212,13 +213,22 @@ void classifyReplicaSets(Pass& p) {
             [](const ReplicaSetView& a, const ReplicaSetView& b) { return a.revision < b.revision; });
 }
 
+// A sum of replica counts, counted in 64 bits (with a surge, ReplicaSets of a Rollout near 2^31-1
+// replicas add up past an int) and held at the int32 the API's count fields are.
+int saturatedSum(const std::vector<ReplicaSetView>& sets, int ReplicaSetView::*count) {
+  long long sum = 0;
+  for (const auto& rs : sets) sum += rs.*count;
+  return static_cast<int>(std::min<long long>(sum, std::numeric_limits<int>::max()));
+}
+
 void sumReplicaCounts(Pass& p) {
   RolloutStatus& s = p.status;
-  s.replicas = s.updatedReplicas = s.readyReplicas = s.availableReplicas = 0;
-  for (const auto& rs : p.observed.replicaSets) {
-    s.replicas += rs.replicas;
-    s.readyReplicas += rs.readyReplicas;
-    s.availableReplicas += rs.availableReplicas;
+  const auto& sets = p.observed.replicaSets;
+  s.replicas = saturatedSum(sets, &ReplicaSetView::replicas);
+  s.readyReplicas = saturatedSum(sets, &ReplicaSetView::readyReplicas);
+  s.availableReplicas = saturatedSum(sets, &ReplicaSetView::availableReplicas);
+  s.updatedReplicas = 0;
+  for (const auto& rs : sets) {
     if (rs.podTemplateHash == p.newHash) s.updatedReplicas = rs.replicas;
   }
 }
@@ -652,11 +662,7 @@ int abortedTrafficRoutedCanary(Pass& p, const ReplicaSetView& canary, std::optio
   return canary.specReplicas;
 }
 
-int oldSpecReplicas(const Pass& p) {
-  int sum = 0;
-  for (const auto& rs : p.oldRSs) sum += rs.specReplicas;
-  return sum;
-}
+int oldSpecReplicas(const Pass& p) { return saturatedSum(p.oldRSs, &ReplicaSetView::specReplicas); }
 
 // Canary first created or sized, stable sized: the split of §2.7. Halted (spec.paused, an inconclusive
 // analysis) leaves both as they are, except that a missing new ReplicaSet is still created empty.
@@ -720,8 +726,7 @@ void scaleDownOldReplicaSets(Pass& p) {
     }
     return;
   }
-  int totalAvailable = 0;
-  for (const auto& rs : p.observed.replicaSets) totalAvailable += rs.availableReplicas;
+  const int totalAvailable = saturatedSum(p.observed.replicaSets, &ReplicaSetView::availableReplicas);
   int budget = oldReplicaSetScaleDownBudget(p.spec.replicas, maxUnavailableOf(p.spec), totalAvailable);
   for (const auto& rs : p.oldRSs) {
     if (rs.specReplicas == 0) continue;

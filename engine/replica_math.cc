@@ -18,20 +18,23 @@ CanaryStableCounts approximateWeightedCounts(int replicas, int weight, int maxSu
   if (weight >= 100) return {replicas, 0};
   const bool zeroAllowed = replicas == 1 && maxSurge == 0;
   std::vector<CanaryStableCounts> candidates;
-  auto consider = [&](int total) {
-    const long long share = static_cast<long long>(total) * weight;
+  // Totals up to replicas + 1 (2^31 at most): counted in 64 bits; each count fits an int again since
+  // 0 < weight < 100 splits the total in two.
+  auto consider = [&](long long total) {
+    const long long share = total * weight;
     for (int canary : {ceilDiv(share, 100), static_cast<int>(share / 100)}) {
-      const int stable = total - canary;
+      const int stable = static_cast<int>(total - canary);
       if (!zeroAllowed && (canary == 0 || stable == 0)) continue;
       candidates.push_back({canary, stable});
     }
   };
   consider(replicas);
-  if (maxSurge > 0) consider(replicas + 1);
+  if (maxSurge > 0) consider(static_cast<long long>(replicas) + 1);
   if (candidates.empty()) return {0, replicas};  // only reachable with a single pod and no surge
   // Compare |canary/total - weight/100| exactly: |100*canary - weight*total| / total, cross-multiplied.
   auto better = [weight](const CanaryStableCounts& a, const CanaryStableCounts& b) {
-    const long long totalA = a.canary + a.stable, totalB = b.canary + b.stable;
+    const long long totalA = static_cast<long long>(a.canary) + a.stable;
+    const long long totalB = static_cast<long long>(b.canary) + b.stable;
     const long long deltaA = std::llabs(100LL * a.canary - weight * totalA) * totalB;
     const long long deltaB = std::llabs(100LL * b.canary - weight * totalB) * totalA;
     if (deltaA != deltaB) return deltaA < deltaB;
@@ -44,18 +47,20 @@ CanaryStableCounts nextBasicCanaryCounts(const BasicCanaryScaling& in) {
   const CanaryStableCounts desired = approximateWeightedCounts(in.replicas, in.weight, in.maxSurge);
   CanaryStableCounts next{in.canary.specReplicas, in.stable.specReplicas};
 
-  int scaleUp = in.replicas + in.maxSurge - (next.canary + next.stable + in.oldSpecReplicas);
+  // In 64 bits: spec.replicas and the surge may each be near 2^31.
+  long long scaleUp = static_cast<long long>(in.replicas) + in.maxSurge -
+                      (static_cast<long long>(next.canary) + next.stable + in.oldSpecReplicas);
   if (scaleUp > 0 && next.stable < desired.stable) {
-    const int grow = std::min(desired.stable - next.stable, scaleUp);
+    const int grow = static_cast<int>(std::min<long long>(desired.stable - next.stable, scaleUp));
     next.stable += grow;
     scaleUp -= grow;
   }
   if (scaleUp > 0 && next.canary < desired.canary)
-    next.canary += std::min(desired.canary - next.canary, scaleUp);
+    next.canary += static_cast<int>(std::min<long long>(desired.canary - next.canary, scaleUp));
 
   if (in.oldSpecReplicas > 0) return next;  // older ReplicaSets drain before canary or stable shrink
 
-  const int minAvailable = in.replicas - in.maxUnavailable;
+  const int minAvailable = in.replicas - in.maxUnavailable;  // maxUnavailable is at most replicas
   // Shrinks `count` toward `target` while the pods still available stay at minAvailable or more.
   auto shrink = [minAvailable](int count, int target, int available, int otherAvailable) {
     if (count <= target) return count;

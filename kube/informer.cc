@@ -276,6 +276,7 @@ void Informer::stop() {
     impl_->stopFlag.stop();
   }
   impl_->stopCv.notify_all();
+  impl_->syncedCv.notify_all();
   for (std::thread* t : {&impl_->thread, &impl_->resyncThread}) {
     if (t->joinable() && t->get_id() != std::this_thread::get_id()) t->join();
   }
@@ -288,7 +289,9 @@ bool Informer::hasSynced() const {
 
 bool Informer::waitForSync(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mu);
-  return impl_->syncedCv.wait_for(lock, timeout, [this] { return impl_->synced; });
+  // A stop ends the wait: the cache will not sync any more.
+  impl_->syncedCv.wait_for(lock, timeout, [this] { return impl_->synced || impl_->stopFlag.stopped(); });
+  return impl_->synced;
 }
 
 std::optional<json> Informer::get(const std::string& key) const {

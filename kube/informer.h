@@ -57,6 +57,7 @@ class Informer {
   // Thread-safe.
   bool hasSynced() const;
   // Blocks until hasSynced() or `timeout`; returns hasSynced().
+  // Returns false at once when the informer is stopped.
   bool waitForSync(std::chrono::milliseconds timeout) const;
 
   // Cache reads: copies, thread-safe, never block on the network.

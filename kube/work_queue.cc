@@ -96,6 +96,10 @@ void WorkQueue::addAfter(const std::string& key, Millis delay) {
 }
 
 void WorkQueue::addRateLimited(const std::string& key) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (observer_ && !shuttingDown_) observer_->retried();
+  }
   const Millis delay = std::max(backoff_.when(key), bucket_.reserve());
   addAfter(key, delay);
 }
@@ -122,6 +126,7 @@ std::optional<std::string> WorkQueue::popLocked() {
       observer_->taken(clock_.now() - it->second);
       queuedAt_.erase(it);
     }
+    takenAt_[key] = clock_.now();
     observer_->depthChanged(queue_.size());
   }
   processing_.insert(key);
@@ -153,6 +158,12 @@ std::optional<std::string> WorkQueue::tryGet() {
 
 void WorkQueue::done(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (observer_) {
+    if (auto it = takenAt_.find(key); it != takenAt_.end()) {
+      observer_->finished(clock_.now() - it->second);
+      takenAt_.erase(it);
+    }
+  }
   processing_.erase(key);
   if (dirty_.count(key)) pushLocked(key);
   if (processing_.empty()) cv_.notify_all();  // shutDownWithDrain waits for this

@@ -70,6 +70,10 @@ class WorkQueueObserver {
   virtual void depthChanged(size_t depth) = 0;
   // A worker took a key that had waited `waited` in the queue (from ready to handed out).
   virtual void taken(std::chrono::steady_clock::duration waited) = 0;
+  // A worker called done() on a key it had held for `worked` (client-go's work duration).
+  virtual void finished(std::chrono::steady_clock::duration worked) = 0;
+  // A key was re-added with rate limiting: a retry after a failed reconcile.
+  virtual void retried() = 0;
 };
 
 struct WorkQueueOptions {
@@ -138,6 +142,7 @@ class WorkQueue {
   std::multimap<Clock::TimePoint, std::string> waiting_;
   std::unordered_map<std::string, Clock::TimePoint> waitingAt_;
   std::unordered_map<std::string, Clock::TimePoint> queuedAt_;  // with an observer: when it became ready
+  std::unordered_map<std::string, Clock::TimePoint> takenAt_;   // with an observer: when handed out
   bool shuttingDown_ = false;
 };
 

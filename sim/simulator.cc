@@ -8,6 +8,7 @@
 #include "analysis/merge.h"
 #include "analysis/model_json.h"
 #include "analysis/run_driver.h"
+#include "base/input_limits.h"
 #include "engine/canary.h"
 #include "engine/rollout_json.h"
 #include "engine/steering.h"
@@ -206,9 +207,15 @@ std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFile
   const size_t errorsBefore = diags.errorCount();
   SimInput input;
   for (const auto& file : rolloutFiles) {
-    auto docs = loadYamlFile(file);
+    auto text = readFile(file, limits::kMaxFileBytes);
+    if (!text) {
+      diags.add(Diagnostic{Severity::Error, "", 0, 0, "", text.error()});
+      continue;
+    }
+    // A YAML error is located (file:line:col: error: ...), as every other problem with the input.
+    auto docs = parseYamlStream(*text, file);
     if (!docs) {
-      diags.add(Diagnostic{Severity::Error, "", 0, 0, "", docs.error()});
+      diags.add(docs.error());
       continue;
     }
     for (auto& doc : *docs) {

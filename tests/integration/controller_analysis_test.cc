@@ -88,6 +88,51 @@ TEST_CASE("an analysis step measured on a real Prometheus promotes a healthy can
     CHECK(run["metadata"]["ownerReferences"][0]["kind"] == "Rollout");
   }
 
+  // Background analysis: one run for the revision from the first step, measuring while the steps go on.
+  auto withBackground = [](const std::string& image) {
+    json r = rolloutWithAnalysis(image);
+    r["spec"]["strategy"]["canary"]["steps"] =
+        json::parse(R"([{"setWeight": 50}, {"pause": {"duration": "30s"}}])");
+    r["spec"]["strategy"]["canary"]["analysis"] = json::parse(R"({
+      "templates": [{"templateName": "error-rate"}],
+      "args": [{"name": "team", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['team']"}}}]})");
+    return r;
+  };
+
+  SECTION("background, healthy: the run passes while the pause goes on, and the pause is not cut short") {
+    errorRate.Set(0.01);
+    env.cluster.ok("apply -f " + env.cluster.writeFile("bg.json", withBackground("web:v5").dump()));
+    json run;
+    REQUIRE(waitUntil(
+        [&] {
+          const json runs = env.cluster.getJson("analysisruns -n default");
+          if (runs["items"].size() != 1) return false;
+          run = runs["items"][0];
+          return run.value(json::json_pointer("/status/phase"), "") == "Successful";
+        },
+        std::chrono::seconds(30)));
+    CHECK(run["metadata"]["labels"].value("sluice.dev/analysis-type", "") == "Background");
+    const json r = env.rollout("web");
+    CHECK(phaseOf(r) == "Paused");  // still in its 30 s pause
+    CHECK(r["status"].value("currentStepIndex", -1) == 1);
+    CHECK(r.value(json::json_pointer("/status/canary/currentBackgroundAnalysisRunStatus/status"), "") ==
+          "Successful");
+  }
+
+  SECTION("background, bad: a failed measurement aborts the Rollout in the middle of its pause") {
+    errorRate.Set(0.5);
+    const auto applied = std::chrono::steady_clock::now();
+    env.cluster.ok("apply -f " + env.cluster.writeFile("bg.json", withBackground("web:v6").dump()));
+    REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Degraded"; }));
+    // Long before the 30 s pause would have ended.
+    CHECK(std::chrono::steady_clock::now() - applied < std::chrono::seconds(20));
+    const json r = env.rollout("web");
+    CHECK(r["status"].value("stableRS", "") == v1);
+    const std::string message = r["status"].value("message", "");
+    INFO(message);
+    CHECK(message.find("Background analysis phase failed") != std::string::npos);
+  }
+
   SECTION("history: beyond spec.analysis.successfulRunHistoryLimit the older runs are deleted") {
     errorRate.Set(0.01);
     std::string previous = v1;

@@ -34,10 +34,6 @@ inline nlohmann::json webRollout(const std::string& image, int replicas, nlohman
   return r;
 }
 
-inline Time wallNow() {
-  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-}
-
 class ControllerEnv {
  public:
   explicit ControllerEnv(std::chrono::milliseconds podReadyAfter = std::chrono::milliseconds(1000))
@@ -61,7 +57,7 @@ class ControllerEnv {
 
   void startController(controller::ManagerOptions options = {}) {
     options.leaderElect = false;
-    manager = std::make_unique<controller::Manager>(*client, *provider, options, wallNow);
+    manager = std::make_unique<controller::Manager>(*client, *provider, options);
     auto started = manager->start(std::chrono::seconds(30));
     INFO(started.error());
     REQUIRE(started.ok());

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <thread>
 
 #include "controller_env.h"
@@ -78,4 +79,31 @@ TEST_CASE("only the Lease holder works; a killed leader's standby takes over wit
   CHECK(env.cluster.getJson("lease sluice-controller -n sluice-system")["spec"]
             .value("holderIdentity", "")
             .empty());
+}
+
+TEST_CASE("SIGTERM stops a controller whose caches cannot sync at once, exit 0, not after the sync timeout",
+          "[controller][signals]") {
+  // A kubeconfig whose server nothing listens on: the informers retry their list for as long as they run.
+  TempDir dir;
+  const std::string kubeconfig = (dir / "kubeconfig").string();
+  std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                               "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:"
+                            << freeLoopbackPort()
+                            << "'}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                               "users: [{name: u, user: {}}]\n";
+  ChildProcess controller({SLUICE_BINARY, "controller", "--kubeconfig", kubeconfig, "--leader-elect=false",
+                           "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"},
+                          dir / "controller.log");
+  REQUIRE(waitUntil([&] { return controller.log().find("serving /metrics") != std::string::npos; },
+                    std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // into the sync
+  const auto sent = std::chrono::steady_clock::now();
+  controller.kill(SIGTERM);
+  REQUIRE(waitUntil([&] { return !controller.running(); }, std::chrono::seconds(20)));
+  INFO(controller.log());
+  // Not the 60 s sync timeout: the informers stop once the list in flight has used its retries (5, with
+  // 3.1 s of backoff between them); a list is not yet cancelled mid-retry.
+  CHECK(std::chrono::steady_clock::now() - sent < std::chrono::seconds(15));
+  CHECK(controller.exitStatus() == 0);
+  CHECK(controller.log().find("stopped") != std::string::npos);
 }

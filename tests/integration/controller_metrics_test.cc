@@ -104,7 +104,7 @@ TEST_CASE("the controller serves Argo-named metrics from its caches, /healthz, a
   controller::ManagerOptions options;
   options.leaderElect = false;
   options.metrics = &metrics;
-  controller::Manager manager(**client, *env.provider, options, wallNow);
+  controller::Manager manager(**client, *env.provider, options);
   auto metricsServer =
       controller::HttpServer::start("--metrics-addr", "127.0.0.1:0", controller::metricsHandler(metrics));
   REQUIRE(metricsServer.ok());
@@ -161,6 +161,23 @@ TEST_CASE("the controller serves Argo-named metrics from its caches, /healthz, a
   CHECK(sample(text, "workqueue_adds_total", {{"name", "rollouts"}}) >= 1.0);
   CHECK(sample(text, "workqueue_depth", {{"name", "rollouts"}}) == 0.0);
   CHECK(sample(text, "workqueue_queue_duration_seconds_count", {{"name", "rollouts"}}) >= 1.0);
+  CHECK(sample(text, "workqueue_work_duration_seconds_count", {{"name", "rollouts"}}) >= 1.0);
+
+  // A Rollout whose canaryService does not exist: its reconcile fails and is retried with backoff, and
+  // both are counted (rollout_reconcile_error by object, as Argo's; workqueue_retries_total by queue).
+  json broken = rolloutJson();
+  broken["metadata"]["name"] = "broken";
+  broken["spec"]["strategy"]["canary"]["canaryService"] = "missing";
+  broken["spec"]["strategy"]["canary"]["stableService"] = "missing-too";
+  env.cluster.ok("apply -f " + env.cluster.writeFile("broken.json", broken.dump()));
+  CHECK(testing::waitUntil(
+      [&] {
+        text = httpGet(metricsPort, "/metrics").second;
+        return sample(text, "rollout_reconcile_error", {{"namespace", "default"}, {"name", "broken"}}) >= 1.0;
+      },
+      std::chrono::seconds(10)));
+  CHECK(sample(text, "workqueue_retries_total", {{"name", "rollouts"}}) >= 1.0);
+  env.cluster.ok("delete rollout broken -n default");
 
   // An AnalysisRun created directly and terminated: its series follow its status.
   env.cluster.ok("apply -f " + env.cluster.writeFile("run.json", terminatedRun().dump()));

@@ -1,5 +1,7 @@
 // The canary state machine, driven end to end through a fake world: plans, people's actions, analysis.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
 
 #include "analysis/model.h"
 #include "engine/canary.h"
@@ -559,4 +561,27 @@ TEST_CASE("finished AnalysisRuns beyond spec.analysis's history limits are delet
   CHECK(deleted[0].name.find("-2-") != std::string::npos);
   CHECK(deleted[1].name.find("-5-") != std::string::npos);
   CHECK(w.observed.analysisRuns.size() == 3);
+}
+
+TEST_CASE("a canary of 2^31-1 replicas keeps its counts in range (no arithmetic overflow)",
+          "[engine][canary][basic]") {
+  constexpr int kMax = std::numeric_limits<int>::max();
+  FakeWorld w = deployed(RolloutBuilder().replicas(kMax).setWeight(50).pause().build());
+  const std::string stable = hashOf(w);
+  CHECK(w.specReplicasOf(stable) == kMax);
+  w.newImage("web:2");
+  const std::string canary = hashOf(w);
+  w.settle();
+  CHECK(w.rollout.status.phase == "Paused");
+  // Half each, within the default 25% surge: nothing negative, nothing past the surge.
+  const long long canaryCount = w.specReplicasOf(canary), stableCount = w.specReplicasOf(stable);
+  CHECK(canaryCount > 0);
+  CHECK(stableCount > 0);
+  CHECK(canaryCount + stableCount >= kMax);
+  CHECK(canaryCount + stableCount <= kMax + static_cast<long long>(std::ceil(kMax * 0.25)));
+  w.steer(promotePatch(w.rollout));
+  w.settle();
+  CHECK(w.rollout.status.phase == "Healthy");
+  CHECK(w.specReplicasOf(canary) == kMax);
+  CHECK(w.specReplicasOf(stable) == 0);
 }

@@ -235,10 +235,20 @@ struct RecordingObserver final : WorkQueueObserver {
   int adds = 0;
   std::vector<size_t> depths;
   std::vector<std::chrono::steady_clock::duration> waits;
+  std::vector<std::chrono::steady_clock::duration> worked;
+  int retries = 0;
   void added() override { ++adds; }
   void depthChanged(size_t depth) override { depths.push_back(depth); }
   void taken(std::chrono::steady_clock::duration waited) override { waits.push_back(waited); }
+  void finished(std::chrono::steady_clock::duration d) override { worked.push_back(d); }
+  void retried() override { ++retries; }
 };
+
+WorkQueueOptions observedBy(RecordingObserver& observer) {
+  WorkQueueOptions options;
+  options.observer = &observer;
+  return options;
+}
 
 }  // namespace
 
@@ -246,9 +256,7 @@ TEST_CASE("the queue reports adds, depth and the time a key waited, as client-go
           "[kube][workqueue][metrics]") {
   FakeClock clock;
   RecordingObserver observer;
-  WorkQueueOptions options;
-  options.observer = &observer;
-  WorkQueue q(clock, options);
+  WorkQueue q(clock, observedBy(observer));
   q.add("a");
   q.add("a");  // already queued: not an add
   q.add("b");
@@ -277,4 +285,21 @@ TEST_CASE("the queue reports adds, depth and the time a key waited, as client-go
   REQUIRE(q.tryGet() == "c");
   CHECK(observer.adds == 4);
   CHECK(observer.waits.back() == 0ms);
+}
+
+TEST_CASE("the queue reports how long a worker held a key and each rate-limited retry",
+          "[kube][workqueue][metrics]") {
+  FakeClock clock;
+  RecordingObserver observer;
+  WorkQueue q(clock, observedBy(observer));
+  q.add("a");
+  REQUIRE(q.tryGet() == "a");
+  clock.advance(120ms);
+  q.addRateLimited("a");  // the reconcile failed: retried with backoff
+  q.done("a");
+  CHECK(observer.worked == std::vector<std::chrono::steady_clock::duration>{120ms});
+  CHECK(observer.retries == 1);
+  q.shutDown();
+  q.addRateLimited("a");  // after shutdown nothing is queued, and nothing counted
+  CHECK(observer.retries == 1);
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "base/source.h"
 
@@ -108,4 +109,14 @@ TEST_CASE("every example is valid for sluice lint", "[sim][cli]") {
   const int raw = std::system(cmd.c_str());
   CHECK(WIFEXITED(raw));
   CHECK(WEXITSTATUS(raw) == 0);
+}
+
+TEST_CASE("sluice sim locates a YAML error as lint does: file:line:col: error:", "[sim][cli]") {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("sluice_sim_test.broken." + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(path) << "kind: Rollout\nspec: [\n";
+  const Run r = sluiceSim("'" + path.string() + "'");
+  std::filesystem::remove(path);
+  CHECK(r.status == 2);
+  CHECK(r.err.rfind(path.string() + ":3:1: error: invalid YAML: ", 0) == 0);
 }
