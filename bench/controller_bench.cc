@@ -340,9 +340,7 @@ struct InProcess {
     controllerClient = std::move(c).value();
     provider = sluice::analysis::makeProvider();
     options.leaderElect = false;
-    manager = std::make_unique<controller::Manager>(*controllerClient, *provider, options, [] {
-      return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    });
+    manager = std::make_unique<controller::Manager>(*controllerClient, *provider, options);
     if (auto started = manager->start(std::chrono::seconds(30)); !started) fail(started.error());
   }
   ~InProcess() { manager->stop(); }
