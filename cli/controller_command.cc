@@ -12,6 +12,7 @@
 #include "analysis/providers/providers.h"
 #include "base/duration_millis.h"
 #include "cli/commands.h"
+#include "cli/kube_access.h"
 #include "cli/stop_signals.h"
 #include "controller/http_server.h"
 #include "controller/log.h"
@@ -43,19 +44,6 @@ struct ControllerFlags {
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
-}
-
-// The client configuration as kubectl finds it (--kubeconfig, $KUBECONFIG, ~/.kube/config), or the
-// in-cluster one when the process runs in a pod and none of those is given.
-Result<kube::ClientConfig> clientConfig(const ControllerFlags& flags) {
-  if (flags.kubeconfig.empty() && env("KUBECONFIG").empty() && !env("KUBERNETES_SERVICE_HOST").empty())
-    return kube::inClusterConfig(kube::InClusterOptions::fromEnvironment());
-  kube::KubeconfigOptions options;
-  options.kubeconfigFlag = flags.kubeconfig;
-  options.kubeconfigEnv = env("KUBECONFIG");
-  options.home = env("HOME");
-  options.context = flags.context;
-  return kube::loadClientConfig(options);
 }
 
 }  // namespace
@@ -125,7 +113,10 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
       exitCode = kExitInvalidInput;
       return;
     }
-    auto config = clientConfig(*flags);
+    KubeFlags kube;
+    kube.kubeconfig = flags->kubeconfig;
+    kube.context = flags->context;
+    auto config = resolveClientConfig(kube);
     if (!config) {
       std::cerr << "sluice controller: " << config.error() << "\n";
       exitCode = kExitInvalidInput;
