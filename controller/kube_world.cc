@@ -1,6 +1,7 @@
 // The engine's actions as Kubernetes API writes (see kube_world.h).
 #include "controller/kube_world.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "analysis/model_json.h"
@@ -94,6 +95,25 @@ engine::AnalysisRunView analysisRunView(const json& run) {
 
 Error apiError(const kube::ApiError& e) { return Error{e.describe()}; }
 
+std::optional<Time> timestamp(const json& obj, const char* pointer) {
+  auto t = parseRfc3339(str(obj, pointer));
+  return t ? std::optional<Time>(*t) : std::nullopt;
+}
+
+// Whether a pod counts as available at `now`: Ready for at least the ReplicaSet's minReadySeconds.
+bool podAvailable(const json& pod, int minReadySeconds, Time now) {
+  const json conditions = pod.value(json::json_pointer("/status/conditions"), json::array());
+  if (!conditions.is_array()) return false;
+  for (const auto& c : conditions) {
+    if (!c.is_object() || c.value("type", "") != "Ready") continue;
+    if (c.value("status", "") != "True") return false;
+    if (minReadySeconds <= 0) return true;
+    const auto since = timestamp(c, "/lastTransitionTime");
+    return since && *since + Duration{minReadySeconds} <= now;
+  }
+  return false;
+}
+
 }  // namespace
 
 KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
@@ -110,11 +130,22 @@ json KubeWorld::ownerReference() const {
               {"controller", true},          {"blockOwnerDeletion", true}};
 }
 
-Result<engine::Observed> KubeWorld::observe(Time /*now*/) {
+Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restartAt) {
   engine::Observed out;
+  restartCandidates_.clear();
   auto owned = [this](const json& obj) { return controlledBy(obj, uid_); };
   for (const auto& rs : cluster_.replicaSetWrites->overlay(cluster_.replicaSets->byOwner(uid_), owned)) {
-    if (owned(rs)) out.replicaSets.push_back(replicaSetView(rs));
+    if (!owned(rs)) continue;
+    out.replicaSets.push_back(replicaSetView(rs));
+    const engine::ReplicaSetView& view = out.replicaSets.back();
+    if (!restartAt) continue;
+    if (view.specReplicas == 0 && view.replicas == 0) {  // no pod to count: no request
+      out.replicaSets.back().restartPods = engine::RestartPodCounts{};
+      continue;
+    }
+    auto counts = countPods(rs, *restartAt, now);
+    if (!counts) return Error{counts.error()};
+    out.replicaSets.back().restartPods = *counts;
   }
   for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
     if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
@@ -132,6 +163,62 @@ Result<engine::Observed> KubeWorld::observe(Time /*now*/) {
   return out;
 }
 
+// Lists the pods of one ReplicaSet (those it controls, by its pod-template-hash label) and counts them
+// against restartAt; remembers the ones to restart, oldest first, for RestartPods.
+Result<engine::RestartPodCounts> KubeWorld::countPods(const json& rs, Time restartAt, Time now) {
+  const std::string rsName = str(rs, "/metadata/name");
+  const std::string rsUid = str(rs, "/metadata/uid");
+  const int minReadySeconds = integer(rs, "/spec/minReadySeconds");
+  kube::ListOptions options;
+  options.labelSelector =
+      std::string(engine::kPodTemplateHashLabel) + "=" + label(rs, engine::kPodTemplateHashLabel);
+  auto pods = cluster_.client->listAll(podsResource(), ns_, options);
+  if (!pods) return Error{"list the pods of ReplicaSet " + rsName + ": " + pods.error().describe()};
+  engine::RestartPodCounts counts;
+  std::vector<std::pair<Time, std::string>> candidates;
+  for (const auto& pod : pods->value("items", json::array())) {
+    if (!controlledBy(pod, rsUid)) continue;
+    const bool deleting = pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp");
+    if (!deleting && podAvailable(pod, minReadySeconds, now)) ++counts.available;
+    const auto created = timestamp(pod, "/metadata/creationTimestamp");
+    if (!created || *created >= restartAt) continue;
+    ++counts.createdBefore;
+    if (deleting) {
+      ++counts.deleting;
+    } else {
+      candidates.emplace_back(*created, str(pod, "/metadata/name"));
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  auto& names = restartCandidates_[rsName];
+  for (auto& c : candidates) names.push_back(std::move(c.second));
+  return counts;
+}
+
+// Evicts the oldest pods the last observe found (the Eviction API, so PodDisruptionBudgets are honoured).
+Result<bool> KubeWorld::restartPods(const engine::RestartPods& a) {
+  const auto found = restartCandidates_.find(a.replicaSet);
+  if (found == restartCandidates_.end()) return false;
+  bool changed = false;
+  int asked = 0;
+  for (const std::string& pod : found->second) {
+    if (asked++ >= a.count) break;
+    const json eviction = {
+        {"apiVersion", "policy/v1"}, {"kind", "Eviction"}, {"metadata", {{"name", pod}, {"namespace", ns_}}}};
+    auto evicted = cluster_.client->createSubresource(podsResource(), ns_, pod, "eviction", eviction,
+                                                      {false, cluster_.fieldManager});
+    if (evicted) {
+      changed = true;
+    } else if (evicted.error().isNotFound()) {
+      changed = true;  // gone already: its ReplicaSet replaces it all the same
+    } else if (!evicted.error().isTooManyRequests()) {
+      return Error{"evict pod " + pod + ": " + evicted.error().describe()};
+    }
+    // 429: a PodDisruptionBudget refuses for now; the pod is asked again on a later reconcile.
+  }
+  return changed;
+}
+
 Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::CreateReplicaSet>(&action)) return createReplicaSet(*a);
   if (const auto* a = std::get_if<engine::ScaleReplicaSet>(&action)) return scaleReplicaSet(*a);
@@ -140,6 +227,7 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::TerminateAnalysisRun>(&action)) return terminateRun(*a);
   if (const auto* a = std::get_if<engine::DeleteAnalysisRun>(&action)) return deleteRun(*a);
   if (const auto* a = std::get_if<engine::EmitEvent>(&action)) return emitEvent(*a);
+  if (const auto* a = std::get_if<engine::RestartPods>(&action)) return restartPods(*a);
   // SetTrafficWeight, header and mirror routes: only with spec.strategy.canary.trafficRouting.
   return Error{
       "traffic routing (spec.strategy.canary.trafficRouting) is not supported by this controller yet"};

@@ -3,10 +3,12 @@
 // engine's actions carried out as API writes. One KubeWorld serves one reconcile of one Rollout.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "analysis/model.h"
 #include "shell/world.h"
@@ -44,7 +46,9 @@ class KubeWorld final : public shell::World {
   // `rollout`: the Rollout object as the reconcile started with it (its uid owns what is created).
   KubeWorld(const RolloutCluster& cluster, const nlohmann::json& rollout);
 
-  Result<engine::Observed> observe(Time now) override;
+  // Pods are listed (one list per ReplicaSet, by its pod-template-hash label) only when `restartAt` is
+  // given: there is no pod cache, so a settled Rollout costs no pod in memory and no pod request.
+  Result<engine::Observed> observe(Time now, std::optional<Time> restartAt) override;
   Result<bool> apply(const engine::Action& action, Time now) override;
   Result<bool> createAnalysisRun(const engine::CreateAnalysisRun& action,
                                  const Result<analysis::AnalysisRunSpec>& spec, Time now) override;
@@ -60,12 +64,17 @@ class KubeWorld final : public shell::World {
   Result<bool> terminateRun(const engine::TerminateAnalysisRun& a);
   Result<bool> deleteRun(const engine::DeleteAnalysisRun& a);
   Result<bool> emitEvent(const engine::EmitEvent& a);
+  Result<engine::RestartPodCounts> countPods(const nlohmann::json& rs, Time restartAt, Time now);
+  Result<bool> restartPods(const engine::RestartPods& a);
 
   const RolloutCluster& cluster_;
   std::string name_, ns_, uid_;
   nlohmann::json rollout_;  // for events (involvedObject)
   std::string canaryService_, stableService_;
   std::optional<analysis::AnalysisTemplate> template_;  // the last findTemplate answer
+  // By ReplicaSet name: its pods created before restartAt and not being deleted, oldest first, as the
+  // last observe listed them; RestartPods evicts from the front.
+  std::map<std::string, std::vector<std::string>> restartCandidates_;
 };
 
 }  // namespace sluice::controller

@@ -14,6 +14,7 @@ PhaseAndMessage calculatePhase(const RolloutSpec& spec, const RolloutStatus& sta
   }
   if (spec.paused) return {"Paused", "manually paused"};
   if (!status.pauseConditions.empty()) return {"Paused", status.pauseConditions.front().reason};
+  if (restartPending(spec, status)) return {"Progressing", "rollout is restarting"};
   if (status.updatedReplicas < spec.replicas) return {"Progressing", "more replicas need to be updated"};
   if (status.availableReplicas < status.updatedReplicas) {
     return {"Progressing", "updated replicas are still becoming available"};

@@ -1,3 +1,4 @@
+// Small accessors of the Rollout model (see rollout.h).
 #include "engine/rollout.h"
 
 #include <cmath>
@@ -38,6 +39,10 @@ bool RolloutStatus::pausedFor(const std::string& reason) const {
     if (p.reason == reason) return true;
   }
   return false;
+}
+
+bool restartPending(const RolloutSpec& spec, const RolloutStatus& status) {
+  return spec.restartAt && (!status.restartedAt || *spec.restartAt > *status.restartedAt);
 }
 
 }  // namespace sluice::engine

@@ -293,4 +293,9 @@ struct Rollout {
   RolloutStatus status;
 };
 
+// Whether spec.restartAt asks for a restart not yet done: it is set and later than status.restartedAt
+// (a restartAt at or before restartedAt is done already). True also while restartAt is still ahead,
+// as Argo Rollouts' phase counts it.
+bool restartPending(const RolloutSpec& spec, const RolloutStatus& status);
+
 }  // namespace sluice::engine

@@ -76,4 +76,8 @@ Result<SteeringPatch> resumePatch(const Rollout& r) {
   return SteeringPatch{specPatch(false), nullptr};
 }
 
+Result<SteeringPatch> restartPatch(const Rollout& /*rollout: any Rollout can be restarted*/, Time restartAt) {
+  return SteeringPatch{{{"spec", {{"restartAt", formatRfc3339(restartAt)}}}}, nullptr};
+}
+
 }  // namespace sluice::engine

@@ -1,4 +1,4 @@
-// What people do to a running Rollout (promote, promote --full, abort, retry, pause, resume), as the
+// What people do to a running Rollout (promote, promote --full, abort, retry, pause, resume, restart), as the
 // JSON merge patches kubectl sluice sends: one for the spec, one for the status subresource. The
 // simulator applies the very same patches, so a simulated promote is a real one.
 #pragma once
@@ -28,5 +28,8 @@ Result<SteeringPatch> retryPatch(const Rollout& rollout);
 Result<SteeringPatch> pausePatch(const Rollout& rollout);
 // resume: spec.paused=false.
 Result<SteeringPatch> resumePatch(const Rollout& rollout);
+// restart: spec.restartAt=restartAt (RFC 3339: the caller's now plus --in). The
+// controller then restarts every pod created before that instant (see reconcileCanary).
+Result<SteeringPatch> restartPatch(const Rollout& rollout, Time restartAt);
 
 }  // namespace sluice::engine

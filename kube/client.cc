@@ -297,7 +297,8 @@ struct Client::Impl {
 
   // One API call: rate limit, credentials, retries; the decoded JSON body or an ApiError.
   ApiResult<json> call(const std::string& verb, const std::string& path, const std::string& query,
-                       const std::string& body, const std::string& contentType, bool retryServerErrors) {
+                       const std::string& body, const std::string& contentType, bool retryServerErrors,
+                       bool retryTooManyRequests = true) {
     net::Request req;
     req.method = verb;
     req.url = config.server + path + (query.empty() ? "" : "?" + query);
@@ -340,7 +341,7 @@ struct Client::Impl {
         --attempt;
         continue;
       }
-      bool retry = resp.status == 429 || (retryServerErrors && resp.status >= 500);
+      bool retry = (resp.status == 429 && retryTooManyRequests) || (retryServerErrors && resp.status >= 500);
       if (retry && attempt < options.maxRetries) {
         std::this_thread::sleep_for(backoff(attempt, &resp));
         continue;
@@ -449,6 +450,15 @@ ApiResult<json> Client::create(const ResourceRef& r, const std::string& ns, cons
   std::string objNs = metaString(obj, "namespace");
   return impl_->call("POST", r.path(impl_->nsOr(objNs.empty() ? ns : objNs)), writeQuery(o), obj.dump(),
                      "application/json", false);
+}
+
+ApiResult<json> Client::createSubresource(const ResourceRef& r, const std::string& ns,
+                                          const std::string& name, const std::string& subresource,
+                                          const json& body, const WriteOptions& o) {
+  if (name.empty() || subresource.empty())
+    return ApiError::client("create " + r.resource + ": an object name and a subresource are required");
+  return impl_->call("POST", r.path(impl_->nsOr(ns), name, subresource), writeQuery(o), body.dump(),
+                     "application/json", false, /*retryTooManyRequests=*/false);
 }
 
 ApiResult<json> Client::update(const ResourceRef& r, const json& obj, const WriteOptions& o) {

@@ -146,6 +146,11 @@ class Client {
   ApiResult<nlohmann::json> patch(const ResourceRef& r, const std::string& ns, const std::string& name,
                                   PatchType type, const nlohmann::json& patch, const WriteOptions& o = {},
                                   const std::string& subresource = "");
+  // POST `body` to a subresource of one object (pods/NAME/eviction). A 429 is answered at once, not
+  // retried: on an eviction it is a PodDisruptionBudget refusing, which the caller asks again later.
+  ApiResult<nlohmann::json> createSubresource(const ResourceRef& r, const std::string& ns,
+                                              const std::string& name, const std::string& subresource,
+                                              const nlohmann::json& body, const WriteOptions& o = {});
   // The server's answer body (the object with deletionTimestamp while finalizers hold it, or a Status).
   ApiResult<nlohmann::json> remove(const ResourceRef& r, const std::string& ns, const std::string& name,
                                    const DeleteOptions& o = {});

@@ -27,6 +27,7 @@ const char* actionName(const engine::Action& action) {
     const char* operator()(const engine::CreateAnalysisRun&) { return "create AnalysisRun"; }
     const char* operator()(const engine::TerminateAnalysisRun&) { return "terminate AnalysisRun"; }
     const char* operator()(const engine::DeleteAnalysisRun&) { return "delete AnalysisRun"; }
+    const char* operator()(const engine::RestartPods&) { return "restart pods"; }
     const char* operator()(const engine::EmitEvent&) { return "emit event"; }
   };
   return std::visit(Names{}, action);
@@ -39,7 +40,7 @@ ShellResult<PassOutcome> reconcileOnce(RolloutDocument& rollout, World& world, T
   auto parsed = rollout.rollout();
   if (!parsed) return ReconcileError{ReconcileError::Kind::InvalidSpec, parsed.error()};
   const engine::Rollout& current = **parsed;
-  auto observed = world.observe(now);
+  auto observed = world.observe(now, engine::restartToObserve(current, now));
   if (!observed) return ReconcileError{ReconcileError::Kind::Observe, observed.error()};
 
   engine::Decision decision = engine::reconcileCanary(current, *observed, now);

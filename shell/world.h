@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -29,11 +30,15 @@ class World {
 
   // The world as the engine sees it at `now`: the Rollout's ReplicaSets, AnalysisRuns, Service selectors
   // and the traffic weights in force. It must include every change this world carried out before, even
-  // one a cache has not caught up with yet. An error (a cache not ready) ends the reconcile; it is retried.
-  virtual Result<engine::Observed> observe(Time now) = 0;
+  // one a cache has not caught up with yet. With `restartAt` (engine::restartToObserve: a restart is
+  // due), each ReplicaSet's pods are also counted against it (ReplicaSetView::restartPods), from the
+  // pods as they are now; without it they are not looked at. An error (a cache not ready, a pod list
+  // that failed) ends the reconcile; it is retried.
+  virtual Result<engine::Observed> observe(Time now, std::optional<Time> restartAt) = 0;
 
   // Carries out one action (never CreateAnalysisRun: see createAnalysisRun). Ok(true): something the
-  // engine observes changed; Ok(false): nothing did (it was already so, or it was an event). An error
+  // engine observes changed; Ok(false): nothing did (it was already so, it was an event, or the cluster
+  // refused every eviction of a RestartPods for now). An error
   // means the write failed: the shell stops there and writes no status, so the next reconcile decides
   // again from what really happened. May block for one API round trip.
   virtual Result<bool> apply(const engine::Action& action, Time now) = 0;

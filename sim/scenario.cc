@@ -178,7 +178,7 @@ class ScenarioReader {
 
   void action(const json& item, const std::string& path, Scenario& out) {
     if (!expectObject(item, path)) return;
-    rejectUnknown(item, path, {"at", "promote", "abort", "retry", "pause", "resume", "update"});
+    rejectUnknown(item, path, {"at", "promote", "abort", "retry", "pause", "resume", "update", "restart"});
     PersonAction action;
     action.path = path;
     bool ok = true;
@@ -197,7 +197,8 @@ class ScenarioReader {
     static const Verb kVerbs[] = {
         {"promote", PersonAction::Kind::Promote}, {"abort", PersonAction::Kind::Abort},
         {"retry", PersonAction::Kind::Retry},     {"pause", PersonAction::Kind::Pause},
-        {"resume", PersonAction::Kind::Resume},   {"update", PersonAction::Kind::Update}};
+        {"resume", PersonAction::Kind::Resume},   {"update", PersonAction::Kind::Update},
+        {"restart", PersonAction::Kind::Restart}};
     const Verb* found = nullptr;
     int count = 0;
     for (const auto& verb : kVerbs) {
@@ -207,7 +208,7 @@ class ScenarioReader {
       }
     }
     if (count != 1) {
-      error(path, "needs exactly one of promote, abort, retry, pause, resume or update");
+      error(path, "needs exactly one of promote, abort, retry, pause, resume, update or restart");
       return;
     }
     action.kind = found->kind;
@@ -246,6 +247,15 @@ class ScenarioReader {
       }
       if (body.contains("container")) {
         if (auto c = string(body["container"], childPath(vp, "container"))) action.container = *c;
+      }
+    } else if (action.kind == PersonAction::Kind::Restart) {
+      rejectUnknown(body, vp, {"in"});
+      if (body.contains("in")) {
+        if (auto in = duration(body["in"], childPath(vp, "in"))) {
+          action.in = *in;
+        } else {
+          ok = false;
+        }
       }
     } else {
       rejectUnknown(body, vp, {});
@@ -313,6 +323,8 @@ std::string describeAction(const PersonAction& action) {
     case PersonAction::Kind::Update:
       return "set image " + (action.container.empty() ? std::string() : action.container + "=") +
              action.image;
+    case PersonAction::Kind::Restart:
+      return action.in.count() == 0 ? std::string("restart") : "restart --in " + formatDuration(action.in);
   }
   return "";
 }

@@ -38,9 +38,10 @@ struct MetricPoint {
 
 // What a person does at `at`.
 struct PersonAction {
-  enum class Kind { Promote, PromoteFull, Abort, Retry, Pause, Resume, Update };
+  enum class Kind { Promote, PromoteFull, Abort, Retry, Pause, Resume, Update, Restart };
   Duration at{0};
   Kind kind = Kind::Promote;
+  Duration in{0};         // Restart: spec.restartAt is `at` plus this (kubectl sluice restart --in)
   std::string image;      // Update: the new image
   std::string container;  // Update: the container to change; empty means the first one
   std::string path;       // field path in the scenario, for messages

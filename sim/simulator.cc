@@ -413,6 +413,9 @@ class Simulation {
       case PersonAction::Kind::Resume:
         patch = engine::resumePatch(rollout);
         break;
+      case PersonAction::Kind::Restart:
+        patch = engine::restartPatch(rollout, now + action.in);
+        break;
       case PersonAction::Kind::Update:
         break;
     }

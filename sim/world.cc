@@ -35,6 +35,14 @@ int SimReplicaSet::podCount() const {
   return n;
 }
 
+int SimReplicaSet::createdBefore(Time t) const {
+  int n = 0;
+  for (const auto& c : pods) {
+    if (c.createdAt < t) n += c.count;
+  }
+  return n;
+}
+
 int SimReplicaSet::readyAt(Time now) const {
   int n = 0;
   for (const auto& c : pods) {
@@ -106,17 +114,38 @@ bool SimulatedWorld::scale(SimReplicaSet& rs, int replicas, Time now) {
     excess -= removed;
     if (last.count == 0) rs.pods.pop_back();
   }
-  if (excess < 0) {
-    const Time readyAt = rs.readiness ? now + *rs.readiness : kNeverReady;
-    const auto at = std::upper_bound(rs.pods.begin(), rs.pods.end(), readyAt,
-                                     [](Time t, const PodCohort& c) { return t < c.readyAt; });
-    if (at != rs.pods.begin() && std::prev(at)->readyAt == readyAt) {
-      std::prev(at)->count += -excess;
-    } else {
-      rs.pods.insert(at, PodCohort{readyAt, -excess});
-    }
-  }
+  if (excess < 0) addPods(rs, -excess, now);
   return true;
+}
+
+void SimulatedWorld::addPods(SimReplicaSet& rs, int count, Time now) {
+  const Time readyAt = rs.readiness ? now + *rs.readiness : kNeverReady;
+  const auto at = std::upper_bound(rs.pods.begin(), rs.pods.end(), readyAt,
+                                   [](Time t, const PodCohort& c) { return t < c.readyAt; });
+  if (at != rs.pods.begin() && std::prev(at)->readyAt == readyAt && std::prev(at)->createdAt == now) {
+    std::prev(at)->count += count;
+  } else {
+    rs.pods.insert(at, PodCohort{readyAt, count, now});
+  }
+}
+
+bool SimulatedWorld::restartPods(SimReplicaSet& rs, int count, Time restartAt, Time now) {
+  int evicted = 0;
+  while (evicted < count) {
+    // The oldest cohort still created before restartAt; cohorts are few (one per scaling instant).
+    auto oldest = rs.pods.end();
+    for (auto it = rs.pods.begin(); it != rs.pods.end(); ++it) {
+      if (it->createdAt < restartAt && (oldest == rs.pods.end() || it->createdAt < oldest->createdAt))
+        oldest = it;
+    }
+    if (oldest == rs.pods.end()) break;
+    const int taken = std::min(count - evicted, oldest->count);
+    oldest->count -= taken;
+    evicted += taken;
+    if (oldest->count == 0) rs.pods.erase(oldest);
+  }
+  if (evicted > 0) addPods(rs, evicted, now);
+  return evicted > 0;
 }
 
 Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
@@ -201,6 +230,10 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
         }
       }
       return false;
+    }
+    bool operator()(const engine::RestartPods& a) {
+      SimReplicaSet* rs = w.findReplicaSet(a.replicaSet);
+      return rs && SimulatedWorld::restartPods(*rs, a.count, a.restartAt, now);
     }
     bool operator()(const engine::EmitEvent& a) {
       w.events_.push_back(WorldEvent{now, a.type, a.reason, a.message});
@@ -289,7 +322,7 @@ RunState SimulatedWorld::runState(const SimAnalysisRun& run, Time now) const {
   return RunState{Phase::Running, "", std::nullopt};
 }
 
-engine::Observed SimulatedWorld::observed(Time now) const {
+engine::Observed SimulatedWorld::observed(Time now, std::optional<Time> restartAt) const {
   engine::Observed out;
   out.replicaSets.reserve(replicaSets_.size());
   for (const auto& rs : replicaSets_) {
@@ -302,6 +335,9 @@ engine::Observed SimulatedWorld::observed(Time now) const {
     v.readyReplicas = rs.readyAt(now);
     v.availableReplicas = v.readyReplicas;
     v.scaleDownDeadline = rs.scaleDownDeadline;
+    // Evicted pods go at once here (no termination grace), so none is ever being deleted.
+    if (restartAt)
+      v.restartPods = engine::RestartPodCounts{rs.createdBefore(*restartAt), 0, v.availableReplicas};
     out.replicaSets.push_back(std::move(v));
   }
   out.serviceSelectors = serviceSelectors_;

@@ -25,6 +25,7 @@ namespace sluice::sim {
 struct PodCohort {
   Time readyAt;
   int count = 0;
+  Time createdAt{};  // when they were asked for (a restart replaces the pods created before its instant)
 };
 
 struct SimReplicaSet {
@@ -43,6 +44,7 @@ struct SimReplicaSet {
 
   int podCount() const;
   int readyAt(Time now) const;  // pods ready (and available) at `now`
+  int createdBefore(Time t) const;
 };
 
 struct SimAnalysisRun {
@@ -94,15 +96,18 @@ class SimulatedWorld final : public shell::World {
 
   // shell::World. Nothing here fails: apply() says whether anything the engine can observe changed
   // (events change nothing observable; they are recorded in events()).
-  Result<engine::Observed> observe(Time now) override { return observed(now); }
+  Result<engine::Observed> observe(Time now, std::optional<Time> restartAt) override {
+    return observed(now, restartAt);
+  }
   Result<bool> apply(const engine::Action& action, Time now) override;
   Result<bool> createAnalysisRun(const engine::CreateAnalysisRun& action,
                                  const Result<analysis::AnalysisRunSpec>& spec, Time now) override;
   const analysis::AnalysisTemplate* findTemplate(const std::string& name, bool clusterScope) override;
   Status writeStatus(shell::RolloutDocument& rollout, nlohmann::json status, Time now) override;
 
-  // The world as the engine sees it at `now`.
-  engine::Observed observed(Time now) const;
+  // The world as the engine sees it at `now`, with each ReplicaSet's pods counted against `restartAt`
+  // when given (see shell::World::observe).
+  engine::Observed observed(Time now, std::optional<Time> restartAt = std::nullopt) const;
 
   // The earliest instant after `now` when the world changes by itself (a pod becomes ready, a run
   // reaches its outcome or is due for a measurement, a scale-down deadline passes), or nullopt if
@@ -126,6 +131,10 @@ class SimulatedWorld final : public shell::World {
  private:
   SimReplicaSet* findReplicaSet(const std::string& name);
   bool scale(SimReplicaSet& rs, int replicas, Time now);
+  // Adds `count` pods asked for at `now`, ready after the ReplicaSet's readiness.
+  static void addPods(SimReplicaSet& rs, int count, Time now);
+  // Evicts the `count` oldest pods created before `restartAt`; the ReplicaSet replaces them at once.
+  static bool restartPods(SimReplicaSet& rs, int count, Time restartAt, Time now);
   // Advances a real run at `now`; returns whether its phase changed.
   static bool advance(SimAnalysisRun& run, Time now);
 

@@ -149,6 +149,42 @@ std::optional<bool> boolParam(const std::string& v) {
   return std::nullopt;
 }
 
+// POST pods/NAME/eviction, as the real server's eviction REST answers it: the body must be a policy/v1
+// (or v1beta1) Eviction naming the pod of the URL (else 400), a missing pod is 404, and an eviction
+// granted deletes the pod and answers 201 with a Success Status. This server has no
+// PodDisruptionBudgets, so every eviction is granted: the real server's 429 (a budget refusing) never
+// comes from here. Dry run (the query's or the body's deleteOptions.dryRun) deletes nothing.
+ApiResult<json> evictPod(Registry& registry, const ResourceType& pods, const std::string& ns,
+                         const std::string& name, const HttpRequest& req, bool dryRun) {
+  auto decoded = decodeObjectBody(req.contentType, req.body, "Eviction");
+  if (!decoded) return decoded.error();
+  const json& eviction = *decoded;
+  const std::string apiVersion = eviction.value("apiVersion", "");
+  if (eviction.value("kind", "") != "Eviction" ||
+      (apiVersion != "policy/v1" && apiVersion != "policy/v1beta1"))
+    return badRequest("not a Eviction object: the body must be a policy/v1 Eviction");
+  const json meta = eviction.value("metadata", json::object());
+  if (!meta.is_object() || meta.value("name", "") != name)
+    return badRequest("name in URL does not match name in Eviction object");
+  DeleteOptions options;
+  options.dryRun = dryRun;
+  const json deleteOptions = eviction.value("deleteOptions", json::object());
+  if (deleteOptions.is_object() && deleteOptions.contains("dryRun") && deleteOptions["dryRun"].is_array()) {
+    for (const auto& d : deleteOptions["dryRun"]) options.dryRun = options.dryRun || d == "All";
+  }
+  auto pod = registry.get(pods, ns, name);
+  if (!pod) return pod.error();
+  if (!options.dryRun) {
+    auto removed = registry.remove(pods, ns, name, options);
+    if (!removed) return removed.error();
+  }
+  return json{{"kind", "Status"},
+              {"apiVersion", "v1"},
+              {"metadata", json::object()},
+              {"status", "Success"},
+              {"code", 201}};
+}
+
 }  // namespace
 
 std::string queryParam(const std::string& target, const std::string& name) {
@@ -274,6 +310,15 @@ Handled Handler::route(const HttpRequest& req) {
                              {"kind", t->kind},
                              {"verbs", {"get", "patch", "update"}}});
       }
+      if (t->group.empty() && t->resource == "pods") {
+        resources.push_back({{"name", "pods/eviction"},
+                             {"singularName", ""},
+                             {"namespaced", true},
+                             {"group", "policy"},
+                             {"version", "v1"},
+                             {"kind", "Eviction"},
+                             {"verbs", {"create"}}});
+      }
       if (t->scaleSubresource) {
         resources.push_back({{"name", t->resource + "/scale"},
                              {"singularName", ""},
@@ -314,8 +359,11 @@ Handled Handler::route(const HttpRequest& req) {
   auto type = registry_.find(group, version, resource);
   if (!type) return {notFoundPath(), std::nullopt};
   if (!type->namespaced && !ns.empty()) return {notFoundPath(), std::nullopt};
+  const bool eviction = subName == "eviction" && type->group.empty() && type->resource == "pods";
   Subresource sub = Subresource::kMain;
-  if (subName == "status") {
+  if (eviction) {
+    // Handled below, once the write options are read.
+  } else if (subName == "status") {
     sub = Subresource::kStatus;
   } else if (subName == "scale") {
     sub = Subresource::kScale;
@@ -357,6 +405,10 @@ Handled Handler::route(const HttpRequest& req) {
   };
 
   const std::string& m = req.method;
+  if (eviction) {
+    if (m != "POST") return {errorResponse(methodNotAllowed(m, "pods/eviction")), std::nullopt};
+    return answer(evictPod(registry_, *type, ns, name, req, writeOptions.dryRun), 201);
+  }
   if (m == "GET") {
     if (name.empty()) {
       if (auto w = boolParam(queryParam(req.target, "watch")); w.value_or(false)) {

@@ -47,6 +47,20 @@ TEST_CASE("calculatePhase picks the first rule that matches", "[engine][phase]")
          r.status.pauseConditions.push_back({kPauseReasonCanaryPauseStep, t0()});
        },
        "Paused", "CanaryPauseStep"},
+      {"a pending restart is restarting",
+       [](Rollout& r) {
+         r.spec.restartAt = t0();
+         r.status.updatedReplicas = 1;
+       },
+       "Progressing", "rollout is restarting"},
+      {"a restart done (restartAt at restartedAt) no longer counts",
+       [](Rollout& r) { r.spec.restartAt = r.status.restartedAt = t0(); }, "Healthy", ""},
+      {"a pause comes before a restart",
+       [](Rollout& r) {
+         r.spec.restartAt = t0();
+         r.spec.paused = true;
+       },
+       "Paused", "manually paused"},
       {"too few updated replicas", [](Rollout& r) { r.status.updatedReplicas = 1; }, "Progressing",
        "more replicas need to be updated"},
       {"updated but not available", [](Rollout& r) { r.status.availableReplicas = 2; }, "Progressing",

@@ -43,7 +43,7 @@ class RecordingWorld final : public shell::World {
   bool failStatus = false;
   int statusWrites = 0;
 
-  Result<engine::Observed> observe(Time) override { return observed_; }
+  Result<engine::Observed> observe(Time, std::optional<Time>) override { return observed_; }
   Result<bool> apply(const engine::Action& action, Time) override {
     const size_t index = applied_++;
     if (failAction && *failAction == index) {

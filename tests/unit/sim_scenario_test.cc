@@ -46,6 +46,8 @@ spec:
     - {at: 85m, resume: {}}
     - {at: 30m, update: {image: "registry.example/app:v3"}}
     - {at: 30m, update: {image: "sidecar:v2", container: proxy}}
+    - {at: 2h, restart: {}}
+    - {at: 3h, restart: {in: 10m}}
 )";
 
 }  // namespace
@@ -83,9 +85,11 @@ TEST_CASE("a scenario with every field is read as written", "[sim][scenario]") {
   // Actions sorted by time; equal times keep their written order.
   std::vector<std::string> order;
   for (const auto& a : s->actions) order.push_back(formatDuration(a.at) + " " + describeAction(a));
-  CHECK(order == std::vector<std::string>{
-                     "30m set image registry.example/app:v3", "30m set image proxy=sidecar:v2", "45m promote",
-                     "50m promote --full", "1h abort", "1h10m retry", "1h20m pause", "1h25m resume"});
+  CHECK(order == std::vector<std::string>{"30m set image registry.example/app:v3",
+                                          "30m set image proxy=sidecar:v2", "45m promote",
+                                          "50m promote --full", "1h abort", "1h10m retry", "1h20m pause",
+                                          "1h25m resume", "2h restart", "3h restart --in 10m"});
+  CHECK(s->actions.back().in == Duration{600});
 }
 
 TEST_CASE("a scenario without spec takes the defaults", "[sim][scenario]") {
@@ -144,6 +148,10 @@ TEST_CASE("scenario errors name the file, the line and the field path", "[sim][s
        "scenario.yaml:5:16: error: spec.actions[0].update: image is required"},
       {"an update with no body", "  actions:\n    - {at: 5m, update: }\n",
        "scenario.yaml:5:16: error: spec.actions[0].update: update needs an image"},
+      {"a restart with a bad in", "  actions:\n    - {at: 5m, restart: {in: soon}}\n",
+       "scenario.yaml:5:26: error: spec.actions[0].restart.in: invalid duration \"soon\""},
+      {"a restart with an unknown field", "  actions:\n    - {at: 5m, restart: {at: 1m}}\n",
+       "scenario.yaml:5:26: error: spec.actions[0].restart.at: unknown field"},
       {"actions that are not a list", "  actions: {at: 5m}\n",
        "scenario.yaml:4:3: error: spec.actions: must be a list"},
   };

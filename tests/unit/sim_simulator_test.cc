@@ -168,3 +168,34 @@ TEST_CASE("the scenario's stable image is the one the update starts from", "[sim
   CHECK(r.timeline.front().message ==
         "new revision registry.example/web:v2 (stable registry.example/web:v1)");
 }
+
+TEST_CASE("a restart replaces the stable pods one at a time and waits for its restartAt", "[sim][runner]") {
+  // Promoted by 1800 + 600; restarted at 3600 at once, then at 5400 with --in 10m (restartAt 6000).
+  Scenario s = withActions({{1800, PersonAction::Kind::Promote},
+                            {3600, PersonAction::Kind::Restart},
+                            {5400, PersonAction::Kind::Restart}});
+  s.actions[2].in = Duration{600};
+  const SimResult r = run(s);
+  CHECK(r.phase == "Healthy");
+  std::vector<Duration> evictions, restarted;
+  for (const auto& row : r.timeline) {
+    if (row.event == "RestartingPods") {
+      evictions.push_back(row.t);
+      CHECK(row.message.find("Restarting 1 pod of ReplicaSet web-") == 0);
+    }
+    if (row.event == "RolloutRestarted") restarted.push_back(row.t);
+    // maxUnavailable 25% of 4: never more than one of the four pods down.
+    if (row.t >= Duration{3600}) CHECK(row.stable.ready >= 3);
+    if (row.t > Duration{3600} && row.t < Duration{3630}) {
+      CHECK(row.phase == "Progressing");
+      if (row.event.empty()) CHECK(row.message == "rollout is restarting");
+    }
+  }
+  // Four pods each time, one every 10 s (the readiness), the second restart not before its restartAt.
+  const std::vector<Duration> expected = {Duration{3600}, Duration{3610}, Duration{3620}, Duration{3630},
+                                          Duration{6000}, Duration{6010}, Duration{6020}, Duration{6030}};
+  CHECK(evictions == expected);
+  // Done once the last old pod is evicted (its replacement still starting), as Argo Rollouts does.
+  CHECK(restarted == std::vector<Duration>{Duration{3630}, Duration{6030}});
+  CHECK(r.timeline.back().stable == ReplicaCount{4, 4});
+}
