@@ -137,15 +137,15 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
   for (const auto& rs : cluster_.replicaSetWrites->overlay(cluster_.replicaSets->byOwner(uid_), owned)) {
     if (!owned(rs)) continue;
     out.replicaSets.push_back(replicaSetView(rs));
-    const engine::ReplicaSetView& view = out.replicaSets.back();
+    engine::ReplicaSetView& view = out.replicaSets.back();
     if (!restartAt) continue;
     if (view.specReplicas == 0 && view.replicas == 0) {  // no pod to count: no request
-      out.replicaSets.back().restartPods = engine::RestartPodCounts{};
+      view.restartPods = engine::RestartPodCounts{};
       continue;
     }
     auto counts = countPods(rs, *restartAt, now);
     if (!counts) return Error{counts.error()};
-    out.replicaSets.back().restartPods = *counts;
+    view.restartPods = *counts;
   }
   for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
     if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
