@@ -20,6 +20,7 @@ int run(int argc, char** argv) {
   addAnalysisCommand(app, exitCode);
   addClusterCommand(app, exitCode);
   addControllerCommand(app, exitCode);
+  addRolloutCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
