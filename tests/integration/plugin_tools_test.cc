@@ -3,6 +3,7 @@
 // from the cluster.
 #include <catch2/catch.hpp>
 
+#include "base/source.h"
 #include "base/version.h"
 #include "controller_env.h"
 
@@ -77,4 +78,58 @@ TEST_CASE("kubectl completes `kubectl sluice` verbs, flags and rollout names thr
                                     "_sluice_complete; printf '%s\\n' \"${COMPREPLY[@]}\""));
   INFO(bash.output);
   CHECK(bash.output == "web\n");
+}
+
+// krew's rules for a manifest it installs with --manifest and --archive: the checks of its validation
+// (name, a "v"-prefixed semantic version, a platform matching this machine, a sha256 of the archive, a
+// bin among the files copied), then what krew does with it: unpack, copy `files`, and run `bin` as
+// kubectl-sluice. krew itself cannot be installed here (it is no Debian package), so these are its
+// documented rules, checked one by one.
+TEST_CASE("the krew package: a manifest krew accepts, and an archive whose binary runs as kubectl-sluice",
+          "[plugin]") {
+  TempDir dir("sluice-krew");
+  auto packaged = runCommand(std::string(SLUICE_SOURCE_DIR) + "/scripts/krew-package.sh " +
+                             shellQuote(SLUICE_BINARY) + " " + shellQuote((dir / "out").string()));
+  INFO(packaged.output);
+  REQUIRE(packaged.exitCode == 0);
+  auto loaded = loadYamlFile((dir / "out" / "plugin.yaml").string());
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->size() == 1);
+  const json manifest = (*loaded)[0].json;
+  CHECK(manifest["apiVersion"] == "krew.googlecontainertools.github.com/v1alpha2");
+  CHECK(manifest["kind"] == "Plugin");
+  CHECK(manifest["metadata"]["name"] == "sluice");
+  CHECK(manifest["spec"]["version"] == std::string("v") + SLUICE_VERSION);
+  CHECK_FALSE(manifest["spec"].value("shortDescription", "").empty());
+  REQUIRE(manifest["spec"]["platforms"].size() == 1);
+  const json platform = manifest["spec"]["platforms"][0];
+  CHECK(platform["selector"]["matchLabels"]["os"] == "linux");
+  const std::string archive = (dir / "out").string() + "/sluice-linux-" +
+                              platform["selector"]["matchLabels"]["arch"].get<std::string>() + ".tar.gz";
+  CHECK(platform["uri"] == "file://" + archive);
+  auto sha = runCommand("sha256sum " + shellQuote(archive) + " | cut -d' ' -f1");
+  CHECK(platform["sha256"].get<std::string>() + "\n" == sha.output);
+
+  // Unpacked and copied as krew copies `files`, `bin` runs as the plugin.
+  const auto installed = dir / "installed";
+  std::filesystem::create_directories(installed / "unpacked");
+  REQUIRE(
+      runCommand("tar -xzf " + shellQuote(archive) + " -C " + shellQuote((installed / "unpacked").string()))
+          .exitCode == 0);
+  for (const auto& file : platform["files"]) {
+    CHECK(std::filesystem::exists(installed / "unpacked" / file["from"].get<std::string>()));
+  }
+  const auto bin = installed / "unpacked" / platform["bin"].get<std::string>();
+  std::filesystem::create_directories(installed / "bin");
+  std::filesystem::create_symlink(bin, installed / "bin" / "kubectl-sluice");
+  auto run = runCommand("PATH=" + shellQuote((installed / "bin").string()) +
+                        ":\"$PATH\" kubectl sluice version --client");
+  CHECK(run.output == std::string("sluice ") + SLUICE_VERSION + "\n");
+  // Packaging twice gives the same archive: a published sha256 stays true.
+  REQUIRE(runCommand(std::string(SLUICE_SOURCE_DIR) + "/scripts/krew-package.sh " +
+                     shellQuote(SLUICE_BINARY) + " " + shellQuote((dir / "again").string()))
+              .exitCode == 0);
+  auto again = runCommand("sha256sum " + shellQuote((dir / "again").string()) +
+                          "/sluice-linux-*.tar.gz | cut -d' ' -f1");
+  CHECK(again.output == sha.output);
 }
