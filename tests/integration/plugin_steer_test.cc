@@ -177,3 +177,35 @@ TEST_CASE("kubectl sluice on a missing rollout answers in kubectl's words, in th
   CHECK(env.cluster.plugin("pause web -n shop").output == "rollout 'web' paused\n");
   CHECK(env.cluster.plugin("pause web").exitCode == 1);
 }
+
+TEST_CASE("kubectl sluice finds its cluster as kubectl does: KUBECONFIG merged, --context, its namespace",
+          "[plugin][e2e]") {
+  ControllerEnv env;
+  env.cluster.createNamespace("shop");
+  json web = pausedRollout("registry.example/web:v1");
+  web["metadata"]["namespace"] = "shop";
+  env.cluster.ok("apply -f " + env.cluster.writeFile("shop.json", web.dump()));
+  // A second kubeconfig first in KUBECONFIG adds the context "shop" (namespace shop) on the cluster and
+  // user the server's kubeconfig defines: the files are merged, as kubectl merges them.
+  auto config = kube::loadKubeconfigFiles({env.cluster.server().kubeconfigPath().string()}, false);
+  REQUIRE(config.ok());
+  const auto& [name, context] = *config->contexts.begin();
+  const std::string extra = env.cluster.writeFile(
+      "extra-kubeconfig", "apiVersion: v1\nkind: Config\ncontexts:\n- name: shop\n  context:\n    cluster: " +
+                              context.cluster + "\n    user: " + context.user + "\n    namespace: shop\n");
+  const std::string kubeconfig =
+      "KUBECONFIG=" + shellQuote(extra + ":" + env.cluster.server().kubeconfigPath().string());
+  auto run = [&](const std::string& args) {
+    const auto bin = env.cluster.dir() / "plugin-bin";
+    env.cluster.plugin("version --client");  // creates the plugin directory
+    return runCommand(env.cluster.envPrefix() + " " + kubeconfig + " PATH=" + shellQuote(bin.string()) +
+                      ":\"$PATH\" kubectl sluice " + args);
+  };
+  CHECK(run("pause web --context shop").output == "rollout 'web' paused\n");
+  CHECK(run("resume web").output == "Error from server (NotFound): rollouts.sluice.dev \"web\" not found\n");
+  CHECK(run("resume web --context shop -n default").exitCode == 1);  // -n wins over the context's
+  CHECK(run("resume web --context " + name + " -n shop").output == "rollout 'web' resumed\n");
+  auto unknown = run("pause web --context nope");
+  CHECK(unknown.exitCode == 1);
+  CHECK(unknown.output == "error: context was not found for specified context: nope\n");
+}
