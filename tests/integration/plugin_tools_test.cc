@@ -80,6 +80,29 @@ TEST_CASE("kubectl completes `kubectl sluice` verbs, flags and rollout names thr
   CHECK(bash.output == "web\n");
 }
 
+TEST_CASE("kubectl sluice lint and sim work offline through the plugin, as sluice lint and sim", "[plugin]") {
+  KubectlEnv cluster(std::chrono::milliseconds(1000), false);
+  const std::string dir = std::string(SLUICE_SOURCE_DIR) + "/examples/basic-canary";
+  auto lint = cluster.plugin("lint " + shellQuote(dir));
+  INFO(lint.output);
+  CHECK(lint.exitCode == 0);
+  CHECK(lint.output.find("0 errors, 0 warnings in 2 files") != std::string::npos);
+  auto direct = runCommand(std::string(SLUICE_BINARY) + " sim " + shellQuote(dir + "/rollout.yaml") +
+                           " --scenario " + shellQuote(dir + "/scenario.yaml") + " --output json");
+  auto plugin = cluster.plugin("sim " + shellQuote(dir + "/rollout.yaml") + " --scenario " +
+                               shellQuote(dir + "/scenario.yaml") + " --output json");
+  CHECK(plugin.exitCode == 0);
+  CHECK(plugin.output == direct.output);
+  CHECK(nlohmann::json::parse(plugin.output, nullptr, false)["result"].value("phase", "") == "Healthy");
+  // A bad file: the same located error and exit status as sluice lint.
+  const std::string bad = cluster.writeFile("bad.yaml",
+                                            "apiVersion: sluice.dev/v1alpha1\nkind: Rollout\n"
+                                            "metadata: {name: x}\nspec: {replicas: -1}\n");
+  auto badLint = cluster.plugin("lint " + shellQuote(bad));
+  CHECK(badLint.exitCode == 1);
+  CHECK(badLint.output.find(bad + ":4:") != std::string::npos);
+}
+
 // krew's rules for a manifest it installs with --manifest and --archive: the checks of its validation
 // (name, a "v"-prefixed semantic version, a platform matching this machine, a sha256 of the archive, a
 // bin among the files copied), then what krew does with it: unpack, copy `files`, and run `bin` as
