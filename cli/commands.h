@@ -21,5 +21,7 @@ void addAnalysisCommand(CLI::App& app, int& exitCode);
 void addBacktestCommand(CLI::App& analysisCommand, int& exitCode);
 void addClusterCommand(CLI::App& app, int& exitCode);
 void addControllerCommand(CLI::App& app, int& exitCode);
+// The plugin's verbs on one Rollout: promote, abort, retry rollout, pause, resume, set image, undo, status.
+void addRolloutCommands(CLI::App& app, int& exitCode);
 
 }  // namespace sluice::cli
