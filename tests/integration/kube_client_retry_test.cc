@@ -106,3 +106,29 @@ TEST_CASE("kube client fake server: a non-Status error body still gets a reason 
   CHECK(got.error().message == "404 page not found");
   CHECK(peer.requests().size() == 1);
 }
+
+TEST_CASE("kube client fake server: an eviction a PodDisruptionBudget refuses (429) is answered at once",
+          "[kube-client][retry]") {
+  HttpPeer peer([&](const PeerRequest&) {
+    PeerReply r =
+        status(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.");
+    r.headers.emplace_back("Retry-After", "10");
+    return r;
+  });
+  auto client = clientFor(peer);
+  const sluice::kube::ResourceRef pods{"", "v1", "pods", true, "Pod"};
+  const json eviction = {{"apiVersion", "policy/v1"},
+                         {"kind", "Eviction"},
+                         {"metadata", {{"name", "web-1"}, {"namespace", "default"}}}};
+  auto start = std::chrono::steady_clock::now();
+  auto evicted = client->createSubresource(pods, "default", "web-1", "eviction", eviction);
+  auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(evicted.ok());
+  CHECK(evicted.error().isTooManyRequests());
+  auto requests = peer.requests();
+  REQUIRE(requests.size() == 1);  // not retried: the caller asks again on a later reconcile
+  CHECK(requests[0].method == "POST");
+  CHECK(requests[0].path == "/api/v1/namespaces/default/pods/web-1/eviction");
+  CHECK(json::parse(requests[0].body) == eviction);
+  CHECK(took < std::chrono::seconds(5));  // the server's Retry-After was not waited out
+}
