@@ -152,6 +152,9 @@ void act(ControllerEnv& env, const std::string& name, const sim::PersonAction& a
     case sim::PersonAction::Kind::Retry:
       patch = engine::retryPatch(*rollout);
       break;
+    case sim::PersonAction::Kind::Restart:
+      patch = engine::restartPatch(*rollout, toSeconds(std::chrono::system_clock::now()) + a.in);
+      break;
     default:
       FAIL("the test does not carry out " << sim::describeAction(a));
   }
@@ -181,10 +184,13 @@ std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const
   auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   std::vector<Transition> seen;
   size_t nextAction = 0;
+  double lastActed = 0;
   while (since() < 120) {
     if (nextAction < plan.actions.size() &&
-        since() >= std::chrono::duration<double>(plan.actions[nextAction].at).count())
+        since() >= std::chrono::duration<double>(plan.actions[nextAction].at).count()) {
       act(env, name, plan.actions[nextAction++]);
+      lastActed = since();
+    }
     std::string revision;
     const Visible v = observe(env, name, revision);
     const double t = since();
@@ -196,8 +202,10 @@ std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const
       if (!seen.empty() && seen.size() > 1 && t - seen.back().at < 0.3) seen.pop_back();
       if (seen.empty() || !(seen.back().state == v)) seen.push_back({t, v});
     }
-    // Done once the final state has held for a second with every action carried out.
-    if (nextAction == plan.actions.size() && v == final && terminal(v.phase) && t - seen.back().at > 1.0)
+    // Done once the final state has held for a second with every action carried out (and a second given
+    // to the last action, which may leave the state as it was for a moment: a restart once Healthy).
+    if (nextAction == plan.actions.size() && v == final && terminal(v.phase) &&
+        t - std::max(seen.back().at, lastActed) > 1.0)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -309,4 +317,15 @@ TEST_CASE(
   // Aborted back to the stable revision, the reason in the status.
   CHECK(r["status"].value("abort", false));
   CHECK_THAT(r["status"].value("message", ""), Catch::Contains("timed out progressing"));
+}
+
+TEST_CASE("the simulator predicts the controller: a restart once Healthy replaces the pods one at a time",
+          "[controller][e2e][fidelity]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([{"setWeight": 50}, {"pause": {"duration": "2s"}}])"));
+  plan.stable["spec"]["strategy"]["canary"]["maxUnavailable"] = 1;
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  plan.actions = {action(9, sim::PersonAction::Kind::Restart)};
+  const json r = checkPrediction(plan);
+  CHECK(r["status"].value("restartedAt", "") == r["spec"].value("restartAt", "-"));
 }
