@@ -81,6 +81,34 @@ TEST_CASE("pods become ready after the readiness delay and scale down at once", 
   CHECK(world.observed(kT0 + Duration{90}).replicaSets[0].replicas == 0);
 }
 
+TEST_CASE("a restart evicts the oldest pods created before restartAt and replaces them", "[sim][world]") {
+  SimulatedWorld world(Duration{30}, {});
+  REQUIRE(applied(world, replicaSet("web-abc", "abc", 1, 2), kT0));
+  REQUIRE(applied(world, ScaleReplicaSet{"web-abc", 4}, kT0 + Duration{60}));
+  const Time restartAt = kT0 + Duration{100};
+  // Counted only when asked for (a restart due), from the pods' creation times.
+  CHECK_FALSE(world.observed(restartAt).replicaSets[0].restartPods);
+  CHECK(world.observed(restartAt, restartAt).replicaSets[0].restartPods == RestartPodCounts{4, 0, 4});
+  CHECK(world.observed(restartAt, kT0 + Duration{60}).replicaSets[0].restartPods ==
+        RestartPodCounts{2, 0, 4});
+
+  // Three go: the two asked for at 0s, then one of those asked for at 60s; three new ones start.
+  CHECK(applied(world, RestartPods{"web-abc", 3, restartAt}, restartAt));
+  auto seen = world.observed(restartAt, restartAt).replicaSets[0];
+  CHECK(seen.replicas == 4);
+  CHECK(seen.availableReplicas == 1);
+  CHECK(seen.restartPods == RestartPodCounts{1, 0, 1});
+  CHECK(world.nextChange(restartAt) == restartAt + Duration{30});
+  CHECK(world.observed(restartAt + Duration{30}).replicaSets[0].availableReplicas == 4);
+
+  // Asking for more than are left evicts what is left; pods created since are never evicted.
+  CHECK(applied(world, RestartPods{"web-abc", 5, restartAt}, restartAt + Duration{30}));
+  CHECK(world.observed(restartAt + Duration{30}, restartAt).replicaSets[0].restartPods ==
+        RestartPodCounts{0, 0, 3});
+  CHECK_FALSE(applied(world, RestartPods{"web-abc", 1, restartAt}, restartAt + Duration{30}));
+  CHECK_FALSE(applied(world, RestartPods{"web-gone", 1, restartAt}, restartAt + Duration{30}));
+}
+
 TEST_CASE("creating a ReplicaSet that exists changes nothing, and deleting removes it", "[sim][world]") {
   SimulatedWorld world(Duration{0}, {});
   CHECK(applied(world, replicaSet("web-abc", "abc", 1, 2), kT0));
