@@ -134,9 +134,9 @@ TEST_CASE(
       }
     }
   }
-  CHECK(rollouts == 7);
+  CHECK(rollouts == 8);
   CHECK(templates == 3);
-  CHECK(env.getJson("ro")["items"].size() == 7);
+  CHECK(env.getJson("ro")["items"].size() == 8);
 }
 
 TEST_CASE("kubectl get ro and get ar print Argo Rollouts' columns, and the sluice category lists both",
