@@ -20,6 +20,8 @@ int run(int argc, char** argv) {
   addAnalysisCommand(app, exitCode);
   addClusterCommand(app, exitCode);
   addControllerCommand(app, exitCode);
+  addGetCommand(app, exitCode);
+  addListCommand(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
