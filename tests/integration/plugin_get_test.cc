@@ -175,7 +175,11 @@ TEST_CASE("kubectl sluice get shows a canary mid-rollout, its table, its analysi
   const PluginPath path;
   const auto [v1, v2] = updateToFirstPause(env);
 
-  HttpPeer peer([](const PeerRequest&) { return PeerReply{200, {}, R"({"ratio": 0.01})"}; });
+  HttpPeer peer([](const PeerRequest&) {
+    PeerReply reply;
+    reply.body = R"({"ratio": 0.01})";
+    return reply;
+  });
   env.cluster.ok("create -f " +
                  env.cluster.writeFile("ar.json", analysisRun(v2, peer.url("/metrics")).dump()));
   REQUIRE(waitUntil(
@@ -271,10 +275,11 @@ TEST_CASE("kubectl sluice get rollout -w on a terminal redraws as soon as anothe
   const PluginPath path;
   updateToFirstPause(env);
 
-  PtyCommand watch(path.prefix(env.cluster) + " kubectl sluice get rollout web -w --timeout 60s");
+  PtyCommand watch("env " + path.prefix(env.cluster) + " kubectl sluice get rollout web -w --timeout 60s");
+  const bool first = watch.readUntil([](const std::string& out) { return showsStep(lastFrame(out), "1/4"); },
+                                     milliseconds(10000));
   INFO(watch.output());
-  REQUIRE(watch.readUntil([](const std::string& out) { return showsStep(lastFrame(out), "1/4"); },
-                          milliseconds(10000)));
+  REQUIRE(first);
   // On a terminal: each frame clears the screen, and the status is coloured.
   CHECK(watch.output().find("\033[H\033[2J") != std::string::npos);
   CHECK(watch.output().find("\033[36m॥ Paused\033[0m") != std::string::npos);
@@ -292,10 +297,12 @@ TEST_CASE("kubectl sluice get rollout -w on a terminal redraws as soon as anothe
               ->patch(controller::rolloutsResource(), "default", "web", kube::PatchType::kMerge,
                       promote->status, {}, "status")
               .ok());
-  REQUIRE(watch.readUntil([](const std::string& out) { return showsStep(lastFrame(out), "2/4"); },
-                          milliseconds(10000)));
+  const bool promoted = watch.readUntil(
+      [](const std::string& out) { return showsStep(lastFrame(out), "2/4"); }, milliseconds(10000));
   const auto shownAfter =
       std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - promotedAt);
+  INFO(watch.output());
+  REQUIRE(promoted);
   // The controller's reconcile and the watch events, not a polling interval: well under a second.
   CHECK(shownAfter < milliseconds(1000));
   // Then the canary grows to half the pods, and the tree follows without being asked.
