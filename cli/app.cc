@@ -2,8 +2,10 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string_view>
 
 #include "cli/commands.h"
+#include "cli/completion.h"
 
 namespace sluice::cli {
 
@@ -20,8 +22,16 @@ int run(int argc, char** argv) {
   addAnalysisCommand(app, exitCode);
   addClusterCommand(app, exitCode);
   addControllerCommand(app, exitCode);
+  addRolloutCommands(app, exitCode);
+  addCompletionCommand(app, exitCode);
   addGetCommand(app, exitCode);
   addListCommand(app, exitCode);
+  // Completion requests: `sluice __complete WORDS...` from the shell scripts, and kubectl's plugin
+  // completion, which runs `kubectl_complete-sluice WORDS...` (a link to this binary).
+  std::string_view program = argc > 0 ? argv[0] : "";
+  program = program.substr(program.rfind('/') == std::string_view::npos ? 0 : program.rfind('/') + 1);
+  if (program == "kubectl_complete-sluice") return complete(app, {argv + 1, argv + argc});
+  if (argc >= 2 && std::string_view(argv[1]) == "__complete") return complete(app, {argv + 2, argv + argc});
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,6 +1,8 @@
 // The controller manager (see manager.h).
 #include "controller/manager.h"
 
+#include "base/version.h"
+
 #include <unistd.h>
 
 #include <mutex>
@@ -240,6 +242,7 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
   config.leaseDuration = m.options.leaseDuration;
   config.renewDeadline = m.options.renewDeadline;
   config.retryPeriod = m.options.retryPeriod;
+  config.holderAnnotations[kControllerVersionAnnotation] = SLUICE_VERSION;
   config.onStartedLeading = [&m] {
     log(LogLevel::Info, "",
         "became the leader (" + m.options.leaseNamespace + "/" + m.options.leaseName + ")");

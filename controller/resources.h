@@ -26,5 +26,7 @@ inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-do
 inline constexpr const char* kRolloutLabel = "sluice.dev/rollout";
 inline constexpr const char* kAnalysisTypeLabel = "sluice.dev/analysis-type";  // Step or Background
 inline constexpr const char* kStepIndexLabel = "sluice.dev/step-index";
+// On the leader-election Lease: the version of the controller holding it (read by `sluice version`).
+inline constexpr const char* kControllerVersionAnnotation = "sluice.dev/controller-version";
 
 }  // namespace sluice::controller

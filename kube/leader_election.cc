@@ -86,6 +86,10 @@ struct LeaderElector::Impl {
     return static_cast<int>(std::max<int64_t>(1, (config.leaseDuration.count() + 999) / 1000));
   }
 
+  void annotate(json& lease) const {
+    for (const auto& [key, value] : config.holderAnnotations) lease["metadata"]["annotations"][key] = value;
+  }
+
   // One round of client-go's tryAcquireOrRenew: true when we hold the lease after it.
   bool tryAcquireOrRenew() {
     auto got = client.get(kLeaseResource, config.ns, config.name);
@@ -97,6 +101,7 @@ struct LeaderElector::Impl {
                     {"kind", "Lease"},
                     {"metadata", {{"name", config.name}, {"namespace", config.ns}}},
                     {"spec", specFrom(mine)}};
+      annotate(lease);
       auto created = client.create(kLeaseResource, config.ns, lease);
       if (!created) return false;
       observe(mine);
@@ -121,6 +126,7 @@ struct LeaderElector::Impl {
     }
     json updated = *got;  // keeps metadata.resourceVersion: a concurrent writer makes this a Conflict
     updated["spec"] = specFrom(mine);
+    annotate(updated);
     auto put = client.update(kLeaseResource, updated);
     if (!put) return false;
     observe(mine);

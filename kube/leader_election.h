@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -55,6 +56,9 @@ struct LeaderElectionConfig {
   // On stop() while leading, write the Lease free (empty holder) so that another candidate takes over at
   // once instead of after leaseDuration.
   bool releaseOnStop = true;
+  // Annotations the holder writes on the Lease with each acquire and renewal (the controller publishes
+  // its version there, for `sluice version`).
+  std::map<std::string, std::string> holderAnnotations;
   std::function<void()> onStartedLeading;                        // on the elector's thread
   std::function<void()> onStoppedLeading;                        // once leadership is lost or released
   std::function<void(const std::string& identity)> onNewLeader;  // whenever the observed holder changes

@@ -89,6 +89,18 @@ class KubectlEnv {
     return runCommand(envPrefix() + " kubectl " + args + " 2>&1");
   }
 
+  // Runs `kubectl sluice ARGS` through kubectl's plugin dispatch: the built sluice binary is on PATH as
+  // kubectl-sluice (a symlink, as an installation makes it); stdout and stderr together.
+  CommandResult plugin(const std::string& args) const {
+    const auto bin = dir_ / "plugin-bin";
+    if (!std::filesystem::exists(bin / "kubectl-sluice")) {
+      std::filesystem::create_directories(bin);
+      std::filesystem::create_symlink(SLUICE_BINARY, bin / "kubectl-sluice");
+    }
+    return runCommand(envPrefix() + " PATH=" + shellQuote(bin.string()) + ":\"$PATH\" kubectl sluice " +
+                      args + " 2>&1");
+  }
+
   // Runs kubectl and requires exit 0; returns its output.
   std::string ok(const std::string& args) const {
     auto r = kubectl(args);
