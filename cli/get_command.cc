@@ -40,6 +40,9 @@ struct GetFlags {
   std::string timeout = "0";
 };
 
+// How long `-w` waits for the first list of each watched resource before saying why it cannot show them.
+constexpr std::chrono::seconds kSyncTimeout{10};
+
 Time wallNow() { return toSeconds(realClock().wallNow()); }
 
 bool useColor(const GetFlags& flags) { return !flags.noColor && isatty(STDOUT_FILENO) == 1; }
@@ -138,19 +141,32 @@ int watchRollout(kube::Client& client, const std::string& ns, const std::string&
   auto replicaSets = informer(controller::replicaSetsResource(), podSelector(rollout), "");
   auto pods = informer(controller::podsResource(), podSelector(rollout), "");
   auto runs = informer(controller::analysisRunsResource(), runSelector(name), "");
-  const std::vector<kube::Informer*> all = {rollouts.get(), replicaSets.get(), pods.get(), runs.get()};
-  for (auto* i : all) i->start();
+  const std::vector<std::pair<const char*, kube::Informer*>> all = {{"rollouts", rollouts.get()},
+                                                                    {"replicasets", replicaSets.get()},
+                                                                    {"pods", pods.get()},
+                                                                    {"analysisruns", runs.get()}};
+  for (const auto& entry : all) entry.second->start();
 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto over = [&] {
     return stopped || (timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline);
   };
-  for (auto* i : all) {
+  // A list that keeps failing (no permission to list pods, say) is said, not waited on in silence.
+  const auto syncBy = std::chrono::steady_clock::now() + kSyncTimeout;
+  int exitCode = kExitOk;
+  for (auto [what, i] : all) {
     while (!i->waitForSync(std::chrono::milliseconds(200))) {
       const std::lock_guard<std::mutex> lock(mu);
       if (over()) break;
+      if (std::chrono::steady_clock::now() >= syncBy) {
+        std::cerr << "error: cannot watch " << what << ": " << i->lastError() << "\n";
+        stopped = true;
+        exitCode = kExitFailure;
+        break;
+      }
     }
   }
+  const std::string key = ns + "/" + name;  // the informer's cache key
   std::string last;
   uint64_t seen = UINT64_MAX;  // the version drawn last; none yet
   for (;;) {
@@ -166,7 +182,7 @@ int watchRollout(kube::Client& client, const std::string& ns, const std::string&
       seen = version;  // events from here on draw again
     }
     std::string frame;
-    if (auto current = rollouts->get(ns + "/" + name)) {
+    if (auto current = rollouts->get(key)) {
       RolloutObjects o;
       o.rollout = std::move(*current);
       o.replicaSets = replicaSets->list();
@@ -180,10 +196,10 @@ int watchRollout(kube::Client& client, const std::string& ns, const std::string&
     std::cout << (tty ? "\033[H\033[2J" : (last.empty() ? "" : "\n")) << frame << std::flush;
     last = std::move(frame);
   }
-  for (auto* i : all) i->stop();
+  for (const auto& entry : all) entry.second->stop();
   if (!signalled) signals.wake();
   stopper.join();
-  return kExitOk;
+  return exitCode;
 }
 
 // The session, or nullopt after saying why there is none (exit 1, as kubectl for a bad kubeconfig).
