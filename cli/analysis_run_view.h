@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "base/time.h"
-#include "cli/rollout_view.h"
+#include "cli/view_text.h"
 
 namespace sluice::cli {
 

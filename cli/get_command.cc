@@ -274,12 +274,14 @@ void showAnalysisRun(const GetFlags& flags, int& exitCode) {
 
 void addListRolloutsCommand(CLI::App& parent, int& exitCode, bool withName) {
   auto flags = std::make_shared<GetFlags>();
+  // `get rollout NAME` and `list rollouts` read best; each takes the other's spelling too, and `ro`.
   auto* cmd = parent.add_subcommand(
-      "rollout", withName ? "Show a Rollout: its status, and a tree of its revisions, ReplicaSets, pods and\n"
-                            "AnalysisRuns (with NAME); without NAME, list the Rollouts as a table"
-                          : "List the Rollouts as a table");
+      withName ? "rollout" : "rollouts",
+      withName ? "Show a Rollout: its status, and a tree of its revisions, ReplicaSets, pods and\n"
+                 "AnalysisRuns (with NAME); without NAME, list the Rollouts as a table"
+               : "List the Rollouts as a table");
   cmd->alias("ro");
-  cmd->alias("rollouts");
+  cmd->alias(withName ? "rollouts" : "rollout");
   if (withName) {
     cmd->add_option("NAME", flags->name, "The Rollout to show");
     cmd->add_flag("-w,--watch", flags->watch, "Redraw on every change until Ctrl-C or --timeout");

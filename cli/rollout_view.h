@@ -8,12 +8,9 @@
 #include <vector>
 
 #include "base/time.h"
+#include "cli/view_text.h"
 
 namespace sluice::cli {
-
-// How an object is doing, as one of the plugin's symbols: ✔ ok, ◌ progressing, ॥ paused, ✖ bad,
-// • neutral (scaled down), ⚠ warning (inconclusive). Each has its colour on a terminal.
-enum class Health { kOk, kProgressing, kPaused, kBad, kNeutral, kWarning };
 
 struct PodView {
   std::string name;

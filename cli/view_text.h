@@ -10,7 +10,14 @@
 #include <vector>
 
 #include "base/time.h"
-#include "cli/rollout_view.h"
+
+namespace sluice::cli {
+
+// How an object is doing, as one of the plugin's symbols: ✔ ok, ◌ progressing, ॥ paused, ✖ bad,
+// • neutral (scaled down), ⚠ warning (inconclusive). Each has its colour on a terminal.
+enum class Health { kOk, kProgressing, kPaused, kBad, kNeutral, kWarning };
+
+}  // namespace sluice::cli
 
 namespace sluice::cli::view {
 
