@@ -71,8 +71,8 @@ awk '/ControllerProcess/ && !/^-/ { split($1, name, "/"); sub(/rollouts:/, "", n
   for (i = 1; i <= NF; i++) if ($i ~ /^(settled|settle_s|settled_VmRSS_KiB|idle60s_VmRSS_KiB|idle60s_VmHWM_KiB|idle60s_cpu_s|rolled_per_s|rolled_cpu_s)=/) line = line " " $i
   print line " (budget: under 256 MiB VmRSS at 10000)" }' build-bench/bench_controller_process.txt
 awk '/BM_GetRolloutCold/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get rollout, cold process, 20 runs:"
-  for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|min_ms|p90_ms)=/) line = line " " $i
+  for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|min_ms|p90_ms|cpu_median_ms)=/) line = line " " $i
   print line " (budget: median under 50 ms)" }
   /BM_ListRollouts1000/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get rollouts -A, 1000 Rollouts, 20 runs:"
-  for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|min_ms|p90_ms)=/) line = line " " $i
+  for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|min_ms|p90_ms|cpu_median_ms)=/) line = line " " $i
   print line }' build-bench/bench_plugin_get.txt
