@@ -9,6 +9,7 @@
 
 #include "cli/analysis_run_view.h"
 #include "cli/rollout_view.h"
+#include "tests/support/process.h"
 
 using namespace sluice;
 using namespace sluice::cli;
@@ -273,4 +274,44 @@ TEST_CASE("get analysisrun renders every metric and measurement as its golden fi
   CHECK(v.metrics[2].phase == "Pending");
   // A Secret's value is never read, only where it comes from.
   CHECK(v.args.at(1) == "api-token from Secret prometheus key token");
+}
+
+TEST_CASE("get refuses what kubectl refuses, and says why it cannot reach a cluster", "[cli][get]") {
+  const testing::TempDir dir("sluice-get");
+  // A cluster nobody listens on: the connection is refused at once.
+  const std::string kubeconfig = (dir / "kubeconfig").string();
+  std::ofstream(kubeconfig) << R"(apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]
+current-context: x
+)";
+  struct Row {
+    const char* behaviour;
+    std::string args;
+    int exitCode;
+    const char* says;
+  };
+  const Row rows[] = {
+      {"watching needs a name", "get rollouts -w", 2, "error: -w needs a Rollout NAME"},
+      {"a name across all namespaces", "get rollout web -A", 2,
+       "error: a resource cannot be retrieved by name across all namespaces"},
+      {"a timeout that is no duration", "get rollout web -w --timeout soon", 2, "error: --timeout: "},
+      {"an unreadable kubeconfig", "get rollout web --kubeconfig " + (dir / "missing").string(), 1,
+       "error: "},
+      {"no server answering", "get rollout web --kubeconfig " + kubeconfig, 1,
+       "Unable to connect to the server: "},
+      {"no server answering a list", "list rollouts -A --kubeconfig " + kubeconfig, 1,
+       "Unable to connect to the server: "},
+  };
+  for (const Row& row : rows) {
+    SECTION(row.behaviour) {
+      const auto r = testing::runCommand("HOME=" + dir.path().string() + " KUBECONFIG=" + kubeconfig + " " +
+                                         SLUICE_BINARY + " " + row.args + " 2>&1");
+      INFO(r.output);
+      CHECK(r.exitCode == row.exitCode);
+      CHECK(r.output.rfind(row.says, 0) == 0);
+    }
+  }
 }
