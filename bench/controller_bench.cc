@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "analysis/providers/providers.h"
+#include "bench/bench_cluster.h"
 #include "bench/sqlite_baseline.h"
 #include "controller/manager.h"
 #include "controller/resources.h"
@@ -30,6 +31,9 @@
 namespace {
 
 using nlohmann::json;
+using sluice::bench::applyCrds;
+using sluice::bench::clientFor;
+using sluice::bench::rollout;
 using sluice::bench::ScratchDir;
 using Clock = std::chrono::steady_clock;
 namespace kube = sluice::kube;
@@ -53,22 +57,6 @@ double percentile(std::vector<double> v, double p) {
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
-// A canary Rollout `name` in `ns`: `replicas` pods of `image` labelled app=<name>, stepping through
-// `steps`.
-json rollout(const std::string& name, const std::string& image, int replicas, json steps,
-             const std::string& ns = "default") {
-  return {{"apiVersion", "sluice.dev/v1alpha1"},
-          {"kind", "Rollout"},
-          {"metadata", {{"name", name}, {"namespace", ns}}},
-          {"spec",
-           {{"replicas", replicas},
-            {"selector", {{"matchLabels", {{"app", name}}}}},
-            {"template",
-             {{"metadata", {{"labels", {{"app", name}}}}},
-              {"spec", {{"containers", json::array({{{"name", "web"}, {"image", image}}})}}}}},
-            {"strategy", {{"canary", {{"steps", std::move(steps)}}}}}}}};
-}
-
 json imagePatch(const std::string& image) {
   return {{"spec",
            {{"template", {{"spec", {{"containers", json::array({{{"name", "web"}, {"image", image}}})}}}}}}}};
@@ -85,30 +73,6 @@ bool settled(const json& r) {
          field(r, "/status/observedGeneration") == field(r, "/metadata/generation") &&
          !field(r, "/status/stableRS").empty() &&
          field(r, "/status/stableRS") == field(r, "/status/currentPodHash");
-}
-
-std::unique_ptr<kube::Client> clientFor(const std::filesystem::path& kubeconfig) {
-  kube::KubeconfigOptions o;
-  o.kubeconfigFlag = kubeconfig.string();
-  auto config = kube::loadClientConfig(o);
-  if (!config) fail(config.error());
-  kube::ClientOptions options;
-  options.qps = 1e9;  // the bench's own requests are not what is measured
-  options.burst = 1 << 30;
-  auto c = kube::Client::create(*config, options);
-  if (!c) fail(c.error());
-  return std::move(c).value();
-}
-
-// The CRDs of crds/ applied with the real kubectl, and served (discovery lists them) before returning.
-void applyCrds(const ScratchDir& dir, const std::filesystem::path& kubeconfig, kube::Client& client) {
-  const std::string env = "KUBECONFIG=" + kubeconfig.string() +
-                          " KUBECACHEDIR=" + (dir.path / "cache").string() + " HOME=" + dir.path.string();
-  auto r = sluice::testing::runCommand(env + " kubectl apply -k " + SLUICE_SOURCE_DIR "/crds 2>&1");
-  if (r.exitCode != 0) fail("kubectl apply -k crds: " + r.output);
-  if (!sluice::testing::waitUntil([&] { return client.list(controller::rolloutsResource(), "default").ok(); },
-                                  std::chrono::seconds(10)))
-    fail("the Rollout CRD is not served");
 }
 
 // The namespace of the Rollout web-<i>: a hundred to a namespace, as a large cluster spreads them over

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver bench_controller >/dev/null
+ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver bench_controller bench_plugin_get >/dev/null
 for b in bench_sim bench_condition bench_provider bench_store bench_gc; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
@@ -26,6 +26,8 @@ build-bench/bench/bench_apiserver --benchmark_filter='ResidentMemory' | tee buil
 build-bench/bench/bench_controller --benchmark_filter='RolloutReconcile|Abort' --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true | tee build-bench/bench_controller.txt
 build-bench/bench/bench_controller --benchmark_filter='ControllerProcess' | tee build-bench/bench_controller_process.txt
+# The plugin: 20 cold processes of each view, one scenario each.
+build-bench/bench/bench_plugin_get | tee build-bench/bench_plugin_get.txt
 echo
 awk '/_median/ {sub(/_median$/, "", $1); print "bench_sim " $1 " median CPU per simulation: " $4 " " $5 " (budget: under 1 ms)"}' build-bench/bench_sim.txt
 awk '/_median/ && /items_per_second/ {
@@ -68,3 +70,9 @@ awk '/ControllerProcess/ && !/^-/ { split($1, name, "/"); sub(/rollouts:/, "", n
   line = "bench_controller controller process, " name[2] " Rollouts:"
   for (i = 1; i <= NF; i++) if ($i ~ /^(settled|settle_s|settled_VmRSS_KiB|idle60s_VmRSS_KiB|idle60s_VmHWM_KiB|idle60s_cpu_s|rolled_per_s|rolled_cpu_s)=/) line = line " " $i
   print line " (budget: under 256 MiB VmRSS at 10000)" }' build-bench/bench_controller_process.txt
+awk '/BM_GetRolloutCold/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get rollout, cold process, 20 runs:"
+  for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|min_ms|p90_ms|cpu_median_ms)=/) line = line " " $i
+  print line " (budget: median under 50 ms)" }
+  /BM_ListRollouts1000/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get rollouts -A, 1000 Rollouts, 20 runs:"
+  for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|min_ms|p90_ms|cpu_median_ms)=/) line = line " " $i
+  print line }' build-bench/bench_plugin_get.txt

@@ -24,6 +24,8 @@ int run(int argc, char** argv) {
   addControllerCommand(app, exitCode);
   addRolloutCommands(app, exitCode);
   addCompletionCommand(app, exitCode);
+  addGetCommand(app, exitCode);
+  addListCommand(app, exitCode);
   // Completion requests: `sluice __complete WORDS...` from the shell scripts, and kubectl's plugin
   // completion, which runs `kubectl_complete-sluice WORDS...` (a link to this binary).
   std::string_view program = argc > 0 ? argv[0] : "";

@@ -21,6 +21,9 @@ void addAnalysisCommand(CLI::App& app, int& exitCode);
 void addBacktestCommand(CLI::App& analysisCommand, int& exitCode);
 void addClusterCommand(CLI::App& app, int& exitCode);
 void addControllerCommand(CLI::App& app, int& exitCode);
+// The plugin's read-only views: `get rollout|analysisrun` and `list rollouts`.
+void addGetCommand(CLI::App& app, int& exitCode);
+void addListCommand(CLI::App& app, int& exitCode);
 // The plugin's verbs on one Rollout: promote, abort, retry rollout, pause, resume, set image, undo, status.
 void addRolloutCommands(CLI::App& app, int& exitCode);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -81,8 +82,9 @@ constexpr int kConflictAttempts = 5;
 // simulator applies them in). A status patch that moves the step index is relative to what was read, so
 // it carries the resourceVersion: two people promoting at once skip one step, not two. On a conflict the
 // Rollout is read again and the patches computed again.
-int steer(const RolloutVerb& args, Result<engine::SteeringPatch> (*make)(const engine::Rollout&),
-          const std::string& done) {
+using PatchMaker = std::function<Result<engine::SteeringPatch>(const engine::Rollout&)>;
+
+int steer(const RolloutVerb& args, const PatchMaker& make, const std::string& done) {
   auto session = open(args.kube);
   if (!session) return kExitFailure;
   for (int attempt = 0; attempt < kConflictAttempts; ++attempt) {

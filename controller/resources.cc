@@ -37,6 +37,10 @@ const kube::ResourceRef& replicaSetsResource() {
   static const auto r = ref("apps", "v1", "replicasets", true, "ReplicaSet");
   return r;
 }
+const kube::ResourceRef& podsResource() {
+  static const auto r = ref("", "v1", "pods", true, "Pod");
+  return r;
+}
 const kube::ResourceRef& servicesResource() {
   static const auto r = ref("", "v1", "services", true, "Service");
   return r;

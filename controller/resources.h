@@ -14,6 +14,7 @@ const kube::ResourceRef& analysisRunsResource();
 const kube::ResourceRef& analysisTemplatesResource();
 const kube::ResourceRef& clusterAnalysisTemplatesResource();
 const kube::ResourceRef& replicaSetsResource();
+const kube::ResourceRef& podsResource();
 const kube::ResourceRef& servicesResource();
 const kube::ResourceRef& secretsResource();
 const kube::ResourceRef& podsResource();

@@ -403,12 +403,33 @@ ApiResult<json> Client::list(const ResourceRef& r, const std::string& ns, const 
   return impl_->call("GET", r.path(ns), q, "", "", true);
 }
 
-ApiResult<json> Client::listAll(const ResourceRef& r, const std::string& ns, ListOptions o) {
-  json all;
+ApiResult<std::string> Client::listPages(const ResourceRef& r, const std::string& ns, ListOptions o,
+                                         const std::function<void(json& page)>& onPage) {
+  std::string resourceVersion;
+  bool first = true;
   for (;;) {
     auto page = list(r, ns, o);
-    if (!page) return page;
+    if (!page) return page.error();
     json& p = *page;
+    std::string next;
+    if (p.contains("metadata") && p["metadata"].is_object()) {
+      if (first) resourceVersion = p["metadata"].value("resourceVersion", "");
+      if (p["metadata"].contains("continue") && p["metadata"]["continue"].is_string()) {
+        next = p["metadata"]["continue"];
+      }
+    }
+    first = false;
+    onPage(p);
+    if (next.empty()) break;
+    o.continueToken = next;
+    o.resourceVersion.clear();  // a continue token carries the snapshot
+  }
+  return resourceVersion;
+}
+
+ApiResult<json> Client::listAll(const ResourceRef& r, const std::string& ns, ListOptions o) {
+  json all;
+  auto listed = listPages(r, ns, std::move(o), [&all](json& p) {
     if (all.is_null()) {
       all = p;
       all["items"] = json::array();
@@ -416,16 +437,12 @@ ApiResult<json> Client::listAll(const ResourceRef& r, const std::string& ns, Lis
     if (p.contains("items") && p["items"].is_array()) {
       for (auto& item : p["items"]) all["items"].push_back(std::move(item));
     }
-    std::string next;
-    if (p.contains("metadata") && p["metadata"].contains("continue") &&
-        p["metadata"]["continue"].is_string()) {
-      next = p["metadata"]["continue"];
-    }
-    if (next.empty()) break;
-    o.continueToken = next;
-    o.resourceVersion.clear();  // a continue token carries the snapshot
+  });
+  if (!listed) return listed.error();
+  if (all["metadata"].is_object()) {
+    all["metadata"].erase("continue");
+    all["metadata"]["resourceVersion"] = *listed;
   }
-  if (all["metadata"].is_object()) all["metadata"].erase("continue");
   return all;
 }
 

@@ -133,6 +133,10 @@ class Client {
   // Every page, following continue tokens; returns the last page's List with all items and the first
   // page's resourceVersion (the snapshot the pages belong to). 410 mid-way (token expired) is an error.
   ApiResult<nlohmann::json> listAll(const ResourceRef& r, const std::string& ns, ListOptions o = {});
+  // Every page, each handed to `onPage` as it arrives (which may move its items out), so that a large
+  // collection is never held whole; returns the first page's resourceVersion.
+  ApiResult<std::string> listPages(const ResourceRef& r, const std::string& ns, ListOptions o,
+                                   const std::function<void(nlohmann::json& page)>& onPage);
   // The namespace comes from the object's metadata.namespace, else `ns`, else the config's.
   ApiResult<nlohmann::json> create(const ResourceRef& r, const std::string& ns, const nlohmann::json& obj,
                                    const WriteOptions& o = {});
