@@ -49,9 +49,5 @@ const kube::ResourceRef& secretsResource() {
   static const auto r = ref("", "v1", "secrets", true, "Secret");
   return r;
 }
-const kube::ResourceRef& podsResource() {
-  static const auto r = ref("", "v1", "pods", true, "Pod");
-  return r;
-}
 
 }  // namespace sluice::controller
