@@ -296,15 +296,32 @@ struct Client::Impl {
   }
 
   // One API call: rate limit, credentials, retries; the decoded JSON body or an ApiError.
+  // Sleeps `d` unless `cancel` is cancelled meanwhile; false when it was.
+  static bool pauseUnlessCancelled(std::chrono::milliseconds d, const net::Cancellation* cancel) {
+    if (cancel == nullptr) {
+      std::this_thread::sleep_for(d);
+      return true;
+    }
+    constexpr auto kStep = std::chrono::milliseconds(20);
+    for (auto slept = std::chrono::milliseconds(0); slept < d; slept += kStep) {
+      if (cancel->cancelled()) return false;
+      std::this_thread::sleep_for(std::min(kStep, d - slept));
+    }
+    return !cancel->cancelled();
+  }
+
   ApiResult<json> call(const std::string& verb, const std::string& path, const std::string& query,
                        const std::string& body, const std::string& contentType, bool retryServerErrors,
-                       bool retryTooManyRequests = true) {
+                       const net::Cancellation* cancel = nullptr, bool retryTooManyRequests = true) {
     net::Request req;
     req.method = verb;
     req.url = config.server + path + (query.empty() ? "" : "?" + query);
     req.timeout = options.timeout;
     bool refreshedExec = false;
     for (int attempt = 0;; ++attempt) {
+      if (cancel != nullptr && cancel->cancelled()) {
+        return ApiError::client("cancelled", verb, path);
+      }
       auto wait = bucket->reserve();
       if (wait.count() > 0) std::this_thread::sleep_for(wait);
       net::Request r = req;
@@ -322,7 +339,7 @@ struct Client::Impl {
         options.onRequest({verb, path, query, out.ok() ? static_cast<int>(out.response().status) : 0});
       if (!out.ok()) {
         if (retryServerErrors && attempt < options.maxRetries) {
-          std::this_thread::sleep_for(backoff(attempt, nullptr));
+          pauseUnlessCancelled(backoff(attempt, nullptr), cancel);  // a cancel ends the loop at the top
           continue;
         }
         ApiError e;
@@ -343,7 +360,7 @@ struct Client::Impl {
       }
       bool retry = (resp.status == 429 && retryTooManyRequests) || (retryServerErrors && resp.status >= 500);
       if (retry && attempt < options.maxRetries) {
-        std::this_thread::sleep_for(backoff(attempt, &resp));
+        pauseUnlessCancelled(backoff(attempt, &resp), cancel);  // a cancel ends the loop at the top
         continue;
       }
       if (resp.status >= 400 || resp.status < 200) return decodeError(resp.status, resp.body, verb, path);
@@ -400,7 +417,7 @@ ApiResult<json> Client::list(const ResourceRef& r, const std::string& ns, const 
   if (o.limit > 0) addParam(q, "limit", std::to_string(o.limit));
   addParam(q, "continue", o.continueToken);
   addParam(q, "resourceVersion", o.resourceVersion);
-  return impl_->call("GET", r.path(ns), q, "", "", true);
+  return impl_->call("GET", r.path(ns), q, "", "", true, o.cancel);
 }
 
 ApiResult<std::string> Client::listPages(const ResourceRef& r, const std::string& ns, ListOptions o,
@@ -475,7 +492,8 @@ ApiResult<json> Client::createSubresource(const ResourceRef& r, const std::strin
   if (name.empty() || subresource.empty())
     return ApiError::client("create " + r.resource + ": an object name and a subresource are required");
   return impl_->call("POST", r.path(impl_->nsOr(ns), name, subresource), writeQuery(o), body.dump(),
-                     "application/json", false, /*retryTooManyRequests=*/false);
+                     "application/json", false, /*cancel=*/nullptr,
+                     /*retryTooManyRequests=*/false);
 }
 
 ApiResult<json> Client::update(const ResourceRef& r, const json& obj, const WriteOptions& o) {

@@ -46,6 +46,9 @@ struct ListOptions {
   int64_t limit = 0;            // 0: no limit
   std::string continueToken;    // from a previous page's metadata.continue
   std::string resourceVersion;  // "" (most recent), "0" (any), or an exact one
+  // When cancelled (from another thread), no further attempt is made and the backoff between retries
+  // ends at once: an informer being stopped does not wait out a list's retries. Outlives the call.
+  const net::Cancellation* cancel = nullptr;
 };
 
 struct WriteOptions {

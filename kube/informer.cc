@@ -249,6 +249,7 @@ struct Informer::Impl {
       lo.labelSelector = options.labelSelector;
       lo.fieldSelector = options.fieldSelector;
       lo.limit = options.pageSize;
+      lo.cancel = &stopFlag.cancellation();
       // Each page is packed as it arrives: a list of ten thousand objects is never held as one tree.
       std::map<std::string, Entry> fresh;
       auto listed = client.listPages(resource, options.ns, lo, [&fresh](json& page) {
