@@ -13,9 +13,11 @@
 #include <optional>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/diagnostics.h"
 #include "base/duration_millis.h"
 #include "base/source.h"
+#include "base/time.h"
 #include "cli/commands.h"
 #include "cli/kube_access.h"
 #include "controller/resources.h"
@@ -400,6 +402,26 @@ void addRolloutCommands(CLI::App& app, int& exitCode) {
     cmd->callback([&exitCode, args, full] {
       exitCode = *full ? steer(*args, engine::promoteFullPatch, "fully promoted")
                        : steer(*args, engine::promotePatch, "promoted");
+    });
+  }
+  {
+    auto args = std::make_shared<RolloutVerb>();
+    auto in = std::make_shared<std::string>("0s");
+    auto* cmd = addRolloutVerb(
+        app, "restart", "Restart the rollout's pods (stable first, oldest first, within maxUnavailable)",
+        args);
+    cmd->add_option("--in", *in, "Restart after this long (10s, 2h; default: now)")->capture_default_str();
+    cmd->callback([&exitCode, args, in] {
+      auto delay = parseDuration(*in);
+      if (!delay) {
+        std::cerr << "error: --in: " << delay.error() << "\n";
+        exitCode = kExitInvalidInput;
+        return;
+      }
+      const Time at = toSeconds(realClock().wallNow()) + *delay;
+      exitCode = steer(
+          *args, [at](const engine::Rollout& r) { return engine::restartPatch(r, at); },
+          delay->count() > 0 ? "restarts in " + formatDuration(*delay) : "restarts");
     });
   }
   {

@@ -3,6 +3,7 @@
 // reads, and the controller carries the change out.
 #include <catch2/catch.hpp>
 
+#include "base/time.h"
 #include "controller_env.h"
 
 using namespace sluice;
@@ -97,6 +98,32 @@ TEST_CASE("kubectl sluice pause and resume set spec.paused, and the phase follow
   CHECK(s.plugin("status web") == "Paused - manually paused\n");
   CHECK(s.plugin("resume web") == "rollout 'web' resumed\n");
   CHECK(s.env.rollout("web")["spec"].value("paused", true) == false);
+}
+
+TEST_CASE(
+    "kubectl sluice restart sets spec.restartAt, now or --in later, and the controller replaces the pods",
+    "[plugin][e2e]") {
+  SteeringEnv s;
+  CHECK(s.plugin("promote web --full") == "rollout 'web' fully promoted\n");
+  REQUIRE(s.env.waitRollout("web", healthy));
+  auto restartAt = [&] {
+    auto t = parseRfc3339(s.env.rollout("web")["spec"].value("restartAt", ""));
+    REQUIRE(t.ok());
+    return *t;
+  };
+  const Time before = toSeconds(std::chrono::system_clock::now());
+  CHECK(s.plugin("restart web --in 1h") == "rollout 'web' restarts in 1h\n");
+  CHECK(restartAt() >= before + std::chrono::hours(1));
+  CHECK(restartAt() <= toSeconds(std::chrono::system_clock::now()) + std::chrono::hours(1));
+
+  CHECK(s.plugin("restart web") == "rollout 'web' restarts\n");
+  const Time at = restartAt();
+  CHECK(at >= before);
+  CHECK(at <= toSeconds(std::chrono::system_clock::now()));
+  REQUIRE(s.env.waitRollout("web", [&](const json& r) {
+    return healthy(r) && r["status"].value("restartedAt", "") == formatRfc3339(at);
+  }));
+  CHECK(s.plugin("restart web --in soon", 2).find("error: --in: ") == 0);
 }
 
 TEST_CASE("kubectl sluice set image starts a new revision; undo goes back to an earlier one",
