@@ -1,7 +1,13 @@
 // The plugin's tools around the verbs: `version` with the leading controller's version, and completion
 // (kubectl's plugin completion through kubectl_complete-sluice, and the bash script) with rollout names
 // from the cluster.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include "base/source.h"
 #include "base/version.h"
@@ -78,6 +84,57 @@ TEST_CASE("kubectl completes `kubectl sluice` verbs, flags and rollout names thr
                                     "_sluice_complete; printf '%s\\n' \"${COMPREPLY[@]}\""));
   INFO(bash.output);
   CHECK(bash.output == "web\n");
+
+  // The zsh script, run by zsh with its completion builtins stood in for (they work only inside a
+  // completion widget): the same words give the same candidates.
+  const std::string zshScript = env.cluster.writeFile(
+      "complete.zsh", runCommand(std::string(SLUICE_BINARY) + " completion zsh").output);
+  auto zsh = runCommand(env.cluster.envPrefix() + " zsh -f -c " +
+                        shellQuote("PATH=" + bin.string() +
+                                   ":$PATH; compdef() { :; }; "
+                                   "compadd() { [[ $1 == -a ]] && print -l -- ${(P)2}; }; "
+                                   "_files() { print FILES; }; source " +
+                                   zshScript +
+                                   "; words=(kubectl-sluice status -n shop we); CURRENT=5; _sluice_complete; "
+                                   "words=(sluice lint ''); CURRENT=3; _sluice_complete"));
+  INFO(zsh.output);
+  CHECK(zsh.output == "web\nFILES\n");
+}
+
+TEST_CASE("kubectl sluice gives up on a server that does not answer after --request-timeout", "[plugin]") {
+  // A socket that listens and never accepts: the connection is made (the kernel's backlog), the TLS
+  // handshake never answered.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 16) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  TempDir dir("sluice-timeout");
+  const std::string kubeconfig = (dir / "kubeconfig").string();
+  std::ofstream(kubeconfig)
+      << "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+         "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:"
+      << ntohs(addr.sin_port)
+      << "', insecure-skip-tls-verify: true}}]\n"
+         "contexts: [{name: c, context: {cluster: k, user: u}}]\nusers: [{name: u, user: {}}]\n";
+  const auto began = std::chrono::steady_clock::now();
+  auto r = runCommand(std::string(SLUICE_BINARY) + " promote web --request-timeout 1s --kubeconfig " +
+                      shellQuote(kubeconfig));
+  const auto took = std::chrono::steady_clock::now() - began;
+  ::close(fd);
+  INFO(r.output);
+  CHECK(r.exitCode == 1);
+  CHECK(r.output.rfind("Unable to connect to the server: ", 0) == 0);
+  // Three attempts of a second each and their backoff, not the default of no limit.
+  CHECK(took < std::chrono::seconds(8));
+  auto bad = runCommand(std::string(SLUICE_BINARY) + " promote web --request-timeout soon --kubeconfig " +
+                        shellQuote(kubeconfig));
+  CHECK(bad.exitCode == 1);
+  CHECK(bad.output.find("--request-timeout") != std::string::npos);
 }
 
 TEST_CASE("kubectl sluice lint and sim work offline through the plugin, as sluice lint and sim", "[plugin]") {
