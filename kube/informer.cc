@@ -157,7 +157,7 @@ struct Informer::Impl {
   // Replaces the cache with a full list (packed as it arrived), as client-go's Replace: adds and updates
   // for what is listed (an unchanged resourceVersion is no update), deletes for what is gone. Handlers get
   // the objects unpacked one at a time.
-  void replace(std::map<std::string, Entry> fresh) {
+  void replace(const std::map<std::string, Entry>& fresh) {
     std::lock_guard dispatch(dispatchMu);
     std::vector<Entry> gone;
     std::vector<const Entry*> added;
@@ -265,7 +265,7 @@ struct Informer::Impl {
         continue;
       }
       failures = 0;
-      replace(std::move(fresh));
+      replace(fresh);
       WatchOptions wo;
       wo.resourceVersion = *listed;
       wo.labelSelector = options.labelSelector;
