@@ -90,6 +90,26 @@ TEST_CASE("handler: YAML bodies are read as the JSON they denote", "[apiserver][
   CHECK_THAT(broken.response.body, Catch::Contains("error converting YAML to JSON"));
 }
 
+TEST_CASE(
+    "handler: a YAML body past the reader's item limit is a 400 naming it; the same object in JSON is "
+    "stored",
+    "[apiserver][handler]") {
+  HandlerFixture f;
+  json cm = {
+      {"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "big"}}}, {"data", json::object()}};
+  std::string yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n";
+  for (int i = 0; i < 10001; ++i) {
+    cm["data"]["k" + std::to_string(i)] = "v";
+    yaml += "  k" + std::to_string(i) + ": v\n";
+  }
+  auto refused = f.call("POST", "/api/v1/namespaces/default/configmaps", "application/yaml", yaml);
+  CHECK(refused.response.status == 400);
+  CHECK_THAT(refused.response.body,
+             Catch::Contains("error converting YAML to JSON") && Catch::Contains("more than 10000 items"));
+  auto stored = f.call("POST", "/api/v1/namespaces/default/configmaps", "application/json", cm.dump());
+  CHECK(stored.response.status == 201);
+}
+
 namespace {
 
 // `depth` arrays, one inside the other.
