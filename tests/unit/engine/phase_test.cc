@@ -3,7 +3,7 @@
 #include <functional>
 
 #include "engine/canary.h"
-#include "engine_test_world.h"
+#include "tests/unit/engine/test_world.h"
 
 using namespace sluice::engine;
 using namespace sluice::engine::testing;

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/validate.h"
-#include "rollout_test_manifests.h"
+#include "tests/unit/engine/rollout_test_manifests.h"
 
 using namespace sluice;
 using namespace sluice::testing;

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/steering.h"
-#include "engine_test_world.h"
+#include "tests/unit/engine/test_world.h"
 
 using namespace sluice::engine;
 using namespace sluice::engine::testing;

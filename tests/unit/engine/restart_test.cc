@@ -6,7 +6,7 @@
 
 #include "base/pod_template_hash.h"
 #include "engine/canary.h"
-#include "engine_test_world.h"
+#include "tests/unit/engine/test_world.h"
 
 using namespace sluice;
 using namespace sluice::engine;

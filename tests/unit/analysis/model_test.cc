@@ -7,7 +7,7 @@
 #include "analysis/merge.h"
 #include "analysis/model_json.h"
 #include "base/source.h"
-#include "rollout_test_manifests.h"
+#include "tests/unit/engine/rollout_test_manifests.h"
 
 using namespace sluice;
 using namespace sluice::analysis;

@@ -6,7 +6,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include "analysis/model_json.h"
-#include "analysis_run_test_support.h"
+#include "tests/unit/analysis/run_test_support.h"
 
 using namespace sluice;
 using namespace sluice::analysis;

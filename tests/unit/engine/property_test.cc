@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "engine_test_world.h"
+#include "tests/unit/engine/test_world.h"
 
 using namespace sluice;
 using namespace sluice::engine;

@@ -6,7 +6,7 @@
 #include "analysis/model.h"
 #include "engine/canary.h"
 #include "engine/steering.h"
-#include "engine_test_world.h"
+#include "tests/unit/engine/test_world.h"
 
 using namespace sluice;
 using namespace sluice::engine;

@@ -2,7 +2,7 @@
 // line, warnings for unknown fields, and the status wire format.
 #include <catch2/catch.hpp>
 
-#include "rollout_test_manifests.h"
+#include "tests/unit/engine/rollout_test_manifests.h"
 
 using namespace sluice;
 using namespace sluice::engine;
