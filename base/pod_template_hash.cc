@@ -1,5 +1,7 @@
-// FNV-1a over a JSON value's canonical dump, spread over ten letters.
+// SHA-256 over a JSON value's canonical dump, 64 bits of it written as ten letters.
 #include "base/pod_template_hash.h"
+
+#include <openssl/sha.h>
 
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -8,28 +10,23 @@ namespace sluice {
 namespace {
 
 constexpr std::string_view kHashAlphabet = "bcdfghjklmnpqrstvwxz2456789";
-constexpr uint32_t kFnvOffset = 2166136261u;
-constexpr uint32_t kFnvPrime = 16777619u;
 
-uint32_t fnv1a(std::string_view bytes, uint32_t hash = kFnvOffset) {
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= kFnvPrime;
-  }
-  return hash;
+// The first 64 bits of the SHA-256 digest of `bytes`.
+uint64_t digest64(const std::string& bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = (value << 8) | digest[i];
+  return value;
 }
 
-// Spreads the 32-bit hash over 10 characters of the alphabet. A plain base-27 number would start with
-// the same three letters for every hash; mixing each position keeps all ten informative.
-std::string encodeHash(uint32_t hash) {
-  std::string out;
-  for (uint32_t position = 0; position < 10; ++position) {
-    uint32_t mixed = kFnvOffset;
-    for (int shift = 0; shift < 32; shift += 8) {
-      mixed = (mixed ^ ((hash >> shift) & 0xffu)) * kFnvPrime;
-    }
-    mixed = (mixed ^ position) * kFnvPrime;
-    out += kHashAlphabet[mixed % kHashAlphabet.size()];
+// Ten base-27 digits of the value: 27^10 (about 2^47.5) names, each digit drawn from all of the value, so
+// two templates share a name only by chance of one in about 2e14.
+std::string encodeHash(uint64_t value) {
+  std::string out(10, ' ');
+  for (char& c : out) {
+    c = kHashAlphabet[value % kHashAlphabet.size()];
+    value /= kHashAlphabet.size();
   }
   return out;
 }
@@ -37,11 +34,11 @@ std::string encodeHash(uint32_t hash) {
 }  // namespace
 
 std::string podTemplateHash(const nlohmann::json& podTemplate, int64_t collisionCount) {
-  uint32_t hash = fnv1a(podTemplate.dump());
-  if (collisionCount > 0) hash = fnv1a(std::to_string(collisionCount), hash);
-  return encodeHash(hash);
+  std::string bytes = podTemplate.dump();
+  if (collisionCount > 0) bytes += "\n" + std::to_string(collisionCount);
+  return encodeHash(digest64(bytes));
 }
 
-std::string jsonHash(const nlohmann::json& value) { return encodeHash(fnv1a(value.dump())); }
+std::string jsonHash(const nlohmann::json& value) { return encodeHash(digest64(value.dump())); }
 
 }  // namespace sluice

@@ -1,6 +1,7 @@
-// The pod-template hash: FNV-1a (32 bit) over canonical JSON, so that a hash names the same template on
-// every run and machine. The Rollout engine names ReplicaSets with it and writes it into the status; the
-// embedded cluster's Deployment controller names ReplicaSets with it; both must agree.
+// The pod-template hash: SHA-256 over canonical JSON, so that a hash names the same template on every run
+// and machine, and different templates different names. The Rollout engine names ReplicaSets with it and
+// writes it into the status; the embedded cluster's Deployment controller names ReplicaSets with it; both
+// must agree.
 #pragma once
 
 #include <cstdint>

@@ -80,6 +80,32 @@ std::optional<engine::Rollout> typed(const json& object, const std::string& name
 
 constexpr int kConflictAttempts = 5;
 
+// Where a Rollout's pod template is kept: in the Rollout, or, with spec.workloadRef, in the Deployment it
+// names. set image and undo change the template where it is kept, as Argo's plugin does.
+struct TemplateHolder {
+  const kube::ResourceRef* resource = nullptr;
+  std::string name;
+};
+
+TemplateHolder templateHolderOf(const json& rollout, const std::string& name) {
+  const json ref = rollout.value(json::json_pointer("/spec/workloadRef"), json());
+  if (ref.is_object() && ref.value("kind", "") == "Deployment")
+    return {&controller::deploymentsResource(), ref.value("name", "")};
+  return {&rolloutsResource(), name};
+}
+
+// The object holding the Rollout's template as stored (the Rollout itself when it holds it), or nullopt
+// after printing kubectl's error.
+std::optional<json> fetchHolder(KubeSession& s, const TemplateHolder& holder, json rollout) {
+  if (holder.resource == &rolloutsResource()) return rollout;
+  auto got = s.client->get(*holder.resource, s.ns, holder.name);
+  if (!got) {
+    std::cerr << kubectlError(got.error()) << "\n";
+    return std::nullopt;
+  }
+  return std::move(*got);
+}
+
 // Computes the verb's patches from the Rollout as stored and sends them, spec then status (the order the
 // simulator applies them in). A status patch that moves the step index is relative to what was read, so
 // it carries the resourceVersion: two people promoting at once skip one step, not two. On a conflict the
@@ -158,7 +184,10 @@ int runSetImage(const RolloutVerb& args, const std::vector<std::string>& pairs) 
   auto session = open(args.kube);
   if (!session) return kExitFailure;
   for (int attempt = 0; attempt < kConflictAttempts; ++attempt) {
-    auto object = fetch(*session, args.name);
+    auto rollout = fetch(*session, args.name);
+    if (!rollout) return kExitFailure;
+    const TemplateHolder holder = templateHolderOf(*rollout, args.name);
+    auto object = fetchHolder(*session, holder, std::move(*rollout));
     if (!object) return kExitFailure;
     json& podSpec = (*object)["spec"]["template"]["spec"];
     for (const auto& [container, image] : images) {
@@ -168,7 +197,7 @@ int runSetImage(const RolloutVerb& args, const std::vector<std::string>& pairs) 
       }
     }
     // A full update with the resourceVersion read: a concurrent edit is never overwritten.
-    auto written = session->client->update(rolloutsResource(), *object);
+    auto written = session->client->update(*holder.resource, *object);
     if (!written && written.error().isConflict()) continue;
     if (!written) {
       std::cerr << kubectlError(written.error()) << "\n";
@@ -251,21 +280,25 @@ int runUndo(const RolloutVerb& args, int64_t toRevision) {
   }
   json tpl = rolloutTemplateOf(*target);
   const int64_t revision = revisionOf(*target);
-  if (tpl == (*object)["spec"]["template"]) {
+  const TemplateHolder holder = templateHolderOf(*object, args.name);
+  auto holderObject = fetchHolder(*session, holder, *object);
+  if (!holderObject) return kExitFailure;
+  if (tpl == (*holderObject)["spec"]["template"]) {
     std::cout << "rollout '" << args.name << "' skipped rollback (current template already matches revision "
               << revision << ")\n";
     return kExitOk;
   }
-  // The resourceVersion test makes the replace conditional on the Rollout not having changed since it was
-  // read: a template edited meanwhile is not silently replaced.
+  // The resourceVersion test makes the replace conditional on the template's holder (the Rollout, or its
+  // workloadRef's Deployment) not having changed since it was read: a template edited meanwhile is not
+  // silently replaced.
   json patch = json::array({
       {{"op", "test"},
        {"path", "/metadata/resourceVersion"},
-       {"value", (*object)["metadata"]["resourceVersion"]}},
+       {"value", (*holderObject)["metadata"]["resourceVersion"]}},
       {{"op", "replace"}, {"path", "/spec/template"}, {"value", tpl}},
   });
   auto written =
-      session->client->patch(rolloutsResource(), session->ns, args.name, kube::PatchType::kJson, patch);
+      session->client->patch(*holder.resource, session->ns, holder.name, kube::PatchType::kJson, patch);
   if (!written) {
     std::cerr << kubectlError(written.error()) << "\n";
     return kExitFailure;

@@ -160,6 +160,7 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
     out.serviceSelectors[*service] =
         selector.is_object() && it != selector.end() && it->is_string() ? it->get<std::string>() : "";
   }
+  out.foreignReplicaSetNames = foreignReplicaSets_;
   return out;
 }
 
@@ -228,6 +229,7 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::DeleteAnalysisRun>(&action)) return deleteRun(*a);
   if (const auto* a = std::get_if<engine::EmitEvent>(&action)) return emitEvent(*a);
   if (const auto* a = std::get_if<engine::RestartPods>(&action)) return restartPods(*a);
+  if (const auto* a = std::get_if<engine::ScaleWorkload>(&action)) return scaleWorkload(*a);
   // SetTrafficWeight, header and mirror routes: only with spec.strategy.canary.trafficRouting.
   return Error{
       "traffic routing (spec.strategy.canary.trafficRouting) is not supported by this controller yet"};
@@ -252,9 +254,15 @@ Result<bool> KubeWorld::createReplicaSet(const engine::CreateReplicaSet& a) {
   };
   auto created = cluster_.client->create(replicaSetsResource(), ns_, rs, {false, cluster_.fieldManager});
   if (!created) {
-    // The cluster keeps the one it has, as the simulated world does; it is observed on the next pass.
-    if (created.error().isAlreadyExists()) return false;
-    return apiError(created.error());
+    if (!created.error().isAlreadyExists()) return apiError(created.error());
+    // Ours (the cache had not caught up): the cluster keeps the one it has, as the simulated world does,
+    // and it is observed on the next pass. Another owner's: the next observe says so, and the engine
+    // hashes again with a new collision count.
+    auto existing = cluster_.client->get(replicaSetsResource(), ns_, a.name);
+    if (!existing) return apiError(existing.error());
+    if (controlledBy(*existing, uid_)) return false;
+    foreignReplicaSets_.insert(a.name);
+    return true;
   }
   cluster_.replicaSetWrites->wrote(*created);
   return true;
@@ -295,6 +303,26 @@ Result<bool> KubeWorld::pointService(const engine::SetServiceSelector& a) {
                                         {false, cluster_.fieldManager});
   if (!patched) return apiError(patched.error());
   cluster_.serviceWrites->wrote(*patched);
+  return true;
+}
+
+Result<std::optional<engine::WorkloadView>> KubeWorld::workload(const engine::WorkloadRef& ref) {
+  if (!cluster_.deployments) return Error{"this controller does not watch Deployments"};
+  if (!cluster_.deployments->hasSynced()) return Error{"the Deployment cache is not synced yet"};
+  const std::string key = ns_ + "/" + ref.name;
+  const auto deployment = cluster_.deploymentWrites->view(key, cluster_.deployments->get(key));
+  if (!deployment) return std::optional<engine::WorkloadView>();
+  return std::optional<engine::WorkloadView>(engine::workloadViewOf(*deployment));
+}
+
+// spec.replicas by a merge patch: the Deployment's template and everything else stay as their owner left
+// them (a GitOps tool applying the Deployment should leave replicas out, as for an autoscaled one).
+Result<bool> KubeWorld::scaleWorkload(const engine::ScaleWorkload& a) {
+  const json patch = {{"spec", {{"replicas", a.replicas}}}};
+  auto patched = cluster_.client->patch(deploymentsResource(), ns_, a.name, kube::PatchType::kMerge, patch,
+                                        {false, cluster_.fieldManager});
+  if (!patched) return apiError(patched.error());
+  cluster_.deploymentWrites->wrote(*patched);
   return true;
 }
 

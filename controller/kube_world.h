@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,10 +34,12 @@ struct RolloutCluster {
   kube::Informer* analysisRuns = nullptr;
   kube::Informer* analysisTemplates = nullptr;
   kube::Informer* clusterAnalysisTemplates = nullptr;
+  kube::Informer* deployments = nullptr;  // the workloads spec.workloadRef names
   RecentWrites* rolloutWrites = nullptr;
   RecentWrites* replicaSetWrites = nullptr;
   RecentWrites* analysisRunWrites = nullptr;
   RecentWrites* serviceWrites = nullptr;
+  RecentWrites* deploymentWrites = nullptr;
   std::string fieldManager = "sluice-controller";
   Metrics* metrics = nullptr;  // counts the events emitted; nullptr: none
 };
@@ -49,6 +52,7 @@ class KubeWorld final : public shell::World {
   // Pods are listed (one list per ReplicaSet, by its pod-template-hash label) only when `restartAt` is
   // given: there is no pod cache, so a settled Rollout costs no pod in memory and no pod request.
   Result<engine::Observed> observe(Time now, std::optional<Time> restartAt) override;
+  Result<std::optional<engine::WorkloadView>> workload(const engine::WorkloadRef& ref) override;
   Result<bool> apply(const engine::Action& action, Time now) override;
   Result<bool> createAnalysisRun(const engine::CreateAnalysisRun& action,
                                  const Result<analysis::AnalysisRunSpec>& spec, Time now) override;
@@ -66,6 +70,7 @@ class KubeWorld final : public shell::World {
   Result<bool> emitEvent(const engine::EmitEvent& a);
   Result<engine::RestartPodCounts> countPods(const nlohmann::json& rs, Time restartAt, Time now);
   Result<bool> restartPods(const engine::RestartPods& a);
+  Result<bool> scaleWorkload(const engine::ScaleWorkload& a);
 
   const RolloutCluster& cluster_;
   std::string name_, ns_, uid_;
@@ -75,6 +80,8 @@ class KubeWorld final : public shell::World {
   // By ReplicaSet name: its pods created before restartAt and not being deleted, oldest first, as the
   // last observe listed them; RestartPods evicts from the front.
   std::map<std::string, std::vector<std::string>> restartCandidates_;
+  // ReplicaSet names a create found taken by another owner, for the next observe.
+  std::set<std::string> foreignReplicaSets_;
 };
 
 }  // namespace sluice::controller

@@ -6,6 +6,8 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -55,8 +57,8 @@ struct Manager::Impl {
   ManagerOptions options;
   const Clock& clock;
 
-  kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates;
-  RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites;
+  kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates, deployments;
+  RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites, deploymentWrites;
   kube::EventRecorder events;
   RolloutCluster cluster;
   RolloutReconciler rolloutReconciler;
@@ -80,6 +82,7 @@ struct Manager::Impl {
         analysisRuns(c, analysisRunsResource(), informerOptions()),
         templates(c, analysisTemplatesResource(), informerOptions()),
         clusterTemplates(c, clusterAnalysisTemplatesResource(), kube::InformerOptions{}),
+        deployments(c, deploymentsResource(), informerOptions()),
         events(c, kube::EventSource{"sluice-controller", ""}),
         cluster(makeCluster()),
         rolloutReconciler(cluster, rollouts, clock),
@@ -87,6 +90,13 @@ struct Manager::Impl {
         rolloutQueue(clock, queueOptions("rollouts")),
         runQueue(clock, queueOptions("analysisruns")) {
     if (options.metrics) options.metrics->watchCaches(&rollouts, &analysisRuns);
+  }
+
+  std::array<kube::Informer*, 7> informers() {
+    return {&rollouts, &replicaSets, &services, &analysisRuns, &templates, &clusterTemplates, &deployments};
+  }
+  std::array<const kube::Informer*, 7> informers() const {
+    return {&rollouts, &replicaSets, &services, &analysisRuns, &templates, &clusterTemplates, &deployments};
   }
 
   kube::WorkQueueOptions queueOptions(const std::string& name) const {
@@ -112,10 +122,12 @@ struct Manager::Impl {
     c.analysisRuns = &analysisRuns;
     c.analysisTemplates = &templates;
     c.clusterAnalysisTemplates = &clusterTemplates;
+    c.deployments = &deployments;
     c.rolloutWrites = &rolloutWrites;
     c.replicaSetWrites = &replicaSetWrites;
     c.analysisRunWrites = &analysisRunWrites;
     c.serviceWrites = &serviceWrites;
+    c.deploymentWrites = &deploymentWrites;
     c.fieldManager = options.fieldManager;
     c.metrics = options.metrics;
     return c;
@@ -152,6 +164,19 @@ struct Manager::Impl {
     services.addHandlers({serviceChanged,
                           [serviceChanged](const json&, const json& obj) { serviceChanged(obj); },
                           serviceChanged});
+    // A Deployment wakes the Rollouts of its namespace whose workloadRef names it: its template is theirs.
+    auto deploymentChanged = [this](const json& obj) {
+      const std::string ns = obj["metadata"].value("namespace", "");
+      const std::string name = obj["metadata"].value("name", "");
+      for (const auto& r : rollouts.byNamespace(ns)) {
+        const json ref = r.value(json::json_pointer("/spec/workloadRef"), json::object());
+        if (ref.is_object() && ref.value("kind", "") == "Deployment" && ref.value("name", "") == name)
+          rolloutQueue.add(kube::objectKey(r));
+      }
+    };
+    deployments.addHandlers({deploymentChanged,
+                             [deploymentChanged](const json&, const json& obj) { deploymentChanged(obj); },
+                             deploymentChanged});
   }
 
   using Timed = void (Metrics::*)(std::chrono::steady_clock::duration);
@@ -232,11 +257,8 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
   Impl& m = *impl_;
   if (m.started.exchange(true)) return Error{"the manager was started already"};
   m.wire();
-  for (kube::Informer* i :
-       {&m.rollouts, &m.replicaSets, &m.services, &m.analysisRuns, &m.templates, &m.clusterTemplates})
-    i->start();
-  for (kube::Informer* i :
-       {&m.rollouts, &m.replicaSets, &m.services, &m.analysisRuns, &m.templates, &m.clusterTemplates}) {
+  for (kube::Informer* i : m.informers()) i->start();
+  for (kube::Informer* i : m.informers()) {
     if (!i->waitForSync(syncTimeout)) {
       if (m.stopped) return Error{"stopped before the caches synced"};
       const std::string why = i->lastError();
@@ -292,16 +314,13 @@ void Manager::stop() {
   for (auto& t : m.workers) t.join();
   if (m.elector) m.elector->stop();  // releases the Lease
   if (m.electorThread.joinable()) m.electorThread.join();
-  for (kube::Informer* i :
-       {&m.rollouts, &m.replicaSets, &m.services, &m.analysisRuns, &m.templates, &m.clusterTemplates})
-    i->stop();
+  for (kube::Informer* i : m.informers()) i->stop();
   if (m.options.metrics) m.options.metrics->unwatchCaches();
 }
 
 bool Manager::synced() const {
-  const Impl& m = *impl_;
-  return m.rollouts.hasSynced() && m.replicaSets.hasSynced() && m.services.hasSynced() &&
-         m.analysisRuns.hasSynced() && m.templates.hasSynced() && m.clusterTemplates.hasSynced();
+  const auto all = impl_->informers();
+  return std::all_of(all.begin(), all.end(), [](const kube::Informer* i) { return i->hasSynced(); });
 }
 
 bool Manager::leading() const { return impl_->leading; }

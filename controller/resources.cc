@@ -45,6 +45,10 @@ const kube::ResourceRef& servicesResource() {
   static const auto r = ref("", "v1", "services", true, "Service");
   return r;
 }
+const kube::ResourceRef& deploymentsResource() {
+  static const auto r = ref("apps", "v1", "deployments", true, "Deployment");
+  return r;
+}
 const kube::ResourceRef& secretsResource() {
   static const auto r = ref("", "v1", "secrets", true, "Secret");
   return r;

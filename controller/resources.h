@@ -17,6 +17,7 @@ const kube::ResourceRef& replicaSetsResource();
 const kube::ResourceRef& podsResource();
 const kube::ResourceRef& servicesResource();
 const kube::ResourceRef& secretsResource();
+const kube::ResourceRef& deploymentsResource();
 
 // On ReplicaSets: the revision (as Argo's rollout.argoproj.io/revision) and the time after which an
 // old ReplicaSet is scaled down (RFC 3339, as Argo's scale-down-deadline).

@@ -901,6 +901,8 @@ void syncPausedCondition(Pass& p) {
 
 void syncStatus(Pass& p) {
   RolloutStatus& s = p.status;
+  // The spec parsed, so a reconcile that marked it invalid before is answered: the condition goes.
+  std::erase_if(s.conditions, [](const Condition& c) { return c.type == "InvalidSpec"; });
   sumReplicaCounts(p);
   s.observedGeneration = std::to_string(p.rollout.metadata.generation);
   s.selector = selectorString(p.spec.selector);
@@ -931,6 +933,61 @@ void syncStatus(Pass& p) {
   }
 }
 
+// spec.workloadRef's scaleDown: the Deployment the Rollout took over steps aside. onsuccess: to 0 once the
+// Rollout is Healthy. progressively: during the first revision (the migration) it keeps what the Rollout
+// does not yet have available (spec.replicas minus the Rollout's available pods), so the two together
+// serve the full count, and it comes back up if the Rollout's pods fail; at Healthy, 0. After the
+// migration a Deployment someone scales up by hand is left alone until the Rollout is next Healthy.
+void reconcileWorkload(Pass& p) {
+  if (!p.spec.workloadRef || !p.observed.workload) return;
+  const WorkloadRef& ref = *p.spec.workloadRef;
+  const WorkloadState& workload = *p.observed.workload;
+  p.status.workloadObservedGeneration = std::to_string(workload.generation);
+  std::optional<int> target;
+  const bool healthy = p.status.phase == "Healthy";
+  switch (ref.scaleDown) {
+    case WorkloadScaleDown::Never:
+      break;
+    case WorkloadScaleDown::OnSuccess:
+      if (healthy) target = 0;
+      break;
+    case WorkloadScaleDown::Progressively:
+      if (healthy) {
+        target = 0;
+      } else if (p.newRevision == 1) {
+        target = std::max(
+            0, p.spec.replicas - saturatedSum(p.observed.replicaSets, &ReplicaSetView::availableReplicas));
+      }
+      break;
+  }
+  if (!target || *target == workload.replicas) return;
+  p.actions.push_back(ScaleWorkload{ref.kind, ref.name, workload.replicas, *target});
+  p.event("Normal", "ScalingWorkload",
+          "Scaled " + ref.kind + " " + ref.name + " from " + std::to_string(workload.replicas) + " to " +
+              std::to_string(*target) + " (workloadRef.scaleDown: " + workloadScaleDownName(ref.scaleDown) +
+              ")");
+}
+
+// A ReplicaSet of another owner holds the name the new one would get (a Deployment of the Rollout's name
+// with the same template, as a workloadRef has): count a collision and hash again, until the name is
+// free or is the Rollout's own ReplicaSet of that hash.
+void avoidForeignName(Pass& p) {
+  const auto ours = [&](const std::string& hash) {
+    return std::any_of(p.observed.replicaSets.begin(), p.observed.replicaSets.end(),
+                       [&](const ReplicaSetView& rs) { return rs.podTemplateHash == hash; });
+  };
+  std::set<std::string> abandoned;
+  for (int tries = 0; tries < 64 && !ours(p.newHash) && p.observed.foreignReplicaSetNames.count(p.newRSName());
+       ++tries) {
+    abandoned.insert(p.newHash);
+    ++p.status.collisionCount;
+    p.newHash = podTemplateHash(p.spec.podTemplate, p.status.collisionCount);
+  }
+  // A first deploy recorded its stable hash in the pass that found the name taken: that ReplicaSet was
+  // never the Rollout's, the one under the new hash is.
+  if (abandoned.count(p.status.stableRS) && !ours(p.status.stableRS)) p.status.stableRS = p.newHash;
+}
+
 int64_t nextRevision(const Pass& p) {
   int64_t highest = 0;
   for (const auto& rs : p.observed.replicaSets) {
@@ -950,6 +1007,7 @@ std::optional<Time> restartToObserve(const Rollout& rollout, Time now) {
 Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time now) {
   Pass p(rollout, observed, now);
   p.newHash = podTemplateHash(rollout.spec.podTemplate, rollout.status.collisionCount);
+  avoidForeignName(p);
   const std::string& memo = rollout.spec.canary.stepsHashMemo;
   p.newStepsHash = memo.empty() ? stepsHash(rollout.spec.canary.steps) : memo;
   p.stepCount = static_cast<int>(rollout.spec.canary.steps.size());
@@ -972,6 +1030,7 @@ Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time 
   scaleDownOldReplicaSets(p);
   cleanUpHistory(p);
   syncStatus(p);
+  reconcileWorkload(p);
   return {std::move(p.status), std::move(p.actions), p.requeue};
 }
 

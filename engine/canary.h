@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -69,6 +70,13 @@ struct AnalysisRunView {
   Time createdAt{};         // metadata.creationTimestamp: the newest runs are the ones history keeps
 };
 
+// The workload (a Deployment) a Rollout's spec.workloadRef names: what the scale-down decides on.
+struct WorkloadState {
+  int replicas = 0;  // spec.replicas
+  int64_t generation = 0;
+  bool operator==(const WorkloadState&) const = default;
+};
+
 struct Observed {
   std::vector<ReplicaSetView> replicaSets;
   std::vector<AnalysisRunView> analysisRuns;
@@ -79,6 +87,13 @@ struct Observed {
   // (all traffic on the stable). A setWeight step completes only once its weight is in force here, and
   // a weight that is not in force is set again (a failed router write is retried).
   std::optional<TrafficInForce> trafficWeights;
+  // With spec.workloadRef: the workload as it is now (the Rollout's template was already filled from it,
+  // engine/workload.h). nullopt without a workloadRef.
+  std::optional<WorkloadState> workload;
+  // Names of ReplicaSets in the namespace that are not the Rollout's (a CreateReplicaSet found one): the
+  // hash of a new one that would take such a name is made again with the next status.collisionCount, as
+  // Kubernetes' Deployment controller does.
+  std::set<std::string> foreignReplicaSetNames;
 };
 
 // ---- what to do ------------------------------------------------------------------------------------
@@ -164,6 +179,14 @@ struct RestartPods {
   Time restartAt{};
 };
 
+// Set spec.replicas of the workload spec.workloadRef names (its scaleDown), from `from`.
+struct ScaleWorkload {
+  std::string kind;  // Deployment
+  std::string name;
+  int from = 0;
+  int replicas = 0;
+};
+
 struct EmitEvent {
   std::string type;  // Normal or Warning
   std::string reason;
@@ -173,7 +196,7 @@ struct EmitEvent {
 using Action =
     std::variant<CreateReplicaSet, ScaleReplicaSet, DeleteReplicaSet, SetTrafficWeight, SetServiceSelector,
                  SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes, CreateAnalysisRun, TerminateAnalysisRun,
-                 DeleteAnalysisRun, RestartPods, EmitEvent>;
+                 DeleteAnalysisRun, RestartPods, ScaleWorkload, EmitEvent>;
 
 struct Decision {
   RolloutStatus status;                  // the whole next status; the shell writes it only if it changed

@@ -27,6 +27,18 @@ std::string describeStep(const CanaryStep& step) {
   return std::visit(Visitor{}, step.action);
 }
 
+const char* workloadScaleDownName(WorkloadScaleDown mode) {
+  switch (mode) {
+    case WorkloadScaleDown::Never:
+      return "never";
+    case WorkloadScaleDown::OnSuccess:
+      return "onsuccess";
+    case WorkloadScaleDown::Progressively:
+      return "progressively";
+  }
+  return "never";
+}
+
 const Condition* RolloutStatus::condition(const std::string& type) const {
   for (const auto& c : conditions) {
     if (c.type == type) return &c;

@@ -182,10 +182,31 @@ struct CanaryStrategy {
   int scaleDownDelay() const { return scaleDownDelaySeconds.value_or(30); }
 };
 
+// spec.workloadRef: the pod template (and, when spec.selector is not set, the selector) comes from an
+// existing workload instead of spec.template, as Argo's migration path from a Deployment has it.
+enum class WorkloadScaleDown {
+  Never,          // the Deployment is left as it is
+  OnSuccess,      // scaled to 0 once the Rollout is Healthy
+  Progressively,  // scaled down as the Rollout's first revision becomes available, back up if it fails
+};
+
+struct WorkloadRef {
+  std::string apiVersion = "apps/v1";
+  std::string kind = "Deployment";
+  std::string name;
+  WorkloadScaleDown scaleDown = WorkloadScaleDown::Never;
+};
+
+// "never", "onsuccess", "progressively": as written in the manifest.
+const char* workloadScaleDownName(WorkloadScaleDown mode);
+
 struct RolloutSpec {
   int replicas = 1;
   nlohmann::json selector = nlohmann::json::object();     // a LabelSelector, kept as given
   nlohmann::json podTemplate = nlohmann::json::object();  // spec.template, kept as given
+  // With a workloadRef, podTemplate (and an empty selector) are filled from the workload before each
+  // decision (engine/workload.h); the stored Rollout has no spec.template.
+  std::optional<WorkloadRef> workloadRef;
   int minReadySeconds = 0;
   int revisionHistoryLimit = 10;
   bool paused = false;
@@ -278,6 +299,7 @@ struct RolloutStatus {
   std::string phase;  // Progressing, Paused, Healthy, Degraded
   std::string message;
   CanaryStatus canary;
+  std::string workloadObservedGeneration;  // the workloadRef's metadata.generation last decided on
 
   const Condition* condition(const std::string& type) const;
   bool pausedFor(const std::string& reason) const;

@@ -416,6 +416,31 @@ void readStrategy(ObjectReader& o, RolloutSpec& spec) {
   }
 }
 
+void readWorkloadRef(ObjectReader& o, RolloutSpec& spec) {
+  Reporter& r = o.reporter();
+  WorkloadRef ref;
+  o.readRequired("apiVersion", ref.apiVersion);
+  o.readRequired("kind", ref.kind);
+  o.readRequired("name", ref.name);
+  // Argo supports Deployment, ReplicaSet and PodTemplate; a Deployment is the migration path its
+  // documentation describes, and the only kind whose scaleDown means anything.
+  if (!ref.kind.empty() && !(ref.kind == "Deployment" && ref.apiVersion == "apps/v1")) {
+    r.error(o.path(ref.kind == "Deployment" ? "apiVersion" : "kind"),
+            "sluice supports workloadRef to an apps/v1 Deployment only, got " + ref.apiVersion + " " +
+                ref.kind + "; put the pod template in spec.template instead");
+  }
+  std::string scaleDown;
+  o.read("scaleDown", scaleDown, readString);
+  if (scaleDown == "onsuccess") {
+    ref.scaleDown = WorkloadScaleDown::OnSuccess;
+  } else if (scaleDown == "progressively") {
+    ref.scaleDown = WorkloadScaleDown::Progressively;
+  } else if (!scaleDown.empty() && scaleDown != "never") {
+    r.error(o.path("scaleDown"), "must be never, onsuccess or progressively, got \"" + scaleDown + "\"");
+  }
+  spec.workloadRef = std::move(ref);
+}
+
 void readSpec(ObjectReader& o, RolloutSpec& spec) {
   Reporter& r = o.reporter();
   o.read("replicas", spec.replicas, readInt);
@@ -431,8 +456,9 @@ void readSpec(ObjectReader& o, RolloutSpec& spec) {
     readObject(r, *w, o.path("rollbackWindow"),
                [&](ObjectReader& wo) { wo.read("revisions", spec.rollbackWindowRevisions, readInt); });
   }
-  o.rejectUnsupported("workloadRef",
-                      "workloadRef is not supported yet; put the pod template in spec.template");
+  if (const json* w = o.get("workloadRef")) {
+    readObject(r, *w, o.path("workloadRef"), [&](ObjectReader& wo) { readWorkloadRef(wo, spec); });
+  }
   if (const json* a = o.get("analysis")) {
     readObject(r, *a, o.path("analysis"), [&](ObjectReader& ao) {
       ao.read("successfulRunHistoryLimit", spec.successfulRunHistoryLimit, readInt);
@@ -520,6 +546,7 @@ void readStatus(ObjectReader& o, RolloutStatus& s) {
   o.read("selector", s.selector, readString);
   o.read("collisionCount", s.collisionCount, readInt64);
   o.read("observedGeneration", s.observedGeneration, readGenerationString);
+  o.read("workloadObservedGeneration", s.workloadObservedGeneration, readGenerationString);
   if (const json* c = o.get("conditions")) {
     forEachObject(r, *c, o.path("conditions"), [&](ObjectReader& item) {
       Condition cond;
@@ -626,6 +653,7 @@ nlohmann::json statusToJson(const RolloutStatus& s) {
   putString(j, "message", s.message);
   json canary = canaryStatusToJson(s.canary);
   if (!canary.empty()) j["canary"] = std::move(canary);
+  putString(j, "workloadObservedGeneration", s.workloadObservedGeneration);
   return j;
 }
 

@@ -22,8 +22,14 @@ class RuleChecker {
 
   void run() {
     checkSpec();
-    checkSelector();
-    checkTemplate();
+    if (spec_.workloadRef) {
+      // The template (and perhaps the selector) come from the workload: checked once it is read
+      // (validateResolvedTemplate).
+      if (!spec_.podTemplate.empty())
+        error("spec.template", "must not be set with spec.workloadRef: the pod template is the workload's");
+    } else {
+      checkTemplateAndSelector();
+    }
     checkCanaryServices();
     checkSurge();
     checkTrafficRouting();
@@ -31,6 +37,11 @@ class RuleChecker {
     for (size_t i = 0; i < canary_.steps.size(); ++i)
       checkStep(canary_.steps[i], indexPath(canaryPath("steps"), i));
     checkBackgroundAnalysis();
+  }
+
+  void checkTemplateAndSelector() {
+    checkSelector();
+    checkTemplate();
   }
 
  private:
@@ -322,6 +333,10 @@ class RuleChecker {
 
 void validateRollout(const Rollout& rollout, const SourceMap& source, Diagnostics& diags) {
   RuleChecker(rollout, source, diags).run();
+}
+
+void validateResolvedTemplate(const Rollout& rollout, Diagnostics& diags) {
+  RuleChecker(rollout, SourceMap(), diags).checkTemplateAndSelector();
 }
 
 }  // namespace sluice::engine

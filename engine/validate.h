@@ -11,4 +11,8 @@ namespace sluice::engine {
 // field paths; it may be empty.
 void validateRollout(const Rollout& rollout, const SourceMap& source, Diagnostics& diags);
 
+// The rules on spec.template and spec.selector alone, for a Rollout whose template was filled from its
+// workloadRef (engine/workload.h) after validateRollout passed over it.
+void validateResolvedTemplate(const Rollout& rollout, Diagnostics& diags);
+
 }  // namespace sluice::engine

@@ -28,6 +28,7 @@ const char* actionName(const engine::Action& action) {
     const char* operator()(const engine::TerminateAnalysisRun&) { return "terminate AnalysisRun"; }
     const char* operator()(const engine::DeleteAnalysisRun&) { return "delete AnalysisRun"; }
     const char* operator()(const engine::RestartPods&) { return "restart pods"; }
+    const char* operator()(const engine::ScaleWorkload&) { return "scale workload"; }
     const char* operator()(const engine::EmitEvent&) { return "emit event"; }
   };
   return std::visit(Names{}, action);
@@ -39,9 +40,24 @@ ShellResult<PassOutcome> reconcileOnce(RolloutDocument& rollout, World& world, T
                                        const PassObserver& observer) {
   auto parsed = rollout.rollout();
   if (!parsed) return ReconcileError{ReconcileError::Kind::InvalidSpec, parsed.error()};
-  const engine::Rollout& current = **parsed;
+  const engine::Rollout* model = *parsed;
+  // With a workloadRef the engine decides on the Rollout with the workload's template filled in.
+  std::optional<engine::Rollout> resolved;
+  std::optional<engine::WorkloadState> workloadState;
+  if (model->spec.workloadRef) {
+    auto workload = world.workload(*model->spec.workloadRef);
+    if (!workload) return ReconcileError{ReconcileError::Kind::Observe, workload.error()};
+    if (!*workload) return ReconcileError{ReconcileError::Kind::InvalidSpec, engine::workloadMissing(*model)};
+    auto filled = engine::resolveWorkload(*model, **workload);
+    if (!filled) return ReconcileError{ReconcileError::Kind::InvalidSpec, filled.error()};
+    resolved = std::move(*filled);
+    model = &*resolved;
+    workloadState = engine::WorkloadState{(*workload)->replicas, (*workload)->generation};
+  }
+  const engine::Rollout& current = *model;
   auto observed = world.observe(now, engine::restartToObserve(current, now));
   if (!observed) return ReconcileError{ReconcileError::Kind::Observe, observed.error()};
+  observed->workload = workloadState;
 
   engine::Decision decision = engine::reconcileCanary(current, *observed, now);
   PassOutcome outcome;

@@ -19,7 +19,8 @@ class World;
 // Why a reconcile stopped short, classified for the caller's retry policy.
 struct ReconcileError {
   enum class Kind {
-    InvalidSpec,  // the stored Rollout does not parse: terminal until the object changes
+    InvalidSpec,  // the stored Rollout does not parse, or its workloadRef names no usable workload:
+                  // terminal until the object (or the workload) changes
     Observe,      // the world could not be read (a cache not synced): transient
     Action,       // a write failed: transient; no status was written for that pass
     StatusWrite,  // the status write failed (a conflict, the server away): transient

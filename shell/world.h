@@ -11,6 +11,7 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "engine/canary.h"
+#include "engine/workload.h"
 
 namespace sluice::analysis {
 struct AnalysisTemplate;
@@ -35,6 +36,11 @@ class World {
   // pods as they are now; without it they are not looked at. An error (a cache not ready, a pod list
   // that failed) ends the reconcile; it is retried.
   virtual Result<engine::Observed> observe(Time now, std::optional<Time> restartAt) = 0;
+
+  // The workload a Rollout's spec.workloadRef names (a Deployment in the Rollout's namespace), as it is
+  // now, including this world's own writes to it; Ok(nullopt) when there is none. An error (a cache not
+  // ready) ends the reconcile; it is retried.
+  virtual Result<std::optional<engine::WorkloadView>> workload(const engine::WorkloadRef& ref) = 0;
 
   // Carries out one action (never CreateAnalysisRun: see createAnalysisRun). Ok(true): something the
   // engine observes changed; Ok(false): nothing did (it was already so, it was an event, or the cluster

@@ -115,6 +115,35 @@ json initialObject(json object) {
 
 }  // namespace
 
+namespace {
+
+// Finds the Deployment a Rollout's workloadRef names among those loaded, and checks the Rollout with its
+// template.
+void attachWorkload(RolloutInput& input, const std::vector<json>& deployments, Diagnostics& diags) {
+  if (!input.rollout.spec.workloadRef) return;
+  const engine::WorkloadRef& ref = *input.rollout.spec.workloadRef;
+  for (const auto& d : deployments) {
+    const json meta = d.value("metadata", json::object());
+    if (!meta.is_object() || meta.value("name", "") != ref.name ||
+        meta.value("namespace", "") != input.rollout.metadata.ns)
+      continue;
+    auto resolved = engine::resolveWorkload(input.rollout, engine::workloadViewOf(d));
+    if (!resolved) {
+      diags.add(input.source.diagnostic(Severity::Error, "spec.workloadRef", resolved.error()));
+      return;
+    }
+    input.workload = initialObject(d);
+    return;
+  }
+  diags.add(input.source.diagnostic(
+      Severity::Error, "spec.workloadRef.name",
+      "Deployment \"" + ref.name +
+          "\" is not in the input files: give its manifest too (the simulation reads " +
+          "the pod template from it)"));
+}
+
+}  // namespace
+
 std::string stableImageFor(const std::string& image, const std::optional<std::string>& stableImage) {
   if (stableImage) return *stableImage;
   std::string repo = image.substr(0, image.find('@'));
@@ -187,7 +216,9 @@ void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, con
       }
     }
     for (const auto& action : scenario.actions) {
-      if (action.kind != PersonAction::Kind::Update || hasContainer(input.object, action.container)) continue;
+      if (action.kind != PersonAction::Kind::Update ||
+          hasContainer(input.workload ? *input.workload : input.object, action.container))
+        continue;
       diags.add(scenario.source.diagnostic(
           Severity::Error, action.path + ".update" + (action.container.empty() ? "" : ".container"),
           "Rollout \"" + input.rollout.metadata.name + "\" has no container" +
@@ -206,6 +237,7 @@ std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFile
                                      bool realPrometheus) {
   const size_t errorsBefore = diags.errorCount();
   SimInput input;
+  std::vector<json> deployments;
   for (const auto& file : rolloutFiles) {
     auto text = readFile(file, limits::kMaxFileBytes);
     if (!text) {
@@ -234,12 +266,18 @@ std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFile
         input.templates.push_back(TemplateInput{std::move(*parsed), doc.source});
         continue;
       }
+      if (kind == "Deployment" && doc.json.value("apiVersion", json()) == "apps/v1") {
+        deployments.push_back(std::move(doc.json));
+        continue;
+      }
       if (kind != "Rollout") continue;
       auto rollout = engine::parseRollout(doc.json, doc.source, diags);
       if (rollout)
-        input.rollouts.push_back(RolloutInput{std::move(doc.json), doc.source, std::move(*rollout)});
+        input.rollouts.push_back(
+            RolloutInput{std::move(doc.json), doc.source, std::move(*rollout), std::nullopt});
     }
   }
+  for (auto& rollout : input.rollouts) attachWorkload(rollout, deployments, diags);
   if (input.rollouts.empty() && diags.errorCount() == errorsBefore) {
     std::string names;
     for (const auto& f : rolloutFiles) names += (names.empty() ? "" : ", ") + f;
@@ -274,6 +312,7 @@ class Simulation {
       result_.steps.push_back(engine::describeStep(step));
     result_.trafficRouted = input.rollout.spec.canary.trafficRouting.has_value();
     result_.duration = scenario.duration;
+    if (input.workload) world_.setWorkload(*input.workload);
   }
 
   Result<SimResult> run() {
@@ -283,9 +322,9 @@ class Simulation {
     }
     recording_ = true;
     if (!options.initial) {
-      const std::string stable = firstImage(doc_.object());
-      doc_.mutableObject()["spec"]["template"] = newTemplate_;
-      doc_.specChanged();
+      const std::string stable = firstImage(templateHolder());
+      templateHolder()["spec"]["template"] = newTemplate_;
+      templateChanged();
       record(kEpoch, "Update", "new revision " + newImage_ + " (stable " + stable + ")");
     }
     if (Status s = loop(kEpoch, kEpoch + scenario_.duration, /*untilHealthy=*/false); !s)
@@ -299,15 +338,31 @@ class Simulation {
     std::optional<Duration> requeueAfter;
   };
 
+  // The object whose spec.template is the Rollout's pod template: the Rollout, or the Deployment its
+  // workloadRef names (an update then changes the Deployment, as `kubectl set image deployment` would).
+  json& templateHolder() {
+    json* workload = world_.workloadObject();
+    return workload ? *workload : doc_.mutableObject();
+  }
+  // After templateHolder()'s spec changed: a new generation, as the API server gives it.
+  void templateChanged() {
+    if (json* workload = world_.workloadObject()) {
+      json& generation = (*workload)["metadata"]["generation"];
+      generation = generation.is_number_integer() ? generation.get<int64_t>() + 1 : int64_t{1};
+    } else {
+      doc_.specChanged();
+    }
+  }
+
   // Deploys the stable revision at negative virtual time, so the update starts from a fully promoted
   // Rollout as a controller would have left it.
   Status deployStable() {
-    newImage_ = firstImage(doc_.object());
-    newTemplate_ = doc_.object()["spec"]["template"];
+    newImage_ = firstImage(templateHolder());
+    newTemplate_ = templateHolder()["spec"]["template"];
     if (options_.stableTemplate)
-      doc_.mutableObject()["spec"]["template"] = *options_.stableTemplate;
+      templateHolder()["spec"]["template"] = *options_.stableTemplate;
     else
-      setImage(doc_.mutableObject(), "", stableImageFor(newImage_, scenario_.stableImage));
+      setImage(templateHolder(), "", stableImageFor(newImage_, scenario_.stableImage));
     const Duration lead = Duration{3600} + 2 * scenario_.readiness;
     if (Status s = loop(kEpoch - lead, kEpoch, /*untilHealthy=*/true); !s) return s;
     if (status_.phase != "Healthy") {
@@ -379,8 +434,8 @@ class Simulation {
   void applyPersonAction(const PersonAction& action, Time now) {
     const std::string name = describeAction(action);
     if (action.kind == PersonAction::Kind::Update) {
-      if (setImage(doc_.mutableObject(), action.container, action.image)) {
-        doc_.specChanged();
+      if (setImage(templateHolder(), action.container, action.image)) {
+        templateChanged();
         record(now, name, "new revision " + action.image, /*byPerson=*/true);
       } else {
         record(now, name, "no change: the image is already " + action.image, /*byPerson=*/true);

@@ -27,6 +27,8 @@ struct RolloutInput {
   nlohmann::json object;
   SourceMap source;
   engine::Rollout rollout;
+  // With spec.workloadRef: the Deployment it names, from the same input files.
+  std::optional<nlohmann::json> workload;
 };
 
 // One AnalysisTemplate or ClusterAnalysisTemplate document as loaded.
@@ -41,11 +43,12 @@ struct SimInput {
   Scenario scenario;
 };
 
-// Loads every Rollout, AnalysisTemplate and ClusterAnalysisTemplate in `files` (other kinds, such as
-// Services, are skipped) and the scenario (the default one when `scenarioFile` is nullopt), then checks
-// them against each other (checkScenarioAgainstRollouts). Every problem goes to `diags`, with file, line
-// and field path; returns nullopt if there was any error. `realPrometheus`: prometheus metrics will be
-// measured by a real Prometheus, so they need no values in the scenario.
+// Loads every Rollout, AnalysisTemplate and ClusterAnalysisTemplate in `files`, and the Deployments the
+// Rollouts' workloadRefs name (other kinds, such as Services, are skipped), and the scenario (the default one
+// when `scenarioFile` is nullopt), then checks them against each other (checkScenarioAgainstRollouts). Every
+// problem goes to `diags`, with file, line and field path; returns nullopt if there was any error.
+// `realPrometheus`: prometheus metrics will be measured by a real Prometheus, so they need no values in the
+// scenario.
 std::optional<SimInput> loadSimInput(const std::vector<std::string>& files,
                                      const std::optional<std::string>& scenarioFile, Diagnostics& diags,
                                      bool realPrometheus = false);

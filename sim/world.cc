@@ -148,6 +148,12 @@ bool SimulatedWorld::restartPods(SimReplicaSet& rs, int count, Time restartAt, T
   return evicted > 0;
 }
 
+Result<std::optional<engine::WorkloadView>> SimulatedWorld::workload(const engine::WorkloadRef& ref) {
+  if (!workload_ || workload_->value(nlohmann::json::json_pointer("/metadata/name"), "") != ref.name)
+    return std::optional<engine::WorkloadView>();
+  return std::optional<engine::WorkloadView>(engine::workloadViewOf(*workload_));
+}
+
 Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
   struct Visitor {
     SimulatedWorld& w;
@@ -234,6 +240,18 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
     bool operator()(const engine::RestartPods& a) {
       SimReplicaSet* rs = w.findReplicaSet(a.replicaSet);
       return rs && SimulatedWorld::restartPods(*rs, a.count, a.restartAt, now);
+    }
+    bool operator()(const engine::ScaleWorkload& a) {
+      nlohmann::json* deployment = w.workloadObject();
+      if (!deployment || deployment->value(nlohmann::json::json_pointer("/metadata/name"), "") != a.name)
+        return false;
+      nlohmann::json& replicas = (*deployment)["spec"]["replicas"];
+      if (replicas == a.replicas) return false;
+      replicas = a.replicas;
+      // A change of spec gives a new generation, as the API server gives it.
+      nlohmann::json& generation = (*deployment)["metadata"]["generation"];
+      generation = generation.is_number_integer() ? generation.get<int64_t>() + 1 : int64_t{1};
+      return true;
     }
     bool operator()(const engine::EmitEvent& a) {
       w.events_.push_back(WorldEvent{now, a.type, a.reason, a.message});

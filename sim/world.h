@@ -99,6 +99,7 @@ class SimulatedWorld final : public shell::World {
   Result<engine::Observed> observe(Time now, std::optional<Time> restartAt) override {
     return observed(now, restartAt);
   }
+  Result<std::optional<engine::WorkloadView>> workload(const engine::WorkloadRef& ref) override;
   Result<bool> apply(const engine::Action& action, Time now) override;
   Result<bool> createAnalysisRun(const engine::CreateAnalysisRun& action,
                                  const Result<analysis::AnalysisRunSpec>& spec, Time now) override;
@@ -128,6 +129,12 @@ class SimulatedWorld final : public shell::World {
   const std::optional<TrafficInForce>& traffic() const { return traffic_; }
   const std::vector<WorldEvent>& events() const { return events_; }
 
+  // The Deployment a Rollout's spec.workloadRef names, as an object (its pods are not simulated: the
+  // Rollout's are). A scenario's update changes its template; the Rollout's scaleDown its spec.replicas.
+  void setWorkload(nlohmann::json deployment) { workload_ = std::move(deployment); }
+  // nullptr when there is none.
+  nlohmann::json* workloadObject() { return workload_ ? &*workload_ : nullptr; }
+
  private:
   SimReplicaSet* findReplicaSet(const std::string& name);
   bool scale(SimReplicaSet& rs, int replicas, Time now);
@@ -150,6 +157,7 @@ class SimulatedWorld final : public shell::World {
   std::set<std::string> managedRoutes_;
   std::optional<TrafficInForce> traffic_;
   std::vector<WorldEvent> events_;
+  std::optional<nlohmann::json> workload_;
 };
 
 }  // namespace sluice::sim

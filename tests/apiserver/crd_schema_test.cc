@@ -177,7 +177,6 @@ const std::string kRefused =
 
 std::vector<Exception> loaderOnly() {
   std::vector<Exception> out = {
-      {"Rollout", "spec.workloadRef", kRefused},
       {"Rollout", "spec.strategy.blueGreen", kRefused},
       {"Rollout", "spec.strategy.canary.pingPong", kRefused},
   };

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 
 #include "base/pod_behaviour.h"
@@ -24,6 +25,7 @@ namespace {
 
 const kube::ResourceRef kRollouts{"sluice.dev", "v1alpha1", "rollouts", true, "Rollout"};
 const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
+const kube::ResourceRef kDeployments{"apps", "v1", "deployments", true, "Deployment"};
 
 // What a person sees of a Rollout at one instant.
 struct Visible {
@@ -56,10 +58,18 @@ struct Plan {
   json stable;
   json updated;
   std::vector<sim::PersonAction> actions;
+  // With spec.workloadRef: the Deployment holding the template, first applied (stable) and as the update
+  // applies it; `stable` and `updated` are then the same Rollout.
+  std::optional<json> stableDeployment;
+  std::optional<json> updatedDeployment;
+
+  // The objects whose spec.template is the Rollout's, before and after the update.
+  const json& stableHolder() const { return stableDeployment ? *stableDeployment : stable; }
+  const json& updatedHolder() const { return updatedDeployment ? *updatedDeployment : updated; }
 };
 
-std::string imageOf(const json& rollout) {
-  return rollout["spec"]["template"]["spec"]["containers"][0].value("image", "");
+std::string imageOf(const json& holder) {
+  return holder["spec"]["template"]["spec"]["containers"][0].value("image", "");
 }
 
 sim::PersonAction action(int at, sim::PersonAction::Kind kind, std::string image = "") {
@@ -78,12 +88,13 @@ std::vector<Transition> predict(const Plan& plan, Duration readiness) {
   REQUIRE(parsed);
   sim::Scenario scenario;
   scenario.readiness = readiness;
-  scenario.stableImage = imageOf(plan.stable);
+  scenario.stableImage = imageOf(plan.stableHolder());
   scenario.actions = plan.actions;
   scenario.duration = Duration{600};
   sim::SimOptions options;
-  options.stableTemplate = plan.stable["spec"]["template"];
-  auto result = sim::simulate(sim::RolloutInput{plan.updated, SourceMap(), *parsed}, scenario, options);
+  options.stableTemplate = plan.stableHolder()["spec"]["template"];
+  auto result = sim::simulate(sim::RolloutInput{plan.updated, SourceMap(), *parsed, plan.updatedDeployment},
+                              scenario, options);
   REQUIRE(result.ok());
   std::vector<Transition> out;
   for (size_t i = 0; i < result->timeline.size(); ++i) {
@@ -113,7 +124,8 @@ Visible observe(ControllerEnv& env, const std::string& name, std::string& revisi
   int total = 0, canary = 0;
   for (const auto& rs : (*sets)["items"]) {
     const json owners = rs["metadata"].value("ownerReferences", json::array());
-    if (owners.empty() || owners[0].value("name", "") != name) continue;
+    if (owners.empty() || owners[0].value("kind", "") != "Rollout" || owners[0].value("name", "") != name)
+      continue;
     const int available = rs.value(json::json_pointer("/status/availableReplicas"), 0);
     total += available;
     if (updating && rs["metadata"]["labels"].value(engine::kPodTemplateHashLabel, "") == current)
@@ -124,14 +136,18 @@ Visible observe(ControllerEnv& env, const std::string& name, std::string& revisi
 }
 
 // Carries out a person's action as `kubectl sluice` will: the engine's steering patches, spec then status.
-void act(ControllerEnv& env, const std::string& name, const sim::PersonAction& a) {
+void act(ControllerEnv& env, const Plan& plan, const std::string& name, const sim::PersonAction& a) {
   if (a.kind == sim::PersonAction::Kind::Update) {
-    auto r = env.client->get(kRollouts, "default", name);
+    // The template where it is kept: in the Rollout, or in the Deployment its workloadRef names.
+    const kube::ResourceRef& holder = plan.updatedDeployment ? kDeployments : kRollouts;
+    const std::string holderName =
+        plan.updatedDeployment ? (*plan.updatedDeployment)["metadata"].value("name", "") : name;
+    auto r = env.client->get(holder, "default", holderName);
     REQUIRE(r.ok());
     json containers = (*r)["spec"]["template"]["spec"]["containers"];
     containers[0]["image"] = a.image;
     REQUIRE(env.client
-                ->patch(kRollouts, "default", name, kube::PatchType::kMerge,
+                ->patch(holder, "default", holderName, kube::PatchType::kMerge,
                         {{"spec", {{"template", {{"spec", {{"containers", containers}}}}}}}})
                 .ok());
     return;
@@ -174,12 +190,17 @@ bool terminal(const std::string& phase) { return phase == "Healthy" || phase == 
 // instants between a pod becoming ready and the controller's reaction to it, not states of the plan.
 std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const Visible& final) {
   const std::string name = plan.stable["metadata"]["name"];
+  if (plan.stableDeployment)
+    env.cluster.ok("apply -f " +
+                   env.cluster.writeFile(name + "-deployment.json", plan.stableDeployment->dump()));
   env.cluster.ok("apply -f " + env.cluster.writeFile(name + "-stable.json", plan.stable.dump()));
   REQUIRE(env.waitRollout(name, [](const json& r) {
     return r.value(json::json_pointer("/status/phase"), std::string()) == "Healthy";
   }));
   const std::string stableRevision = env.rollout(name)["status"].value("currentPodHash", "");
-  env.cluster.ok("apply -f " + env.cluster.writeFile(name + "-update.json", plan.updated.dump()));
+  env.cluster.ok("apply -f " + env.cluster.writeFile(name + "-update.json",
+                                                     plan.updatedDeployment ? plan.updatedDeployment->dump()
+                                                                            : plan.updated.dump()));
   const auto t0 = std::chrono::steady_clock::now();
   auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   std::vector<Transition> seen;
@@ -188,7 +209,7 @@ std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const
   while (since() < 120) {
     if (nextAction < plan.actions.size() &&
         since() >= std::chrono::duration<double>(plan.actions[nextAction].at).count()) {
-      act(env, name, plan.actions[nextAction++]);
+      act(env, plan, name, plan.actions[nextAction++]);
       lastActed = since();
     }
     std::string revision;
@@ -238,6 +259,20 @@ json checkPrediction(const Plan& plan) {
 json withImage(json rollout, const std::string& image) {
   rollout["spec"]["template"]["spec"]["containers"][0]["image"] = image;
   return rollout;
+}
+
+// The first object of `kind` in the example's `file`, in namespace default.
+json exampleObject(const std::string& folder, const std::string& file, const std::string& kind) {
+  auto docs = loadYamlFile(std::string(SLUICE_SOURCE_DIR) + "/examples/" + folder + "/" + file);
+  REQUIRE(docs.ok());
+  for (auto& doc : *docs) {
+    if (doc.json.value("kind", "") != kind) continue;
+    json object = doc.json;
+    object["metadata"]["namespace"] = "default";
+    return object;
+  }
+  FAIL("no " << kind << " in examples/" << folder << "/" << file);
+  return {};
 }
 
 // The example's Rollout with its pauses in seconds where it says minutes (the logic unchanged).
@@ -328,4 +363,15 @@ TEST_CASE("the simulator predicts the controller: a restart once Healthy replace
   plan.actions = {action(9, sim::PersonAction::Kind::Restart)};
   const json r = checkPrediction(plan);
   CHECK(r["status"].value("restartedAt", "") == r["spec"].value("restartAt", "-"));
+}
+
+TEST_CASE("the simulator predicts the controller: the workloadRef example, its update made in the Deployment",
+          "[controller][e2e][fidelity][workload]") {
+  Plan plan;
+  plan.stable = plan.updated = fromExample("workload-ref");
+  plan.updatedDeployment = exampleObject("workload-ref", "deployment.yaml", "Deployment");
+  plan.stableDeployment = withImage(*plan.updatedDeployment, "registry.example/checkout:1.3");
+  plan.actions = {action(3, sim::PersonAction::Kind::Update, "registry.example/checkout:1.5")};
+  const json r = checkPrediction(plan);
+  CHECK_FALSE(r["status"].value("workloadObservedGeneration", "").empty());
 }

@@ -51,7 +51,7 @@ Prediction predict(const json& rollout, const std::string& stableImage, Duration
   sim::Scenario scenario;
   scenario.readiness = readiness;
   scenario.stableImage = stableImage;
-  auto result = sim::simulate(sim::RolloutInput{rollout, SourceMap(), *parsed}, scenario);
+  auto result = sim::simulate(sim::RolloutInput{rollout, SourceMap(), *parsed, std::nullopt}, scenario);
   REQUIRE(result.ok());
   Prediction p;
   // From the first row of the new revision's steps: the rows before it still show the stable's status.

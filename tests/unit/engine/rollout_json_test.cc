@@ -250,6 +250,35 @@ TEST_CASE("a minimal Rollout gets Argo's defaults", "[engine][rollout_json]") {
   CHECK(nginx.rollout->spec.canary.trafficRouting->maxWeight() == 100);
 }
 
+TEST_CASE("a Rollout with a workloadRef has no template of its own, and may leave out its selector",
+          "[engine][rollout_json]") {
+  const std::string text =
+      "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web}\n"
+      "spec:\n  replicas: 3\n"
+      "  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web-deploy, scaleDown: progressively}\n"
+      "  strategy: {canary: {steps: [{setWeight: 20}]}}\n"
+      "status: {workloadObservedGeneration: \"4\"}\n";
+  const Loaded loaded = loadRollout(text);
+  INFO(loaded.diags.format());
+  REQUIRE(loaded.rollout.has_value());
+  const auto& ref = loaded.rollout->spec.workloadRef;
+  REQUIRE(ref.has_value());
+  CHECK(ref->name == "web-deploy");
+  CHECK(ref->scaleDown == engine::WorkloadScaleDown::Progressively);
+  CHECK(loaded.rollout->spec.podTemplate.empty());
+  CHECK(loaded.rollout->status.workloadObservedGeneration == "4");
+  CHECK(engine::statusToJson(loaded.rollout->status)["workloadObservedGeneration"] == "4");
+
+  for (const char* mode : {"never", "onsuccess"}) {
+    const Loaded other = loadRollout(replaced(text, "progressively", mode));
+    REQUIRE(other.rollout.has_value());
+    CHECK(engine::workloadScaleDownName(other.rollout->spec.workloadRef->scaleDown) == std::string(mode));
+  }
+  const Loaded defaulted = loadRollout(replaced(text, ", scaleDown: progressively", ""));
+  REQUIRE(defaulted.rollout.has_value());
+  CHECK(defaulted.rollout->spec.workloadRef->scaleDown == engine::WorkloadScaleDown::Never);
+}
+
 TEST_CASE("both apiVersions are accepted, others are not", "[engine][rollout_json]") {
   for (const char* api : {"sluice.dev/v1alpha1", "argoproj.io/v1alpha1"}) {
     const Loaded loaded = loadRollout(replaced(withCanary("{}"), "sluice.dev/v1alpha1", api));
@@ -299,8 +328,17 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
       {"two strategies are rejected",
        replaced(base, "    canary:\n", "    blueGreen: {activeService: a}\n    canary:\n"), "spec.strategy",
        "must set only one of canary or blueGreen", 13},
-      {"workloadRef is not supported yet", withSpec("workloadRef: {kind: Deployment, name: web}"),
-       "spec.workloadRef", "not supported yet", 6},
+      {"workloadRef names an apps/v1 Deployment only",
+       withSpec("workloadRef: {apiVersion: apps/v1, kind: StatefulSet, name: web}"), "spec.workloadRef.kind",
+       "supports workloadRef to an apps/v1 Deployment only, got apps/v1 StatefulSet", 6},
+      {"workloadRef's scaleDown takes Argo's three values",
+       withSpec("workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web, scaleDown: sometimes}"),
+       "spec.workloadRef.scaleDown", "must be never, onsuccess or progressively, got \"sometimes\"", 6},
+      {"workloadRef and template exclude each other",
+       withSpec("workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}"), "spec.template",
+       "must not be set with spec.workloadRef", 9},
+      {"workloadRef needs a name", withSpec("workloadRef: {apiVersion: apps/v1, kind: Deployment}"),
+       "spec.workloadRef.name", "is required", 6},
       {"an unknown step kind lists the allowed ones", withCanary("steps:\n- setWieght: 10"),
        "spec.strategy.canary.steps[0].setWieght",
        "unknown step kind \"setWieght\"; allowed: setWeight, pause, analysis", 16},

@@ -166,6 +166,7 @@ struct FakeWorld {
   std::vector<EmitEvent> events;
   std::vector<Action> actions;              // everything carried out, in order
   std::vector<int> weights;                 // every SetTrafficWeight canary weight, in order
+  std::vector<int> workloadScales;          // every ScaleWorkload's replicas, in order
   std::map<std::string, int> pendingCalls;  // ReplicaSet -> calls until its pods are available
   Decision last;
   // Called after every reconcile with the status it was given and its decision (for invariants).
@@ -236,6 +237,11 @@ struct FakeWorld {
     } else if (const auto* gone = std::get_if<DeleteAnalysisRun>(&action)) {
       REQUIRE(std::erase_if(observed.analysisRuns,
                             [&](const AnalysisRunView& r) { return r.name == gone->name; }) == 1);
+    } else if (const auto* scale = std::get_if<ScaleWorkload>(&action)) {
+      REQUIRE(observed.workload.has_value());
+      CHECK(scale->from == observed.workload->replicas);
+      workloadScales.push_back(scale->replicas);
+      observed.workload->replicas = scale->replicas;
     } else if (const auto* e = std::get_if<EmitEvent>(&action)) {
       events.push_back(*e);
     }

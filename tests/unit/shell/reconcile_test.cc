@@ -1,8 +1,10 @@
 // The shell around the engine: actions in order, the status written only after the actions it depends on
 // succeeded, nothing written when nothing changed, and a settle bound that follows the plan.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "analysis/model.h"
+#include "base/pod_template_hash.h"
 #include "engine/rollout_json.h"
 #include "shell/reconcile.h"
 #include "shell/rollout_document.h"
@@ -43,7 +45,14 @@ class RecordingWorld final : public shell::World {
   bool failStatus = false;
   int statusWrites = 0;
 
+  std::optional<json> deployment;  // the one Deployment a workloadRef can name
+
   Result<engine::Observed> observe(Time, std::optional<Time>) override { return observed_; }
+  Result<std::optional<engine::WorkloadView>> workload(const engine::WorkloadRef& ref) override {
+    if (!deployment || (*deployment)["metadata"]["name"] != ref.name)
+      return std::optional<engine::WorkloadView>();
+    return std::optional<engine::WorkloadView>(engine::workloadViewOf(*deployment));
+  }
   Result<bool> apply(const engine::Action& action, Time) override {
     const size_t index = applied_++;
     if (failAction && *failAction == index) {
@@ -66,6 +75,11 @@ class RecordingWorld final : public shell::World {
         if (rs.name == s->name)
           rs.specReplicas = rs.replicas = rs.readyReplicas = rs.availableReplicas = s->replicas;
       }
+      return true;
+    }
+    if (const auto* w = std::get_if<engine::ScaleWorkload>(&action)) {
+      calls.push_back("scale " + w->kind + " " + w->name + " " + std::to_string(w->replicas));
+      (*deployment)["spec"]["replicas"] = w->replicas;
       return true;
     }
     if (std::holds_alternative<engine::EmitEvent>(action)) return false;
@@ -156,7 +170,7 @@ TEST_CASE("a plan of a thousand setWeight steps settles in one instant and simul
   CHECK(shell::settleBound(*rollout) > 1000);
   sim::Scenario scenario;
   scenario.duration = Duration{3600};
-  auto result = sim::simulate(sim::RolloutInput{object, SourceMap(), *rollout}, scenario);
+  auto result = sim::simulate(sim::RolloutInput{object, SourceMap(), *rollout, std::nullopt}, scenario);
   INFO((result ? std::string() : result.error()));
   REQUIRE(result.ok());
   CHECK(result->phase == "Healthy");
@@ -172,10 +186,55 @@ TEST_CASE("a Rollout of a hundred million replicas simulates to Healthy: replica
   REQUIRE(rollout);
   sim::Scenario scenario;
   scenario.readiness = Duration{30};
-  auto result = sim::simulate(sim::RolloutInput{object, SourceMap(), *rollout}, scenario);
+  auto result = sim::simulate(sim::RolloutInput{object, SourceMap(), *rollout, std::nullopt}, scenario);
   INFO((result ? std::string() : result.error()));
   REQUIRE(result.ok());
   CHECK(result->phase == "Healthy");
   REQUIRE_FALSE(result->timeline.empty());
   CHECK(result->timeline.back().stable.desired == 100'000'000);
+}
+
+TEST_CASE("a workloadRef Rollout runs on its Deployment's template, and a missing Deployment is InvalidSpec",
+          "[shell][workload]") {
+  json object = rolloutObject();
+  const json podTemplate = object["spec"]["template"];
+  object["spec"].erase("template");
+  object["spec"].erase("selector");
+  object["spec"]["workloadRef"] = {
+      {"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "web"}, {"scaleDown", "onsuccess"}};
+  shell::RolloutDocument doc(object);
+  RecordingWorld world;
+  auto missing = shell::settle(doc, world, kT0);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().kind == shell::ReconcileError::Kind::InvalidSpec);
+  CHECK(missing.error().message == "spec.workloadRef: Deployment \"web\" not found in namespace \"default\"");
+  CHECK(world.calls.empty());
+
+  world.deployment = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata", {{"name", "web"}, {"namespace", "default"}, {"generation", 2}}},
+      {"spec",
+       {{"replicas", 4}, {"selector", {{"matchLabels", {{"app", "web"}}}}}, {"template", podTemplate}}}};
+  auto settled = shell::settle(doc, world, kT0);
+  REQUIRE(settled.ok());
+  const std::string hash = podTemplateHash(podTemplate, 0);
+  REQUIRE_FALSE(world.calls.empty());
+  CHECK(world.calls.front() == "create web-" + hash);  // the Deployment's template, hashed as a Rollout's
+  CHECK(std::find(world.calls.begin(), world.calls.end(), "scale Deployment web 0") != world.calls.end());
+  CHECK((*world.deployment)["spec"]["replicas"] == 0);
+  const json& status = doc.object()["status"];
+  CHECK(status["phase"] == "Healthy");
+  CHECK(status["currentPodHash"] == hash);
+  CHECK(status["selector"] == "app=web");  // the Deployment's selector, the Rollout naming none
+  CHECK(status["workloadObservedGeneration"] == "2");
+  CHECK_FALSE(doc.object()["spec"].contains("template"));  // nothing written into the stored spec
+
+  // A Deployment whose pods the Rollout's own selector does not pick is InvalidSpec too.
+  doc.mutableObject()["spec"]["selector"] = {{"matchLabels", {{"app", "shop"}}}};
+  doc.specChanged();
+  auto mismatch = shell::settle(doc, world, kT0 + Duration{1});
+  REQUIRE_FALSE(mismatch.ok());
+  CHECK(mismatch.error().kind == shell::ReconcileError::Kind::InvalidSpec);
+  CHECK(mismatch.error().message.find("spec.selector: does not match") != std::string::npos);
 }

@@ -77,7 +77,7 @@ TEST_CASE("each example simulates exactly as its golden file says", "[sim][golde
       {"canary-nginx", "Healthy", false},   {"analysis-abort", "Degraded", true},
       {"manual-promote", "Healthy", false}, {"update-mid-rollout", "Healthy", false},
       {"basic-canary", "Healthy", false},   {"analysis-templates", "Degraded", true},
-      {"restart", "Healthy", false},
+      {"restart", "Healthy", false},        {"workload-ref", "Healthy", false},
   };
   const bool update = std::getenv("SLUICE_UPDATE_GOLDEN") != nullptr;
   for (const auto& row : rows) {

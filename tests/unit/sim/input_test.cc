@@ -41,7 +41,7 @@ RolloutInput rolloutInput() {
   auto rollout = engine::parseRollout(docs->front().json, docs->front().source, diags);
   INFO(diags.format());
   REQUIRE(rollout);
-  return RolloutInput{docs->front().json, docs->front().source, *rollout};
+  return RolloutInput{docs->front().json, docs->front().source, *rollout, std::nullopt};
 }
 
 Scenario scenario(const std::string& spec) {

@@ -31,7 +31,7 @@ RolloutInput input(const json& object = rolloutObject()) {
   auto rollout = engine::parseRollout(object, SourceMap(), diags);
   INFO(diags.format());
   REQUIRE(rollout);
-  return RolloutInput{object, SourceMap(), *rollout};
+  return RolloutInput{object, SourceMap(), *rollout, std::nullopt};
 }
 
 Scenario withActions(std::vector<std::pair<int, PersonAction::Kind>> actions,
@@ -198,4 +198,55 @@ TEST_CASE("a restart replaces the stable pods one at a time and waits for its re
   // Done once the last old pod is evicted (its replacement still starting), as Argo Rollouts does.
   CHECK(restarted == std::vector<Duration>{Duration{3630}, Duration{6030}});
   CHECK(r.timeline.back().stable == ReplicaCount{4, 4});
+}
+
+TEST_CASE("a workloadRef Rollout runs its Deployment's template; a first deploy scales the Deployment down",
+          "[sim][workload]") {
+  const std::string dir = std::string(SLUICE_SOURCE_DIR) + "/examples/workload-ref/";
+  Diagnostics diags;
+  auto input = loadSimInput({dir + "rollout.yaml", dir + "deployment.yaml"}, dir + "scenario.yaml", diags);
+  INFO(diags.format());
+  REQUIRE(input);
+  REQUIRE(input->rollouts.front().workload.has_value());
+
+  SimOptions initial;
+  initial.initial = true;
+  auto result = simulate(input->rollouts.front(), input->scenario, initial);
+  INFO((result ? std::string() : result.error()));
+  REQUIRE(result);
+  std::vector<const TimelineRow*> scalings;
+  const TimelineRow* update = nullptr;
+  for (const auto& row : result->timeline) {
+    if (row.event == "ScalingWorkload") scalings.push_back(&row);
+    if (row.byPerson && row.message.find("checkout:1.5") != std::string::npos) update = &row;
+  }
+  // The first revision's 4 pods are ready at 20s: the Deployment hands over all at once.
+  REQUIRE(scalings.size() == 1);
+  CHECK(scalings[0]->t == Duration{20});
+  CHECK(scalings[0]->message ==
+        "Scaled Deployment checkout from 4 to 0 (workloadRef.scaleDown: progressively)");
+  // The image changed in the Deployment at 10m: the Rollout ran it as a canary through its steps.
+  REQUIRE(update != nullptr);
+  CHECK(update->t == Duration{600});
+  bool canaryAt25 = false;
+  for (const auto& row : result->timeline)
+    canaryAt25 = canaryAt25 || (row.t > Duration{600} && row.canaryWeight == 25);
+  CHECK(canaryAt25);
+  CHECK(result->phase == "Healthy");
+}
+
+TEST_CASE("the simulator refuses a workloadRef Rollout given without its Deployment, naming the field",
+          "[sim][workload]") {
+  const std::string dir = std::string(SLUICE_SOURCE_DIR) + "/examples/workload-ref/";
+  Diagnostics diags;
+  auto input = loadSimInput({dir + "rollout.yaml"}, dir + "scenario.yaml", diags);
+  CHECK_FALSE(input);
+  bool found = false;
+  for (const auto& d : diags.items()) {
+    found =
+        found || (d.path == "spec.workloadRef.name" && d.line == 15 &&
+                  d.message.find("Deployment \"checkout\" is not in the input files") != std::string::npos);
+  }
+  INFO(diags.format());
+  CHECK(found);
 }
