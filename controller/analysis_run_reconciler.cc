@@ -7,10 +7,10 @@
 #include "base/source.h"
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
-#include "controller/status_patch.h"
 #include "kube/base64.h"
 #include "kube/client.h"
 #include "kube/informer.h"
+#include "kube/patch.h"
 
 namespace sluice::controller {
 
@@ -30,7 +30,7 @@ AnalysisRunReconciler::~AnalysisRunReconciler() = default;
 
 ReconcileOutcome AnalysisRunReconciler::writeStatus(const json& run, const json& status) {
   const json before = run.value("status", json::object());
-  const json diff = mergePatchBetween(before.is_object() ? before : json::object(), status);
+  const json diff = kube::mergePatchBetween(before.is_object() ? before : json::object(), status);
   if (diff.empty()) return ReconcileOutcome::done();
   auto patched = client_.patch(analysisRunsResource(), run["metadata"].value("namespace", ""),
                                run["metadata"].value("name", ""), kube::PatchType::kMerge,

@@ -10,11 +10,14 @@
 #include "controller/metrics.h"
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
-#include "controller/status_patch.h"
+#include "engine/rollout_json.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
+#include "kube/owners.h"
+#include "kube/patch.h"
 #include "shell/rollout_document.h"
+#include "traffic/router.h"
 
 namespace sluice::controller {
 
@@ -37,16 +40,6 @@ std::optional<int64_t> parseInt(const std::string& text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
-}
-
-// Whether `obj` names `uid` as its controlling owner.
-bool controlledBy(const json& obj, const std::string& uid) {
-  const json refs = obj.value(json::json_pointer("/metadata/ownerReferences"), json::array());
-  if (!refs.is_array()) return false;
-  for (const auto& ref : refs) {
-    if (ref.is_object() && ref.value("uid", "") == uid && ref.value("controller", false)) return true;
-  }
-  return false;
 }
 
 // The label of `obj` escaped for a JSON pointer (label keys contain '/').
@@ -125,6 +118,8 @@ KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
       canaryService_(str(rollout, "/spec/strategy/canary/canaryService")),
       stableService_(str(rollout, "/spec/strategy/canary/stableService")) {}
 
+KubeWorld::~KubeWorld() = default;
+
 json KubeWorld::ownerReference() const {
   return json{{"apiVersion", kGroupVersion}, {"kind", "Rollout"},         {"name", name_}, {"uid", uid_},
               {"controller", true},          {"blockOwnerDeletion", true}};
@@ -133,7 +128,7 @@ json KubeWorld::ownerReference() const {
 Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restartAt) {
   engine::Observed out;
   restartCandidates_.clear();
-  auto owned = [this](const json& obj) { return controlledBy(obj, uid_); };
+  auto owned = [this](const json& obj) { return kube::controlledBy(obj, uid_); };
   for (const auto& rs : cluster_.replicaSetWrites->overlay(cluster_.replicaSets->byOwner(uid_), owned)) {
     if (!owned(rs)) continue;
     out.replicaSets.push_back(replicaSetView(rs));
@@ -161,6 +156,14 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
         selector.is_object() && it != selector.end() && it->is_string() ? it->get<std::string>() : "";
   }
   out.foreignReplicaSetNames = foreignReplicaSets_;
+  auto routes = router();
+  if (!routes) return Error{routes.error()};
+  if (*routes) {
+    auto weights = (*routes)->inForce(
+        [this](const std::string& kind, const std::string& name) { return lookup(kind, name); });
+    if (!weights) return Error{weights.error()};
+    out.trafficWeights = *weights;
+  }
   return out;
 }
 
@@ -178,7 +181,7 @@ Result<engine::RestartPodCounts> KubeWorld::countPods(const json& rs, Time resta
   engine::RestartPodCounts counts;
   std::vector<std::pair<Time, std::string>> candidates;
   for (const auto& pod : pods->value("items", json::array())) {
-    if (!controlledBy(pod, rsUid)) continue;
+    if (!kube::controlledBy(pod, rsUid)) continue;
     const bool deleting = pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp");
     if (!deleting && podAvailable(pod, minReadySeconds, now)) ++counts.available;
     const auto created = timestamp(pod, "/metadata/creationTimestamp");
@@ -230,9 +233,63 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::EmitEvent>(&action)) return emitEvent(*a);
   if (const auto* a = std::get_if<engine::RestartPods>(&action)) return restartPods(*a);
   if (const auto* a = std::get_if<engine::ScaleWorkload>(&action)) return scaleWorkload(*a);
-  // SetTrafficWeight, header and mirror routes: only with spec.strategy.canary.trafficRouting.
-  return Error{
-      "traffic routing (spec.strategy.canary.trafficRouting) is not supported by this controller yet"};
+  // The rest are the router's: weights, header and mirror routes.
+  auto routes = router();
+  if (!routes) return Error{routes.error()};
+  if (!*routes) return Error{"a traffic action for a Rollout without spec.strategy.canary.trafficRouting"};
+  const traffic::ObjectLookup get = [this](const std::string& kind, const std::string& name) {
+    return lookup(kind, name);
+  };
+  Result<traffic::Writes> writes = traffic::Writes{};
+  if (const auto* a = std::get_if<engine::SetTrafficWeight>(&action)) {
+    writes = (*routes)->setWeight(get, *a);
+  } else if (const auto* h = std::get_if<engine::SetHeaderRoute>(&action)) {
+    writes = (*routes)->setHeaderRoute(get, h->route);
+  } else if (const auto* m = std::get_if<engine::SetMirrorRoute>(&action)) {
+    writes = (*routes)->setMirrorRoute(get, m->route);
+  } else if (std::holds_alternative<engine::RemoveManagedRoutes>(action)) {
+    writes = (*routes)->removeManagedRoutes(get);
+  } else {
+    return Error{"an action this world does not carry out"};
+  }
+  if (!writes) return Error{writes.error()};
+  return write(*writes);
+}
+
+Result<traffic::Router*> KubeWorld::router() {
+  if (router_ || model_) return router_.get();
+  if (!rollout_.contains("spec") || !rollout_["spec"].contains("strategy") ||
+      rollout_.value(json::json_pointer("/spec/strategy/canary/trafficRouting"), json()).is_null())
+    return static_cast<traffic::Router*>(nullptr);
+  Diagnostics diags;
+  auto parsed = engine::parseRollout(rollout_, SourceMap(), diags);
+  if (!parsed) return Error{diags.format()};
+  model_ = std::move(*parsed);
+  auto made = traffic::makeRouter(*model_);
+  if (!made) return Error{made.error()};
+  router_ = std::move(*made);
+  return router_.get();
+}
+
+std::optional<json> KubeWorld::lookup(const std::string& kind, const std::string& name) const {
+  if (kind != "Ingress" || !cluster_.ingresses) return std::nullopt;
+  const std::string key = ns_ + "/" + name;
+  return cluster_.ingressWrites->view(key, cluster_.ingresses->get(key));
+}
+
+Result<bool> KubeWorld::write(const std::vector<traffic::ObjectWrite>& writes) {
+  for (const auto& w : writes) {
+    if (w.kind != "Ingress")
+      return Error{"the router asked to write a " + w.kind + ", which this world does not"};
+    const kube::WriteOptions options{false, cluster_.fieldManager};
+    auto written = w.op == traffic::ObjectWrite::Op::Create
+                       ? cluster_.client->create(ingressesResource(), ns_, w.body, options)
+                       : cluster_.client->patch(ingressesResource(), ns_, w.name, kube::PatchType::kMerge,
+                                                w.body, options);
+    if (!written) return apiError(written.error());
+    cluster_.ingressWrites->wrote(*written);
+  }
+  return !writes.empty();
 }
 
 Result<bool> KubeWorld::createReplicaSet(const engine::CreateReplicaSet& a) {
@@ -260,7 +317,7 @@ Result<bool> KubeWorld::createReplicaSet(const engine::CreateReplicaSet& a) {
     // hashes again with a new collision count.
     auto existing = cluster_.client->get(replicaSetsResource(), ns_, a.name);
     if (!existing) return apiError(existing.error());
-    if (controlledBy(*existing, uid_)) return false;
+    if (kube::controlledBy(*existing, uid_)) return false;
     foreignReplicaSets_.insert(a.name);
     return true;
   }
@@ -400,7 +457,7 @@ const analysis::AnalysisTemplate* KubeWorld::findTemplate(const std::string& nam
 
 Status KubeWorld::writeStatus(shell::RolloutDocument& rollout, json status, Time /*now*/) {
   const json before = rollout.object().value("status", json::object());
-  const json patch = {{"status", mergePatchBetween(before, status)}};
+  const json patch = {{"status", kube::mergePatchBetween(before, status)}};
   auto patched = cluster_.client->patch(rolloutsResource(), ns_, name_, kube::PatchType::kMerge, patch,
                                         {false, cluster_.fieldManager}, "status");
   if (!patched) return apiError(patched.error());

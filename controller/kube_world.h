@@ -20,6 +20,11 @@ class EventRecorder;
 class Informer;
 }  // namespace sluice::kube
 
+namespace sluice::traffic {
+class Router;
+struct ObjectWrite;
+}  // namespace sluice::traffic
+
 namespace sluice::controller {
 
 class Metrics;
@@ -35,11 +40,13 @@ struct RolloutCluster {
   kube::Informer* analysisTemplates = nullptr;
   kube::Informer* clusterAnalysisTemplates = nullptr;
   kube::Informer* deployments = nullptr;  // the workloads spec.workloadRef names
+  kube::Informer* ingresses = nullptr;    // stable and canary Ingresses (trafficRouting.nginx)
   RecentWrites* rolloutWrites = nullptr;
   RecentWrites* replicaSetWrites = nullptr;
   RecentWrites* analysisRunWrites = nullptr;
   RecentWrites* serviceWrites = nullptr;
   RecentWrites* deploymentWrites = nullptr;
+  RecentWrites* ingressWrites = nullptr;
   std::string fieldManager = "sluice-controller";
   Metrics* metrics = nullptr;  // counts the events emitted; nullptr: none
 };
@@ -48,6 +55,7 @@ class KubeWorld final : public shell::World {
  public:
   // `rollout`: the Rollout object as the reconcile started with it (its uid owns what is created).
   KubeWorld(const RolloutCluster& cluster, const nlohmann::json& rollout);
+  ~KubeWorld() override;
 
   // Pods are listed (one list per ReplicaSet, by its pod-template-hash label) only when `restartAt` is
   // given: there is no pod cache, so a settled Rollout costs no pod in memory and no pod request.
@@ -71,6 +79,11 @@ class KubeWorld final : public shell::World {
   Result<engine::RestartPodCounts> countPods(const nlohmann::json& rs, Time restartAt, Time now);
   Result<bool> restartPods(const engine::RestartPods& a);
   Result<bool> scaleWorkload(const engine::ScaleWorkload& a);
+  // The Rollout's traffic router, built on first use from the Rollout as the reconcile started with it.
+  Result<traffic::Router*> router();
+  std::optional<nlohmann::json> lookup(const std::string& kind, const std::string& name) const;
+  // Carries out a router's writes (creates, merge patches) in order; true when there was any.
+  Result<bool> write(const std::vector<traffic::ObjectWrite>& writes);
 
   const RolloutCluster& cluster_;
   std::string name_, ns_, uid_;
@@ -80,6 +93,8 @@ class KubeWorld final : public shell::World {
   // By ReplicaSet name: its pods created before restartAt and not being deleted, oldest first, as the
   // last observe listed them; RestartPods evicts from the front.
   std::map<std::string, std::vector<std::string>> restartCandidates_;
+  std::optional<engine::Rollout> model_;  // parsed for the router
+  std::unique_ptr<traffic::Router> router_;
   // ReplicaSet names a create found taken by another owner, for the next observe.
   std::set<std::string> foreignReplicaSets_;
 };

@@ -57,8 +57,10 @@ struct Manager::Impl {
   ManagerOptions options;
   const Clock& clock;
 
-  kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates, deployments;
-  RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites, deploymentWrites;
+  kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates, deployments,
+      ingresses;
+  RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites, deploymentWrites,
+      ingressWrites;
   kube::EventRecorder events;
   RolloutCluster cluster;
   RolloutReconciler rolloutReconciler;
@@ -83,6 +85,7 @@ struct Manager::Impl {
         templates(c, analysisTemplatesResource(), informerOptions()),
         clusterTemplates(c, clusterAnalysisTemplatesResource(), kube::InformerOptions{}),
         deployments(c, deploymentsResource(), informerOptions()),
+        ingresses(c, ingressesResource(), informerOptions()),
         events(c, kube::EventSource{"sluice-controller", ""}),
         cluster(makeCluster()),
         rolloutReconciler(cluster, rollouts, clock),
@@ -92,11 +95,13 @@ struct Manager::Impl {
     if (options.metrics) options.metrics->watchCaches(&rollouts, &analysisRuns);
   }
 
-  std::array<kube::Informer*, 7> informers() {
-    return {&rollouts, &replicaSets, &services, &analysisRuns, &templates, &clusterTemplates, &deployments};
+  std::array<kube::Informer*, 8> informers() {
+    return {&rollouts,  &replicaSets,      &services,    &analysisRuns,
+            &templates, &clusterTemplates, &deployments, &ingresses};
   }
-  std::array<const kube::Informer*, 7> informers() const {
-    return {&rollouts, &replicaSets, &services, &analysisRuns, &templates, &clusterTemplates, &deployments};
+  std::array<const kube::Informer*, 8> informers() const {
+    return {&rollouts,  &replicaSets,      &services,    &analysisRuns,
+            &templates, &clusterTemplates, &deployments, &ingresses};
   }
 
   kube::WorkQueueOptions queueOptions(const std::string& name) const {
@@ -123,11 +128,13 @@ struct Manager::Impl {
     c.analysisTemplates = &templates;
     c.clusterAnalysisTemplates = &clusterTemplates;
     c.deployments = &deployments;
+    c.ingresses = &ingresses;
     c.rolloutWrites = &rolloutWrites;
     c.replicaSetWrites = &replicaSetWrites;
     c.analysisRunWrites = &analysisRunWrites;
     c.serviceWrites = &serviceWrites;
     c.deploymentWrites = &deploymentWrites;
+    c.ingressWrites = &ingressWrites;
     c.fieldManager = options.fieldManager;
     c.metrics = options.metrics;
     return c;
@@ -177,6 +184,23 @@ struct Manager::Impl {
     deployments.addHandlers({deploymentChanged,
                              [deploymentChanged](const json&, const json& obj) { deploymentChanged(obj); },
                              deploymentChanged});
+    // An Ingress wakes the Rollout owning it (a canary Ingress) and those whose trafficRouting.nginx names
+    // it as a stable Ingress: the canary Ingress is rebuilt from it.
+    auto ingressChanged = [this, enqueueOwner](const json& obj) {
+      enqueueOwner(obj);
+      const std::string ns = obj["metadata"].value("namespace", "");
+      const std::string name = obj["metadata"].value("name", "");
+      for (const auto& r : rollouts.byNamespace(ns)) {
+        const json nginx = r.value(json::json_pointer("/spec/strategy/canary/trafficRouting/nginx"), json());
+        if (!nginx.is_object()) continue;
+        bool names = nginx.value("stableIngress", "") == name;
+        for (const auto& s : nginx.value("stableIngresses", json::array())) names = names || s == name;
+        if (names) rolloutQueue.add(kube::objectKey(r));
+      }
+    };
+    ingresses.addHandlers({ingressChanged,
+                           [ingressChanged](const json&, const json& obj) { ingressChanged(obj); },
+                           ingressChanged});
   }
 
   using Timed = void (Metrics::*)(std::chrono::steady_clock::duration);

@@ -3,9 +3,9 @@
 
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
-#include "controller/status_patch.h"
 #include "kube/client.h"
 #include "kube/informer.h"
+#include "kube/patch.h"
 #include "shell/reconcile.h"
 #include "shell/rollout_document.h"
 
@@ -57,7 +57,7 @@ ReconcileOutcome RolloutReconciler::markInvalid(const json& rollout, const std::
   status["conditions"] = conditions;
   status["phase"] = "Degraded";
   status["message"] = "InvalidSpec: " + why;
-  const json patch = {{"status", mergePatchBetween(before, status)}};
+  const json patch = {{"status", kube::mergePatchBetween(before, status)}};
   auto patched = cluster_.client->patch(rolloutsResource(), rollout["metadata"].value("namespace", ""),
                                         rollout["metadata"].value("name", ""), kube::PatchType::kMerge, patch,
                                         {false, cluster_.fieldManager}, "status");

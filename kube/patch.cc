@@ -108,4 +108,22 @@ PatchResult applyJsonPatch(const json& doc, const json& patch) {
   return result;
 }
 
+nlohmann::json mergePatchBetween(const nlohmann::json& from, const nlohmann::json& to) {
+  if (!from.is_object() || !to.is_object()) return to;
+  nlohmann::json patch = nlohmann::json::object();
+  for (const auto& [key, value] : from.items()) {
+    if (!to.contains(key)) patch[key] = nullptr;
+  }
+  for (const auto& [key, value] : to.items()) {
+    const auto old = from.find(key);
+    if (old == from.end()) {
+      patch[key] = value;
+    } else if (*old != value) {
+      patch[key] = old->is_object() && value.is_object() ? mergePatchBetween(*old, value) : value;
+    }
+  }
+  return patch;
+}
+
+
 }  // namespace sluice::kube

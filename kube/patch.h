@@ -65,6 +65,12 @@ class [[nodiscard]] PatchResult : public Expected<nlohmann::json, PatchError> {
 // Fails only on input nested deeper than kMaxJsonNestingDepth (kBadRequest). Pure, thread-safe.
 PatchResult applyMergePatch(const nlohmann::json& doc, const nlohmann::json& patch);
 
+// The JSON merge patch that turns `from` into `to`: members of `from` missing from `to` are null, members
+// that differ are `to`'s (objects diffed member by member, anything else replaced whole); an empty object
+// when they are equal. What a controller sends to change an object in one write with no field it did not
+// change. `to` must hold no null value (a merge patch cannot set one).
+nlohmann::json mergePatchBetween(const nlohmann::json& from, const nlohmann::json& to);
+
 // The real server's cap on JSON patch operations.
 inline constexpr size_t kMaxJsonPatchOperations = 10000;
 

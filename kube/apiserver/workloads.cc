@@ -3,6 +3,8 @@
 // reconcile reads what the previous one wrote without the expectations a multi-worker controller needs.
 #include "kube/apiserver/workloads.h"
 
+#include "kube/owners.h"
+
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -70,11 +72,6 @@ const json& controllerRef(const json& obj) {
     }
   }
   return null;
-}
-
-bool controlledBy(const json& obj, const std::string& uid) {
-  const json& ref = controllerRef(obj);
-  return ref.is_object() && str(ref, "uid") == uid;
 }
 
 bool deleting(const json& obj) { return field(obj, "metadata").contains("deletionTimestamp"); }
@@ -516,7 +513,7 @@ struct WorkloadControllers::Impl {
     auto listed = registry.list(type, str(meta, "namespace"), lo);
     if (!listed) return listed.error();
     for (auto& item : (*listed)["items"]) {
-      if (controlledBy(item, str(meta, "uid")) && !deleting(item)) out.push_back(std::move(item));
+      if (kube::controlledBy(item, str(meta, "uid")) && !deleting(item)) out.push_back(std::move(item));
     }
     return out;
   }

@@ -26,6 +26,7 @@ namespace {
 const kube::ResourceRef kRollouts{"sluice.dev", "v1alpha1", "rollouts", true, "Rollout"};
 const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
 const kube::ResourceRef kDeployments{"apps", "v1", "deployments", true, "Deployment"};
+const kube::ResourceRef kIngresses{"networking.k8s.io", "v1", "ingresses", true, "Ingress"};
 
 // What a person sees of a Rollout at one instant.
 struct Visible {
@@ -62,6 +63,10 @@ struct Plan {
   // applies it; `stable` and `updated` are then the same Rollout.
   std::optional<json> stableDeployment;
   std::optional<json> updatedDeployment;
+  // Objects the plan needs on the cluster first (the Services and Ingress of a traffic-routed one).
+  std::vector<json> objects;
+  // trafficRouting.nginx: the canary weight is the canary Ingress's, not the canary's share of pods.
+  std::optional<std::string> canaryIngress;
 
   // The objects whose spec.template is the Rollout's, before and after the update.
   const json& stableHolder() const { return stableDeployment ? *stableDeployment : stable; }
@@ -108,8 +113,9 @@ std::vector<Transition> predict(const Plan& plan, Duration readiness) {
 }
 
 // The controller's side, as the simulator computes it: the canary's share of available pods when nothing
-// routes traffic. `revision`: the status's currentPodHash.
-Visible observe(ControllerEnv& env, const std::string& name, std::string& revision) {
+// routes traffic, the canary Ingress's weight when ingress-nginx does. `revision`: the status's
+// currentPodHash.
+Visible observe(ControllerEnv& env, const Plan& plan, const std::string& name, std::string& revision) {
   auto r = env.client->get(kRollouts, "default", name);
   REQUIRE(r.ok());
   const json& status = r->value("status", json::object());
@@ -132,6 +138,13 @@ Visible observe(ControllerEnv& env, const std::string& name, std::string& revisi
       canary += available;
   }
   v.canaryWeight = total ? static_cast<int>(std::lround(100.0 * canary / total)) : 0;
+  if (plan.canaryIngress) {
+    auto ingress = env.client->get(kIngresses, "default", *plan.canaryIngress);
+    const json annotations = ingress
+                                 ? ingress->value(json::json_pointer("/metadata/annotations"), json::object())
+                                 : json::object();
+    v.canaryWeight = std::stoi(annotations.value("nginx.ingress.kubernetes.io/canary-weight", "0"));
+  }
   return v;
 }
 
@@ -190,6 +203,9 @@ bool terminal(const std::string& phase) { return phase == "Healthy" || phase == 
 // instants between a pod becoming ready and the controller's reaction to it, not states of the plan.
 std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const Visible& final) {
   const std::string name = plan.stable["metadata"]["name"];
+  for (size_t i = 0; i < plan.objects.size(); ++i)
+    env.cluster.ok("apply -f " +
+                   env.cluster.writeFile("object-" + std::to_string(i) + ".json", plan.objects[i].dump()));
   if (plan.stableDeployment)
     env.cluster.ok("apply -f " +
                    env.cluster.writeFile(name + "-deployment.json", plan.stableDeployment->dump()));
@@ -213,7 +229,7 @@ std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const
       lastActed = since();
     }
     std::string revision;
-    const Visible v = observe(env, name, revision);
+    const Visible v = observe(env, plan, name, revision);
     const double t = since();
     if (revision == stableRevision && seen.empty()) {  // the controller has not seen the update yet
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -374,4 +390,31 @@ TEST_CASE("the simulator predicts the controller: the workloadRef example, its u
   plan.actions = {action(3, sim::PersonAction::Kind::Update, "registry.example/checkout:1.5")};
   const json r = checkPrediction(plan);
   CHECK_FALSE(r["status"].value("workloadObservedGeneration", "").empty());
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: a canary routed by ingress-nginx, its weights read from the "
+    "canary Ingress",
+    "[controller][e2e][fidelity][traffic]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([{"setWeight": 20}, {"pause": {"duration": "3s"}},
+                                       {"setWeight": 60}, {"pause": {"duration": "3s"}}])"));
+  json& strategy = plan.stable["spec"]["strategy"]["canary"];
+  strategy["canaryService"] = "web-canary";
+  strategy["stableService"] = "web-stable";
+  strategy["trafficRouting"] = {{"nginx", {{"stableIngress", "web"}}}};
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  for (const char* service : {"web-stable", "web-canary"}) {
+    plan.objects.push_back(
+        {{"apiVersion", "v1"},
+         {"kind", "Service"},
+         {"metadata", {{"name", service}, {"namespace", "default"}}},
+         {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}});
+  }
+  plan.objects.push_back(json::parse(R"({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix",
+      "backend": {"service": {"name": "web-stable", "port": {"number": 80}}}}]}}]}})"));
+  plan.canaryIngress = "web-web-canary";
+  checkPrediction(plan);
 }

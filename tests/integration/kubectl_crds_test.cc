@@ -134,9 +134,9 @@ TEST_CASE(
       }
     }
   }
-  CHECK(rollouts == 8);
+  CHECK(rollouts == 9);
   CHECK(templates == 3);
-  CHECK(env.getJson("ro")["items"].size() == 8);
+  CHECK(env.getJson("ro")["items"].size() == 9);
 }
 
 TEST_CASE("kubectl get ro and get ar print Argo Rollouts' columns, and the sluice category lists both",

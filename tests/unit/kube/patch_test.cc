@@ -3,6 +3,7 @@
 // server answers with (endpoints/handlers/patch.go).
 #include <catch2/catch.hpp>
 
+#include "kube/patch.h"
 #include "kube/strategic_merge.h"
 
 using namespace sluice::kube;
@@ -348,4 +349,16 @@ TEST_CASE("hostile nesting is refused before any engine recurses into it", "[kub
   auto jp = applyJsonPatch(deep, json::array());
   REQUIRE_FALSE(jp.ok());
   CHECK(jp.errorKind() == PatchErrorKind::kBadRequest);
+}
+
+TEST_CASE("mergePatchBetween gives the merge patch from one document to another, and nothing more",
+          "[kube][patch]") {
+  const json from = json::parse(R"({"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2], "f": "x"})");
+  const json to = json::parse(R"({"a": 1, "b": {"c": 5}, "e": [2], "g": true})");
+  const json patch = mergePatchBetween(from, to);
+  CHECK(patch == json::parse(R"({"b": {"c": 5, "d": null}, "e": [2], "f": null, "g": true})"));
+  auto applied = applyMergePatch(from, patch);
+  REQUIRE(applied.ok());
+  CHECK(*applied == to);
+  CHECK(mergePatchBetween(to, to) == json::object());
 }

@@ -1,0 +1,12 @@
+// Owner references: which object controls which (the one reference with controller: true).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace sluice::kube {
+
+// Whether `obj` names `uid` as its controlling owner.
+bool controlledBy(const nlohmann::json& obj, const std::string& uid);
+
+}  // namespace sluice::kube

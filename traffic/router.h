@@ -1,0 +1,64 @@
+// Traffic routers: each puts the canary's share of requests on the objects of one data plane (ingress-nginx's
+// canary Ingress, ...) and reads back the share in force. Routers are pure: they read live objects through a
+// lookup and return the writes that bring them to what the engine asked for. The caller (the controller's
+// KubeWorld) does the reading from its caches and the writing through the API, so a router is tested with
+// golden files and no cluster, and a write it asks for is retried like any other action.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "engine/canary.h"
+
+namespace sluice::traffic {
+
+// A live object of the Rollout's namespace by kind ("Ingress", ...) and name; nullopt when there is none.
+using ObjectLookup =
+    std::function<std::optional<nlohmann::json>(const std::string& kind, const std::string& name)>;
+
+// One write a router asks for, in the Rollout's namespace.
+struct ObjectWrite {
+  enum class Op { Create, MergePatch };
+  Op op = Op::MergePatch;
+  std::string kind;  // "Ingress", ...: the caller maps it to its API resource
+  std::string name;
+  nlohmann::json body;  // the object to create, or the JSON merge patch
+};
+
+using Writes = std::vector<ObjectWrite>;
+
+class Router {
+ public:
+  Router() = default;
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+  virtual ~Router() = default;
+
+  // The kinds of object this router reads and writes ("Ingress", ...).
+  virtual std::vector<std::string> kinds() const = 0;
+  // The weights in force, read back from the routing objects; nullopt when none is set yet (all traffic on
+  // the stable). An error: an object the Rollout names is missing or unusable (said with its name).
+  virtual Result<std::optional<engine::TrafficInForce>> inForce(const ObjectLookup& get) const = 0;
+  // The writes that put `weights` in force; none when they are in force already.
+  virtual Result<Writes> setWeight(const ObjectLookup& get,
+                                   const engine::SetTrafficWeight& weights) const = 0;
+  virtual Result<Writes> setHeaderRoute(const ObjectLookup& get,
+                                        const engine::SetHeaderRouteStep& route) const = 0;
+  virtual Result<Writes> setMirrorRoute(const ObjectLookup& get,
+                                        const engine::SetMirrorRouteStep& route) const = 0;
+  virtual Result<Writes> removeManagedRoutes(const ObjectLookup& get) const = 0;
+};
+
+// The router for the Rollout's spec.strategy.canary.trafficRouting, or an error naming what is not
+// supported yet; nullptr without traffic routing.
+Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout);
+
+// The owner reference a router puts on the objects it creates: the Rollout, as their controller.
+nlohmann::json ownerReference(const engine::Rollout& rollout);
+
+}  // namespace sluice::traffic
