@@ -99,13 +99,7 @@ Result<json> desiredCanaryIngress(const engine::Rollout& rollout, const json& st
               {"spec", std::move(spec)}};
 }
 
-NginxRouter::NginxRouter(const engine::Rollout& rollout) {
-  rollout_.apiVersion = rollout.apiVersion;
-  rollout_.metadata = rollout.metadata;
-  rollout_.spec.canary.canaryService = rollout.spec.canary.canaryService;
-  rollout_.spec.canary.stableService = rollout.spec.canary.stableService;
-  rollout_.spec.canary.trafficRouting = rollout.spec.canary.trafficRouting;
-}
+NginxRouter::NginxRouter(const engine::Rollout& rollout) : rollout_(routedPart(rollout)) {}
 
 bool NginxRouter::matchesStable(const ObjectLookup& get, const std::string& stableName, const json& live,
                                 const engine::TrafficInForce& seen) const {

@@ -10,11 +10,6 @@
 
 namespace sluice::traffic {
 
-// The annotations Sluice writes on a canary Ingress besides nginx's own: the pod-template hashes the weight
-// was set for, so that the weight read back says which revisions it splits.
-inline constexpr const char* kCanaryHashAnnotation = "sluice.dev/canary-hash";
-inline constexpr const char* kStableHashAnnotation = "sluice.dev/stable-hash";
-
 // `<rollout>-<stableIngress>-canary`, its first part cut so the whole stays within 253 characters.
 std::string canaryIngressName(const std::string& rollout, const std::string& stableIngress);
 

@@ -17,6 +17,12 @@
 
 namespace sluice::traffic {
 
+// The annotations a router writes on the object carrying the weight (nginx's canary Ingress, Istio's
+// VirtualServices without a DestinationRule): the pod-template hashes the weight was set for, so that the
+// weight read back says which revisions it splits.
+inline constexpr const char* kCanaryHashAnnotation = "sluice.dev/canary-hash";
+inline constexpr const char* kStableHashAnnotation = "sluice.dev/stable-hash";
+
 // A live object of the Rollout's namespace by kind ("Ingress", ...) and name; nullopt when there is none.
 using ObjectLookup =
     std::function<std::optional<nlohmann::json>(const std::string& kind, const std::string& name)>;
@@ -57,6 +63,10 @@ class Router {
 // The router for the Rollout's spec.strategy.canary.trafficRouting, or an error naming what is not
 // supported yet; nullptr without traffic routing.
 Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout);
+
+// What a router keeps of `rollout`: its name, namespace and uid, the canary and stable Services and the
+// traffic routing (not the pod template or the steps).
+engine::Rollout routedPart(const engine::Rollout& rollout);
 
 // The owner reference a router puts on the objects it creates: the Rollout, as their controller.
 nlohmann::json ownerReference(const engine::Rollout& rollout);

@@ -2,12 +2,9 @@
 // tests/golden/traffic/, rewritten with SLUICE_UPDATE_GOLDEN=1), the writes that keep other controllers'
 // annotations, and the weights read back.
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <fstream>
 #include <map>
 
-#include "base/source.h"
-#include "engine/rollout_json.h"
+#include "tests/unit/traffic/router_fixtures.h"
 #include "traffic/nginx.h"
 
 using namespace sluice;
@@ -15,23 +12,9 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kSourceDir = SLUICE_SOURCE_DIR;
-
 // The Rollout "web" routed by `nginx` (trafficRouting.nginx), `extra` more fields of trafficRouting.
 engine::Rollout rollout(const std::string& nginx, const std::string& extra = "") {
-  const std::string text = R"({"apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
-    "metadata": {"name": "web", "namespace": "shop", "uid": "uid-web"},
-    "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
-      "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web:2"}]}},
-      "strategy": {"canary": {"canaryService": "web-canary", "stableService": "web-stable",
-        "trafficRouting": {"nginx": )" +
-                           nginx + extra + R"(}, "steps": [{"setWeight": 10}]}}}})";
-  Diagnostics diags;
-  auto parsed = engine::parseRollout(json::parse(text), SourceMap(), diags);
-  INFO(diags.format());
-  REQUIRE(parsed);
-  REQUIRE(diags.empty());  // not even a warning: every field where it belongs
-  return *parsed;
+  return testing::routedRollout(R"("nginx": )" + nginx + extra);
 }
 
 json stableIngress() {
@@ -50,19 +33,6 @@ json stableIngress() {
 
 const engine::SetTrafficWeight kTen{10, 90, "canaryhash", "stablehash"};
 
-void checkGolden(const std::string& name, const json& actual) {
-  const std::string path = kSourceDir + "/tests/golden/traffic/" + name + ".json";
-  if (std::getenv("SLUICE_UPDATE_GOLDEN")) {
-    std::ofstream(path) << actual.dump(2) << "\n";
-    return;
-  }
-  auto text = readFile(path);
-  INFO("no golden file " << path << ": run with SLUICE_UPDATE_GOLDEN=1 to write it");
-  REQUIRE(text);
-  INFO("expected " << path << ", got:\n" << actual.dump(2));
-  CHECK(json::parse(*text) == actual);
-}
-
 // A lookup over a fixed set of Ingresses, by name.
 traffic::ObjectLookup lookupOf(std::map<std::string, json> objects) {
   return [objects = std::move(objects)](const std::string& kind,
@@ -80,7 +50,7 @@ TEST_CASE("the canary Ingress is the stable one's rules to the stable Service, p
           "[traffic][nginx]") {
   auto desired = traffic::desiredCanaryIngress(rollout(R"({"stableIngress": "web"})"), stableIngress(), kTen);
   REQUIRE(desired.ok());
-  checkGolden("nginx-canary-ingress", *desired);
+  testing::checkGolden("nginx-canary-ingress", *desired);
   // Only the rule sending to web-stable, and in it only that path rewritten; TLS and class copied.
   CHECK((*desired)["spec"]["rules"].size() == 1);
   CHECK((*desired)["metadata"]["name"] == "web-web-canary");
@@ -98,7 +68,7 @@ TEST_CASE(
                          R"(, "maxTrafficWeight": 1000)");
   auto desired = traffic::desiredCanaryIngress(r, stableIngress(), {100, 900, "c", "s"});
   REQUIRE(desired.ok());
-  checkGolden("nginx-annotations", *desired);
+  testing::checkGolden("nginx-annotations", *desired);
   const json& a = (*desired)["metadata"]["annotations"];
   CHECK(a["custom.nginx/canary-by-header"] == "X-Override");
   CHECK(a["custom.nginx/canary-by-cookie"] == "beta");
@@ -149,7 +119,7 @@ TEST_CASE("setting a weight creates the canary Ingress, then patches only what S
   REQUIRE(thirty->size() == 2);
   const traffic::ObjectWrite& patch = (*thirty)[0];
   CHECK(patch.op == traffic::ObjectWrite::Op::MergePatch);
-  checkGolden("nginx-weight-patch", patch.body);
+  testing::checkGolden("nginx-weight-patch", patch.body);
   CHECK(patch.body["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"] == "30");
   CHECK(patch.body["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight-total"].is_null());
   CHECK_FALSE(patch.body["metadata"]["annotations"].contains("other.controller/seen"));
