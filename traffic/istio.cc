@@ -21,9 +21,9 @@ constexpr int kIstioMaxWeight = 100;
 enum class Role { Canary, Stable, Additional, Other };
 
 // The value at `pointer` in `obj`, or `fallback` when there is none.
-json at(const json& obj, const std::string& pointer, json fallback) {
+json at(const json& obj, const std::string& pointer, const json& fallback) {
   const json::json_pointer ptr(pointer);
-  return obj.contains(ptr) ? obj.at(ptr) : std::move(fallback);
+  return obj.contains(ptr) ? obj.at(ptr) : fallback;
 }
 
 std::string stringAt(const json& obj, const std::string& pointer) {

@@ -446,3 +446,24 @@ TEST_CASE("a VirtualService with no HTTP routes has no managed route to remove",
   REQUIRE(writes.ok());
   CHECK(writes->empty());
 }
+
+TEST_CASE("a header route is removed even when no weighted route is usable any more", "[traffic][istio]") {
+  traffic::IstioRouter router(rollout(kHostLevel, kManagedRoutes));
+  json vs = hostVirtualService();
+  vs["spec"]["http"][1]["route"].erase(1);  // no canary destination: the weighted route is not usable
+  vs["spec"]["http"].insert(
+      vs["spec"]["http"].begin(),
+      json::parse(R"({"name": "header-beta", "route": [{"destination": {"host": "web-canary"}}]})"));
+  Objects objects = Objects().add(vs);
+  auto adding = router.setHeaderRoute(objects.lookup(), {"header-beta", {{"X-Beta", "exact", "yes"}}});
+  REQUIRE_FALSE(adding.ok());
+  CHECK(adding.error() ==
+        "VirtualService `web` spec.http[2]: Canary Service 'web-canary' not found in route");
+  auto removing = router.setHeaderRoute(objects.lookup(), {"header-beta", {}});
+  REQUIRE(removing.ok());
+  objects.apply(*removing);
+  CHECK(objects.at("VirtualService", "web")["spec"]["http"].size() == 2);
+  auto mirror = router.setMirrorRoute(objects.lookup(), {"mirror-all", 100, json::array()});
+  REQUIRE(mirror.ok());
+  CHECK(mirror->empty());  // nothing to remove
+}
