@@ -140,23 +140,33 @@ struct Manager::Impl {
     return c;
   }
 
+  using Handler = std::function<void(const json&)>;
+
+  // Registers `changed` for every event of `informer`. A deletion first reaches `writes` (a write of ours
+  // older than it no longer stands in for the object), then `deleted` (by default `changed`).
+  static void handle(kube::Informer& informer, RecentWrites& writes, const Handler& changed,
+                     Handler deleted = nullptr) {
+    if (!deleted) deleted = changed;
+    informer.addHandlers({changed, [changed](const json&, const json& obj) { changed(obj); },
+                          [&writes, deleted](const json& obj) {
+                            writes.sawDeleted(obj);
+                            deleted(obj);
+                          }});
+  }
+
   // Every watched object wakes the Rollout it belongs to.
   void wire() {
     auto enqueueRollout = [this](const json& obj) { rolloutQueue.add(kube::objectKey(obj)); };
-    rollouts.addHandlers({enqueueRollout,
-                          [enqueueRollout](const json&, const json& obj) { enqueueRollout(obj); },
-                          enqueueRollout});
+    handle(rollouts, rolloutWrites, enqueueRollout);
     auto enqueueOwner = [this](const json& obj) {
       if (const std::string key = owningRollout(obj); !key.empty()) rolloutQueue.add(key);
     };
-    replicaSets.addHandlers(
-        {enqueueOwner, [enqueueOwner](const json&, const json& obj) { enqueueOwner(obj); }, enqueueOwner});
+    handle(replicaSets, replicaSetWrites, enqueueOwner);
     auto runChanged = [this, enqueueOwner](const json& obj) {
       runQueue.add(kube::objectKey(obj));
       enqueueOwner(obj);
     };
-    analysisRuns.addHandlers({runChanged, [runChanged](const json&, const json& obj) { runChanged(obj); },
-                              [enqueueOwner](const json& obj) { enqueueOwner(obj); }});
+    handle(analysisRuns, analysisRunWrites, runChanged, enqueueOwner);
     // A Service wakes the Rollouts of its namespace that name it as canaryService or stableService.
     auto serviceChanged = [this](const json& obj) {
       const std::string ns = obj["metadata"].value("namespace", "");
@@ -168,9 +178,7 @@ struct Manager::Impl {
           rolloutQueue.add(kube::objectKey(r));
       }
     };
-    services.addHandlers({serviceChanged,
-                          [serviceChanged](const json&, const json& obj) { serviceChanged(obj); },
-                          serviceChanged});
+    handle(services, serviceWrites, serviceChanged);
     // A Deployment wakes the Rollouts of its namespace whose workloadRef names it: its template is theirs.
     auto deploymentChanged = [this](const json& obj) {
       const std::string ns = obj["metadata"].value("namespace", "");
@@ -181,9 +189,7 @@ struct Manager::Impl {
           rolloutQueue.add(kube::objectKey(r));
       }
     };
-    deployments.addHandlers({deploymentChanged,
-                             [deploymentChanged](const json&, const json& obj) { deploymentChanged(obj); },
-                             deploymentChanged});
+    handle(deployments, deploymentWrites, deploymentChanged);
     // An Ingress wakes the Rollout owning it (a canary Ingress) and those whose trafficRouting.nginx names
     // it as a stable Ingress: the canary Ingress is rebuilt from it.
     auto ingressChanged = [this, enqueueOwner](const json& obj) {
@@ -198,9 +204,7 @@ struct Manager::Impl {
         if (names) rolloutQueue.add(kube::objectKey(r));
       }
     };
-    ingresses.addHandlers({ingressChanged,
-                           [ingressChanged](const json&, const json& obj) { ingressChanged(obj); },
-                           ingressChanged});
+    handle(ingresses, ingressWrites, ingressChanged);
   }
 
   using Timed = void (Metrics::*)(std::chrono::steady_clock::duration);

@@ -21,6 +21,14 @@ bool RecentWrites::caughtUp(const Entry& entry, const std::optional<json>& cache
   return cached && resourceVersionOf(*cached) >= entry.resourceVersion;
 }
 
+void RecentWrites::sawDeleted(const json& obj) {
+  const uint64_t rv = resourceVersionOf(obj);
+  std::lock_guard lock(mu_);
+  const auto it = entries_.find(kube::objectKey(obj));
+  if (it == entries_.end() || (it->second.object && it->second.resourceVersion > rv)) return;
+  entries_.erase(it);
+}
+
 void RecentWrites::wrote(const json& obj) {
   const uint64_t rv = resourceVersionOf(obj);
   if (rv == 0) return;  // nothing to compare with: trust the cache

@@ -21,6 +21,10 @@ class RecentWrites {
   void wrote(const nlohmann::json& obj);
   // The object with this key ("namespace/name") was deleted.
   void deleted(const std::string& key);
+  // A watch delivered the deletion of `obj` (as it last was): a write of ours older than that deletion is
+  // forgotten, so a deleted object does not live on in our view; a newer one (the object made again
+  // since) is kept.
+  void sawDeleted(const nlohmann::json& obj);
 
   // The freshest view of one object, given what the cache holds (nullopt: not cached); nullopt when
   // it is known deleted, or neither side has it.

@@ -809,12 +809,40 @@ void cleanUpHistory(Pass& p) {
 
 // The weight to route to the canary now: the step's weight once the canary has its pods, else the
 // weight in force; 0 after abort, on a new canary without pods, and once promoted.
+// The pod-template hash a Service selects now ("" when it selects no revision yet), as observed.
+std::string selectedBy(const Pass& p, const std::string& service) {
+  const auto it = p.observed.serviceSelectors.find(service);
+  return it == p.observed.serviceSelectors.end() ? std::string() : it->second;
+}
+
+// With traffic routing, a Service's selector changes only while the weights in force send it nothing (or it
+// selects no revision yet), and a weight rises only once the Service it sends through selects the pods it is
+// meant for: an endpoint change under traffic is what gave Argo's users 5xx at the switch (argo-rollouts
+// #4195, #4710). At promotion the canary keeps all the traffic until the stable Service selects it.
+bool serviceQuiet(const Pass& p, bool canaryService) {
+  if (!p.trafficRouted()) return true;
+  const auto& inForce = p.observed.trafficWeights;
+  if (!inForce) return canaryService;  // nothing set yet: all traffic on the stable
+  return (canaryService ? inForce->canaryWeight : inForce->stableWeight) == 0;
+}
+
+bool stableSwitchPending(const Pass& p) {
+  const std::string& service = p.spec.canary.stableService;
+  if (service.empty()) return false;
+  const std::string selected = selectedBy(p, service);
+  return !selected.empty() && selected != p.status.stableRS;
+}
+
 int canaryWeightToSet(const Pass& p) {
-  if (p.status.abort || p.promoted()) return 0;
+  if (p.status.abort) return 0;
+  if (p.promoted()) return stableSwitchPending(p) ? p.maxWeight() : 0;
   const auto& inForce = p.observed.trafficWeights;
   const int previous = inForce && inForce->canaryHash == p.newHash ? inForce->canaryWeight : 0;
   const int wanted = desiredCanaryWeight(p);
-  const bool canaryReady = p.newRS && !p.createdNewRS && p.newAvailable() >= trafficRoutedCounts(p).canary;
+  const bool canarySelected =
+      p.spec.canary.canaryService.empty() || selectedBy(p, p.spec.canary.canaryService) == p.newHash;
+  const bool canaryReady =
+      canarySelected && p.newRS && !p.createdNewRS && p.newAvailable() >= trafficRoutedCounts(p).canary;
   return (wanted <= previous || canaryReady) ? wanted : previous;
 }
 
@@ -839,14 +867,15 @@ void reconcileTraffic(Pass& p) {
 }
 
 void reconcileServices(Pass& p) {
-  auto point = [&](const std::string& service, const std::string& hash) {
+  auto point = [&](const std::string& service, const std::string& hash, bool isCanary) {
     if (service.empty()) return;
-    const auto current = p.observed.serviceSelectors.find(service);
-    if (current != p.observed.serviceSelectors.end() && current->second == hash) return;
+    const std::string selected = selectedBy(p, service);
+    if (selected == hash) return;
+    if (!selected.empty() && !serviceQuiet(p, isCanary)) return;  // after the weights move off it
     p.actions.push_back(SetServiceSelector{service, hash});
   };
-  point(p.spec.canary.canaryService, p.status.abort ? p.status.stableRS : p.newHash);
-  point(p.spec.canary.stableService, p.status.stableRS);
+  point(p.spec.canary.canaryService, p.status.abort ? p.status.stableRS : p.newHash, true);
+  point(p.spec.canary.stableService, p.status.stableRS, false);
 }
 
 // ---- status ----------------------------------------------------------------------------------------

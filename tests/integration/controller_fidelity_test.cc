@@ -386,8 +386,8 @@ TEST_CASE("the simulator predicts the controller: the workloadRef example, its u
   Plan plan;
   plan.stable = plan.updated = fromExample("workload-ref");
   plan.updatedDeployment = exampleObject("workload-ref", "deployment.yaml", "Deployment");
-  plan.stableDeployment = withImage(*plan.updatedDeployment, "registry.example/checkout:1.3");
-  plan.actions = {action(3, sim::PersonAction::Kind::Update, "registry.example/checkout:1.5")};
+  plan.stableDeployment = withImage(*plan.updatedDeployment, "registry.example/cart:1.3");
+  plan.actions = {action(3, sim::PersonAction::Kind::Update, "registry.example/cart:1.5")};
   const json r = checkPrediction(plan);
   CHECK_FALSE(r["status"].value("workloadObservedGeneration", "").empty());
 }

@@ -163,9 +163,10 @@ TEST_CASE("traffic-routed canary moves weights only once the canary pods are up"
   CHECK(w.observed.serviceSelectors["web-stable"] == stable);
   w.runFor(Duration{30});
   CHECK(w.rollout.status.stableRS == canary);
-  // All traffic reaches the new pods before the stable Service switches to them; then the new revision
-  // is the stable one and the canary share goes back to 0.
-  CHECK(w.weights == std::vector<int>{0, 25, 60, 100, 0});
+  // All traffic reaches the new pods before the stable Service switches to them, and stays on the canary
+  // (100 again, now recorded against the new stable hash) until the stable Service selects them; then
+  // the canary share goes back to 0.
+  CHECK(w.weights == std::vector<int>{0, 25, 60, 100, 100, 0});
   CHECK(w.observed.serviceSelectors["web-stable"] == canary);
   CHECK(w.rollout.status.canary.weights->stable.podTemplateHash == canary);
   // The old stable keeps its pods for scaleDownDelaySeconds, then goes.
@@ -600,4 +601,86 @@ TEST_CASE("a canary of 2^31-1 replicas keeps its counts in range (no arithmetic 
   CHECK(w.rollout.status.phase == "Healthy");
   CHECK(w.specReplicasOf(canary) == kMax);
   CHECK(w.specReplicasOf(stable) == 0);
+}
+
+namespace {
+
+// Replays every action a routed Rollout's world carried out, in order, and checks the rule that keeps a
+// switch free of 5xx: a Service that selects a revision changes selection only while the weight in force
+// on it is 0, and the canary's weight rises above 0 only while the canary Service selects the canary's pods.
+// `start`: the world as the scenario began (its actions are those since).
+void checkSwitchOrder(const FakeWorld& w, const Observed& start) {
+  std::map<std::string, std::string> selected = start.serviceSelectors;  // as the actions left them
+  std::optional<TrafficInForce> weights = start.trafficWeights;
+  REQUIRE(!selected["web-stable"].empty());
+  for (size_t i = 0; i < w.actions.size(); ++i) {
+    const Action& a = w.actions[i];
+    INFO("action #" << i);
+    if (const auto* sel = std::get_if<SetServiceSelector>(&a)) {
+      const std::string before = selected[sel->service];
+      if (!before.empty()) {
+        const bool canary = sel->service == "web-canary";
+        const int onIt = !weights ? (canary ? 0 : 100)
+                         : canary ? weights->canaryWeight
+                                  : weights->stableWeight;
+        INFO(sel->service << " moved from " << before << " to " << sel->podTemplateHash << " carrying "
+                          << onIt << "% of the traffic");
+        CHECK(onIt == 0);
+      }
+      selected[sel->service] = sel->podTemplateHash;
+    } else if (const auto* set = std::get_if<SetTrafficWeight>(&a)) {
+      if (set->canaryWeight > 0) {
+        INFO("canary weight " << set->canaryWeight << " for " << set->canaryHash
+                              << " while web-canary selects " << selected["web-canary"]);
+        CHECK(selected["web-canary"] == set->canaryHash);
+      }
+      weights = TrafficInForce{set->canaryWeight, set->stableWeight, set->canaryHash, set->stableHash};
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("with traffic routing, no Service changes selection under traffic: update, promotion, abort",
+          "[engine][canary][traffic]") {
+  SECTION("an update promoted to the end") {
+    FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(30).pause().setWeight(70).build());
+    const Observed start = w.observed;
+    w.newImage("web:2");
+    w.settle();
+    w.steer(promotePatch(w.rollout));
+    w.settle();
+    REQUIRE(w.rollout.status.phase == "Healthy");
+    REQUIRE(w.rollout.status.stableRS == hashOf(w));
+    CHECK(w.observed.serviceSelectors["web-stable"] == hashOf(w));
+    CHECK(w.observed.trafficWeights->canaryWeight == 0);  // all back on the stable Service, now the new pods
+    checkSwitchOrder(w, start);
+  }
+  SECTION("an abort, then a retry and promote --full") {
+    FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(50).pause().build());
+    const Observed start = w.observed;
+    const std::string stable = hashOf(w);
+    w.newImage("web:2");
+    w.settle();
+    w.steer(abortPatch(w.rollout));
+    w.settle();
+    CHECK(w.observed.serviceSelectors["web-canary"] == stable);
+    w.steer(retryPatch(w.rollout));
+    w.settle();
+    w.steer(promoteFullPatch(w.rollout));
+    w.settle();
+    CHECK(w.rollout.status.phase == "Healthy");
+    checkSwitchOrder(w, start);
+  }
+  SECTION("a new revision in the middle of the steps") {
+    FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(40).pause().build());
+    const Observed start = w.observed;
+    w.newImage("web:2");
+    w.settle();
+    w.newImage("web:3");
+    w.settle();
+    CHECK(w.observed.serviceSelectors["web-canary"] == hashOf(w));
+    CHECK(w.observed.trafficWeights->canaryWeight == 40);
+    checkSwitchOrder(w, start);
+  }
 }
