@@ -467,3 +467,15 @@ TEST_CASE("a header route is removed even when no weighted route is usable any m
   REQUIRE(mirror.ok());
   CHECK(mirror->empty());  // nothing to remove
 }
+
+TEST_CASE("a hash not known yet takes the label off its subset instead of writing an empty one",
+          "[traffic][istio]") {
+  traffic::IstioRouter router(rollout(kSubsetLevel));
+  Objects objects = subsetObjects();
+  objects.apply(*router.setWeight(objects.lookup(), kThirty));
+  objects.apply(*router.setWeight(objects.lookup(), {0, 100, "", "stablehash"}));
+  const json& subsets = objects.at("DestinationRule", "web-dr")["spec"]["subsets"];
+  CHECK(subsets[1]["labels"] == json({{"app", "web"}}));
+  CHECK(subsets[0]["labels"]["sluice.dev/pod-template-hash"] == "stablehash");
+  CHECK(**router.inForce(objects.lookup()) == engine::TrafficInForce{0, 100, "", "stablehash"});
+}
