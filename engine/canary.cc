@@ -1006,8 +1006,8 @@ void avoidForeignName(Pass& p) {
                        [&](const ReplicaSetView& rs) { return rs.podTemplateHash == hash; });
   };
   std::set<std::string> abandoned;
-  for (int tries = 0; tries < 64 && !ours(p.newHash) && p.observed.foreignReplicaSetNames.count(p.newRSName());
-       ++tries) {
+  for (int tries = 0;
+       tries < 64 && !ours(p.newHash) && p.observed.foreignReplicaSetNames.count(p.newRSName()); ++tries) {
     abandoned.insert(p.newHash);
     ++p.status.collisionCount;
     p.newHash = podTemplateHash(p.spec.podTemplate, p.status.collisionCount);

@@ -125,5 +125,4 @@ nlohmann::json mergePatchBetween(const nlohmann::json& from, const nlohmann::jso
   return patch;
 }
 
-
 }  // namespace sluice::kube

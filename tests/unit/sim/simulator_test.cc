@@ -223,8 +223,7 @@ TEST_CASE("a workloadRef Rollout runs its Deployment's template; a first deploy 
   // The first revision's 4 pods are ready at 20s: the Deployment hands over all at once.
   REQUIRE(scalings.size() == 1);
   CHECK(scalings[0]->t == Duration{20});
-  CHECK(scalings[0]->message ==
-        "Scaled Deployment cart from 4 to 0 (workloadRef.scaleDown: progressively)");
+  CHECK(scalings[0]->message == "Scaled Deployment cart from 4 to 0 (workloadRef.scaleDown: progressively)");
   // The image changed in the Deployment at 10m: the Rollout ran it as a canary through its steps.
   REQUIRE(update != nullptr);
   CHECK(update->t == Duration{600});
@@ -243,9 +242,8 @@ TEST_CASE("the simulator refuses a workloadRef Rollout given without its Deploym
   CHECK_FALSE(input);
   bool found = false;
   for (const auto& d : diags.items()) {
-    found =
-        found || (d.path == "spec.workloadRef.name" && d.line == 15 &&
-                  d.message.find("Deployment \"cart\" is not in the input files") != std::string::npos);
+    found = found || (d.path == "spec.workloadRef.name" && d.line == 15 &&
+                      d.message.find("Deployment \"cart\" is not in the input files") != std::string::npos);
   }
   INFO(diags.format());
   CHECK(found);
