@@ -267,6 +267,13 @@ Result<traffic::Router*> KubeWorld::router() {
   model_ = std::move(*parsed);
   auto made = traffic::makeRouter(*model_);
   if (!made) return Error{made.error()};
+  // The controller watches Ingresses only so far: a router of other kinds (Istio's) is refused plainly.
+  for (const auto& kind : (*made)->kinds()) {
+    if (kind != "Ingress")
+      return Error{
+          "traffic routing through " + kind +
+          "s (spec.strategy.canary.trafficRouting) is not supported by this controller yet; nginx is"};
+  }
   router_ = std::move(*made);
   return router_.get();
 }
