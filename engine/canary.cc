@@ -807,8 +807,6 @@ void cleanUpHistory(Pass& p) {
 
 // ---- traffic and Services --------------------------------------------------------------------------
 
-// The weight to route to the canary now: the step's weight once the canary has its pods, else the
-// weight in force; 0 after abort, on a new canary without pods, and once promoted.
 // The pod-template hash a Service selects now ("" when it selects no revision yet), as observed.
 std::string selectedBy(const Pass& p, const std::string& service) {
   const auto it = p.observed.serviceSelectors.find(service);
@@ -833,6 +831,9 @@ bool stableSwitchPending(const Pass& p) {
   return !selected.empty() && selected != p.status.stableRS;
 }
 
+// The weight to route to the canary now: the step's weight once the canary has its pods and the canary
+// Service selects them, else the weight in force; 0 after abort and on a new canary without pods; once
+// promoted, all of it until the stable Service selects the new pods, then 0.
 int canaryWeightToSet(const Pass& p) {
   if (p.status.abort) return 0;
   if (p.promoted()) return stableSwitchPending(p) ? p.maxWeight() : 0;
