@@ -257,15 +257,13 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
 }
 
 Result<traffic::Router*> KubeWorld::router() {
-  if (router_ || model_) return router_.get();
-  if (!rollout_.contains("spec") || !rollout_["spec"].contains("strategy") ||
-      rollout_.value(json::json_pointer("/spec/strategy/canary/trafficRouting"), json()).is_null())
+  if (router_) return router_.get();
+  if (rollout_.value(json::json_pointer("/spec/strategy/canary/trafficRouting"), json()).is_null())
     return static_cast<traffic::Router*>(nullptr);
   Diagnostics diags;
   auto parsed = engine::parseRollout(rollout_, SourceMap(), diags);
   if (!parsed) return Error{diags.format()};
-  model_ = std::move(*parsed);
-  auto made = traffic::makeRouter(*model_);
+  auto made = traffic::makeRouter(*parsed);  // the router keeps what it needs of the Rollout
   if (!made) return Error{made.error()};
   // The controller watches Ingresses only so far: a router of other kinds (Istio's) is refused plainly.
   for (const auto& kind : (*made)->kinds()) {

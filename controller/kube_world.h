@@ -79,7 +79,8 @@ class KubeWorld final : public shell::World {
   Result<engine::RestartPodCounts> countPods(const nlohmann::json& rs, Time restartAt, Time now);
   Result<bool> restartPods(const engine::RestartPods& a);
   Result<bool> scaleWorkload(const engine::ScaleWorkload& a);
-  // The Rollout's traffic router, built on first use from the Rollout as the reconcile started with it.
+  // The Rollout's traffic router, built on first use from the Rollout as the reconcile started with it;
+  // nullptr without trafficRouting.
   Result<traffic::Router*> router();
   std::optional<nlohmann::json> lookup(const std::string& kind, const std::string& name) const;
   // Carries out a router's writes (creates, merge patches) in order; true when there was any.
@@ -93,7 +94,6 @@ class KubeWorld final : public shell::World {
   // By ReplicaSet name: its pods created before restartAt and not being deleted, oldest first, as the
   // last observe listed them; RestartPods evicts from the front.
   std::map<std::string, std::vector<std::string>> restartCandidates_;
-  std::optional<engine::Rollout> model_;  // parsed for the router
   std::unique_ptr<traffic::Router> router_;
   // ReplicaSet names a create found taken by another owner, for the next observe.
   std::set<std::string> foreignReplicaSets_;
