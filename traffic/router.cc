@@ -17,9 +17,10 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout) {
                       : routing->smi   ? "smi"
                       : routing->nginx ? "nginx with others"
                                        : "plugins";
-  return Error{
-      "traffic routing with " + which +
-      " (spec.strategy.canary.trafficRouting) is not supported by this controller yet; nginx and istio are"};
+  return Error{"traffic routing with " + which +
+               " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx and "
+               "istio, one at a "
+               "time"};
 }
 
 engine::Rollout routedPart(const engine::Rollout& rollout) {

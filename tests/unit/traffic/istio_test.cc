@@ -357,10 +357,10 @@ TEST_CASE("makeRouter picks Istio alone", "[traffic][istio]") {
   CHECK((*router)->kinds() == std::vector<std::string>{"VirtualService", "DestinationRule"});
   auto both = traffic::makeRouter(rollout(kHostLevel, R"(, "nginx": {"stableIngress": "web"})"));
   REQUIRE_FALSE(both.ok());
-  CHECK(
-      both.error() ==
-      "traffic routing with istio with others (spec.strategy.canary.trafficRouting) is not supported by this "
-      "controller yet; nginx and istio are");
+  CHECK(both.error() ==
+        "traffic routing with istio with others (spec.strategy.canary.trafficRouting) is not supported yet; "
+        "the "
+        "routers are nginx and istio, one at a time");
 }
 
 namespace {
