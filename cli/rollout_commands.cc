@@ -316,11 +316,15 @@ struct PhaseView {
 // The phase a person should see. The controller's status.phase, except while the controller has not yet
 // observed the current generation (a spec just applied): then the stored phase describes the previous
 // spec, and a CI job waiting for Healthy must not take it for the new one.
-PhaseView phaseOf(const json& object) {
+// With spec.workloadRef the same holds of the Deployment: `workloadGeneration` is its generation now, and
+// a status written for an older one describes the previous template.
+PhaseView phaseOf(const json& object, std::optional<int64_t> workloadGeneration = std::nullopt) {
   const auto& status = object.value("status", json::object());
   const std::string observed = status.value("observedGeneration", "");
   const int64_t generation = object.value("metadata", json::object()).value("generation", int64_t{0});
-  if (observed != std::to_string(generation)) {
+  if (observed != std::to_string(generation) ||
+      (workloadGeneration &&
+       status.value("workloadObservedGeneration", "") != std::to_string(*workloadGeneration))) {
     return {"Progressing", "waiting for rollout spec update to be observed"};
   }
   PhaseView view{status.value("phase", ""), status.value("message", "")};
@@ -345,7 +349,15 @@ int runStatus(const RolloutVerb& args, bool watch, const std::string& timeoutTex
   if (!session) return kStatusTimeoutOrError;
   auto object = fetch(*session, args.name);
   if (!object) return kStatusTimeoutOrError;
-  PhaseView view = phaseOf(*object);
+  // The generation of the Deployment a workloadRef names, read afresh each time the Rollout changes.
+  auto workloadGeneration = [&](const json& rollout) -> std::optional<int64_t> {
+    const TemplateHolder holder = templateHolderOf(rollout, args.name);
+    if (holder.resource == &rolloutsResource()) return std::nullopt;
+    auto got = session->client->get(*holder.resource, session->ns, holder.name);
+    if (!got) return std::nullopt;
+    return (*got)["metadata"].value("generation", int64_t{0});
+  };
+  PhaseView view = phaseOf(*object, workloadGeneration(*object));
   std::cout << line(view) << std::endl;
   auto verdict = [](const PhaseView& v) -> std::optional<int> {
     if (v.phase == "Healthy") return kStatusHealthy;
@@ -381,7 +393,7 @@ int runStatus(const RolloutVerb& args, bool watch, const std::string& timeoutTex
           return false;
         }
         if (event.type != "ADDED" && event.type != "MODIFIED") return true;
-        PhaseView now = phaseOf(event.object);
+        PhaseView now = phaseOf(event.object, workloadGeneration(event.object));
         if (line(now) != previous) {
           previous = line(now);
           std::cout << previous << std::endl;

@@ -89,8 +89,13 @@ TEST_CASE("a workloadRef Rollout takes over its Deployment: template, scale-down
   const std::string stableHash = rollout["status"]["stableRS"];
 
   // The image changes in the Deployment, as a GitOps tool or kubectl would: a canary of the new template,
-  // paused at its indefinite pause, and the Deployment stays at 0.
+  // paused at its indefinite pause, and the Deployment stays at 0. While no controller has seen the change,
+  // kubectl sluice status does not take the Healthy status of the old template for the new one.
+  env.stopController();
   env.cluster.ok("set image deployment/web web=registry.example/web:v2");
+  auto stale = env.cluster.plugin("status web --watch=false");
+  CHECK(stale.output == "Progressing - waiting for rollout spec update to be observed\n");
+  env.startController();
   requireRollout(env, [&](const json& r) {
     return phaseOf(r) == "Paused" && r["status"].value("currentStepIndex", -1) == 1 &&
            r["status"].value("currentPodHash", "") != stableHash;
