@@ -35,6 +35,11 @@ class CacheCollector final : public prometheus::Collectable {
     runs_ = runs;
   }
 
+  void countError(Metrics::ReconcileKind kind, const std::string& key) {
+    std::lock_guard lock(mu_);
+    ++(kind == Metrics::ReconcileKind::Rollout ? rolloutErrors_ : runErrors_)[key];
+  }
+
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::lock_guard lock(mu_);
     std::vector<prometheus::MetricFamily> out;
@@ -42,13 +47,45 @@ class CacheCollector final : public prometheus::Collectable {
     if (runs_ != nullptr) {
       for (auto& f : analysisRunFamilies(runs_->list())) out.push_back(std::move(f));
     }
+    out.push_back(errorFamily("rollout_reconcile_error", "Error occurring during the rollout reconcile.",
+                              rolloutErrors_, rollouts_));
+    out.push_back(errorFamily("analysis_run_reconcile_error",
+                              "Error occurring during the analysis run reconcile.", runErrors_, runs_));
     return out;
   }
 
  private:
+  // A reconcile error count per object, kept while the object is in the cache: a deleted object's series
+  // goes with it, even when a reconcile that was under way when it went failed afterwards, and a new
+  // object of the same name starts from zero. Without a cache (a standby) every count is shown.
+  static prometheus::MetricFamily errorFamily(std::string name, std::string help,
+                                              std::map<std::string, double>& counts,
+                                              const kube::Informer* cache) {
+    prometheus::MetricFamily family;
+    family.name = std::move(name);
+    family.help = std::move(help);
+    family.type = prometheus::MetricType::Counter;
+    for (auto it = counts.begin(); it != counts.end();) {
+      if (cache != nullptr && cache->hasSynced() && !cache->get(it->first)) {
+        it = counts.erase(it);
+        continue;
+      }
+      const auto slash = it->first.find('/');
+      prometheus::ClientMetric m;
+      m.label = {{"namespace", slash == std::string::npos ? "" : it->first.substr(0, slash)},
+                 {"name", slash == std::string::npos ? it->first : it->first.substr(slash + 1)}};
+      m.counter.value = it->second;
+      family.metric.push_back(std::move(m));
+      ++it;
+    }
+    return family;
+  }
+
   mutable std::mutex mu_;  // held through a scrape, so unwatch() waits for one in progress
   const kube::Informer* rollouts_ = nullptr;
   const kube::Informer* runs_ = nullptr;
+  mutable std::map<std::string, double> rolloutErrors_;  // by "namespace/name"
+  mutable std::map<std::string, double> runErrors_;
 };
 
 class QueueMetrics final : public kube::WorkQueueObserver {
@@ -146,16 +183,6 @@ struct Metrics::Impl {
           .Name("workqueue_retries_total")
           .Help("Total number of retries (rate-limited re-adds) handled by the work queue.")
           .Register(*registry);
-  prometheus::Family<prometheus::Counter>& rolloutErrors =
-      prometheus::BuildCounter()
-          .Name("rollout_reconcile_error")
-          .Help("Error occurring during the rollout reconcile.")
-          .Register(*registry);
-  prometheus::Family<prometheus::Counter>& runErrors =
-      prometheus::BuildCounter()
-          .Name("analysis_run_reconcile_error")
-          .Help("Error occurring during the analysis run reconcile.")
-          .Register(*registry);
   std::mutex queuesMu;
   std::map<std::string, std::unique_ptr<QueueMetrics>> queues;
 
@@ -179,11 +206,7 @@ void Metrics::observeAnalysisRunReconcile(std::chrono::steady_clock::duration d)
 }
 
 void Metrics::countReconcileError(ReconcileKind kind, const std::string& key) {
-  const auto slash = key.find('/');
-  const std::string ns = slash == std::string::npos ? "" : key.substr(0, slash);
-  const std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
-  auto& family = kind == ReconcileKind::Rollout ? impl_->rolloutErrors : impl_->runErrors;
-  family.Add({{"namespace", ns}, {"name", name}}).Increment();
+  impl_->cache.countError(kind, key);
 }
 
 void Metrics::countRequest(const kube::RequestRecord& request) {

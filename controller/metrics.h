@@ -27,7 +27,7 @@ class Metrics {
   void observeRolloutReconcile(std::chrono::steady_clock::duration d);
   void observeAnalysisRunReconcile(std::chrono::steady_clock::duration d);
   // rollout_reconcile_error / analysis_run_reconcile_error{namespace,name}: a reconcile of `key`
-  // ("namespace/name") failed and is retried.
+  // ("namespace/name") failed and is retried. An object's count is shown while it is in the cache.
   enum class ReconcileKind { Rollout, AnalysisRun };
   void countReconcileError(ReconcileKind kind, const std::string& key);
   // controller_clientset_k8s_request_total{kind,verb,status_code}; a kube::ClientOptions::onRequest.

@@ -146,7 +146,9 @@ struct Informer::Impl {
       }
     }
     if (type == "DELETED") {
-      notifyDelete(old ? *old : obj);
+      // The event's object, as client-go hands it over: the object's final state at its deletion's
+      // resourceVersion, which the cache's copy (its last update) may be older than.
+      notifyDelete(obj);
     } else if (old) {
       notifyUpdate(*old, obj);
     } else {

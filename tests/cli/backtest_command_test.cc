@@ -63,7 +63,7 @@ TEST_CASE("a backtest of more runs than the limit is refused before anything is 
   std::ofstream(file) << kTemplate;
   // A 1 GB address-space limit shows nothing is built for the 166 million runs. AddressSanitizer reserves
   // terabytes of shadow memory at start, so a sanitized build runs the same command without the limit.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(SLUICE_SANITIZE)
   const std::string limit;
 #else
   const std::string limit = "ulimit -v 1000000; ";

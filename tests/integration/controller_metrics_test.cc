@@ -218,6 +218,8 @@ TEST_CASE("the controller serves Argo-named metrics from its caches, /healthz, a
       std::nullopt);
   CHECK(text.find("name=\"web\"") == std::string::npos);
   CHECK(text.find("name=\"checks\"") == std::string::npos);
+  // The failed reconciles of `broken` are counted no more once it is gone.
+  CHECK(text.find("name=\"broken\"") == std::string::npos);
   CHECK(text.find("# TYPE rollout_info gauge") != std::string::npos);
 
   manager.stop();
