@@ -10,6 +10,7 @@
 #include "controller/metrics.h"
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
+#include "controller/traffic_objects.h"
 #include "engine/rollout_json.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
@@ -265,34 +266,40 @@ Result<traffic::Router*> KubeWorld::router() {
   if (!parsed) return Error{diags.format()};
   auto made = traffic::makeRouter(*parsed);  // the router keeps what it needs of the Rollout
   if (!made) return Error{made.error()};
-  // The controller watches Ingresses only so far: a router of other kinds (Istio's) is refused plainly.
+  // The caches of the kinds it reads, started now for a kind no Rollout used before (a CRD's, Istio's).
+  // The first Rollout of a kind waits for that cache's first list; a kind the cluster does not serve is an
+  // error naming it, retried with backoff.
+  if (!cluster_.traffic) return Error{"this world has no traffic objects"};
   for (const auto& kind : (*made)->kinds()) {
-    if (kind != "Ingress")
-      return Error{
-          "traffic routing through " + kind +
-          "s (spec.strategy.canary.trafficRouting) is not supported by this controller yet; nginx is"};
+    auto cache = cluster_.traffic->cache(kind, std::chrono::seconds(5));
+    if (!cache) return Error{cache.error()};
   }
   router_ = std::move(*made);
   return router_.get();
 }
 
 std::optional<json> KubeWorld::lookup(const std::string& kind, const std::string& name) const {
-  if (kind != "Ingress" || !cluster_.ingresses) return std::nullopt;
+  if (!cluster_.traffic) return std::nullopt;
+  auto cache = cluster_.traffic->cache(kind, std::chrono::milliseconds(0));
+  if (!cache) return std::nullopt;  // router() made sure the router's kinds are cached
   const std::string key = ns_ + "/" + name;
-  return cluster_.ingressWrites->view(key, cluster_.ingresses->get(key));
+  return (*cache)->writes.view(key, (*cache)->informer.get(key));
 }
 
 Result<bool> KubeWorld::write(const std::vector<traffic::ObjectWrite>& writes) {
   for (const auto& w : writes) {
-    if (w.kind != "Ingress")
-      return Error{"the router asked to write a " + w.kind + ", which this world does not"};
+    auto cache = cluster_.traffic
+                     ? cluster_.traffic->cache(w.kind, std::chrono::milliseconds(0))
+                     : Result<TrafficObjects::Cache*>(Error{"this world has no traffic objects"});
+    if (!cache) return Error{"the router asked to write a " + w.kind + ": " + cache.error()};
     const kube::WriteOptions options{false, cluster_.fieldManager};
-    auto written = w.op == traffic::ObjectWrite::Op::Create
-                       ? cluster_.client->create(ingressesResource(), ns_, w.body, options)
-                       : cluster_.client->patch(ingressesResource(), ns_, w.name, kube::PatchType::kMerge,
-                                                w.body, options);
+    const kube::ResourceRef& resource = (*cache)->resource;
+    auto written =
+        w.op == traffic::ObjectWrite::Op::Create
+            ? cluster_.client->create(resource, ns_, w.body, options)
+            : cluster_.client->patch(resource, ns_, w.name, kube::PatchType::kMerge, w.body, options);
     if (!written) return apiError(written.error());
-    cluster_.ingressWrites->wrote(*written);
+    (*cache)->writes.wrote(*written);
   }
   return !writes.empty();
 }

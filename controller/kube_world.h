@@ -29,6 +29,7 @@ namespace sluice::controller {
 
 class Metrics;
 class RecentWrites;
+class TrafficObjects;
 
 // What a Rollout reconcile reads and writes through; shared by every reconcile, all thread-safe.
 struct RolloutCluster {
@@ -40,13 +41,12 @@ struct RolloutCluster {
   kube::Informer* analysisTemplates = nullptr;
   kube::Informer* clusterAnalysisTemplates = nullptr;
   kube::Informer* deployments = nullptr;  // the workloads spec.workloadRef names
-  kube::Informer* ingresses = nullptr;    // stable and canary Ingresses (trafficRouting.nginx)
+  TrafficObjects* traffic = nullptr;      // the routers' objects (Ingresses, VirtualServices, ...)
   RecentWrites* rolloutWrites = nullptr;
   RecentWrites* replicaSetWrites = nullptr;
   RecentWrites* analysisRunWrites = nullptr;
   RecentWrites* serviceWrites = nullptr;
   RecentWrites* deploymentWrites = nullptr;
-  RecentWrites* ingressWrites = nullptr;
   std::string fieldManager = "sluice-controller";
   Metrics* metrics = nullptr;  // counts the events emitted; nullptr: none
 };

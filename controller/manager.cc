@@ -19,6 +19,7 @@
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
 #include "controller/rollout_reconciler.h"
+#include "controller/traffic_objects.h"
 #include "engine/rollout.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
@@ -57,10 +58,9 @@ struct Manager::Impl {
   ManagerOptions options;
   const Clock& clock;
 
-  kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates, deployments,
-      ingresses;
-  RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites, deploymentWrites,
-      ingressWrites;
+  kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates, deployments;
+  RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites, deploymentWrites;
+  TrafficObjects traffic;
   kube::EventRecorder events;
   RolloutCluster cluster;
   RolloutReconciler rolloutReconciler;
@@ -85,7 +85,8 @@ struct Manager::Impl {
         templates(c, analysisTemplatesResource(), informerOptions()),
         clusterTemplates(c, clusterAnalysisTemplatesResource(), kube::InformerOptions{}),
         deployments(c, deploymentsResource(), informerOptions()),
-        ingresses(c, ingressesResource(), informerOptions()),
+        traffic(c, informerOptions(),
+                [this](const std::string& kind, const json& obj) { trafficObjectChanged(kind, obj); }),
         events(c, kube::EventSource{"sluice-controller", ""}),
         cluster(makeCluster()),
         rolloutReconciler(cluster, rollouts, clock),
@@ -95,13 +96,12 @@ struct Manager::Impl {
     if (options.metrics) options.metrics->watchCaches(&rollouts, &analysisRuns);
   }
 
-  std::array<kube::Informer*, 8> informers() {
-    return {&rollouts,  &replicaSets,      &services,    &analysisRuns,
-            &templates, &clusterTemplates, &deployments, &ingresses};
+  // The caches every cluster has (the routers' optional ones are started and stopped by `traffic`).
+  std::array<kube::Informer*, 7> informers() {
+    return {&rollouts, &replicaSets, &services, &analysisRuns, &templates, &clusterTemplates, &deployments};
   }
-  std::array<const kube::Informer*, 8> informers() const {
-    return {&rollouts,  &replicaSets,      &services,    &analysisRuns,
-            &templates, &clusterTemplates, &deployments, &ingresses};
+  std::array<const kube::Informer*, 7> informers() const {
+    return {&rollouts, &replicaSets, &services, &analysisRuns, &templates, &clusterTemplates, &deployments};
   }
 
   kube::WorkQueueOptions queueOptions(const std::string& name) const {
@@ -128,13 +128,12 @@ struct Manager::Impl {
     c.analysisTemplates = &templates;
     c.clusterAnalysisTemplates = &clusterTemplates;
     c.deployments = &deployments;
-    c.ingresses = &ingresses;
+    c.traffic = &traffic;
     c.rolloutWrites = &rolloutWrites;
     c.replicaSetWrites = &replicaSetWrites;
     c.analysisRunWrites = &analysisRunWrites;
     c.serviceWrites = &serviceWrites;
     c.deploymentWrites = &deploymentWrites;
-    c.ingressWrites = &ingressWrites;
     c.fieldManager = options.fieldManager;
     c.metrics = options.metrics;
     return c;
@@ -190,21 +189,17 @@ struct Manager::Impl {
       }
     };
     handle(deployments, deploymentWrites, deploymentChanged);
-    // An Ingress wakes the Rollout owning it (a canary Ingress) and those whose trafficRouting.nginx names
-    // it as a stable Ingress: the canary Ingress is rebuilt from it.
-    auto ingressChanged = [this, enqueueOwner](const json& obj) {
-      enqueueOwner(obj);
-      const std::string ns = obj["metadata"].value("namespace", "");
-      const std::string name = obj["metadata"].value("name", "");
-      for (const auto& r : rollouts.byNamespace(ns)) {
-        const json nginx = r.value(json::json_pointer("/spec/strategy/canary/trafficRouting/nginx"), json());
-        if (!nginx.is_object()) continue;
-        bool names = nginx.value("stableIngress", "") == name;
-        for (const auto& s : nginx.value("stableIngresses", json::array())) names = names || s == name;
-        if (names) rolloutQueue.add(kube::objectKey(r));
-      }
-    };
-    handle(ingresses, ingressWrites, ingressChanged);
+  }
+
+  // A router's object wakes the Rollout owning it (a canary Ingress) and those whose trafficRouting names
+  // it (a stable Ingress the canary one is built from, a VirtualService, a DestinationRule).
+  void trafficObjectChanged(const std::string& kind, const json& obj) {
+    if (const std::string key = owningRollout(obj); !key.empty()) rolloutQueue.add(key);
+    const std::string ns = obj["metadata"].value("namespace", "");
+    const std::string name = obj["metadata"].value("name", "");
+    for (const auto& r : rollouts.byNamespace(ns)) {
+      if (routesThrough(r, kind, name)) rolloutQueue.add(kube::objectKey(r));
+    }
   }
 
   using Timed = void (Metrics::*)(std::chrono::steady_clock::duration);
@@ -286,7 +281,11 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
   if (m.started.exchange(true)) return Error{"the manager was started already"};
   m.wire();
   for (kube::Informer* i : m.informers()) i->start();
-  for (kube::Informer* i : m.informers()) {
+  m.traffic.startCore();
+  const auto core = m.informers();
+  std::vector<kube::Informer*> all(core.begin(), core.end());
+  for (kube::Informer* i : m.traffic.informers()) all.push_back(i);
+  for (kube::Informer* i : all) {
     if (!i->waitForSync(syncTimeout)) {
       if (m.stopped) return Error{"stopped before the caches synced"};
       const std::string why = i->lastError();
@@ -343,12 +342,14 @@ void Manager::stop() {
   if (m.elector) m.elector->stop();  // releases the Lease
   if (m.electorThread.joinable()) m.electorThread.join();
   for (kube::Informer* i : m.informers()) i->stop();
+  m.traffic.stop();
   if (m.options.metrics) m.options.metrics->unwatchCaches();
 }
 
 bool Manager::synced() const {
   const auto all = impl_->informers();
-  return std::all_of(all.begin(), all.end(), [](const kube::Informer* i) { return i->hasSynced(); });
+  return std::all_of(all.begin(), all.end(), [](const kube::Informer* i) { return i->hasSynced(); }) &&
+         impl_->traffic.coreSynced();
 }
 
 bool Manager::leading() const { return impl_->leading; }

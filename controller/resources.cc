@@ -49,10 +49,6 @@ const kube::ResourceRef& deploymentsResource() {
   static const auto r = ref("apps", "v1", "deployments", true, "Deployment");
   return r;
 }
-const kube::ResourceRef& ingressesResource() {
-  static const auto r = ref("networking.k8s.io", "v1", "ingresses", true, "Ingress");
-  return r;
-}
 const kube::ResourceRef& secretsResource() {
   static const auto r = ref("", "v1", "secrets", true, "Secret");
   return r;

@@ -1,0 +1,149 @@
+// The routers' objects, cached per kind (see traffic_objects.h).
+#include "controller/traffic_objects.h"
+
+#include <utility>
+
+namespace sluice::controller {
+
+using nlohmann::json;
+
+namespace {
+
+struct Kind {
+  kube::ResourceRef resource;
+  bool core;  // served by every cluster: watched from the start
+};
+
+// Istio's networking API at v1beta1: served by every Istio release since 1.5, beside v1alpha3 (Argo's
+// default) and, since 1.22, v1.
+const std::map<std::string, Kind>& kinds() {
+  static const std::map<std::string, Kind> k = {
+      {"Ingress", {{"networking.k8s.io", "v1", "ingresses", true, "Ingress"}, true}},
+      {"VirtualService",
+       {{"networking.istio.io", "v1beta1", "virtualservices", true, "VirtualService"}, false}},
+      {"DestinationRule",
+       {{"networking.istio.io", "v1beta1", "destinationrules", true, "DestinationRule"}, false}},
+  };
+  return k;
+}
+
+}  // namespace
+
+TrafficObjects::TrafficObjects(kube::Client& client, kube::InformerOptions options, Changed changed)
+    : client_(client), options_(std::move(options)), changed_(std::move(changed)) {}
+
+TrafficObjects::~TrafficObjects() { stop(); }
+
+const kube::ResourceRef* TrafficObjects::resourceOf(const std::string& kind) {
+  const auto it = kinds().find(kind);
+  return it == kinds().end() ? nullptr : &it->second.resource;
+}
+
+TrafficObjects::Cache& TrafficObjects::startLocked(const std::string& kind,
+                                                   const kube::ResourceRef& resource) {
+  auto& slot = caches_[kind];
+  if (slot) return *slot;
+  slot = std::make_unique<Cache>(client_, resource, options_);
+  Cache& c = *slot;
+  auto changed = [kind, f = changed_](const json& obj) { f(kind, obj); };
+  c.informer.addHandlers({changed, [changed](const json&, const json& obj) { changed(obj); },
+                          [&writes = c.writes, changed](const json& obj) {
+                            writes.sawDeleted(obj);
+                            changed(obj);
+                          }});
+  c.informer.start();
+  return c;
+}
+
+void TrafficObjects::startCore() {
+  std::lock_guard lock(mu_);
+  if (stopped_) return;
+  for (const auto& [kind, k] : kinds()) {
+    if (k.core) startLocked(kind, k.resource);
+  }
+}
+
+std::vector<kube::Informer*> TrafficObjects::informers() {
+  std::lock_guard lock(mu_);
+  std::vector<kube::Informer*> out;
+  for (const auto& [kind, k] : kinds()) {
+    if (auto it = caches_.find(kind); it != caches_.end() && k.core) out.push_back(&it->second->informer);
+  }
+  for (const auto& [kind, k] : kinds()) {
+    if (auto it = caches_.find(kind); it != caches_.end() && !k.core) out.push_back(&it->second->informer);
+  }
+  return out;
+}
+
+bool TrafficObjects::coreSynced() const {
+  std::lock_guard lock(mu_);
+  for (const auto& [kind, k] : kinds()) {
+    if (!k.core) continue;
+    const auto it = caches_.find(kind);
+    if (it == caches_.end() || !it->second->informer.hasSynced()) return false;
+  }
+  return true;
+}
+
+Result<TrafficObjects::Cache*> TrafficObjects::cache(const std::string& kind,
+                                                     std::chrono::milliseconds wait) {
+  const auto known = kinds().find(kind);
+  if (known == kinds().end()) return Error{"no router writes " + kind + "s"};
+  Cache* c = nullptr;
+  bool first = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return Error{"the controller is stopping"};
+    first = caches_.count(kind) == 0;
+    c = &startLocked(kind, known->second.resource);
+  }
+  // Only the use that started the cache waits for its first list (outside the lock: other kinds stay
+  // usable meanwhile); later ones do not, so that a kind the cluster does not serve costs a Rollout's
+  // retries no worker time. A cache is never removed before stop(), which comes after the workers are done.
+  if (first ? c->informer.waitForSync(wait) : c->informer.hasSynced()) return c;
+  const kube::ResourceRef& r = known->second.resource;
+  std::string message = "the " + kind + "s (" + r.group + "/" + r.version + ") are not cached yet";
+  if (const std::string why = c->informer.lastError(); !why.empty()) {
+    message += ": listing them failed: " + why;
+    if (!known->second.core) message += " (is the CRD of " + r.resource + "." + r.group + " installed?)";
+  }
+  return Error{message};
+}
+
+void TrafficObjects::stop() {
+  std::vector<Cache*> started;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    for (auto& [kind, c] : caches_) started.push_back(c.get());
+  }
+  for (Cache* c : started) c->informer.stop();
+}
+
+bool routesThrough(const json& rollout, const std::string& kind, const std::string& name) {
+  const json routing = rollout.value(json::json_pointer("/spec/strategy/canary/trafficRouting"), json());
+  if (!routing.is_object()) return false;
+  auto named = [&name](const json& obj, const char* key) {
+    return obj.is_object() && obj.contains(key) && (*obj.find(key)) == name;
+  };
+  if (kind == "Ingress") {
+    const json nginx = routing.value("nginx", json());
+    if (!nginx.is_object()) return false;
+    if (named(nginx, "stableIngress")) return true;
+    for (const auto& s : nginx.value("stableIngresses", json::array()))
+      if (s == name) return true;
+    return false;
+  }
+  const json istio = routing.value("istio", json());
+  if (!istio.is_object()) return false;
+  if (kind == "VirtualService") {
+    if (named(istio.value("virtualService", json()), "name")) return true;
+    for (const auto& vs : istio.value("virtualServices", json::array()))
+      if (named(vs, "name")) return true;
+    return false;
+  }
+  if (kind == "DestinationRule") return named(istio.value("destinationRule", json()), "name");
+  return false;
+}
+
+}  // namespace sluice::controller

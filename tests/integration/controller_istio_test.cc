@@ -1,0 +1,251 @@
+// trafficRouting.istio end to end on the embedded API server. No Istio can be installed here, so Istio's
+// VirtualService and DestinationRule kinds are served from CRD fixtures (tests/data/istio/crds.yaml): what
+// is checked is what Istio reads, the objects the controller writes (destination weights, subset labels),
+// against the fields Istio documents; nothing routes requests by them.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "controller/metrics.h"
+#include "controller_env.h"
+
+using namespace sluice;
+using namespace sluice::testing;
+using nlohmann::json;
+
+namespace {
+
+const kube::ResourceRef kVirtualServices{"networking.istio.io", "v1beta1", "virtualservices", true,
+                                         "VirtualService"};
+const kube::ResourceRef kDestinationRules{"networking.istio.io", "v1beta1", "destinationrules", true,
+                                          "DestinationRule"};
+const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
+
+std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
+int stepOf(const json& r) { return r.value(json::json_pointer("/status/currentStepIndex"), -1); }
+
+void installIstioCrds(KubectlEnv& cluster) {
+  cluster.ok("apply -f " + shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/istio/crds.yaml"));
+  for (int i = 0; i < 50 && cluster.kubectl("get virtualservices,destinationrules").exitCode != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+void apply(KubectlEnv& cluster, const std::string& file, const json& obj) {
+  cluster.ok("apply -f " + cluster.writeFile(file, obj.dump()));
+}
+
+// The Rollout's stable and canary Services.
+void applyServices(KubectlEnv& cluster) {
+  for (const char* name : {"web-stable", "web-canary"}) {
+    const json service = {
+        {"apiVersion", "v1"},
+        {"kind", "Service"},
+        {"metadata", {{"name", name}, {"namespace", "default"}}},
+        {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}};
+    apply(cluster, std::string(name) + ".json", service);
+  }
+}
+
+// Split by subset of the host "web", behind a route of another team's that Sluice leaves alone.
+json subsetVirtualService() {
+  return json::parse(R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"hosts": ["web"], "http": [
+      {"name": "admin", "match": [{"uri": {"prefix": "/admin"}}], "route": [{"destination": {"host": "admin"}}]},
+      {"name": "primary", "route": [
+        {"destination": {"host": "web", "subset": "stable"}, "weight": 100},
+        {"destination": {"host": "web", "subset": "canary"}, "weight": 0}]}]}})");
+}
+
+json destinationRule() {
+  return json::parse(R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "DestinationRule",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"host": "web", "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}, "subsets": [
+      {"name": "stable", "labels": {"app": "web"}},
+      {"name": "canary", "labels": {"app": "web"}}]}})");
+}
+
+// Split by host: the stable and canary Services.
+json hostVirtualService() {
+  return json::parse(R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"hosts": ["web.example"], "http": [{"name": "primary", "route": [
+        {"destination": {"host": "web-stable", "port": {"number": 80}}, "weight": 100},
+        {"destination": {"host": "web-canary", "port": {"number": 80}}, "weight": 0}]}]}})");
+}
+
+json istioRollout(const std::string& image, const json& istio) {
+  json r = webRollout(image, 4,
+                      json::parse(R"([{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}])"));
+  json& canary = r["spec"]["strategy"]["canary"];
+  canary["canaryService"] = "web-canary";
+  canary["stableService"] = "web-stable";
+  canary["trafficRouting"] = {{"istio", istio}};
+  canary["abortScaleDownDelaySeconds"] = 1;
+  return r;
+}
+
+json subsetRouting() {
+  return json::parse(R"({"virtualService": {"name": "web", "routes": ["primary"]},
+    "destinationRule": {"name": "web", "canarySubsetName": "canary", "stableSubsetName": "stable"}})");
+}
+
+json get(ControllerEnv& env, const kube::ResourceRef& ref, const std::string& name) {
+  auto got = env.client->get(ref, "default", name);
+  REQUIRE(got.ok());
+  return *got;
+}
+
+// The weight of the destination of the "primary" route whose `key` (host or subset) is `value`.
+int weightOf(const json& virtualService, const std::string& key, const std::string& value) {
+  for (const auto& route : virtualService["spec"]["http"]) {
+    if (route.value("name", "") != "primary") continue;
+    for (const auto& d : route["route"])
+      if (d["destination"].value(key, "") == value) return d.value("weight", 0);
+  }
+  return -1;
+}
+
+// The pod-template hash a DestinationRule subset selects.
+std::string subsetHash(const json& rule, const std::string& subset) {
+  for (const auto& s : rule["spec"]["subsets"])
+    if (s.value("name", "") == subset)
+      return s["labels"].value("sluice.dev/pod-template-hash", std::string("(none)"));
+  return "(no subset)";
+}
+
+// Polls `read` until it equals `want` (every 50 ms, up to 20 s); returns the last value read.
+template <typename Read, typename T>
+auto settleTo(Read read, const T& want) {
+  auto got = read();
+  for (int i = 0; i < 400 && got != want; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    got = read();
+  }
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "trafficRouting.istio by DestinationRule subset, on Istio's CRDs as fixtures (no Istio data plane): "
+    "the subsets select the revisions and each step's weight is in the VirtualService",
+    "[controller][e2e][traffic][istio]") {
+  ControllerEnv env(std::chrono::milliseconds(500));
+  installIstioCrds(env.cluster);
+  env.startController();
+  applyServices(env.cluster);
+  apply(env.cluster, "vs.json", subsetVirtualService());
+  apply(env.cluster, "dr.json", destinationRule());
+  apply(env.cluster, "v1.json", istioRollout("registry.example/web:v1", subsetRouting()));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  const std::string v1 = env.rollout("web")["status"].value("stableRS", "");
+  REQUIRE(!v1.empty());
+
+  // The first revision: both subsets select it, all traffic on the stable one.
+  auto rule = [&] { return get(env, kDestinationRules, "web"); };
+  auto vs = [&] { return get(env, kVirtualServices, "web"); };
+  CHECK(settleTo([&] { return subsetHash(rule(), "stable"); }, v1) == v1);
+  CHECK(subsetHash(rule(), "canary") == v1);
+  CHECK(weightOf(vs(), "subset", "stable") == 100);
+  CHECK(weightOf(vs(), "subset", "canary") == 0);
+
+  // v2: the canary subset selects the new revision before traffic moves, then 20% goes to it.
+  apply(env.cluster, "v2.json", istioRollout("registry.example/web:v2", subsetRouting()));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  const std::string v2 = env.rollout("web")["status"].value("currentPodHash", "");
+  CHECK(v2 != v1);
+  CHECK(subsetHash(rule(), "canary") == v2);
+  CHECK(subsetHash(rule(), "stable") == v1);
+  CHECK(weightOf(vs(), "subset", "canary") == 20);
+  CHECK(weightOf(vs(), "subset", "stable") == 80);
+  // What Sluice does not manage stays as it was: the other route, the subsets' own labels, the policy.
+  CHECK(vs()["spec"]["http"][0] == subsetVirtualService()["spec"]["http"][0]);
+  CHECK(rule()["spec"]["subsets"][0]["labels"]["app"] == "web");
+  CHECK(rule()["spec"]["trafficPolicy"]["tls"]["mode"] == "ISTIO_MUTUAL");
+
+  REQUIRE(env.cluster.plugin("promote web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 3; }));
+  CHECK(weightOf(vs(), "subset", "canary") == 50);
+
+  // Promoted: the stable subset selects v2 and takes all traffic back.
+  REQUIRE(env.cluster.plugin("promote web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [&](const json& r) {
+    return phaseOf(r) == "Healthy" && r["status"].value("stableRS", "") == v2;
+  }));
+  CHECK(settleTo([&] { return weightOf(vs(), "subset", "stable"); }, 100) == 100);
+  CHECK(weightOf(vs(), "subset", "canary") == 0);
+  CHECK(subsetHash(rule(), "stable") == v2);
+}
+
+TEST_CASE(
+    "trafficRouting.istio by host, on Istio's CRDs as fixtures (no Istio data plane): an abort puts all "
+    "traffic back on the stable Service",
+    "[controller][e2e][traffic][istio]") {
+  ControllerEnv env(std::chrono::milliseconds(500));
+  installIstioCrds(env.cluster);
+  env.startController();
+  applyServices(env.cluster);
+  apply(env.cluster, "vs.json", hostVirtualService());
+  const json routing = json::parse(R"({"virtualServices": [{"name": "web", "routes": ["primary"]}]})");
+  apply(env.cluster, "v1.json", istioRollout("registry.example/web:v1", routing));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  apply(env.cluster, "v2.json", istioRollout("registry.example/web:v2", routing));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  json vs = get(env, kVirtualServices, "web");
+  CHECK(weightOf(vs, "host", "web-canary") == 20);
+  CHECK(weightOf(vs, "host", "web-stable") == 80);
+  const std::string canaryRS = "web-" + env.rollout("web")["status"].value("currentPodHash", "");
+
+  REQUIRE(env.cluster.plugin("abort web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [&](const json& r) {
+    auto rs = env.client->get(kReplicaSets, "default", canaryRS);
+    return phaseOf(r) == "Degraded" && rs && (*rs)["spec"].value("replicas", -1) == 0;
+  }));
+  vs = get(env, kVirtualServices, "web");
+  CHECK(weightOf(vs, "host", "web-canary") == 0);
+  CHECK(weightOf(vs, "host", "web-stable") == 100);
+}
+
+TEST_CASE(
+    "a Rollout routed through Istio on a cluster without Istio's CRDs waits for them, and holds up neither "
+    "the controller's start nor other Rollouts",
+    "[controller][e2e][traffic][istio]") {
+  controller::Metrics metrics;  // outlives the controller, which env stops
+  ControllerEnv env(std::chrono::milliseconds(500));
+  controller::ManagerOptions options;
+  options.metrics = &metrics;
+  env.startController(
+      options);  // the caches sync: VirtualServices are not watched before a Rollout needs them
+
+  applyServices(env.cluster);
+  apply(env.cluster, "web.json", istioRollout("registry.example/web:v1", subsetRouting()));
+  json plain = webRollout("registry.example/plain:v1", 2, json::parse(R"([{"setWeight": 50}])"));
+  plain["metadata"]["name"] = "plain";
+  plain["spec"]["selector"]["matchLabels"]["app"] = "plain";
+  plain["spec"]["template"]["metadata"]["labels"]["app"] = "plain";
+  apply(env.cluster, "plain.json", plain);
+  REQUIRE(env.waitRollout("plain", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+
+  // Nothing was made for `web`, and its failed reconciles are counted (the log says why).
+  kube::ListOptions selectWeb;
+  selectWeb.labelSelector = "app=web";
+  auto replicaSets = env.client->list(kReplicaSets, "default", selectWeb);
+  REQUIRE(replicaSets.ok());
+  CHECK((*replicaSets)["items"].empty());
+  // The first reconcile waits up to 5 s for the VirtualServices' first list before it gives up.
+  CHECK(waitUntil(
+      [&] {
+        return metrics.scrape().find("rollout_reconcile_error{namespace=\"default\",name=\"web\"}") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(20)));
+  CHECK(env.rollout("web").value(json::json_pointer("/status/phase"), std::string()).empty());
+
+  // Istio arrives: the CRDs, then the objects. The Rollout goes on without a restart of the controller.
+  installIstioCrds(env.cluster);
+  apply(env.cluster, "vs.json", subsetVirtualService());
+  apply(env.cluster, "dr.json", destinationRule());
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  const std::string v1 = env.rollout("web")["status"].value("stableRS", "");
+  CHECK(settleTo([&] { return subsetHash(get(env, kDestinationRules, "web"), "stable"); }, v1) == v1);
+}
