@@ -133,7 +133,10 @@ Result<json> mirrorMatches(const engine::SetMirrorRouteStep& step) {
       } else if (key == "headers" && value.is_object()) {
         json headers = json::array();
         for (const auto& [name, header] : value.items()) {
-          auto kindValue = stringMatchOf(header, where + ".headers." + name);
+          std::string field = where;
+          field += ".headers.";
+          field += name;
+          auto kindValue = stringMatchOf(header, field);
           if (!kindValue) return Error{kindValue.error()};
           auto converted = headerMatch(name, kindValue->first, kindValue->second, where);
           if (!converted) return Error{converted.error()};
@@ -141,7 +144,11 @@ Result<json> mirrorMatches(const engine::SetMirrorRouteStep& step) {
         }
         match["headers"] = std::move(headers);
       } else {
-        return Error{where + "." + key + " is not a match of method, path or headers"};
+        std::string message = where;
+        message += ".";
+        message += key;
+        message += " is not a match of method, path or headers";
+        return Error{message};
       }
     }
     out.push_back(std::move(match));
@@ -171,7 +178,7 @@ class RouteRules {
   // Service, and a namespace that is not the Rollout's is another Service of that name).
   bool refersTo(const json& ref, const std::string& service) const {
     return ref.is_object() && stringAt(ref, "/name") == service &&
-           jsonAt(ref, "/kind", "Service") == "Service" && jsonAt(ref, "/group", "") == "" &&
+           jsonAt(ref, "/kind", "Service") == "Service" && stringAt(ref, "/group").empty() &&
            (!ref.contains("namespace") || ref["namespace"] == namespace_);
   }
 
@@ -319,12 +326,14 @@ Result<GatewayApiConfig> parseGatewayApiConfig(const engine::Rollout& rollout, c
     }
   }
   if (out.httpRoutes.empty()) return Error{path + " names no HTTPRoute: set httpRoute or httpRoutes"};
-  for (size_t i = 1; i < out.httpRoutes.size(); ++i) {
+  const std::string* twice = nullptr;
+  for (size_t i = 1; i < out.httpRoutes.size() && !twice; ++i) {
     const std::string& name = out.httpRoutes[i].name;
     if (std::any_of(out.httpRoutes.begin(), out.httpRoutes.begin() + static_cast<std::ptrdiff_t>(i),
                     [&](const GatewayApiHttpRoute& r) { return r.name == name; }))
-      return Error{path + ": HTTPRoute `" + name + "` is named twice"};
+      twice = &name;
   }
+  if (twice) return Error{path + ": HTTPRoute `" + *twice + "` is named twice"};
   return out;
 }
 
