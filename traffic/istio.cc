@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <functional>
 
-#include "kube/patch.h"
-
 namespace sluice::traffic {
 
 using nlohmann::json;
@@ -20,36 +18,25 @@ constexpr int kIstioMaxWeight = 100;
 // What a destination of a weighted route is to the Rollout.
 enum class Role { Canary, Stable, Additional, Other };
 
-// The value at `pointer` in `obj`, or `fallback` when there is none.
-json at(const json& obj, const std::string& pointer, const json& fallback) {
-  const json::json_pointer ptr(pointer);
-  return obj.contains(ptr) ? obj.at(ptr) : fallback;
-}
-
-std::string stringAt(const json& obj, const std::string& pointer) {
-  const json value = at(obj, pointer, json());
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
-
 std::string nameOf(const json& obj) { return stringAt(obj, "/metadata/name"); }
 
 std::string routeName(const json& route) { return stringAt(route, "/name"); }
 
 // The string under `key` in the mapping at `pointer` (labels, annotations: keys hold '/'), "" when none.
 std::string entryOf(const json& obj, const std::string& pointer, const std::string& key) {
-  const json map = at(obj, pointer, json::object());
+  const json map = jsonAt(obj, pointer, json::object());
   const auto it = map.is_object() ? map.find(key) : map.end();
   return it != map.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // A route's destinations (its `route` list), none when it has no list.
 json destinationsOf(const json& route) {
-  json list = at(route, "/route", json::array());
+  json list = jsonAt(route, "/route", json::array());
   return list.is_array() ? list : json::array();
 }
 
 int weightOf(const json& destination) {
-  const json weight = at(destination, "/weight", 0);
+  const json weight = jsonAt(destination, "/weight", 0);
   return weight.is_number_integer() ? weight.get<int>() : 0;
 }
 
@@ -89,7 +76,7 @@ class RouteRules {
 
   // spec.<section> of `virtualService` (http, tls or tcp): a list, possibly empty.
   static Result<json> routesIn(const json& virtualService, const std::string& section) {
-    json routes = at(virtualService, "/spec/" + section, json::array());
+    json routes = jsonAt(virtualService, "/spec/" + section, json::array());
     if (!routes.is_array())
       return Error{"VirtualService `" + nameOf(virtualService) + "`: spec." + section + " must be a list"};
     return routes;
@@ -240,13 +227,13 @@ class RouteRules {
   }
 
   static bool matchesPortAndHosts(const json& route, const json& wanted) {
-    const json port = at(wanted, "/port", 0);
-    const json hosts = at(wanted, "/sniHosts", json::array());
-    json blocks = at(route, "/match", json::array());
+    const json port = jsonAt(wanted, "/port", 0);
+    const json hosts = jsonAt(wanted, "/sniHosts", json::array());
+    json blocks = jsonAt(route, "/match", json::array());
     if (!blocks.is_array() || blocks.empty()) blocks = json::array({json::object()});
     for (const auto& block : blocks) {
-      if (port != 0 && at(block, "/port", json()) != port) continue;
-      const json blockHosts = at(block, "/sniHosts", json::array());
+      if (port != 0 && jsonAt(block, "/port", json()) != port) continue;
+      const json blockHosts = jsonAt(block, "/sniHosts", json::array());
       bool allHosts = blockHosts.is_array() || !hosts.is_array() || hosts.empty();
       for (const auto& host : hosts.is_array() ? hosts : json::array()) {
         allHosts = allHosts && blockHosts.is_array() &&
@@ -283,22 +270,6 @@ class RouteRules {
   const engine::IstioDestinationRule* rule_;
 };
 
-// The merge patch that brings `live` to `spec` (lists by spec key: a merge patch replaces each whole) with
-// `annotations` set (the others kept); empty when nothing changes.
-json managedPatch(const json& live, const json& spec, const json& annotations) {
-  json patch = json::object();
-  json liveAnnotations = at(live, "/metadata/annotations", json::object());
-  if (!liveAnnotations.is_object()) liveAnnotations = json::object();
-  json wantedAnnotations = liveAnnotations;
-  for (const auto& [key, annotation] : annotations.items()) wantedAnnotations[key] = annotation;
-  const json annotationPatch = kube::mergePatchBetween(liveAnnotations, wantedAnnotations);
-  if (!annotationPatch.empty()) patch["metadata"]["annotations"] = annotationPatch;
-  for (const auto& [key, value] : spec.items()) {
-    if (at(live, "/spec/" + key, json::array()) != value) patch["spec"][key] = value;
-  }
-  return patch;
-}
-
 // What a write makes of a VirtualService's routes: its lists by spec key (http, tls, tcp).
 using RouteRewrite =
     std::function<Result<json>(const engine::IstioVirtualService&, const json& virtualService)>;
@@ -312,7 +283,7 @@ Result<Writes> rewriteVirtualServices(const engine::Rollout& rollout, const Obje
     if (!live) return Error{"VirtualService `" + config.name + "` not found"};
     auto spec = rewrite(config, *live);
     if (!spec) return Error{spec.error()};
-    json patch = managedPatch(*live, *spec, annotations);
+    json patch = managedFieldsPatch(*live, *spec, annotations);
     if (!patch.empty())
       writes.push_back({ObjectWrite::Op::MergePatch, kVirtualService, config.name, std::move(patch)});
   }
@@ -385,7 +356,7 @@ Result<json> weightedRoutes(const engine::Rollout& rollout, const engine::IstioV
 Result<json> hashedSubsets(const engine::Rollout& rollout, const json& destinationRule,
                            const engine::SetTrafficWeight& weights) {
   const engine::IstioDestinationRule& rule = *rollout.spec.canary.trafficRouting->istio->destinationRule;
-  json subsets = at(destinationRule, "/spec/subsets", json::array());
+  json subsets = jsonAt(destinationRule, "/spec/subsets", json::array());
   if (!subsets.is_array()) return Error{"DestinationRule `" + rule.name + "`: spec.subsets must be a list"};
   bool canary = false;
   bool stable = false;
@@ -469,7 +440,7 @@ Result<std::optional<engine::TrafficInForce>> IstioRouter::inForce(const ObjectL
   if (const auto* rule = rules.destinationRule()) {
     const auto destinationRule = get(kDestinationRule, rule->name);
     if (!destinationRule) return Error{"DestinationRule `" + rule->name + "` not found"};
-    const json subsets = at(*destinationRule, "/spec/subsets", json::array());
+    const json subsets = jsonAt(*destinationRule, "/spec/subsets", json::array());
     for (const auto& subset : subsets.is_array() ? subsets : json::array()) {
       const std::string hash = entryOf(subset, "/labels", engine::kPodTemplateHashLabel);
       if (stringAt(subset, "/name") == rule->canarySubsetName) seen.canaryHash = hash;
@@ -497,8 +468,8 @@ Result<Writes> IstioRouter::setWeight(const ObjectLookup& get,
     if (!live) return Error{"DestinationRule `" + rule->name + "` not found"};
     auto subsets = hashedSubsets(rollout_, *live, weights);
     if (!subsets) return Error{subsets.error()};
-    json patch = managedPatch(*live, {{"subsets", *subsets}},
-                              {{kManagedByRolloutsAnnotation, rollout_.metadata.name}});
+    json patch = managedFieldsPatch(*live, {{"subsets", *subsets}},
+                                    {{kManagedByRolloutsAnnotation, rollout_.metadata.name}});
     if (!patch.empty())
       writes.push_back({ObjectWrite::Op::MergePatch, kDestinationRule, rule->name, std::move(patch)});
   } else {

@@ -1,26 +1,47 @@
 // Choosing a Rollout's router (see router.h).
 #include "traffic/router.h"
 
+#include "kube/patch.h"
+#include "traffic/gateway_api.h"
 #include "traffic/istio.h"
 #include "traffic/nginx.h"
+#include "traffic/smi.h"
 
 namespace sluice::traffic {
 
 Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout) {
   const auto& routing = rollout.spec.canary.trafficRouting;
   if (!routing) return std::unique_ptr<Router>();
-  if (routing->nginx && !routing->istio && !routing->smi && routing->plugins.empty())
-    return std::unique_ptr<Router>(std::make_unique<NginxRouter>(rollout));
-  if (routing->istio && !routing->nginx && !routing->smi && routing->plugins.empty())
-    return std::unique_ptr<Router>(std::make_unique<IstioRouter>(rollout));
-  std::string which = routing->istio   ? "istio with others"
-                      : routing->smi   ? "smi"
-                      : routing->nginx ? "nginx with others"
-                                       : "plugins";
-  return Error{"traffic routing with " + which +
-               " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx and "
-               "istio, one at a "
-               "time"};
+  const int routers =
+      static_cast<int>(routing->nginx.has_value()) + static_cast<int>(routing->istio.has_value()) +
+      static_cast<int>(routing->smi.has_value()) + static_cast<int>(!routing->plugins.empty());
+  if (routers > 1) {
+    std::string which = routing->istio   ? "istio with others"
+                        : routing->nginx ? "nginx with others"
+                                         : "smi with a plugin";
+    return Error{
+        "traffic routing with " + which +
+        " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx, istio, smi "
+        "and the plugin " +
+        kGatewayApiPlugin + ", one at a time"};
+  }
+  if (routing->nginx) return std::unique_ptr<Router>(std::make_unique<NginxRouter>(rollout));
+  if (routing->istio) return std::unique_ptr<Router>(std::make_unique<IstioRouter>(rollout));
+  if (routing->smi) return std::unique_ptr<Router>(std::make_unique<SmiRouter>(rollout));
+  for (const auto& plugin : routing->plugins) {
+    if (plugin.first != kGatewayApiPlugin) {
+      return Error{"traffic routing plugin \"" + plugin.first +
+                   "\" (spec.strategy.canary.trafficRouting.plugins) is not supported; the one plugin Sluice "
+                   "runs is " +
+                   kGatewayApiPlugin + ", built in"};
+    }
+  }
+  if (routing->plugins.empty())
+    return Error{
+        "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi or plugins)"};
+  auto config = parseGatewayApiConfig(rollout, routing->plugins.begin()->second);
+  if (!config) return Error{config.error()};
+  return std::unique_ptr<Router>(std::make_unique<GatewayApiRouter>(rollout, std::move(*config)));
 }
 
 engine::Rollout routedPart(const engine::Rollout& rollout) {
@@ -36,6 +57,39 @@ engine::Rollout routedPart(const engine::Rollout& rollout) {
 nlohmann::json ownerReference(const engine::Rollout& rollout) {
   return {{"apiVersion", engine::kApiVersion}, {"kind", "Rollout"},  {"name", rollout.metadata.name},
           {"uid", rollout.metadata.uid},       {"controller", true}, {"blockOwnerDeletion", true}};
+}
+
+nlohmann::json jsonAt(const nlohmann::json& obj, const std::string& pointer, const nlohmann::json& fallback) {
+  const nlohmann::json::json_pointer ptr(pointer);
+  return obj.contains(ptr) ? obj.at(ptr) : fallback;
+}
+
+std::string stringAt(const nlohmann::json& obj, const std::string& pointer) {
+  const nlohmann::json value = jsonAt(obj, pointer, nlohmann::json());
+  return value.is_string() ? value.get<std::string>() : std::string();
+}
+
+std::string annotationOf(const nlohmann::json& object, const std::string& key) {
+  const nlohmann::json annotations = jsonAt(object, "/metadata/annotations", nlohmann::json::object());
+  const auto it = annotations.is_object() ? annotations.find(key) : annotations.end();
+  return it != annotations.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+nlohmann::json managedFieldsPatch(const nlohmann::json& live, const nlohmann::json& spec,
+                                  const nlohmann::json& annotations) {
+  using nlohmann::json;
+  json patch = json::object();
+  json liveAnnotations = jsonAt(live, "/metadata/annotations", json::object());
+  if (!liveAnnotations.is_object()) liveAnnotations = json::object();
+  json wantedAnnotations = liveAnnotations;
+  for (const auto& [key, annotation] : annotations.items()) wantedAnnotations[key] = annotation;
+  const json annotationPatch = kube::mergePatchBetween(liveAnnotations, wantedAnnotations);
+  if (!annotationPatch.empty()) patch["metadata"]["annotations"] = annotationPatch;
+  for (const auto& [key, value] : spec.items()) {
+    // A list that is not there reads as empty, as the routers read it.
+    if (jsonAt(live, "/spec/" + key, json::array()) != value) patch["spec"][key] = value;
+  }
+  return patch;
 }
 
 }  // namespace sluice::traffic

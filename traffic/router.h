@@ -71,4 +71,19 @@ engine::Rollout routedPart(const engine::Rollout& rollout);
 // The owner reference a router puts on the objects it creates: the Rollout, as their controller.
 nlohmann::json ownerReference(const engine::Rollout& rollout);
 
+// The value at the JSON pointer `pointer` in `obj`, or `fallback` when there is none.
+nlohmann::json jsonAt(const nlohmann::json& obj, const std::string& pointer, const nlohmann::json& fallback);
+
+// The string at `pointer` in `obj`; "" when there is none or it is not a string.
+std::string stringAt(const nlohmann::json& obj, const std::string& pointer);
+
+// The string annotation `key` of `object`; "" when it has none.
+std::string annotationOf(const nlohmann::json& object, const std::string& key);
+
+// The JSON merge patch that sets, on `live`, each member of `spec` (spec.<key> replaced whole: a merge patch
+// replaces lists, and the routers own the lists they write) and each of `annotations` (the others kept);
+// empty when nothing changes.
+nlohmann::json managedFieldsPatch(const nlohmann::json& live, const nlohmann::json& spec,
+                                  const nlohmann::json& annotations);
+
 }  // namespace sluice::traffic

@@ -5,7 +5,6 @@
 #include <functional>
 #include <map>
 
-#include "kube/patch.h"
 #include "tests/unit/traffic/router_fixtures.h"
 #include "traffic/istio.h"
 
@@ -58,34 +57,7 @@ json destinationRule() {
       {"name": "old", "labels": {"version": "v0"}}]}})");
 }
 
-// The live objects by kind and name; writes are applied as the API server would apply them.
-struct Objects {
-  std::map<std::pair<std::string, std::string>, json> byKey;
-
-  Objects& add(const json& object) {
-    byKey[{object["kind"].get<std::string>(), object["metadata"]["name"].get<std::string>()}] = object;
-    return *this;
-  }
-  json& at(const std::string& kind, const std::string& name) { return byKey.at({kind, name}); }
-
-  traffic::ObjectLookup lookup() const {
-    return [objects = byKey](const std::string& kind, const std::string& name) -> std::optional<json> {
-      const auto it = objects.find({kind, name});
-      if (it == objects.end()) return std::nullopt;
-      return it->second;
-    };
-  }
-
-  void apply(const traffic::Writes& writes) {
-    for (const auto& write : writes) {
-      REQUIRE(write.op == traffic::ObjectWrite::Op::MergePatch);
-      json& live = at(write.kind, write.name);
-      auto patched = kube::applyMergePatch(live, write.body);
-      REQUIRE(patched.ok());
-      live = *patched;
-    }
-  }
-};
+using testing::Objects;
 
 Objects hostObjects() { return Objects().add(hostVirtualService()); }
 Objects subsetObjects() { return Objects().add(subsetVirtualService()).add(destinationRule()); }
@@ -359,8 +331,7 @@ TEST_CASE("makeRouter picks Istio alone", "[traffic][istio]") {
   REQUIRE_FALSE(both.ok());
   CHECK(both.error() ==
         "traffic routing with istio with others (spec.strategy.canary.trafficRouting) is not supported yet; "
-        "the "
-        "routers are nginx and istio, one at a time");
+        "the routers are nginx, istio, smi and the plugin argoproj-labs/gatewayAPI, one at a time");
 }
 
 namespace {

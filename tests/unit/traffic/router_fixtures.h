@@ -5,11 +5,16 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "base/source.h"
 #include "engine/rollout_json.h"
+#include "kube/patch.h"
+#include "traffic/router.h"
 
 namespace sluice::testing {
 
@@ -44,5 +49,42 @@ inline void checkGolden(const std::string& name, const nlohmann::json& actual) {
   INFO("expected " << path << ", got:\n" << actual.dump(2));
   CHECK(nlohmann::json::parse(*text) == actual);
 }
+
+// The live objects by kind and name; writes are applied as the API server would apply them.
+struct Objects {
+  std::map<std::pair<std::string, std::string>, nlohmann::json> byKey;
+
+  Objects& add(const nlohmann::json& object) {
+    byKey[{object["kind"].get<std::string>(), object["metadata"]["name"].get<std::string>()}] = object;
+    return *this;
+  }
+  nlohmann::json& at(const std::string& kind, const std::string& name) { return byKey.at({kind, name}); }
+
+  traffic::ObjectLookup lookup() const {
+    return
+        [objects = byKey](const std::string& kind, const std::string& name) -> std::optional<nlohmann::json> {
+          const auto it = objects.find({kind, name});
+          if (it == objects.end()) return std::nullopt;
+          return it->second;
+        };
+  }
+
+  // A create of an object that exists, or a patch of one that does not, fails the test (the API server
+  // would refuse them).
+  void apply(const traffic::Writes& writes) {
+    for (const auto& write : writes) {
+      const std::pair<std::string, std::string> key{write.kind, write.name};
+      if (write.op == traffic::ObjectWrite::Op::Create) {
+        REQUIRE(byKey.count(key) == 0);
+        byKey[key] = write.body;
+        continue;
+      }
+      REQUIRE(byKey.count(key) == 1);
+      auto patched = kube::applyMergePatch(byKey[key], write.body);
+      REQUIRE(patched.ok());
+      byKey[key] = *patched;
+    }
+  }
+};
 
 }  // namespace sluice::testing

@@ -1,0 +1,182 @@
+// The SMI router: the TrafficSplit built and owned by the Rollout (golden files under tests/golden/traffic/,
+// rewritten with SLUICE_UPDATE_GOLDEN=1), created then patched, read back after the writes are applied, and
+// the errors: a TrafficSplit the Rollout does not own, header and mirror routes.
+#include <catch2/catch.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tests/unit/traffic/router_fixtures.h"
+#include "traffic/smi.h"
+
+using namespace sluice;
+using nlohmann::json;
+using testing::Objects;
+
+namespace {
+
+// The Rollout "web" routed by `smi` (trafficRouting.smi), `extra` more fields of trafficRouting.
+engine::Rollout rollout(const std::string& smi = "{}", const std::string& extra = "") {
+  return testing::routedRollout(R"("smi": )" + smi + extra);
+}
+
+const engine::SetTrafficWeight kTen{10, 90, "canaryhash", "stablehash"};
+
+}  // namespace
+
+TEST_CASE(
+    "the TrafficSplit splits the root Service between the canary and the stable Service, owned by the "
+    "Rollout",
+    "[traffic][smi]") {
+  const json split = traffic::desiredTrafficSplit(rollout(), kTen);
+  testing::checkGolden("smi-traffic-split", split);
+  CHECK(split["apiVersion"] == "split.smi-spec.io/v1alpha2");
+  CHECK(split["metadata"]["ownerReferences"][0]["uid"] == "uid-web");
+  CHECK(split["metadata"]["ownerReferences"][0]["controller"] == true);
+
+  struct Row {
+    const char* name;
+    std::string smi;
+    std::string splitName;
+    std::string rootService;
+  };
+  const std::vector<Row> rows = {
+      {"defaults: the Rollout's name, the stable Service as root", "{}", "web", "web-stable"},
+      {"as named", R"({"rootService": "web", "trafficSplitName": "web-split"})", "web-split", "web"},
+  };
+  for (const auto& row : rows) {
+    SECTION(row.name) {
+      const json built = traffic::desiredTrafficSplit(rollout(row.smi), {25, 75, "c", "s"});
+      CHECK(built["metadata"]["name"] == row.splitName);
+      CHECK(built["spec"]["service"] == row.rootService);
+      CHECK(built["spec"]["backends"] == json::parse(R"([{"service": "web-canary", "weight": 25},
+                                                         {"service": "web-stable", "weight": 75}])"));
+    }
+  }
+}
+
+TEST_CASE(
+    "setting a weight creates the TrafficSplit, which then reads back in force; a new weight is one "
+    "patch that keeps others' annotations",
+    "[traffic][smi]") {
+  traffic::SmiRouter router(rollout());
+  Objects objects;
+  auto before = router.inForce(objects.lookup());
+  REQUIRE(before.ok());
+  CHECK_FALSE(before->has_value());  // no TrafficSplit yet: all on the stable
+
+  auto created = router.setWeight(objects.lookup(), kTen);
+  REQUIRE(created.ok());
+  REQUIRE(created->size() == 1);
+  CHECK((*created)[0].op == traffic::ObjectWrite::Op::Create);
+  CHECK((*created)[0].kind == "TrafficSplit");
+  CHECK((*created)[0].name == "web");
+  objects.apply(*created);
+  auto seen = router.inForce(objects.lookup());
+  REQUIRE(seen.ok());
+  REQUIRE(seen->has_value());
+  CHECK(**seen == engine::TrafficInForce{10, 90, "canaryhash", "stablehash"});
+  auto again = router.setWeight(objects.lookup(), kTen);
+  REQUIRE(again.ok());
+  CHECK(again->empty());
+
+  // Another controller annotates the TrafficSplit; the next weight leaves its annotation alone.
+  objects.at("TrafficSplit", "web")["metadata"]["annotations"]["other.controller/seen"] = "yes";
+  for (const auto& weights : {engine::SetTrafficWeight{30, 70, "canaryhash", "stablehash"},
+                              engine::SetTrafficWeight{100, 0, "canaryhash", "stablehash"},
+                              engine::SetTrafficWeight{0, 100, "canaryhash", "canaryhash"}}) {
+    auto patch = router.setWeight(objects.lookup(), weights);
+    REQUIRE(patch.ok());
+    REQUIRE(patch->size() == 1);
+    CHECK((*patch)[0].op == traffic::ObjectWrite::Op::MergePatch);
+    if (weights.canaryWeight == 30) testing::checkGolden("smi-weight-patch", (*patch)[0].body);
+    objects.apply(*patch);
+    auto read = router.inForce(objects.lookup());
+    REQUIRE(read.ok());
+    REQUIRE(read->has_value());
+    CHECK(**read == engine::TrafficInForce{weights.canaryWeight, weights.stableWeight, weights.canaryHash,
+                                           weights.stableHash});
+  }
+  CHECK(objects.at("TrafficSplit", "web")["metadata"]["annotations"]["other.controller/seen"] == "yes");
+}
+
+TEST_CASE("a TrafficSplit someone changed is not in force, so the weight is written again",
+          "[traffic][smi]") {
+  traffic::SmiRouter router(rollout());
+  struct Row {
+    const char* name;
+    std::function<void(json&)> edit;
+  };
+  const std::vector<Row> rows = {
+      {"a backend added",
+       [](json& s) {
+         s["spec"]["backends"].push_back({{"service", "old"}, {"weight", 5}});
+       }},
+      {"the root Service changed", [](json& s) { s["spec"]["service"] = "other"; }},
+      {"a v1alpha1 quantity weight", [](json& s) { s["spec"]["backends"][0]["weight"] = "10"; }},
+      {"the canary backend gone", [](json& s) { s["spec"]["backends"].erase(0); }},
+      {"the hash annotations gone", [](json& s) { s["metadata"].erase("annotations"); }},
+  };
+  for (const auto& row : rows) {
+    SECTION(row.name) {
+      json split = traffic::desiredTrafficSplit(rollout(), kTen);
+      row.edit(split);
+      Objects objects = Objects().add(split);
+      auto seen = router.inForce(objects.lookup());
+      REQUIRE(seen.ok());
+      CHECK_FALSE(seen->has_value());
+      auto writes = router.setWeight(objects.lookup(), kTen);
+      REQUIRE(writes.ok());
+      REQUIRE(writes->size() == 1);
+      objects.apply(*writes);
+      REQUIRE(router.inForce(objects.lookup())->has_value());
+    }
+  }
+}
+
+TEST_CASE("a TrafficSplit of that name the Rollout does not control is not taken over", "[traffic][smi]") {
+  traffic::SmiRouter router(rollout(R"({"trafficSplitName": "shared"})"));
+  json foreign = traffic::desiredTrafficSplit(rollout(R"({"trafficSplitName": "shared"})"), kTen);
+  foreign["metadata"]["ownerReferences"][0]["uid"] = "uid-other";
+  Objects objects = Objects().add(foreign);
+  const std::string error = "TrafficSplit `shared` exists and is not controlled by rollout web";
+  auto writes = router.setWeight(objects.lookup(), kTen);
+  REQUIRE_FALSE(writes.ok());
+  CHECK(writes.error() == error);
+  auto seen = router.inForce(objects.lookup());
+  REQUIRE_FALSE(seen.ok());
+  CHECK(seen.error() == error);
+}
+
+TEST_CASE("SMI has no header or mirror routes: those steps are errors, and there is nothing to remove",
+          "[traffic][smi]") {
+  traffic::SmiRouter router(rollout());
+  const Objects objects;
+  auto header = router.setHeaderRoute(objects.lookup(), {"header-beta", {{"X-Beta", "exact", "yes"}}});
+  REQUIRE_FALSE(header.ok());
+  CHECK(header.error() ==
+        "setHeaderRoute 'header-beta' is not supported by smi: a TrafficSplit splits by weight only (use the "
+        "istio router or the argoproj-labs/gatewayAPI plugin)");
+  auto mirror = router.setMirrorRoute(objects.lookup(), {"mirror-all", 50, json::array()});
+  REQUIRE_FALSE(mirror.ok());
+  CHECK(mirror.error() ==
+        "setMirrorRoute 'mirror-all' is not supported by smi: a TrafficSplit splits by weight only (use the "
+        "istio router or the argoproj-labs/gatewayAPI plugin)");
+  auto removed = router.removeManagedRoutes(objects.lookup());
+  REQUIRE(removed.ok());
+  CHECK(removed->empty());
+}
+
+TEST_CASE("makeRouter picks SMI alone", "[traffic][smi]") {
+  auto router = traffic::makeRouter(rollout());
+  REQUIRE(router.ok());
+  REQUIRE(*router != nullptr);
+  CHECK((*router)->kinds() == std::vector<std::string>{"TrafficSplit"});
+  auto both = traffic::makeRouter(
+      rollout("{}", R"(, "plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web"}})"));
+  REQUIRE_FALSE(both.ok());
+  CHECK(both.error() ==
+        "traffic routing with smi with a plugin (spec.strategy.canary.trafficRouting) is not supported yet; "
+        "the "
+        "routers are nginx, istio, smi and the plugin argoproj-labs/gatewayAPI, one at a time");
+}

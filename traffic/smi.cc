@@ -1,0 +1,106 @@
+// The SMI TrafficSplit router (see smi.h).
+#include "traffic/smi.h"
+
+#include "kube/owners.h"
+
+namespace sluice::traffic {
+
+using nlohmann::json;
+
+namespace {
+
+const char* kTrafficSplit = "TrafficSplit";
+
+// A backend's weight: an integer (v1alpha2, v1alpha3). A v1alpha1 quantity ("500m", "30") is none: the
+// weight is then not in force, and is written again as an integer.
+std::optional<int> weightOf(const json& backend) {
+  const json weight = backend.is_object() ? backend.value("weight", json()) : json();
+  if (weight.is_number_integer()) return weight.get<int>();
+  return std::nullopt;
+}
+
+// Why a TrafficSplit has no header or mirror routes, worded as Sluice's validation words it.
+Error unsupportedStep(const std::string& step, const std::string& name) {
+  return Error{step + " '" + name +
+               "' is not supported by smi: a TrafficSplit splits by weight only (use the istio router or "
+               "the argoproj-labs/gatewayAPI plugin)"};
+}
+
+}  // namespace
+
+std::string trafficSplitName(const engine::Rollout& rollout) {
+  const std::string& name = rollout.spec.canary.trafficRouting->smi->trafficSplitName;
+  return name.empty() ? rollout.metadata.name : name;
+}
+
+json desiredTrafficSplit(const engine::Rollout& rollout, const engine::SetTrafficWeight& weights) {
+  const engine::CanaryStrategy& canary = rollout.spec.canary;
+  const std::string& root = canary.trafficRouting->smi->rootService;
+  return {
+      {"apiVersion", kTrafficSplitApiVersion},
+      {"kind", kTrafficSplit},
+      {"metadata",
+       {{"name", trafficSplitName(rollout)},
+        {"namespace", rollout.metadata.ns},
+        {"annotations",
+         {{kCanaryHashAnnotation, weights.canaryHash}, {kStableHashAnnotation, weights.stableHash}}},
+        {"ownerReferences", json::array({ownerReference(rollout)})}}},
+      {"spec",
+       {{"service", root.empty() ? canary.stableService : root},
+        {"backends", json::array({{{"service", canary.canaryService}, {"weight", weights.canaryWeight}},
+                                  {{"service", canary.stableService}, {"weight", weights.stableWeight}}})}}}};
+}
+
+SmiRouter::SmiRouter(const engine::Rollout& rollout) : rollout_(routedPart(rollout)) {}
+
+Result<std::optional<json>> SmiRouter::ownTrafficSplit(const ObjectLookup& get) const {
+  const std::string name = trafficSplitName(rollout_);
+  auto live = get(kTrafficSplit, name);
+  if (live && !kube::controlledBy(*live, rollout_.metadata.uid))
+    return Error{"TrafficSplit `" + name + "` exists and is not controlled by rollout " +
+                 rollout_.metadata.name};
+  return live;
+}
+
+Result<std::optional<engine::TrafficInForce>> SmiRouter::inForce(const ObjectLookup& get) const {
+  auto live = ownTrafficSplit(get);
+  if (!live) return Error{live.error()};
+  if (!*live) return std::optional<engine::TrafficInForce>();  // not set yet: all on the stable
+  const json backends = (*live)->value(json::json_pointer("/spec/backends"), json::array());
+  std::optional<int> canaryWeight;
+  std::optional<int> stableWeight;
+  for (const auto& backend : backends.is_array() ? backends : json::array()) {
+    const std::string service = backend.is_object() ? backend.value("service", "") : "";
+    if (service == rollout_.spec.canary.canaryService) canaryWeight = weightOf(backend);
+    if (service == rollout_.spec.canary.stableService) stableWeight = weightOf(backend);
+  }
+  if (!canaryWeight || !stableWeight) return std::optional<engine::TrafficInForce>();
+  const engine::TrafficInForce seen{*canaryWeight, *stableWeight, annotationOf(**live, kCanaryHashAnnotation),
+                                    annotationOf(**live, kStableHashAnnotation)};
+  // In force only if setting what was read changes nothing (no stray backend, the root Service right).
+  auto writes = setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash});
+  if (!writes) return Error{writes.error()};
+  if (!writes->empty()) return std::optional<engine::TrafficInForce>();
+  return std::optional<engine::TrafficInForce>(seen);
+}
+
+Result<Writes> SmiRouter::setWeight(const ObjectLookup& get, const engine::SetTrafficWeight& weights) const {
+  auto live = ownTrafficSplit(get);
+  if (!live) return Error{live.error()};
+  json desired = desiredTrafficSplit(rollout_, weights);
+  const std::string name = trafficSplitName(rollout_);
+  if (!*live) return Writes{{ObjectWrite::Op::Create, kTrafficSplit, name, std::move(desired)}};
+  json patch = managedFieldsPatch(**live, desired["spec"], desired["metadata"]["annotations"]);
+  if (patch.empty()) return Writes{};
+  return Writes{{ObjectWrite::Op::MergePatch, kTrafficSplit, name, std::move(patch)}};
+}
+
+Result<Writes> SmiRouter::setHeaderRoute(const ObjectLookup&, const engine::SetHeaderRouteStep& route) const {
+  return unsupportedStep("setHeaderRoute", route.name);
+}
+
+Result<Writes> SmiRouter::setMirrorRoute(const ObjectLookup&, const engine::SetMirrorRouteStep& route) const {
+  return unsupportedStep("setMirrorRoute", route.name);
+}
+
+}  // namespace sluice::traffic
