@@ -15,9 +15,12 @@ struct Kind {
 };
 
 // Istio's networking API at v1beta1: served by every Istio release since 1.5, beside v1alpha3 (Argo's
-// default) and, since 1.22, v1.
+// default) and, since 1.22, v1. SMI's TrafficSplit at v1alpha2, the version the SMI router writes (integer
+// weights). Gateway API's HTTPRoute at v1, its standard channel since Gateway API 1.0.
 const std::map<std::string, Kind>& kinds() {
   static const std::map<std::string, Kind> k = {
+      {"TrafficSplit", {{"split.smi-spec.io", "v1alpha2", "trafficsplits", true, "TrafficSplit"}, false}},
+      {"HTTPRoute", {{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"}, false}},
       {"Ingress", {{"networking.k8s.io", "v1", "ingresses", true, "Ingress"}, true}},
       {"VirtualService",
        {{"networking.istio.io", "v1beta1", "virtualservices", true, "VirtualService"}, false}},
@@ -132,6 +135,21 @@ bool routesThrough(const json& rollout, const std::string& kind, const std::stri
     if (named(nginx, "stableIngress")) return true;
     for (const auto& s : nginx.value("stableIngresses", json::array()))
       if (s == name) return true;
+    return false;
+  }
+  if (kind == "TrafficSplit") {
+    const json smi = routing.value("smi", json());
+    if (!smi.is_object()) return false;
+    const std::string split = smi.value("trafficSplitName", "");
+    return (split.empty() ? rollout.value(json::json_pointer("/metadata/name"), std::string()) : split) ==
+           name;
+  }
+  if (kind == "HTTPRoute") {
+    const json gateway = routing.value(json::json_pointer("/plugins/argoproj-labs~1gatewayAPI"), json());
+    if (!gateway.is_object()) return false;
+    if (named(gateway, "httpRoute")) return true;
+    for (const auto& route : gateway.value("httpRoutes", json::array()))
+      if (named(route, "name")) return true;
     return false;
   }
   const json istio = routing.value("istio", json());

@@ -1,8 +1,8 @@
 // The objects the traffic routers read and write, one watch-fed cache per kind: Ingresses (ingress-nginx),
-// and Istio's VirtualServices and DestinationRules. Ingresses are part of every cluster and are watched from
-// the start. A kind that a CRD serves is watched from the first Rollout that routes through it, as Argo
-// Rollouts does: a cluster without Istio never lists VirtualServices, and the controller's caches sync
-// without them.
+// Istio's VirtualServices and DestinationRules, SMI's TrafficSplits, Gateway API's HTTPRoutes. Ingresses are
+// part of every cluster and are watched from the start. A kind that a CRD serves is watched from the first
+// Rollout that routes through it, as Argo Rollouts does: a cluster without Istio never lists
+// VirtualServices, and the controller's caches sync without them.
 #pragma once
 
 #include <chrono>
@@ -70,7 +70,8 @@ class TrafficObjects {
 };
 
 // Whether `rollout`'s trafficRouting names the object `name` of `kind` as one it routes through (a stable
-// Ingress, a VirtualService, a DestinationRule): a change to that object concerns the Rollout.
+// Ingress, a VirtualService, a DestinationRule, its TrafficSplit, an HTTPRoute): a change to that object
+// concerns the Rollout.
 bool routesThrough(const nlohmann::json& rollout, const std::string& kind, const std::string& name);
 
 }  // namespace sluice::controller

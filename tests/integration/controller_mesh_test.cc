@@ -1,7 +1,7 @@
-// trafficRouting.istio end to end on the embedded API server. No Istio can be installed here, so Istio's
-// VirtualService and DestinationRule kinds are served from CRD fixtures (tests/data/istio/crds.yaml): what
-// is checked is what Istio reads, the objects the controller writes (destination weights, subset labels),
-// against the fields Istio documents; nothing routes requests by them.
+// trafficRouting.istio, .smi and the Gateway API plugin end to end on the embedded API server. No mesh or
+// gateway can be installed here, so their kinds are served from CRD fixtures (tests/data/mesh-crds/): what
+// is checked is what the data plane would read, the objects the controller writes (weights, subset labels),
+// against the fields Istio, SMI and Gateway API document; nothing routes requests by them.
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -23,10 +23,15 @@ const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "Replica
 std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
 int stepOf(const json& r) { return r.value(json::json_pointer("/status/currentStepIndex"), -1); }
 
-void installIstioCrds(KubectlEnv& cluster) {
-  cluster.ok("apply -f " + shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/istio/crds.yaml"));
-  for (int i = 0; i < 50 && cluster.kubectl("get virtualservices,destinationrules").exitCode != 0; ++i)
+// Applies the fixture tests/data/mesh-crds/`file` and waits until `resources` are served.
+void installCrds(KubectlEnv& cluster, const std::string& file, const std::string& resources) {
+  cluster.ok("apply -f " + shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/mesh-crds/" + file));
+  for (int i = 0; i < 50 && cluster.kubectl("get " + resources).exitCode != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+void installIstioCrds(KubectlEnv& cluster) {
+  installCrds(cluster, "istio.yaml", "virtualservices,destinationrules");
 }
 
 void apply(KubectlEnv& cluster, const std::string& file, const json& obj) {
@@ -73,15 +78,20 @@ json hostVirtualService() {
         {"destination": {"host": "web-canary", "port": {"number": 80}}, "weight": 0}]}]}})");
 }
 
-json istioRollout(const std::string& image, const json& istio) {
+// The Rollout "web" routed by `routing` (spec.strategy.canary.trafficRouting).
+json routedRollout(const std::string& image, const json& routing) {
   json r = webRollout(image, 4,
                       json::parse(R"([{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}])"));
   json& canary = r["spec"]["strategy"]["canary"];
   canary["canaryService"] = "web-canary";
   canary["stableService"] = "web-stable";
-  canary["trafficRouting"] = {{"istio", istio}};
+  canary["trafficRouting"] = routing;
   canary["abortScaleDownDelaySeconds"] = 1;
   return r;
+}
+
+json istioRollout(const std::string& image, const json& istio) {
+  return routedRollout(image, {{"istio", istio}});
 }
 
 json subsetRouting() {
@@ -248,4 +258,82 @@ TEST_CASE(
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
   const std::string v1 = env.rollout("web")["status"].value("stableRS", "");
   CHECK(settleTo([&] { return subsetHash(get(env, kDestinationRules, "web"), "stable"); }, v1) == v1);
+}
+
+namespace {
+
+const kube::ResourceRef kTrafficSplits{"split.smi-spec.io", "v1alpha2", "trafficsplits", true,
+                                       "TrafficSplit"};
+const kube::ResourceRef kHttpRoutes{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"};
+
+// The weight of the backend named `service` in a TrafficSplit's backends or an HTTPRoute rule's backendRefs.
+int backendWeight(const json& backends, const char* nameKey, const std::string& service) {
+  for (const auto& b : backends)
+    if (b.value(nameKey, "") == service) return b.value("weight", -1);
+  return -1;
+}
+
+// The first revision to Healthy, v2 paused at 20%, promoted to 50%, promoted to the end: `weights` reads the
+// (canary, stable) weights from the routing object at each stop.
+template <typename Weights>
+void stepThrough(ControllerEnv& env, const json& routing, Weights weights) {
+  apply(env.cluster, "v1.json", routedRollout("registry.example/web:v1", routing));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  apply(env.cluster, "v2.json", routedRollout("registry.example/web:v2", routing));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  CHECK(weights() == std::pair{20, 80});
+  REQUIRE(env.cluster.plugin("promote web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 3; }));
+  CHECK(weights() == std::pair{50, 50});
+  REQUIRE(env.cluster.plugin("promote web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  CHECK(settleTo(weights, std::pair{0, 100}) == std::pair{0, 100});
+}
+
+}  // namespace
+
+TEST_CASE(
+    "trafficRouting.smi, on SMI's CRD as a fixture (no mesh): the Rollout's TrafficSplit carries each step's "
+    "weight",
+    "[controller][e2e][traffic][smi]") {
+  ControllerEnv env(std::chrono::milliseconds(500));
+  installCrds(env.cluster, "smi.yaml", "trafficsplits");
+  env.startController();
+  applyServices(env.cluster);
+  auto weights = [&] {
+    const json backends = get(env, kTrafficSplits, "web")["spec"]["backends"];
+    return std::pair{backendWeight(backends, "service", "web-canary"),
+                     backendWeight(backends, "service", "web-stable")};
+  };
+  stepThrough(env, json::parse(R"({"smi": {}})"), weights);
+  // Created by the controller, owned by the Rollout, the stable Service as its root.
+  const json split = get(env, kTrafficSplits, "web");
+  CHECK(split["spec"]["service"] == "web-stable");
+  CHECK(split["metadata"]["ownerReferences"][0]["kind"] == "Rollout");
+}
+
+TEST_CASE(
+    "the Gateway API plugin's router, on Gateway API's CRD as a fixture (no gateway): the HTTPRoute's "
+    "backendRefs carry each step's weight",
+    "[controller][e2e][traffic][gatewayapi]") {
+  ControllerEnv env(std::chrono::milliseconds(500));
+  installCrds(env.cluster, "gateway-api.yaml", "httproutes");
+  env.startController();
+  applyServices(env.cluster);
+  apply(env.cluster, "route.json", json::parse(R"({"apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "HTTPRoute", "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"parentRefs": [{"name": "shop-gateway"}], "hostnames": ["web.example"], "rules": [
+      {"backendRefs": [{"name": "web-stable", "port": 80, "weight": 100},
+                       {"name": "web-canary", "port": 80, "weight": 0}]}]}})"));
+  auto weights = [&] {
+    const json backends = get(env, kHttpRoutes, "web")["spec"]["rules"][0]["backendRefs"];
+    return std::pair{backendWeight(backends, "name", "web-canary"),
+                     backendWeight(backends, "name", "web-stable")};
+  };
+  stepThrough(env, json::parse(R"({"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web"}}})"),
+              weights);
+  // The user's route otherwise as it was.
+  const json route = get(env, kHttpRoutes, "web");
+  CHECK(route["spec"]["parentRefs"][0]["name"] == "shop-gateway");
+  CHECK(route["spec"]["hostnames"][0] == "web.example");
 }
