@@ -42,7 +42,20 @@ void installFixtures(const KubectlEnv& cluster) {
   }
 }
 
-// A valid object of each kind and served version, as its API's documentation shows them.
+// A valid object of each kind and served version, as its API's documentation shows them; in this order.
+enum Example : size_t {
+  kVirtualService,
+  kVirtualServiceV1alpha3,
+  kDestinationRule,
+  kDestinationRuleV1alpha3,
+  kTrafficSplitV1alpha1,
+  kTrafficSplitV1alpha2,
+  kTrafficSplitV1alpha3,
+  kGatewayClass,
+  kGateway,
+  kHttpRoute,
+  kHttpRouteV1beta1,
+};
 const std::vector<const char*> kValidObjects = {
     R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService", "metadata": {"name": "reviews"},
       "spec": {"hosts": ["reviews"], "gateways": ["mesh"], "http": [
@@ -174,13 +187,14 @@ TEST_CASE("the mesh CRD fixtures install, and each kind and served version store
     const json stored = json::parse(got.output);
     CHECK(holds(stored["spec"], object["spec"]));
   }
+  CHECK(kValidObjects.size() == kHttpRouteV1beta1 + 1);
 }
 
 TEST_CASE("Gateway API's documented defaults are filled in on the HTTPRoute and Gateway fixtures",
           "[integration][kubectl][mesh-crds]") {
   KubectlEnv cluster(std::chrono::milliseconds(500), false);
   installFixtures(cluster);
-  REQUIRE(applyObject(cluster, "route.json", json::parse(kValidObjects[10])).exitCode == 0);
+  REQUIRE(applyObject(cluster, "route.json", json::parse(kValidObjects[kHttpRouteV1beta1])).exitCode == 0);
   const json route = cluster.getJson("httproutes.gateway.networking.k8s.io old -n default");
   // A bare parentRef is a Gateway, a bare backendRef a core Service of weight 1, a rule without matches
   // matches every path.
@@ -191,7 +205,7 @@ TEST_CASE("Gateway API's documented defaults are filled in on the HTTPRoute and 
   CHECK(route["spec"]["rules"][0]["matches"] ==
         json::parse(R"([{"path": {"type": "PathPrefix", "value": "/"}}])"));
 
-  REQUIRE(applyObject(cluster, "gateway.json", json::parse(kValidObjects[8])).exitCode == 0);
+  REQUIRE(applyObject(cluster, "gateway.json", json::parse(kValidObjects[kGateway])).exitCode == 0);
   const json gateway = cluster.getJson("gateways.gateway.networking.k8s.io shop-gateway -n default");
   CHECK(gateway["spec"]["listeners"][1]["allowedRoutes"]["namespaces"]["from"] == "Same");
   CHECK(gateway["spec"]["listeners"][1]["tls"]["certificateRefs"][0]["kind"] == "Secret");
@@ -203,14 +217,14 @@ TEST_CASE(
     "[integration][kubectl][mesh-crds]") {
   KubectlEnv cluster(std::chrono::milliseconds(500), false);
   installFixtures(cluster);
-  const char* vs = kValidObjects[0];
-  const char* dr = kValidObjects[2];
-  const char* tsQuantity = kValidObjects[4];
-  const char* tsWhole = kValidObjects[5];
-  const char* tsMatched = kValidObjects[6];
-  const char* gc = kValidObjects[7];
-  const char* gw = kValidObjects[8];
-  const char* hr = kValidObjects[9];
+  const char* vs = kValidObjects[kVirtualService];
+  const char* dr = kValidObjects[kDestinationRule];
+  const char* tsQuantity = kValidObjects[kTrafficSplitV1alpha1];
+  const char* tsWhole = kValidObjects[kTrafficSplitV1alpha2];
+  const char* tsMatched = kValidObjects[kTrafficSplitV1alpha3];
+  const char* gc = kValidObjects[kGatewayClass];
+  const char* gw = kValidObjects[kGateway];
+  const char* hr = kValidObjects[kHttpRoute];
   const std::vector<Refusal> refusals = {
       // VirtualService
       {"misspelled route",
