@@ -44,11 +44,18 @@ ReconcileOutcome AnalysisRunReconciler::reconcile(const std::string& key) {
   const auto object = runWrites_.view(key, runs_.get(key));
   if (!object) return ReconcileOutcome::done();
   const std::string ns = (*object)["metadata"].value("namespace", "");
+  const std::string phase = object->value(json::json_pointer("/status/phase"), std::string());
+  // A run its Rollout could not build: Error with the reason, once.
+  const json annotations = object->value(json::json_pointer("/metadata/annotations"), json::object());
+  const json buildError = annotations.is_object() ? annotations.value(kBuildErrorAnnotation, json()) : json();
+  if (buildError.is_string()) {
+    if (phase == "Error") return ReconcileOutcome::done();
+    return writeStatus(*object, {{"phase", "Error"}, {"message", buildError.get<std::string>()}});
+  }
   Diagnostics diags;
   auto run = analysis::parseAnalysisRun(*object, SourceMap(), diags);
   if (!run) {
     // A run that cannot be read ends in Error with the reason, once; nothing to retry until it changes.
-    const std::string phase = object->value(json::json_pointer("/status/phase"), std::string());
     if (phase == "Error") return ReconcileOutcome::done();
     return writeStatus(*object, {{"phase", "Error"}, {"message", "invalid AnalysisRun: " + diags.format()}});
   }

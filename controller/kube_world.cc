@@ -440,19 +440,15 @@ Result<bool> KubeWorld::createAnalysisRun(const engine::CreateAnalysisRun& a,
         {"ownerReferences", json::array({ownerReference()})}}},
       {"spec", spec ? analysis::runSpecToJson(*spec) : json{{"metrics", json::array()}}},
   };
+  // A run that could not be built exists too, with the reason, and the AnalysisRun reconciler ends it in
+  // Error, as the simulated world shows it. Its status is not written here: the reconciler is the one
+  // writer of a run's status, so no measurement of the empty run can overwrite the Error, and a crash
+  // between the two writes leaves nothing half done.
+  if (!spec) run["metadata"]["annotations"] = {{kBuildErrorAnnotation, spec.error()}};
   auto created = cluster_.client->create(analysisRunsResource(), ns_, run, {false, cluster_.fieldManager});
   if (!created) {
     if (created.error().isAlreadyExists()) return false;
     return apiError(created.error());
-  }
-  if (!spec) {
-    // A run that could not be built exists, in Error, with the reason, as the simulated world shows it.
-    const json status = {{"status", {{"phase", "Error"}, {"message", spec.error()}}}};
-    auto patched = cluster_.client->patch(analysisRunsResource(), ns_, a.name, kube::PatchType::kMerge,
-                                          status, {false, cluster_.fieldManager}, "status");
-    if (!patched) return apiError(patched.error());
-    cluster_.analysisRunWrites->wrote(*patched);
-    return true;
   }
   cluster_.analysisRunWrites->wrote(*created);
   return true;

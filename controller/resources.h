@@ -27,6 +27,9 @@ inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-do
 inline constexpr const char* kRolloutLabel = "sluice.dev/rollout";
 inline constexpr const char* kAnalysisTypeLabel = "sluice.dev/analysis-type";  // Step or Background
 inline constexpr const char* kStepIndexLabel = "sluice.dev/step-index";
+// On an AnalysisRun a Rollout could not build (a missing template, an arg that does not resolve): why. The
+// AnalysisRun reconciler, the one writer of runs' status, ends it in Error with this message.
+inline constexpr const char* kBuildErrorAnnotation = "sluice.dev/build-error";
 // On the leader-election Lease: the version of the controller holding it (read by `sluice version`).
 inline constexpr const char* kControllerVersionAnnotation = "sluice.dev/controller-version";
 

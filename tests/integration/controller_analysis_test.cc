@@ -243,12 +243,15 @@ TEST_CASE(
     const std::string before = env.rollout("web")["status"].value("currentPodHash", "");
     env.cluster.ok("apply -f " + env.cluster.writeFile(image + ".json", rolloutWithAnalysis(image).dump()));
     // Degraded again for this row's revision, not still for the previous row's.
-    REQUIRE(env.waitRollout(
+    const bool degraded = env.waitRollout(
         "web",
         [&](const json& r) {
           return phaseOf(r) == "Degraded" && r["status"].value("currentPodHash", "") != before;
         },
-        std::chrono::seconds(40)));
+        std::chrono::seconds(40));
+    INFO("the Rollout: " << env.rollout("web").dump());
+    INFO("its AnalysisRuns: " << env.cluster.kubectl("get analysisruns -n default -o json").output);
+    REQUIRE(degraded);
     const std::string message = env.rollout("web")["status"].value("message", "");
     INFO(message);
     CHECK(message.find("analysis phase error") != std::string::npos);

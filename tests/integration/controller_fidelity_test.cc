@@ -37,13 +37,18 @@ struct Visible {
   int step = -1;
   int canaryWeight = 0;
   std::string phase;
-  bool operator==(const Visible& o) const {
-    return step == o.step && canaryWeight == o.canaryWeight && phase == o.phase;
-  }
+  // With Plan::compareScale: the ReplicaSets' desired sizes (spec.replicas) of the canary (0 when not
+  // updating) and of the stable; -1 otherwise.
+  int canaryDesired = -1;
+  int stableDesired = -1;
+  bool operator==(const Visible& o) const = default;
 };
 
 std::ostream& operator<<(std::ostream& os, const Visible& v) {
-  return os << "(step " << v.step << ", canary " << v.canaryWeight << "%, " << v.phase << ")";
+  os << "(step " << v.step << ", canary " << v.canaryWeight << "%, " << v.phase;
+  if (v.canaryDesired >= 0)
+    os << ", replicas " << v.canaryDesired << " canary " << v.stableDesired << " stable";
+  return os << ")";
 }
 
 struct Transition {
@@ -73,6 +78,8 @@ struct Plan {
   std::optional<std::string> canaryIngress;
   // How the simulator ends the AnalysisRuns of each template (the cluster runs them for real).
   std::map<std::string, sim::AnalysisOutcome> analysisRuns;
+  // Compare the canary's and the stable's desired sizes too (setCanaryScale, dynamicStableScale).
+  bool compareScale = false;
 
   // The objects whose spec.template is the Rollout's, before and after the update.
   const json& stableHolder() const { return stableDeployment ? *stableDeployment : stable; }
@@ -113,7 +120,11 @@ std::vector<Transition> predict(const Plan& plan, Duration readiness, std::vecto
   std::vector<Transition> out;
   for (size_t i = 0; i < result->timeline.size(); ++i) {
     const auto& row = result->timeline[i];
-    const Visible v{row.step.value_or(-1), row.canaryWeight, row.phase};
+    Visible v{row.step.value_or(-1), row.canaryWeight, row.phase};
+    if (plan.compareScale) {
+      v.canaryDesired = row.canary.desired;
+      v.stableDesired = row.stable.desired;
+    }
     if (i + 1 < result->timeline.size() && result->timeline[i + 1].t == row.t) {
       passing.push_back(v);
       continue;
@@ -140,14 +151,20 @@ Visible observe(ControllerEnv& env, const Plan& plan, const std::string& name, s
   auto sets = env.client->list(kReplicaSets, "default");
   REQUIRE(sets.ok());
   int total = 0, canary = 0;
+  if (plan.compareScale) v.canaryDesired = v.stableDesired = 0;
   for (const auto& rs : (*sets)["items"]) {
     const json owners = rs["metadata"].value("ownerReferences", json::array());
     if (owners.empty() || owners[0].value("kind", "") != "Rollout" || owners[0].value("name", "") != name)
       continue;
     const int available = rs.value(json::json_pointer("/status/availableReplicas"), 0);
     total += available;
-    if (updating && rs["metadata"]["labels"].value(engine::kPodTemplateHashLabel, "") == current)
-      canary += available;
+    const std::string hash = rs["metadata"]["labels"].value(engine::kPodTemplateHashLabel, "");
+    if (updating && hash == current) canary += available;
+    if (plan.compareScale) {
+      const int desired = rs.value(json::json_pointer("/spec/replicas"), 1);
+      if (updating && hash == current) v.canaryDesired = desired;
+      if (hash == status.value("stableRS", "")) v.stableDesired = desired;
+    }
   }
   v.canaryWeight = total ? static_cast<int>(std::lround(100.0 * canary / total)) : 0;
   if (plan.canaryIngress) {
@@ -369,6 +386,22 @@ Plan examplePlan(const std::string& folder) {
   return plan;
 }
 
+// The Services web-stable and web-canary and the Ingress web sending to web-stable.
+std::vector<json> routedObjects() {
+  std::vector<json> objects;
+  for (const char* service : {"web-stable", "web-canary"}) {
+    objects.push_back({{"apiVersion", "v1"},
+                       {"kind", "Service"},
+                       {"metadata", {{"name", service}, {"namespace", "default"}}},
+                       {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}});
+  }
+  objects.push_back(json::parse(R"({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix",
+      "backend": {"service": {"name": "web-stable", "port": {"number": 80}}}}]}}]}})"));
+  return objects;
+}
+
 json canary(json steps, int replicas = 4) {
   return webRollout("registry.example/web:v1", replicas, std::move(steps));
 }
@@ -453,17 +486,7 @@ TEST_CASE(
   strategy["stableService"] = "web-stable";
   strategy["trafficRouting"] = {{"nginx", {{"stableIngress", "web"}}}};
   plan.updated = withImage(plan.stable, "registry.example/web:v2");
-  for (const char* service : {"web-stable", "web-canary"}) {
-    plan.objects.push_back(
-        {{"apiVersion", "v1"},
-         {"kind", "Service"},
-         {"metadata", {{"name", service}, {"namespace", "default"}}},
-         {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}});
-  }
-  plan.objects.push_back(json::parse(R"({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-    "metadata": {"name": "web", "namespace": "default"},
-    "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix",
-      "backend": {"service": {"name": "web-stable", "port": {"number": 80}}}}]}}]}})"));
+  plan.objects = routedObjects();
   plan.canaryIngress = "web-web-canary";
   checkPrediction(plan);
 }
@@ -517,4 +540,25 @@ TEST_CASE(
   const json r = checkPrediction(plan);
   CHECK(r["status"].value("abort", false));
   CHECK(measured.load() == 3);
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: setCanaryScale and dynamicStableScale behind ingress-nginx, the "
+    "ReplicaSets' sizes compared at each step",
+    "[controller][e2e][fidelity][traffic]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([{"setCanaryScale": {"replicas": 1}}, {"setWeight": 25},
+                                       {"pause": {"duration": "3s"}},
+                                       {"setCanaryScale": {"matchTrafficWeight": true}}, {"setWeight": 50},
+                                       {"pause": {"duration": "3s"}}])"));
+  json& strategy = plan.stable["spec"]["strategy"]["canary"];
+  strategy["canaryService"] = "web-canary";
+  strategy["stableService"] = "web-stable";
+  strategy["trafficRouting"] = {{"nginx", {{"stableIngress", "web"}}}};
+  strategy["dynamicStableScale"] = true;
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  plan.objects = routedObjects();
+  plan.canaryIngress = "web-web-canary";
+  plan.compareScale = true;
+  checkPrediction(plan);
 }
