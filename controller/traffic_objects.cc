@@ -37,11 +37,6 @@ TrafficObjects::TrafficObjects(kube::Client& client, kube::InformerOptions optio
 
 TrafficObjects::~TrafficObjects() { stop(); }
 
-const kube::ResourceRef* TrafficObjects::resourceOf(const std::string& kind) {
-  const auto it = kinds().find(kind);
-  return it == kinds().end() ? nullptr : &it->second.resource;
-}
-
 TrafficObjects::Cache& TrafficObjects::startLocked(const std::string& kind,
                                                    const kube::ResourceRef& resource) {
   auto& slot = caches_[kind];

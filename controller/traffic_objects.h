@@ -40,9 +40,6 @@ class TrafficObjects {
   TrafficObjects(const TrafficObjects&) = delete;
   TrafficObjects& operator=(const TrafficObjects&) = delete;
 
-  // The API resource of a kind a router names; nullptr for a kind there is no router for.
-  static const kube::ResourceRef* resourceOf(const std::string& kind);
-
   // Starts the caches of the kinds every cluster serves (Ingress).
   void startCore();
   // The started caches, those of the core kinds first.
