@@ -225,19 +225,7 @@ TEST_CASE(
   REQUIRE(router.inForce(objects.lookup())->has_value());
   objects.apply(*router.setWeight(objects.lookup(), kThirty));
 
-  SECTION("by a step without match") {
-    auto removed = router.setHeaderRoute(objects.lookup(), {"header-beta", {}});
-    REQUIRE(removed.ok());
-    objects.apply(*removed);
-  }
-  SECTION("by removeManagedRoutes") {
-    auto removed = router.removeManagedRoutes(objects.lookup());
-    REQUIRE(removed.ok());
-    objects.apply(*removed);
-    auto none = router.removeManagedRoutes(objects.lookup());
-    REQUIRE(none.ok());
-    CHECK(none->empty());
-  }
+  testing::removeHeaderRoute(router, objects, "header-beta");
   CHECK(objects.at("HTTPRoute", "web") == weighted);
 }
 

@@ -271,19 +271,7 @@ TEST_CASE("a header route goes before all others, to the canary with its port, a
   REQUIRE(again.ok());
   CHECK(again->empty());
 
-  SECTION("by a step without match") {
-    auto removed = router.setHeaderRoute(objects.lookup(), {"header-beta", {}});
-    REQUIRE(removed.ok());
-    objects.apply(*removed);
-  }
-  SECTION("by removeManagedRoutes") {
-    auto removed = router.removeManagedRoutes(objects.lookup());
-    REQUIRE(removed.ok());
-    objects.apply(*removed);
-    auto none = router.removeManagedRoutes(objects.lookup());
-    REQUIRE(none.ok());
-    CHECK(none->empty());
-  }
+  testing::removeHeaderRoute(router, objects, "header-beta");
   CHECK(objects.at("VirtualService", "web") == original);
 }
 

@@ -87,4 +87,22 @@ struct Objects {
   }
 };
 
+// Takes the managed header route `name` away, in one Catch2 section by a step of that name without a
+// match, in another by removeManagedRoutes (after which there is nothing left to remove).
+inline void removeHeaderRoute(const traffic::Router& router, Objects& objects, const std::string& name) {
+  SECTION("by a step without match") {
+    auto removed = router.setHeaderRoute(objects.lookup(), {name, {}});
+    REQUIRE(removed.ok());
+    objects.apply(*removed);
+  }
+  SECTION("by removeManagedRoutes") {
+    auto removed = router.removeManagedRoutes(objects.lookup());
+    REQUIRE(removed.ok());
+    objects.apply(*removed);
+    auto none = router.removeManagedRoutes(objects.lookup());
+    REQUIRE(none.ok());
+    CHECK(none->empty());
+  }
+}
+
 }  // namespace sluice::testing
