@@ -71,7 +71,7 @@ wait_for() {
 
 echo
 echo "== live: the embedded cluster, the controller and Prometheus (files in $work)"
-setsid "$sluice" cluster --data-dir "$work/cluster" --port 0 --pod-ready-after 2s --data-plane-port 0 \
+setsid "$sluice" cluster --data-dir "$work/cluster" --port 0 --pod-ready-after 2s --traffic-metrics-addr 127.0.0.1:0 \
   >"$work/cluster.log" 2>&1 &
 pids+=($!)
 wait_for 30 grep -q "^Data plane metrics: " "$work/cluster.log" || fail "the cluster did not start"

@@ -54,9 +54,9 @@ std::string errorRatio(const std::string& hash) {
 TEST_CASE("data plane: Prometheus sees each revision's error ratio as its pods' annotation says",
           "[integration][data-plane][prometheus]") {
   KubectlEnv env(std::chrono::milliseconds(500), true, /*dataPlane=*/true);
-  REQUIRE(env.server().dataPlanePort() > 0);
+  REQUIRE(env.server().trafficMetricsPort() > 0);
   PrometheusOptions options;
-  options.scrapeTargets = {"127.0.0.1:" + std::to_string(env.server().dataPlanePort())};
+  options.scrapeTargets = {"127.0.0.1:" + std::to_string(env.server().trafficMetricsPort())};
   PrometheusHarness prometheus(options);
 
   const json service = {{"apiVersion", "v1"},
