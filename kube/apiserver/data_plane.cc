@@ -88,7 +88,7 @@ struct Accumulated {
   double sum = 0;               // histograms: in the family's unit
   std::vector<double> buckets;  // histograms: cumulative counts per bound
   Owner owner;
-  ObjectKey pod;  // the pod whose answers these are; empty for a front's own answers
+  ObjectKey pod;  // http_requests_total: the pod whose answers these are; empty otherwise
 };
 
 // What counting needs of a pod beyond routing.
@@ -175,7 +175,7 @@ struct DataPlane::Impl {
            std::chrono::milliseconds latency) const {
     Accumulated& a = series[{family, std::move(labels)}];
     a.owner = owner;
-    a.pod = pod;
+    a.pod = pod;  // the front's series sum over pods: they stay when one goes
     a.count += requests;
     const FamilyInfo& info = kFamilyInfo[family];
     if (info.type != prometheus::MetricType::Histogram) return;
@@ -212,14 +212,16 @@ struct DataPlane::Impl {
       labels.insert(labels.end(), flow.labels.begin(), flow.labels.end());
       std::sort(labels.begin(), labels.end());
       const Owner owner{static_cast<int>(RouteKind::kIngress), flow.owner};
-      add(kNginxRequests, labels, owner, podKey, requests, latency);
-      add(kNginxDuration, labels, owner, podKey, requests, latency);
+      add(kNginxRequests, labels, owner, {}, requests, latency);
+      add(kNginxDuration, labels, owner, {}, requests, latency);
     } else if (flow.front == Front::kIstio) {
       const std::string workload = pod ? pod->workload : "unknown";
       const std::map<std::string, std::string> none;
       const auto& podLabels = pod ? pod->labels : none;
       for (const char* reporter : {"source", "destination"}) {
+        // A mirrored copy is seen by the destination only; an answer the front gives itself by the source.
         if (flow.mirrored && std::string(reporter) == "source") continue;
+        if (!pod && std::string(reporter) == "destination") continue;
         Labels labels = {
             {"reporter", reporter},
             {"source_workload", "istio-ingressgateway"},
@@ -242,8 +244,8 @@ struct DataPlane::Impl {
         labels.insert(labels.end(), flow.labels.begin(), flow.labels.end());
         std::sort(labels.begin(), labels.end());
         const Owner owner{static_cast<int>(RouteKind::kVirtualService), flow.owner};
-        add(kIstioRequests, labels, owner, podKey, requests, latency);
-        add(kIstioDuration, labels, owner, podKey, requests, latency);
+        add(kIstioRequests, labels, owner, {}, requests, latency);
+        add(kIstioDuration, labels, owner, {}, requests, latency);
       }
     }
   }

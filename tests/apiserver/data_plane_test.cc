@@ -266,4 +266,14 @@ TEST_CASE("data plane: requests through ingress-nginx are counted under its name
   // Every answer is also counted at the pod.
   CHECK(f.requests("web-canary", "canary", "500") == Approx(5));
   CHECK(f.requests("web-stable", "stable", "200") == Approx(75));
+
+  // The canary pod goes: its own series go, ingress-nginx's (a sum over pods) stay, and its share of
+  // the requests is now answered 503 by the ingress itself.
+  f.deletePod("canary");
+  f.clock.advance(seconds(2));
+  const std::string after = f.dataPlane->scrape();
+  INFO(after);
+  CHECK(f.requests("web-canary", "canary", "500") == -1);
+  CHECK_THAT(after, Catch::Contains("nginx_ingress_controller_requests{" + common + "200\"} 20\n"));
+  CHECK_THAT(after, Catch::Contains("nginx_ingress_controller_requests{" + common + "503\"} 5\n"));
 }

@@ -45,7 +45,8 @@ class KubectlEnv {
  public:
   // `podReadyAfter`: the workload controllers' delay before a new pod is ready. Without
   // `workloadControllers`, Deployments and ReplicaSets keep the status a test writes and get no pods.
-  // `dataPlane`: also run the simulated data plane, its /metrics on a free port (server().trafficMetricsPort()).
+  // `dataPlane`: also run the simulated data plane, its /metrics on a free port
+  // (server().trafficMetricsPort()).
   explicit KubectlEnv(std::chrono::milliseconds podReadyAfter = std::chrono::milliseconds(2000),
                       bool workloadControllers = true, bool dataPlane = false)
       : dir_("sluice-kubectl"),
