@@ -318,6 +318,16 @@ struct InProcess {
     if (!r) fail(r.error().describe());
     return *r;
   }
+  // The Services <name>-stable and <name>-canary, both selecting app=<name>.
+  void createServices(const std::string& name) {
+    for (const char* role : {"stable", "canary"}) {
+      json svc = {{"apiVersion", "v1"},
+                  {"kind", "Service"},
+                  {"metadata", {{"name", name + "-" + role}, {"namespace", "default"}}},
+                  {"spec", {{"selector", {{"app", name}}}, {"ports", json::array({{{"port", 80}}})}}}};
+      if (!client->create(controller::servicesResource(), "default", svc)) fail("service");
+    }
+  }
   bool waitRollout(const std::string& name, const std::function<bool(const json&)>& done,
                    std::chrono::seconds timeout = std::chrono::seconds(60)) {
     return sluice::testing::waitUntil([&] { return done(get(name)); }, timeout);
@@ -414,13 +424,7 @@ void BM_AbortAfterFailedAnalysis(benchmark::State& state) {
     std::vector<double> firstWrites, toService, toCanaryZero, afterStableReady, controllerTime;
     for (int i = 0; i < kRuns; ++i) {
       const std::string name = "abort-" + std::to_string(i);
-      for (const char* role : {"stable", "canary"}) {
-        json svc = {{"apiVersion", "v1"},
-                    {"kind", "Service"},
-                    {"metadata", {{"name", name + "-" + role}, {"namespace", "default"}}},
-                    {"spec", {{"selector", {{"app", name}}}, {"ports", json::array({{{"port", 80}}})}}}};
-        if (!env.client->create(controller::servicesResource(), "default", svc)) fail("service");
-      }
+      env.createServices(name);
       json r = rollout(name, "web:v1", 2, steps);
       r["spec"]["strategy"]["canary"]["canaryService"] = name + "-canary";
       r["spec"]["strategy"]["canary"]["stableService"] = name + "-stable";
@@ -513,13 +517,7 @@ void BM_StepStartToWeightInForce(benchmark::State& state) {
     std::vector<double> millis;
     for (int i = 0; i < kRollouts; ++i) {
       const std::string name = "routed-" + std::to_string(i);
-      for (const char* role : {"stable", "canary"}) {
-        json svc = {{"apiVersion", "v1"},
-                    {"kind", "Service"},
-                    {"metadata", {{"name", name + "-" + role}, {"namespace", "default"}}},
-                    {"spec", {{"selector", {{"app", name}}}, {"ports", json::array({{{"port", 80}}})}}}};
-        if (!env.client->create(controller::servicesResource(), "default", svc)) fail("service");
-      }
+      env.createServices(name);
       json ingress = {
           {"apiVersion", "networking.k8s.io/v1"},
           {"kind", "Ingress"},
