@@ -441,7 +441,8 @@ Plan examplePlan(const std::string& folder) {
     for (auto& p : points) p.at /= 60;
     plan.metrics[name] = points;
   }
-  const json routing = plan.updated.value(json::json_pointer("/spec/strategy/canary/trafficRouting"), json());
+  const json routing =
+      plan.updated.value(json::json_pointer("/spec/strategy/canary/trafficRouting"), json::object());
   const json nginx = routing.value("nginx", json());
   if (nginx.is_object())
     plan.canaryIngress =
@@ -467,6 +468,13 @@ std::vector<json> routedObjects() {
     "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix",
       "backend": {"service": {"name": "web-stable", "port": {"number": 80}}}}]}}]}})"));
   return objects;
+}
+
+// A real Prometheus scraping the cluster's data plane every second.
+std::unique_ptr<PrometheusHarness> scrapingDataPlane(ControllerEnv& env) {
+  PrometheusOptions options;
+  options.scrapeTargets = {"127.0.0.1:" + std::to_string(env.cluster.server().trafficMetricsPort())};
+  return std::make_unique<PrometheusHarness>(options);
 }
 
 json canary(json steps, int replicas = 4) {
@@ -645,9 +653,7 @@ TEST_CASE(
                    shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/mesh-crds/istio.yaml"));
     REQUIRE(waitUntil([&] { return env.cluster.kubectl("get virtualservices").exitCode == 0; },
                       std::chrono::seconds(10)));
-    PrometheusOptions options;
-    options.scrapeTargets = {"127.0.0.1:" + std::to_string(env.cluster.server().trafficMetricsPort())};
-    prometheus = std::make_unique<PrometheusHarness>(options);
+    prometheus = scrapingDataPlane(env);
     // The example's Prometheus is the one a user has in the cluster; here, the one scraping the data plane.
     p.templates[0]["spec"]["metrics"][0]["provider"]["prometheus"]["address"] = prometheus->address();
   });
@@ -668,9 +674,7 @@ TEST_CASE(
   plan.metrics["success-rate"] = {good};
   std::unique_ptr<PrometheusHarness> prometheus;
   checkPrediction(plan, [&](ControllerEnv& env, Plan& p) {
-    PrometheusOptions options;
-    options.scrapeTargets = {"127.0.0.1:" + std::to_string(env.cluster.server().trafficMetricsPort())};
-    prometheus = std::make_unique<PrometheusHarness>(options);
+    prometheus = scrapingDataPlane(env);
     for (json* r : {&p.stable, &p.updated})
       (*r)["metadata"]["annotations"]["demo.sluice.dev/prometheus"] = prometheus->address();
   });
