@@ -16,13 +16,13 @@ class Registry;
 
 struct DataPlaneOptions {
   // Requests a second per routed host and per Service no route leads to, unless annotated
-  // (traffic_routes.h).
+  // (dataplane/routes.h).
   double requestsPerSecond = 50;
   // Where /metrics is served ("HOST:PORT", ":PORT"; port 0: a free one); nullopt: not served, scrape() only.
   std::optional<std::string> metricsAddress;
 };
 
-// The traffic model. Every routing object in force sends its stream (traffic_routes.h): a stable
+// The traffic model. Every routing object in force sends its stream (dataplane/routes.h): a stable
 // Ingress's host through ingress-nginx (the canary Ingress of the same host and path taking its
 // canary-weight), a VirtualService through Istio, a TrafficSplit and an HTTPRoute by their backends'
 // weights; every Service that no route leads to gets a stream of its own. A stream reaching a Service is

@@ -20,7 +20,7 @@
 #include "base/pod_template_hash.h"
 #include "base/time.h"
 #include "kube/apiserver/deployment_math.h"
-#include "kube/apiserver/json_fields.h"
+#include "base/json_lookup.h"
 #include "kube/apiserver/registry.h"
 #include "kube/apiserver/validation.h"
 #include "kube/work_queue.h"
@@ -49,8 +49,8 @@ Millis crashBackoff(int restarts) {
   return std::min(kCrashBackoffBase * (int64_t{1} << std::clamp(restarts - 1, 0, 5)), kCrashBackoffMax);
 }
 
-using json_fields::field;
-using json_fields::str;
+using json_lookup::field;
+using json_lookup::str;
 
 int intField(const json& obj, const char* key, int otherwise) {
   const json& v = field(obj, key);

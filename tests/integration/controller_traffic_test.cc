@@ -1,7 +1,8 @@
 // trafficRouting.nginx end to end on the embedded API server: the controller builds the canary Ingress from
 // the stable one and keeps it in step (each step's weight in its annotations, rebuilt when the stable
-// Ingress changes), and on an abort puts all traffic back on the stable before it scales the canary down,
-// the order read back from the API server's watch.
+// Ingress changes), on an abort puts all traffic back on the stable before it scales the canary down, and
+// at the promotion moves the stable Service only while all traffic goes through the canary one, the order
+// of the writes read back from the API server's watch.
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <thread>
@@ -16,6 +17,7 @@ namespace {
 
 const kube::ResourceRef kIngresses{"networking.k8s.io", "v1", "ingresses", true, "Ingress"};
 const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
+const kube::ResourceRef kServices{"", "v1", "services", true, "Service"};
 const char* kWeight = "nginx.ingress.kubernetes.io/canary-weight";
 
 std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
@@ -56,12 +58,12 @@ std::string weightOf(const json& ingress) {
   return ingress.value(json::json_pointer("/metadata/annotations"), json::object()).value(kWeight, "");
 }
 
-// Events of Ingresses and ReplicaSets as the API server's watches deliver them, with their
+// Events of Ingresses, ReplicaSets and Services as the API server's watches deliver them, with their
 // resourceVersions (one sequence across all kinds on this server), so the order of writes can be read.
 class WriteLog {
  public:
   explicit WriteLog(kube::Client& client) {
-    for (const auto* resource : {&kIngresses, &kReplicaSets}) {
+    for (const auto* resource : {&kIngresses, &kReplicaSets, &kServices}) {
       threads_.emplace_back([this, &client, resource] {
         kube::WatchOptions options;
         (void)client.watch(
@@ -74,7 +76,7 @@ class WriteLog {
             &stop_);
       });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // both watches open
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the watches open
   }
   ~WriteLog() {
     stop_.stop();
@@ -99,13 +101,9 @@ class WriteLog {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace
-
-TEST_CASE(
-    "trafficRouting.nginx: each step's weight is in the canary Ingress, and an abort moves traffic "
-    "back before the canary scales down",
-    "[controller][e2e][traffic]") {
-  ControllerEnv env(std::chrono::milliseconds(1000));
+// Starts the controller, applies the Services, the stable Ingress and the Rollout's first revision, and
+// waits until it is Healthy.
+void startWithStableRevision(ControllerEnv& env) {
   env.startController();
   for (const char* name : {"web-stable", "web-canary"})
     env.cluster.ok("apply -f " + env.cluster.writeFile(std::string(name) + ".json", service(name).dump()));
@@ -113,6 +111,16 @@ TEST_CASE(
   env.cluster.ok("apply -f " +
                  env.cluster.writeFile("v1.json", routedRollout("registry.example/web:v1").dump()));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "trafficRouting.nginx: each step's weight is in the canary Ingress, and an abort moves traffic "
+    "back before the canary scales down",
+    "[controller][e2e][traffic]") {
+  ControllerEnv env(std::chrono::milliseconds(1000));
+  startWithStableRevision(env);
 
   // The first revision: a canary Ingress at weight 0, built from the stable one, owned by the Rollout.
   json canary = canaryIngress(env);
@@ -182,4 +190,45 @@ TEST_CASE(
   REQUIRE(weightZero > 0);
   REQUIRE(scaledDown > 0);
   CHECK(weightZero < scaledDown);
+}
+
+TEST_CASE(
+    "trafficRouting.nginx: at the promotion the stable Service moves to the new revision only while the "
+    "canary Ingress sends it all traffic, and the weight goes back to 0 only after (no request meets a "
+    "Service between revisions)",
+    "[controller][e2e][traffic]") {
+  ControllerEnv env(std::chrono::milliseconds(500));
+  startWithStableRevision(env);
+  env.cluster.ok("apply -f " +
+                 env.cluster.writeFile("v2.json", routedRollout("registry.example/web:v2").dump()));
+  REQUIRE(env.waitRollout("web", [](const json& r) {
+    return phaseOf(r) == "Paused" && r["status"].value("currentStepIndex", -1) == 1;
+  }));
+  const std::string v2 = env.rollout("web")["status"].value("currentPodHash", "");
+
+  WriteLog log(*env.client);
+  REQUIRE(env.cluster.plugin("promote web --full").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [&](const json& r) {
+    return phaseOf(r) == "Healthy" && r["status"].value("stableRS", "") == v2;
+  }));
+  REQUIRE(waitUntil([&] { return weightOf(canaryIngress(env)) == "0"; }, std::chrono::seconds(10)));
+  auto canaryAt = [&](const std::string& weight) {
+    return log.first([&](const json& o) {
+      return o["metadata"].value("name", "") == "web-web-canary" && weightOf(o) == weight;
+    });
+  };
+  const uint64_t allOnCanary = canaryAt("100");
+  const uint64_t stableMoved = log.first([&](const json& o) {
+    return o["metadata"].value("name", "") == "web-stable" &&
+           o.value(json::json_pointer("/spec/selector"), json::object())
+                   .value(engine::kPodTemplateHashLabel, "") == v2;
+  });
+  const uint64_t backToStable = canaryAt("0");
+  INFO("resourceVersions: canary weight 100 at " << allOnCanary << ", stable Service on v2 at " << stableMoved
+                                                 << ", canary weight 0 at " << backToStable);
+  REQUIRE(allOnCanary > 0);
+  REQUIRE(stableMoved > 0);
+  REQUIRE(backToStable > 0);
+  CHECK(allOnCanary < stableMoved);
+  CHECK(stableMoved < backToStable);
 }

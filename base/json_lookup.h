@@ -1,11 +1,12 @@
 // Reading one field of an object held as JSON where a missing or mistyped field reads as empty: what the
-// in-server controllers need of objects any client may have written.
+// in-server controllers and the simulated data plane need of objects any client may have written.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace sluice::apiserver::json_fields {
+namespace sluice::json_lookup {
 
 // obj[key] when `obj` is an object holding a string there; "" otherwise.
 inline std::string str(const nlohmann::json& obj, const char* key) {
@@ -22,4 +23,14 @@ inline const nlohmann::json& field(const nlohmann::json& obj, const char* key) {
   return it == obj.end() ? null : *it;
 }
 
-}  // namespace sluice::apiserver::json_fields
+// The string members of `obj` (labels, annotations, a selector); others and non-objects read as none.
+inline std::map<std::string, std::string> stringMap(const nlohmann::json& obj) {
+  std::map<std::string, std::string> out;
+  if (!obj.is_object()) return out;
+  for (const auto& [k, v] : obj.items()) {
+    if (v.is_string()) out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+}  // namespace sluice::json_lookup

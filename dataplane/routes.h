@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace sluice::apiserver {
+namespace sluice::dataplane {
 
 // The routing objects' resources as the data plane knows them: (API group, plural resource).
 enum class RouteKind { kIngress, kVirtualService, kDestinationRule, kTrafficSplit, kHttpRoute };
@@ -70,4 +70,4 @@ struct Flow {
 std::vector<Flow> routeTraffic(const RoutingState& state, double defaultRate,
                                std::vector<std::string>& problems);
 
-}  // namespace sluice::apiserver
+}  // namespace sluice::dataplane

@@ -2,10 +2,10 @@
 // Istio, SMI and Gateway API document it, and under which labels.
 #include <catch2/catch.hpp>
 
-#include "kube/apiserver/traffic_routes.h"
+#include "dataplane/routes.h"
 
 using nlohmann::json;
-using namespace sluice::apiserver;
+using namespace sluice::dataplane;
 
 namespace {
 

@@ -1,29 +1,21 @@
-// The simulated data plane's routing (see traffic_routes.h): each front's stream resolved to Services, then
+// The simulated data plane's routing (see routes.h): each front's stream resolved to Services, then
 // spread evenly over the ready pods each Service selects.
-#include "kube/apiserver/traffic_routes.h"
+#include "dataplane/routes.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <set>
 
-#include "kube/apiserver/json_fields.h"
+#include "base/json_lookup.h"
 
-namespace sluice::apiserver {
+namespace sluice::dataplane {
 
-using json_fields::field;
-using json_fields::str;
+using json_lookup::field;
+using json_lookup::str;
+using json_lookup::stringMap;
 using nlohmann::json;
 
 namespace {
-
-std::map<std::string, std::string> stringMap(const json& obj) {
-  std::map<std::string, std::string> out;
-  if (!obj.is_object()) return out;
-  for (const auto& [k, v] : obj.items()) {
-    if (v.is_string()) out[k] = v.get<std::string>();
-  }
-  return out;
-}
 
 bool selects(const std::map<std::string, std::string>& selector,
              const std::map<std::string, std::string>& labels) {
@@ -412,4 +404,4 @@ std::vector<Flow> routeTraffic(const RoutingState& state, double defaultRate,
   return Router(state, defaultRate, problems).run();
 }
 
-}  // namespace sluice::apiserver
+}  // namespace sluice::dataplane
