@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver bench_controller bench_plugin_get >/dev/null
+ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver bench_controller bench_plugin_get \
+  bench_local_prometheus >/dev/null
 for b in bench_sim bench_condition bench_provider bench_store bench_gc; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
@@ -28,6 +29,9 @@ build-bench/bench/bench_controller --benchmark_filter='RolloutReconcile|Abort' -
 build-bench/bench/bench_controller --benchmark_filter='ControllerProcess' | tee build-bench/bench_controller_process.txt
 # The plugin: 20 cold processes of each view, one scenario each.
 build-bench/bench/bench_plugin_get | tee build-bench/bench_plugin_get.txt
+# The simulator's own Prometheus: three starts, then pushes against one server.
+build-bench/bench/bench_local_prometheus --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  | tee build-bench/bench_local_prometheus.txt
 echo
 awk '/_median/ {sub(/_median$/, "", $1); print "bench_sim " $1 " median CPU per simulation: " $4 " " $5 " (budget: under 1 ms)"}' build-bench/bench_sim.txt
 awk '/_median/ && /items_per_second/ {
@@ -76,3 +80,6 @@ awk '/BM_GetRolloutCold/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get 
   /BM_ListRollouts1000/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get rollouts -A, 1000 Rollouts, 20 runs:"
   for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|min_ms|p90_ms|cpu_median_ms)=/) line = line " " $i
   print line }' build-bench/bench_plugin_get.txt
+awk '/_median/ && /BM_StartUntilReady/ { print "bench_local_prometheus start() until /-/ready, median: " $2 " " $3 }
+  /_median/ && /BM_Push10SeriesOf120Samples/ { print "bench_local_prometheus push of 10 series x 120 samples, median wall: " $2 " " $3 }' \
+  build-bench/bench_local_prometheus.txt
