@@ -89,13 +89,16 @@ Result<std::unique_ptr<LocalPrometheus>> LocalPrometheus::start(const LocalProme
   if (!workDir) return Error{"cannot start " + options.binary + ": " + workDir.error()};
   std::unique_ptr<LocalPrometheus> p(new LocalPrometheus());
   p->workDir_ = *workDir;
-  p->ownsWorkDir_ = true;
-  p->binary_ = options.binary;
   p->dataDir_ = options.dataDir.empty() ? p->workDir_ / "data" : options.dataDir;
   p->http_ = std::make_unique<net::HttpClient>();
 
   std::filesystem::path config = p->workDir_ / "prometheus.yml";
-  std::ofstream(config) << kConfig;
+  std::ofstream out(config);
+  out << kConfig;
+  out.close();
+  if (!out) {
+    return Error{"cannot start " + options.binary + ": cannot write its configuration " + config.string()};
+  }
   auto process = ChildProcess::spawn(
       {options.binary, "--config.file=" + config.string(), "--storage.tsdb.path=" + p->dataDir_.string(),
        "--storage.tsdb.retention.time=" + std::string(kRetention), "--web.listen-address=127.0.0.1:0",
@@ -132,10 +135,8 @@ Result<std::unique_ptr<LocalPrometheus>> LocalPrometheus::start(const LocalProme
 
 LocalPrometheus::~LocalPrometheus() {
   if (process_) process_->stop();
-  if (ownsWorkDir_) {
-    std::error_code ec;
-    std::filesystem::remove_all(workDir_, ec);
-  }
+  std::error_code ec;
+  std::filesystem::remove_all(workDir_, ec);
 }
 
 std::string LocalPrometheus::address() const { return address_; }

@@ -80,10 +80,8 @@ class LocalPrometheus {
  private:
   LocalPrometheus() = default;
 
-  std::filesystem::path workDir_;  // config and log; the data too by default
-  bool ownsWorkDir_ = false;
+  std::filesystem::path workDir_;  // temporary: config and log, the data too by default
   std::filesystem::path dataDir_;
-  std::string binary_;
   std::string address_;
   std::unique_ptr<ChildProcess> process_;
   std::unique_ptr<net::HttpClient> http_;

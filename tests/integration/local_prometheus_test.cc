@@ -100,7 +100,8 @@ std::vector<Series> trafficBetween(int from, int to) {
 
 }  // namespace
 
-TEST_CASE("series pushed in batches are measured by real PromQL at virtual instants", "[local_prometheus]") {
+TEST_CASE("series pushed in batches are measured by real PromQL at virtual instants",
+          "[sim][local_prometheus]") {
   auto prometheus = startOrFail();
 
   // rate() over [1m] at each instant, with everything up to that instant pushed just before, as the
@@ -154,7 +155,7 @@ TEST_CASE("series pushed in batches are measured by real PromQL at virtual insta
 }
 
 TEST_CASE("hours of pushed series are compacted into blocks and still measured exactly",
-          "[local_prometheus]") {
+          "[sim][local_prometheus]") {
   auto prometheus = startOrFail();
   // During virtual hour h the counter grows h + 1 a second; a sample every 15 s, pushed 10 minutes at a time.
   constexpr int kHours = 8;
@@ -192,7 +193,7 @@ TEST_CASE("hours of pushed series are compacted into blocks and still measured e
 }
 
 TEST_CASE("a push Prometheus refuses is an error with its message, and stores nothing",
-          "[local_prometheus]") {
+          "[sim][local_prometheus]") {
   Series a{{{"__name__", "sluice_test_a"}}, {{at(100), 1}}};
   Series late{{{"__name__", "sluice_test_a"}}, {{at(50), 2}}};
   Series again{{{"__name__", "sluice_test_a"}}, {{at(100), 2}}};
@@ -234,7 +235,8 @@ TEST_CASE("a push Prometheus refuses is an error with its message, and stores no
   }
 }
 
-TEST_CASE("start reports why Prometheus did not come up, and leaves nothing running", "[local_prometheus]") {
+TEST_CASE("start reports why Prometheus did not come up, and leaves nothing running",
+          "[sim][local_prometheus]") {
   testing::TempDir dir("sluice-local-prometheus");
   std::filesystem::path notADirectory = dir / "data-file";
   std::ofstream(notADirectory) << "not a TSDB\n";
@@ -275,7 +277,7 @@ TEST_CASE("start reports why Prometheus did not come up, and leaves nothing runn
 }
 
 TEST_CASE("destroying a LocalPrometheus ends its process; a given data directory outlives it",
-          "[local_prometheus]") {
+          "[sim][local_prometheus]") {
   SECTION("the temporary data directory goes with it") {
     auto prometheus = startOrFail();
     pid_t pid = prometheus->pid();
