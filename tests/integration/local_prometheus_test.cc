@@ -154,6 +154,18 @@ TEST_CASE("series pushed in batches are measured by real PromQL at virtual insta
   }
 }
 
+TEST_CASE("an empty Prometheus takes samples from decades before the wall clock", "[sim][local_prometheus]") {
+  auto prometheus = startOrFail();
+  const Time y2000 = timeFromUnix(946684800);  // 2000-01-01T00:00:00Z
+  Status pushed =
+      prometheus->push({{{{"__name__", "sluice_test_old"}}, {{y2000, 1}, {y2000 + Duration(60), 2}}}});
+  INFO(pushed.error());
+  REQUIRE(pushed.ok());
+  auto old = query(*prometheus, "sluice_test_old", y2000 + Duration(60));
+  REQUIRE(old.size() == 1);
+  CHECK(old.begin()->second == 2);
+}
+
 TEST_CASE("hours of pushed series are compacted into blocks and still measured exactly",
           "[sim][local_prometheus]") {
   auto prometheus = startOrFail();
