@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,7 +20,6 @@
 using namespace sluice;
 using sluice::sim::LocalPrometheus;
 using sluice::sim::LocalPrometheusOptions;
-using sluice::sim::Sample;
 using sluice::sim::Series;
 
 namespace {
@@ -90,8 +91,9 @@ std::vector<Series> trafficBetween(int from, int to) {
   int first = from < 0 ? 0 : (from / kStep + 1) * kStep;  // the first instant on the grid after `from`
   for (int s = first; s <= to && s <= kEnd; s += kStep) {
     counter.samples.push_back({at(s), counterAt(s)});
-    for (std::size_t i = 0; i < buckets.size(); ++i)
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
       buckets[i].samples.push_back({at(s), kBuckets[i].per5s * s / kStep});
+    }
   }
   std::vector<Series> all{counter};
   all.insert(all.end(), buckets.begin(), buckets.end());
