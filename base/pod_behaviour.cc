@@ -35,6 +35,10 @@ Result<double> parseFraction(const std::string& text) {
 
 PodBehaviour podBehaviour(const nlohmann::json& pod, std::chrono::milliseconds defaultReadyAfter) {
   PodBehaviour behaviour;
+  auto addProblem = [&behaviour](const std::string& problem) {
+    if (!behaviour.problem.empty()) behaviour.problem += "; ";
+    behaviour.problem += problem;
+  };
   behaviour.readyAfter = defaultReadyAfter;
   const std::string readyAfter = annotation(pod, kReadyAfterAnnotation);
   if (!readyAfter.empty()) {
@@ -42,17 +46,16 @@ PodBehaviour podBehaviour(const nlohmann::json& pod, std::chrono::milliseconds d
     if (parsed) {
       behaviour.readyAfter = *parsed;
     } else {
-      behaviour.problem = std::string("annotation ") + kReadyAfterAnnotation + ": " + parsed.error() +
-                          "; using the default " + std::to_string(defaultReadyAfter.count()) + "ms";
+      addProblem(std::string("annotation ") + kReadyAfterAnnotation + ": " + parsed.error() +
+                 "; using the default " + std::to_string(defaultReadyAfter.count()) + "ms");
     }
   }
   const std::string fail = annotation(pod, kFailAnnotation);
   if (fail == "CrashLoopBackOff") {
     behaviour.crashLoop = true;
   } else if (!fail.empty()) {
-    if (!behaviour.problem.empty()) behaviour.problem += "; ";
-    behaviour.problem += std::string("annotation ") + kFailAnnotation + ": unknown value \"" + fail +
-                         "\" (supported: CrashLoopBackOff); the pod runs normally";
+    addProblem(std::string("annotation ") + kFailAnnotation + ": unknown value \"" + fail +
+               "\" (supported: CrashLoopBackOff); the pod runs normally");
   }
   const std::string errorRate = annotation(pod, kErrorRateAnnotation);
   if (!errorRate.empty()) {
@@ -60,9 +63,18 @@ PodBehaviour podBehaviour(const nlohmann::json& pod, std::chrono::milliseconds d
     if (parsed) {
       behaviour.errorRate = *parsed;
     } else {
-      if (!behaviour.problem.empty()) behaviour.problem += "; ";
-      behaviour.problem += std::string("annotation ") + kErrorRateAnnotation + ": " + parsed.error() +
-                           "; the pod answers without errors";
+      addProblem(std::string("annotation ") + kErrorRateAnnotation + ": " + parsed.error() +
+                 "; the pod answers without errors");
+    }
+  }
+  const std::string latency = annotation(pod, kLatencyAnnotation);
+  if (!latency.empty()) {
+    auto parsed = parseDurationMillis(latency);
+    if (parsed) {
+      behaviour.latency = *parsed;
+    } else {
+      addProblem(std::string("annotation ") + kLatencyAnnotation + ": " + parsed.error() +
+                 "; using the default " + std::to_string(kDefaultLatency.count()) + "ms");
     }
   }
   return behaviour;

@@ -15,6 +15,10 @@ inline constexpr const char* kReadyAfterAnnotation = "cluster.sluice.dev/ready-a
 inline constexpr const char* kFailAnnotation = "cluster.sluice.dev/fail";               // "CrashLoopBackOff"
 // The fraction of the requests the data plane sends the pod that it answers with errors: "0" to "1".
 inline constexpr const char* kErrorRateAnnotation = "cluster.sluice.dev/error-rate";
+// How long the pod takes to answer a request on average ("120ms", "1s"): the data plane spreads its
+// answers' durations evenly from half to one and a half times this.
+inline constexpr const char* kLatencyAnnotation = "cluster.sluice.dev/latency";
+inline constexpr std::chrono::milliseconds kDefaultLatency{20};
 
 // How one pod is to behave. A value that is not understood is ignored (the default applies) and described
 // in `problem`, which the kubelet stand-in reports as a Warning Event on the pod.
@@ -22,7 +26,8 @@ struct PodBehaviour {
   std::chrono::milliseconds readyAfter{0};
   bool crashLoop = false;  // never ready
   double errorRate = 0;    // in [0, 1]
-  std::string problem;     // empty when every annotation was understood
+  std::chrono::milliseconds latency = kDefaultLatency;
+  std::string problem;  // empty when every annotation was understood
 };
 
 // `pod`: a Pod or a pod template (anything with metadata.annotations).

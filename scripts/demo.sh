@@ -71,7 +71,7 @@ wait_for() {
 
 echo
 echo "== live: the embedded cluster, the controller and Prometheus (files in $work)"
-setsid "$sluice" cluster --data-dir "$work/cluster" --port 0 --pod-ready-after 2s --data-plane-port 0 \
+setsid "$sluice" cluster --data-dir "$work/cluster" --port 0 --pod-ready-after 2s --traffic-metrics-addr 127.0.0.1:0 \
   >"$work/cluster.log" 2>&1 &
 pids+=($!)
 wait_for 30 grep -q "^Data plane metrics: " "$work/cluster.log" || fail "the cluster did not start"
@@ -161,7 +161,7 @@ watch_rollout "$settled" 60 || fail "v1 did not become Healthy"
 v1=$(rollout_json | jq -r .status.stableRS)
 
 echo
-echo "== v2: a new image; the canary's error rate stays at 0, the analysis passes, v2 is promoted"
+echo "== v2: a new image; the canary answers without errors, the analysis passes, v2 is promoted"
 kubectl patch rollout frontend --type merge -p \
   '{"spec":{"template":{"spec":{"containers":[{"name":"frontend","image":"registry.example/frontend:2.0"}]}}}}' \
   >/dev/null
@@ -180,10 +180,10 @@ echo "v3 result: phase=$(jq -r .status.phase <<<"$final") stable=$(jq -r .status
   "(v2: $v2) canary=$(jq -r .status.currentPodHash <<<"$final")"
 echo "message: $(jq -r .status.message <<<"$final")"
 [[ "$(jq -r .status.stableRS <<<"$final")" == "$v2" ]] || fail "after the abort, stable is not v2"
-echo "what Prometheus says of the canary's error rate now:"
+echo "what Prometheus says of the canary's success rate now (ingress-nginx's requests the canary took):"
 curl -sf "$prometheus/api/v1/query" --data-urlencode \
-  "query=sum by (pod_template_hash) (rate(http_requests_total{service=\"frontend\",code=\"500\"}[20s])) / sum by (pod_template_hash) (rate(http_requests_total{service=\"frontend\"}[20s]))" |
-  jq -r '.data.result[] | "  pod_template_hash \(.metric.pod_template_hash): \(.value[1])"'
+  "query=sum(rate(nginx_ingress_controller_requests{ingress=\"frontend\",canary!=\"\",status!~\"5..\"}[20s])) / sum(rate(nginx_ingress_controller_requests{ingress=\"frontend\",canary!=\"\"}[20s]))" |
+  jq -r '.data.result[] | "  \(.value[1])"'
 
 echo
 echo "== the controller's /metrics (rollout_* and analysis_run_*)"

@@ -1,48 +1,103 @@
-// The simulated data plane's traffic model and its /metrics (see data_plane.h): watch-fed copies of the
-// Services and pods, counters integrated over time, served through prometheus-cpp's text serializer.
+// The simulated data plane's counting and its /metrics (see data_plane.h): watch-fed copies of the Services,
+// pods and routing objects, the streams routed afresh on every change (traffic_routes.h), counters and
+// histograms integrated over time, served through prometheus-cpp's text serializer.
 #include "kube/apiserver/data_plane.h"
 
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
-#include <cstdlib>
+#include <algorithm>
+#include <functional>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <tuple>
 #include <vector>
 
+#include "base/pod_behaviour.h"
 #include "kube/apiserver/json_fields.h"
 #include "kube/apiserver/registry.h"
-#include "kube/apiserver/workloads.h"
+#include "kube/apiserver/traffic_routes.h"
 #include "net/http_server.h"
 
 namespace sluice::apiserver {
 
+using json_fields::field;
+using json_fields::str;
 using nlohmann::json;
 
 namespace {
 
 constexpr const char* kPodTemplateHashLabel = "sluice.dev/pod-template-hash";
 
-using json_fields::field;
-using json_fields::str;
+// The families, in the order they are served.
+enum Family { kPodRequests, kNginxRequests, kNginxDuration, kIstioRequests, kIstioDuration, kFamilies };
 
-// What the model needs of a pod.
-struct PodState {
-  std::map<std::string, std::string> labels;
-  std::string templateHash;
-  double errorRate = 0;
-  bool ready = false;
+struct FamilyInfo {
+  const char* name;
+  const char* help;
+  prometheus::MetricType type;
+  std::vector<double> bounds;  // histograms' bucket upper bounds
+  double unit;                 // a second in the histogram's unit
 };
 
-// What the model needs of a Service.
-struct ServiceState {
-  std::map<std::string, std::string> selector;  // empty: selects no pod
-  double requestsPerSecond = 0;
+// ingress-nginx's and Istio's default buckets.
+const FamilyInfo kFamilyInfo[kFamilies] = {
+    {"http_requests_total",
+     "Requests the embedded cluster's simulated data plane sent to each pod",
+     prometheus::MetricType::Counter,
+     {},
+     1},
+    {"nginx_ingress_controller_requests",
+     "The simulated ingress-nginx's requests, as ingress-nginx counts them",
+     prometheus::MetricType::Counter,
+     {},
+     1},
+    {"nginx_ingress_controller_request_duration_seconds",
+     "The simulated ingress-nginx's request durations",
+     prometheus::MetricType::Histogram,
+     {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+     1},
+    {"istio_requests_total",
+     "The simulated Istio mesh's requests, as Istio's proxies count them",
+     prometheus::MetricType::Counter,
+     {},
+     1},
+    {"istio_request_duration_milliseconds",
+     "The simulated Istio mesh's request durations",
+     prometheus::MetricType::Histogram,
+     {0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+      3600000},
+     1000},
+};
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// Whose going takes a series with it: a pod, a Service (-1) or a routing object (its RouteKind).
+struct Owner {
+  int kind = -1;
+  ObjectKey key;
+  auto operator<=>(const Owner&) const = default;
+};
+
+struct Accumulated {
+  double count = 0;
+  double sum = 0;               // histograms: in the family's unit
+  std::vector<double> buckets;  // histograms: cumulative counts per bound
+  Owner owner;
+  ObjectKey pod;  // http_requests_total: the pod whose answers these are; empty otherwise
+};
+
+// What counting needs of a pod beyond routing.
+struct PodAnswers {
+  std::string templateHash;
+  double errorRate = 0;
+  std::chrono::milliseconds latency = kDefaultLatency;
+  std::map<std::string, std::string> labels;
+  std::string workload;
 };
 
 std::map<std::string, std::string> stringMap(const json& obj) {
@@ -64,43 +119,35 @@ bool podReady(const json& pod) {
   return false;
 }
 
-PodState podState(const json& pod) {
-  PodState state;
-  state.labels = stringMap(field(field(pod, "metadata"), "labels"));
-  auto hash = state.labels.find(kPodTemplateHashLabel);
-  if (hash != state.labels.end()) state.templateHash = hash->second;
-  // A bad annotation counts as none here; the kubelet stand-in reports it on the pod (workloads.cc).
-  state.errorRate = podBehaviour(pod, std::chrono::milliseconds(0)).errorRate;
-  state.ready = podReady(pod);
-  return state;
-}
-
-bool selects(const std::map<std::string, std::string>& selector,
-             const std::map<std::string, std::string>& labels) {
-  if (selector.empty()) return false;
-  for (const auto& [k, v] : selector) {
-    auto it = labels.find(k);
-    if (it == labels.end() || it->second != v) return false;
+// The pod's workload as Istio names it: its controller's name without a trailing "-<pod-template-hash>"
+// (a ReplicaSet of a Deployment or a Rollout), else the pod's own name.
+std::string workloadOf(const json& pod, const std::map<std::string, std::string>& labels) {
+  const json& owners = field(field(pod, "metadata"), "ownerReferences");
+  if (owners.is_array()) {
+    for (const auto& o : owners) {
+      if (!field(o, "controller").is_boolean() || !field(o, "controller").get<bool>()) continue;
+      std::string name = str(o, "name");
+      for (const char* hashLabel : {kPodTemplateHashLabel, "pod-template-hash"}) {
+        auto hash = labels.find(hashLabel);
+        if (hash == labels.end()) continue;
+        const std::string suffix = "-" + hash->second;
+        if (name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+          return name.substr(0, name.size() - suffix.size());
+      }
+      return name;
+    }
   }
-  return true;
+  return str(field(pod, "metadata"), "name");
 }
 
-// A Service's rate: its annotation when it is a number >= 0, else the default (and a log line once per
-// Service and value).
-double requestsPerSecond(const json& service, double byDefault, std::set<std::string>& warned) {
-  const std::string text =
-      str(field(field(service, "metadata"), "annotations"), kRequestsPerSecondAnnotation);
-  if (text.empty()) return byDefault;
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() && *end == '\0' && v >= 0 && v < 1e12) return v;
-  const json& meta = field(service, "metadata");
-  const std::string who = str(meta, "namespace") + "/" + str(meta, "name");
-  if (warned.insert(who + "=" + text).second)
-    std::cerr << "apiserver: data plane: service " << who << ": annotation " << kRequestsPerSecondAnnotation
-              << ": \"" << text << "\" is not a number of requests a second >= 0; using " << byDefault
-              << "\n";
-  return byDefault;
+std::string labelOr(const std::map<std::string, std::string>& labels, std::initializer_list<const char*> keys,
+                    const std::string& fallback) {
+  for (const char* k : keys) {
+    auto it = labels.find(k);
+    if (it != labels.end() && !it->second.empty()) return it->second;
+  }
+  return fallback;
 }
 
 }  // namespace
@@ -109,102 +156,209 @@ struct DataPlane::Impl {
   const Clock& clock;
   DataPlaneOptions options;
 
-  // Keyed by (namespace, name).
-  using Key = std::pair<std::string, std::string>;
-  // A series: namespace, service, pod, pod_template_hash, code.
-  using Series = std::tuple<std::string, std::string, std::string, std::string, std::string>;
-
-  // Guards services, pods, counters, counted and warned; the watches' sinks and scrapes take it.
+  // Guards everything below but the watch and the server; the watch's sink and scrapes take it.
   mutable std::mutex mu;
-  std::map<Key, ServiceState> services;
-  std::map<Key, PodState> pods;
-  mutable std::map<Series, double> counters;
-  mutable Clock::TimePoint counted;  // the counters hold the traffic up to this instant
+  RoutingState state;
+  std::map<ObjectKey, PodAnswers> answers;
+  std::vector<Flow> flows;  // routed afresh on every change
+  mutable std::map<std::pair<Family, Labels>, Accumulated> series;
+  mutable Clock::TimePoint counted;  // the series hold the traffic up to this instant
   std::set<std::string> warned;
 
   // Declared last, so that they stop first, before the state their callbacks use goes.
-  std::vector<std::unique_ptr<RegistryWatch>> watches;
+  std::unique_ptr<RegistryWatch> watch;
   std::unique_ptr<net::HttpServer> server;
 
   Impl(const Clock& c, const DataPlaneOptions& o) : clock(c), options(o), counted(c.now()) {}
 
-  // Adds the traffic from `counted` to now, as the Services and pods stood over that time.
+  void add(Family family, Labels labels, const Owner& owner, const ObjectKey& pod, double requests,
+           std::chrono::milliseconds latency) const {
+    Accumulated& a = series[{family, std::move(labels)}];
+    a.owner = owner;
+    a.pod = pod;  // the front's series sum over pods: they stay when one goes
+    a.count += requests;
+    const FamilyInfo& info = kFamilyInfo[family];
+    if (info.type != prometheus::MetricType::Histogram) return;
+    // Durations spread evenly over [latency/2, 3*latency/2]: the share at or under a bound is linear in it.
+    const double mean = std::chrono::duration<double>(latency).count() * info.unit;
+    a.buckets.resize(info.bounds.size());
+    for (size_t i = 0; i < info.bounds.size(); ++i) {
+      const double share = mean <= 0 ? 1.0 : std::clamp((info.bounds[i] - mean / 2) / mean, 0.0, 1.0);
+      a.buckets[i] += requests * share;
+    }
+    a.sum += requests * mean;
+  }
+
+  // Counts `requests` answered with `code` in `latency` for one flow.
+  void count(const Flow& flow, const PodAnswers* pod, const std::string& code, double requests,
+             std::chrono::milliseconds latency) const {
+    const ObjectKey podKey = pod ? ObjectKey{flow.namespace_, flow.pod} : ObjectKey{};
+    if (pod) {
+      add(kPodRequests,
+          {{"namespace", flow.namespace_},
+           {"service", flow.service},
+           {"pod", flow.pod},
+           {"pod_template_hash", pod->templateHash},
+           {"code", code}},
+          Owner{-1, {flow.namespace_, flow.service}}, podKey, requests, latency);
+    }
+    if (flow.front == Front::kNginx) {
+      Labels labels = {{"controller_class", "k8s.io/ingress-nginx"},
+                       {"controller_namespace", "ingress-nginx"},
+                       {"controller_pod", "ingress-nginx-controller"},
+                       {"namespace", flow.owner.first},
+                       {"method", "GET"},
+                       {"status", code}};
+      labels.insert(labels.end(), flow.labels.begin(), flow.labels.end());
+      std::sort(labels.begin(), labels.end());
+      const Owner owner{static_cast<int>(RouteKind::kIngress), flow.owner};
+      add(kNginxRequests, labels, owner, {}, requests, latency);
+      add(kNginxDuration, labels, owner, {}, requests, latency);
+    } else if (flow.front == Front::kIstio) {
+      const std::string workload = pod ? pod->workload : "unknown";
+      const std::map<std::string, std::string> none;
+      const auto& podLabels = pod ? pod->labels : none;
+      for (const char* reporter : {"source", "destination"}) {
+        // A mirrored copy is seen by the destination only; an answer the front gives itself by the source.
+        if (flow.mirrored && std::string(reporter) == "source") continue;
+        if (!pod && std::string(reporter) == "destination") continue;
+        Labels labels = {
+            {"reporter", reporter},
+            {"source_workload", "istio-ingressgateway"},
+            {"source_workload_namespace", "istio-system"},
+            {"source_canonical_service", "istio-ingressgateway"},
+            {"destination_workload", workload},
+            {"destination_workload_namespace", pod ? flow.namespace_ : "unknown"},
+            {"destination_version", labelOr(podLabels, {"version"}, "unknown")},
+            {"destination_canonical_service",
+             labelOr(podLabels, {"service.istio.io/canonical-name", "app.kubernetes.io/name", "app"},
+                     workload)},
+            {"destination_canonical_revision",
+             labelOr(podLabels,
+                     {"service.istio.io/canonical-revision", "app.kubernetes.io/version", "version"},
+                     "latest")},
+            {"request_protocol", "http"},
+            {"response_code", code},
+            {"connection_security_policy",
+             std::string(reporter) == "destination" ? "mutual_tls" : "unknown"}};
+        labels.insert(labels.end(), flow.labels.begin(), flow.labels.end());
+        std::sort(labels.begin(), labels.end());
+        const Owner owner{static_cast<int>(RouteKind::kVirtualService), flow.owner};
+        add(kIstioRequests, labels, owner, {}, requests, latency);
+        add(kIstioDuration, labels, owner, {}, requests, latency);
+      }
+    }
+  }
+
+  // Adds the traffic from `counted` to now, as things stood over that time.
   void advance() const {
     const auto now = clock.now();
     const double dt = std::chrono::duration<double>(now - counted).count();
     counted = now;
     if (dt <= 0) return;
-    for (const auto& [svcKey, svc] : services) {
-      if (svc.requestsPerSecond <= 0) continue;
-      std::vector<std::map<Key, PodState>::const_iterator> serving;
-      for (auto it = pods.lower_bound({svcKey.first, ""});
-           it != pods.end() && it->first.first == svcKey.first; ++it) {
-        if (it->second.ready && selects(svc.selector, it->second.labels)) serving.push_back(it);
+    for (const auto& flow : flows) {
+      const double requests = flow.requestsPerSecond * dt;
+      if (flow.pod.empty()) {
+        count(flow, nullptr, std::to_string(flow.status), requests, std::chrono::milliseconds(0));
+        continue;
       }
-      if (serving.empty()) continue;
-      const double each = svc.requestsPerSecond * dt / static_cast<double>(serving.size());
-      for (const auto& it : serving) {
-        const PodState& pod = it->second;
-        const double errors = each * pod.errorRate;
-        counters[{svcKey.first, svcKey.second, it->first.second, pod.templateHash, "200"}] += each - errors;
-        counters[{svcKey.first, svcKey.second, it->first.second, pod.templateHash, "500"}] += errors;
-      }
+      auto pod = answers.find({flow.namespace_, flow.pod});
+      if (pod == answers.end()) continue;
+      const double errors = requests * pod->second.errorRate;
+      count(flow, &pod->second, "200", requests - errors, pod->second.latency);
+      count(flow, &pod->second, "500", errors, pod->second.latency);
     }
   }
 
-  // Drops the series of a pod (service empty) or of a Service (pod empty) in namespace `ns`.
-  void forget(const std::string& ns, const std::string& service, const std::string& pod) {
-    for (auto it = counters.begin(); it != counters.end();) {
-      const auto& [sns, ssvc, spod, hash, code] = it->first;
-      const bool match = sns == ns && (service.empty() || ssvc == service) && (pod.empty() || spod == pod);
-      it = match ? counters.erase(it) : std::next(it);
-    }
+  void forget(const std::function<bool(const Accumulated&)>& gone) {
+    for (auto it = series.begin(); it != series.end();)
+      it = gone(it->second) ? series.erase(it) : std::next(it);
   }
 
-  // A Service's or a pod's change: the traffic until now is counted as things stood, then it applies.
-  void onEvent(bool isPod, const WatchEvent& e) {
+  // A change: the traffic until now is counted as things stood, then it applies and the streams are
+  // routed afresh.
+  void onEvent(const ResourceType& type, const WatchEvent& e) {
     if (e.type != "ADDED" && e.type != "MODIFIED" && e.type != "DELETED") return;
+    int kind = -3;  // -2: a pod, -1: a Service, else a RouteKind
+    if (type.group.empty() && type.resource == "pods") kind = -2;
+    if (type.group.empty() && type.resource == "services") kind = -1;
+    for (size_t i = 0; i < std::size(kRouteResources); ++i) {
+      if (type.group == kRouteResources[i].first && type.resource == kRouteResources[i].second)
+        kind = static_cast<int>(i);
+    }
+    if (kind == -3) return;
     const json& meta = field(e.object, "metadata");
-    Key key{str(meta, "namespace"), str(meta, "name")};
+    ObjectKey key{str(meta, "namespace"), str(meta, "name")};
+    const bool deleted = e.type == "DELETED";
     std::lock_guard lock(mu);
     advance();
-    if (e.type == "DELETED") {
-      if (isPod) {
-        pods.erase(key);
-        forget(key.first, "", key.second);
+    if (kind == -2) {
+      if (deleted) {
+        state.pods.erase(key);
+        answers.erase(key);
+        forget([&](const Accumulated& a) { return a.pod == key; });
       } else {
-        services.erase(key);
-        forget(key.first, key.second, "");
+        auto labels = stringMap(field(meta, "labels"));
+        // A bad annotation counts as none here; the kubelet stand-in reports it on the pod (workloads.cc).
+        const PodBehaviour behaviour = podBehaviour(e.object, std::chrono::milliseconds(0));
+        auto hash = labels.find(kPodTemplateHashLabel);
+        PodAnswers& a = answers[key];
+        a.templateHash = hash == labels.end() ? "" : hash->second;
+        a.errorRate = behaviour.errorRate;
+        a.latency = behaviour.latency;
+        a.workload = workloadOf(e.object, labels);
+        a.labels = labels;
+        state.pods[key] = RoutedPod{std::move(labels), a.workload, podReady(e.object)};
       }
-    } else if (isPod) {
-      pods[key] = podState(e.object);
     } else {
-      services[key] = {stringMap(field(field(e.object, "spec"), "selector")),
-                       requestsPerSecond(e.object, options.requestsPerSecond, warned)};
+      auto& objects = kind == -1 ? state.services : state.routes[static_cast<RouteKind>(kind)];
+      if (deleted) {
+        objects.erase(key);
+        const Owner owner{kind, key};
+        forget([&](const Accumulated& a) { return a.owner == owner; });
+      } else {
+        objects[key] = e.object;
+      }
+    }
+    std::vector<std::string> problems;
+    flows = routeTraffic(state, options.requestsPerSecond, problems);
+    for (const auto& p : problems) {
+      if (warned.insert(p).second) std::cerr << "apiserver: data plane: " << p << "\n";
     }
   }
 
   std::string scrape() const {
-    prometheus::MetricFamily family;
-    family.name = "http_requests_total";
-    family.help = "Requests the embedded cluster's simulated data plane sent to each pod of a Service";
-    family.type = prometheus::MetricType::Counter;
+    std::vector<prometheus::MetricFamily> families(kFamilies);
+    for (int f = 0; f < kFamilies; ++f) {
+      families[f].name = kFamilyInfo[f].name;
+      families[f].help = kFamilyInfo[f].help;
+      families[f].type = kFamilyInfo[f].type;
+    }
     {
       std::lock_guard lock(mu);
       advance();
-      for (const auto& [series, value] : counters) {
-        const auto& [ns, service, pod, hash, code] = series;
+      for (const auto& [id, a] : series) {
+        const FamilyInfo& info = kFamilyInfo[id.first];
         prometheus::ClientMetric m;
-        m.label = {{"namespace", ns},
-                   {"service", service},
-                   {"pod", pod},
-                   {"pod_template_hash", hash},
-                   {"code", code}};
-        m.counter.value = value;
-        family.metric.push_back(std::move(m));
+        for (const auto& [name, value] : id.second) m.label.push_back({name, value});
+        if (info.type == prometheus::MetricType::Histogram) {
+          m.histogram.sample_count = static_cast<std::uint64_t>(a.count);
+          m.histogram.sample_sum = a.sum;
+          // prometheus-cpp's histograms count whole requests: the exact counts, rounded down.
+          for (size_t i = 0; i < info.bounds.size(); ++i)
+            m.histogram.bucket.push_back({static_cast<std::uint64_t>(a.buckets[i]), info.bounds[i]});
+          m.histogram.bucket.push_back({m.histogram.sample_count, std::numeric_limits<double>::infinity()});
+        } else {
+          m.counter.value = a.count;
+        }
+        families[id.first].metric.push_back(std::move(m));
       }
     }
-    return prometheus::TextSerializer().Serialize({family});
+    // The pod family is always served; a data plane's only once it has counted something.
+    std::erase_if(families, [](const prometheus::MetricFamily& f) {
+      return f.metric.empty() && f.name != kFamilyInfo[kPodRequests].name;
+    });
+    return prometheus::TextSerializer().Serialize(families);
   }
 };
 
@@ -212,26 +366,20 @@ DataPlane::DataPlane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 DataPlane::~DataPlane() {
   impl_->server.reset();
-  impl_->watches.clear();
+  impl_->watch.reset();
 }
 
 Result<std::unique_ptr<DataPlane>> DataPlane::start(Registry& registry, const Clock& clock,
                                                     const DataPlaneOptions& options) {
   auto impl = std::make_unique<Impl>(clock, options);
-  auto podType = registry.find("", "v1", "pods");
-  auto serviceType = registry.find("", "v1", "services");
-  if (!podType || !serviceType) return Error{"the data plane: pods and services are not served"};
   Impl* self = impl.get();
-  auto pods = registry.watch(*podType, "", {}, [self](const WatchEvent& e) { self->onEvent(true, e); });
-  if (!pods) return Error{"the data plane: watching pods: " + pods.error().message};
-  impl->watches.push_back(std::move(pods).value());
-  auto services =
-      registry.watch(*serviceType, "", {}, [self](const WatchEvent& e) { self->onEvent(false, e); });
-  if (!services) return Error{"the data plane: watching services: " + services.error().message};
-  impl->watches.push_back(std::move(services).value());
-  if (options.port) {
+  auto watch =
+      registry.watchAll([self](const ResourceType& type, const WatchEvent& e) { self->onEvent(type, e); });
+  if (!watch) return Error{"the data plane: watching the cluster: " + watch.error().message};
+  impl->watch = std::move(watch).value();
+  if (options.metricsAddress) {
     auto server =
-        net::HttpServer::start("--data-plane-port", "127.0.0.1:" + std::to_string(*options.port),
+        net::HttpServer::start("--traffic-metrics-addr", *options.metricsAddress,
                                [self](const std::string& target) -> net::HttpAnswer {
                                  if (target != "/metrics")
                                    return {404, "text/plain; charset=utf-8", "not found: " + target + "\n"};

@@ -472,10 +472,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options
     if (!workloads) return Error{"starting the workload controllers: " + workloads.error().message};
     impl->workloads = std::move(workloads).value();
   }
-  if (options.dataPlanePort) {
+  if (options.trafficMetricsAddress) {
     DataPlaneOptions dataPlaneOptions;
-    dataPlaneOptions.port = options.dataPlanePort;
-    dataPlaneOptions.requestsPerSecond = options.dataPlaneRequestsPerSecond;
+    dataPlaneOptions.metricsAddress = options.trafficMetricsAddress;
+    dataPlaneOptions.requestsPerSecond = options.trafficRequestsPerSecond;
     auto dataPlane = DataPlane::start(*impl->registry, impl->registry->clock(), dataPlaneOptions);
     if (!dataPlane) return Error{"starting the data plane: " + dataPlane.error()};
     impl->dataPlane = std::move(dataPlane).value();
@@ -523,7 +523,7 @@ int ApiServer::port() const { return impl_->port; }
 const std::string& ApiServer::token() const { return impl_->tls.token; }
 std::filesystem::path ApiServer::kubeconfigPath() const { return impl_->kubeconfig; }
 const std::string& ApiServer::caPem() const { return impl_->tls.caPem; }
-int ApiServer::dataPlanePort() const { return impl_->dataPlane ? impl_->dataPlane->port() : 0; }
+int ApiServer::trafficMetricsPort() const { return impl_->dataPlane ? impl_->dataPlane->port() : 0; }
 
 void ApiServer::wait() {
   std::unique_lock lock(impl_->stopMu);

@@ -29,10 +29,11 @@ struct ServerOptions {
   int maxPodsPerReplicaSet = 1000;  // the simulation's cap (workloads.h)
   // Off: Deployments, ReplicaSets and Pods stay exactly as clients write them.
   bool workloadControllers = true;
-  // The simulated data plane (data_plane.h): its /metrics on this port of bindAddress (0: a free one);
-  // nullopt: no data plane.
-  std::optional<int> dataPlanePort;
-  double dataPlaneRequestsPerSecond = 10;  // per Service, unless its annotation says otherwise
+  // The simulated data plane (data_plane.h): its /metrics on this address ("HOST:PORT", ":PORT"; port 0:
+  // a free one); nullopt: no data plane.
+  std::optional<std::string> trafficMetricsAddress;
+  // Per routed host and per Service no route leads to, unless annotated.
+  double trafficRequestsPerSecond = 50;
   // The clock of timestamps, garbage collection and the workload controllers; nullptr: realClock().
   // Must outlive the server.
   const Clock* clock = nullptr;
@@ -54,7 +55,7 @@ class ApiServer {
   std::filesystem::path kubeconfigPath() const;
   const std::string& caPem() const;
   // The data plane's /metrics port; 0 without a data plane.
-  int dataPlanePort() const;
+  int trafficMetricsPort() const;
   // Blocks until stop() is called from another thread or a signal handler's thread.
   void wait();
   // Asks the server to stop; safe from any thread, idempotent.

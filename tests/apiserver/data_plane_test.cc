@@ -29,7 +29,9 @@ class DataPlaneFixture {
     registry_ = std::move(r).value();
     pods_ = registry_->find("", "v1", "pods");
     services_ = registry_->find("", "v1", "services");
-    auto d = DataPlane::start(*registry_, clock, DataPlaneOptions{});
+    DataPlaneOptions options;
+    options.requestsPerSecond = 10;
+    auto d = DataPlane::start(*registry_, clock, options);
     INFO((d ? std::string() : d.error()));
     REQUIRE(d.ok());
     dataPlane = std::move(d).value();
@@ -41,6 +43,28 @@ class DataPlaneFixture {
                 {"metadata", {{"name", name}, {"annotations", annotations}}},
                 {"spec", {{"selector", selector}, {"ports", json::array({{{"port", 80}}})}}}};
     auto r = registry_->create(*services_, "default", svc, {});
+    INFO((r ? std::string() : r.error().message));
+    REQUIRE(r.ok());
+  }
+
+  void ingress(const std::string& name, const std::string& backend, const json& annotations) {
+    json ing = {
+        {"apiVersion", "networking.k8s.io/v1"},
+        {"kind", "Ingress"},
+        {"metadata", {{"name", name}, {"annotations", annotations}}},
+        {"spec",
+         {{"rules",
+           json::array(
+               {{{"host", "web.example.com"},
+                 {"http",
+                  {{"paths", json::array({{{"path", "/"},
+                                           {"pathType", "Prefix"},
+                                           {"backend",
+                                            {{"service",
+                                              {{"name", backend}, {"port", {{"number", 80}}}}}}}}})}}}}})}}}};
+    auto type = registry_->find("networking.k8s.io", "v1", "ingresses");
+    REQUIRE(type);
+    auto r = registry_->create(*type, "default", ing, {});
     INFO((r ? std::string() : r.error().message));
     REQUIRE(r.ok());
   }
@@ -202,4 +226,54 @@ TEST_CASE("data plane: a bad error-rate annotation is reported on the pod and co
   f.clock.advance(seconds(1));
   CHECK(f.requests("web", "p", "200") == Approx(10));
   CHECK(f.requests("web", "p", "500") == Approx(0));
+}
+
+TEST_CASE("data plane: requests through ingress-nginx are counted under its names, durations as annotated",
+          "[apiserver][data-plane]") {
+  DataPlaneFixture f;
+  f.service("web-stable", {{"app", "web"}, {"rev", "a"}});
+  f.service("web-canary", {{"app", "web"}, {"rev", "b"}});
+  f.pod("stable", {{"app", "web"}, {"rev", "a"}}, json::object(), true);
+  f.pod("canary", {{"app", "web"}, {"rev", "b"}},
+        {{"cluster.sluice.dev/error-rate", "0.2"}, {"cluster.sluice.dev/latency", "120ms"}}, true);
+  f.ingress("web", "web-stable", json::object());
+  f.ingress(
+      "web-web-canary", "web-canary",
+      {{"nginx.ingress.kubernetes.io/canary", "true"}, {"nginx.ingress.kubernetes.io/canary-weight", "25"}});
+  f.clock.advance(seconds(10));  // 10 requests a second (the fixture's rate) for the host: 2.5 to the canary
+  const std::string text = f.dataPlane->scrape();
+  INFO(text);
+  const std::string common =
+      R"(canary="default-web-canary-80",controller_class="k8s.io/ingress-nginx",)"
+      R"(controller_namespace="ingress-nginx",controller_pod="ingress-nginx-controller",host="web.example.com",)"
+      R"(ingress="web",method="GET",namespace="default",path="/",service="web-stable",status=")";
+  CHECK_THAT(text, Catch::Contains("nginx_ingress_controller_requests{" + common + "200\"} 20\n"));
+  CHECK_THAT(text, Catch::Contains("nginx_ingress_controller_requests{" + common + "500\"} 5\n"));
+  // The stable share: canary="" and the default latency (20ms: every answer within 25ms).
+  CHECK_THAT(text, Catch::Contains(R"(nginx_ingress_controller_requests{canary="",)") &&
+                       Catch::Contains(R"(status="200"} 75)"));
+  // 120ms spread evenly over [60ms, 180ms]: a third by 100ms, all by 250ms; the sum is 20 x 0.12 s.
+  CHECK_THAT(text, Catch::Contains("nginx_ingress_controller_request_duration_seconds_bucket{" + common +
+                                   "200\",le=\"0.05\"} 0\n"));
+  CHECK_THAT(text, Catch::Contains("nginx_ingress_controller_request_duration_seconds_bucket{" + common +
+                                   "200\",le=\"0.1\"} 6\n"));
+  CHECK_THAT(text, Catch::Contains("nginx_ingress_controller_request_duration_seconds_bucket{" + common +
+                                   "200\",le=\"0.25\"} 20\n"));
+  CHECK_THAT(text, Catch::Contains("nginx_ingress_controller_request_duration_seconds_bucket{" + common +
+                                   "200\",le=\"+Inf\"} 20\n"));
+  CHECK_THAT(text, Catch::Contains("nginx_ingress_controller_request_duration_seconds_sum{" + common +
+                                   "200\"} 2.4"));
+  // Every answer is also counted at the pod.
+  CHECK(f.requests("web-canary", "canary", "500") == Approx(5));
+  CHECK(f.requests("web-stable", "stable", "200") == Approx(75));
+
+  // The canary pod goes: its own series go, ingress-nginx's (a sum over pods) stay, and its share of
+  // the requests is now answered 503 by the ingress itself.
+  f.deletePod("canary");
+  f.clock.advance(seconds(2));
+  const std::string after = f.dataPlane->scrape();
+  INFO(after);
+  CHECK(f.requests("web-canary", "canary", "500") == -1);
+  CHECK_THAT(after, Catch::Contains("nginx_ingress_controller_requests{" + common + "200\"} 20\n"));
+  CHECK_THAT(after, Catch::Contains("nginx_ingress_controller_requests{" + common + "503\"} 5\n"));
 }

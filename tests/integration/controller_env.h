@@ -36,8 +36,10 @@ inline nlohmann::json webRollout(const std::string& image, int replicas, nlohman
 
 class ControllerEnv {
  public:
-  explicit ControllerEnv(std::chrono::milliseconds podReadyAfter = std::chrono::milliseconds(1000))
-      : cluster(podReadyAfter) {
+  // `dataPlane`: the cluster also runs its simulated data plane (cluster.server().trafficMetricsPort()).
+  explicit ControllerEnv(std::chrono::milliseconds podReadyAfter = std::chrono::milliseconds(1000),
+                         bool dataPlane = false)
+      : cluster(podReadyAfter, true, dataPlane) {
     cluster.ok("apply -k " + shellQuote(std::string(SLUICE_SOURCE_DIR) + "/crds"));
     // A CRD's resources are served as soon as it is stored; wait until discovery lists them.
     for (int i = 0; i < 50 && cluster.kubectl("get rollouts").exitCode != 0; ++i)

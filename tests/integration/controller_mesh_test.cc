@@ -1,7 +1,7 @@
 // trafficRouting.istio, .smi and the Gateway API plugin end to end on the embedded API server. No mesh or
 // gateway can be installed here, so their kinds are served from CRD fixtures (tests/data/mesh-crds/): what
 // is checked is what the data plane would read, the objects the controller writes (weights, subset labels),
-// against the fields Istio, SMI and Gateway API document; nothing routes requests by them.
+// against the fields Istio, SMI and Gateway API document (data_plane_mesh_test routes requests by them).
 #include <catch2/catch.hpp>
 #include <thread>
 

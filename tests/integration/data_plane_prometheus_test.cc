@@ -6,6 +6,7 @@
 
 #include "analysis/providers/providers.h"
 #include "kubectl_env.h"
+#include "prometheus_query.h"
 #include "tests/support/prometheus_harness.h"
 
 using namespace sluice;
@@ -29,20 +30,6 @@ json deployment(const std::string& name, const std::string& hash, int replicas, 
               {"spec", {{"containers", json::array({{{"name", "web"}, {"image", "web:" + name}}})}}}}}}}};
 }
 
-// One instant query through the Prometheus provider the analysis uses; the single value, or nullopt.
-std::optional<double> queryOne(analysis::Provider& provider, const std::string& address,
-                               const std::string& query) {
-  analysis::Metric m;
-  m.name = "q";
-  m.provider.prometheus = analysis::PrometheusMetric{};
-  m.provider.prometheus->address = address;
-  m.provider.prometheus->query = query;
-  auto r = provider.measure(m, std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()));
-  if (!r || r->value.kind() != analysis::Value::Kind::kVector || r->value.asVector().size() != 1)
-    return std::nullopt;
-  return r->value.asVector()[0];
-}
-
 std::string errorRatio(const std::string& hash) {
   return R"(sum(rate(http_requests_total{service="web",code="500",pod_template_hash=")" + hash +
          R"("}[10s])) / sum(rate(http_requests_total{service="web",pod_template_hash=")" + hash +
@@ -54,9 +41,9 @@ std::string errorRatio(const std::string& hash) {
 TEST_CASE("data plane: Prometheus sees each revision's error ratio as its pods' annotation says",
           "[integration][data-plane][prometheus]") {
   KubectlEnv env(std::chrono::milliseconds(500), true, /*dataPlane=*/true);
-  REQUIRE(env.server().dataPlanePort() > 0);
+  REQUIRE(env.server().trafficMetricsPort() > 0);
   PrometheusOptions options;
-  options.scrapeTargets = {"127.0.0.1:" + std::to_string(env.server().dataPlanePort())};
+  options.scrapeTargets = {"127.0.0.1:" + std::to_string(env.server().trafficMetricsPort())};
   PrometheusHarness prometheus(options);
 
   const json service = {{"apiVersion", "v1"},
@@ -98,13 +85,14 @@ TEST_CASE("data plane: Prometheus sees each revision's error ratio as its pods' 
     CHECK(matched);
   }
 
-  // The Service's 10 requests a second go to its 5 ready pods alike: 2 a second each, errors or not.
+  // The Service's 50 requests a second (the default) go to its 5 ready pods alike: 10 a second each,
+  // errors or not.
   std::optional<double> perPod;
   const bool even = waitUntil(
       [&] {
         perPod = queryOne(*provider, prometheus.address(),
                           R"(sum(rate(http_requests_total{service="web",pod_template_hash="bbb"}[10s])))");
-        return perPod && *perPod == Approx(2).epsilon(0.05);
+        return perPod && *perPod == Approx(10).epsilon(0.05);
       },
       std::chrono::seconds(30));
   INFO("bbb's request rate: " << (perPod ? std::to_string(*perPod) : "no result"));

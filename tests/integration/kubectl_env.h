@@ -45,7 +45,8 @@ class KubectlEnv {
  public:
   // `podReadyAfter`: the workload controllers' delay before a new pod is ready. Without
   // `workloadControllers`, Deployments and ReplicaSets keep the status a test writes and get no pods.
-  // `dataPlane`: also run the simulated data plane, its /metrics on a free port (server().dataPlanePort()).
+  // `dataPlane`: also run the simulated data plane, its /metrics on a free port
+  // (server().trafficMetricsPort()).
   explicit KubectlEnv(std::chrono::milliseconds podReadyAfter = std::chrono::milliseconds(2000),
                       bool workloadControllers = true, bool dataPlane = false)
       : dir_("sluice-kubectl"),
@@ -61,7 +62,7 @@ class KubectlEnv {
     options.dataDir = dir_ / "data";
     options.podReadyAfter = podReadyAfter_;
     options.workloadControllers = workloadControllers_;
-    if (dataPlane_) options.dataPlanePort = 0;
+    if (dataPlane_) options.trafficMetricsAddress = "127.0.0.1:0";
     auto s = apiserver::ApiServer::start(options);
     INFO((s ? std::string() : s.error()));
     REQUIRE(s.ok());

@@ -78,6 +78,7 @@ TEST_CASE("each example simulates exactly as its golden file says", "[sim][golde
       {"manual-promote", "Healthy", false}, {"update-mid-rollout", "Healthy", false},
       {"basic-canary", "Healthy", false},   {"analysis-templates", "Degraded", true},
       {"restart", "Healthy", false},        {"workload-ref", "Healthy", false},
+      {"canary-istio", "Healthy", false},
   };
   const bool update = std::getenv("SLUICE_UPDATE_GOLDEN") != nullptr;
   for (const auto& row : rows) {
