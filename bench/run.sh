@@ -80,6 +80,6 @@ awk '/BM_GetRolloutCold/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get 
   /BM_ListRollouts1000/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get rollouts -A, 1000 Rollouts, 20 runs:"
   for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|min_ms|p90_ms|cpu_median_ms)=/) line = line " " $i
   print line }' build-bench/bench_plugin_get.txt
-awk '/_median/ && /BM_StartUntilReady/ { print "bench_local_prometheus start() until /-/ready, median: " $2 " " $3 }
+awk '/_median/ && /BM_StartUntilReady/ { print "bench_local_prometheus start() until /-/ready, median: " $2 " " $3 "; " $NF }
   /_median/ && /BM_Push10SeriesOf120Samples/ { print "bench_local_prometheus push of 10 series x 120 samples, median wall: " $2 " " $3 }' \
   build-bench/bench_local_prometheus.txt
