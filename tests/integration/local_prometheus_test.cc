@@ -290,7 +290,7 @@ TEST_CASE("start reports why Prometheus did not come up, and leaves nothing runn
   }
 }
 
-TEST_CASE("destroying a LocalPrometheus ends its process; a given data directory outlives it",
+TEST_CASE("destroying a LocalPrometheus ends its process, and a given data directory outlives it",
           "[sim][local_prometheus]") {
   SECTION("the temporary data directory goes with it") {
     auto prometheus = startOrFail();
