@@ -17,11 +17,15 @@
 #include <thread>
 
 #include "analysis/providers/providers.h"
+#include "base/diagnostics.h"
+#include "base/source.h"
 #include "bench/bench_cluster.h"
 #include "bench/sqlite_baseline.h"
 #include "controller/manager.h"
 #include "controller/resources.h"
 #include "engine/rollout.h"
+#include "engine/rollout_json.h"
+#include "engine/steering.h"
 #include "kube/apiserver/server.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
@@ -314,6 +318,16 @@ struct InProcess {
     if (!r) fail(r.error().describe());
     return *r;
   }
+  // The Services <name>-stable and <name>-canary, both selecting app=<name>.
+  void createServices(const std::string& name) {
+    for (const char* role : {"stable", "canary"}) {
+      json svc = {{"apiVersion", "v1"},
+                  {"kind", "Service"},
+                  {"metadata", {{"name", name + "-" + role}, {"namespace", "default"}}},
+                  {"spec", {{"selector", {{"app", name}}}, {"ports", json::array({{{"port", 80}}})}}}};
+      if (!client->create(controller::servicesResource(), "default", svc)) fail("service");
+    }
+  }
   bool waitRollout(const std::string& name, const std::function<bool(const json&)>& done,
                    std::chrono::seconds timeout = std::chrono::seconds(60)) {
     return sluice::testing::waitUntil([&] { return done(get(name)); }, timeout);
@@ -410,13 +424,7 @@ void BM_AbortAfterFailedAnalysis(benchmark::State& state) {
     std::vector<double> firstWrites, toService, toCanaryZero, afterStableReady, controllerTime;
     for (int i = 0; i < kRuns; ++i) {
       const std::string name = "abort-" + std::to_string(i);
-      for (const char* role : {"stable", "canary"}) {
-        json svc = {{"apiVersion", "v1"},
-                    {"kind", "Service"},
-                    {"metadata", {{"name", name + "-" + role}, {"namespace", "default"}}},
-                    {"spec", {{"selector", {{"app", name}}}, {"ports", json::array({{{"port", 80}}})}}}};
-        if (!env.client->create(controller::servicesResource(), "default", svc)) fail("service");
-      }
+      env.createServices(name);
       json r = rollout(name, "web:v1", 2, steps);
       r["spec"]["strategy"]["canary"]["canaryService"] = name + "-canary";
       r["spec"]["strategy"]["canary"]["stableService"] = name + "-stable";
@@ -489,6 +497,96 @@ void BM_AbortAfterFailedAnalysis(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AbortAfterFailedAnalysis)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+// The time from a step's start to its weight in force in the routing object: Rollouts behind
+// ingress-nginx with a fixed canary scale (setCanaryScale: no pod has to start between the steps),
+// promoted out of each indefinite pause by the plugin's own patch. Timed from the promote's status write
+// (when it returned here) to the canary Ingress's canary-weight at the next step's value, as a watch here
+// saw it: the controller's watch delivery, its reconcile and the Ingress patch, and one watch delivery
+// back. Nine steps (10% to 90%) of five Rollouts.
+void BM_StepStartToWeightInForce(benchmark::State& state) {
+  InProcess env(controller::ManagerOptions{});
+  const kube::ResourceRef ingresses{"networking.k8s.io", "v1", "ingresses", true, "Ingress"};
+  json steps = json::array({{{"setCanaryScale", {{"replicas", 1}}}}});
+  for (int w = 10; w <= 90; w += 10) {
+    steps.push_back({{"setWeight", w}});
+    steps.push_back({{"pause", json::object()}});
+  }
+  constexpr int kRollouts = 5;
+  for (auto _ : state) {
+    std::vector<double> millis;
+    for (int i = 0; i < kRollouts; ++i) {
+      const std::string name = "routed-" + std::to_string(i);
+      env.createServices(name);
+      json ingress = {
+          {"apiVersion", "networking.k8s.io/v1"},
+          {"kind", "Ingress"},
+          {"metadata", {{"name", name}, {"namespace", "default"}}},
+          {"spec",
+           {{"rules", json::array({{{"host", name + ".example"},
+                                    {"http",
+                                     {{"paths", json::array({{{"path", "/"},
+                                                              {"pathType", "Prefix"},
+                                                              {"backend",
+                                                               {{"service",
+                                                                 {{"name", name + "-stable"},
+                                                                  {"port", {{"number", 80}}}}}}}}})}}}}})}}}};
+      if (!env.client->create(ingresses, "default", ingress)) fail("ingress");
+      json r = rollout(name, "web:v1", 2, steps);
+      json& canary = r["spec"]["strategy"]["canary"];
+      canary["canaryService"] = name + "-canary";
+      canary["stableService"] = name + "-stable";
+      canary["trafficRouting"] = {{"nginx", {{"stableIngress", name}}}};
+      if (!env.client->create(controller::rolloutsResource(), "default", r)) fail("create " + name);
+      if (!env.waitRollout(name, settled)) fail(name + " did not settle on v1");
+
+      std::mutex mu;
+      std::map<int, Clock::time_point> weightSeen;  // canary-weight -> when a watch here first saw it
+      Watcher watch(*env.client, ingresses, [&](const json& o) {
+        if (field(o, "/metadata/name") != name + "-" + name + "-canary") return;
+        const std::string w = field(o, "/metadata/annotations/nginx.ingress.kubernetes.io~1canary-weight");
+        if (w.empty()) return;
+        std::lock_guard lock(mu);
+        weightSeen.emplace(std::stoi(w), Clock::now());
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the watch is open
+      if (!env.client->patch(controller::rolloutsResource(), "default", name, kube::PatchType::kMerge,
+                             imagePatch("web:v2")))
+        fail("patch " + name);
+      for (int w = 10; w < 90; w += 10) {
+        const int pauseIndex = 2 * (w / 10);  // the pause after setWeight w
+        if (!env.waitRollout(name, [&](const json& ro) {
+              return field(ro, "/status/phase") == "Paused" &&
+                     field(ro, "/status/currentStepIndex") == std::to_string(pauseIndex);
+            }))
+          fail(name + " did not pause after setWeight " + std::to_string(w));
+        sluice::Diagnostics diags;
+        auto typed = sluice::engine::parseRollout(env.get(name), sluice::SourceMap{}, diags);
+        if (!typed) fail("parse " + name);
+        auto promote = sluice::engine::promotePatch(*typed);
+        if (!promote || promote->status.is_null()) fail("no promote patch for " + name);
+        if (!env.client->patch(controller::rolloutsResource(), "default", name, kube::PatchType::kMerge,
+                               promote->status, {}, "status"))
+          fail("promote " + name);
+        const auto promoted = Clock::now();
+        if (!sluice::testing::waitUntil(
+                [&] {
+                  std::lock_guard lock(mu);
+                  return weightSeen.count(w + 10) > 0;
+                },
+                std::chrono::seconds(30)))
+          fail(name + ": weight " + std::to_string(w + 10) + " never in force");
+        std::lock_guard lock(mu);
+        millis.push_back(std::chrono::duration<double, std::milli>(weightSeen[w + 10] - promoted).count());
+      }
+    }
+    state.counters["steps"] = static_cast<double>(millis.size());
+    state.counters["median_ms"] = percentile(millis, 0.5);
+    state.counters["p90_ms"] = percentile(millis, 0.9);
+    state.counters["max_ms"] = percentile(millis, 1.0);
+  }
+}
+BENCHMARK(BM_StepStartToWeightInForce)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 }  // namespace
 

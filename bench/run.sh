@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver bench_controller bench_plugin_get \
-  bench_local_prometheus >/dev/null
+  bench_traffic bench_local_prometheus >/dev/null
 for b in bench_sim bench_condition bench_provider bench_store bench_gc; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
@@ -24,9 +24,12 @@ build-bench/bench/bench_apiserver --benchmark_filter='ResidentMemory' | tee buil
 # The controller: one Rollout's reconciles and five aborts per repetition; then the controller process with
 # 1,000 Rollouts (settled, idle a minute, all updated at once) and with 10,000 (settled, idle a minute),
 # each a whole scenario run once.
-build-bench/bench/bench_controller --benchmark_filter='RolloutReconcile|Abort' --benchmark_repetitions=3 \
+build-bench/bench/bench_controller --benchmark_filter='RolloutReconcile|Abort|StepStart' --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true | tee build-bench/bench_controller.txt
 build-bench/bench/bench_controller --benchmark_filter='ControllerProcess' | tee build-bench/bench_controller_process.txt
+# One router update's CPU, per router.
+build-bench/bench/bench_traffic --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
+  --benchmark_min_time=0.2 | tee build-bench/bench_traffic.txt
 # The plugin: 20 cold processes of each view, one scenario each.
 build-bench/bench/bench_plugin_get | tee build-bench/bench_plugin_get.txt
 # The simulator's own Prometheus: three starts, then pushes against one server.
@@ -80,6 +83,11 @@ awk '/BM_GetRolloutCold/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get 
   /BM_ListRollouts1000/ && !/^-/ { line = "bench_plugin_get kubectl-sluice get rollouts -A, 1000 Rollouts, 20 runs:"
   for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|min_ms|p90_ms|cpu_median_ms)=/) line = line " " $i
   print line }' build-bench/bench_plugin_get.txt
+awk '/_median/ && /BM_StepStartToWeightInForce/ { line = "bench_controller step start to weight in force (nginx), median of runs:"
+  for (i = 1; i <= NF; i++) if ($i ~ /^(median_ms|p90_ms|max_ms)=/) line = line " " $i
+  print line }' build-bench/bench_controller.txt
+awk '/_median/ && /BM_RouterSetWeight/ { name = $1; sub(/^BM_RouterSetWeight\//, "", name); sub(/_median$/, "", name)
+  print "bench_traffic one router update (" name "), median CPU: " $4 " " $5 " and one write" }' build-bench/bench_traffic.txt
 awk '/_median/ && /BM_StartUntilReady/ { print "bench_local_prometheus start() until /-/ready, median: " $2 " " $3 "; " $NF }
   /_median/ && /BM_Push10SeriesOf120Samples/ { print "bench_local_prometheus push of 10 series x 120 samples, median wall: " $2 " " $3 }' \
   build-bench/bench_local_prometheus.txt

@@ -8,10 +8,13 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
+#include <functional>
 #include <iomanip>
 #include <optional>
 #include <sstream>
 
+#include "analysis/model_json.h"
 #include "base/pod_behaviour.h"
 #include "base/source.h"
 #include "controller_env.h"
@@ -20,6 +23,7 @@
 #include "net/http_server.h"
 #include "sim/scenario.h"
 #include "sim/simulator.h"
+#include "tests/support/prometheus_harness.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -31,6 +35,8 @@ const kube::ResourceRef kRollouts{"sluice.dev", "v1alpha1", "rollouts", true, "R
 const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
 const kube::ResourceRef kDeployments{"apps", "v1", "deployments", true, "Deployment"};
 const kube::ResourceRef kIngresses{"networking.k8s.io", "v1", "ingresses", true, "Ingress"};
+const kube::ResourceRef kVirtualServices{"networking.istio.io", "v1beta1", "virtualservices", true,
+                                         "VirtualService"};
 
 // What a person sees of a Rollout at one instant.
 struct Visible {
@@ -76,8 +82,18 @@ struct Plan {
   std::vector<json> objects;
   // trafficRouting.nginx: the canary weight is the canary Ingress's, not the canary's share of pods.
   std::optional<std::string> canaryIngress;
+  // trafficRouting.istio: the VirtualService whose route carries the weight, and the canary's host there.
+  std::optional<std::pair<std::string, std::string>> virtualService;
   // How the simulator ends the AnalysisRuns of each template (the cluster runs them for real).
   std::map<std::string, sim::AnalysisOutcome> analysisRuns;
+  // AnalysisTemplates and ClusterAnalysisTemplates that both sides run for real: the cluster measures their
+  // metrics through their providers, the simulator through `metrics` (the scenario's spec.metrics).
+  std::vector<json> templates;
+  std::map<std::string, std::vector<sim::MetricPoint>> metrics;
+  // The cluster runs its simulated data plane (for Prometheus to scrape).
+  bool dataPlane = false;
+  // Called at the instant the update is applied on the cluster (the simulation's time 0).
+  std::function<void()> onUpdate;
   // Compare the canary's and the stable's desired sizes too (setCanaryScale, dynamicStableScale).
   bool compareScale = false;
 
@@ -111,8 +127,15 @@ std::vector<Transition> predict(const Plan& plan, Duration readiness, std::vecto
   scenario.stableImage = imageOf(plan.stableHolder());
   scenario.actions = plan.actions;
   scenario.analysisRuns = plan.analysisRuns;
+  scenario.metrics = plan.metrics;
   scenario.duration = Duration{600};
   sim::SimOptions options;
+  for (const auto& t : plan.templates) {
+    auto parsedTemplate = analysis::parseAnalysisTemplate(t, SourceMap(), diags);
+    INFO(diags.format());
+    REQUIRE(parsedTemplate);
+    options.templates.push_back(*parsedTemplate);
+  }
   options.stableTemplate = plan.stableHolder()["spec"]["template"];
   auto result = sim::simulate(sim::RolloutInput{plan.updated, SourceMap(), *parsed, plan.updatedDeployment},
                               scenario, options);
@@ -173,6 +196,16 @@ Visible observe(ControllerEnv& env, const Plan& plan, const std::string& name, s
                                  ? ingress->value(json::json_pointer("/metadata/annotations"), json::object())
                                  : json::object();
     v.canaryWeight = std::stoi(annotations.value("nginx.ingress.kubernetes.io/canary-weight", "0"));
+  }
+  if (plan.virtualService) {
+    auto vs = env.client->get(kVirtualServices, "default", plan.virtualService->first);
+    REQUIRE(vs.ok());
+    v.canaryWeight = 0;
+    for (const auto& route : (*vs)["spec"]["http"]) {
+      for (const auto& d : route.value("route", json::array()))
+        if (d["destination"].value("host", "") == plan.virtualService->second)
+          v.canaryWeight = d.value("weight", 0);
+    }
   }
   return v;
 }
@@ -235,6 +268,9 @@ std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const
   for (size_t i = 0; i < plan.objects.size(); ++i)
     env.cluster.ok("apply -f " +
                    env.cluster.writeFile("object-" + std::to_string(i) + ".json", plan.objects[i].dump()));
+  for (size_t i = 0; i < plan.templates.size(); ++i)
+    env.cluster.ok("apply -f " + env.cluster.writeFile("template-" + std::to_string(i) + ".json",
+                                                       plan.templates[i].dump()));
   if (plan.stableDeployment)
     env.cluster.ok("apply -f " +
                    env.cluster.writeFile(name + "-deployment.json", plan.stableDeployment->dump()));
@@ -247,6 +283,7 @@ std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const
                                                      plan.updatedDeployment ? plan.updatedDeployment->dump()
                                                                             : plan.updated.dump()));
   const auto t0 = std::chrono::steady_clock::now();
+  if (plan.onUpdate) plan.onUpdate();
   auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   std::vector<Transition> seen;
   size_t nextAction = 0;
@@ -279,10 +316,11 @@ std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const
 }
 
 // Simulates the plan, runs it on a fresh cluster whose pods are ready after a second, compares; returns
-// the Rollout as it ends on the cluster.
-json checkPrediction(const Plan& plan) {
+// the Rollout as it ends on the cluster. `prepare` readies the cluster first and may adapt the plan to it.
+json checkPrediction(Plan plan, const std::function<void(ControllerEnv&, Plan&)>& prepare = {}) {
   const auto podReadyAfter = std::chrono::milliseconds(1000);
-  ControllerEnv env(podReadyAfter);
+  ControllerEnv env(podReadyAfter, plan.dataPlane);
+  if (prepare) prepare(env, plan);
   env.startController();
   std::vector<Visible> passing;
   const auto predicted = predict(plan, std::chrono::duration_cast<Duration>(podReadyAfter), passing);
@@ -329,6 +367,12 @@ json exampleObject(const std::string& folder, const std::string& file, const std
   return {};
 }
 
+// "2m" as "2s": an example's minutes as seconds (the logic unchanged).
+std::string minutesAsSeconds(std::string d) {
+  if (!d.empty() && d.back() == 'm') d.back() = 's';
+  return d;
+}
+
 // The example's Rollout with its pauses in seconds where it says minutes (the logic unchanged).
 json fromExample(const std::string& folder) {
   auto docs = loadYamlFile(std::string(SLUICE_SOURCE_DIR) + "/examples/" + folder + "/rollout.yaml");
@@ -339,9 +383,7 @@ json fromExample(const std::string& folder) {
     r["metadata"]["namespace"] = "default";
     for (auto& step : r["spec"]["strategy"]["canary"]["steps"]) {
       if (!step.contains("pause") || !step["pause"].contains("duration")) continue;
-      std::string d = step["pause"]["duration"];
-      if (!d.empty() && d.back() == 'm') d.back() = 's';
-      step["pause"]["duration"] = d;
+      step["pause"]["duration"] = minutesAsSeconds(step["pause"]["duration"]);
     }
     return r;
   }
@@ -350,39 +392,64 @@ json fromExample(const std::string& folder) {
 }
 
 // The plan of an example: its Rollout with its pauses in seconds where they say minutes, the other objects
-// of its rollout.yaml applied first, the stable revision its scenario names, and the people's actions of
-// its scenario at the same scale (minutes to seconds).
+// of its rollout.yaml applied first, its templates (with templates.yaml's) with their intervals at the same
+// scale, the stable revision its scenario names, and the people's actions and metrics of its scenario at
+// the same scale (minutes to seconds). Without a scenario: the defaults.
 Plan examplePlan(const std::string& folder) {
   Plan plan;
   plan.updated = fromExample(folder);
-  auto docs = loadYamlFile(std::string(SLUICE_SOURCE_DIR) + "/examples/" + folder + "/rollout.yaml");
-  REQUIRE(docs.ok());
-  for (auto& doc : *docs) {
-    if (doc.json.value("kind", "") == "Rollout") continue;
-    json object = doc.json;
-    object["metadata"]["namespace"] = "default";
-    plan.objects.push_back(object);
+  const std::string dir = std::string(SLUICE_SOURCE_DIR) + "/examples/" + folder + "/";
+  for (const char* file : {"rollout.yaml", "templates.yaml"}) {
+    if (!std::filesystem::exists(dir + file)) continue;
+    auto docs = loadYamlFile(dir + file);
+    REQUIRE(docs.ok());
+    for (auto& doc : *docs) {
+      const std::string kind = doc.json.value("kind", "");
+      if (kind == "Rollout") continue;
+      json object = doc.json;
+      if (kind != "ClusterAnalysisTemplate") object["metadata"]["namespace"] = "default";
+      if (kind != "AnalysisTemplate" && kind != "ClusterAnalysisTemplate") {
+        plan.objects.push_back(object);
+        continue;
+      }
+      for (auto& metric : object["spec"]["metrics"]) {
+        for (const char* field : {"interval", "initialDelay"})
+          if (metric.contains(field)) metric[field] = minutesAsSeconds(metric[field]);
+      }
+      plan.templates.push_back(object);
+    }
   }
-  Diagnostics diags;
-  auto scenario =
-      sim::loadScenarioFile(std::string(SLUICE_SOURCE_DIR) + "/examples/" + folder + "/scenario.yaml", diags);
-  INFO(diags.format());
-  REQUIRE(scenario);
-  plan.stable = withImage(plan.updated, scenario->stableImage.value_or(imageOf(plan.updated) + "-previous"));
-  for (sim::PersonAction a : scenario->actions) {
+  sim::Scenario scenario = sim::defaultScenario();
+  if (std::filesystem::exists(dir + "scenario.yaml")) {
+    Diagnostics diags;
+    auto loaded = sim::loadScenarioFile(dir + "scenario.yaml", diags);
+    INFO(diags.format());
+    REQUIRE(loaded);
+    scenario = *loaded;
+  }
+  plan.stable = withImage(plan.updated, scenario.stableImage.value_or(imageOf(plan.updated) + "-previous"));
+  for (sim::PersonAction a : scenario.actions) {
     a.at /= 60;
     a.in /= 60;
     plan.actions.push_back(a);
   }
-  for (auto [name, outcome] : scenario->analysisRuns) {
+  for (auto [name, outcome] : scenario.analysisRuns) {
     outcome.after /= 60;
     plan.analysisRuns[name] = outcome;
   }
-  const json nginx =
-      plan.updated.value(json::json_pointer("/spec/strategy/canary/trafficRouting/nginx"), json());
+  for (auto [name, points] : scenario.metrics) {
+    for (auto& p : points) p.at /= 60;
+    plan.metrics[name] = points;
+  }
+  const json routing = plan.updated.value(json::json_pointer("/spec/strategy/canary/trafficRouting"), json());
+  const json nginx = routing.value("nginx", json());
   if (nginx.is_object())
     plan.canaryIngress =
         plan.updated["metadata"].value("name", "") + "-" + nginx.value("stableIngress", "") + "-canary";
+  const json vs = routing.value(json::json_pointer("/istio/virtualService/name"), json());
+  if (vs.is_string())
+    plan.virtualService = {vs.get<std::string>(),
+                           plan.updated.value(json::json_pointer("/spec/strategy/canary/canaryService"), "")};
   return plan;
 }
 
@@ -561,4 +628,92 @@ TEST_CASE(
   plan.canaryIngress = "web-web-canary";
   plan.compareScale = true;
   checkPrediction(plan);
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: the canary-istio example, its success rate measured on a real "
+    "Prometheus from the data plane's istio_requests_total (Istio's CRDs as fixtures, no mesh)",
+    "[controller][e2e][fidelity][traffic][analysis][istio]") {
+  Plan plan = examplePlan("canary-istio");
+  REQUIRE(plan.templates.size() == 1);
+  REQUIRE(plan.metrics.count("success-rate") == 1);  // what the simulator measures: 0.998
+  REQUIRE(plan.virtualService);
+  plan.dataPlane = true;
+  std::unique_ptr<PrometheusHarness> prometheus;
+  checkPrediction(plan, [&](ControllerEnv& env, Plan& p) {
+    env.cluster.ok("apply -f " +
+                   shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/mesh-crds/istio.yaml"));
+    REQUIRE(waitUntil([&] { return env.cluster.kubectl("get virtualservices").exitCode == 0; },
+                      std::chrono::seconds(10)));
+    PrometheusOptions options;
+    options.scrapeTargets = {"127.0.0.1:" + std::to_string(env.cluster.server().trafficMetricsPort())};
+    prometheus = std::make_unique<PrometheusHarness>(options);
+    // The example's Prometheus is the one a user has in the cluster; here, the one scraping the data plane.
+    p.templates[0]["spec"]["metrics"][0]["provider"]["prometheus"]["address"] = prometheus->address();
+  });
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: the demo example behind ingress-nginx, its success rate "
+    "measured on a real Prometheus from the data plane's nginx_ingress_controller_requests",
+    "[controller][e2e][fidelity][traffic][analysis]") {
+  Plan plan = examplePlan("demo");
+  REQUIRE(plan.templates.size() == 1);
+  REQUIRE(plan.canaryIngress);
+  plan.dataPlane = true;
+  // The simulator's measurements: the new revision answers without errors, as on the cluster.
+  sim::MetricPoint good;
+  good.kind = sim::MetricPoint::Kind::Values;
+  good.values = {1.0};
+  plan.metrics["success-rate"] = {good};
+  std::unique_ptr<PrometheusHarness> prometheus;
+  checkPrediction(plan, [&](ControllerEnv& env, Plan& p) {
+    PrometheusOptions options;
+    options.scrapeTargets = {"127.0.0.1:" + std::to_string(env.cluster.server().trafficMetricsPort())};
+    prometheus = std::make_unique<PrometheusHarness>(options);
+    for (json* r : {&p.stable, &p.updated})
+      (*r)["metadata"]["annotations"]["demo.sluice.dev/prometheus"] = prometheus->address();
+  });
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: the analysis-templates example, its step and background "
+    "analyses run for real against web metrics that follow its scenario",
+    "[controller][e2e][fidelity][traffic][analysis]") {
+  Plan plan = examplePlan("analysis-templates");
+  REQUIRE(plan.templates.size() == 2);
+  REQUIRE(plan.metrics.count("error-rate") == 1);
+  REQUIRE(plan.metrics.count("p99-latency") == 1);
+  // Each metric answers what the scenario says at this instant, counted from the update (as the
+  // simulator counts it): the example's PromQL needs series only its own cluster has, so the cluster's
+  // runs read the scenario's values over the web provider instead.
+  std::atomic<bool> started{false};
+  std::chrono::steady_clock::time_point t0;
+  auto valueAt = [&](const std::vector<sim::MetricPoint>& points) {
+    const double since =
+        started ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() : 0;
+    json values = json::array();
+    for (const auto& p : points)
+      if (std::chrono::duration<double>(p.at).count() <= since) values = p.values;
+    return values;
+  };
+  auto source = net::HttpServer::start("--test", "127.0.0.1:0", [&](const std::string& target) {
+    const std::string metric = target.substr(1);
+    return net::HttpAnswer{200, "application/json",
+                           json{{"values", valueAt(plan.metrics.at(metric))}}.dump()};
+  });
+  REQUIRE(source.ok());
+  for (auto& t : plan.templates) {
+    json& metric = t["spec"]["metrics"][0];
+    metric["provider"] = {
+        {"web",
+         {{"url", "http://127.0.0.1:" + std::to_string((*source)->port()) + "/" + metric.value("name", "")},
+          {"jsonPath", "{$.values}"}}}};
+  }
+  plan.onUpdate = [&] {
+    t0 = std::chrono::steady_clock::now();
+    started = true;
+  };
+  const json r = checkPrediction(plan);
+  CHECK(r["status"].value("abort", false));  // the scenario's rising error rate aborts it, as predicted
 }
