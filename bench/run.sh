@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver bench_controller bench_plugin_get bench_traffic >/dev/null
+ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver bench_controller bench_plugin_get \
+  bench_traffic bench_local_prometheus >/dev/null
 for b in bench_sim bench_condition bench_provider bench_store bench_gc; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
@@ -31,6 +32,9 @@ build-bench/bench/bench_traffic --benchmark_repetitions=10 --benchmark_report_ag
   --benchmark_min_time=0.2 | tee build-bench/bench_traffic.txt
 # The plugin: 20 cold processes of each view, one scenario each.
 build-bench/bench/bench_plugin_get | tee build-bench/bench_plugin_get.txt
+# The simulator's own Prometheus: three starts, then pushes against one server.
+build-bench/bench/bench_local_prometheus --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  | tee build-bench/bench_local_prometheus.txt
 echo
 awk '/_median/ {sub(/_median$/, "", $1); print "bench_sim " $1 " median CPU per simulation: " $4 " " $5 " (budget: under 1 ms)"}' build-bench/bench_sim.txt
 awk '/_median/ && /items_per_second/ {
@@ -84,3 +88,6 @@ awk '/_median/ && /BM_StepStartToWeightInForce/ { line = "bench_controller step 
   print line }' build-bench/bench_controller.txt
 awk '/_median/ && /BM_RouterSetWeight/ { name = $1; sub(/^BM_RouterSetWeight\//, "", name); sub(/_median$/, "", name)
   print "bench_traffic one router update (" name "), median CPU: " $4 " " $5 " and one write" }' build-bench/bench_traffic.txt
+awk '/_median/ && /BM_StartUntilReady/ { print "bench_local_prometheus start() until /-/ready, median: " $2 " " $3 "; " $NF }
+  /_median/ && /BM_Push10SeriesOf120Samples/ { print "bench_local_prometheus push of 10 series x 120 samples, median wall: " $2 " " $3 }' \
+  build-bench/bench_local_prometheus.txt
