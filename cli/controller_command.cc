@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "analysis/providers/providers.h"
 #include "base/duration_millis.h"
@@ -20,6 +22,7 @@
 #include "controller/metrics.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "traffic/router_options.h"
 
 namespace sluice::cli {
 
@@ -39,6 +42,7 @@ struct ControllerFlags {
   std::string logFormat = "text";
   std::string metricsAddr = ":8090";
   std::string healthAddr = ":8080";
+  std::string trafficSplitVersion = traffic::kDefaultTrafficSplitVersion;
 };
 
 std::string env(const char* name) {
@@ -90,6 +94,12 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
       ->capture_default_str();
   cmd->add_option("--health-addr", flags->healthAddr,
                   "HOST:PORT of /healthz and /readyz (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--traffic-split-api-version", flags->trafficSplitVersion,
+                  "The version of split.smi-spec.io the SMI router writes and watches TrafficSplits at\n"
+                  "(as Argo Rollouts' flag; v1alpha1 weights are quantities, the later ones integers)")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kTrafficSplitVersions),
+                                                     std::end(traffic::kTrafficSplitVersions))))
       ->capture_default_str();
   cmd->callback([&exitCode, flags] {
     controller::configureLog(flags->logFormat == "json" ? controller::LogFormat::Json
@@ -145,6 +155,7 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                              : !env("POD_NAMESPACE").empty() ? env("POD_NAMESPACE")
                                                              : "sluice-system";
     options.metrics = &metrics;
+    options.router.trafficSplitVersion = flags->trafficSplitVersion;
     auto provider = analysis::makeProvider();
     controller::Manager manager(**client, *provider, options);
     // Served before the caches sync, so that /readyz can say why it is not ready yet.

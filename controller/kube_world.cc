@@ -264,7 +264,7 @@ Result<traffic::Router*> KubeWorld::router() {
   Diagnostics diags;
   auto parsed = engine::parseRollout(rollout_, SourceMap(), diags);
   if (!parsed) return Error{diags.format()};
-  auto made = traffic::makeRouter(*parsed);  // the router keeps what it needs of the Rollout
+  auto made = traffic::makeRouter(*parsed, cluster_.router);  // the router keeps what it needs of the Rollout
   if (!made) return Error{made.error()};
   // The caches of the kinds it reads, started now for a kind no Rollout used before (a CRD's, Istio's).
   // The first Rollout of a kind waits for that cache's first list; a kind the cluster does not serve is an

@@ -13,6 +13,7 @@
 
 #include "analysis/model.h"
 #include "shell/world.h"
+#include "traffic/router_options.h"
 
 namespace sluice::kube {
 class Client;
@@ -42,6 +43,7 @@ struct RolloutCluster {
   kube::Informer* clusterAnalysisTemplates = nullptr;
   kube::Informer* deployments = nullptr;  // the workloads spec.workloadRef names
   TrafficObjects* traffic = nullptr;      // the routers' objects (Ingresses, VirtualServices, ...)
+  traffic::RouterOptions router;          // the versions the routers write at
   RecentWrites* rolloutWrites = nullptr;
   RecentWrites* replicaSetWrites = nullptr;
   RecentWrites* analysisRunWrites = nullptr;

@@ -85,8 +85,10 @@ struct Manager::Impl {
         templates(c, analysisTemplatesResource(), informerOptions()),
         clusterTemplates(c, clusterAnalysisTemplatesResource(), kube::InformerOptions{}),
         deployments(c, deploymentsResource(), informerOptions()),
-        traffic(c, informerOptions(),
-                [this](const std::string& kind, const json& obj) { trafficObjectChanged(kind, obj); }),
+        traffic(
+            c, informerOptions(),
+            [this](const std::string& kind, const json& obj) { trafficObjectChanged(kind, obj); },
+            options.router),
         events(c, kube::EventSource{"sluice-controller", ""}),
         cluster(makeCluster()),
         rolloutReconciler(cluster, rollouts, clock),
@@ -129,6 +131,7 @@ struct Manager::Impl {
     c.clusterAnalysisTemplates = &clusterTemplates;
     c.deployments = &deployments;
     c.traffic = &traffic;
+    c.router = options.router;
     c.rolloutWrites = &rolloutWrites;
     c.replicaSetWrites = &replicaSetWrites;
     c.analysisRunWrites = &analysisRunWrites;

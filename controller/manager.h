@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "controller/reconcile_outcome.h"
+#include "traffic/router_options.h"
 
 namespace sluice::kube {
 class Client;
@@ -37,7 +38,8 @@ struct ManagerOptions {
   std::chrono::milliseconds retryPeriod{2000};
   std::chrono::milliseconds resyncPeriod{std::chrono::minutes(10)};
   std::string fieldManager = "sluice-controller";
-  Metrics* metrics = nullptr;  // fed and given the caches to read; must outlive the manager
+  traffic::RouterOptions router;  // the versions the traffic routers write (TrafficSplits), and watch
+  Metrics* metrics = nullptr;     // fed and given the caches to read; must outlive the manager
   // Called after every reconcile with its queue ("rollouts" or "analysisruns") and its duration: for
   // measurements finer than the histograms' Argo buckets (all under 10 ms fall in one). Thread-safe.
   std::function<void(const std::string& queue, std::chrono::steady_clock::duration)> onReconcile;

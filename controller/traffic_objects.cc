@@ -15,8 +15,9 @@ struct Kind {
 };
 
 // Istio's networking API at v1beta1: served by every Istio release since 1.5, beside v1alpha3 (Argo's
-// default) and, since 1.22, v1. SMI's TrafficSplit at v1alpha2, the version the SMI router writes (integer
-// weights). Gateway API's HTTPRoute at v1, its standard channel since Gateway API 1.0.
+// default) and, since 1.22, v1. SMI's TrafficSplit at the version the SMI router writes (the controller's
+// --traffic-split-api-version; v1alpha2 in this table is replaced by it). Gateway API's HTTPRoute at v1, its
+// standard channel since Gateway API 1.0.
 const std::map<std::string, Kind>& kinds() {
   static const std::map<std::string, Kind> k = {
       {"TrafficSplit", {{"split.smi-spec.io", "v1alpha2", "trafficsplits", true, "TrafficSplit"}, false}},
@@ -32,8 +33,12 @@ const std::map<std::string, Kind>& kinds() {
 
 }  // namespace
 
-TrafficObjects::TrafficObjects(kube::Client& client, kube::InformerOptions options, Changed changed)
-    : client_(client), options_(std::move(options)), changed_(std::move(changed)) {}
+TrafficObjects::TrafficObjects(kube::Client& client, kube::InformerOptions options, Changed changed,
+                               const traffic::RouterOptions& router)
+    : client_(client),
+      options_(std::move(options)),
+      trafficSplitVersion_(router.trafficSplitVersion),
+      changed_(std::move(changed)) {}
 
 TrafficObjects::~TrafficObjects() { stop(); }
 
@@ -87,19 +92,20 @@ Result<TrafficObjects::Cache*> TrafficObjects::cache(const std::string& kind,
                                                      std::chrono::milliseconds wait) {
   const auto known = kinds().find(kind);
   if (known == kinds().end()) return Error{"no router writes " + kind + "s"};
+  kube::ResourceRef r = known->second.resource;
+  if (kind == "TrafficSplit") r.version = trafficSplitVersion_;
   Cache* c = nullptr;
   bool first = false;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return Error{"the controller is stopping"};
     first = caches_.count(kind) == 0;
-    c = &startLocked(kind, known->second.resource);
+    c = &startLocked(kind, r);
   }
   // Only the use that started the cache waits for its first list (outside the lock: other kinds stay
   // usable meanwhile); later ones do not, so that a kind the cluster does not serve costs a Rollout's
   // retries no worker time. A cache is never removed before stop(), which comes after the workers are done.
   if (first ? c->informer.waitForSync(wait) : c->informer.hasSynced()) return c;
-  const kube::ResourceRef& r = known->second.resource;
   std::string message = "the " + kind + "s (" + r.group + "/" + r.version + ") are not cached yet";
   if (const std::string why = c->informer.lastError(); !why.empty()) {
     message += ": listing them failed: " + why;

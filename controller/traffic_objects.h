@@ -18,6 +18,7 @@
 #include "controller/recent_writes.h"
 #include "kube/client.h"
 #include "kube/informer.h"
+#include "traffic/router_options.h"
 
 namespace sluice::controller {
 
@@ -35,7 +36,9 @@ class TrafficObjects {
   // list items of the built-in kinds carry none.
   using Changed = std::function<void(const std::string& kind, const nlohmann::json& obj)>;
 
-  TrafficObjects(kube::Client& client, kube::InformerOptions options, Changed changed);
+  // `router`: the versions the routers write, which their kinds' caches watch (a TrafficSplit's).
+  TrafficObjects(kube::Client& client, kube::InformerOptions options, Changed changed,
+                 const traffic::RouterOptions& router = {});
   ~TrafficObjects();
   TrafficObjects(const TrafficObjects&) = delete;
   TrafficObjects& operator=(const TrafficObjects&) = delete;
@@ -60,6 +63,7 @@ class TrafficObjects {
 
   kube::Client& client_;
   kube::InformerOptions options_;
+  std::string trafficSplitVersion_;
   Changed changed_;
   mutable std::mutex mu_;
   bool stopped_ = false;

@@ -9,7 +9,7 @@
 
 namespace sluice::traffic {
 
-Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout) {
+Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const RouterOptions& options) {
   const auto& routing = rollout.spec.canary.trafficRouting;
   if (!routing) return std::unique_ptr<Router>();
   const int routers =
@@ -27,7 +27,8 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout) {
   }
   if (routing->nginx) return std::unique_ptr<Router>(std::make_unique<NginxRouter>(rollout));
   if (routing->istio) return std::unique_ptr<Router>(std::make_unique<IstioRouter>(rollout));
-  if (routing->smi) return std::unique_ptr<Router>(std::make_unique<SmiRouter>(rollout));
+  if (routing->smi)
+    return std::unique_ptr<Router>(std::make_unique<SmiRouter>(rollout, options.trafficSplitVersion));
   for (const auto& plugin : routing->plugins) {
     if (plugin.first != kGatewayApiPlugin) {
       return Error{"traffic routing plugin \"" + plugin.first +

@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "engine/canary.h"
+#include "traffic/router_options.h"
 
 namespace sluice::traffic {
 
@@ -61,8 +62,8 @@ class Router {
 };
 
 // The router for the Rollout's spec.strategy.canary.trafficRouting, or an error naming what is not
-// supported yet; nullptr without traffic routing.
-Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout);
+// supported yet; nullptr without traffic routing. `options`: the versions it writes at.
+Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const RouterOptions& options = {});
 
 // What a router keeps of `rollout`: its name, namespace and uid, the canary and stable Services and the
 // traffic routing (not the pod template or the steps).

@@ -1,7 +1,11 @@
 // The SMI TrafficSplit router (see smi.h).
 #include "traffic/smi.h"
 
+#include <cmath>
+#include <utility>
+
 #include "kube/owners.h"
+#include "kube/quantity.h"
 
 namespace sluice::traffic {
 
@@ -11,12 +15,19 @@ namespace {
 
 const char* kTrafficSplit = "TrafficSplit";
 
-// A backend's weight: an integer (v1alpha2, v1alpha3). A v1alpha1 quantity ("500m", "30") is none: the
-// weight is then not in force, and is written again as an integer.
+// A backend's weight as a whole number: an integer (v1alpha2, v1alpha3) or a quantity (v1alpha1: "30",
+// "30000m", 30). A fraction ("500m") is none: the weights are then not in force, and are written again.
 std::optional<int> weightOf(const json& backend) {
   const json weight = backend.is_object() ? backend.value("weight", json()) : json();
-  if (weight.is_number_integer()) return weight.get<int>();
-  return std::nullopt;
+  const std::optional<double> value = kube::quantityValue(weight);
+  if (!value || *value < 0 || *value > 1e6 || std::floor(*value) != *value) return std::nullopt;
+  return static_cast<int>(*value);
+}
+
+// A weight as `version` writes it: v1alpha1's a quantity, a whole-number string as Argo Rollouts writes it
+// (resource.Quantity marshals to a string); the later versions' an integer.
+json weightAt(int weight, const std::string& version) {
+  return version == "v1alpha1" ? json(std::to_string(weight)) : json(weight);
 }
 
 // Why a TrafficSplit has no header or mirror routes, worded as Sluice's validation words it.
@@ -33,11 +44,12 @@ std::string trafficSplitName(const engine::Rollout& rollout) {
   return name.empty() ? rollout.metadata.name : name;
 }
 
-json desiredTrafficSplit(const engine::Rollout& rollout, const engine::SetTrafficWeight& weights) {
+json desiredTrafficSplit(const engine::Rollout& rollout, const engine::SetTrafficWeight& weights,
+                         const std::string& version) {
   const engine::CanaryStrategy& canary = rollout.spec.canary;
   const std::string& root = canary.trafficRouting->smi->rootService;
   return {
-      {"apiVersion", kTrafficSplitApiVersion},
+      {"apiVersion", std::string(kTrafficSplitGroup) + "/" + version},
       {"kind", kTrafficSplit},
       {"metadata",
        {{"name", trafficSplitName(rollout)},
@@ -47,11 +59,14 @@ json desiredTrafficSplit(const engine::Rollout& rollout, const engine::SetTraffi
         {"ownerReferences", json::array({ownerReference(rollout)})}}},
       {"spec",
        {{"service", root.empty() ? canary.stableService : root},
-        {"backends", json::array({{{"service", canary.canaryService}, {"weight", weights.canaryWeight}},
-                                  {{"service", canary.stableService}, {"weight", weights.stableWeight}}})}}}};
+        {"backends",
+         json::array(
+             {{{"service", canary.canaryService}, {"weight", weightAt(weights.canaryWeight, version)}},
+              {{"service", canary.stableService}, {"weight", weightAt(weights.stableWeight, version)}}})}}}};
 }
 
-SmiRouter::SmiRouter(const engine::Rollout& rollout) : rollout_(routedPart(rollout)) {}
+SmiRouter::SmiRouter(const engine::Rollout& rollout, std::string version)
+    : rollout_(routedPart(rollout)), version_(std::move(version)) {}
 
 Result<std::optional<json>> SmiRouter::ownTrafficSplit(const ObjectLookup& get) const {
   const std::string name = trafficSplitName(rollout_);
@@ -87,10 +102,17 @@ Result<std::optional<engine::TrafficInForce>> SmiRouter::inForce(const ObjectLoo
 Result<Writes> SmiRouter::setWeight(const ObjectLookup& get, const engine::SetTrafficWeight& weights) const {
   auto live = ownTrafficSplit(get);
   if (!live) return Error{live.error()};
-  json desired = desiredTrafficSplit(rollout_, weights);
+  json desired = desiredTrafficSplit(rollout_, weights, version_);
   const std::string name = trafficSplitName(rollout_);
   if (!*live) return Writes{{ObjectWrite::Op::Create, kTrafficSplit, name, std::move(desired)}};
-  json patch = managedFieldsPatch(**live, desired["spec"], desired["metadata"]["annotations"]);
+  // A weight of the same value in another form (30 or "30000m" where "30" is written, as another version or
+  // a person wrote it) is the weight in force: compared in the form written, it asks for no write.
+  json seen = **live;
+  if (const json::json_pointer at("/spec/backends"); seen.contains(at) && seen[at].is_array()) {
+    for (auto& backend : seen[at])
+      if (auto weight = weightOf(backend)) backend["weight"] = weightAt(*weight, version_);
+  }
+  json patch = managedFieldsPatch(seen, desired["spec"], desired["metadata"]["annotations"]);
   if (patch.empty()) return Writes{};
   return Writes{{ObjectWrite::Op::MergePatch, kTrafficSplit, name, std::move(patch)}};
 }

@@ -20,6 +20,7 @@
 #include "controller_env.h"
 #include "engine/rollout_json.h"
 #include "engine/steering.h"
+#include "kube/quantity.h"
 #include "net/http_server.h"
 #include "sim/scenario.h"
 #include "sim/simulator.h"
@@ -37,6 +38,65 @@ const kube::ResourceRef kDeployments{"apps", "v1", "deployments", true, "Deploym
 const kube::ResourceRef kIngresses{"networking.k8s.io", "v1", "ingresses", true, "Ingress"};
 const kube::ResourceRef kVirtualServices{"networking.istio.io", "v1beta1", "virtualservices", true,
                                          "VirtualService"};
+// At the controller's default version, v1alpha1, whose weights are quantities.
+const kube::ResourceRef kTrafficSplits{"split.smi-spec.io", "v1alpha1", "trafficsplits", true,
+                                       "TrafficSplit"};
+const kube::ResourceRef kHttpRoutes{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"};
+
+// Which object carries the canary's weight when a router sets it, and where in it: the weight a person
+// sees. A missing object carries none (0: all on the stable).
+struct RoutedWeight {
+  kube::ResourceRef resource;
+  std::string name;
+  std::function<int(const json& live)> canaryWeight;
+};
+
+// The weight of the first entry naming `target` at `nameKey` in the lists at `lists` (JSON pointers; a
+// list under a list is reached through `nested`); 0 when none does. Weights may be quantities ("30").
+int listedWeight(const json& live, const std::string& lists, const std::string& nested,
+                 const std::string& nameKey, const std::string& target) {
+  auto entries = [](const json& obj, const std::string& pointer) {
+    const json::json_pointer at(pointer);
+    return obj.contains(at) && obj[at].is_array() ? obj[at] : json::array();
+  };
+  for (const auto& outer : entries(live, lists)) {
+    for (const auto& entry : nested.empty() ? json::array({outer}) : entries(outer, nested)) {
+      if (!entry.contains(json::json_pointer(nameKey)) || entry[json::json_pointer(nameKey)] != target)
+        continue;
+      return static_cast<int>(std::lround(kube::quantityValue(entry.value("weight", json(0))).value_or(-1)));
+    }
+  }
+  return 0;
+}
+
+// ingress-nginx: the canary Ingress's canary-weight annotation.
+RoutedWeight canaryIngressWeight(const std::string& canaryIngress) {
+  return {kIngresses, canaryIngress, [](const json& live) {
+            return std::stoi(live.value(json::json_pointer("/metadata/annotations"), json::object())
+                                 .value("nginx.ingress.kubernetes.io/canary-weight", "0"));
+          }};
+}
+
+// Istio: the route destination of the canary's host in the VirtualService.
+RoutedWeight virtualServiceWeight(const std::string& name, const std::string& canaryHost) {
+  return {kVirtualServices, name, [canaryHost](const json& live) {
+            return listedWeight(live, "/spec/http", "/route", "/destination/host", canaryHost);
+          }};
+}
+
+// SMI: the canary Service's backend in the TrafficSplit.
+RoutedWeight trafficSplitWeight(const std::string& name, const std::string& canaryService) {
+  return {kTrafficSplits, name, [canaryService](const json& live) {
+            return listedWeight(live, "/spec/backends", "", "/service", canaryService);
+          }};
+}
+
+// Gateway API: the canary Service's backendRef in the HTTPRoute's rules.
+RoutedWeight httpRouteWeight(const std::string& name, const std::string& canaryService) {
+  return {kHttpRoutes, name, [canaryService](const json& live) {
+            return listedWeight(live, "/spec/rules", "/backendRefs", "/name", canaryService);
+          }};
+}
 
 // What a person sees of a Rollout at one instant.
 struct Visible {
@@ -80,10 +140,9 @@ struct Plan {
   std::optional<json> updatedDeployment;
   // Objects the plan needs on the cluster first (the Services and Ingress of a traffic-routed one).
   std::vector<json> objects;
-  // trafficRouting.nginx: the canary weight is the canary Ingress's, not the canary's share of pods.
-  std::optional<std::string> canaryIngress;
-  // trafficRouting.istio: the VirtualService whose route carries the weight, and the canary's host there.
-  std::optional<std::pair<std::string, std::string>> virtualService;
+  // With trafficRouting: the canary weight is the routing object's (the canary Ingress, the VirtualService,
+  // the TrafficSplit, the HTTPRoute), not the canary's share of pods.
+  std::optional<RoutedWeight> routedWeight;
   // How the simulator ends the AnalysisRuns of each template (the cluster runs them for real).
   std::map<std::string, sim::AnalysisOutcome> analysisRuns;
   // AnalysisTemplates and ClusterAnalysisTemplates that both sides run for real: the cluster measures their
@@ -159,8 +218,7 @@ std::vector<Transition> predict(const Plan& plan, Duration readiness, std::vecto
 }
 
 // The controller's side, as the simulator computes it: the canary's share of available pods when nothing
-// routes traffic, the canary Ingress's weight when ingress-nginx does. `revision`: the status's
-// currentPodHash.
+// routes traffic, the routing object's weight when a router does. `revision`: the status's currentPodHash.
 Visible observe(ControllerEnv& env, const Plan& plan, const std::string& name, std::string& revision) {
   auto r = env.client->get(kRollouts, "default", name);
   REQUIRE(r.ok());
@@ -190,22 +248,9 @@ Visible observe(ControllerEnv& env, const Plan& plan, const std::string& name, s
     }
   }
   v.canaryWeight = total ? static_cast<int>(std::lround(100.0 * canary / total)) : 0;
-  if (plan.canaryIngress) {
-    auto ingress = env.client->get(kIngresses, "default", *plan.canaryIngress);
-    const json annotations = ingress
-                                 ? ingress->value(json::json_pointer("/metadata/annotations"), json::object())
-                                 : json::object();
-    v.canaryWeight = std::stoi(annotations.value("nginx.ingress.kubernetes.io/canary-weight", "0"));
-  }
-  if (plan.virtualService) {
-    auto vs = env.client->get(kVirtualServices, "default", plan.virtualService->first);
-    REQUIRE(vs.ok());
-    v.canaryWeight = 0;
-    for (const auto& route : (*vs)["spec"]["http"]) {
-      for (const auto& d : route.value("route", json::array()))
-        if (d["destination"].value("host", "") == plan.virtualService->second)
-          v.canaryWeight = d.value("weight", 0);
-    }
+  if (const auto& routed = plan.routedWeight) {
+    auto live = env.client->get(routed->resource, "default", routed->name);
+    v.canaryWeight = live ? routed->canaryWeight(*live) : 0;
   }
   return v;
 }
@@ -445,12 +490,13 @@ Plan examplePlan(const std::string& folder) {
       plan.updated.value(json::json_pointer("/spec/strategy/canary/trafficRouting"), json::object());
   const json nginx = routing.value("nginx", json());
   if (nginx.is_object())
-    plan.canaryIngress =
-        plan.updated["metadata"].value("name", "") + "-" + nginx.value("stableIngress", "") + "-canary";
+    plan.routedWeight = canaryIngressWeight(plan.updated["metadata"].value("name", "") + "-" +
+                                            nginx.value("stableIngress", "") + "-canary");
   const json vs = routing.value(json::json_pointer("/istio/virtualService/name"), json());
   if (vs.is_string())
-    plan.virtualService = {vs.get<std::string>(),
-                           plan.updated.value(json::json_pointer("/spec/strategy/canary/canaryService"), "")};
+    plan.routedWeight = virtualServiceWeight(
+        vs.get<std::string>(),
+        plan.updated.value(json::json_pointer("/spec/strategy/canary/canaryService"), ""));
   return plan;
 }
 
@@ -479,6 +525,34 @@ std::unique_ptr<PrometheusHarness> scrapingDataPlane(ControllerEnv& env) {
 
 json canary(json steps, int replicas = 4) {
   return webRollout("registry.example/web:v1", replicas, std::move(steps));
+}
+
+// A canary of `steps` routed by `trafficRouting` between the Services web-canary and web-stable (applied
+// first, with the Ingress web), updated to v2.
+Plan routedCanary(json steps, const json& trafficRouting) {
+  Plan plan;
+  plan.stable = canary(std::move(steps));
+  json& strategy = plan.stable["spec"]["strategy"]["canary"];
+  strategy["canaryService"] = "web-canary";
+  strategy["stableService"] = "web-stable";
+  strategy["trafficRouting"] = trafficRouting;
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  plan.objects = routedObjects();
+  return plan;
+}
+
+// setWeight steps with timed pauses between them.
+json weightSteps() {
+  return json::parse(R"([{"setWeight": 20}, {"pause": {"duration": "3s"}},
+                         {"setWeight": 60}, {"pause": {"duration": "3s"}}])");
+}
+
+// Applies the fixture tests/data/mesh-crds/`file` with the real kubectl and waits until `resources` are
+// served.
+void installCrds(ControllerEnv& env, const std::string& file, const std::string& resources) {
+  env.cluster.ok("apply -f " + shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/mesh-crds/" + file));
+  REQUIRE(waitUntil([&] { return env.cluster.kubectl("get " + resources).exitCode == 0; },
+                    std::chrono::seconds(10)));
 }
 
 }  // namespace
@@ -553,17 +627,46 @@ TEST_CASE(
     "the simulator predicts the controller: a canary routed by ingress-nginx, its weights read from the "
     "canary Ingress",
     "[controller][e2e][fidelity][traffic]") {
-  Plan plan;
-  plan.stable = canary(json::parse(R"([{"setWeight": 20}, {"pause": {"duration": "3s"}},
-                                       {"setWeight": 60}, {"pause": {"duration": "3s"}}])"));
-  json& strategy = plan.stable["spec"]["strategy"]["canary"];
-  strategy["canaryService"] = "web-canary";
-  strategy["stableService"] = "web-stable";
-  strategy["trafficRouting"] = {{"nginx", {{"stableIngress", "web"}}}};
-  plan.updated = withImage(plan.stable, "registry.example/web:v2");
-  plan.objects = routedObjects();
-  plan.canaryIngress = "web-web-canary";
+  Plan plan = routedCanary(weightSteps(), {{"nginx", {{"stableIngress", "web"}}}});
+  plan.routedWeight = canaryIngressWeight("web-web-canary");
   checkPrediction(plan);
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: a canary routed by SMI, its weights read from the TrafficSplit "
+    "(SMI's CRD as a fixture, no mesh)",
+    "[controller][e2e][fidelity][traffic][smi]") {
+  Plan plan = routedCanary(weightSteps(), {{"smi", json::object()}});
+  // Read at the controller's default version, v1alpha1: every weight written is a quantity string.
+  int read = 0;
+  bool quantities = true;
+  RoutedWeight split = trafficSplitWeight("web", "web-canary");
+  plan.routedWeight =
+      RoutedWeight{split.resource, split.name, [&, weight = split.canaryWeight](const json& live) {
+                     ++read;
+                     for (const auto& b : live["spec"]["backends"])
+                       quantities = quantities && b["weight"].is_string();
+                     return weight(live);
+                   }};
+  checkPrediction(plan, [](ControllerEnv& env, Plan&) { installCrds(env, "smi.yaml", "trafficsplits"); });
+  CHECK(read > 0);
+  CHECK(quantities);
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: a canary routed by the Gateway API plugin, its weights read from "
+    "the HTTPRoute's backendRefs (Gateway API's CRDs as fixtures, no gateway)",
+    "[controller][e2e][fidelity][traffic][gatewayapi]") {
+  Plan plan = routedCanary(weightSteps(), json::parse(R"({"plugins": {"argoproj-labs/gatewayAPI":
+                                                            {"httpRoute": "web"}}})"));
+  plan.objects.push_back(json::parse(R"({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"parentRefs": [{"name": "shop-gateway"}], "rules": [
+      {"backendRefs": [{"name": "web-stable", "port": 80, "weight": 100},
+                       {"name": "web-canary", "port": 80, "weight": 0}]}]}})"));
+  plan.routedWeight = httpRouteWeight("web", "web-canary");
+  checkPrediction(plan,
+                  [](ControllerEnv& env, Plan&) { installCrds(env, "gateway-api.yaml", "httproutes"); });
 }
 
 TEST_CASE(
@@ -621,19 +724,14 @@ TEST_CASE(
     "the simulator predicts the controller: setCanaryScale and dynamicStableScale behind ingress-nginx, the "
     "ReplicaSets' sizes compared at each step",
     "[controller][e2e][fidelity][traffic]") {
-  Plan plan;
-  plan.stable = canary(json::parse(R"([{"setCanaryScale": {"replicas": 1}}, {"setWeight": 25},
-                                       {"pause": {"duration": "3s"}},
-                                       {"setCanaryScale": {"matchTrafficWeight": true}}, {"setWeight": 50},
-                                       {"pause": {"duration": "3s"}}])"));
-  json& strategy = plan.stable["spec"]["strategy"]["canary"];
-  strategy["canaryService"] = "web-canary";
-  strategy["stableService"] = "web-stable";
-  strategy["trafficRouting"] = {{"nginx", {{"stableIngress", "web"}}}};
-  strategy["dynamicStableScale"] = true;
-  plan.updated = withImage(plan.stable, "registry.example/web:v2");
-  plan.objects = routedObjects();
-  plan.canaryIngress = "web-web-canary";
+  Plan plan = routedCanary(json::parse(R"([{"setCanaryScale": {"replicas": 1}}, {"setWeight": 25},
+                                          {"pause": {"duration": "3s"}},
+                                          {"setCanaryScale": {"matchTrafficWeight": true}}, {"setWeight": 50},
+                                          {"pause": {"duration": "3s"}}])"),
+                           {{"nginx", {{"stableIngress", "web"}}}});
+  for (json* r : {&plan.stable, &plan.updated})
+    (*r)["spec"]["strategy"]["canary"]["dynamicStableScale"] = true;
+  plan.routedWeight = canaryIngressWeight("web-web-canary");
   plan.compareScale = true;
   checkPrediction(plan);
 }
@@ -645,14 +743,11 @@ TEST_CASE(
   Plan plan = examplePlan("canary-istio");
   REQUIRE(plan.templates.size() == 1);
   REQUIRE(plan.metrics.count("success-rate") == 1);  // what the simulator measures: 0.998
-  REQUIRE(plan.virtualService);
+  REQUIRE(plan.routedWeight);
   plan.dataPlane = true;
   std::unique_ptr<PrometheusHarness> prometheus;
   checkPrediction(plan, [&](ControllerEnv& env, Plan& p) {
-    env.cluster.ok("apply -f " +
-                   shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/mesh-crds/istio.yaml"));
-    REQUIRE(waitUntil([&] { return env.cluster.kubectl("get virtualservices").exitCode == 0; },
-                      std::chrono::seconds(10)));
+    installCrds(env, "istio.yaml", "virtualservices");
     prometheus = scrapingDataPlane(env);
     // The example's Prometheus is the one a user has in the cluster; here, the one scraping the data plane.
     p.templates[0]["spec"]["metrics"][0]["provider"]["prometheus"]["address"] = prometheus->address();
@@ -665,7 +760,7 @@ TEST_CASE(
     "[controller][e2e][fidelity][traffic][analysis]") {
   Plan plan = examplePlan("demo");
   REQUIRE(plan.templates.size() == 1);
-  REQUIRE(plan.canaryIngress);
+  REQUIRE(plan.routedWeight);
   plan.dataPlane = true;
   // The simulator's measurements: the new revision answers without errors, as on the cluster.
   sim::MetricPoint good;

@@ -262,8 +262,6 @@ TEST_CASE(
 
 namespace {
 
-const kube::ResourceRef kTrafficSplits{"split.smi-spec.io", "v1alpha2", "trafficsplits", true,
-                                       "TrafficSplit"};
 const kube::ResourceRef kHttpRoutes{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"};
 
 // The weight of the backend named `service` in a TrafficSplit's backends or an HTTPRoute rule's backendRefs.
@@ -294,20 +292,42 @@ void stepThrough(ControllerEnv& env, const json& routing, Weights weights) {
 
 TEST_CASE(
     "trafficRouting.smi, on SMI's CRD as a fixture (no mesh): the Rollout's TrafficSplit carries each step's "
-    "weight",
+    "weight, at the version of --traffic-split-api-version (v1alpha1's quantities by default)",
     "[controller][e2e][traffic][smi]") {
+  // "": the controller's default.
+  const std::string flag = GENERATE(as<std::string>(), "", "v1alpha3");
+  const std::string version = flag.empty() ? "v1alpha1" : flag;
+  CAPTURE(version);
+  const kube::ResourceRef trafficSplits{"split.smi-spec.io", version, "trafficsplits", true, "TrafficSplit"};
   ControllerEnv env(std::chrono::milliseconds(500));
   installCrds(env.cluster, "smi.yaml", "trafficsplits");
-  env.startController();
+  controller::ManagerOptions options;
+  if (!flag.empty()) options.router.trafficSplitVersion = flag;
+  env.startController(options);
   applyServices(env.cluster);
+  // A weight in the form of `version`: v1alpha1's a quantity string ("20"), the later ones' an integer;
+  // -1 for any other form.
+  auto weightIn = [&version](const json& backends, const std::string& service) {
+    for (const auto& b : backends) {
+      if (b.value("service", "") != service) continue;
+      const json w = b.value("weight", json());
+      if (version == "v1alpha1") {
+        const std::string text = w.is_string() ? w.get<std::string>() : "";
+        const bool whole = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        return whole ? std::stoi(text) : -1;
+      }
+      return w.is_number_integer() ? w.get<int>() : -1;
+    }
+    return -1;
+  };
   auto weights = [&] {
-    const json backends = get(env, kTrafficSplits, "web")["spec"]["backends"];
-    return std::pair{backendWeight(backends, "service", "web-canary"),
-                     backendWeight(backends, "service", "web-stable")};
+    const json backends = get(env, trafficSplits, "web")["spec"]["backends"];
+    return std::pair{weightIn(backends, "web-canary"), weightIn(backends, "web-stable")};
   };
   stepThrough(env, json::parse(R"({"smi": {}})"), weights);
   // Created by the controller, owned by the Rollout, the stable Service as its root.
-  const json split = get(env, kTrafficSplits, "web");
+  const json split = get(env, trafficSplits, "web");
+  CHECK(split["apiVersion"] == "split.smi-spec.io/" + version);
   CHECK(split["spec"]["service"] == "web-stable");
   CHECK(split["metadata"]["ownerReferences"][0]["kind"] == "Rollout");
 }

@@ -1,6 +1,7 @@
-// The SMI router: the TrafficSplit built and owned by the Rollout (golden files under tests/golden/traffic/,
-// rewritten with SLUICE_UPDATE_GOLDEN=1), created then patched, read back after the writes are applied, and
-// the errors: a TrafficSplit the Rollout does not own, header and mirror routes.
+// The SMI router: the TrafficSplit built and owned by the Rollout at each version Argo Rollouts writes
+// (golden files under tests/golden/traffic/, rewritten with SLUICE_UPDATE_GOLDEN=1), created then patched,
+// read back after the writes are applied (weights in any version's form), and the errors: a TrafficSplit the
+// Rollout does not own, header and mirror routes.
 #include <catch2/catch.hpp>
 #include <functional>
 #include <string>
@@ -22,17 +23,30 @@ engine::Rollout rollout(const std::string& smi = "{}", const std::string& extra 
 
 const engine::SetTrafficWeight kTen{10, 90, "canaryhash", "stablehash"};
 
+// The backends as `version` writes them: v1alpha1's weights quantities (whole-number strings), the later
+// versions' integers.
+json backends(const std::string& version, int canary, int stable) {
+  auto weight = [&version](int w) { return version == "v1alpha1" ? json(std::to_string(w)) : json(w); };
+  return {{{"service", "web-canary"}, {"weight", weight(canary)}},
+          {{"service", "web-stable"}, {"weight", weight(stable)}}};
+}
+
 }  // namespace
 
 TEST_CASE(
     "the TrafficSplit splits the root Service between the canary and the stable Service, owned by the "
     "Rollout",
     "[traffic][smi]") {
-  const json split = traffic::desiredTrafficSplit(rollout(), kTen);
-  testing::checkGolden("smi-traffic-split", split);
-  CHECK(split["apiVersion"] == "split.smi-spec.io/v1alpha2");
-  CHECK(split["metadata"]["ownerReferences"][0]["uid"] == "uid-web");
-  CHECK(split["metadata"]["ownerReferences"][0]["controller"] == true);
+  for (const std::string version : traffic::kTrafficSplitVersions) {
+    const json split = traffic::desiredTrafficSplit(rollout(), kTen, version);
+    testing::checkGolden("smi-traffic-split-" + version, split);
+    CHECK(split["apiVersion"] == "split.smi-spec.io/" + version);
+    CHECK(split["spec"]["backends"] == backends(version, 10, 90));
+    CHECK(split["metadata"]["ownerReferences"][0]["uid"] == "uid-web");
+    CHECK(split["metadata"]["ownerReferences"][0]["controller"] == true);
+  }
+  // Argo Rollouts' default, and so ours.
+  CHECK(traffic::desiredTrafficSplit(rollout(), kTen)["apiVersion"] == "split.smi-spec.io/v1alpha1");
 
   struct Row {
     const char* name;
@@ -46,7 +60,7 @@ TEST_CASE(
   };
   for (const auto& row : rows) {
     SECTION(row.name) {
-      const json built = traffic::desiredTrafficSplit(rollout(row.smi), {25, 75, "c", "s"});
+      const json built = traffic::desiredTrafficSplit(rollout(row.smi), {25, 75, "c", "s"}, "v1alpha2");
       CHECK(built["metadata"]["name"] == row.splitName);
       CHECK(built["spec"]["service"] == row.rootService);
       CHECK(built["spec"]["backends"] == json::parse(R"([{"service": "web-canary", "weight": 25},
@@ -57,9 +71,11 @@ TEST_CASE(
 
 TEST_CASE(
     "setting a weight creates the TrafficSplit, which then reads back in force; a new weight is one "
-    "patch that keeps others' annotations",
+    "patch that keeps others' annotations, at every version",
     "[traffic][smi]") {
-  traffic::SmiRouter router(rollout());
+  const std::string version = GENERATE(as<std::string>(), "v1alpha1", "v1alpha2", "v1alpha3");
+  CAPTURE(version);
+  traffic::SmiRouter router(rollout(), version);
   Objects objects;
   auto before = router.inForce(objects.lookup());
   REQUIRE(before.ok());
@@ -71,6 +87,7 @@ TEST_CASE(
   CHECK((*created)[0].op == traffic::ObjectWrite::Op::Create);
   CHECK((*created)[0].kind == "TrafficSplit");
   CHECK((*created)[0].name == "web");
+  CHECK((*created)[0].body["apiVersion"] == "split.smi-spec.io/" + version);
   objects.apply(*created);
   auto seen = router.inForce(objects.lookup());
   REQUIRE(seen.ok());
@@ -89,7 +106,9 @@ TEST_CASE(
     REQUIRE(patch.ok());
     REQUIRE(patch->size() == 1);
     CHECK((*patch)[0].op == traffic::ObjectWrite::Op::MergePatch);
-    if (weights.canaryWeight == 30) testing::checkGolden("smi-weight-patch", (*patch)[0].body);
+    if (weights.canaryWeight == 30) testing::checkGolden("smi-weight-patch-" + version, (*patch)[0].body);
+    CHECK((*patch)[0].body["spec"]["backends"] ==
+          backends(version, weights.canaryWeight, weights.stableWeight));
     objects.apply(*patch);
     auto read = router.inForce(objects.lookup());
     REQUIRE(read.ok());
@@ -113,7 +132,9 @@ TEST_CASE("a TrafficSplit someone changed is not in force, so the weight is writ
          s["spec"]["backends"].push_back({{"service", "old"}, {"weight", 5}});
        }},
       {"the root Service changed", [](json& s) { s["spec"]["service"] = "other"; }},
-      {"a v1alpha1 quantity weight", [](json& s) { s["spec"]["backends"][0]["weight"] = "10"; }},
+      {"a fraction of a weight", [](json& s) { s["spec"]["backends"][0]["weight"] = "10500m"; }},
+      {"a weight that is no quantity", [](json& s) { s["spec"]["backends"][0]["weight"] = "ten"; }},
+      {"a negative weight", [](json& s) { s["spec"]["backends"][0]["weight"] = -10; }},
       {"the canary backend gone", [](json& s) { s["spec"]["backends"].erase(0); }},
       {"the hash annotations gone", [](json& s) { s["metadata"].erase("annotations"); }},
   };
@@ -130,6 +151,47 @@ TEST_CASE("a TrafficSplit someone changed is not in force, so the weight is writ
       REQUIRE(writes->size() == 1);
       objects.apply(*writes);
       REQUIRE(router.inForce(objects.lookup())->has_value());
+    }
+  }
+}
+
+TEST_CASE(
+    "a weight of the same value in another version's form (30, \"30\", \"30000m\", \"3e1\") is in force "
+    "and written again by no version",
+    "[traffic][smi]") {
+  struct Row {
+    const char* name;
+    json canary;
+    json stable;
+  };
+  const std::vector<Row> rows = {
+      {"integers (v1alpha2, v1alpha3)", 10, 90},
+      {"whole-number quantities (v1alpha1, as Argo Rollouts writes them)", "10", "90"},
+      {"milli quantities", "10000m", "90000m"},
+      {"exponents and signs", "1e1", "+90"},
+      {"quantities written as numbers", 10.0, 90.0},
+  };
+  for (const auto& row : rows) {
+    for (const std::string version : traffic::kTrafficSplitVersions) {
+      SECTION(row.name + (" read by a " + version + " router")) {
+        json split = traffic::desiredTrafficSplit(rollout(), kTen, version);
+        split["spec"]["backends"][0]["weight"] = row.canary;
+        split["spec"]["backends"][1]["weight"] = row.stable;
+        const Objects objects = Objects().add(split);
+        traffic::SmiRouter router(rollout(), version);
+        auto seen = router.inForce(objects.lookup());
+        REQUIRE(seen.ok());
+        REQUIRE(seen->has_value());
+        CHECK(**seen == engine::TrafficInForce{10, 90, "canaryhash", "stablehash"});
+        auto writes = router.setWeight(objects.lookup(), kTen);
+        REQUIRE(writes.ok());
+        CHECK(writes->empty());
+        // Another weight is written in this version's form.
+        auto patch = router.setWeight(objects.lookup(), {40, 60, "canaryhash", "stablehash"});
+        REQUIRE(patch.ok());
+        REQUIRE(patch->size() == 1);
+        CHECK((*patch)[0].body["spec"]["backends"] == backends(version, 40, 60));
+      }
     }
   }
 }
@@ -167,11 +229,24 @@ TEST_CASE("SMI has no header or mirror routes: those steps are errors, and there
   CHECK(removed->empty());
 }
 
-TEST_CASE("makeRouter picks SMI alone", "[traffic][smi]") {
+TEST_CASE("makeRouter picks SMI alone, writing at the version of its options", "[traffic][smi]") {
   auto router = traffic::makeRouter(rollout());
   REQUIRE(router.ok());
   REQUIRE(*router != nullptr);
   CHECK((*router)->kinds() == std::vector<std::string>{"TrafficSplit"});
+  const Objects none;
+  for (const std::string version : traffic::kTrafficSplitVersions) {
+    auto made = traffic::makeRouter(rollout(), traffic::RouterOptions{version});
+    REQUIRE(made.ok());
+    auto created = (*made)->setWeight(none.lookup(), kTen);
+    REQUIRE(created.ok());
+    REQUIRE(created->size() == 1);
+    CHECK((*created)[0].body["apiVersion"] == "split.smi-spec.io/" + version);
+  }
+  auto byDefault = (*router)->setWeight(none.lookup(), kTen);
+  REQUIRE(byDefault.ok());
+  REQUIRE(byDefault->size() == 1);
+  CHECK((*byDefault)[0].body["apiVersion"] == "split.smi-spec.io/v1alpha1");
   auto both = traffic::makeRouter(
       rollout("{}", R"(, "plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web"}})"));
   REQUIRE_FALSE(both.ok());
