@@ -16,11 +16,13 @@ struct Kind {
 
 // Istio's networking API at v1beta1: served by every Istio release since 1.5, beside v1alpha3 (Argo's
 // default) and, since 1.22, v1. SMI's TrafficSplit at the version the SMI router writes (the controller's
-// --traffic-split-api-version; v1alpha2 in this table is replaced by it). Gateway API's HTTPRoute at v1, its
-// standard channel since Gateway API 1.0.
+// --traffic-split-api-version, which replaces the default here). Gateway API's HTTPRoute at v1, its standard
+// channel since Gateway API 1.0.
 const std::map<std::string, Kind>& kinds() {
   static const std::map<std::string, Kind> k = {
-      {"TrafficSplit", {{"split.smi-spec.io", "v1alpha2", "trafficsplits", true, "TrafficSplit"}, false}},
+      {"TrafficSplit",
+       {{"split.smi-spec.io", traffic::kDefaultTrafficSplitVersion, "trafficsplits", true, "TrafficSplit"},
+        false}},
       {"HTTPRoute", {{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"}, false}},
       {"Ingress", {{"networking.k8s.io", "v1", "ingresses", true, "Ingress"}, true}},
       {"VirtualService",

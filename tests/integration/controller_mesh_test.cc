@@ -7,6 +7,7 @@
 
 #include "controller/metrics.h"
 #include "controller_env.h"
+#include "tests/support/process.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -356,4 +357,29 @@ TEST_CASE(
   const json route = get(env, kHttpRoutes, "web");
   CHECK(route["spec"]["parentRefs"][0]["name"] == "shop-gateway");
   CHECK(route["spec"]["hostnames"][0] == "web.example");
+}
+
+TEST_CASE(
+    "sluice controller --traffic-split-api-version v1alpha2: the process writes the TrafficSplit at "
+    "v1alpha2, "
+    "its weights integers",
+    "[controller][e2e][traffic][smi]") {
+  ControllerEnv env(std::chrono::milliseconds(500));
+  installCrds(env.cluster, "smi.yaml", "trafficsplits");
+  applyServices(env.cluster);
+  ChildProcess controller({SLUICE_BINARY, "controller", "--leader-elect=false", "--kubeconfig",
+                           env.cluster.server().kubeconfigPath().string(), "--metrics-addr", "127.0.0.1:0",
+                           "--health-addr", "127.0.0.1:0", "--traffic-split-api-version", "v1alpha2"},
+                          env.cluster.dir().path() / "controller.log");
+  const json routing = json::parse(R"({"smi": {}})");
+  apply(env.cluster, "v1.json", routedRollout("registry.example/web:v1", routing));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  apply(env.cluster, "v2.json", routedRollout("registry.example/web:v2", routing));
+  INFO(controller.log());
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  // Integers: not the quantity strings of the default, v1alpha1.
+  const kube::ResourceRef v1alpha2{"split.smi-spec.io", "v1alpha2", "trafficsplits", true, "TrafficSplit"};
+  const json backends = get(env, v1alpha2, "web")["spec"]["backends"];
+  CHECK(backends == json::parse(R"([{"service": "web-canary", "weight": 20},
+                                    {"service": "web-stable", "weight": 80}])"));
 }
