@@ -124,6 +124,7 @@ Status SimDataPlane::refresh(const SimulatedWorld& world, Time now) {
       state.routes[*kind][at] = object;
     }
   }
+  const auto before = std::move(answers_);
   answers_.clear();
   for (const auto& rs : world.replicaSets()) {
     const int ready = rs.readyAt(now);
@@ -151,6 +152,10 @@ Status SimDataPlane::refresh(const SimulatedWorld& world, Time now) {
       answers_[key] = std::move(answered);
     }
   }
+  // A pod that is gone takes its series with it, as on the cluster (a pod no longer ready keeps them there,
+  // but the simulation does not tell it from a pod deleted: its counters stand still either way).
+  for (const auto& [key, answers] : before)
+    if (!answers_.count(key)) counters_.forgetPod(key);
   std::vector<std::string> problems;
   flows_ = dataplane::routeTraffic(state, spec_.requestsPerSecond, problems);
   return Status::Ok();
