@@ -121,6 +121,14 @@ int runSim(const SimFlags& flags) {
     options.metrics = replay.get();
   }
 
+  // With spec.traffic, prometheus metrics are measured on a Prometheus of the simulation's own, holding
+  // the simulated data plane's series.
+  options.clusterObjects = input->objects;
+  if (input->scenario.traffic) {
+    if (!real) real = analysis::makeProvider();
+    options.prometheusProvider = real.get();
+  }
+
   nlohmann::json reports = nlohmann::json::array();
   int status = kExitOk;
   for (const auto& rollout : input->rollouts) {

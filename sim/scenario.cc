@@ -5,6 +5,7 @@
 #include <cmath>
 #include <initializer_list>
 
+#include "base/duration_millis.h"
 #include "base/input_limits.h"
 
 namespace sluice::sim {
@@ -268,11 +269,66 @@ class ScenarioReader {
     if (ok) out.actions.push_back(std::move(action));
   }
 
+  // A number from `min` to `max`.
+  std::optional<double> number(const json& value, const std::string& path, double min, double max) {
+    if (!value.is_number() || !(value.get<double>() >= min && value.get<double>() <= max)) {
+      auto text = [](double v) {
+        std::string t = json(v).dump();
+        return t.size() > 2 && t.compare(t.size() - 2, 2, ".0") == 0 ? t.substr(0, t.size() - 2) : t;
+      };
+      error(path, "must be a number from " + text(min) + " to " + text(max));
+      return std::nullopt;
+    }
+    return value.get<double>();
+  }
+
+  void traffic(const json& value, const std::string& path, Scenario& out) {
+    if (!expectObject(value, path)) return;
+    rejectUnknown(value, path, {"rps", "scrapeInterval", "versions"});
+    TrafficSpec traffic;
+    traffic.path = path;
+    if (value.contains("rps")) {
+      if (auto rps = number(value["rps"], childPath(path, "rps"), 0, 1e6)) traffic.requestsPerSecond = *rps;
+    }
+    if (value.contains("scrapeInterval")) {
+      if (auto d = duration(value["scrapeInterval"], childPath(path, "scrapeInterval"))) {
+        if (d->count() == 0) error(childPath(path, "scrapeInterval"), "must be longer than 0s");
+        traffic.scrapeInterval = *d;
+      }
+    }
+    if (value.contains("versions")) {
+      const std::string vp = childPath(path, "versions");
+      if (expectObject(value["versions"], vp)) {
+        for (const auto& [image, body] : value["versions"].items()) {
+          const std::string ip = childPath(vp, image);
+          if (!expectObject(body, ip)) continue;
+          rejectUnknown(body, ip, {"errorRate", "latency"});
+          VersionAnswers answers;
+          if (body.contains("errorRate"))
+            answers.errorRate = number(body["errorRate"], childPath(ip, "errorRate"), 0, 1);
+          if (body.contains("latency")) {
+            const std::string lp = childPath(ip, "latency");
+            auto text = string(body["latency"], lp);
+            if (text) {
+              if (auto ms = parseDurationMillis(*text)) {
+                answers.latency = *ms;
+              } else {
+                error(lp, ms.error());
+              }
+            }
+          }
+          traffic.versions[image] = answers;
+        }
+      }
+    }
+    out.traffic = std::move(traffic);
+  }
+
   void spec(const json& value, Scenario& out) {
     const std::string path = "spec";
     if (!expectObject(value, path)) return;
     rejectUnknown(value, path,
-                  {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions"});
+                  {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions", "traffic"});
     if (value.contains("duration")) {
       if (auto d = duration(value["duration"], "spec.duration")) {
         if (d->count() == 0) error("spec.duration", "must be longer than 0s");
@@ -286,6 +342,7 @@ class ScenarioReader {
       if (auto image = string(value["stableImage"], "spec.stableImage")) out.stableImage = *image;
     }
     if (value.contains("analysisRuns")) analysisRuns(value["analysisRuns"], "spec.analysisRuns", out);
+    if (value.contains("traffic")) traffic(value["traffic"], "spec.traffic", out);
     if (value.contains("metrics")) metrics(value["metrics"], "spec.metrics", out);
     if (value.contains("actions")) {
       const json& actions = value["actions"];

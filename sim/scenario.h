@@ -3,6 +3,7 @@
 // located by file, line and field path.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -47,6 +48,23 @@ struct PersonAction {
   std::string path;       // field path in the scenario, for messages
 };
 
+// How the pods of one revision answer the simulated data plane's requests, instead of what their pod
+// template's cluster.sluice.dev/error-rate and latency annotations say.
+struct VersionAnswers {
+  std::optional<double> errorRate;  // 0 to 1
+  std::optional<std::chrono::milliseconds> latency;
+};
+
+// spec.traffic: run the simulated data plane beside the Rollout, as the embedded cluster runs it (the
+// Services and routing objects of the input files, the weights the routers write), and measure the
+// analyses' prometheus metrics on a real Prometheus holding its series at virtual times.
+struct TrafficSpec {
+  double requestsPerSecond = 50;  // per routed host and per Service no route leads to, as --traffic-rps
+  Duration scrapeInterval{5};     // how often Prometheus is given the series' values
+  std::map<std::string, VersionAnswers> versions;  // by the revision's image
+  std::string path;                                // field path in the scenario, for diagnostics
+};
+
 // "promote", "promote --full", "abort", ... as the timeline shows them.
 std::string describeAction(const PersonAction& action);
 
@@ -59,7 +77,8 @@ struct Scenario {
   std::map<std::string, AnalysisOutcome> analysisRuns;      // by template name
   std::map<std::string, std::vector<MetricPoint>> metrics;  // by metric name, sorted by `at`
   std::vector<PersonAction> actions;                        // sorted by `at` (stable for equal times)
-  SourceMap source;                                         // locates field paths, for diagnostics
+  std::optional<TrafficSpec> traffic;
+  SourceMap source;  // locates field paths, for diagnostics
 };
 
 // The scenario used when none is given: 24h, pods ready at once, no analysis outcomes, no actions.

@@ -15,7 +15,9 @@
 #include "shell/analysis_run_builder.h"
 #include "shell/reconcile.h"
 #include "shell/rollout_document.h"
+#include "sim/local_prometheus.h"
 #include "sim/scenario_provider.h"
+#include "sim/traffic.h"
 #include "sim/world.h"
 
 namespace sluice::sim {
@@ -206,7 +208,7 @@ void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, con
       }
       for (const auto& metric : spec->metrics) {
         if (scenario.metrics.count(metric.name)) continue;
-        if (realPrometheus && metric.provider.prometheus) continue;
+        if ((realPrometheus || scenario.traffic) && metric.provider.prometheus) continue;
         diags.add(input.source.diagnostic(
             Severity::Error, use.path,
             "metric \"" + metric.name + "\" of this analysis has no values in the scenario (spec.metrics." +
@@ -270,7 +272,10 @@ std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFile
         deployments.push_back(std::move(doc.json));
         continue;
       }
-      if (kind != "Rollout") continue;
+      if (kind != "Rollout") {
+        input.objects.push_back(std::move(doc.json));
+        continue;
+      }
       auto rollout = engine::parseRollout(doc.json, doc.source, diags);
       if (rollout)
         input.rollouts.push_back(
@@ -297,6 +302,19 @@ std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFile
 
 namespace {
 
+// Measures through whichever provider the simulation settles on once it has started (the traffic's, with
+// spec.traffic); the world is built before that provider can be.
+class ForwardingProvider final : public analysis::Provider {
+ public:
+  analysis::Provider* target = nullptr;
+  Result<analysis::ProviderResult> measure(const analysis::Metric& metric, Time at) override {
+    return target->measure(metric, at);
+  }
+};
+
+// How long before the update the stable revision is deployed.
+Duration stableLead(const Scenario& scenario) { return Duration{3600} + 2 * scenario.readiness; }
+
 // One simulation in progress.
 class Simulation {
  public:
@@ -305,8 +323,9 @@ class Simulation {
         options_(options),
         doc_(initialObject(input.object)),
         scenarioMetrics_(scenario.metrics, kEpoch),
-        world_(scenario.readiness, scenario.analysisRuns, options.templates,
-               options.metrics ? options.metrics : &scenarioMetrics_) {
+        rollout_(input.rollout),
+        world_(scenario.readiness, scenario.analysisRuns, options.templates, &metrics_) {
+    metrics_.target = options.metrics ? options.metrics : &scenarioMetrics_;
     result_.rolloutName = input.rollout.metadata.name;
     for (const auto& step : input.rollout.spec.canary.steps)
       result_.steps.push_back(engine::describeStep(step));
@@ -317,6 +336,9 @@ class Simulation {
 
   Result<SimResult> run() {
     const SimOptions& options = options_;
+    if (scenario_.traffic) {
+      if (Status s = startTraffic(); !s) return Error{s.error()};
+    }
     if (!options.initial) {
       if (Status s = deployStable(); !s) return Error{s.error()};
     }
@@ -363,12 +385,32 @@ class Simulation {
       templateHolder()["spec"]["template"] = *options_.stableTemplate;
     else
       setImage(templateHolder(), "", stableImageFor(newImage_, scenario_.stableImage));
-    const Duration lead = Duration{3600} + 2 * scenario_.readiness;
+    const Duration lead = stableLead(scenario_);
     if (Status s = loop(kEpoch - lead, kEpoch, /*untilHealthy=*/true); !s) return s;
     if (status_.phase != "Healthy") {
       return Error{"the stable revision did not become Healthy within " + formatDuration(lead) +
                    " of simulated time (phase " + status_.phase + ": " + status_.message + ")"};
     }
+    return Status::Ok();
+  }
+
+  // spec.traffic: a real Prometheus, the data plane counting from the stable revision's deploy on, and
+  // prometheus metrics measured on the two.
+  Status startTraffic() {
+    if (!options_.prometheusProvider)
+      return Error{"spec.traffic needs the Prometheus provider to measure on the simulated data plane"};
+    LocalPrometheusOptions po;
+    po.binary = options_.prometheusBinary;
+    auto prometheus = LocalPrometheus::start(po);
+    if (!prometheus) return Error{"spec.traffic: " + prometheus.error()};
+    prometheus_ = std::move(prometheus).value();
+    const Time start = options_.initial ? kEpoch : kEpoch - stableLead(scenario_);
+    auto dataPlane = SimDataPlane::create(rollout_, options_.clusterObjects, *scenario_.traffic, start);
+    if (!dataPlane) return Error{dataPlane.error()};
+    dataPlane_ = std::move(dataPlane).value();
+    trafficMetrics_ = std::make_unique<TrafficMetricsProvider>(
+        *dataPlane_, *prometheus_, *options_.prometheusProvider, *metrics_.target);
+    metrics_.target = trafficMetrics_.get();
     return Status::Ok();
   }
 
@@ -381,9 +423,13 @@ class Simulation {
              kEpoch + scenario_.actions[nextAction_].at <= now) {
         applyPersonAction(scenario_.actions[nextAction_++], now);
       }
+      if (dataPlane_) dataPlane_->advanceTo(now);
       world_.advanceRuns(now);
       auto settled = settle(now);
       if (!settled) return Error{settled.error()};
+      if (dataPlane_) {
+        if (Status s = dataPlane_->refresh(world_, now); !s) return s;
+      }
       const auto requeue = settled->requeueAfter;
       const auto worldNext = world_.nextChange(now);
       if (untilHealthy && status_.phase == "Healthy" && !worldNext) break;
@@ -576,6 +622,11 @@ class Simulation {
   const SimOptions& options_;
   shell::RolloutDocument doc_;  // the Rollout as stored: spec, metadata and the status last written
   ScenarioProvider scenarioMetrics_;
+  ForwardingProvider metrics_;
+  engine::Rollout rollout_;
+  std::unique_ptr<LocalPrometheus> prometheus_;
+  std::unique_ptr<SimDataPlane> dataPlane_;
+  std::unique_ptr<TrafficMetricsProvider> trafficMetrics_;
   SimulatedWorld world_;
   size_t eventsSeen_ = 0;  // events already recorded in the timeline
   engine::RolloutStatus status_;

@@ -40,6 +40,8 @@ struct TemplateInput {
 struct SimInput {
   std::vector<RolloutInput> rollouts;
   std::vector<TemplateInput> templates;
+  // The other objects of the input files (Services, Ingresses, VirtualServices, ...), for spec.traffic.
+  std::vector<nlohmann::json> objects;
   Scenario scenario;
 };
 
@@ -75,6 +77,12 @@ struct SimOptions {
   // The stable revision's pod template (spec.template), when it differs from the Rollout's in more than
   // the image (say, its annotations); by default the Rollout's template with the scenario's stable image.
   std::optional<nlohmann::json> stableTemplate;
+  // For a scenario's spec.traffic: the Services and routing objects the data plane starts from (the
+  // input files'), the Prometheus binary started to hold its series, and the Prometheus provider
+  // (analysis/providers) that measures on it; without that provider, spec.traffic is an error.
+  std::vector<nlohmann::json> clusterObjects;
+  std::string prometheusBinary = "prometheus";
+  analysis::Provider* prometheusProvider = nullptr;
 };
 
 // One measurement of a real run, as the reports show it.

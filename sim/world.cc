@@ -164,6 +164,7 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       rs.name = a.name;
       rs.podTemplateHash = a.podTemplateHash;
       rs.revision = a.revision;
+      rs.podTemplate = a.podTemplate;
       const PodBehaviour pods = podBehaviour(a.podTemplate, w.readiness_);
       if (!pods.crashLoop)
         rs.readiness = std::chrono::ceil<Duration>(std::max(pods.readyAfter, std::chrono::milliseconds(0)));

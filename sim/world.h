@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -41,6 +42,7 @@ struct SimReplicaSet {
   // cluster.sluice.dev/ready-after annotation says otherwise (rounded up to whole seconds); nullopt when
   // cluster.sluice.dev/fail makes them crash-loop, never ready.
   std::optional<Duration> readiness;
+  nlohmann::json podTemplate;  // spec.template, with the pod-template-hash label
 
   int podCount() const;
   int readyAt(Time now) const;  // pods ready (and available) at `now`

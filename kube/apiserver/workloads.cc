@@ -17,10 +17,10 @@
 #include <thread>
 
 #include "base/duration_millis.h"
+#include "base/json_lookup.h"
 #include "base/pod_template_hash.h"
 #include "base/time.h"
 #include "kube/apiserver/deployment_math.h"
-#include "base/json_lookup.h"
 #include "kube/apiserver/registry.h"
 #include "kube/apiserver/validation.h"
 #include "kube/work_queue.h"

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "analysis/model_json.h"
+#include "analysis/providers/providers.h"
 #include "base/pod_behaviour.h"
 #include "base/source.h"
 #include "controller_env.h"
@@ -151,6 +152,8 @@ struct Plan {
   std::map<std::string, std::vector<sim::MetricPoint>> metrics;
   // The cluster runs its simulated data plane (for Prometheus to scrape).
   bool dataPlane = false;
+  // The simulator runs it too (spec.traffic), over `objects`, and measures prometheus metrics on it.
+  std::optional<sim::TrafficSpec> traffic;
   // Called at the instant the update is applied on the cluster (the simulation's time 0).
   std::function<void()> onUpdate;
   // Compare the canary's and the stable's desired sizes too (setCanaryScale, dynamicStableScale).
@@ -196,6 +199,13 @@ std::vector<Transition> predict(const Plan& plan, Duration readiness, std::vecto
     options.templates.push_back(*parsedTemplate);
   }
   options.stableTemplate = plan.stableHolder()["spec"]["template"];
+  std::unique_ptr<analysis::Provider> prometheus;
+  if (plan.traffic) {
+    scenario.traffic = plan.traffic;
+    options.clusterObjects = plan.objects;
+    prometheus = analysis::makeProvider();
+    options.prometheusProvider = prometheus.get();
+  }
   auto result = sim::simulate(sim::RolloutInput{plan.updated, SourceMap(), *parsed, plan.updatedDeployment},
                               scenario, options);
   REQUIRE(result.ok());
@@ -754,25 +764,40 @@ TEST_CASE(
   });
 }
 
-TEST_CASE(
-    "the simulator predicts the controller: the demo example behind ingress-nginx, its success rate "
-    "measured on a real Prometheus from the data plane's nginx_ingress_controller_requests",
-    "[controller][e2e][fidelity][traffic][analysis]") {
+// The demo example with the simulator measuring its own simulated traffic on a Prometheus of its own, as
+// the cluster's Prometheus scrapes the cluster's (every second, 50 requests a second through the host).
+// `errorRate`: the new revision's pod template annotation, as the demo's v3 carries it.
+json checkDemoPrediction(const std::string& errorRate) {
   Plan plan = examplePlan("demo");
   REQUIRE(plan.templates.size() == 1);
   REQUIRE(plan.routedWeight);
   plan.dataPlane = true;
-  // The simulator's measurements: the new revision answers without errors, as on the cluster.
-  sim::MetricPoint good;
-  good.kind = sim::MetricPoint::Kind::Values;
-  good.values = {1.0};
-  plan.metrics["success-rate"] = {good};
+  plan.traffic = sim::TrafficSpec{};
+  plan.traffic->scrapeInterval = Duration{1};
+  if (!errorRate.empty())
+    plan.updated["spec"]["template"]["metadata"]["annotations"]["cluster.sluice.dev/error-rate"] = errorRate;
   std::unique_ptr<PrometheusHarness> prometheus;
-  checkPrediction(plan, [&](ControllerEnv& env, Plan& p) {
+  return checkPrediction(plan, [&](ControllerEnv& env, Plan& p) {
     prometheus = scrapingDataPlane(env);
     for (json* r : {&p.stable, &p.updated})
       (*r)["metadata"]["annotations"]["demo.sluice.dev/prometheus"] = prometheus->address();
   });
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: the demo example behind ingress-nginx, its success rate "
+    "measured on both sides on a real Prometheus from the data plane's nginx_ingress_controller_requests",
+    "[controller][e2e][fidelity][traffic][analysis]") {
+  const json r = checkDemoPrediction("");
+  CHECK(r["status"].value("phase", "") == "Healthy");
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: the demo example with a revision answering half its requests "
+    "with 500, aborted on both sides by the success rate their Prometheus measures",
+    "[controller][e2e][fidelity][traffic][analysis]") {
+  const json r = checkDemoPrediction("0.5");
+  CHECK(r["status"].value("abort", false));
 }
 
 TEST_CASE(

@@ -92,6 +92,37 @@ TEST_CASE("a scenario with every field is read as written", "[sim][scenario]") {
   CHECK(s->actions.back().in == Duration{600});
 }
 
+TEST_CASE("a scenario's traffic is read as written, with its defaults", "[sim][scenario]") {
+  Diagnostics diags;
+  auto s = load(R"(apiVersion: sluice.dev/v1alpha1
+kind: Scenario
+spec:
+  traffic:
+    rps: 120
+    scrapeInterval: 15s
+    versions:
+      registry.example/web:v2: {errorRate: 0.2, latency: 150ms}
+      registry.example/web:v3: {latency: 1s}
+)",
+                diags);
+  INFO(diags.format());
+  REQUIRE(s);
+  REQUIRE(s->traffic);
+  CHECK(s->traffic->requestsPerSecond == 120);
+  CHECK(s->traffic->scrapeInterval == Duration{15});
+  REQUIRE(s->traffic->versions.size() == 2);
+  CHECK(s->traffic->versions["registry.example/web:v2"].errorRate == 0.2);
+  CHECK(s->traffic->versions["registry.example/web:v2"].latency == std::chrono::milliseconds(150));
+  CHECK_FALSE(s->traffic->versions["registry.example/web:v3"].errorRate);
+
+  auto plain = load("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n  traffic: {}\n", diags);
+  REQUIRE(plain);
+  REQUIRE(plain->traffic);
+  CHECK(plain->traffic->requestsPerSecond == 50);
+  CHECK(plain->traffic->scrapeInterval == Duration{5});
+  CHECK_FALSE(load("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\n", diags)->traffic);
+}
+
 TEST_CASE("a scenario without spec takes the defaults", "[sim][scenario]") {
   Diagnostics diags;
   auto s = load("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\n", diags);
@@ -154,6 +185,16 @@ TEST_CASE("scenario errors name the file, the line and the field path", "[sim][s
        "scenario.yaml:5:26: error: spec.actions[0].restart.at: unknown field"},
       {"actions that are not a list", "  actions: {at: 5m}\n",
        "scenario.yaml:4:3: error: spec.actions: must be a list"},
+      {"a negative traffic rate", "  traffic: {rps: -1}\n",
+       "scenario.yaml:4:13: error: spec.traffic.rps: must be a number from 0 to 1000000"},
+      {"an error rate over 1", "  traffic:\n    versions:\n      web:v2: {errorRate: 1.5}\n",
+       "scenario.yaml:6:16: error: spec.traffic.versions[\"web:v2\"].errorRate: must be a number from 0 to 1"},
+      {"a latency that is not a duration", "  traffic:\n    versions:\n      web:v2: {latency: slow}\n",
+       "scenario.yaml:6:16: error: spec.traffic.versions[\"web:v2\"].latency: invalid duration \"slow\""},
+      {"a zero scrape interval", "  traffic: {scrapeInterval: 0s}\n",
+       "scenario.yaml:4:13: error: spec.traffic.scrapeInterval: must be longer than 0s"},
+      {"an unknown traffic field", "  traffic: {requestsPerSecond: 5}\n",
+       "scenario.yaml:4:13: error: spec.traffic.requestsPerSecond: unknown field"},
   };
   for (const auto& row : rows) {
     INFO(row.behaviour);

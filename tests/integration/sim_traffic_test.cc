@@ -1,0 +1,103 @@
+// `sluice sim` with a scenario's spec.traffic: the simulated data plane runs beside the simulation, its
+// series go to a real Prometheus at virtual times, and the analyses' PromQL (the examples' own templates,
+// on ingress-nginx's and Istio's series) is evaluated there, so the outcome follows from each revision's
+// error rate, not from scripted values.
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "tests/support/process.h"
+
+using namespace sluice::testing;
+using nlohmann::json;
+
+namespace {
+
+const std::string kSourceDir = SLUICE_SOURCE_DIR;
+const std::string kBinary = SLUICE_BINARY;
+
+// Runs `sluice sim FILES --scenario (the scenario text) -o json` in the source folder.
+json simulate(const TempDir& dir, const std::string& files, const std::string& scenario,
+              std::string& errors) {
+  const auto path = dir / "scenario.yaml";
+  std::ofstream(path) << "apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n" << scenario;
+  const auto out = dir / "out.json";
+  // stdout to the file; runCommand captures stderr.
+  const auto r = runCommand("(cd '" + kSourceDir + "' && '" + kBinary + "' sim " + files + " --scenario '" +
+                            path.string() + "' -o json >'" + out.string() + "')");
+  errors = r.output;
+  if (r.exitCode != 0) return json();
+  std::ifstream o(out);
+  return json::parse(o);
+}
+
+// The values of the first AnalysisRun's measurements, as the report prints them.
+std::vector<std::string> measured(const json& report) {
+  std::vector<std::string> out;
+  for (const auto& m : report["analysisRuns"][0]["measurements"]) out.push_back(m["value"]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "sluice sim with spec.traffic: the demo's success rate from ingress-nginx's series on a real Prometheus "
+    "promotes a healthy revision and aborts one answering half its requests with 500",
+    "[integration][sim][traffic][prometheus]") {
+  TempDir dir("sluice-sim-traffic");
+  std::string errors;
+  const std::string base =
+      "  duration: 10m\n  readiness: 2s\n  traffic:\n    rps: 50\n    scrapeInterval: 2s\n";
+
+  const json healthy = simulate(dir, "examples/demo/rollout.yaml", base, errors);
+  INFO(errors);
+  REQUIRE(healthy.is_object());
+  CHECK(healthy["result"]["phase"] == "Healthy");
+  CHECK(measured(healthy) == std::vector<std::string>{"[1]", "[1]", "[1]", "[1]"});
+
+  const json bad = simulate(
+      dir, "examples/demo/rollout.yaml",
+      base + "    versions:\n      registry.example/frontend:1.0: {errorRate: 0.5, latency: 80ms}\n", errors);
+  REQUIRE(bad.is_object());
+  CHECK(bad["result"]["phase"] == "Degraded");
+  CHECK(bad["result"]["aborted"] == true);
+  // The canary Ingress took 20% of the host's 50 requests a second, half of them answered with 500.
+  CHECK(measured(bad) == std::vector<std::string>{"[0.5]"});
+}
+
+TEST_CASE(
+    "sluice sim with spec.traffic: the canary-istio example's success rate from istio_requests_total, "
+    "the revision's error rate given in the scenario",
+    "[integration][sim][traffic][prometheus][istio]") {
+  TempDir dir("sluice-sim-traffic");
+  std::string errors;
+  const std::string base = "  duration: 1h\n  readiness: 30s\n  traffic:\n    scrapeInterval: 15s\n";
+  const json healthy = simulate(dir, "examples/canary-istio/rollout.yaml", base, errors);
+  INFO(errors);
+  REQUIRE(healthy.is_object());
+  CHECK(healthy["result"]["phase"] == "Healthy");
+  CHECK(measured(healthy) == std::vector<std::string>{"[1]", "[1]", "[1]"});
+
+  const json bad =
+      simulate(dir, "examples/canary-istio/rollout.yaml",
+               base + "    versions:\n      registry.example/web:v2: {errorRate: 0.1}\n", errors);
+  REQUIRE(bad.is_object());
+  CHECK(bad["result"]["phase"] == "Degraded");
+  CHECK(measured(bad) == std::vector<std::string>{"[0.9]"});
+}
+
+TEST_CASE("sluice sim with spec.traffic: a router whose objects are not among the files is a clear error",
+          "[integration][sim][traffic]") {
+  TempDir dir("sluice-sim-traffic");
+  // The demo's Rollout and template without its Services and Ingress.
+  const auto rollout = dir / "rollout.yaml";
+  {
+    std::ifstream in(kSourceDir + "/examples/demo/rollout.yaml");
+    const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(rollout) << all.substr(all.find("apiVersion: sluice.dev/v1alpha1\nkind: Rollout"));
+  }
+  std::string errors;
+  const json r = simulate(dir, "'" + rollout.string() + "'", "  traffic: {}\n", errors);
+  CHECK(r.is_null());
+  CHECK_THAT(errors, Catch::Contains("spec.traffic") && Catch::Contains("frontend") &&
+                         Catch::Contains("input files"));
+}
