@@ -188,7 +188,8 @@ TEST_CASE("scenario errors name the file, the line and the field path", "[sim][s
       {"a negative traffic rate", "  traffic: {rps: -1}\n",
        "scenario.yaml:4:13: error: spec.traffic.rps: must be a number from 0 to 1000000"},
       {"an error rate over 1", "  traffic:\n    versions:\n      web:v2: {errorRate: 1.5}\n",
-       "scenario.yaml:6:16: error: spec.traffic.versions[\"web:v2\"].errorRate: must be a number from 0 to 1"},
+       "scenario.yaml:6:16: error: spec.traffic.versions[\"web:v2\"].errorRate: must be a number from 0 to "
+       "1"},
       {"a latency that is not a duration", "  traffic:\n    versions:\n      web:v2: {latency: slow}\n",
        "scenario.yaml:6:16: error: spec.traffic.versions[\"web:v2\"].latency: invalid duration \"slow\""},
       {"a zero scrape interval", "  traffic: {scrapeInterval: 0s}\n",
