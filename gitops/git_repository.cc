@@ -1,0 +1,263 @@
+// The GitRepository kind (see git_repository.h).
+#include "gitops/git_repository.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/json_fields.h"
+#include "gitops/git_url.h"
+#include "gitops/semver.h"
+
+namespace sluice::gitops {
+
+using json = nlohmann::json;
+using namespace json_fields;
+
+namespace {
+
+bool isHex(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c); });
+}
+
+void readRef(ObjectReader& o, GitRepositoryRef& ref) {
+  o.read("branch", ref.branch, readString);
+  o.read("tag", ref.tag, readString);
+  o.read("semver", ref.semver, readString);
+  o.read("name", ref.name, readString);
+  o.read("commit", ref.commit, readString);
+  Reporter& r = o.reporter();
+  if (!ref.semver.empty()) {
+    if (auto range = SemVerRange::parse(ref.semver); !range) r.error(o.path("semver"), range.error());
+  }
+  if (!ref.name.empty() && ref.name.rfind("refs/", 0) != 0)
+    r.error(o.path("name"),
+            "must be a full reference starting with refs/ (refs/heads/main), got \"" + ref.name + "\"");
+  if (!ref.commit.empty() && (!isHex(ref.commit) || ref.commit.size() < 7 || ref.commit.size() > 64))
+    r.error(o.path("commit"), "must be a commit id in hex (7 to 64 digits), got \"" + ref.commit + "\"");
+}
+
+void readSpec(ObjectReader& o, GitRepositorySpec& spec) {
+  Reporter& r = o.reporter();
+  o.readRequired("url", spec.url);
+  if (!spec.url.empty()) {
+    if (auto url = parseGitUrl(spec.url); !url) r.error(o.path("url"), url.error());
+  }
+  if (!o.has("interval")) {
+    r.error(o.path("interval"), "is required");
+  } else {
+    std::optional<Duration> interval;
+    o.read("interval", interval, readDuration);
+    if (interval) {
+      if (interval->count() <= 0) {
+        r.error(o.path("interval"), "must be more than 0s");
+      } else {
+        spec.interval = *interval;
+      }
+    }
+  }
+  std::optional<Duration> timeout;
+  o.read("timeout", timeout, readDuration);
+  if (timeout) {
+    if (timeout->count() <= 0) {
+      r.error(o.path("timeout"), "must be more than 0s");
+    } else {
+      spec.timeout = *timeout;
+    }
+  }
+  if (const json* ref = o.get("ref")) {
+    readObject(r, *ref, o.path("ref"), [&](ObjectReader& ro) { readRef(ro, spec.ref); });
+  }
+  const GitRepositoryRef& ref = spec.ref;
+  if (ref.branch.empty() && ref.tag.empty() && ref.semver.empty() && ref.name.empty() && ref.commit.empty())
+    spec.ref.branch = GitRepositoryRef::kDefaultBranch;
+  if (const json* secret = o.get("secretRef")) {
+    readObject(r, *secret, o.path("secretRef"),
+               [&](ObjectReader& so) { so.readRequired("name", spec.secretRefName); });
+  }
+  if (const json* ignore = o.get("ignore")) {
+    if (auto text = readString(r, *ignore, o.path("ignore"))) spec.ignore = *text;
+  }
+  o.read("suspend", spec.suspend, readBool);
+  if (const json* provider = o.get("provider")) {
+    if (!provider->is_string() || *provider != "generic")
+      r.error(o.path("provider"),
+              "only \"generic\" is supported by sluice (credentials from spec.secretRef)");
+  }
+  for (const char* key : {"verify", "include", "proxySecretRef"})
+    o.rejectUnsupported(key, "is not supported by sluice yet");
+  if (const json* submodules = o.get("recurseSubmodules")) {
+    if (submodules->is_boolean() && submodules->get<bool>())
+      r.error(o.path("recurseSubmodules"), "is not supported by sluice yet: submodules are left out");
+  }
+  o.ignoreUnsupported("sparseCheckout");
+}
+
+void readMetadata(ObjectReader& o, GitRepository& repo) {
+  o.readRequired("name", repo.name);
+  o.read("namespace", repo.ns, readString);
+  std::optional<int64_t> generation;
+  o.read("generation", generation, readInt64);
+  repo.generation = generation.value_or(0);
+  o.read("annotations", repo.annotations, readStringMap);
+}
+
+}  // namespace
+
+std::optional<GitRepository> parseGitRepository(const json& object, const SourceMap& source,
+                                                Diagnostics& diags) {
+  Diagnostics local;
+  Reporter r(source, local);
+  GitRepository repo;
+  try {
+    if (!object.is_object()) {
+      r.wrongType("", "an object", object);
+    } else {
+      ObjectReader o(r, object, "");
+      o.readRequired("apiVersion", repo.apiVersion);
+      if (!repo.apiVersion.empty() && repo.apiVersion != kSluiceSourceApiVersion &&
+          repo.apiVersion != kFluxSourceApiVersion && repo.apiVersion != kFluxSourceApiVersionBeta2) {
+        r.error("apiVersion", std::string("must be ") + kSluiceSourceApiVersion + ", " +
+                                  kFluxSourceApiVersion + " or " + kFluxSourceApiVersionBeta2 + ", got \"" +
+                                  repo.apiVersion + "\"");
+      }
+      std::string kind;
+      o.readRequired("kind", kind);
+      if (!kind.empty() && kind != kGitRepositoryKind)
+        r.error("kind", std::string("must be ") + kGitRepositoryKind + ", got \"" + kind + "\"");
+      if (const json* m = o.get("metadata")) {
+        if (m->is_object()) {
+          // Server-managed metadata is many fields this kind has no use for: not reported as unknown.
+          ObjectReader mo(r, *m, "metadata");
+          readMetadata(mo, repo);
+        } else {
+          r.wrongType("metadata", "an object", *m);
+        }
+      } else {
+        r.error("metadata", "is required");
+      }
+      if (const json* s = o.get("spec")) {
+        readObject(r, *s, "spec", [&](ObjectReader& so) { readSpec(so, repo.spec); });
+      } else {
+        r.error("spec", "is required");
+      }
+      o.get("status");  // the controller's; read by statusFromJson
+      o.warnUnknown();
+    }
+  } catch (const std::exception& e) {
+    r.error("", std::string("cannot be read: ") + e.what());
+  }
+  const bool ok = !local.hasErrors();
+  diags.append(local);
+  if (!ok) return std::nullopt;
+  return repo;
+}
+
+// ---- status -------------------------------------------------------------------------------------
+
+const Condition* GitRepositoryStatus::find(const std::string& type) const {
+  for (const auto& c : conditions) {
+    if (c.type == type) return &c;
+  }
+  return nullptr;
+}
+
+void GitRepositoryStatus::set(Condition c, Time now) {
+  for (auto& existing : conditions) {
+    if (existing.type != c.type) continue;
+    c.lastTransitionTime = existing.status == c.status ? existing.lastTransitionTime : now;
+    existing = std::move(c);
+    return;
+  }
+  c.lastTransitionTime = now;
+  conditions.push_back(std::move(c));
+}
+
+void GitRepositoryStatus::remove(const std::string& type) {
+  conditions.erase(std::remove_if(conditions.begin(), conditions.end(),
+                                  [&](const Condition& c) { return c.type == type; }),
+                   conditions.end());
+}
+
+json artifactToJson(const Artifact& a) {
+  json j = json::object();
+  putString(j, "path", a.path);
+  putString(j, "url", a.url);
+  putString(j, "revision", a.revision);
+  putString(j, "digest", a.digest);
+  j["lastUpdateTime"] = formatRfc3339(a.lastUpdateTime);
+  j["size"] = a.size;
+  return j;
+}
+
+json statusToJson(const GitRepositoryStatus& s) {
+  json j = json::object();
+  putInt(j, "observedGeneration", s.observedGeneration);
+  if (!s.conditions.empty()) {
+    json list = json::array();
+    for (const auto& c : s.conditions) {
+      list.push_back({{"type", c.type},
+                      {"status", c.status},
+                      {"reason", c.reason},
+                      {"message", c.message},
+                      {"observedGeneration", c.observedGeneration},
+                      {"lastTransitionTime", formatRfc3339(c.lastTransitionTime)}});
+    }
+    j["conditions"] = list;
+  }
+  if (s.artifact) j["artifact"] = artifactToJson(*s.artifact);
+  if (s.observedIgnore) j["observedIgnore"] = *s.observedIgnore;
+  putString(j, "lastHandledReconcileAt", s.lastHandledReconcileAt);
+  return j;
+}
+
+Result<GitRepositoryStatus> statusFromJson(const json& status) {
+  Diagnostics diags;
+  SourceMap none;
+  Reporter r(none, diags);
+  GitRepositoryStatus s;
+  try {
+    readStatusObject(r, status, "status", [&](ObjectReader& o) {
+      std::optional<int64_t> generation;
+      o.read("observedGeneration", generation, readInt64);
+      s.observedGeneration = generation.value_or(0);
+      if (const json* list = o.get("conditions")) {
+        forEachObject(r, *list, o.path("conditions"), [&](ObjectReader& co) {
+          Condition c;
+          co.read("type", c.type, readString);
+          co.read("status", c.status, readString);
+          co.read("reason", c.reason, readString);
+          co.read("message", c.message, readString);
+          co.read("observedGeneration", c.observedGeneration, readInt64);
+          std::optional<Time> t;
+          co.read("lastTransitionTime", t, readTime);
+          if (t) c.lastTransitionTime = *t;
+          s.conditions.push_back(std::move(c));
+        });
+      }
+      if (const json* a = o.get("artifact")) {
+        readStatusObject(r, *a, o.path("artifact"), [&](ObjectReader& ao) {
+          Artifact art;
+          ao.read("path", art.path, readString);
+          ao.read("url", art.url, readString);
+          ao.read("revision", art.revision, readString);
+          ao.read("digest", art.digest, readString);
+          std::optional<Time> t;
+          ao.read("lastUpdateTime", t, readTime);
+          if (t) art.lastUpdateTime = *t;
+          ao.read("size", art.size, readInt64);
+          s.artifact = std::move(art);
+        });
+      }
+      if (const json* ignore = o.get("observedIgnore")) {
+        if (auto text = readString(r, *ignore, o.path("observedIgnore"))) s.observedIgnore = *text;
+      }
+      o.read("lastHandledReconcileAt", s.lastHandledReconcileAt, readString);
+    });
+  } catch (const std::exception& e) {
+    r.error("status", std::string("cannot be read: ") + e.what());
+  }
+  if (diags.hasErrors()) return Error{joinErrors(diags)};
+  return s;
+}
+
+}  // namespace sluice::gitops
