@@ -10,7 +10,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev catch2 libcli11-dev
   libmuparser-dev libcurl4-openssl-dev libboost-dev prometheus-cpp-dev libbenchmark-dev
   libsqlite3-dev libssl-dev libre2-dev libspdlog-dev prometheus curl jq procps zsh
-  protobuf-compiler libprotobuf-dev libsnappy-dev libgit2-dev libarchive-dev age
+  protobuf-compiler libprotobuf-dev libsnappy-dev libgit2-dev libarchive-dev age openssh-server
   clang-format clang-tidy clang libclang-rt-14-dev
 )
 
