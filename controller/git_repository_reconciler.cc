@@ -82,6 +82,8 @@ GitRepositoryReconciler::GitRepositoryReconciler(kube::Client& client, kube::Inf
       options_(std::move(options)) {
   std::error_code ec;
   fs::create_directories(storage_, ec);
+  // Checkouts left half-archived by a process that died: nobody else uses them.
+  fs::remove_all(storage_ / "tmp", ec);
   if (options_.artifactBaseUrl.empty())
     options_.artifactBaseUrl = "file://" + fs::absolute(storage_).string();
 }

@@ -36,7 +36,8 @@ struct GitRepositoryReconcilerOptions {
 class GitRepositoryReconciler {
  public:
   // `storagePath` holds the artifacts (gitrepository/<ns>/<name>/<commit>.tar.gz) and the git caches
-  // (cache/gitrepository/<ns>/<name>); created when missing. `repos` is the informer of GitRepositories;
+  // (cache/gitrepository/<ns>/<name>) and the checkouts being archived (tmp/, emptied here); created when
+  // missing. `repos` is the informer of GitRepositories;
   // Secrets named by spec.secretRef are read from the API when a fetch needs them. Everything must
   // outlive the reconciler.
   GitRepositoryReconciler(kube::Client& client, kube::Informer& repos, RecentWrites& writes,

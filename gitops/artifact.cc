@@ -274,33 +274,34 @@ Status extractArtifact(const fs::path& storageRoot, const nlohmann::json& artifa
   // Entries are written at destination/name, an absolute path: their own names were checked above.
   archive_write_disk_set_options(
       out.get(), ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_PERM);
+  // Errors about one entry (built outside the loop: one string each, when it happens).
+  const auto entryError = [&rel](const char* what, const std::string& name, const std::string& detail) {
+    return Error{"artifact " + rel + ": " + what + " \"" + name + "\" (" + detail + ")"};
+  };
   archive_entry* entry = nullptr;
   int rc = 0;
   while ((rc = archive_read_next_header(in.get(), &entry)) == ARCHIVE_OK) {
     const char* rawName = archive_entry_pathname(entry);
     const std::string name = rawName ? rawName : "";
-    if (!safeRelative(name))
-      return Error{"artifact " + rel + ": refused the entry \"" + name + "\" (absolute or with '..')"};
+    if (!safeRelative(name)) return entryError("refused the entry", name, "absolute or with '..'");
     const auto type = archive_entry_filetype(entry);
     if (type != AE_IFREG && type != AE_IFDIR)
-      return Error{"artifact " + rel + ": refused the entry \"" + name +
-                   "\" (neither a file nor a directory)"};
+      return entryError("refused the entry", name, "neither a file nor a directory");
     const std::string target = (destination / name).string();
     archive_entry_set_pathname(entry, target.c_str());
     if (archive_write_header(out.get(), entry) != ARCHIVE_OK)
-      return Error{"artifact " + rel + ": cannot write " + name + ": " + archiveError(out.get())};
+      return entryError("cannot write", name, archiveError(out.get()));
     const void* block = nullptr;
     size_t size = 0;
     la_int64_t offset = 0;
     int r = 0;
     while ((r = archive_read_data_block(in.get(), &block, &size, &offset)) == ARCHIVE_OK) {
       if (archive_write_data_block(out.get(), block, size, offset) != ARCHIVE_OK)
-        return Error{"artifact " + rel + ": cannot write " + name + ": " + archiveError(out.get())};
+        return entryError("cannot write", name, archiveError(out.get()));
     }
-    if (r != ARCHIVE_EOF)
-      return Error{"artifact " + rel + ": cannot read " + name + ": " + archiveError(in.get())};
+    if (r != ARCHIVE_EOF) return entryError("cannot read", name, archiveError(in.get()));
     if (archive_write_finish_entry(out.get()) != ARCHIVE_OK)
-      return Error{"artifact " + rel + ": cannot write " + name + ": " + archiveError(out.get())};
+      return entryError("cannot write", name, archiveError(out.get()));
   }
   if (rc != ARCHIVE_EOF) return Error{"artifact " + rel + ": " + archiveError(in.get())};
   return Status::Ok();

@@ -132,14 +132,19 @@ bool KnownHosts::hostMatches(const Entry& e, const std::string& host) {
   return matched;
 }
 
+namespace {
+Error revokedKey(const std::string& host, const std::string& keyType, const std::string& key) {
+  return Error{"the host key of " + host + " (" + keyType + " " + sshFingerprint(key) +
+               ") is marked @revoked in known_hosts"};
+}
+}  // namespace
+
 Status KnownHosts::verify(const std::string& host, const std::string& keyType, const std::string& key) const {
   bool hostKnown = false;
   for (const Entry& e : entries_) {
     if (!hostMatches(e, host)) continue;
     if (e.revoked) {
-      if (e.key == key)
-        return Error{"the host key of " + host + " (" + keyType + " " + sshFingerprint(key) +
-                     ") is marked @revoked in known_hosts"};
+      if (e.key == key) return revokedKey(host, keyType, key);
       continue;
     }
     hostKnown = true;
