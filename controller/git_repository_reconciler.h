@@ -46,7 +46,9 @@ class GitRepositoryReconciler {
   GitRepositoryReconciler(const GitRepositoryReconciler&) = delete;
   GitRepositoryReconciler& operator=(const GitRepositoryReconciler&) = delete;
 
-  // One pass over the GitRepository "namespace/name". Blocks while it fetches (up to spec.timeout).
+  // One pass over the GitRepository "namespace/name". Blocks while it fetches (up to spec.timeout). An
+  // object the informer does not hold is taken as deleted and its artifacts and cache are removed, so call
+  // it only once the informer has synced (an artifact removed in error is rebuilt at the next pass).
   // Done for a suspended, deleted or invalid object (an invalid spec is marked Stalled, then waits for a
   // change); RequeueAfter(interval) after a fetch, or the rest of the interval when none was due;
   // RequeueAfter(backoff, doubling from 1 s up to the interval) after a failed fetch; Retry when the API
