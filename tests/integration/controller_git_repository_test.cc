@@ -337,3 +337,39 @@ TEST_CASE("GitRepository: suspended does nothing; an invalid spec is Stalled wit
   env.reconcile("bad");
   CHECK(rv(env.get("bad")) == before);
 }
+
+TEST_CASE(
+    "GitRepository: .sourceignore applies, and a new spec.ignore rebuilds the artifact of the same commit",
+    "[integration][gitops][gitrepository]") {
+  GitRepositoryEnv env;
+  TempDir tmp("sluice-gitrepo");
+  GitRepo origin(tmp / "origin");
+  const std::string c1 = origin.commit({{"deploy/app.yaml", "replicas: 1\n"},
+                                        {"deploy/notes.txt", "draft\n"},
+                                        {"deploy/.sourceignore", "*.txt\n"},
+                                        {"README.md", "docs\n"},
+                                        {".github/workflows/ci.yaml", "on: push\n"}});
+  env.apply(gitRepository("site", origin.fileUrl()));
+  env.reconcile("site");
+  json repo = env.get("site");
+  const json first = repo["status"]["artifact"];
+  REQUIRE(gitops::extractArtifact(env.storage.path(), first, tmp / "one").ok());
+  CHECK(fs::exists(tmp / "one/deploy/app.yaml"));
+  CHECK(fs::exists(tmp / "one/README.md"));
+  CHECK_FALSE(fs::exists(tmp / "one/deploy/notes.txt"));  // .sourceignore
+  CHECK_FALSE(fs::exists(tmp / "one/.github"));           // Flux's default exclusions
+  CHECK_FALSE(repo["status"].contains("observedIgnore"));
+
+  env.apply(gitRepository("site", origin.fileUrl(), {{"branch", "main"}}, {{"ignore", "/*\n!/deploy/\n"}}));
+  env.reconcile("site");
+  repo = env.get("site");
+  const json second = repo["status"]["artifact"];
+  CHECK(second["revision"] == "main@sha1:" + c1);
+  CHECK(second["digest"] != first["digest"]);
+  CHECK(repo["status"]["observedIgnore"] == "/*\n!/deploy/\n");
+  CHECK(repo["status"]["observedGeneration"] == 2);
+  REQUIRE(gitops::extractArtifact(env.storage.path(), second, tmp / "two").ok());
+  CHECK(fs::exists(tmp / "two/deploy/app.yaml"));
+  CHECK_FALSE(fs::exists(tmp / "two/README.md"));
+  CHECK_FALSE(fs::exists(tmp / "two/deploy/notes.txt"));
+}
