@@ -8,6 +8,7 @@
 #include <array>
 #include <cctype>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "gitops/crypto_primitives.h"
@@ -310,6 +311,38 @@ Result<std::vector<std::string>> parseAgeIdentities(const std::string& text) {
     out.push_back(std::move(upper));
   }
   if (out.empty()) return Error{"no age identity (AGE-SECRET-KEY-1...) found"};
+  return out;
+}
+
+Result<std::vector<std::string>> ageIdentitiesFromSecret(const nlohmann::json& secret) {
+  const auto meta = secret.value("metadata", nlohmann::json::object());
+  const std::string name = "Secret " + (meta.contains("namespace") ? meta.value("namespace", "") + "/" : "") +
+                           meta.value("name", std::string("(unnamed)"));
+  constexpr std::string_view kSuffix = ".agekey";
+  std::vector<std::string> out;
+  auto addEntries = [&](const char* field, bool base64) -> Status {
+    const auto it = secret.find(field);
+    if (it == secret.end() || !it->is_object()) return {};
+    for (const auto& [key, value] : it->items()) {
+      if (key.size() < kSuffix.size() ||
+          key.compare(key.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0)
+        continue;
+      const std::string where = name + ": " + field + "." + key + ": ";
+      if (!value.is_string()) return Error{where + "not a string"};
+      std::optional<std::string> text = value.get<std::string>();
+      if (base64) text = kube::base64Decode(*text);
+      if (!text) return Error{where + "not valid base64"};
+      auto ids = parseAgeIdentities(*text);
+      OPENSSL_cleanse(text->data(), text->size());
+      if (!ids) return Error{where + ids.error()};
+      out.insert(out.end(), ids->begin(), ids->end());
+    }
+    return {};
+  };
+  if (Status s = addEntries("data", true); !s) return Error{s.error()};
+  if (Status s = addEntries("stringData", false); !s) return Error{s.error()};
+  if (out.empty())
+    return Error{name + ": no entry ending in .agekey (the age identities SOPS decryption needs)"};
   return out;
 }
 

@@ -2,6 +2,7 @@
 // a document's data key. Decryption only: the controller never encrypts.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,12 @@ namespace sluice::gitops {
 // identity in upper case. An error names the offending line by number and never quotes it (it may be a
 // mistyped key); a text without any identity is an error too.
 Result<std::vector<std::string>> parseAgeIdentities(const std::string& text);
+
+// The identities of a Kustomization's decryption Secret (a Secret object as the API returns it): every
+// `data` (base64) or `stringData` entry whose name ends in `.agekey`, each read as by parseAgeIdentities;
+// entries with other names (Flux's `.asc`, `sops.vault-token`, ...) are left alone. An error names the
+// Secret and the entry, never its content; a Secret without any `.agekey` identity is an error too.
+Result<std::vector<std::string>> ageIdentitiesFromSecret(const nlohmann::json& secret);
 
 // The recipient (`age1...`) of a validated identity; an error when `identity` is not one. Pure.
 Result<std::string> ageRecipient(const std::string& identity);

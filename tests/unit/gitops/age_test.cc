@@ -4,8 +4,10 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "kube/base64.h"
 #include "tests/support/process.h"
 
 using sluice::gitops::ageDecrypt;
@@ -202,5 +204,37 @@ TEST_CASE("a malformed age key file is refused naming the line, never quoting it
     CHECK_THAT(ids.error(), Catch::StartsWith(row.error));
     CHECK_THAT(ids.error(), !Catch::Contains(a.identity.substr(15, 20)));
     CHECK_THAT(ids.error(), !Catch::Contains(typo.substr(15, 20)));
+  }
+}
+
+TEST_CASE("a decryption Secret's .agekey entries give its identities; other entries are left alone",
+          "[gitops][age]") {
+  TempDir dir("sluice-age");
+  const Key a = makeKey(dir, "a");
+  const Key b = makeKey(dir, "b");
+  const std::string both = readAll(dir / "a.agekey") + readAll(dir / "b.agekey");
+  const nlohmann::json secret = {{"metadata", {{"name", "sops-age"}, {"namespace", "flux-system"}}},
+                                 {"data",
+                                  {{"team.agekey", sluice::kube::base64Encode(both)},
+                                   {"pgp.asc", sluice::kube::base64Encode("not age")}}},
+                                 {"stringData", {{"extra.agekey", "# one more\n" + a.identity + "\n"}}}};
+  const auto ids = sluice::gitops::ageIdentitiesFromSecret(secret);
+  REQUIRE(ids.ok());
+  CHECK(*ids == std::vector<std::string>{a.identity, b.identity, a.identity});
+
+  struct Row {
+    nlohmann::json data;
+    std::string error;
+  };
+  for (const auto& row :
+       {Row{{{"pgp.asc", "eA=="}}, "Secret flux-system/sops-age: no entry ending in .agekey"},
+        Row{{{"k.agekey", "!!"}}, "Secret flux-system/sops-age: data.k.agekey: not valid base64"},
+        Row{{{"k.agekey", sluice::kube::base64Encode("oops " + a.identity)}},
+            "Secret flux-system/sops-age: data.k.agekey: line 1 is not an age X25519 identity"}}) {
+    const auto bad = sluice::gitops::ageIdentitiesFromSecret(
+        {{"metadata", {{"name", "sops-age"}, {"namespace", "flux-system"}}}, {"data", row.data}});
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error(), Catch::StartsWith(row.error));
+    CHECK_THAT(bad.error(), !Catch::Contains(a.identity.substr(15, 20)));
   }
 }
