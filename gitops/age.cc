@@ -327,7 +327,8 @@ Result<std::vector<std::string>> ageIdentitiesFromSecret(const nlohmann::json& s
       if (key.size() < kSuffix.size() ||
           key.compare(key.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0)
         continue;
-      const std::string where = name + ": " + field + "." + key + ": ";
+      std::string where = name;
+      where.append(": ").append(field).append(".").append(key).append(": ");
       if (!value.is_string()) return Error{where + "not a string"};
       std::optional<std::string> text = value.get<std::string>();
       if (base64) text = kube::base64Decode(*text);
