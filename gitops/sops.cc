@@ -19,6 +19,7 @@
 #include "gitops/age.h"
 #include "gitops/crypto_primitives.h"
 #include "kube/base64.h"
+#include "kube/json_depth.h"
 
 namespace sluice::gitops {
 namespace {
@@ -77,6 +78,10 @@ Result<std::vector<Doc>> parseDocuments(std::string_view text, const std::string
     return Error{fileName + ": larger than " + std::to_string(limits::kMaxFileBytes >> 20) + " MiB"};
   std::vector<Doc> docs;
   if (isJsonFile(fileName)) {
+    // The walk and the printers recurse once per level: refuse what would nest past the YAML limit.
+    if (const auto deep = kube::firstTooDeep(text, static_cast<size_t>(limits::kMaxNestingDepth)))
+      return Error{fileName + ": nested more than " + std::to_string(limits::kMaxNestingDepth) +
+                   " levels deep (at byte " + std::to_string(deep->offset) + ")"};
     try {
       docs.push_back({Json::parse(text), SourceMap(fileName)});
     } catch (const Json::exception& e) {

@@ -273,6 +273,7 @@ TEST_CASE("SOPS metadata that cannot be honoured is refused with the reason", "[
       {"a bad lastmodified", replaceOnce(regex, "2026-12-07T01:02:03Z", "yesterday"),
        "lastmodified is missing or not an RFC 3339 time"},
       {"malformed YAML", regex + "  bad: [\n", "invalid YAML"},
+      {"YAML nested past the limit", std::string(300, '[') + std::string(300, ']'), "nest"},
   };
   for (const auto& row : rows) {
     INFO(row.what);
@@ -281,4 +282,8 @@ TEST_CASE("SOPS metadata that cannot be honoured is refused with the reason", "[
     CHECK_THAT(out.error(), Catch::StartsWith("s.yaml"));
     CHECK_THAT(out.error(), Catch::Contains(row.error));
   }
+  const auto deep = decryptSopsDocument("{\"a\": " + std::string(2000, '[') + std::string(2000, ']') + "}",
+                                        "deep.json", keys("first"));
+  REQUIRE_FALSE(deep.ok());
+  CHECK_THAT(deep.error(), Catch::StartsWith("deep.json: nested more than 200 levels deep"));
 }
