@@ -7,7 +7,9 @@
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -47,6 +49,30 @@ struct Doc {
 
 // ---- reading ----
 
+// go-yaml v3, which SOPS reads YAML with, reads a plain integer with Go's strconv.ParseInt(s, 0, 64)
+// after dropping every '_': a leading 0 is octal (0644 is 420), and 0x, 0o and 0b prefixes are read.
+// SOPS hashes the number it read, so the MAC over a `defaultMode: 0644` depends on reading it the same.
+std::optional<int64_t> goYamlInteger(std::string_view text) {
+  std::string plain;
+  for (char c : text)
+    if (c != '_') plain += c;
+  std::string_view s(plain);
+  const bool negative = !s.empty() && s.front() == '-';
+  if (!s.empty() && (s.front() == '-' || s.front() == '+')) s.remove_prefix(1);
+  int base = 10;
+  if (s.size() > 1 && s[0] == '0') {
+    const char p = static_cast<char>(std::tolower(static_cast<unsigned char>(s[1])));
+    base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 8;
+    s.remove_prefix(p == 'x' || p == 'o' || p == 'b' ? 2 : 1);
+  }
+  uint64_t magnitude = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), magnitude, base);
+  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+  constexpr uint64_t kMax = static_cast<uint64_t>(INT64_MAX);
+  if (magnitude > kMax + (negative ? 1 : 0)) return std::nullopt;
+  return negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+}
+
 Json orderedFromYaml(const YAML::Node& node, const std::string& path, SourceMap& source) {
   if (node.Mark().line >= 0) source.set(path, {node.Mark().line + 1, node.Mark().column + 1});
   switch (node.Type()) {
@@ -65,6 +91,11 @@ Json orderedFromYaml(const YAML::Node& node, const std::string& path, SourceMap&
       return out;
     }
     case YAML::NodeType::Scalar: {
+      const std::string& text = node.Scalar();
+      const bool numeric = !text.empty() && (std::isdigit(static_cast<unsigned char>(text[0])) ||
+                                             text[0] == '-' || text[0] == '+');
+      if (node.Tag() == "?" && numeric)
+        if (const auto n = goYamlInteger(text)) return Json(*n);
       const nlohmann::json v = yamlScalarToJson(node);
       return Json::parse(v.dump());
     }

@@ -5,7 +5,7 @@
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { fixtures, Float, Bytes, Comment } from "./fixtures.mjs";
+import { fixtures, Float, Bytes, Comment, Raw } from "./fixtures.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
 const recipientOf = (name) =>
@@ -21,6 +21,7 @@ function goFloat(f) {
 
 // SOPS's ToBytes and the type it records, for one plaintext leaf.
 function leaf(value, format) {
+  if (value instanceof Raw) return leaf(value.value, format);
   if (value instanceof Bytes) return { text: value.text, type: "bytes" };
   if (value instanceof Float) return { text: goFloat(value.value), type: "float" };
   if (typeof value === "string") return { text: value, type: "str" };
@@ -62,7 +63,7 @@ function encryptTree(value, path, ctx) {
     if (!shouldEncrypt(path, ctx.rules)) return value;
     return new Comment(encryptValue(value.text, "comment", ctx.dataKey, path.map((k) => `${k}:`).join("") || ":"));
   }
-  if (typeof value === "object" && !(value instanceof Float) && !(value instanceof Bytes)) {
+  if (isBranch(value)) {
     const out = {};
     for (const [k, v] of Object.entries(value)) {
       out[k] = encryptTree(v, v instanceof Comment ? path : [...path, k], ctx);
@@ -82,6 +83,7 @@ const plainKey = (k) => (/^[A-Za-z_][A-Za-z0-9_.\/-]*$/.test(k) ? k : JSON.strin
 
 function yamlScalar(v) {
   if (v === null) return "null";
+  if (v instanceof Raw) return v.yaml;
   if (v instanceof Float) return Number.isInteger(v.value) ? `${v.value}.0` : String(v.value);
   if (v instanceof Bytes) return JSON.stringify(v.text);
   if (typeof v === "string") return v.startsWith("ENC[") ? v : JSON.stringify(v);
@@ -89,7 +91,12 @@ function yamlScalar(v) {
 }
 
 const isBranch = (v) =>
-  v !== null && typeof v === "object" && !(v instanceof Float) && !(v instanceof Bytes) && !(v instanceof Comment);
+  v !== null &&
+  typeof v === "object" &&
+  !(v instanceof Float) &&
+  !(v instanceof Bytes) &&
+  !(v instanceof Comment) &&
+  !(v instanceof Raw);
 
 function yamlLines(value, indent, lines) {
   const pad = " ".repeat(indent);
@@ -129,6 +136,7 @@ const toYaml = (doc) => {
 const toJsonValue = (v) => {
   if (v instanceof Float) return v.value;
   if (v instanceof Bytes) return v.text;
+  if (v instanceof Raw) return v.value;
   if (Array.isArray(v)) return v.filter((x) => !(x instanceof Comment)).map(toJsonValue);
   if (isBranch(v))
     return Object.fromEntries(

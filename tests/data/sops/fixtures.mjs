@@ -1,7 +1,7 @@
 // The plaintext of every SOPS fixture, with the rules and recipients it is encrypted for. encode.mjs
 // turns each into `NAME` (encrypted) and `BASE.FORMAT.plain.json` (the values a decoder must return).
 // `npmCheck: false` marks the fixtures the independent npm decoder cannot read (multi-document YAML,
-// key_groups, the bytes type), checked by the C++ decoder alone.
+// key_groups, the bytes type, go-yaml's octal integers), checked by the C++ decoder alone.
 
 // A float whose value is integral (2.0), which JavaScript cannot tell from the integer 2.
 export class Float {
@@ -13,6 +13,13 @@ export class Float {
 export class Bytes {
   constructor(text) {
     this.text = text;
+  }
+}
+// A plain YAML scalar written as `yaml` and read by SOPS (go-yaml v3) as the number `value`: 0644 is 420.
+export class Raw {
+  constructor(yaml, value) {
+    this.yaml = yaml;
+    this.value = value;
   }
 }
 // A YAML comment line (the text after '#').
@@ -145,6 +152,22 @@ export const fixtures = [
     npmCheck: false,
     keyGroups: true,
     documents: [{ token: "from-a-key-group" }],
+  },
+  {
+    name: "go-yaml-integers.sops.yaml",
+    format: "yaml",
+    npmCheck: false,
+    documents: [
+      {
+        mode: new Raw("0644", 420),
+        mode_unencrypted: new Raw("0644", 420),
+        hex_unencrypted: new Raw("0x1F", 31),
+        octal_unencrypted: new Raw("0o17", 15),
+        binary_unencrypted: new Raw("-0b101", -5),
+        grouped_unencrypted: new Raw("1_000", 1000),
+        signed_unencrypted: new Raw("+12", 12),
+      },
+    ],
   },
   {
     name: "bytes.sops.yaml",

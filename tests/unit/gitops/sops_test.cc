@@ -105,7 +105,8 @@ TEST_CASE("SOPS fixtures decrypt to the plaintext they were encrypted from", "[g
         Row{"unencrypted-suffix.sops.yaml", "first"}, Row{"mac-only-encrypted.sops.yaml", "first"},
         Row{"two-recipients.sops.yaml", "second"}, Row{"two-recipients.sops.json", "second"},
         Row{"two-recipients.sops.yaml", "first"}, Row{"multi-document.sops.yaml", "first"},
-        Row{"key-groups.sops.yaml", "first"}, Row{"bytes.sops.yaml", "first"}}) {
+        Row{"key-groups.sops.yaml", "first"}, Row{"bytes.sops.yaml", "first"},
+        Row{"go-yaml-integers.sops.yaml", "first"}}) {
     INFO(row.file << " with the " << row.key << " key");
     const auto out = decryptSopsDocument(fixture(row.file), row.file, keys(row.key));
     INFO((out.ok() ? std::string() : out.error()));
