@@ -9,8 +9,8 @@
 
 #include <cctype>
 #include <charconv>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -18,6 +18,7 @@
 
 #include "base/input_limits.h"
 #include "base/source.h"
+#include "base/utf8.h"
 #include "gitops/age.h"
 #include "gitops/crypto_primitives.h"
 #include "kube/base64.h"
@@ -384,6 +385,11 @@ struct Walker {
       return at(display,
                 "the value does not decrypt: it was altered, moved from another key, or encrypted "
                 "with another data key");
+    // The output is YAML or JSON text: a value that is not UTF-8 could not be written back faithfully.
+    if (invalidUtf8Offset(*plain) != std::string::npos) {
+      OPENSSL_cleanse(plain->data(), plain->size());
+      return at(display, "the decrypted value is not UTF-8 text");
+    }
     auto typed = typedPlaintext(*plain, enc->type);
     OPENSSL_cleanse(plain->data(), plain->size());
     if (!typed) return at(display, "the decrypted value is not of its declared type \"" + enc->type + "\"");

@@ -38,7 +38,7 @@ function encryptValue(text, type, dataKey, aad) {
   const iv = randomBytes(32);
   const cipher = createCipheriv("aes-256-gcm", dataKey, iv);
   cipher.setAAD(Buffer.from(aad, "utf8"));
-  const data = Buffer.concat([cipher.update(Buffer.from(text, "utf8")), cipher.final()]);
+  const data = Buffer.concat([cipher.update(Buffer.from(text)), cipher.final()]);
   const tag = cipher.getAuthTag();
   return `ENC[AES256_GCM,data:${data.toString("base64")},iv:${iv.toString("base64")},tag:${tag.toString(
     "base64"
@@ -72,8 +72,8 @@ function encryptTree(value, path, ctx) {
   }
   const { text, type } = leaf(value, ctx.format);
   const encrypted = shouldEncrypt(path, ctx.rules);
-  if (!ctx.rules.mac_only_encrypted || encrypted) ctx.hash.update(Buffer.from(text, "utf8"));
-  if (!encrypted || text === "") return value;
+  if (!ctx.rules.mac_only_encrypted || encrypted) ctx.hash.update(Buffer.from(text));
+  if (!encrypted || text.length === 0) return value;
   return encryptValue(text, type, ctx.dataKey, path.map((k) => `${k}:`).join(""));
 }
 
@@ -135,7 +135,7 @@ const toYaml = (doc) => {
 // JSON.stringify with the fixtures' markers as plain values and comments left out.
 const toJsonValue = (v) => {
   if (v instanceof Float) return v.value;
-  if (v instanceof Bytes) return v.text;
+  if (v instanceof Bytes) return typeof v.text === "string" ? v.text : { hex: v.text.toString("hex") };
   if (v instanceof Raw) return v.value;
   if (Array.isArray(v)) return v.filter((x) => !(x instanceof Comment)).map(toJsonValue);
   if (isBranch(v))

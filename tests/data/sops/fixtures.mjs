@@ -9,7 +9,7 @@ export class Float {
     this.value = value;
   }
 }
-// A value SOPS records with type "bytes".
+// A value SOPS records with type "bytes" (a string, or a Buffer for bytes that are not UTF-8).
 export class Bytes {
   constructor(text) {
     this.text = text;
@@ -174,5 +174,12 @@ export const fixtures = [
     format: "yaml",
     npmCheck: false,
     documents: [{ blob: new Bytes("raw bytes value"), plain: "str" }],
+  },
+  {
+    // Not text once decrypted: a decoder that writes YAML or JSON must refuse it.
+    name: "not-utf8.sops.yaml",
+    format: "yaml",
+    npmCheck: false,
+    documents: [{ blob: new Bytes(Buffer.from([0x66, 0xff, 0xfe, 0x67])) }],
   },
 ];

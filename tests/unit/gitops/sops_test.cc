@@ -288,3 +288,20 @@ TEST_CASE("SOPS metadata that cannot be honoured is refused with the reason", "[
   REQUIRE_FALSE(deep.ok());
   CHECK_THAT(deep.error(), Catch::StartsWith("deep.json: nested more than 200 levels deep"));
 }
+
+TEST_CASE("a value that does not decrypt to UTF-8 text is refused, not written out mangled",
+          "[gitops][sops]") {
+  const auto out = decryptSopsDocument(fixture("not-utf8.sops.yaml"), "not-utf8.sops.yaml", keys("first"));
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.error() == "not-utf8.sops.yaml: blob (line 1): the decrypted value is not UTF-8 text");
+}
+
+TEST_CASE("SOPS metadata in a later document only is refused: SOPS reads it from the first",
+          "[gitops][sops]") {
+  const auto out = decryptSopsDocument("kind: ConfigMap\n---\n" + fixture("secret-default.sops.yaml"),
+                                       "two.yaml", keys("first"));
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.error() ==
+        "two.yaml: document 2 has SOPS metadata but the first document has none (SOPS reads it "
+        "from the first)");
+}
