@@ -448,12 +448,14 @@ void emitYaml(YAML::Emitter& out, const Json& v) {
   }
 }
 
-std::string emitDocuments(const std::vector<Doc>& docs, bool json) {
+Result<std::string> emitDocuments(const std::vector<Doc>& docs, bool json, const std::string& fileName) {
   if (json) return docs.front().value.dump(2) + "\n";
   std::string out;
   for (size_t i = 0; i < docs.size(); ++i) {
     YAML::Emitter e;
     emitYaml(e, docs[i].value);
+    if (!e.good())
+      return Error{fileName + ": the decrypted document could not be written as YAML: " + e.GetLastError()};
     if (i > 0) out += "---\n";
     out += e.c_str();
     out += "\n";
@@ -530,7 +532,7 @@ Result<std::string> decryptSopsDocument(std::string_view document, const std::st
     return Error{fileName +
                  ": MAC mismatch: the document was changed after it was encrypted (a value, its type, the "
                  "order of the values, or the encryption rules)"};
-  return emitDocuments(*docs, json);
+  return emitDocuments(*docs, json, fileName);
 }
 
 }  // namespace sluice::gitops
