@@ -230,7 +230,6 @@ Result<Metadata> readMetadata(const Json& sops, const std::string& fileName) {
   if (!lastModified) return Error{where + "lastmodified is missing or not an RFC 3339 time"};
   m.lastModified = *lastModified;
   m.mac = stringField(sops, "mac");
-  if (m.mac.empty()) return Error{where + "mac is missing: the document's integrity cannot be verified"};
 
   Rules& r = m.rules;
   r.unencryptedSuffix = stringField(sops, "unencrypted_suffix");
@@ -484,7 +483,7 @@ bool hasSopsMetadata(std::string_view document, const std::string& fileName) {
 }
 
 Result<std::string> decryptSopsDocument(std::string_view document, const std::string& fileName,
-                                        const std::vector<std::string>& identities) {
+                                        const std::vector<std::string>& identities, MacCheck mac) {
   auto docs = parseDocuments(document, fileName);
   if (!docs) return Error{docs.error()};
   if (docs->empty() || !carriesMetadata(docs->front().value)) {
@@ -515,23 +514,27 @@ Result<std::string> decryptSopsDocument(std::string_view document, const std::st
     if (Status s = walker.walk(doc.value, path, ""); !s) return Error{s.error()};
   }
 
-  const auto storedMac = parseEncrypted(meta->mac);
-  if (!storedMac) return Error{fileName + ": sops metadata: mac is not a SOPS-encrypted value"};
-  const auto mac = crypto::aeadOpen(crypto::Aead::kAes256Gcm, *dataKey, storedMac->iv, meta->lastModified,
-                                    storedMac->data, storedMac->tag);
-  if (!mac)
-    return Error{fileName +
-                 ": sops metadata: the MAC does not decrypt (the MAC or lastmodified was altered)"};
-  std::string computed;
-  for (unsigned char c : crypto::sha512(walker.hashed)) {
-    char hex[3];
-    std::snprintf(hex, sizeof(hex), "%02X", c);
-    computed += hex;
+  if (mac == MacCheck::kVerify) {
+    if (meta->mac.empty())
+      return Error{fileName + ": sops metadata: mac is missing: the document's integrity cannot be verified"};
+    const auto storedMac = parseEncrypted(meta->mac);
+    if (!storedMac) return Error{fileName + ": sops metadata: mac is not a SOPS-encrypted value"};
+    const auto storedPlain = crypto::aeadOpen(crypto::Aead::kAes256Gcm, *dataKey, storedMac->iv,
+                                              meta->lastModified, storedMac->data, storedMac->tag);
+    if (!storedPlain)
+      return Error{fileName +
+                   ": sops metadata: the MAC does not decrypt (the MAC or lastmodified was altered)"};
+    std::string computed;
+    for (unsigned char c : crypto::sha512(walker.hashed)) {
+      char hex[3];
+      std::snprintf(hex, sizeof(hex), "%02X", c);
+      computed += hex;
+    }
+    if (!crypto::constantTimeEqual(*storedPlain, computed))
+      return Error{fileName +
+                   ": MAC mismatch: the document was changed after it was encrypted (a value, its type, the "
+                   "order of the values, or the encryption rules)"};
   }
-  if (!crypto::constantTimeEqual(*mac, computed))
-    return Error{fileName +
-                 ": MAC mismatch: the document was changed after it was encrypted (a value, its type, the "
-                 "order of the values, or the encryption rules)"};
   return emitDocuments(*docs, json, fileName);
 }
 

@@ -15,6 +15,12 @@ namespace sluice::gitops {
 // its JSON object). Cheap to call on any manifest; false for malformed input.
 bool hasSopsMetadata(std::string_view document, const std::string& fileName);
 
+// Whether decryption verifies the document's MAC. Verify for a file as it was committed. Flux skips
+// the check for objects that come out of `kustomize build`, which adds labels, a namespace or a name
+// prefix to them (values the MAC covers, so it no longer matches); each encrypted value is still
+// authenticated on its own, with its field path.
+enum class MacCheck { kVerify, kSkip };
+
 // Decrypts a SOPS document with the first of `identities` (validated `AGE-SECRET-KEY-1...` strings, as
 // parseAgeIdentities returns them) that unwraps the data key of one of its age recipients.
 //
@@ -28,9 +34,10 @@ bool hasSopsMetadata(std::string_view document, const std::string& fileName);
 // decrypted value, the data key or an identity. Every value that the document's rules
 // (`unencrypted_suffix`, `encrypted_suffix`, `unencrypted_regex`, `encrypted_regex`) say is encrypted must
 // decrypt with its path as additional data, and the MAC (SHA-512 over the plaintext values, or over the
-// encrypted ones with `mac_only_encrypted`) must match the one stored: a mismatch is an error. Pure,
-// thread-safe.
+// encrypted ones with `mac_only_encrypted`) must match the one stored: a mismatch is an error, unless
+// `mac` is kSkip. Pure, thread-safe.
 Result<std::string> decryptSopsDocument(std::string_view document, const std::string& fileName,
-                                        const std::vector<std::string>& identities);
+                                        const std::vector<std::string>& identities,
+                                        MacCheck mac = MacCheck::kVerify);
 
 }  // namespace sluice::gitops

@@ -305,3 +305,35 @@ TEST_CASE("SOPS metadata in a later document only is refused: SOPS reads it from
         "two.yaml: document 2 has SOPS metadata but the first document has none (SOPS reads it "
         "from the first)");
 }
+
+TEST_CASE("with the MAC check skipped, as for objects out of kustomize build, only the values are verified",
+          "[gitops][sops]") {
+  // What kustomize does to an object: a namespace set, a label added (both covered by the MAC).
+  std::string built =
+      replaceOnce(fixture("encrypted-regex.sops.yaml"), "namespace: \"shop\"", "namespace: \"prod\"");
+  built = replaceOnce(built, "        app: \"shop\"\n", "        app: \"shop\"\n        env: \"prod\"\n");
+  const auto verified = decryptSopsDocument(built, "built.yaml", keys("first"));
+  REQUIRE_FALSE(verified.ok());
+  CHECK_THAT(verified.error(), Catch::Contains("MAC mismatch"));
+
+  const auto skipped =
+      decryptSopsDocument(built, "built.yaml", keys("first"), sluice::gitops::MacCheck::kSkip);
+  REQUIRE(skipped.ok());
+  const auto doc = documents(*skipped, "built.yaml")[0];
+  CHECK(doc["metadata"]["labels"]["env"] == "prod");
+  CHECK(doc["stringData"]["password"] == "hunter2");
+
+  // An encrypted value is still authenticated with its path.
+  const std::string regex = fixture("encrypted-regex.sops.yaml");
+  const std::string password = valueOf(lineStarting(regex, "password:"));
+  const std::string apiKey = valueOf(lineStarting(regex, "apiKey:"));
+  const auto swapped = decryptSopsDocument(
+      replaceOnce(replaceOnce(replaceOnce(regex, password, "SWAP"), apiKey, password), "SWAP", apiKey),
+      "built.yaml", keys("first"), sluice::gitops::MacCheck::kSkip);
+  REQUIRE_FALSE(swapped.ok());
+  CHECK_THAT(swapped.error(), Catch::Contains("stringData.password (line 10): the value does not decrypt"));
+  // No MAC at all is accepted when it is not checked.
+  const auto noMac = decryptSopsDocument(replaceOnce(regex, lineStarting(regex, "mac: "), "    mac: \"\""),
+                                         "built.yaml", keys("first"), sluice::gitops::MacCheck::kSkip);
+  CHECK(noMac.ok());
+}
