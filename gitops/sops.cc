@@ -97,8 +97,7 @@ Json orderedFromYaml(const YAML::Node& node, const std::string& path, SourceMap&
                                              text[0] == '-' || text[0] == '+');
       if (node.Tag() == "?" && numeric)
         if (const auto n = goYamlInteger(text)) return Json(*n);
-      const nlohmann::json v = yamlScalarToJson(node);
-      return Json::parse(v.dump());
+      return Json(yamlScalarToJson(node));  // a conversion, not a print and a parse: .nan survives
     }
     default:
       return nullptr;

@@ -337,3 +337,13 @@ TEST_CASE("with the MAC check skipped, as for objects out of kustomize build, on
                                          "built.yaml", keys("first"), sluice::gitops::MacCheck::kSkip);
   CHECK(noMac.ok());
 }
+
+TEST_CASE("unencrypted special floats (.inf, .nan) keep their value through decryption", "[gitops][sops]") {
+  const std::string text = replaceOnce(fixture("encrypted-regex.sops.yaml"), "type: \"Opaque\"\n",
+                                       "type: \"Opaque\"\nlimits_unencrypted: [.inf, -.inf, .nan]\n");
+  // The MAC no longer matches (a value was added): skipped, so that only the reading is under test.
+  const auto out = decryptSopsDocument(text, "f.yaml", keys("first"), sluice::gitops::MacCheck::kSkip);
+  REQUIRE(out.ok());
+  CHECK_THAT(*out,
+             Catch::Contains("- .inf\n") && Catch::Contains("- -.inf\n") && Catch::Contains("- .nan\n"));
+}
