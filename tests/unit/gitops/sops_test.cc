@@ -274,7 +274,7 @@ TEST_CASE("SOPS metadata that cannot be honoured is refused with the reason", "[
       {"a bad lastmodified", replaceOnce(regex, "2026-12-07T01:02:03Z", "yesterday"),
        "lastmodified is missing or not an RFC 3339 time"},
       {"malformed YAML", regex + "  bad: [\n", "invalid YAML"},
-      {"YAML nested past the limit", std::string(300, '[') + std::string(300, ']'), "nest"},
+      {"YAML nested past the limit", "# sops\n" + std::string(300, '[') + std::string(300, ']'), "nest"},
   };
   for (const auto& row : rows) {
     INFO(row.what);
@@ -283,7 +283,7 @@ TEST_CASE("SOPS metadata that cannot be honoured is refused with the reason", "[
     CHECK_THAT(out.error(), Catch::StartsWith("s.yaml"));
     CHECK_THAT(out.error(), Catch::Contains(row.error));
   }
-  const auto deep = decryptSopsDocument("{\"a\": " + std::string(2000, '[') + std::string(2000, ']') + "}",
+  const auto deep = decryptSopsDocument("{\"sops\": " + std::string(2000, '[') + std::string(2000, ']') + "}",
                                         "deep.json", keys("first"));
   REQUIRE_FALSE(deep.ok());
   CHECK_THAT(deep.error(), Catch::StartsWith("deep.json: nested more than 200 levels deep"));
@@ -346,4 +346,14 @@ TEST_CASE("unencrypted special floats (.inf, .nan) keep their value through decr
   REQUIRE(out.ok());
   CHECK_THAT(*out,
              Catch::Contains("- .inf\n") && Catch::Contains("- -.inf\n") && Catch::Contains("- .nan\n"));
+}
+
+TEST_CASE("a manifest that never mentions sops passes unparsed, whatever its size", "[gitops][sops]") {
+  const std::string big = "kind: ConfigMap\ndata:\n  blob: \"" + std::string(9u << 20, 'x') + "\"\n";
+  const auto out = decryptSopsDocument(big, "big.yaml", keys("first"));
+  REQUIRE(out.ok());
+  CHECK(*out == big);
+  const auto tooBig = decryptSopsDocument(big + "sops: {}\n", "big.yaml", keys("first"));
+  REQUIRE_FALSE(tooBig.ok());
+  CHECK(tooBig.error() == "big.yaml: larger than 8 MiB");
 }
