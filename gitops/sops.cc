@@ -38,8 +38,16 @@ constexpr unsigned char kMacOnlyEncryptedInit[32] = {
     0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
     0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69};
 
-bool isJsonFile(const std::string& fileName) {
-  return fileName.size() >= 5 && fileName.compare(fileName.size() - 5, 5, ".json") == 0;
+enum class Format { kYaml, kJson, kDotenv };
+
+Format formatOf(const std::string& fileName) {
+  auto endsWith = [&fileName](std::string_view ext) {
+    return fileName.size() >= ext.size() &&
+           fileName.compare(fileName.size() - ext.size(), ext.size(), ext) == 0;
+  };
+  if (endsWith(".json")) return Format::kJson;
+  if (endsWith(".env")) return Format::kDotenv;
+  return Format::kYaml;
 }
 
 // A document of the stream: its values in order, and where each field path came from (YAML only).
@@ -104,11 +112,89 @@ Json orderedFromYaml(const YAML::Node& node, const std::string& path, SourceMap&
   }
 }
 
+// SOPS's dotenv store: `KEY=value` lines (a literal \n in a value is a line break), `#` comments, and
+// the metadata flattened into `sops_`-prefixed keys: `sops_age__list_0__map_enc` is sops.age[0].enc.
+Result<Json> parseDotenv(std::string_view text, const std::string& fileName) {
+  Json doc = Json::object();
+  Json sops = Json::object();
+  size_t start = 0;
+  int lineNo = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    const std::string_view line = text.substr(start, nl - start);
+    start = nl + 1;
+    ++lineNo;
+    if (line.empty() || line.front() == '#') continue;
+    const auto eq = line.find('=');
+    if (eq == std::string_view::npos)
+      return Error{fileName + ":" + std::to_string(lineNo) + ": not a KEY=value line"};
+    const std::string key(line.substr(0, eq));
+    std::string value;
+    for (size_t i = eq + 1; i < line.size(); ++i) {
+      if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == 'n') {
+        value += '\n';
+        ++i;
+      } else {
+        value += line[i];
+      }
+    }
+    if (key.rfind("sops_", 0) != 0) {
+      doc[key] = value;
+      continue;
+    }
+    // Unflatten: "__list_N" is an index, "__map_K" a key, below the first segment.
+    Json* cur = &sops;
+    std::string_view rest = std::string_view(key).substr(5);
+    auto sep = rest.find("__");
+    std::string segment(rest.substr(0, sep));
+    while (sep != std::string_view::npos) {
+      rest.remove_prefix(sep + 2);
+      sep = rest.find("__");
+      const std::string next(rest.substr(0, sep));
+      if (next.rfind("list_", 0) == 0) {
+        Json& list = (*cur)[segment];
+        if (!list.is_array()) list = Json::array();
+        size_t index = 0;
+        const auto r = std::from_chars(next.data() + 5, next.data() + next.size(), index);
+        if (r.ec != std::errc() || index > 1000)
+          return Error{fileName + ":" + std::to_string(lineNo) + ": malformed SOPS metadata key"};
+        while (list.size() <= index) list.push_back(Json::object());
+        cur = &list[index];
+        segment.clear();
+      } else if (next.rfind("map_", 0) == 0) {
+        if (!segment.empty()) {
+          Json& map = (*cur)[segment];
+          if (!map.is_object()) map = Json::object();
+          cur = &map;
+        }
+        segment = next.substr(4);
+      } else {
+        return Error{fileName + ":" + std::to_string(lineNo) + ": malformed SOPS metadata key"};
+      }
+    }
+    if (segment == "mac_only_encrypted") {
+      (*cur)[segment] = value == "true";
+    } else {
+      (*cur)[segment] = value;
+    }
+  }
+  if (!sops.empty()) doc[std::string(kMetadataKey)] = std::move(sops);
+  return doc;
+}
+
 Result<std::vector<Doc>> parseDocuments(std::string_view text, const std::string& fileName) {
   if (text.size() > limits::kMaxFileBytes)
     return Error{fileName + ": larger than " + std::to_string(limits::kMaxFileBytes >> 20) + " MiB"};
   std::vector<Doc> docs;
-  if (isJsonFile(fileName)) {
+  const Format format = formatOf(fileName);
+  if (format == Format::kDotenv) {
+    auto doc = parseDotenv(text, fileName);
+    if (!doc) return Error{doc.error()};
+    docs.push_back({std::move(*doc), SourceMap(fileName)});
+    return docs;
+  }
+  if (format == Format::kJson) {
     // The walk and the printers recurse once per level: refuse what would nest past the YAML limit.
     if (const auto deep = kube::firstTooDeep(text, static_cast<size_t>(limits::kMaxNestingDepth)))
       return Error{fileName + ": nested more than " + std::to_string(limits::kMaxNestingDepth) +
@@ -446,8 +532,18 @@ void emitYaml(YAML::Emitter& out, const Json& v) {
   }
 }
 
-Result<std::string> emitDocuments(const std::vector<Doc>& docs, bool json, const std::string& fileName) {
-  if (json) return docs.front().value.dump(2) + "\n";
+Result<std::string> emitDocuments(const std::vector<Doc>& docs, Format format, const std::string& fileName) {
+  if (format == Format::kJson) return docs.front().value.dump(2) + "\n";
+  if (format == Format::kDotenv) {
+    std::string out;
+    for (const auto& [key, value] : docs.front().value.items()) {
+      const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+      out += key + "=";
+      for (char c : text) out += c == '\n' ? std::string("\\n") : std::string(1, c);
+      out += "\n";
+    }
+    return out;
+  }
   std::string out;
   for (size_t i = 0; i < docs.size(); ++i) {
     YAML::Emitter e;
@@ -504,8 +600,8 @@ Result<std::string> decryptSopsDocument(std::string_view document, const std::st
     ~WipedKey() { OPENSSL_cleanse(k.data(), k.size()); }
   } wipe{*dataKey};
 
-  const bool json = isJsonFile(fileName);
-  Walker walker{fileName, meta->rules, *dataKey, json, {}, nullptr};
+  const Format format = formatOf(fileName);
+  Walker walker{fileName, meta->rules, *dataKey, format == Format::kJson, {}, nullptr};
   if (meta->rules.macOnlyEncrypted)
     walker.hashed.assign(reinterpret_cast<const char*>(kMacOnlyEncryptedInit), sizeof(kMacOnlyEncryptedInit));
   for (auto& doc : *docs) {
@@ -537,7 +633,7 @@ Result<std::string> decryptSopsDocument(std::string_view document, const std::st
                    ": MAC mismatch: the document was changed after it was encrypted (a value, its type, the "
                    "order of the values, or the encryption rules)"};
   }
-  return emitDocuments(*docs, json, fileName);
+  return emitDocuments(*docs, format, fileName);
 }
 
 }  // namespace sluice::gitops

@@ -12,7 +12,7 @@
 namespace sluice::gitops {
 
 // Whether `document` carries SOPS metadata (a top-level `sops` mapping in its first YAML document or in
-// its JSON object). Cheap to call on any manifest; false for malformed input.
+// its JSON object; `sops_` keys in a dotenv file). Cheap to call on any manifest; false for malformed input.
 bool hasSopsMetadata(std::string_view document, const std::string& fileName);
 
 // Whether decryption verifies the document's MAC. Verify for a file as it was committed. Flux skips
@@ -24,8 +24,9 @@ enum class MacCheck { kVerify, kSkip };
 // Decrypts a SOPS document with the first of `identities` (validated `AGE-SECRET-KEY-1...` strings, as
 // parseAgeIdentities returns them) that unwraps the data key of one of its age recipients.
 //
-// The format comes from `fileName`: `.json` is JSON, anything else YAML (a multi-document stream is
-// decrypted document by document, with the metadata of the first, as SOPS writes it). A document
+// The format comes from `fileName`: `.json` is JSON, `.env` SOPS's dotenv format (KEY=value lines, the
+// metadata in `sops_` keys), anything else YAML (a multi-document stream is decrypted document by
+// document, with the metadata of the first, as SOPS writes it). A document
 // without SOPS metadata is returned unchanged, byte for byte. Otherwise the result is the plaintext
 // document without its `sops` block, in the same format (YAML comments are dropped: SOPS neither
 // authenticates them nor treats an undecryptable one as an error).

@@ -27,7 +27,7 @@ function leaf(value, format) {
   if (typeof value === "string") return { text: value, type: "str" };
   if (typeof value === "boolean") return { text: value ? "True" : "False", type: "bool" };
   if (typeof value === "number") {
-    // The JSON store reads every number as a float; YAML keeps integers apart.
+    // The JSON store reads every number as a float; YAML keeps integers apart. (Dotenv has strings only.)
     if (format === "json" || !Number.isInteger(value)) return { text: goFloat(value), type: "float" };
     return { text: String(value), type: "int" };
   }
@@ -165,13 +165,28 @@ function encodeFixture(fx) {
   Object.assign(sops, { lastmodified, mac }, rules, { version: "3.9.4" });
 
   let text;
-  if (fx.format === "json") {
+  if (fx.format === "dotenv") {
+    // SOPS's dotenv store: the metadata flattened under sops_ keys (a list index as __list_N, a map key
+    // as __map_K), sorted, and every line break in a value written as a literal \n.
+    const flat = {};
+    const flatten = (prefix, v) => {
+      if (Array.isArray(v)) v.forEach((x, i) => flatten(`${prefix}__list_${i}`, x));
+      else if (v !== null && typeof v === "object")
+        for (const [k, x] of Object.entries(v)) flatten(prefix.endsWith("sops") ? `${prefix}_${k}` : `${prefix}__map_${k}`, x);
+      else flat[prefix] = String(v);
+    };
+    flatten("sops", sops);
+    const escape = (v) => String(v).replaceAll("\n", "\\n");
+    const lines = Object.entries(encryptedDocs[0]).map(([k, v]) => `${k}=${escape(v)}`);
+    for (const k of Object.keys(flat).sort()) lines.push(`${k}=${escape(flat[k])}`);
+    text = lines.join("\n") + "\n";
+  } else if (fx.format === "json") {
     text = JSON.stringify({ ...toJsonValue(encryptedDocs[0]), sops }, null, "\t") + "\n";
   } else {
     text = encryptedDocs.map((doc) => toYaml({ ...doc, sops })).join("---\n");
   }
   writeFileSync(`${here}${fx.name}`, text);
-  const plainName = fx.name.replace(/\.sops\.(yaml|json)$/, ".$1.plain.json");
+  const plainName = fx.name.replace(/\.sops\.(yaml|json|env)$/, ".$1.plain.json");
   writeFileSync(`${here}${plainName}`, JSON.stringify(fx.documents.map(toJsonValue), null, 2) + "\n");
 }
 

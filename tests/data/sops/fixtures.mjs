@@ -138,6 +138,11 @@ export const fixtures = [
     documents: [secret({ password: "json-two-recipients" })],
   },
   {
+    name: "app.sops.env",
+    format: "dotenv",
+    documents: [{ DB_PASSWORD: "dotenv-secret", API_TOKEN: "t0k3n=with=equals", MOTD: "two\nlines", LOG_LEVEL_unencrypted: "debug" }],
+  },
+  {
     name: "multi-document.sops.yaml",
     format: "yaml",
     npmCheck: false,

@@ -25,11 +25,11 @@ let failed = 0;
 for (const fx of fixtures) {
   if (fx.npmCheck === false) continue;
   const text = readFileSync(`${here}${fx.name}`, "utf8");
-  const expected = JSON.parse(readFileSync(`${here}${fx.name.replace(/\.sops\.(yaml|json)$/, ".$1.plain.json")}`, "utf8"))[0];
+  const expected = JSON.parse(readFileSync(`${here}${fx.name.replace(/\.sops\.(yaml|json|env)$/, ".$1.plain.json")}`, "utf8"))[0];
   // The last recipient's key, so that a fixture for two recipients is read with the second one.
   const key = identity((fx.recipients ?? ["first"]).at(-1));
   try {
-    const got = await decryptSops(text, { secretKey: key, fileType: fx.format });
+    const got = await decryptSops(text, { secretKey: key, fileType: fx.format === "dotenv" ? "env" : fx.format });
     if (isDeepStrictEqual(JSON.parse(JSON.stringify(got)), expected)) {
       passed++;
       console.log(`ok ${fx.name}`);

@@ -35,6 +35,17 @@ std::vector<std::string> keys(const std::string& name) {
 
 // The documents a decrypted output holds, as JSON values.
 nlohmann::json documents(const std::string& text, const std::string& fileName) {
+  if (fileName.size() > 4 && fileName.substr(fileName.size() - 4) == ".env") {
+    nlohmann::json doc = nlohmann::json::object();
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      std::string value = line.substr(line.find('=') + 1);
+      for (size_t at = value.find("\\n"); at != std::string::npos; at = value.find("\\n", at + 1))
+        value.replace(at, 2, "\n");
+      doc[line.substr(0, line.find('='))] = value;
+    }
+    return nlohmann::json::array({doc});
+  }
   if (fileName.size() > 5 && fileName.substr(fileName.size() - 5) == ".json")
     return nlohmann::json::array({nlohmann::json::parse(text)});
   auto docs = sluice::parseYamlDocuments(text, fileName);
@@ -106,7 +117,7 @@ TEST_CASE("SOPS fixtures decrypt to the plaintext they were encrypted from", "[g
         Row{"two-recipients.sops.yaml", "second"}, Row{"two-recipients.sops.json", "second"},
         Row{"two-recipients.sops.yaml", "first"}, Row{"multi-document.sops.yaml", "first"},
         Row{"key-groups.sops.yaml", "first"}, Row{"bytes.sops.yaml", "first"},
-        Row{"go-yaml-integers.sops.yaml", "first"}}) {
+        Row{"go-yaml-integers.sops.yaml", "first"}, Row{"app.sops.env", "first"}}) {
     INFO(row.file << " with the " << row.key << " key");
     const auto out = decryptSopsDocument(fixture(row.file), row.file, keys(row.key));
     INFO((out.ok() ? std::string() : out.error()));
