@@ -158,6 +158,11 @@ Health crd(const json& c) {
 }
 
 Health rollout(const json& r) {
+  // Argo writes the generation it acted on as a string: until it matches, the phase is the old spec's.
+  const int64_t generation = r["metadata"].value("generation", int64_t{0});
+  const std::string observed = statusString(r, "observedGeneration");
+  if (observed != std::to_string(generation))
+    return inProgress("Generation " + std::to_string(generation) + " not observed yet");
   const std::string phase = statusString(r, "phase");
   if (phase == "Healthy") return current();
   if (phase == "Degraded") {
@@ -193,7 +198,7 @@ Health assessHealth(const json& obj) {
   const std::string group =
       apiVersion.find('/') == std::string::npos ? "" : apiVersion.substr(0, apiVersion.find('/'));
   const std::string kind = obj.value("kind", "");
-  // A Rollout's status.observedGeneration is Argo's hash string, not the generation: judged by phase only.
+  // A Rollout's status.observedGeneration is a string: the Rollout's own rule reads it.
   const bool isRollout = kind == "Rollout" && (group == "sluice.dev" || group == "argoproj.io");
   if (isRollout) return rollout(obj);
   if (obj.contains("status") && obj["status"].is_object() && obj["status"].contains("observedGeneration")) {
