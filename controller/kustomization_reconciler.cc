@@ -193,7 +193,8 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
           !ready || ready->value("status", "") != "True") {
         why = "dependency '" + depKey + "' is not ready";
       } else if (sameSource && !gitops::sameContent(ds.value("lastAppliedRevision", ""), revision)) {
-        why = "dependency '" + depKey + "' is not up to date with revision " + revision;
+        why = "dependency '" + depKey + "' is not up to date with revision ";
+        why += revision;
       }
     }
     if (!why.empty()) {

@@ -303,6 +303,7 @@ std::vector<InventoryEntry> staleEntries(const std::vector<InventoryEntry>& befo
   sortForApply(stale);
   std::reverse(stale.begin(), stale.end());
   std::vector<InventoryEntry> out;
+  out.reserve(stale.size());
   for (const auto& o : stale) out.push_back(inventoryEntry(objectKey(o)));
   return out;
 }

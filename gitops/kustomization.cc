@@ -250,7 +250,7 @@ std::vector<InventoryEntry> readInventory(const json& status) {
   auto entries = inv->find("entries");
   if (entries == inv->end() || !entries->is_array()) return out;
   for (const auto& e : *entries) {
-    if (e.is_object() && e.value("id", "") != "") out.push_back({e.value("id", ""), e.value("v", "")});
+    if (e.is_object() && !e.value("id", "").empty()) out.push_back({e.value("id", ""), e.value("v", "")});
   }
   return out;
 }

@@ -218,7 +218,7 @@ Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const Ku
   }
   const std::string how = (*child)->exitDescription();
   if (how != "exited with status 0") {
-    auto text = readFile(log.string(), 64 * 1024);
+    auto text = readFile(log.string(), size_t{64} * 1024);
     std::string message = trimmed(text ? *text : std::string());
     // kustomize names files by their path in the copy: name them by the source's path instead.
     message = replaceAll(message, copy.string(), root.string());
