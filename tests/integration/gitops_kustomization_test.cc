@@ -41,8 +41,18 @@ class Source {
   }
   sluice::controller::SourceResolver resolver() {
     return [this](const json&) -> sluice::Result<SourceArtifact> {
+      if (auto failure = failureMessage(); !failure.empty()) return sluice::Error{failure};
       return SourceArtifact{dir_.path(), revision()};
     };
+  }
+  // The resolver fails with `message` (empty: it works again).
+  void failWith(const std::string& message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failure_ = message;
+  }
+  std::string failureMessage() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return failure_;
   }
   const std::filesystem::path& path() const { return dir_.path(); }
 
@@ -50,6 +60,7 @@ class Source {
   TempDir dir_{"sluice-source"};
   mutable std::mutex mu_;
   int commit_ = 1;
+  std::string failure_;
 };
 
 const char* kDeployment = R"(apiVersion: apps/v1
@@ -490,4 +501,35 @@ TEST_CASE("a Kustomization with wait: true waits for its Rollout to become Healt
   CHECK(Fixture::ready(k)["reason"] == "HealthCheckFailed");
   CHECK_THAT(Fixture::ready(k)["message"].get<std::string>(), Catch::Contains("Rollout/default/web"));
   CHECK(k["status"]["lastAppliedRevision"] == applied);
+}
+
+TEST_CASE("a missing artifact is ArtifactFailed and a suspended Kustomization is not applied",
+          "[gitops][kustomization]") {
+  Fixture f;
+  f.source.write("config.yaml", configMap("settings", "1"));
+  f.create(kustomization("apps", {{"retryInterval", "20s"}}));
+  f.reconcile();
+  REQUIRE(Fixture::ready(f.ks())["status"] == "True");
+  const std::string good = f.source.revision();
+
+  f.source.failWith("GitRepository default/repo has no artifact yet");
+  f.source.write("config.yaml", configMap("settings", "2"));
+  auto outcome = f.reconcile();
+  json k = f.ks();
+  CHECK(outcome.after == sluice::Duration{20});
+  CHECK(Fixture::ready(k)["reason"] == "ArtifactFailed");
+  CHECK(Fixture::ready(k)["message"] == "GitRepository default/repo has no artifact yet");
+  CHECK(k["status"]["lastAppliedRevision"] == good);
+  CHECK(f.get("configmap settings")["data"]["value"] == "1");
+
+  f.source.failWith("");
+  f.env.cluster.ok("patch kustomization apps --type merge -p '{\"spec\":{\"suspend\":true}}'");
+  f.source.commit();
+  outcome = f.reconcile();
+  CHECK(outcome.kind == ReconcileOutcome::Kind::Done);
+  CHECK(f.get("configmap settings")["data"]["value"] == "1");
+  f.env.cluster.ok("patch kustomization apps --type merge -p '{\"spec\":{\"suspend\":false}}'");
+  f.reconcile();
+  CHECK(Fixture::ready(f.ks())["status"] == "True");
+  CHECK(f.get("configmap settings")["data"]["value"] == "2");
 }
