@@ -68,7 +68,9 @@ bool isFloat(const std::string& s) {
   return i == s.size();
 }
 
-nlohmann::json scalarToJson(const YAML::Node& node) {
+}  // namespace
+
+nlohmann::json yamlScalarToJson(const YAML::Node& node) {
   const std::string& s = node.Scalar();
   if (node.Tag() != "?") return s;  // quoted, or explicitly tagged: a string
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
@@ -96,6 +98,8 @@ nlohmann::json scalarToJson(const YAML::Node& node) {
   if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
   return s;
 }
+
+namespace {
 
 SourcePos posOf(const YAML::Node& node) {
   const YAML::Mark m = node.Mark();
@@ -131,7 +135,7 @@ nlohmann::json convert(const YAML::Node& node, const std::string& path, SourceMa
     case YAML::NodeType::Null:
       return nullptr;
     case YAML::NodeType::Scalar:
-      return scalarToJson(node);
+      return yamlScalarToJson(node);
     case YAML::NodeType::Sequence: {
       nlohmann::json out = nlohmann::json::array();
       size_t i = 0;

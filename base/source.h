@@ -13,6 +13,10 @@
 #include "base/diagnostics.h"
 #include "base/result.h"
 
+namespace YAML {
+class Node;
+}
+
 namespace sluice {
 
 struct SourcePos {
@@ -59,6 +63,10 @@ Expected<std::vector<Document>, Diagnostic> parseYamlStream(std::string_view tex
 
 // As parseYamlStream, with the error as one line: "FILE:LINE:COL: invalid YAML: ...".
 Result<std::vector<Document>> parseYamlDocuments(std::string_view text, const std::string& file);
+
+// The value of one YAML scalar node under the schema above (a plain `30` is a number, a quoted one a
+// string), for readers that walk yaml-cpp's nodes themselves (to keep the order of keys, say).
+nlohmann::json yamlScalarToJson(const YAML::Node& node);
 
 // Reads the file at `path` (at most limits::kMaxFileBytes) and parses it; an unreadable file is an error
 // naming it.

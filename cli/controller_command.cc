@@ -43,6 +43,7 @@ struct ControllerFlags {
   std::string metricsAddr = ":8090";
   std::string healthAddr = ":8080";
   std::string trafficSplitVersion = traffic::kDefaultTrafficSplitVersion;
+  std::vector<std::string> controllers;
 };
 
 std::string env(const char* name) {
@@ -101,6 +102,10 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kTrafficSplitVersions),
                                                      std::end(traffic::kTrafficSplitVersions))))
       ->capture_default_str();
+  cmd->add_option("--controllers", flags->controllers,
+                  "The groups of controllers to run, comma-separated (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(controller::controllerGroupNames()));
   cmd->callback([&exitCode, flags] {
     controller::configureLog(flags->logFormat == "json" ? controller::LogFormat::Json
                                                         : controller::LogFormat::Text);
@@ -147,6 +152,7 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
     // Signals are taken synchronously below, so no worker thread may receive them.
     const StopSignals signals;
 
+    options.controllers = flags->controllers;
     options.ns = flags->ns;
     options.workers = flags->workers;
     options.analysisWorkers = flags->analysisWorkers;

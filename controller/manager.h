@@ -1,7 +1,6 @@
-// The controller manager: the informers (Rollouts, ReplicaSets, Services, AnalysisRuns and the
-// templates), two work queues with their workers (Rollouts; AnalysisRuns, whose workers take the
-// measurements), the wiring from every watched object to the Rollout that owns or uses it, and leader
-// election (only the leader's workers run; a standby keeps its caches warm).
+// The controller manager: runs the groups of reconcilers chosen by `--controllers` (controller/
+// reconciler_group.h; the Rollout group is controller/rollout_group.h): starts their caches, runs their
+// queues' workers, and elects a leader (only the leader's workers run; a standby keeps its caches warm).
 #pragma once
 
 #include <atomic>
@@ -9,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "controller/reconcile_outcome.h"
@@ -25,10 +25,15 @@ namespace sluice::controller {
 
 class Metrics;
 
+// The groups of reconcilers the manager can run (`--controllers`): "rollouts" (Rollouts and their
+// AnalysisRuns).
+const std::vector<std::string>& controllerGroupNames();
+
 struct ManagerOptions {
-  std::string ns;           // watch this namespace only; empty: all
-  int workers = 4;          // Rollout workers
-  int analysisWorkers = 4;  // AnalysisRun workers (the measurement pool)
+  std::vector<std::string> controllers;  // the groups to run (controllerGroupNames()); empty: all
+  std::string ns;                        // watch this namespace only; empty: all
+  int workers = 4;                       // Rollout workers
+  int analysisWorkers = 4;               // AnalysisRun workers (the measurement pool)
   bool leaderElect = true;
   std::string leaseNamespace = "sluice-system";
   std::string leaseName = "sluice-controller";

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/json_lookup.h"
+#include "base/quantity.h"
 
 namespace sluice::dataplane {
 
@@ -34,17 +35,11 @@ std::optional<double> decimal(const std::string& text) {
   return d;
 }
 
-// A weight: a JSON number, or a string holding a decimal or a milli-quantity (SMI v1alpha1's "500m").
+// A weight: a JSON number, or a quantity string (SMI v1alpha1's "500m"); a negative one routes nothing.
 std::optional<double> weight(const json& v) {
-  if (v.is_number()) return v.get<double>();
-  if (!v.is_string()) return std::nullopt;
-  std::string text = v.get<std::string>();
-  if (!text.empty() && text.back() == 'm') {
-    text.pop_back();
-    if (auto d = decimal(text)) return *d / 1000;
-    return std::nullopt;
-  }
-  return decimal(text);
+  const std::optional<double> value = quantityValue(v);
+  if (!value || !(*value >= 0)) return std::nullopt;
+  return value;
 }
 
 class Router {

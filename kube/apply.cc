@@ -1,34 +1,12 @@
 // Client-side apply: a create with the last-applied annotation, or a three-way JSON merge patch.
 #include "kube/apply.h"
 
+#include "kube/strategic_merge.h"
+
 namespace sluice::kube {
 namespace {
 
 using nlohmann::json;
-
-// Whether `have` already says everything `want` says: objects key by key (extra keys in `have` are
-// fine), lists item by item with the same length, scalars equal.
-bool covers(const json& have, const json& want) {
-  if (want.is_object()) {
-    if (!have.is_object()) return false;
-    for (const auto& [key, value] : want.items()) {
-      if (value.is_null()) {
-        if (have.contains(key)) return false;
-        continue;
-      }
-      if (!have.contains(key) || !covers(have[key], value)) return false;
-    }
-    return true;
-  }
-  if (want.is_array()) {
-    if (!have.is_array() || have.size() != want.size()) return false;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-      if (!covers(have[i], want[i])) return false;
-    }
-    return true;
-  }
-  return have == want;
-}
 
 std::string metaString(const json& obj, const char* field) {
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) return "";
@@ -36,33 +14,20 @@ std::string metaString(const json& obj, const char* field) {
   return m.contains(field) && m[field].is_string() ? m[field].get<std::string>() : "";
 }
 
+// Whether two versions of an object hold the same content, the fields every write changes aside.
+bool sameStoredContent(json a, json b) {
+  for (json* o : {&a, &b}) {
+    if (!o->contains("metadata") || !(*o)["metadata"].is_object()) continue;
+    for (const char* f : {"resourceVersion", "managedFields", "generation"}) (*o)["metadata"].erase(f);
+  }
+  return a == b;
+}
+
 }  // namespace
 
 json threeWayMergePatch(const json& original, const json& modified, const json& current) {
-  json patch = json::object();
-  const json empty = json::object();
-  const json& orig = original.is_object() ? original : empty;
-  const json& cur = current.is_object() ? current : empty;
-  for (const auto& [key, value] : orig.items()) {
-    if (!modified.contains(key) && cur.contains(key)) patch[key] = nullptr;
-  }
-  for (const auto& [key, value] : modified.items()) {
-    if (value.is_null()) {
-      if (cur.contains(key)) patch[key] = nullptr;
-      continue;
-    }
-    if (!cur.contains(key)) {
-      patch[key] = value;
-    } else if (value.is_object() && cur[key].is_object()) {
-      json sub = threeWayMergePatch(orig.contains(key) ? orig[key] : empty, value, cur[key]);
-      if (!sub.empty()) patch[key] = std::move(sub);
-    } else if (!covers(cur[key], value) || (orig.contains(key) && orig[key] != value)) {
-      // A list (or scalar) the live object does not hold yet, or one whose declaration changed since the
-      // last apply (an item or a field in an item removed): sent whole.
-      patch[key] = value;
-    }
-  }
-  return patch;
+  // The strategic patch with no schema: every list is replaced whole, as JSON merge patch does.
+  return threeWayStrategicMergePatch(original, modified, current, "", "");
 }
 
 ApiResult<Applied> apply(Client& client, const json& desired, const ApplyOptions& options) {
@@ -102,6 +67,8 @@ ApiResult<Applied> apply(Client& client, const json& desired, const ApplyOptions
     live = client.get(*resource, ns, name);  // created meanwhile by someone else: patch it instead
   }
   if (!live) return live.error();
+  if (options.leaveAlone && options.leaveAlone(*live))
+    return Applied{ApplyOutcome::kSkipped, std::move(live).value()};
 
   json original = json::object();
   if (const json& meta = (*live)["metadata"];
@@ -112,9 +79,21 @@ ApiResult<Applied> apply(Client& client, const json& desired, const ApplyOptions
       if (!original.is_object()) original = json::object();
     }
   }
-  json patch = threeWayMergePatch(original, modified, *live);
+  // Built-in kinds get the strategic merge patch kubectl sends (lists merged by key); custom resources,
+  // which have no patch tags, a JSON merge patch.
+  const bool strategic = hasStrategicMergeSchema(apiVersion, kind);
+  json patch = strategic ? threeWayStrategicMergePatch(original, modified, *live, apiVersion, kind)
+                         : threeWayMergePatch(original, modified, *live);
   if (patch.empty()) return Applied{ApplyOutcome::kUnchanged, std::move(live).value()};
-  auto patched = client.patch(*resource, ns, name, PatchType::kMerge, patch, wo);
+  const PatchType type = strategic ? PatchType::kStrategic : PatchType::kMerge;
+  if (options.compareFirst && !options.dryRun) {
+    WriteOptions dry = wo;
+    dry.dryRun = true;
+    auto preview = client.patch(*resource, ns, name, type, patch, dry);
+    if (!preview) return preview.error();
+    if (sameStoredContent(*preview, *live)) return Applied{ApplyOutcome::kUnchanged, std::move(live).value()};
+  }
+  auto patched = client.patch(*resource, ns, name, type, patch, wo);
   if (!patched) return patched.error();
   return Applied{ApplyOutcome::kConfigured, std::move(patched).value()};
 }

@@ -409,6 +409,102 @@ json mergeMap(json original, const json& patch, const Schema* schema) {
   return original;
 }
 
+// ---- The three-way patch, as kubectl computes it for `apply`. ----
+
+json findByKey(const json& list, const std::string& key, const json& value) {
+  if (!list.is_array()) return nullptr;
+  for (const auto& item : list)
+    if (keyEquals(item, key, value)) return item;
+  return nullptr;
+}
+
+bool containsValue(const json& list, const json& v) {
+  return list.is_array() && std::find(list.begin(), list.end(), v) != list.end();
+}
+
+json threeWayMap(const json& original, const json& modified, const json& current, const Schema* schema);
+
+// A list merged by key: deletions of what was applied before and is gone now, then each item that is
+// new or whose declared fields the live item does not hold. Null when nothing is to change.
+json threeWayKeyedList(const json& original, const json& modified, const json& current, const Field& field) {
+  const std::string& key = field.mergeKey;
+  json items = json::array();
+  if (original.is_array()) {
+    for (const auto& o : original) {
+      if (!o.is_object() || !o.contains(key)) continue;
+      if (findByKey(modified, key, o[key]).is_null() && !findByKey(current, key, o[key]).is_null())
+        items.push_back({{std::string(kPatch), "delete"}, {key, o[key]}});
+    }
+  }
+  for (const auto& m : modified) {
+    const json live = findByKey(current, key, m[key]);
+    if (live.is_null()) {
+      items.push_back(m);
+      continue;
+    }
+    const json before = findByKey(original, key, m[key]);
+    json sub = threeWayMap(before.is_object() ? before : json::object(), m, live, schemaOf(&field));
+    if (sub.empty()) continue;
+    sub[key] = m[key];
+    items.push_back(std::move(sub));
+  }
+  return items.empty() ? json() : items;
+}
+
+json threeWayMap(const json& original, const json& modified, const json& current, const Schema* schema) {
+  json patch = json::object();
+  const json empty = json::object();
+  const json& orig = original.is_object() ? original : empty;
+  const json& cur = current.is_object() ? current : empty;
+  for (const auto& [key, value] : orig.items()) {
+    if (!modified.contains(key) && cur.contains(key)) patch[key] = nullptr;
+  }
+  for (const auto& [key, value] : modified.items()) {
+    if (value.is_null()) {
+      if (cur.contains(key)) patch[key] = nullptr;
+      continue;
+    }
+    if (!cur.contains(key)) {
+      patch[key] = value;
+      continue;
+    }
+    const json& live = cur[key];
+    const json& before = orig.contains(key) ? orig[key] : json();
+    const Field* field = schema ? schema->find(key) : nullptr;
+    if (value.is_object() && live.is_object()) {
+      json sub = threeWayMap(before, value, live, schemaOf(field));
+      if (!sub.empty()) patch[key] = std::move(sub);
+    } else if (value.is_array() && live.is_array() && isMergeList(field) && field->mergeKey.empty()) {
+      json added = json::array();
+      for (const auto& v : value)
+        if (!containsValue(live, v)) added.push_back(v);
+      json removed = json::array();
+      if (before.is_array()) {
+        for (const auto& v : before)
+          if (!containsValue(value, v) && containsValue(live, v)) removed.push_back(v);
+      }
+      if (!added.empty()) {
+        patch[key] = std::move(added);
+        patch[std::string(kSetElementOrder) + key] = value;  // the manifest's order, as kubectl keeps it
+      }
+      if (!removed.empty()) patch[std::string(kDeleteFromPrimitiveList) + key] = std::move(removed);
+    } else if (value.is_array() && live.is_array() && isMergeList(field) &&
+               std::all_of(value.begin(), value.end(),
+                           [&](const json& v) { return v.is_object() && v.contains(field->mergeKey); })) {
+      json items = threeWayKeyedList(before, value, live, *field);
+      if (!items.is_null()) {
+        patch[key] = std::move(items);
+        json order = json::array();
+        for (const auto& v : value) order.push_back({{field->mergeKey, v[field->mergeKey]}});
+        patch[std::string(kSetElementOrder) + key] = std::move(order);
+      }
+    } else if (!jsonCovers(live, value) || (!before.is_null() && before != value)) {
+      patch[key] = value;
+    }
+  }
+  return patch;
+}
+
 }  // namespace
 
 bool hasStrategicMergeSchema(std::string_view apiVersion, std::string_view kind) {
@@ -437,6 +533,33 @@ PatchResult applyStrategicMergePatch(const json& original, const json& patch, st
   } catch (const json::exception& e) {
     return PatchError{PatchErrorKind::kInternal, e.what()};
   }
+}
+
+bool jsonCovers(const json& have, const json& want) {
+  if (want.is_object()) {
+    if (!have.is_object()) return false;
+    for (const auto& [key, value] : want.items()) {
+      if (value.is_null()) {
+        if (have.contains(key)) return false;
+        continue;
+      }
+      if (!have.contains(key) || !jsonCovers(have[key], value)) return false;
+    }
+    return true;
+  }
+  if (want.is_array()) {
+    if (!have.is_array() || have.size() != want.size()) return false;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      if (!jsonCovers(have[i], want[i])) return false;
+    }
+    return true;
+  }
+  return have == want;
+}
+
+json threeWayStrategicMergePatch(const json& original, const json& modified, const json& current,
+                                 std::string_view apiVersion, std::string_view kind) {
+  return threeWayMap(original, modified, current, findSchema(apiVersion, kind));
 }
 
 }  // namespace sluice::kube

@@ -37,4 +37,22 @@ bool hasStrategicMergeSchema(std::string_view apiVersion, std::string_view kind)
 PatchResult applyStrategicMergePatch(const nlohmann::json& original, const nlohmann::json& patch,
                                      std::string_view apiVersion, std::string_view kind);
 
+// Whether `have` already says everything `want` says: objects key by key (extra keys in `have` are
+// fine, a null in `want` means the key must be absent), lists item by item with the same length,
+// scalars equal. Fields a server fills in (defaults) are thus no difference. Pure.
+bool jsonCovers(const nlohmann::json& have, const nlohmann::json& want);
+
+// The three-way strategic merge patch `kubectl apply` sends for a built-in kind: from `current` (live)
+// to `modified` (the manifest), given `original` (what was applied last time). Keys of `original`
+// missing from `modified` are deleted; lists tagged merge are merged by their key: an item applied
+// before and gone from the manifest is deleted with `$patch: delete`, a new item added, a changed one
+// sent as its changed fields with its key; items others added to the live list are kept. Primitive set
+// lists add what is missing and remove with `$deleteFromPrimitiveList`. Other lists and scalars are
+// sent whole when the live value does not hold them or their declaration changed. An empty object means
+// nothing to change. Without a schema for the kind (hasStrategicMergeSchema), every list is replaced
+// whole, as in a JSON merge patch. Pure.
+nlohmann::json threeWayStrategicMergePatch(const nlohmann::json& original, const nlohmann::json& modified,
+                                           const nlohmann::json& current, std::string_view apiVersion,
+                                           std::string_view kind);
+
 }  // namespace sluice::kube

@@ -30,6 +30,14 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# The independent SOPS decoder that checks the test fixtures (tests/data/sops), from the lock file; only
+# where Node.js and npm are installed (the test that runs it is registered only where node is).
+if command -v npm >/dev/null &&
+  [[ tests/data/sops/package-lock.json -nt tests/data/sops/node_modules/.package-lock.json ]]; then
+  echo "bootstrap: npm ci in tests/data/sops"
+  (cd tests/data/sops && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if [[ "${SLUICE_NO_BUILD:-}" == 1 ]]; then exit 0; fi
 
 # CMake puts ccache in front of the compiler when it is installed (it is in the list above). Its cache

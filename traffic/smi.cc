@@ -4,8 +4,8 @@
 #include <cmath>
 #include <utility>
 
+#include "base/quantity.h"
 #include "kube/owners.h"
-#include "kube/quantity.h"
 
 namespace sluice::traffic {
 
@@ -19,7 +19,7 @@ const char* kTrafficSplit = "TrafficSplit";
 // "30000m", 30). A fraction ("500m") is none: the weights are then not in force, and are written again.
 std::optional<int> weightOf(const json& backend) {
   const json weight = backend.is_object() ? backend.value("weight", json()) : json();
-  const std::optional<double> value = kube::quantityValue(weight);
+  const std::optional<double> value = quantityValue(weight);
   if (!value || *value < 0 || *value > 1e6 || std::floor(*value) != *value) return std::nullopt;
   return static_cast<int>(*value);
 }

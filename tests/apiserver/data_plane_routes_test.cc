@@ -268,7 +268,7 @@ TEST_CASE("data plane routing: SMI TrafficSplit and Gateway API HTTPRoute weight
   }
 }
 
-TEST_CASE("data plane routing: rates come from the objects' annotation; an unreadable one is reported",
+TEST_CASE("data plane routing: rates come from the objects' annotation, an unreadable one is reported",
           "[apiserver][data-plane][routing]") {
   RoutingState s = webState(1, 0);
   s.services[{"default", "web"}] = service({{"app", "web"}}, {{kRequestsPerSecondAnnotation, "7"}});

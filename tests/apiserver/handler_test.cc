@@ -91,7 +91,7 @@ TEST_CASE("handler: YAML bodies are read as the JSON they denote", "[apiserver][
 }
 
 TEST_CASE(
-    "handler: a YAML body past the reader's item limit is a 400 naming it; the same object in JSON is "
+    "handler: a YAML body past the reader's item limit is a 400 naming it, the same object in JSON is "
     "stored",
     "[apiserver][handler]") {
   HandlerFixture f;

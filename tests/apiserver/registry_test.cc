@@ -191,7 +191,7 @@ TEST_CASE("registry: generation follows spec, status subresource splits the obje
   CHECK(f.reg->get(deploys, "default", "web").value()["spec"]["replicas"] == 6);
 }
 
-TEST_CASE("registry: a no-op write changes nothing and emits nothing; dry run stores nothing",
+TEST_CASE("registry: a no-op write changes nothing and emits nothing, dry run stores nothing",
           "[apiserver][registry]") {
   Fixture f;
   const auto& cms = f.type("", "v1", "configmaps");
@@ -366,7 +366,7 @@ TEST_CASE("registry: a CRD serves its resources at once, with CR rules", "[apise
   CHECK(f.store->list("example.com/widgets/")->items.empty());
 }
 
-TEST_CASE("registry: paginated lists share one resourceVersion; watches honour selectors",
+TEST_CASE("registry: paginated lists share one resourceVersion, watches honour selectors",
           "[apiserver][registry]") {
   Fixture f;
   const auto& cms = f.type("", "v1", "configmaps");

@@ -162,7 +162,7 @@ TEST_CASE("store: watch replays history, then live events, in order and without 
   CHECK(events.back().type == StoreEvent::Type::kAdded);
 }
 
-TEST_CASE("store: compaction drops superseded history; older watches and lists are refused",
+TEST_CASE("store: compaction drops superseded history, older watches and lists are refused",
           "[apiserver][store]") {
   TempDir dir;
   auto store = openStore(dir, StoreOptions{0});

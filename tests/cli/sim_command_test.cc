@@ -11,16 +11,16 @@
 
 namespace {
 
-const std::string kSourceDir = SLUICE_SOURCE_DIR;
+const std::string kRepo = SLUICE_SOURCE_DIR;
 const std::string kBinary = SLUICE_BINARY;
 
-struct Run {
+struct SimRun {
   int status = -1;
   std::string out;
   std::string err;
 };
 
-Run sluiceSim(const std::string& args) {
+SimRun sluiceSim(const std::string& args) {
   // Names of this process's own: ctest runs the cases of this file in parallel processes.
   static int calls = 0;
   const auto dir = std::filesystem::temp_directory_path();
@@ -28,9 +28,9 @@ Run sluiceSim(const std::string& args) {
   const std::string out = (dir / (stem + ".out")).string();
   const std::string err = (dir / (stem + ".err")).string();
   const std::string cmd =
-      "cd '" + kSourceDir + "' && '" + kBinary + "' sim " + args + " >'" + out + "' 2>'" + err + "'";
+      "cd '" + kRepo + "' && '" + kBinary + "' sim " + args + " >'" + out + "' 2>'" + err + "'";
   const int raw = std::system(cmd.c_str());
-  Run r;
+  SimRun r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   r.out = sluice::readFile(out).ok() ? *sluice::readFile(out) : "";
   r.err = sluice::readFile(err).ok() ? *sluice::readFile(err) : "";
@@ -67,7 +67,7 @@ TEST_CASE("sluice sim exit statuses", "[sim][cli]") {
   };
   for (const auto& row : rows) {
     INFO(row.behaviour);
-    const Run r = sluiceSim(row.args);
+    const SimRun r = sluiceSim(row.args);
     INFO(r.err);
     CHECK(r.status == row.status);
     CHECK(r.err.find(row.stderrHas) != std::string::npos);
@@ -75,7 +75,7 @@ TEST_CASE("sluice sim exit statuses", "[sim][cli]") {
 }
 
 TEST_CASE("sluice sim prints a table by default and JSON on request, and writes the SVG", "[sim][cli]") {
-  const Run table = sluiceSim(example("canary-nginx"));
+  const SimRun table = sluiceSim(example("canary-nginx"));
   REQUIRE(table.status == 0);
   CHECK(table.out.rfind("Rollout web: Healthy at ", 0) == 0);
   CHECK(table.out.find("TIME") != std::string::npos);
@@ -83,7 +83,7 @@ TEST_CASE("sluice sim prints a table by default and JSON on request, and writes 
   const std::string svg =
       (std::filesystem::temp_directory_path() / ("sluice_sim_test." + std::to_string(::getpid()) + ".svg"))
           .string();
-  const Run json = sluiceSim(example("analysis-abort") + " -o json --svg '" + svg + "'");
+  const SimRun json = sluiceSim(example("analysis-abort") + " -o json --svg '" + svg + "'");
   REQUIRE(json.status == 0);
   const auto report = nlohmann::json::parse(json.out);
   CHECK(report["result"]["phase"] == "Degraded");
@@ -96,7 +96,7 @@ TEST_CASE("sluice sim prints a table by default and JSON on request, and writes 
 
 TEST_CASE("sluice sim --help explains the stable image and how metrics drive the analysis templates",
           "[sim][cli]") {
-  const Run help = sluiceSim("--help");
+  const SimRun help = sluiceSim("--help");
   CHECK(help.status == 0);
   CHECK(help.out.find("tagged \"previous\"") != std::string::npos);
   CHECK(help.out.find("run by the\nreal analysis engine") != std::string::npos);
@@ -104,8 +104,7 @@ TEST_CASE("sluice sim --help explains the stable image and how metrics drive the
 }
 
 TEST_CASE("every example is valid for sluice lint", "[sim][cli]") {
-  const std::string cmd =
-      "cd '" + kSourceDir + "' && '" + kBinary + "' lint examples/*/*.yaml >/dev/null 2>&1";
+  const std::string cmd = "cd '" + kRepo + "' && '" + kBinary + "' lint examples/*/*.yaml >/dev/null 2>&1";
   const int raw = std::system(cmd.c_str());
   CHECK(WIFEXITED(raw));
   CHECK(WEXITSTATUS(raw) == 0);
@@ -115,7 +114,7 @@ TEST_CASE("sluice sim locates a YAML error as lint does: file:line:col: error:",
   const auto path = std::filesystem::temp_directory_path() /
                     ("sluice_sim_test.broken." + std::to_string(::getpid()) + ".yaml");
   std::ofstream(path) << "kind: Rollout\nspec: [\n";
-  const Run r = sluiceSim("'" + path.string() + "'");
+  const SimRun r = sluiceSim("'" + path.string() + "'");
   std::filesystem::remove(path);
   CHECK(r.status == 2);
   CHECK(r.err.rfind(path.string() + ":3:1: error: invalid YAML: ", 0) == 0);

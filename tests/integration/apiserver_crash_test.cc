@@ -44,7 +44,7 @@ std::string payloadFor(const std::string& name, int64_t seq) {
   return out;
 }
 
-json configMap(const std::string& name, int64_t seq, const std::string& resourceVersion) {
+json seqConfigMap(const std::string& name, int64_t seq, const std::string& resourceVersion) {
   json cm = {{"apiVersion", "v1"},
              {"kind", "ConfigMap"},
              {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", {{"crash-test", "yes"}}}}},
@@ -115,8 +115,8 @@ std::string streamWrites(const sluice::kube::ClientConfig& config, int writer,
     Tracked& t = *tp;
     const int64_t seq = std::max(t.acked, t.attempted) + 1;
     t.attempted = seq;
-    auto r = t.acked < 0 ? client.create(kConfigMaps, "default", configMap(name, seq, ""))
-                         : client.update(kConfigMaps, configMap(name, seq, t.resourceVersion));
+    auto r = t.acked < 0 ? client.create(kConfigMaps, "default", seqConfigMap(name, seq, ""))
+                         : client.update(kConfigMaps, seqConfigMap(name, seq, t.resourceVersion));
     if (!r) {
       if (r.error().isTransport() || r.error().code >= 500) return "";  // the server is gone: in flight
       return "writer " + std::to_string(writer) + ": " + r.error().describe();
@@ -205,8 +205,8 @@ void checkWriteAndWatch(sluice::kube::Client& client, const sluice::kube::Client
   Tracked& t = tracked[probeName];
   const int64_t seq = std::max(t.acked, t.attempted) + 1;
   t.attempted = seq;
-  auto r = t.acked < 0 ? client.create(kConfigMaps, "default", configMap(probeName, seq, ""))
-                       : client.update(kConfigMaps, configMap(probeName, seq, t.resourceVersion));
+  auto r = t.acked < 0 ? client.create(kConfigMaps, "default", seqConfigMap(probeName, seq, ""))
+                       : client.update(kConfigMaps, seqConfigMap(probeName, seq, t.resourceVersion));
   INFO((r ? std::string() : r.error().describe()));
   REQUIRE(r.ok());
   t.acked = seq;

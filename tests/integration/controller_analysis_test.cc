@@ -46,8 +46,6 @@ json errorRateTemplate(const std::string& prometheus) {
   return t;
 }
 
-std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
-
 }  // namespace
 
 TEST_CASE("an analysis step measured on a real Prometheus promotes a healthy canary and aborts a bad one",

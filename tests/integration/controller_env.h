@@ -34,6 +34,16 @@ inline nlohmann::json webRollout(const std::string& image, int replicas, nlohman
   return r;
 }
 
+// A Rollout's status.phase ("" before the controller wrote one) and status.currentStepIndex (-1).
+inline std::string phaseOf(const nlohmann::json& r) {
+  return r.value(nlohmann::json::json_pointer("/status/phase"), std::string());
+}
+inline int stepOf(const nlohmann::json& r) {
+  return r.value(nlohmann::json::json_pointer("/status/currentStepIndex"), -1);
+}
+
+inline const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
+
 class ControllerEnv {
  public:
   // `dataPlane`: the cluster also runs its simulated data plane (cluster.server().trafficMetricsPort()).

@@ -17,11 +17,11 @@
 #include "analysis/model_json.h"
 #include "analysis/providers/providers.h"
 #include "base/pod_behaviour.h"
+#include "base/quantity.h"
 #include "base/source.h"
 #include "controller_env.h"
 #include "engine/rollout_json.h"
 #include "engine/steering.h"
-#include "kube/quantity.h"
 #include "net/http_server.h"
 #include "sim/scenario.h"
 #include "sim/simulator.h"
@@ -34,7 +34,6 @@ using nlohmann::json;
 namespace {
 
 const kube::ResourceRef kRollouts{"sluice.dev", "v1alpha1", "rollouts", true, "Rollout"};
-const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
 const kube::ResourceRef kDeployments{"apps", "v1", "deployments", true, "Deployment"};
 const kube::ResourceRef kIngresses{"networking.k8s.io", "v1", "ingresses", true, "Ingress"};
 const kube::ResourceRef kVirtualServices{"networking.istio.io", "v1beta1", "virtualservices", true,
@@ -64,7 +63,7 @@ int listedWeight(const json& live, const std::string& lists, const std::string& 
     for (const auto& entry : nested.empty() ? json::array({outer}) : entries(outer, nested)) {
       if (!entry.contains(json::json_pointer(nameKey)) || entry[json::json_pointer(nameKey)] != target)
         continue;
-      return static_cast<int>(std::lround(kube::quantityValue(entry.value("weight", json(0))).value_or(-1)));
+      return static_cast<int>(std::lround(quantityValue(entry.value("weight", json(0))).value_or(-1)));
     }
   }
   return 0;
@@ -557,14 +556,6 @@ json weightSteps() {
                          {"setWeight": 60}, {"pause": {"duration": "3s"}}])");
 }
 
-// Applies the fixture tests/data/mesh-crds/`file` with the real kubectl and waits until `resources` are
-// served.
-void installCrds(ControllerEnv& env, const std::string& file, const std::string& resources) {
-  env.cluster.ok("apply -f " + shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/mesh-crds/" + file));
-  REQUIRE(waitUntil([&] { return env.cluster.kubectl("get " + resources).exitCode == 0; },
-                    std::chrono::seconds(10)));
-}
-
 }  // namespace
 
 TEST_CASE("the simulator predicts the controller: the basic canary example, its pauses in seconds",
@@ -658,7 +649,8 @@ TEST_CASE(
                        quantities = quantities && b["weight"].is_string();
                      return weight(live);
                    }};
-  checkPrediction(plan, [](ControllerEnv& env, Plan&) { installCrds(env, "smi.yaml", "trafficsplits"); });
+  checkPrediction(
+      plan, [](ControllerEnv& env, Plan&) { env.cluster.installMeshCrds("smi.yaml", "trafficsplits"); });
   CHECK(read > 0);
   CHECK(quantities);
 }
@@ -675,8 +667,8 @@ TEST_CASE(
       {"backendRefs": [{"name": "web-stable", "port": 80, "weight": 100},
                        {"name": "web-canary", "port": 80, "weight": 0}]}]}})"));
   plan.routedWeight = httpRouteWeight("web", "web-canary");
-  checkPrediction(plan,
-                  [](ControllerEnv& env, Plan&) { installCrds(env, "gateway-api.yaml", "httproutes"); });
+  checkPrediction(
+      plan, [](ControllerEnv& env, Plan&) { env.cluster.installMeshCrds("gateway-api.yaml", "httproutes"); });
 }
 
 TEST_CASE(
@@ -757,7 +749,7 @@ TEST_CASE(
   plan.dataPlane = true;
   std::unique_ptr<PrometheusHarness> prometheus;
   checkPrediction(plan, [&](ControllerEnv& env, Plan& p) {
-    installCrds(env, "istio.yaml", "virtualservices");
+    env.cluster.installMeshCrds("istio.yaml", "virtualservices");
     prometheus = scrapingDataPlane(env);
     // The example's Prometheus is the one a user has in the cluster; here, the one scraping the data plane.
     p.templates[0]["spec"]["metrics"][0]["provider"]["prometheus"]["address"] = prometheus->address();

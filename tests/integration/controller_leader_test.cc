@@ -29,7 +29,7 @@ bool healthyAt(ControllerEnv& env, const std::string& stableNot) {
 
 }  // namespace
 
-TEST_CASE("only the Lease holder works; a killed leader's standby takes over within the lease duration",
+TEST_CASE("only the Lease holder works, a killed leader's standby takes over within the lease duration",
           "[controller][e2e][leader]") {
   ControllerEnv env(std::chrono::milliseconds(300));
   env.cluster.createNamespace("sluice-system");

@@ -19,24 +19,9 @@ const kube::ResourceRef kVirtualServices{"networking.istio.io", "v1beta1", "virt
                                          "VirtualService"};
 const kube::ResourceRef kDestinationRules{"networking.istio.io", "v1beta1", "destinationrules", true,
                                           "DestinationRule"};
-const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
-
-std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
-int stepOf(const json& r) { return r.value(json::json_pointer("/status/currentStepIndex"), -1); }
-
-// Applies the fixture tests/data/mesh-crds/`file` and waits until `resources` are served.
-void installCrds(KubectlEnv& cluster, const std::string& file, const std::string& resources) {
-  cluster.ok("apply -f " + shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/mesh-crds/" + file));
-  for (int i = 0; i < 50 && cluster.kubectl("get " + resources).exitCode != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-}
 
 void installIstioCrds(KubectlEnv& cluster) {
-  installCrds(cluster, "istio.yaml", "virtualservices,destinationrules");
-}
-
-void apply(KubectlEnv& cluster, const std::string& file, const json& obj) {
-  cluster.ok("apply -f " + cluster.writeFile(file, obj.dump()));
+  cluster.installMeshCrds("istio.yaml", "virtualservices,destinationrules");
 }
 
 // The Rollout's stable and canary Services.
@@ -47,7 +32,7 @@ void applyServices(KubectlEnv& cluster) {
         {"kind", "Service"},
         {"metadata", {{"name", name}, {"namespace", "default"}}},
         {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}};
-    apply(cluster, std::string(name) + ".json", service);
+    cluster.apply(std::string(name) + ".json", service);
   }
 }
 
@@ -145,9 +130,9 @@ TEST_CASE(
   installIstioCrds(env.cluster);
   env.startController();
   applyServices(env.cluster);
-  apply(env.cluster, "vs.json", subsetVirtualService());
-  apply(env.cluster, "dr.json", destinationRule());
-  apply(env.cluster, "v1.json", istioRollout("registry.example/web:v1", subsetRouting()));
+  env.cluster.apply("vs.json", subsetVirtualService());
+  env.cluster.apply("dr.json", destinationRule());
+  env.cluster.apply("v1.json", istioRollout("registry.example/web:v1", subsetRouting()));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
   const std::string v1 = env.rollout("web")["status"].value("stableRS", "");
   REQUIRE(!v1.empty());
@@ -161,7 +146,7 @@ TEST_CASE(
   CHECK(weightOf(vs(), "subset", "canary") == 0);
 
   // v2: the canary subset selects the new revision before traffic moves, then 20% goes to it.
-  apply(env.cluster, "v2.json", istioRollout("registry.example/web:v2", subsetRouting()));
+  env.cluster.apply("v2.json", istioRollout("registry.example/web:v2", subsetRouting()));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
   const std::string v2 = env.rollout("web")["status"].value("currentPodHash", "");
   CHECK(v2 != v1);
@@ -196,11 +181,11 @@ TEST_CASE(
   installIstioCrds(env.cluster);
   env.startController();
   applyServices(env.cluster);
-  apply(env.cluster, "vs.json", hostVirtualService());
+  env.cluster.apply("vs.json", hostVirtualService());
   const json routing = json::parse(R"({"virtualServices": [{"name": "web", "routes": ["primary"]}]})");
-  apply(env.cluster, "v1.json", istioRollout("registry.example/web:v1", routing));
+  env.cluster.apply("v1.json", istioRollout("registry.example/web:v1", routing));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
-  apply(env.cluster, "v2.json", istioRollout("registry.example/web:v2", routing));
+  env.cluster.apply("v2.json", istioRollout("registry.example/web:v2", routing));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
   json vs = get(env, kVirtualServices, "web");
   CHECK(weightOf(vs, "host", "web-canary") == 20);
@@ -229,12 +214,12 @@ TEST_CASE(
       options);  // the caches sync: VirtualServices are not watched before a Rollout needs them
 
   applyServices(env.cluster);
-  apply(env.cluster, "web.json", istioRollout("registry.example/web:v1", subsetRouting()));
+  env.cluster.apply("web.json", istioRollout("registry.example/web:v1", subsetRouting()));
   json plain = webRollout("registry.example/plain:v1", 2, json::parse(R"([{"setWeight": 50}])"));
   plain["metadata"]["name"] = "plain";
   plain["spec"]["selector"]["matchLabels"]["app"] = "plain";
   plain["spec"]["template"]["metadata"]["labels"]["app"] = "plain";
-  apply(env.cluster, "plain.json", plain);
+  env.cluster.apply("plain.json", plain);
   REQUIRE(env.waitRollout("plain", [](const json& r) { return phaseOf(r) == "Healthy"; }));
 
   // Nothing was made for `web`, and its failed reconciles are counted (the log says why).
@@ -254,8 +239,8 @@ TEST_CASE(
 
   // Istio arrives: the CRDs, then the objects. The Rollout goes on without a restart of the controller.
   installIstioCrds(env.cluster);
-  apply(env.cluster, "vs.json", subsetVirtualService());
-  apply(env.cluster, "dr.json", destinationRule());
+  env.cluster.apply("vs.json", subsetVirtualService());
+  env.cluster.apply("dr.json", destinationRule());
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
   const std::string v1 = env.rollout("web")["status"].value("stableRS", "");
   CHECK(settleTo([&] { return subsetHash(get(env, kDestinationRules, "web"), "stable"); }, v1) == v1);
@@ -276,9 +261,9 @@ int backendWeight(const json& backends, const char* nameKey, const std::string& 
 // (canary, stable) weights from the routing object at each stop.
 template <typename Weights>
 void stepThrough(ControllerEnv& env, const json& routing, Weights weights) {
-  apply(env.cluster, "v1.json", routedRollout("registry.example/web:v1", routing));
+  env.cluster.apply("v1.json", routedRollout("registry.example/web:v1", routing));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
-  apply(env.cluster, "v2.json", routedRollout("registry.example/web:v2", routing));
+  env.cluster.apply("v2.json", routedRollout("registry.example/web:v2", routing));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
   CHECK(weights() == std::pair{20, 80});
   REQUIRE(env.cluster.plugin("promote web").exitCode == 0);
@@ -301,7 +286,7 @@ TEST_CASE(
   CAPTURE(version);
   const kube::ResourceRef trafficSplits{"split.smi-spec.io", version, "trafficsplits", true, "TrafficSplit"};
   ControllerEnv env(std::chrono::milliseconds(500));
-  installCrds(env.cluster, "smi.yaml", "trafficsplits");
+  env.cluster.installMeshCrds("smi.yaml", "trafficsplits");
   controller::ManagerOptions options;
   if (!flag.empty()) options.router.trafficSplitVersion = flag;
   env.startController(options);
@@ -338,10 +323,10 @@ TEST_CASE(
     "backendRefs carry each step's weight",
     "[controller][e2e][traffic][gatewayapi]") {
   ControllerEnv env(std::chrono::milliseconds(500));
-  installCrds(env.cluster, "gateway-api.yaml", "httproutes");
+  env.cluster.installMeshCrds("gateway-api.yaml", "httproutes");
   env.startController();
   applyServices(env.cluster);
-  apply(env.cluster, "route.json", json::parse(R"({"apiVersion": "gateway.networking.k8s.io/v1",
+  env.cluster.apply("route.json", json::parse(R"({"apiVersion": "gateway.networking.k8s.io/v1",
     "kind": "HTTPRoute", "metadata": {"name": "web", "namespace": "default"},
     "spec": {"parentRefs": [{"name": "shop-gateway"}], "hostnames": ["web.example"], "rules": [
       {"backendRefs": [{"name": "web-stable", "port": 80, "weight": 100},
@@ -365,16 +350,16 @@ TEST_CASE(
     "its weights integers",
     "[controller][e2e][traffic][smi]") {
   ControllerEnv env(std::chrono::milliseconds(500));
-  installCrds(env.cluster, "smi.yaml", "trafficsplits");
+  env.cluster.installMeshCrds("smi.yaml", "trafficsplits");
   applyServices(env.cluster);
   ChildProcess controller({SLUICE_BINARY, "controller", "--leader-elect=false", "--kubeconfig",
                            env.cluster.server().kubeconfigPath().string(), "--metrics-addr", "127.0.0.1:0",
                            "--health-addr", "127.0.0.1:0", "--traffic-split-api-version", "v1alpha2"},
                           env.cluster.dir().path() / "controller.log");
   const json routing = json::parse(R"({"smi": {}})");
-  apply(env.cluster, "v1.json", routedRollout("registry.example/web:v1", routing));
+  env.cluster.apply("v1.json", routedRollout("registry.example/web:v1", routing));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
-  apply(env.cluster, "v2.json", routedRollout("registry.example/web:v2", routing));
+  env.cluster.apply("v2.json", routedRollout("registry.example/web:v2", routing));
   INFO(controller.log());
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
   // Integers: not the quantity strings of the default, v1alpha1.

@@ -19,8 +19,6 @@ namespace {
 const kube::ResourceRef kPods{"", "v1", "pods", true, "Pod"};
 const kube::ResourceRef kRollouts{"sluice.dev", "v1alpha1", "rollouts", true, "Rollout"};
 
-std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
-
 bool ready(const json& pod) {
   if (pod["metadata"].contains("deletionTimestamp")) return false;
   for (const auto& c : pod.value(json::json_pointer("/status/conditions"), json::array())) {
@@ -108,8 +106,15 @@ TEST_CASE("a restart replaces every pod of a Healthy Rollout within maxUnavailab
         return r.value(json::json_pointer("/status/restartedAt"), "") == want && phaseOf(r) == "Healthy";
       }));
 
-      const Pods after = pods(env);
-      CHECK(after.ready == 4);
+      // As in Argo Rollouts, restartedAt is recorded once no pod older than restartAt is left; the last
+      // replacement may still be starting then.
+      Pods after;
+      CHECK(waitUntil(
+          [&] {
+            after = pods(env);
+            return after.ready == 4;
+          },
+          std::chrono::seconds(10)));
       REQUIRE(after.created.size() == 4);
       for (const auto& [name, created] : after.created) {
         INFO(name);

@@ -1,6 +1,7 @@
 // The Rollout controller end to end, on the embedded API server over HTTPS with the real kubectl: a
 // canary progresses step by step to Healthy as the simulator predicts, and bad input ends in a status a
 // person can read.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 
@@ -20,9 +21,6 @@ json canaryRollout(const std::string& image) {
     {"setWeight": 25}, {"pause": {"duration": "3s"}}, {"setWeight": 50}, {"pause": {"duration": "3s"}}
   ])"));
 }
-
-std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
-int stepOf(const json& r) { return r.value(json::json_pointer("/status/currentStepIndex"), -1); }
 
 // The ReplicaSets the Rollout owns, by pod-template hash: spec.replicas.
 std::map<std::string, int> ownedReplicaSets(ControllerEnv& env) {
@@ -143,7 +141,11 @@ TEST_CASE("settled Rollouts cost no writes: the cluster's resourceVersion stands
           "[controller][e2e][steady]") {
   ControllerEnv env(std::chrono::milliseconds(200));
   controller::ManagerOptions options;
-  options.resyncPeriod = std::chrono::seconds(15);
+  options.resyncPeriod = std::chrono::seconds(4);
+  std::atomic<int> reconciles{0};
+  options.onReconcile = [&](const std::string& queue, std::chrono::steady_clock::duration) {
+    if (queue == "rollouts") ++reconciles;
+  };
   env.startController(options);
   constexpr int kRollouts = 200;
   std::string documents;  // a stream of JSON documents, as kubectl reads it
@@ -160,13 +162,16 @@ TEST_CASE("settled Rollouts cost no writes: the cluster's resourceVersion stands
                          [](const json& r) { return phaseOf(r) == "Healthy"; });
   };
   REQUIRE(waitUntil([&] { return healthy() == kRollouts; }, std::chrono::seconds(120)));
-  // Let the last events and status writes land, then watch the global resourceVersion for a minute.
+  // Let the last events and status writes land, then watch the global resourceVersion across at least two
+  // resyncs, each of which hands all 200 Rollouts to the reconciler again.
   std::this_thread::sleep_for(std::chrono::seconds(3));
   auto revision = [&] {
     return env.cluster.getJson("configmaps -n default")["metadata"].value("resourceVersion", "");
   };
   const std::string before = revision();
-  std::this_thread::sleep_for(std::chrono::seconds(60));
+  const int reconcilesBefore = reconciles;
+  std::this_thread::sleep_for(std::chrono::seconds(10));
   CHECK(revision() == before);
+  CHECK(reconciles - reconcilesBefore >= 2 * kRollouts);  // the resyncs did reconcile every Rollout
   CHECK(healthy() == kRollouts);
 }

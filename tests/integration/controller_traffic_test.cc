@@ -16,11 +16,8 @@ using nlohmann::json;
 namespace {
 
 const kube::ResourceRef kIngresses{"networking.k8s.io", "v1", "ingresses", true, "Ingress"};
-const kube::ResourceRef kReplicaSets{"apps", "v1", "replicasets", true, "ReplicaSet"};
 const kube::ResourceRef kServices{"", "v1", "services", true, "Service"};
 const char* kWeight = "nginx.ingress.kubernetes.io/canary-weight";
-
-std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
 
 json service(const std::string& name) {
   return {{"apiVersion", "v1"},

@@ -12,11 +12,10 @@ using nlohmann::json;
 
 namespace {
 
-std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
 std::string messageOf(const json& r) { return r.value(json::json_pointer("/status/message"), std::string()); }
 
 // The Deployment "web": the Rollout "web" of the other tests as an apps/v1 Deployment.
-json deployment(const std::string& image, int replicas) {
+json workloadDeployment(const std::string& image, int replicas) {
   json d = webRollout(image, replicas, json::array());
   d["apiVersion"] = "apps/v1";
   d["kind"] = "Deployment";
@@ -72,8 +71,8 @@ TEST_CASE("a workloadRef Rollout takes over its Deployment: template, scale-down
 
   // The Deployment arrives (its 3 pods serving): the Rollout wakes, runs the Deployment's template, and
   // the Deployment steps aside as the Rollout's pods become available.
-  env.cluster.ok("apply -f " +
-                 env.cluster.writeFile("deploy.json", deployment("registry.example/web:v1", 3).dump()));
+  env.cluster.ok("apply -f " + env.cluster.writeFile(
+                                   "deploy.json", workloadDeployment("registry.example/web:v1", 3).dump()));
   requireRollout(env, [](const json& r) { return phaseOf(r) == "Healthy"; });
   json deploy = env.cluster.getJson("deployment web");
   CHECK(deploy["spec"]["replicas"] == 0);

@@ -17,13 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
-int stepOf(const json& r) { return r.value(json::json_pointer("/status/currentStepIndex"), -1); }
-
-void apply(KubectlEnv& cluster, const std::string& file, const json& obj) {
-  cluster.ok("apply -f " + cluster.writeFile(file, obj.dump()));
-}
-
 // Polls `query` until its value is within `margin` of `want` (up to 40 s); returns the last value seen.
 std::optional<double> settle(analysis::Provider& provider, const std::string& address,
                              const std::string& query, double want, double margin) {
@@ -74,7 +67,7 @@ json successRateTemplate(const std::string& prometheus) {
 }  // namespace
 
 TEST_CASE(
-    "data plane: a canary behind Istio (CRD fixtures; the data plane stands in for the proxies) is judged "
+    "data plane: a canary behind Istio (CRD fixtures, the data plane stands in for the proxies) is judged "
     "by istio_requests_total on a real Prometheus, its share of requests the VirtualService's weight",
     "[integration][data-plane][prometheus][istio]") {
   ControllerEnv env(std::chrono::milliseconds(500), /*dataPlane=*/true);
@@ -89,27 +82,26 @@ TEST_CASE(
                     std::chrono::seconds(10)));
   env.startController();
   for (const char* name : {"web-stable", "web-canary"}) {
-    apply(env.cluster, std::string(name) + ".json",
-          {{"apiVersion", "v1"},
-           {"kind", "Service"},
-           {"metadata", {{"name", name}, {"namespace", "default"}}},
-           {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}});
+    env.cluster.apply(std::string(name) + ".json",
+                      {{"apiVersion", "v1"},
+                       {"kind", "Service"},
+                       {"metadata", {{"name", name}, {"namespace", "default"}}},
+                       {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}});
   }
-  apply(env.cluster, "vs.json",
-        json::parse(R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
+  env.cluster.apply("vs.json",
+                    json::parse(R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
     "metadata": {"name": "web", "namespace": "default"},
     "spec": {"hosts": ["web.example"], "http": [{"name": "primary", "route": [
         {"destination": {"host": "web-stable", "port": {"number": 80}}, "weight": 100},
         {"destination": {"host": "web-canary", "port": {"number": 80}}, "weight": 0}]}]}})"));
-  apply(env.cluster, "template.json", successRateTemplate(prometheus.address()));
-  apply(env.cluster, "v1.json", rollout("registry.example/web:v1", json::object()));
+  env.cluster.apply("template.json", successRateTemplate(prometheus.address()));
+  env.cluster.apply("v1.json", rollout("registry.example/web:v1", json::object()));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
   const std::string v1 = env.rollout("web")["status"].value("stableRS", "");
   INFO(prometheus.log());
 
   // v2 answers without errors in 200ms: the analysis passes and the rollout waits at 60%.
-  apply(env.cluster, "v2.json",
-        rollout("registry.example/web:v2", {{"cluster.sluice.dev/latency", "200ms"}}));
+  env.cluster.apply("v2.json", rollout("registry.example/web:v2", {{"cluster.sluice.dev/latency", "200ms"}}));
   REQUIRE(env.waitRollout(
       "web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 4; },
       std::chrono::seconds(90)));
@@ -146,8 +138,8 @@ TEST_CASE(
 
   // v3 answers half its requests with 500: the analysis fails and the Rollout aborts, all traffic back on
   // the stable Service, so the canary Service gets no request any more.
-  apply(env.cluster, "v3.json",
-        rollout("registry.example/web:v3", {{"cluster.sluice.dev/error-rate", "0.5"}}));
+  env.cluster.apply("v3.json",
+                    rollout("registry.example/web:v3", {{"cluster.sluice.dev/error-rate", "0.5"}}));
   REQUIRE(env.waitRollout(
       "web", [](const json& r) { return phaseOf(r) == "Degraded"; }, std::chrono::seconds(90)));
   const json aborted = env.rollout("web");

@@ -17,7 +17,8 @@ namespace {
 
 // A Deployment of `replicas` pods labelled app=web and sluice.dev/pod-template-hash=`hash` (as the
 // Rollout controller labels a revision's pods), with these pod annotations.
-json deployment(const std::string& name, const std::string& hash, int replicas, const json& annotations) {
+json annotatedDeployment(const std::string& name, const std::string& hash, int replicas,
+                         const json& annotations) {
   const json labels = {{"app", "web"}, {"revision", name}, {"sluice.dev/pod-template-hash", hash}};
   return {{"apiVersion", "apps/v1"},
           {"kind", "Deployment"},
@@ -51,13 +52,16 @@ TEST_CASE("data plane: Prometheus sees each revision's error ratio as its pods' 
                         {"metadata", {{"name", "web"}, {"namespace", "default"}}},
                         {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}};
   env.ok("apply -f " + env.writeFile("svc.json", service.dump()));
-  env.ok("apply -f " + env.writeFile("good.json", deployment("good", "aaa", 3, json::object()).dump()));
   env.ok("apply -f " +
-         env.writeFile("bad.json",
-                       deployment("bad", "bbb", 1, {{"cluster.sluice.dev/error-rate", "0.3"}}).dump()));
+         env.writeFile("good.json", annotatedDeployment("good", "aaa", 3, json::object()).dump()));
+  env.ok(
+      "apply -f " +
+      env.writeFile("bad.json",
+                    annotatedDeployment("bad", "bbb", 1, {{"cluster.sluice.dev/error-rate", "0.3"}}).dump()));
   env.ok("apply -f " +
-         env.writeFile("typo.json",
-                       deployment("typo", "ccc", 1, {{"cluster.sluice.dev/error-rate", "30%"}}).dump()));
+         env.writeFile(
+             "typo.json",
+             annotatedDeployment("typo", "ccc", 1, {{"cluster.sluice.dev/error-rate", "30%"}}).dump()));
   env.ok("rollout status deployment/good deployment/bad deployment/typo --timeout=60s");
 
   auto provider = analysis::makeProvider();

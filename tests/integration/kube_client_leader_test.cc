@@ -20,7 +20,7 @@ using sluice::testing::kEvents;
 using sluice::testing::kLeases;
 using sluice::testing::KubeServer;
 using sluice::testing::waitUntil;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -31,13 +31,13 @@ struct LeaderLog {
   int maxLeaders = 0;
   std::string current;
   std::vector<std::string> log;
-  Clock::time_point lastStart;
+  SteadyClock::time_point lastStart;
   void started(const std::string& id) {
     std::lock_guard lock(mu);
     ++leaders;
     maxLeaders = std::max(maxLeaders, leaders);
     current = id;
-    lastStart = Clock::now();
+    lastStart = SteadyClock::now();
     log.push_back("start " + id);
   }
   void stopped(const std::string& id) {
@@ -105,10 +105,10 @@ TEST_CASE("kube client leader election: one leader, takeover after release", "[k
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   CHECK(log.leader() == first);
 
-  auto stoppedAt = Clock::now();
+  auto stoppedAt = SteadyClock::now();
   leader.stop();
   REQUIRE(waitUntil([&] { return log.leader() == (first == "a" ? "b" : "a"); }, std::chrono::seconds(10)));
-  auto takeover = Clock::now() - stoppedAt;
+  auto takeover = SteadyClock::now() - stoppedAt;
   // A released lease is free at once: taken within a few retry periods, not a lease duration.
   CHECK(takeover < std::chrono::milliseconds(1500));
   CHECK(log.maxLeaders == 1);

@@ -26,15 +26,15 @@ using sluice::testing::KubeServer;
 
 namespace {
 
-json configMap(const std::string& name, const json& labels = json::object(),
-               const json& data = {{"k", "v"}}) {
+json labelledConfigMap(const std::string& name, const json& labels = json::object(),
+                       const json& data = {{"k", "v"}}) {
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", labels}}},
           {"data", data}};
 }
 
-json deployment(const std::string& name) {
+json restDeployment(const std::string& name) {
   json labels = {{"app", name}};
   return {{"apiVersion", "apps/v1"},
           {"kind", "Deployment"},
@@ -64,7 +64,7 @@ TEST_CASE("kube client: create, get, update, status, delete of real objects", "[
   KubeServer server;
   auto client = mustClient(server.config());
 
-  auto created = client->create(kConfigMaps, "", configMap("crud", {{"tier", "web"}}));
+  auto created = client->create(kConfigMaps, "", labelledConfigMap("crud", {{"tier", "web"}}));
   INFO((created ? std::string() : created.error().describe()));
   REQUIRE(created.ok());
   CHECK_FALSE((*created)["metadata"]["uid"].get<std::string>().empty());
@@ -81,7 +81,7 @@ TEST_CASE("kube client: create, get, update, status, delete of real objects", "[
   CHECK((*updated)["metadata"]["resourceVersion"] != (*got)["metadata"]["resourceVersion"]);
 
   // The status subresource writes status only; the main endpoint ignores it.
-  auto dep = client->create(kDeployments, "default", deployment("web"));
+  auto dep = client->create(kDeployments, "default", restDeployment("web"));
   INFO((dep ? std::string() : dep.error().describe()));
   REQUIRE(dep.ok());
   json withStatus = *dep;
@@ -112,8 +112,8 @@ TEST_CASE("kube client: each server error comes back typed with its Status", "[k
   CHECK(missing.error().details["name"] == "nope");
   CHECK_FALSE(missing.error().isConflict());
 
-  REQUIRE(client->create(kConfigMaps, "default", configMap("dup")).ok());
-  auto dup = client->create(kConfigMaps, "default", configMap("dup"));
+  REQUIRE(client->create(kConfigMaps, "default", labelledConfigMap("dup")).ok());
+  auto dup = client->create(kConfigMaps, "default", labelledConfigMap("dup"));
   REQUIRE_FALSE(dup.ok());
   CHECK(dup.error().isAlreadyExists());
   CHECK_FALSE(dup.error().isConflict());
@@ -130,7 +130,7 @@ TEST_CASE("kube client: each server error comes back typed with its Status", "[k
   CHECK(conflict.error().isConflict());
   CHECK(conflict.error().code == 409);
 
-  auto invalid = client->create(kConfigMaps, "default", configMap("Bad_Name"));
+  auto invalid = client->create(kConfigMaps, "default", labelledConfigMap("Bad_Name"));
   REQUIRE_FALSE(invalid.ok());
   CHECK(invalid.error().isInvalid());
   CHECK(invalid.error().message.find("Bad_Name") != std::string::npos);
@@ -156,7 +156,8 @@ TEST_CASE("kube client: pagination, listAll and selectors", "[kube-client]") {
   auto client = mustClient(server.config());
   for (int i = 0; i < 7; ++i) {
     json labels = {{"parity", i % 2 == 0 ? "even" : "odd"}};
-    REQUIRE(client->create(kConfigMaps, "default", configMap("cm-" + std::to_string(i), labels)).ok());
+    REQUIRE(
+        client->create(kConfigMaps, "default", labelledConfigMap("cm-" + std::to_string(i), labels)).ok());
   }
   ListOptions paged;
   paged.limit = 3;
@@ -197,7 +198,8 @@ TEST_CASE("kube client: merge, JSON and strategic patches, dry-run writes nothin
   KubeServer server;
   auto client = mustClient(server.config());
   REQUIRE(
-      client->create(kConfigMaps, "default", configMap("p", json::object(), {{"a", "1"}, {"b", "2"}})).ok());
+      client->create(kConfigMaps, "default", labelledConfigMap("p", json::object(), {{"a", "1"}, {"b", "2"}}))
+          .ok());
 
   auto merged =
       client->patch(kConfigMaps, "default", "p", PatchType::kMerge, {{"data", {{"a", "x"}, {"b", nullptr}}}});
@@ -214,7 +216,7 @@ TEST_CASE("kube client: merge, JSON and strategic patches, dry-run writes nothin
   REQUIRE_FALSE(failedTest.ok());
   CHECK(failedTest.error().kind == ApiErrorKind::kStatus);
 
-  REQUIRE(client->create(kDeployments, "default", deployment("sm")).ok());
+  REQUIRE(client->create(kDeployments, "default", restDeployment("sm")).ok());
   json containers = json::array({{{"name", "side"}, {"image", "busybox"}}});
   auto sm = client->patch(kDeployments, "default", "sm", PatchType::kStrategic,
                           {{"spec", {{"template", {{"spec", {{"containers", containers}}}}}}}});
@@ -224,7 +226,7 @@ TEST_CASE("kube client: merge, JSON and strategic patches, dry-run writes nothin
 
   WriteOptions dry;
   dry.dryRun = true;
-  auto dryCreate = client->create(kConfigMaps, "default", configMap("dry"), dry);
+  auto dryCreate = client->create(kConfigMaps, "default", labelledConfigMap("dry"), dry);
   REQUIRE(dryCreate.ok());
   CHECK((*dryCreate)["metadata"]["name"] == "dry");
   CHECK(client->get(kConfigMaps, "default", "dry").error().isNotFound());
@@ -386,7 +388,7 @@ TEST_CASE("kube client: in-cluster configuration from service account files", "[
   CHECK(config->ns == "kube-system");
   auto client = mustClient(*config);
   // The namespace defaults to the service account's: the object lands in kube-system.
-  json cm = configMap("in-cluster");
+  json cm = labelledConfigMap("in-cluster");
   cm["metadata"].erase("namespace");
   auto created = client->create(kConfigMaps, "", cm);
   INFO((created ? std::string() : created.error().describe()));

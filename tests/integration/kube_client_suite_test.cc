@@ -31,14 +31,14 @@ namespace {
 const ResourceRef kNamespaces{"", "v1", "namespaces", false, "Namespace"};
 const ResourceRef kServices{"", "v1", "services", true, "Service"};
 
-json configMap(const std::string& name, const std::string& greeting) {
+json greetingConfigMap(const std::string& name, const std::string& greeting) {
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", {{"name", name}, {"labels", {{"app", "web"}}}}},
           {"data", {{"greeting", greeting}}}};
 }
 
-json deployment(const std::string& image, int replicas = 2) {
+json webDeployment(const std::string& image, int replicas = 2) {
   return json::parse(R"({"apiVersion": "apps/v1", "kind": "Deployment",
     "metadata": {"name": "web", "labels": {"app": "web"}},
     "spec": {"replicas": )" +
@@ -77,7 +77,7 @@ std::string rvOf(const json& o) { return o["metadata"]["resourceVersion"].get<st
 TEST_CASE("client suite: apply creates, then configures, then leaves unchanged", "[kube-client][suite]") {
   KubeServer server;
   auto client = server.client();
-  auto first = sluice::kube::apply(*client, configMap("web-config", "hello"));
+  auto first = sluice::kube::apply(*client, greetingConfigMap("web-config", "hello"));
   REQUIRE(first.ok());
   CHECK(first->outcome == ApplyOutcome::kCreated);
   auto cm = client->get(kConfigMaps, "default", "web-config");
@@ -87,7 +87,7 @@ TEST_CASE("client suite: apply creates, then configures, then leaves unchanged",
   CHECK((*cm)["metadata"]["annotations"].contains(sluice::kube::kLastAppliedAnnotation));
   const std::string rv1 = rvOf(*cm);
 
-  auto second = sluice::kube::apply(*client, configMap("web-config", "bonjour"));
+  auto second = sluice::kube::apply(*client, greetingConfigMap("web-config", "bonjour"));
   REQUIRE(second.ok());
   CHECK(second->outcome == ApplyOutcome::kConfigured);
   cm = client->get(kConfigMaps, "default", "web-config");
@@ -95,7 +95,7 @@ TEST_CASE("client suite: apply creates, then configures, then leaves unchanged",
   const std::string rv2 = rvOf(*cm);
   CHECK(std::stoll(rv2) > std::stoll(rv1));
 
-  auto third = sluice::kube::apply(*client, configMap("web-config", "bonjour"));
+  auto third = sluice::kube::apply(*client, greetingConfigMap("web-config", "bonjour"));
   REQUIRE(third.ok());
   CHECK(third->outcome == ApplyOutcome::kUnchanged);
   CHECK(rvOf(*client->get(kConfigMaps, "default", "web-config")) == rv2);
@@ -104,7 +104,7 @@ TEST_CASE("client suite: apply creates, then configures, then leaves unchanged",
   REQUIRE(
       client->patch(kConfigMaps, "default", "web-config", PatchType::kMerge, {{"data", {{"extra", "kept"}}}})
           .ok());
-  json dropped = configMap("web-config", "bonjour");
+  json dropped = greetingConfigMap("web-config", "bonjour");
   dropped["metadata"].erase("labels");
   REQUIRE(sluice::kube::apply(*client, dropped)->outcome == ApplyOutcome::kConfigured);
   cm = client->get(kConfigMaps, "default", "web-config");
@@ -113,11 +113,11 @@ TEST_CASE("client suite: apply creates, then configures, then leaves unchanged",
 
   // A Deployment: a new image in one container keeps the other container, bumps the generation, and an
   // unchanged manifest over server defaults is no change.
-  REQUIRE(sluice::kube::apply(*client, deployment("nginx:1.25"))->outcome == ApplyOutcome::kCreated);
+  REQUIRE(sluice::kube::apply(*client, webDeployment("nginx:1.25"))->outcome == ApplyOutcome::kCreated);
   auto d = client->get(kDeployments, "default", "web");
   CHECK((*d)["metadata"]["generation"] == 1);
-  CHECK(sluice::kube::apply(*client, deployment("nginx:1.25"))->outcome == ApplyOutcome::kUnchanged);
-  REQUIRE(sluice::kube::apply(*client, deployment("nginx:1.26"))->outcome == ApplyOutcome::kConfigured);
+  CHECK(sluice::kube::apply(*client, webDeployment("nginx:1.25"))->outcome == ApplyOutcome::kUnchanged);
+  REQUIRE(sluice::kube::apply(*client, webDeployment("nginx:1.26"))->outcome == ApplyOutcome::kConfigured);
   d = client->get(kDeployments, "default", "web");
   CHECK((*d)["metadata"]["generation"] == 2);
   auto containers = (*d)["spec"]["template"]["spec"]["containers"];
@@ -135,13 +135,13 @@ TEST_CASE("client suite: create, replace, get and list with selectors across nam
               ->create(kNamespaces, "",
                        {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "team-a"}}}})
               .ok());
-  REQUIRE(client->create(kConfigMaps, "default", configMap("web-config", "one")).ok());
-  REQUIRE(client->create(kConfigMaps, "team-a", configMap("web-config", "one")).ok());
-  auto again = client->create(kConfigMaps, "default", configMap("web-config", "one"));
+  REQUIRE(client->create(kConfigMaps, "default", greetingConfigMap("web-config", "one")).ok());
+  REQUIRE(client->create(kConfigMaps, "team-a", greetingConfigMap("web-config", "one")).ok());
+  auto again = client->create(kConfigMaps, "default", greetingConfigMap("web-config", "one"));
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().isAlreadyExists());
   CHECK_THAT(again.error().message, Catch::Contains("configmaps \"web-config\" already exists"));
-  json other = configMap("other", "x");
+  json other = greetingConfigMap("other", "x");
   other["metadata"].erase("labels");
   REQUIRE(client->create(kConfigMaps, "default", other).ok());
 
@@ -168,13 +168,13 @@ TEST_CASE("client suite: create, replace, get and list with selectors across nam
   auto missing = client->get(kConfigMaps, "default", "nope");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().isNotFound());
-  auto nsMissing = client->create(kConfigMaps, "no-such-ns", configMap("x", "y"));
+  auto nsMissing = client->create(kConfigMaps, "no-such-ns", greetingConfigMap("x", "y"));
   REQUIRE_FALSE(nsMissing.ok());
   CHECK(nsMissing.error().isNotFound());
   CHECK_THAT(nsMissing.error().message, Catch::Contains("namespaces \"no-such-ns\" not found"));
 
   // Replace: a PUT of the whole object, here without a resourceVersion (as kubectl replace).
-  json replaced = configMap("web-config", "two");
+  json replaced = greetingConfigMap("web-config", "two");
   REQUIRE(client->update(kConfigMaps, replaced).ok());
   CHECK((*client->get(kConfigMaps, "default", "web-config"))["data"]["greeting"] == "two");
   CHECK((*client->get(kConfigMaps, "team-a", "web-config"))["data"]["greeting"] == "one");
@@ -184,18 +184,18 @@ TEST_CASE("client suite: diff as a dry run writes nothing, server-side apply is 
           "[kube-client][suite]") {
   KubeServer server;
   auto client = server.client();
-  REQUIRE(sluice::kube::apply(*client, configMap("web-config", "before")).ok());
+  REQUIRE(sluice::kube::apply(*client, greetingConfigMap("web-config", "before")).ok());
   const std::string rv = rvOf(*client->get(kConfigMaps, "default", "web-config"));
   sluice::kube::ApplyOptions dry;
   dry.dryRun = true;
-  auto preview = sluice::kube::apply(*client, configMap("web-config", "after"), dry);
+  auto preview = sluice::kube::apply(*client, greetingConfigMap("web-config", "after"), dry);
   REQUIRE(preview.ok());
   CHECK(preview->outcome == ApplyOutcome::kConfigured);
   CHECK(preview->object["data"]["greeting"] == "after");  // what it would become
   auto cm = client->get(kConfigMaps, "default", "web-config");
   CHECK((*cm)["data"]["greeting"] == "before");
   CHECK(rvOf(*cm) == rv);
-  auto dryCreate = sluice::kube::apply(*client, configMap("dry", "x"), dry);
+  auto dryCreate = sluice::kube::apply(*client, greetingConfigMap("dry", "x"), dry);
   REQUIRE(dryCreate.ok());
   CHECK(dryCreate->outcome == ApplyOutcome::kCreated);
   CHECK(client->get(kConfigMaps, "default", "dry").error().isNotFound());
@@ -203,7 +203,7 @@ TEST_CASE("client suite: diff as a dry run writes nothing, server-side apply is 
   sluice::kube::WriteOptions ssa;
   ssa.fieldManager = "sluice";
   auto serverSide =
-      client->patch(kConfigMaps, "default", "ssa", PatchType::kApply, configMap("ssa", "x"), ssa);
+      client->patch(kConfigMaps, "default", "ssa", PatchType::kApply, greetingConfigMap("ssa", "x"), ssa);
   REQUIRE_FALSE(serverSide.ok());
   CHECK(serverSide.error().code == 415);
   CHECK(client->get(kConfigMaps, "default", "ssa").error().isNotFound());
@@ -216,7 +216,7 @@ TEST_CASE("client suite: a CRD and its custom resources, applied in one pass, an
   // The order a kustomization renders: the CRD first, its resources right after, mapped through discovery
   // refreshed on the miss.
   std::vector<json> manifests = {
-      crd("widgets", "Widget", {{"status", json::object()}}), deployment("nginx:1.25"),
+      crd("widgets", "Widget", {{"status", json::object()}}), webDeployment("nginx:1.25"),
       json::parse(R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
                                    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})"),
       json::parse(R"({"apiVersion": "example.com/v1", "kind": "Widget",
@@ -255,7 +255,7 @@ TEST_CASE("client suite: patches, label and annotate, scale, and edit with a con
           "[kube-client][suite]") {
   KubeServer server;
   auto client = server.client();
-  json p = configMap("p", "x");
+  json p = greetingConfigMap("p", "x");
   p["data"] = {{"a", "1"}, {"b", "2"}};
   REQUIRE(client->create(kConfigMaps, "default", p).ok());
   REQUIRE(
@@ -287,7 +287,7 @@ TEST_CASE("client suite: patches, label and annotate, scale, and edit with a con
   CHECK_FALSE((*client->get(kConfigMaps, "default", "p"))["metadata"]["labels"].contains("tier"));
 
   // Strategic merge on a Deployment's containers: merged by name, the ports kept.
-  REQUIRE(client->create(kDeployments, "default", deployment("nginx:1.25", 1)).ok());
+  REQUIRE(client->create(kDeployments, "default", webDeployment("nginx:1.25", 1)).ok());
   REQUIRE(
       client
           ->patch(
@@ -348,7 +348,7 @@ TEST_CASE("client suite: delete by name, by label, and past a finalizer a second
   KubeServer server;
   auto client = server.client();
   for (const char* name : {"a", "b", "c"})
-    REQUIRE(client->create(kConfigMaps, "default", configMap(name, "v")).ok());
+    REQUIRE(client->create(kConfigMaps, "default", greetingConfigMap(name, "v")).ok());
   for (const char* name : {"b", "c"}) {
     REQUIRE(client
                 ->patch(kConfigMaps, "default", name, PatchType::kMerge,
@@ -367,7 +367,7 @@ TEST_CASE("client suite: delete by name, by label, and past a finalizer a second
   }
   CHECK((*client->list(kConfigMaps, "default", old))["items"].empty());
 
-  json held = configMap("held", "v");
+  json held = greetingConfigMap("held", "v");
   held["metadata"]["finalizers"] = json::array({"example.com/hold"});
   REQUIRE(client->create(kConfigMaps, "default", held).ok());
   auto answer = client->remove(kConfigMaps, "default", "held");
@@ -391,7 +391,7 @@ TEST_CASE("client suite: delete by name, by label, and past a finalizer a second
 TEST_CASE("client suite: a watch sees the change another client makes", "[kube-client][suite]") {
   KubeServer server;
   auto client = server.client();
-  REQUIRE(client->create(kConfigMaps, "default", configMap("watched", "1")).ok());
+  REQUIRE(client->create(kConfigMaps, "default", greetingConfigMap("watched", "1")).ok());
   sluice::kube::WatchOptions wo;
   wo.resourceVersion = "0";  // ADDED for what exists, then changes, as kubectl get -w
   wo.fieldSelector = "metadata.name=watched";
@@ -441,7 +441,7 @@ TEST_CASE("client suite: wait for a rollout and for Available, and a rollout tha
     return sluice::kube::hasCondition(d, "Available") ? Readiness{Progress::kDone, "available"} : Readiness{};
   };
 
-  REQUIRE(sluice::kube::apply(*client, deployment("nginx:1.25", 3))->outcome == ApplyOutcome::kCreated);
+  REQUIRE(sluice::kube::apply(*client, webDeployment("nginx:1.25", 3))->outcome == ApplyOutcome::kCreated);
   auto rolled = sluice::kube::waitFor(*client, kDeployments, "default", "web",
                                       sluice::kube::deploymentRollout, std::chrono::seconds(60));
   INFO((rolled ? std::string() : rolled.error().describe()));
@@ -453,7 +453,7 @@ TEST_CASE("client suite: wait for a rollout and for Available, and a rollout tha
               .ok());
 
   // A new image rolls a second ReplicaSet; once done, the first has no replicas left.
-  REQUIRE(sluice::kube::apply(*client, deployment("nginx:1.26", 3))->outcome == ApplyOutcome::kConfigured);
+  REQUIRE(sluice::kube::apply(*client, webDeployment("nginx:1.26", 3))->outcome == ApplyOutcome::kConfigured);
   rolled = sluice::kube::waitFor(*client, kDeployments, "default", "web", sluice::kube::deploymentRollout,
                                  std::chrono::seconds(60));
   INFO((rolled ? std::string() : rolled.error().describe()));
@@ -475,7 +475,7 @@ TEST_CASE("client suite: wait for a rollout and for Available, and a rollout tha
   CHECK(withReplicas == 1);
 
   // Pods that never become ready: the wait ends with kubectl's progress deadline message.
-  json broken = deployment("nginx:1.25", 1);
+  json broken = webDeployment("nginx:1.25", 1);
   broken["metadata"]["name"] = "broken";
   broken["spec"]["selector"]["matchLabels"]["app"] = "broken";
   broken["spec"]["template"]["metadata"]["labels"]["app"] = "broken";

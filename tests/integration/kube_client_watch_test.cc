@@ -27,8 +27,8 @@ using sluice::testing::waitUntil;
 
 namespace {
 
-json configMap(const std::string& name, const std::string& ns = "default",
-               const json& labels = json::object()) {
+json watchedConfigMap(const std::string& name, const std::string& ns = "default",
+                      const json& labels = json::object()) {
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", {{"name", name}, {"namespace", ns}, {"labels", labels}}},
@@ -84,7 +84,7 @@ TEST_CASE("kube client watch: another client's writes arrive in order", "[kube-c
         &stop);
     CHECK(r.ok());
   });
-  REQUIRE(writer->create(kConfigMaps, "default", configMap("w")).ok());
+  REQUIRE(writer->create(kConfigMaps, "default", watchedConfigMap("w")).ok());
   REQUIRE(
       writer->patch(kConfigMaps, "default", "w", sluice::kube::PatchType::kMerge, {{"data", {{"k", "1"}}}})
           .ok());
@@ -116,11 +116,11 @@ TEST_CASE("kube client watch: a compacted resourceVersion ends the watch with Ex
   options.retainRevisions = 5;
   KubeServer server(options);
   auto client = server.client();
-  auto first = client->create(kConfigMaps, "default", configMap("first"));
+  auto first = client->create(kConfigMaps, "default", watchedConfigMap("first"));
   REQUIRE(first.ok());
   std::string oldVersion = (*first)["metadata"]["resourceVersion"];
   for (int i = 0; i < 12; ++i)
-    REQUIRE(client->create(kConfigMaps, "default", configMap("n" + std::to_string(i))).ok());
+    REQUIRE(client->create(kConfigMaps, "default", watchedConfigMap("n" + std::to_string(i))).ok());
   WatchOptions wo;
   wo.resourceVersion = oldVersion;
   int events = 0;
@@ -142,14 +142,15 @@ TEST_CASE("kube client informer: sync, handlers, indexes", "[kube-client][inform
               ->create(sluice::kube::ResourceRef{"", "v1", "namespaces", false, "Namespace"}, "",
                        {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "other"}}}})
               .ok());
-  auto owner = client->create(kConfigMaps, "default", configMap("owner"));
+  auto owner = client->create(kConfigMaps, "default", watchedConfigMap("owner"));
   REQUIRE(owner.ok());
   std::string ownerUid = (*owner)["metadata"]["uid"];
-  json owned = configMap("owned", "default", {{"app", "web"}});
+  json owned = watchedConfigMap("owned", "default", {{"app", "web"}});
   owned["metadata"]["ownerReferences"] =
       json::array({{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "owner"}, {"uid", ownerUid}}});
   REQUIRE(client->create(kConfigMaps, "default", owned).ok());
-  REQUIRE(client->create(kConfigMaps, "other", configMap("elsewhere", "other", {{"app", "web"}})).ok());
+  REQUIRE(
+      client->create(kConfigMaps, "other", watchedConfigMap("elsewhere", "other", {{"app", "web"}})).ok());
 
   Informer informer(*client, kConfigMaps);
   Recorder rec;
@@ -173,7 +174,7 @@ TEST_CASE("kube client informer: sync, handlers, indexes", "[kube-client][inform
   CHECK(nameOf(inOther[0]) == "elsewhere");
 
   auto writer = server.client();
-  REQUIRE(writer->create(kConfigMaps, "default", configMap("late")).ok());
+  REQUIRE(writer->create(kConfigMaps, "default", watchedConfigMap("late")).ok());
   REQUIRE(writer
               ->patch(kConfigMaps, "default", "late", sluice::kube::PatchType::kMerge,
                       {{"metadata", {{"labels", {{"app", "web"}}}}}, {"data", {{"k", "2"}}}})
@@ -199,8 +200,8 @@ TEST_CASE("kube client informer: recovers when the server restarts, relisting af
   options.retainRevisions = 5;
   KubeServer server(options);
   auto client = server.client();
-  REQUIRE(client->create(kConfigMaps, "default", configMap("doomed")).ok());
-  REQUIRE(client->create(kConfigMaps, "default", configMap("kept")).ok());
+  REQUIRE(client->create(kConfigMaps, "default", watchedConfigMap("doomed")).ok());
+  REQUIRE(client->create(kConfigMaps, "default", watchedConfigMap("kept")).ok());
 
   Informer informer(*client, kConfigMaps, {"default", "", "", 500});
   Recorder rec;
@@ -215,7 +216,7 @@ TEST_CASE("kube client informer: recovers when the server restarts, relisting af
   auto writer = server.client();
   REQUIRE(writer->remove(kConfigMaps, "default", "doomed").ok());
   for (int i = 0; i < 12; ++i)
-    REQUIRE(writer->create(kConfigMaps, "default", configMap("new" + std::to_string(i))).ok());
+    REQUIRE(writer->create(kConfigMaps, "default", watchedConfigMap("new" + std::to_string(i))).ok());
 
   bool caughtUp =
       waitUntil([&] { return informer.get("default/new11").has_value() && rec.contains("DELETE doomed"); },
@@ -227,7 +228,7 @@ TEST_CASE("kube client informer: recovers when the server restarts, relisting af
   CHECK(informer.list().size() == 13);
 
   // And the resumed watch keeps delivering.
-  REQUIRE(writer->create(kConfigMaps, "default", configMap("after")).ok());
+  REQUIRE(writer->create(kConfigMaps, "default", watchedConfigMap("after")).ok());
   CHECK(waitUntil([&] { return rec.contains("ADD after"); }, std::chrono::seconds(10)));
   informer.stop();
 }
@@ -236,7 +237,8 @@ TEST_CASE("kube client informer: resync hands every cached object to onUpdate ag
           "[kube-client][informer]") {
   KubeServer server;
   auto client = server.client();
-  for (const char* name : {"a", "b"}) REQUIRE(client->create(kConfigMaps, "default", configMap(name)).ok());
+  for (const char* name : {"a", "b"})
+    REQUIRE(client->create(kConfigMaps, "default", watchedConfigMap(name)).ok());
 
   sluice::kube::InformerOptions options;
   options.ns = "default";
@@ -263,7 +265,7 @@ TEST_CASE("kube client informer: resync hands every cached object to onUpdate ag
     return resyncs[name];
   };
   // Objects that never change come back, period after period; so does one created after the sync.
-  REQUIRE(client->create(kConfigMaps, "default", configMap("c")).ok());
+  REQUIRE(client->create(kConfigMaps, "default", watchedConfigMap("c")).ok());
   REQUIRE(waitUntil([&] { return count("a") >= 3 && count("b") >= 3 && count("c") >= 2; },
                     std::chrono::seconds(20)));
   // A deleted object is no longer resynced.

@@ -8,13 +8,13 @@ using sluice::testing::KubectlEnv;
 
 namespace {
 
-std::string configMap(const std::string& value) {
+std::string configMapYaml(const std::string& value) {
   return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  labels:\n    app: web\ndata:\n  "
          "greeting: " +
          value + "\n";
 }
 
-std::string deployment(const std::string& image) {
+std::string deploymentYaml(const std::string& image) {
   return R"(apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -43,7 +43,7 @@ spec:
 
 TEST_CASE("kubectl apply -f creates, then configures, then leaves unchanged", "[integration][kubectl]") {
   KubectlEnv env;
-  auto file = env.writeFile("cm.yaml", configMap("hello"));
+  auto file = env.writeFile("cm.yaml", configMapYaml("hello"));
   CHECK_THAT(env.ok("apply -f " + file), Catch::Contains("configmap/web-config created"));
   auto cm = env.getJson("configmap web-config");
   CHECK(cm["data"]["greeting"] == "hello");
@@ -52,7 +52,7 @@ TEST_CASE("kubectl apply -f creates, then configures, then leaves unchanged", "[
   CHECK(cm["metadata"]["annotations"].contains("kubectl.kubernetes.io/last-applied-configuration"));
   const std::string rv1 = cm["metadata"]["resourceVersion"];
 
-  env.writeFile("cm.yaml", configMap("bonjour"));
+  env.writeFile("cm.yaml", configMapYaml("bonjour"));
   CHECK_THAT(env.ok("apply -f " + file), Catch::Contains("configmap/web-config configured"));
   cm = env.getJson("configmap web-config");
   CHECK(cm["data"]["greeting"] == "bonjour");
@@ -64,11 +64,11 @@ TEST_CASE("kubectl apply -f creates, then configures, then leaves unchanged", "[
 
   // A Deployment: changing one container's image keeps the other fields of the list (strategic merge by
   // name), and bumps the generation.
-  auto deploy = env.writeFile("deploy.yaml", deployment("nginx:1.25"));
+  auto deploy = env.writeFile("deploy.yaml", deploymentYaml("nginx:1.25"));
   CHECK_THAT(env.ok("apply -f " + deploy), Catch::Contains("deployment.apps/web created"));
   auto d = env.getJson("deployment web");
   CHECK(d["metadata"]["generation"] == 1);
-  env.writeFile("deploy.yaml", deployment("nginx:1.26"));
+  env.writeFile("deploy.yaml", deploymentYaml("nginx:1.26"));
   CHECK_THAT(env.ok("apply -f " + deploy), Catch::Contains("deployment.apps/web configured"));
   d = env.getJson("deployment web");
   CHECK(d["metadata"]["generation"] == 2);
@@ -83,7 +83,7 @@ TEST_CASE("kubectl apply -f creates, then configures, then leaves unchanged", "[
 TEST_CASE("kubectl create, replace and get in every output format", "[integration][kubectl]") {
   KubectlEnv env;
   env.createNamespace("team-a");
-  auto file = env.writeFile("cm.yaml", configMap("one"));
+  auto file = env.writeFile("cm.yaml", configMapYaml("one"));
   CHECK_THAT(env.ok("create -f " + file), Catch::Contains("configmap/web-config created"));
   CHECK_THAT(env.ok("create -n team-a -f " + file), Catch::Contains("configmap/web-config created"));
   auto again = env.kubectl("create -f " + file);
@@ -114,7 +114,7 @@ TEST_CASE("kubectl create, replace and get in every output format", "[integratio
   CHECK(nsMissing.exitCode != 0);
   CHECK_THAT(nsMissing.output, Catch::Contains("namespaces \"no-such-ns\" not found"));
 
-  env.writeFile("cm.yaml", configMap("two"));
+  env.writeFile("cm.yaml", configMapYaml("two"));
   CHECK_THAT(env.ok("replace -f " + file), Catch::Contains("configmap/web-config replaced"));
   CHECK(env.getJson("configmap web-config")["data"]["greeting"] == "two");
   CHECK(env.getJson("configmap web-config -n team-a")["data"]["greeting"] == "one");
@@ -127,10 +127,10 @@ TEST_CASE("kubectl create, replace and get in every output format", "[integratio
 
 TEST_CASE("kubectl diff shows the change and writes nothing", "[integration][kubectl]") {
   KubectlEnv env;
-  auto file = env.writeFile("cm.yaml", configMap("before"));
+  auto file = env.writeFile("cm.yaml", configMapYaml("before"));
   env.ok("apply -f " + file);
   auto rv = env.getJson("configmap web-config")["metadata"]["resourceVersion"];
-  env.writeFile("cm.yaml", configMap("after"));
+  env.writeFile("cm.yaml", configMapYaml("after"));
   auto diff = env.kubectl("diff -f " + file);
   INFO(diff.output);
   CHECK(diff.exitCode == 1);  // 1: differences found
@@ -147,7 +147,7 @@ TEST_CASE("kubectl diff shows the change and writes nothing", "[integration][kub
 
 TEST_CASE("kubectl apply --server-side says clearly that it is not available", "[integration][kubectl]") {
   KubectlEnv env;
-  auto file = env.writeFile("cm.yaml", configMap("x"));
+  auto file = env.writeFile("cm.yaml", configMapYaml("x"));
   auto r = env.kubectl("apply --server-side -f " + file);
   CHECK(r.exitCode != 0);
   CHECK_THAT(r.output, Catch::Contains("Server-side apply not available on the server"));
@@ -159,7 +159,7 @@ TEST_CASE("kubectl apply -k with a CRD and its custom resources", "[integration]
   env.writeFile("app/kustomization.yaml",
                 "resources:\n- crd.yaml\n- deploy.yaml\n- svc.yaml\n- widgets.yaml\nconfigMapGenerator:\n"
                 "- name: app-settings\n  literals:\n  - mode=fast\n");
-  env.writeFile("app/deploy.yaml", deployment("nginx:1.25"));
+  env.writeFile("app/deploy.yaml", deploymentYaml("nginx:1.25"));
   env.writeFile(
       "app/svc.yaml",
       "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n"

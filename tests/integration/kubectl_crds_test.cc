@@ -254,7 +254,7 @@ TEST_CASE(
   // Every object the kustomization renders is on the server with every field it declares.
   auto rendered = sluice::parseYamlDocuments(env.ok("kustomize " + repoPath("install")), "install");
   REQUIRE(rendered.ok());
-  CHECK(rendered->size() == 13);
+  CHECK(rendered->size() == 14);
   for (const auto& doc : *rendered) {
     const json& want = doc.json;
     const std::string kind = want["kind"];

@@ -110,6 +110,18 @@ class KubectlEnv {
     return r.output;
   }
 
+  // `kubectl apply -f` of `obj`, written to `file` under the test's directory.
+  void apply(const std::string& file, const nlohmann::json& obj) const {
+    ok("apply -f " + writeFile(file, obj.dump()));
+  }
+
+  // Applies the fixture tests/data/mesh-crds/`file` (another project's CRDs, no controller behind them) and
+  // waits until `resources` are served.
+  void installMeshCrds(const std::string& file, const std::string& resources) const {
+    ok("apply -f " + shellQuote(std::string(SLUICE_SOURCE_DIR) + "/tests/data/mesh-crds/" + file));
+    REQUIRE(waitUntil([&] { return kubectl("get " + resources).exitCode == 0; }, std::chrono::seconds(10)));
+  }
+
   // `kubectl get ARGS -o json`, parsed.
   nlohmann::json getJson(const std::string& args) const {
     auto r = runCommand(envPrefix() + " kubectl get " + args + " -o json 2>/dev/null");

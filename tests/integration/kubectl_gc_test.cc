@@ -43,8 +43,8 @@ void create(const KubectlEnv& env, const json& obj, const std::string& ns = "def
   env.ok("create -n " + ns + " -f " + env.writeFile(file, obj.dump()));
 }
 
-json configMap(const std::string& name, const std::vector<json>& owners,
-               const std::vector<std::string>& finalizers = {}) {
+json ownedConfigMap(const std::string& name, const std::vector<json>& owners,
+                    const std::vector<std::string>& finalizers = {}) {
   json cm = {
       {"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}, {"data", {{"k", "v"}}}};
   if (!owners.empty()) cm["metadata"]["ownerReferences"] = owners;
@@ -87,18 +87,19 @@ TEST_CASE("kubectl delete cascades in the background: dependents go, a shared on
   KubectlEnv env;
   env.createConfigMap("owner", {{"k", "v"}});
   env.createConfigMap("other", {{"k", "v"}});
-  create(env, configMap("dep1", {configMapOwnerRef(env, "owner")}));
-  create(env, configMap("dep2", {configMapOwnerRef(env, "owner")}));
-  create(env, configMap("grandchild", {configMapOwnerRef(env, "dep1")}));  // a chain: owner -> dep1 -> this
-  create(env, configMap("shared", {configMapOwnerRef(env, "owner"), configMapOwnerRef(env, "other")}));
+  create(env, ownedConfigMap("dep1", {configMapOwnerRef(env, "owner")}));
+  create(env, ownedConfigMap("dep2", {configMapOwnerRef(env, "owner")}));
+  create(env,
+         ownedConfigMap("grandchild", {configMapOwnerRef(env, "dep1")}));  // a chain: owner -> dep1 -> this
+  create(env, ownedConfigMap("shared", {configMapOwnerRef(env, "owner"), configMapOwnerRef(env, "other")}));
   // Owners are matched by uid: a same-named object with another uid does not own this one.
   env.createConfigMap("namesake", {{"k", "v"}});
-  create(env, configMap("stale",
-                        {ownerRef("v1", "ConfigMap", "namesake", "5b4d6bb0-0000-4000-8000-000000000000")}));
+  create(env, ownedConfigMap("stale", {ownerRef("v1", "ConfigMap", "namesake",
+                                                "5b4d6bb0-0000-4000-8000-000000000000")}));
 
   // An owner in another namespace cannot own it either: the reference dangles, whatever the owner does.
   env.createNamespace("elsewhere");
-  create(env, configMap("cross", {configMapOwnerRef(env, "other")}), "elsewhere");
+  create(env, ownedConfigMap("cross", {configMapOwnerRef(env, "other")}), "elsewhere");
 
   CHECK_THAT(env.ok("delete configmap owner"), Catch::Contains("configmap \"owner\" deleted"));
   requireGone(env, "configmap dep1");
@@ -141,8 +142,8 @@ TEST_CASE("kubectl delete --cascade=foreground keeps the owner until a blocking 
           "[integration][kubectl][gc]") {
   KubectlEnv env;
   env.createConfigMap("owner", {{"k", "v"}});
-  create(env, configMap("held", {configMapOwnerRef(env, "owner", true)}, {"example.com/hold"}));
-  create(env, configMap("free", {configMapOwnerRef(env, "owner", true)}));
+  create(env, ownedConfigMap("held", {configMapOwnerRef(env, "owner", true)}, {"example.com/hold"}));
+  create(env, ownedConfigMap("free", {configMapOwnerRef(env, "owner", true)}));
 
   env.ok("delete configmap owner --cascade=foreground --wait=false");
   requireGone(env, "configmap free");
@@ -164,8 +165,8 @@ TEST_CASE("kubectl delete --cascade=orphan leaves the dependents without the ref
   KubectlEnv env;
   env.createConfigMap("owner", {{"k", "v"}});
   env.createConfigMap("keeper", {{"k", "v"}});
-  create(env, configMap("dep1", {configMapOwnerRef(env, "owner", true)}));
-  create(env, configMap("dep2", {configMapOwnerRef(env, "owner"), configMapOwnerRef(env, "keeper")}));
+  create(env, ownedConfigMap("dep1", {configMapOwnerRef(env, "owner", true)}));
+  create(env, ownedConfigMap("dep2", {configMapOwnerRef(env, "owner"), configMapOwnerRef(env, "keeper")}));
 
   // kubectl waits for the owner to go, which is after the references are gone.
   CHECK_THAT(env.ok("delete configmap owner --cascade=orphan"),
@@ -204,7 +205,8 @@ TEST_CASE("kubectl delete namespace: Terminating, creates refused, content and c
   CHECK(ns["metadata"].contains("deletionTimestamp"));
   CHECK(ns["spec"]["finalizers"] == json::array({"kubernetes"}));
 
-  auto refused = env.kubectl("create -n team -f " + env.writeFile("late.json", configMap("late", {}).dump()));
+  auto refused =
+      env.kubectl("create -n team -f " + env.writeFile("late.json", ownedConfigMap("late", {}).dump()));
   CHECK(refused.exitCode != 0);
   CHECK_THAT(refused.output, Catch::Contains("Error from server (Forbidden)"));
   CHECK_THAT(refused.output,
@@ -259,7 +261,8 @@ TEST_CASE("kubectl delete namespace: Terminating, creates refused, content and c
                                           immortal + "\" is forbidden: this namespace may not be deleted"));
   }
   CHECK(env.getJson("namespace default")["status"]["phase"] == "Active");
-  auto missing = env.kubectl("create -n nowhere -f " + env.writeFile("x.json", configMap("x", {}).dump()));
+  auto missing =
+      env.kubectl("create -n nowhere -f " + env.writeFile("x.json", ownedConfigMap("x", {}).dump()));
   CHECK_THAT(missing.output, Catch::Contains("namespaces \"nowhere\" not found"));
 }
 
@@ -267,9 +270,9 @@ TEST_CASE("collection left pending while the server was down resumes on restart"
           "[integration][kubectl][gc]") {
   KubectlEnv env;
   env.createConfigMap("owner", {{"k", "v"}});
-  create(env, configMap("dep", {configMapOwnerRef(env, "owner")}));
+  create(env, ownedConfigMap("dep", {configMapOwnerRef(env, "owner")}));
   env.createConfigMap("fg-owner", {{"k", "v"}});
-  create(env, configMap("fg-dep", {configMapOwnerRef(env, "fg-owner", true)}));
+  create(env, ownedConfigMap("fg-dep", {configMapOwnerRef(env, "fg-owner", true)}));
   env.createNamespace("later");
   env.createConfigMap("inside", {{"k", "v"}}, "later");
 

@@ -19,8 +19,8 @@ namespace {
 
 constexpr std::chrono::milliseconds kFastReady{300};
 
-json deployment(const std::string& name, int replicas, const std::string& image,
-                const json& templateAnnotations = json::object()) {
+json namedDeployment(const std::string& name, int replicas, const std::string& image,
+                     const json& templateAnnotations = json::object()) {
   json d = {{"apiVersion", "apps/v1"},
             {"kind", "Deployment"},
             {"metadata", {{"name", name}, {"labels", {{"app", name}}}}},
@@ -155,7 +155,7 @@ void checkRolledOut(const KubectlEnv& env, const std::string& name, int replicas
 TEST_CASE("A Deployment rolls out, updates, rolls back and scales as kubectl expects",
           "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  CHECK_THAT(applyObject(env, deployment("web", 3, "nginx:1.25")),
+  CHECK_THAT(applyObject(env, namedDeployment("web", 3, "nginx:1.25")),
              Catch::Contains("deployment.apps/web created"));
   auto d = env.getJson("deployment web");
   // The real server's defaults.
@@ -214,7 +214,7 @@ TEST_CASE("A Deployment rolls out, updates, rolls back and scales as kubectl exp
 TEST_CASE("A Recreate Deployment replaces every old pod before starting new ones",
           "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  auto d = deployment("batch", 2, "busybox:1.36");
+  auto d = namedDeployment("batch", 2, "busybox:1.36");
   d["spec"]["strategy"] = {{"type", "Recreate"}};
   applyObject(env, d);
   env.ok("rollout status deployment/batch --timeout=60s");
@@ -228,7 +228,7 @@ TEST_CASE("A Recreate Deployment replaces every old pod before starting new ones
 
 TEST_CASE("A crash-looping Deployment exceeds its progress deadline", "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  auto d = deployment("crash", 2, "nginx:1.25", {{"cluster.sluice.dev/fail", "CrashLoopBackOff"}});
+  auto d = namedDeployment("crash", 2, "nginx:1.25", {{"cluster.sluice.dev/fail", "CrashLoopBackOff"}});
   d["spec"]["progressDeadlineSeconds"] = 5;
   applyObject(env, d);
   auto status = env.kubectl("rollout status deployment/crash --timeout=60s");
@@ -280,7 +280,7 @@ TEST_CASE("A crash-looping Deployment exceeds its progress deadline", "[integrat
 
 TEST_CASE("sim-ready-after holds a pod's readiness back", "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  applyObject(env, deployment("slow", 1, "nginx:1.25", {{"cluster.sluice.dev/ready-after", "3s"}}));
+  applyObject(env, namedDeployment("slow", 1, "nginx:1.25", {{"cluster.sluice.dev/ready-after", "3s"}}));
   json pods;
   REQUIRE(waitUntil([&] { return !(pods = env.getJson("pods -l app=slow")["items"]).empty(); },
                     std::chrono::seconds(20)));
@@ -299,7 +299,7 @@ TEST_CASE("sim-ready-after holds a pod's readiness back", "[integration][kubectl
 TEST_CASE("An unreadable cluster annotation is ignored with a Warning Event",
           "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  applyObject(env, deployment("odd", 1, "nginx:1.25", {{"cluster.sluice.dev/ready-after", "soon"}}));
+  applyObject(env, namedDeployment("odd", 1, "nginx:1.25", {{"cluster.sluice.dev/ready-after", "soon"}}));
   CHECK_THAT(env.ok("rollout status deployment/odd --timeout=60s"),
              Catch::Contains("successfully rolled out"));
   const std::string pod = env.getJson("pods -l app=odd")["items"][0]["metadata"]["name"];
@@ -318,7 +318,7 @@ TEST_CASE("An unreadable cluster annotation is ignored with a Warning Event",
 TEST_CASE("A Deployment with maxSurge and maxUnavailable both 0 is invalid",
           "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  auto d = deployment("stuck", 1, "nginx:1.25");
+  auto d = namedDeployment("stuck", 1, "nginx:1.25");
   d["spec"]["strategy"] = {{"type", "RollingUpdate"},
                            {"rollingUpdate", {{"maxSurge", 0}, {"maxUnavailable", 0}}}};
   auto r = env.kubectl("apply -f " + env.writeFile("stuck.json", d.dump()));
@@ -332,7 +332,7 @@ TEST_CASE("A Deployment with maxSurge and maxUnavailable both 0 is invalid",
 TEST_CASE("kubectl sees the real server's 422 for a workload whose selector does not select its template",
           "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  auto mismatched = deployment("web", 2, "nginx:1.25");
+  auto mismatched = namedDeployment("web", 2, "nginx:1.25");
   mismatched["spec"]["selector"]["matchLabels"]["app"] = "other";
   auto r = env.kubectl("apply -f " + env.writeFile("mismatched.json", mismatched.dump()));
   INFO(r.output);
@@ -341,13 +341,13 @@ TEST_CASE("kubectl sees the real server's 422 for a workload whose selector does
              Catch::Contains("spec.template.metadata.labels: "
                              "Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not "
                              "match template `labels`"));
-  auto unselected = deployment("bare", 1, "nginx:1.25");
+  auto unselected = namedDeployment("bare", 1, "nginx:1.25");
   unselected["spec"].erase("selector");
   r = env.kubectl("create -f " + env.writeFile("bare.json", unselected.dump()));
   INFO(r.output);
   CHECK(r.exitCode != 0);
   CHECK_THAT(r.output, Catch::Contains("spec.selector: Required value"));
-  auto negative = deployment("negative", -3, "nginx:1.25");
+  auto negative = namedDeployment("negative", -3, "nginx:1.25");
   r = env.kubectl("create -f " + env.writeFile("negative.json", negative.dump()));
   INFO(r.output);
   CHECK_THAT(r.output,
@@ -363,9 +363,9 @@ TEST_CASE("Workloads stored before validation existed never make the simulation 
     // Written to the store directly, as an older server would have accepted them.
     auto store = sluice::apiserver::Store::open(env.dir() / "data" / "state.db");
     REQUIRE(store.ok());
-    auto noSelector = deployment("no-selector", 3, "nginx:1.25");
+    auto noSelector = namedDeployment("no-selector", 3, "nginx:1.25");
     noSelector["spec"].erase("selector");
-    auto mismatched = deployment("mismatched", 3, "nginx:1.25");
+    auto mismatched = namedDeployment("mismatched", 3, "nginx:1.25");
     mismatched["spec"]["selector"]["matchLabels"]["app"] = "other";
     json rs = {{"apiVersion", "apps/v1"},
                {"kind", "ReplicaSet"},
@@ -458,7 +458,7 @@ TEST_CASE("A bare ReplicaSet and a bare Pod run too", "[integration][kubectl][wo
 
 TEST_CASE("A restarted server resumes the workloads", "[integration][kubectl][workloads]") {
   KubectlEnv env(kFastReady);
-  applyObject(env, deployment("later", 2, "nginx:1.25", {{"cluster.sluice.dev/ready-after", "2s"}}));
+  applyObject(env, namedDeployment("later", 2, "nginx:1.25", {{"cluster.sluice.dev/ready-after", "2s"}}));
   REQUIRE(waitUntil([&] { return env.getJson("pods -l app=later")["items"].size() == 2; },
                     std::chrono::seconds(20)));
   env.restart();

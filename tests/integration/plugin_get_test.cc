@@ -26,8 +26,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
-int stepOf(const json& r) { return r.value(json::json_pointer("/status/currentStepIndex"), -1); }
 std::string field(const json& r, const char* pointer) {
   return r.value(json::json_pointer(pointer), std::string());
 }

@@ -19,8 +19,6 @@ json pausedRollout(const std::string& image) {
   ])"));
 }
 
-std::string phaseOf(const json& r) { return r.value(json::json_pointer("/status/phase"), std::string()); }
-int stepOf(const json& r) { return r.value(json::json_pointer("/status/currentStepIndex"), -1); }
 std::string imageOf(const json& r) {
   return r.value(json::json_pointer("/spec/template/spec/containers/0/image"), std::string());
 }
@@ -126,7 +124,7 @@ TEST_CASE(
   CHECK(s.plugin("restart web --in soon", 2).find("error: --in: ") == 0);
 }
 
-TEST_CASE("kubectl sluice set image starts a new revision; undo goes back to an earlier one",
+TEST_CASE("kubectl sluice set image starts a new revision, undo goes back to an earlier one",
           "[plugin][e2e]") {
   SteeringEnv s;
   CHECK(s.plugin("promote web --full") == "rollout 'web' fully promoted\n");

@@ -14,7 +14,7 @@ namespace sluice::analysis {
 namespace {
 
 // expected: "true", "false", "error: <fragment>" (evaluation) or "compile: <fragment>".
-struct Row {
+struct ConditionRow {
   std::string_view condition;
   std::string_view result;  // JSON, as `sluice analysis eval --result` takes it
   std::string_view expected;
@@ -32,8 +32,8 @@ bool checkedAsError(std::string_view expected, std::string_view prefix, const st
   return true;
 }
 
-void checkRows(const std::vector<Row>& rows) {
-  for (const Row& row : rows) {
+void checkRows(const std::vector<ConditionRow>& rows) {
+  for (const ConditionRow& row : rows) {
     INFO("condition: " << row.condition << "    result: " << row.result);
     auto value = parseResultJson(row.result);
     REQUIRE(value.ok());

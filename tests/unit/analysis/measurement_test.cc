@@ -24,7 +24,7 @@ Result<ProviderResult> returned(Value v, std::string text = "") {
   return ProviderResult{std::move(v), std::move(text), {}};
 }
 
-struct Row {
+struct MeasurementRow {
   const char* behaviour;
   const char* success;
   const char* failure;
@@ -37,7 +37,7 @@ struct Row {
 
 TEST_CASE("a measurement's phase follows each rule of section 4.4", "[analysis][measurement]") {
   const double nan = std::nan("");
-  const std::vector<Row> rows = {
+  const std::vector<MeasurementRow> rows = {
       {"no conditions: Successful", "", "", returned(Value::number(0.5)), Phase::Successful, ""},
       {"no conditions but the provider errored: Error with its message", "", "",
        Error{"Post \"http://prom:9090\": connection refused"}, Phase::Error, "connection refused"},

@@ -16,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-const Time kT0 = timeFromUnix(1'800'000'000);
+const Time kShellT0 = timeFromUnix(1'800'000'000);
 
 json rolloutObject(int steps = 2) {
   json object = json::parse(R"({
@@ -110,7 +110,7 @@ TEST_CASE("a failed action stops the pass and no status is written", "[shell]") 
   shell::RolloutDocument doc(rolloutObject());
   RecordingWorld world;
   world.failAction = 0;  // the first write: creating the ReplicaSet
-  auto pass = shell::reconcileOnce(doc, world, kT0);
+  auto pass = shell::reconcileOnce(doc, world, kShellT0);
   REQUIRE_FALSE(pass.ok());
   CHECK(pass.error().kind == shell::ReconcileError::Kind::Action);
   CHECK(pass.error().message.find("create ReplicaSet: the server is away") != std::string::npos);
@@ -121,7 +121,7 @@ TEST_CASE("a failed action stops the pass and no status is written", "[shell]") 
 TEST_CASE("the status is written after the actions of its pass, and not at all once settled", "[shell]") {
   shell::RolloutDocument doc(rolloutObject());
   RecordingWorld world;
-  auto settled = shell::settle(doc, world, kT0);
+  auto settled = shell::settle(doc, world, kShellT0);
   REQUIRE(settled.ok());
   REQUIRE(world.statusWrites > 0);
   // In the first pass the ReplicaSet is created before the status that records it is written.
@@ -132,7 +132,7 @@ TEST_CASE("the status is written after the actions of its pass, and not at all o
 
   const auto writes = world.statusWrites;
   const auto calls = world.calls.size();
-  auto again = shell::settle(doc, world, kT0 + Duration{60});
+  auto again = shell::settle(doc, world, kShellT0 + Duration{60});
   REQUIRE(again.ok());
   CHECK(again->passes == 1);
   CHECK(world.statusWrites == writes);
@@ -143,7 +143,7 @@ TEST_CASE("a failed status write leaves the stored status as it was and says so"
   shell::RolloutDocument doc(rolloutObject());
   RecordingWorld world;
   world.failStatus = true;
-  auto pass = shell::reconcileOnce(doc, world, kT0);
+  auto pass = shell::reconcileOnce(doc, world, kShellT0);
   REQUIRE_FALSE(pass.ok());
   CHECK(pass.error().kind == shell::ReconcileError::Kind::StatusWrite);
   CHECK_FALSE(doc.object().contains("status"));
@@ -154,7 +154,7 @@ TEST_CASE("a stored Rollout that does not parse is an InvalidSpec error naming t
   object["spec"]["replicas"] = "three";
   shell::RolloutDocument doc(object);
   RecordingWorld world;
-  auto settled = shell::settle(doc, world, kT0);
+  auto settled = shell::settle(doc, world, kShellT0);
   REQUIRE_FALSE(settled.ok());
   CHECK(settled.error().kind == shell::ReconcileError::Kind::InvalidSpec);
   CHECK(settled.error().message.find("spec.replicas") != std::string::npos);
@@ -204,7 +204,7 @@ TEST_CASE("a workloadRef Rollout runs on its Deployment's template, and a missin
       {"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "web"}, {"scaleDown", "onsuccess"}};
   shell::RolloutDocument doc(object);
   RecordingWorld world;
-  auto missing = shell::settle(doc, world, kT0);
+  auto missing = shell::settle(doc, world, kShellT0);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().kind == shell::ReconcileError::Kind::InvalidSpec);
   CHECK(missing.error().message == "spec.workloadRef: Deployment \"web\" not found in namespace \"default\"");
@@ -216,7 +216,7 @@ TEST_CASE("a workloadRef Rollout runs on its Deployment's template, and a missin
       {"metadata", {{"name", "web"}, {"namespace", "default"}, {"generation", 2}}},
       {"spec",
        {{"replicas", 4}, {"selector", {{"matchLabels", {{"app", "web"}}}}}, {"template", podTemplate}}}};
-  auto settled = shell::settle(doc, world, kT0);
+  auto settled = shell::settle(doc, world, kShellT0);
   REQUIRE(settled.ok());
   const std::string hash = podTemplateHash(podTemplate, 0);
   REQUIRE_FALSE(world.calls.empty());
@@ -233,7 +233,7 @@ TEST_CASE("a workloadRef Rollout runs on its Deployment's template, and a missin
   // A Deployment whose pods the Rollout's own selector does not pick is InvalidSpec too.
   doc.mutableObject()["spec"]["selector"] = {{"matchLabels", {{"app", "shop"}}}};
   doc.specChanged();
-  auto mismatch = shell::settle(doc, world, kT0 + Duration{1});
+  auto mismatch = shell::settle(doc, world, kShellT0 + Duration{1});
   REQUIRE_FALSE(mismatch.ok());
   CHECK(mismatch.error().kind == shell::ReconcileError::Kind::InvalidSpec);
   CHECK(mismatch.error().message.find("spec.selector: does not match") != std::string::npos);

@@ -15,7 +15,7 @@ using namespace sluice::sim;
 
 namespace {
 
-const char* const kRollout = R"(apiVersion: sluice.dev/v1alpha1
+const char* const kAnalysisRollout = R"(apiVersion: sluice.dev/v1alpha1
 kind: Rollout
 metadata:
   name: web
@@ -105,7 +105,7 @@ const AnalysisRunRecord& onlyRun(const SimResult& r) {
 
 TEST_CASE("a healthy metric lets the analysis step pass with every measurement shown", "[sim][analysis]") {
   Files f;
-  write(f, {std::string(kRollout) + "---\n" + kTemplate},
+  write(f, {std::string(kAnalysisRollout) + "---\n" + kTemplate},
         "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.99}\n");
   const Outcome o = simulateFiles(f);
   INFO(o.diagnostics);
@@ -132,7 +132,7 @@ TEST_CASE("a metric that crosses the failure condition aborts the rollout at tha
           "[sim][analysis]") {
   // The template comes from a second file, as `sluice sim rollout.yaml templates.yaml` passes it.
   Files f;
-  write(f, {kRollout, kTemplate},
+  write(f, {kAnalysisRollout, kTemplate},
         "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.99}\n"
         "      - {at: 90s, value: 0.8}\n");
   const Outcome o = simulateFiles(f);
@@ -150,7 +150,7 @@ TEST_CASE("a metric that crosses the failure condition aborts the rollout at tha
 
 TEST_CASE("between the conditions a measurement is inconclusive and the rollout pauses", "[sim][analysis]") {
   Files f;
-  write(f, {kRollout, kTemplate}, "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.92}\n");
+  write(f, {kAnalysisRollout, kTemplate}, "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.92}\n");
   const Outcome o = simulateFiles(f);
   INFO(o.diagnostics);
   REQUIRE(o.result);
@@ -161,7 +161,7 @@ TEST_CASE("between the conditions a measurement is inconclusive and the rollout 
 TEST_CASE("errors, NaN and empty results reach the conditions as a provider gives them", "[sim][analysis]") {
   // Five consecutive errors (10 s apart) error the metric with the provider's message.
   Files f;
-  write(f, {kRollout, kTemplate},
+  write(f, {kAnalysisRollout, kTemplate},
         "  metrics:\n    success-rate:\n      - {at: 0s, error: \"connection refused\"}\n");
   const Outcome o = simulateFiles(f);
   INFO(o.diagnostics);
@@ -225,9 +225,9 @@ TEST_CASE("templates and scripted outcomes are checked against each other", "[si
     SECTION(row.behaviour) {
       Files f;
       if (row.withTemplate) {
-        write(f, {kRollout, kTemplate}, row.scenario);
+        write(f, {kAnalysisRollout, kTemplate}, row.scenario);
       } else {
-        write(f, {kRollout}, row.scenario);
+        write(f, {kAnalysisRollout}, row.scenario);
       }
       const Outcome o = simulateFiles(f);
       CHECK_FALSE(o.result);

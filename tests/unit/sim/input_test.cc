@@ -9,7 +9,7 @@ using namespace sluice::sim;
 
 namespace {
 
-const char* const kRollout = R"(apiVersion: sluice.dev/v1alpha1
+const char* const kInputRollout = R"(apiVersion: sluice.dev/v1alpha1
 kind: Rollout
 metadata:
   name: web
@@ -35,7 +35,7 @@ spec:
 )";
 
 RolloutInput rolloutInput() {
-  auto docs = parseYamlDocuments(kRollout, "rollout.yaml");
+  auto docs = parseYamlDocuments(kInputRollout, "rollout.yaml");
   REQUIRE(docs.ok());
   Diagnostics diags;
   auto rollout = engine::parseRollout(docs->front().json, docs->front().source, diags);

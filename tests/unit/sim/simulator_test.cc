@@ -11,7 +11,7 @@ using nlohmann::json;
 namespace {
 
 // A basic canary on 4 replicas: setWeight 25, an indefinite pause, setWeight 50, pause 10m.
-json rolloutObject() {
+json simulatedRollout() {
   return json::parse(R"({
     "apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
     "metadata": {"name": "web", "namespace": "default"},
@@ -26,7 +26,7 @@ json rolloutObject() {
   })");
 }
 
-RolloutInput input(const json& object = rolloutObject()) {
+RolloutInput input(const json& object = simulatedRollout()) {
   Diagnostics diags;
   auto rollout = engine::parseRollout(object, SourceMap(), diags);
   INFO(diags.format());
@@ -200,7 +200,7 @@ TEST_CASE("a restart replaces the stable pods one at a time and waits for its re
   CHECK(r.timeline.back().stable == ReplicaCount{4, 4});
 }
 
-TEST_CASE("a workloadRef Rollout runs its Deployment's template; a first deploy scales the Deployment down",
+TEST_CASE("a workloadRef Rollout runs its Deployment's template, a first deploy scales the Deployment down",
           "[sim][workload]") {
   const std::string dir = std::string(SLUICE_SOURCE_DIR) + "/examples/workload-ref/";
   Diagnostics diags;

@@ -14,6 +14,9 @@ using namespace sluice;
 using nlohmann::json;
 using testing::Objects;
 
+// A namespace of its own: the test files are compiled in batches (unity build).
+namespace gateway_api_router_test {
+
 namespace {
 
 // The Rollout "web" routed by the plugin with `config`, `extra` more fields of trafficRouting.
@@ -51,7 +54,7 @@ const engine::SetTrafficWeight kThirty{30, 70, "canaryhash", "stablehash"};
 }  // namespace
 
 TEST_CASE(
-    "setting a weight: every backendRef to the canary or stable Service, in every rule; other rules and "
+    "setting a weight: every backendRef to the canary or stable Service, in every rule, other rules and "
     "backends untouched",
     "[traffic][gatewayapi]") {
   traffic::GatewayApiRouter router(rollout(kOneRoute), {{{"web", true}}});
@@ -184,7 +187,7 @@ TEST_CASE("errors name the HTTPRoute and what it lacks", "[traffic][gatewayapi]"
 
 TEST_CASE(
     "a header route is a named rule copying the split rule's matches with the headers added, to the "
-    "canary only; it keeps all it matches on the canary and is removed again",
+    "canary only, it keeps all it matches on the canary and is removed again",
     "[traffic][gatewayapi]") {
   traffic::GatewayApiRouter router(rollout(kOneRoute, kManagedRoutes), {{{"web", true}}});
   Objects objects = Objects().add(httpRoute());
@@ -342,7 +345,7 @@ TEST_CASE("header and mirror steps Gateway API cannot express are errors naming 
   }
 }
 
-TEST_CASE("the plugin configuration: HTTPRoutes in the Rollout's namespace; what is not supported is named",
+TEST_CASE("the plugin configuration: HTTPRoutes in the Rollout's namespace, what is not supported is named",
           "[traffic][gatewayapi]") {
   const std::string at = R"(spec.strategy.canary.trafficRouting.plugins["argoproj-labs/gatewayAPI"])";
   struct Row {
@@ -385,3 +388,5 @@ TEST_CASE("the plugin configuration: HTTPRoutes in the Rollout's namespace; what
         "traffic routing plugin \"example.com/mesh\" (spec.strategy.canary.trafficRouting.plugins) is not "
         "supported; the one plugin Sluice runs is argoproj-labs/gatewayAPI, built in");
 }
+
+}  // namespace gateway_api_router_test

@@ -11,6 +11,9 @@
 using namespace sluice;
 using nlohmann::json;
 
+// A namespace of its own: the test files are compiled in batches (unity build).
+namespace istio_router_test {
+
 namespace {
 
 // The Rollout "web" routed by `istio` (trafficRouting.istio), `extra` more fields of trafficRouting.
@@ -438,3 +441,5 @@ TEST_CASE("a hash not known yet takes the label off its subset instead of writin
   CHECK(subsets[0]["labels"]["sluice.dev/pod-template-hash"] == "stablehash");
   CHECK(**router.inForce(objects.lookup()) == engine::TrafficInForce{0, 100, "", "stablehash"});
 }
+
+}  // namespace istio_router_test

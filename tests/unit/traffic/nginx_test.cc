@@ -10,6 +10,9 @@
 using namespace sluice;
 using nlohmann::json;
 
+// A namespace of its own: the test files are compiled in batches (unity build).
+namespace nginx_router_test {
+
 namespace {
 
 // The Rollout "web" routed by `nginx` (trafficRouting.nginx), `extra` more fields of trafficRouting.
@@ -175,3 +178,5 @@ TEST_CASE("the canary Ingress name is cut to 253 characters", "[traffic][nginx]"
   CHECK(name.substr(246) == "-canary");
   CHECK(traffic::canaryIngressName("web", "shop") == "web-shop-canary");
 }
+
+}  // namespace nginx_router_test

@@ -14,6 +14,9 @@ using namespace sluice;
 using nlohmann::json;
 using testing::Objects;
 
+// A namespace of its own: the test files are compiled in batches (unity build).
+namespace smi_router_test {
+
 namespace {
 
 // The Rollout "web" routed by `smi` (trafficRouting.smi), `extra` more fields of trafficRouting.
@@ -70,7 +73,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "setting a weight creates the TrafficSplit, which then reads back in force; a new weight is one "
+    "setting a weight creates the TrafficSplit, which then reads back in force, a new weight is one "
     "patch that keeps others' annotations, at every version",
     "[traffic][smi]") {
   const std::string version = GENERATE(as<std::string>(), "v1alpha1", "v1alpha2", "v1alpha3");
@@ -255,3 +258,5 @@ TEST_CASE("makeRouter picks SMI alone, writing at the version of its options", "
         "the "
         "routers are nginx, istio, smi and the plugin argoproj-labs/gatewayAPI, one at a time");
 }
+
+}  // namespace smi_router_test

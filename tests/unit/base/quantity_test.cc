@@ -6,12 +6,12 @@
 #include <optional>
 #include <vector>
 
-#include "kube/quantity.h"
+#include "base/quantity.h"
 
 using nlohmann::json;
 
 TEST_CASE("a quantity reads to its value: plain, with a decimal or binary suffix, an exponent or a number",
-          "[kube][quantity]") {
+          "[base][quantity]") {
   struct Row {
     json quantity;
     std::optional<double> value;
@@ -51,7 +51,7 @@ TEST_CASE("a quantity reads to its value: plain, with a decimal or binary suffix
   };
   for (const auto& row : rows) {
     CAPTURE(row.quantity.dump());
-    const std::optional<double> value = sluice::kube::quantityValue(row.quantity);
+    const std::optional<double> value = sluice::quantityValue(row.quantity);
     REQUIRE(value.has_value() == row.value.has_value());
     if (value) CHECK(*value == *row.value);  // strtod rounds once: exact
   }

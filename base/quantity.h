@@ -5,10 +5,10 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 
-namespace sluice::kube {
+namespace sluice {
 
 // The value of `quantity`: a JSON number, or a string of a signed decimal and an optional suffix (a binary
 // one Ki..Ei, a decimal one n u m k M G T P E, or an exponent e3); nullopt for anything else.
 std::optional<double> quantityValue(const nlohmann::json& quantity);
 
-}  // namespace sluice::kube
+}  // namespace sluice

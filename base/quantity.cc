@@ -1,5 +1,5 @@
 // Reading Kubernetes quantities (see quantity.h).
-#include "kube/quantity.h"
+#include "base/quantity.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 #include <regex>
 #include <string>
 
-namespace sluice::kube {
+namespace sluice {
 
 std::optional<double> quantityValue(const nlohmann::json& quantity) {
   if (quantity.is_number()) return quantity.get<double>();
@@ -35,4 +35,4 @@ std::optional<double> quantityValue(const nlohmann::json& quantity) {
   return read(text);  // no suffix, or an exponent strtod reads as it is
 }
 
-}  // namespace sluice::kube
+}  // namespace sluice

@@ -1,0 +1,333 @@
+// One Kustomization's reconcile: source, dependencies, build, staged apply, prune, health, status.
+#include "controller/kustomization_reconciler.h"
+
+#include <thread>
+
+#include "base/time.h"
+#include "gitops/apply_set.h"
+#include "gitops/health.h"
+#include "gitops/kustomization.h"
+#include "gitops/kustomize_build.h"
+#include "gitops/revision.h"
+#include "kube/base64.h"
+#include "kube/client.h"
+
+namespace sluice::controller {
+
+using nlohmann::json;
+namespace gitops = sluice::gitops;
+
+namespace {
+
+std::string describe(const kube::ApiError& e) {
+  return e.kind == kube::ApiErrorKind::kStatus && !e.message.empty() ? e.message : e.describe();
+}
+
+json statusOf(const json& obj) {
+  return obj.contains("status") && obj["status"].is_object() ? obj["status"] : json::object();
+}
+
+std::vector<gitops::InventoryEntry> inventoryOf(const gitops::ApplyReport& report) {
+  std::vector<gitops::InventoryEntry> out;
+  for (const auto& e : report.entries) out.push_back(gitops::inventoryEntry(e.key));
+  return out;
+}
+
+// `a` then the entries of `b` whose id `a` lacks.
+std::vector<gitops::InventoryEntry> unionOf(std::vector<gitops::InventoryEntry> a,
+                                            const std::vector<gitops::InventoryEntry>& b) {
+  for (const auto& e : b) {
+    if (std::none_of(a.begin(), a.end(), [&](const auto& x) { return x.id == e.id; })) a.push_back(e);
+  }
+  return a;
+}
+
+bool hasFinalizer(const json& obj) {
+  const json& meta = obj["metadata"];
+  if (!meta.contains("finalizers") || !meta["finalizers"].is_array()) return false;
+  for (const auto& f : meta["finalizers"])
+    if (f == gitops::kKustomizationFinalizer) return true;
+  return false;
+}
+
+}  // namespace
+
+// The state of one reconcile: what the status will say at the end.
+struct KustomizationReconciler::Pass {
+  json object;
+  json status;
+  int64_t generation = 0;
+  Time now;
+
+  void ready(const std::string& st, const std::string& reason, const std::string& message) {
+    gitops::setCondition(status, "Ready", st, reason, message, generation, now);
+    if (st == "True") {
+      gitops::removeCondition(status, "Reconciling");
+    } else {
+      gitops::setCondition(status, "Reconciling", "True", "ProgressingWithRetry", message, generation, now);
+    }
+    gitops::removeCondition(status, "Stalled");
+  }
+};
+
+KustomizationReconciler::KustomizationReconciler(kube::Client& client, SourceResolver resolve,
+                                                 const Clock& clock, KustomizationReconcilerOptions options)
+    : client_(client),
+      resolve_(std::move(resolve)),
+      clock_(clock),
+      options_(std::move(options)),
+      builder_(
+          std::make_unique<gitops::KustomizeBuilder>(options_.kustomizeBinary, options_.buildDirectory)) {}
+
+KustomizationReconciler::~KustomizationReconciler() = default;
+
+ReconcileOutcome KustomizationReconciler::finalize(const json& obj) {
+  auto resource = client_.resourceFor(gitops::kKustomizationApiVersion, "Kustomization");
+  if (!resource) return ReconcileOutcome::retry(describe(resource.error()));
+  const std::string ns = obj["metadata"].value("namespace", "");
+  const std::string name = obj["metadata"].value("name", "");
+  const json spec = obj.contains("spec") ? obj["spec"] : json::object();
+  const bool prune = spec.is_object() && spec.value("prune", false);
+  const bool suspended = spec.is_object() && spec.value("suspend", false);
+  if (prune && !suspended) {
+    // Flux's MirrorPrune: the Kustomization's objects go with it.
+    auto stale = gitops::staleEntries(gitops::readInventory(statusOf(obj)), {});
+    auto pruned = gitops::prune(client_, stale, name, ns);
+    if (!pruned.ok())
+      return ReconcileOutcome::retry("deleting the objects of " + ns + "/" + name + ": " + pruned.error);
+  }
+  json finalizers = json::array();
+  for (const auto& f : obj["metadata"]["finalizers"])
+    if (f != gitops::kKustomizationFinalizer) finalizers.push_back(f);
+  json patch = {
+      {"metadata",
+       {{"finalizers", finalizers}, {"resourceVersion", obj["metadata"].value("resourceVersion", "")}}}};
+  auto patched = client_.patch(*resource, ns, name, kube::PatchType::kMerge, patch);
+  if (!patched && !patched.error().isNotFound()) return ReconcileOutcome::retry(describe(patched.error()));
+  return ReconcileOutcome::done();
+}
+
+ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
+  const auto slash = key.find('/');
+  const std::string ns = slash == std::string::npos ? "" : key.substr(0, slash);
+  const std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+  auto resource = client_.resourceFor(gitops::kKustomizationApiVersion, "Kustomization");
+  if (!resource) return ReconcileOutcome::retry(describe(resource.error()));
+  auto got = client_.get(*resource, ns, name);
+  if (!got) {
+    if (got.error().isNotFound()) return ReconcileOutcome::done();
+    return ReconcileOutcome::retry(describe(got.error()));
+  }
+  json obj = std::move(got).value();
+  if (obj["metadata"].contains("deletionTimestamp") && !obj["metadata"]["deletionTimestamp"].is_null()) {
+    return hasFinalizer(obj) ? finalize(obj) : ReconcileOutcome::done();
+  }
+  if (!hasFinalizer(obj)) {
+    json finalizers = obj["metadata"].value("finalizers", json::array());
+    finalizers.push_back(gitops::kKustomizationFinalizer);
+    json patch = {
+        {"metadata",
+         {{"finalizers", finalizers}, {"resourceVersion", obj["metadata"].value("resourceVersion", "")}}}};
+    auto patched = client_.patch(*resource, ns, name, kube::PatchType::kMerge, patch);
+    if (!patched) return ReconcileOutcome::retry(describe(patched.error()));
+    obj = std::move(patched).value();
+  }
+
+  Pass pass;
+  pass.object = obj;
+  pass.status = statusOf(obj);
+  pass.generation = obj["metadata"].value("generation", int64_t{0});
+  pass.now = decisionTime(clock_);
+  const json before = pass.status;
+
+  // Writes the status when it changed (one merge patch on the subresource) and returns `outcome`.
+  auto finish = [&](ReconcileOutcome outcome) {
+    pass.status["observedGeneration"] = pass.generation;
+    if (pass.status == before) return outcome;
+    json body = pass.status;
+    for (const auto& [k, v] : before.items())
+      if (!body.contains(k)) body[k] = nullptr;
+    auto written =
+        client_.patch(*resource, ns, name, kube::PatchType::kMerge, {{"status", body}}, {}, "status");
+    if (!written)
+      return ReconcileOutcome::retry("writing the status of " + key + ": " + describe(written.error()));
+    return outcome;
+  };
+
+  auto parsed = gitops::parseKustomization(obj);
+  if (!parsed) {
+    gitops::setCondition(pass.status, "Ready", "False", gitops::reason::kInvalidSpec, parsed.error(),
+                         pass.generation, pass.now);
+    gitops::setCondition(pass.status, "Stalled", "True", gitops::reason::kInvalidSpec, parsed.error(),
+                         pass.generation, pass.now);
+    return finish(ReconcileOutcome::done());  // terminal until the spec changes
+  }
+  const gitops::KustomizationSpec& spec = parsed->spec;
+  if (spec.suspend) return ReconcileOutcome::done();
+  const auto retry = ReconcileOutcome::requeueAfter(spec.effectiveRetryInterval());
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(spec.effectiveTimeout());
+
+  auto artifact = resolve_(obj);
+  if (!artifact) {
+    pass.ready("False", gitops::reason::kArtifactFailed, artifact.error());
+    return finish(retry);
+  }
+  const std::string revision = artifact->revision;
+
+  for (const auto& dep : spec.dependsOn) {
+    const std::string depNs = dep.ns.empty() ? ns : dep.ns;
+    const std::string depKey = depNs + "/" + dep.name;
+    std::string why;
+    auto d = client_.get(*resource, depNs, dep.name);
+    if (!d) {
+      why = "dependency '" + depKey + "' " + (d.error().isNotFound() ? "not found" : describe(d.error()));
+    } else {
+      const json ds = statusOf(*d);
+      const json* ready = gitops::findCondition(ds, "Ready");
+      const json depSource = (*d)["spec"].value("sourceRef", json::object());
+      const json ownSource = obj["spec"].value("sourceRef", json::object());
+      const bool sameSource = depSource.value("kind", "") == ownSource.value("kind", "") &&
+                              depSource.value("name", "") == ownSource.value("name", "") &&
+                              depSource.value("namespace", depNs) == ownSource.value("namespace", ns);
+      if (ds.value("observedGeneration", int64_t{-1}) != (*d)["metadata"].value("generation", int64_t{0}) ||
+          !ready || ready->value("status", "") != "True") {
+        why = "dependency '" + depKey + "' is not ready";
+      } else if (sameSource && !gitops::sameContent(ds.value("lastAppliedRevision", ""), revision)) {
+        why = "dependency '" + depKey + "' is not up to date with revision ";
+        why += revision;
+      }
+    }
+    if (!why.empty()) {
+      pass.ready("False", gitops::reason::kDependencyNotReady, why);
+      return finish(ReconcileOutcome::requeueAfter(options_.dependencyRequeue));
+    }
+  }
+  pass.status["lastAttemptedRevision"] = revision;
+
+  // postBuild variables: later substituteFrom entries override earlier ones, inline values override all.
+  std::map<std::string, std::string> vars;
+  for (const auto& from : spec.substituteFrom) {
+    const bool secret = from.kind == "Secret";
+    auto r = client_.resourceFor("v1", from.kind);
+    auto src = r ? client_.get(*r, ns, from.name) : kube::ApiResult<json>(r.error());
+    if (!src) {
+      if (src.error().isNotFound() && from.optional) continue;
+      pass.ready("False", gitops::reason::kBuildFailed,
+                 "postBuild.substituteFrom " + from.kind + "/" + ns + "/" + from.name + ": " +
+                     describe(src.error()));
+      return finish(retry);
+    }
+    if (!src->contains("data") || !(*src)["data"].is_object()) continue;
+    for (const auto& [k, v] : (*src)["data"].items()) {
+      if (!v.is_string()) continue;
+      if (secret) {
+        auto decoded = kube::base64Decode(v.get<std::string>());
+        if (decoded) vars[k] = *decoded;
+      } else {
+        vars[k] = v.get<std::string>();
+      }
+    }
+  }
+  for (const auto& [k, v] : spec.substitute) vars[k] = v;
+
+  auto built = builder_->build(artifact->directory, spec, vars, timeout);
+  if (!built) {
+    pass.ready("False", gitops::reason::kBuildFailed, built.error());
+    return finish(retry);
+  }
+
+  const auto oldInventory = gitops::readInventory(pass.status);
+  gitops::ApplySetOptions ao;
+  ao.ownerName = name;
+  ao.ownerNamespace = ns;
+  ao.force = spec.force;
+  ao.fieldManager = options_.fieldManager;
+  ao.waitTimeout = timeout;
+  // A revision not applied before is checked whole by a dry run first, so that a refusal changes nothing;
+  // the revision already applied was accepted then, and an interval only corrects drift.
+  ao.validateFirst = gitops::findCondition(pass.status, "Ready") == nullptr ||
+                     pass.status.value("lastAppliedRevision", "") != revision ||
+                     pass.status.value("observedGeneration", int64_t{-1}) != pass.generation;
+  auto applied = gitops::applyAll(client_, std::move(*built), ao);
+  if (!applied.ok()) {
+    // What was applied before the failure stays tracked, so a later prune still finds it.
+    if (!applied.entries.empty())
+      pass.status["inventory"] = gitops::inventoryJson(unionOf(oldInventory, inventoryOf(applied)));
+    pass.ready("False", gitops::reason::kReconciliationFailed, applied.error);
+    return finish(retry);
+  }
+  auto inventory = inventoryOf(applied);
+  if (spec.prune) {
+    auto pruned = gitops::prune(client_, gitops::staleEntries(oldInventory, inventory), name, ns);
+    inventory = unionOf(inventory, pruned.failed);
+    pass.status["inventory"] = gitops::inventoryJson(inventory);
+    if (!pruned.ok()) {
+      pass.ready("False", gitops::reason::kPruneFailed, pruned.error);
+      return finish(retry);
+    }
+  } else {
+    pass.status["inventory"] = gitops::inventoryJson(inventory);
+  }
+
+  // Health: every applied object with wait, else the listed ones.
+  std::vector<gitops::ObjectKey> checks;
+  if (spec.wait) {
+    for (const auto& e : applied.entries)
+      if (e.action != gitops::ApplyAction::kSkipped) checks.push_back(e.key);
+  } else {
+    for (const auto& h : spec.healthChecks) {
+      gitops::ObjectKey k = gitops::objectKey({{"apiVersion", h.apiVersion}, {"kind", h.kind}});
+      k.name = h.name;
+      k.ns = h.ns.empty() ? ns : h.ns;
+      checks.push_back(k);
+    }
+  }
+  if (!checks.empty()) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + timeout;
+    std::string failure;
+    for (;;) {
+      std::vector<std::string> waiting;
+      for (const auto& k : checks) {
+        auto r = client_.resourceFor(k.apiVersion(), k.kind);
+        auto live = r ? client_.get(*r, r->namespaced ? k.ns : "", k.name) : kube::ApiResult<json>(r.error());
+        const gitops::Health h = live ? gitops::assessHealth(*live)
+                                      : gitops::Health{gitops::HealthState::kInProgress, "not found"};
+        if (h.state == gitops::HealthState::kFailed) {
+          failure = k.describe() + " status: 'Failed': " + h.message;
+          break;
+        }
+        if (h.state != gitops::HealthState::kCurrent)
+          waiting.push_back(k.describe() + " status: '" + gitops::healthStateName(h.state) + "'");
+      }
+      if (!failure.empty() || waiting.empty()) break;
+      if (std::chrono::steady_clock::now() + options_.healthPollInterval > deadline) {
+        failure = "timeout waiting for: [";
+        for (size_t i = 0; i < waiting.size(); ++i) failure += (i ? ", " : "") + waiting[i];
+        failure += "]";
+        break;
+      }
+      std::this_thread::sleep_for(options_.healthPollInterval);
+    }
+    if (!failure.empty()) {
+      gitops::setCondition(pass.status, "Healthy", "False", gitops::reason::kHealthCheckFailed, failure,
+                           pass.generation, pass.now);
+      pass.ready("False", gitops::reason::kHealthCheckFailed, failure);
+      return finish(retry);
+    }
+    // The message of a health check that keeps passing stays as it was: an interval writes nothing.
+    const json* old = gitops::findCondition(pass.status, "Healthy");
+    if (!old || old->value("status", "") != "True" || applied.changed()) {
+      const auto took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+      gitops::setCondition(pass.status, "Healthy", "True", gitops::reason::kHealthSucceeded,
+                           "Health check passed in " + formatDuration(took), pass.generation, pass.now);
+    }
+  } else {
+    gitops::removeCondition(pass.status, "Healthy");
+  }
+  pass.status["lastAppliedRevision"] = revision;
+  pass.ready("True", gitops::reason::kSucceeded, "Applied revision: " + revision);
+  return finish(ReconcileOutcome::requeueAfter(spec.interval));
+}
+
+}  // namespace sluice::controller

@@ -1,0 +1,72 @@
+// The Kustomization reconciler: per Kustomization, resolve its source, build it with kustomize, apply
+// the objects in stages, prune what the build no longer holds, check health, and write Flux's status
+// once at the end. A bad revision never touches what the last good one applied.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "controller/reconcile_outcome.h"
+
+namespace sluice::kube {
+class Client;
+}
+namespace sluice::gitops {
+class KustomizeBuilder;
+}
+
+namespace sluice::controller {
+
+// A source's artifact, extracted: the directory holding it and its revision ("main@sha1:<hex>").
+struct SourceArtifact {
+  std::filesystem::path directory;
+  std::string revision;
+};
+
+// Finds the artifact of a Kustomization's spec.sourceRef. An error is ArtifactFailed (source or artifact
+// missing); it is retried at retryInterval. Called from the reconciling thread; must be thread-safe when
+// several workers reconcile.
+using SourceResolver = std::function<Result<SourceArtifact>(const nlohmann::json& kustomization)>;
+
+struct KustomizationReconcilerOptions {
+  std::string kustomizeBinary;           // empty: `kustomize` on PATH, else `kubectl kustomize`
+  std::filesystem::path buildDirectory;  // where the temporary copies go; empty: the system's temp dir
+  std::string fieldManager = "sluice-kustomize";
+  Duration dependencyRequeue{30};  // Flux's --requeue-dependency
+  std::chrono::milliseconds healthPollInterval{1000};
+};
+
+class KustomizationReconciler {
+ public:
+  // Everything must outlive the reconciler.
+  KustomizationReconciler(kube::Client& client, SourceResolver resolve, const Clock& clock,
+                          KustomizationReconcilerOptions options = {});
+  ~KustomizationReconciler();
+  KustomizationReconciler(const KustomizationReconciler&) = delete;
+  KustomizationReconciler& operator=(const KustomizationReconciler&) = delete;
+
+  // One pass for the Kustomization `namespace/name` (sluice.dev/v1alpha1). Blocks through the build,
+  // the apply and the health checks (bounded by spec.timeout). Returns requeueAfter(interval) on
+  // success, requeueAfter(retryInterval) on a failure recorded in status, requeueAfter(30s) while a
+  // dependency is not ready, retry() when the status itself could not be written, done() when the
+  // object is gone, suspended or its spec invalid (until it changes).
+  ReconcileOutcome reconcile(const std::string& key);
+
+ private:
+  struct Pass;
+  ReconcileOutcome finalize(const nlohmann::json& obj);
+
+  kube::Client& client_;
+  SourceResolver resolve_;
+  const Clock& clock_;
+  KustomizationReconcilerOptions options_;
+  std::unique_ptr<gitops::KustomizeBuilder> builder_;
+};
+
+}  // namespace sluice::controller

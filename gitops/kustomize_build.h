@@ -1,0 +1,60 @@
+// Building a Kustomization's directory with the real kustomize (a `kustomize` binary, or the one built
+// into kubectl), after writing the Kustomization's own overlay (targetNamespace, name affixes, common
+// metadata, patches, images, components) into a temporary copy, as Flux does; then postBuild variable
+// substitution.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "gitops/kustomization.h"
+
+namespace sluice::gitops {
+
+class KustomizeBuilder {
+ public:
+  // `binary`: the program to run. Empty: `kustomize` when one is on PATH, else `kubectl` (run as
+  // `kubectl kustomize`). A path or name ending in "kubectl" is run as `kubectl kustomize`, anything else
+  // as `<binary> build`. `tempRoot`: where the copies are made (empty: the system's temp directory).
+  explicit KustomizeBuilder(std::string binary = "", std::filesystem::path tempRoot = {});
+
+  // The command line that builds `dir` into `output`.
+  std::vector<std::string> command(const std::filesystem::path& dir,
+                                   const std::filesystem::path& output) const;
+
+  // Builds spec.path of the artifact extracted at `root`: copies `root` to a temporary directory (the
+  // source is never written), generates kustomization.yaml where there is none (every file holding a
+  // Kubernetes object, recursively; a sub-directory with its own kustomization.yaml as one resource),
+  // adds the overlay, runs kustomize (at most `timeout`), then substitutes `vars` (when
+  // spec.hasPostBuild). Errors: "kustomization path not found: PATH"; kustomize's own message with the
+  // temporary directory written as the source's paths; a YAML error with its file and line; a
+  // substitution error naming the object. Blocks.
+  Result<std::vector<nlohmann::json>> build(const std::filesystem::path& root, const KustomizationSpec& spec,
+                                            const std::map<std::string, std::string>& vars,
+                                            std::chrono::milliseconds timeout) const;
+
+ private:
+  std::string binary_;
+  std::filesystem::path tempRoot_;
+};
+
+// Substitutes `${var}`, `${var:=default}`, `${var:-default}` (default when unset or empty), `${var=default}`
+// and `${var-default}` (default when unset) in `text`; an undefined variable becomes "", `$${var}` is
+// written `${var}` unsubstituted. Errors: an unterminated `${`, a bad variable name, an operator other
+// than these. Pure.
+Result<std::string> substituteVariables(std::string_view text,
+                                        const std::map<std::string, std::string>& vars);
+
+// Splits kustomize's output into objects and substitutes each (its YAML text, as Flux does, so that
+// `replicas: ${n}` becomes a number), except objects annotated kustomize.toolkit.fluxcd.io/substitute:
+// disabled. `substitute` false: parse only. Errors name the object.
+Result<std::vector<nlohmann::json>> parseBuildOutput(std::string_view yaml, bool substitute,
+                                                     const std::map<std::string, std::string>& vars);
+
+}  // namespace sluice::gitops
