@@ -31,11 +31,11 @@ const char* reasonOf(g::FetchError::Kind kind) {
   switch (kind) {
     case g::FetchError::Kind::Auth:
     case g::FetchError::Kind::HostKey:
-      return g::reason::kAuthenticationFailed;
+      return g::source_reason::kAuthenticationFailed;
     case g::FetchError::Kind::InvalidUrl:
-      return g::reason::kUrlInvalid;
+      return g::source_reason::kUrlInvalid;
     default:
-      return g::reason::kGitOperationFailed;
+      return g::source_reason::kGitOperationFailed;
   }
 }
 
@@ -46,10 +46,18 @@ Duration ceilSeconds(Clock::TimePoint::duration d) {
 // The conditions of a repository that is Ready with `artifact`.
 void markReady(g::GitRepositoryStatus& status, const std::string& revision, int64_t generation, Time now) {
   const std::string message = "stored artifact for revision '" + revision + "'";
-  status.set({g::condition::kReady, "True", g::reason::kSucceeded, message, generation, {}}, now);
-  status.set({g::condition::kArtifactInStorage, "True", g::reason::kSucceeded, message, generation, {}}, now);
-  for (const char* gone : {g::condition::kFetchFailed, g::condition::kReconciling, g::condition::kStalled,
-                           g::condition::kArtifactOutdated, g::condition::kStorageOperationFailed})
+  status.set({g::source_condition::kReady, "True", g::source_reason::kSucceeded, message, generation, {}},
+             now);
+  status.set({g::source_condition::kArtifactInStorage,
+              "True",
+              g::source_reason::kSucceeded,
+              message,
+              generation,
+              {}},
+             now);
+  for (const char* gone :
+       {g::source_condition::kFetchFailed, g::source_condition::kReconciling, g::source_condition::kStalled,
+        g::source_condition::kArtifactOutdated, g::source_condition::kStorageOperationFailed})
     status.remove(gone);
   status.observedGeneration = generation;
 }
@@ -59,13 +67,18 @@ void markReady(g::GitRepositoryStatus& status, const std::string& revision, int6
 void markFailed(g::GitRepositoryStatus& status, const char* type, const std::string& reason,
                 const std::string& message, int64_t generation, Time now) {
   status.set({type, "True", reason, message, generation, {}}, now);
-  status.set({g::condition::kReady, "False", reason, message, generation, {}}, now);
+  status.set({g::source_condition::kReady, "False", reason, message, generation, {}}, now);
   const std::string progress = status.observedGeneration != generation
                                    ? "processing object: new generation " +
                                          std::to_string(status.observedGeneration) + " -> " +
                                          std::to_string(generation)
                                    : "retrying after a failure: " + reason;
-  status.set({g::condition::kReconciling, "True", g::reason::kProgressingWithRetry, progress, generation, {}},
+  status.set({g::source_condition::kReconciling,
+              "True",
+              g::source_reason::kProgressingWithRetry,
+              progress,
+              generation,
+              {}},
              now);
 }
 
@@ -133,11 +146,11 @@ ReconcileOutcome GitRepositoryReconciler::reconcile(const std::string& key) {
     for (const auto& d : diags.items()) {
       if (d.severity == Severity::Error && d.path != "spec.url") urlOnly = false;
     }
-    const std::string reason = urlOnly ? g::reason::kUrlInvalid : g::reason::kInvalidSpec;
+    const std::string reason = urlOnly ? g::source_reason::kUrlInvalid : g::source_reason::kInvalidSpec;
     const std::string message = "invalid GitRepository: " + json_fields::joinErrors(diags);
-    status.set({g::condition::kStalled, "True", reason, message, generation, {}}, now);
-    status.set({g::condition::kReady, "False", reason, message, generation, {}}, now);
-    status.remove(g::condition::kReconciling);
+    status.set({g::source_condition::kStalled, "True", reason, message, generation, {}}, now);
+    status.set({g::source_condition::kReady, "False", reason, message, generation, {}}, now);
+    status.remove(g::source_condition::kReconciling);
     status.observedGeneration = generation;
     if (auto failed = write(status)) return *failed;
     return ReconcileOutcome::done();
@@ -185,12 +198,12 @@ ReconcileOutcome GitRepositoryReconciler::reconcile(const std::string& key) {
     auto secret = client_.get(secretsResource(), ns, spec.secretRefName);
     if (!secret) {
       if (!secret.error().isNotFound()) return ReconcileOutcome::retry(secret.error().describe());
-      return failed(g::condition::kFetchFailed, g::reason::kAuthenticationFailed,
+      return failed(g::source_condition::kFetchFailed, g::source_reason::kAuthenticationFailed,
                     "failed to get secret '" + ns + "/" + spec.secretRefName + "': not found");
     }
     auto credentials = g::credentialsFromSecret(*secret);
     if (!credentials)
-      return failed(g::condition::kFetchFailed, g::reason::kAuthenticationFailed,
+      return failed(g::source_condition::kFetchFailed, g::source_reason::kAuthenticationFailed,
                     "secret '" + ns + "/" + spec.secretRefName + "': " + credentials.error());
     request.credentials = std::move(*credentials);
   }
@@ -199,7 +212,7 @@ ReconcileOutcome GitRepositoryReconciler::reconcile(const std::string& key) {
   auto fetched = g::fetchRef(request);
   if (!fetched) {
     const auto& e = fetched.error();
-    return failed(g::condition::kFetchFailed, reasonOf(e.kind),
+    return failed(g::source_condition::kFetchFailed, reasonOf(e.kind),
                   "failed to checkout and determine revision: " + e.message);
   }
   const std::string revision = fetched->revision.str();
@@ -217,13 +230,13 @@ ReconcileOutcome GitRepositoryReconciler::reconcile(const std::string& key) {
     Status checkedOut = g::checkoutCommit(request.cacheDir, fetched->commit, checkout);
     if (!checkedOut) {
       cleanup();
-      return failed(g::condition::kFetchFailed, g::reason::kGitOperationFailed,
+      return failed(g::source_condition::kFetchFailed, g::source_reason::kGitOperationFailed,
                     "failed to checkout and determine revision: " + checkedOut.error());
     }
     auto file = g::writeArtifact(checkout, g::ignoreRulesFor(checkout, spec.ignore), storage_, path);
     cleanup();
     if (!file)
-      return failed(g::condition::kStorageOperationFailed, g::reason::kArchiveOperationFailed,
+      return failed(g::source_condition::kStorageOperationFailed, g::source_reason::kArchiveOperationFailed,
                     "failed to store the artifact: " + file.error());
     g::Artifact artifact;
     artifact.path = file->path;

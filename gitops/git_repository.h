@@ -63,8 +63,8 @@ std::optional<GitRepository> parseGitRepository(const nlohmann::json& object, co
 
 // ---- status -------------------------------------------------------------------------------------
 
-// Condition types and reasons, Flux's.
-namespace condition {
+// A source's condition types and reasons, Flux's (the Kustomization's are in kustomization.h).
+namespace source_condition {
 inline constexpr const char* kReady = "Ready";
 inline constexpr const char* kReconciling = "Reconciling";
 inline constexpr const char* kStalled = "Stalled";
@@ -72,8 +72,8 @@ inline constexpr const char* kFetchFailed = "FetchFailed";
 inline constexpr const char* kArtifactInStorage = "ArtifactInStorage";
 inline constexpr const char* kArtifactOutdated = "ArtifactOutdated";
 inline constexpr const char* kStorageOperationFailed = "StorageOperationFailed";
-}  // namespace condition
-namespace reason {
+}  // namespace source_condition
+namespace source_reason {
 inline constexpr const char* kSucceeded = "Succeeded";
 inline constexpr const char* kProgressing = "Progressing";
 inline constexpr const char* kProgressingWithRetry = "ProgressingWithRetry";
@@ -84,7 +84,7 @@ inline constexpr const char* kNewRevision = "NewRevision";
 inline constexpr const char* kArchiveOperationFailed = "ArchiveOperationFailed";
 // Not Flux's (its API server refuses such a spec before a controller sees it): the spec does not validate.
 inline constexpr const char* kInvalidSpec = "InvalidSpec";
-}  // namespace reason
+}  // namespace source_reason
 
 struct Condition {
   std::string type;

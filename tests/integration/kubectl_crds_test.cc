@@ -48,11 +48,6 @@ std::vector<std::vector<std::string>> table(const KubectlEnv& env, const std::st
 
 using Cells = std::vector<std::string>;
 
-void patchStatus(const KubectlEnv& env, const std::string& what, const json& status) {
-  env.ok("patch " + what + " --subresource=status --type merge -p " +
-         shellQuote(json{{"status", status}}.dump()));
-}
-
 // Every field `declared` sets is in `actual` with that value (the server may add defaults beside them).
 void checkHolds(const json& actual, const json& declared, const std::string& path) {
   INFO(path);
@@ -151,7 +146,7 @@ TEST_CASE("kubectl get ro and get ar print Argo Rollouts' columns, and the sluic
   KubectlEnv env;
   installCrds(env);
   env.ok("apply -f " + repoPath("examples/basic-canary/rollout.yaml"));
-  patchStatus(env, "ro/worker", {{"replicas", 10}, {"updatedReplicas", 2}, {"availableReplicas", 9}});
+  env.patchStatus("ro/worker", {{"replicas", 10}, {"updatedReplicas", 2}, {"availableReplicas", 9}});
 
   auto ro = table(env, "ro");
   CHECK(ro[0] == Cells{"NAME", "DESIRED", "CURRENT", "UP-TO-DATE", "AVAILABLE", "AGE"});
@@ -170,7 +165,7 @@ spec:
         prometheus: {address: "http://prometheus:9090", query: up}
 )");
   env.ok("apply -f " + shellQuote((env.dir() / "run.yaml").string()));
-  patchStatus(env, "ar/worker-smoke", {{"phase", "Running"}});
+  env.patchStatus("ar/worker-smoke", {{"phase", "Running"}});
   auto ar = table(env, "ar");
   CHECK(ar[0] == Cells{"NAME", "STATUS", "AGE"});
   REQUIRE(ar.size() == 2);
@@ -188,7 +183,7 @@ TEST_CASE("kubectl scale ro goes through the Rollout's scale subresource", "[int
   KubectlEnv env;
   installCrds(env);
   env.ok("apply -f " + repoPath("examples/basic-canary/rollout.yaml"));
-  patchStatus(env, "ro/worker", {{"replicas", 10}, {"selector", "app=worker"}});
+  env.patchStatus("ro/worker", {{"replicas", 10}, {"selector", "app=worker"}});
 
   CHECK_THAT(env.ok("scale ro/worker --replicas=3"), Catch::Contains("rollout.sluice.dev/worker scaled"));
   CHECK(env.getJson("ro worker")["spec"]["replicas"] == 3);

@@ -122,6 +122,12 @@ class KubectlEnv {
     REQUIRE(waitUntil([&] { return kubectl("get " + resources).exitCode == 0; }, std::chrono::seconds(10)));
   }
 
+  // `kubectl patch WHAT --subresource=status` with a merge patch setting `status`; requires exit 0.
+  void patchStatus(const std::string& what, const nlohmann::json& status) const {
+    ok("patch " + what + " --subresource=status --type merge -p " +
+       shellQuote(nlohmann::json{{"status", status}}.dump()));
+  }
+
   // `kubectl get ARGS -o json`, parsed.
   nlohmann::json getJson(const std::string& args) const {
     auto r = runCommand(envPrefix() + " kubectl get " + args + " -o json 2>/dev/null");

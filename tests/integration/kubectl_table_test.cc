@@ -86,11 +86,6 @@ void applyText(const KubectlEnv& env, const std::string& file, const std::string
   env.ok("apply -f " + env.writeFile(file, yaml));
 }
 
-void patchStatus(const KubectlEnv& env, const std::string& what, const nlohmann::json& status) {
-  env.ok("patch " + what + " --subresource=status --type merge -p " +
-         sluice::testing::shellQuote(nlohmann::json{{"status", status}}.dump()));
-}
-
 // A namespaced example.com CRD served as v1 that keeps any field; `versionLines` adds to its version.
 std::string crdYaml(const std::string& plural, const std::string& kind, const std::string& versionLines) {
   std::string singular = plural.substr(0, plural.size() - 1);
@@ -148,29 +143,29 @@ type: kubernetes.io/basic-auth
 stringData: {username: u, password: p}
 )");
   env.createConfigMap("settings", {{"a", "1"}, {"b", "2"}});
-  patchStatus(env, "deployment web",
-              {{"replicas", 3}, {"readyReplicas", 2}, {"updatedReplicas", 3}, {"availableReplicas", 2}});
-  patchStatus(env, "pod web-1",
-              {{"phase", "Running"},
-               {"podIP", "10.244.0.5"},
-               {"podIPs", {{{"ip", "10.244.0.5"}}}},
-               {"containerStatuses",
-                {{{"name", "nginx"},
-                  {"image", "nginx:1.27"},
-                  {"imageID", ""},
-                  {"ready", false},
-                  {"restartCount", 3},
-                  {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}},
-                  {"lastState", {{"terminated", {{"exitCode", 1}, {"finishedAt", rfc3339Ago(150)}}}}}}}}});
-  patchStatus(env, "pod held",
-              {{"phase", "Running"},
-               {"containerStatuses",
-                {{{"name", "app"},
-                  {"image", "busybox"},
-                  {"imageID", ""},
-                  {"ready", true},
-                  {"restartCount", 0},
-                  {"state", {{"running", {{"startedAt", rfc3339Ago(5)}}}}}}}}});
+  env.patchStatus("deployment web",
+                  {{"replicas", 3}, {"readyReplicas", 2}, {"updatedReplicas", 3}, {"availableReplicas", 2}});
+  env.patchStatus(
+      "pod web-1",
+      {{"phase", "Running"},
+       {"podIP", "10.244.0.5"},
+       {"podIPs", {{{"ip", "10.244.0.5"}}}},
+       {"containerStatuses",
+        {{{"name", "nginx"},
+          {"image", "nginx:1.27"},
+          {"imageID", ""},
+          {"ready", false},
+          {"restartCount", 3},
+          {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}},
+          {"lastState", {{"terminated", {{"exitCode", 1}, {"finishedAt", rfc3339Ago(150)}}}}}}}}});
+  env.patchStatus("pod held", {{"phase", "Running"},
+                               {"containerStatuses",
+                                {{{"name", "app"},
+                                  {"image", "busybox"},
+                                  {"imageID", ""},
+                                  {"ready", true},
+                                  {"restartCount", 0},
+                                  {"state", {{"running", {{"startedAt", rfc3339Ago(5)}}}}}}}}});
   env.ok("delete pod held --wait=false");
 
   auto deploy = get(env, "deployment web");
@@ -293,8 +288,8 @@ apiVersion: example.com/v1
 kind: Gadget
 metadata: {name: g1}
 )");
-  patchStatus(
-      env, "widget w1",
+  env.patchStatus(
+      "widget w1",
       {{"startedAt", rfc3339Ago(3 * 3600 + 20)},
        {"conditions", {{{"type", "Synced"}, {"status", "True"}}, {{"type", "Ready"}, {"status", "False"}}}}});
 

@@ -164,9 +164,14 @@ TEST_CASE("status goes to JSON and back unchanged", "[gitops][gitrepository]") {
   GitRepositoryStatus s;
   s.observedGeneration = 4;
   const Time t0 = timeFromUnix(1'800'000'000);
-  s.set({condition::kReady, "True", reason::kSucceeded, "stored artifact for revision 'main@sha1:ab'", 4, {}},
+  s.set({source_condition::kReady,
+         "True",
+         source_reason::kSucceeded,
+         "stored artifact for revision 'main@sha1:ab'",
+         4,
+         {}},
         t0);
-  s.set({condition::kArtifactInStorage, "True", reason::kSucceeded, "stored", 4, {}}, t0);
+  s.set({source_condition::kArtifactInStorage, "True", source_reason::kSucceeded, "stored", 4, {}}, t0);
   s.artifact = Artifact{"gitrepository/ns/n/ab.tar.gz",
                         "file:///s/gitrepository/ns/n/ab.tar.gz",
                         "main@sha1:ab",
@@ -187,12 +192,12 @@ TEST_CASE("status goes to JSON and back unchanged", "[gitops][gitrepository]") {
 TEST_CASE("a condition keeps its transition time while its status stays", "[gitops][gitrepository]") {
   GitRepositoryStatus s;
   const Time t0 = timeFromUnix(1000), t1 = timeFromUnix(2000), t2 = timeFromUnix(3000);
-  s.set({condition::kReady, "False", reason::kGitOperationFailed, "a", 1, {}}, t0);
-  s.set({condition::kReady, "False", reason::kAuthenticationFailed, "b", 1, {}}, t1);
-  CHECK(s.find(condition::kReady)->lastTransitionTime == t0);
-  CHECK(s.find(condition::kReady)->reason == reason::kAuthenticationFailed);
-  s.set({condition::kReady, "True", reason::kSucceeded, "c", 1, {}}, t2);
-  CHECK(s.find(condition::kReady)->lastTransitionTime == t2);
-  s.remove(condition::kReady);
-  CHECK(s.find(condition::kReady) == nullptr);
+  s.set({source_condition::kReady, "False", source_reason::kGitOperationFailed, "a", 1, {}}, t0);
+  s.set({source_condition::kReady, "False", source_reason::kAuthenticationFailed, "b", 1, {}}, t1);
+  CHECK(s.find(source_condition::kReady)->lastTransitionTime == t0);
+  CHECK(s.find(source_condition::kReady)->reason == source_reason::kAuthenticationFailed);
+  s.set({source_condition::kReady, "True", source_reason::kSucceeded, "c", 1, {}}, t2);
+  CHECK(s.find(source_condition::kReady)->lastTransitionTime == t2);
+  s.remove(source_condition::kReady);
+  CHECK(s.find(source_condition::kReady) == nullptr);
 }
