@@ -103,8 +103,9 @@ std::string rv(const json& obj) { return obj["metadata"].value("resourceVersion"
 
 }  // namespace
 
-TEST_CASE("GitRepository: a new commit becomes a new artifact and revision; a steady interval writes nothing",
-          "[integration][gitops][gitrepository]") {
+TEST_CASE(
+    "GitRepository: a new commit becomes a new artifact and revision, and a steady interval writes nothing",
+    "[integration][gitops][gitrepository]") {
   GitRepositoryEnv env;
   TempDir tmp("sluice-gitrepo");
   GitRepo origin(tmp / "origin");
@@ -309,7 +310,7 @@ TEST_CASE("GitRepository: a new reconcile.sluice.dev/requestedAt fetches at once
   CHECK(env.reconciler->fetches() == 2);
 }
 
-TEST_CASE("GitRepository: suspended does nothing; an invalid spec is Stalled with the field path",
+TEST_CASE("GitRepository: suspended does nothing, and an invalid spec is Stalled with the field path",
           "[integration][gitops][gitrepository]") {
   GitRepositoryEnv env;
   TempDir tmp("sluice-gitrepo");

@@ -113,7 +113,8 @@ TEST_CASE("tags that are not versions are not versions", "[gitops][semver]") {
   CHECK(parseSemVer("v1.2")->patch == 0);
 }
 
-TEST_CASE("the highest tag in the range wins; tags that are not versions are skipped", "[gitops][semver]") {
+TEST_CASE("the highest tag in the range wins, and tags that are not versions are skipped",
+          "[gitops][semver]") {
   const std::vector<std::string> tags = {"v1.0.0",      "v1.2.0", "v1.10.1", "v2.0.0",
                                          "v2.1.0-rc.1", "latest", "v0.9.0"};
   struct Row {
