@@ -34,6 +34,10 @@ struct ControllerFlags {
   std::string ns;
   int workers = 4;
   int analysisWorkers = 4;
+  int sourceWorkers = 2;
+  int kustomizationWorkers = 4;
+  std::string storagePath;
+  std::string kustomizeBinary;
   double qps = 40;
   int burst = 80;
   bool leaderElect = true;
@@ -102,6 +106,18 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kTrafficSplitVersions),
                                                      std::end(traffic::kTrafficSplitVersions))))
       ->capture_default_str();
+  cmd->add_option("--source-workers", flags->sourceWorkers, "GitRepository reconcile workers (fetches)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--kustomization-workers", flags->kustomizationWorkers, "Kustomization reconcile workers")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--storage-path", flags->storagePath,
+                  "Where the GitRepositories' git caches and artifacts are kept (default: "
+                  "$XDG_CACHE_HOME/sluice/storage or ~/.cache/sluice/storage)");
+  cmd->add_option("--kustomize-binary", flags->kustomizeBinary,
+                  "The kustomize that builds Kustomizations: a path, or a name on PATH (default: `kustomize` "
+                  "when on PATH, else `kubectl kustomize`)");
   cmd->add_option("--controllers", flags->controllers,
                   "The groups of controllers to run, comma-separated (default: all)")
       ->delimiter(',')
@@ -153,6 +169,13 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
     const StopSignals signals;
 
     options.controllers = flags->controllers;
+    options.sourceWorkers = flags->sourceWorkers;
+    options.kustomizationWorkers = flags->kustomizationWorkers;
+    options.storagePath = !flags->storagePath.empty()      ? flags->storagePath
+                          : !env("XDG_CACHE_HOME").empty() ? env("XDG_CACHE_HOME") + "/sluice/storage"
+                          : !env("HOME").empty()           ? env("HOME") + "/.cache/sluice/storage"
+                                                           : "sluice-storage";
+    options.kustomizeBinary = flags->kustomizeBinary;
     options.ns = flags->ns;
     options.workers = flags->workers;
     options.analysisWorkers = flags->analysisWorkers;

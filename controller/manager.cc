@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "controller/gitops_group.h"
 #include "controller/log.h"
 #include "controller/reconciler_group.h"
 #include "controller/resources.h"
@@ -33,7 +35,7 @@ std::string defaultIdentity() {
 }  // namespace
 
 const std::vector<std::string>& controllerGroupNames() {
-  static const std::vector<std::string> names = {"rollouts"};
+  static const std::vector<std::string> names = {"rollouts", "gitops"};
   return names;
 }
 
@@ -52,7 +54,12 @@ struct Manager::Impl {
 
   Impl(kube::Client& c, analysis::Provider& p, ManagerOptions o, const Clock& wall)
       : client(c), options(std::move(o)), clock(wall) {
+    // A manager built in code without a storage path keeps its sources in a directory of its own.
+    if (options.storagePath.empty())
+      options.storagePath =
+          (std::filesystem::temp_directory_path() / ("sluice-storage-" + std::to_string(getpid()))).string();
     if (runs("rollouts")) groups.push_back(std::make_unique<RolloutGroup>(c, p, options, clock));
+    if (runs("gitops")) groups.push_back(std::make_unique<GitOpsGroup>(c, options, clock));
   }
 
   bool runs(const std::string& group) const {

@@ -26,7 +26,7 @@ namespace sluice::controller {
 class Metrics;
 
 // The groups of reconcilers the manager can run (`--controllers`): "rollouts" (Rollouts and their
-// AnalysisRuns).
+// AnalysisRuns) and "gitops" (GitRepositories and Kustomizations).
 const std::vector<std::string>& controllerGroupNames();
 
 struct ManagerOptions {
@@ -34,6 +34,10 @@ struct ManagerOptions {
   std::string ns;                        // watch this namespace only; empty: all
   int workers = 4;                       // Rollout workers
   int analysisWorkers = 4;               // AnalysisRun workers (the measurement pool)
+  int sourceWorkers = 2;                 // GitRepository workers (fetches), as Flux's source-controller
+  int kustomizationWorkers = 4;          // Kustomization workers, as Flux's kustomize-controller
+  std::string storagePath;      // the sources' git caches and artifacts; empty: a temporary directory
+  std::string kustomizeBinary;  // empty: `kustomize` on PATH, else `kubectl kustomize`
   bool leaderElect = true;
   std::string leaseNamespace = "sluice-system";
   std::string leaseName = "sluice-controller";

@@ -17,7 +17,7 @@ inline constexpr size_t kDNS1123SubdomainMaxLength = 253;
 inline constexpr size_t kQualifiedNameMaxLength = 63;
 inline constexpr size_t kLabelValueMaxLength = 63;
 // The total size of an object's annotations (keys plus values), in bytes.
-inline constexpr size_t kTotalAnnotationSizeLimit = 256 * 1024;
+inline constexpr size_t kTotalAnnotationSizeLimit = size_t{256} * 1024;
 
 // Each returns the reasons `value` is not valid, worded as apimachinery's IsDNS1123Label and friends
 // ("must be no more than 63 characters", "a lowercase RFC 1123 label must consist of ..."); an empty

@@ -35,7 +35,8 @@ fi
 if command -v npm >/dev/null &&
   [[ tests/data/sops/package-lock.json -nt tests/data/sops/node_modules/.package-lock.json ]]; then
   echo "bootstrap: npm ci in tests/data/sops"
-  (cd tests/data/sops && npm ci --no-audit --no-fund --loglevel=error)
+  (cd tests/data/sops && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "bootstrap: npm ci failed in tests/data/sops; the fixtures' independent check is left out"
 fi
 
 if [[ "${SLUICE_NO_BUILD:-}" == 1 ]]; then exit 0; fi

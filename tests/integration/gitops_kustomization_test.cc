@@ -461,7 +461,10 @@ TEST_CASE("deleting a Kustomization deletes its objects with prune, and leaves t
 TEST_CASE("a Kustomization with wait: true waits for its Rollout to become Healthy",
           "[gitops][kustomization]") {
   Fixture f(false);
-  f.env.startController();
+  // The Rollout reconcilers only: this test's own reconciler is the one that applies the Kustomization.
+  sluice::controller::ManagerOptions options;
+  options.controllers = {"rollouts"};
+  f.env.startController(options);
   json rollout = sluice::testing::webRollout(
       "nginx:1.25", 2, json::array({{{"setWeight", 50}}, {{"pause", {{"duration", "1s"}}}}}));
   rollout["metadata"].erase("namespace");

@@ -272,7 +272,12 @@ TEST_CASE(
   CHECK(pod["serviceAccountName"] == "sluice-controller");
   const json& c = pod["containers"][0];
   CHECK(c["args"] ==
-        json::parse(R"(["controller", "--leader-elect", "--metrics-addr=:8090", "--health-addr=:8080"])"));
+        json::parse(R"(["controller", "--leader-elect", "--metrics-addr=:8090", "--health-addr=:8080",
+                                      "--storage-path=/data"])"));
+  // The sources' storage on a volume of its own: the root filesystem is read-only.
+  CHECK(c["securityContext"]["readOnlyRootFilesystem"] == true);
+  CHECK(c["volumeMounts"][0]["mountPath"] == "/data");
+  CHECK(pod["volumes"][0]["name"] == c["volumeMounts"][0]["name"]);
   CHECK(c["ports"][0]["containerPort"] == 8090);
   CHECK(c["ports"][1]["containerPort"] == 8080);
   CHECK(c["livenessProbe"]["httpGet"]["path"] == "/healthz");

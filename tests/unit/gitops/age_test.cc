@@ -215,7 +215,7 @@ TEST_CASE("a malformed age key file is refused naming the line, never quoting it
   }
 }
 
-TEST_CASE("a decryption Secret's .agekey entries give its identities; other entries are left alone",
+TEST_CASE("a decryption Secret's .agekey entries give its identities, other entries are left alone",
           "[gitops][age]") {
   TempDir dir("sluice-age");
   const Key a = makeKey(dir, "a");

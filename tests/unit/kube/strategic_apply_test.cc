@@ -91,7 +91,7 @@ TEST_CASE("strategic apply: env merged by name, server defaults inside an item a
                                     "Deployment") == json::object());
 }
 
-TEST_CASE("strategic apply: finalizers are a set; removed ones go with $deleteFromPrimitiveList",
+TEST_CASE("strategic apply: finalizers are a set, removed ones go with $deleteFromPrimitiveList",
           "[kube][apply]") {
   const json original = {{"metadata", {{"finalizers", {"a", "b"}}}}};
   const json modified = {{"metadata", {{"finalizers", {"a", "c"}}}}};

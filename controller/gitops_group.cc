@@ -1,0 +1,197 @@
+// The GitOps reconcilers' group (see gitops_group.h).
+#include "controller/gitops_group.h"
+
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "controller/git_repository_reconciler.h"
+#include "controller/kustomization_reconciler.h"
+#include "controller/metrics.h"
+#include "controller/recent_writes.h"
+#include "gitops/artifact.h"
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "kube/work_queue.h"
+
+namespace sluice::controller {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const kube::ResourceRef& kustomizationsResource() {
+  static const kube::ResourceRef r{"sluice.dev", "v1alpha1", "kustomizations", true, "Kustomization"};
+  return r;
+}
+
+std::string field(const json& obj, const char* pointer) {
+  const json v = obj.value(json::json_pointer(pointer), json());
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+// The namespace a reference names, the referring object's own when it names none.
+std::string refNamespace(const json& ref, const std::string& own) {
+  const std::string ns = ref.is_object() ? ref.value("namespace", "") : "";
+  return ns.empty() ? own : ns;
+}
+
+}  // namespace
+
+struct GitOpsGroup::Impl {
+  const ManagerOptions& options;
+  fs::path storage;
+  kube::Informer repos, kustomizations;
+  RecentWrites repoWrites;
+  GitRepositoryReconciler repoReconciler;
+  KustomizationReconciler kustomizationReconciler;
+  kube::WorkQueue repoQueue, kustomizationQueue;
+  std::mutex extractMu;  // one extraction at a time: two workers may want the same artifact
+
+  Impl(kube::Client& c, const ManagerOptions& o, const Clock& clock)
+      : options(o),
+        storage(o.storagePath),
+        repos(c, gitRepositoriesResource(), informerOptions()),
+        kustomizations(c, kustomizationsResource(), informerOptions()),
+        repoReconciler(c, repos, repoWrites, clock, storage),
+        kustomizationReconciler(
+            c, [this](const json& k) { return resolve(k); }, clock, kustomizationOptions()),
+        repoQueue(clock, queueOptions("gitrepositories")),
+        kustomizationQueue(clock, queueOptions("kustomizations")) {
+    // The builds' temporary copies go under it; a failure here shows in each Kustomization's status.
+    std::error_code ec;
+    fs::create_directories(storage / "build", ec);
+  }
+
+  kube::InformerOptions informerOptions() const {
+    kube::InformerOptions i;
+    i.ns = options.ns;
+    i.resyncPeriod = options.resyncPeriod;
+    return i;
+  }
+
+  kube::WorkQueueOptions queueOptions(const std::string& name) const {
+    kube::WorkQueueOptions q;
+    if (options.metrics) q.observer = &options.metrics->queue(name);
+    return q;
+  }
+
+  KustomizationReconcilerOptions kustomizationOptions() const {
+    KustomizationReconcilerOptions k;
+    k.kustomizeBinary = options.kustomizeBinary;
+    k.buildDirectory = storage / "build";
+    return k;
+  }
+
+  // The artifact of the GitRepository a Kustomization's sourceRef names, from the cache, unpacked once
+  // per digest under <storage>/sources/<ns>/<name>/<digest> (older unpacked revisions removed).
+  Result<SourceArtifact> resolve(const json& kustomization) {
+    const json ref = kustomization.value(json::json_pointer("/spec/sourceRef"), json::object());
+    const std::string kind = ref.is_object() ? ref.value("kind", "") : "";
+    if (kind != "GitRepository")
+      return Error{"spec.sourceRef.kind: " + kind + " is not a source Sluice serves"};
+    const std::string ns = refNamespace(ref, field(kustomization, "/metadata/namespace"));
+    const std::string name = ref.value("name", "");
+    const std::optional<json> repo = repos.get(ns + "/" + name);
+    if (!repo) return Error{"GitRepository " + ns + "/" + name + " not found"};
+    const json artifact = repo->value(json::json_pointer("/status/artifact"), json());
+    if (!artifact.is_object() || artifact.value("digest", "").empty())
+      return Error{"GitRepository " + ns + "/" + name + " has no artifact yet"};
+    const std::string digest = artifact.value("digest", "");
+    const fs::path parent = storage / "sources" / ns / name;
+    const fs::path dir = parent / digest.substr(digest.find(':') + 1);
+    std::lock_guard lock(extractMu);
+    if (!fs::exists(dir)) {
+      const fs::path partial = parent / (".partial-" + dir.filename().string());
+      std::error_code ec;
+      fs::remove_all(partial, ec);
+      if (Status s = gitops::extractArtifact(storage, artifact, partial); !s) return Error{s.error()};
+      fs::rename(partial, dir, ec);
+      if (ec) return Error{"cannot move the unpacked artifact into " + dir.string() + ": " + ec.message()};
+      for (const auto& entry : fs::directory_iterator(parent, ec)) {
+        if (entry.path() != dir) fs::remove_all(entry.path(), ec);
+      }
+    }
+    return SourceArtifact{dir, artifact.value("revision", "")};
+  }
+
+  void wire() {
+    auto enqueueRepo = [this](const json& obj) {
+      repoQueue.add(kube::objectKey(obj));
+      // Every Kustomization whose source it is: a new artifact, or a source gone.
+      const std::string ns = field(obj, "/metadata/namespace");
+      const std::string name = field(obj, "/metadata/name");
+      for (const auto& k : kustomizations.list()) {
+        const json ref = k.value(json::json_pointer("/spec/sourceRef"), json::object());
+        if (ref.is_object() && ref.value("kind", "") == "GitRepository" && ref.value("name", "") == name &&
+            refNamespace(ref, field(k, "/metadata/namespace")) == ns)
+          kustomizationQueue.add(kube::objectKey(k));
+      }
+    };
+    repos.addHandlers({enqueueRepo, [enqueueRepo](const json&, const json& obj) { enqueueRepo(obj); },
+                       [this, enqueueRepo](const json& obj) {
+                         repoWrites.sawDeleted(obj);
+                         enqueueRepo(obj);
+                       }});
+    auto enqueueKustomization = [this](const json& obj) {
+      kustomizationQueue.add(kube::objectKey(obj));
+      // Those that depend on it: it may have become Ready at their revision.
+      const std::string ns = field(obj, "/metadata/namespace");
+      const std::string name = field(obj, "/metadata/name");
+      for (const auto& k : kustomizations.list()) {
+        const json deps = k.value(json::json_pointer("/spec/dependsOn"), json::array());
+        if (!deps.is_array()) continue;
+        for (const auto& d : deps) {
+          if (d.is_object() && d.value("name", "") == name &&
+              refNamespace(d, field(k, "/metadata/namespace")) == ns)
+            kustomizationQueue.add(kube::objectKey(k));
+        }
+      }
+    };
+    kustomizations.addHandlers(
+        {enqueueKustomization,
+         [enqueueKustomization](const json&, const json& obj) { enqueueKustomization(obj); },
+         enqueueKustomization});
+  }
+};
+
+GitOpsGroup::GitOpsGroup(kube::Client& client, const ManagerOptions& options, const Clock& clock)
+    : impl_(std::make_unique<Impl>(client, options, clock)) {}
+
+GitOpsGroup::~GitOpsGroup() = default;
+
+void GitOpsGroup::wire() { impl_->wire(); }
+
+void GitOpsGroup::startCaches() {
+  impl_->repos.start();
+  impl_->kustomizations.start();
+}
+
+std::vector<kube::Informer*> GitOpsGroup::requiredCaches() { return {&impl_->repos, &impl_->kustomizations}; }
+
+bool GitOpsGroup::synced() const { return impl_->repos.hasSynced() && impl_->kustomizations.hasSynced(); }
+
+std::vector<QueueWork> GitOpsGroup::queues() {
+  Impl& m = *impl_;
+  QueueWork repos;
+  repos.name = "gitrepositories";
+  repos.queue = &m.repoQueue;
+  repos.workers = m.options.sourceWorkers;
+  repos.reconcile = [&m](const std::string& key) { return m.repoReconciler.reconcile(key); };
+  QueueWork kustomizations;
+  kustomizations.name = "kustomizations";
+  kustomizations.queue = &m.kustomizationQueue;
+  kustomizations.workers = m.options.kustomizationWorkers;
+  kustomizations.reconcile = [&m](const std::string& key) {
+    return m.kustomizationReconciler.reconcile(key);
+  };
+  return {repos, kustomizations};
+}
+
+void GitOpsGroup::stopCaches() {
+  impl_->repos.stop();
+  impl_->kustomizations.stop();
+}
+
+}  // namespace sluice::controller

@@ -1,0 +1,34 @@
+// The GitOps reconcilers as one group of the manager (`--controllers gitops`): GitRepositories fetched
+// into artifacts in the storage directory, and Kustomizations built from those artifacts and applied. A
+// new artifact wakes the Kustomizations of its source, and a Kustomization's change wakes those that
+// depend on it.
+#pragma once
+
+#include <memory>
+
+#include "controller/manager.h"
+#include "controller/reconciler_group.h"
+
+namespace sluice::controller {
+
+class GitOpsGroup : public ReconcilerGroup {
+ public:
+  // Everything must outlive the group.
+  GitOpsGroup(kube::Client& client, const ManagerOptions& options, const Clock& clock);
+  ~GitOpsGroup() override;
+  GitOpsGroup(const GitOpsGroup&) = delete;
+  GitOpsGroup& operator=(const GitOpsGroup&) = delete;
+
+  void wire() override;
+  void startCaches() override;
+  std::vector<kube::Informer*> requiredCaches() override;
+  bool synced() const override;
+  std::vector<QueueWork> queues() override;
+  void stopCaches() override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::controller
