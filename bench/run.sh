@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build-bench -j2 bench_sim bench_condition bench_provider bench_store bench_backtest bench_gc bench_apiserver bench_controller bench_plugin_get \
-  bench_traffic bench_local_prometheus >/dev/null
+  bench_traffic bench_local_prometheus bench_gitops >/dev/null
 for b in bench_sim bench_condition bench_provider bench_store bench_gc; do
   # Interleaving the repetitions spreads a loaded machine's noise over both sides of a comparison.
   build-bench/bench/$b --benchmark_repetitions=10 --benchmark_report_aggregates_only=true \
@@ -35,6 +35,9 @@ build-bench/bench/bench_plugin_get | tee build-bench/bench_plugin_get.txt
 # The simulator's own Prometheus: three starts, then pushes against one server.
 build-bench/bench/bench_local_prometheus --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   | tee build-bench/bench_local_prometheus.txt
+# GitOps: 1,000 Kustomizations from cold (one shared path, then a directory each) and their no-drift
+# interval; one Kustomization of 1,000 objects. Each a whole scenario run once.
+build-bench/bench/bench_gitops | tee build-bench/bench_gitops.txt
 echo
 awk '/_median/ {sub(/_median$/, "", $1); print "bench_sim " $1 " median CPU per simulation: " $4 " " $5 " (budget: under 1 ms)"}' build-bench/bench_sim.txt
 awk '/_median/ && /items_per_second/ {

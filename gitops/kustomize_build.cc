@@ -6,6 +6,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <list>
+#include <mutex>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -60,6 +63,36 @@ class TempCopy {
  private:
   fs::path path_;
 };
+
+// Lays out `root` at `copy` for a build of its directory `rel`: real directories along `rel`, the
+// directory at `rel` copied whole (its kustomization file is rewritten, and a generated one lists its
+// files), and every other entry a symlink into the source. kustomize resolves symlinks before it checks
+// that a file lies under its kustomization's root, so `../base` is read from the source as it would be
+// from a full copy, and a build costs the size of its own directory instead of the repository's: a
+// monorepo of a thousand apps copied whole for each of its thousand Kustomizations is the untar time
+// Flux users report.
+Status mirrorForBuild(const fs::path& root, const fs::path& rel, const fs::path& copy) {
+  std::error_code ec;
+  fs::path from = root, to = copy;
+  fs::create_directory(to, ec);
+  if (ec) return Error{"creating " + to.string() + ": " + ec.message()};
+  for (const auto& part : rel) {
+    if (part.empty() || part == ".") continue;
+    for (const auto& e : fs::directory_iterator(from, ec)) {
+      if (e.path().filename() == part) continue;
+      fs::create_symlink(e.path(), to / e.path().filename(), ec);
+      if (ec) return Error{"linking " + e.path().string() + " for the build: " + ec.message()};
+    }
+    if (ec) return Error{"reading " + from.string() + ": " + ec.message()};
+    from /= part;
+    to /= part;
+    fs::create_directory(to, ec);
+    if (ec) return Error{"creating " + to.string() + ": " + ec.message()};
+  }
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (ec) return Error{"copying " + from.string() + " for the build: " + ec.message()};
+  return Status::Ok();
+}
 
 fs::path kustomizationFileIn(const fs::path& dir) {
   for (const char* name : kKustomizationFiles) {
@@ -117,6 +150,37 @@ void appendList(json& k, const char* key, const json& more) {
   for (const auto& item : more) k[key].push_back(item);
 }
 
+// What the Kustomization adds to the kustomization file, as kustomization fields: its name affixes and
+// target namespace, common metadata, patches, images and components.
+json overlayOf(const KustomizationSpec& spec) {
+  json o = json::object();
+  if (!spec.targetNamespace.empty()) o["namespace"] = spec.targetNamespace;
+  if (!spec.namePrefix.empty()) o["namePrefix"] = spec.namePrefix;
+  if (!spec.nameSuffix.empty()) o["nameSuffix"] = spec.nameSuffix;
+  // Labels without selectors: common metadata must not change what selects what.
+  if (!spec.commonLabels.empty())
+    o["labels"] = json::array({{{"pairs", spec.commonLabels}, {"includeSelectors", false}}});
+  if (!spec.commonAnnotations.empty()) o["commonAnnotations"] = spec.commonAnnotations;
+  if (spec.patches.is_array() && !spec.patches.empty()) o["patches"] = spec.patches;
+  if (spec.images.is_array() && !spec.images.empty()) o["images"] = spec.images;
+  if (!spec.components.empty()) o["components"] = spec.components;
+  return o;
+}
+
+// Adds `overlay` to the kustomization `k`: its values replace, its lists are appended to, its common
+// annotations are merged key by key.
+void mergeOverlay(json& k, const json& overlay) {
+  for (const auto& [key, value] : overlay.items()) {
+    if (value.is_array()) {
+      appendList(k, key.c_str(), value);
+    } else if (key == "commonAnnotations") {
+      for (const auto& [name, v] : value.items()) k[key][name] = v;
+    } else {
+      k[key] = value;
+    }
+  }
+}
+
 // Writes the Kustomization's overlay into the kustomization file in `dir` (generating one first).
 Status writeOverlay(const fs::path& dir, const KustomizationSpec& spec, const fs::path& sourceRoot,
                     const fs::path& copyRoot) {
@@ -139,18 +203,7 @@ Status writeOverlay(const fs::path& dir, const KustomizationSpec& spec, const fs
       return Error{shown + ": must hold one kustomization document"};
     k = std::move((*docs)[0].json);
   }
-  if (!spec.targetNamespace.empty()) k["namespace"] = spec.targetNamespace;
-  if (!spec.namePrefix.empty()) k["namePrefix"] = spec.namePrefix;
-  if (!spec.nameSuffix.empty()) k["nameSuffix"] = spec.nameSuffix;
-  if (!spec.commonLabels
-           .empty())  // labels without selectors: common metadata must not change what selects what
-    appendList(k, "labels", json::array({{{"pairs", spec.commonLabels}, {"includeSelectors", false}}}));
-  if (!spec.commonAnnotations.empty()) {
-    for (const auto& [key, value] : spec.commonAnnotations) k["commonAnnotations"][key] = value;
-  }
-  appendList(k, "patches", spec.patches);
-  appendList(k, "images", spec.images);
-  appendList(k, "components", json(spec.components));
+  mergeOverlay(k, overlayOf(spec));
   // JSON is YAML: kustomize reads it as it is.
   std::ofstream out(file, std::ios::trunc);
   out << k.dump(2) << "\n";
@@ -178,7 +231,7 @@ const std::regex& varName() {
 }  // namespace
 
 KustomizeBuilder::KustomizeBuilder(std::string binary, fs::path tempRoot)
-    : binary_(std::move(binary)), tempRoot_(std::move(tempRoot)) {
+    : binary_(std::move(binary)), tempRoot_(std::move(tempRoot)), cache_(std::make_unique<Cache>()) {
   if (binary_.empty()) binary_ = onPath("kustomize") ? "kustomize" : "kubectl";
   if (tempRoot_.empty()) tempRoot_ = fs::temp_directory_path();
 }
@@ -188,9 +241,73 @@ std::vector<std::string> KustomizeBuilder::command(const fs::path& dir, const fs
   return {binary_, kubectl ? "kustomize" : "build", dir.string(), "--output", output.string()};
 }
 
+// Built outputs by source directory, path and overlay. The directory an artifact is unpacked in is named
+// by its digest, so an entry never goes stale: a new revision is a new key. What is cached is kustomize's
+// output before substitution; the variables are substituted on every build.
+struct KustomizeBuilder::Cache {
+  static constexpr size_t kMaxBytes = size_t{16} << 20;
+  std::mutex mu;
+  std::list<std::pair<std::string, std::string>> entries;  // most recently used first
+  std::map<std::string, decltype(entries)::iterator> index;
+  std::map<std::string, std::shared_future<Result<std::string>>> inFlight;
+  size_t bytes = 0;
+
+  void insert(const std::string& key, const std::string& text) {
+    if (text.size() > kMaxBytes / 4 || index.count(key)) return;
+    entries.emplace_front(key, text);
+    index[key] = entries.begin();
+    bytes += key.size() + text.size();
+    while (bytes > kMaxBytes) {
+      bytes -= entries.back().first.size() + entries.back().second.size();
+      index.erase(entries.back().first);
+      entries.pop_back();
+    }
+  }
+};
+
+KustomizeBuilder::~KustomizeBuilder() = default;
+
 Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const KustomizationSpec& spec,
                                                   const std::map<std::string, std::string>& vars,
                                                   std::chrono::milliseconds timeout) const {
+  const std::string key = root.lexically_normal().string() + "\n" + spec.path + "\n" + overlayOf(spec).dump();
+  std::promise<Result<std::string>> mine;
+  std::shared_future<Result<std::string>> pending;
+  bool owner = false;
+  {
+    std::lock_guard lock(cache_->mu);
+    if (auto it = cache_->index.find(key); it != cache_->index.end()) {
+      cache_->entries.splice(cache_->entries.begin(), cache_->entries, it->second);
+      ++cacheHits_;
+      return parseBuildOutput(it->second->second, spec.hasPostBuild, vars);
+    }
+    if (auto it = cache_->inFlight.find(key); it != cache_->inFlight.end()) {
+      pending = it->second;  // the same build is running for another Kustomization: wait for it
+    } else {
+      pending = mine.get_future().share();
+      cache_->inFlight.emplace(key, pending);
+      owner = true;
+    }
+  }
+  if (!owner) {
+    Result<std::string> shared = pending.get();
+    if (!shared) return Error{shared.error()};
+    return parseBuildOutput(*shared, spec.hasPostBuild, vars);
+  }
+  Result<std::string> text = run(root, spec, timeout);
+  {
+    std::lock_guard lock(cache_->mu);
+    cache_->inFlight.erase(key);
+    if (text) cache_->insert(key, *text);  // a failure is tried again next time (a timeout may pass)
+  }
+  mine.set_value(text);
+  if (!text) return Error{text.error()};
+  return parseBuildOutput(*text, spec.hasPostBuild, vars);
+}
+
+Result<std::string> KustomizeBuilder::run(const fs::path& root, const KustomizationSpec& spec,
+                                          std::chrono::milliseconds timeout) const {
+  ++kustomizeRuns_;
   const fs::path rel = fs::path(spec.path).lexically_normal().relative_path();
   if (rel.string().starts_with(".."))
     return Error{"kustomization path not found: " + spec.path + " (outside the source)"};
@@ -198,9 +315,7 @@ Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const Ku
   TempCopy tmp(tempRoot_);
   if (tmp.path().empty()) return Error{"cannot create a build directory under " + tempRoot_.string()};
   const fs::path copy = tmp.path() / "source";
-  std::error_code ec;
-  fs::copy(root, copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-  if (ec) return Error{"copying " + root.string() + " for the build: " + ec.message()};
+  if (auto s = mirrorForBuild(root, rel, copy); !s) return Error{s.error()};
   const fs::path dir = (copy / rel).lexically_normal();
   if (auto s = writeOverlay(dir, spec, root, copy); !s) return Error{s.error()};
 
@@ -230,7 +345,7 @@ Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const Ku
   }
   auto text = readFile(output.string());
   if (!text) return Error{"reading kustomize's output: " + text.error()};
-  return parseBuildOutput(*text, spec.hasPostBuild, vars);
+  return std::move(*text);
 }
 
 Result<std::string> substituteVariables(std::string_view text,

@@ -4,9 +4,11 @@
 // substitution.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -23,25 +25,45 @@ class KustomizeBuilder {
   // `kubectl kustomize`). A path or name ending in "kubectl" is run as `kubectl kustomize`, anything else
   // as `<binary> build`. `tempRoot`: where the copies are made (empty: the system's temp directory).
   explicit KustomizeBuilder(std::string binary = "", std::filesystem::path tempRoot = {});
+  ~KustomizeBuilder();
+  KustomizeBuilder(const KustomizeBuilder&) = delete;
+  KustomizeBuilder& operator=(const KustomizeBuilder&) = delete;
 
   // The command line that builds `dir` into `output`.
   std::vector<std::string> command(const std::filesystem::path& dir,
                                    const std::filesystem::path& output) const;
 
-  // Builds spec.path of the artifact extracted at `root`: copies `root` to a temporary directory (the
-  // source is never written), generates kustomization.yaml where there is none (every file holding a
+  // Builds spec.path of the artifact extracted at `root`: lays `root` out in a temporary directory (the
+  // directory at spec.path copied, the rest linked; the source is never written), generates kustomization.yaml where there is none (every file holding a
   // Kubernetes object, recursively; a sub-directory with its own kustomization.yaml as one resource),
   // adds the overlay, runs kustomize (at most `timeout`), then substitutes `vars` (when
   // spec.hasPostBuild). Errors: "kustomization path not found: PATH"; kustomize's own message with the
   // temporary directory written as the source's paths; a YAML error with its file and line; a
-  // substitution error naming the object. Blocks.
+  // substitution error naming the object. Blocks. Thread-safe.
+  //
+  // kustomize's output is kept (up to 16 MiB, least recently used out) by `root`, spec.path and the
+  // overlay, and reused: `root` must not change while the builder lives (an artifact's directory is named
+  // by its digest). So an interval with nothing new runs no kustomize, and Kustomizations that build the
+  // same path with different variables share one run, concurrent ones included. Remote bases a
+  // kustomization names by URL are read again only when the source's revision changes.
   Result<std::vector<nlohmann::json>> build(const std::filesystem::path& root, const KustomizationSpec& spec,
                                             const std::map<std::string, std::string>& vars,
                                             std::chrono::milliseconds timeout) const;
 
+  // How many builds ran kustomize, and how many reused a kept output (for benchmarks and tests).
+  long kustomizeRuns() const { return kustomizeRuns_; }
+  long cacheHits() const { return cacheHits_; }
+
  private:
+  struct Cache;
+  Result<std::string> run(const std::filesystem::path& root, const KustomizationSpec& spec,
+                          std::chrono::milliseconds timeout) const;
+
   std::string binary_;
   std::filesystem::path tempRoot_;
+  std::unique_ptr<Cache> cache_;
+  mutable std::atomic<long> kustomizeRuns_{0};
+  mutable std::atomic<long> cacheHits_{0};
 };
 
 // Substitutes `${var}`, `${var:=default}`, `${var:-default}` (default when unset or empty), `${var=default}`

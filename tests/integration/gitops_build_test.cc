@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "gitops/kustomize_build.h"
 #include "tests/support/process.h"
@@ -121,4 +122,76 @@ TEST_CASE("build errors say what kustomize said and name the source's file", "[g
   auto notFound = builder.build(src.path(), nowhere, {}, std::chrono::seconds(30));
   REQUIRE_FALSE(notFound);
   CHECK(notFound.error() == "kustomization path not found: ./not-there");
+}
+
+TEST_CASE("a build reads ../ bases from the source and keeps kustomize's output per path and overlay",
+          "[gitops][build]") {
+  TempDir src("sluice-build-src");
+  write(src / "apps/base/kustomization.yaml", "resources: [cm.yaml]\n");
+  write(src / "apps/base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  who: ${tenant:=nobody}\n");
+  write(src / "apps/staging/kustomization.yaml", "resources: [../base]\nnamePrefix: staging-\n");
+  write(src / "apps/production/kustomization.yaml", "resources: [../base]\nnamePrefix: prod-\n");
+  KustomizeBuilder builder;
+  KustomizationSpec spec;
+  spec.path = "apps/staging";
+  spec.hasPostBuild = true;
+  auto first = builder.build(src.path(), spec, {{"tenant", "a"}}, std::chrono::seconds(30));
+  INFO((first ? std::string() : first.error()));
+  REQUIRE(first);
+  REQUIRE(find(*first, "ConfigMap", "staging-settings"));
+  CHECK((*find(*first, "ConfigMap", "staging-settings"))["data"]["who"] == "a");
+  CHECK(builder.kustomizeRuns() == 1);
+
+  // The same path with other variables: kustomize's output is reused and substituted again.
+  auto second = builder.build(src.path(), spec, {{"tenant", "b"}}, std::chrono::seconds(30));
+  REQUIRE(second);
+  CHECK((*find(*second, "ConfigMap", "staging-settings"))["data"]["who"] == "b");
+  CHECK(builder.kustomizeRuns() == 1);
+  CHECK(builder.cacheHits() == 1);
+
+  // Another overlay or another path is another build.
+  spec.targetNamespace = "team-a";
+  auto third = builder.build(src.path(), spec, {}, std::chrono::seconds(30));
+  REQUIRE(third);
+  CHECK((*find(*third, "ConfigMap", "staging-settings"))["metadata"]["namespace"] == "team-a");
+  CHECK((*find(*third, "ConfigMap", "staging-settings"))["data"]["who"] == "nobody");
+  spec.path = "apps/production";
+  auto fourth = builder.build(src.path(), spec, {}, std::chrono::seconds(30));
+  REQUIRE(fourth);
+  CHECK(find(*fourth, "ConfigMap", "prod-settings"));
+  CHECK(builder.kustomizeRuns() == 3);
+
+  // A failed build is not kept: it runs again.
+  KustomizationSpec missing;
+  missing.path = "apps/nowhere";
+  CHECK_FALSE(builder.build(src.path(), missing, {}, std::chrono::seconds(30)));
+  write(src / "apps/broken/kustomization.yaml", "resources: [../base, gone.yaml]\n");
+  missing.path = "apps/broken";
+  auto broken = builder.build(src.path(), missing, {}, std::chrono::seconds(30));
+  REQUIRE_FALSE(broken);
+  CHECK_THAT(broken.error(), Catch::Contains((src / "apps/broken/gone.yaml").string()));
+  const long runs = builder.kustomizeRuns();
+  CHECK_FALSE(builder.build(src.path(), missing, {}, std::chrono::seconds(30)));
+  CHECK(builder.kustomizeRuns() == runs + 1);
+}
+
+TEST_CASE("Kustomizations building the same path at once share one kustomize run", "[gitops][build]") {
+  TempDir src("sluice-build-src");
+  write(src / "app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c-${n}\n");
+  KustomizeBuilder builder;
+  KustomizationSpec spec;
+  spec.path = "app";
+  spec.hasPostBuild = true;
+  std::vector<std::string> names(6);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < names.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto built = builder.build(src.path(), spec, {{"n", std::to_string(i)}}, std::chrono::seconds(30));
+      if (built && built->size() == 1) names[i] = (*built)[0]["metadata"]["name"];
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < names.size(); ++i) CHECK(names[i] == "c-" + std::to_string(i));
+  CHECK(builder.kustomizeRuns() == 1);
 }
