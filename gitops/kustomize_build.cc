@@ -14,6 +14,7 @@
 #include "base/child_process.h"
 #include "base/input_limits.h"
 #include "base/source.h"
+#include "gitops/sops_build.h"
 
 namespace sluice::gitops {
 
@@ -190,7 +191,8 @@ std::vector<std::string> KustomizeBuilder::command(const fs::path& dir, const fs
 
 Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const KustomizationSpec& spec,
                                                   const std::map<std::string, std::string>& vars,
-                                                  std::chrono::milliseconds timeout) const {
+                                                  std::chrono::milliseconds timeout,
+                                                  const SopsBuildDecryptor* decryptor) const {
   const fs::path rel = fs::path(spec.path).lexically_normal().relative_path();
   if (rel.string().starts_with(".."))
     return Error{"kustomization path not found: " + spec.path + " (outside the source)"};
@@ -203,6 +205,9 @@ Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const Ku
   if (ec) return Error{"copying " + root.string() + " for the build: " + ec.message()};
   const fs::path dir = (copy / rel).lexically_normal();
   if (auto s = writeOverlay(dir, spec, root, copy); !s) return Error{s.error()};
+  if (decryptor) {
+    if (auto s = decryptor->decryptSources(copy, dir); !s) return Error{"decryption failed for " + s.error()};
+  }
 
   const fs::path output = tmp.path() / "output.yaml";
   const fs::path log = tmp.path() / "kustomize.log";
@@ -230,7 +235,7 @@ Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const Ku
   }
   auto text = readFile(output.string());
   if (!text) return Error{"reading kustomize's output: " + text.error()};
-  return parseBuildOutput(*text, spec.hasPostBuild, vars);
+  return parseBuildOutput(*text, spec.hasPostBuild, vars, decryptor);
 }
 
 Result<std::string> substituteVariables(std::string_view text,
@@ -276,7 +281,8 @@ Result<std::string> substituteVariables(std::string_view text,
 }
 
 Result<std::vector<json>> parseBuildOutput(std::string_view yaml, bool substitute,
-                                           const std::map<std::string, std::string>& vars) {
+                                           const std::map<std::string, std::string>& vars,
+                                           const SopsBuildDecryptor* decryptor) {
   // kustomize separates documents with a line of its own "---".
   std::vector<std::string> documents(1);
   std::istringstream in{std::string(yaml)};
@@ -295,6 +301,17 @@ Result<std::vector<json>> parseBuildOutput(std::string_view yaml, bool substitut
     if (parsed->empty()) continue;
     json obj = std::move((*parsed)[0].json);
     const ObjectKey key = objectKey(obj);
+    if (decryptor) {
+      auto plain = decryptor->decryptObject(documents[i], key.describe());
+      if (!plain) return Error{"decryption failed for " + plain.error()};
+      if (*plain) {
+        documents[i] = std::move(**plain);
+        auto again = parseYamlDocuments(documents[i], key.describe() + " after decryption");
+        if (!again) return Error{again.error()};
+        if (again->empty()) continue;
+        obj = std::move((*again)[0].json);
+      }
+    }
     const json* annotations = nullptr;
     if (obj.contains("metadata") && obj["metadata"].contains("annotations"))
       annotations = &obj["metadata"]["annotations"];

@@ -17,6 +17,8 @@
 
 namespace sluice::gitops {
 
+class SopsBuildDecryptor;
+
 class KustomizeBuilder {
  public:
   // `binary`: the program to run. Empty: `kustomize` when one is on PATH, else `kubectl` (run as
@@ -32,12 +34,15 @@ class KustomizeBuilder {
   // source is never written), generates kustomization.yaml where there is none (every file holding a
   // Kubernetes object, recursively; a sub-directory with its own kustomization.yaml as one resource),
   // adds the overlay, runs kustomize (at most `timeout`), then substitutes `vars` (when
-  // spec.hasPostBuild). Errors: "kustomization path not found: PATH"; kustomize's own message with the
-  // temporary directory written as the source's paths; a YAML error with its file and line; a
-  // substitution error naming the object. Blocks.
+  // spec.hasPostBuild). With `decryptor` (spec.decryption), the files kustomize reads are decrypted in
+  // the copy before it runs and the objects after it, before substitution (sops_build.h). Errors:
+  // "kustomization path not found: PATH"; kustomize's own message with the temporary directory written
+  // as the source's paths; a YAML error with its file and line; "decryption failed for ..." naming the
+  // file or the object; a substitution error naming the object. Blocks.
   Result<std::vector<nlohmann::json>> build(const std::filesystem::path& root, const KustomizationSpec& spec,
                                             const std::map<std::string, std::string>& vars,
-                                            std::chrono::milliseconds timeout) const;
+                                            std::chrono::milliseconds timeout,
+                                            const SopsBuildDecryptor* decryptor = nullptr) const;
 
  private:
   std::string binary_;
@@ -53,8 +58,10 @@ Result<std::string> substituteVariables(std::string_view text,
 
 // Splits kustomize's output into objects and substitutes each (its YAML text, as Flux does, so that
 // `replicas: ${n}` becomes a number), except objects annotated kustomize.toolkit.fluxcd.io/substitute:
-// disabled. `substitute` false: parse only. Errors name the object.
+// disabled. `substitute` false: parse only. With `decryptor`, each object is decrypted first. Errors name
+// the object.
 Result<std::vector<nlohmann::json>> parseBuildOutput(std::string_view yaml, bool substitute,
-                                                     const std::map<std::string, std::string>& vars);
+                                                     const std::map<std::string, std::string>& vars,
+                                                     const SopsBuildDecryptor* decryptor = nullptr);
 
 }  // namespace sluice::gitops
