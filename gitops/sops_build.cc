@@ -207,7 +207,7 @@ Status SopsBuildDecryptor::decryptSources(const fs::path& copyRoot, const fs::pa
 Result<std::optional<std::string>> SopsBuildDecryptor::decryptObject(std::string_view yaml,
                                                                      const std::string& object) const {
   // Most objects hold no SOPS metadata and no Secret data: they pass unparsed.
-  if (yaml.find("sops") == std::string_view::npos && yaml.find("kind: Secret") == std::string_view::npos)
+  if (yaml.find("sops") == std::string_view::npos && yaml.find("Secret") == std::string_view::npos)
     return std::optional<std::string>();
   auto docs = parseYamlDocuments(yaml, object);
   if (!docs) return Error{docs.error()};

@@ -121,7 +121,7 @@ TEST_CASE(
   const json db = env.cluster.getJson("secret db-credentials");
   CHECK(sopsSecretValue(db, "password") == "hunter2");
   CHECK(sopsSecretValue(db, "apiKey") == "k-123");
-  CHECK(sopsSecretValue(db, "tls.key") == "c2VjcmV0LWtleQ==");  // a data value: base64 of the plaintext
+  CHECK(sopsSecretValue(db, "tls.key") == "secret-key");  // a data value, base64 in git under its ENC[]
   CHECK_FALSE(db.contains("sops"));
   CHECK(db["metadata"]["labels"].value("kustomize.sluice.dev/name", "") == "secrets");
   const json appEnv = env.cluster.getJson("secret app-env");
@@ -178,6 +178,7 @@ TEST_CASE(
   const std::string statuses =
       k["status"].dump() + env.cluster.getJson("kustomization keyless")["status"].dump();
   const std::string log = controller.log();
+  REQUIRE_THAT(log, Catch::Contains("caches synced"));  // the log of this controller, read whole
   for (const char* value : kSecretValues) {
     INFO(value);
     CHECK(statuses.find(value) == std::string::npos);
