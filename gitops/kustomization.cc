@@ -82,9 +82,12 @@ void readSpec(ObjectReader& o, KustomizationSpec& spec) {
     r.error(o.path("sourceRef"), "is required");
   }
   o.read("path", spec.path, json_fields::readString);
-  if (o.get("interval")) {
-    o.read("interval", spec.interval, json_fields::readDuration);
-    if (spec.interval <= Duration{0}) r.error(o.path("interval"), "must be longer than 0s");
+  if (const json* v = o.get("interval")) {
+    // Checked only once it reads as a duration: one problem, one error.
+    if (auto d = json_fields::readDuration(r, *v, o.path("interval"))) {
+      spec.interval = *d;
+      if (*d <= Duration{0}) r.error(o.path("interval"), "must be longer than 0s");
+    }
   } else {
     r.error(o.path("interval"), "is required");
   }
