@@ -1,5 +1,5 @@
-// `sluice lint PATH...`: loads manifests offline and reports every problem in the Rollouts and analysis
-// objects they hold, so a plan can be checked in CI before it reaches a cluster.
+// `sluice lint PATH...`: loads manifests offline and reports every problem in the Rollouts, analysis
+// objects and GitOps objects they hold, so a plan can be checked in CI before it reaches a cluster.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
@@ -15,6 +15,7 @@
 #include "base/json_fields.h"
 #include "base/source.h"
 #include "cli/commands.h"
+#include "cli/lint_gitops.h"
 #include "engine/rollout_json.h"
 #include "kube/names.h"
 #include "sim/scenario.h"
@@ -25,11 +26,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<const char*, 5> kKnownKinds = {"Rollout", analysis::kAnalysisTemplateKind,
+constexpr std::array<const char*, 7> kKnownKinds = {"Rollout",
+                                                    analysis::kAnalysisTemplateKind,
                                                     analysis::kClusterAnalysisTemplateKind,
-                                                    analysis::kAnalysisRunKind, sim::kScenarioKind};
+                                                    analysis::kAnalysisRunKind,
+                                                    sim::kScenarioKind,
+                                                    "GitRepository",
+                                                    "Kustomization"};
 constexpr const char* kKnownKindsText =
-    "Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun or Scenario";
+    "Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Scenario, GitRepository or "
+    "Kustomization";
 
 std::string plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -89,7 +95,7 @@ void checkObject(const Document& doc, Diagnostics& diags) {
 
 // Lints one document. Returns whether it was of a kind lint checks; a document that looks meant to be
 // one but is not (no kind, `kind: rollout`) gets a warning saying it was not checked.
-bool lintDocument(const Document& doc, Diagnostics& diags) {
+bool lintDocument(const Document& doc, GitOpsLint& gitops, Diagnostics& diags) {
   auto notChecked = [&](const std::string& path, const std::string& why) {
     diags.add(doc.source.diagnostic(Severity::Warning, path,
                                     why + ": no known kind (" + kKnownKindsText + "), not checked"));
@@ -114,11 +120,14 @@ bool lintDocument(const Document& doc, Diagnostics& diags) {
     (void)analysis::parseAnalysisTemplate(doc.json, doc.source, diags);
   } else if (k == analysis::kAnalysisRunKind) {
     (void)analysis::parseAnalysisRun(doc.json, doc.source, diags);
+  } else if (GitOpsLint::handles(k, doc.json.value("apiVersion", ""))) {
+    gitops.lint(doc, diags);
   } else if (k == sim::kScenarioKind) {
     (void)sim::parseScenario(doc.json, doc.source, diags);
     return true;  // a simulator input, not an API object: no name to check
   } else {
-    if (const char* meant = knownKindIgnoringCase(k)) {
+    // A known kind of another API (kustomize's own Kustomization in a kustomization.yaml) is skipped too.
+    if (const char* meant = knownKindIgnoringCase(k); meant && k != meant) {
       notChecked("kind", "\"" + k + "\" is not " + meant + " (kinds are case-sensitive)");
     }
     // Services, Ingresses and the rest of an application's manifests often share the file: skip them.
@@ -128,7 +137,7 @@ bool lintDocument(const Document& doc, Diagnostics& diags) {
   return true;
 }
 
-void lintFile(const std::string& file, LintTally& tally) {
+void lintFile(const std::string& file, GitOpsLint& gitops, LintTally& tally) {
   auto text = readFile(file, limits::kMaxFileBytes);
   if (!text) {
     std::cerr << "sluice lint: " << text.error() << "\n";
@@ -144,7 +153,7 @@ void lintFile(const std::string& file, LintTally& tally) {
   }
   Diagnostics diags;
   size_t checked = 0;
-  for (const Document& doc : *docs) checked += lintDocument(doc, diags);
+  for (const Document& doc : *docs) checked += lintDocument(doc, gitops, diags);
   if (checked == 0 && diags.empty()) {
     diags.add(Diagnostic{Severity::Warning, file, 0, 0, "",
                          std::string(docs->empty() ? "the file holds no document" : "no document") +
@@ -174,10 +183,10 @@ Result<std::vector<std::string>> manifestsUnder(const std::string& dir) {
   return files;
 }
 
-void lintPath(const std::string& path, LintTally& tally) {
+void lintPath(const std::string& path, GitOpsLint& gitops, LintTally& tally) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) {
-    lintFile(path, tally);
+    lintFile(path, gitops, tally);
     return;
   }
   auto files = manifestsUnder(path);
@@ -186,7 +195,7 @@ void lintPath(const std::string& path, LintTally& tally) {
     ++tally.unreadable;
     return;
   }
-  for (const auto& file : *files) lintFile(file, tally);
+  for (const auto& file : *files) lintFile(file, gitops, tally);
 }
 
 std::string summary(const LintTally& tally) {
@@ -201,12 +210,14 @@ std::string summary(const LintTally& tally) {
 void addLintCommand(CLI::App& app, int& exitCode) {
   auto* cmd = app.add_subcommand(
       "lint",
-      "Check Rollout and analysis manifests offline.\n"
+      "Check Rollout, analysis and GitOps manifests offline.\n"
       "Every YAML document of kind Rollout, AnalysisTemplate, ClusterAnalysisTemplate or AnalysisRun\n"
-      "(apiVersion sluice.dev/v1alpha1 or argoproj.io/v1alpha1), and every sluice sim Scenario, in the "
-      "given\n"
-      "files is parsed and validated,\n"
-      "its conditions compiled and its {{args.NAME}} references resolved; other kinds are skipped. A\n"
+      "(apiVersion sluice.dev/v1alpha1 or argoproj.io/v1alpha1), GitRepository or Kustomization\n"
+      "(sluice.dev/v1alpha1, or Flux's source.toolkit.fluxcd.io and kustomize.toolkit.fluxcd.io), and\n"
+      "every sluice sim Scenario, in the given files is parsed and validated,\n"
+      "its conditions compiled and its {{args.NAME}} references resolved; other kinds are skipped.\n"
+      "Across the files: a Kustomization whose sourceRef names a GitRepository none of them holds gets a\n"
+      "warning, a dependsOn cycle among the Kustomizations an error. A\n"
       "document with no kind, or a file with no document of these kinds, gets a warning that nothing was\n"
       "checked. A directory is linted recursively: every .yaml and .yml file in it, hidden directories left\n"
       "out. Each problem is printed on its own line\n"
@@ -217,7 +228,9 @@ void addLintCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("files", *files, "Manifest files (multi-document YAML) or directories")->required();
   cmd->callback([files, &exitCode] {
     LintTally tally;
-    for (const auto& path : *files) lintPath(path, tally);
+    GitOpsLint gitops;
+    for (const auto& path : *files) lintPath(path, gitops, tally);
+    print(gitops.crossChecks(), tally);
     std::cout << summary(tally) << "\n";
     exitCode = tally.unreadable > 0 ? kExitInvalidInput : tally.errors > 0 ? kExitFailure : kExitOk;
   });

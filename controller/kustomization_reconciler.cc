@@ -4,11 +4,13 @@
 #include <thread>
 
 #include "base/time.h"
+#include "gitops/age.h"
 #include "gitops/apply_set.h"
 #include "gitops/health.h"
 #include "gitops/kustomization.h"
 #include "gitops/kustomize_build.h"
 #include "gitops/revision.h"
+#include "gitops/sops_build.h"
 #include "kube/base64.h"
 #include "kube/client.h"
 
@@ -230,7 +232,31 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
   }
   for (const auto& [k, v] : spec.substitute) vars[k] = v;
 
-  auto built = builder_->build(artifact->directory, spec, vars, timeout);
+  // SOPS decryption with the age identities of the Secret the spec names, read at each reconcile so that
+  // a rotated key is used at once. A failure is BuildFailed as in Flux (whose build decrypts); the
+  // messages name the Secret and its entry, never their content.
+  std::optional<gitops::SopsBuildDecryptor> decryptor;
+  if (spec.decryption) {
+    const std::string secretKey = ns + "/" + spec.decryption->secretRefName;
+    auto r = client_.resourceFor("v1", "Secret");
+    auto secret = r ? client_.get(*r, ns, spec.decryption->secretRefName) : kube::ApiResult<json>(r.error());
+    if (!secret) {
+      pass.ready("False", gitops::reason::kBuildFailed,
+                 secret.error().isNotFound()
+                     ? "decryption Secret '" + secretKey +
+                           "' not found: it must hold the age keys in .agekey entries"
+                     : "cannot get the decryption Secret '" + secretKey + "': " + describe(secret.error()));
+      return finish(retry);
+    }
+    auto identities = gitops::ageIdentitiesFromSecret(*secret);
+    if (!identities) {
+      pass.ready("False", gitops::reason::kBuildFailed, "decryption keys: " + identities.error());
+      return finish(retry);
+    }
+    decryptor.emplace(std::move(*identities));
+  }
+
+  auto built = builder_->build(artifact->directory, spec, vars, timeout, decryptor ? &*decryptor : nullptr);
   if (!built) {
     pass.ready("False", gitops::reason::kBuildFailed, built.error());
     return finish(retry);

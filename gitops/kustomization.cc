@@ -55,6 +55,24 @@ void readPostBuild(ObjectReader& o, KustomizationSpec& spec) {
   o.ignoreUnsupported("substituteStrategy");
 }
 
+// Flux's decryption block. Only SOPS with age keys from a Secret runs here: a secret-less setup (cloud
+// KMS through the service account) would leave the files encrypted, so it is refused, not ignored.
+void readDecryption(ObjectReader& d, KustomizationSpec& spec) {
+  Reporter& r = d.reporter();
+  Decryption dec;
+  d.readRequired("provider", dec.provider);
+  if (!dec.provider.empty() && dec.provider != "sops")
+    r.error(d.path("provider"), "must be sops, got \"" + dec.provider + "\"");
+  if (const json* ref = d.get("secretRef")) {
+    json_fields::readObject(r, *ref, d.path("secretRef"),
+                            [&](ObjectReader& s) { s.readRequired("name", dec.secretRefName); });
+  } else {
+    r.error(d.path("secretRef"), "is required: the Secret whose .agekey entries hold the age identities");
+  }
+  d.rejectUnsupported("serviceAccountName", "decryption through a service account is not supported");
+  spec.decryption = std::move(dec);
+}
+
 void readSpec(ObjectReader& o, KustomizationSpec& spec) {
   Reporter& r = o.reporter();
   if (const json* v = o.get("sourceRef")) {
@@ -64,9 +82,12 @@ void readSpec(ObjectReader& o, KustomizationSpec& spec) {
     r.error(o.path("sourceRef"), "is required");
   }
   o.read("path", spec.path, json_fields::readString);
-  if (o.get("interval")) {
-    o.read("interval", spec.interval, json_fields::readDuration);
-    if (spec.interval <= Duration{0}) r.error(o.path("interval"), "must be longer than 0s");
+  if (const json* v = o.get("interval")) {
+    // Checked only once it reads as a duration: one problem, one error.
+    if (auto d = json_fields::readDuration(r, *v, o.path("interval"))) {
+      spec.interval = *d;
+      if (*d <= Duration{0}) r.error(o.path("interval"), "must be longer than 0s");
+    }
   } else {
     r.error(o.path("interval"), "is required");
   }
@@ -141,8 +162,10 @@ void readSpec(ObjectReader& o, KustomizationSpec& spec) {
     spec.hasPostBuild = true;
     json_fields::readObject(r, *v, o.path("postBuild"), [&](ObjectReader& p) { readPostBuild(p, spec); });
   }
+  if (const json* v = o.get("decryption")) {
+    json_fields::readObject(r, *v, o.path("decryption"), [&](ObjectReader& d) { readDecryption(d, spec); });
+  }
   // Valid in Flux, not run here: an error where skipping it would change what is applied.
-  o.rejectUnsupported("decryption", "SOPS decryption is not supported yet");
   o.rejectUnsupported("kubeConfig", "remote clusters are not supported");
   o.ignoreUnsupported("serviceAccountName");
   o.ignoreUnsupported("deletionPolicy");

@@ -26,6 +26,8 @@ inline constexpr const char* kOwnerNamespaceLabel = "kustomize.sluice.dev/namesp
 inline constexpr const char* kReconcileAnnotation = "kustomize.sluice.dev/reconcile";
 inline constexpr const char* kPruneAnnotation = "kustomize.sluice.dev/prune";
 inline constexpr const char* kSubstituteAnnotation = "kustomize.toolkit.fluxcd.io/substitute";
+// `disabled` on a built object: applied as it is, not decrypted (Flux's annotation).
+inline constexpr const char* kDecryptAnnotation = "kustomize.toolkit.fluxcd.io/decrypt";
 inline constexpr const char* kDisabled = "disabled";
 
 struct CrossNamespaceRef {
@@ -39,6 +41,12 @@ struct SubstituteFrom {
   std::string kind;  // ConfigMap or Secret
   std::string name;
   bool optional = false;
+};
+
+// spec.decryption: SOPS with the age identities of a Secret in the Kustomization's namespace.
+struct Decryption {
+  std::string provider;       // "sops", the only provider, as Flux
+  std::string secretRefName;  // spec.decryption.secretRef.name: the Secret's `*.agekey` entries
 };
 
 struct KustomizationSpec {
@@ -64,6 +72,7 @@ struct KustomizationSpec {
   bool hasPostBuild = false;
   std::map<std::string, std::string> substitute;
   std::vector<SubstituteFrom> substituteFrom;
+  std::optional<Decryption> decryption;
 
   Duration effectiveRetryInterval() const { return retryInterval.value_or(interval); }
   Duration effectiveTimeout() const;

@@ -17,6 +17,7 @@
 #include "base/child_process.h"
 #include "base/input_limits.h"
 #include "base/source.h"
+#include "gitops/sops_build.h"
 
 namespace sluice::gitops {
 
@@ -269,7 +270,14 @@ KustomizeBuilder::~KustomizeBuilder() = default;
 
 Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const KustomizationSpec& spec,
                                                   const std::map<std::string, std::string>& vars,
-                                                  std::chrono::milliseconds timeout) const {
+                                                  std::chrono::milliseconds timeout,
+                                                  const SopsBuildDecryptor* decryptor) const {
+  // Decrypted output is never kept: secrets stay in memory no longer than one build.
+  if (decryptor) {
+    auto text = run(root, spec, timeout, decryptor);
+    if (!text) return Error{text.error()};
+    return parseBuildOutput(*text, spec.hasPostBuild, vars, decryptor);
+  }
   const std::string key = root.lexically_normal().string() + "\n" + spec.path + "\n" + overlayOf(spec).dump();
   std::promise<Result<std::string>> mine;
   std::shared_future<Result<std::string>> pending;
@@ -294,7 +302,7 @@ Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const Ku
     if (!shared) return Error{shared.error()};
     return parseBuildOutput(*shared, spec.hasPostBuild, vars);
   }
-  Result<std::string> text = run(root, spec, timeout);
+  Result<std::string> text = run(root, spec, timeout, nullptr);
   {
     std::lock_guard lock(cache_->mu);
     cache_->inFlight.erase(key);
@@ -306,7 +314,8 @@ Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const Ku
 }
 
 Result<std::string> KustomizeBuilder::run(const fs::path& root, const KustomizationSpec& spec,
-                                          std::chrono::milliseconds timeout) const {
+                                          std::chrono::milliseconds timeout,
+                                          const SopsBuildDecryptor* decryptor) const {
   ++kustomizeRuns_;
   const fs::path rel = fs::path(spec.path).lexically_normal().relative_path();
   if (rel.string().starts_with(".."))
@@ -315,9 +324,19 @@ Result<std::string> KustomizeBuilder::run(const fs::path& root, const Kustomizat
   TempCopy tmp(tempRoot_);
   if (tmp.path().empty()) return Error{"cannot create a build directory under " + tempRoot_.string()};
   const fs::path copy = tmp.path() / "source";
-  if (auto s = mirrorForBuild(root, rel, copy); !s) return Error{s.error()};
+  // Decryption writes files of the copy: those must all be copies, never links into the source.
+  if (decryptor) {
+    std::error_code ec;
+    fs::copy(root, copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+    if (ec) return Error{"copying " + root.string() + " for the build: " + ec.message()};
+  } else if (auto s = mirrorForBuild(root, rel, copy); !s) {
+    return Error{s.error()};
+  }
   const fs::path dir = (copy / rel).lexically_normal();
   if (auto s = writeOverlay(dir, spec, root, copy); !s) return Error{s.error()};
+  if (decryptor) {
+    if (auto s = decryptor->decryptSources(copy, dir); !s) return Error{"decryption failed for " + s.error()};
+  }
 
   const fs::path output = tmp.path() / "output.yaml";
   const fs::path log = tmp.path() / "kustomize.log";
@@ -391,7 +410,8 @@ Result<std::string> substituteVariables(std::string_view text,
 }
 
 Result<std::vector<json>> parseBuildOutput(std::string_view yaml, bool substitute,
-                                           const std::map<std::string, std::string>& vars) {
+                                           const std::map<std::string, std::string>& vars,
+                                           const SopsBuildDecryptor* decryptor) {
   // kustomize separates documents with a line of its own "---".
   std::vector<std::string> documents(1);
   std::istringstream in{std::string(yaml)};
@@ -410,6 +430,17 @@ Result<std::vector<json>> parseBuildOutput(std::string_view yaml, bool substitut
     if (parsed->empty()) continue;
     json obj = std::move((*parsed)[0].json);
     const ObjectKey key = objectKey(obj);
+    if (decryptor) {
+      auto plain = decryptor->decryptObject(documents[i], key.describe());
+      if (!plain) return Error{"decryption failed for " + plain.error()};
+      if (*plain) {
+        documents[i] = std::move(**plain);
+        auto again = parseYamlDocuments(documents[i], key.describe() + " after decryption");
+        if (!again) return Error{again.error()};
+        if (again->empty()) continue;
+        obj = std::move((*again)[0].json);
+      }
+    }
     const json* annotations = nullptr;
     if (obj.contains("metadata") && obj["metadata"].contains("annotations"))
       annotations = &obj["metadata"]["annotations"];

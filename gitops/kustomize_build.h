@@ -19,6 +19,8 @@
 
 namespace sluice::gitops {
 
+class SopsBuildDecryptor;
+
 class KustomizeBuilder {
  public:
   // `binary`: the program to run. Empty: `kustomize` when one is on PATH, else `kubectl` (run as
@@ -34,21 +36,26 @@ class KustomizeBuilder {
                                    const std::filesystem::path& output) const;
 
   // Builds spec.path of the artifact extracted at `root`: lays `root` out in a temporary directory (the
-  // directory at spec.path copied, the rest linked; the source is never written), generates kustomization.yaml where there is none (every file holding a
-  // Kubernetes object, recursively; a sub-directory with its own kustomization.yaml as one resource),
-  // adds the overlay, runs kustomize (at most `timeout`), then substitutes `vars` (when
-  // spec.hasPostBuild). Errors: "kustomization path not found: PATH"; kustomize's own message with the
-  // temporary directory written as the source's paths; a YAML error with its file and line; a
-  // substitution error naming the object. Blocks. Thread-safe.
+  // directory at spec.path copied, the rest linked; the source is never written), generates
+  // kustomization.yaml where there is none (every file holding a Kubernetes object, recursively; a
+  // sub-directory with its own kustomization.yaml as one resource), adds the overlay, runs kustomize (at most
+  // `timeout`), then substitutes `vars` (when spec.hasPostBuild). With `decryptor` (spec.decryption), the
+  // files kustomize reads are decrypted in the copy before it runs and the objects after it, before
+  // substitution (sops_build.h); the source is then copied whole (never linked) and the output is not kept.
+  // Errors: "kustomization path not found: PATH"; kustomize's own message with the temporary directory
+  // written as the source's paths; a YAML error with its file and line; "decryption failed for ..." naming
+  // the file or the object; a substitution error naming the object. Blocks. Thread-safe.
   //
-  // kustomize's output is kept (up to 16 MiB, least recently used out) by `root`, spec.path and the
-  // overlay, and reused: `root` must not change while the builder lives (an artifact's directory is named
-  // by its digest). So an interval with nothing new runs no kustomize, and Kustomizations that build the
-  // same path with different variables share one run, concurrent ones included. Remote bases a
-  // kustomization names by URL are read again only when the source's revision changes.
+  // Without a decryptor, kustomize's output is kept (up to 16 MiB, least recently used out) by `root`,
+  // spec.path and the overlay, and reused: `root` must not change while the builder lives (an artifact's
+  // directory is named by its digest). So an interval with nothing new runs no kustomize, and
+  // Kustomizations that build the same path with different variables share one run, concurrent ones
+  // included. Remote bases a kustomization names by URL are read again only when the source's revision
+  // changes.
   Result<std::vector<nlohmann::json>> build(const std::filesystem::path& root, const KustomizationSpec& spec,
                                             const std::map<std::string, std::string>& vars,
-                                            std::chrono::milliseconds timeout) const;
+                                            std::chrono::milliseconds timeout,
+                                            const SopsBuildDecryptor* decryptor = nullptr) const;
 
   // How many builds ran kustomize, and how many reused a kept output (for benchmarks and tests).
   long kustomizeRuns() const { return kustomizeRuns_; }
@@ -57,7 +64,7 @@ class KustomizeBuilder {
  private:
   struct Cache;
   Result<std::string> run(const std::filesystem::path& root, const KustomizationSpec& spec,
-                          std::chrono::milliseconds timeout) const;
+                          std::chrono::milliseconds timeout, const SopsBuildDecryptor* decryptor) const;
 
   std::string binary_;
   std::filesystem::path tempRoot_;
@@ -75,8 +82,10 @@ Result<std::string> substituteVariables(std::string_view text,
 
 // Splits kustomize's output into objects and substitutes each (its YAML text, as Flux does, so that
 // `replicas: ${n}` becomes a number), except objects annotated kustomize.toolkit.fluxcd.io/substitute:
-// disabled. `substitute` false: parse only. Errors name the object.
+// disabled. `substitute` false: parse only. With `decryptor`, each object is decrypted first. Errors name
+// the object.
 Result<std::vector<nlohmann::json>> parseBuildOutput(std::string_view yaml, bool substitute,
-                                                     const std::map<std::string, std::string>& vars);
+                                                     const std::map<std::string, std::string>& vars,
+                                                     const SopsBuildDecryptor* decryptor = nullptr);
 
 }  // namespace sluice::gitops

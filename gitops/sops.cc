@@ -38,7 +38,7 @@ constexpr unsigned char kMacOnlyEncryptedInit[32] = {
     0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
     0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69};
 
-enum class Format { kYaml, kJson, kDotenv };
+using Format = SopsFormat;
 
 Format formatOf(const std::string& fileName) {
   auto endsWith = [&fileName](std::string_view ext) {
@@ -183,11 +183,10 @@ Result<Json> parseDotenv(std::string_view text, const std::string& fileName) {
   return doc;
 }
 
-Result<std::vector<Doc>> parseDocuments(std::string_view text, const std::string& fileName) {
+Result<std::vector<Doc>> parseDocuments(std::string_view text, const std::string& fileName, Format format) {
   if (text.size() > limits::kMaxFileBytes)
     return Error{fileName + ": larger than " + std::to_string(limits::kMaxFileBytes >> 20) + " MiB"};
   std::vector<Doc> docs;
-  const Format format = formatOf(fileName);
   if (format == Format::kDotenv) {
     auto doc = parseDotenv(text, fileName);
     if (!doc) return Error{doc.error()};
@@ -574,15 +573,21 @@ Result<std::string> unwrapDataKey(const Metadata& m, const std::vector<std::stri
 
 bool hasSopsMetadata(std::string_view document, const std::string& fileName) {
   if (document.find(kMetadataKey) == std::string_view::npos) return false;
-  auto docs = parseDocuments(document, fileName);
+  auto docs = parseDocuments(document, fileName, formatOf(fileName));
   return docs && !docs->empty() && carriesMetadata(docs->front().value);
 }
 
 Result<std::string> decryptSopsDocument(std::string_view document, const std::string& fileName,
                                         const std::vector<std::string>& identities, MacCheck mac) {
+  return decryptSopsDocument(document, fileName, formatOf(fileName), identities, mac);
+}
+
+Result<std::string> decryptSopsDocument(std::string_view document, const std::string& fileName,
+                                        SopsFormat format, const std::vector<std::string>& identities,
+                                        MacCheck mac) {
   // Most manifests have nothing to decrypt: they pass without being parsed (and whatever their size).
   if (document.find(kMetadataKey) == std::string_view::npos) return std::string(document);
-  auto docs = parseDocuments(document, fileName);
+  auto docs = parseDocuments(document, fileName, format);
   if (!docs) return Error{docs.error()};
   if (docs->empty() || !carriesMetadata(docs->front().value)) {
     for (size_t i = 1; i < docs->size(); ++i)
@@ -600,7 +605,6 @@ Result<std::string> decryptSopsDocument(std::string_view document, const std::st
     ~WipedKey() { OPENSSL_cleanse(k.data(), k.size()); }
   } wipe{*dataKey};
 
-  const Format format = formatOf(fileName);
   Walker walker{fileName, meta->rules, *dataKey, format == Format::kJson, {}, nullptr};
   if (meta->rules.macOnlyEncrypted)
     walker.hashed.assign(reinterpret_cast<const char*>(kMacOnlyEncryptedInit), sizeof(kMacOnlyEncryptedInit));

@@ -21,6 +21,9 @@ bool hasSopsMetadata(std::string_view document, const std::string& fileName);
 // authenticated on its own, with its field path.
 enum class MacCheck { kVerify, kSkip };
 
+// A SOPS document's format: SOPS's YAML, JSON and dotenv stores.
+enum class SopsFormat { kYaml, kJson, kDotenv };
+
 // Decrypts a SOPS document with the first of `identities` (validated `AGE-SECRET-KEY-1...` strings, as
 // parseAgeIdentities returns them) that unwraps the data key of one of its age recipients.
 //
@@ -39,6 +42,11 @@ enum class MacCheck { kVerify, kSkip };
 // `mac` is kSkip. Pure, thread-safe.
 Result<std::string> decryptSopsDocument(std::string_view document, const std::string& fileName,
                                         const std::vector<std::string>& identities,
+                                        MacCheck mac = MacCheck::kVerify);
+// As above, in `format` whatever `fileName` ends with (a Secret's data entry, an env file named .txt);
+// `fileName` only names the document in errors.
+Result<std::string> decryptSopsDocument(std::string_view document, const std::string& fileName,
+                                        SopsFormat format, const std::vector<std::string>& identities,
                                         MacCheck mac = MacCheck::kVerify);
 
 }  // namespace sluice::gitops

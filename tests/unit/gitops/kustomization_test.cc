@@ -30,6 +30,7 @@ TEST_CASE("a Flux Kustomization reads unchanged, with Flux's defaults", "[gitops
   spec["postBuild"] = {{"substitute", {{"cluster_env", "staging"}}},
                        {"substituteFrom", json::array({{{"kind", "ConfigMap"}, {"name", "vars"}}})}};
   spec["images"] = json::array({{{"name", "nginx"}, {"newTag", "1.27"}}});
+  spec["decryption"] = {{"provider", "sops"}, {"secretRef", {{"name", "sops-age"}}}};
   for (const char* apiVersion : {kKustomizationApiVersion, kFluxKustomizationApiVersion}) {
     INFO(apiVersion);
     auto k = parseKustomization(manifest(spec, apiVersion));
@@ -49,6 +50,9 @@ TEST_CASE("a Flux Kustomization reads unchanged, with Flux's defaults", "[gitops
     CHECK(k->spec.substitute.at("cluster_env") == "staging");
     CHECK(k->spec.substituteFrom.at(0).kind == "ConfigMap");
     CHECK(k->spec.images.size() == 1);
+    REQUIRE(k->spec.decryption);
+    CHECK(k->spec.decryption->provider == "sops");
+    CHECK(k->spec.decryption->secretRefName == "sops-age");
   }
   spec["interval"] = "20s";
   CHECK(parseKustomization(manifest(spec))->spec.effectiveTimeout() == sluice::Duration{30});  // at least 30s
@@ -81,11 +85,16 @@ TEST_CASE("a bad Kustomization spec is refused with the field path of each probl
          s["healthChecks"] = json::array({{{"name", "web"}}});
        },
        "spec.healthChecks[0].kind"},
-      {"decryption, not supported",
+      {"a decryption provider other than sops",
+       [](json& s) {
+         s["decryption"] = {{"provider", "vault"}, {"secretRef", {{"name", "keys"}}}};
+       },
+       "spec.decryption.provider: must be sops, got \"vault\""},
+      {"decryption without the Secret of its keys",
        [](json& s) {
          s["decryption"] = {{"provider", "sops"}};
        },
-       "spec.decryption: SOPS decryption is not supported yet"},
+       "spec.decryption.secretRef: is required"},
       {"a prune that is not a bool", [](json& s) { s["prune"] = "yes"; }, "spec.prune: must be"},
   };
   for (const auto& c : cases) {
