@@ -4,9 +4,12 @@
 // status.lastHandledReconcileAt once it has written that pass's outcome; build and diff run the
 // controller's own build (gitops/kustomize_build.h) and apply (gitops/apply_set.h, as a dry run).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
