@@ -568,6 +568,9 @@ void addGitOpsCommands(CLI::App& app, int& exitCode) {
 
   // `resume` is also the Rollout verb (`resume NAME`): the GitOps kinds are its subcommands.
   CLI::App* resume = app.get_subcommand("resume");
+  resume->description(
+      "Resume a paused rollout (clears spec.paused), or a suspended Kustomization or git source\n"
+      "(resume kustomization|source git NAME)");
   if (CLI::Option* name = resume->get_option_no_throw("NAME")) name->required(false);
   addObjectVerbs(
       *resume, exitCode, "Resume a suspended Kustomization and wait for its reconcile",
