@@ -188,14 +188,23 @@ int waitHandled(KubeSession& s, const Kind& kind, const std::string& ns, const s
         return kExitFailure;
       }
       say("✔", std::string(kind.name) + " reconciliation completed");
-      if (!state.revision.empty())
-        say("✔", std::string(&kind == &gitRepositoryKind() ? "fetched" : "applied") + " revision " +
-                     state.revision);
+      if (!state.revision.empty()) {
+        std::string line = &kind == &gitRepositoryKind() ? "fetched" : "applied";
+        line += " revision ";
+        line += state.revision;
+        say("✔", line);
+      }
       return kExitOk;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      say("✗", std::string("timed out waiting for ") + kind.name + " " + ns + "/" + name +
-                   " to be reconciled (the controller has not handled the request)");
+      std::string line = "timed out waiting for ";
+      line += kind.name;
+      line += " ";
+      line += ns;
+      line += "/";
+      line += name;
+      line += " to be reconciled (the controller has not handled the request)";
+      say("✗", line);
       return kExitFailure;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));

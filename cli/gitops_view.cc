@@ -172,15 +172,21 @@ void dropVolatile(json& obj) {
 
 std::string scalarText(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
+std::string childPath(const std::string& path, const std::string& key) {
+  std::string child = path;
+  if (!child.empty()) child += '.';
+  child += key;
+  return child;
+}
+
 void diffValues(std::string& out, const std::string& path, const json& a, const json& b) {
   if (a == b) return;
   if (a.is_object() && b.is_object()) {
     for (const auto& [key, value] : a.items()) {
-      const std::string child = path.empty() ? key : path + "." + key;
-      diffValues(out, child, value, b.contains(key) ? b[key] : json());
+      diffValues(out, childPath(path, key), value, b.contains(key) ? b[key] : json());
     }
     for (const auto& [key, value] : b.items()) {
-      if (!a.contains(key)) diffValues(out, path.empty() ? key : path + "." + key, json(), value);
+      if (!a.contains(key)) diffValues(out, childPath(path, key), json(), value);
     }
     return;
   }
