@@ -541,7 +541,11 @@ void addBuildVerb(CLI::App& app, int& exitCode, const char* verb, const std::str
 }  // namespace
 
 void addGitOpsCommands(CLI::App& app, int& exitCode) {
-  addGetCommands(*app.get_subcommand("get"), exitCode);
+  CLI::App* get = app.get_subcommand("get");
+  get->description(
+      "Show a Rollout (get rollout NAME [-w]), list Rollouts (get rollouts [-A]), show an AnalysisRun\n"
+      "(get analysisrun NAME), or list git sources and Kustomizations (get sources git, get ks)");
+  addGetCommands(*get, exitCode);
 
   auto* reconcile = app.add_subcommand(
       "reconcile", "Ask the controller to reconcile a Kustomization or a git source now, and wait for it");
