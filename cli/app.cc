@@ -12,7 +12,8 @@ namespace sluice::cli {
 int run(int argc, char** argv) {
   CLI::App app{
       "Sluice: progressive delivery for Kubernetes. Runs Rollouts step by step (shift traffic, pause,\n"
-      "analyse metrics, promote or abort), and simulates a step plan offline before it meets production."};
+      "analyse metrics, promote or abort), and simulates a step plan offline before it meets production.\n"
+      "GitOps: git sources and Kustomizations applied from them (get, reconcile, diff, tree, ...)."};
   app.require_subcommand(1);
   app.fallthrough(false);
   int exitCode = kExitOk;
@@ -26,6 +27,7 @@ int run(int argc, char** argv) {
   addCompletionCommand(app, exitCode);
   addGetCommand(app, exitCode);
   addListCommand(app, exitCode);
+  addGitOpsCommands(app, exitCode);
   // Completion requests: `sluice __complete WORDS...` from the shell scripts, and kubectl's plugin
   // completion, which runs `kubectl_complete-sluice WORDS...` (a link to this binary).
   std::string_view program = argc > 0 ? argv[0] : "";

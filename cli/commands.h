@@ -26,5 +26,8 @@ void addGetCommand(CLI::App& app, int& exitCode);
 void addListCommand(CLI::App& app, int& exitCode);
 // The plugin's verbs on one Rollout: promote, abort, retry rollout, pause, resume, set image, undo, status.
 void addRolloutCommands(CLI::App& app, int& exitCode);
+// The GitOps verbs (get sources git / kustomizations, reconcile, suspend, resume, build, diff, tree,
+// events). Adds to `get` and `resume`, so it is called after addGetCommand and addRolloutCommands.
+void addGitOpsCommands(CLI::App& app, int& exitCode);
 
 }  // namespace sluice::cli

@@ -1,7 +1,8 @@
 // Shell completion for `sluice` and `kubectl sluice`: `sluice completion bash|zsh` prints a script that asks
 // the binary itself (`sluice __complete WORDS... PARTIAL`) for candidates, and kubectl's plugin completion
 // runs the same protocol through `kubectl_complete-sluice` (a link to this binary). Candidates come from
-// the command tree (verbs, flags) and, for a rollout's NAME, from the cluster.
+// the command tree (verbs, flags) and, for an object's NAME (a Rollout, a Kustomization, a GitRepository),
+// from the cluster.
 #include "cli/completion.h"
 
 #include <CLI/CLI.hpp>
@@ -121,9 +122,16 @@ std::vector<std::string> contextNames(const KubeFlags& flags) {
   return names;
 }
 
-// The resource a command's NAME argument names: AnalysisRuns under `get analysisrun`, Rollouts elsewhere.
+// The resource a command's NAME argument names: AnalysisRuns under `get analysisrun`, Kustomizations
+// under `... kustomization`, GitRepositories under `... source git`, Rollouts elsewhere.
 const kube::ResourceRef& resourceOfName(const CLI::App* cmd) {
+  static const kube::ResourceRef kustomizations{"sluice.dev", "v1alpha1", "kustomizations", true,
+                                                "Kustomization"};
+  static const kube::ResourceRef gitRepositories{"sluice.dev", "v1alpha1", "gitrepositories", true,
+                                                 "GitRepository"};
   if (cmd->check_name("analysisrun")) return controller::analysisRunsResource();
+  if (cmd->check_name("kustomization")) return kustomizations;
+  if (cmd->check_name("git")) return gitRepositories;
   return controller::rolloutsResource();
 }
 
@@ -160,6 +168,10 @@ int complete(CLI::App& root, std::vector<std::string> words) {
     for (CLI::App* sub : p.cmd->get_subcommands([](CLI::App*) { return true; })) {
       if (sub->get_group().empty()) continue;  // hidden
       candidates.push_back(sub->get_name());
+    }
+    // `resume` takes a Rollout's NAME as well as the GitOps kinds (resume kustomization NAME).
+    if (takesName(p.cmd)) {
+      for (auto& name : objectNames(p.kube, resourceOfName(p.cmd))) candidates.push_back(std::move(name));
     }
   } else if (p.positionals == 0 && takesName(p.cmd)) {
     candidates = objectNames(p.kube, resourceOfName(p.cmd));

@@ -435,7 +435,16 @@ void addRolloutCommands(CLI::App& app, int& exitCode) {
        }) {
     auto args = std::make_shared<RolloutVerb>();
     auto* cmd = addRolloutVerb(app, s.verb, s.help, args);
-    cmd->callback([&exitCode, args, s] { exitCode = steer(*args, s.make, s.done); });
+    cmd->callback([&exitCode, args, s, cmd] {
+      // `resume kustomization|source git NAME` ran a GitOps verb (gitops_commands.cc), not this one.
+      if (!cmd->get_subcommands().empty()) return;
+      if (args->name.empty()) {
+        std::cerr << "error: NAME is required\n";
+        exitCode = kExitInvalidInput;
+        return;
+      }
+      exitCode = steer(*args, s.make, s.done);
+    });
   }
 
   {

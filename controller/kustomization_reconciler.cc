@@ -6,6 +6,7 @@
 #include "base/time.h"
 #include "gitops/age.h"
 #include "gitops/apply_set.h"
+#include "gitops/git_repository.h"
 #include "gitops/health.h"
 #include "gitops/kustomization.h"
 #include "gitops/kustomize_build.h"
@@ -53,6 +54,34 @@ bool hasFinalizer(const json& obj) {
 }
 
 }  // namespace
+
+Result<std::map<std::string, std::string>> postBuildVariables(kube::Client& client, const std::string& ns,
+                                                              const gitops::KustomizationSpec& spec) {
+  // Later substituteFrom entries override earlier ones, inline values override all.
+  std::map<std::string, std::string> vars;
+  for (const auto& from : spec.substituteFrom) {
+    const bool secret = from.kind == "Secret";
+    auto r = client.resourceFor("v1", from.kind);
+    auto src = r ? client.get(*r, ns, from.name) : kube::ApiResult<json>(r.error());
+    if (!src) {
+      if (src.error().isNotFound() && from.optional) continue;
+      return Error{"postBuild.substituteFrom " + from.kind + "/" + ns + "/" + from.name + ": " +
+                   describe(src.error())};
+    }
+    if (!src->contains("data") || !(*src)["data"].is_object()) continue;
+    for (const auto& [k, v] : (*src)["data"].items()) {
+      if (!v.is_string()) continue;
+      if (secret) {
+        auto decoded = kube::base64Decode(v.get<std::string>());
+        if (decoded) vars[k] = *decoded;
+      } else {
+        vars[k] = v.get<std::string>();
+      }
+    }
+  }
+  for (const auto& [k, v] : spec.substitute) vars[k] = v;
+  return vars;
+}
 
 // The state of one reconcile: what the status will say at the end.
 struct KustomizationReconciler::Pass {
@@ -141,6 +170,11 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
   pass.generation = obj["metadata"].value("generation", int64_t{0});
   pass.now = decisionTime(clock_);
   const json before = pass.status;
+  // A reconcile asked for (`sluice reconcile kustomization`): the value is echoed once this pass has
+  // written its outcome, so that the asker knows the Ready condition it reads is this pass's, as Flux.
+  const std::string requestedAt =
+      obj["metadata"].value("annotations", json::object()).value(gitops::kRequestedAtAnnotation, "");
+  if (!requestedAt.empty()) pass.status["lastHandledReconcileAt"] = requestedAt;
 
   // Writes the status when it changed (one merge patch on the subresource) and returns `outcome`.
   auto finish = [&](ReconcileOutcome outcome) {
@@ -206,31 +240,11 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
   }
   pass.status["lastAttemptedRevision"] = revision;
 
-  // postBuild variables: later substituteFrom entries override earlier ones, inline values override all.
-  std::map<std::string, std::string> vars;
-  for (const auto& from : spec.substituteFrom) {
-    const bool secret = from.kind == "Secret";
-    auto r = client_.resourceFor("v1", from.kind);
-    auto src = r ? client_.get(*r, ns, from.name) : kube::ApiResult<json>(r.error());
-    if (!src) {
-      if (src.error().isNotFound() && from.optional) continue;
-      pass.ready("False", gitops::reason::kBuildFailed,
-                 "postBuild.substituteFrom " + from.kind + "/" + ns + "/" + from.name + ": " +
-                     describe(src.error()));
-      return finish(retry);
-    }
-    if (!src->contains("data") || !(*src)["data"].is_object()) continue;
-    for (const auto& [k, v] : (*src)["data"].items()) {
-      if (!v.is_string()) continue;
-      if (secret) {
-        auto decoded = kube::base64Decode(v.get<std::string>());
-        if (decoded) vars[k] = *decoded;
-      } else {
-        vars[k] = v.get<std::string>();
-      }
-    }
+  auto vars = postBuildVariables(client_, ns, spec);
+  if (!vars) {
+    pass.ready("False", gitops::reason::kBuildFailed, vars.error());
+    return finish(retry);
   }
-  for (const auto& [k, v] : spec.substitute) vars[k] = v;
 
   // SOPS decryption with the age identities of the Secret the spec names, read at each reconcile so that
   // a rotated key is used at once. A failure is BuildFailed as in Flux (whose build decrypts); the
@@ -256,7 +270,7 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
     decryptor.emplace(std::move(*identities));
   }
 
-  auto built = builder_->build(artifact->directory, spec, vars, timeout, decryptor ? &*decryptor : nullptr);
+  auto built = builder_->build(artifact->directory, spec, *vars, timeout, decryptor ? &*decryptor : nullptr);
   if (!built) {
     pass.ready("False", gitops::reason::kBuildFailed, built.error());
     return finish(retry);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,7 +20,8 @@ class Client;
 }
 namespace sluice::gitops {
 class KustomizeBuilder;
-}
+struct KustomizationSpec;
+}  // namespace sluice::gitops
 
 namespace sluice::controller {
 
@@ -41,6 +43,12 @@ struct KustomizationReconcilerOptions {
   Duration dependencyRequeue{30};  // Flux's --requeue-dependency
   std::chrono::milliseconds healthPollInterval{1000};
 };
+
+// The postBuild variables of a Kustomization in `ns`: its substituteFrom ConfigMaps and Secrets read from
+// the cluster (later entries override earlier ones; a missing optional one is skipped), then its inline
+// substitute values. Errors name the missing or unreadable object. Blocks on one GET per entry.
+Result<std::map<std::string, std::string>> postBuildVariables(kube::Client& client, const std::string& ns,
+                                                              const gitops::KustomizationSpec& spec);
 
 class KustomizationReconciler {
  public:

@@ -287,6 +287,65 @@ ApplyReport applyAll(kube::Client& client, std::vector<json> objects, const Appl
   return report;
 }
 
+PreviewReport previewAll(kube::Client& client, std::vector<json> objects, const ApplySetOptions& options) {
+  PreviewReport report;
+  sortForApply(objects);
+  for (auto& obj : objects) {
+    if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) {
+      report.error = "an object without metadata in the build";
+      return report;
+    }
+    ObjectPreview preview;
+    auto resource = client.resourceFor(obj.value("apiVersion", ""), obj.value("kind", ""));
+    if (!resource) {
+      // A kind the build's own CRDs define: it can only be created.
+      preview.key = objectKey(obj);
+      if (preview.key.ns.empty()) preview.key.ns = options.defaultNamespace;
+      preview.unchecked = true;
+      report.objects.push_back(std::move(preview));
+      continue;
+    }
+    preview.key = prepare(obj, *resource, options);
+    kube::ApplyOptions ao = applyOptions(obj, options);
+    ao.dryRun = true;
+    auto applied = kube::apply(client, obj, ao);
+    if (!applied) {
+      if (applied.error().isNotFound()) {  // its namespace comes with this build
+        preview.unchecked = true;
+        report.objects.push_back(std::move(preview));
+        continue;
+      }
+      report.error = preview.key.describe() + ": " + serverMessage(applied.error());
+      return report;
+    }
+    switch (applied->outcome) {
+      case kube::ApplyOutcome::kCreated:
+        preview.merged = std::move(applied->object);
+        break;
+      case kube::ApplyOutcome::kUnchanged:
+        preview.live = applied->object;
+        preview.merged = std::move(applied->object);
+        break;
+      case kube::ApplyOutcome::kSkipped:
+        preview.live = std::move(applied->object);
+        preview.unchecked = true;
+        break;
+      case kube::ApplyOutcome::kConfigured: {
+        auto live = client.get(*resource, preview.key.ns, preview.key.name);
+        if (!live) {
+          report.error = preview.key.describe() + ": " + serverMessage(live.error());
+          return report;
+        }
+        preview.live = std::move(*live);
+        preview.merged = std::move(applied->object);
+        break;
+      }
+    }
+    report.objects.push_back(std::move(preview));
+  }
+  return report;
+}
+
 std::vector<InventoryEntry> staleEntries(const std::vector<InventoryEntry>& before,
                                          const std::vector<InventoryEntry>& now) {
   std::set<std::string> keep;

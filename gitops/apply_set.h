@@ -71,6 +71,28 @@ bool pruneDisabled(const nlohmann::json& obj);
 ApplyReport applyAll(kube::Client& client, std::vector<nlohmann::json> objects,
                      const ApplySetOptions& options);
 
+// What applyAll would do to one object, found without writing.
+struct ObjectPreview {
+  ObjectKey key;
+  nlohmann::json live;    // as stored now; null when the object does not exist
+  nlohmann::json merged;  // as the server would store it after the apply; null when not created (below)
+  // Not checked by the server: its kind or its namespace comes with the same build (it would be
+  // created), or it is annotated reconcile: disabled (left alone).
+  bool unchecked = false;
+};
+
+struct PreviewReport {
+  std::vector<ObjectPreview> objects;  // in apply order
+  std::string error;                   // the first object the server refused, and why
+  bool ok() const { return error.empty(); }
+};
+
+// The same apply as applyAll (ownership labels, namespaces, three-way patch) sent as a server-side dry
+// run, object by object, with the live object beside what it would become: `flux diff`'s comparison.
+// Stops at the first refusal. Blocks.
+PreviewReport previewAll(kube::Client& client, std::vector<nlohmann::json> objects,
+                         const ApplySetOptions& options);
+
 // The entries of `before` whose id is not in `now` (the version ignored), in reverse apply order.
 std::vector<InventoryEntry> staleEntries(const std::vector<InventoryEntry>& before,
                                          const std::vector<InventoryEntry>& now);
