@@ -18,6 +18,7 @@
 #include "engine/rollout_json.h"
 #include "gitops/git_repository.h"
 #include "gitops/kustomization.h"
+#include "gitops/receiver.h"
 #include "kube/apiserver/openapi_schema.h"
 
 using nlohmann::json;
@@ -72,6 +73,8 @@ const std::vector<Kind>& kinds() {
                            Diagnostics& d) { return gitops::parseGitRepository(o, s, d).has_value(); }},
       {"Kustomization", [](const json& o, const SourceMap& s,
                            Diagnostics& d) { return gitops::readKustomization(o, s, d).has_value(); }},
+      {"Receiver", [](const json& o, const SourceMap& s,
+                      Diagnostics& d) { return gitops::parseReceiver(o, s, d).has_value(); }},
   };
   return all;
 }
