@@ -91,7 +91,7 @@ void readResource(ObjectReader& o, ReceiverResource& res) {
   o.read("namespace", res.ns, readString);
   o.read("matchLabels", res.matchLabels, readStringMap);
   if (!res.matchLabels.empty() && res.name != "*")
-    r.error(o.path("matchLabels"), "is only allowed with name \"*\"");
+    r.warning(o.path("matchLabels"), "is ignored: it selects only with name \"*\"");
 }
 
 void readSpec(ObjectReader& o, ReceiverSpec& spec) {

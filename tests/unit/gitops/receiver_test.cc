@@ -206,8 +206,6 @@ TEST_CASE("Receiver: the loader reads Flux's manifests and names each bad field"
   const std::vector<Row> rows = {
       {"an unknown type", "/spec/type", "bitbucket", "spec.type"},
       {"a kind Sluice does not reconcile", "/spec/resources/0/kind", "HelmRelease", "spec.resources[0].kind"},
-      {"matchLabels with a name", "/spec/resources/0/matchLabels", json{{"a", "b"}},
-       "spec.resources[0].matchLabels"},
       {"no secretRef name", "/spec/secretRef", json::object(), "spec.secretRef.name"},
       {"a bad interval", "/spec/interval", "soon", "spec.interval"},
   };
