@@ -26,7 +26,7 @@ namespace sluice::controller {
 class Metrics;
 
 // The groups of reconcilers the manager can run (`--controllers`): "rollouts" (Rollouts and their
-// AnalysisRuns) and "gitops" (GitRepositories and Kustomizations).
+// AnalysisRuns) and "gitops" (GitRepositories, Kustomizations and Receivers).
 const std::vector<std::string>& controllerGroupNames();
 
 struct ManagerOptions {

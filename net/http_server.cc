@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <chrono>
 #include <thread>
 
 namespace sluice::net {
@@ -46,16 +47,17 @@ Result<tcp::endpoint> parseAddress(const std::string& flag, const std::string& a
 
 constexpr const char* kTextPlain = "text/plain; charset=utf-8";
 
-// A body above the limit is not read: the rest of what the client sends is drained (up to a bound) after
-// the answer, so that closing the socket on unread bytes does not reset the connection before the client
-// read the 413.
+// A body above the limit is not read: the rest of what the client sends is drained (up to 64 MiB and 2 s)
+// after the answer, so that closing the socket on unread bytes does not reset the connection before the
+// client read the 413.
 void drain(tcp::socket& socket, beast::flat_buffer& buffer) {
   boost::system::error_code ec;
   socket.shutdown(tcp::socket::shutdown_send, ec);
   buffer.consume(buffer.size());
   char scrap[16384];
   size_t total = 0;
-  while (total < (size_t{64} << 20)) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (total < (size_t{64} << 20) && std::chrono::steady_clock::now() < deadline) {
     const size_t n = socket.read_some(asio::buffer(scrap), ec);
     if (ec || n == 0) break;
     total += n;
