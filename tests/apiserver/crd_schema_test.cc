@@ -272,7 +272,7 @@ TEST_CASE("each CRD's schema holds exactly the fields its loader reads, with typ
         Diagnostics ignored;  // rules between fields are the loader's own tests' business
         kind.load(object, SourceMap(), ignored);
       }
-      CHECK(objects.size() > 20);
+      CHECK(objects.size() > 10);  // the Receiver, the smallest kind, makes 18
 
       {
         std::vector<std::string> badTypes(recorder.wrongTypes.begin(), recorder.wrongTypes.end());
