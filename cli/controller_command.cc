@@ -46,6 +46,7 @@ struct ControllerFlags {
   std::string logFormat = "text";
   std::string metricsAddr = ":8090";
   std::string healthAddr = ":8080";
+  std::string webhookAddr = ":9292";
   std::string trafficSplitVersion = traffic::kDefaultTrafficSplitVersion;
   std::vector<std::string> controllers;
 };
@@ -99,6 +100,10 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
       ->capture_default_str();
   cmd->add_option("--health-addr", flags->healthAddr,
                   "HOST:PORT of /healthz and /readyz (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--webhook-addr", flags->webhookAddr,
+                  "HOST:PORT of the Receivers' webhook server (port 0: any free port; empty: none; with the\n"
+                  "gitops controllers)")
       ->capture_default_str();
   cmd->add_option("--traffic-split-api-version", flags->trafficSplitVersion,
                   "The version of split.smi-spec.io the SMI router writes and watches TrafficSplits at\n"
@@ -176,6 +181,7 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                           : !env("HOME").empty()           ? env("HOME") + "/.cache/sluice/storage"
                                                            : "sluice-storage";
     options.kustomizeBinary = flags->kustomizeBinary;
+    options.webhookAddr = flags->webhookAddr;
     options.ns = flags->ns;
     options.workers = flags->workers;
     options.analysisWorkers = flags->analysisWorkers;
@@ -221,6 +227,9 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
       exitCode = kExitFailure;
       return;
     }
+    if (const int port = manager.webhookPort(); port != 0)
+      controller::log(controller::LogLevel::Info, "",
+                      "serving the Receivers' webhooks on port " + std::to_string(port));
     stopper.join();
     controller::log(controller::LogLevel::Info, "", "stopped");
     exitCode = kExitOk;

@@ -8,6 +8,8 @@
 #include "controller/git_repository_reconciler.h"
 #include "controller/kustomization_reconciler.h"
 #include "controller/metrics.h"
+#include "controller/receiver_reconciler.h"
+#include "controller/receiver_webhook.h"
 #include "controller/recent_writes.h"
 #include "gitops/artifact.h"
 #include "kube/client.h"
@@ -42,11 +44,13 @@ std::string refNamespace(const json& ref, const std::string& own) {
 struct GitOpsGroup::Impl {
   const ManagerOptions& options;
   fs::path storage;
-  kube::Informer repos, kustomizations;
+  kube::Informer repos, kustomizations, receivers;
   RecentWrites repoWrites;
   GitRepositoryReconciler repoReconciler;
   KustomizationReconciler kustomizationReconciler;
-  kube::WorkQueue repoQueue, kustomizationQueue;
+  ReceiverReconciler receiverReconciler;
+  ReceiverWebhook webhook;
+  kube::WorkQueue repoQueue, kustomizationQueue, receiverQueue;
   std::mutex extractMu;  // one extraction at a time: two workers may want the same artifact
 
   Impl(kube::Client& c, const ManagerOptions& o, const Clock& clock)
@@ -54,11 +58,15 @@ struct GitOpsGroup::Impl {
         storage(o.storagePath),
         repos(c, gitRepositoriesResource(), informerOptions()),
         kustomizations(c, kustomizationsResource(), informerOptions()),
+        receivers(c, receiversResource(), informerOptions()),
         repoReconciler(c, repos, repoWrites, clock, storage),
         kustomizationReconciler(
             c, [this](const json& k) { return resolve(k); }, clock, kustomizationOptions()),
+        receiverReconciler(c, receivers, clock, o.fieldManager),
+        webhook(c, receivers, clock, o.fieldManager),
         repoQueue(clock, queueOptions("gitrepositories")),
-        kustomizationQueue(clock, queueOptions("kustomizations")) {
+        kustomizationQueue(clock, queueOptions("kustomizations")),
+        receiverQueue(clock, queueOptions("receivers")) {
     // The builds' temporary copies go under it; a failure here shows in each Kustomization's status.
     std::error_code ec;
     fs::create_directories(storage / "build", ec);
@@ -153,6 +161,10 @@ struct GitOpsGroup::Impl {
         {enqueueKustomization,
          [enqueueKustomization](const json&, const json& obj) { enqueueKustomization(obj); },
          enqueueKustomization});
+    auto enqueueReceiver = [this](const json& obj) { receiverQueue.add(kube::objectKey(obj)); };
+    receivers.addHandlers({enqueueReceiver,
+                           [enqueueReceiver](const json&, const json& obj) { enqueueReceiver(obj); },
+                           enqueueReceiver});
   }
 };
 
@@ -166,11 +178,16 @@ void GitOpsGroup::wire() { impl_->wire(); }
 void GitOpsGroup::startCaches() {
   impl_->repos.start();
   impl_->kustomizations.start();
+  impl_->receivers.start();
 }
 
-std::vector<kube::Informer*> GitOpsGroup::requiredCaches() { return {&impl_->repos, &impl_->kustomizations}; }
+std::vector<kube::Informer*> GitOpsGroup::requiredCaches() {
+  return {&impl_->repos, &impl_->kustomizations, &impl_->receivers};
+}
 
-bool GitOpsGroup::synced() const { return impl_->repos.hasSynced() && impl_->kustomizations.hasSynced(); }
+bool GitOpsGroup::synced() const {
+  return impl_->repos.hasSynced() && impl_->kustomizations.hasSynced() && impl_->receivers.hasSynced();
+}
 
 std::vector<QueueWork> GitOpsGroup::queues() {
   Impl& m = *impl_;
@@ -186,12 +203,22 @@ std::vector<QueueWork> GitOpsGroup::queues() {
   kustomizations.reconcile = [&m](const std::string& key) {
     return m.kustomizationReconciler.reconcile(key);
   };
-  return {repos, kustomizations};
+  QueueWork receivers;
+  receivers.name = "receivers";
+  receivers.queue = &m.receiverQueue;
+  receivers.workers = 1;  // a Secret read and a status patch each: one keeps up, as Flux's default
+  receivers.reconcile = [&m](const std::string& key) { return m.receiverReconciler.reconcile(key); };
+  return {repos, kustomizations, receivers};
 }
 
 void GitOpsGroup::stopCaches() {
   impl_->repos.stop();
   impl_->kustomizations.stop();
+  impl_->receivers.stop();
+}
+
+net::HttpRequestHandler GitOpsGroup::webhookHandler() {
+  return [this](const net::HttpRequest& request) { return impl_->webhook.handle(request); };
 }
 
 }  // namespace sluice::controller

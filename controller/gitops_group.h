@@ -1,13 +1,14 @@
 // The GitOps reconcilers as one group of the manager (`--controllers gitops`): GitRepositories fetched
-// into artifacts in the storage directory, and Kustomizations built from those artifacts and applied. A
-// new artifact wakes the Kustomizations of its source, and a Kustomization's change wakes those that
-// depend on it.
+// into artifacts in the storage directory, Kustomizations built from those artifacts and applied, and
+// Receivers given their webhook paths. A new artifact wakes the Kustomizations of its source, and a
+// Kustomization's change wakes those that depend on it.
 #pragma once
 
 #include <memory>
 
 #include "controller/manager.h"
 #include "controller/reconciler_group.h"
+#include "net/http_server.h"
 
 namespace sluice::controller {
 
@@ -25,6 +26,10 @@ class GitOpsGroup : public ReconcilerGroup {
   bool synced() const override;
   std::vector<QueueWork> queues() override;
   void stopCaches() override;
+
+  // The Receivers' webhook deliveries (controller/receiver_webhook.h), for the server of --webhook-addr;
+  // valid while the group lives.
+  net::HttpRequestHandler webhookHandler();
 
  private:
   struct Impl;

@@ -14,6 +14,7 @@
 
 #include "controller/gitops_group.h"
 #include "controller/log.h"
+#include "controller/receiver_webhook.h"
 #include "controller/reconciler_group.h"
 #include "controller/resources.h"
 #include "controller/rollout_group.h"
@@ -21,6 +22,7 @@
 #include "kube/informer.h"
 #include "kube/leader_election.h"
 #include "kube/work_queue.h"
+#include "net/http_server.h"
 
 namespace sluice::controller {
 
@@ -44,7 +46,9 @@ struct Manager::Impl {
   ManagerOptions options;
   const Clock& clock;
   std::vector<std::unique_ptr<ReconcilerGroup>> groups;
-  std::vector<QueueWork> queues;  // every group's, once started
+  GitOpsGroup* gitops = nullptr;                   // among `groups` when it runs
+  std::unique_ptr<net::HttpServer> webhookServer;  // --webhook-addr
+  std::vector<QueueWork> queues;                   // every group's, once started
 
   std::mutex mu;
   std::vector<std::thread> workers;
@@ -59,7 +63,11 @@ struct Manager::Impl {
       options.storagePath =
           (std::filesystem::temp_directory_path() / ("sluice-storage-" + std::to_string(getpid()))).string();
     if (runs("rollouts")) groups.push_back(std::make_unique<RolloutGroup>(c, p, options, clock));
-    if (runs("gitops")) groups.push_back(std::make_unique<GitOpsGroup>(c, options, clock));
+    if (runs("gitops")) {
+      auto g = std::make_unique<GitOpsGroup>(c, options, clock);
+      gitops = g.get();
+      groups.push_back(std::move(g));
+    }
   }
 
   bool runs(const std::string& group) const {
@@ -140,6 +148,13 @@ Status Manager::start(std::chrono::milliseconds syncTimeout) {
     for (kube::Informer* i : g->requiredCaches()) all.push_back(i);
     for (QueueWork& q : g->queues()) m.queues.push_back(std::move(q));
   }
+  // Served from the start: a delivery before the caches synced finds no Receiver yet and gets a 404.
+  if (m.gitops && !m.options.webhookAddr.empty()) {
+    auto server = net::HttpServer::start("--webhook-addr", m.options.webhookAddr, m.gitops->webhookHandler(),
+                                         ReceiverWebhook::kBodyLimit);
+    if (!server) return Error{server.error()};
+    m.webhookServer = std::move(*server);
+  }
   for (kube::Informer* i : all) {
     if (!i->waitForSync(syncTimeout)) {
       if (m.stopped) return Error{"stopped before the caches synced"};
@@ -194,6 +209,7 @@ void Manager::stop() {
   for (auto& t : m.workers) t.join();
   if (m.elector) m.elector->stop();  // releases the Lease
   if (m.electorThread.joinable()) m.electorThread.join();
+  m.webhookServer.reset();  // no delivery in flight once the caches go
   for (auto& g : m.groups) g->stopCaches();
 }
 
@@ -202,5 +218,7 @@ bool Manager::synced() const {
 }
 
 bool Manager::leading() const { return impl_->leading; }
+
+int Manager::webhookPort() const { return impl_->webhookServer ? impl_->webhookServer->port() : 0; }
 
 }  // namespace sluice::controller

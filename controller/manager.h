@@ -26,7 +26,7 @@ namespace sluice::controller {
 class Metrics;
 
 // The groups of reconcilers the manager can run (`--controllers`): "rollouts" (Rollouts and their
-// AnalysisRuns) and "gitops" (GitRepositories and Kustomizations).
+// AnalysisRuns) and "gitops" (GitRepositories, Kustomizations and Receivers).
 const std::vector<std::string>& controllerGroupNames();
 
 struct ManagerOptions {
@@ -38,6 +38,10 @@ struct ManagerOptions {
   int kustomizationWorkers = 4;          // Kustomization workers, as Flux's kustomize-controller
   std::string storagePath;      // the sources' git caches and artifacts; empty: a temporary directory
   std::string kustomizeBinary;  // empty: `kustomize` on PATH, else `kubectl kustomize`
+  // HOST:PORT (":PORT" every interface, port 0 any free one) of the Receivers' webhook server, run with
+  // the gitops group on every replica (a standby's deliveries are seen by the leader through its watch);
+  // empty: none.
+  std::string webhookAddr;
   bool leaderElect = true;
   std::string leaseNamespace = "sluice-system";
   std::string leaseName = "sluice-controller";
@@ -74,6 +78,8 @@ class Manager {
 
   bool synced() const;   // every cache holds its first list
   bool leading() const;  // the workers run (always true without leader election, once started)
+  // The port the webhook server listens on once start() returned; 0 when there is none.
+  int webhookPort() const;
 
  private:
   struct Impl;

@@ -8,6 +8,8 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <chrono>
 #include <thread>
 
 namespace sluice::net {
@@ -43,27 +45,61 @@ Result<tcp::endpoint> parseAddress(const std::string& flag, const std::string& a
   return tcp::endpoint(ip, static_cast<unsigned short>(port));
 }
 
-// One request, answered, then the connection closed (probes and scrapes open one per request anyway).
-void serveOne(tcp::socket& socket, const HttpHandler& handler) {
+constexpr const char* kTextPlain = "text/plain; charset=utf-8";
+
+// A body above the limit is not read: the rest of what the client sends is drained (up to 64 MiB and 2 s)
+// after the answer, so that closing the socket on unread bytes does not reset the connection before the
+// client read the 413.
+void drain(tcp::socket& socket, beast::flat_buffer& buffer) {
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  buffer.consume(buffer.size());
+  char scrap[16384];
+  size_t total = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (total < (size_t{64} << 20) && std::chrono::steady_clock::now() < deadline) {
+    const size_t n = socket.read_some(asio::buffer(scrap), ec);
+    if (ec || n == 0) break;
+    total += n;
+  }
+}
+
+// One request, answered, then the connection closed (probes, scrapes and webhook deliveries open one per
+// request anyway).
+void serveOne(tcp::socket& socket, const HttpRequestHandler& handler, size_t bodyLimit) {
   // A client that sends nothing must not hold the only serving thread for long.
   timeval timeout{5, 0};
   setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   beast::flat_buffer buffer;
-  http::request<http::string_body> req;
+  http::request_parser<http::string_body> parser;
+  parser.body_limit(bodyLimit);
   boost::system::error_code ec;
-  http::read(socket, buffer, req, ec);
-  if (ec) return;
+  http::read(socket, buffer, parser, ec);
   HttpAnswer answer;
-  if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    answer = {405, "text/plain; charset=utf-8", "only GET is served\n"};
-  } else {
-    std::string target(req.target());
-    target = target.substr(0, target.find('?'));
+  bool tooLarge = false;
+  if (ec == http::error::body_limit) {
+    tooLarge = true;
+    answer = {413, kTextPlain, "the body is larger than " + std::to_string(bodyLimit) + " bytes\n"};
+  } else if (ec) {
+    return;
+  }
+  const auto& req = parser.get();
+  if (!tooLarge) {
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.target = request.target.substr(0, request.target.find('?'));
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers[name] = std::string(f.value());
+    }
+    request.body = req.body();
     try {
-      answer = handler(target);
+      answer = handler(request);
     } catch (const std::exception& e) {
-      answer = {500, "text/plain; charset=utf-8", std::string(e.what()) + "\n"};
+      answer = {500, kTextPlain, std::string(e.what()) + "\n"};
     }
   }
   http::response<http::string_body> res{static_cast<http::status>(answer.status), req.version()};
@@ -72,6 +108,7 @@ void serveOne(tcp::socket& socket, const HttpHandler& handler) {
   if (req.method() != http::verb::head) res.body() = std::move(answer.body);
   res.prepare_payload();
   http::write(socket, res, ec);
+  if (tooLarge) return drain(socket, buffer);
   socket.shutdown(tcp::socket::shutdown_both, ec);
 }
 
@@ -80,23 +117,45 @@ void serveOne(tcp::socket& socket, const HttpHandler& handler) {
 struct HttpServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
-  HttpHandler handler;
+  HttpRequestHandler handler;
+  size_t bodyLimit = 0;
   std::thread thread;
 
   void accept() {
     acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-      if (!ec) serveOne(socket, handler);
+      if (!ec) serveOne(socket, handler, bodyLimit);
       if (acceptor.is_open()) accept();
     });
   }
 };
 
+std::string HttpRequest::header(const std::string& name) const {
+  std::string key = name;
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto it = headers.find(key);
+  return it == headers.end() ? std::string() : it->second;
+}
+
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& flag, const std::string& address,
                                                       HttpHandler handler) {
+  // Scrapes and probes send no body.
+  return start(
+      flag, address,
+      [handler = std::move(handler)](const HttpRequest& request) -> HttpAnswer {
+        if (request.method != "GET" && request.method != "HEAD")
+          return {405, kTextPlain, "only GET is served\n"};
+        return handler(request.target);
+      },
+      size_t{64} << 10);
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& flag, const std::string& address,
+                                                      HttpRequestHandler handler, size_t bodyLimit) {
   auto endpoint = parseAddress(flag, address);
   if (!endpoint) return Error{endpoint.error()};
   auto impl = std::make_unique<Impl>();
   impl->handler = std::move(handler);
+  impl->bodyLimit = bodyLimit;
   boost::system::error_code ec;
   impl->acceptor.open(endpoint->protocol(), ec);
   if (ec && endpoint->address().is_v6() && endpoint->address().is_unspecified()) {

@@ -83,7 +83,7 @@ kubectl apply -k crds/ >/dev/null
 wait_for 30 kubectl get rollouts || fail "the Rollout CRD is not served"
 
 setsid "$sluice" controller --kubeconfig "$KUBECONFIG" --leader-elect=false --metrics-addr 127.0.0.1:0 \
-  --health-addr 127.0.0.1:0 >"$work/controller.log" 2>&1 &
+  --health-addr 127.0.0.1:0 --webhook-addr 127.0.0.1:0 >"$work/controller.log" 2>&1 &
 pids+=($!)
 wait_for 30 grep -q "serving /metrics on port" "$work/controller.log" || fail "the controller did not start"
 metrics_port=$(sed -n 's|.*serving /metrics on port \([0-9]*\),.*|\1|p' "$work/controller.log" | head -n 1)

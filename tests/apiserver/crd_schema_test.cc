@@ -18,6 +18,7 @@
 #include "engine/rollout_json.h"
 #include "gitops/git_repository.h"
 #include "gitops/kustomization.h"
+#include "gitops/receiver.h"
 #include "kube/apiserver/openapi_schema.h"
 
 using nlohmann::json;
@@ -72,6 +73,8 @@ const std::vector<Kind>& kinds() {
                            Diagnostics& d) { return gitops::parseGitRepository(o, s, d).has_value(); }},
       {"Kustomization", [](const json& o, const SourceMap& s,
                            Diagnostics& d) { return gitops::readKustomization(o, s, d).has_value(); }},
+      {"Receiver", [](const json& o, const SourceMap& s,
+                      Diagnostics& d) { return gitops::parseReceiver(o, s, d).has_value(); }},
   };
   return all;
 }
@@ -212,6 +215,10 @@ std::vector<Exception> loaderOnly() {
        {"spec.decryption.serviceAccountName", "spec.kubeConfig", "spec.ignoreMissingComponents",
         "spec.healthCheckExprs", "spec.ignore", "spec.buildMetadata"})
     out.push_back({"Kustomization", field, notRun});
+  out.push_back(
+      {"Receiver", "spec.resourceFilter",
+       "refused by the loader (not supported yet): left out of the schema, so the API server refuses "
+       "a Receiver that asks for it"});
   return out;
 }
 
@@ -267,7 +274,7 @@ TEST_CASE("each CRD's schema holds exactly the fields its loader reads, with typ
         Diagnostics ignored;  // rules between fields are the loader's own tests' business
         kind.load(object, SourceMap(), ignored);
       }
-      CHECK(objects.size() > 20);
+      CHECK(objects.size() > 10);  // the Receiver, the smallest kind, makes 18
 
       {
         std::vector<std::string> badTypes(recorder.wrongTypes.begin(), recorder.wrongTypes.end());

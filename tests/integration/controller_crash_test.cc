@@ -73,7 +73,8 @@ Outcome runUpdate(const std::vector<double>& kills) {
   auto start = [&](int n) {
     return std::make_unique<ChildProcess>(
         std::vector<std::string>{SLUICE_BINARY, "controller", "--leader-elect=false", "--kubeconfig",
-                                 kubeconfig, "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"},
+                                 kubeconfig, "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0",
+                                 "--webhook-addr", "127.0.0.1:0"},
         env.cluster.dir().path() / ("controller-" + std::to_string(n) + ".log"));
   };
   int started = 0;

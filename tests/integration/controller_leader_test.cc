@@ -36,11 +36,11 @@ TEST_CASE("only the Lease holder works, a killed leader's standby takes over wit
   const std::string kubeconfig = env.cluster.server().kubeconfigPath().string();
   auto start = [&](const std::string& identity) {
     return std::make_unique<ChildProcess>(
-        std::vector<std::string>{SLUICE_BINARY, "controller", "--kubeconfig", kubeconfig,
-                                 "--leader-election-lease-duration", "3s", "--leader-election-renew-deadline",
-                                 "2s", "--leader-election-retry-period", "500ms",
-                                 // two processes at once: free ports, not the defaults
-                                 "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"},
+        std::vector<std::string>{
+            SLUICE_BINARY, "controller", "--kubeconfig", kubeconfig, "--leader-election-lease-duration", "3s",
+            "--leader-election-renew-deadline", "2s", "--leader-election-retry-period", "500ms",
+            // two processes at once: free ports, not the defaults
+            "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0", "--webhook-addr", "127.0.0.1:0"},
         env.cluster.dir().path() / (identity + ".log"));
   };
   auto a = start("a");
@@ -91,9 +91,10 @@ TEST_CASE("SIGTERM stops a controller whose caches cannot sync at once, exit 0, 
                             << freeLoopbackPort()
                             << "'}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
                                "users: [{name: u, user: {}}]\n";
-  ChildProcess controller({SLUICE_BINARY, "controller", "--kubeconfig", kubeconfig, "--leader-elect=false",
-                           "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"},
-                          dir / "controller.log");
+  ChildProcess controller(
+      {SLUICE_BINARY, "controller", "--kubeconfig", kubeconfig, "--leader-elect=false", "--metrics-addr",
+       "127.0.0.1:0", "--health-addr", "127.0.0.1:0", "--webhook-addr", "127.0.0.1:0"},
+      dir / "controller.log");
   REQUIRE(waitUntil([&] { return controller.log().find("serving /metrics") != std::string::npos; },
                     std::chrono::seconds(10)));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // into the sync

@@ -352,10 +352,11 @@ TEST_CASE(
   ControllerEnv env(std::chrono::milliseconds(500));
   env.cluster.installMeshCrds("smi.yaml", "trafficsplits");
   applyServices(env.cluster);
-  ChildProcess controller({SLUICE_BINARY, "controller", "--leader-elect=false", "--kubeconfig",
-                           env.cluster.server().kubeconfigPath().string(), "--metrics-addr", "127.0.0.1:0",
-                           "--health-addr", "127.0.0.1:0", "--traffic-split-api-version", "v1alpha2"},
-                          env.cluster.dir().path() / "controller.log");
+  ChildProcess controller(
+      {SLUICE_BINARY, "controller", "--leader-elect=false", "--kubeconfig",
+       env.cluster.server().kubeconfigPath().string(), "--metrics-addr", "127.0.0.1:0", "--health-addr",
+       "127.0.0.1:0", "--webhook-addr", "127.0.0.1:0", "--traffic-split-api-version", "v1alpha2"},
+      env.cluster.dir().path() / "controller.log");
   const json routing = json::parse(R"({"smi": {}})");
   env.cluster.apply("v1.json", routedRollout("registry.example/web:v1", routing));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));

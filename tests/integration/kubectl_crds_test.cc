@@ -249,7 +249,7 @@ TEST_CASE(
   // Every object the kustomization renders is on the server with every field it declares.
   auto rendered = sluice::parseYamlDocuments(env.ok("kustomize " + repoPath("install")), "install");
   REQUIRE(rendered.ok());
-  CHECK(rendered->size() == 14);
+  CHECK(rendered->size() == 16);
   for (const auto& doc : *rendered) {
     const json& want = doc.json;
     const std::string kind = want["kind"];
@@ -273,18 +273,22 @@ TEST_CASE(
   const json& c = pod["containers"][0];
   CHECK(c["args"] ==
         json::parse(R"(["controller", "--leader-elect", "--metrics-addr=:8090", "--health-addr=:8080",
-                                      "--storage-path=/data"])"));
+                                      "--storage-path=/data", "--webhook-addr=:9292"])"));
   // The sources' storage on a volume of its own: the root filesystem is read-only.
   CHECK(c["securityContext"]["readOnlyRootFilesystem"] == true);
   CHECK(c["volumeMounts"][0]["mountPath"] == "/data");
   CHECK(pod["volumes"][0]["name"] == c["volumeMounts"][0]["name"]);
   CHECK(c["ports"][0]["containerPort"] == 8090);
   CHECK(c["ports"][1]["containerPort"] == 8080);
+  CHECK(c["ports"][2]["containerPort"] == 9292);
   CHECK(c["livenessProbe"]["httpGet"]["path"] == "/healthz");
   CHECK(c["readinessProbe"]["httpGet"]["path"] == "/readyz");
   auto svc = env.getJson("service sluice-controller-metrics -n sluice-system");
   CHECK(svc["spec"]["ports"][0]["port"] == 8090);
   CHECK(svc["spec"]["selector"] == deploy["spec"]["selector"]["matchLabels"]);
+  auto hooks = env.getJson("service webhook-receiver -n sluice-system");
+  CHECK(hooks["spec"]["ports"][0]["targetPort"] == "webhook");
+  CHECK(hooks["spec"]["selector"] == deploy["spec"]["selector"]["matchLabels"]);
   auto binding = env.getJson("clusterrolebinding sluice-controller");
   CHECK(binding["subjects"][0]["namespace"] == "sluice-system");
   // No wildcard anywhere in the controller's rights (the role held in a variable: a range over a
