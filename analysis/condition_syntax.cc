@@ -40,7 +40,7 @@ Error errorAt(int column, const std::string& message) {
   return Error{"column " + std::to_string(column) + ": " + message};
 }
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string inQuotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 bool isIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$'; }
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
@@ -85,7 +85,7 @@ std::string rejectedCharacter(std::string_view ch) {
     std::snprintf(code, sizeof(code), "U+%04X", static_cast<unsigned>(static_cast<unsigned char>(c)));
     return std::string("unexpected control character ") + code;
   }
-  return "unexpected character " + quoted(ch);
+  return "unexpected character " + inQuotes(ch);
 }
 
 // The bytes of the character at `s[at]`: the whole of a multibyte character, one byte if it is invalid.
@@ -281,8 +281,8 @@ constexpr int kMaxPredicateDepth = 8;
 
 std::string describeToken(const Token& t) {
   if (t.type == Tok::kEnd) return "end of the condition";
-  if (t.type == Tok::kString) return "string " + quoted(t.text);
-  return "token " + quoted(t.text);
+  if (t.type == Tok::kString) return "string " + inQuotes(t.text);
+  return "token " + inQuotes(t.text);
 }
 
 class Parser {
@@ -425,15 +425,15 @@ class Parser {
     const FunctionInfo* fn = findFunction(t.text);
     if (peek().type != Tok::kLParen) {
       if (fn)
-        return errorAt(t.column, quoted(t.text) + " is a function: call it, e.g. " + t.text + "(result)");
+        return errorAt(t.column, inQuotes(t.text) + " is a function: call it, e.g. " + t.text + "(result)");
       if (t.text == "and" || t.text == "or") {
-        return errorAt(t.column, "unexpected " + quoted(t.text) + ": expected a value");
+        return errorAt(t.column, "unexpected " + inQuotes(t.text) + ": expected a value");
       }
-      return errorAt(t.column, "unknown name " + quoted(t.text) + ": the only variable is result");
+      return errorAt(t.column, "unknown name " + inQuotes(t.text) + ": the only variable is result");
     }
     if (!fn) {
       return errorAt(t.column,
-                     "unknown function " + quoted(t.text) +
+                     "unknown function " + inQuotes(t.text) +
                          ": supported are len, all, any, none, one, filter, count, sum, mean, min, max, "
                          "abs, isNaN, isInf, isNil, default, asInt, asFloat");
     }

@@ -2,8 +2,12 @@
 #include "controller/gitops_group.h"
 
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "controller/git_repository_reconciler.h"
 #include "controller/kustomization_reconciler.h"
@@ -124,43 +128,110 @@ struct GitOpsGroup::Impl {
     return SourceArtifact{dir, artifact.value("revision", "")};
   }
 
+  // Which Kustomizations each source and each Kustomization wakes, kept as the Kustomizations come and
+  // go: a handler looks its followers up instead of walking the whole cache (a thousand Kustomizations,
+  // each write of each one).
+  struct Follows {
+    std::string source;             // "ns/name" of its GitRepository
+    std::vector<std::string> deps;  // "ns/name" of each dependsOn
+  };
+  std::mutex indexMu;
+  std::map<std::string, Follows> follows;                        // by Kustomization key
+  std::map<std::string, std::set<std::string>> bySource, byDep;  // followers by what they follow
+
+  static Follows followsOf(const json& k) {
+    Follows f;
+    const std::string ns = field(k, "/metadata/namespace");
+    const json ref = k.value(json::json_pointer("/spec/sourceRef"), json::object());
+    if (ref.is_object() && ref.value("kind", "") == "GitRepository")
+      f.source = refNamespace(ref, ns) + "/" + ref.value("name", "");
+    const json deps = k.value(json::json_pointer("/spec/dependsOn"), json::array());
+    if (deps.is_array()) {
+      for (const auto& d : deps)
+        if (d.is_object()) f.deps.push_back(refNamespace(d, ns) + "/" + d.value("name", ""));
+    }
+    return f;
+  }
+
+  void index(const std::string& key, const json* k) {
+    std::lock_guard lock(indexMu);
+    if (auto it = follows.find(key); it != follows.end()) {
+      bySource[it->second.source].erase(key);
+      for (const auto& d : it->second.deps) byDep[d].erase(key);
+      follows.erase(it);
+    }
+    if (!k) return;
+    Follows f = followsOf(*k);
+    bySource[f.source].insert(key);
+    for (const auto& d : f.deps) byDep[d].insert(key);
+    follows[key] = std::move(f);
+  }
+
+  void enqueueAll(const std::map<std::string, std::set<std::string>>& by, const std::string& key) {
+    std::vector<std::string> keys;
+    {
+      std::lock_guard lock(indexMu);
+      if (auto it = by.find(key); it != by.end()) keys.assign(it->second.begin(), it->second.end());
+    }
+    for (const auto& k : keys) kustomizationQueue.add(k);
+  }
+
+  // What a Kustomization's dependents wait for: Ready at a revision.
+  static std::string readiness(const json& k) {
+    std::string ready;
+    for (const auto& c : k.value(json::json_pointer("/status/conditions"), json::array()))
+      if (c.is_object() && c.value("type", "") == "Ready") ready = c.value("status", "");
+    return ready + "|" + field(k, "/status/lastAppliedRevision") + "|" +
+           k.value(json::json_pointer("/status/observedGeneration"), json(0)).dump();
+  }
+
+  // Whether an update asks the Kustomization itself for a pass: its spec (generation), a requested
+  // reconcile, its deletion, or a resync (old == new). Its own status writes do not, as Flux's predicates.
+  static bool wantsPass(const json& old, const json& obj) {
+    return old == obj ||
+           old.value(json::json_pointer("/metadata/generation"), json()) !=
+               obj.value(json::json_pointer("/metadata/generation"), json()) ||
+           field(old, "/metadata/annotations/reconcile.sluice.dev~1requestedAt") !=
+               field(obj, "/metadata/annotations/reconcile.sluice.dev~1requestedAt") ||
+           old.value(json::json_pointer("/metadata/deletionTimestamp"), json()) !=
+               obj.value(json::json_pointer("/metadata/deletionTimestamp"), json());
+  }
+
   void wire() {
     auto enqueueRepo = [this](const json& obj) {
       repoQueue.add(kube::objectKey(obj));
-      // Every Kustomization whose source it is: a new artifact, or a source gone.
-      const std::string ns = field(obj, "/metadata/namespace");
-      const std::string name = field(obj, "/metadata/name");
-      for (const auto& k : kustomizations.list()) {
-        const json ref = k.value(json::json_pointer("/spec/sourceRef"), json::object());
-        if (ref.is_object() && ref.value("kind", "") == "GitRepository" && ref.value("name", "") == name &&
-            refNamespace(ref, field(k, "/metadata/namespace")) == ns)
-          kustomizationQueue.add(kube::objectKey(k));
-      }
+      enqueueAll(bySource, kube::objectKey(obj));  // its Kustomizations: a new artifact, or a source gone
     };
-    repos.addHandlers({enqueueRepo, [enqueueRepo](const json&, const json& obj) { enqueueRepo(obj); },
+    repos.addHandlers({enqueueRepo,
+                       [this](const json& old, const json& obj) {
+                         repoQueue.add(kube::objectKey(obj));
+                         if (old == obj ||
+                             field(old, "/status/artifact/digest") != field(obj, "/status/artifact/digest"))
+                           enqueueAll(bySource, kube::objectKey(obj));
+                       },
                        [this, enqueueRepo](const json& obj) {
                          repoWrites.sawDeleted(obj);
                          enqueueRepo(obj);
                        }});
-    auto enqueueKustomization = [this](const json& obj) {
-      kustomizationQueue.add(kube::objectKey(obj));
-      // Those that depend on it: it may have become Ready at their revision.
-      const std::string ns = field(obj, "/metadata/namespace");
-      const std::string name = field(obj, "/metadata/name");
-      for (const auto& k : kustomizations.list()) {
-        const json deps = k.value(json::json_pointer("/spec/dependsOn"), json::array());
-        if (!deps.is_array()) continue;
-        for (const auto& d : deps) {
-          if (d.is_object() && d.value("name", "") == name &&
-              refNamespace(d, field(k, "/metadata/namespace")) == ns)
-            kustomizationQueue.add(kube::objectKey(k));
-        }
-      }
-    };
-    kustomizations.addHandlers(
-        {enqueueKustomization,
-         [enqueueKustomization](const json&, const json& obj) { enqueueKustomization(obj); },
-         enqueueKustomization});
+    kustomizations.addHandlers({[this](const json& obj) {
+                                  const std::string key = kube::objectKey(obj);
+                                  index(key, &obj);
+                                  kustomizationQueue.add(key);
+                                  enqueueAll(byDep, key);
+                                },
+                                [this](const json& old, const json& obj) {
+                                  const std::string key = kube::objectKey(obj);
+                                  index(key, &obj);
+                                  if (wantsPass(old, obj)) kustomizationQueue.add(key);
+                                  if (old == obj || readiness(old) != readiness(obj))
+                                    enqueueAll(byDep, key);  // may be Ready now
+                                },
+                                [this](const json& obj) {
+                                  const std::string key = kube::objectKey(obj);
+                                  index(key, nullptr);
+                                  kustomizationQueue.add(key);
+                                  enqueueAll(byDep, key);
+                                }});
     auto enqueueReceiver = [this](const json& obj) { receiverQueue.add(kube::objectKey(obj)); };
     receivers.addHandlers({enqueueReceiver,
                            [enqueueReceiver](const json&, const json& obj) { enqueueReceiver(obj); },
