@@ -234,8 +234,9 @@ if $gitops; then
   echo "gitops result: every Kustomization Ready at main@sha1:$commit"
 
   echo
-  echo "== what git put in the cluster: sluice tree kustomization cluster"
-  "$sluice" tree kustomization cluster -n "$ns"
+  echo "== what git put in the cluster: sluice tree kustomization infrastructure, and frontend"
+  "$sluice" tree kustomization infrastructure -n "$ns"
+  "$sluice" tree kustomization frontend -n "$ns"
 
   echo
   echo "live demo took $((SECONDS - started)) s"
