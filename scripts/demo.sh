@@ -232,6 +232,42 @@ if $gitops; then
   }
   "$sluice" get kustomizations -n "$ns"
   echo "gitops result: every Kustomization Ready at main@sha1:$commit"
+  v2=$(rollout_json | jq -r .status.stableRS)
+
+  echo
+  echo "== frontend 3.0: its pod template says cluster.sluice.dev/error-rate: \"0.5\"; the analysis fails, the Rollout aborts"
+  sed -i 's|^    newTag: .*|    newTag: "3.0"|' "$fleet/apps/frontend/overlays/production/kustomization.yaml"
+  cat >>"$fleet/apps/frontend/overlays/production/kustomization.yaml" <<'PATCH'
+  - target:
+      kind: Rollout
+      name: frontend
+    patch: |
+      - op: add
+        path: /spec/template/metadata/annotations
+        value: {cluster.sluice.dev/error-rate: "0.5"}
+PATCH
+  fleet_git commit -q -am "frontend 3.0 to production"
+  echo "commit $(fleet_git rev-parse --short HEAD): $(fleet_git log -1 --format=%s)"
+  "$sluice" reconcile source git fleet -n "$ns"
+  watch_rollout '.status.phase == "Degraded"' 180 || fail "frontend 3.0 was not aborted"
+  final=$(rollout_json)
+  echo "v3 result: phase=$(jq -r .status.phase <<<"$final") stable=$(jq -r .status.stableRS <<<"$final")" \
+    "(v2: $v2) image=$(jq -r '.spec.template.spec.containers[0].image' <<<"$final")"
+  frontend_failed() {
+    kubectl get kustomization frontend -n "$ns" -o json |
+      jq -e '.status.conditions[]? | select(.type == "Ready") | .status == "False" and .reason == "HealthCheckFailed"'
+  }
+  wait_for 60 frontend_failed || fail "the Kustomization frontend does not report the failed canary"
+  "$sluice" get kustomizations -n "$ns"
+
+  echo
+  echo "== an abort is not fought: the Kustomization applies the same spec again, and the Rollout stays aborted"
+  generation=$(jq -r .metadata.generation <<<"$final")
+  # Exits 1: the Kustomization is handled and still not Ready, since the Rollout it applied is Degraded.
+  "$sluice" reconcile kustomization frontend -n "$ns" --timeout 60s || true
+  final=$(rollout_json)
+  echo "after another apply: phase=$(jq -r .status.phase <<<"$final") generation=$(jq -r .metadata.generation <<<"$final")" \
+    "(before: $generation) stable=$(jq -r .status.stableRS <<<"$final")"
 
   echo
   echo "== what git put in the cluster: sluice tree kustomization infrastructure, and frontend"
