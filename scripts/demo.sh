@@ -5,7 +5,8 @@
 #
 # `scripts/demo.sh --gitops` runs the same cluster, controller and Prometheus, but nothing is applied by
 # hand past the bootstrap: examples/gitops becomes a local git repository, its clusters/production/ is
-# applied once, the controller applies the rest from git, and a commit of a new image tag is canaried.
+# applied once, the controller applies the rest from git, a commit of a new image tag is canaried, and
+# one whose analysis fails is aborted and stays aborted when the same spec is applied again.
 #
 # Environment: SLUICE_BINARY=PATH skips the install and the build and runs that sluice binary;
 # SLUICE_DEMO_DIR=DIR keeps the demo's files (cluster data, logs, Prometheus storage, chart) in DIR
