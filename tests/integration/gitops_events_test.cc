@@ -51,7 +51,8 @@ std::string objects(const std::string& url) {
 // The Events about `kind`/`name` in default, by Event name.
 std::map<std::string, json> eventsOf(KubectlEnv& cluster, const std::string& kind, const std::string& name) {
   std::map<std::string, json> out;
-  for (const auto& e : cluster.getJson("events -n default")["items"]) {
+  const json list = cluster.getJson("events -n default");
+  for (const auto& e : list["items"]) {
     if (e.value(json::json_pointer("/involvedObject/kind"), std::string()) == kind &&
         e.value(json::json_pointer("/involvedObject/name"), std::string()) == name)
       out[e["metadata"].value("name", "")] = e;
@@ -125,6 +126,7 @@ TEST_CASE(
   repo.commit({{"apps/web/deployment.yaml", deploymentYaml("registry.example/web:v2")}}, "web v2");
   reconcileNow(cluster, "gitrepository apps", "fetch-1");
   stored = waitEvent(cluster, "GitRepository", "apps", "NewArtifact", "stored artifact for commit 'web v2'");
+  INFO(cluster.kubectl("get gitrepository apps -o yaml").output);
   REQUIRE_FALSE(stored.is_null());
   json configured = waitEvent(cluster, "Kustomization", "web", "ReconciliationSucceeded",
                               "Deployment/default/web configured");
