@@ -418,7 +418,9 @@ int runTree(const ObjectArgs& args) {
 
 // ---- events ---------------------------------------------------------------------------------------------
 
-int runEvents(const KubeFlags& kube, const std::string& forObject) {
+// Prints the Events of the GitOps kinds (of one object with --for), oldest first; with -w then each Event
+// recorded or counted again, as it happens, until SIGINT or SIGTERM.
+int runEvents(const KubeFlags& kube, const std::string& forObject, bool watch) {
   std::string forKind, forName;
   if (!forObject.empty()) {
     const auto slash = forObject.find('/');
@@ -429,6 +431,9 @@ int runEvents(const KubeFlags& kube, const std::string& forObject) {
     forKind = forObject.substr(0, slash);
     forName = forObject.substr(slash + 1);
   }
+  // Taken synchronously before any thread starts (the watch's own included).
+  std::optional<StopSignals> signals;
+  if (watch) signals.emplace();
   auto session = open(kube);
   if (!session) return kExitFailure;
   auto list = session->client->listAll(kEvents, session->ns);
@@ -442,21 +447,55 @@ int runEvents(const KubeFlags& kube, const std::string& forObject) {
                     std::tolower(static_cast<unsigned char>(y));
            });
   };
-  std::vector<json> events;
-  for (auto& e : (*list)["items"]) {
+  auto wanted = [&](const json& e) {
     const std::string kind = e.value(json::json_pointer("/involvedObject/kind"), std::string());
     const std::string name = e.value(json::json_pointer("/involvedObject/name"), std::string());
-    if (!kEventKinds.count(kind)) continue;
-    if (!forKind.empty() && (!sameKind(kind, forKind) || name != forName)) continue;
-    events.push_back(std::move(e));
+    if (!kEventKinds.count(kind)) return false;
+    return forKind.empty() || (sameKind(kind, forKind) && name == forName);
+  };
+  std::vector<json> events;
+  for (auto& e : (*list)["items"]) {
+    if (wanted(e)) events.push_back(std::move(e));
   }
   if (events.empty()) {
     std::cerr << (kube.allNamespaces ? std::string("No events found.")
                                      : "No events found in " + session->ns + " namespace.")
               << "\n";
-    return kExitOk;
+    if (!watch) return kExitOk;
+  } else {
+    std::cout << renderEvents(std::move(events), kube.allNamespaces, toSeconds(realClock().wallNow()))
+              << std::flush;
   }
-  std::cout << renderEvents(std::move(events), kube.allNamespaces, toSeconds(realClock().wallNow()));
+  if (!watch) return kExitOk;
+
+  kube::WatchStop stop;
+  std::atomic<bool> signalled{false};
+  std::thread stopper([&] {
+    signals->wait();
+    signalled = true;
+    stop.stop();
+  });
+  kube::WatchOptions options;
+  options.resourceVersion = (*list)["metadata"].value("resourceVersion", "");
+  auto watched = session->client->watch(
+      kEvents, session->ns, options,
+      [&](const kube::WatchEvent& event) {
+        // A repeat counted on an Event is a MODIFIED one: shown again, as `kubectl get events -w` does.
+        if ((event.type != "ADDED" && event.type != "MODIFIED") || !wanted(event.object)) return true;
+        // One row, without the table's heading (its columns are as wide as this row needs).
+        const std::string table =
+            renderEvents({event.object}, kube.allNamespaces, toSeconds(realClock().wallNow()));
+        const auto heading = table.find('\n');
+        std::cout << (heading == std::string::npos ? table : table.substr(heading + 1)) << std::flush;
+        return true;
+      },
+      &stop);
+  if (!signalled) signals->wake();
+  stopper.join();
+  if (!watched && !signalled) {
+    say("✗", kubectlError(watched.error()));
+    return kExitFailure;
+  }
   return kExitOk;
 }
 
@@ -612,9 +651,12 @@ void addGitOpsCommands(CLI::App& app, int& exitCode) {
     auto forObject = std::make_shared<std::string>();
     auto* events = app.add_subcommand(
         "events", "The Events of the GitOps objects and Rollouts: LAST SEEN TYPE REASON OBJECT MESSAGE");
+    auto watch = std::make_shared<bool>(false);
     events->add_option("--for", *forObject, "Only the events of this object (Kind/name)");
+    events->add_flag("-w,--watch", *watch, "After the list, print each Event as it is recorded");
     addKubeFlags(*events, *kube, /*listing=*/true);
-    events->callback([&exitCode, kube, forObject] { exitCode = runEvents(*kube, *forObject); });
+    events->callback(
+        [&exitCode, kube, forObject, watch] { exitCode = runEvents(*kube, *forObject, *watch); });
   }
 }
 

@@ -10,6 +10,7 @@
 #include "gitops/git_fetch.h"
 #include "gitops/git_repository.h"
 #include "kube/client.h"
+#include "kube/event_recorder.h"
 #include "kube/informer.h"
 #include "kube/patch.h"
 
@@ -37,6 +38,15 @@ const char* reasonOf(g::FetchError::Kind kind) {
     default:
       return g::source_reason::kGitOperationFailed;
   }
+}
+
+// Flux's sourcev1.NewArtifactReason: the reason of the Event, never of a condition.
+constexpr const char* kNewArtifactReason = "NewArtifact";
+
+// An Event that cannot be recorded is lost, never a reason to fail the fetch (as client-go's recorder).
+void recordEvent(kube::EventRecorder* events, const json& object, const std::string& type,
+                 const std::string& reason, const std::string& message) {
+  if (events) (void)events->record(object, type, reason, message);
 }
 
 Duration ceilSeconds(Clock::TimePoint::duration d) {
@@ -186,6 +196,8 @@ ReconcileOutcome GitRepositoryReconciler::reconcile(const std::string& key) {
     }
     markFailed(status, type, reason, message, generation, now);
     if (auto writeFailed = write(status)) return *writeFailed;
+    // Each retry of the same failure counts on one Event (the recorder's correlation).
+    recordEvent(options_.events, *object, "Warning", reason, message);
     return ReconcileOutcome::requeueAfter(backoff);
   };
 
@@ -217,6 +229,8 @@ ReconcileOutcome GitRepositoryReconciler::reconcile(const std::string& key) {
   }
   const std::string revision = fetched->revision.str();
   const std::string path = g::artifactDirectory(ns, name) + "/" + fetched->commit + ".tar.gz";
+  // Flux announces a revision it had not stored, not an artifact rebuilt for the same one.
+  const bool newRevision = !status.artifact || status.artifact->revision != revision;
   const bool rebuild = !status.artifact || status.artifact->revision != revision ||
                        status.artifact->path != path || !fs::exists(storage_ / path) ||
                        status.observedIgnore != spec.ignore;
@@ -257,6 +271,9 @@ ReconcileOutcome GitRepositoryReconciler::reconcile(const std::string& key) {
     memory_[key] = Memory{mono + spec.interval, generation, 0};
   }
   if (auto writeFailed = write(status)) return *writeFailed;
+  if (newRevision)
+    recordEvent(options_.events, *object, "Normal", kNewArtifactReason,
+                "stored artifact for commit '" + fetched->commitMessage + "'");
   return ReconcileOutcome::requeueAfter(spec.interval);
 }
 

@@ -15,6 +15,7 @@
 
 namespace sluice::kube {
 class Client;
+class EventRecorder;
 class Informer;
 struct ResourceRef;
 }  // namespace sluice::kube
@@ -31,6 +32,10 @@ struct GitRepositoryReconcilerOptions {
   std::string artifactBaseUrl;
   size_t artifactRetention = 2;  // Flux's --artifact-retention-records default
   std::string fieldManager = "sluice-controller";
+  // Where the Events go, as Flux's source-controller emits them: Normal NewArtifact for a new revision,
+  // Warning with the failure's reason for a failed fetch. nullptr: none. An interval that finds no new
+  // commit records nothing.
+  kube::EventRecorder* events = nullptr;
 };
 
 class GitRepositoryReconciler {

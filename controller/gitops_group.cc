@@ -17,6 +17,7 @@
 #include "controller/recent_writes.h"
 #include "gitops/artifact.h"
 #include "kube/client.h"
+#include "kube/event_recorder.h"
 #include "kube/informer.h"
 #include "kube/work_queue.h"
 
@@ -48,6 +49,8 @@ std::string refNamespace(const json& ref, const std::string& own) {
 struct GitOpsGroup::Impl {
   const ManagerOptions& options;
   fs::path storage;
+  // One recorder for both kinds: `sluice events` shows what the fetches and applies did.
+  kube::EventRecorder events;
   kube::Informer repos, kustomizations, receivers;
   RecentWrites repoWrites;
   GitRepositoryReconciler repoReconciler;
@@ -60,10 +63,11 @@ struct GitOpsGroup::Impl {
   Impl(kube::Client& c, const ManagerOptions& o, const Clock& clock)
       : options(o),
         storage(o.storagePath),
+        events(c, kube::EventSource{"sluice-controller", ""}),
         repos(c, gitRepositoriesResource(), informerOptions()),
         kustomizations(c, kustomizationsResource(), informerOptions()),
         receivers(c, receiversResource(), informerOptions()),
-        repoReconciler(c, repos, repoWrites, clock, storage),
+        repoReconciler(c, repos, repoWrites, clock, storage, repositoryOptions()),
         kustomizationReconciler(
             c, [this](const json& k) { return resolve(k); }, clock, kustomizationOptions()),
         receiverReconciler(c, receivers, clock, o.fieldManager),
@@ -89,8 +93,15 @@ struct GitOpsGroup::Impl {
     return q;
   }
 
-  KustomizationReconcilerOptions kustomizationOptions() const {
+  GitRepositoryReconcilerOptions repositoryOptions() {
+    GitRepositoryReconcilerOptions r;
+    r.events = &events;
+    return r;
+  }
+
+  KustomizationReconcilerOptions kustomizationOptions() {
     KustomizationReconcilerOptions k;
+    k.events = &events;
     k.kustomizeBinary = options.kustomizeBinary;
     k.buildDirectory = storage / "build";
     return k;

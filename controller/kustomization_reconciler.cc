@@ -14,6 +14,7 @@
 #include "gitops/sops_build.h"
 #include "kube/base64.h"
 #include "kube/client.h"
+#include "kube/event_recorder.h"
 
 namespace sluice::controller {
 
@@ -43,6 +44,22 @@ std::vector<gitops::InventoryEntry> unionOf(std::vector<gitops::InventoryEntry> 
     if (std::none_of(a.begin(), a.end(), [&](const auto& x) { return x.id == e.id; })) a.push_back(e);
   }
   return a;
+}
+
+// Flux's change set: the objects a pass created, configured or deleted, one line each.
+std::string changeSet(const gitops::ApplyReport& applied, const gitops::PruneReport* pruned) {
+  std::string out;
+  auto add = [&out](const gitops::ChangeEntry& e) {
+    if (e.action != gitops::ApplyAction::kCreated && e.action != gitops::ApplyAction::kConfigured &&
+        e.action != gitops::ApplyAction::kDeleted)
+      return;
+    if (!out.empty()) out += '\n';
+    out += e.str();
+  };
+  for (const auto& e : applied.entries) add(e);
+  if (pruned)
+    for (const auto& e : pruned->entries) add(e);
+  return out;
 }
 
 bool hasFinalizer(const json& obj) {
@@ -83,14 +100,26 @@ Result<std::map<std::string, std::string>> postBuildVariables(kube::Client& clie
   return vars;
 }
 
-// The state of one reconcile: what the status will say at the end.
+// The state of one reconcile: what the status will say at the end, and the Events it will record.
 struct KustomizationReconciler::Pass {
+  struct Event {
+    std::string type, reason, message;
+  };
   json object;
   json status;
   int64_t generation = 0;
   Time now;
+  std::vector<Event> events;
 
+  // Ready False is a failure to report with a Warning, but for a dependency not ready yet: Flux waits for
+  // it with a Normal Event, and says nothing of a source that has no artifact yet (it has its own).
   void ready(const std::string& st, const std::string& reason, const std::string& message) {
+    if (st == "False" && reason != gitops::reason::kArtifactFailed) {
+      if (reason == gitops::reason::kDependencyNotReady)
+        events.push_back({"Normal", reason, message});
+      else
+        events.push_back({"Warning", reason, message});
+    }
     gitops::setCondition(status, "Ready", st, reason, message, generation, now);
     if (st == "True") {
       gitops::removeCondition(status, "Reconciling");
@@ -176,10 +205,19 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
       obj["metadata"].value("annotations", json::object()).value(gitops::kRequestedAtAnnotation, "");
   if (!requestedAt.empty()) pass.status["lastHandledReconcileAt"] = requestedAt;
 
-  // Writes the status when it changed (one merge patch on the subresource) and returns `outcome`.
+  // Writes the status when it changed (one merge patch on the subresource), then records the pass's
+  // Events (after: a pass whose status write failed runs again, and records them then), and returns
+  // `outcome`. An Event that cannot be recorded is lost, never a reason to fail the pass.
   auto finish = [&](ReconcileOutcome outcome) {
+    auto record = [&] {
+      if (!options_.events) return;
+      for (const auto& e : pass.events) (void)options_.events->record(obj, e.type, e.reason, e.message);
+    };
     pass.status["observedGeneration"] = pass.generation;
-    if (pass.status == before) return outcome;
+    if (pass.status == before) {
+      record();
+      return outcome;
+    }
     json body = pass.status;
     for (const auto& [k, v] : before.items())
       if (!body.contains(k)) body[k] = nullptr;
@@ -187,6 +225,7 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
         client_.patch(*resource, ns, name, kube::PatchType::kMerge, {{"status", body}}, {}, "status");
     if (!written)
       return ReconcileOutcome::retry("writing the status of " + key + ": " + describe(written.error()));
+    record();
     return outcome;
   };
 
@@ -196,6 +235,10 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
                          pass.generation, pass.now);
     gitops::setCondition(pass.status, "Stalled", "True", gitops::reason::kInvalidSpec, parsed.error(),
                          pass.generation, pass.now);
+    // Once per spec: a pass that finds the same invalid spec writes nothing and says nothing.
+    const json* was = gitops::findCondition(before, "Stalled");
+    if (!was || was->value("message", "") != parsed.error())
+      pass.events.push_back({"Warning", gitops::reason::kInvalidSpec, parsed.error()});
     return finish(ReconcileOutcome::done());  // terminal until the spec changes
   }
   const gitops::KustomizationSpec& spec = parsed->spec;
@@ -297,12 +340,13 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
     return finish(retry);
   }
   auto inventory = inventoryOf(applied);
+  std::optional<gitops::PruneReport> pruned;
   if (spec.prune) {
-    auto pruned = gitops::prune(client_, gitops::staleEntries(oldInventory, inventory), name, ns);
-    inventory = unionOf(inventory, pruned.failed);
+    pruned = gitops::prune(client_, gitops::staleEntries(oldInventory, inventory), name, ns);
+    inventory = unionOf(inventory, pruned->failed);
     pass.status["inventory"] = gitops::inventoryJson(inventory);
-    if (!pruned.ok()) {
-      pass.ready("False", gitops::reason::kPruneFailed, pruned.error);
+    if (!pruned->ok()) {
+      pass.ready("False", gitops::reason::kPruneFailed, pruned->error);
       return finish(retry);
     }
   } else {
@@ -322,7 +366,11 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
       checks.push_back(k);
     }
   }
+  const std::string changes = changeSet(applied, pruned ? &*pruned : nullptr);
   if (!checks.empty()) {
+    // What the health checks wait for, told before the wait (which may take up to spec.timeout).
+    if (!changes.empty() && options_.events)
+      (void)options_.events->record(obj, "Normal", gitops::reason::kProgressing, changes);
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + timeout;
     std::string failure;
@@ -364,6 +412,17 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
     }
   } else {
     gitops::removeCondition(pass.status, "Healthy");
+  }
+  // Success is told when the pass changed objects, applied a new revision, or recovered; a no-drift
+  // interval records nothing (it writes nothing at all).
+  const json* wasReady = gitops::findCondition(before, "Ready");
+  const bool recovered = !wasReady || wasReady->value("status", "") != "True";
+  const bool newRevision = before.value("lastAppliedRevision", "") != revision;
+  if (!changes.empty() || recovered || newRevision) {
+    std::string message = changes.empty() ? "Applied revision: " + revision : changes;
+    if (const json* healthy = gitops::findCondition(pass.status, "Healthy"); healthy && !changes.empty())
+      message += "\n" + healthy->value("message", "");
+    pass.events.push_back({"Normal", gitops::reason::kSucceeded, message});
   }
   pass.status["lastAppliedRevision"] = revision;
   pass.ready("True", gitops::reason::kSucceeded, "Applied revision: " + revision);

@@ -17,7 +17,8 @@
 
 namespace sluice::kube {
 class Client;
-}
+class EventRecorder;
+}  // namespace sluice::kube
 namespace sluice::gitops {
 class KustomizeBuilder;
 struct KustomizationSpec;
@@ -42,6 +43,11 @@ struct KustomizationReconcilerOptions {
   std::string fieldManager = "sluice-kustomize";
   Duration dependencyRequeue{30};  // Flux's --requeue-dependency
   std::chrono::milliseconds healthPollInterval{1000};
+  // Where the Events go, as Flux's kustomize-controller emits them: Normal ReconciliationSucceeded with
+  // the change set ("Deployment/default/web configured") when a pass changed something, Normal
+  // Progressing with it while health checks wait, Normal DependencyNotReady, and a Warning with Ready's
+  // reason for a failure. nullptr: none. A pass that changes nothing records nothing.
+  kube::EventRecorder* events = nullptr;
 };
 
 // The postBuild variables of a Kustomization in `ns`: its substituteFrom ConfigMaps and Secrets read from
