@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 
 #include "cli/view_text.h"
@@ -106,17 +107,20 @@ bool isKustomizationGroup(const std::string& group) {
   return group == "sluice.dev" || group == "kustomize.toolkit.fluxcd.io";
 }
 
+// `expanding`: the Kustomizations on the way from the root to here, which are listed again but not
+// expanded again (a Kustomization that applies itself, as a bootstrap does, or two that list each other).
 void renderChildren(std::string& out, const std::vector<std::string>& ids, const std::string& indent,
-                    const NestedInventory& nested, int depth) {
+                    const NestedInventory& nested, std::set<std::string>& expanding) {
   for (size_t i = 0; i < ids.size(); ++i) {
     const bool last = i + 1 == ids.size();
     out += indent + (last ? "└── " : "├── ") + inventoryObjectName(ids[i]) + "\n";
     auto parts = splitEntry(ids[i]);
-    // A nested Kustomization is expanded (bounded, in case two list each other).
-    if (parts && parts->kind == "Kustomization" && isKustomizationGroup(parts->group) && depth < 16) {
-      if (auto children = nested(parts->ns, parts->name))
-        renderChildren(out, *children, indent + (last ? "    " : "│   "), nested, depth + 1);
-    }
+    if (!parts || parts->kind != "Kustomization" || !isKustomizationGroup(parts->group)) continue;
+    const std::string key = parts->ns + "/" + parts->name;
+    if (!expanding.insert(key).second) continue;
+    if (auto children = nested(parts->ns, parts->name))
+      renderChildren(out, *children, indent + (last ? "    " : "│   "), nested, expanding);
+    expanding.erase(key);
   }
 }
 
@@ -131,7 +135,8 @@ std::string inventoryObjectName(const std::string& id) {
 std::string renderInventoryTree(const std::string& rootNs, const std::string& rootName,
                                 const std::vector<std::string>& entryIds, const NestedInventory& nested) {
   std::string out = "Kustomization/" + rootNs + "/" + rootName + "\n";
-  renderChildren(out, entryIds, "", nested, 0);
+  std::set<std::string> expanding{rootNs + "/" + rootName};
+  renderChildren(out, entryIds, "", nested, expanding);
   return out;
 }
 

@@ -313,7 +313,8 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
     decryptor.emplace(std::move(*identities));
   }
 
-  auto built = builder_->build(artifact->directory, spec, *vars, timeout, decryptor ? &*decryptor : nullptr);
+  auto built =
+      builder_->build(artifact->directory, spec, *vars, timeout, decryptor ? &*decryptor : nullptr, revision);
   if (!built) {
     pass.ready("False", gitops::reason::kBuildFailed, built.error());
     return finish(retry);

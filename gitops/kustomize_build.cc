@@ -271,14 +271,16 @@ KustomizeBuilder::~KustomizeBuilder() = default;
 Result<std::vector<json>> KustomizeBuilder::build(const fs::path& root, const KustomizationSpec& spec,
                                                   const std::map<std::string, std::string>& vars,
                                                   std::chrono::milliseconds timeout,
-                                                  const SopsBuildDecryptor* decryptor) const {
+                                                  const SopsBuildDecryptor* decryptor,
+                                                  const std::string& revision) const {
   // Decrypted output is never kept: secrets stay in memory no longer than one build.
   if (decryptor) {
     auto text = run(root, spec, timeout, decryptor);
     if (!text) return Error{text.error()};
     return parseBuildOutput(*text, spec.hasPostBuild, vars, decryptor);
   }
-  const std::string key = root.lexically_normal().string() + "\n" + spec.path + "\n" + overlayOf(spec).dump();
+  const std::string key =
+      root.lexically_normal().string() + "\n" + revision + "\n" + spec.path + "\n" + overlayOf(spec).dump();
   std::promise<Result<std::string>> mine;
   std::shared_future<Result<std::string>> pending;
   bool owner = false;

@@ -47,15 +47,16 @@ class KustomizeBuilder {
   // the file or the object; a substitution error naming the object. Blocks. Thread-safe.
   //
   // Without a decryptor, kustomize's output is kept (up to 16 MiB, least recently used out) by `root`,
-  // spec.path and the overlay, and reused: `root` must not change while the builder lives (an artifact's
-  // directory is named by its digest). So an interval with nothing new runs no kustomize, and
-  // Kustomizations that build the same path with different variables share one run, concurrent ones
-  // included. Remote bases a kustomization names by URL are read again only when the source's revision
-  // changes.
+  // `revision` (the source's), spec.path and the overlay, and reused: what `root` holds at a revision must
+  // not change while the builder lives (an artifact's directory is named by its digest). So an interval with
+  // nothing new runs no kustomize, and Kustomizations that build the same path with different variables share
+  // one run, concurrent ones included. Remote bases a kustomization names by URL are read again only when the
+  // source's revision changes.
   Result<std::vector<nlohmann::json>> build(const std::filesystem::path& root, const KustomizationSpec& spec,
                                             const std::map<std::string, std::string>& vars,
                                             std::chrono::milliseconds timeout,
-                                            const SopsBuildDecryptor* decryptor = nullptr) const;
+                                            const SopsBuildDecryptor* decryptor = nullptr,
+                                            const std::string& revision = "") const;
 
   // How many builds ran kustomize, and how many reused a kept output (for benchmarks and tests).
   long kustomizeRuns() const { return kustomizeRuns_; }

@@ -110,6 +110,28 @@ TEST_CASE("GitOps tree: inventory ids as Kind/ns/name, nested Kustomizations exp
         "└── ClusterRole/system:controller\n");
 }
 
+TEST_CASE("GitOps tree: a Kustomization that applies itself is listed but not expanded again",
+          "[gitops-cli][view]") {
+  // A bootstrap: `cluster` applies its own directory (itself included) and `apps`, which lists `cluster`.
+  const NestedInventory nested = [](const std::string& ns,
+                                    const std::string& name) -> std::optional<std::vector<std::string>> {
+    if (ns == "flux" && name == "cluster")
+      return std::vector<std::string>{"flux_cluster_sluice.dev_Kustomization",
+                                      "flux_apps_sluice.dev_Kustomization"};
+    if (ns == "flux" && name == "apps")
+      return std::vector<std::string>{"flux_cluster_sluice.dev_Kustomization", "apps_web__Service"};
+    return std::nullopt;
+  };
+  CHECK(renderInventoryTree("flux", "cluster",
+                            {"flux_cluster_sluice.dev_Kustomization", "flux_apps_sluice.dev_Kustomization"},
+                            nested) ==
+        "Kustomization/flux/cluster\n"
+        "├── Kustomization/flux/cluster\n"
+        "└── Kustomization/flux/apps\n"
+        "    ├── Kustomization/flux/cluster\n"
+        "    └── Service/apps/web\n");
+}
+
 TEST_CASE("GitOps diff: changed fields only, volatile metadata left out, Secret values masked",
           "[gitops-cli][view]") {
   const json live = {{"apiVersion", "v1"},
