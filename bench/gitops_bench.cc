@@ -86,7 +86,8 @@ std::string appObjects(const std::string& name, const std::string& ns) {
          "\nstringData:\n  token: not-a-secret\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: " +
          name + "\n  namespace: " + ns + "\nspec:\n  selector:\n    app: " + name +
          "\n  ports:\n  - port: 80\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: " + name +
-         "\n  namespace: " + ns + "\nspec:\n  replicas: 0\n  selector:\n    matchLabels:\n      app: " + name +
+         "\n  namespace: " + ns +
+         "\nspec:\n  replicas: 0\n  selector:\n    matchLabels:\n      app: " + name +
          "\n  template:\n    metadata:\n      labels:\n        app: " + name +
          "\n    spec:\n      containers:\n      - name: web\n        image: registry.example/web:v1\n";
 }
@@ -202,14 +203,15 @@ struct Setup {
                                     std::chrono::seconds(10)))
       benchFail("the Kustomization CRD is not served");
     for (int n = 0; n < 10; ++n) {
-      const json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", namespaceOf(n * 100)}}}};
+      const json ns = {
+          {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", namespaceOf(n * 100)}}}};
       if (!client->create({"", "v1", "namespaces", false, "Namespace"}, "", ns)) benchFail("namespace");
     }
-    controller = startAndWait({SLUICE_BINARY, "controller", "--controllers", "gitops", "--kubeconfig",
-                               kubeconfig.string(), "--leader-elect=false", "--metrics-addr", "127.0.0.1:0",
-                               "--health-addr", "127.0.0.1:0", "--qps", "2000", "--burst", "4000",
-                               "--storage-path", (dir.path / "storage").string()},
-                              dir.path / "controller.log", "caches synced");
+    controller = startAndWait(
+        {SLUICE_BINARY, "controller", "--controllers", "gitops", "--kubeconfig", kubeconfig.string(),
+         "--leader-elect=false", "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0", "--qps",
+         "2000", "--burst", "4000", "--storage-path", (dir.path / "storage").string()},
+        dir.path / "controller.log", "caches synced");
     std::smatch m;
     const std::string log = controller->log();
     if (!std::regex_search(log, m, std::regex("serving /metrics on port ([0-9]+)")))
@@ -247,13 +249,14 @@ void recordMemory(benchmark::State& state, pid_t pid, const std::string& when) {
 }
 
 // Waits until `n` Kustomizations are applied; the seconds it took since `since`.
-double waitApplied(benchmark::State& state, LatestKustomizations& latest, std::size_t n, Clock::time_point since,
-                   std::chrono::seconds timeout) {
+double waitApplied(benchmark::State& state, LatestKustomizations& latest, std::size_t n,
+                   Clock::time_point since, std::chrono::seconds timeout) {
   std::size_t done = 0;
   while ((done = latest.count(applied)) < n && Clock::now() - since < timeout)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   state.counters["applied"] = static_cast<double>(done);
-  if (done < n) std::cerr << "only " << done << " of " << n << " applied; e.g. " << latest.anyMessage() << "\n";
+  if (done < n)
+    std::cerr << "only " << done << " of " << n << " applied; e.g. " << latest.anyMessage() << "\n";
   return secondsSince(since);
 }
 
@@ -292,8 +295,8 @@ void BM_Kustomizations(benchmark::State& state) {
 
     // A no-drift interval: every Kustomization reconciles once more, and nothing is written.
     const int64_t revision = clusterRevision(*s.client);
-    const double reconciles = metric(scrape(s.metricsPort), "workqueue_work_duration_seconds_count",
-                                     "name=\"kustomizations\"");
+    const double reconciles =
+        metric(scrape(s.metricsPort), "workqueue_work_duration_seconds_count", "name=\"kustomizations\"");
     std::this_thread::sleep_for(std::chrono::seconds(kIntervalSeconds + 5));
     state.counters["interval_reconciles"] =
         metric(scrape(s.metricsPort), "workqueue_work_duration_seconds_count", "name=\"kustomizations\"") -

@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh build
-ctest --test-dir build --output-on-failure -j2
+# The tests wait on servers and timers more than they compute: one more at a time than there are cores.
+ctest --test-dir build --output-on-failure -j"$(($(nproc) + 1))"
