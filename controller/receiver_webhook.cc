@@ -29,7 +29,12 @@ const kube::ResourceRef& resourceOf(const std::string& kind) {
 
 std::string labelSelector(const std::map<std::string, std::string>& labels) {
   std::string out;
-  for (const auto& [k, v] : labels) out += (out.empty() ? "" : ",") + k + "=" + v;
+  for (const auto& [k, v] : labels) {
+    if (!out.empty()) out += ",";
+    out += k;
+    out += "=";
+    out += v;
+  }
   return out;
 }
 

@@ -240,7 +240,9 @@ Result<std::optional<std::string>> SopsBuildDecryptor::decryptObject(std::string
     } else {
       continue;
     }
-    const std::string entry = name + " data." + key;
+    std::string entry = name;
+    entry += " data.";
+    entry += key;
     if (stored != Stored::kBinary && storedAs(key) != Stored::kBinary && storedAs(key) != stored)
       return Error{entry + ": the SOPS file is stored in another format than its key's extension says"};
     auto plain = decryptStored(*bytes, stored, entry, identities_);
