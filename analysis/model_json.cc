@@ -441,66 +441,6 @@ Result<T> fromJsonWithoutSource(const json& v, const char* path, bool warnUnknow
   return Error{joinErrors(diags)};
 }
 
-// Reads the apiVersion/kind/metadata envelope of any analysis kind, then `readSpec` on spec.
-template <typename ReadBody>
-void readEnvelope(Reporter& r, const json& object, std::string& apiVersion, std::string& kind,
-                  std::initializer_list<const char*> kinds, ObjectMeta& metadata, ReadBody readBody) {
-  if (!object.is_object()) {
-    r.wrongType("", "an object", object);
-    return;
-  }
-  ObjectReader o(r, object, "");
-  if (!o.has("apiVersion")) {
-    r.error("apiVersion", "is required");
-  } else {
-    o.read("apiVersion", apiVersion, readString);
-    const json& api = object.at("apiVersion");
-    if (api.is_string() && api != engine::kApiVersion && api != engine::kArgoApiVersion) {
-      r.error("apiVersion", std::string("must be ") + engine::kApiVersion + " or " + engine::kArgoApiVersion +
-                                ", got " + describeValue(api));
-    }
-  }
-  o.readRequired("kind", kind);
-  if (!kind.empty() && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
-    std::string allowed;
-    for (const char* k : kinds) allowed += (allowed.empty() ? "" : " or ") + std::string(k);
-    r.error("kind", "must be " + allowed + ", got \"" + kind + "\"");
-  }
-  if (const json* m = o.get("metadata")) {
-    readObject(r, *m, "metadata", [&](ObjectReader& mo) { engine::readMetadata(mo, metadata); });
-  } else {
-    r.error("metadata", "is required");
-  }
-  if (const json* s = o.get("spec")) {
-    readObject(r, *s, "spec", [&](ObjectReader& so) { readBody(so); });
-  } else {
-    r.error("spec", "is required");
-  }
-  readBody.status(o);
-  o.warnUnknown();
-}
-
-// Runs `read` on a fresh diagnostics list, then moves them into `diags` in reading order. Returns whether
-// there were no errors.
-template <typename Read>
-bool collectInOrder(const SourceMap& source, Diagnostics& diags, Read read) {
-  Diagnostics local;
-  Reporter r(source, local);
-  try {
-    read(r, local);
-  } catch (const std::exception& e) {
-    // A defect here must not take down a controller or a lint run: report it against the document.
-    r.error("", std::string("cannot be read: ") + e.what());
-  }
-  // Unknown fields are found after their siblings are read: put everything back in reading order.
-  std::vector<Diagnostic> found = local.items();
-  std::stable_sort(found.begin(), found.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-  });
-  for (auto& d : found) diags.add(std::move(d));
-  return !local.hasErrors();
-}
-
 }  // namespace
 
 json metricToJson(const Metric& m) {
@@ -577,15 +517,12 @@ std::optional<AnalysisTemplate> parseAnalysisTemplate(const json& object, const 
                                                       Diagnostics& diags) {
   AnalysisTemplate t;
   t.kind.clear();
-  struct Body {
-    AnalysisTemplateSpec& spec;
-    void operator()(ObjectReader& o) { readTemplateSpec(o, spec); }
-    // Templates have no status; a stray one is an unknown field.
-    void status(ObjectReader&) {}
-  };
-  bool ok = collectInOrder(source, diags, [&](Reporter& r, Diagnostics& local) {
-    readEnvelope(r, object, t.apiVersion, t.kind, {kAnalysisTemplateKind, kClusterAnalysisTemplateKind},
-                 t.metadata, Body{t.spec});
+  bool ok = readInOrder(source, diags, [&](Reporter& r, Diagnostics& local) {
+    readEnvelope(
+        r, object, t.apiVersion, t.kind, {engine::kApiVersion, engine::kArgoApiVersion},
+        {kAnalysisTemplateKind, kClusterAnalysisTemplateKind}, t.metadata,
+        [&](ObjectReader& o) { readTemplateSpec(o, t.spec); },
+        [](ObjectReader&) {});  // templates have no status: a stray one is an unknown field
     if (!local.hasErrors()) {
       validateTemplateSpec(t.spec, source, local);
       validateConditionsAndArgs(t.spec.metrics, t.spec.args, t.spec.templates.empty(), source, local);
@@ -598,18 +535,14 @@ std::optional<AnalysisTemplate> parseAnalysisTemplate(const json& object, const 
 std::optional<AnalysisRun> parseAnalysisRun(const json& object, const SourceMap& source, Diagnostics& diags) {
   AnalysisRun run;
   std::string kind;
-  struct Body {
-    AnalysisRun& run;
-    void operator()(ObjectReader& o) { readRunSpec(o, run.spec); }
-    void status(ObjectReader& o) {
-      if (const json* st = o.get("status")) {
-        readStatusObject(o.reporter(), *st, "status",
-                         [&](ObjectReader& so) { readRunStatus(so, run.status); });
-      }
-    }
-  };
-  bool ok = collectInOrder(source, diags, [&](Reporter& r, Diagnostics& local) {
-    readEnvelope(r, object, run.apiVersion, kind, {kAnalysisRunKind}, run.metadata, Body{run});
+  bool ok = readInOrder(source, diags, [&](Reporter& r, Diagnostics& local) {
+    readEnvelope(
+        r, object, run.apiVersion, kind, {engine::kApiVersion, engine::kArgoApiVersion}, {kAnalysisRunKind},
+        run.metadata, [&](ObjectReader& o) { readRunSpec(o, run.spec); },
+        [&](ObjectReader& o) {
+          if (const json* st = o.get("status"))
+            readStatusObject(r, *st, "status", [&](ObjectReader& so) { readRunStatus(so, run.status); });
+        });
     if (!local.hasErrors()) {
       validateRunSpec(run.spec, source, local);
       validateConditionsAndArgs(run.spec.metrics, run.spec.args, true, source, local);

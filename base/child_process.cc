@@ -10,6 +10,8 @@
 #include <cstring>
 #include <thread>
 
+#include "base/clock.h"
+
 extern char** environ;
 
 namespace sluice {
@@ -83,8 +85,8 @@ std::string ChildProcess::exitDescription() const {
 void ChildProcess::stop(std::chrono::milliseconds grace) {
   if (!running()) return;
   ::kill(-pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (running() && std::chrono::steady_clock::now() < deadline) {
+  auto deadline = realClock().now() + grace;
+  while (running() && realClock().now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (!running()) return;

@@ -206,6 +206,91 @@ void ObjectReader::warnUnknown() {
   }
 }
 
+void readObjectMeta(ObjectReader& o, ObjectMeta& meta) {
+  o.readRequired("name", meta.name);
+  o.read("namespace", meta.ns, readString);
+  o.read("uid", meta.uid, readString);
+  o.read("resourceVersion", meta.resourceVersion, readString);
+  o.read("generation", meta.generation, readInt64);
+  o.read("labels", meta.labels, readStringMap);
+  o.read("annotations", meta.annotations, readStringMap);
+  o.ignore({"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName",
+            "finalizers", "ownerReferences", "managedFields", "selfLink"});
+}
+
+namespace {
+
+// "a, b or c"
+std::string oneOf(std::initializer_list<std::string_view> names) {
+  std::string out;
+  size_t i = 0;
+  for (std::string_view n : names) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += n;
+    ++i;
+  }
+  return out;
+}
+
+bool listed(std::initializer_list<std::string_view> names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
+void readEnvelope(Reporter& r, const nlohmann::json& object, std::string& apiVersion, std::string& kind,
+                  std::initializer_list<std::string_view> apiVersions,
+                  std::initializer_list<std::string_view> kinds, ObjectMeta& meta,
+                  const std::function<void(ObjectReader&)>& spec,
+                  const std::function<void(ObjectReader&)>& status) {
+  if (!object.is_object()) {
+    r.wrongType("", "an object", object);
+    return;
+  }
+  ObjectReader o(r, object, "");
+  if (!o.has("apiVersion")) {
+    r.error("apiVersion", "is required");
+  } else {
+    o.read("apiVersion", apiVersion, readString);
+    const nlohmann::json& api = object.at("apiVersion");
+    if (api.is_string() && !listed(apiVersions, apiVersion))
+      r.error("apiVersion", "must be " + oneOf(apiVersions) + ", got " + describeValue(api));
+  }
+  o.readRequired("kind", kind);
+  if (!kind.empty() && !listed(kinds, kind))
+    r.error("kind", "must be " + oneOf(kinds) + ", got \"" + kind + "\"");
+  if (const nlohmann::json* m = o.get("metadata")) {
+    readObject(r, *m, "metadata", [&](ObjectReader& mo) { readObjectMeta(mo, meta); });
+  } else {
+    r.error("metadata", "is required");
+  }
+  if (const nlohmann::json* s = o.get("spec")) {
+    readObject(r, *s, "spec", [&](ObjectReader& so) { spec(so); });
+  } else {
+    r.error("spec", "is required");
+  }
+  status(o);
+  o.warnUnknown();
+}
+
+bool readInOrder(const SourceMap& source, Diagnostics& diags,
+                 const std::function<void(Reporter&, Diagnostics&)>& read) {
+  Diagnostics local;
+  Reporter r(source, local);
+  try {
+    read(r, local);
+  } catch (const std::exception& e) {
+    r.error("", std::string("cannot be read: ") + e.what());
+  }
+  // Unknown fields are found after their siblings are read: put everything back in reading order.
+  std::vector<Diagnostic> found = local.items();
+  std::stable_sort(found.begin(), found.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  for (auto& d : found) diags.add(std::move(d));
+  return !local.hasErrors();
+}
+
 std::string joinErrors(const Diagnostics& diags) {
   std::string message;
   for (const auto& d : diags.items()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "base/diagnostics.h"
+#include "base/object_meta.h"
 #include "base/result.h"
 #include "base/source.h"
 #include "base/time.h"
@@ -198,6 +200,27 @@ void readStatusObject(Reporter& r, const nlohmann::json& v, const std::string& p
   ObjectReader o(r, v, path);
   fill(o);
 }
+
+// ---- the envelope every kind shares -------------------------------------------------------------
+
+// metadata: name (required), namespace, uid, resourceVersion, generation, labels, annotations; the other
+// server-managed fields are accepted and dropped.
+void readObjectMeta(ObjectReader& o, ObjectMeta& meta);
+
+// Reads an object of one kind: `apiVersion` (one of `apiVersions`), `kind` (one of `kinds`), metadata into
+// `meta`, the required spec by `spec`, then `status` on the top-level reader (it reads "status" itself,
+// or leaves it to be reported as an unknown field); unknown top-level fields are warned about.
+void readEnvelope(Reporter& r, const nlohmann::json& object, std::string& apiVersion, std::string& kind,
+                  std::initializer_list<std::string_view> apiVersions,
+                  std::initializer_list<std::string_view> kinds, ObjectMeta& meta,
+                  const std::function<void(ObjectReader&)>& spec,
+                  const std::function<void(ObjectReader&)>& status);
+
+// Runs `read` on a fresh diagnostics list (an exception becomes an error against the whole document, so
+// a defect never takes down a controller or a lint run), then moves the diagnostics into `diags` in
+// reading order. Returns whether there was no error.
+bool readInOrder(const SourceMap& source, Diagnostics& diags,
+                 const std::function<void(Reporter&, Diagnostics&)>& read);
 
 // The errors of `diags` on one line, "path: message; path: message", for callers that return a Result.
 std::string joinErrors(const Diagnostics& diags);

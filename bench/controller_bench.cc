@@ -20,6 +20,7 @@
 #include "base/diagnostics.h"
 #include "base/source.h"
 #include "bench/bench_cluster.h"
+#include "bench/process_stats.h"
 #include "bench/sqlite_baseline.h"
 #include "controller/manager.h"
 #include "controller/resources.h"
@@ -37,8 +38,11 @@ namespace {
 using nlohmann::json;
 using sluice::bench::applyCrds;
 using sluice::bench::clientFor;
+using sluice::bench::cpuSeconds;
+using sluice::bench::recordMemory;
 using sluice::bench::rollout;
 using sluice::bench::ScratchDir;
+using sluice::bench::startAndWait;
 using Clock = std::chrono::steady_clock;
 namespace kube = sluice::kube;
 namespace controller = sluice::controller;
@@ -102,43 +106,6 @@ void forEachRollout(kube::Client& client, int count,
 }
 
 // ---- A controller process ------------------------------------------------------------------------------
-
-long statusKiB(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
-  }
-  return -1;
-}
-
-// User plus system CPU seconds of the process (fields 14 and 15 of /proc/PID/stat).
-double cpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream rest(all.substr(all.rfind(')') + 2));  // after "pid (comm) "
-  std::string f;
-  long ticks = 0;
-  for (int i = 3; i <= 15 && rest >> f; ++i) {
-    if (i >= 14) ticks += std::stol(f);
-  }
-  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-std::unique_ptr<sluice::testing::ChildProcess> startAndWait(std::vector<std::string> argv,
-                                                            const std::filesystem::path& log,
-                                                            const std::string& readyLine) {
-  auto p = std::make_unique<sluice::testing::ChildProcess>(std::move(argv), log);
-  if (!sluice::testing::waitUntil([&] { return p->log().find(readyLine) != std::string::npos; },
-                                  std::chrono::seconds(120)))
-    fail("no \"" + readyLine + "\" in:\n" + p->log());
-  return p;
-}
-
-void recordMemory(benchmark::State& state, pid_t pid, const std::string& when) {
-  state.counters[when + "_VmRSS_KiB"] = static_cast<double>(statusKiB(pid, "VmRSS:"));
-  state.counters[when + "_VmHWM_KiB"] = static_cast<double>(statusKiB(pid, "VmHWM:"));
-}
 
 // A thread that watches one resource in `ns` ("": all) from now on and hands every event to `handler`.
 class Watcher {

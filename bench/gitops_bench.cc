@@ -21,6 +21,7 @@
 
 #include "base/source.h"
 #include "bench/bench_cluster.h"
+#include "bench/process_stats.h"
 #include "kube/client.h"
 #include "net/http_client.h"
 #include "tests/support/git_repo.h"
@@ -32,7 +33,10 @@ using nlohmann::json;
 using sluice::bench::applyCrds;
 using sluice::bench::benchFail;
 using sluice::bench::clientFor;
+using sluice::bench::cpuSeconds;
+using sluice::bench::recordMemory;
 using sluice::bench::ScratchDir;
+using sluice::bench::startAndWait;
 using Clock = std::chrono::steady_clock;
 namespace kube = sluice::kube;
 
@@ -44,37 +48,6 @@ const kube::ResourceRef kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
 constexpr int kIntervalSeconds = 30;
 
 double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-long statusKiB(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
-  }
-  return -1;
-}
-
-// User plus system CPU seconds of the process and its children (the kustomize runs it waited for).
-double cpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream rest(all.substr(all.rfind(')') + 2));  // after "pid (comm) "
-  std::string f;
-  long ticks = 0;
-  for (int i = 3; i <= 17 && rest >> f; ++i) {
-    if (i >= 14) ticks += std::stol(f);  // utime, stime, cutime, cstime
-  }
-  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-std::unique_ptr<sluice::testing::ChildProcess> startAndWait(std::vector<std::string> argv,
-                                                            const std::filesystem::path& log,
-                                                            const std::string& readyLine) {
-  auto p = std::make_unique<sluice::testing::ChildProcess>(std::move(argv), log);
-  if (!sluice::testing::waitUntil([&] { return p->log().find(readyLine) != std::string::npos; },
-                                  std::chrono::seconds(120)))
-    benchFail("no \"" + readyLine + "\" in:\n" + p->log());
-  return p;
-}
 
 // The five objects of app `name` in namespace `ns`; `${app}` and `${ns}` where the shared template
 // leaves them to postBuild substitution.
@@ -165,6 +138,39 @@ int64_t clusterRevision(kube::Client& client) {
   return std::stoll(list->value(json::json_pointer("/metadata/resourceVersion"), std::string("0")));
 }
 
+// Every object written since `revision` (any namespace), one line each on stderr, so that a no-drift
+// interval that writes says what it wrote; the count.
+int writesSince(kube::Client& client, int64_t revision) {
+  const std::vector<kube::ResourceRef> kinds = {kConfigMaps,
+                                                kKustomizations,
+                                                kGitRepositories,
+                                                {"", "v1", "events", true, "Event"},
+                                                {"", "v1", "secrets", true, "Secret"},
+                                                {"", "v1", "services", true, "Service"},
+                                                {"", "v1", "serviceaccounts", true, "ServiceAccount"},
+                                                {"", "v1", "namespaces", false, "Namespace"},
+                                                {"", "v1", "pods", true, "Pod"},
+                                                {"apps", "v1", "deployments", true, "Deployment"},
+                                                {"apps", "v1", "replicasets", true, "ReplicaSet"},
+                                                {"coordination.k8s.io", "v1", "leases", true, "Lease"}};
+  int count = 0;
+  for (const auto& kind : kinds) {
+    auto list = client.listAll(kind, "");
+    if (!list) benchFail("list " + kind.resource + ": " + list.error().describe());
+    for (const auto& item : (*list)["items"]) {
+      const json& meta = item["metadata"];
+      if (std::stoll(meta.value("resourceVersion", std::string("0"))) <= revision) continue;
+      ++count;
+      std::cerr << "written in the interval: " << kind.kind << " " << meta.value("namespace", "") << "/"
+                << meta.value("name", "");
+      if (kind.resource == "events")
+        std::cerr << " (" << item.value("reason", "") << ": " << item.value("message", "") << ")";
+      std::cerr << "\n";
+    }
+  }
+  return count;
+}
+
 // A counter's value in the controller's /metrics text, summed over the series whose labels hold `labels`.
 double metric(const std::string& text, const std::string& name, const std::string& labels) {
   double sum = 0;
@@ -243,11 +249,6 @@ struct Setup {
   }
 };
 
-void recordMemory(benchmark::State& state, pid_t pid, const std::string& when) {
-  state.counters[when + "_VmRSS_KiB"] = static_cast<double>(statusKiB(pid, "VmRSS:"));
-  state.counters[when + "_VmHWM_KiB"] = static_cast<double>(statusKiB(pid, "VmHWM:"));
-}
-
 // Waits until `n` Kustomizations are applied; the seconds it took since `since`.
 double waitApplied(benchmark::State& state, LatestKustomizations& latest, std::size_t n,
                    Clock::time_point since, std::chrono::seconds timeout) {
@@ -302,6 +303,7 @@ void BM_Kustomizations(benchmark::State& state) {
         metric(scrape(s.metricsPort), "workqueue_work_duration_seconds_count", "name=\"kustomizations\"") -
         reconciles;
     state.counters["interval_writes"] = static_cast<double>(clusterRevision(*s.client) - revision);
+    state.counters["interval_objects_written"] = writesSince(*s.client, revision);
     state.counters["interval_cpu_s"] = cpuSeconds(pid) - cpuCold;
     recordMemory(state, pid, "interval");
     s.controller->stop();

@@ -147,18 +147,16 @@ int watchRollout(kube::Client& client, const std::string& ns, const std::string&
                                                                     {"analysisruns", runs.get()}};
   for (const auto& entry : all) entry.second->start();
 
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto over = [&] {
-    return stopped || (timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline);
-  };
+  const auto deadline = realClock().now() + timeout;
+  auto over = [&] { return stopped || (timeout.count() > 0 && realClock().now() >= deadline); };
   // A list that keeps failing (no permission to list pods, say) is said, not waited on in silence.
-  const auto syncBy = std::chrono::steady_clock::now() + kSyncTimeout;
+  const auto syncBy = realClock().now() + kSyncTimeout;
   int exitCode = kExitOk;
   for (auto [what, i] : all) {
     while (!i->waitForSync(std::chrono::milliseconds(200))) {
       const std::lock_guard<std::mutex> lock(mu);
       if (over()) break;
-      if (std::chrono::steady_clock::now() >= syncBy) {
+      if (realClock().now() >= syncBy) {
         std::cerr << "error: cannot watch " << what << ": " << i->lastError() << "\n";
         stopped = true;
         exitCode = kExitFailure;

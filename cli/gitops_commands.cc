@@ -170,14 +170,14 @@ Result<std::chrono::milliseconds> timeoutOf(const ObjectArgs& args) {
   return *t;
 }
 
-std::string nowRequested() { return formatRfc3339Micro(std::chrono::system_clock::now()); }
+std::string nowRequested() { return formatRfc3339Micro(realClock().wallNow()); }
 
 // Polls the object until the controller has handled `requestedAt` (see reconcileState) or `timeout`.
 // Prints the outcome; returns the exit status: 0 only when Ready is True.
 int waitHandled(KubeSession& s, const Kind& kind, const std::string& ns, const std::string& name,
                 const std::string& requestedAt, std::chrono::milliseconds timeout) {
   say("◎", std::string("waiting for ") + kind.name + " reconciliation");
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = realClock().now() + timeout;
   for (;;) {
     auto obj = fetch(s, kind, ns, name);
     if (!obj) return kExitFailure;
@@ -196,7 +196,7 @@ int waitHandled(KubeSession& s, const Kind& kind, const std::string& ns, const s
       }
       return kExitOk;
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (realClock().now() >= deadline) {
       std::string line = "timed out waiting for ";
       line += kind.name;
       line += " ";

@@ -58,7 +58,27 @@ struct GitOpsGroup::Impl {
   ReceiverReconciler receiverReconciler;
   ReceiverWebhook webhook;
   kube::WorkQueue repoQueue, kustomizationQueue, receiverQueue;
-  std::mutex extractMu;  // one extraction at a time: two workers may want the same artifact
+  // The unpacked revision directories some reconcile builds from. Once a newer revision of the same
+  // source is unpacked, an older one is stale, and the last holder to let go removes it.
+  struct Unpacked;
+  struct UnpackedDirs {
+    std::mutex mu;  // one extraction at a time (two workers may want the same artifact)
+    std::map<fs::path, std::weak_ptr<Unpacked>> held;
+  };
+  struct Unpacked {
+    fs::path dir;
+    std::shared_ptr<UnpackedDirs> dirs;
+    bool stale = false;  // under dirs->mu
+    ~Unpacked() {
+      std::lock_guard lock(dirs->mu);
+      auto it = dirs->held.find(dir);
+      if (it != dirs->held.end() && !it->second.expired()) return;  // taken up again meanwhile
+      if (it != dirs->held.end()) dirs->held.erase(it);
+      std::error_code ec;
+      if (stale) fs::remove_all(dir, ec);
+    }
+  };
+  std::shared_ptr<UnpackedDirs> unpacked = std::make_shared<UnpackedDirs>();
 
   Impl(kube::Client& c, const ManagerOptions& o, const Clock& clock)
       : options(o),
@@ -124,19 +144,40 @@ struct GitOpsGroup::Impl {
     const std::string digest = artifact.value("digest", "");
     const fs::path parent = storage / "sources" / ns / name;
     const fs::path dir = parent / digest.substr(digest.find(':') + 1);
-    std::lock_guard lock(extractMu);
-    if (!fs::exists(dir)) {
-      const fs::path partial = parent / (".partial-" + dir.filename().string());
+    // Holders looked at under the lock are let go after it: the last one's destructor takes the lock.
+    std::vector<std::shared_ptr<Unpacked>> looked;
+    std::lock_guard lock(unpacked->mu);
+    std::shared_ptr<Unpacked> hold = unpacked->held[dir].lock();
+    if (!hold) {
+      if (!fs::exists(dir)) {
+        const fs::path partial = parent / (".partial-" + dir.filename().string());
+        std::error_code ec;
+        fs::remove_all(partial, ec);
+        if (Status s = gitops::extractArtifact(storage, artifact, partial); !s) return Error{s.error()};
+        fs::rename(partial, dir, ec);
+        if (ec) return Error{"cannot move the unpacked artifact into " + dir.string() + ": " + ec.message()};
+      }
+      hold = std::make_shared<Unpacked>();
+      hold->dir = dir;
+      hold->dirs = unpacked;
+      unpacked->held[dir] = hold;
+      // Older revisions of this source: removed now, or by the last reconcile still building from one.
       std::error_code ec;
-      fs::remove_all(partial, ec);
-      if (Status s = gitops::extractArtifact(storage, artifact, partial); !s) return Error{s.error()};
-      fs::rename(partial, dir, ec);
-      if (ec) return Error{"cannot move the unpacked artifact into " + dir.string() + ": " + ec.message()};
       for (const auto& entry : fs::directory_iterator(parent, ec)) {
-        if (entry.path() != dir) fs::remove_all(entry.path(), ec);
+        if (entry.path() == dir) continue;
+        auto it = unpacked->held.find(entry.path());
+        std::shared_ptr<Unpacked> other = it != unpacked->held.end() ? it->second.lock() : nullptr;
+        if (other) {
+          other->stale = true;
+          looked.push_back(std::move(other));
+        } else {
+          fs::remove_all(entry.path(), ec);
+          if (it != unpacked->held.end()) unpacked->held.erase(it);
+        }
       }
     }
-    return SourceArtifact{dir, artifact.value("revision", "")};
+    hold->stale = false;  // a source set back to this revision wants it again
+    return SourceArtifact{dir, artifact.value("revision", ""), std::move(hold)};
   }
 
   // Which Kustomizations each source and each Kustomization wakes, kept as the Kustomizations come and

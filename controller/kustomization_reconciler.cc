@@ -327,6 +327,7 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
   ao.force = spec.force;
   ao.fieldManager = options_.fieldManager;
   ao.waitTimeout = timeout;
+  ao.clock = &clock_;
   // A revision not applied before is checked whole by a dry run first, so that a refusal changes nothing;
   // the revision already applied was accepted then, and an interval only corrects drift.
   ao.validateFirst = gitops::findCondition(pass.status, "Ready") == nullptr ||
@@ -372,7 +373,7 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
     // What the health checks wait for, told before the wait (which may take up to spec.timeout).
     if (!changes.empty() && options_.events)
       (void)options_.events->record(obj, "Normal", gitops::reason::kProgressing, changes);
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = clock_.now();
     const auto deadline = started + timeout;
     std::string failure;
     for (;;) {
@@ -390,7 +391,7 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
           waiting.push_back(k.describe() + " status: '" + gitops::healthStateName(h.state) + "'");
       }
       if (!failure.empty() || waiting.empty()) break;
-      if (std::chrono::steady_clock::now() + options_.healthPollInterval > deadline) {
+      if (clock_.now() + options_.healthPollInterval > deadline) {
         failure = "timeout waiting for: [";
         for (size_t i = 0; i < waiting.size(); ++i) failure += (i ? ", " : "") + waiting[i];
         failure += "]";
@@ -407,7 +408,7 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
     // The message of a health check that keeps passing stays as it was: an interval writes nothing.
     const json* old = gitops::findCondition(pass.status, "Healthy");
     if (!old || old->value("status", "") != "True" || applied.changed()) {
-      const auto took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+      const auto took = std::chrono::duration_cast<Duration>(clock_.now() - started);
       gitops::setCondition(pass.status, "Healthy", "True", gitops::reason::kHealthSucceeded,
                            "Health check passed in " + formatDuration(took), pass.generation, pass.now);
     }

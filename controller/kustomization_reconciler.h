@@ -30,6 +30,10 @@ namespace sluice::controller {
 struct SourceArtifact {
   std::filesystem::path directory;
   std::string revision;
+  // Keeps `directory` while the build reads it: a newer revision of the source unpacked meanwhile
+  // removes the older one only once no reconcile holds it. Null when the directory is not the
+  // resolver's to remove.
+  std::shared_ptr<const void> hold;
 };
 
 // Finds the artifact of a Kustomization's spec.sourceRef. An error is ArtifactFailed (source or artifact

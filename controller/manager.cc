@@ -79,14 +79,14 @@ struct Manager::Impl {
     kube::WorkQueue& queue = *q.queue;
     while (auto key = queue.get()) {
       ReconcileOutcome outcome;
-      const auto began = std::chrono::steady_clock::now();
+      const auto began = clock.now();
       try {
         outcome = q.reconcile(*key);
       } catch (const std::exception& e) {
         // A reconcile that throws is a bug; the key is retried with backoff and the process lives on.
         outcome = ReconcileOutcome::retry(std::string("internal error: ") + e.what());
       }
-      const auto took = std::chrono::steady_clock::now() - began;
+      const auto took = clock.now() - began;
       if (q.observe) q.observe(took);
       if (options.onReconcile) options.onReconcile(q.name, took);
       switch (outcome.kind) {

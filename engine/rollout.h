@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/int_or_percent.h"
+#include "base/object_meta.h"
 #include "base/time.h"
 
 namespace sluice::engine {
@@ -27,15 +28,8 @@ inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-do
 // An int or a percentage, as maxSurge and maxUnavailable take ("25%" or 2).
 using sluice::IntOrPercent;
 
-struct ObjectMeta {
-  std::string name;
-  std::string ns;  // "namespace" on the wire
-  std::string uid;
-  std::string resourceVersion;
-  int64_t generation = 0;
-  std::map<std::string, std::string> labels;
-  std::map<std::string, std::string> annotations;
-};
+// The metadata a Rollout and the analysis kinds keep (base/object_meta.h).
+using sluice::ObjectMeta;
 
 // ---- analysis references, as a Rollout makes them -------------------------------------------------
 

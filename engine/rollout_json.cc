@@ -46,18 +46,6 @@ std::optional<IntOrPercent> readIntOrPercent(Reporter& r, const json& v, const s
 
 // ---- metadata ------------------------------------------------------------------------------------
 
-void readMetadata(ObjectReader& o, ObjectMeta& meta) {
-  o.readRequired("name", meta.name);
-  o.read("namespace", meta.ns, readString);
-  o.read("uid", meta.uid, readString);
-  o.read("resourceVersion", meta.resourceVersion, readString);
-  o.read("generation", meta.generation, readInt64);
-  o.read("labels", meta.labels, readStringMap);
-  o.read("annotations", meta.annotations, readStringMap);
-  o.ignore({"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName",
-            "finalizers", "ownerReferences", "managedFields", "selfLink"});
-}
-
 namespace {
 
 // ---- analysis ------------------------------------------------------------------------------------
@@ -675,54 +663,19 @@ Result<RolloutStatus> statusFromJson(const nlohmann::json& status) {
 
 std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source,
                                     Diagnostics& diags) {
-  Diagnostics local;
-  Reporter r(source, local);
   Rollout rollout;
-  try {
-    if (!object.is_object()) {
-      r.wrongType("", "a Rollout object", object);
-    } else {
-      ObjectReader o(r, object, "");
-      if (!o.has("apiVersion")) {
-        r.error("apiVersion", "is required");
-      } else {
-        o.read("apiVersion", rollout.apiVersion, readString);
-        const json& api = object.at("apiVersion");
-        if (api.is_string() && api != kApiVersion && api != kArgoApiVersion) {
-          r.error("apiVersion", std::string("must be ") + kApiVersion + " or " + kArgoApiVersion + ", got " +
-                                    describeValue(api));
-        }
-      }
-      std::string kind;
-      o.readRequired("kind", kind);
-      if (!kind.empty() && kind != "Rollout") r.error("kind", "must be Rollout, got \"" + kind + "\"");
-      if (const json* m = o.get("metadata")) {
-        readObject(r, *m, "metadata", [&](ObjectReader& mo) { readMetadata(mo, rollout.metadata); });
-      } else {
-        r.error("metadata", "is required");
-      }
-      if (const json* s = o.get("spec")) {
-        readObject(r, *s, "spec", [&](ObjectReader& so) { readSpec(so, rollout.spec); });
-      } else {
-        r.error("spec", "is required");
-      }
-      if (const json* st = o.get("status")) {
-        readStatusObject(r, *st, "status", [&](ObjectReader& so) { readStatus(so, rollout.status); });
-      }
-      o.warnUnknown();
-    }
-  } catch (const std::exception& e) {
-    // A defect here must not take down a controller or a lint run: report it against the document.
-    r.error("", std::string("cannot be read: ") + e.what());
-  }
-  if (!local.hasErrors()) validateRollout(rollout, source, local);
-  // Unknown fields are found after their siblings are read: put everything back in reading order.
-  std::vector<Diagnostic> found = local.items();
-  std::stable_sort(found.begin(), found.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  std::string kind;
+  const bool ok = readInOrder(source, diags, [&](Reporter& r, Diagnostics& local) {
+    readEnvelope(
+        r, object, rollout.apiVersion, kind, {kApiVersion, kArgoApiVersion}, {"Rollout"}, rollout.metadata,
+        [&](ObjectReader& so) { readSpec(so, rollout.spec); },
+        [&](ObjectReader& o) {
+          if (const json* st = o.get("status"))
+            readStatusObject(r, *st, "status", [&](ObjectReader& so) { readStatus(so, rollout.status); });
+        });
+    if (!local.hasErrors()) validateRollout(rollout, source, local);
   });
-  for (auto& d : found) diags.add(std::move(d));
-  if (local.hasErrors()) return std::nullopt;
+  if (!ok) return std::nullopt;
   rollout.spec.canary.stepsHashMemo = stepsHash(rollout.spec.canary.steps);
   return rollout;
 }

@@ -20,10 +20,6 @@ namespace sluice::engine {
 std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source,
                                     Diagnostics& diags);
 
-// Reads an object's metadata (name required; server-managed fields accepted and dropped). Shared with the
-// loaders of the other kinds.
-void readMetadata(json_fields::ObjectReader& o, ObjectMeta& meta);
-
 // Status, in the shape Argo Rollouts writes it (observedGeneration a string, times RFC 3339). Fields at
 // their zero value are left out, so a merge patch built from two of these diffs cleanly.
 nlohmann::json statusToJson(const RolloutStatus& status);

@@ -71,20 +71,20 @@ std::string serverMessage(const kube::ApiError& e) {
 
 // Polls until `done` holds for the live object (or it is gone, when `untilGone`), or the timeout.
 template <typename Done>
-bool poll(kube::Client& client, const kube::ResourceRef& r, const std::string& ns, const std::string& name,
-          std::chrono::milliseconds timeout, Done done) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
+bool poll(kube::Client& client, const Clock& clock, const kube::ResourceRef& r, const std::string& ns,
+          const std::string& name, std::chrono::milliseconds timeout, Done done) {
+  const auto end = clock.now() + timeout;
   for (;;) {
     auto live = client.get(r, ns, name);
     if (done(live)) return true;
-    if (std::chrono::steady_clock::now() > end) return false;
+    if (clock.now() > end) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 
 // Waits for the cluster definitions just applied: CRDs Established, Namespaces present and not
 // terminating. An error names the first that did not become ready.
-std::string waitForDefinitions(kube::Client& client, const std::vector<json>& stored,
+std::string waitForDefinitions(kube::Client& client, const Clock& clock, const std::vector<json>& stored,
                                std::chrono::milliseconds timeout) {
   for (const auto& obj : stored) {
     const std::string kind = obj.value("kind", "");
@@ -93,11 +93,12 @@ std::string waitForDefinitions(kube::Client& client, const std::vector<json>& st
     if (!r) return serverMessage(r.error());
     const ObjectKey key = objectKey(obj);
     Health last;
-    const bool ready = poll(client, *r, key.ns, key.name, timeout, [&](const kube::ApiResult<json>& live) {
-      if (!live) return false;
-      last = assessHealth(*live);
-      return last.state == HealthState::kCurrent;
-    });
+    const bool ready =
+        poll(client, clock, *r, key.ns, key.name, timeout, [&](const kube::ApiResult<json>& live) {
+          if (!live) return false;
+          last = assessHealth(*live);
+          return last.state == HealthState::kCurrent;
+        });
     if (!ready)
       return key.describe() + " did not become ready within " + std::to_string(timeout.count() / 1000) +
              "s: " + last.message;
@@ -223,7 +224,8 @@ ApplyReport applyAll(kube::Client& client, std::vector<json> objects, const Appl
     const int s = applyStage(obj);
     if (s != stage) {
       if (stage == 0) {
-        if (auto e = waitForDefinitions(client, stageStored, options.waitTimeout); !e.empty()) {
+        if (auto e = waitForDefinitions(client, *options.clock, stageStored, options.waitTimeout);
+            !e.empty()) {
           report.error = e;
           return report;
         }
@@ -250,7 +252,7 @@ ApplyReport applyAll(kube::Client& client, std::vector<json> objects, const Appl
         return report;
       }
       const bool gone =
-          poll(client, *resource, key.ns, key.name, options.waitTimeout,
+          poll(client, *options.clock, *resource, key.ns, key.name, options.waitTimeout,
                [](const kube::ApiResult<json>& live) { return !live && live.error().isNotFound(); });
       if (!gone) {
         report.error = key.describe() + ": still present after deleting it to recreate it";
@@ -283,7 +285,7 @@ ApplyReport applyAll(kube::Client& client, std::vector<json> objects, const Appl
     report.stored.push_back(applied->object);
     stageStored.push_back(applied->object);
   }
-  if (stage == 0) report.error = waitForDefinitions(client, stageStored, options.waitTimeout);
+  if (stage == 0) report.error = waitForDefinitions(client, *options.clock, stageStored, options.waitTimeout);
   return report;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "gitops/kustomization.h"
 
 namespace sluice::kube {
@@ -45,6 +46,7 @@ struct ApplySetOptions {
   std::string defaultNamespace = "default";  // for namespaced objects the build left without one
   std::string fieldManager = "sluice-kustomize";
   std::chrono::milliseconds waitTimeout{60000};  // cluster definitions becoming ready; deletions for force
+  const Clock* clock = &realClock();  // measures waitTimeout (the polls sleep 100 ms between reads)
   // Dry-run every object whose kind is already served before writing any: a refusal then leaves the
   // cluster as it was (objects of a kind the same build defines can only be checked when applied).
   bool validateFirst = false;

@@ -92,63 +92,25 @@ void readSpec(ObjectReader& o, GitRepositorySpec& spec) {
   o.ignoreUnsupported("sparseCheckout");
 }
 
-void readMetadata(ObjectReader& o, GitRepository& repo) {
-  o.readRequired("name", repo.name);
-  o.read("namespace", repo.ns, readString);
-  std::optional<int64_t> generation;
-  o.read("generation", generation, readInt64);
-  repo.generation = generation.value_or(0);
-  o.read("annotations", repo.annotations, readStringMap);
-}
-
 }  // namespace
 
 std::optional<GitRepository> parseGitRepository(const json& object, const SourceMap& source,
                                                 Diagnostics& diags) {
-  Diagnostics local;
-  Reporter r(source, local);
   GitRepository repo;
-  try {
-    if (!object.is_object()) {
-      r.wrongType("", "an object", object);
-    } else {
-      ObjectReader o(r, object, "");
-      o.readRequired("apiVersion", repo.apiVersion);
-      if (!repo.apiVersion.empty() && repo.apiVersion != kSluiceSourceApiVersion &&
-          repo.apiVersion != kFluxSourceApiVersion && repo.apiVersion != kFluxSourceApiVersionBeta2) {
-        r.error("apiVersion", std::string("must be ") + kSluiceSourceApiVersion + ", " +
-                                  kFluxSourceApiVersion + " or " + kFluxSourceApiVersionBeta2 + ", got \"" +
-                                  repo.apiVersion + "\"");
-      }
-      std::string kind;
-      o.readRequired("kind", kind);
-      if (!kind.empty() && kind != kGitRepositoryKind)
-        r.error("kind", std::string("must be ") + kGitRepositoryKind + ", got \"" + kind + "\"");
-      if (const json* m = o.get("metadata")) {
-        if (m->is_object()) {
-          // Server-managed metadata is many fields this kind has no use for: not reported as unknown.
-          ObjectReader mo(r, *m, "metadata");
-          readMetadata(mo, repo);
-        } else {
-          r.wrongType("metadata", "an object", *m);
-        }
-      } else {
-        r.error("metadata", "is required");
-      }
-      if (const json* s = o.get("spec")) {
-        readObject(r, *s, "spec", [&](ObjectReader& so) { readSpec(so, repo.spec); });
-      } else {
-        r.error("spec", "is required");
-      }
-      o.get("status");  // the controller's; read by statusFromJson
-      o.warnUnknown();
-    }
-  } catch (const std::exception& e) {
-    r.error("", std::string("cannot be read: ") + e.what());
-  }
-  const bool ok = !local.hasErrors();
-  diags.append(local);
+  ObjectMeta meta;
+  std::string kind;
+  const bool ok = readInOrder(source, diags, [&](Reporter& r, Diagnostics&) {
+    readEnvelope(
+        r, object, repo.apiVersion, kind,
+        {kSluiceSourceApiVersion, kFluxSourceApiVersion, kFluxSourceApiVersionBeta2}, {kGitRepositoryKind},
+        meta, [&](ObjectReader& so) { readSpec(so, repo.spec); },
+        [](ObjectReader& o) { o.get("status"); });  // the controller's; read by statusFromJson
+  });
   if (!ok) return std::nullopt;
+  repo.name = std::move(meta.name);
+  repo.ns = std::move(meta.ns);
+  repo.generation = meta.generation;
+  repo.annotations = std::move(meta.annotations);
   return repo;
 }
 

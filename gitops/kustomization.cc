@@ -9,6 +9,8 @@
 namespace sluice::gitops {
 
 using json_fields::ObjectReader;
+using json_fields::readEnvelope;
+using json_fields::readInOrder;
 using json_fields::Reporter;
 using nlohmann::json;
 
@@ -183,31 +185,20 @@ Duration KustomizationSpec::effectiveTimeout() const {
 }
 
 std::optional<Kustomization> readKustomization(const json& obj, const SourceMap& source, Diagnostics& diags) {
-  Reporter r(source, diags);
-  const size_t errorsBefore = diags.errorCount();
   Kustomization k;
-  if (!obj.is_object()) {
-    r.wrongType("", "an object", obj);
-    return std::nullopt;
-  }
-  const std::string apiVersion = obj.value("apiVersion", "");
-  if (apiVersion != kKustomizationApiVersion && apiVersion != kFluxKustomizationApiVersion)
-    r.error("apiVersion", "must be " + std::string(kKustomizationApiVersion) + " or " +
-                              kFluxKustomizationApiVersion + ", got \"" + apiVersion + "\"");
-  if (obj.value("kind", "") != "Kustomization") r.error("kind", "must be Kustomization");
-  k.name = metaString(obj, "name");
-  k.ns = metaString(obj, "namespace");
-  if (k.name.empty()) r.error("metadata.name", "is required");
-  if (auto m = obj.find("metadata"); m != obj.end() && m->is_object()) {
-    if (auto g = m->find("generation"); g != m->end() && g->is_number_integer())
-      k.generation = g->get<int64_t>();
-  }
-  if (auto spec = obj.find("spec"); spec != obj.end()) {
-    json_fields::readObject(r, *spec, "spec", [&](ObjectReader& o) { readSpec(o, k.spec); });
-  } else {
-    r.error("spec", "is required");
-  }
-  if (diags.errorCount() > errorsBefore) return std::nullopt;
+  ObjectMeta meta;
+  std::string apiVersion;
+  std::string kind;
+  const bool ok = readInOrder(source, diags, [&](Reporter& r, Diagnostics&) {
+    readEnvelope(
+        r, obj, apiVersion, kind, {kKustomizationApiVersion, kFluxKustomizationApiVersion}, {"Kustomization"},
+        meta, [&](ObjectReader& o) { readSpec(o, k.spec); },
+        [](ObjectReader& o) { o.get("status"); });  // the controller's
+  });
+  if (!ok) return std::nullopt;
+  k.name = std::move(meta.name);
+  k.ns = std::move(meta.ns);
+  k.generation = meta.generation;
   return k;
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "base/child_process.h"
+#include "base/clock.h"
 #include "base/input_limits.h"
 #include "base/source.h"
 #include "gitops/sops_build.h"
@@ -344,9 +345,9 @@ Result<std::string> KustomizeBuilder::run(const fs::path& root, const Kustomizat
   const fs::path log = tmp.path() / "kustomize.log";
   auto child = ChildProcess::spawn(command(dir, output), log);
   if (!child) return Error{"running kustomize: " + child.error()};
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = realClock().now() + timeout;
   while ((*child)->running()) {
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (realClock().now() > deadline) {
       (*child)->stop(std::chrono::seconds(1));
       return Error{"kustomize build timed out after " + std::to_string(timeout.count() / 1000) + "s"};
     }

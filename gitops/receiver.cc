@@ -141,62 +141,23 @@ void readSpec(ObjectReader& o, ReceiverSpec& spec) {
   o.rejectUnsupported("resourceFilter", "is not supported by sluice yet");
 }
 
-void readMetadata(ObjectReader& o, Receiver& receiver) {
-  o.readRequired("name", receiver.name);
-  o.read("namespace", receiver.ns, readString);
-  std::optional<int64_t> generation;
-  o.read("generation", generation, readInt64);
-  receiver.generation = generation.value_or(0);
-}
-
 }  // namespace
 
 std::optional<Receiver> parseReceiver(const json& object, const SourceMap& source, Diagnostics& diags) {
-  Diagnostics local;
-  Reporter r(source, local);
   Receiver receiver;
-  try {
-    if (!object.is_object()) {
-      r.wrongType("", "an object", object);
-    } else {
-      ObjectReader o(r, object, "");
-      o.readRequired("apiVersion", receiver.apiVersion);
-      if (!receiver.apiVersion.empty() && receiver.apiVersion != kSluiceNotificationApiVersion &&
-          receiver.apiVersion != kFluxNotificationApiVersion &&
-          receiver.apiVersion != kFluxNotificationApiVersionBeta2) {
-        r.error("apiVersion", std::string("must be ") + kSluiceNotificationApiVersion + ", " +
-                                  kFluxNotificationApiVersion + " or " + kFluxNotificationApiVersionBeta2 +
-                                  ", got \"" + receiver.apiVersion + "\"");
-      }
-      std::string kind;
-      o.readRequired("kind", kind);
-      if (!kind.empty() && kind != kReceiverKind)
-        r.error("kind", std::string("must be ") + kReceiverKind + ", got \"" + kind + "\"");
-      if (const json* m = o.get("metadata")) {
-        if (m->is_object()) {
-          // Server-managed metadata is many fields this kind has no use for: not reported as unknown.
-          ObjectReader mo(r, *m, "metadata");
-          readMetadata(mo, receiver);
-        } else {
-          r.wrongType("metadata", "an object", *m);
-        }
-      } else {
-        r.error("metadata", "is required");
-      }
-      if (const json* s = o.get("spec")) {
-        readObject(r, *s, "spec", [&](ObjectReader& so) { readSpec(so, receiver.spec); });
-      } else {
-        r.error("spec", "is required");
-      }
-      o.get("status");  // the controller's
-      o.warnUnknown();
-    }
-  } catch (const std::exception& e) {
-    r.error("", std::string("cannot be read: ") + e.what());
-  }
-  const bool ok = !local.hasErrors();
-  diags.append(local);
+  ObjectMeta meta;
+  std::string kind;
+  const bool ok = readInOrder(source, diags, [&](Reporter& r, Diagnostics&) {
+    readEnvelope(
+        r, object, receiver.apiVersion, kind,
+        {kSluiceNotificationApiVersion, kFluxNotificationApiVersion, kFluxNotificationApiVersionBeta2},
+        {kReceiverKind}, meta, [&](ObjectReader& so) { readSpec(so, receiver.spec); },
+        [](ObjectReader& o) { o.get("status"); });  // the controller's
+  });
   if (!ok) return std::nullopt;
+  receiver.name = std::move(meta.name);
+  receiver.ns = std::move(meta.ns);
+  receiver.generation = meta.generation;
   return receiver;
 }
 

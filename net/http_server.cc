@@ -12,6 +12,8 @@
 #include <chrono>
 #include <thread>
 
+#include "base/clock.h"
+
 namespace sluice::net {
 
 namespace asio = boost::asio;
@@ -56,8 +58,8 @@ void drain(tcp::socket& socket, beast::flat_buffer& buffer) {
   buffer.consume(buffer.size());
   char scrap[16384];
   size_t total = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (total < (size_t{64} << 20) && std::chrono::steady_clock::now() < deadline) {
+  const auto deadline = realClock().now() + std::chrono::seconds(2);
+  while (total < (size_t{64} << 20) && realClock().now() < deadline) {
     const size_t n = socket.read_some(asio::buffer(scrap), ec);
     if (ec || n == 0) break;
     total += n;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/child_process.h"
+#include "base/clock.h"
 #include "net/http_client.h"
 #include "sim/remote_write.pb.h"
 
@@ -112,7 +113,7 @@ Result<std::unique_ptr<LocalPrometheus>> LocalPrometheus::start(const LocalProme
   }
   p->process_ = std::move(*process);
 
-  auto deadline = std::chrono::steady_clock::now() + options.readyTimeout;
+  auto deadline = realClock().now() + options.readyTimeout;
   int port = 0;
   for (;;) {
     if (!p->process_->running()) {
@@ -124,7 +125,7 @@ Result<std::unique_ptr<LocalPrometheus>> LocalPrometheus::start(const LocalProme
       if (port != 0) p->address_ = "http://127.0.0.1:" + std::to_string(port);
     }
     if (port != 0 && answersReady(*p->http_, p->address_)) return p;
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (realClock().now() >= deadline) {
       p->process_->stop();
       return Error{options.binary + " was not ready within " + std::to_string(options.readyTimeout.count()) +
                    " ms (stopped); its log ends with:\n" + tail(p->log())};

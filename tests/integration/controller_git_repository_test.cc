@@ -91,14 +91,6 @@ json gitRepository(const std::string& name, const std::string& url, json ref = {
           {"spec", spec}};
 }
 
-// The condition of `type` in the object's status, or null.
-json condition(const json& obj, const std::string& type) {
-  for (const auto& c : obj.value("status", json::object()).value("conditions", json::array())) {
-    if (c.value("type", "") == type) return c;
-  }
-  return nullptr;
-}
-
 std::string rv(const json& obj) { return obj["metadata"].value("resourceVersion", ""); }
 
 }  // namespace
@@ -126,12 +118,12 @@ TEST_CASE(
   CHECK(artifact["digest"] == *gitops::fileDigest(env.storage / artifact["path"].get<std::string>()));
   CHECK(artifact["size"] == fs::file_size(env.storage / artifact["path"].get<std::string>()));
   CHECK(repo["status"]["observedGeneration"] == 1);
-  const json ready = condition(repo, "Ready");
+  const json ready = conditionOf(repo, "Ready");
   CHECK(ready["status"] == "True");
   CHECK(ready["reason"] == "Succeeded");
   CHECK(ready["message"] == "stored artifact for revision 'main@sha1:" + c1 + "'");
-  CHECK(condition(repo, "ArtifactInStorage")["status"] == "True");
-  CHECK(condition(repo, "FetchFailed").is_null());
+  CHECK(conditionOf(repo, "ArtifactInStorage")["status"] == "True");
+  CHECK(conditionOf(repo, "FetchFailed").empty());
   CHECK(env.reconciler->fetches() == 1);
 
   // kubectl's table: Flux's columns.
@@ -160,7 +152,7 @@ TEST_CASE(
   env.reconcile("podinfo");
   repo = env.get("podinfo");
   CHECK(repo["status"]["artifact"]["revision"] == "main@sha1:" + c2);
-  CHECK(condition(repo, "Ready")["message"] == "stored artifact for revision 'main@sha1:" + c2 + "'");
+  CHECK(conditionOf(repo, "Ready")["message"] == "stored artifact for revision 'main@sha1:" + c2 + "'");
   CHECK(repo["status"]["artifact"]["digest"] != artifact["digest"]);
   const fs::path dir = env.storage / "gitrepository/default/podinfo";
   CHECK(fs::exists(dir / (c1 + ".tar.gz")));
@@ -205,15 +197,15 @@ TEST_CASE("GitRepository: an unknown branch is Ready=False with Flux's reason an
   CHECK(outcome.after == std::chrono::seconds(1));
   json repo = env.get("web");
   INFO(repo.dump(2));
-  const json ready = condition(repo, "Ready");
+  const json ready = conditionOf(repo, "Ready");
   CHECK(ready["status"] == "False");
   CHECK(ready["reason"] == "GitOperationFailed");
   CHECK(ready["message"] == "failed to checkout and determine revision: unable to fetch '" +
                                 origin.fileUrl() + "': couldn't find remote ref \"refs/heads/nope\"");
-  CHECK(condition(repo, "FetchFailed")["status"] == "True");
-  CHECK(condition(repo, "FetchFailed")["reason"] == "GitOperationFailed");
-  CHECK(condition(repo, "Reconciling")["reason"] == "ProgressingWithRetry");
-  CHECK(condition(repo, "Reconciling")["message"] == "processing object: new generation 0 -> 1");
+  CHECK(conditionOf(repo, "FetchFailed")["status"] == "True");
+  CHECK(conditionOf(repo, "FetchFailed")["reason"] == "GitOperationFailed");
+  CHECK(conditionOf(repo, "Reconciling")["reason"] == "ProgressingWithRetry");
+  CHECK(conditionOf(repo, "Reconciling")["message"] == "processing object: new generation 0 -> 1");
   CHECK_FALSE(repo["status"].contains("artifact"));
   CHECK_FALSE(repo["status"].contains("observedGeneration"));
 
@@ -229,9 +221,9 @@ TEST_CASE("GitRepository: an unknown branch is Ready=False with Flux's reason an
   env.apply(gitRepository("web", origin.fileUrl(), {{"branch", "main"}}));
   env.reconcile("web");
   repo = env.get("web");
-  CHECK(condition(repo, "Ready")["status"] == "True");
-  CHECK(condition(repo, "FetchFailed").is_null());
-  CHECK(condition(repo, "Reconciling").is_null());
+  CHECK(conditionOf(repo, "Ready")["status"] == "True");
+  CHECK(conditionOf(repo, "FetchFailed").empty());
+  CHECK(conditionOf(repo, "Reconciling").empty());
   CHECK(repo["status"]["observedGeneration"] == 2);
   CHECK(repo["status"]["artifact"]["revision"] == "main@sha1:" + c1);
 }
@@ -249,26 +241,26 @@ TEST_CASE("GitRepository: a wrong password is AuthenticationFailed with a messag
   // No Secret yet.
   env.reconcile("private");
   json repo = env.get("private");
-  CHECK(condition(repo, "Ready")["reason"] == "AuthenticationFailed");
-  CHECK(condition(repo, "Ready")["message"] == "failed to get secret 'default/creds': not found");
+  CHECK(conditionOf(repo, "Ready")["reason"] == "AuthenticationFailed");
+  CHECK(conditionOf(repo, "Ready")["message"] == "failed to get secret 'default/creds': not found");
 
   env.cluster.ok("create secret generic creds --from-literal=username=flux --from-literal=password=wrong");
   env.clock.advance(std::chrono::seconds(5));
   env.reconcile("private");
   repo = env.get("private");
   INFO(repo.dump(2));
-  CHECK(condition(repo, "Ready")["status"] == "False");
-  CHECK(condition(repo, "Ready")["reason"] == "AuthenticationFailed");
-  CHECK_THAT(condition(repo, "Ready")["message"].get<std::string>(),
+  CHECK(conditionOf(repo, "Ready")["status"] == "False");
+  CHECK(conditionOf(repo, "Ready")["reason"] == "AuthenticationFailed");
+  CHECK_THAT(conditionOf(repo, "Ready")["message"].get<std::string>(),
              Catch::Contains("authentication failed") && Catch::Contains(server.url("/repo")));
-  CHECK(condition(repo, "FetchFailed")["reason"] == "AuthenticationFailed");
+  CHECK(conditionOf(repo, "FetchFailed")["reason"] == "AuthenticationFailed");
 
   env.cluster.ok("delete secret creds");
   env.cluster.ok("create secret generic creds --from-literal=username=flux --from-literal=password=s3cret");
   env.clock.advance(std::chrono::seconds(5));
   env.reconcile("private");
   repo = env.get("private");
-  CHECK(condition(repo, "Ready")["status"] == "True");
+  CHECK(conditionOf(repo, "Ready")["status"] == "True");
   CHECK(repo["status"]["artifact"]["revision"] == "main@sha1:" + c1);
 }
 
@@ -326,9 +318,9 @@ TEST_CASE("GitRepository: suspended does nothing, and an invalid spec is Stalled
   CHECK(env.reconcile("bad").kind == Kind::Done);
   json repo = env.get("bad");
   INFO(repo.dump(2));
-  CHECK(condition(repo, "Stalled")["status"] == "True");
-  CHECK(condition(repo, "Stalled")["reason"] == "InvalidSpec");
-  CHECK_THAT(condition(repo, "Ready")["message"].get<std::string>(), Catch::Contains("spec.ref.semver"));
+  CHECK(conditionOf(repo, "Stalled")["status"] == "True");
+  CHECK(conditionOf(repo, "Stalled")["reason"] == "InvalidSpec");
+  CHECK_THAT(conditionOf(repo, "Ready")["message"].get<std::string>(), Catch::Contains("spec.ref.semver"));
   CHECK(repo["status"]["observedGeneration"] == 1);
   CHECK(env.reconciler->fetches() == 0);
   // Stalled stays put: a second pass writes nothing.

@@ -256,6 +256,8 @@ TEST_CASE("a server that never answers is given up on at the timeout", "[integra
   auto r = fetchRef(req);
   const auto took = std::chrono::steady_clock::now() - start;
   REQUIRE_FALSE(r.ok());
+  INFO(r.error().message << " (after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                         << " ms)");
   CHECK(r.error().kind == FetchError::Kind::Timeout);
   CHECK_THAT(r.error().message, Catch::Contains("timed out after 2s"));
   CHECK(took >= std::chrono::milliseconds(1900));

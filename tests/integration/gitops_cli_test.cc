@@ -56,11 +56,7 @@ std::string sourceAndRoot(const std::string& url) {
             "interval": "10m", "prune": true}})";
 }
 
-std::string readyOf(const json& obj) {
-  for (const auto& c : obj.value(json::json_pointer("/status/conditions"), json::array()))
-    if (c.value("type", "") == "Ready") return c.value("status", "");
-  return "";
-}
+std::string readyOf(const json& obj) { return conditionOf(obj, "Ready").value("status", ""); }
 
 std::string colorOf(KubectlEnv& cluster) {
   return cluster.getJson("configmap web-config").value(json::json_pointer("/data/color"), std::string());
@@ -94,7 +90,8 @@ TEST_CASE(
         auto r = cluster.kubectl("get kustomization web -o json");
         if (r.exitCode != 0) return false;
         const json k = json::parse(r.output, nullptr, false);
-        return readyOf(k) == "True" && k["status"].value("lastAppliedRevision", "") == revision1;
+        return readyOf(k) == "True" &&
+               k.value("status", json::object()).value("lastAppliedRevision", "") == revision1;
       },
       std::chrono::seconds(60));
   INFO(cluster.kubectl("get kustomizations -o yaml").output);

@@ -42,7 +42,7 @@ class Source {
   sluice::controller::SourceResolver resolver() {
     return [this](const json&) -> sluice::Result<SourceArtifact> {
       if (auto failure = failureMessage(); !failure.empty()) return sluice::Error{failure};
-      return SourceArtifact{dir_.path(), revision()};
+      return SourceArtifact{dir_.path(), revision(), nullptr};
     };
   }
   // The resolver fails with `message` (empty: it works again).
@@ -146,11 +146,7 @@ struct Fixture {
   }
   json get(const std::string& what) { return env.cluster.getJson(what); }
   json ks(const std::string& name = "apps") { return get("kustomization " + name); }
-  static json ready(const json& k) {
-    for (const auto& c : k["status"].value("conditions", json::array()))
-      if (c["type"] == "Ready") return c;
-    return json::object();
-  }
+  static json ready(const json& k) { return sluice::testing::conditionOf(k, "Ready"); }
   bool exists(const std::string& what) { return env.cluster.kubectl("get " + what).exitCode == 0; }
   // The store's resourceVersion now: every write anywhere moves it.
   std::string clusterVersion() {

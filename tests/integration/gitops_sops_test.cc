@@ -43,11 +43,7 @@ std::string sopsSecretValue(const json& secret, const std::string& key) {
   return "(missing)";
 }
 
-json sopsReadyCondition(const json& k) {
-  for (const auto& c : k["status"].value("conditions", json::array()))
-    if (c["type"] == "Ready") return c;
-  return json::object();
-}
+json sopsReadyCondition(const json& k) { return conditionOf(k, "Ready"); }
 
 std::string sopsGitOpsObjects(const std::string& url) {
   return R"({"apiVersion": "sluice.dev/v1alpha1", "kind": "GitRepository",
@@ -154,7 +150,8 @@ TEST_CASE(
   const bool failed = waitUntil(
       [&] {
         const json k = env.cluster.getJson("kustomization secrets");
-        return k["status"].value("lastAttemptedRevision", "") == "main@sha1:" + commit2 &&
+        return k.value("status", json::object()).value("lastAttemptedRevision", "") ==
+                   "main@sha1:" + commit2 &&
                sopsReadyCondition(k).value("status", "") == "False";
       },
       std::chrono::seconds(60));

@@ -27,6 +27,16 @@ inline std::string shellQuote(const std::string& s) {
   return out + "'";
 }
 
+// The condition of `type` in an object's status.conditions; an empty object while there is none (also
+// before the object has a status at all).
+inline nlohmann::json conditionOf(const nlohmann::json& object, const std::string& type) {
+  const auto status = object.find("status");
+  if (status == object.end() || !status->is_object()) return nlohmann::json::object();
+  for (const auto& c : status->value("conditions", nlohmann::json::array()))
+    if (c.is_object() && c.value("type", "") == type) return c;
+  return nlohmann::json::object();
+}
+
 // Fails the test unless the kubectl on PATH is 1.27 or newer (the first with the OpenAPI v3 field
 // validation check the server relies on).
 inline void requireKubectl() {

@@ -128,7 +128,8 @@ bool waitUntil(const std::function<bool()>& ready, std::chrono::milliseconds tim
 
 CommandResult runCommand(const std::string& shellCommand) {
   CommandResult result;
-  std::string command = shellCommand + " 2>&1";
+  // Grouped, so that a redirection of the command's own stderr (`2>/dev/null`) still holds.
+  std::string command = "{ " + shellCommand + "\n} 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer{};
