@@ -18,8 +18,9 @@
 namespace sluice::gitops {
 
 // Credentials from a GitRepository's Secret: HTTP basic (`username`, `password`) or a bearer token
-// (`bearerToken`); SSH: `identity` (a private key, PEM or OpenSSH), `identity.pub` (optional), `password`
-// (the identity's passphrase, optional) and `known_hosts`.
+// (`bearerToken`), and for HTTPS the CA certificates to trust (`ca.crt`, or `caFile` as older Flux
+// versions named it); SSH: `identity` (a private key, PEM or OpenSSH), `identity.pub` (optional),
+// `password` (the identity's passphrase, optional) and `known_hosts`.
 struct GitCredentials {
   std::string username;
   std::string password;
@@ -27,10 +28,13 @@ struct GitCredentials {
   std::string identity;
   std::string identityPub;
   std::string knownHosts;
+  // PEM, one or more certificates. When set, an HTTPS server's certificate must chain to one of them
+  // (and name the host); when empty, to the system's trust store.
+  std::string caCert;
 };
 
 // The credentials of a Secret object (its base64 `data`, and `stringData` as written before the API server
-// folds it in). An error names the key that is not valid base64.
+// folds it in). An error names the key that is not valid base64, or the CA key that holds no certificate.
 Result<GitCredentials> credentialsFromSecret(const nlohmann::json& secret);
 
 struct FetchRequest {
@@ -56,6 +60,7 @@ struct FetchError {
     RefNotFound,  // no such branch, tag, ref, commit, or no tag in the semver range
     Unreachable,  // no connection (refused, unknown host, no route), or not a git repository there
     HostKey,      // the SSH host key is not the one known_hosts holds, or known_hosts is missing or bad
+    Certificate,  // the HTTPS server's certificate: unknown authority, another host's, expired
     Timeout,      // the fetch ran past its timeout
     InvalidUrl,
     Storage,  // the cache could not be written
