@@ -142,12 +142,14 @@ int checkServerCertificate(CallbackState* s, const git_cert_x509* cert, bool val
   std::string hint;
   switch (problem->kind) {
     case K::UnknownAuthority:
-      hint = ca.empty() ? "the TLS certificate of " + server + " (issuer \"" + problem->issuer +
-                              "\") is not signed by a CA of the system's trust store: put the certificate of "
-                              "the CA that signed it (PEM) in ca.crt of the Secret of spec.secretRef"
-                        : "the TLS certificate of " + server + " (issuer \"" + problem->issuer +
-                              "\") is not signed by a CA in ca.crt of the Secret of spec.secretRef: put the "
-                              "certificate of the CA that signed it there";
+      hint = ca.empty()
+                 ? "the TLS certificate of " + server + " (issuer \"" + problem->issuer +
+                       "\") is not signed by a CA of the system's trust store: put the certificate of "
+                       "the CA that signed it (PEM) in ca.crt of the Secret of spec.secretRef"
+                 : "the TLS certificate of " + server + " (issuer \"" + problem->issuer +
+                       "\") is not signed by a CA in ca.crt of the Secret of spec.secretRef: put there "
+                       "the certificate of the CA that issued it (the intermediate CA's own when an "
+                       "intermediate issued it)";
       break;
     case K::HostMismatch:
       hint = "the TLS certificate of " + server +

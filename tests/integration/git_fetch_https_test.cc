@@ -193,6 +193,23 @@ TEST_CASE("over HTTPS a CA in ca.crt that did not sign the server's certificate 
         Catch::StartsWith("unable to fetch '" + url + "': x509: certificate signed by unknown authority: ") &&
             Catch::Contains("is not signed by a CA in ca.crt of the Secret of spec.secretRef"));
   }
+  SECTION("the root of the intermediate CA that issued it: the message asks for the intermediate") {
+    TestCa intermediate(ca, "Intermediate CA");
+    const TestCertificate leaf = intermediate.issue();
+    GitHttpServer chained(tmp / "served", {}, PeerTls{leaf.certPem + intermediate.certPem(), leaf.keyPem});
+    const std::string chainedUrl = chained.url("/repo");
+    auto r = fetchRef(httpsRequest(chainedUrl, tmp / "cache", ca.certPem()));
+    REQUIRE_FALSE(r.ok());
+    INFO(r.error().message);
+    CHECK(r.error().kind == FetchError::Kind::Certificate);
+    CHECK_THAT(r.error().message,
+               Catch::Contains("(issuer \"CN=Intermediate CA\") is not signed by a CA in ca.crt") &&
+                   Catch::EndsWith("the intermediate CA's own when an intermediate issued it)"));
+    // With the intermediate there, fetched.
+    auto fixed = fetchRef(httpsRequest(chainedUrl, tmp / "cache", ca.certPem() + intermediate.certPem()));
+    INFO((fixed ? std::string() : fixed.error().message));
+    CHECK(fixed.ok());
+  }
   SECTION("a CA made under the same name with another key") {
     auto r = fetchRef(httpsRequest(url, tmp / "cache", TestCa().certPem()));
     REQUIRE_FALSE(r.ok());
