@@ -10,6 +10,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "gitops/git_fetch.h"
 #include "tests/support/git_http_server.h"
@@ -312,5 +314,44 @@ TEST_CASE("over HTTPS a silent server is given up on at the timeout in the hands
   SECTION("no answer to the TLS handshake") {
     HttpsMuteListener mute;
     timed("https://127.0.0.1:" + std::to_string(mute.port()) + "/repo");
+  }
+}
+
+TEST_CASE("over HTTPS concurrent fetches each trust only the CAs of their own request",
+          "[integration][gitops][fetch][https]") {
+  TempDir tmp("sluice-https");
+  GitRepo repo(tmp / "served" / "repo");
+  const std::string head = repo.commit({{"a.yaml", "a: 1\n"}});
+  TestCa caA("CA A");
+  TestCa caB("CA B");
+  GitHttpServer serverA(tmp / "served", {}, httpsIdentity(caA));
+  GitHttpServer serverB(tmp / "served", {}, httpsIdentity(caB));
+  // Each thread fetches a few times: with the right CA (even threads) or the other server's (odd ones).
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 3;
+  std::vector<std::vector<std::string>> outcomes(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const GitHttpServer& server = t < 2 ? serverA : serverB;
+      const TestCa& right = t < 2 ? caA : caB;
+      const TestCa& wrong = t < 2 ? caB : caA;
+      for (int i = 0; i < kRounds; ++i) {
+        const fs::path cache = tmp / ("cache-" + std::to_string(t) + "-" + std::to_string(i));
+        auto r = fetchRef(httpsRequest(server.url("/repo"), cache, (t % 2 == 0 ? right : wrong).certPem()));
+        outcomes[t].push_back(r ? r->commit : r.error().message);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < kThreads; ++t) {
+    for (const std::string& outcome : outcomes[t]) {
+      INFO("thread " << t);
+      if (t % 2 == 0) {
+        CHECK(outcome == head);
+      } else {
+        CHECK_THAT(outcome, Catch::Contains("x509: certificate signed by unknown authority"));
+      }
+    }
   }
 }
