@@ -222,8 +222,13 @@ FetchError classify(CallbackState& s, int code, const std::string& doing) {
                 "(or bearerToken; identity and known_hosts for SSH)"};
   const git_error* e = git_error_last();
   const int klass = e ? e->klass : 0;
-  if (code == GIT_ECERTIFICATE || klass == GIT_ERROR_SSL)
+  // The TLS library refused the certificate (no CA in the Secret: libgit2's own check).
+  if (code == GIT_ECERTIFICATE)
     return {K::Certificate, doing + " " + quoted(url) + ": TLS with " + serverName(s.url) + ": " + detail};
+  // No TLS session at all: the server speaks plain HTTP, or no protocol or cipher in common.
+  if (klass == GIT_ERROR_SSL)
+    return {K::Unreachable, doing + " " + quoted(url) + ": cannot reach the repository: TLS with " +
+                                serverName(s.url) + " failed: " + detail};
   if (code == GIT_EAUTH || detail.find("authentication") != std::string::npos ||
       detail.find("401") != std::string::npos)
     return {K::Auth, doing + " " + quoted(url) + ": authentication failed: " + detail};

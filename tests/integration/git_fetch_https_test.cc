@@ -283,6 +283,22 @@ TEST_CASE("over HTTPS an expired certificate is refused saying when it expired",
                  Catch::EndsWith("is outside its validity period: renew it on the server"));
 }
 
+TEST_CASE("an https URL of a plain HTTP server is unreachable saying TLS failed",
+          "[integration][gitops][fetch][https]") {
+  TempDir tmp("sluice-https");
+  GitRepo repo(tmp / "served" / "repo");
+  repo.commit({{"a.yaml", "a: 1\n"}});
+  GitHttpServer plain(tmp / "served");
+  const std::string url = "https://127.0.0.1:" + httpsPort(plain.url()) + "/repo";
+  auto r = fetchRef(httpsRequest(url, tmp / "cache"));
+  REQUIRE_FALSE(r.ok());
+  INFO(r.error().message);
+  CHECK(r.error().kind == FetchError::Kind::Unreachable);
+  CHECK_THAT(r.error().message, Catch::StartsWith("unable to fetch '" + url +
+                                                  "': cannot reach the repository: TLS with 127.0.0.1:" +
+                                                  httpsPort(url) + " failed: "));
+}
+
 TEST_CASE("over HTTPS a silent server is given up on at the timeout in the handshake or after it",
           "[integration][gitops][fetch][https]") {
   TempDir tmp("sluice-https");
