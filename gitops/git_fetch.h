@@ -58,7 +58,7 @@ struct FetchError {
   enum class Kind {
     Auth,         // the server refused the credentials, or asked for some and there are none
     RefNotFound,  // no such branch, tag, ref, commit, or no tag in the semver range
-    Unreachable,  // no connection (refused, unknown host, no route), or not a git repository there
+    Unreachable,  // no connection (refused, unknown host, no route, no TLS), or not a git repository there
     HostKey,      // the SSH host key is not the one known_hosts holds, or known_hosts is missing or bad
     Certificate,  // the HTTPS server's certificate: unknown authority, another host's, expired
     Timeout,      // the fetch ran past its timeout
@@ -73,8 +73,10 @@ struct FetchError {
 // Connects to `request.url`, resolves the ref (commit > name > semver > tag > branch; the highest tag in a
 // semver range), fetches only that ref into the cache, and returns the commit. Blocks for up to
 // `request.timeout`: connecting, and every read and write of git:// and HTTP(S), give up at the deadline
-// (git_socket.h); over SSH only the connect and the transfer's progress are bounded. Thread-safe for
-// different caches.
+// (git_socket.h); over SSH only the connect and the transfer's progress are bounded. Over HTTPS the server's
+// certificate is checked before anything is sent: against `credentials.caCert` when set (tls_verify.h),
+// for this request only, else by libgit2 against the system's trust store. Thread-safe for different
+// caches.
 Expected<FetchResult, FetchError> fetchRef(const FetchRequest& request);
 
 // Writes the tree of `commit` (as fetched into `cacheDir`) into `destination`, which must not exist.
