@@ -44,7 +44,9 @@ std::string sopsSecretValue(const json& secret, const std::string& key) {
 }
 
 json sopsReadyCondition(const json& k) {
-  for (const auto& c : k["status"].value("conditions", json::array()))
+  // Not k["status"]: on a const object without the key (a Kustomization not reconciled yet) that is
+  // undefined behaviour, seen as "cannot use value() with number".
+  for (const auto& c : k.value("status", json::object()).value("conditions", json::array()))
     if (c["type"] == "Ready") return c;
   return json::object();
 }
