@@ -35,6 +35,8 @@ const char* reasonOf(g::FetchError::Kind kind) {
       return g::source_reason::kAuthenticationFailed;
     case g::FetchError::Kind::InvalidUrl:
       return g::source_reason::kUrlInvalid;
+    // An HTTPS certificate refused (unknown authority, another host's, expired) is GitOperationFailed, as
+    // in Flux, where it fails the clone.
     default:
       return g::source_reason::kGitOperationFailed;
   }

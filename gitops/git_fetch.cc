@@ -12,6 +12,7 @@
 #include "gitops/git_url.h"
 #include "gitops/known_hosts.h"
 #include "gitops/semver.h"
+#include "gitops/tls_verify.h"
 #include "kube/base64.h"
 
 namespace sluice::gitops {
@@ -61,6 +62,7 @@ struct CallbackState {
   bool noCredentials = false;  // the server asked for a kind of credential the Secret lacks
   bool timedOut = false;
   std::string hostKeyError;
+  std::string certificateError;  // why the HTTPS server's certificate was refused
 
   bool pastDeadline() {
     if (Clock::now() >= deadline) timedOut = true;
@@ -121,9 +123,56 @@ const char* sshKeyType(git_cert_ssh_raw_type_t t) {
   }
 }
 
-int onCertificate(git_cert* cert, int /*valid*/, const char* /*host*/, void* payload) {
+// "host" or "host:port" as the URL names the server.
+std::string serverName(const GitUrl& url) {
+  return url.port == 0 ? url.host : url.host + ":" + std::to_string(url.port);
+}
+
+// An HTTPS server's certificate. With CA certificates in the Secret, they decide (libgit2's own check used
+// the system's trust store, so its verdict does not count); without, libgit2's verdict stands, and a
+// refusal is explained.
+int checkServerCertificate(CallbackState* s, const git_cert_x509* cert, bool valid, const char* host) {
+  const std::string& ca = s->request->credentials.caCert;
+  if (ca.empty() && valid) return 0;
+  auto problem = verifyServerCertificate(std::string_view(static_cast<const char*>(cert->data), cert->len),
+                                         ca, host ? host : s->url.host);
+  if (!problem) return ca.empty() ? GIT_PASSTHROUGH : 0;
+  using K = CertificateProblem::Kind;
+  const std::string server = serverName(s->url);
+  std::string hint;
+  switch (problem->kind) {
+    case K::UnknownAuthority:
+      hint = ca.empty()
+                 ? "the TLS certificate of " + server + " (issuer \"" + problem->issuer +
+                       "\") is not signed by a CA of the system's trust store: put the certificate of "
+                       "the CA that signed it (PEM) in ca.crt of the Secret of spec.secretRef"
+                 : "the TLS certificate of " + server + " (issuer \"" + problem->issuer +
+                       "\") is not signed by a CA in ca.crt of the Secret of spec.secretRef: put there "
+                       "the certificate of the CA that issued it (the intermediate CA's own when an "
+                       "intermediate issued it)";
+      break;
+    case K::HostMismatch:
+      hint = "the TLS certificate of " + server +
+             " is for another host: use in spec.url a host name the certificate names, or give the server a "
+             "certificate for " +
+             s->url.host;
+      break;
+    case K::Expired:
+      hint = "the TLS certificate of " + server + " is outside its validity period: renew it on the server";
+      break;
+    case K::Other:
+      hint = "the TLS certificate of " + server + " is not acceptable";
+      break;
+  }
+  s->certificateError = problem->message + ": " + hint;
+  return GIT_ECERTIFICATE;
+}
+
+int onCertificate(git_cert* cert, int valid, const char* host, void* payload) {
   auto* s = static_cast<CallbackState*>(payload);
-  if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) return GIT_PASSTHROUGH;  // TLS: libgit2 verifies it
+  if (cert->cert_type == GIT_CERT_X509)
+    return checkServerCertificate(s, reinterpret_cast<const git_cert_x509*>(cert), valid != 0, host);
+  if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) return GIT_PASSTHROUGH;
   const auto* key = reinterpret_cast<const git_cert_hostkey*>(cert);
   if (!s->knownHosts) {
     s->hostKeyError = "no known_hosts to check the SSH host key of " + s->url.knownHostsName() + " against";
@@ -161,6 +210,8 @@ FetchError classify(CallbackState& s, int code, const std::string& doing) {
     return {K::Timeout, doing + " " + quoted(url) + " timed out after " +
                             std::to_string(s.request->timeout.count() / 1000) + "s (spec.timeout)"};
   if (!s.hostKeyError.empty()) return {K::HostKey, doing + " " + quoted(url) + ": " + s.hostKeyError};
+  if (!s.certificateError.empty())
+    return {K::Certificate, doing + " " + quoted(url) + ": " + s.certificateError};
   if (s.authRefused)
     return {K::Auth, doing + " " + quoted(url) +
                          ": authentication failed: the server refused the credentials of spec.secretRef"};
@@ -171,6 +222,13 @@ FetchError classify(CallbackState& s, int code, const std::string& doing) {
                 "(or bearerToken; identity and known_hosts for SSH)"};
   const git_error* e = git_error_last();
   const int klass = e ? e->klass : 0;
+  // The TLS library refused the certificate (no CA in the Secret: libgit2's own check).
+  if (code == GIT_ECERTIFICATE)
+    return {K::Certificate, doing + " " + quoted(url) + ": TLS with " + serverName(s.url) + ": " + detail};
+  // No TLS session at all: the server speaks plain HTTP, or no protocol or cipher in common.
+  if (klass == GIT_ERROR_SSL)
+    return {K::Unreachable, doing + " " + quoted(url) + ": cannot reach the repository: TLS with " +
+                                serverName(s.url) + " failed: " + detail};
   if (code == GIT_EAUTH || detail.find("authentication") != std::string::npos ||
       detail.find("401") != std::string::npos)
     return {K::Auth, doing + " " + quoted(url) + ": authentication failed: " + detail};
@@ -293,9 +351,15 @@ std::string firstLine(const char* message) {
 
 Result<GitCredentials> credentialsFromSecret(const nlohmann::json& secret) {
   GitCredentials c;
-  std::map<std::string, std::string*> fields = {
-      {"username", &c.username}, {"password", &c.password},        {"bearerToken", &c.bearerToken},
-      {"identity", &c.identity}, {"identity.pub", &c.identityPub}, {"known_hosts", &c.knownHosts}};
+  std::string caFile;  // the older key of the CA certificates; ca.crt wins when both are given
+  std::map<std::string, std::string*> fields = {{"username", &c.username},
+                                                {"password", &c.password},
+                                                {"bearerToken", &c.bearerToken},
+                                                {"identity", &c.identity},
+                                                {"identity.pub", &c.identityPub},
+                                                {"known_hosts", &c.knownHosts},
+                                                {"ca.crt", &c.caCert},
+                                                {"caFile", &caFile}};
   const nlohmann::json data = secret.value("data", nlohmann::json::object());
   const nlohmann::json stringData = secret.value("stringData", nlohmann::json::object());
   for (auto& [key, out] : fields) {
@@ -306,6 +370,16 @@ Result<GitCredentials> credentialsFromSecret(const nlohmann::json& secret) {
     }
     if (stringData.is_object() && stringData.contains(key) && stringData[key].is_string())
       *out = stringData[key].get<std::string>();
+  }
+  const char* caKey = "ca.crt";
+  if (c.caCert.empty() && !caFile.empty()) {
+    c.caCert = std::move(caFile);
+    caKey = "caFile";
+  }
+  if (!c.caCert.empty()) {
+    if (Status ok = checkCaBundle(c.caCert); !ok)
+      return Error{std::string("Secret key \"") + caKey +
+                   "\" (the CA certificates for HTTPS): " + ok.error()};
   }
   return c;
 }

@@ -18,8 +18,9 @@
 namespace sluice::gitops {
 
 // Credentials from a GitRepository's Secret: HTTP basic (`username`, `password`) or a bearer token
-// (`bearerToken`); SSH: `identity` (a private key, PEM or OpenSSH), `identity.pub` (optional), `password`
-// (the identity's passphrase, optional) and `known_hosts`.
+// (`bearerToken`), and for HTTPS the CA certificates to trust (`ca.crt`, or `caFile` as older Flux
+// versions named it); SSH: `identity` (a private key, PEM or OpenSSH), `identity.pub` (optional),
+// `password` (the identity's passphrase, optional) and `known_hosts`.
 struct GitCredentials {
   std::string username;
   std::string password;
@@ -27,10 +28,13 @@ struct GitCredentials {
   std::string identity;
   std::string identityPub;
   std::string knownHosts;
+  // PEM, one or more certificates. When set, an HTTPS server's certificate must chain to one of them
+  // (and name the host); when empty, to the system's trust store.
+  std::string caCert;
 };
 
 // The credentials of a Secret object (its base64 `data`, and `stringData` as written before the API server
-// folds it in). An error names the key that is not valid base64.
+// folds it in). An error names the key that is not valid base64, or the CA key that holds no certificate.
 Result<GitCredentials> credentialsFromSecret(const nlohmann::json& secret);
 
 struct FetchRequest {
@@ -54,8 +58,9 @@ struct FetchError {
   enum class Kind {
     Auth,         // the server refused the credentials, or asked for some and there are none
     RefNotFound,  // no such branch, tag, ref, commit, or no tag in the semver range
-    Unreachable,  // no connection (refused, unknown host, no route), or not a git repository there
+    Unreachable,  // no connection (refused, unknown host, no route, no TLS), or not a git repository there
     HostKey,      // the SSH host key is not the one known_hosts holds, or known_hosts is missing or bad
+    Certificate,  // the HTTPS server's certificate: unknown authority, another host's, expired
     Timeout,      // the fetch ran past its timeout
     InvalidUrl,
     Storage,  // the cache could not be written
@@ -68,8 +73,10 @@ struct FetchError {
 // Connects to `request.url`, resolves the ref (commit > name > semver > tag > branch; the highest tag in a
 // semver range), fetches only that ref into the cache, and returns the commit. Blocks for up to
 // `request.timeout`: connecting, and every read and write of git:// and HTTP(S), give up at the deadline
-// (git_socket.h); over SSH only the connect and the transfer's progress are bounded. Thread-safe for
-// different caches.
+// (git_socket.h); over SSH only the connect and the transfer's progress are bounded. Over HTTPS the server's
+// certificate is checked before anything is sent: against `credentials.caCert` when set (tls_verify.h),
+// for this request only, else by libgit2 against the system's trust store. Thread-safe for different
+// caches.
 Expected<FetchResult, FetchError> fetchRef(const FetchRequest& request);
 
 // Writes the tree of `commit` (as fetched into `cacheDir`) into `destination`, which must not exist.

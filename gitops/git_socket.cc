@@ -33,10 +33,12 @@ struct DeadlineSocket {
   int fd;
 };
 
-// Milliseconds left before the deadline for poll(); -1 (wait for ever) when there is none.
+// Milliseconds left before the deadline for poll(), rounded up so that a poll that times out returns at or
+// after the deadline (the fetch then reports a timeout, not a failed read); -1 (wait for ever) when there
+// is none.
 int remainingMs() {
   if (!tDeadline) return -1;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*tDeadline - SteadyClock::now());
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*tDeadline - SteadyClock::now());
   return static_cast<int>(std::max<int64_t>(0, left.count()));
 }
 

@@ -18,6 +18,7 @@
 #include "kubectl_env.h"
 #include "tests/support/git_http_server.h"
 #include "tests/support/git_repo.h"
+#include "tests/support/tls_certs.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -365,4 +366,65 @@ TEST_CASE(
   CHECK(fs::exists(tmp / "two/deploy/app.yaml"));
   CHECK_FALSE(fs::exists(tmp / "two/README.md"));
   CHECK_FALSE(fs::exists(tmp / "two/deploy/notes.txt"));
+}
+
+TEST_CASE("GitRepository: over HTTPS a private CA is trusted only from ca.crt of the Secret",
+          "[integration][gitops][gitrepository][https]") {
+  GitRepositoryEnv env;
+  TempDir tmp("sluice-gitrepo");
+  GitRepo origin(tmp / "served" / "repo");
+  const std::string c1 = origin.commit({{"a.yaml", "a: 1\n"}});
+  TestCa ca;
+  const TestCertificate serving = ca.issue();
+  GitHttpServer server(tmp / "served", {"flux", "s3cret", ""}, PeerTls{serving.certPem, serving.keyPem});
+  const std::string url = server.url("/repo");
+  const std::string port = url.substr(url.rfind(':') + 1, url.rfind('/') - url.rfind(':') - 1);
+  env.cluster.ok("create secret generic creds --from-literal=username=flux --from-literal=password=s3cret");
+  env.apply(gitRepository("private-ca", url, {{"branch", "main"}}, {{"secretRef", {{"name", "creds"}}}}));
+
+  // Credentials but no CA: the system's trust store does not know the test's CA.
+  env.reconcile("private-ca");
+  json repo = env.get("private-ca");
+  INFO(repo.dump(2));
+  const std::string unknown = "failed to checkout and determine revision: unable to fetch '" + url +
+                              "': x509: certificate signed by unknown authority: the TLS certificate of "
+                              "127.0.0.1:" +
+                              port +
+                              " (issuer \"CN=Sluice Test CA\") is not signed by a CA of the system's trust "
+                              "store: put the certificate of the CA that signed it (PEM) in ca.crt of the "
+                              "Secret of spec.secretRef";
+  CHECK(condition(repo, "Ready")["status"] == "False");
+  CHECK(condition(repo, "Ready")["reason"] == "GitOperationFailed");
+  CHECK(condition(repo, "Ready")["message"] == unknown);
+  CHECK(condition(repo, "FetchFailed")["status"] == "True");
+  CHECK(condition(repo, "FetchFailed")["reason"] == "GitOperationFailed");
+  CHECK(condition(repo, "FetchFailed")["message"] == unknown);
+  CHECK_FALSE(repo["status"].contains("artifact"));
+  CHECK(server.requests().empty());  // the password never left for an untrusted server
+
+  // ca.crt that holds no certificate: the Secret is wrong, and the message names its key.
+  env.cluster.ok("delete secret creds");
+  env.cluster.ok(
+      "create secret generic creds --from-literal=username=flux --from-literal=password=s3cret "
+      "--from-literal=ca.crt=not-a-certificate");
+  env.clock.advance(std::chrono::seconds(5));
+  env.reconcile("private-ca");
+  repo = env.get("private-ca");
+  CHECK(condition(repo, "Ready")["reason"] == "AuthenticationFailed");
+  CHECK(condition(repo, "Ready")["message"] ==
+        "secret 'default/creds': Secret key \"ca.crt\" (the CA certificates for HTTPS): no PEM certificate "
+        "(-----BEGIN CERTIFICATE-----) in it");
+
+  // The CA in ca.crt: fetched, Ready.
+  env.cluster.ok("delete secret creds");
+  env.cluster.ok(
+      "create secret generic creds --from-literal=username=flux --from-literal=password=s3cret "
+      "--from-file=ca.crt=" +
+      shellQuote(env.cluster.writeFile("ca.crt", ca.certPem())));
+  env.clock.advance(std::chrono::seconds(5));
+  env.reconcile("private-ca");
+  repo = env.get("private-ca");
+  CHECK(condition(repo, "Ready")["status"] == "True");
+  CHECK(condition(repo, "FetchFailed").is_null());
+  CHECK(repo["status"]["artifact"]["revision"] == "main@sha1:" + c1);
 }

@@ -56,9 +56,9 @@ std::string base64(const std::string& in) {
 
 }  // namespace
 
-GitHttpServer::GitHttpServer(std::filesystem::path root, GitHttpAuth auth)
+GitHttpServer::GitHttpServer(std::filesystem::path root, GitHttpAuth auth, std::optional<PeerTls> tls)
     : root_(std::move(root)), auth_(std::move(auth)) {
-  peer_ = std::make_unique<HttpPeer>([this](const PeerRequest& r) { return handle(r); });
+  peer_ = std::make_unique<HttpPeer>([this](const PeerRequest& r) { return handle(r); }, std::move(tls));
 }
 
 PeerReply GitHttpServer::handle(const PeerRequest& request) {

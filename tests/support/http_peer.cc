@@ -7,6 +7,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -42,6 +43,7 @@ const std::string* PeerRequest::header(std::string_view name) const {
 
 struct HttpPeer::Impl {
   Handler handler;
+  std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::thread acceptThread;
@@ -59,17 +61,23 @@ struct HttpPeer::Impl {
   }
 
   // Blocks until the client closes the connection or the peer stops.
-  static void waitForClose(tcp::socket& socket) {
+  template <typename Stream>
+  static void waitForClose(Stream& socket) {
     char scratch[512];
     boost::system::error_code ec;
     while (!ec) socket.read_some(asio::buffer(scratch), ec);
   }
 
   void serve(const std::shared_ptr<tcp::socket>& socket, int connection);
-  bool answer(tcp::socket& socket, const PeerReply& reply, bool keepAlive);
+  // The requests and replies of one connection, over `socket` (the TCP socket, or TLS over it).
+  template <typename Stream>
+  void exchange(Stream& socket, int connection);
+  template <typename Stream>
+  bool answer(Stream& socket, const PeerReply& reply, bool keepAlive);
 };
 
-bool HttpPeer::Impl::answer(tcp::socket& socket, const PeerReply& reply, bool keepAlive) {
+template <typename Stream>
+bool HttpPeer::Impl::answer(Stream& socket, const PeerReply& reply, bool keepAlive) {
   boost::system::error_code ec;
   std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " +
                      std::string(http::obsolete_reason(http::int_to_status(reply.status))) + "\r\n";
@@ -123,12 +131,26 @@ bool HttpPeer::Impl::answer(tcp::socket& socket, const PeerReply& reply, bool ke
 }
 
 void HttpPeer::Impl::serve(const std::shared_ptr<tcp::socket>& socket, int connection) {
+  if (tls) {
+    asio::ssl::stream<tcp::socket&> stream(*socket, *tls);
+    boost::system::error_code ec;
+    stream.handshake(asio::ssl::stream_base::server, ec);
+    if (!ec) exchange(stream, connection);
+  } else {
+    exchange(*socket, connection);
+  }
+  boost::system::error_code ignored;
+  socket->shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+template <typename Stream>
+void HttpPeer::Impl::exchange(Stream& socket, int connection) {
   boost::beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(256u << 20);
     boost::system::error_code ec;
-    http::read(*socket, buffer, parser, ec);
+    http::read(socket, buffer, parser, ec);
     if (ec) break;
     const auto& message = parser.get();
     PeerRequest request;
@@ -148,20 +170,26 @@ void HttpPeer::Impl::serve(const std::shared_ptr<tcp::socket>& socket, int conne
     }
     PeerReply reply = handler(request);
     if (reply.neverAnswer) {
-      waitForClose(*socket);
+      waitForClose(socket);
       break;
     }
     if (reply.delay.count() > 0 && !pause(reply.delay)) break;
     bool keepAlive = message.keep_alive();
-    if (!answer(*socket, reply, keepAlive) || !keepAlive) break;
+    if (!answer(socket, reply, keepAlive) || !keepAlive) break;
   }
-  boost::system::error_code ignored;
-  socket->shutdown(tcp::socket::shutdown_both, ignored);
 }
 
-HttpPeer::HttpPeer(Handler handler) : impl_(std::make_unique<Impl>()) {
+HttpPeer::HttpPeer(Handler handler, std::optional<PeerTls> tls) : impl_(std::make_unique<Impl>()) {
   impl_->handler = std::move(handler);
   boost::system::error_code ec;
+  if (tls) {
+    impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    impl_->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                            asio::ssl::context::no_sslv3);
+    impl_->tls->use_certificate_chain(asio::buffer(tls->certificateChainPem), ec);
+    if (!ec) impl_->tls->use_private_key(asio::buffer(tls->privateKeyPem), asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("HttpPeer: cannot use the TLS certificate or key: " + ec.message());
+  }
   tcp::endpoint endpoint(asio::ip::make_address_v4("127.0.0.1"), 0);
   impl_->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -203,7 +231,7 @@ HttpPeer::~HttpPeer() {
 }
 
 std::string HttpPeer::url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return (impl_->tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + path;
 }
 
 std::vector<PeerRequest> HttpPeer::requests() const {

@@ -1,6 +1,7 @@
 // A scripted HTTP/1.1 peer on 127.0.0.1 for tests: it answers each request as the test's handler says
 // (status, headers, body, chunked streaming, delays, silence, an oversized body) and records what it
-// received, so tests can assert the method, path, query, headers and body a client sent.
+// received, so tests can assert the method, path, query, headers and body a client sent. Plain HTTP, or
+// HTTPS with a certificate the test gives.
 #pragma once
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,21 +48,29 @@ struct PeerReply {
                                 // in pieces without holding it in memory
 };
 
+// What an HTTPS peer presents: its certificate (followed by any intermediate CA certificates) and key,
+// PEM.
+struct PeerTls {
+  std::string certificateChainPem;
+  std::string privateKeyPem;
+};
+
 class HttpPeer {
  public:
   using Handler = std::function<PeerReply(const PeerRequest&)>;
 
-  // Starts serving on a free loopback port (chosen by the kernel) in background threads. Throws
-  // std::runtime_error when it cannot listen (a test setup failure). The handler may run on several
-  // threads at once (one per connection).
-  explicit HttpPeer(Handler handler);
+  // Starts serving on a free loopback port (chosen by the kernel) in background threads; with `tls`, each
+  // connection is a TLS server handshake first (one that fails closes the connection). Throws
+  // std::runtime_error when it cannot listen or the certificate or key is not usable (a test setup
+  // failure). The handler may run on several threads at once (one per connection).
+  explicit HttpPeer(Handler handler, std::optional<PeerTls> tls = std::nullopt);
   HttpPeer(const HttpPeer&) = delete;
   HttpPeer& operator=(const HttpPeer&) = delete;
   // Stops listening, closes every connection (also silent ones) and joins the threads.
   ~HttpPeer();
 
   int port() const { return port_; }
-  // "http://127.0.0.1:PORT" + path.
+  // "http://127.0.0.1:PORT" + path ("https://" when serving TLS).
   std::string url(const std::string& path = "") const;
   // The requests received so far, oldest first. Thread-safe.
   std::vector<PeerRequest> requests() const;
