@@ -294,8 +294,16 @@ void BM_Kustomizations(benchmark::State& state) {
     state.counters["cold_cpu_s"] = cpuCold;
     recordMemory(state, pid, "cold");
 
-    // A no-drift interval: every Kustomization reconciles once more, and nothing is written.
-    const int64_t revision = clusterRevision(*s.client);
+    // A no-drift interval: every Kustomization reconciles once more, and nothing is written. It starts
+    // once the cluster is still (the embedded cluster's Deployment controller makes the last ReplicaSets
+    // a moment after their Deployments were applied: not the GitOps controller's writes).
+    int64_t revision = clusterRevision(*s.client);
+    for (int i = 0; i < 30; ++i) {
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      const int64_t now = clusterRevision(*s.client);
+      if (now == revision) break;
+      revision = now;
+    }
     const double reconciles =
         metric(scrape(s.metricsPort), "workqueue_work_duration_seconds_count", "name=\"kustomizations\"");
     std::this_thread::sleep_for(std::chrono::seconds(kIntervalSeconds + 5));

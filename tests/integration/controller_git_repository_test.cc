@@ -393,12 +393,12 @@ TEST_CASE("GitRepository: over HTTPS a private CA is trusted only from ca.crt of
                               " (issuer \"CN=Sluice Test CA\") is not signed by a CA of the system's trust "
                               "store: put the certificate of the CA that signed it (PEM) in ca.crt of the "
                               "Secret of spec.secretRef";
-  CHECK(condition(repo, "Ready")["status"] == "False");
-  CHECK(condition(repo, "Ready")["reason"] == "GitOperationFailed");
-  CHECK(condition(repo, "Ready")["message"] == unknown);
-  CHECK(condition(repo, "FetchFailed")["status"] == "True");
-  CHECK(condition(repo, "FetchFailed")["reason"] == "GitOperationFailed");
-  CHECK(condition(repo, "FetchFailed")["message"] == unknown);
+  CHECK(conditionOf(repo, "Ready")["status"] == "False");
+  CHECK(conditionOf(repo, "Ready")["reason"] == "GitOperationFailed");
+  CHECK(conditionOf(repo, "Ready")["message"] == unknown);
+  CHECK(conditionOf(repo, "FetchFailed")["status"] == "True");
+  CHECK(conditionOf(repo, "FetchFailed")["reason"] == "GitOperationFailed");
+  CHECK(conditionOf(repo, "FetchFailed")["message"] == unknown);
   CHECK_FALSE(repo["status"].contains("artifact"));
   CHECK(server.requests().empty());  // the password never left for an untrusted server
 
@@ -410,8 +410,8 @@ TEST_CASE("GitRepository: over HTTPS a private CA is trusted only from ca.crt of
   env.clock.advance(std::chrono::seconds(5));
   env.reconcile("private-ca");
   repo = env.get("private-ca");
-  CHECK(condition(repo, "Ready")["reason"] == "AuthenticationFailed");
-  CHECK(condition(repo, "Ready")["message"] ==
+  CHECK(conditionOf(repo, "Ready")["reason"] == "AuthenticationFailed");
+  CHECK(conditionOf(repo, "Ready")["message"] ==
         "secret 'default/creds': Secret key \"ca.crt\" (the CA certificates for HTTPS): no PEM certificate "
         "(-----BEGIN CERTIFICATE-----) in it");
 
@@ -424,7 +424,7 @@ TEST_CASE("GitRepository: over HTTPS a private CA is trusted only from ca.crt of
   env.clock.advance(std::chrono::seconds(5));
   env.reconcile("private-ca");
   repo = env.get("private-ca");
-  CHECK(condition(repo, "Ready")["status"] == "True");
-  CHECK(condition(repo, "FetchFailed").is_null());
+  CHECK(conditionOf(repo, "Ready")["status"] == "True");
+  CHECK(conditionOf(repo, "FetchFailed").empty());
   CHECK(repo["status"]["artifact"]["revision"] == "main@sha1:" + c1);
 }
