@@ -241,6 +241,7 @@ TEST_CASE(
         "clusterrolebinding.rbac.authorization.k8s.io/sluice-controller created",
         "role.rbac.authorization.k8s.io/sluice-controller-leader-election created",
         "rolebinding.rbac.authorization.k8s.io/sluice-controller-leader-election created",
+        "clusterrolebinding.rbac.authorization.k8s.io/sluice-controller-gitops created",
         "deployment.apps/sluice-controller created", "service/sluice-controller-metrics created",
         "customresourcedefinition.apiextensions.k8s.io/rollouts.sluice.dev created"}) {
     CHECK_THAT(out, Catch::Contains(made));
@@ -249,7 +250,7 @@ TEST_CASE(
   // Every object the kustomization renders is on the server with every field it declares.
   auto rendered = sluice::parseYamlDocuments(env.ok("kustomize " + repoPath("install")), "install");
   REQUIRE(rendered.ok());
-  CHECK(rendered->size() == 16);
+  CHECK(rendered->size() == 17);
   for (const auto& doc : *rendered) {
     const json& want = doc.json;
     const std::string kind = want["kind"];
@@ -283,6 +284,11 @@ TEST_CASE(
   CHECK(c["ports"][2]["containerPort"] == 9292);
   CHECK(c["livenessProbe"]["httpGet"]["path"] == "/healthz");
   CHECK(c["readinessProbe"]["httpGet"]["path"] == "/readyz");
+  // GitOps applies any kind anywhere (Flux's rule): cluster-admin, in a binding of its own to remove.
+  auto gitops = env.getJson("clusterrolebinding sluice-controller-gitops");
+  CHECK(gitops["roleRef"]["name"] == "cluster-admin");
+  CHECK(gitops["subjects"][0]["name"] == "sluice-controller");
+  CHECK(gitops["subjects"][0]["namespace"] == "sluice-system");
   auto svc = env.getJson("service sluice-controller-metrics -n sluice-system");
   CHECK(svc["spec"]["ports"][0]["port"] == 8090);
   CHECK(svc["spec"]["selector"] == deploy["spec"]["selector"]["matchLabels"]);
