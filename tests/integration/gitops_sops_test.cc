@@ -44,7 +44,9 @@ std::string sopsSecretValue(const json& secret, const std::string& key) {
 }
 
 json sopsReadyCondition(const json& k) {
-  for (const auto& c : k["status"].value("conditions", json::array()))
+  // value() through a pointer: a Kustomization not reconciled yet has no status (k["status"] on a const
+  // object without it is undefined).
+  for (const auto& c : k.value(json::json_pointer("/status/conditions"), json::array()))
     if (c["type"] == "Ready") return c;
   return json::object();
 }
