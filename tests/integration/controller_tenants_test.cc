@@ -180,6 +180,30 @@ TEST_CASE(
   CHECK(env.cluster.getJson("configmap own -n team-a")["data"]["value"] == "v1");
   // The other Kustomization of the same tenant and source is applied at the new revision.
   CHECK(waitUntil([&] { return readyIs("team-a", "app", "True", c2); }, std::chrono::seconds(30)));
+
+  // Prune goes as the service account too: once team-a may no longer delete, a file removed from git
+  // leaves its object in place and the Kustomization says why.
+  env.cluster.ok(R"(patch role tenant -n team-a --type=json -p '[{"op":"replace","path":"/rules/0/verbs",
+      "value":["get","list","watch","create","update","patch"]}]')");
+  const std::string c3 =
+      repo.commit({{"team-a/app/kept.yaml", tenantsConfigMap("team-a", "kept", "k")},
+                   {"team-a/app/kustomization.yaml", tenantsKustomizationFile({"kept.yaml"})}},
+                  "team-a drops its settings");
+  env.cluster.ok("annotate gitrepository fleet --overwrite reconcile.sluice.dev/requestedAt=c3");
+  const bool pruneRefused =
+      waitUntil([&] { return readyIs("team-a", "app", "False", c3); }, std::chrono::seconds(60));
+  INFO(dump());
+  REQUIRE(pruneRefused);
+  const json app = kustomization("team-a", "app");
+  const json* pruned = tenantsCondition(app, "Ready");
+  REQUIRE(pruned);
+  CHECK(pruned->value("reason", "") == "PruneFailed");
+  CHECK_THAT(
+      pruned->value("message", ""),
+      Catch::Contains("ConfigMap/team-a/settings: configmaps \"settings\" is forbidden: User "
+                      "\"system:serviceaccount:team-a:deployer\" cannot delete resource \"configmaps\""));
+  CHECK(env.cluster.getJson("configmap settings -n team-a")["data"]["value"] == "a1");
+  CHECK(env.cluster.getJson("configmap kept -n team-a")["data"]["value"] == "k");
 }
 
 TEST_CASE(
