@@ -389,7 +389,7 @@ TEST_CASE("exec plugin output is checked as client-go checks it", "[kube][kubeco
   }
 }
 
-TEST_CASE("a kubeconfig user's as, as-groups and as-uid become the client's impersonation",
+TEST_CASE("a kubeconfig user's as and as-groups and as-uid become the client's impersonation",
           "[kube][kubeconfig]") {
   TempDir dir("kubeconfig-as");
   write(dir / "config", R"(
