@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "kube/apiserver/registry.h"
+#include "kube/apiserver/workloads.h"
+#include "kube/selectors.h"
 
 namespace sluice::apiserver {
 
@@ -63,6 +65,28 @@ bool rulesAllow(const json& role, const RequestAttributes& r) {
   auto rules = role.find("rules");
   if (rules == role.end() || !rules->is_array()) return false;
   return std::any_of(rules->begin(), rules->end(), [&](const json& rule) { return ruleAllows(rule, r); });
+}
+
+// A ClusterRole's rules and, for an aggregated one, those of every other ClusterRole its
+// aggregationRule.clusterRoleSelectors select: on a real cluster the aggregation controller copies them
+// into the aggregate's rules; here they are read when a request is authorized (one level deep).
+bool clusterRoleAllows(const json& role, const RequestAttributes& r, const RbacPolicy& policy) {
+  if (rulesAllow(role, r)) return true;
+  auto aggregation = role.find("aggregationRule");
+  if (aggregation == role.end() || !aggregation->is_object()) return false;
+  auto selectors = aggregation->find("clusterRoleSelectors");
+  if (selectors == aggregation->end() || !selectors->is_array()) return false;
+  for (const auto& s : *selectors) {
+    auto query = labelSelectorQuery(s);
+    if (!query || query->empty()) continue;  // an empty selector would select every ClusterRole
+    auto selector = kube::LabelSelector::parse(*query);
+    if (!selector) continue;
+    for (const auto& [name, other] : policy.clusterRoles) {
+      if (&other == &role || !selector->matchesObject(other)) continue;
+      if (rulesAllow(other, r)) return true;
+    }
+  }
+  return false;
 }
 
 // Whether a binding (its namespace `bindingNs`, "" for a ClusterRoleBinding) names the user.
@@ -134,7 +158,8 @@ Decision authorize(const UserInfo& user, const RequestAttributes& request, const
       errors.push_back(error);
       return false;
     }
-    return rulesAllow(*role, request);
+    const bool clusterRole = str(binding.value("roleRef", json::object()), "kind") == "ClusterRole";
+    return clusterRole ? clusterRoleAllows(*role, request, policy) : rulesAllow(*role, request);
   };
   for (const auto& b : policy.clusterRoleBindings) {
     if (visit(b, true, "")) {

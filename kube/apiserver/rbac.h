@@ -3,7 +3,8 @@
 // stored in the server grants its verb on its resource to that user or one of its groups. Requests that
 // impersonate no one keep the admin token's full access. Non-resource URLs (discovery, /version,
 // /openapi) are open to every user, as the default system:discovery bindings make them on a real
-// cluster; rules with nonResourceURLs are not evaluated. ClusterRole aggregation is not run.
+// cluster; rules with nonResourceURLs are not evaluated. An aggregated ClusterRole (aggregationRule) grants
+// the rules of the ClusterRoles its selectors pick, read at each request.
 #pragma once
 
 #include <map>
@@ -57,10 +58,11 @@ struct Decision {
 
 // Whether `user` may do `request` under `policy`, with RBAC's rules: a ClusterRoleBinding grants its
 // ClusterRole's rules everywhere; a RoleBinding grants its Role's, or its ClusterRole's, rules in its own
-// namespace only. Subjects: User and Group by name, ServiceAccount by namespace (default: the binding's)
-// and name. A rule matches when it holds the verb, the API group and the resource ("*" for any;
-// "pods/log" names a subresource, "*/scale" one of every resource) and, when it lists resourceNames,
-// the request's object name (so a rule with resourceNames never grants create, list or watch). Pure.
+// namespace only; an aggregated ClusterRole adds the rules of the ClusterRoles it selects. Subjects: User and
+// Group by name, ServiceAccount by namespace (default: the binding's) and name. A rule matches when it holds
+// the verb, the API group and the resource ("*" for any; "pods/log" names a subresource, "*/scale" one of
+// every resource) and, when it lists resourceNames, the request's object name (so a rule with resourceNames
+// never grants create, list or watch). Pure.
 Decision authorize(const UserInfo& user, const RequestAttributes& request, const RbacPolicy& policy);
 
 // kube-apiserver's wording of a denial: `User "<user>" cannot <verb> resource "<resource>[/<sub>]" in

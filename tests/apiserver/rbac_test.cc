@@ -123,6 +123,16 @@ void rbacSeed(RbacFixture& f) {
   role("team-b", "config-reader", R"([{"apiGroups":[""],"resources":["configmaps"],"verbs":["get"]}])");
   binding("team-b", "team-a-reads", "Role", "config-reader",
           R"([{"kind":"ServiceAccount","name":"deployer","namespace":"team-a"}])");
+  // An aggregated ClusterRole: its own rules are empty, the ones it selects by label grant.
+  f.admin("POST", kRbacApi + "/clusterroles",
+          R"({"metadata":{"name":"monitoring"},"aggregationRule":{"clusterRoleSelectors":[
+               {"matchLabels":{"example.com/aggregate-to-monitoring":"true"}}]},"rules":[]})");
+  f.admin(
+      "POST", kRbacApi + "/clusterroles",
+      R"({"metadata":{"name":"monitoring-endpoints","labels":{"example.com/aggregate-to-monitoring":"true"}},
+              "rules":[{"apiGroups":[""],"resources":["services"],"verbs":["list"]}]})");
+  binding("", "grace-monitoring", "ClusterRole", "monitoring",
+          R"([{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"grace"}])");
   // A binding to a Role that does not exist.
   binding("team-a", "dangling", "Role", "missing",
           R"([{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"dave"}])");
@@ -376,6 +386,22 @@ TEST_CASE("rbac: the embedded server stands in for kube-apiserver's RBAC on impe
        rbacDenied("configmaps \"settings\"", "dave",
                   "get resource \"configmaps\" in API group \"\" in the namespace \"team-a\": RBAC: "
                   "role.rbac.authorization.k8s.io \"missing\" not found")},
+      {"an aggregated ClusterRole grants what it selects",
+       "grace",
+       {},
+       "GET",
+       "/api/v1/namespaces/team-b/services",
+       "",
+       200,
+       ""},
+      {"... and nothing else",
+       "grace",
+       {},
+       "GET",
+       "/api/v1/namespaces/team-b/pods",
+       "",
+       403,
+       rbacDenied("pods", "grace", "list resource \"pods\" in API group \"\" in the namespace \"team-b\"")},
       {"discovery is open to every user", "nobody", {}, "GET", "/apis/apps/v1", "", 200, ""},
       {"no impersonation: the token's full access", "", {}, "DELETE", cmB + "/settings", "", 200, ""},
   };
