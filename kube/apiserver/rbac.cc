@@ -149,6 +149,11 @@ UserInfo impersonatedUser(const std::string& user, const std::vector<std::string
 
 Decision authorize(const UserInfo& user, const RequestAttributes& request, const RbacPolicy& policy) {
   Decision d;
+  // kube-apiserver lets system:masters do anything before RBAC is asked.
+  if (has(user.groups, "system:masters")) {
+    d.allowed = true;
+    return d;
+  }
   std::vector<std::string> errors;
   auto visit = [&](const json& binding, bool clusterBinding, const std::string& bindingNs) {
     if (!appliesTo(user, binding, bindingNs)) return false;

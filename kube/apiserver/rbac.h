@@ -62,7 +62,8 @@ struct Decision {
 // Group by name, ServiceAccount by namespace (default: the binding's) and name. A rule matches when it holds
 // the verb, the API group and the resource ("*" for any; "pods/log" names a subresource, "*/scale" one of
 // every resource) and, when it lists resourceNames, the request's object name (so a rule with resourceNames
-// never grants create, list or watch). Pure.
+// never grants create, list or watch). The group system:masters may do anything, as kube-apiserver's
+// privileged group. Pure.
 Decision authorize(const UserInfo& user, const RequestAttributes& request, const RbacPolicy& policy);
 
 // kube-apiserver's wording of a denial: `User "<user>" cannot <verb> resource "<resource>[/<sub>]" in

@@ -402,6 +402,7 @@ TEST_CASE("rbac: the embedded server stands in for kube-apiserver's RBAC on impe
        "",
        403,
        rbacDenied("pods", "grace", "list resource \"pods\" in API group \"\" in the namespace \"team-b\"")},
+      {"system:masters may do anything", "root", {"system:masters"}, "DELETE", cmB + "/other", "", 404, ""},
       {"discovery is open to every user", "nobody", {}, "GET", "/apis/apps/v1", "", 200, ""},
       {"no impersonation: the token's full access", "", {}, "DELETE", cmB + "/settings", "", 200, ""},
   };
