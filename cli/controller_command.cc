@@ -38,6 +38,7 @@ struct ControllerFlags {
   int kustomizationWorkers = 4;
   std::string storagePath;
   std::string kustomizeBinary;
+  std::string defaultServiceAccount;
   double qps = 40;
   int burst = 80;
   bool leaderElect = true;
@@ -123,6 +124,10 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--kustomize-binary", flags->kustomizeBinary,
                   "The kustomize that builds Kustomizations: a path, or a name on PATH (default: `kustomize` "
                   "when on PATH, else `kubectl kustomize`)");
+  cmd->add_option("--default-service-account", flags->defaultServiceAccount,
+                  "The service account a Kustomization without spec.serviceAccountName impersonates, in its\n"
+                  "own namespace (as Flux's flag; for multi-tenancy lockdown). Default: none, such a\n"
+                  "Kustomization applies with the controller's own permissions");
   cmd->add_option("--controllers", flags->controllers,
                   "The groups of controllers to run, comma-separated (default: all)")
       ->delimiter(',')
@@ -181,6 +186,7 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                           : !env("HOME").empty()           ? env("HOME") + "/.cache/sluice/storage"
                                                            : "sluice-storage";
     options.kustomizeBinary = flags->kustomizeBinary;
+    options.defaultServiceAccount = flags->defaultServiceAccount;
     options.webhookAddr = flags->webhookAddr;
     options.ns = flags->ns;
     options.workers = flags->workers;

@@ -35,9 +35,14 @@ void addKubeFlags(CLI::App& cmd, KubeFlags& flags, bool listing) {
   cmd.add_option("--request-timeout", flags.requestTimeout,
                  "How long to wait for one server answer (1s, 2m; 0: no limit)")
       ->capture_default_str();
+  cmd.add_option("--as", flags.as, "Username to impersonate for the operation (a user or a service account)");
+  cmd.add_option("--as-group", flags.asGroups, "Group to impersonate for the operation (repeatable)");
 }
 
-Result<kube::ClientConfig> resolveClientConfig(const KubeFlags& flags) {
+namespace {
+
+// The configuration from the kubeconfig files or the pod's service account, before --as.
+Result<kube::ClientConfig> configFromFlags(const KubeFlags& flags) {
   if (flags.kubeconfig.empty() && env("KUBECONFIG").empty() && !env("KUBERNETES_SERVICE_HOST").empty()) {
     auto config = kube::inClusterConfig(kube::InClusterOptions::fromEnvironment());
     if (config && !flags.ns.empty()) config->ns = flags.ns;
@@ -50,6 +55,18 @@ Result<kube::ClientConfig> resolveClientConfig(const KubeFlags& flags) {
   options.context = flags.context;
   options.ns = flags.ns;
   return kube::loadClientConfig(options);
+}
+
+}  // namespace
+
+Result<kube::ClientConfig> resolveClientConfig(const KubeFlags& flags) {
+  auto config = configFromFlags(flags);
+  if (!config) return config;
+  // --as and --as-group replace the kubeconfig's own impersonation (users[].user.as), as kubectl's.
+  if (flags.as.empty() && !flags.asGroups.empty())
+    return Error{"--as-group needs --as (the user to impersonate)"};
+  if (!flags.as.empty()) config->impersonate = kube::Impersonation{flags.as, flags.asGroups, ""};
+  return config;
 }
 
 Result<KubeSession> connect(const KubeFlags& flags, std::string_view userAgent) {

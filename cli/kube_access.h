@@ -1,10 +1,12 @@
 // How the plugin's verbs reach a cluster: kubectl's connection flags (--kubeconfig, $KUBECONFIG,
-// --context, -n, -A, --request-timeout), the client they build, and failures worded as kubectl words them.
+// --context, -n, -A, --request-timeout, --as, --as-group), the client they build, and failures worded as
+// kubectl words them.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -25,6 +27,8 @@ struct KubeFlags {
   std::string ns;              // -n/--namespace; empty: the context's namespace, else "default"
   bool allNamespaces = false;  // -A/--all-namespaces (listing verbs only)
   std::string requestTimeout = "0";
+  std::string as;                     // --as: impersonate this user (Impersonate-User)
+  std::vector<std::string> asGroups;  // --as-group, repeatable; only with --as
 };
 
 // Adds kubectl's connection flags to `cmd`; `listing` adds -A/--all-namespaces too.

@@ -123,6 +123,7 @@ struct GitOpsGroup::Impl {
     KustomizationReconcilerOptions k;
     k.events = &events;
     k.kustomizeBinary = options.kustomizeBinary;
+    k.defaultServiceAccount = options.defaultServiceAccount;
     k.buildDirectory = storage / "build";
     return k;
   }

@@ -72,6 +72,13 @@ bool hasFinalizer(const json& obj) {
 
 }  // namespace
 
+std::string kustomizationUser(const std::string& ns, const std::string& serviceAccountName,
+                              const std::string& defaultServiceAccount) {
+  const std::string& account = serviceAccountName.empty() ? defaultServiceAccount : serviceAccountName;
+  if (account.empty()) return "";
+  return "system:serviceaccount:" + ns + ":" + account;
+}
+
 Result<std::map<std::string, std::string>> postBuildVariables(kube::Client& client, const std::string& ns,
                                                               const gitops::KustomizationSpec& spec) {
   // Later substituteFrom entries override earlier ones, inline values override all.
@@ -141,6 +148,15 @@ KustomizationReconciler::KustomizationReconciler(kube::Client& client, SourceRes
 
 KustomizationReconciler::~KustomizationReconciler() = default;
 
+kube::Client& KustomizationReconciler::tenantClient(const std::string& ns,
+                                                    const std::string& serviceAccountName,
+                                                    std::unique_ptr<kube::Client>& owned) const {
+  const std::string user = kustomizationUser(ns, serviceAccountName, options_.defaultServiceAccount);
+  if (user.empty()) return client_;
+  owned = client_.impersonating(kube::Impersonation{user, {}, ""});
+  return *owned;
+}
+
 ReconcileOutcome KustomizationReconciler::finalize(const json& obj) {
   auto resource = client_.resourceFor(gitops::kKustomizationApiVersion, "Kustomization");
   if (!resource) return ReconcileOutcome::retry(describe(resource.error()));
@@ -150,9 +166,12 @@ ReconcileOutcome KustomizationReconciler::finalize(const json& obj) {
   const bool prune = spec.is_object() && spec.value("prune", false);
   const bool suspended = spec.is_object() && spec.value("suspend", false);
   if (prune && !suspended) {
-    // Flux's MirrorPrune: the Kustomization's objects go with it.
+    // Flux's MirrorPrune: the Kustomization's objects go with it, deleted as the account that applied them.
+    const std::string account = spec.is_object() ? spec.value("serviceAccountName", "") : "";
+    std::unique_ptr<kube::Client> owned;
+    kube::Client& tenant = tenantClient(ns, account, owned);
     auto stale = gitops::staleEntries(gitops::readInventory(statusOf(obj)), {});
-    auto pruned = gitops::prune(client_, stale, name, ns);
+    auto pruned = gitops::prune(tenant, stale, name, ns);
     if (!pruned.ok())
       return ReconcileOutcome::retry("deleting the objects of " + ns + "/" + name + ": " + pruned.error);
   }
@@ -320,6 +339,11 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
     return finish(retry);
   }
 
+  // From here every request about the build's objects (dry run, apply, prune, health) goes as the
+  // Kustomization's service account when it has one: the API server's RBAC decides what it may touch.
+  std::unique_ptr<kube::Client> impersonating;
+  kube::Client& tenant = tenantClient(ns, spec.serviceAccountName, impersonating);
+
   const auto oldInventory = gitops::readInventory(pass.status);
   gitops::ApplySetOptions ao;
   ao.ownerName = name;
@@ -333,7 +357,7 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
   ao.validateFirst = gitops::findCondition(pass.status, "Ready") == nullptr ||
                      pass.status.value("lastAppliedRevision", "") != revision ||
                      pass.status.value("observedGeneration", int64_t{-1}) != pass.generation;
-  auto applied = gitops::applyAll(client_, std::move(*built), ao);
+  auto applied = gitops::applyAll(tenant, std::move(*built), ao);
   if (!applied.ok()) {
     // What was applied before the failure stays tracked, so a later prune still finds it.
     if (!applied.entries.empty())
@@ -344,7 +368,7 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
   auto inventory = inventoryOf(applied);
   std::optional<gitops::PruneReport> pruned;
   if (spec.prune) {
-    pruned = gitops::prune(client_, gitops::staleEntries(oldInventory, inventory), name, ns);
+    pruned = gitops::prune(tenant, gitops::staleEntries(oldInventory, inventory), name, ns);
     inventory = unionOf(inventory, pruned->failed);
     pass.status["inventory"] = gitops::inventoryJson(inventory);
     if (!pruned->ok()) {
@@ -379,8 +403,8 @@ ReconcileOutcome KustomizationReconciler::reconcile(const std::string& key) {
     for (;;) {
       std::vector<std::string> waiting;
       for (const auto& k : checks) {
-        auto r = client_.resourceFor(k.apiVersion(), k.kind);
-        auto live = r ? client_.get(*r, r->namespaced ? k.ns : "", k.name) : kube::ApiResult<json>(r.error());
+        auto r = tenant.resourceFor(k.apiVersion(), k.kind);
+        auto live = r ? tenant.get(*r, r->namespaced ? k.ns : "", k.name) : kube::ApiResult<json>(r.error());
         const gitops::Health h = live ? gitops::assessHealth(*live)
                                       : gitops::Health{gitops::HealthState::kInProgress, "not found"};
         if (h.state == gitops::HealthState::kFailed) {

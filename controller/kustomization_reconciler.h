@@ -52,7 +52,16 @@ struct KustomizationReconcilerOptions {
   // Progressing with it while health checks wait, Normal DependencyNotReady, and a Warning with Ready's
   // reason for a failure. nullptr: none. A pass that changes nothing records nothing.
   kube::EventRecorder* events = nullptr;
+  // Flux's --default-service-account: the account a Kustomization without spec.serviceAccountName
+  // impersonates (in its own namespace); empty: such a Kustomization applies as the controller.
+  std::string defaultServiceAccount;
 };
+
+// The user a Kustomization in `ns` acts as when it applies, prunes and checks health, as Flux:
+// "system:serviceaccount:<ns>:<account>", `account` being spec.serviceAccountName, else
+// `defaultServiceAccount`; empty when both are (the controller's own identity). Pure.
+std::string kustomizationUser(const std::string& ns, const std::string& serviceAccountName,
+                              const std::string& defaultServiceAccount);
 
 // The postBuild variables of a Kustomization in `ns`: its substituteFrom ConfigMaps and Secrets read from
 // the cluster (later entries override earlier ones; a missing optional one is skipped), then its inline
@@ -79,6 +88,10 @@ class KustomizationReconciler {
  private:
   struct Pass;
   ReconcileOutcome finalize(const nlohmann::json& obj);
+  // The client that writes a Kustomization's objects: client_ impersonating kustomizationUser(), or
+  // client_ itself (`owned` stays empty).
+  kube::Client& tenantClient(const std::string& ns, const std::string& serviceAccountName,
+                             std::unique_ptr<kube::Client>& owned) const;
 
   kube::Client& client_;
   SourceResolver resolve_;

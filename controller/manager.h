@@ -38,6 +38,9 @@ struct ManagerOptions {
   int kustomizationWorkers = 4;          // Kustomization workers, as Flux's kustomize-controller
   std::string storagePath;      // the sources' git caches and artifacts; empty: a temporary directory
   std::string kustomizeBinary;  // empty: `kustomize` on PATH, else `kubectl kustomize`
+  // Flux's --default-service-account: what a Kustomization without spec.serviceAccountName impersonates
+  // (in its namespace); empty: it applies as the controller.
+  std::string defaultServiceAccount;
   // HOST:PORT (":PORT" every interface, port 0 any free one) of the Receivers' webhook server, run with
   // the gitops group on every replica (a standby's deliveries are seen by the leader through its watch);
   // empty: none.

@@ -167,9 +167,13 @@ void readSpec(ObjectReader& o, KustomizationSpec& spec) {
   if (const json* v = o.get("decryption")) {
     json_fields::readObject(r, *v, o.path("decryption"), [&](ObjectReader& d) { readDecryption(d, spec); });
   }
+  o.read("serviceAccountName", spec.serviceAccountName, json_fields::readString);
+  if (!spec.serviceAccountName.empty() && (spec.serviceAccountName.find(':') != std::string::npos ||
+                                           spec.serviceAccountName.find('/') != std::string::npos))
+    r.error(o.path("serviceAccountName"),
+            "must be the name of a ServiceAccount in the Kustomization's namespace");
   // Valid in Flux, not run here: an error where skipping it would change what is applied.
   o.rejectUnsupported("kubeConfig", "remote clusters are not supported");
-  o.ignoreUnsupported("serviceAccountName");
   o.ignoreUnsupported("deletionPolicy");
   o.ignoreUnsupported("ignoreMissingComponents");
   o.ignoreUnsupported("healthCheckExprs");

@@ -73,6 +73,10 @@ struct KustomizationSpec {
   std::map<std::string, std::string> substitute;
   std::vector<SubstituteFrom> substituteFrom;
   std::optional<Decryption> decryption;
+  // Every apply, dry run, prune and health read of the Kustomization goes out impersonating
+  // system:serviceaccount:<its namespace>:<this name>; empty: the controller's --default-service-account,
+  // else the controller itself.
+  std::string serviceAccountName;
 
   Duration effectiveRetryInterval() const { return retryInterval.value_or(interval); }
   Duration effectiveTimeout() const;

@@ -246,8 +246,14 @@ struct Client::Impl {
     return cred;
   }
 
-  // Adds credentials and TLS to `req`. A kClient error when the exec plugin fails.
-  std::optional<ApiError> authorize(net::Request& req, bool refreshExec) {
+  // Adds credentials, TLS and the impersonation headers to `req`. A kClient error when the exec plugin
+  // fails.
+  std::optional<ApiError> authorize(net::Request& req, bool refreshExec, const Impersonation& as) {
+    if (!as.user.empty()) {
+      req.headers.emplace_back("Impersonate-User", as.user);
+      for (const auto& g : as.groups) req.headers.emplace_back("Impersonate-Group", g);
+      if (!as.uid.empty()) req.headers.emplace_back("Impersonate-Uid", as.uid);
+    }
     const ClientConfig& c = config;
     req.tls.caFile = c.caFile;
     req.tls.caPem = c.caData;
@@ -310,9 +316,10 @@ struct Client::Impl {
     return !cancel->cancelled();
   }
 
-  ApiResult<json> call(const std::string& verb, const std::string& path, const std::string& query,
-                       const std::string& body, const std::string& contentType, bool retryServerErrors,
-                       const net::Cancellation* cancel = nullptr, bool retryTooManyRequests = true) {
+  ApiResult<json> call(const Impersonation& as, const std::string& verb, const std::string& path,
+                       const std::string& query, const std::string& body, const std::string& contentType,
+                       bool retryServerErrors, const net::Cancellation* cancel = nullptr,
+                       bool retryTooManyRequests = true) {
     net::Request req;
     req.method = verb;
     req.url = config.server + path + (query.empty() ? "" : "?" + query);
@@ -330,7 +337,7 @@ struct Client::Impl {
         r.body = body;
         r.headers.emplace_back("Content-Type", contentType);
       }
-      if (auto err = authorize(r, false)) {
+      if (auto err = authorize(r, false, as)) {
         err->path = path;
         return *err;
       }
@@ -376,8 +383,15 @@ struct Client::Impl {
   std::string nsOr(const std::string& ns) const { return ns.empty() ? config.ns : ns; }
 };
 
-Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(std::shared_ptr<Impl> impl, ClientConfig config)
+    : impl_(std::move(impl)), config_(std::move(config)) {}
 Client::~Client() = default;
+
+std::unique_ptr<Client> Client::impersonating(Impersonation as) const {
+  ClientConfig config = config_;
+  config.impersonate = std::move(as);
+  return std::unique_ptr<Client>(new Client(impl_, std::move(config)));
+}
 
 Result<std::unique_ptr<Client>> Client::create(ClientConfig config, ClientOptions options) {
   const std::string& s = config.server;
@@ -395,19 +409,19 @@ Result<std::unique_ptr<Client>> Client::create(ClientConfig config, ClientOption
   }
   if (options.qps <= 0 || options.burst <= 0)
     return Error{"client rate limit: qps and burst must be positive"};
-  auto impl = std::make_unique<Impl>();
-  impl->config = std::move(config);
+  auto impl = std::make_shared<Impl>();
+  impl->config = config;
   impl->options = std::move(options);
   impl->bucket = std::make_unique<TokenBucket>(impl->options.qps, impl->options.burst, impl->clock());
-  return std::unique_ptr<Client>(new Client(std::move(impl)));
+  return std::unique_ptr<Client>(new Client(std::move(impl), std::move(config)));
 }
 
-const ClientConfig& Client::config() const { return impl_->config; }
+const ClientConfig& Client::config() const { return config_; }
 int Client::execRuns() const { return impl_->execRunCount.load(); }
 
 ApiResult<json> Client::get(const ResourceRef& r, const std::string& ns, const std::string& name) {
   if (name.empty()) return ApiError::client("get " + r.resource + ": an object name is required");
-  return impl_->call("GET", r.path(impl_->nsOr(ns), name), "", "", "", true);
+  return impl_->call(config_.impersonate, "GET", r.path(impl_->nsOr(ns), name), "", "", "", true);
 }
 
 ApiResult<json> Client::list(const ResourceRef& r, const std::string& ns, const ListOptions& o) {
@@ -417,7 +431,7 @@ ApiResult<json> Client::list(const ResourceRef& r, const std::string& ns, const 
   if (o.limit > 0) addParam(q, "limit", std::to_string(o.limit));
   addParam(q, "continue", o.continueToken);
   addParam(q, "resourceVersion", o.resourceVersion);
-  return impl_->call("GET", r.path(ns), q, "", "", true, o.cancel);
+  return impl_->call(config_.impersonate, "GET", r.path(ns), q, "", "", true, o.cancel);
 }
 
 ApiResult<std::string> Client::listPages(const ResourceRef& r, const std::string& ns, ListOptions o,
@@ -482,8 +496,8 @@ ApiResult<json> Client::create(const ResourceRef& r, const std::string& ns, cons
   if (!obj.is_object())
     return ApiError::client("create " + r.resource + ": the object must be a JSON object");
   std::string objNs = metaString(obj, "namespace");
-  return impl_->call("POST", r.path(impl_->nsOr(objNs.empty() ? ns : objNs)), writeQuery(o), obj.dump(),
-                     "application/json", false);
+  return impl_->call(config_.impersonate, "POST", r.path(impl_->nsOr(objNs.empty() ? ns : objNs)),
+                     writeQuery(o), obj.dump(), "application/json", false);
 }
 
 ApiResult<json> Client::createSubresource(const ResourceRef& r, const std::string& ns,
@@ -491,22 +505,23 @@ ApiResult<json> Client::createSubresource(const ResourceRef& r, const std::strin
                                           const json& body, const WriteOptions& o) {
   if (name.empty() || subresource.empty())
     return ApiError::client("create " + r.resource + ": an object name and a subresource are required");
-  return impl_->call("POST", r.path(impl_->nsOr(ns), name, subresource), writeQuery(o), body.dump(),
-                     "application/json", false, /*cancel=*/nullptr,
+  return impl_->call(config_.impersonate, "POST", r.path(impl_->nsOr(ns), name, subresource), writeQuery(o),
+                     body.dump(), "application/json", false, /*cancel=*/nullptr,
                      /*retryTooManyRequests=*/false);
 }
 
 ApiResult<json> Client::update(const ResourceRef& r, const json& obj, const WriteOptions& o) {
   std::string name = metaString(obj, "name");
   if (name.empty()) return ApiError::client("update " + r.resource + ": metadata.name is required");
-  return impl_->call("PUT", r.path(impl_->nsOr(metaString(obj, "namespace")), name), writeQuery(o),
-                     obj.dump(), "application/json", false);
+  return impl_->call(config_.impersonate, "PUT", r.path(impl_->nsOr(metaString(obj, "namespace")), name),
+                     writeQuery(o), obj.dump(), "application/json", false);
 }
 
 ApiResult<json> Client::updateStatus(const ResourceRef& r, const json& obj, const WriteOptions& o) {
   std::string name = metaString(obj, "name");
   if (name.empty()) return ApiError::client("update status of " + r.resource + ": metadata.name is required");
-  return impl_->call("PUT", r.path(impl_->nsOr(metaString(obj, "namespace")), name, "status"), writeQuery(o),
+  return impl_->call(config_.impersonate, "PUT",
+                     r.path(impl_->nsOr(metaString(obj, "namespace")), name, "status"), writeQuery(o),
                      obj.dump(), "application/json", false);
 }
 
@@ -521,8 +536,8 @@ ApiResult<json> Client::patch(const ResourceRef& r, const std::string& ns, const
   if (type != PatchType::kJson && !patch.is_object()) {
     return ApiError::client("patch " + r.resource + "/" + name + ": a merge patch must be a JSON object");
   }
-  return impl_->call("PATCH", r.path(impl_->nsOr(ns), name, subresource), writeQuery(o), patch.dump(),
-                     contentTypeFor(type), false);
+  return impl_->call(config_.impersonate, "PATCH", r.path(impl_->nsOr(ns), name, subresource), writeQuery(o),
+                     patch.dump(), contentTypeFor(type), false);
 }
 
 ApiResult<json> Client::remove(const ResourceRef& r, const std::string& ns, const std::string& name,
@@ -537,8 +552,8 @@ ApiResult<json> Client::remove(const ResourceRef& r, const std::string& ns, cons
     body["preconditions"]["resourceVersion"] = *o.preconditionResourceVersion;
   // A delete with preconditions is safe to repeat after a 5xx: a second attempt deletes the same
   // object or fails its precondition. A bare delete by name might remove a re-created object.
-  return impl_->call("DELETE", r.path(impl_->nsOr(ns), name), "", body.dump(), "application/json",
-                     preconditioned);
+  return impl_->call(config_.impersonate, "DELETE", r.path(impl_->nsOr(ns), name), "", body.dump(),
+                     "application/json", preconditioned);
 }
 
 ApiResult<ResourceRef> Client::resourceFor(const std::string& apiVersion, const std::string& kind) {
@@ -561,7 +576,7 @@ ApiResult<ResourceRef> Client::resourceFor(const std::string& apiVersion, const 
     }
     std::string path = group.empty() ? "/api/" + version : "/apis/" + group;
     if (!group.empty()) path += "/" + version;
-    auto res = impl_->call("GET", path, "", "", "", true);
+    auto res = impl_->call(config_.impersonate, "GET", path, "", "", "", true);
     if (!res) return res.error();
     std::vector<ResourceRef> refs;
     if (res->contains("resources") && (*res)["resources"].is_array()) {
@@ -613,7 +628,7 @@ ApiResult<Done> Client::watch(const ResourceRef& r, const std::string& ns, const
     req.headers = {{"Accept", "application/json"}, {"User-Agent", impl_->options.userAgent}};
     auto wait = impl_->bucket->reserve();
     if (wait.count() > 0) std::this_thread::sleep_for(wait);
-    if (auto err = impl_->authorize(req, false)) {
+    if (auto err = impl_->authorize(req, false, config_.impersonate)) {
       err->path = path;
       return *err;
     }

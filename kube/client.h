@@ -1,6 +1,7 @@
 // The Kubernetes REST client: typed requests (get, list, create, update, patch, delete, watch) against
-// one API server as one user, with TLS and credentials from a ClientConfig, a client-side rate limit,
-// retries, and failures as a typed ApiError carrying the server's Status. libcurl stays in net/.
+// one API server as one user (or impersonating another, Impersonate-User/-Group headers), with TLS and
+// credentials from a ClientConfig, a client-side rate limit, retries, and failures as a typed ApiError
+// carrying the server's Status. libcurl stays in net/.
 #pragma once
 
 #include <atomic>
@@ -177,14 +178,22 @@ class Client {
                         const std::function<bool(const WatchEvent&)>& handler,
                         const WatchStop* stop = nullptr);
 
+  // A client that sends every request as `as` (Impersonate-User, one Impersonate-Group per group,
+  // Impersonate-Uid), as client-go's rest.ImpersonationConfig; an empty `as`: as the authenticated user,
+  // without the headers. It shares this client's credentials (token file, exec plugin cache), rate
+  // limit, discovery cache and request observer, and the threads' connections: deriving one costs a few
+  // allocations and no request. Either may be destroyed first.
+  std::unique_ptr<Client> impersonating(Impersonation as) const;
+
   const ClientConfig& config() const;
   // How many times the exec credential plugin has been run (for diagnostics). Thread-safe.
   int execRuns() const;
 
  private:
   struct Impl;
-  explicit Client(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  Client(std::shared_ptr<Impl> impl, ClientConfig config);
+  std::shared_ptr<Impl> impl_;  // shared with the clients derived by impersonating()
+  ClientConfig config_;         // the connection's, with this client's impersonation
 };
 
 }  // namespace sluice::kube

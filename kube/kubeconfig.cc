@@ -134,6 +134,15 @@ void mergeFile(Kubeconfig& out, const json& doc, const fs::path& dir) {
     user.username = text(u, "username", at);
     user.password = text(u, "password", at);
     user.exec = readExec(u, at, dir);
+    user.impersonate.user = text(u, "as", at);
+    user.impersonate.uid = text(u, "as-uid", at);
+    if (auto g = u.find("as-groups"); g != u.end() && !g->is_null()) {
+      if (!g->is_array()) throw EntryError{at + ".as-groups: must be a list"};
+      for (const auto& group : *g) {
+        if (!group.is_string()) throw EntryError{at + ".as-groups: must be a list of strings"};
+        user.impersonate.groups.push_back(group.get<std::string>());
+      }
+    }
     out.users.emplace(name, std::move(user));
   });
   forEachEntry(
@@ -264,6 +273,10 @@ Result<ClientConfig> clientConfigFor(const Kubeconfig& config, const std::string
     out.token = u.token;
     out.tokenFile = u.tokenFile;
     out.exec = u.exec;
+    if (u.impersonate.user.empty() && (!u.impersonate.groups.empty() || !u.impersonate.uid.empty()))
+      return Error{"invalid configuration: user " + who +
+                   ": as-groups and as-uid need as (the user to impersonate)"};
+    out.impersonate = u.impersonate;
     if (out.exec && out.exec->interactiveMode.empty()) out.exec->interactiveMode = "IfAvailable";
     if (basic)
       out.warnings.push_back("user " + who + ": basic authentication is not supported; it is ignored");

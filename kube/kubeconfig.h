@@ -25,6 +25,17 @@ struct ExecConfig {
   std::string installHint;
 };
 
+// Acting as another user (client-go's rest.ImpersonationConfig): sent as the Impersonate-User and one
+// Impersonate-Group header per group; the server authorizes the request as that user. Empty `user`:
+// requests go as the authenticated user itself.
+struct Impersonation {
+  std::string user;                 // "system:serviceaccount:team-a:deployer", "alice"
+  std::vector<std::string> groups;  // only with `user`
+  std::string uid;                  // Impersonate-Uid; only with `user`
+  bool empty() const { return user.empty(); }
+  bool operator==(const Impersonation&) const = default;
+};
+
 // Everything a request needs to reach one API server as one user.
 struct ClientConfig {
   std::string server;  // "https://host:port" (a server given without a scheme gets https://)
@@ -37,6 +48,7 @@ struct ClientConfig {
   std::string token;      // static bearer token
   std::string tokenFile;  // re-read by the client (at most once a minute); `token` is its fallback
   std::optional<ExecConfig> exec;
+  Impersonation impersonate;   // users[].user.as / as-groups / as-uid
   std::string ns = "default";  // the namespace requests default to
   std::string contextName, clusterName, userName;
   // Notes for the person running the command (e.g. credentials withheld over plain http).
@@ -56,6 +68,7 @@ struct Kubeconfig {
     std::string clientCertFile, clientCertData, clientKeyFile, clientKeyData, token, tokenFile;
     std::string username, password;
     std::optional<ExecConfig> exec;
+    Impersonation impersonate;  // as, as-groups, as-uid
   };
   struct Context {
     std::string cluster, user, ns;

@@ -4,9 +4,12 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
+#include "kube/apiserver/rbac.h"
 #include "kube/apiserver/request_body.h"
 #include "kube/apiserver/table.h"
 #include "kube/json_depth.h"
@@ -185,6 +188,19 @@ ApiResult<json> evictPod(Registry& registry, const ResourceType& pods, const std
               {"code", 201}};
 }
 
+// The authorizer's verb for a resource request (kube-apiserver's RequestInfo): a GET without a name lists
+// (or watches), a DELETE without one deletes the collection.
+std::string requestVerb(const std::string& method, const std::string& name, bool watch) {
+  if (method == "GET") return !name.empty() ? "get" : watch ? "watch" : "list";
+  if (method == "POST") return "create";
+  if (method == "PUT") return "update";
+  if (method == "PATCH") return "patch";
+  if (method == "DELETE") return name.empty() ? "deletecollection" : "delete";
+  std::string v = method;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  return v;
+}
+
 }  // namespace
 
 std::string queryParam(const std::string& target, const std::string& name) {
@@ -226,6 +242,16 @@ Handled Handler::route(const HttpRequest& req) {
   if (req.authorization.size() != expected.size() ||
       CRYPTO_memcmp(req.authorization.data(), expected.data(), expected.size()) != 0) {
     return {errorResponse({401, "Unauthorized", "Unauthorized", json::object()}), std::nullopt};
+  }
+  // The admin token may act as anyone; the request is then authorized as that user (resource requests
+  // below; discovery, /version and /openapi stay open to every user, as on a real cluster).
+  std::optional<UserInfo> actingAs;
+  if (!req.impersonateUser.empty() || !req.impersonateGroups.empty()) {
+    if (req.impersonateUser.empty())
+      return {errorResponse(badRequest("requested groups without impersonating a user: Impersonate-Group "
+                                       "needs Impersonate-User")),
+              std::nullopt};
+    actingAs = impersonatedUser(req.impersonateUser, req.impersonateGroups);
   }
 
   const auto types = registry_.types();
@@ -355,6 +381,22 @@ Handled Handler::route(const HttpRequest& req) {
     if (rest.size() > 1) name = rest[1];
     if (rest.size() > 2) subName = rest[2];
     if (rest.size() > 3) return {notFoundPath(), std::nullopt};
+  }
+  if (actingAs) {
+    // Authorized before the object is looked up, as the real server: a denied GET of a missing object
+    // is 403, not 404. A namespace's own requests are in that namespace.
+    RequestAttributes attrs{
+        requestVerb(req.method, name, boolParam(queryParam(req.target, "watch")).value_or(false)),
+        group,
+        resource,
+        subName,
+        ns,
+        name};
+    if (resource == "namespaces" && group.empty() && ns.empty()) attrs.ns = name;
+    auto policy = loadPolicy(registry_, attrs.ns);
+    if (!policy) return {errorResponse(policy.error()), std::nullopt};
+    const Decision decision = authorize(*actingAs, attrs, *policy);
+    if (!decision.allowed) return {errorResponse(forbiddenError(*actingAs, attrs, decision)), std::nullopt};
   }
   auto type = registry_.find(group, version, resource);
   if (!type) return {notFoundPath(), std::nullopt};

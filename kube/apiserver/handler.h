@@ -1,4 +1,5 @@
-// The API server's HTTP semantics without the sockets: authentication, routing of /api and /apis paths,
+// The API server's HTTP semantics without the sockets: authentication, authorization of impersonated
+// requests (rbac.h), routing of /api and /apis paths,
 // discovery, /openapi/v3, and the verbs on resources, turned into a response (or a watch to stream).
 #pragma once
 
@@ -22,6 +23,10 @@ struct HttpRequest {
   std::string authorization;  // the Authorization header
   std::string accept;         // the Accept header: a Table for `kubectl get` (table.h)
   std::string body;
+  // Impersonate-User and every Impersonate-Group header (`kubectl --as --as-group`): the request is
+  // authorized as that user with RBAC (rbac.h). Empty: the token's own full access.
+  std::string impersonateUser;
+  std::vector<std::string> impersonateGroups;
 };
 
 struct HttpResponse {

@@ -127,6 +127,13 @@ class Session : public std::enable_shared_from_this<Session> {
     req.contentType = std::string(msg[http::field::content_type]);
     req.authorization = std::string(msg[http::field::authorization]);
     req.accept = std::string(msg[http::field::accept]);
+    for (const auto& field : msg) {
+      if (beast::iequals(field.name_string(), "Impersonate-User")) {
+        req.impersonateUser = std::string(field.value());
+      } else if (beast::iequals(field.name_string(), "Impersonate-Group")) {
+        req.impersonateGroups.emplace_back(field.value());
+      }
+    }
     req.body = std::move(msg.body());
     keepAlive_ = msg.keep_alive();
     version_ = msg.version();

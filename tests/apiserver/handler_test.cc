@@ -35,7 +35,9 @@ struct HandlerFixture {
                             .contentType = contentType,
                             .authorization = "Bearer t0ken",
                             .accept = "",
-                            .body = body});
+                            .body = body,
+                            .impersonateUser = "",
+                            .impersonateGroups = {}});
   }
 };
 

@@ -268,7 +268,9 @@ TEST_CASE("the handler creates from a protobuf body and answers a kind it cannot
                                        .contentType = std::string(sluice::apiserver::kProtobufMediaType),
                                        .authorization = "Bearer t0ken",
                                        .accept = "",
-                                       .body = body};
+                                       .body = body,
+                                       .impersonateUser = "",
+                                       .impersonateGroups = {}};
     auto handled = handler.handle(req);
     return std::make_pair(handled.response.status, json::parse(handled.response.body));
   };

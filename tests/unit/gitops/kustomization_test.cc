@@ -31,6 +31,7 @@ TEST_CASE("a Flux Kustomization reads unchanged, with Flux's defaults", "[gitops
                        {"substituteFrom", json::array({{{"kind", "ConfigMap"}, {"name", "vars"}}})}};
   spec["images"] = json::array({{{"name", "nginx"}, {"newTag", "1.27"}}});
   spec["decryption"] = {{"provider", "sops"}, {"secretRef", {{"name", "sops-age"}}}};
+  spec["serviceAccountName"] = "apps-deployer";
   for (const char* apiVersion : {kKustomizationApiVersion, kFluxKustomizationApiVersion}) {
     INFO(apiVersion);
     auto k = parseKustomization(manifest(spec, apiVersion));
@@ -53,7 +54,9 @@ TEST_CASE("a Flux Kustomization reads unchanged, with Flux's defaults", "[gitops
     REQUIRE(k->spec.decryption);
     CHECK(k->spec.decryption->provider == "sops");
     CHECK(k->spec.decryption->secretRefName == "sops-age");
+    CHECK(k->spec.serviceAccountName == "apps-deployer");  // impersonated, no longer ignored
   }
+  CHECK(parseKustomization(manifest(minimal()))->spec.serviceAccountName.empty());
   spec["interval"] = "20s";
   CHECK(parseKustomization(manifest(spec))->spec.effectiveTimeout() == sluice::Duration{30});  // at least 30s
 }
@@ -96,6 +99,15 @@ TEST_CASE("a bad Kustomization spec is refused with the field path of each probl
        },
        "spec.decryption.secretRef: is required"},
       {"a prune that is not a bool", [](json& s) { s["prune"] = "yes"; }, "spec.prune: must be"},
+      {"a serviceAccountName that is a user name",
+       [](json& s) { s["serviceAccountName"] = "system:serviceaccount:team-a:deployer"; },
+       "spec.serviceAccountName: must be the name of a ServiceAccount in the Kustomization's namespace"},
+      {"decryption through a service account stays refused",
+       [](json& s) {
+         s["decryption"] = {
+             {"provider", "sops"}, {"secretRef", {{"name", "keys"}}}, {"serviceAccountName", "kms"}};
+       },
+       "spec.decryption.serviceAccountName"},
   };
   for (const auto& c : cases) {
     INFO(c.what);

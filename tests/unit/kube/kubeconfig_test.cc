@@ -247,6 +247,12 @@ TEST_CASE("kubeconfig mistakes are errors naming the file and the entry", "[kube
        "user: "
        "u}}]\n",
        "", "command must be specified"},
+      {"impersonated groups without a user",
+       "current-context: x\nclusters: [{name: c, cluster: {server: https://s}}]\nusers: [{name: u, user: "
+       "{token: t, as-groups: [devs]}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n",
+       "", "user \"u\": as-groups and as-uid need as"},
+      {"as-groups that is not a list", "users: [{name: u, user: {as: alice, as-groups: devs}}]\n", "",
+       "users[u].user.as-groups: must be a list"},
       {"bad base64", "users: [{name: u, user: {client-key-data: '!!!'}}]\n", "",
        "users[u].user.client-key-data: invalid base64"},
       {"an entry without a name", "clusters: [{cluster: {server: https://s}}]\n", "",
@@ -381,4 +387,34 @@ TEST_CASE("exec plugin output is checked as client-go checks it", "[kube][kubeco
     REQUIRE_FALSE(cred.ok());
     CHECK_THAT(cred.error(), Catch::Contains(part));
   }
+}
+
+TEST_CASE("a kubeconfig user's as and as-groups and as-uid become the client's impersonation",
+          "[kube][kubeconfig]") {
+  TempDir dir("kubeconfig-as");
+  write(dir / "config", R"(
+current-context: x
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:8443"}}]
+users:
+- name: u
+  user:
+    token: secret
+    as: system:serviceaccount:team-a:deployer
+    as-groups: [auditors, system:authenticated]
+    as-uid: "1234"
+- name: plain
+  user: {token: secret}
+contexts:
+- {name: x, context: {cluster: c, user: u}}
+- {name: y, context: {cluster: c, user: plain}}
+)");
+  auto cfg = loadClientConfig(opts((dir / "config").string()));
+  REQUIRE(cfg.ok());
+  CHECK(cfg->token == "secret");  // the credentials stay the user's own
+  CHECK(cfg->impersonate.user == "system:serviceaccount:team-a:deployer");
+  CHECK(cfg->impersonate.groups == std::vector<std::string>{"auditors", "system:authenticated"});
+  CHECK(cfg->impersonate.uid == "1234");
+  auto plain = loadClientConfig(opts((dir / "config").string(), "", "", "y"));
+  REQUIRE(plain.ok());
+  CHECK(plain->impersonate.empty());
 }
