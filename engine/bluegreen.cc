@@ -264,6 +264,26 @@ void promoteIfReady(BlueGreenPass& p) {
   classifyReplicaSets(p);
 }
 
+// antiAffinity: the new revision's pods keep off the nodes of the stable revision's, preferred (with its
+// weight) or required, by the stable pods' hash label on one node (kubernetes.io/hostname).
+void addAntiAffinity(BlueGreenPass& p, CreateReplicaSet& create) {
+  const auto& affinity = p.bg.antiAffinity;
+  if (!affinity || p.promoted() || p.status.stableRS.empty()) return;
+  const nlohmann::json term = {
+      {"labelSelector",
+       {{"matchExpressions",
+         nlohmann::json::array(
+             {{{"key", kPodTemplateHashLabel}, {"operator", "In"}, {"values", {p.status.stableRS}}}})}}},
+      {"topologyKey", "kubernetes.io/hostname"}};
+  nlohmann::json& anti = create.podTemplate["spec"]["affinity"]["podAntiAffinity"];
+  if (affinity->required) {
+    anti["requiredDuringSchedulingIgnoredDuringExecution"].push_back(term);
+  } else {
+    anti["preferredDuringSchedulingIgnoredDuringExecution"].push_back(
+        {{"weight", affinity->preferredWeight.value_or(1)}, {"podAffinityTerm", term}});
+  }
+}
+
 // ---- scaling ---------------------------------------------------------------------------------------
 
 // The new ReplicaSet: previewReplicaCount until promoted, then full; held under spec.paused; after an
@@ -274,6 +294,9 @@ void scaleReplicaSets(BlueGreenPass& p) {
   if (!p.newRS) {
     const bool halted = p.spec.paused && !p.promoted();
     createNewReplicaSet(p, halted ? 0 : p.promoted() || p.mayGrow() ? p.spec.replicas : p.previewTarget());
+    for (auto& action : p.actions) {
+      if (auto* create = std::get_if<CreateReplicaSet>(&action)) addAntiAffinity(p, *create);
+    }
     return;
   }
   const ReplicaSetView& rs = *p.newRS;
@@ -411,6 +434,7 @@ Decision reconcileBlueGreen(const Rollout& rollout, const Observed& observed, Ti
   syncPromoteFull(p);
   classifyReplicaSets(p);
   sumReplicaCounts(p);
+  reconcileRestart(p, p.bg.restartMaxUnavailable(p.spec.replicas));
   reconcileAnalysis(p);
   checkProgressDeadline(p);
   syncAbort(p);

@@ -181,61 +181,6 @@ void syncPromoteFull(Pass& p) {
   s.currentStepIndex = p.indexAt(p.stepCount);
 }
 
-// ---- restart (spec.restartAt, §2.5) ---------------------------------------------------------------
-
-// How long to wait before looking again while pods are still to restart, as Argo Rollouts does: the
-// ReplicaSets' changes normally bring the Rollout back sooner.
-constexpr Duration kRestartRecheck{30};
-
-// Evicts the pods created before restartAt, stable ReplicaSet first, then the new one, then the older
-// ones (oldest revision first), oldest pods first, while at most maxUnavailable pods (at least one) are
-// unavailable, those already unavailable included: Argo Rollouts' rule, also with traffic routing.
-// restartedAt is set once no pod created before restartAt is left, so an eviction the cluster refused
-// is asked again rather than taken as done.
-void reconcileRestart(Pass& p) {
-  if (!restartPending(p.spec, p.status)) return;
-  const Time at = *p.spec.restartAt;
-  if (at > p.now) {
-    p.requeueIn(at - p.now);
-    return;
-  }
-  std::vector<const ReplicaSetView*> order;
-  if (p.stableRS) order.push_back(&*p.stableRS);
-  if (p.newRS) order.push_back(&*p.newRS);
-  for (const auto& rs : p.oldRSs) order.push_back(&rs);
-  long long toRestart = 0;
-  long long available = 0;
-  for (const ReplicaSetView* rs : order) {
-    if (!rs->restartPods) {  // the world did not count its pods: decide nothing on a guess
-      p.requeueIn(kRestartRecheck);
-      return;
-    }
-    toRestart += rs->restartPods->createdBefore;
-    available += rs->restartPods->available;
-  }
-  if (toRestart == 0) {
-    p.status.restartedAt = at;
-    p.event("Normal", "RolloutRestarted", "Restarted every pod created before " + formatRfc3339(at));
-    return;
-  }
-  const int replicas = p.spec.replicas;
-  const int concurrent = std::max(std::min(maxUnavailableOf(p.spec), replicas), 1);
-  const long long total = saturatedSum(p.observed.replicaSets, &ReplicaSetView::specReplicas);
-  long long canRestart = available - (std::max<long long>(replicas, total) - concurrent);
-  for (const ReplicaSetView* rs : order) {
-    if (canRestart <= 0) break;
-    const long long evictable = rs->restartPods->createdBefore - rs->restartPods->deleting;
-    const int count = static_cast<int>(std::min(evictable, canRestart));
-    if (count <= 0) continue;
-    p.actions.push_back(RestartPods{rs->name, count, at});
-    p.event("Normal", "RestartingPods",
-            "Restarting " + std::to_string(count) + (count == 1 ? " pod" : " pods") + " of ReplicaSet " +
-                rs->name + " created before " + formatRfc3339(at));
-    canRestart -= count;
-  }
-  p.requeueIn(kRestartRecheck);
-}
-
 // ---- analysis (§4.6) -------------------------------------------------------------------------------
 
 // The step's AnalysisRun: found or created when the step is reached; its phase completes the step,
@@ -642,7 +587,7 @@ Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time 
   syncPromoteFull(p);
   classifyReplicaSets(p);
   sumReplicaCounts(p);
-  reconcileRestart(p);
+  reconcileRestart(p, maxUnavailableOf(p.spec));
   checkProgressDeadline(p);
   reconcileAnalysis(p);
   syncAbort(p);

@@ -208,10 +208,16 @@ struct BlueGreenStrategy {
   std::optional<int> scaleDownDelaySeconds;  // default 30
   std::optional<int> scaleDownDelayRevisionLimit;
   std::optional<int> abortScaleDownDelaySeconds;  // default 30; 0 means never scale down
+  // How many pods a restart (spec.restartAt) may take down at once; unset: one at a time.
+  std::optional<IntOrPercent> maxUnavailable;
+  // Read, not applied yet (a warning says so): the pods behind each Service get no extra labels.
   std::optional<PodMetadata> activeMetadata;
   std::optional<PodMetadata> previewMetadata;
   std::optional<AntiAffinity> antiAffinity;
 
+  int restartMaxUnavailable(int replicas) const {
+    return maxUnavailable ? maxUnavailable->resolve(replicas, false) : 1;
+  }
   int scaleDownDelay() const { return scaleDownDelaySeconds.value_or(30); }
   int abortScaleDownDelay() const { return abortScaleDownDelaySeconds.value_or(30); }
   // Whether the switch waits on a BlueGreenPause: always without auto-promotion, and for

@@ -454,13 +454,16 @@ void readBlueGreen(ObjectReader& o, BlueGreenStrategy& b) {
   o.read("abortScaleDownDelaySeconds", b.abortScaleDownDelaySeconds, readInt);
   for (auto [field, target] :
        {std::pair{"activeMetadata", &b.activeMetadata}, std::pair{"previewMetadata", &b.previewMetadata}}) {
-    if (const json* m = o.get(field))
-      readObject(r, *m, o.path(field), [&](ObjectReader& mo) { readPodMetadata(mo, *target); });
+    const json* m = o.get(field);
+    if (!m) continue;
+    readObject(r, *m, o.path(field), [&](ObjectReader& mo) { readPodMetadata(mo, *target); });
+    r.warning(o.path(field),
+              "is read but not applied by sluice yet: the pods get no extra labels or annotations");
   }
   if (const json* a = o.get("antiAffinity"))
     readObject(r, *a, o.path("antiAffinity"),
                [&](ObjectReader& ao) { readAntiAffinity(ao, b.antiAffinity); });
-  o.ignoreUnsupported("maxUnavailable");
+  o.read("maxUnavailable", b.maxUnavailable, readIntOrPercent);
 }
 
 void readStrategy(ObjectReader& o, RolloutSpec& spec) {

@@ -102,6 +102,13 @@ int64_t nextRevision(const PassBase& p);
 // A ReplicaSet of another owner holds the name the new one would get: count a collision and hash again.
 void avoidForeignName(PassBase& p);
 
+// ---- restart (spec.restartAt) ---------------------------------------------------------------------
+
+// Evicts the pods created before spec.restartAt, stable ReplicaSet first, then the new one, then older
+// ones, while at most `maxUnavailable` pods (at least one) are unavailable; sets status.restartedAt once
+// none is left.
+void reconcileRestart(PassBase& p, int maxUnavailable);
+
 // ---- AnalysisRuns ----------------------------------------------------------------------------------
 
 // The live (not terminated) run of `type` for the new revision (and `stepIndex`, for step runs).

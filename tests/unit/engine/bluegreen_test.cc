@@ -575,3 +575,70 @@ TEST_CASE("blue-green status round-trips in Argo's shape", "[engine][bluegreen][
   REQUIRE(back.ok());
   CHECK(back->blueGreen == s.blueGreen);
 }
+
+TEST_CASE("blue-green antiAffinity keeps the new pods off the stable pods' nodes", "[engine][bluegreen]") {
+  struct Row {
+    const char* rule;
+    AntiAffinity affinity;
+    const char* field;
+  };
+  const Row rows[] = {
+      {"preferred, with its weight", AntiAffinity{40, false},
+       "preferredDuringSchedulingIgnoredDuringExecution"},
+      {"required", AntiAffinity{std::nullopt, true}, "requiredDuringSchedulingIgnoredDuringExecution"}};
+  for (const Row& row : rows) {
+    SECTION(row.rule) {
+      FakeWorld w = bgDeployed({});
+      const std::string stable = bgHash(w);
+      w.rollout.spec.blueGreen->antiAffinity = row.affinity;
+      w.newImage("web:2");
+      w.call();
+      const CreateReplicaSet* create = nullptr;
+      for (const auto& a : w.last.actions) {
+        if (const auto* c = std::get_if<CreateReplicaSet>(&a)) create = c;
+      }
+      REQUIRE(create);
+      const nlohmann::json& terms = create->podTemplate["spec"]["affinity"]["podAntiAffinity"][row.field];
+      REQUIRE(terms.size() == 1);
+      const nlohmann::json& term = row.affinity.required ? terms[0] : terms[0]["podAffinityTerm"];
+      if (!row.affinity.required) CHECK(terms[0]["weight"] == 40);
+      CHECK(term["topologyKey"] == "kubernetes.io/hostname");
+      CHECK(term["labelSelector"]["matchExpressions"][0] ==
+            nlohmann::json({{"key", kPodTemplateHashLabel}, {"operator", "In"}, {"values", {stable}}}));
+      // The ReplicaSet keeps the Rollout's hash: the affinity is the ReplicaSet's, not the template's.
+      CHECK(create->podTemplateHash == bgHash(w));
+    }
+  }
+}
+
+TEST_CASE("blue-green restart evicts the active pods one at a time by default", "[engine][bluegreen]") {
+  FakeWorld w = bgDeployed({});
+  const std::string hash = bgHash(w);
+  w.rollout.spec.restartAt = w.now;
+  ReplicaSetView* rs = w.rsByHash(hash);
+  REQUIRE(rs);
+  rs->restartPods = RestartPodCounts{3, 0, 3};
+  w.call();
+  std::vector<RestartPods> restarts;
+  for (const auto& a : w.last.actions) {
+    if (const auto* r = std::get_if<RestartPods>(&a)) restarts.push_back(*r);
+  }
+  REQUIRE(restarts.size() == 1);
+  CHECK(restarts[0].replicaSet == "web-" + hash);
+  CHECK(restarts[0].count == 1);
+  CHECK(w.rollout.status.phase == "Progressing");
+  rs->restartPods = RestartPodCounts{0, 0, 3};
+  w.call();
+  CHECK(w.rollout.status.restartedAt == w.rollout.spec.restartAt);
+  CHECK(w.rollout.status.phase == "Healthy");
+}
+
+TEST_CASE("blue-green activeMetadata and previewMetadata are read with a warning that they are not applied",
+          "[engine][bluegreen][json]") {
+  using sluice::testing::DiagnosticCase;
+  sluice::testing::checkDiagnosticCase(
+      DiagnosticCase{"activeMetadata is not applied yet",
+                     withBlueGreen("activeService: a\nactiveMetadata: {labels: {x: y}}\n"),
+                     "spec.strategy.blueGreen.activeMetadata", "is read but not applied by sluice yet", 16,
+                     Severity::Warning});
+}
