@@ -717,7 +717,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "the simulator predicts the controller: the bluegreen-manual example, promoted by a person, its "
+    "the simulator predicts the controller: the bluegreen-manual example promoted by a person with its "
     "post-promotion soak test run for real against a web metric",
     "[controller][e2e][fidelity][bluegreen][analysis]") {
   Plan plan = examplePlan("bluegreen-manual");

@@ -102,7 +102,7 @@ void checkSwitchOnlyWhenFull(FakeWorld& w) {
 
 }  // namespace
 
-TEST_CASE("blue-green initial deploy: one full ReplicaSet, both Services on it, Healthy",
+TEST_CASE("blue-green initial deploy: one full ReplicaSet with both Services on it and Healthy",
           "[engine][bluegreen]") {
   FakeWorld w(bgRollout({}));
   w.readyAfterCalls = 2;
@@ -143,7 +143,8 @@ TEST_CASE("blue-green with auto-promotion switches the active Service once the n
   CHECK(w.specReplicasOf(stable) == 0);
 }
 
-TEST_CASE("blue-green rules for the new ReplicaSet's size, the pause and the switch", "[engine][bluegreen]") {
+TEST_CASE("blue-green rules for the new ReplicaSet's size and the pause before the switch",
+          "[engine][bluegreen]") {
   struct Row {
     const char* rule;
     BlueGreenOptions options;
@@ -192,7 +193,7 @@ TEST_CASE("blue-green rules for the new ReplicaSet's size, the pause and the swi
   }
 }
 
-TEST_CASE("blue-green autoPromotionSeconds pauses that long, then switches without a person",
+TEST_CASE("blue-green autoPromotionSeconds pauses that long and then switches without a person",
           "[engine][bluegreen]") {
   FakeWorld w = bgDeployed({.previewReplicaCount = 1, .autoPromotionSeconds = 120});
   const std::string stable = bgHash(w);
@@ -339,8 +340,10 @@ TEST_CASE("blue-green promote --full skips the pause and the analysis", "[engine
   CHECK(w.hasEvent("RolloutCompleted", "Full promotion requested"));
 }
 
-TEST_CASE("blue-green abort keeps the active Service on the stable pods; abortScaleDownDelaySeconds",
-          "[engine][bluegreen]") {
+TEST_CASE(
+    "blue-green abort keeps the active Service on the stable pods and abortScaleDownDelaySeconds ends the "
+    "new ones",
+    "[engine][bluegreen]") {
   struct Row {
     const char* rule;
     std::optional<int> abortDelay;
