@@ -742,6 +742,32 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "the simulator predicts the controller: the bluegreen-analysis example with its pre-promotion analysis "
+    "run for real on both sides",
+    "[controller][e2e][fidelity][bluegreen][analysis]") {
+  Plan plan = examplePlan("bluegreen-analysis");
+  // The example measures a Prometheus; here both sides measure a web metric instead, the cluster on a
+  // local source and the simulator on the same value as the scenario's metric, five times a second apart.
+  REQUIRE(plan.templates.size() == 1);
+  auto source = net::HttpServer::start("--test", "127.0.0.1:0", [](const std::string&) {
+    return net::HttpAnswer{200, "application/json", R"({"rate": 0.996})"};
+  });
+  REQUIRE(source.ok());
+  json& metric = plan.templates[0]["spec"]["metrics"][0];
+  REQUIRE(metric["interval"] == "1s");
+  metric["successCondition"] = "result >= 0.99";
+  metric["provider"] = {{"web",
+                         {{"url", "http://127.0.0.1:" + std::to_string((*source)->port()) + "/rate"},
+                          {"jsonPath", "{$.rate}"}}}};
+  sim::MetricPoint point;
+  point.values = {0.996};
+  plan.metrics["success-rate"] = {point};
+  const json r = checkPrediction(plan);
+  CHECK(r["status"].value("stableRS", "") == r["status"].value("currentPodHash", "x"));
+  CHECK(r["status"]["blueGreen"]["prePromotionAnalysisRunStatus"].value("status", "") == "Successful");
+}
+
+TEST_CASE(
     "the simulator predicts the controller: the analysis-abort example, its error-rate analysis failing for "
     "real against a web metric",
     "[controller][e2e][fidelity][traffic][analysis]") {
