@@ -76,8 +76,7 @@ engine::ReplicaSetView replicaSetView(const json& rs) {
 engine::AnalysisRunView analysisRunView(const json& run) {
   engine::AnalysisRunView v;
   v.name = str(run, "/metadata/name");
-  v.type = label(run, kAnalysisTypeLabel) == "Background" ? engine::AnalysisRunType::Background
-                                                          : engine::AnalysisRunType::Step;
+  v.type = engine::analysisRunTypeFromName(label(run, kAnalysisTypeLabel));
   v.podTemplateHash = label(run, engine::kPodTemplateHashLabel);
   if (auto step = parseInt(label(run, kStepIndexLabel))) v.stepIndex = static_cast<int>(*step);
   if (auto phase = analysis::phaseFromName(str(run, "/status/phase"))) v.phase = *phase;
@@ -117,7 +116,9 @@ KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
       uid_(str(rollout, "/metadata/uid")),
       rollout_(rollout),
       canaryService_(str(rollout, "/spec/strategy/canary/canaryService")),
-      stableService_(str(rollout, "/spec/strategy/canary/stableService")) {}
+      stableService_(str(rollout, "/spec/strategy/canary/stableService")),
+      activeService_(str(rollout, "/spec/strategy/blueGreen/activeService")),
+      previewService_(str(rollout, "/spec/strategy/blueGreen/previewService")) {}
 
 KubeWorld::~KubeWorld() = default;
 
@@ -146,7 +147,7 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
   for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
     if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
   }
-  for (const std::string* service : {&canaryService_, &stableService_}) {
+  for (const std::string* service : {&canaryService_, &stableService_, &activeService_, &previewService_}) {
     if (service->empty()) continue;
     const std::string key = ns_ + "/" + *service;
     const auto obj = cluster_.serviceWrites->view(key, cluster_.services->get(key));
@@ -427,7 +428,7 @@ Result<bool> KubeWorld::emitEvent(const engine::EmitEvent& a) {
 Result<bool> KubeWorld::createAnalysisRun(const engine::CreateAnalysisRun& a,
                                           const Result<analysis::AnalysisRunSpec>& spec, Time /*now*/) {
   json labels = {{kRolloutLabel, name_},
-                 {kAnalysisTypeLabel, a.type == engine::AnalysisRunType::Background ? "Background" : "Step"},
+                 {kAnalysisTypeLabel, engine::analysisRunTypeName(a.type)},
                  {engine::kPodTemplateHashLabel, a.podTemplateHash}};
   if (a.stepIndex) labels[kStepIndexLabel] = std::to_string(*a.stepIndex);
   json run = {

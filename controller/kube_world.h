@@ -90,8 +90,9 @@ class KubeWorld final : public shell::World {
 
   const RolloutCluster& cluster_;
   std::string name_, ns_, uid_;
-  nlohmann::json rollout_;  // for events (involvedObject)
-  std::string canaryService_, stableService_;
+  nlohmann::json rollout_;                              // for events (involvedObject)
+  std::string canaryService_, stableService_;           // a canary's Services
+  std::string activeService_, previewService_;          // a blue-green's
   std::optional<analysis::AnalysisTemplate> template_;  // the last findTemplate answer
   // By ReplicaSet name: its pods created before restartAt and not being deleted, oldest first, as the
   // last observe listed them; RestartPods evicts from the front.

@@ -25,7 +25,7 @@ inline constexpr const char* kRevisionAnnotation = "sluice.dev/revision";
 inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-down-deadline";
 // On AnalysisRuns a Rollout creates: which Rollout, which kind of analysis, which step.
 inline constexpr const char* kRolloutLabel = "sluice.dev/rollout";
-inline constexpr const char* kAnalysisTypeLabel = "sluice.dev/analysis-type";  // Step or Background
+inline constexpr const char* kAnalysisTypeLabel = "sluice.dev/analysis-type";  // engine::analysisRunTypeName
 inline constexpr const char* kStepIndexLabel = "sluice.dev/step-index";
 // On an AnalysisRun a Rollout could not build (a missing template, an arg that does not resolve): why. The
 // AnalysisRun reconciler, the one writer of runs' status, ends it in Error with this message.

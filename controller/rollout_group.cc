@@ -139,15 +139,20 @@ struct RolloutGroup::Impl {
       enqueueOwner(obj);
     };
     handle(analysisRuns, analysisRunWrites, runChanged, enqueueOwner);
-    // A Service wakes the Rollouts of its namespace that name it as canaryService or stableService.
+    // A Service wakes the Rollouts of its namespace that name it: a canary's canaryService or
+    // stableService, a blue-green's activeService or previewService.
     auto serviceChanged = [this](const json& obj) {
       const std::string ns = obj["metadata"].value("namespace", "");
       const std::string name = obj["metadata"].value("name", "");
       for (const auto& r : rollouts.byNamespace(ns)) {
         const json canary = r.value(json::json_pointer("/spec/strategy/canary"), json::object());
-        if (canary.is_object() &&
-            (canary.value("canaryService", "") == name || canary.value("stableService", "") == name))
-          rolloutQueue.add(kube::objectKey(r));
+        const json blueGreen = r.value(json::json_pointer("/spec/strategy/blueGreen"), json::object());
+        const bool names =
+            (canary.is_object() &&
+             (canary.value("canaryService", "") == name || canary.value("stableService", "") == name)) ||
+            (blueGreen.is_object() &&
+             (blueGreen.value("activeService", "") == name || blueGreen.value("previewService", "") == name));
+        if (names) rolloutQueue.add(kube::objectKey(r));
       }
     };
     handle(services, serviceWrites, serviceChanged);

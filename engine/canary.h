@@ -56,7 +56,12 @@ struct ReplicaSetView {
   std::optional<RestartPodCounts> restartPods;
 };
 
-enum class AnalysisRunType { Step, Background };
+// Which part of the plan a run belongs to; the label sluice.dev/analysis-type on the run carries the name.
+enum class AnalysisRunType { Step, Background, PrePromotion, PostPromotion };
+
+// "Step", "Background", "PrePromotion", "PostPromotion"; and back (an unknown name reads as Step).
+const char* analysisRunTypeName(AnalysisRunType type);
+AnalysisRunType analysisRunTypeFromName(const std::string& name);
 
 // An AnalysisRun owned by the Rollout.
 struct AnalysisRunView {
@@ -212,5 +217,9 @@ std::optional<Time> restartToObserve(const Rollout& rollout, Time now);
 // One reconcile of a canary Rollout. `rollout.status` is the status as last written; `observed` is the
 // world as the caller sees it now. Deterministic: the same inputs give the same decision.
 Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time now);
+
+// One reconcile of any Rollout: reconcileCanary, or reconcileBlueGreen (engine/bluegreen.h) for a
+// Rollout with spec.strategy.blueGreen.
+Decision reconcileRollout(const Rollout& rollout, const Observed& observed, Time now);
 
 }  // namespace sluice::engine

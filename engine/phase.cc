@@ -19,6 +19,13 @@ PhaseAndMessage calculatePhase(const RolloutSpec& spec, const RolloutStatus& sta
   if (status.availableReplicas < status.updatedReplicas) {
     return {"Progressing", "updated replicas are still becoming available"};
   }
+  if (spec.isBlueGreen()) {
+    if (status.blueGreen.activeSelector != status.currentPodHash)
+      return {"Progressing", "active service cutover pending"};
+    if (status.stableRS != status.currentPodHash)
+      return {"Progressing", "waiting for post-promotion verification to complete"};
+    return {"Healthy", ""};
+  }
   const bool basicCanary = !spec.canary.trafficRouting.has_value();
   if (basicCanary && status.replicas > status.updatedReplicas) {
     return {"Progressing", "old replicas are pending termination"};

@@ -176,6 +176,49 @@ struct CanaryStrategy {
   int scaleDownDelay() const { return scaleDownDelaySeconds.value_or(30); }
 };
 
+// Labels and annotations put on the pods behind a Service (activeMetadata, previewMetadata).
+struct PodMetadata {
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+// antiAffinity: the pods of the new revision avoid the nodes of the old one, preferred (with a weight,
+// 1..100) or required.
+struct AntiAffinity {
+  std::optional<int> preferredWeight;
+  bool required = false;
+};
+
+// spec.strategy.blueGreen: the new revision runs beside the old one behind the preview Service, and the
+// active Service switches to it in one write once it is fully available (and promoted).
+struct BlueGreenStrategy {
+  std::string activeService;
+  std::string previewService;
+  std::optional<int> previewReplicaCount;  // the new ReplicaSet's size until promotion; unset: full size
+  bool autoPromotionEnabled = true;
+  int autoPromotionSeconds = 0;  // with auto-promotion: the pause before the switch lasts this long
+  std::optional<RolloutAnalysis> prePromotionAnalysis;
+  std::optional<RolloutAnalysis> postPromotionAnalysis;
+  std::optional<int> scaleDownDelaySeconds;  // default 30
+  std::optional<int> scaleDownDelayRevisionLimit;
+  std::optional<int> abortScaleDownDelaySeconds;  // default 30; 0 means never scale down
+  // How many pods a restart (spec.restartAt) may take down at once; unset: one at a time.
+  std::optional<IntOrPercent> maxUnavailable;
+  // Read, not applied yet (a warning says so): the pods behind each Service get no extra labels.
+  std::optional<PodMetadata> activeMetadata;
+  std::optional<PodMetadata> previewMetadata;
+  std::optional<AntiAffinity> antiAffinity;
+
+  int restartMaxUnavailable(int replicas) const {
+    return maxUnavailable ? maxUnavailable->resolve(replicas, false) : 1;
+  }
+  int scaleDownDelay() const { return scaleDownDelaySeconds.value_or(30); }
+  int abortScaleDownDelay() const { return abortScaleDownDelaySeconds.value_or(30); }
+  // Whether the switch waits on a BlueGreenPause: always without auto-promotion, and for
+  // autoPromotionSeconds with it.
+  bool pausesBeforeSwitch() const { return !autoPromotionEnabled || autoPromotionSeconds > 0; }
+};
+
 // spec.workloadRef: the pod template (and, when spec.selector is not set, the selector) comes from an
 // existing workload instead of spec.template, as Argo's migration path from a Deployment has it.
 enum class WorkloadScaleDown {
@@ -212,7 +255,11 @@ struct RolloutSpec {
   // Successful ones, and unsuccessful ones (Failed, Error, Inconclusive).
   int successfulRunHistoryLimit = 5;
   int unsuccessfulRunHistoryLimit = 5;
+  // Exactly one strategy: a blue-green Rollout has `blueGreen` set and `canary` at its defaults.
   CanaryStrategy canary;
+  std::optional<BlueGreenStrategy> blueGreen;
+
+  bool isBlueGreen() const { return blueGreen.has_value(); }
 };
 
 // ---- status ----------------------------------------------------------------------------------------
@@ -220,6 +267,7 @@ struct RolloutSpec {
 // Pause reasons, as Argo's code names them.
 inline constexpr const char* kPauseReasonCanaryPauseStep = "CanaryPauseStep";
 inline constexpr const char* kPauseReasonInconclusiveAnalysis = "InconclusiveAnalysisRun";
+inline constexpr const char* kPauseReasonBlueGreenPause = "BlueGreenPause";
 
 struct PauseCondition {
   std::string reason;
@@ -271,6 +319,18 @@ struct CanaryStatus {
   bool operator==(const CanaryStatus&) const = default;
 };
 
+struct BlueGreenStatus {
+  std::string activeSelector;   // the pod-template hash the active Service selects
+  std::string previewSelector;  // the pod-template hash the preview Service selects
+  // The pause before the switch is over (promoted by a person, or autoPromotionSeconds passed): the new
+  // ReplicaSet grows from previewReplicaCount to full size. False again once the active Service switched.
+  bool scaleUpPreviewCheckPoint = false;
+  std::optional<AnalysisRunStatusRef> prePromotionAnalysisRunStatus;
+  std::optional<AnalysisRunStatusRef> postPromotionAnalysisRunStatus;
+
+  bool operator==(const BlueGreenStatus&) const = default;
+};
+
 struct RolloutStatus {
   bool abort = false;
   std::optional<Time> abortedAt;
@@ -293,6 +353,7 @@ struct RolloutStatus {
   std::string phase;  // Progressing, Paused, Healthy, Degraded
   std::string message;
   CanaryStatus canary;
+  BlueGreenStatus blueGreen;
   std::string workloadObservedGeneration;  // the workloadRef's metadata.generation last decided on
 
   const Condition* condition(const std::string& type) const;

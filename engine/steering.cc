@@ -36,6 +36,12 @@ Result<SteeringPatch> promotePatch(const Rollout& r) {
   } else if (!r.spec.paused && index < stepCount(r) && !fullyPromoted(r)) {
     patch.status = {{"status", {{"currentStepIndex", index + 1}}}};
   }
+  if (patch.spec.is_null() && patch.status.is_null() && r.spec.isBlueGreen()) {
+    return Error{"rollout " + r.metadata.name + " is not paused" +
+                 (fullyPromoted(r) ? std::string(" (it is fully promoted)")
+                                   : std::string(" (a blue-green Rollout switches once the new ReplicaSet is "
+                                                 "available; promote --full skips its analysis)"))};
+  }
   if (patch.spec.is_null() && patch.status.is_null()) {
     return Error{"rollout " + r.metadata.name + " is not paused and has no step to skip" +
                  (fullyPromoted(r) ? " (it is fully promoted)"

@@ -37,6 +37,7 @@ class RuleChecker {
     for (size_t i = 0; i < canary_.steps.size(); ++i)
       checkStep(canary_.steps[i], indexPath(canaryPath("steps"), i));
     checkBackgroundAnalysis();
+    if (spec_.blueGreen) checkBlueGreen(*spec_.blueGreen);
   }
 
   void checkTemplateAndSelector() {
@@ -321,6 +322,34 @@ class RuleChecker {
                                                  std::to_string(std::max(last, 0)) + "), got " +
                                                  std::to_string(start));
     }
+  }
+
+  void checkBlueGreen(const BlueGreenStrategy& b) {
+    const std::string path = "spec.strategy.blueGreen";
+    if (b.activeService.empty()) error(childPath(path, "activeService"), "is required");
+    if (!b.activeService.empty() && b.activeService == b.previewService) {
+      error(childPath(path, "previewService"),
+            "must differ from activeService (both are \"" + b.activeService + "\")");
+    }
+    if (b.previewReplicaCount && *b.previewReplicaCount < 1) {
+      error(childPath(path, "previewReplicaCount"),
+            "must be at least 1, got " + std::to_string(*b.previewReplicaCount));
+    }
+    struct Field {
+      const char* name;
+      std::optional<int> value;
+    };
+    for (const Field& f : {Field{"autoPromotionSeconds", b.autoPromotionSeconds},
+                           Field{"scaleDownDelaySeconds", b.scaleDownDelaySeconds},
+                           Field{"scaleDownDelayRevisionLimit", b.scaleDownDelayRevisionLimit},
+                           Field{"abortScaleDownDelaySeconds", b.abortScaleDownDelaySeconds}}) {
+      if (f.value && *f.value < 0)
+        error(childPath(path, f.name), "must not be negative, got " + std::to_string(*f.value));
+    }
+    if (b.prePromotionAnalysis)
+      checkAnalysis(*b.prePromotionAnalysis, childPath(path, "prePromotionAnalysis"));
+    if (b.postPromotionAnalysis)
+      checkAnalysis(*b.postPromotionAnalysis, childPath(path, "postPromotionAnalysis"));
   }
 
   const RolloutSpec& spec_;

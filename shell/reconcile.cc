@@ -59,7 +59,7 @@ ShellResult<PassOutcome> reconcileOnce(RolloutDocument& rollout, World& world, T
   if (!observed) return ReconcileError{ReconcileError::Kind::Observe, observed.error()};
   observed->workload = workloadState;
 
-  engine::Decision decision = engine::reconcileCanary(current, *observed, now);
+  engine::Decision decision = engine::reconcileRollout(current, *observed, now);
   PassOutcome outcome;
   outcome.requeueAfter = decision.requeueAfter;
   const analysis::TemplateLookup lookup = [&world](const std::string& name, bool clusterScope) {

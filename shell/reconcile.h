@@ -1,5 +1,5 @@
 // The shell around the engine's decisions, one for the simulator and the controller: read the Rollout,
-// decide (engine::reconcileCanary), carry the actions out in order against a World, then write the
+// decide (engine::reconcileRollout), carry the actions out in order against a World, then write the
 // status; repeat until a pass changes nothing. Time is passed in; the shell reads no clock.
 #pragma once
 

@@ -16,7 +16,9 @@ std::string formatSimTime(Duration t);
 std::string formatStep(const std::optional<int>& step, size_t stepCount);
 
 // A header line naming the rollout and its outcome, then one line per timeline row with the columns
-// TIME, STEP, CANARY, STABLE (weights in %), CANARY-RS, STABLE-RS (ready/desired), PHASE, MESSAGE.
+// TIME, STEP, CANARY, STABLE (weights in %), CANARY-RS, STABLE-RS (ready/desired), PHASE, MESSAGE; for a
+// blue-green Rollout TIME, ACTIVE, PREVIEW (the pod-template hash each Service selects), ACTIVE-RS,
+// PREVIEW-RS, PHASE, MESSAGE.
 // Then, for each run simulated from its templates, its outcome and its measurements (TIME, METRIC,
 // PHASE, VALUE, MESSAGE); consecutive measurements of a metric with the same phase, value and message
 // share one line ("2m..9m x8").
@@ -29,6 +31,8 @@ std::string describeOutcome(const SimResult& result);
 
 // {rollout, steps, trafficRouting, duration, result: {phase, aborted, endedAt, message}, timeline: [{t,
 // step, canaryWeight, stableWeight, canaryReplicas, stableReplicas, phase, event, message}], analysisRuns:
+// (for a blue-green Rollout, "strategy": "blueGreen" and timeline: [{t, active, preview, activeReplicas,
+// previewReplicas, phase, event, message}], active and preview the pod-template hashes or null)
 // [{name, templates, step, startedAt, endedAt, phase, message, scripted, measurements: [{metric, t, phase,
 // value, message}]}], aborts}. Times are seconds of virtual time.
 nlohmann::json toJson(const SimResult& result);

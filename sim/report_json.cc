@@ -18,13 +18,26 @@ json toJson(const SimResult& result) {
   out["rollout"] = result.rolloutName;
   out["steps"] = result.steps;
   out["trafficRouting"] = result.trafficRouted;
+  if (result.blueGreen) out["strategy"] = "blueGreen";
   out["duration"] = result.duration.count();
   out["result"] = {{"phase", result.phase},
                    {"aborted", result.aborted},
                    {"endedAt", result.endedAt.count()},
                    {"message", result.message}};
   json timeline = json::array();
+  const auto hash = [](const std::optional<std::string>& h) { return h ? json(*h) : json(nullptr); };
   for (const auto& row : result.timeline) {
+    if (result.blueGreen) {
+      timeline.push_back({{"t", row.t.count()},
+                          {"active", hash(row.active)},
+                          {"preview", hash(row.preview)},
+                          {"activeReplicas", replicas(row.activeReplicas)},
+                          {"previewReplicas", replicas(row.previewReplicas)},
+                          {"phase", row.phase},
+                          {"event", row.event.empty() ? json(nullptr) : json(row.event)},
+                          {"message", row.message}});
+      continue;
+    }
     timeline.push_back({{"t", row.t.count()},
                         {"step", row.step ? json(*row.step) : json(nullptr)},
                         {"canaryWeight", row.canaryWeight},

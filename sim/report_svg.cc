@@ -1,7 +1,9 @@
-// The SVG report, written as plain text: the canary weight as a step line over virtual time, with the
-// steps, pauses, analysis runs and aborts that explain its shape.
+// The SVG report, written as plain text: the canary weight as a step line over virtual time (for a
+// blue-green Rollout, the revision behind the active and the preview Service), with the steps, pauses,
+// analysis runs and aborts that explain its shape.
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "sim/report.h"
 
@@ -83,9 +85,14 @@ class Chart {
             "\" fill=\"#ffffff\"/>\n";
     title();
     pauses();
-    axes();
-    steps();
-    weightLine();
+    if (r_.blueGreen) {
+      timeAxis();
+      serviceLanes();
+    } else {
+      axes();
+      steps();
+      weightLine();
+    }
     aborts();
     personActions();
     runs(lanes);
@@ -113,9 +120,10 @@ class Chart {
   void title() {
     std::string t = "Rollout " + r_.rolloutName + ": " + describeOutcome(r_);
     text(kLeft, 28, t, "font-size=\"18\" font-weight=\"bold\" fill=\"#111827\"");
-    std::string sub = r_.trafficRouted
-                          ? "traffic to the new revision (canary weight in force; traffic routing)"
-                          : "new revision's share of available pods (no traffic routing)";
+    std::string sub =
+        r_.blueGreen       ? "the revision each Service selects (blue-green): active above, preview below"
+        : r_.trafficRouted ? "traffic to the new revision (canary weight in force; traffic routing)"
+                           : "new revision's share of available pods (no traffic routing)";
     if (!r_.message.empty()) sub += " - " + shorten(r_.message, 90);
     text(kLeft, 48, sub, "fill=\"#4b5563\"");
   }
@@ -125,6 +133,14 @@ class Chart {
       line(kLeft, y(w), kRight, y(w), "stroke=\"#e5e7eb\" stroke-width=\"1\"");
       text(kLeft - 8, y(w) + 4, std::to_string(w) + "%", "text-anchor=\"end\" fill=\"#374151\"");
     }
+    timeAxis();
+    line(kLeft, kTop, kLeft, kBottom, "stroke=\"#374151\" stroke-width=\"1\"");
+    text(18, (kTop + kBottom) / 2, "new revision share",
+         "text-anchor=\"middle\" fill=\"#6b7280\" transform=\"rotate(-90 18 " + num((kTop + kBottom) / 2) +
+             ")\"");
+  }
+
+  void timeAxis() {
     const int64_t spacing = tickSpacing(span_);
     for (int64_t t = 0; t <= span_; t += spacing) {
       line(x(Duration{t}), kBottom, x(Duration{t}), kBottom + 5, "stroke=\"#374151\"");
@@ -132,11 +148,67 @@ class Chart {
            "text-anchor=\"middle\" fill=\"#374151\"");
     }
     line(kLeft, kBottom, kRight, kBottom, "stroke=\"#374151\" stroke-width=\"1\"");
-    line(kLeft, kTop, kLeft, kBottom, "stroke=\"#374151\" stroke-width=\"1\"");
     text(kRight, kBottom + 46, "virtual time", "text-anchor=\"end\" fill=\"#6b7280\"");
-    text(18, (kTop + kBottom) / 2, "new revision share",
-         "text-anchor=\"middle\" fill=\"#6b7280\" transform=\"rotate(-90 18 " + num((kTop + kBottom) / 2) +
-             ")\"");
+  }
+
+  // A colour per revision, in the order the revisions first appear behind a Service: the first (the
+  // stable one the update starts from) grey, the next blue, then others.
+  const char* revisionColour(const std::string& hash) {
+    static const char* const kPalette[] = {"#64748b", "#2563eb", "#7c3aed", "#0d9488", "#db2777"};
+    auto it = std::find(revisions_.begin(), revisions_.end(), hash);
+    if (it == revisions_.end()) it = revisions_.insert(revisions_.end(), hash);
+    return kPalette[static_cast<size_t>(it - revisions_.begin()) % std::size(kPalette)];
+  }
+
+  // Blue-green: a lane for the active Service and one for the preview Service, each a bar coloured by the
+  // revision it selects over time (its pod-template hash written on it), blank while it selects none.
+  // The active Service's switches are marked: the moment users' traffic moves.
+  void serviceLanes() {
+    struct Lane {
+      const char* name;
+      std::optional<std::string> TimelineRow::*selected;
+      double top;
+    };
+    constexpr double kBarHeight = 56;
+    const Lane lanes[] = {{"active", &TimelineRow::active, kTop + 30},
+                          {"preview", &TimelineRow::preview, kTop + 150}};
+    const auto& rows = r_.timeline;
+    for (const Lane& lane : lanes) {
+      text(kLeft - 8, lane.top + kBarHeight / 2 + 4, lane.name,
+           "text-anchor=\"end\" fill=\"#374151\" font-weight=\"bold\"");
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const auto& hash = rows[i].*lane.selected;
+        if (!hash || (i > 0 && rows[i - 1].*lane.selected == hash)) continue;
+        size_t j = i;
+        while (j < rows.size() && rows[j].*lane.selected == hash) ++j;
+        const Duration end = j < rows.size() ? rows[j].t : r_.endedAt;
+        const double x1 = x(rows[i].t), x2 = std::max(x(end), x1 + 1);
+        out_ += "<rect x=\"" + num(x1) + "\" y=\"" + num(lane.top) + "\" width=\"" + num(x2 - x1) +
+                "\" height=\"" + num(kBarHeight) + "\" fill=\"" + revisionColour(*hash) + "\" class=\"" +
+                lane.name + "\"><title>" + escape(std::string(lane.name) + " selects " + *hash) +
+                "</title></rect>\n";
+        if (x2 - x1 > 80) text(x1 + 6, lane.top + kBarHeight / 2 + 4, *hash, "fill=\"#ffffff\"");
+      }
+    }
+    // The promotion: the new revision is stable (after the post-promotion analysis, when there is one).
+    for (const auto& row : rows) {
+      if (row.event != "RolloutCompleted") continue;
+      const double px = x(row.t);
+      line(px, kTop + 10, px, kBottom, "stroke=\"#16a34a\" stroke-width=\"2\" class=\"promotion\"");
+      const bool left = px > (kLeft + kRight) / 2;
+      text(left ? px - 6 : px + 6, kBottom - 8, "promoted: the new revision is stable",
+           std::string("fill=\"#16a34a\" font-weight=\"bold\" class=\"promotion-label\" text-anchor=\"") +
+               (left ? "end" : "start") + "\"");
+    }
+    for (size_t i = 1; i < rows.size(); ++i) {
+      if (!rows[i - 1].active || !rows[i].active || rows[i - 1].active == rows[i].active) continue;
+      const double sx = x(rows[i].t);
+      line(sx, kTop + 10, sx, kBottom, "stroke=\"#111827\" stroke-width=\"2\" class=\"switch\"");
+      const bool left = sx > (kLeft + kRight) / 2;
+      text(left ? sx - 6 : sx + 6, kTop + 22, "active switched to " + *rows[i].active,
+           std::string("fill=\"#111827\" font-weight=\"bold\" class=\"switch-label\" text-anchor=\"") +
+               (left ? "end" : "start") + "\"");
+    }
   }
 
   // Pauses shaded, from each row whose phase is Paused to the next row that is not.
@@ -286,6 +358,7 @@ class Chart {
   }
 
   const SimResult& r_;
+  std::vector<std::string> revisions_;  // pod-template hashes in the order they first appear
   int64_t span_ = 60;
   std::vector<int> lanes_;
   std::string out_;

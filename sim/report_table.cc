@@ -46,7 +46,10 @@ std::string runSection(const AnalysisRunRecord& run) {
   std::string names;
   for (const auto& t : run.templates) names += (names.empty() ? "" : ",") + t;
   std::string out = "\nAnalysisRun " + run.name + " (" + names + ", " +
-                    (run.step ? "step " + std::to_string(*run.step) : std::string("background")) +
+                    (run.step                                            ? "step " + std::to_string(*run.step)
+                     : run.type == engine::AnalysisRunType::PrePromotion ? std::string("pre-promotion")
+                     : run.type == engine::AnalysisRunType::PostPromotion ? std::string("post-promotion")
+                                                                          : std::string("background")) +
                     ", started " + formatSimTime(run.startedAt) + "): " + run.phase;
   if (run.endedAt) out += " at " + formatSimTime(*run.endedAt);
   if (!run.message.empty()) out += " - " + run.message;
@@ -84,6 +87,38 @@ std::string runSection(const AnalysisRunRecord& run) {
   return out + columns(lines, "  ");
 }
 
+std::string rowMessage(const TimelineRow& row) {
+  std::string message = row.event;
+  if (!row.message.empty()) message += (message.empty() ? "" : ": ") + row.message;
+  return message;
+}
+
+// The timeline of a blue-green Rollout: which revision each Service selects, and its pods.
+std::string blueGreenTimeline(const SimResult& result) {
+  constexpr size_t kColumns = 7;
+  std::vector<std::array<std::string, kColumns>> lines;
+  lines.push_back({"TIME", "ACTIVE", "PREVIEW", "ACTIVE-RS", "PREVIEW-RS", "PHASE", "MESSAGE"});
+  const auto hash = [](const std::optional<std::string>& h) { return h ? *h : std::string("-"); };
+  for (const auto& row : result.timeline) {
+    lines.push_back({formatSimTime(row.t), hash(row.active), hash(row.preview),
+                     row.active ? replicas(row.activeReplicas) : "-",
+                     row.preview ? replicas(row.previewReplicas) : "-", row.phase, rowMessage(row)});
+  }
+  return columns(lines, "");
+}
+
+std::string canaryTimeline(const SimResult& result) {
+  constexpr size_t kColumns = 8;
+  std::vector<std::array<std::string, kColumns>> lines;
+  lines.push_back({"TIME", "STEP", "CANARY", "STABLE", "CANARY-RS", "STABLE-RS", "PHASE", "MESSAGE"});
+  for (const auto& row : result.timeline) {
+    lines.push_back({formatSimTime(row.t), formatStep(row.step, result.steps.size()),
+                     std::to_string(row.canaryWeight) + "%", std::to_string(row.stableWeight) + "%",
+                     replicas(row.canary), replicas(row.stable), row.phase, rowMessage(row)});
+  }
+  return columns(lines, "");
+}
+
 }  // namespace
 
 std::string describeOutcome(const SimResult& result) {
@@ -95,33 +130,10 @@ std::string describeOutcome(const SimResult& result) {
 }
 
 std::string formatTable(const SimResult& result) {
-  constexpr size_t kColumns = 8;
-  using Line = std::array<std::string, kColumns>;
-  std::vector<Line> lines;
-  lines.push_back({"TIME", "STEP", "CANARY", "STABLE", "CANARY-RS", "STABLE-RS", "PHASE", "MESSAGE"});
-  for (const auto& row : result.timeline) {
-    std::string message = row.event;
-    if (!row.message.empty()) message += (message.empty() ? "" : ": ") + row.message;
-    lines.push_back({formatSimTime(row.t), formatStep(row.step, result.steps.size()),
-                     std::to_string(row.canaryWeight) + "%", std::to_string(row.stableWeight) + "%",
-                     replicas(row.canary), replicas(row.stable), row.phase, message});
-  }
-  std::array<size_t, kColumns> width{};
-  for (const auto& line : lines) {
-    for (size_t i = 0; i < kColumns; ++i) width[i] = std::max(width[i], line[i].size());
-  }
   std::string out = "Rollout " + result.rolloutName + ": " + describeOutcome(result);
   if (!result.message.empty()) out += " - " + result.message;
   out += "\n";
-  for (const auto& line : lines) {
-    std::string text;
-    for (size_t i = 0; i < kColumns; ++i) {
-      text += line[i];
-      if (i + 1 < kColumns) text += std::string(width[i] - line[i].size() + 2, ' ');
-    }
-    while (!text.empty() && text.back() == ' ') text.pop_back();
-    out += text + "\n";
-  }
+  out += result.blueGreen ? blueGreenTimeline(result) : canaryTimeline(result);
   for (const auto& run : result.analysisRuns) {
     if (!run.scripted) out += runSection(run);
   }

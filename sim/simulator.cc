@@ -62,6 +62,16 @@ std::vector<AnalysisUse> analysisUses(const engine::Rollout& rollout) {
         "step " + std::to_string(i) + " (" + engine::describeStep(canary.steps[i]) + ")");
   }
   if (canary.analysis) add(*canary.analysis, "spec.strategy.canary.analysis", "background analysis");
+  if (const auto& blueGreen = rollout.spec.blueGreen) {
+    if (blueGreen->prePromotionAnalysis) {
+      add(*blueGreen->prePromotionAnalysis, "spec.strategy.blueGreen.prePromotionAnalysis",
+          "the pre-promotion analysis");
+    }
+    if (blueGreen->postPromotionAnalysis) {
+      add(*blueGreen->postPromotionAnalysis, "spec.strategy.blueGreen.postPromotionAnalysis",
+          "the post-promotion analysis");
+    }
+  }
   return uses;
 }
 
@@ -330,6 +340,11 @@ class Simulation {
     for (const auto& step : input.rollout.spec.canary.steps)
       result_.steps.push_back(engine::describeStep(step));
     result_.trafficRouted = input.rollout.spec.canary.trafficRouting.has_value();
+    if (const auto& blueGreen = input.rollout.spec.blueGreen) {
+      result_.blueGreen = true;
+      activeService_ = blueGreen->activeService;
+      previewService_ = blueGreen->previewService;
+    }
     result_.duration = scenario.duration;
     if (input.workload) world_.setWorkload(*input.workload);
   }
@@ -543,6 +558,20 @@ class Simulation {
     row.phase = status_.phase.empty() ? "Progressing" : status_.phase;
     row.message = status_.message;
     const bool updating = status_.currentPodHash != status_.stableRS;
+    if (result_.blueGreen) {
+      // What each Service selects in the world (not what the status says), and the pods behind it.
+      const auto& selectors = world_.serviceSelectors();
+      const auto selected = [&](const std::string& service) -> std::optional<std::string> {
+        const auto it = selectors.find(service);
+        if (service.empty() || it == selectors.end() || it->second.empty()) return std::nullopt;
+        return it->second;
+      };
+      row.active = selected(activeService_);
+      row.preview = selected(previewService_);
+      if (row.active) row.activeReplicas = count(*row.active, now);
+      if (row.preview) row.previewReplicas = count(*row.preview, now);
+      return row;
+    }
     row.stable = count(status_.stableRS, now);
     if (updating) row.canary = count(status_.currentPodHash, now);
     if (result_.trafficRouted) {
@@ -566,7 +595,9 @@ class Simulation {
 
   static bool sameVisible(const TimelineRow& a, const TimelineRow& b) {
     return a.step == b.step && a.canaryWeight == b.canaryWeight && a.stableWeight == b.stableWeight &&
-           a.canary == b.canary && a.stable == b.stable && a.phase == b.phase;
+           a.canary == b.canary && a.stable == b.stable && a.phase == b.phase && a.active == b.active &&
+           a.preview == b.preview && a.activeReplicas == b.activeReplicas &&
+           a.previewReplicas == b.previewReplicas;
   }
 
   // Records a row for an event, or (with an empty event) if a visible value changed.
@@ -602,6 +633,7 @@ class Simulation {
       rec.name = run.name;
       rec.templates = run.templates;
       if (run.type == engine::AnalysisRunType::Step) rec.step = run.stepIndex;
+      rec.type = run.type;
       rec.startedAt = run.createdAt - kEpoch;
       if (state.endedAt) rec.endedAt = *state.endedAt - kEpoch;
       rec.phase = analysis::phaseName(state.phase);
@@ -631,6 +663,7 @@ class Simulation {
   size_t eventsSeen_ = 0;  // events already recorded in the timeline
   engine::RolloutStatus status_;
   SimResult result_;
+  std::string activeService_, previewService_;  // a blue-green Rollout's
   std::string newImage_;
   json newTemplate_;  // the Rollout's spec.template, applied as the update at t=0
   size_t nextAction_ = 0;

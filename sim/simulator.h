@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "base/source.h"
 #include "base/time.h"
+#include "engine/canary.h"
 #include "engine/rollout.h"
 #include "sim/scenario.h"
 
@@ -112,18 +113,25 @@ struct TimelineRow {
   std::string event;      // an event reason (RolloutStepCompleted), a person's action (promote), or empty
   std::string message;    // the event's message, or the status message
   bool byPerson = false;  // the event is a person's action from the scenario
+  // Blue-green only: the pod-template hash the active and the preview Service select (nullopt while a
+  // Service selects none), and the pods of the ReplicaSet behind each.
+  std::optional<std::string> active;
+  std::optional<std::string> preview;
+  ReplicaCount activeReplicas;
+  ReplicaCount previewReplicas;
 };
 
 struct AnalysisRunRecord {
   std::string name;
   std::vector<std::string> templates;
-  std::optional<int> step;  // the step that created it; nullopt for a background run
+  std::optional<int> step;  // the step that created it; nullopt for a background or promotion run
   Duration startedAt{0};
   std::optional<Duration> endedAt;  // nullopt: still running when the simulation ended
   std::string phase;
   std::string message;
   bool scripted = true;                         // the outcome came from spec.analysisRuns
   std::vector<MeasurementRecord> measurements;  // a real run's, every one taken, oldest first
+  engine::AnalysisRunType type = engine::AnalysisRunType::Step;
 };
 
 struct AbortRecord {
@@ -135,7 +143,8 @@ struct SimResult {
   std::string rolloutName;
   std::vector<std::string> steps;  // describeStep of each step
   bool trafficRouted = false;
-  Duration duration{0};  // the scenario's duration: the end of the time axis
+  bool blueGreen = false;  // spec.strategy.blueGreen: the timeline carries active and preview
+  Duration duration{0};    // the scenario's duration: the end of the time axis
   // The outcome.
   std::string phase;  // Healthy, Degraded, Paused or Progressing
   bool aborted = false;

@@ -186,7 +186,6 @@ const std::string kRefused =
 
 std::vector<Exception> loaderOnly() {
   std::vector<Exception> out = {
-      {"Rollout", "spec.strategy.blueGreen", kRefused},
       {"Rollout", "spec.strategy.canary.pingPong", kRefused},
   };
   for (const char* router : {"alb", "ambassador", "appMesh", "traefik", "apisix"})

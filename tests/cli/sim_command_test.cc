@@ -94,6 +94,34 @@ TEST_CASE("sluice sim prints a table by default and JSON on request, and writes 
   std::remove(svg.c_str());
 }
 
+TEST_CASE("sluice sim of a blue-green Rollout shows what the active and preview Services select",
+          "[sim][cli][bluegreen]") {
+  const SimRun table = sluiceSim(example("bluegreen-manual") + " --expect Healthy");
+  INFO(table.err);
+  REQUIRE(table.status == 0);
+  CHECK(table.out.find("ACTIVE") != std::string::npos);
+  CHECK(table.out.find("CANARY") == std::string::npos);
+  CHECK(table.out.find("PREVIEW-RS") != std::string::npos);
+  CHECK(table.out.find("BlueGreenPause") != std::string::npos);
+
+  const std::string svg =
+      (std::filesystem::temp_directory_path() / ("sluice_sim_test.bg." + std::to_string(::getpid()) + ".svg"))
+          .string();
+  const SimRun json = sluiceSim(example("bluegreen-analysis") + " -o json --svg '" + svg + "'");
+  REQUIRE(json.status == 0);
+  const auto report = nlohmann::json::parse(json.out);
+  CHECK(report["strategy"] == "blueGreen");
+  const auto& first = report["timeline"][0];
+  CHECK(first["active"].is_string());
+  CHECK(first.contains("previewReplicas"));
+  CHECK_FALSE(first.contains("canaryWeight"));
+  auto chart = sluice::readFile(svg);
+  REQUIRE(chart.ok());
+  CHECK(chart->find("class=\"switch\"") != std::string::npos);
+  CHECK(chart->find("class=\"preview\"") != std::string::npos);
+  std::remove(svg.c_str());
+}
+
 TEST_CASE("sluice sim --help explains the stable image and how metrics drive the analysis templates",
           "[sim][cli]") {
   const SimRun help = sluiceSim("--help");

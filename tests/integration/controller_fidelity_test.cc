@@ -42,6 +42,7 @@ const kube::ResourceRef kVirtualServices{"networking.istio.io", "v1beta1", "virt
 const kube::ResourceRef kTrafficSplits{"split.smi-spec.io", "v1alpha1", "trafficsplits", true,
                                        "TrafficSplit"};
 const kube::ResourceRef kHttpRoutes{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"};
+const kube::ResourceRef kFidelityServices{"", "v1", "services", true, "Service"};
 
 // Which object carries the canary's weight when a router sets it, and where in it: the weight a person
 // sees. A missing object carries none (0: all on the stable).
@@ -107,6 +108,9 @@ struct Visible {
   // updating) and of the stable; -1 otherwise.
   int canaryDesired = -1;
   int stableDesired = -1;
+  // Blue-green: the pod-template hash the active and the preview Service select ("" for none).
+  std::string active = "";
+  std::string preview = "";
   bool operator==(const Visible& o) const = default;
 };
 
@@ -114,6 +118,7 @@ std::ostream& operator<<(std::ostream& os, const Visible& v) {
   os << "(step " << v.step << ", canary " << v.canaryWeight << "%, " << v.phase;
   if (v.canaryDesired >= 0)
     os << ", replicas " << v.canaryDesired << " canary " << v.stableDesired << " stable";
+  if (!v.active.empty() || !v.preview.empty()) os << ", active " << v.active << " preview " << v.preview;
   return os << ")";
 }
 
@@ -212,6 +217,10 @@ std::vector<Transition> predict(const Plan& plan, Duration readiness, std::vecto
   for (size_t i = 0; i < result->timeline.size(); ++i) {
     const auto& row = result->timeline[i];
     Visible v{row.step.value_or(-1), row.canaryWeight, row.phase};
+    if (result->blueGreen) {
+      v.active = row.active.value_or("");
+      v.preview = row.preview.value_or("");
+    }
     if (plan.compareScale) {
       v.canaryDesired = row.canary.desired;
       v.stableDesired = row.stable.desired;
@@ -257,6 +266,18 @@ Visible observe(ControllerEnv& env, const Plan& plan, const std::string& name, s
     }
   }
   v.canaryWeight = total ? static_cast<int>(std::lround(100.0 * canary / total)) : 0;
+  const json blueGreen = r->value(json::json_pointer("/spec/strategy/blueGreen"), json());
+  if (blueGreen.is_object()) {  // the Services' selectors are what a person sees, not a weight
+    v.canaryWeight = 0;
+    auto selects = [&](const std::string& service) {
+      auto live = env.client->get(kFidelityServices, "default", service);
+      return live ? live->value(json::json_pointer("/spec/selector"), json::object())
+                        .value(engine::kPodTemplateHashLabel, "")
+                  : std::string();
+    };
+    v.active = selects(blueGreen.value("activeService", ""));
+    v.preview = selects(blueGreen.value("previewService", ""));
+  }
   if (const auto& routed = plan.routedWeight) {
     auto live = env.client->get(routed->resource, "default", routed->name);
     v.canaryWeight = live ? routed->canaryWeight(*live) : 0;
@@ -435,6 +456,7 @@ json fromExample(const std::string& folder) {
     if (doc.json.value("kind", "") != "Rollout") continue;
     json r = doc.json;
     r["metadata"]["namespace"] = "default";
+    if (!r["spec"]["strategy"].contains("canary")) return r;  // blue-green: no steps
     for (auto& step : r["spec"]["strategy"]["canary"]["steps"]) {
       if (!step.contains("pause") || !step["pause"].contains("duration")) continue;
       step["pause"]["duration"] = minutesAsSeconds(step["pause"]["duration"]);
@@ -692,6 +714,57 @@ TEST_CASE(
                                      std::to_string((*source)->port()) +
                                      R"(/rate", "jsonPath": "{$.rate}"}}}]}})"));
   checkPrediction(plan);
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: the bluegreen-manual example promoted by a person with its "
+    "post-promotion soak test run for real against a web metric",
+    "[controller][e2e][fidelity][bluegreen][analysis]") {
+  Plan plan = examplePlan("bluegreen-manual");
+  // The scenario's soak test passes 10 minutes (here seconds) after the switch. On the cluster: a web metric
+  // measured twice, 10 s apart, both good.
+  REQUIRE(plan.analysisRuns.count("soak") == 1);
+  REQUIRE(plan.analysisRuns["soak"].after == Duration{10});
+  REQUIRE(plan.actions.size() == 1);
+  auto source = net::HttpServer::start("--test", "127.0.0.1:0", [](const std::string&) {
+    return net::HttpAnswer{200, "application/json", R"({"ok": 1})"};
+  });
+  REQUIRE(source.ok());
+  plan.objects.push_back(json::parse(R"({"apiVersion": "sluice.dev/v1alpha1", "kind": "AnalysisTemplate",
+    "metadata": {"name": "soak", "namespace": "default"},
+    "spec": {"metrics": [{"name": "soak", "interval": "10s", "count": 2, "successCondition": "result == 1",
+      "provider": {"web": {"url": "http://127.0.0.1:)" +
+                                     std::to_string((*source)->port()) +
+                                     R"(/ok", "jsonPath": "{$.ok}"}}}]}})"));
+  const json r = checkPrediction(plan);
+  CHECK(r["status"].value("stableRS", "") == r["status"].value("currentPodHash", "x"));
+  CHECK(r["status"]["blueGreen"]["postPromotionAnalysisRunStatus"].value("status", "") == "Successful");
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: the bluegreen-analysis example with its pre-promotion analysis "
+    "run for real on both sides",
+    "[controller][e2e][fidelity][bluegreen][analysis]") {
+  Plan plan = examplePlan("bluegreen-analysis");
+  // The example measures a Prometheus; here both sides measure a web metric instead, the cluster on a
+  // local source and the simulator on the same value as the scenario's metric, five times a second apart.
+  REQUIRE(plan.templates.size() == 1);
+  auto source = net::HttpServer::start("--test", "127.0.0.1:0", [](const std::string&) {
+    return net::HttpAnswer{200, "application/json", R"({"rate": 0.996})"};
+  });
+  REQUIRE(source.ok());
+  json& metric = plan.templates[0]["spec"]["metrics"][0];
+  REQUIRE(metric["interval"] == "1s");
+  metric["successCondition"] = "result >= 0.99";
+  metric["provider"] = {{"web",
+                         {{"url", "http://127.0.0.1:" + std::to_string((*source)->port()) + "/rate"},
+                          {"jsonPath", "{$.rate}"}}}};
+  sim::MetricPoint point;
+  point.values = {0.996};
+  plan.metrics["success-rate"] = {point};
+  const json r = checkPrediction(plan);
+  CHECK(r["status"].value("stableRS", "") == r["status"].value("currentPodHash", "x"));
+  CHECK(r["status"]["blueGreen"]["prePromotionAnalysisRunStatus"].value("status", "") == "Successful");
 }
 
 TEST_CASE(

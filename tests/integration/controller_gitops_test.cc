@@ -62,7 +62,7 @@ void fetchNow(KubectlEnv& cluster, int n) {
              std::to_string(n));
 }
 
-std::string imageOf(const json& r) {
+std::string gitopsImageOf(const json& r) {
   return r.value(json::json_pointer("/spec/template/spec/containers/0/image"), std::string());
 }
 
@@ -101,7 +101,7 @@ TEST_CASE(
       {{"apps/web/rollout.yaml", rolloutYaml("registry.example/web:v2", "{duration: 1s}")}}, "web v2");
   fetchNow(env.cluster, 1);
   REQUIRE(env.waitRollout(
-      "web", [&](const json& x) { return imageOf(x) == "registry.example/web:v2"; },
+      "web", [&](const json& x) { return gitopsImageOf(x) == "registry.example/web:v2"; },
       std::chrono::seconds(60)));
   bool sawCanary = false;
   REQUIRE(env.waitRollout("web", [&](const json& x) {
@@ -127,7 +127,7 @@ TEST_CASE(
   std::this_thread::sleep_for(std::chrono::seconds(3));
   r = env.rollout("web");
   CHECK(phaseOf(r) == "Degraded");
-  CHECK(imageOf(r) == "registry.example/web:v3");
+  CHECK(gitopsImageOf(r) == "registry.example/web:v3");
   CHECK(r["metadata"].value("generation", int64_t{0}) == abortedGeneration);  // the spec not written
   CHECK(r["status"].value("abort", false));
 }

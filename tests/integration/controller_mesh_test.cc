@@ -15,8 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-const kube::ResourceRef kVirtualServices{"networking.istio.io", "v1beta1", "virtualservices", true,
-                                         "VirtualService"};
+const kube::ResourceRef kMeshVirtualServices{"networking.istio.io", "v1beta1", "virtualservices", true,
+                                             "VirtualService"};
 const kube::ResourceRef kDestinationRules{"networking.istio.io", "v1beta1", "destinationrules", true,
                                           "DestinationRule"};
 
@@ -139,7 +139,7 @@ TEST_CASE(
 
   // The first revision: both subsets select it, all traffic on the stable one.
   auto rule = [&] { return get(env, kDestinationRules, "web"); };
-  auto vs = [&] { return get(env, kVirtualServices, "web"); };
+  auto vs = [&] { return get(env, kMeshVirtualServices, "web"); };
   CHECK(settleTo([&] { return subsetHash(rule(), "stable"); }, v1) == v1);
   CHECK(subsetHash(rule(), "canary") == v1);
   CHECK(weightOf(vs(), "subset", "stable") == 100);
@@ -187,7 +187,7 @@ TEST_CASE(
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
   env.cluster.apply("v2.json", istioRollout("registry.example/web:v2", routing));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
-  json vs = get(env, kVirtualServices, "web");
+  json vs = get(env, kMeshVirtualServices, "web");
   CHECK(weightOf(vs, "host", "web-canary") == 20);
   CHECK(weightOf(vs, "host", "web-stable") == 80);
   const std::string canaryRS = "web-" + env.rollout("web")["status"].value("currentPodHash", "");
@@ -197,7 +197,7 @@ TEST_CASE(
     auto rs = env.client->get(kReplicaSets, "default", canaryRS);
     return phaseOf(r) == "Degraded" && rs && (*rs)["spec"].value("replicas", -1) == 0;
   }));
-  vs = get(env, kVirtualServices, "web");
+  vs = get(env, kMeshVirtualServices, "web");
   CHECK(weightOf(vs, "host", "web-canary") == 0);
   CHECK(weightOf(vs, "host", "web-stable") == 100);
 }
@@ -248,7 +248,7 @@ TEST_CASE(
 
 namespace {
 
-const kube::ResourceRef kHttpRoutes{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"};
+const kube::ResourceRef kMeshHttpRoutes{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"};
 
 // The weight of the backend named `service` in a TrafficSplit's backends or an HTTPRoute rule's backendRefs.
 int backendWeight(const json& backends, const char* nameKey, const std::string& service) {
@@ -332,14 +332,14 @@ TEST_CASE(
       {"backendRefs": [{"name": "web-stable", "port": 80, "weight": 100},
                        {"name": "web-canary", "port": 80, "weight": 0}]}]}})"));
   auto weights = [&] {
-    const json backends = get(env, kHttpRoutes, "web")["spec"]["rules"][0]["backendRefs"];
+    const json backends = get(env, kMeshHttpRoutes, "web")["spec"]["rules"][0]["backendRefs"];
     return std::pair{backendWeight(backends, "name", "web-canary"),
                      backendWeight(backends, "name", "web-stable")};
   };
   stepThrough(env, json::parse(R"({"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web"}}})"),
               weights);
   // The user's route otherwise as it was.
-  const json route = get(env, kHttpRoutes, "web");
+  const json route = get(env, kMeshHttpRoutes, "web");
   CHECK(route["spec"]["parentRefs"][0]["name"] == "shop-gateway");
   CHECK(route["spec"]["hostnames"][0] == "web.example");
 }

@@ -17,7 +17,7 @@ using nlohmann::json;
 namespace {
 
 const kube::ResourceRef kPods{"", "v1", "pods", true, "Pod"};
-const kube::ResourceRef kRollouts{"sluice.dev", "v1alpha1", "rollouts", true, "Rollout"};
+const kube::ResourceRef kRestartRollouts{"sluice.dev", "v1alpha1", "rollouts", true, "Rollout"};
 
 bool ready(const json& pod) {
   if (pod["metadata"].contains("deletionTimestamp")) return false;
@@ -89,7 +89,8 @@ TEST_CASE("a restart replaces every pod of a Healthy Rollout within maxUnavailab
       auto patch = engine::restartPatch(*parsed, restartAt);
       REQUIRE(patch.ok());
       REQUIRE(patch->status.is_null());
-      REQUIRE(env.client->patch(kRollouts, "default", "web", kube::PatchType::kMerge, patch->spec).ok());
+      REQUIRE(
+          env.client->patch(kRestartRollouts, "default", "web", kube::PatchType::kMerge, patch->spec).ok());
 
       // Poll the pods (every 50 ms) until the restart is recorded and the Rollout is Healthy again.
       int mostUnready = 0;

@@ -10,16 +10,16 @@ using namespace sluice::analysis;
 
 namespace {
 
-const Time kT0 = timeFromUnix(1'800'000'000);
+const Time kDriverT0 = timeFromUnix(1'800'000'000);
 
-// A fake provider: records every call (metric name, seconds after kT0) and answers from a script.
+// A fake provider: records every call (metric name, seconds after kDriverT0) and answers from a script.
 class RecordingFakeProvider : public Provider {
  public:
   using Script = std::function<Result<ProviderResult>(const std::string& metric, int64_t second)>;
   explicit RecordingFakeProvider(Script script) : script_(std::move(script)) {}
 
   Result<ProviderResult> measure(const Metric& metric, Time at) override {
-    const int64_t second = (at - kT0).count();
+    const int64_t second = (at - kDriverT0).count();
     calls.emplace_back(metric.name, second);
     lastMetric = metric;
     return script_(metric.name, second);
@@ -45,16 +45,16 @@ Metric metric(const std::string& name, const std::string& interval, int count, s
   return m;
 }
 
-// Advances the driver from kT0 as it asks, until it completes or `end` seconds have passed. Returns the
+// Advances the driver from kDriverT0 as it asks, until it completes or `end` seconds have passed. Returns the
 // second at which the run completed (-1 if it did not).
 int64_t play(RunDriver& driver, int64_t end, const std::function<void(int64_t)>& before = {}) {
-  Time t = kT0;
+  Time t = kDriverT0;
   while (true) {
-    if (before) before((t - kT0).count());
+    if (before) before((t - kDriverT0).count());
     const auto next = driver.advance(t);
-    if (!next) return (t - kT0).count();
+    if (!next) return (t - kDriverT0).count();
     REQUIRE(*next > t);
-    if ((*next - kT0).count() > end) return -1;
+    if ((*next - kDriverT0).count() > end) return -1;
     t = *next;
   }
 }
@@ -78,10 +78,10 @@ TEST_CASE("the driver measures at initialDelay, then every interval, until the c
   CHECK(play(driver, 3600) == 660);
   CHECK(secondsOf(fake, "rate") == std::vector<int64_t>{60, 360, 660});
   CHECK(driver.status().phase == Phase::Successful);
-  CHECK(driver.status().completedAt == kT0 + Duration{660});
+  CHECK(driver.status().completedAt == kDriverT0 + Duration{660});
   REQUIRE(driver.history().size() == 3);
   CHECK(driver.history()[0].measurement.phase == Phase::Successful);
-  CHECK(driver.history()[0].measurement.startedAt == kT0 + Duration{60});
+  CHECK(driver.history()[0].measurement.startedAt == kDriverT0 + Duration{60});
 }
 
 TEST_CASE("the driver retries 10 s after an Error whatever the interval", "[analysis][driver]") {

@@ -94,7 +94,7 @@ TEST_CASE("metric and run phases follow each rule of the measurement sequence", 
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.behaviour) {
-      RunDriver d;
+      sluice::testing::RunDriver d;
       d.spec.metrics = {metricWith("m", row.limits)};
       d.evaluate();
       for (size_t i = 0; i < row.steps.size(); ++i) {
@@ -130,7 +130,7 @@ TEST_CASE("metric and run phases follow each rule of the measurement sequence", 
 
 TEST_CASE("counters and the run message say why a metric ended", "[analysis][evaluator]") {
   SECTION("failureLimit") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("rate", {})};
     d.evaluate();
     d.record("rate", F);
@@ -140,7 +140,7 @@ TEST_CASE("counters and the run message say why a metric ended", "[analysis][eva
     CHECK(d.status.runSummary == RunSummary{1, 0, 1, 0, 0});
   }
   SECTION("consecutive errors carry the last error message") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("rate", {.consecutiveErrorLimit = 0})};
     d.evaluate();
     d.record("rate", E, "Post \"http://prom:9090\": connection refused");
@@ -156,7 +156,7 @@ TEST_CASE("counters and the run message say why a metric ended", "[analysis][eva
 TEST_CASE("measurements are scheduled by initialDelay, interval and the error retry",
           "[analysis][evaluator]") {
   SECTION("the first measurement waits initialDelay from startedAt") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {.interval = "1m", .initialDelay = "30s"})};
     d.evaluate();
     CHECK(d.status.startedAt == kT0);
@@ -171,14 +171,14 @@ TEST_CASE("measurements are scheduled by initialDelay, interval and the error re
     CHECK(d.due("m"));
   }
   SECTION("without initialDelay the first measurement is due at once") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {.interval = "1m"})};
     d.evaluate();
     CHECK(d.due("m"));
     CHECK(d.status.phase == Phase::Running);
   }
   SECTION("the next measurement is due at the last one's finishedAt + interval") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {.interval = "1m", .count = 3})};
     d.evaluate();
     d.now = kT0 + Duration{5};
@@ -193,7 +193,7 @@ TEST_CASE("measurements are scheduled by initialDelay, interval and the error re
     CHECK(d.due("m"));
   }
   SECTION("after an Error the retry comes after 10 s whatever the interval") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {.interval = "5m", .count = 3})};
     d.evaluate();
     d.record("m", E, "timeout");
@@ -201,7 +201,7 @@ TEST_CASE("measurements are scheduled by initialDelay, interval and the error re
     CHECK(d.last.nextCheck == kT0 + Duration{10});
   }
   SECTION("after an Error a metric with no interval is retried after 10 s") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {})};
     d.evaluate();
     d.record("m", E, "timeout");
@@ -210,7 +210,7 @@ TEST_CASE("measurements are scheduled by initialDelay, interval and the error re
     CHECK(d.last.nextCheck == kT0 + Duration{10});
   }
   SECTION("the earliest metric decides when to look again") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("slow", {.interval = "5m"}), metricWith("fast", {.interval = "1m"})};
     d.evaluate();
     CHECK(d.last.measure.size() == 2);
@@ -220,7 +220,7 @@ TEST_CASE("measurements are scheduled by initialDelay, interval and the error re
     CHECK(d.last.nextCheck == kT0 + Duration{60});
   }
   SECTION("an in-flight measurement keeps the metric Running and is resumed at resumeAt") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {})};
     d.evaluate();
     Measurement pending;
@@ -245,7 +245,7 @@ TEST_CASE("measurements are scheduled by initialDelay, interval and the error re
 
 TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]") {
   SECTION("a failed metric terminates the run; unfinished metrics become Successful") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("latency", {.interval = "1m"}), metricWith("errors", {}),
                       metricWith("later", {.interval = "1m", .initialDelay = "10m"})};
     d.evaluate();
@@ -259,7 +259,7 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
     CHECK(!d.last.nextCheck);
   }
   SECTION("the run phase is the worst metric phase") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("a", {}), metricWith("b", {}),
                       metricWith("c", {.consecutiveErrorLimit = 0})};
     d.evaluate();
@@ -271,7 +271,7 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
     CHECK(d.status.runSummary == RunSummary{3, 1, 0, 1, 1});
   }
   SECTION("the run stays Running until every metric completes") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("a", {}), metricWith("b", {.interval = "1m", .count = 2})};
     d.evaluate();
     d.record("a", S);
@@ -282,7 +282,7 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
     CHECK(!d.status.completedAt);
   }
   SECTION("spec.terminate stops measuring and ends the run Successful") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {.interval = "1m"})};
     d.evaluate();
     d.record("m", S);
@@ -295,7 +295,7 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
     CHECK(d.result("m").phase == Phase::Successful);
   }
   SECTION("terminated before any measurement: Successful") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {.interval = "1m"})};
     d.spec.terminate = true;
     d.evaluate();
@@ -303,7 +303,7 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
     CHECK(d.status.phase == Phase::Successful);
   }
   SECTION("a terminating run ends in-flight measurements") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {.interval = "1m"}), metricWith("bad", {})};
     d.evaluate();
     Measurement inFlight;
@@ -315,7 +315,7 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
     CHECK(d.last.measure.empty());
   }
   SECTION("a dry-run metric that fails neither fails nor terminates the run") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("shadow", {}), metricWith("real", {.interval = "1m", .count = 2})};
     d.spec.dryRun = {"^shad"};
     d.evaluate();
@@ -337,7 +337,7 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
     CHECK(d.status.message.empty());
   }
   SECTION("a completed run is left as it is") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {})};
     d.evaluate();
     d.record("m", S);
@@ -357,7 +357,7 @@ TEST_CASE("termination, run phase and dry-run metrics", "[analysis][evaluator]")
 
 TEST_CASE("measurement retention keeps the last measurements", "[analysis][evaluator]") {
   SECTION("ten by default") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("m", {.interval = "1s"})};
     d.evaluate();
     for (int i = 0; i < 12; ++i) {
@@ -372,7 +372,7 @@ TEST_CASE("measurement retention keeps the last measurements", "[analysis][evalu
     CHECK(d.result("m").count == 12);
   }
   SECTION("measurementRetention sets the limit by metric-name regex") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {metricWith("latency-p99", {.interval = "1s"}),
                       metricWith("errors", {.interval = "1s"})};
     d.spec.measurementRetention = {{"latency-.*", 3}};
@@ -397,7 +397,7 @@ TEST_CASE("arguments are resolved when the run starts", "[analysis][evaluator]")
     return m;
   };
   SECTION("the metrics to measure come templated") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {withQuery("http://prom:9090")};
     d.spec.args = {{"service", std::string("web"), std::nullopt, std::nullopt}};
     d.evaluate();
@@ -406,7 +406,7 @@ TEST_CASE("arguments are resolved when the run starts", "[analysis][evaluator]")
           "sum(rate(http_requests_total{service=\"web\"}[5m]))");
   }
   SECTION("a missing required arg ends the run in Error naming it") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {withQuery("http://prom:9090")};
     d.spec.args = {{"service", std::nullopt, std::nullopt, std::nullopt}};
     d.evaluate();
@@ -416,14 +416,14 @@ TEST_CASE("arguments are resolved when the run starts", "[analysis][evaluator]")
     CHECK(d.last.measure.empty());
   }
   SECTION("an unresolved placeholder ends the run in Error naming it") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {withQuery("http://prom:9090")};
     d.evaluate();
     CHECK(d.status.phase == Phase::Error);
     CHECK_THAT(d.status.message, Catch::Contains("cannot resolve {{ args.service }}"));
   }
   SECTION("a count templated to a non-number ends the run in Error") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     Metric m = metricWith("m", {.interval = "1m"});
     m.count = IntOrString{std::nullopt, "{{args.n}}"};
     d.spec.metrics = {m};
@@ -433,7 +433,7 @@ TEST_CASE("arguments are resolved when the run starts", "[analysis][evaluator]")
     CHECK_THAT(d.status.message, Catch::Contains("count") && Catch::Contains("many"));
   }
   SECTION("limits templated from args are the limits in force") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     Metric m = metricWith("m", {.interval = "1m", .count = 10});
     m.failureLimit = IntOrString{std::nullopt, "{{ args.failures }}"};
     m.consecutiveErrorLimit = IntOrString{std::nullopt, "{{args.errors}}"};
@@ -456,7 +456,7 @@ TEST_CASE("arguments are resolved when the run starts", "[analysis][evaluator]")
     CHECK(d.status.phase == F);
   }
   SECTION("a limit templated to a non-number ends the run in Error") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     Metric m = metricWith("m", {.interval = "1m", .count = 3});
     m.inconclusiveLimit = IntOrString{std::nullopt, "{{args.n}}"};
     d.spec.metrics = {m};
@@ -467,7 +467,7 @@ TEST_CASE("arguments are resolved when the run starts", "[analysis][evaluator]")
     CHECK(d.last.measure.empty());
   }
   SECTION("secret values are masked in the run's messages and measurements") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {withQuery("http://user:{{args.token}}@prom:9090")};
     d.spec.args = {{"service", std::string("web"), std::nullopt, std::nullopt},
                    {"token", std::nullopt, SecretKeyRef{"prom", "token"}, std::nullopt}};
@@ -481,7 +481,7 @@ TEST_CASE("arguments are resolved when the run starts", "[analysis][evaluator]")
     CHECK(runStatusToJson(d.status).dump().find("s3cr3t") == std::string::npos);
   }
   SECTION("a secret that was not read ends the run in Error") {
-    RunDriver d;
+    sluice::testing::RunDriver d;
     d.spec.metrics = {withQuery("http://prom:9090/{{args.token}}")};
     d.spec.args = {{"token", std::nullopt, SecretKeyRef{"prom", "token"}, std::nullopt}};
     d.evaluate();

@@ -1,4 +1,4 @@
-// A fake world for canary tests: it carries out reconcileCanary's actions at once (pods become available
+// A fake world for engine tests: it carries out reconcileRollout's actions at once (pods become available
 // after a set number of calls, AnalysisRuns take their scripted phase) so whole plans run end to end.
 #pragma once
 
@@ -138,7 +138,7 @@ inline bool sameStatus(const RolloutStatus& a, const RolloutStatus& b) {
          a.message == b.message &&
          sameRun(a.canary.currentStepAnalysisRunStatus, b.canary.currentStepAnalysisRunStatus) &&
          sameRun(a.canary.currentBackgroundAnalysisRunStatus, b.canary.currentBackgroundAnalysisRunStatus) &&
-         sameWeights(a.canary.weights, b.canary.weights);
+         sameWeights(a.canary.weights, b.canary.weights) && a.blueGreen == b.blueGreen;
 }
 
 // Applies a merge patch's fields that steering writes onto the typed Rollout.
@@ -257,7 +257,7 @@ struct FakeWorld {
 
   // One reconcile, its actions carried out and its status written. True if anything changed.
   bool call() {
-    last = reconcileCanary(rollout, observed, now);
+    last = reconcileRollout(rollout, observed, now);
     if (afterCall) afterCall(rollout, last);
     for (const auto& a : last.actions) apply(a);
     const bool changed = !last.actions.empty() || !sameStatus(last.status, rollout.status);

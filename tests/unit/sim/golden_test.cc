@@ -74,11 +74,12 @@ TEST_CASE("each example simulates exactly as its golden file says", "[sim][golde
     bool aborted;
   };
   const Row rows[] = {
-      {"canary-nginx", "Healthy", false},   {"analysis-abort", "Degraded", true},
-      {"manual-promote", "Healthy", false}, {"update-mid-rollout", "Healthy", false},
-      {"basic-canary", "Healthy", false},   {"analysis-templates", "Degraded", true},
-      {"restart", "Healthy", false},        {"workload-ref", "Healthy", false},
-      {"canary-istio", "Healthy", false},
+      {"canary-nginx", "Healthy", false},     {"analysis-abort", "Degraded", true},
+      {"manual-promote", "Healthy", false},   {"update-mid-rollout", "Healthy", false},
+      {"basic-canary", "Healthy", false},     {"analysis-templates", "Degraded", true},
+      {"restart", "Healthy", false},          {"workload-ref", "Healthy", false},
+      {"canary-istio", "Healthy", false},     {"bluegreen-analysis", "Healthy", false},
+      {"bluegreen-manual", "Healthy", false},
   };
   const bool update = std::getenv("SLUICE_UPDATE_GOLDEN") != nullptr;
   for (const auto& row : rows) {
