@@ -101,7 +101,10 @@ bool appliesTo(const UserInfo& user, const json& binding, const std::string& bin
     if (kind == "ServiceAccount") {
       std::string saNs = str(s, "namespace");
       if (saNs.empty()) saNs = bindingNs;
-      if (!saNs.empty() && user.name == kServiceAccountPrefix + saNs + ":" + name) return true;
+      if (saNs.empty()) continue;
+      std::string account = kServiceAccountPrefix;
+      account.append(saNs).append(":").append(name);
+      if (user.name == account) return true;
     }
   }
   return false;
