@@ -440,8 +440,10 @@ void readBlueGreen(ObjectReader& o, BlueGreenStrategy& b) {
   o.read("scaleDownDelaySeconds", b.scaleDownDelaySeconds, readInt);
   o.read("scaleDownDelayRevisionLimit", b.scaleDownDelayRevisionLimit, readInt);
   o.read("abortScaleDownDelaySeconds", b.abortScaleDownDelaySeconds, readInt);
-  for (auto [field, target] :
+  for (const auto& entry :
        {std::pair{"activeMetadata", &b.activeMetadata}, std::pair{"previewMetadata", &b.previewMetadata}}) {
+    const char* field = entry.first;
+    auto* target = entry.second;
     const json* m = o.get(field);
     if (!m) continue;
     readObject(r, *m, o.path(field), [&](ObjectReader& mo) { readPodMetadata(mo, *target); });
