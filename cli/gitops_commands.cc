@@ -92,6 +92,28 @@ struct GetArgs {
   bool watch = false;
 };
 
+// Watches `resource` from `options` and hands each event to `handler` until SIGINT or SIGTERM (`signals`);
+// the exit code: a watch that failed before it was interrupted says why.
+int watchUntilInterrupted(StopSignals& signals, kube::Client& client, const kube::ResourceRef& resource,
+                          const std::string& ns, const kube::WatchOptions& options,
+                          const std::function<bool(const kube::WatchEvent&)>& handler) {
+  kube::WatchStop stop;
+  std::atomic<bool> signalled{false};
+  std::thread stopper([&] {
+    signals.wait();
+    signalled = true;
+    stop.stop();
+  });
+  auto watched = client.watch(resource, ns, options, handler, &stop);
+  if (!signalled) signals.wake();
+  stopper.join();
+  if (!watched && !signalled) {
+    say("✗", kubectlError(watched.error()));
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 // Prints the table, then with -w a row each time an object's row changes, until SIGINT or SIGTERM.
 int runGet(const Kind& kind, const GetArgs& args) {
   if (args.kube.allNamespaces && !args.name.empty()) {
@@ -123,37 +145,21 @@ int runGet(const Kind& kind, const GetArgs& args) {
   if (!args.watch) return kExitOk;
   for (const auto& r : rows) printed[r.ns + "/" + r.name] = renderGitOpsTable({r}, all, false);
 
-  kube::WatchStop stop;
-  std::atomic<bool> signalled{false};
-  std::thread stopper([&] {
-    signals->wait();
-    signalled = true;
-    stop.stop();
-  });
   kube::WatchOptions watch;
   watch.resourceVersion = (*list)["metadata"].value("resourceVersion", "");
   watch.fieldSelector = options.fieldSelector;
-  auto watched = session->client->watch(
-      *kind.resource, session->ns, watch,
-      [&](const kube::WatchEvent& event) {
-        if (event.type != "ADDED" && event.type != "MODIFIED") return true;
-        const GitOpsRow row = kind.row(event.object);
-        std::string line = renderGitOpsTable({row}, all, false);
-        std::string& last = printed[row.ns + "/" + row.name];
-        if (line != last) {
-          std::cout << line << std::flush;
-          last = std::move(line);
-        }
-        return true;
-      },
-      &stop);
-  if (!signalled) signals->wake();
-  stopper.join();
-  if (!watched && !signalled) {
-    say("✗", kubectlError(watched.error()));
-    return kExitFailure;
-  }
-  return kExitOk;
+  return watchUntilInterrupted(*signals, *session->client, *kind.resource, session->ns, watch,
+                               [&](const kube::WatchEvent& event) {
+                                 if (event.type != "ADDED" && event.type != "MODIFIED") return true;
+                                 const GitOpsRow row = kind.row(event.object);
+                                 std::string line = renderGitOpsTable({row}, all, false);
+                                 std::string& last = printed[row.ns + "/" + row.name];
+                                 if (line != last) {
+                                   std::cout << line << std::flush;
+                                   last = std::move(line);
+                                 }
+                                 return true;
+                               });
 }
 
 // ---- reconcile, suspend, resume -------------------------------------------------------------------------
@@ -468,18 +474,10 @@ int runEvents(const KubeFlags& kube, const std::string& forObject, bool watch) {
   }
   if (!watch) return kExitOk;
 
-  kube::WatchStop stop;
-  std::atomic<bool> signalled{false};
-  std::thread stopper([&] {
-    signals->wait();
-    signalled = true;
-    stop.stop();
-  });
   kube::WatchOptions options;
   options.resourceVersion = (*list)["metadata"].value("resourceVersion", "");
-  auto watched = session->client->watch(
-      kEvents, session->ns, options,
-      [&](const kube::WatchEvent& event) {
+  return watchUntilInterrupted(
+      *signals, *session->client, kEvents, session->ns, options, [&](const kube::WatchEvent& event) {
         // A repeat counted on an Event is a MODIFIED one: shown again, as `kubectl get events -w` does.
         if ((event.type != "ADDED" && event.type != "MODIFIED") || !wanted(event.object)) return true;
         // One row, without the table's heading (its columns are as wide as this row needs).
@@ -488,15 +486,7 @@ int runEvents(const KubeFlags& kube, const std::string& forObject, bool watch) {
         const auto heading = table.find('\n');
         std::cout << (heading == std::string::npos ? table : table.substr(heading + 1)) << std::flush;
         return true;
-      },
-      &stop);
-  if (!signalled) signals->wake();
-  stopper.join();
-  if (!watched && !signalled) {
-    say("✗", kubectlError(watched.error()));
-    return kExitFailure;
-  }
-  return kExitOk;
+      });
 }
 
 // ---- registration ---------------------------------------------------------------------------------------

@@ -385,38 +385,13 @@ void reconcileServices(BlueGreenPass& p) {
 // ---- status ----------------------------------------------------------------------------------------
 
 void syncStatus(BlueGreenPass& p) {
-  RolloutStatus& s = p.status;
-  std::erase_if(s.conditions, [](const Condition& c) { return c.type == "InvalidSpec"; });
-  sumReplicaCounts(p);
-  s.observedGeneration = std::to_string(p.rollout.metadata.generation);
-  s.selector = selectorString(p.spec.selector);
-  if (s.pauseConditions.empty()) s.controllerPause = false;
-
-  syncProgressingCondition(p, completed(p));
   // Available: the ReplicaSet behind the active Service has all its pods available.
-  const ReplicaSetView* active = p.byHash(p.activeWanted);
-  const bool available = active && active->availableReplicas >= p.spec.replicas;
-  setCondition(s, "Available", available ? "True" : "False", "AvailableReason",
-               available ? "Rollout has minimum availability" : "Rollout does not have minimum availability",
-               p.now);
-  syncPausedCondition(p);
-  const bool done = s.stableRS == s.currentPodHash;
-  setCondition(s, "Completed", done ? "True" : "False", "RolloutCompleted",
-               done ? "Rollout is completed" : "Rollout is not completed", p.now);
-
-  const PhaseAndMessage phase = calculatePhase(p.spec, s);
-  s.phase = phase.phase;
-  s.message = phase.message;
-  const bool healthy = phase.phase == "Healthy";
-  setCondition(s, "Healthy", healthy ? "True" : "False", "RolloutHealthy",
-               healthy ? "Rollout is healthy" : "Rollout is not healthy", p.now);
-
-  const Condition* progressing = s.condition("Progressing");
-  const bool clockRuns = progressing && progressing->reason != "ProgressDeadlineExceeded" &&
-                         progressing->reason != "RolloutPaused" && progressing->reason != "RolloutAborted";
-  if (clockRuns && deadlineCounts(p)) {
-    p.requeueIn(progressing->lastUpdateTime + Duration{p.spec.progressDeadlineSeconds} - p.now + Duration{1});
-  }
+  syncStatus(p, {[&] { return completed(p); },
+                 [&] {
+                   const ReplicaSetView* active = p.byHash(p.activeWanted);
+                   return active && active->availableReplicas >= p.spec.replicas;
+                 },
+                 [&] { return deadlineCounts(p); }});
 }
 
 }  // namespace

@@ -533,37 +533,8 @@ void reconcileServices(Pass& p) {
 // ---- status ----------------------------------------------------------------------------------------
 
 void syncStatus(Pass& p) {
-  RolloutStatus& s = p.status;
-  // The spec parsed, so a reconcile that marked it invalid before is answered: the condition goes.
-  std::erase_if(s.conditions, [](const Condition& c) { return c.type == "InvalidSpec"; });
-  sumReplicaCounts(p);
-  s.observedGeneration = std::to_string(p.rollout.metadata.generation);
-  s.selector = selectorString(p.spec.selector);
-  if (s.pauseConditions.empty()) s.controllerPause = false;
-
-  syncProgressingCondition(p, completed(p));
-  const bool available = s.availableReplicas >= p.spec.replicas;
-  setCondition(s, "Available", available ? "True" : "False", "AvailableReason",
-               available ? "Rollout has minimum availability" : "Rollout does not have minimum availability",
-               p.now);
-  syncPausedCondition(p);
-  const bool done = s.stableRS == s.currentPodHash;
-  setCondition(s, "Completed", done ? "True" : "False", "RolloutCompleted",
-               done ? "Rollout is completed" : "Rollout is not completed", p.now);
-
-  const PhaseAndMessage phase = calculatePhase(p.spec, s);
-  s.phase = phase.phase;
-  s.message = phase.message;
-  const bool healthy = phase.phase == "Healthy";
-  setCondition(s, "Healthy", healthy ? "True" : "False", "RolloutHealthy",
-               healthy ? "Rollout is healthy" : "Rollout is not healthy", p.now);
-
-  const Condition* progressing = s.condition("Progressing");
-  const bool clockRuns = progressing && progressing->reason != "ProgressDeadlineExceeded" &&
-                         progressing->reason != "RolloutPaused" && progressing->reason != "RolloutAborted";
-  if (clockRuns && deadlineCounts(p)) {
-    p.requeueIn(progressing->lastUpdateTime + Duration{p.spec.progressDeadlineSeconds} - p.now + Duration{1});
-  }
+  syncStatus(p, {[&] { return completed(p); }, [&] { return p.status.availableReplicas >= p.spec.replicas; },
+                 [&] { return deadlineCounts(p); }});
 }
 
 }  // namespace

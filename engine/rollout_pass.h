@@ -3,6 +3,7 @@
 // history limits, the workload). Internal to engine/: included by the state machines' .cc files only.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -136,6 +137,18 @@ const Condition* deadlineClock(const PassBase& p);
 void syncProgressingCondition(PassBase& p, bool completed);
 // The Paused condition and its RolloutPaused / RolloutResumed events.
 void syncPausedCondition(PassBase& p);
+// What a strategy tells the status sync: whether its new revision is stable and fully available, whether
+// the Rollout has minimum availability, and whether the progress deadline runs now. Each is asked at
+// the point of the sync it decides.
+struct StatusRules {
+  std::function<bool()> completed;
+  std::function<bool()> available;
+  std::function<bool()> deadlineCounts;
+};
+// The status a pass ends with: replica counts, observedGeneration, selector, the Progressing,
+// Available, Paused, Completed and Healthy conditions, phase and message, and a requeue at the progress
+// deadline while it runs.
+void syncStatus(PassBase& p, const StatusRules& rules);
 // spec.workloadRef's scaleDown (engine/workload.h).
 void reconcileWorkload(PassBase& p);
 
