@@ -9,26 +9,12 @@
 
 #include <memory>
 
+#include "base/openssl_ptr.h"
+
 namespace sluice::gitops::crypto {
 namespace {
 
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
-struct KdfFree {
-  void operator()(EVP_KDF* k) const { EVP_KDF_free(k); }
-};
-struct KdfCtxFree {
-  void operator()(EVP_KDF_CTX* c) const { EVP_KDF_CTX_free(c); }
-};
 
 constexpr size_t kTagSize = 16;
 
@@ -39,7 +25,7 @@ std::optional<std::string> aeadOpen(Aead aead, std::string_view key, std::string
   const bool gcm = aead == Aead::kAes256Gcm;
   if (key.size() != 32 || tag.size() != kTagSize || iv.empty() || (!gcm && iv.size() != 12))
     return std::nullopt;
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+  openssl::Ptr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return std::nullopt;
   const EVP_CIPHER* cipher = gcm ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
   if (EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, nullptr, nullptr) != 1 ||
@@ -68,12 +54,12 @@ std::optional<std::string> aeadOpen(Aead aead, std::string_view key, std::string
 
 std::optional<std::string> x25519(std::string_view scalar, std::string_view point) {
   if (scalar.size() != 32 || point.size() != 32) return std::nullopt;
-  std::unique_ptr<EVP_PKEY, PkeyFree> priv(
+  openssl::Ptr<EVP_PKEY> priv(
       EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, bytes(scalar), scalar.size()));
-  std::unique_ptr<EVP_PKEY, PkeyFree> peer(
+  openssl::Ptr<EVP_PKEY> peer(
       EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, bytes(point), point.size()));
   if (!priv || !peer) return std::nullopt;
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(priv.get(), nullptr));
+  openssl::Ptr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new(priv.get(), nullptr));
   std::string out(32, '\0');
   size_t len = out.size();
   // OpenSSL itself refuses an all-zero shared secret in EVP_PKEY_derive.
@@ -86,7 +72,7 @@ std::optional<std::string> x25519(std::string_view scalar, std::string_view poin
 
 std::optional<std::string> x25519Public(std::string_view scalar) {
   if (scalar.size() != 32) return std::nullopt;
-  std::unique_ptr<EVP_PKEY, PkeyFree> priv(
+  openssl::Ptr<EVP_PKEY> priv(
       EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, bytes(scalar), scalar.size()));
   std::string out(32, '\0');
   size_t len = out.size();
@@ -98,9 +84,9 @@ std::optional<std::string> x25519Public(std::string_view scalar) {
 }
 
 std::optional<std::string> hkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info) {
-  std::unique_ptr<EVP_KDF, KdfFree> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  openssl::Ptr<EVP_KDF> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
   if (!kdf) return std::nullopt;
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(kdf.get()));
+  openssl::Ptr<EVP_KDF_CTX> ctx(EVP_KDF_CTX_new(kdf.get()));
   if (!ctx) return std::nullopt;
   std::string digest = "SHA256";
   std::string ikmCopy(ikm);

@@ -11,19 +11,14 @@
 #include <memory>
 #include <vector>
 
+#include "base/openssl_ptr.h"
+
 namespace sluice::gitops {
 
 namespace {
 
-struct Free {
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-};
-using Bio = std::unique_ptr<BIO, Free>;
-using Cert = std::unique_ptr<X509, Free>;
+using Bio = openssl::Ptr<BIO>;
+using Cert = openssl::Ptr<X509>;
 
 std::string openSslReason() {
   const unsigned long e = ERR_peek_last_error();
@@ -83,7 +78,7 @@ bool isIpLiteral(const std::string& host) {
 
 // The DNS names or the IP addresses of the certificate's subjectAltName, comma-separated.
 std::string altNames(X509* cert, bool ips) {
-  std::unique_ptr<GENERAL_NAMES, Free> names(
+  openssl::Ptr<GENERAL_NAMES> names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   std::string out;
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
@@ -151,7 +146,7 @@ std::optional<CertificateProblem> checkHost(X509* cert, const std::string& host,
 std::optional<CertificateProblem> checkChain(X509* cert, const std::vector<Cert>& cas,
                                              const std::string& issuer) {
   using K = CertificateProblem::Kind;
-  std::unique_ptr<X509_STORE, Free> store(X509_STORE_new());
+  openssl::Ptr<X509_STORE> store(X509_STORE_new());
   if (cas.empty()) {
     X509_STORE_set_default_paths(store.get());
   } else {
@@ -159,7 +154,7 @@ std::optional<CertificateProblem> checkChain(X509* cert, const std::vector<Cert>
     // Any certificate of ca.crt is a trust anchor, an intermediate too, as in Go's root pool.
     X509_STORE_set_flags(store.get(), X509_V_FLAG_PARTIAL_CHAIN);
   }
-  std::unique_ptr<X509_STORE_CTX, Free> ctx(X509_STORE_CTX_new());
+  openssl::Ptr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
   if (!store || !ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert, nullptr) != 1)
     return CertificateProblem{K::Other, "x509: cannot set up the verification: " + openSslReason(), issuer};
   X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <sstream>
 
+#include "base/openssl_ptr.h"
 #include "kube/base64.h"
 
 namespace sluice::apiserver {
@@ -19,15 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-};
-using Key = std::unique_ptr<EVP_PKEY, Free>;
-using Cert = std::unique_ptr<X509, Free>;
-using Bio = std::unique_ptr<BIO, Free>;
+using Key = openssl::Ptr<EVP_PKEY>;
+using Cert = openssl::Ptr<X509>;
+using Bio = openssl::Ptr<BIO>;
 
 Result<std::string> readFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -83,7 +78,7 @@ bool addExtension(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  std::unique_ptr<X509_EXTENSION, Free> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+  openssl::Ptr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
   return ext && X509_add_ext(cert, ext.get(), -1) == 1;
 }
 

@@ -11,19 +11,15 @@
 #include <memory>
 #include <stdexcept>
 
+#include "base/openssl_ptr.h"
+
 namespace sluice::testing {
 
 namespace {
 
-struct TlsFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-};
-using TlsKey = std::unique_ptr<EVP_PKEY, TlsFree>;
-using TlsCert = std::unique_ptr<X509, TlsFree>;
-using TlsBio = std::unique_ptr<BIO, TlsFree>;
+using TlsKey = openssl::Ptr<EVP_PKEY>;
+using TlsCert = openssl::Ptr<X509>;
+using TlsBio = openssl::Ptr<BIO>;
 
 [[noreturn]] void tlsFail(const std::string& what) { throw std::runtime_error("test certificates: " + what); }
 
@@ -62,7 +58,7 @@ void tlsExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  std::unique_ptr<X509_EXTENSION, TlsFree> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+  openssl::Ptr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) tlsFail("cannot add the extension " + value);
 }
 
