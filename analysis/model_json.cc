@@ -17,9 +17,8 @@ using nlohmann::json;
 using namespace sluice::json_fields;
 
 // Providers Argo Rollouts has and Sluice does not run yet: named, so the error says what to do.
-constexpr const char* kUnsupportedProviders[] = {"job",        "datadog",    "newRelic", "wavefront",
-                                                 "kayenta",    "cloudWatch", "graphite", "influxdb",
-                                                 "skywalking", "plugin"};
+constexpr const char* kUnsupportedProviders[] = {"job",        "datadog",  "newRelic", "wavefront", "kayenta",
+                                                 "cloudWatch", "graphite", "influxdb", "skywalking"};
 
 std::optional<IntOrString> readIntOrString(Reporter& r, const json& v, const std::string& path) {
   if (v.is_string()) return IntOrString{std::nullopt, v.get<std::string>()};
@@ -125,6 +124,18 @@ void readProvider(ObjectReader& o, MetricProvider& p) {
     if (o.has(name)) ++set;
     o.rejectUnsupported(name,
                         std::string("the ") + name + " provider is not supported yet; use prometheus or web");
+  }
+  if (const json* plugin = o.get("plugin")) {
+    ++set;
+    std::string names;
+    if (plugin->is_object()) {
+      for (const auto& [name, config] : plugin->items())
+        names += (names.empty() ? "\"" : ", \"") + name + "\"";
+    }
+    r.error(o.path("plugin"),
+            "the metric plugin " + (names.empty() ? std::string() : names + " ") +
+                "is a Go binary Argo Rollouts loads; Sluice loads no plugins: query the "
+                "metric with the prometheus provider, or the web provider if it has an HTTP API");
   }
   if (set == 0) r.error(o.path(), "must set one provider: prometheus or web");
   if (set > 1) r.error(o.path(), "must set exactly one provider, got " + std::to_string(set));

@@ -16,6 +16,7 @@
 #include "base/source.h"
 #include "cli/commands.h"
 #include "cli/lint_gitops.h"
+#include "cli/lint_refs.h"
 #include "engine/rollout_json.h"
 #include "kube/names.h"
 #include "sim/scenario.h"
@@ -95,7 +96,13 @@ void checkObject(const Document& doc, Diagnostics& diags) {
 
 // Lints one document. Returns whether it was of a kind lint checks; a document that looks meant to be
 // one but is not (no kind, `kind: rollout`) gets a warning saying it was not checked.
-bool lintDocument(const Document& doc, GitOpsLint& gitops, Diagnostics& diags) {
+// What the checks across files remember of each document.
+struct CrossFileLint {
+  GitOpsLint gitops;
+  AnalysisRefLint analysisRefs;
+};
+
+bool lintDocument(const Document& doc, CrossFileLint& across, Diagnostics& diags) {
   auto notChecked = [&](const std::string& path, const std::string& why) {
     diags.add(doc.source.diagnostic(Severity::Warning, path,
                                     why + ": no known kind (" + kKnownKindsText + "), not checked"));
@@ -115,13 +122,15 @@ bool lintDocument(const Document& doc, GitOpsLint& gitops, Diagnostics& diags) {
   }
   const std::string& k = kind->get_ref<const std::string&>();
   if (k == "Rollout") {
-    (void)engine::parseRollout(doc.json, doc.source, diags);
+    if (auto rollout = engine::parseRollout(doc.json, doc.source, diags))
+      across.analysisRefs.rollout(doc, *rollout);
   } else if (k == analysis::kAnalysisTemplateKind || k == analysis::kClusterAnalysisTemplateKind) {
     (void)analysis::parseAnalysisTemplate(doc.json, doc.source, diags);
+    across.analysisRefs.analysisTemplate(doc);
   } else if (k == analysis::kAnalysisRunKind) {
     (void)analysis::parseAnalysisRun(doc.json, doc.source, diags);
   } else if (GitOpsLint::handles(k, doc.json.value("apiVersion", ""))) {
-    gitops.lint(doc, diags);
+    across.gitops.lint(doc, diags);
   } else if (k == sim::kScenarioKind) {
     (void)sim::parseScenario(doc.json, doc.source, diags);
     return true;  // a simulator input, not an API object: no name to check
@@ -137,7 +146,7 @@ bool lintDocument(const Document& doc, GitOpsLint& gitops, Diagnostics& diags) {
   return true;
 }
 
-void lintFile(const std::string& file, GitOpsLint& gitops, LintTally& tally) {
+void lintFile(const std::string& file, CrossFileLint& across, LintTally& tally) {
   auto text = readFile(file, limits::kMaxFileBytes);
   if (!text) {
     std::cerr << "sluice lint: " << text.error() << "\n";
@@ -153,7 +162,7 @@ void lintFile(const std::string& file, GitOpsLint& gitops, LintTally& tally) {
   }
   Diagnostics diags;
   size_t checked = 0;
-  for (const Document& doc : *docs) checked += lintDocument(doc, gitops, diags);
+  for (const Document& doc : *docs) checked += lintDocument(doc, across, diags);
   if (checked == 0 && diags.empty()) {
     diags.add(Diagnostic{Severity::Warning, file, 0, 0, "",
                          std::string(docs->empty() ? "the file holds no document" : "no document") +
@@ -183,10 +192,10 @@ Result<std::vector<std::string>> manifestsUnder(const std::string& dir) {
   return files;
 }
 
-void lintPath(const std::string& path, GitOpsLint& gitops, LintTally& tally) {
+void lintPath(const std::string& path, CrossFileLint& across, LintTally& tally) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) {
-    lintFile(path, gitops, tally);
+    lintFile(path, across, tally);
     return;
   }
   auto files = manifestsUnder(path);
@@ -195,7 +204,7 @@ void lintPath(const std::string& path, GitOpsLint& gitops, LintTally& tally) {
     ++tally.unreadable;
     return;
   }
-  for (const auto& file : *files) lintFile(file, gitops, tally);
+  for (const auto& file : *files) lintFile(file, across, tally);
 }
 
 std::string summary(const LintTally& tally) {
@@ -217,7 +226,8 @@ void addLintCommand(CLI::App& app, int& exitCode) {
       "every sluice sim Scenario, in the given files is parsed and validated,\n"
       "its conditions compiled and its {{args.NAME}} references resolved; other kinds are skipped.\n"
       "Across the files: a Kustomization whose sourceRef names a GitRepository none of them holds gets a\n"
-      "warning, a dependsOn cycle among the Kustomizations an error. A\n"
+      "warning, a dependsOn cycle among the Kustomizations an error; a Rollout's analysis naming an\n"
+      "AnalysisTemplate or ClusterAnalysisTemplate none of them holds gets a warning. A\n"
       "document with no kind, or a file with no document of these kinds, gets a warning that nothing was\n"
       "checked. A directory is linted recursively: every .yaml and .yml file in it, hidden directories left\n"
       "out. Each problem is printed on its own line\n"
@@ -228,9 +238,10 @@ void addLintCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("files", *files, "Manifest files (multi-document YAML) or directories")->required();
   cmd->callback([files, &exitCode] {
     LintTally tally;
-    GitOpsLint gitops;
-    for (const auto& path : *files) lintPath(path, gitops, tally);
-    print(gitops.crossChecks(), tally);
+    CrossFileLint across;
+    for (const auto& path : *files) lintPath(path, across, tally);
+    print(across.gitops.crossChecks(), tally);
+    print(across.analysisRefs.crossChecks(), tally);
     std::cout << summary(tally) << "\n";
     exitCode = tally.unreadable > 0 ? kExitInvalidInput : tally.errors > 0 ? kExitFailure : kExitOk;
   });

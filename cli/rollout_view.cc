@@ -217,6 +217,8 @@ RolloutView buildRolloutView(const json& rollout, const std::vector<json>& repli
   const std::string uid = str(rollout, "/metadata/uid");
   const std::string stable = str(rollout, "/status/stableRS");
   const std::string current = str(rollout, "/status/currentPodHash");
+  const std::string activeSelector = str(rollout, "/status/blueGreen/activeSelector");
+  const std::string previewSelector = str(rollout, "/status/blueGreen/previewSelector");
   std::map<int, RevisionView, std::greater<>> revisions;
   std::map<std::string, int> revisionOfHash;
   std::vector<std::pair<std::string, std::string>> imageRoles;  // (role, image), stable first
@@ -227,11 +229,22 @@ RolloutView buildRolloutView(const json& rollout, const std::vector<json>& repli
     r.name = str(rs, "/metadata/name");
     r.podTemplateHash = view::label(rs, engine::kPodTemplateHashLabel);
     r.age = view::ageOf(rs, now);
-    if (!r.podTemplateHash.empty() && r.podTemplateHash == stable) {
-      r.role = "stable";
-    } else if (!r.podTemplateHash.empty() && r.podTemplateHash == current) {
-      r.role = "canary";
-      canaryAvailable += integer(rs, "/status/availableReplicas");
+    if (!r.podTemplateHash.empty()) {
+      if (r.podTemplateHash == stable) {
+        r.roles.emplace_back("stable");
+      } else if (r.podTemplateHash == current && v.strategy == "Canary") {
+        r.roles.emplace_back("canary");
+        canaryAvailable += integer(rs, "/status/availableReplicas");
+      }
+      if (r.podTemplateHash == activeSelector) {
+        r.roles.emplace_back("active");
+      } else if (r.podTemplateHash == previewSelector) {
+        r.roles.emplace_back("preview");
+      }
+    }
+    if (const std::string deadline = view::annotation(rs, engine::kScaleDownDeadlineAnnotation);
+        !deadline.empty()) {
+      if (auto t = parseRfc3339(deadline)) r.scaleDownIn = *t - now;
     }
     const std::string rsUid = str(rs, "/metadata/uid");
     for (const json& pod : pods) {
@@ -242,8 +255,8 @@ RolloutView buildRolloutView(const json& rollout, const std::vector<json>& repli
     std::sort(r.pods.begin(), r.pods.end(),
               [](const PodView& a, const PodView& b) { return a.name < b.name; });
     setReplicaSetStatus(r, rs);
-    if (!r.role.empty()) {
-      for (const auto& image : imagesOf(rs)) imageRoles.emplace_back(r.role, image);
+    for (const auto& role : r.roles) {
+      for (const auto& image : imagesOf(rs)) imageRoles.emplace_back(role, image);
     }
     const int revision = static_cast<int>(
         std::strtol(view::annotation(rs, controller::kRevisionAnnotation).c_str(), nullptr, 10));
@@ -276,6 +289,18 @@ RolloutView buildRolloutView(const json& rollout, const std::vector<json>& repli
 }
 
 namespace {
+
+// The INFO cell of a ReplicaSet, as Argo's plugin shows it: its roles ("stable,active"), and the scale-down
+// delay it waits out ("delay:25s", "delay:passed").
+std::string replicaSetInfo(const ReplicaSetView& rs) {
+  std::string info;
+  for (const auto& role : rs.roles) info += (info.empty() ? "" : ",") + role;
+  if (rs.scaleDownIn) {
+    info += std::string(info.empty() ? "" : ",") +
+            "delay:" + (*rs.scaleDownIn > Duration{0} ? view::age(*rs.scaleDownIn) : std::string("passed"));
+  }
+  return info;
+}
 
 void renderHeader(const RolloutView& v, bool color, std::string& out) {
   auto line = [&out](const std::string& key, const std::string& value) { view::headerLine(out, key, value); };
@@ -339,7 +364,7 @@ std::string renderRolloutView(const RolloutView& v, bool color) {
     for (const ReplicaSetView& rs : rev.replicaSets) {
       const bool last = ++n == children;
       table.add({revBranch.lead(last) + "⧉ " + rs.name, "ReplicaSet", statusCell(rs.health, rs.status),
-                 view::age(rs.age), rs.role});
+                 view::age(rs.age), replicaSetInfo(rs)});
       const Branch rsBranch = revBranch.child(last);
       for (std::size_t p = 0; p < rs.pods.size(); ++p) {
         const PodView& pod = rs.pods[p];

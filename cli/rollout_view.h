@@ -36,7 +36,8 @@ struct ReplicaSetView {
   std::string podTemplateHash;
   std::string status;  // Healthy, Progressing, ScaledDown or Degraded
   Health health = Health::kProgressing;
-  std::string role;  // "stable", "canary" or ""
+  std::vector<std::string> roles;       // "stable", then "canary", or "active" / "preview" (blue-green)
+  std::optional<Duration> scaleDownIn;  // waiting out a scale-down delay: what is left of it
   std::optional<Duration> age;
   std::vector<PodView> pods;  // by name
 };
@@ -50,7 +51,7 @@ struct RevisionView {
 
 struct ImageView {
   std::string image;
-  std::vector<std::string> roles;  // "stable", "canary"
+  std::vector<std::string> roles;  // "stable", "canary", "active", "preview"
 };
 
 struct RolloutView {

@@ -70,7 +70,28 @@ engine::ReplicaSetView replicaSetView(const json& rs) {
   if (const std::string deadline = annotation(rs, kScaleDownDeadlineAnnotation); !deadline.empty()) {
     if (auto t = parseRfc3339(deadline)) v.scaleDownDeadline = *t;
   }
+  if (const std::string metadata = annotation(rs, engine::kEphemeralMetadataAnnotation); !metadata.empty())
+    v.podMetadata = engine::podMetadataFromJson(metadata);
   return v;
+}
+
+// The metadata part of a merge patch that takes an object's labels and annotations from ephemeral
+// metadata `from` to `to`: the keys only `from` has are removed, those of `to` set.
+json ephemeralMetadataPatch(const std::optional<engine::PodMetadata>& from,
+                            const std::optional<engine::PodMetadata>& to) {
+  json patch = json::object();
+  using Field = std::map<std::string, std::string> engine::PodMetadata::*;
+  for (auto [name, field] :
+       {std::pair<const char*, Field>{"labels", &engine::PodMetadata::labels},
+        std::pair<const char*, Field>{"annotations", &engine::PodMetadata::annotations}}) {
+    if (from) {
+      for (const auto& [key, value] : (*from).*field) patch[name][key] = nullptr;
+    }
+    if (to) {
+      for (const auto& [key, value] : (*to).*field) patch[name][key] = value;
+    }
+  }
+  return patch;
 }
 
 engine::AnalysisRunView analysisRunView(const json& run) {
@@ -151,7 +172,10 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
     if (service->empty()) continue;
     const std::string key = ns_ + "/" + *service;
     const auto obj = cluster_.serviceWrites->view(key, cluster_.services->get(key));
-    if (!obj) continue;
+    if (!obj) {
+      out.missingServices.insert(*service);
+      continue;
+    }
     const json selector = obj->value(json::json_pointer("/spec/selector"), json::object());
     const auto it = selector.is_object() ? selector.find(engine::kPodTemplateHashLabel) : selector.end();
     out.serviceSelectors[*service] =
@@ -228,6 +252,7 @@ Result<bool> KubeWorld::restartPods(const engine::RestartPods& a) {
 Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::CreateReplicaSet>(&action)) return createReplicaSet(*a);
   if (const auto* a = std::get_if<engine::ScaleReplicaSet>(&action)) return scaleReplicaSet(*a);
+  if (const auto* a = std::get_if<engine::SetPodMetadata>(&action)) return setPodMetadata(*a);
   if (const auto* a = std::get_if<engine::DeleteReplicaSet>(&action)) return deleteReplicaSet(*a);
   if (const auto* a = std::get_if<engine::SetServiceSelector>(&action)) return pointService(*a);
   if (const auto* a = std::get_if<engine::TerminateAnalysisRun>(&action)) return terminateRun(*a);
@@ -307,6 +332,9 @@ Result<bool> KubeWorld::write(const std::vector<traffic::ObjectWrite>& writes) {
 
 Result<bool> KubeWorld::createReplicaSet(const engine::CreateReplicaSet& a) {
   json labels = a.podTemplate.value(json::json_pointer("/metadata/labels"), json::object());
+  json annotations = {{kRevisionAnnotation, std::to_string(a.revision)}};
+  if (a.podMetadata)
+    annotations[engine::kEphemeralMetadataAnnotation] = engine::podMetadataToJson(*a.podMetadata);
   json rs = {
       {"apiVersion", "apps/v1"},
       {"kind", "ReplicaSet"},
@@ -314,7 +342,7 @@ Result<bool> KubeWorld::createReplicaSet(const engine::CreateReplicaSet& a) {
        {{"name", a.name},
         {"namespace", ns_},
         {"labels", labels},
-        {"annotations", {{kRevisionAnnotation, std::to_string(a.revision)}}},
+        {"annotations", annotations},
         {"ownerReferences", json::array({ownerReference()})}}},
       {"spec",
        {{"replicas", a.replicas},
@@ -352,6 +380,36 @@ Result<bool> KubeWorld::scaleReplicaSet(const engine::ScaleReplicaSet& a) {
     return apiError(patched.error());
   }
   cluster_.replicaSetWrites->wrote(*patched);
+  return true;
+}
+
+// The ReplicaSet's pod template first (new pods get the new metadata), then each of its pods in place.
+Result<bool> KubeWorld::setPodMetadata(const engine::SetPodMetadata& a) {
+  const json metadata = ephemeralMetadataPatch(a.from, a.to);
+  json patch = {{"spec", {{"template", {{"metadata", metadata}}}}}};
+  patch["metadata"]["annotations"][engine::kEphemeralMetadataAnnotation] =
+      a.to ? json(engine::podMetadataToJson(*a.to)) : json(nullptr);
+  auto patched = cluster_.client->patch(replicaSetsResource(), ns_, a.replicaSet, kube::PatchType::kMerge,
+                                        patch, {false, cluster_.fieldManager});
+  if (!patched) {
+    if (patched.error().isNotFound()) return false;
+    return apiError(patched.error());
+  }
+  cluster_.replicaSetWrites->wrote(*patched);
+  if (metadata.empty()) return true;
+  kube::ListOptions options;
+  options.labelSelector = std::string(engine::kPodTemplateHashLabel) + "=" + a.podTemplateHash;
+  auto pods = cluster_.client->listAll(podsResource(), ns_, options);
+  if (!pods) return Error{"list the pods of ReplicaSet " + a.replicaSet + ": " + pods.error().describe()};
+  const std::string rsUid = str(*patched, "/metadata/uid");
+  const json podPatch = {{"metadata", metadata}};
+  for (const auto& pod : pods->value("items", json::array())) {
+    if (!kube::controlledBy(pod, rsUid)) continue;
+    const std::string podName = str(pod, "/metadata/name");
+    auto done = cluster_.client->patch(podsResource(), ns_, podName, kube::PatchType::kMerge, podPatch,
+                                       {false, cluster_.fieldManager});
+    if (!done && !done.error().isNotFound()) return Error{"pod " + podName + ": " + done.error().describe()};
+  }
   return true;
 }
 

@@ -73,6 +73,7 @@ class KubeWorld final : public shell::World {
   nlohmann::json ownerReference() const;
   Result<bool> createReplicaSet(const engine::CreateReplicaSet& a);
   Result<bool> scaleReplicaSet(const engine::ScaleReplicaSet& a);
+  Result<bool> setPodMetadata(const engine::SetPodMetadata& a);
   Result<bool> deleteReplicaSet(const engine::DeleteReplicaSet& a);
   Result<bool> pointService(const engine::SetServiceSelector& a);
   Result<bool> terminateRun(const engine::TerminateAnalysisRun& a);

@@ -264,26 +264,6 @@ void promoteIfReady(BlueGreenPass& p) {
   classifyReplicaSets(p);
 }
 
-// antiAffinity: the new revision's pods keep off the nodes of the stable revision's, preferred (with its
-// weight) or required, by the stable pods' hash label on one node (kubernetes.io/hostname).
-void addAntiAffinity(BlueGreenPass& p, CreateReplicaSet& create) {
-  const auto& affinity = p.bg.antiAffinity;
-  if (!affinity || p.promoted() || p.status.stableRS.empty()) return;
-  const nlohmann::json term = {
-      {"labelSelector",
-       {{"matchExpressions",
-         nlohmann::json::array(
-             {{{"key", kPodTemplateHashLabel}, {"operator", "In"}, {"values", {p.status.stableRS}}}})}}},
-      {"topologyKey", "kubernetes.io/hostname"}};
-  nlohmann::json& anti = create.podTemplate["spec"]["affinity"]["podAntiAffinity"];
-  if (affinity->required) {
-    anti["requiredDuringSchedulingIgnoredDuringExecution"].push_back(term);
-  } else {
-    anti["preferredDuringSchedulingIgnoredDuringExecution"].push_back(
-        {{"weight", affinity->preferredWeight.value_or(1)}, {"podAffinityTerm", term}});
-  }
-}
-
 // ---- scaling ---------------------------------------------------------------------------------------
 
 // The new ReplicaSet: previewReplicaCount until promoted, then full; held under spec.paused; after an
@@ -294,9 +274,6 @@ void scaleReplicaSets(BlueGreenPass& p) {
   if (!p.newRS) {
     const bool halted = p.spec.paused && !p.promoted();
     createNewReplicaSet(p, halted ? 0 : p.promoted() || p.mayGrow() ? p.spec.replicas : p.previewTarget());
-    for (auto& action : p.actions) {
-      if (auto* create = std::get_if<CreateReplicaSet>(&action)) addAntiAffinity(p, *create);
-    }
     return;
   }
   const ReplicaSetView& rs = *p.newRS;
@@ -418,10 +395,32 @@ Decision reconcileBlueGreen(const Rollout& rollout, const Observed& observed, Ti
   scaleReplicaSets(p);
   reconcileServices(p);
   scaleDownOldReplicaSets(p);
+  syncPodMetadata(p);
   cleanUpHistory(p);
   syncStatus(p);
   reconcileWorkload(p);
   return {std::move(p.status), std::move(p.actions), p.requeue};
+}
+
+std::optional<std::string> missingService(const Rollout& rollout, const Observed& observed) {
+  if (observed.missingServices.empty()) return std::nullopt;
+  const RolloutSpec& spec = rollout.spec;
+  const std::vector<std::pair<const char*, const std::string*>> named =
+      spec.blueGreen
+          ? std::vector<std::pair<const char*, const std::string*>>{{"spec.strategy.blueGreen.activeService",
+                                                                     &spec.blueGreen->activeService},
+                                                                    {"spec.strategy.blueGreen.previewService",
+                                                                     &spec.blueGreen->previewService}}
+          : std::vector<std::pair<const char*, const std::string*>>{
+                {"spec.strategy.canary.canaryService", &spec.canary.canaryService},
+                {"spec.strategy.canary.stableService", &spec.canary.stableService}};
+  for (const auto& [path, service] : named) {
+    if (!service->empty() && observed.missingServices.contains(*service)) {
+      return std::string(path) + ": Service \"" + *service + "\" not found in namespace \"" +
+             rollout.metadata.ns + "\"";
+    }
+  }
+  return std::nullopt;
 }
 
 Decision reconcileRollout(const Rollout& rollout, const Observed& observed, Time now) {

@@ -568,6 +568,7 @@ Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time 
   reconcileTraffic(p);
   reconcileServices(p);
   scaleDownOldReplicaSets(p);
+  syncPodMetadata(p);
   cleanUpHistory(p);
   syncStatus(p);
   reconcileWorkload(p);

@@ -51,6 +51,9 @@ struct ReplicaSetView {
   int readyReplicas = 0;
   int availableReplicas = 0;
   std::optional<Time> scaleDownDeadline;  // annotation sluice.dev/scale-down-deadline
+  // The ephemeral metadata its pod template and pods carry now (annotation sluice.dev/ephemeral-metadata);
+  // nullopt: none.
+  std::optional<PodMetadata> podMetadata;
   // Filled by the world only while a restart is due (restartToObserve gives the instant to count from);
   // nullopt otherwise, so a settled Rollout costs no pod list.
   std::optional<RestartPodCounts> restartPods;
@@ -99,6 +102,9 @@ struct Observed {
   // hash of a new one that would take such a name is made again with the next status.collisionCount, as
   // Kubernetes' Deployment controller does.
   std::set<std::string> foreignReplicaSetNames;
+  // Services the strategy names (canaryService, stableService, activeService, previewService) that do not
+  // exist: the Rollout cannot run (missingService says why). A simulated world has them all.
+  std::set<std::string> missingServices;
 };
 
 // ---- what to do ------------------------------------------------------------------------------------
@@ -114,6 +120,9 @@ struct CreateReplicaSet {
   nlohmann::json podTemplate;  // spec.template: the Rollout's, with the hash label
   nlohmann::json selector;     // spec.selector: the Rollout's, with the hash in matchLabels
   int minReadySeconds = 0;
+  // The ephemeral metadata of its role, already merged into podTemplate; recorded on the ReplicaSet in the
+  // annotation sluice.dev/ephemeral-metadata.
+  std::optional<PodMetadata> podMetadata;
 };
 
 // What a ScaleReplicaSet does to the scale-down deadline annotation.
@@ -125,6 +134,16 @@ struct ScaleReplicaSet {
   int replicas = 0;
   DeadlineChange deadlineChange = DeadlineChange::Keep;
   Time scaleDownDeadline{};  // with DeadlineChange::Set
+};
+
+// A ReplicaSet changes role (canary to stable, preview to active) or the spec's ephemeral metadata
+// changed: its pod template and each of its pods, in place, lose the labels and annotations of `from` and
+// get those of `to` (nullopt: none), and the annotation sluice.dev/ephemeral-metadata records `to`.
+struct SetPodMetadata {
+  std::string replicaSet;
+  std::string podTemplateHash;
+  std::optional<PodMetadata> from;
+  std::optional<PodMetadata> to;
 };
 
 // Delete an old ReplicaSet beyond revisionHistoryLimit.
@@ -199,9 +218,9 @@ struct EmitEvent {
 };
 
 using Action =
-    std::variant<CreateReplicaSet, ScaleReplicaSet, DeleteReplicaSet, SetTrafficWeight, SetServiceSelector,
-                 SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes, CreateAnalysisRun, TerminateAnalysisRun,
-                 DeleteAnalysisRun, RestartPods, ScaleWorkload, EmitEvent>;
+    std::variant<CreateReplicaSet, ScaleReplicaSet, SetPodMetadata, DeleteReplicaSet, SetTrafficWeight,
+                 SetServiceSelector, SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes, CreateAnalysisRun,
+                 TerminateAnalysisRun, DeleteAnalysisRun, RestartPods, ScaleWorkload, EmitEvent>;
 
 struct Decision {
   RolloutStatus status;                  // the whole next status; the shell writes it only if it changed
@@ -213,6 +232,11 @@ struct Decision {
 // (restartAt <= now and later than status.restartedAt), else nullopt (nothing to count). The shell asks
 // the world to observe with it, so the engine and the world agree on when pods are listed.
 std::optional<Time> restartToObserve(const Rollout& rollout, Time now);
+
+// Why the Rollout cannot run in the observed world, Argo Rollouts' InvalidSpec: "<field path>: Service
+// \"<name>\" not found in namespace \"<ns>\"" for the first Service its strategy names that is missing;
+// nullopt when none is.
+std::optional<std::string> missingService(const Rollout& rollout, const Observed& observed);
 
 // One reconcile of a canary Rollout. `rollout.status` is the status as last written; `observed` is the
 // world as the caller sees it now. Deterministic: the same inputs give the same decision.

@@ -20,10 +20,16 @@ namespace sluice::engine {
 inline constexpr const char* kApiVersion = "sluice.dev/v1alpha1";
 inline constexpr const char* kArgoApiVersion = "argoproj.io/v1alpha1";
 
+// The one traffic router plugin of Argo Rollouts that Sluice has built in (traffic/gateway_api.h).
+inline constexpr const char* kGatewayApiRouterPlugin = "argoproj-labs/gatewayAPI";
+
 // Labels and annotations Sluice writes.
 inline constexpr const char* kPodTemplateHashLabel = "sluice.dev/pod-template-hash";
 inline constexpr const char* kRevisionAnnotation = "sluice.dev/revision";
 inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-down-deadline";
+// On a ReplicaSet: the ephemeral metadata (PodMetadata, as JSON) its pod template and pods carry now, so the
+// keys of a role it leaves can be removed.
+inline constexpr const char* kEphemeralMetadataAnnotation = "sluice.dev/ephemeral-metadata";
 
 // An int or a percentage, as maxSurge and maxUnavailable take ("25%" or 2).
 using sluice::IntOrPercent;
@@ -156,6 +162,23 @@ struct TrafficRouting {
 
 // ---- strategy and spec -----------------------------------------------------------------------------
 
+// Ephemeral metadata: labels and annotations the pods of a ReplicaSet carry only while it has a role
+// (canaryMetadata and stableMetadata; previewMetadata and activeMetadata). They are merged into the
+// ReplicaSet's pod template (never into the pod-template hash) and changed on its pods in place when the
+// role changes, so no pod restarts.
+struct PodMetadata {
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  bool operator==(const PodMetadata&) const = default;
+};
+
+// antiAffinity: the pods of the new revision avoid the nodes of the old one, preferred (with a weight,
+// 1..100) or required.
+struct AntiAffinity {
+  std::optional<int> preferredWeight;
+  bool required = false;
+};
+
 struct CanaryStrategy {
   std::vector<CanaryStep> steps;
   std::string canaryService;
@@ -168,25 +191,15 @@ struct CanaryStrategy {
   std::optional<int> abortScaleDownDelaySeconds;  // default 30; 0 means never scale down
   std::optional<int> scaleDownDelaySeconds;       // default 30
   std::optional<int> minPodsPerReplicaSet;
+  std::optional<PodMetadata> canaryMetadata;
+  std::optional<PodMetadata> stableMetadata;
+  std::optional<AntiAffinity> antiAffinity;
   // stepsHash(steps), set by parseRollout so that a reconcile need not serialise the steps again. Empty
   // (a Rollout built in code) means the engine computes it; whoever edits `steps` after parsing clears it.
   std::string stepsHashMemo;
 
   int abortScaleDownDelay() const { return abortScaleDownDelaySeconds.value_or(30); }
   int scaleDownDelay() const { return scaleDownDelaySeconds.value_or(30); }
-};
-
-// Labels and annotations put on the pods behind a Service (activeMetadata, previewMetadata).
-struct PodMetadata {
-  std::map<std::string, std::string> labels;
-  std::map<std::string, std::string> annotations;
-};
-
-// antiAffinity: the pods of the new revision avoid the nodes of the old one, preferred (with a weight,
-// 1..100) or required.
-struct AntiAffinity {
-  std::optional<int> preferredWeight;
-  bool required = false;
 };
 
 // spec.strategy.blueGreen: the new revision runs beside the old one behind the preview Service, and the
@@ -204,7 +217,6 @@ struct BlueGreenStrategy {
   std::optional<int> abortScaleDownDelaySeconds;  // default 30; 0 means never scale down
   // How many pods a restart (spec.restartAt) may take down at once; unset: one at a time.
   std::optional<IntOrPercent> maxUnavailable;
-  // Read, not applied yet (a warning says so): the pods behind each Service get no extra labels.
   std::optional<PodMetadata> activeMetadata;
   std::optional<PodMetadata> previewMetadata;
   std::optional<AntiAffinity> antiAffinity;
@@ -260,6 +272,17 @@ struct RolloutSpec {
   std::optional<BlueGreenStrategy> blueGreen;
 
   bool isBlueGreen() const { return blueGreen.has_value(); }
+  // The strategy's ephemeral metadata: of the revision being rolled out (canaryMetadata, previewMetadata)
+  // and of the stable one (stableMetadata, activeMetadata).
+  const std::optional<PodMetadata>& newPodMetadata() const {
+    return blueGreen ? blueGreen->previewMetadata : canary.canaryMetadata;
+  }
+  const std::optional<PodMetadata>& stablePodMetadata() const {
+    return blueGreen ? blueGreen->activeMetadata : canary.stableMetadata;
+  }
+  const std::optional<AntiAffinity>& antiAffinity() const {
+    return blueGreen ? blueGreen->antiAffinity : canary.antiAffinity;
+  }
 };
 
 // ---- status ----------------------------------------------------------------------------------------

@@ -229,7 +229,16 @@ std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string
   for (const auto& [key, value] : v.items()) {
     if (kSupported.count(key)) continue;
     ok = false;
-    if (key == "experiment" || key == "plugin") {
+    if (key == "plugin") {
+      const std::string name = value.is_object() && value.contains("name") && value.at("name").is_string()
+                                   ? "\"" + value.at("name").get<std::string>() + "\" "
+                                   : std::string();
+      r.error(
+          childPath(path, key),
+          "the step plugin " + name +
+              "is a Go binary Argo Rollouts loads; Sluice loads no plugins: use an analysis step (a web or "
+              "prometheus metric) for a check, or a pause and kubectl sluice promote for a gate");
+    } else if (key == "experiment") {
       r.error(childPath(path, key), "the " + key + " step is not supported yet");
     } else {
       r.error(childPath(path, key), "unknown step kind \"" + key + "\"; allowed: " + kStepKinds);
@@ -351,6 +360,51 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
 
 // ---- strategy and spec ---------------------------------------------------------------------------
 
+void readPodMetadata(ObjectReader& o, std::optional<PodMetadata>& out) {
+  PodMetadata m;
+  o.read("labels", m.labels, readStringMap);
+  o.read("annotations", m.annotations, readStringMap);
+  out = std::move(m);
+}
+
+// A strategy's ephemeral metadata fields (canaryMetadata and stableMetadata, or previewMetadata and
+// activeMetadata).
+void readPodMetadataFields(
+    ObjectReader& o, std::initializer_list<std::pair<const char*, std::optional<PodMetadata>*>> fields) {
+  for (const auto& [field, target] : fields) {
+    if (const json* m = o.get(field)) {
+      auto* out = target;  // a structured binding cannot be captured by a lambda everywhere
+      readObject(o.reporter(), *m, o.path(field), [&](ObjectReader& mo) { readPodMetadata(mo, *out); });
+    }
+  }
+}
+
+// antiAffinity: exactly one of preferredDuringSchedulingIgnoredDuringExecution {weight: 1..100} or
+// requiredDuringSchedulingIgnoredDuringExecution {}.
+void readAntiAffinity(ObjectReader& o, std::optional<AntiAffinity>& out) {
+  Reporter& r = o.reporter();
+  constexpr const char* kPreferred = "preferredDuringSchedulingIgnoredDuringExecution";
+  constexpr const char* kRequired = "requiredDuringSchedulingIgnoredDuringExecution";
+  AntiAffinity affinity;
+  if (const json* p = o.get(kPreferred)) {
+    readObject(r, *p, o.path(kPreferred), [&](ObjectReader& po) {
+      if (!po.has("weight")) r.error(po.path("weight"), "is required");
+      po.read("weight", affinity.preferredWeight, readInt);
+      if (affinity.preferredWeight && (*affinity.preferredWeight < 1 || *affinity.preferredWeight > 100)) {
+        r.error(po.path("weight"),
+                "must be between 1 and 100, got " + std::to_string(*affinity.preferredWeight));
+      }
+    });
+  }
+  if (const json* q = o.get(kRequired))
+    affinity.required = readObject(r, *q, o.path(kRequired), [](ObjectReader&) {});
+  if (o.has(kPreferred) == o.has(kRequired)) {
+    r.error(o.path(), std::string("must set exactly one of ") + kPreferred + " or " + kRequired);
+    return;
+  }
+  out = affinity;
+}
+
 void readCanary(ObjectReader& o, CanaryStrategy& c) {
   Reporter& r = o.reporter();
   if (const json* steps = o.get("steps")) {
@@ -383,43 +437,13 @@ void readCanary(ObjectReader& o, CanaryStrategy& c) {
   o.read("minPodsPerReplicaSet", c.minPodsPerReplicaSet, readInt);
   o.rejectUnsupported("pingPong",
                       "pingPong services are not supported yet; use canaryService and stableService");
-  for (const char* field : {"scaleDownDelayRevisionLimit", "replicaProgressThreshold", "canaryMetadata",
-                            "stableMetadata", "antiAffinity"}) {
+  for (const char* field : {"scaleDownDelayRevisionLimit", "replicaProgressThreshold"}) {
     o.ignoreUnsupported(field);
   }
-}
-
-void readPodMetadata(ObjectReader& o, std::optional<PodMetadata>& out) {
-  PodMetadata m;
-  o.read("labels", m.labels, readStringMap);
-  o.read("annotations", m.annotations, readStringMap);
-  out = std::move(m);
-}
-
-// antiAffinity: exactly one of preferredDuringSchedulingIgnoredDuringExecution {weight: 1..100} or
-// requiredDuringSchedulingIgnoredDuringExecution {}.
-void readAntiAffinity(ObjectReader& o, std::optional<AntiAffinity>& out) {
-  Reporter& r = o.reporter();
-  constexpr const char* kPreferred = "preferredDuringSchedulingIgnoredDuringExecution";
-  constexpr const char* kRequired = "requiredDuringSchedulingIgnoredDuringExecution";
-  AntiAffinity affinity;
-  if (const json* p = o.get(kPreferred)) {
-    readObject(r, *p, o.path(kPreferred), [&](ObjectReader& po) {
-      if (!po.has("weight")) r.error(po.path("weight"), "is required");
-      po.read("weight", affinity.preferredWeight, readInt);
-      if (affinity.preferredWeight && (*affinity.preferredWeight < 1 || *affinity.preferredWeight > 100)) {
-        r.error(po.path("weight"),
-                "must be between 1 and 100, got " + std::to_string(*affinity.preferredWeight));
-      }
-    });
-  }
-  if (const json* q = o.get(kRequired))
-    affinity.required = readObject(r, *q, o.path(kRequired), [](ObjectReader&) {});
-  if (o.has(kPreferred) == o.has(kRequired)) {
-    r.error(o.path(), std::string("must set exactly one of ") + kPreferred + " or " + kRequired);
-    return;
-  }
-  out = affinity;
+  readPodMetadataFields(o, {{"canaryMetadata", &c.canaryMetadata}, {"stableMetadata", &c.stableMetadata}});
+  if (const json* a = o.get("antiAffinity"))
+    readObject(o.reporter(), *a, o.path("antiAffinity"),
+               [&](ObjectReader& ao) { readAntiAffinity(ao, c.antiAffinity); });
 }
 
 void readBlueGreen(ObjectReader& o, BlueGreenStrategy& b) {
@@ -440,16 +464,7 @@ void readBlueGreen(ObjectReader& o, BlueGreenStrategy& b) {
   o.read("scaleDownDelaySeconds", b.scaleDownDelaySeconds, readInt);
   o.read("scaleDownDelayRevisionLimit", b.scaleDownDelayRevisionLimit, readInt);
   o.read("abortScaleDownDelaySeconds", b.abortScaleDownDelaySeconds, readInt);
-  for (const auto& entry :
-       {std::pair{"activeMetadata", &b.activeMetadata}, std::pair{"previewMetadata", &b.previewMetadata}}) {
-    const char* field = entry.first;
-    auto* target = entry.second;
-    const json* m = o.get(field);
-    if (!m) continue;
-    readObject(r, *m, o.path(field), [&](ObjectReader& mo) { readPodMetadata(mo, *target); });
-    r.warning(o.path(field),
-              "is read but not applied by sluice yet: the pods get no extra labels or annotations");
-  }
+  readPodMetadataFields(o, {{"activeMetadata", &b.activeMetadata}, {"previewMetadata", &b.previewMetadata}});
   if (const json* a = o.get("antiAffinity"))
     readObject(r, *a, o.path("antiAffinity"),
                [&](ObjectReader& ao) { readAntiAffinity(ao, b.antiAffinity); });
@@ -775,6 +790,29 @@ std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMa
   if (!ok) return std::nullopt;
   rollout.spec.canary.stepsHashMemo = stepsHash(rollout.spec.canary.steps);
   return rollout;
+}
+
+std::string podMetadataToJson(const PodMetadata& metadata) {
+  json j = json::object();
+  if (!metadata.labels.empty()) j["labels"] = metadata.labels;
+  if (!metadata.annotations.empty()) j["annotations"] = metadata.annotations;
+  return j.dump();
+}
+
+std::optional<PodMetadata> podMetadataFromJson(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  PodMetadata m;
+  for (auto [field, target] : {std::pair{"labels", &m.labels}, std::pair{"annotations", &m.annotations}}) {
+    const auto it = j.find(field);
+    if (it == j.end()) continue;
+    if (!it->is_object()) return std::nullopt;
+    for (const auto& [key, value] : it->items()) {
+      if (!value.is_string()) return std::nullopt;
+      (*target)[key] = value.get<std::string>();
+    }
+  }
+  return m;
 }
 
 }  // namespace sluice::engine

@@ -26,4 +26,10 @@ nlohmann::json statusToJson(const RolloutStatus& status);
 // The inverse of statusToJson. Unknown fields are ignored; a field of the wrong type is an error.
 Result<RolloutStatus> statusFromJson(const nlohmann::json& status);
 
+// Ephemeral metadata as the annotation sluice.dev/ephemeral-metadata holds it:
+// {"labels":{...},"annotations":{...}}, empty maps left out. Reading gives nullopt for text that is not
+// such an object (a hand-edited annotation counts as none).
+std::string podMetadataToJson(const PodMetadata& metadata);
+std::optional<PodMetadata> podMetadataFromJson(const std::string& text);
+
 }  // namespace sluice::engine

@@ -122,15 +122,58 @@ void scaleTo(PassBase& p, const ReplicaSetView& rs, int replicas, std::optional<
               " to " + std::to_string(replicas));
 }
 
+namespace {
+
+// The ephemeral metadata the new ReplicaSet's pods carry: the stable role's once it is stable.
+const std::optional<PodMetadata>& podMetadataOfNew(const PassBase& p) {
+  return p.promoted() ? p.spec.stablePodMetadata() : p.spec.newPodMetadata();
+}
+
+// antiAffinity: the new revision's pods keep off the nodes of the stable revision's, preferred (with its
+// weight) or required, by the stable pods' hash label on one node (kubernetes.io/hostname).
+void addAntiAffinity(const PassBase& p, CreateReplicaSet& create) {
+  const auto& affinity = p.spec.antiAffinity();
+  if (!affinity || p.promoted() || p.status.stableRS.empty()) return;
+  const nlohmann::json term = {
+      {"labelSelector",
+       {{"matchExpressions",
+         nlohmann::json::array(
+             {{{"key", kPodTemplateHashLabel}, {"operator", "In"}, {"values", {p.status.stableRS}}}})}}},
+      {"topologyKey", "kubernetes.io/hostname"}};
+  nlohmann::json& anti = create.podTemplate["spec"]["affinity"]["podAntiAffinity"];
+  if (affinity->required) {
+    anti["requiredDuringSchedulingIgnoredDuringExecution"].push_back(term);
+  } else {
+    anti["preferredDuringSchedulingIgnoredDuringExecution"].push_back(
+        {{"weight", affinity->preferredWeight.value_or(1)}, {"podAffinityTerm", term}});
+  }
+}
+
+}  // namespace
+
 void createNewReplicaSet(PassBase& p, int replicas) {
   const std::string name = p.newRSName();
   const std::string revision = std::to_string(p.newRevision);
-  CreateReplicaSet create{
-      name, p.newHash, p.newRevision, replicas, p.spec.podTemplate, p.spec.selector, p.spec.minReadySeconds};
+  CreateReplicaSet create{name,
+                          p.newHash,
+                          p.newRevision,
+                          replicas,
+                          p.spec.podTemplate,
+                          p.spec.selector,
+                          p.spec.minReadySeconds,
+                          std::nullopt};
   if (!create.podTemplate.is_object()) create.podTemplate = nlohmann::json::object();
   create.podTemplate["metadata"]["labels"][kPodTemplateHashLabel] = p.newHash;
   if (!create.selector.is_object()) create.selector = nlohmann::json::object();
   create.selector["matchLabels"][kPodTemplateHashLabel] = p.newHash;
+  create.podMetadata = podMetadataOfNew(p);
+  if (create.podMetadata) {
+    for (const auto& [key, value] : create.podMetadata->labels)
+      create.podTemplate["metadata"]["labels"][key] = value;
+    for (const auto& [key, value] : create.podMetadata->annotations)
+      create.podTemplate["metadata"]["annotations"][key] = value;
+  }
+  addAntiAffinity(p, create);
   p.actions.push_back(std::move(create));
   p.event("Normal", "NewReplicaSetCreated", "Created ReplicaSet " + name + " (revision " + revision + ")");
   if (replicas > 0) {
@@ -143,8 +186,18 @@ void createNewReplicaSet(PassBase& p, int replicas) {
   created.podTemplateHash = p.newHash;
   created.revision = p.newRevision;
   created.specReplicas = replicas;
+  created.podMetadata = podMetadataOfNew(p);
   p.newRS = created;
   p.createdNewRS = true;
+}
+
+void syncPodMetadata(PassBase& p) {
+  auto sync = [&p](const ReplicaSetView& rs, const std::optional<PodMetadata>& wanted) {
+    if (rs.podMetadata == wanted) return;
+    p.actions.push_back(SetPodMetadata{rs.name, rs.podTemplateHash, rs.podMetadata, wanted});
+  };
+  if (p.newRS && !p.createdNewRS) sync(*p.newRS, podMetadataOfNew(p));
+  if (p.stableRS) sync(*p.stableRS, p.spec.stablePodMetadata());
 }
 
 // ---- restart (spec.restartAt, §2.5) ---------------------------------------------------------------

@@ -88,8 +88,13 @@ void sumReplicaCounts(PassBase& p);
 // event when the size changes.
 void scaleTo(PassBase& p, const ReplicaSetView& rs, int replicas,
              std::optional<Time> deadline = std::nullopt);
-// Creates the ReplicaSet of the current template with `replicas` pods; it becomes p.newRS.
+// Creates the ReplicaSet of the current template with `replicas` pods, with the ephemeral metadata of its
+// role and the strategy's antiAffinity to the stable pods; it becomes p.newRS.
 void createNewReplicaSet(PassBase& p, int replicas);
+// Ephemeral metadata (Argo's rule): the new ReplicaSet carries the new revision's (canaryMetadata,
+// previewMetadata) until it is stable, then the stable one's; the stable ReplicaSet carries the stable
+// one's (stableMetadata, activeMetadata). Older ReplicaSets keep what they have.
+void syncPodMetadata(PassBase& p);
 // An aborted new ReplicaSet keeps its pods until `delay` seconds after the stable one is full again
 // (0: for good), through a deadline on the ReplicaSet so a restart keeps the clock. Returns its size now
 // and the deadline to keep on it.

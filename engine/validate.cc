@@ -4,6 +4,7 @@
 #include "engine/validate.h"
 
 #include <algorithm>
+#include <set>
 
 namespace sluice::engine {
 
@@ -37,7 +38,14 @@ class RuleChecker {
     for (size_t i = 0; i < canary_.steps.size(); ++i)
       checkStep(canary_.steps[i], indexPath(canaryPath("steps"), i));
     checkBackgroundAnalysis();
-    if (spec_.blueGreen) checkBlueGreen(*spec_.blueGreen);
+    if (spec_.blueGreen) {
+      checkBlueGreen(*spec_.blueGreen);
+      checkPodMetadata(spec_.blueGreen->activeMetadata, "spec.strategy.blueGreen.activeMetadata");
+      checkPodMetadata(spec_.blueGreen->previewMetadata, "spec.strategy.blueGreen.previewMetadata");
+    } else {
+      checkPodMetadata(canary_.canaryMetadata, canaryPath("canaryMetadata"));
+      checkPodMetadata(canary_.stableMetadata, canaryPath("stableMetadata"));
+    }
   }
 
   void checkTemplateAndSelector() {
@@ -48,6 +56,9 @@ class RuleChecker {
  private:
   void error(const std::string& path, std::string message) {
     diags_.add(source_.diagnostic(Severity::Error, path, std::move(message)));
+  }
+  void warning(const std::string& path, std::string message) {
+    diags_.add(source_.diagnostic(Severity::Warning, path, std::move(message)));
   }
 
   bool routed() const { return canary_.trafficRouting.has_value(); }
@@ -162,7 +173,11 @@ class RuleChecker {
   }
 
   void checkCanaryServices() {
-    if (routed()) {
+    // Istio subset-level routing (a DestinationRule) splits by subset, not by Service: Argo requires
+    // neither Service there.
+    const bool bySubset =
+        routed() && canary_.trafficRouting->istio && canary_.trafficRouting->istio->destinationRule;
+    if (routed() && !bySubset) {
       if (canary_.canaryService.empty())
         error(canaryPath("canaryService"), "is required with trafficRouting");
       if (canary_.stableService.empty())
@@ -186,6 +201,15 @@ class RuleChecker {
     const std::string path = canaryPath("trafficRouting");
     if (!tr.nginx && !tr.istio && !tr.smi && tr.plugins.empty()) {
       error(path, "must name a traffic router (nginx, istio, smi or plugins)");
+    }
+    for (const auto& [plugin, config] : tr.plugins) {
+      if (plugin == kGatewayApiRouterPlugin) continue;
+      error(childPath(childPath(path, "plugins"), plugin),
+            "the router plugin \"" + plugin +
+                "\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in routers are "
+                "nginx, "
+                "istio, smi and the Gateway API (plugins[\"" +
+                kGatewayApiRouterPlugin + "\"])");
     }
     if (tr.maxTrafficWeight) {
       const std::string mtw = childPath(path, "maxTrafficWeight");
@@ -324,6 +348,29 @@ class RuleChecker {
     }
   }
 
+  // Ephemeral labels change on running pods: one the selector (or the pod-template hash) matches on
+  // would take the pods out of their ReplicaSet.
+  void checkPodMetadata(const std::optional<PodMetadata>& m, const std::string& path) {
+    if (!m) return;
+    const json matchLabels =
+        spec_.selector.is_object() ? spec_.selector.value("matchLabels", json::object()) : json::object();
+    std::set<std::string> selected{kPodTemplateHashLabel};
+    if (matchLabels.is_object()) {
+      for (const auto& [key, value] : matchLabels.items()) selected.insert(key);
+    }
+    const json expressions =
+        spec_.selector.is_object() ? spec_.selector.value("matchExpressions", json::array()) : json::array();
+    for (const auto& e : expressions.is_array() ? expressions : json::array()) {
+      if (e.is_object() && e.contains("key") && e.at("key").is_string()) selected.insert(e.at("key"));
+    }
+    for (const auto& [key, value] : m->labels) {
+      if (selected.contains(key)) {
+        error(childPath(childPath(path, "labels"), key),
+              "must not set a label the Rollout's selector or the pod-template hash uses");
+      }
+    }
+  }
+
   void checkBlueGreen(const BlueGreenStrategy& b) {
     const std::string path = "spec.strategy.blueGreen";
     if (b.activeService.empty()) error(childPath(path, "activeService"), "is required");
@@ -345,6 +392,11 @@ class RuleChecker {
                            Field{"abortScaleDownDelaySeconds", b.abortScaleDownDelaySeconds}}) {
       if (f.value && *f.value < 0)
         error(childPath(path, f.name), "must not be negative, got " + std::to_string(*f.value));
+    }
+    if (!b.autoPromotionEnabled && b.autoPromotionSeconds > 0) {
+      warning(childPath(path, "autoPromotionSeconds"),
+              "is ignored with autoPromotionEnabled: false (the rollout waits for a promote); remove one of "
+              "them");
     }
     if (b.prePromotionAnalysis)
       checkAnalysis(*b.prePromotionAnalysis, childPath(path, "prePromotionAnalysis"));

@@ -18,6 +18,7 @@ const char* actionName(const engine::Action& action) {
   struct Names {
     const char* operator()(const engine::CreateReplicaSet&) { return "create ReplicaSet"; }
     const char* operator()(const engine::ScaleReplicaSet&) { return "scale ReplicaSet"; }
+    const char* operator()(const engine::SetPodMetadata&) { return "set pod metadata"; }
     const char* operator()(const engine::DeleteReplicaSet&) { return "delete ReplicaSet"; }
     const char* operator()(const engine::SetTrafficWeight&) { return "set traffic weight"; }
     const char* operator()(const engine::SetServiceSelector&) { return "point Service"; }
@@ -57,6 +58,8 @@ ShellResult<PassOutcome> reconcileOnce(RolloutDocument& rollout, World& world, T
   const engine::Rollout& current = *model;
   auto observed = world.observe(now, engine::restartToObserve(current, now));
   if (!observed) return ReconcileError{ReconcileError::Kind::Observe, observed.error()};
+  if (auto why = engine::missingService(current, *observed))
+    return ReconcileError{ReconcileError::Kind::InvalidSpec, std::move(*why)};
   observed->workload = workloadState;
 
   engine::Decision decision = engine::reconcileRollout(current, *observed, now);

@@ -165,6 +165,7 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       rs.podTemplateHash = a.podTemplateHash;
       rs.revision = a.revision;
       rs.podTemplate = a.podTemplate;
+      rs.podMetadata = a.podMetadata;
       const PodBehaviour pods = podBehaviour(a.podTemplate, w.readiness_);
       if (!pods.crashLoop)
         rs.readiness = std::chrono::ceil<Duration>(std::max(pods.readyAfter, std::chrono::milliseconds(0)));
@@ -185,6 +186,12 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
         changed = true;
       }
       return changed;
+    }
+    bool operator()(const engine::SetPodMetadata& a) {
+      SimReplicaSet* rs = w.findReplicaSet(a.replicaSet);
+      if (!rs || rs->podMetadata == a.to) return false;
+      rs->podMetadata = a.to;
+      return true;
     }
     bool operator()(const engine::DeleteReplicaSet& a) {
       auto& sets = w.replicaSets_;
@@ -354,6 +361,7 @@ engine::Observed SimulatedWorld::observed(Time now, std::optional<Time> restartA
     v.readyReplicas = rs.readyAt(now);
     v.availableReplicas = v.readyReplicas;
     v.scaleDownDeadline = rs.scaleDownDeadline;
+    v.podMetadata = rs.podMetadata;
     // Evicted pods go at once here (no termination grace), so none is ever being deleted.
     if (restartAt)
       v.restartPods = engine::RestartPodCounts{rs.createdBefore(*restartAt), 0, v.availableReplicas};

@@ -38,6 +38,7 @@ struct SimReplicaSet {
   // the cost of a simulation depends on how often it scales, never on how many pods it asks for.
   std::vector<PodCohort> pods;
   std::optional<Time> scaleDownDeadline;
+  std::optional<engine::PodMetadata> podMetadata;  // the ephemeral metadata of its role
   // How long its new pods take to become ready: the scenario's readiness unless the pod template's
   // cluster.sluice.dev/ready-after annotation says otherwise (rounded up to whole seconds); nullopt when
   // cluster.sluice.dev/fail makes them crash-loop, never ready.

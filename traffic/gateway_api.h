@@ -10,7 +10,7 @@
 
 namespace sluice::traffic {
 
-inline constexpr const char* kGatewayApiPlugin = "argoproj-labs/gatewayAPI";
+inline constexpr const char* kGatewayApiPlugin = engine::kGatewayApiRouterPlugin;
 
 // One HTTPRoute the plugin configuration names.
 struct GatewayApiHttpRoute {

@@ -29,14 +29,6 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
   if (routing->istio) return std::unique_ptr<Router>(std::make_unique<IstioRouter>(rollout));
   if (routing->smi)
     return std::unique_ptr<Router>(std::make_unique<SmiRouter>(rollout, options.trafficSplitVersion));
-  for (const auto& plugin : routing->plugins) {
-    if (plugin.first != kGatewayApiPlugin) {
-      return Error{"traffic routing plugin \"" + plugin.first +
-                   "\" (spec.strategy.canary.trafficRouting.plugins) is not supported; the one plugin Sluice "
-                   "runs is " +
-                   kGatewayApiPlugin + ", built in"};
-    }
-  }
   if (routing->plugins.empty())
     return Error{
         "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi or plugins)"};

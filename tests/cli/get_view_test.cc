@@ -108,9 +108,9 @@ TEST_CASE("get rollout shows only what belongs to the Rollout, newest revision f
   CHECK(v.revisions[1].revision == 1);
   // The Deployment's ReplicaSet and its pod carry app=web too; the other Rollout's run is left out.
   REQUIRE(v.revisions[0].replicaSets.size() == 1);
-  CHECK(v.revisions[0].replicaSets[0].role == "canary");
+  CHECK(v.revisions[0].replicaSets[0].roles == std::vector<std::string>{"canary"});
   CHECK(v.revisions[0].replicaSets[0].pods.size() == 1);
-  CHECK(v.revisions[1].replicaSets[0].role == "stable");
+  CHECK(v.revisions[1].replicaSets[0].roles == std::vector<std::string>{"stable"});
   CHECK(v.revisions[1].replicaSets[0].pods.size() == 3);
   REQUIRE(v.revisions[0].analysisRuns.size() == 1);
   CHECK(v.revisions[0].analysisRuns[0].successful == 2);

@@ -86,6 +86,39 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "and 100, got 150\n"
        "2 errors, 0 warnings in 1 file\n",
        1},
+      {"blue-green rules, and the analysis templates across the files", "lint tests/data/lint/bluegreen.yaml",
+       "tests/data/lint/bluegreen.yaml:11:5: error: spec.strategy.blueGreen.activeService: is required\n"
+       "tests/data/lint/bluegreen.yaml:25:7: error: spec.strategy.blueGreen.previewService: must differ from "
+       "activeService (both are \"web\")\n"
+       "tests/data/lint/bluegreen.yaml:39:7: warning: spec.strategy.blueGreen.autoPromotionSeconds: is "
+       "ignored "
+       "with autoPromotionEnabled: false (the rollout waits for a promote); remove one of them\n"
+       "tests/data/lint/bluegreen.yaml:72:18: error: spec.strategy.blueGreen.activeMetadata.labels.app: must "
+       "not set a label the Rollout's selector or the pod-template hash uses\n"
+       "tests/data/lint/bluegreen.yaml:55:11: warning: "
+       "spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName: AnalysisTemplate smoke-tests "
+       "is in none of the given files: it must exist in the cluster for the analysis to run, and sluice sim "
+       "needs it given\n"
+       "tests/data/lint/bluegreen.yaml:56:7: warning: spec.strategy.blueGreen.postPromotionAnalysis: gives "
+       "no value for the argument \"service\" that AnalysisTemplate error-rate (as given) declares without "
+       "one: its run would end in Error\n"
+       "3 errors, 3 warnings in 1 file\n",
+       1},
+      {"Argo's plugins are refused by name with what to use instead, and Istio subsets need no Services",
+       "lint tests/data/lint/plugins.yaml",
+       "tests/data/lint/plugins.yaml:16:11: error: "
+       "spec.strategy.canary.trafficRouting.plugins[\"argoproj-labs/contour\"]: the router plugin "
+       "\"argoproj-labs/contour\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in "
+       "routers are nginx, istio, smi and the Gateway API (plugins[\"argoproj-labs/gatewayAPI\"])\n"
+       "tests/data/lint/plugins.yaml:31:9: error: spec.strategy.canary.steps[0].plugin: the step plugin "
+       "\"argoproj-labs/step-exec\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: use an "
+       "analysis step (a web or prometheus metric) for a check, or a pause and kubectl sluice promote for a "
+       "gate\n"
+       "tests/data/lint/plugins.yaml:58:7: error: spec.metrics[0].provider.plugin: the metric plugin "
+       "\"argoproj-labs/sample-prometheus\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: "
+       "query the metric with the prometheus provider, or the web provider if it has an HTTP API\n"
+       "3 errors, 0 warnings in 1 file\n",
+       1},
       {"malformed YAML is an error", "lint tests/data/lint/malformed.yaml",
        "tests/data/lint/malformed.yaml:4:5: error: invalid YAML: end of map flow not found\n"
        "1 error, 0 warnings in 1 file\n",
@@ -160,13 +193,14 @@ TEST_CASE("lint says when it checked nothing, and lints a directory recursively"
        "tests/data/lint/scenario.yaml:12:26: error: spec.actions[1].promote.ful: unknown field\n"
        "1 error, 2 warnings in 1 file\n",
        1},
-      {"a directory: every .yaml and .yml under it, in name order, hidden directories left out",
+      {"a directory: every .yaml and .yml under it, in name order, hidden directories left out, templates "
+       "found across its files",
        "lint tests/data/lint/tree",
        "tests/data/lint/tree/apps/web/typo.yml:18:7: warning: spec.strategy.canary.stepz: unknown field\n"
        "tests/data/lint/tree/services.yaml: warning: no document of a known kind " +
            kinds +
            ": nothing was checked\n"
-           "0 errors, 2 warnings in 3 files\n",
+           "0 errors, 2 warnings in 4 files\n",
        0},
   };
   checkLint(rows);

@@ -216,3 +216,90 @@ TEST_CASE("a failed post-promotion analysis on the cluster switches the active S
   CHECK(r["status"]["blueGreen"]["postPromotionAnalysisRunStatus"].value("status", "") == "Failed");
   CHECK(bg.replicaSet(v1).first == 3);
 }
+
+namespace {
+
+// The pods of the ReplicaSet of `hash`: name -> (uid, the label "role", "" when unset).
+std::map<std::string, std::pair<std::string, std::string>> podsOf(BlueGreenEnv& bg, const std::string& hash) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  const json list =
+      bg.env.cluster.getJson("pods -n default -l " + std::string(engine::kPodTemplateHashLabel) + "=" + hash);
+  for (const auto& pod : list["items"]) {
+    out[pod["metadata"].value("name", "")] = {
+        pod["metadata"].value("uid", ""), pod["metadata"].value("labels", json::object()).value("role", "")};
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("blue-green previewMetadata and activeMetadata label the pods in place as their role changes",
+          "[controller][e2e][bluegreen][ephemeral]") {
+  BlueGreenEnv bg;
+  const json roles = {
+      {"autoPromotionEnabled", false},
+      {"scaleDownDelaySeconds", 30},
+      {"activeMetadata", {{"labels", {{"role", "active"}}}}},
+      {"previewMetadata", {{"labels", {{"role", "preview"}}}, {"annotations", {{"preview", "yes"}}}}}};
+  const std::string v1 = bg.deployFirst(bgWebRollout("registry.example/web:v1", roles));
+  REQUIRE(bg.env.waitRollout("web", [&](const json&) { return podsOf(bg, v1).size() == 3; }));
+  for (const auto& [pod, seen] : podsOf(bg, v1)) CHECK(seen.second == "active");
+
+  bg.applyRollout(bgWebRollout("registry.example/web:v2", roles));
+  REQUIRE(bg.env.waitRollout("web", [&](const json& r) {
+    return phaseOf(r) == "Paused" && r["status"].value("currentPodHash", v1) != v1;
+  }));
+  const std::string v2 = bg.status("currentPodHash");
+  REQUIRE(bg.env.waitRollout("web", [&](const json&) { return podsOf(bg, v2).size() == 3; }));
+  const auto previewPods = podsOf(bg, v2);
+  for (const auto& [pod, seen] : previewPods) CHECK(seen.second == "preview");
+  // The plugin marks which ReplicaSet serves which Service, as Argo's does.
+  const std::string shown = bg.plugin("get rollout web");
+  CHECK_THAT(shown, Catch::Contains("stable,active"));
+  CHECK_THAT(shown, Catch::Contains("preview"));
+  CHECK_THAT(shown, Catch::Contains("registry.example/web:v2 (preview)"));
+  CHECK_THAT(shown, Catch::Contains("registry.example/web:v1 (stable, active)"));
+
+  bg.plugin("promote web");
+  REQUIRE(bg.env.waitRollout("web", [&](const json& r) {
+    return phaseOf(r) == "Healthy" && r["status"].value("stableRS", "") == v2;
+  }));
+  // Promoted: the same pods (no restart) now carry the active role, and the preview annotation is gone.
+  REQUIRE(bg.env.waitRollout("web", [&](const json&) {
+    const auto now = podsOf(bg, v2);
+    return std::all_of(now.begin(), now.end(), [](const auto& p) { return p.second.second == "active"; });
+  }));
+  const auto promotedPods = podsOf(bg, v2);
+  CHECK(promotedPods.size() == previewPods.size());
+  for (const auto& [pod, seen] : previewPods) {
+    REQUIRE(promotedPods.count(pod) == 1);
+    CHECK(promotedPods.at(pod).first == seen.first);
+  }
+  const json rs = bg.env.cluster.getJson("replicaset web-" + v2 + " -n default");
+  CHECK(rs["spec"]["template"]["metadata"]["labels"].value("role", "") == "active");
+  CHECK_FALSE(rs["spec"]["template"]["metadata"].value("annotations", json::object()).contains("preview"));
+  const json pods = bg.env.cluster.getJson("pods -n default -l role=active");
+  CHECK(pods["items"].size() >= 3);  // v2's three, and v1's while it waits out its scale-down delay
+  // The old ReplicaSet waits out its delay: the plugin says so.
+  CHECK_THAT(bg.plugin("get rollout web"), Catch::Contains("delay:"));
+}
+
+TEST_CASE("a blue-green Rollout whose Service is missing is InvalidSpec until the Service exists",
+          "[controller][e2e][bluegreen]") {
+  BlueGreenEnv bg;
+  json rollout = bgWebRollout("registry.example/web:v1");
+  rollout["spec"]["strategy"]["blueGreen"]["previewService"] = "web-later";
+  bg.applyRollout(rollout);
+  REQUIRE(bg.env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Degraded"; }));
+  CHECK(bg.status("message") ==
+        "InvalidSpec: spec.strategy.blueGreen.previewService: Service \"web-later\" not found in namespace "
+        "\"default\"");
+  CHECK(bg.env.cluster.getJson("replicasets -n default")["items"].empty());
+  bg.apply("web-later.json",
+           json{{"apiVersion", "v1"},
+                {"kind", "Service"},
+                {"metadata", {{"name", "web-later"}, {"namespace", "default"}}},
+                {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}});
+  REQUIRE(bg.env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  CHECK(bg.selected("web-later") == bg.status("stableRS"));
+}

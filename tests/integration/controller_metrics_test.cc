@@ -163,12 +163,20 @@ TEST_CASE("the controller serves Argo-named metrics from its caches, /healthz, a
   CHECK(sample(text, "workqueue_queue_duration_seconds_count", {{"name", "rollouts"}}) >= 1.0);
   CHECK(sample(text, "workqueue_work_duration_seconds_count", {{"name", "rollouts"}}) >= 1.0);
 
-  // A Rollout whose canaryService does not exist: its reconcile fails and is retried with backoff, and
+  // A Rollout whose stable Ingress does not exist: its reconcile fails and is retried with backoff, and
   // both are counted (rollout_reconcile_error by object, as Argo's; workqueue_retries_total by queue).
+  for (const char* service : {"broken-canary", "broken-stable"}) {
+    const json svc = {{"apiVersion", "v1"},
+                      {"kind", "Service"},
+                      {"metadata", {{"name", service}, {"namespace", "default"}}},
+                      {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}};
+    env.cluster.ok("apply -f " + env.cluster.writeFile(std::string(service) + ".json", svc.dump()));
+  }
   json broken = rolloutJson();
   broken["metadata"]["name"] = "broken";
-  broken["spec"]["strategy"]["canary"]["canaryService"] = "missing";
-  broken["spec"]["strategy"]["canary"]["stableService"] = "missing-too";
+  broken["spec"]["strategy"]["canary"]["canaryService"] = "broken-canary";
+  broken["spec"]["strategy"]["canary"]["stableService"] = "broken-stable";
+  broken["spec"]["strategy"]["canary"]["trafficRouting"] = {{"nginx", {{"stableIngress", "missing"}}}};
   env.cluster.ok("apply -f " + env.cluster.writeFile("broken.json", broken.dump()));
   CHECK(testing::waitUntil(
       [&] {

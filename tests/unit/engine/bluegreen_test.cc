@@ -596,10 +596,7 @@ TEST_CASE("blue-green antiAffinity keeps the new pods off the stable pods' nodes
       w.rollout.spec.blueGreen->antiAffinity = row.affinity;
       w.newImage("web:2");
       w.call();
-      const CreateReplicaSet* create = nullptr;
-      for (const auto& a : w.last.actions) {
-        if (const auto* c = std::get_if<CreateReplicaSet>(&a)) create = c;
-      }
+      const CreateReplicaSet* create = w.lastCreated();
       REQUIRE(create);
       const nlohmann::json& terms = create->podTemplate["spec"]["affinity"]["podAntiAffinity"][row.field];
       REQUIRE(terms.size() == 1);
@@ -636,12 +633,49 @@ TEST_CASE("blue-green restart evicts the active pods one at a time by default", 
   CHECK(w.rollout.status.phase == "Healthy");
 }
 
-TEST_CASE("blue-green activeMetadata and previewMetadata are read with a warning that they are not applied",
-          "[engine][bluegreen][json]") {
-  using sluice::testing::DiagnosticCase;
-  sluice::testing::checkDiagnosticCase(
-      DiagnosticCase{"activeMetadata is not applied yet",
-                     withBlueGreen("activeService: a\nactiveMetadata: {labels: {x: y}}\n"),
-                     "spec.strategy.blueGreen.activeMetadata", "is read but not applied by sluice yet", 16,
-                     Severity::Warning});
+TEST_CASE("blue-green previewMetadata is on the new pods until they are stable, then activeMetadata",
+          "[engine][bluegreen][ephemeral]") {
+  BlueGreenOptions o;
+  o.autoPromotionEnabled = false;
+  FakeWorld w(bgRollout(o));
+  const PodMetadata active{{{"role", "active"}}, {{"note", "serving"}}};
+  const PodMetadata preview{{{"role", "preview"}}, {}};
+  w.rollout.spec.blueGreen->activeMetadata = active;
+  w.rollout.spec.blueGreen->previewMetadata = preview;
+  w.settle();
+  const std::string first = bgHash(w);
+  // The first revision is stable at once: created with the active metadata, in its pod template too.
+  CHECK(w.rsByHash(first)->podMetadata == active);
+  const CreateReplicaSet* created = nullptr;
+  for (const auto& a : w.actions) {
+    if (const auto* c = std::get_if<CreateReplicaSet>(&a)) created = c;
+  }
+  REQUIRE(created);
+  CHECK(created->podTemplate["metadata"]["labels"]["role"] == "active");
+  CHECK(created->podTemplate["metadata"]["annotations"]["note"] == "serving");
+  CHECK(created->podTemplateHash == first);  // the hash is the Rollout's template's, without them
+
+  w.newImage("web:2");
+  const std::string next = bgHash(w);
+  settleWithPods(w);
+  REQUIRE(w.rollout.status.pausedFor(kPauseReasonBlueGreenPause));
+  CHECK(w.rsByHash(next)->podMetadata == preview);
+  CHECK(w.rsByHash(first)->podMetadata == active);
+  w.actions.clear();
+  w.steer(promotePatch(w.rollout));
+  settleWithPods(w);
+  REQUIRE(w.rollout.status.stableRS == next);
+  // Promoted: the new pods change role in place, from preview to active; the old ones keep theirs.
+  CHECK(w.rsByHash(next)->podMetadata == active);
+  CHECK(w.rsByHash(first)->podMetadata == active);
+  int changes = 0;
+  for (const auto& a : w.actions) {
+    if (const auto* m = std::get_if<SetPodMetadata>(&a)) {
+      ++changes;
+      CHECK(m->replicaSet == "web-" + next);
+      CHECK(m->from == preview);
+      CHECK(m->to == active);
+    }
+  }
+  CHECK(changes == 1);
 }

@@ -344,8 +344,18 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
        "unknown step kind \"setWieght\"; allowed: setWeight, pause, analysis", 16},
       {"the experiment step is not supported yet", withCanary("steps:\n- experiment: {duration: 5m}"),
        "spec.strategy.canary.steps[0].experiment", "the experiment step is not supported yet", 16},
-      {"the plugin step is not supported yet", withCanary("steps:\n- plugin: {name: x}"),
-       "spec.strategy.canary.steps[0].plugin", "the plugin step is not supported yet", 16},
+      {"a plugin step is refused by name", withCanary("steps:\n- plugin: {name: x}"),
+       "spec.strategy.canary.steps[0].plugin",
+       "the step plugin \"x\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: use an analysis "
+       "step",
+       16},
+      {"a router plugin is refused by name",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  plugins: {example.com/mesh: {}}"),
+       "spec.strategy.canary.trafficRouting.plugins[\"example.com/mesh\"]",
+       "the router plugin \"example.com/mesh\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: "
+       "its "
+       "built-in routers are nginx, istio, smi and the Gateway API",
+       18},
       {"a step sets exactly one action", withCanary("steps:\n- setWeight: 10\n  pause: {}"),
        "spec.strategy.canary.steps[0]", "exactly one action, got pause and setWeight", 16},
       {"an empty step names the step kinds", withCanary("steps:\n- {}"), "spec.strategy.canary.steps[0]",
@@ -444,8 +454,8 @@ TEST_CASE("unknown fields are warnings with their full path", "[engine][rollout_
                   "hosts: [x]}}"),
        "spec.strategy.canary.trafficRouting.istio.virtualService.hosts", "unknown field", 18,
        Severity::Warning},
-      {"an Argo field Sluice ignores", withCanary("antiAffinity: {required: {}}"),
-       "spec.strategy.canary.antiAffinity", "not supported by sluice yet and is ignored", 15,
+      {"an Argo field Sluice ignores", withCanary("scaleDownDelayRevisionLimit: 2"),
+       "spec.strategy.canary.scaleDownDelayRevisionLimit", "not supported by sluice yet and is ignored", 15,
        Severity::Warning},
   };
   for (const auto& row : rows) checkDiagnosticCase(row);
@@ -454,7 +464,8 @@ TEST_CASE("unknown fields are warnings with their full path", "[engine][rollout_
 TEST_CASE("the template, selector, plugins and mirror matches are kept as given, without warnings",
           "[engine][rollout_json]") {
   const std::string yaml = replaced(
-      withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  plugins: {p: {anything: [1]}}\n"
+      withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  plugins: {argoproj-labs/gatewayAPI: "
+                 "{anything: [1]}}\n"
                  "  managedRoutes: [{name: m}]\nsteps:\n- setMirrorRoute: {name: m, match: [{whatever: 1}]}"),
       "containers: [{name: web, image: web:1}]", "containers: [{name: web, image: web:1, futureField: 1}]");
   const Loaded loaded = loadRollout(yaml);

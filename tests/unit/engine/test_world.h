@@ -209,6 +209,7 @@ struct FakeWorld {
       r.name = c->name;
       r.podTemplateHash = c->podTemplateHash;
       r.revision = c->revision;
+      r.podMetadata = c->podMetadata;
       observed.replicaSets.push_back(r);
       resize(observed.replicaSets.back(), c->replicas);
     } else if (const auto* s = std::get_if<ScaleReplicaSet>(&action)) {
@@ -217,6 +218,11 @@ struct FakeWorld {
       if (s->deadlineChange == DeadlineChange::Set) r->scaleDownDeadline = s->scaleDownDeadline;
       if (s->deadlineChange == DeadlineChange::Clear) r->scaleDownDeadline.reset();
       if (s->replicas != r->specReplicas) resize(*r, s->replicas);
+    } else if (const auto* m = std::get_if<SetPodMetadata>(&action)) {
+      ReplicaSetView* r = rs(m->replicaSet);
+      REQUIRE(r != nullptr);
+      CHECK(r->podMetadata == m->from);  // the engine removes what the ReplicaSet really carries
+      r->podMetadata = m->to;
     } else if (const auto* d = std::get_if<DeleteReplicaSet>(&action)) {
       std::erase_if(observed.replicaSets, [&](const ReplicaSetView& r) { return r.name == d->name; });
     } else if (const auto* w = std::get_if<SetTrafficWeight>(&action)) {
@@ -324,6 +330,14 @@ struct FakeWorld {
     return r ? r->specReplicas : 0;
   }
   const Condition* condition(const std::string& type) const { return rollout.status.condition(type); }
+  // The ReplicaSet the last reconcile created, or nullptr.
+  const CreateReplicaSet* lastCreated() const {
+    const CreateReplicaSet* created = nullptr;
+    for (const auto& a : last.actions) {
+      if (const auto* c = std::get_if<CreateReplicaSet>(&a)) created = c;
+    }
+    return created;
+  }
 };
 
 }  // namespace sluice::engine::testing
