@@ -60,8 +60,10 @@ Result<ProviderResult> fromMatch(const json& match) {
     out.value = Value::vector(std::move(values));
     out.text = match.dump();
   } else {
-    return Error{"the jsonPath selected an object; select a number, bool, string or list of numbers in it: " +
-                 snippet(match.dump())};
+    auto object = valueFromJson(match);  // members a condition reads as result.name
+    if (!object) return Error{object.error()};
+    out.value = std::move(*object);
+    out.text = match.dump();
   }
   return out;
 }

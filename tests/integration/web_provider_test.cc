@@ -77,12 +77,19 @@ TEST_CASE("web provider turns the first jsonPath match into the result (fake pee
   REQUIRE(ratio.ok());
   CHECK(ratio->value.asNumber() == 0.99);
 
-  // The default jsonPath {$} is the whole document; an object is not a result a condition can use.
+  // The default jsonPath {$} is the whole document: an object, whose members a condition reads.
   auto whole = provider->measure(webMetric(peer.url("/metrics"), ""), timeFromUnix(0));
-  REQUIRE_FALSE(whole.ok());
-  CHECK_THAT(whole.error(),
-             Catch::StartsWith("jsonPath {$}: the jsonPath selected an object; select a number, "
-                               "bool, string or list of numbers in it: {\"data\":"));
+  REQUIRE(whole.ok());
+  REQUIRE(whole->value.kind() == Value::Kind::kObject);
+  const ObjectMember* data = whole->value.member("data");
+  REQUIRE(data != nullptr);
+  REQUIRE(data->value.kind() == Value::Kind::kObject);
+  CHECK(data->value.member("ratio")->value.asNumber() == 0.99);
+  CHECK(data->value.member("latencies")->value.asVector() == std::vector<double>{120, 80.5});
+  // A member holding objects is kept by name, as one a condition cannot use.
+  const ObjectMember* listed = whole->value.member("items");
+  REQUIRE(listed != nullptr);
+  CHECK(listed->unusable == "a list holding objects");
   // A list holding objects is refused for the same reason.
   auto items = provider->measure(webMetric(peer.url("/metrics"), "{$.items}"), timeFromUnix(0));
   REQUIRE_FALSE(items.ok());
