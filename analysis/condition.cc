@@ -1095,7 +1095,8 @@ std::string notABool(const Lowered& top) {
       hint = ": use all()/any() or index it (result[0])";
       break;
     case Type::kNil:
-      hint = ": use isNil(result) or default(result, 0)";
+      hint = top.ofResult() && !top.isResult() ? ": compare it with nil, or give a default with ??"
+                                               : ": use isNil(result) or default(result, 0)";
       break;
     case Type::kObject:
       hint = ": read a member, e.g. result.ok";
