@@ -84,23 +84,28 @@ size_t codePoints(std::string_view s) {
 // The most objects of different shapes (members and their types) one condition keeps a program for.
 constexpr size_t kMaxShapes = 32;
 
-// What decides an object result's program: its members' names and kinds, recursively. Two objects of one
-// shape give every member path the same type, so they share one lowered program.
+// Whether a result's program depends on more than its kind: an object or a list of values, whose members
+// and elements have their own types.
+bool hasShape(Value::Kind kind) { return kind == Value::Kind::kObject || kind == Value::Kind::kList; }
+
+// What decides such a result's program: its members' names and the kinds of its members and elements,
+// recursively. Two results of one shape give every path the same type, so they share one lowered program.
 void appendShape(const Value& v, std::string& out) {
   out += static_cast<char>('0' + static_cast<int>(v.kind()));
-  if (v.kind() != Value::Kind::kObject) return;
-  out += '{';
-  for (const ObjectMember& m : v.asObject()) {
-    out += std::to_string(m.name.size());
-    out += ':';
-    out += m.name;
-    if (m.unusable.empty()) {
+  if (v.kind() == Value::Kind::kObject) {
+    out += '{';
+    for (const ObjectMember& m : v.asObject()) {
+      out += std::to_string(m.name.size());
+      out += ':';
+      out += m.name;
       appendShape(m.value, out);
-    } else {
-      out += '?';
     }
+    out += '}';
+  } else if (v.kind() == Value::Kind::kList) {
+    out += '[';
+    for (const Value& item : v.asList()) appendShape(item, out);
+    out += ']';
   }
-  out += '}';
 }
 
 }  // namespace
@@ -126,7 +131,12 @@ struct CompiledCondition::Impl {
     std::unique_ptr<mu::Parser> parser;
     int fail = -1;  // the program always fails with this message instead
   };
-  using Path = std::vector<std::string>;  // member names from the result down
+  struct Step {        // one step down from a value:
+    std::string name;  // to its member of this name, or
+    int index = -1;    // to its element at this index (>= 0)
+    bool operator==(const Step&) const = default;
+  };
+  using Path = std::vector<Step>;  // from the result down
 
   std::string source;
   // Variables bound into every muParser expression of this condition.
@@ -144,8 +154,8 @@ struct CompiledCondition::Impl {
   std::vector<std::string> strings;  // string literals compared with a string of the result
   std::vector<Path> paths{Path{}};   // path 0: the result itself
   std::vector<std::vector<double>> constantLists;
-  Program programs[Value::kKindCount];                  // by kind; objects' are in `shapes`
-  std::vector<std::pair<std::string, Program>> shapes;  // an object result's program, by its shape
+  Program programs[Value::kKindCount];                  // by kind; see hasShape() for the others
+  std::vector<std::pair<std::string, Program>> shapes;  // an object's or list of values' program, by shape
   condition::Node tree;  // kept to lower each kind's program when it is first needed
 
   // Lowers and compiles the program for results like `sample` (of its kind; of its shape, for an
@@ -157,9 +167,16 @@ struct CompiledCondition::Impl {
   // The value at a path of `from` (null when a member is missing), and the path as a condition writes it.
   const Value* resolve(const Value& from, int path) const {
     const Value* v = &from;
-    for (const std::string& name : paths[static_cast<size_t>(path)]) {
+    for (const Step& step : paths[static_cast<size_t>(path)]) {
+      if (step.index >= 0) {
+        if (v->kind() != Value::Kind::kList || static_cast<size_t>(step.index) >= v->asList().size()) {
+          return nullptr;
+        }
+        v = &v->asList()[static_cast<size_t>(step.index)];
+        continue;
+      }
       if (v->kind() != Value::Kind::kObject) return nullptr;
-      const ObjectMember* m = v->member(name);
+      const ObjectMember* m = v->member(step.name);
       if (!m) return nullptr;
       v = &m->value;
     }
@@ -167,7 +184,12 @@ struct CompiledCondition::Impl {
   }
   std::string pathName(int path) const {
     std::string out = "result";
-    for (const std::string& name : paths[static_cast<size_t>(path)]) {
+    for (const Step& step : paths[static_cast<size_t>(path)]) {
+      if (step.index >= 0) {
+        out += "[" + std::to_string(step.index) + "]";
+        continue;
+      }
+      const std::string& name = step.name;
       bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
       for (char c : name) {
         plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -454,7 +476,8 @@ double Impl::at(const Source& src, double index) {
 
 namespace {
 
-enum class Type { kAny, kNumber, kBool, kString, kList, kNil, kObject, kPoison };
+// kList: a list of numbers; kValues: a list holding more than numbers (read by written indexes).
+enum class Type { kAny, kNumber, kBool, kString, kList, kNil, kObject, kValues, kPoison };
 
 // A lowered subexpression: muParser text for numbers and bools; what stands behind strings and lists.
 struct Lowered {
@@ -491,6 +514,8 @@ std::string typeName(const Lowered& v) {
       return v.isResult() ? std::string(kResultPlaceholder) : "a list of numbers";
     case Type::kObject:
       return "an object";
+    case Type::kValues:
+      return v.isResult() ? std::string(kResultPlaceholder) : "a list of values";
     case Type::kAny:
       return "result";  // only result's type is unknown at compile time
     case Type::kPoison:
@@ -601,6 +626,9 @@ class Lowerer {
       case Value::Kind::kObject:
         l.type = Type::kObject;
         break;
+      case Value::Kind::kList:
+        l.type = Type::kValues;
+        break;
     }
     return l;
   }
@@ -639,26 +667,27 @@ class Lowerer {
     if (base.type != Type::kObject) {
       std::string hint;
       if (base.type == Type::kList) hint = ": index it (result[0]) or use all()/any()";
+      if (base.type == Type::kValues) hint = ": read an element's, e.g. result[0]." + name;
       return error(at, Type::kAny, "cannot read member " + quoted + " of " + typeName(base) + hint);
     }
+    return step(base, Impl::Step{name, -1});
+  }
+
+  // The value one step below `base` (an object or a list of values of the result), typed by the shape the
+  // program is for; a missing member is nil.
+  Lowered step(const Lowered& base, Impl::Step next) {
     Impl::Path path = impl_.paths[static_cast<size_t>(base.path)];
-    path.push_back(name);
+    path.push_back(std::move(next));
     Lowered l;
     l.path = internPath(std::move(path));
-    const Value* parent = impl_.resolve(*sample_, base.path);
-    const ObjectMember* m = parent->member(name);
-    if (m && !m->unusable.empty()) {
-      return error(
-          at, Type::kAny,
-          impl_.pathName(l.path) + " is " + m->unusable + ": a condition can use lists of numbers only");
-    }
-    switch (m ? m->value.kind() : Value::Kind::kNil) {
+    const Value* v = impl_.resolve(*sample_, l.path);
+    switch (v ? v->kind() : Value::Kind::kNil) {
       case Value::Kind::kNil:
         l.type = Type::kNil;
         break;
       case Value::Kind::kNumber:
       case Value::Kind::kBool:
-        l.type = m->value.kind() == Value::Kind::kNumber ? Type::kNumber : Type::kBool;
+        l.type = v->kind() == Value::Kind::kNumber ? Type::kNumber : Type::kBool;
         l.text = "sl_num(" + std::to_string(l.path) + ")";
         break;
       case Value::Kind::kString:
@@ -675,8 +704,30 @@ class Lowerer {
       case Value::Kind::kObject:
         l.type = Type::kObject;
         break;
+      case Value::Kind::kList:
+        l.type = Type::kValues;
+        break;
     }
     return l;
+  }
+
+  // An element of a list of values: its index must be written out (its type depends on which element).
+  Lowered element(const Node& n, const Lowered& base) {
+    const auto index = constantNumber(n.args[1]);
+    if (!index) {
+      return error(n.args[1], Type::kAny,
+                   "a list holding more than numbers is indexed with a number written out, e.g. result[0]");
+    }
+    const size_t size = impl_.resolve(*sample_, base.path)->asList().size();
+    if (*index != std::trunc(*index))
+      return error(n, Type::kAny, "index " + shown(*index) + " is not a whole number");
+    const double wanted = *index < 0 ? *index + static_cast<double>(size) : *index;
+    if (wanted < 0 || wanted >= static_cast<double>(size)) {
+      return error(n, Type::kAny,
+                   "index " + shown(*index) + " is out of range: " + impl_.pathName(base.path) + " has " +
+                       std::to_string(size) + (size == 1 ? " value" : " values"));
+    }
+    return step(base, Impl::Step{"", static_cast<int>(wanted)});
   }
 
   // [1, -2.5]: numbers written out, a list of constants.
@@ -777,6 +828,7 @@ class Lowerer {
     if (nilOfResult(a)) return error(at, natural, nilMessage(a));
     std::string hint;
     if (a.type == Type::kList) hint = kListHint;
+    if (a.type == Type::kValues) hint = ": it holds more than numbers; read an element, e.g. result[0]";
     if (a.type == Type::kNumber && a.isResult())
       hint = ": result is a single number; compare it directly, e.g. result >= 0.95";
     return error(at, natural, what + ", got " + typeName(a) + hint);
@@ -855,10 +907,12 @@ class Lowerer {
     if (a.type == Type::kList && b.type == Type::kList) {
       return error(n, Type::kBool, "cannot compare two lists: compare their elements with all() or any()");
     }
-    if (a.type == Type::kObject && b.type == Type::kObject) {
-      return error(n, Type::kBool, "cannot compare two objects: compare their members");
+    if (a.type == b.type && (a.type == Type::kObject || a.type == Type::kValues)) {
+      return error(n, Type::kBool,
+                   "cannot compare two " + std::string(a.type == Type::kObject ? "objects" : "lists") +
+                       ": compare their members");
     }
-    if (a.type != b.type || a.type == Type::kList || a.type == Type::kObject) {
+    if (a.type != b.type || a.type == Type::kList || a.type == Type::kObject || a.type == Type::kValues) {
       return mismatch(n, Type::kBool, "cannot compare", a, b);
     }
     if (a.type == Type::kString) {
@@ -889,8 +943,9 @@ class Lowerer {
     }
     if (!is(idx, Type::kNumber))
       return wrongArgument(n.args[1], Type::kNumber, "an index must be a number", idx);
-    if (base.type == Type::kAny) return ofType(Type::kNumber, "0");
+    if (base.type == Type::kAny) return ofType(Type::kAny);  // result[0] may be a number, or anything
     if (base.chainNil) return base;
+    if (base.type == Type::kValues) return element(n, base);
     if (base.type == Type::kList) {
       return ofType(Type::kNumber, "sl_at(" + std::to_string(base.source) + ",(" + idx.text + "))");
     }
@@ -987,9 +1042,10 @@ class Lowerer {
       return ofType(Type::kNumber, a.ofResult() ? "sl_strlen(" + std::to_string(a.path) + ")"
                                                 : numberText(static_cast<double>(codePoints(a.literal))));
     }
-    if (a.type == Type::kObject) {  // its number of members, fixed by the shape
-      return ofType(Type::kNumber,
-                    numberText(static_cast<double>(impl_.resolve(*sample_, a.path)->asObject().size())));
+    if (a.type == Type::kObject || a.type == Type::kValues) {  // fixed by the shape
+      const Value* v = impl_.resolve(*sample_, a.path);
+      const size_t size = a.type == Type::kObject ? v->asObject().size() : v->asList().size();
+      return ofType(Type::kNumber, numberText(static_cast<double>(size)));
     }
     return wrongArgument(n, Type::kNumber, "len() needs a list or a string", a);
   }
@@ -1101,6 +1157,9 @@ std::string notABool(const Lowered& top) {
     case Type::kObject:
       hint = ": read a member, e.g. result.ok";
       break;
+    case Type::kValues:
+      hint = ": read an element, e.g. result[0]";
+      break;
     default:
       break;
   }
@@ -1133,7 +1192,7 @@ Impl::Program Impl::lowerProgram(const Value& sample) {
 }
 
 const Impl::Program* Impl::programFor(const Value& result) {
-  if (result.kind() != Value::Kind::kObject) {
+  if (!hasShape(result.kind())) {
     Program& program = programs[static_cast<int>(result.kind())];
     if (!program.lowered) program = lowerProgram(result);
     return &program;

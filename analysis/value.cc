@@ -8,7 +8,6 @@
 #include <optional>
 
 #include "base/json_text.h"
-#include "base/utf8.h"
 
 namespace sluice::analysis {
 
@@ -51,6 +50,10 @@ std::string describe(const Value& value) {
     }
     case Value::Kind::kObject:
       return "an object";
+    case Value::Kind::kList: {
+      const size_t n = value.asList().size();
+      return n == 1 ? "a list of 1 value" : "a list of " + std::to_string(n) + " values";
+    }
   }
   return "a value";
 }
@@ -101,17 +104,8 @@ std::string quoteBareSpecials(std::string_view text) {
   return out;
 }
 
-// A value as JSON for a message, cut short: an item of a result can be as long as the command line.
-std::string shortDump(const nlohmann::json& item) {
-  constexpr size_t kMax = 64;
-  std::string text = item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > kMax) text = std::string(utf8Prefix(text, kMax)) + "...";
-  return text;
-}
-
-// A JSON value as a result. `specials`: the strings NaN, +Inf, -Inf and Inf are numbers. `nested`: inside an
-// object, where an array of anything but numbers is a member a condition cannot use rather than an error.
-Result<Value> fromJson(const nlohmann::json& doc, bool specials, bool nested, ObjectMember* into) {
+// A JSON value as a result. `specials`: the strings NaN, +Inf, -Inf and Inf are numbers.
+Value fromJson(const nlohmann::json& doc, bool specials) {
   auto special = [&](const nlohmann::json& item) {
     return specials && item.is_string() ? specialNumber(item.get_ref<const std::string&>()) : std::nullopt;
   };
@@ -130,29 +124,18 @@ Result<Value> fromJson(const nlohmann::json& doc, bool specials, bool nested, Ob
         numbers.push_back(item.get<double>());
       } else if (auto number = special(item)) {
         numbers.push_back(*number);
-      } else if (nested && into) {
-        into->unusable = std::string("a list holding ") + (item.is_object()    ? "objects"
-                                                           : item.is_array()   ? "lists"
-                                                           : item.is_string()  ? "strings"
-                                                           : item.is_boolean() ? "bools"
-                                                                               : "nulls");
-        return Value();
       } else {
-        return Error{"the result array must hold only numbers; found " + shortDump(item)};
+        std::vector<Value> items;
+        items.reserve(doc.size());
+        for (const auto& each : doc) items.push_back(fromJson(each, specials));
+        return Value::list(std::move(items));
       }
     }
     return Value::vector(std::move(numbers));
   }
   std::vector<ObjectMember> members;
   members.reserve(doc.size());
-  for (const auto& [name, item] : doc.items()) {
-    ObjectMember m;
-    m.name = name;
-    auto value = fromJson(item, specials, true, &m);
-    if (!value) return value;
-    m.value = std::move(*value);
-    members.push_back(std::move(m));
-  }
+  for (const auto& [name, item] : doc.items()) members.push_back({name, fromJson(item, specials)});
   return Value::object(std::move(members));
 }
 
@@ -161,9 +144,9 @@ Result<Value> fromJson(const nlohmann::json& doc, bool specials, bool nested, Ob
 Result<Value> parseResultJson(std::string_view text) {
   auto parsed = parseJsonText(quoteBareSpecials(text));
   if (!parsed) return Error{"the result is " + parsed.error()};
-  return fromJson(*parsed, true, false, nullptr);
+  return fromJson(*parsed, true);
 }
 
-Result<Value> valueFromJson(const nlohmann::json& doc) { return fromJson(doc, false, false, nullptr); }
+Value valueFromJson(const nlohmann::json& doc) { return fromJson(doc, false); }
 
 }  // namespace sluice::analysis

@@ -96,25 +96,25 @@ func nested(v interface{}) interface{} {
 }
 
 // resultValue turns a row's result JSON into the value Argo's providers give: a number as float64, a list of
-// numbers as []float64 (a Prometheus vector), an object as the web provider's decoded JSON.
+// numbers as []float64 (a Prometheus vector), an object or any other list as the web provider's decoded JSON.
 func resultValue(text string) (interface{}, error) {
 	var v interface{}
 	if err := json.Unmarshal([]byte(quoteBareSpecials(text)), &v); err != nil {
 		return nil, err
 	}
+	v = nested(v)
 	if list, ok := v.([]interface{}); ok {
 		numbers := make([]float64, 0, len(list))
 		for _, item := range list {
-			switch n := nested(item).(type) {
-			case float64:
-				numbers = append(numbers, n)
-			default:
-				return nil, fmt.Errorf("the result array must hold only numbers")
+			n, isNumber := item.(float64)
+			if !isNumber {
+				return list, nil
 			}
+			numbers = append(numbers, n)
 		}
 		return numbers, nil
 	}
-	return nested(v), nil
+	return v, nil
 }
 
 // The helpers Argo Rollouts adds to a condition's environment, with its semantics: isNil and default look at

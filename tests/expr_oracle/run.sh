@@ -3,8 +3,8 @@
 # build directory given, and puts the condition corpus to it.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:?usage: run.sh BUILD_DIR}
-mkdir -p "$out"
+mkdir -p "${1:?usage: run.sh BUILD_DIR}"
+out=$(cd "$1" && pwd)
 GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$out/go-cache" GOFLAGS= \
   "${GO:-go}" build -o "$out/expr_oracle" "$here/main.go"
 exec "$out/expr_oracle" "$here/../data/conditions/corpus.tsv"

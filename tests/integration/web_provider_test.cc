@@ -86,14 +86,13 @@ TEST_CASE("web provider turns the first jsonPath match into the result (fake pee
   REQUIRE(data->value.kind() == Value::Kind::kObject);
   CHECK(data->value.member("ratio")->value.asNumber() == 0.99);
   CHECK(data->value.member("latencies")->value.asVector() == std::vector<double>{120, 80.5});
-  // A member holding objects is kept by name, as one a condition cannot use.
-  const ObjectMember* listed = whole->value.member("items");
-  REQUIRE(listed != nullptr);
-  CHECK(listed->unusable == "a list holding objects");
-  // A list holding objects is refused for the same reason.
+  // A list holding objects is a list of values, its elements read by index: result[1].name.
   auto items = provider->measure(webMetric(peer.url("/metrics"), "{$.items}"), timeFromUnix(0));
-  REQUIRE_FALSE(items.ok());
-  CHECK_THAT(items.error(), Catch::Contains("a condition can use a list of numbers only"));
+  REQUIRE(items.ok());
+  REQUIRE(items->value.kind() == Value::Kind::kList);
+  REQUIRE(items->value.asList().size() == 2);
+  CHECK(items->value.asList()[1].member("name")->value.asString() == "b");
+  CHECK(items->text == R"([{"name":"a","x":3},{"name":"b","x":4}])");
 }
 
 TEST_CASE("web provider errors: a jsonPath miss, a bad jsonPath, non-2xx, timeout (fake peer)",
