@@ -117,7 +117,7 @@ func resultValue(text string) (interface{}, error) {
 	return v, nil
 }
 
-// The helpers Argo Rollouts adds to a condition's environment, with its semantics: isNil and default look at
+// The functions Argo Rollouts adds to a condition's environment, with its semantics: isNil and default look at
 // the whole result whatever they are given; asInt and asFloat panic on what they cannot convert.
 func isNil(v interface{}) bool {
 	if v == nil {
