@@ -81,6 +81,33 @@ size_t codePoints(std::string_view s) {
   return n;
 }
 
+// The most objects of different shapes (members and their types) one condition keeps a program for.
+constexpr size_t kMaxShapes = 32;
+
+// Whether a result's program depends on more than its kind: an object or a list of values, whose members
+// and elements have their own types.
+bool hasShape(Value::Kind kind) { return kind == Value::Kind::kObject || kind == Value::Kind::kList; }
+
+// What decides such a result's program: its members' names and the kinds of its members and elements,
+// recursively. Two results of one shape give every path the same type, so they share one lowered program.
+void appendShape(const Value& v, std::string& out) {
+  out += static_cast<char>('0' + static_cast<int>(v.kind()));
+  if (v.kind() == Value::Kind::kObject) {
+    out += '{';
+    for (const ObjectMember& m : v.asObject()) {
+      out += std::to_string(m.name.size());
+      out += ':';
+      out += m.name;
+      appendShape(m.value, out);
+    }
+    out += '}';
+  } else if (v.kind() == Value::Kind::kList) {
+    out += '[';
+    for (const Value& item : v.asList()) appendShape(item, out);
+    out += ']';
+  }
+}
+
 }  // namespace
 
 struct CompiledCondition::Impl {
@@ -88,7 +115,9 @@ struct CompiledCondition::Impl {
     std::unique_ptr<mu::Parser> parser;
     int element;  // which element variable `#` is bound to
   };
-  struct Source {  // the result's numbers, keeping those for which every predicate holds
+  struct Source {        // a list's numbers, keeping those for which every predicate holds
+    int path = 0;        // the list at this path of the result (0: the result itself)
+    int constants = -1;  // or, when set, this list written out in the condition
     std::vector<int> predicates;
   };
   struct ListOp {
@@ -98,10 +127,16 @@ struct CompiledCondition::Impl {
     int predicate;  // -1: none
   };
   struct Program {
-    bool lowered = false;  // compiled on the first evaluation of its kind of result
+    bool lowered = false;  // compiled on the first evaluation of its kind (or shape) of result
     std::unique_ptr<mu::Parser> parser;
     int fail = -1;  // the program always fails with this message instead
   };
+  struct Step {        // one step down from a value:
+    std::string name;  // to its member of this name, or
+    int index = -1;    // to its element at this index (>= 0)
+    bool operator==(const Step&) const = default;
+  };
+  using Path = std::vector<Step>;  // from the result down
 
   std::string source;
   // Variables bound into every muParser expression of this condition.
@@ -116,13 +151,54 @@ struct CompiledCondition::Impl {
   std::vector<Source> sources{Source{}};  // source 0: all of the result's numbers
   std::vector<ListOp> listOps;
   std::vector<std::string> fails;    // messages; kResultPlaceholder stands for describe(result)
-  std::vector<std::string> strings;  // string literals compared with a string result
-  Program programs[Value::kKindCount];
+  std::vector<std::string> strings;  // string literals compared with a string of the result
+  std::vector<Path> paths{Path{}};   // path 0: the result itself
+  std::vector<std::vector<double>> constantLists;
+  Program programs[Value::kKindCount];                  // by kind; see hasShape() for the others
+  std::vector<std::pair<std::string, Program>> shapes;  // an object's or list of values' program, by shape
   condition::Node tree;  // kept to lower each kind's program when it is first needed
 
-  // Lowers and compiles the program for results of `kind`. Throws muParser's exception if the lowered
-  // text does not compile (an internal error).
-  void lowerProgram(Value::Kind kind);
+  // Lowers and compiles the program for results like `sample` (of its kind; of its shape, for an
+  // object). Throws muParser's exception if the lowered text does not compile (an internal error).
+  Program lowerProgram(const Value& sample);
+  // The program for `result`, lowered on first use; null when an object comes in too many shapes.
+  const Program* programFor(const Value& result);
+
+  // The value at a path of `from` (null when a member is missing), and the path as a condition writes it.
+  const Value* resolve(const Value& from, int path) const {
+    const Value* v = &from;
+    for (const Step& step : paths[static_cast<size_t>(path)]) {
+      if (step.index >= 0) {
+        if (v->kind() != Value::Kind::kList || static_cast<size_t>(step.index) >= v->asList().size()) {
+          return nullptr;
+        }
+        v = &v->asList()[static_cast<size_t>(step.index)];
+        continue;
+      }
+      if (v->kind() != Value::Kind::kObject) return nullptr;
+      const ObjectMember* m = v->member(step.name);
+      if (!m) return nullptr;
+      v = &m->value;
+    }
+    return v;
+  }
+  std::string pathName(int path) const {
+    std::string out = "result";
+    for (const Step& step : paths[static_cast<size_t>(path)]) {
+      if (step.index >= 0) {
+        out += "[" + std::to_string(step.index) + "]";
+        continue;
+      }
+      const std::string& name = step.name;
+      bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+      for (char c : name) {
+        plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                          c == '_' || c == '$');
+      }
+      out += plain ? "." + name : "[\"" + name + "\"]";
+    }
+    return out;
+  }
 
   void fail(std::string msg) {
     if (!failed) {
@@ -151,15 +227,31 @@ struct CompiledCondition::Impl {
     return true;
   }
 
-  std::string emptyMessage(const Source& src) const {
-    return src.predicates.empty() ? kEmptyResult : "filter() kept none of the result's values";
+  // The list a source reads, as a message names it.
+  std::string listName(const Source& src) const {
+    if (src.constants >= 0) return "the list";
+    return src.path == 0 ? "result" : pathName(src.path);
   }
 
-  const std::vector<double>* numbers() {
-    if (current->kind() == Value::Kind::kVector) return &current->asVector();
-    fail("internal error: a list function ran on " + describe(*current));
+  std::string emptyMessage(const Source& src) const {
+    if (!src.predicates.empty()) {
+      return "filter() kept none of " +
+             (src.constants < 0 && src.path == 0 ? std::string("the result's") : listName(src) + "'s") +
+             " values";
+    }
+    return src.constants < 0 && src.path == 0 ? kEmptyResult : listName(src) + " is empty";
+  }
+
+  const std::vector<double>* numbers(const Source& src) {
+    if (src.constants >= 0) return &constantLists[static_cast<size_t>(src.constants)];
+    const Value* v = resolve(*current, src.path);
+    if (v && v->kind() == Value::Kind::kVector) return &v->asVector();
+    fail("internal error: a list function ran on " + (v ? describe(*v) : std::string("a missing member")));
     return nullptr;
   }
+
+  // The string at a path of the current result; the callbacks that read one run only where it is one.
+  const std::string& stringAt(int path) const { return resolve(*current, path)->asString(); }
 
   double runList(const ListOp& op);
   double at(const Source& src, double index);
@@ -187,29 +279,43 @@ double cbAt(void* data, double source, double index) {
   return im.current ? im.at(im.sources[static_cast<size_t>(source)], index) : 0;
 }
 
-// The string callbacks run only in the string program, where `current` holds a string.
-double cbStringEquals(void* data, double literal) {
-  Impl& im = self(data);
-  return im.current && im.current->asString() == im.strings[static_cast<size_t>(literal)];
-}
-
-double cbStringLength(void* data, double) {
-  Impl& im = self(data);
-  return im.current ? static_cast<double>(codePoints(im.current->asString())) : 0;
-}
-
-// asFloat(result) and asInt(result) on a string result, as strconv.ParseFloat and ParseInt read it.
-double stringResultAsNumber(void* data, bool whole) {
+// A number or bool at a path of an object result (the program of that shape knows which).
+double cbNumberAt(void* data, double path) {
   Impl& im = self(data);
   if (!im.current) return 0;
-  const std::string& s = im.current->asString();
+  const Value* v = im.resolve(*im.current, static_cast<int>(path));
+  if (v && v->kind() == Value::Kind::kNumber) return v->asNumber();
+  return v && v->kind() == Value::Kind::kBool && v->asBool() ? 1 : 0;
+}
+
+// The string callbacks run only in a program whose result holds a string at `path`.
+double cbStringEquals(void* data, double path, double literal) {
+  Impl& im = self(data);
+  return im.current && im.stringAt(static_cast<int>(path)) == im.strings[static_cast<size_t>(literal)];
+}
+
+double cbStringsEqual(void* data, double path, double other) {
+  Impl& im = self(data);
+  return im.current && im.stringAt(static_cast<int>(path)) == im.stringAt(static_cast<int>(other));
+}
+
+double cbStringLength(void* data, double path) {
+  Impl& im = self(data);
+  return im.current ? static_cast<double>(codePoints(im.stringAt(static_cast<int>(path)))) : 0;
+}
+
+// asFloat and asInt of a string of the result, as strconv.ParseFloat and ParseInt read it.
+double stringResultAsNumber(void* data, double path, bool whole) {
+  Impl& im = self(data);
+  if (!im.current) return 0;
+  const std::string& s = im.stringAt(static_cast<int>(path));
   if (auto v = whole ? parseIntText(s) : parseFloatText(s)) return *v;
-  im.fail(std::string(whole ? "asInt(): result " : "asFloat(): result ") + quotedForMessage(s) +
-          (whole ? " is not a whole number" : " is not a number"));
+  im.fail(std::string(whole ? "asInt(): " : "asFloat(): ") + im.pathName(static_cast<int>(path)) + " " +
+          quotedForMessage(s) + (whole ? " is not a whole number" : " is not a number"));
   return kNaN;
 }
-double cbStringAsFloat(void* data, double) { return stringResultAsNumber(data, false); }
-double cbStringAsInt(void* data, double) { return stringResultAsNumber(data, true); }
+double cbStringAsFloat(void* data, double path) { return stringResultAsNumber(data, path, false); }
+double cbStringAsInt(void* data, double path) { return stringResultAsNumber(data, path, true); }
 
 double cbAsInt(void* data, double x) {
   Impl& im = self(data);
@@ -247,7 +353,9 @@ std::unique_ptr<mu::Parser> Impl::newParser(const std::string& text) {
   p->DefineFunUserData("sl_fail", cbFail, this, false);
   p->DefineFunUserData("sl_list", cbList, this, false);
   p->DefineFunUserData("sl_at", cbAt, this, false);
+  p->DefineFunUserData("sl_num", cbNumberAt, this, false);
   p->DefineFunUserData("sl_streq", cbStringEquals, this, false);
+  p->DefineFunUserData("sl_streq2", cbStringsEqual, this, false);
   p->DefineFunUserData("sl_strlen", cbStringLength, this, false);
   p->DefineFunUserData("sl_strfloat", cbStringAsFloat, this, false);
   p->DefineFunUserData("sl_strint", cbStringAsInt, this, false);
@@ -264,9 +372,9 @@ std::unique_ptr<mu::Parser> Impl::newParser(const std::string& text) {
 }
 
 double Impl::runList(const ListOp& op) {
-  const std::vector<double>* values = numbers();
-  if (!values) return kNaN;
   const Source& src = sources[static_cast<size_t>(op.source)];
+  const std::vector<double>* values = numbers(src);
+  if (!values) return kNaN;
   size_t kept_ = 0;
   size_t matches = 0;
   double acc = 0;
@@ -335,7 +443,7 @@ double Impl::runList(const ListOp& op) {
 }
 
 double Impl::at(const Source& src, double index) {
-  const std::vector<double>* values = numbers();
+  const std::vector<double>* values = numbers(src);
   if (!values) return kNaN;
   if (std::isnan(index) || index != std::trunc(index)) {
     fail("index " + shown(index) + " is not a whole number");
@@ -352,9 +460,9 @@ double Impl::at(const Source& src, double index) {
     if (n == 0) {
       fail(emptyMessage(src));
     } else {
-      fail("index " + shown(index) +
-           " is out of range: " + (src.predicates.empty() ? "result has " : "the filtered list has ") +
-           std::to_string(n) + (n == 1 ? " value" : " values"));
+      fail("index " + shown(index) + " is out of range: " +
+           (src.predicates.empty() ? listName(src) + " has " : "the filtered list has ") + std::to_string(n) +
+           (n == 1 ? " value" : " values"));
     }
     return kNaN;
   }
@@ -368,16 +476,21 @@ double Impl::at(const Source& src, double index) {
 
 namespace {
 
-enum class Type { kAny, kNumber, kBool, kString, kList, kNil, kPoison };
+// kList: a list of numbers; kValues: a list holding more than numbers (read by written indexes).
+enum class Type { kAny, kNumber, kBool, kString, kList, kNil, kObject, kValues, kPoison };
 
 // A lowered subexpression: muParser text for numbers and bools; what stands behind strings and lists.
 struct Lowered {
   Type type = Type::kAny;
   std::string text;
-  bool isResult = false;  // this is `result` itself
+  int path = -1;          // the value at this path of the result (0: `result` itself); -1: not the result's
   int source = 0;         // kList: which Source
-  std::string literal;    // kString, unless isResult
+  std::string literal;    // kString, unless the result's
   int fail = -1;          // kPoison: evaluating this fails with this message
+  bool chainNil = false;  // kNil from `?.` on nil: the members and indexes after it are nil too
+
+  bool isResult() const { return path == 0; }
+  bool ofResult() const { return path >= 0; }
 };
 
 Lowered ofType(Type t, std::string text = {}) {
@@ -398,7 +511,11 @@ std::string typeName(const Lowered& v) {
     case Type::kNil:
       return "nil";
     case Type::kList:
-      return v.isResult ? std::string(kResultPlaceholder) : "a list of numbers";
+      return v.isResult() ? std::string(kResultPlaceholder) : "a list of numbers";
+    case Type::kObject:
+      return "an object";
+    case Type::kValues:
+      return v.isResult() ? std::string(kResultPlaceholder) : "a list of values";
     case Type::kAny:
       return "result";  // only result's type is unknown at compile time
     case Type::kPoison:
@@ -407,13 +524,27 @@ std::string typeName(const Lowered& v) {
   return "a value";
 }
 
-bool isNilResult(const Lowered& v) { return v.type == Type::kNil && v.isResult; }
+bool nilOfResult(const Lowered& v) { return v.type == Type::kNil && v.ofResult(); }
+
+// A number written out in a list: 1, -2.5.
+std::optional<double> constantNumber(const Node& n) {
+  if (n.kind == NodeKind::kNumber) return n.number;
+  if (n.kind == NodeKind::kUnary && (n.op == Op::kNeg || n.op == Op::kPlus)) {
+    auto v = constantNumber(n.args[0]);
+    if (v && n.op == Op::kNeg) return -*v;
+    return v;
+  }
+  return std::nullopt;
+}
 
 // Type-checks and lowers a tree. With no kind, `result` has an unknown type, every error found is one for
 // any result and so a compile error; with a kind, errors become callbacks that fail when reached.
 class Lowerer {
  public:
-  Lowerer(Impl& impl, std::optional<Value::Kind> kind) : impl_(impl), kind_(kind) {}
+  // `sample`: the result whose kind (and shape, for an object) the program is for; null while checking.
+  Lowerer(Impl& impl, const Value* sample) : impl_(impl), sample_(sample) {
+    if (sample) kind_ = sample->kind();
+  }
 
   std::optional<Error> compileError;
 
@@ -440,6 +571,12 @@ class Lowerer {
         return binary(n);
       case NodeKind::kIndex:
         return index(n);
+      case NodeKind::kMember:
+        return memberOf(n, lower(n.args[0]), n.text, n.boolean);
+      case NodeKind::kList:
+        return listLiteral(n);
+      case NodeKind::kConditional:
+        return conditional(n);
       case NodeKind::kCall:
         return call(n);
     }
@@ -465,7 +602,7 @@ class Lowerer {
  private:
   Lowered result() {
     Lowered l;
-    l.isResult = true;
+    l.path = 0;
     if (!kind_) return l;
     switch (*kind_) {
       case Value::Kind::kNil:
@@ -486,8 +623,170 @@ class Lowerer {
         l.type = Type::kList;
         l.source = 0;
         break;
+      case Value::Kind::kObject:
+        l.type = Type::kObject;
+        break;
+      case Value::Kind::kList:
+        l.type = Type::kValues;
+        break;
     }
     return l;
+  }
+
+  // Why a nil of the result cannot be used: `result` itself, or a member that is missing or null.
+  std::string nilMessage(const Lowered& v) const {
+    if (v.isResult()) return kNilResult;
+    const std::string name = impl_.pathName(v.path);
+    return name + " is nil (the result has no such member, or it is null): test " + name +
+           " == nil or give a default, e.g. " + name + " ?? 0";
+  }
+
+  int internPath(Impl::Path path) {
+    for (size_t i = 0; i < impl_.paths.size(); ++i) {
+      if (impl_.paths[i] == path) return static_cast<int>(i);
+    }
+    impl_.paths.push_back(std::move(path));
+    return static_cast<int>(impl_.paths.size()) - 1;
+  }
+
+  // base.name, base?.name or base["name"]. Only an object of the result has members; a missing member is
+  // nil, as in expr. The shape the program is for gives each member's type.
+  Lowered memberOf(const Node& at, const Lowered& base, const std::string& name, bool optional) {
+    const std::string quoted = "\"" + name + "\"";
+    if (base.type == Type::kPoison) return base;
+    if (base.type == Type::kAny) return ofType(Type::kAny);
+    if (base.type == Type::kNil) {
+      if (optional || base.chainNil) {
+        Lowered l = ofType(Type::kNil);
+        l.chainNil = true;
+        return l;
+      }
+      if (base.ofResult()) return error(at, Type::kAny, nilMessage(base) + "; or read it with ?.");
+      return error(at, Type::kAny, "cannot read member " + quoted + " of nil");
+    }
+    if (base.type != Type::kObject) {
+      std::string hint;
+      if (base.type == Type::kList) hint = ": index it (result[0]) or use all()/any()";
+      if (base.type == Type::kValues) hint = ": read an element's, e.g. result[0]." + name;
+      return error(at, Type::kAny, "cannot read member " + quoted + " of " + typeName(base) + hint);
+    }
+    return step(base, Impl::Step{name, -1});
+  }
+
+  // The value one step below `base` (an object or a list of values of the result), typed by the shape the
+  // program is for; a missing member is nil.
+  Lowered step(const Lowered& base, Impl::Step next) {
+    Impl::Path path = impl_.paths[static_cast<size_t>(base.path)];
+    path.push_back(std::move(next));
+    Lowered l;
+    l.path = internPath(std::move(path));
+    const Value* v = impl_.resolve(*sample_, l.path);
+    switch (v ? v->kind() : Value::Kind::kNil) {
+      case Value::Kind::kNil:
+        l.type = Type::kNil;
+        break;
+      case Value::Kind::kNumber:
+      case Value::Kind::kBool:
+        l.type = v->kind() == Value::Kind::kNumber ? Type::kNumber : Type::kBool;
+        l.text = "sl_num(" + std::to_string(l.path) + ")";
+        break;
+      case Value::Kind::kString:
+        l.type = Type::kString;
+        break;
+      case Value::Kind::kVector: {
+        Impl::Source src;
+        src.path = l.path;
+        impl_.sources.push_back(std::move(src));
+        l.type = Type::kList;
+        l.source = static_cast<int>(impl_.sources.size()) - 1;
+        break;
+      }
+      case Value::Kind::kObject:
+        l.type = Type::kObject;
+        break;
+      case Value::Kind::kList:
+        l.type = Type::kValues;
+        break;
+    }
+    return l;
+  }
+
+  // An element of a list of values: its index must be written out (its type depends on which element).
+  Lowered element(const Node& n, const Lowered& base) {
+    const auto index = constantNumber(n.args[1]);
+    if (!index) {
+      return error(n.args[1], Type::kAny,
+                   "a list holding more than numbers is indexed with a number written out, e.g. result[0]");
+    }
+    const size_t size = impl_.resolve(*sample_, base.path)->asList().size();
+    if (*index != std::trunc(*index))
+      return error(n, Type::kAny, "index " + shown(*index) + " is not a whole number");
+    const double wanted = *index < 0 ? *index + static_cast<double>(size) : *index;
+    if (wanted < 0 || wanted >= static_cast<double>(size)) {
+      return error(n, Type::kAny,
+                   "index " + shown(*index) + " is out of range: " + impl_.pathName(base.path) + " has " +
+                       std::to_string(size) + (size == 1 ? " value" : " values"));
+    }
+    return step(base, Impl::Step{"", static_cast<int>(wanted)});
+  }
+
+  // [1, -2.5]: numbers written out, a list of constants.
+  Lowered listLiteral(const Node& n) {
+    std::vector<double> values;
+    for (const Node& e : n.args) {
+      auto v = constantNumber(e);
+      if (!v) return error(e, Type::kList, "a list written out may hold only numbers, e.g. [0, 1.5]");
+      values.push_back(*v);
+    }
+    impl_.constantLists.push_back(std::move(values));
+    Impl::Source src;
+    src.constants = static_cast<int>(impl_.constantLists.size()) - 1;
+    impl_.sources.push_back(std::move(src));
+    Lowered l = ofType(Type::kList);
+    l.source = static_cast<int>(impl_.sources.size()) - 1;
+    return l;
+  }
+
+  // cond ? a : b. The branches must both be numbers or both bools: muParser's ?: evaluates only the
+  // branch taken. A condition already known for this kind of result (a nil test, a literal) picks its
+  // branch now, so the other may be of any type: `result.x != nil ? result.x : 0`.
+  Lowered conditional(const Node& n) {
+    Lowered c = lower(n.args[0]);
+    if (c.type != Type::kPoison && !is(c, Type::kBool)) {
+      return wrongArgument(n, Type::kAny, "the condition of ?: must be a bool", c);
+    }
+    if (kind_ && (c.text == "1" || c.text == "0")) return lower(n.args[c.text == "1" ? 1 : 2]);
+    Lowered a = lower(n.args[1]);
+    Lowered b = lower(n.args[2]);
+    if (c.type == Type::kPoison) return c;
+    if (a.type == Type::kPoison && b.type == Type::kPoison) {
+      return ofType(Type::kBool, "((" + c.text + ")?" + failCall(a.fail) + ":" + failCall(b.fail) + ")");
+    }
+    const Lowered& typed = a.type == Type::kPoison || a.type == Type::kAny ? b : a;
+    if (typed.type == Type::kAny || typed.type == Type::kPoison) return ofType(Type::kAny);
+    if (typed.type != Type::kNumber && typed.type != Type::kBool) {
+      return error(n, Type::kAny, "?: must choose between two numbers or two bools, got " + typeName(typed));
+    }
+    for (const Lowered* branch : {&a, &b}) {
+      if (branch->type != typed.type && branch->type != Type::kAny && branch->type != Type::kPoison) {
+        return error(n, typed.type,
+                     "the branches of ?: give " + typeName(a) + " and " + typeName(b) + ": they must agree");
+      }
+    }
+    auto text = [&](const Lowered& v) {
+      return v.type == Type::kPoison ? failCall(v.fail) : v.type == Type::kAny ? std::string("0") : v.text;
+    };
+    return ofType(typed.type, "((" + c.text + ")?(" + text(a) + "):(" + text(b) + "))");
+  }
+
+  // a ?? b: b when a is nil. Whether a is nil is known for each kind (and shape) of result, so b is
+  // lowered, and so evaluated, only where a is nil.
+  Lowered coalesce(const Node& n) {
+    Lowered a = lower(n.args[0]);
+    if (kind_) return a.type == Type::kNil ? lower(n.args[1]) : a;
+    Lowered b = lower(n.args[1]);
+    if (a.type == Type::kNil) return b;
+    return a.type == Type::kAny ? ofType(Type::kAny) : a;
   }
 
   static std::string failCall(int site) { return "sl_fail(" + std::to_string(site) + ")"; }
@@ -510,7 +809,7 @@ class Lowerer {
   // Mismatched operands: names both types, and says what to do when one is a list, nil or a string.
   Lowered mismatch(const Node& at, Type natural, const std::string& what, const Lowered& a, const Lowered& b,
                    const std::string& joiner = "with") {
-    if (isNilResult(a) || isNilResult(b)) return error(at, natural, kNilResult);
+    if (nilOfResult(a) || nilOfResult(b)) return error(at, natural, nilMessage(nilOfResult(a) ? a : b));
     if (a.type == Type::kString && b.type == Type::kString) {
       return error(at, natural, "strings can only be compared with == and !=");
     }
@@ -526,10 +825,11 @@ class Lowerer {
 
   // An argument of the wrong type for a function or operator that takes one.
   Lowered wrongArgument(const Node& at, Type natural, const std::string& what, const Lowered& a) {
-    if (isNilResult(a)) return error(at, natural, kNilResult);
+    if (nilOfResult(a)) return error(at, natural, nilMessage(a));
     std::string hint;
     if (a.type == Type::kList) hint = kListHint;
-    if (a.type == Type::kNumber && a.isResult)
+    if (a.type == Type::kValues) hint = ": it holds more than numbers; read an element, e.g. result[0]";
+    if (a.type == Type::kNumber && a.isResult())
       hint = ": result is a single number; compare it directly, e.g. result >= 0.95";
     return error(at, natural, what + ", got " + typeName(a) + hint);
   }
@@ -549,6 +849,7 @@ class Lowerer {
   }
 
   Lowered binary(const Node& n) {
+    if (n.op == Op::kCoalesce) return coalesce(n);
     Lowered a = lower(n.args[0]);
     Lowered b = lower(n.args[1]);
     if (n.op == Op::kAnd || n.op == Op::kOr) {
@@ -606,12 +907,25 @@ class Lowerer {
     if (a.type == Type::kList && b.type == Type::kList) {
       return error(n, Type::kBool, "cannot compare two lists: compare their elements with all() or any()");
     }
-    if (a.type != b.type || a.type == Type::kList) return mismatch(n, Type::kBool, "cannot compare", a, b);
+    if (a.type == b.type && (a.type == Type::kObject || a.type == Type::kValues)) {
+      return error(n, Type::kBool,
+                   "cannot compare two " + std::string(a.type == Type::kObject ? "objects" : "lists") +
+                       ": compare their members");
+    }
+    if (a.type != b.type || a.type == Type::kList || a.type == Type::kObject || a.type == Type::kValues) {
+      return mismatch(n, Type::kBool, "cannot compare", a, b);
+    }
     if (a.type == Type::kString) {
-      if (a.isResult && b.isResult) return ofType(Type::kBool, yes);
-      if (!a.isResult && !b.isResult) return ofType(Type::kBool, a.literal == b.literal ? yes : no);
-      impl_.strings.push_back(a.isResult ? b.literal : a.literal);
-      const std::string call = "sl_streq(" + std::to_string(impl_.strings.size() - 1) + ")";
+      if (a.ofResult() && b.ofResult() && a.path == b.path) return ofType(Type::kBool, yes);
+      if (!a.ofResult() && !b.ofResult()) return ofType(Type::kBool, a.literal == b.literal ? yes : no);
+      std::string call;
+      if (a.ofResult() && b.ofResult()) {
+        call = "sl_streq2(" + std::to_string(a.path) + "," + std::to_string(b.path) + ")";
+      } else {
+        impl_.strings.push_back(a.ofResult() ? b.literal : a.literal);
+        call = "sl_streq(" + std::to_string(a.ofResult() ? a.path : b.path) + "," +
+               std::to_string(impl_.strings.size() - 1) + ")";
+      }
       return ofType(Type::kBool, eq ? call : "(1-" + call + ")");
     }
     return ofType(Type::kBool, "((" + a.text + ")" + (eq ? "==" : "!=") + "(" + b.text + "))");
@@ -619,17 +933,28 @@ class Lowerer {
 
   Lowered index(const Node& n) {
     Lowered base = lower(n.args[0]);
+    // A string written out names a member: result["name"] is result.name, for any name.
+    if (n.args[1].kind == NodeKind::kString) return memberOf(n, base, n.args[1].text, false);
     Lowered idx = lower(n.args[1]);
     if (base.type == Type::kPoison) return ofType(Type::kNumber, failCall(base.fail));
     if (idx.type == Type::kPoison) return ofType(Type::kNumber, failCall(idx.fail));
+    if (idx.type == Type::kString) {
+      return error(n.args[1], Type::kNumber, "a member name must be written out, e.g. result[\"name\"]");
+    }
     if (!is(idx, Type::kNumber))
       return wrongArgument(n.args[1], Type::kNumber, "an index must be a number", idx);
-    if (base.type == Type::kAny) return ofType(Type::kNumber, "0");
+    if (base.type == Type::kAny) return ofType(Type::kAny);  // result[0] may be a number, or anything
+    if (base.chainNil) return base;
+    if (base.type == Type::kValues) return element(n, base);
     if (base.type == Type::kList) {
       return ofType(Type::kNumber, "sl_at(" + std::to_string(base.source) + ",(" + idx.text + "))");
     }
-    if (isNilResult(base)) return error(n, Type::kNumber, kNilResult);
-    if (base.type == Type::kNumber && base.isResult) {
+    if (nilOfResult(base)) return error(n, Type::kNumber, nilMessage(base));
+    if (base.type == Type::kObject) {
+      return error(n, Type::kNumber,
+                   "cannot index an object: read a member, e.g. result.name or result[\"name\"]");
+    }
+    if (base.type == Type::kNumber && base.isResult()) {
       return error(n, Type::kNumber,
                    "cannot index a number: result is a single number (a scalar); compare it directly, e.g. "
                    "result >= 0.95");
@@ -714,8 +1039,13 @@ class Lowerer {
     if (a.type == Type::kAny) return ofType(Type::kNumber, "0");
     if (a.type == Type::kList) return listOp(ListFn::kLen, n, a.source, -1);
     if (a.type == Type::kString) {
-      return ofType(Type::kNumber,
-                    a.isResult ? "sl_strlen(0)" : numberText(static_cast<double>(codePoints(a.literal))));
+      return ofType(Type::kNumber, a.ofResult() ? "sl_strlen(" + std::to_string(a.path) + ")"
+                                                : numberText(static_cast<double>(codePoints(a.literal))));
+    }
+    if (a.type == Type::kObject || a.type == Type::kValues) {  // fixed by the shape
+      const Value* v = impl_.resolve(*sample_, a.path);
+      const size_t size = a.type == Type::kObject ? v->asObject().size() : v->asList().size();
+      return ofType(Type::kNumber, numberText(static_cast<double>(size)));
     }
     return wrongArgument(n, Type::kNumber, "len() needs a list or a string", a);
   }
@@ -781,8 +1111,9 @@ class Lowerer {
     if (a.type == Type::kPoison) return ofType(Type::kNumber, failCall(a.fail));
     if (a.type == Type::kAny) return ofType(Type::kNumber, "0");
     if (a.type == Type::kNumber) return ofType(Type::kNumber, toInt ? "sl_asint(" + a.text + ")" : a.text);
-    if (a.type == Type::kString && a.isResult)
-      return ofType(Type::kNumber, toInt ? "sl_strint(0)" : "sl_strfloat(0)");
+    if (a.type == Type::kString && a.ofResult()) {
+      return ofType(Type::kNumber, (toInt ? "sl_strint(" : "sl_strfloat(") + std::to_string(a.path) + ")");
+    }
     if (a.type == Type::kString) {
       auto v = toInt ? parseIntText(a.literal) : parseFloatText(a.literal);
       if (v) return ofType(Type::kNumber, numberText(*v));
@@ -794,12 +1125,15 @@ class Lowerer {
   }
 
   Impl& impl_;
+  const Value* sample_ = nullptr;
   std::optional<Value::Kind> kind_;
   int depth_ = 0;
 };
 
 int startColumn(const Node& n) {
-  if ((n.kind == NodeKind::kBinary || n.kind == NodeKind::kIndex) && !n.args.empty())
+  if ((n.kind == NodeKind::kBinary || n.kind == NodeKind::kIndex || n.kind == NodeKind::kMember ||
+       n.kind == NodeKind::kConditional) &&
+      !n.args.empty())
     return startColumn(n.args[0]);
   return n.column;
 }
@@ -817,7 +1151,14 @@ std::string notABool(const Lowered& top) {
       hint = ": use all()/any() or index it (result[0])";
       break;
     case Type::kNil:
-      hint = ": use isNil(result) or default(result, 0)";
+      hint = top.ofResult() && !top.isResult() ? ": compare it with nil, or give a default with ??"
+                                               : ": use isNil(result) or default(result, 0)";
+      break;
+    case Type::kObject:
+      hint = ": read a member, e.g. result.ok";
+      break;
+    case Type::kValues:
+      hint = ": read an element, e.g. result[0]";
       break;
     default:
       break;
@@ -834,10 +1175,10 @@ CompiledCondition::~CompiledCondition() = default;
 
 const std::string& CompiledCondition::source() const { return impl_->source; }
 
-void Impl::lowerProgram(Value::Kind kind) {
-  Lowerer lowerer(*this, kind);
+Impl::Program Impl::lowerProgram(const Value& sample) {
+  Lowerer lowerer(*this, &sample);
   const Lowered program = lowerer.lower(tree);
-  Program& out = programs[static_cast<int>(kind)];
+  Program out;
   if (program.type == Type::kPoison) {
     out.fail = program.fail;
   } else if (program.type != Type::kBool) {
@@ -847,6 +1188,24 @@ void Impl::lowerProgram(Value::Kind kind) {
     out.parser = newParser(program.text);
   }
   out.lowered = true;
+  return out;
+}
+
+const Impl::Program* Impl::programFor(const Value& result) {
+  if (!hasShape(result.kind())) {
+    Program& program = programs[static_cast<int>(result.kind())];
+    if (!program.lowered) program = lowerProgram(result);
+    return &program;
+  }
+  std::string shape;
+  appendShape(result, shape);
+  for (auto& [known, program] : shapes) {
+    if (known == shape) return &program;
+  }
+  if (shapes.size() >= kMaxShapes) return nullptr;
+  Program program = lowerProgram(result);
+  shapes.emplace_back(std::move(shape), std::move(program));
+  return &shapes.back().second;
 }
 
 Result<CompiledCondition> compile(std::string_view condition) {
@@ -855,7 +1214,7 @@ Result<CompiledCondition> compile(std::string_view condition) {
   auto impl = std::make_unique<Impl>();
   impl->source = std::string(condition);
   try {
-    Lowerer check(*impl, std::nullopt);
+    Lowerer check(*impl, nullptr);
     const Lowered top = check.lower(*tree);
     if (check.compileError) return *check.compileError;
     if (top.type != Type::kAny && top.type != Type::kBool) {
@@ -872,16 +1231,19 @@ Result<CompiledCondition> compile(std::string_view condition) {
 
 Result<bool> CompiledCondition::evaluate(const Value& result) const {
   Impl& im = *impl_;
-  const Impl::Program& program = im.programs[static_cast<int>(result.kind())];
-  if (!program.lowered) {
-    try {
-      im.lowerProgram(result.kind());
-    } catch (const mu::Parser::exception_type& e) {
-      return Error{"internal error: the condition did not compile to muParser: " + e.GetMsg()};
-    } catch (const std::exception& e) {
-      return Error{std::string("internal error compiling the condition: ") + e.what()};
-    }
+  const Impl::Program* found = nullptr;
+  try {
+    found = im.programFor(result);
+  } catch (const mu::Parser::exception_type& e) {
+    return Error{"internal error: the condition did not compile to muParser: " + e.GetMsg()};
+  } catch (const std::exception& e) {
+    return Error{std::string("internal error compiling the condition: ") + e.what()};
   }
+  if (!found) {
+    return Error{"the result's objects came in more than " + std::to_string(kMaxShapes) +
+                 " shapes (members and their types): a condition compiles one program per shape"};
+  }
+  const Impl::Program& program = *found;
   im.current = &result;
   if (program.fail >= 0) {
     Error e{im.failMessage(program.fail)};

@@ -25,6 +25,10 @@ enum class Tok {
   kLBrace,
   kRBrace,
   kComma,
+  kDot,          // .
+  kQuestionDot,  // ?.
+  kQuestion,     // ? of ?:
+  kColon,        // : of ?:
   kOperator,
   kEnd
 };
@@ -54,7 +58,7 @@ const Tok* singleCharToken(char c) {
                  {'{', Tok::kLBrace},   {'}', Tok::kRBrace},   {',', Tok::kComma},    {'#', Tok::kHash},
                  {'<', Tok::kOperator}, {'>', Tok::kOperator}, {'!', Tok::kOperator}, {'+', Tok::kOperator},
                  {'-', Tok::kOperator}, {'*', Tok::kOperator}, {'/', Tok::kOperator}, {'%', Tok::kOperator},
-                 {'^', Tok::kOperator}};
+                 {'^', Tok::kOperator}, {'.', Tok::kDot},      {'?', Tok::kQuestion}, {':', Tok::kColon}};
   for (const auto& row : kSingle) {
     if (row.c == c) return &row.type;
   }
@@ -72,9 +76,6 @@ std::string rejectedCharacter(std::string_view ch) {
       {'=', "unexpected \"=\": compare with =="},
       {'&', "unexpected \"&\": write && (or and)"},
       {'|', "unexpected \"|\": write || (or or); pipes are not supported"},
-      {'?', "unexpected \"?\": the ?: and ?? operators are not supported; use && and ||"},
-      {':', "unexpected \":\": slices and ?: are not supported"},
-      {'.', "unexpected \".\": member access and ranges are not supported"},
   };
   for (const auto& row : kRejected) {
     if (row.c == c) return std::string(row.message);
@@ -187,8 +188,14 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
       t.type = Tok::kString;
       t.text = std::move(value);
       i = j;
+    } else if (s.substr(i, 2) == "..") {
+      return errorAt(column, "unexpected \"..\": ranges are not supported");
+    } else if (s.substr(i, 2) == "?." && !(i + 2 < s.size() && isDigit(s[i + 2]))) {
+      t.type = Tok::kQuestionDot;  // not `c ?.5 : 1`, whose "?" is the conditional's
+      t.text = "?.";
+      i += 2;
     } else {
-      static constexpr std::string_view kTwoChar[] = {"==", "!=", "<=", ">=", "&&", "||", "**"};
+      static constexpr std::string_view kTwoChar[] = {"==", "!=", "<=", ">=", "&&", "||", "**", "??"};
       const std::string_view two = s.substr(i, 2);
       bool matched = false;
       for (auto op : kTwoChar) {
@@ -250,7 +257,8 @@ struct BinaryInfo {
   bool rightAssociative;
 };
 
-// expr-lang's precedences: || 10, && 15, comparisons 20, + - 30, * / % 60, ** ^ 100 (right-associative).
+// expr-lang's precedences: || 10, && 15, comparisons 20, + - 30, * / % 60, ** ^ 100 (right-associative),
+// ?? 500; the conditional ?: is below them all.
 bool binaryOperator(const Token& t, BinaryInfo& info) {
   if (t.type == Tok::kIdent) {
     if (t.text == "or") return info = {Op::kOr, 10, false}, true;
@@ -262,11 +270,12 @@ bool binaryOperator(const Token& t, BinaryInfo& info) {
     std::string_view text;
     BinaryInfo info;
   } kTable[] = {
-      {"||", {Op::kOr, 10, false}}, {"&&", {Op::kAnd, 15, false}}, {"==", {Op::kEq, 20, false}},
-      {"!=", {Op::kNe, 20, false}}, {"<", {Op::kLt, 20, false}},   {">", {Op::kGt, 20, false}},
-      {"<=", {Op::kLe, 20, false}}, {">=", {Op::kGe, 20, false}},  {"+", {Op::kAdd, 30, false}},
-      {"-", {Op::kSub, 30, false}}, {"*", {Op::kMul, 60, false}},  {"/", {Op::kDiv, 60, false}},
-      {"%", {Op::kMod, 60, false}}, {"**", {Op::kPow, 100, true}}, {"^", {Op::kPow, 100, true}},
+      {"||", {Op::kOr, 10, false}},        {"&&", {Op::kAnd, 15, false}}, {"==", {Op::kEq, 20, false}},
+      {"!=", {Op::kNe, 20, false}},        {"<", {Op::kLt, 20, false}},   {">", {Op::kGt, 20, false}},
+      {"<=", {Op::kLe, 20, false}},        {">=", {Op::kGe, 20, false}},  {"+", {Op::kAdd, 30, false}},
+      {"-", {Op::kSub, 30, false}},        {"*", {Op::kMul, 60, false}},  {"/", {Op::kDiv, 60, false}},
+      {"%", {Op::kMod, 60, false}},        {"**", {Op::kPow, 100, true}}, {"^", {Op::kPow, 100, true}},
+      {"??", {Op::kCoalesce, 500, false}},
   };
   for (const auto& row : kTable) {
     if (row.text == t.text) return info = row.info, true;
@@ -331,8 +340,29 @@ class Parser {
       n.args.push_back(std::move(*right));
       left = std::move(n);
     }
+    if (minPrecedence == 0 && peek().type == Tok::kQuestion && left) left = conditional(std::move(*left));
     --nesting_;
     return left;
+  }
+
+  // cond ? a : b, right-associative: each branch is a whole expression, itself maybe a conditional.
+  Result<Node> conditional(Node condition) {
+    const Token& question = next();
+    auto yes = expression(0);
+    if (!yes) return yes;
+    if (peek().type != Tok::kColon) {
+      return errorAt(peek().column, "unexpected " + describeToken(peek()) + ": expected \":\" of ?:");
+    }
+    next();
+    auto no = expression(0);
+    if (!no) return no;
+    Node n;
+    n.kind = NodeKind::kConditional;
+    n.column = question.column;
+    n.args.push_back(std::move(condition));
+    n.args.push_back(std::move(*yes));
+    n.args.push_back(std::move(*no));
+    return n;
   }
 
   Result<Node> unary() {
@@ -353,22 +383,58 @@ class Parser {
     return n;
   }
 
+  // Indexing and member access, on any value: result[0], (result)[0], result.name, result?.name.
   Result<Node> postfix() {
     auto node = primary();
     if (!node) return node;
-    while (peek().type == Tok::kLBracket) {
-      const Token& open = next();
-      auto index = expression(0);
-      if (!index) return index;
-      if (auto closing = expect(Tok::kRBracket, "]")) return *closing;
+    while (true) {
       Node n;
-      n.kind = NodeKind::kIndex;
-      n.column = open.column;
-      n.args.push_back(std::move(*node));
-      n.args.push_back(std::move(*index));
+      n.column = peek().column;
+      if (peek().type == Tok::kLBracket) {
+        next();
+        auto index = expression(0);
+        if (!index) return index;
+        if (peek().type == Tok::kColon) return errorAt(peek().column, "slices are not supported");
+        if (auto closing = expect(Tok::kRBracket, "]")) return *closing;
+        n.kind = NodeKind::kIndex;
+        n.args.push_back(std::move(*node));
+        n.args.push_back(std::move(*index));
+      } else if (peek().type == Tok::kDot || peek().type == Tok::kQuestionDot) {
+        n.boolean = next().type == Tok::kQuestionDot;
+        if (peek().type != Tok::kIdent) {
+          return errorAt(peek().column, "unexpected " + describeToken(peek()) +
+                                            ": expected a member name after " +
+                                            (n.boolean ? "\"?.\"" : "\".\""));
+        }
+        n.kind = NodeKind::kMember;
+        n.text = next().text;
+        n.args.push_back(std::move(*node));
+      } else {
+        return node;
+      }
       node = std::move(n);
     }
-    return node;
+  }
+
+  // A list written out: [1, 2.5, -3].
+  Result<Node> list(const Token& open) {
+    Node n;
+    n.kind = NodeKind::kList;
+    n.column = open.column;
+    while (peek().type != Tok::kRBracket) {
+      auto element = expression(0);
+      if (!element) return element;
+      n.args.push_back(std::move(*element));
+      if (peek().type == Tok::kComma) {
+        next();
+        continue;
+      }
+      if (peek().type != Tok::kRBracket) {
+        return errorAt(peek().column, "unexpected " + describeToken(peek()) + ": expected \",\" or \"]\"");
+      }
+    }
+    next();  // ]
+    return n;
   }
 
   Result<Node> primary() {
@@ -399,10 +465,13 @@ class Parser {
       }
       case Tok::kIdent:
         return identifier(t);
+      case Tok::kLBracket:
+        return list(t);
       default:
-        return errorAt(t.column,
-                       "unexpected " + describeToken(t) +
-                           ": expected a value (a number, result, a string, a function call or \"(\")");
+        return errorAt(
+            t.column,
+            "unexpected " + describeToken(t) +
+                ": expected a value (a number, result, a string, a list, a function call or \"(\")");
     }
   }
 
@@ -553,6 +622,8 @@ std::string_view opName(Op op) {
       return "&&";
     case Op::kOr:
       return "||";
+    case Op::kCoalesce:
+      return "??";
   }
   return "?";
 }

@@ -10,7 +10,21 @@
 
 namespace sluice::analysis::condition {
 
-enum class NodeKind { kNumber, kString, kBool, kNil, kResult, kElement, kUnary, kBinary, kIndex, kCall };
+enum class NodeKind {
+  kNumber,
+  kString,
+  kBool,
+  kNil,
+  kResult,
+  kElement,
+  kList,  // [1, 2]: args are the elements
+  kUnary,
+  kBinary,
+  kIndex,
+  kMember,       // value.name or value?.name: text is the name, boolean says `?.`
+  kConditional,  // cond ? a : b
+  kCall
+};
 
 enum class Op {
   kNeg,
@@ -29,7 +43,8 @@ enum class Op {
   kLe,
   kGe,  // comparison
   kAnd,
-  kOr,  // logic
+  kOr,        // logic
+  kCoalesce,  // ??
 };
 
 enum class Fn {
@@ -59,11 +74,13 @@ struct Node {
   Op op = Op::kAdd;        // kUnary, kBinary
   Fn fn = Fn::kLen;        // kCall
   double number = 0;       // kNumber
-  bool boolean = false;    // kBool
+  bool boolean = false;    // kBool; kMember: written `?.`
   std::string text;        // kString: the unescaped literal; kCall: the function's name; kUnary/kBinary: the
                            // operator as written
   int depth = 0;           // kElement: how many predicates enclose this `#` (1 = innermost of one)
-  std::vector<Node> args;  // operands, the indexed value and the index, or call arguments (a predicate last)
+  std::vector<Node> args;  // operands, the indexed value and the index, the object of a member, the
+                           // condition and the two branches of ?:, list elements, or call arguments (a
+                           // predicate last)
 };
 
 // Parses a whole condition. A compile error reads "column N: what was found, what was expected".

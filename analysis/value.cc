@@ -1,15 +1,37 @@
 // The result value and its JSON form.
 #include "analysis/value.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "base/json_text.h"
-#include "base/utf8.h"
 
 namespace sluice::analysis {
+
+Value Value::object(std::vector<ObjectMember> members) {
+  std::stable_sort(members.begin(), members.end(),
+                   [](const ObjectMember& a, const ObjectMember& b) { return a.name < b.name; });
+  std::vector<ObjectMember> unique;
+  unique.reserve(members.size());
+  for (auto& m : members) {
+    if (!unique.empty() && unique.back().name == m.name) {
+      unique.back() = std::move(m);
+    } else {
+      unique.push_back(std::move(m));
+    }
+  }
+  return Value(Storage(std::in_place_index<5>, std::move(unique)));
+}
+
+const ObjectMember* Value::member(std::string_view name) const {
+  const auto& members = asObject();
+  auto it = std::lower_bound(members.begin(), members.end(), name,
+                             [](const ObjectMember& m, std::string_view n) { return m.name < n; });
+  return it != members.end() && it->name == name ? &*it : nullptr;
+}
 
 std::string describe(const Value& value) {
   switch (value.kind()) {
@@ -25,6 +47,12 @@ std::string describe(const Value& value) {
       const size_t n = value.asVector().size();
       if (n == 0) return "an empty list";
       return n == 1 ? "a list of 1 number" : "a list of " + std::to_string(n) + " numbers";
+    }
+    case Value::Kind::kObject:
+      return "an object";
+    case Value::Kind::kList: {
+      const size_t n = value.asList().size();
+      return n == 1 ? "a list of 1 value" : "a list of " + std::to_string(n) + " values";
     }
   }
   return "a value";
@@ -76,27 +104,17 @@ std::string quoteBareSpecials(std::string_view text) {
   return out;
 }
 
-// A value as JSON for a message, cut short: an item of a result can be as long as the command line.
-std::string shortDump(const nlohmann::json& item) {
-  constexpr size_t kMax = 64;
-  std::string text = item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > kMax) text = std::string(utf8Prefix(text, kMax)) + "...";
-  return text;
-}
-
-}  // namespace
-
-Result<Value> parseResultJson(std::string_view text) {
-  auto parsed = parseJsonText(quoteBareSpecials(text));
-  if (!parsed) return Error{"the result is " + parsed.error()};
-  const nlohmann::json& doc = *parsed;
+// A JSON value as a result. `specials`: the strings NaN, +Inf, -Inf and Inf are numbers.
+Value fromJson(const nlohmann::json& doc, bool specials) {
+  auto special = [&](const nlohmann::json& item) {
+    return specials && item.is_string() ? specialNumber(item.get_ref<const std::string&>()) : std::nullopt;
+  };
   if (doc.is_null()) return Value();
   if (doc.is_boolean()) return Value::boolean(doc.get<bool>());
   if (doc.is_number()) return Value::number(doc.get<double>());
   if (doc.is_string()) {
-    const auto s = doc.get<std::string>();
-    if (auto special = specialNumber(s)) return Value::number(*special);
-    return Value::string(s);
+    if (auto number = special(doc)) return Value::number(*number);
+    return Value::string(doc.get<std::string>());
   }
   if (doc.is_array()) {
     std::vector<double> numbers;
@@ -104,15 +122,31 @@ Result<Value> parseResultJson(std::string_view text) {
     for (const auto& item : doc) {
       if (item.is_number()) {
         numbers.push_back(item.get<double>());
-      } else if (auto special = item.is_string() ? specialNumber(item.get<std::string>()) : std::nullopt) {
-        numbers.push_back(*special);
+      } else if (auto number = special(item)) {
+        numbers.push_back(*number);
       } else {
-        return Error{"the result array must hold only numbers; found " + shortDump(item)};
+        std::vector<Value> items;
+        items.reserve(doc.size());
+        for (const auto& each : doc) items.push_back(fromJson(each, specials));
+        return Value::list(std::move(items));
       }
     }
     return Value::vector(std::move(numbers));
   }
-  return Error{"the result must be a number, an array of numbers, null, a bool or a string; got an object"};
+  std::vector<ObjectMember> members;
+  members.reserve(doc.size());
+  for (const auto& [name, item] : doc.items()) members.push_back({name, fromJson(item, specials)});
+  return Value::object(std::move(members));
 }
+
+}  // namespace
+
+Result<Value> parseResultJson(std::string_view text) {
+  auto parsed = parseJsonText(quoteBareSpecials(text));
+  if (!parsed) return Error{"the result is " + parsed.error()};
+  return fromJson(*parsed, true);
+}
+
+Value valueFromJson(const nlohmann::json& doc) { return fromJson(doc, false); }
 
 }  // namespace sluice::analysis

@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev libssl-dev libre2-dev libspdlog-dev prometheus curl jq procps zsh
   protobuf-compiler libprotobuf-dev libsnappy-dev libgit2-dev libarchive-dev age openssh-server
   clang-format clang-tidy clang libclang-rt-14-dev
+  golang-go golang-github-antonmedv-expr-dev
 )
 
 missing=()

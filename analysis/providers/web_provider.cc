@@ -35,7 +35,7 @@ std::string withoutUserInfo(const std::string& url) {
 }
 
 // The first jsonPath match as a condition's `result`.
-Result<ProviderResult> fromMatch(const json& match) {
+ProviderResult fromMatch(const json& match) {
   ProviderResult out;
   if (match.is_number()) {
     out.value = Value::number(match.get<double>());
@@ -48,20 +48,10 @@ Result<ProviderResult> fromMatch(const json& match) {
   } else if (match.is_string()) {
     out.value = Value::string(match.get<std::string>());
     out.text = match.get<std::string>();
-  } else if (match.is_array()) {
-    std::vector<double> values;
-    for (const json& e : match) {
-      if (!e.is_number()) {
-        return Error{"the jsonPath selected a list holding " + std::string(e.type_name()) +
-                     " values; a condition can use a list of numbers only: " + snippet(match.dump())};
-      }
-      values.push_back(e.get<double>());
-    }
-    out.value = Value::vector(std::move(values));
-    out.text = match.dump();
   } else {
-    return Error{"the jsonPath selected an object; select a number, bool, string or list of numbers in it: " +
-                 snippet(match.dump())};
+    // An object's members are read as result.name; a list holding more than numbers by a written index.
+    out.value = valueFromJson(match);
+    out.text = match.dump();
   }
   return out;
 }
@@ -121,9 +111,7 @@ class WebProvider final : public Provider {
         return Error{"jsonPath " + path + " matched nothing in the answer of " + shownUrl + ": " +
                      snippet(response.body)};
       }
-      auto result = fromMatch(matches->front());
-      if (!result) return Error{"jsonPath " + path + ": " + result.error()};
-      out = std::move(*result);
+      out = fromMatch(matches->front());
     }
     out.metadata["url"] = shownUrl;
     out.metadata["method"] = method;

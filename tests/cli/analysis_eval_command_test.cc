@@ -55,13 +55,17 @@ TEST_CASE("sluice analysis eval prints true or false (exit 0) or the error (exit
       {"median(result) > 1", "[1]", 2, "column 1: unknown function \"median\""},
       {"result > )", "1", 2, "column 10: unexpected token \")\""},
       {"result", "1", 2, "the condition gives a number, not true or false"},
-      {"result > 1", "{\"a\": 1}", 2, "--result: the result must be a number"},
+      {"result.ok && result.ratio >= 0.95", "{\"ok\": true, \"ratio\": 0.97}", 0, "true\n"},
+      {"(result ?? 0) < 0.05", "null", 0, "true\n"},
+      {"len(result) > 0 ? filter(result, # > 1)[-1] == 3 : false", "[1, 3]", 0, "true\n"},
+      {"result > 1", "{\"a\": 1}", 2, "cannot compare an object with a number"},
+      {"result.missing > 1", "{\"a\": 1}", 2, "result.missing is nil"},
       {"result > 1", "[1,", 2, "--result: the result is not valid JSON"},
       {"'é' == 'e' ≥ 1", "1", 2, "column 12: unexpected character \"≥\""},
       {"result > 1\a", "1", 2, "column 11: unexpected control character U+0007"},
       {"result == \"é\\ü\"", "1", 2, "column 13: unknown escape \\ü in a string"},
-      {"result > 1", "[1, \"ééééééééééééééééééééééééééééééééééééééééééééé\"]", 2,
-       "the result array must hold only numbers; found \"ééééééééééééééééééééééééééééééé...\n"},
+      {"result[-1] == \"é\" && result[0] == 1", "[1, \"é\"]", 0, "true\n"},
+      {"result > 1", "[1, \"é\"]", 2, "cannot compare a list of 2 values with a number"},
   };
   for (const Row& row : rows) {
     INFO(row.condition << " with " << row.result);
@@ -85,7 +89,7 @@ TEST_CASE("a --result nested past the limit is an error, not a crash", "[analysi
       "an input\n");
   const Run underLimit = runEval("result > 1", std::string(199, '[') + std::string(199, ']'));
   CHECK(underLimit.exitCode == 2);
-  CHECK_THAT(underLimit.output, Catch::Contains("the result array must hold only numbers; found [[[["));
+  CHECK_THAT(underLimit.output, Catch::Contains("cannot compare a list of 1 value with a number"));
 }
 
 }  // namespace

@@ -40,8 +40,11 @@ void checkCondition(std::string_view text) {
     return;
   }
   using sluice::analysis::Value;
-  for (const Value& v : {Value(), Value::number(0.5), Value::boolean(true), Value::string("x"),
-                         Value::vector({}), Value::vector({1, 2})}) {
+  const Value object = *sluice::analysis::parseResultJson(
+      R"({"a": 1, "ok": true, "s": "x", "l": [1, 2], "o": {"b": null}, "v": [{"x": 1}, "y"]})");
+  for (const Value& v :
+       {Value(), Value::number(0.5), Value::boolean(true), Value::string("x"), Value::vector({}),
+        Value::vector({1, 2}), object, Value::list({Value::number(1), Value::string("x"), object})}) {
     (void)condition->evaluate(v);
   }
 }

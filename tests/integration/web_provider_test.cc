@@ -77,16 +77,22 @@ TEST_CASE("web provider turns the first jsonPath match into the result (fake pee
   REQUIRE(ratio.ok());
   CHECK(ratio->value.asNumber() == 0.99);
 
-  // The default jsonPath {$} is the whole document; an object is not a result a condition can use.
+  // The default jsonPath {$} is the whole document: an object, whose members a condition reads.
   auto whole = provider->measure(webMetric(peer.url("/metrics"), ""), timeFromUnix(0));
-  REQUIRE_FALSE(whole.ok());
-  CHECK_THAT(whole.error(),
-             Catch::StartsWith("jsonPath {$}: the jsonPath selected an object; select a number, "
-                               "bool, string or list of numbers in it: {\"data\":"));
-  // A list holding objects is refused for the same reason.
+  REQUIRE(whole.ok());
+  REQUIRE(whole->value.kind() == Value::Kind::kObject);
+  const ObjectMember* data = whole->value.member("data");
+  REQUIRE(data != nullptr);
+  REQUIRE(data->value.kind() == Value::Kind::kObject);
+  CHECK(data->value.member("ratio")->value.asNumber() == 0.99);
+  CHECK(data->value.member("latencies")->value.asVector() == std::vector<double>{120, 80.5});
+  // A list holding objects is a list of values, its elements read by index: result[1].name.
   auto items = provider->measure(webMetric(peer.url("/metrics"), "{$.items}"), timeFromUnix(0));
-  REQUIRE_FALSE(items.ok());
-  CHECK_THAT(items.error(), Catch::Contains("a condition can use a list of numbers only"));
+  REQUIRE(items.ok());
+  REQUIRE(items->value.kind() == Value::Kind::kList);
+  REQUIRE(items->value.asList().size() == 2);
+  CHECK(items->value.asList()[1].member("name")->value.asString() == "b");
+  CHECK(items->text == R"([{"name":"a","x":3},{"name":"b","x":4}])");
 }
 
 TEST_CASE("web provider errors: a jsonPath miss, a bad jsonPath, non-2xx, timeout (fake peer)",
