@@ -207,15 +207,23 @@ void ObjectReader::warnUnknown() {
 }
 
 void readObjectMeta(ObjectReader& o, ObjectMeta& meta) {
-  o.readRequired("name", meta.name);
+  // Kubernetes takes generateName instead of a name on create.
+  o.read("generateName", meta.generateName, readString);
+  if (meta.generateName.empty() && !o.has("name")) {
+    o.reporter().error(o.path("name"), "is required (or generateName, for the server to make one)");
+  } else if (meta.generateName.empty()) {
+    o.readRequired("name", meta.name);
+  } else {
+    o.read("name", meta.name, readString);
+  }
   o.read("namespace", meta.ns, readString);
   o.read("uid", meta.uid, readString);
   o.read("resourceVersion", meta.resourceVersion, readString);
   o.read("generation", meta.generation, readInt64);
   o.read("labels", meta.labels, readStringMap);
   o.read("annotations", meta.annotations, readStringMap);
-  o.ignore({"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName",
-            "finalizers", "ownerReferences", "managedFields", "selfLink"});
+  o.ignore({"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers",
+            "ownerReferences", "managedFields", "selfLink"});
 }
 
 namespace {

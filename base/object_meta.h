@@ -10,7 +10,8 @@ namespace sluice {
 
 struct ObjectMeta {
   std::string name;
-  std::string ns;  // "namespace" on the wire
+  std::string generateName;  // with no name: the API server makes one from this prefix when it creates it
+  std::string ns;            // "namespace" on the wire
   std::string uid;
   std::string resourceVersion;
   int64_t generation = 0;

@@ -81,6 +81,14 @@ void checkObject(const Document& doc, Diagnostics& diags) {
       for (const auto& e : kube::validateObjectName(name->get<std::string>(), false, "metadata.name"))
         diags.add(doc.source.diagnostic(Severity::Error, e.field, e.detail));
     }
+    const auto prefix = meta->find("generateName");
+    if (prefix != meta->end() && prefix->is_string() && !prefix->get_ref<const std::string&>().empty()) {
+      // Checked as Kubernetes does: a name, once the trailing '-' (before the random suffix) is masked.
+      std::string masked = prefix->get<std::string>();
+      if (masked.back() == '-') masked.back() = 'a';
+      for (const auto& e : kube::validateObjectName(masked, false, "metadata.generateName"))
+        diags.add(doc.source.diagnostic(Severity::Error, e.field, e.detail));
+    }
   }
   const auto spec = object.find("spec");
   if (object.value("kind", "") != "Rollout" || spec == object.end() || !spec->is_object()) return;

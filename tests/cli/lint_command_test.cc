@@ -119,6 +119,17 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "query the metric with the prometheus provider, or the web provider if it has an HTTP API\n"
        "3 errors, 0 warnings in 1 file\n",
        1},
+      {"generateName stands for a name, as Kubernetes takes it, and is checked as a name prefix",
+       "lint tests/data/lint/generate-name.yaml",
+       "tests/data/lint/generate-name.yaml:16:3: error: metadata.generateName: Invalid value: \"Smoke_\": a "
+       "lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
+       "must "
+       "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+       "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')\n"
+       "tests/data/lint/generate-name.yaml:26:1: error: metadata.name: is required (or generateName, for the "
+       "server to make one)\n"
+       "2 errors, 0 warnings in 1 file\n",
+       1},
       {"malformed YAML is an error", "lint tests/data/lint/malformed.yaml",
        "tests/data/lint/malformed.yaml:4:5: error: invalid YAML: end of map flow not found\n"
        "1 error, 0 warnings in 1 file\n",
