@@ -46,8 +46,14 @@ struct ReplicaSetView {
   std::string name;
   std::string podTemplateHash;  // label sluice.dev/pod-template-hash
   int64_t revision = 0;         // annotation sluice.dev/revision
-  int specReplicas = 0;         // spec.replicas: what it was asked for
-  int replicas = 0;             // status.replicas: pods that exist
+  // The label its selector and its pods carry the hash under: Sluice's, or on a ReplicaSet adopted from
+  // Argo Rollouts, Argo's (kArgoPodTemplateHashLabel). A Service pointed at it selects by this key.
+  std::string hashLabel = kPodTemplateHashLabel;
+  // Only with Argo's hashLabel: its pod template, by which the engine knows the revision it runs (Argo's
+  // hash cannot be computed again). Null otherwise.
+  nlohmann::json podTemplate;
+  int specReplicas = 0;  // spec.replicas: what it was asked for
+  int replicas = 0;      // status.replicas: pods that exist
   int readyReplicas = 0;
   int availableReplicas = 0;
   std::optional<Time> scaleDownDeadline;  // annotation sluice.dev/scale-down-deadline
@@ -99,6 +105,11 @@ struct Observed {
   // hash of a new one that would take such a name is made again with the next status.collisionCount, as
   // Kubernetes' Deployment controller does.
   std::set<std::string> foreignReplicaSetNames;
+  // ReplicaSets Argo Rollouts made for a Rollout of this name (named <rollout>-<hash> with its hash label,
+  // controlled by an argoproj.io Rollout of the name or by nothing) that are not yet this Rollout's: the
+  // engine adopts them (AdoptReplicaSet) before it decides anything else. Read with hashLabel Argo's and
+  // their podTemplate.
+  std::vector<ReplicaSetView> adoptableReplicaSets;
 };
 
 // ---- what to do ------------------------------------------------------------------------------------
@@ -127,6 +138,15 @@ struct ScaleReplicaSet {
   Time scaleDownDeadline{};  // with DeadlineChange::Set
 };
 
+// Take over a ReplicaSet Argo Rollouts made (Observed::adoptableReplicaSets): the Rollout becomes its
+// controller in place of Argo's Rollout, it gets the label sluice.dev/pod-template-hash (its hash) and the
+// revision and scale-down deadline Argo annotated; its selector, its pod template and its pods stay as
+// they are, so no pod restarts.
+struct AdoptReplicaSet {
+  std::string name;
+  std::string podTemplateHash;
+};
+
 // Delete an old ReplicaSet beyond revisionHistoryLimit.
 struct DeleteReplicaSet {
   std::string name;
@@ -140,10 +160,12 @@ struct SetTrafficWeight {
   std::string stableHash;
 };
 
-// Point a Service's selector at a pod-template hash (canaryService, stableService).
+// Point a Service's selector at a pod-template hash (canaryService, stableService), under the label key of
+// that revision's pods; the other key (Sluice's or Argo's) leaves the selector in the same write.
 struct SetServiceSelector {
   std::string service;
   std::string podTemplateHash;
+  std::string hashLabel = kPodTemplateHashLabel;
 };
 
 struct SetHeaderRoute {
@@ -201,7 +223,7 @@ struct EmitEvent {
 using Action =
     std::variant<CreateReplicaSet, ScaleReplicaSet, DeleteReplicaSet, SetTrafficWeight, SetServiceSelector,
                  SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes, CreateAnalysisRun, TerminateAnalysisRun,
-                 DeleteAnalysisRun, RestartPods, ScaleWorkload, EmitEvent>;
+                 DeleteAnalysisRun, RestartPods, ScaleWorkload, EmitEvent, AdoptReplicaSet>;
 
 struct Decision {
   RolloutStatus status;                  // the whole next status; the shell writes it only if it changed

@@ -25,6 +25,12 @@ inline constexpr const char* kPodTemplateHashLabel = "sluice.dev/pod-template-ha
 inline constexpr const char* kRevisionAnnotation = "sluice.dev/revision";
 inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-down-deadline";
 
+// The ones Argo Rollouts writes on its ReplicaSets (the hash label on their pods and in their selectors
+// and its Services' selectors too), read when a Rollout moved over from it adopts what it left.
+inline constexpr const char* kArgoPodTemplateHashLabel = "rollouts-pod-template-hash";
+inline constexpr const char* kArgoRevisionAnnotation = "rollout.argoproj.io/revision";
+inline constexpr const char* kArgoScaleDownDeadlineAnnotation = "scale-down-deadline";
+
 // An int or a percentage, as maxSurge and maxUnavailable take ("25%" or 2).
 using sluice::IntOrPercent;
 
