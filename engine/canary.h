@@ -46,20 +46,20 @@ struct ReplicaSetView {
   std::string name;
   std::string podTemplateHash;  // label sluice.dev/pod-template-hash
   int64_t revision = 0;         // annotation sluice.dev/revision
-  // The label its selector and its pods carry the hash under: Sluice's, or on a ReplicaSet adopted from
-  // Argo Rollouts, Argo's (kArgoPodTemplateHashLabel). A Service pointed at it selects by this key.
-  std::string hashLabel = kPodTemplateHashLabel;
-  // Only with Argo's hashLabel: its pod template, by which the engine knows the revision it runs (Argo's
-  // hash cannot be computed again). Null otherwise.
-  nlohmann::json podTemplate;
-  int specReplicas = 0;  // spec.replicas: what it was asked for
-  int replicas = 0;      // status.replicas: pods that exist
+  int specReplicas = 0;         // spec.replicas: what it was asked for
+  int replicas = 0;             // status.replicas: pods that exist
   int readyReplicas = 0;
   int availableReplicas = 0;
   std::optional<Time> scaleDownDeadline;  // annotation sluice.dev/scale-down-deadline
   // Filled by the world only while a restart is due (restartToObserve gives the instant to count from);
   // nullopt otherwise, so a settled Rollout costs no pod list.
   std::optional<RestartPodCounts> restartPods;
+  // The label its selector and its pods carry the hash under: Sluice's, or on a ReplicaSet adopted from
+  // Argo Rollouts, Argo's (kArgoPodTemplateHashLabel). A Service pointed at it selects by this key.
+  std::string hashLabel = kPodTemplateHashLabel;
+  // Only with Argo's hashLabel: its pod template, by which the engine knows the revision it runs (Argo's
+  // hash cannot be computed again). Null otherwise.
+  nlohmann::json podTemplate;
 };
 
 // Which part of the plan a run belongs to; the label sluice.dev/analysis-type on the run carries the name.

@@ -92,12 +92,12 @@ FakeWorld argoHealthyWorld(const ArgoLayout& layout) {
 }
 
 template <typename T>
-int countOf(const FakeWorld& w) {
+int adoptActionCount(const FakeWorld& w) {
   return static_cast<int>(std::count_if(w.actions.begin(), w.actions.end(),
                                         [](const Action& a) { return std::holds_alternative<T>(a); }));
 }
 
-std::vector<SetServiceSelector> selectorWrites(const FakeWorld& w, const std::string& service) {
+std::vector<SetServiceSelector> adoptSelectorWrites(const FakeWorld& w, const std::string& service) {
   std::vector<SetServiceSelector> out;
   for (const auto& a : w.actions) {
     if (const auto* s = std::get_if<SetServiceSelector>(&a); s && s->service == service) out.push_back(*s);
@@ -113,8 +113,8 @@ TEST_CASE("Argo's ReplicaSets are adopted as they are: no new ReplicaSet and the
       FakeWorld w = argoHealthyWorld(layout);
       w.call();
       // The first pass only adopts: both of Argo's revisions, nothing else decided on a partial view.
-      CHECK(countOf<AdoptReplicaSet>(w) == 2);
-      CHECK(countOf<ScaleReplicaSet>(w) == 0);
+      CHECK(adoptActionCount<AdoptReplicaSet>(w) == 2);
+      CHECK(adoptActionCount<ScaleReplicaSet>(w) == 0);
       CHECK(w.observed.adoptableReplicaSets.empty());
       CHECK(w.hasEvent("ReplicaSetAdopted", "web-argocur (revision 2)"));
       w.settle();
@@ -122,8 +122,8 @@ TEST_CASE("Argo's ReplicaSets are adopted as they are: no new ReplicaSet and the
       CHECK(w.rollout.status.stableRS == "argocur");
       CHECK(w.rollout.status.currentPodHash == "argocur");
       CHECK(w.rollout.status.phase == "Healthy");
-      CHECK(countOf<CreateReplicaSet>(w) == 0);
-      CHECK(countOf<SetServiceSelector>(w) == 0);
+      CHECK(adoptActionCount<CreateReplicaSet>(w) == 0);
+      CHECK(adoptActionCount<SetServiceSelector>(w) == 0);
       CHECK(w.rs("web-argocur")->specReplicas == 4);
       for (const auto& service : layout.services) CHECK(w.observed.serviceSelectors[service] == "argocur");
       CHECK_FALSE(w.hasEvent("RolloutUpdated"));
@@ -143,7 +143,7 @@ TEST_CASE("after adoption a new template runs the steps and moves the Services t
       w.runFor(Duration{120});  // past a blue-green's scaleDownDelaySeconds
       INFO(summary(w.rollout.status));
       CHECK(w.rollout.status.stableRS == v3);
-      REQUIRE(countOf<CreateReplicaSet>(w) == 1);
+      REQUIRE(adoptActionCount<CreateReplicaSet>(w) == 1);
       const auto& create =
           std::get<CreateReplicaSet>(*std::find_if(w.actions.begin(), w.actions.end(), [](const Action& a) {
             return std::holds_alternative<CreateReplicaSet>(a);
@@ -155,7 +155,7 @@ TEST_CASE("after adoption a new template runs the steps and moves the Services t
       for (const auto& service : layout.services) {
         // Every write of the Service points it at Sluice's revision by Sluice's key (the world drops Argo's
         // key in that same write).
-        const auto writes = selectorWrites(w, service);
+        const auto writes = adoptSelectorWrites(w, service);
         REQUIRE_FALSE(writes.empty());
         for (const auto& s : writes) {
           CHECK(s.podTemplateHash == v3);
@@ -193,7 +193,7 @@ TEST_CASE("the stable revision of an adopted Rollout is the one its Services sel
       CHECK(w.rollout.status.currentPodHash == "argotwo");
       CHECK(w.rollout.status.phase == "Paused");
       CHECK(w.rollout.status.currentStepIndex == 1);
-      CHECK(countOf<CreateReplicaSet>(w) == 0);
+      CHECK(adoptActionCount<CreateReplicaSet>(w) == 0);
       CHECK(w.rs("web-argoone")->specReplicas == 3);
       CHECK(w.rs("web-argotwo")->specReplicas == 1);
     }
@@ -210,8 +210,8 @@ TEST_CASE("a Rollout whose router selects pods by Sluice's label adopts nothing"
   FakeWorld w(r);
   w.observed.adoptableReplicaSets = {argoMadeReplicaSet("argocur", 1, "web:1", 2, 2)};
   w.call();
-  CHECK(countOf<AdoptReplicaSet>(w) == 0);
-  CHECK(countOf<CreateReplicaSet>(w) == 1);
+  CHECK(adoptActionCount<AdoptReplicaSet>(w) == 0);
+  CHECK(adoptActionCount<CreateReplicaSet>(w) == 1);
 }
 
 TEST_CASE(
