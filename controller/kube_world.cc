@@ -171,8 +171,8 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
     // By Sluice's key, or by Argo's on a Service that still selects a revision Argo Rollouts made.
     const json selector = obj->value(json::json_pointer("/spec/selector"), json::object());
     std::string& selected = out.serviceSelectors[*service];
-    for (const char* key : {engine::kPodTemplateHashLabel, engine::kArgoPodTemplateHashLabel}) {
-      const auto it = selector.is_object() ? selector.find(key) : selector.end();
+    for (const char* hashKey : {engine::kPodTemplateHashLabel, engine::kArgoPodTemplateHashLabel}) {
+      const auto it = selector.is_object() ? selector.find(hashKey) : selector.end();
       if (selected.empty() && it != selector.end() && it->is_string()) selected = it->get<std::string>();
     }
   }
