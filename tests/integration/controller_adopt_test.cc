@@ -145,11 +145,16 @@ struct ArgoLeftovers {
   }
 
   // Updates the template to v2 and waits until it is stable; every selector of the Services seen on the
-  // way selects by exactly one hash key, and at the end by Sluice's, on v2. Returns v2's hash.
-  std::string update(json rollout) {
+  // way selects by exactly one hash key, and at the end by Sluice's, on v2; `stableService` (if any) stays
+  // on Argo's pods by Argo's key while the steps run. A canary goes through its pause step. Returns v2's
+  // hash.
+  std::string update(json rollout, const std::string& stableService = "") {
     rollout["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example/web:v2";
     env.cluster.apply("web.json", rollout);
+    const json argoSelector = {{"app", "web"}, {engine::kArgoPodTemplateHashLabel, kCurrent}};
     bool bothOrNeither = false;
+    bool stableMovedEarly = false;
+    std::set<int> steps;
     REQUIRE(env.waitRollout(
         "web",
         [&](const json& r) {
@@ -160,10 +165,21 @@ struct ArgoLeftovers {
               bothOrNeither = true;
           }
           const std::string stable = r["status"].value("stableRS", "");
+          if (!stableService.empty()) {
+            // The selector first, then the status: the move comes a pass after the steps are done.
+            const json sel = selector(stableService);
+            const json now = env.rollout("web");
+            if (now["status"].value("currentPodHash", "") != kCurrent && stepOf(now) < 2 &&
+                sel != argoSelector)
+              stableMovedEarly = true;
+          }
+          if (r["status"].value("currentPodHash", "") != kCurrent) steps.insert(stepOf(r));
           return phaseOf(r) == "Healthy" && !stable.empty() && stable != kCurrent;
         },
         std::chrono::seconds(90)));
     CHECK_FALSE(bothOrNeither);
+    CHECK_FALSE(stableMovedEarly);
+    if (rollout["spec"]["strategy"].contains("canary")) CHECK(steps.count(1) == 1);
     const std::string v2 = status("stableRS");
     for (const auto& s : services)
       CHECK(selector(s) == json({{"app", "web"}, {engine::kPodTemplateHashLabel, v2}}));
@@ -198,7 +214,7 @@ TEST_CASE("a canary with canaryService and stableService moved over from Argo Ro
   rollout["spec"]["strategy"]["canary"]["canaryService"] = "web-canary";
   rollout["spec"]["strategy"]["canary"]["stableService"] = "web-stable";
   argo.moveOver(rollout);
-  argo.update(rollout);
+  argo.update(rollout, "web-stable");
 }
 
 TEST_CASE("a blue-green Rollout moved over from Argo Rollouts keeps its active and preview Services",
