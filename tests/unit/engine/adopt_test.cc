@@ -247,3 +247,45 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE(
+    "a blue-green moved over mid-update switches its active Service to the adopted revision by Argo's key",
+    "[adopt]") {
+  // Argo had the new revision's pods up behind the preview Service, the active one still on the old pods.
+  FakeWorld w(argoBlueGreen(RolloutBuilder().replicas(3).build()));
+  w.observed.adoptableReplicaSets = {argoMadeReplicaSet("argoone", 1, "web:0", 3, 3),
+                                     argoMadeReplicaSet("argotwo", 2, "web:1", 3, 3)};
+  w.observed.serviceSelectors = {{"web-active", "argoone"}, {"web-preview", "argotwo"}};
+  w.runFor(Duration{60});
+  INFO(summary(w.rollout.status));
+  CHECK(w.rollout.status.stableRS == "argotwo");
+  CHECK(adoptActionCount<CreateReplicaSet>(w) == 0);
+  const auto writes = adoptSelectorWrites(w, "web-active");
+  REQUIRE(writes.size() == 1);
+  CHECK(writes[0].podTemplateHash == "argotwo");
+  CHECK(writes[0].hashLabel == kArgoPodTemplateHashLabel);
+  CHECK(w.rs("web-argoone")->specReplicas == 0);
+}
+
+TEST_CASE("going back to Argo's template reuses the adopted ReplicaSet and selects it by Argo's key",
+          "[adopt]") {
+  FakeWorld w = argoHealthyWorld(argoLayouts()[1]);  // canaryService and stableService
+  w.settle();
+  w.newImage("web:2");
+  w.settle();
+  REQUIRE(w.rollout.status.stableRS != "argocur");
+  w.actions.clear();
+  w.newImage("web:1");
+  w.settle();
+  INFO(summary(w.rollout.status));
+  CHECK(w.rollout.status.stableRS == "argocur");
+  CHECK(w.rollout.status.currentPodHash == "argocur");
+  CHECK(adoptActionCount<CreateReplicaSet>(w) == 0);
+  CHECK(w.rs("web-argocur")->specReplicas == 4);
+  for (const char* service : {"web-canary", "web-stable"}) {
+    const auto writes = adoptSelectorWrites(w, service);
+    REQUIRE_FALSE(writes.empty());
+    CHECK(writes.back().podTemplateHash == "argocur");
+    CHECK(writes.back().hashLabel == kArgoPodTemplateHashLabel);
+  }
+}
