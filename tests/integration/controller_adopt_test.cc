@@ -58,7 +58,8 @@ json argoService(const std::string& name, const std::string& hash) {
 }
 
 // One Rollout as Argo Rollouts left it, on a fresh cluster: revision 1 (v0) scaled to 0, revision 2 (v1)
-// with its 3 pods available, the Services on revision 2.
+// with its 3 pods available, the Services on revision 2; `orphaned`: Argo's Rollout was deleted with
+// --cascade=orphan, so the ReplicaSets have no owner.
 struct ArgoLeftovers {
   ControllerEnv env{std::chrono::milliseconds(300)};
   std::vector<std::string> services;
@@ -67,10 +68,17 @@ struct ArgoLeftovers {
   static constexpr const char* kOld = "68b7f9c5d4";
   static constexpr const char* kCurrent = "5c9f8d7b64";
 
-  explicit ArgoLeftovers(std::vector<std::string> serviceNames) : services(std::move(serviceNames)) {
+  explicit ArgoLeftovers(std::vector<std::string> serviceNames, bool orphaned = false)
+      : services(std::move(serviceNames)) {
     for (const auto& name : services) env.cluster.apply(name + ".json", argoService(name, kCurrent));
-    env.cluster.apply("rs-old.json", argoReplicaSet(kOld, 1, "registry.example/web:v0", 0));
-    env.cluster.apply("rs-current.json", argoReplicaSet(kCurrent, 2, "registry.example/web:v1", 3));
+    json old = argoReplicaSet(kOld, 1, "registry.example/web:v0", 0);
+    json current = argoReplicaSet(kCurrent, 2, "registry.example/web:v1", 3);
+    if (orphaned) {
+      old["metadata"].erase("ownerReferences");
+      current["metadata"].erase("ownerReferences");
+    }
+    env.cluster.apply("rs-old.json", old);
+    env.cluster.apply("rs-current.json", current);
     REQUIRE(
         waitUntil([&] { return available(std::string("web-") + kCurrent) == 3; }, std::chrono::seconds(30)));
     podUids = pods(kCurrent);
@@ -226,4 +234,24 @@ TEST_CASE("a blue-green Rollout moved over from Argo Rollouts keeps its active a
        {{"activeService", "web-active"}, {"previewService", "web-preview"}, {"scaleDownDelaySeconds", 1}}}};
   argo.moveOver(rollout);
   argo.update(rollout);
+}
+
+TEST_CASE("ReplicaSets orphaned by Argo's Rollout are adopted and another Rollout's are left alone",
+          "[controller][e2e][adopt]") {
+  ArgoLeftovers argo({}, true);
+  // Argo's ReplicaSet of the Rollout "api": another name, so not this Rollout's to adopt.
+  json api = argoReplicaSet("7d4b6c9f85", 1, "registry.example/api:v1", 0);
+  api["metadata"]["name"] = "api-7d4b6c9f85";
+  api["metadata"]["ownerReferences"][0]["name"] = "api";
+  for (const char* pointer :
+       {"/metadata/labels", "/spec/selector/matchLabels", "/spec/template/metadata/labels"})
+    api[json::json_pointer(pointer)]["app"] = "api";
+  argo.env.cluster.apply("rs-api.json", api);
+  argo.moveOver(argoCanary());
+  const json owners = argo.replicaSet("api-7d4b6c9f85")["metadata"]["ownerReferences"];
+  REQUIRE(owners.size() == 1);
+  CHECK(owners[0].value("apiVersion", "") == "argoproj.io/v1alpha1");
+  CHECK(owners[0].value("name", "") == "api");
+  CHECK_FALSE(
+      argo.replicaSet("api-7d4b6c9f85")["metadata"]["labels"].contains(engine::kPodTemplateHashLabel));
 }
