@@ -58,11 +58,27 @@ std::string annotation(const json& obj, const std::string& key) {
   return it != annotations.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// The label key a ReplicaSet's selector picks its pods by: Argo Rollouts' on one Argo made (adopted or
+// not), Sluice's otherwise.
+std::string hashLabelOf(const json& rs) {
+  const json labels = rs.value(json::json_pointer("/spec/selector/matchLabels"), json::object());
+  const bool argo = labels.is_object() && labels.contains(engine::kArgoPodTemplateHashLabel) &&
+                    !labels.contains(engine::kPodTemplateHashLabel);
+  return argo ? engine::kArgoPodTemplateHashLabel : engine::kPodTemplateHashLabel;
+}
+
 engine::ReplicaSetView replicaSetView(const json& rs) {
   engine::ReplicaSetView v;
   v.name = str(rs, "/metadata/name");
+  v.hashLabel = hashLabelOf(rs);
   v.podTemplateHash = label(rs, engine::kPodTemplateHashLabel);
-  v.revision = parseInt(annotation(rs, kRevisionAnnotation)).value_or(0);
+  std::string revision = annotation(rs, kRevisionAnnotation);
+  if (v.hashLabel == engine::kArgoPodTemplateHashLabel) {
+    if (v.podTemplateHash.empty()) v.podTemplateHash = label(rs, engine::kArgoPodTemplateHashLabel);
+    if (revision.empty()) revision = annotation(rs, engine::kArgoRevisionAnnotation);
+    v.podTemplate = rs.value(json::json_pointer("/spec/template"), json::object());
+  }
+  v.revision = parseInt(revision).value_or(0);
   v.specReplicas = integer(rs, "/spec/replicas", 1);  // the API server's default
   v.replicas = integer(rs, "/status/replicas");
   v.readyReplicas = integer(rs, "/status/readyReplicas");
@@ -176,11 +192,15 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
       out.missingServices.insert(*service);
       continue;
     }
+    // By Sluice's key, or by Argo's on a Service that still selects a revision Argo Rollouts made.
     const json selector = obj->value(json::json_pointer("/spec/selector"), json::object());
-    const auto it = selector.is_object() ? selector.find(engine::kPodTemplateHashLabel) : selector.end();
-    out.serviceSelectors[*service] =
-        selector.is_object() && it != selector.end() && it->is_string() ? it->get<std::string>() : "";
+    std::string& selected = out.serviceSelectors[*service];
+    for (const char* hashKey : {engine::kPodTemplateHashLabel, engine::kArgoPodTemplateHashLabel}) {
+      const auto it = selector.is_object() ? selector.find(hashKey) : selector.end();
+      if (selected.empty() && it != selector.end() && it->is_string()) selected = it->get<std::string>();
+    }
   }
+  out.adoptableReplicaSets = adoptable();
   out.foreignReplicaSetNames = foreignReplicaSets_;
   auto routes = router();
   if (!routes) return Error{routes.error()};
@@ -200,8 +220,8 @@ Result<engine::RestartPodCounts> KubeWorld::countPods(const json& rs, Time resta
   const std::string rsUid = str(rs, "/metadata/uid");
   const int minReadySeconds = integer(rs, "/spec/minReadySeconds");
   kube::ListOptions options;
-  options.labelSelector =
-      std::string(engine::kPodTemplateHashLabel) + "=" + label(rs, engine::kPodTemplateHashLabel);
+  const std::string key = hashLabelOf(rs);
+  options.labelSelector = key + "=" + label(rs, key);
   auto pods = cluster_.client->listAll(podsResource(), ns_, options);
   if (!pods) return Error{"list the pods of ReplicaSet " + rsName + ": " + pods.error().describe()};
   engine::RestartPodCounts counts;
@@ -254,6 +274,7 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::ScaleReplicaSet>(&action)) return scaleReplicaSet(*a);
   if (const auto* a = std::get_if<engine::SetPodMetadata>(&action)) return setPodMetadata(*a);
   if (const auto* a = std::get_if<engine::DeleteReplicaSet>(&action)) return deleteReplicaSet(*a);
+  if (const auto* a = std::get_if<engine::AdoptReplicaSet>(&action)) return adoptReplicaSet(*a);
   if (const auto* a = std::get_if<engine::SetServiceSelector>(&action)) return pointService(*a);
   if (const auto* a = std::get_if<engine::TerminateAnalysisRun>(&action)) return terminateRun(*a);
   if (const auto* a = std::get_if<engine::DeleteAnalysisRun>(&action)) return deleteRun(*a);
@@ -398,7 +419,7 @@ Result<bool> KubeWorld::setPodMetadata(const engine::SetPodMetadata& a) {
   cluster_.replicaSetWrites->wrote(*patched);
   if (metadata.empty()) return true;
   kube::ListOptions options;
-  options.labelSelector = std::string(engine::kPodTemplateHashLabel) + "=" + a.podTemplateHash;
+  options.labelSelector = a.hashLabel + "=" + a.podTemplateHash;
   auto pods = cluster_.client->listAll(podsResource(), ns_, options);
   if (!pods) return Error{"list the pods of ReplicaSet " + a.replicaSet + ": " + pods.error().describe()};
   const std::string rsUid = str(*patched, "/metadata/uid");
@@ -425,12 +446,79 @@ Result<bool> KubeWorld::deleteReplicaSet(const engine::DeleteReplicaSet& a) {
   return true;
 }
 
+// One merge patch: the revision's key set, the other hash key (Sluice's or Argo's) removed, so the
+// Service never selects by both keys at once.
 Result<bool> KubeWorld::pointService(const engine::SetServiceSelector& a) {
-  const json patch = {{"spec", {{"selector", {{engine::kPodTemplateHashLabel, a.podTemplateHash}}}}}};
+  json selector = {{a.hashLabel, a.podTemplateHash}};
+  for (const char* key : {engine::kPodTemplateHashLabel, engine::kArgoPodTemplateHashLabel}) {
+    if (a.hashLabel != key) selector[key] = nullptr;
+  }
+  const json patch = {{"spec", {{"selector", selector}}}};
   auto patched = cluster_.client->patch(servicesResource(), ns_, a.service, kube::PatchType::kMerge, patch,
                                         {false, cluster_.fieldManager});
   if (!patched) return apiError(patched.error());
   cluster_.serviceWrites->wrote(*patched);
+  return true;
+}
+
+std::vector<engine::ReplicaSetView> KubeWorld::adoptable() const {
+  std::vector<engine::ReplicaSetView> out;
+  if (!cluster_.argoReplicaSets) return out;
+  for (const auto& cached : cluster_.argoReplicaSets->byNamespace(ns_)) {
+    const auto rs = cluster_.replicaSetWrites->view(ns_ + "/" + str(cached, "/metadata/name"),
+                                                    std::optional<json>(cached));
+    if (!rs || kube::controlledBy(*rs, uid_) || !str(*rs, "/metadata/deletionTimestamp").empty()) continue;
+    const std::string hash = label(*rs, engine::kArgoPodTemplateHashLabel);
+    if (hash.empty() || str(*rs, "/metadata/name") != name_ + "-" + hash ||
+        hashLabelOf(*rs) != engine::kArgoPodTemplateHashLabel)
+      continue;
+    // Its controller: Argo's Rollout of this name, or none (orphaned when Argo's Rollout was deleted).
+    bool argosOrNone = true;
+    const json refs = rs->value(json::json_pointer("/metadata/ownerReferences"), json::array());
+    for (const auto& ref : refs.is_array() ? refs : json::array()) {
+      if (!ref.is_object() || ref.value("controller", false) != true) continue;
+      argosOrNone = ref.value("kind", "") == "Rollout" && ref.value("name", "") == name_ &&
+                    ref.value("apiVersion", "").rfind("argoproj.io/", 0) == 0;
+    }
+    if (argosOrNone) out.push_back(replicaSetView(*rs));
+  }
+  return out;
+}
+
+// The Rollout becomes the controller in place of Argo's Rollout (whose references go, so deleting Argo's
+// Rollout later leaves it alone); Sluice's hash label on the ReplicaSet (not on its selector nor its
+// template) brings it into the cache of Sluice's ReplicaSets; Argo's revision and scale-down deadline are
+// copied to Sluice's annotations. Its resourceVersion makes the write fail if it changed meanwhile.
+Result<bool> KubeWorld::adoptReplicaSet(const engine::AdoptReplicaSet& a) {
+  const std::string key = ns_ + "/" + a.name;
+  const auto rs = cluster_.replicaSetWrites->view(
+      key, cluster_.argoReplicaSets ? cluster_.argoReplicaSets->get(key) : std::nullopt);
+  if (!rs) return false;
+  if (kube::controlledBy(*rs, uid_)) return false;
+  json owners = json::array({ownerReference()});
+  const json refs = rs->value(json::json_pointer("/metadata/ownerReferences"), json::array());
+  for (const auto& ref : refs.is_array() ? refs : json::array()) {
+    if (!ref.is_object()) continue;
+    const bool argos =
+        ref.value("apiVersion", "").rfind("argoproj.io/", 0) == 0 && ref.value("kind", "") == "Rollout";
+    if (!argos && ref.value("controller", false) != true) owners.push_back(ref);
+  }
+  json meta = {{"resourceVersion", str(*rs, "/metadata/resourceVersion")},
+               {"ownerReferences", owners},
+               {"labels", {{engine::kPodTemplateHashLabel, a.podTemplateHash}}}};
+  for (const auto& [from, to] :
+       {std::pair{engine::kArgoRevisionAnnotation, kRevisionAnnotation},
+        std::pair{engine::kArgoScaleDownDeadlineAnnotation, kScaleDownDeadlineAnnotation}}) {
+    if (const std::string value = annotation(*rs, from); !value.empty() && annotation(*rs, to).empty())
+      meta["annotations"][to] = value;
+  }
+  auto patched = cluster_.client->patch(replicaSetsResource(), ns_, a.name, kube::PatchType::kMerge,
+                                        json{{"metadata", meta}}, {false, cluster_.fieldManager});
+  if (!patched) {
+    if (patched.error().isNotFound()) return false;
+    return apiError(patched.error());
+  }
+  cluster_.replicaSetWrites->wrote(*patched);
   return true;
 }
 

@@ -37,6 +37,8 @@ struct RolloutCluster {
   kube::Client* client = nullptr;
   kube::EventRecorder* events = nullptr;  // nullptr: events are only logged
   kube::Informer* replicaSets = nullptr;
+  // ReplicaSets with Argo Rollouts' hash label: what a Rollout moved over from it adopts. nullptr: none.
+  kube::Informer* argoReplicaSets = nullptr;
   kube::Informer* services = nullptr;
   kube::Informer* analysisRuns = nullptr;
   kube::Informer* analysisTemplates = nullptr;
@@ -75,6 +77,9 @@ class KubeWorld final : public shell::World {
   Result<bool> scaleReplicaSet(const engine::ScaleReplicaSet& a);
   Result<bool> setPodMetadata(const engine::SetPodMetadata& a);
   Result<bool> deleteReplicaSet(const engine::DeleteReplicaSet& a);
+  Result<bool> adoptReplicaSet(const engine::AdoptReplicaSet& a);
+  // Argo Rollouts' ReplicaSets of this Rollout's name that it does not control yet.
+  std::vector<engine::ReplicaSetView> adoptable() const;
   Result<bool> pointService(const engine::SetServiceSelector& a);
   Result<bool> terminateRun(const engine::TerminateAnalysisRun& a);
   Result<bool> deleteRun(const engine::DeleteAnalysisRun& a);

@@ -68,7 +68,8 @@ struct RolloutGroup::Impl {
   kube::Client& client;
   const ManagerOptions& options;
 
-  kube::Informer rollouts, replicaSets, services, analysisRuns, templates, clusterTemplates, deployments;
+  kube::Informer rollouts, replicaSets, argoReplicaSets, services, analysisRuns, templates, clusterTemplates,
+      deployments;
   RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites, deploymentWrites;
   TrafficObjects traffic;
   kube::EventRecorder events;
@@ -82,6 +83,7 @@ struct RolloutGroup::Impl {
         options(o),
         rollouts(c, rolloutsResource(), informerOptions(o)),
         replicaSets(c, replicaSetsResource(), informerOptions(o, engine::kPodTemplateHashLabel)),
+        argoReplicaSets(c, replicaSetsResource(), informerOptions(o, engine::kArgoPodTemplateHashLabel)),
         services(c, servicesResource(), informerOptions(o)),
         analysisRuns(c, analysisRunsResource(), informerOptions(o)),
         templates(c, analysisTemplatesResource(), informerOptions(o)),
@@ -100,8 +102,9 @@ struct RolloutGroup::Impl {
   }
 
   // The caches every cluster has (the routers' optional ones are started and stopped by `traffic`).
-  std::array<kube::Informer*, 7> informers() {
-    return {&rollouts, &replicaSets, &services, &analysisRuns, &templates, &clusterTemplates, &deployments};
+  std::array<kube::Informer*, 8> informers() {
+    return {&rollouts,     &replicaSets, &argoReplicaSets,  &services,
+            &analysisRuns, &templates,   &clusterTemplates, &deployments};
   }
 
   RolloutCluster makeCluster() {
@@ -109,6 +112,7 @@ struct RolloutGroup::Impl {
     c.client = &client;
     c.events = &events;
     c.replicaSets = &replicaSets;
+    c.argoReplicaSets = &argoReplicaSets;
     c.services = &services;
     c.analysisRuns = &analysisRuns;
     c.analysisTemplates = &templates;
@@ -134,6 +138,8 @@ struct RolloutGroup::Impl {
       if (const std::string key = owningRollout(obj); !key.empty()) rolloutQueue.add(key);
     };
     handle(replicaSets, replicaSetWrites, enqueueOwner);
+    // Argo Rollouts' ReplicaSets wake the Rollout of their owner's name (a Rollout moved over adopts them).
+    handle(argoReplicaSets, replicaSetWrites, enqueueOwner);
     auto runChanged = [this, enqueueOwner](const json& obj) {
       runQueue.add(kube::objectKey(obj));
       enqueueOwner(obj);

@@ -65,10 +65,12 @@ void syncRevision(BlueGreenPass& p) {
   RolloutStatus& s = p.status;
   s.currentStepHash.clear();
   s.currentStepIndex.reset();
-  if (s.stableRS.empty()) {  // initial deploy: the first ReplicaSet is stable at once
-    s.stableRS = p.newHash;
-    s.currentPodHash = p.newHash;
-    return;
+  if (s.stableRS.empty()) {  // initial deploy: the first ReplicaSet is stable at once, or the one adopted
+    s.stableRS = initialStable(p, p.bg.activeService);
+    if (s.stableRS == p.newHash) {
+      s.currentPodHash = p.newHash;
+      return;
+    }
   }
   if (s.currentPodHash == p.newHash) return;
   resetUpdate(p);
@@ -329,7 +331,7 @@ void scaleDownOldReplicaSets(BlueGreenPass& p) {
 
 void point(BlueGreenPass& p, const std::string& service, const std::string& from, const std::string& to) {
   if (service.empty() || to.empty() || from == to) return;
-  p.actions.push_back(SetServiceSelector{service, to});
+  p.actions.push_back(serviceSelector(p, service, to));
   p.event("Normal", "SwitchService",
           "Switched selector for service " + service + " from '" + from + "' to '" + to + "'");
 }
@@ -377,6 +379,7 @@ Decision reconcileBlueGreen(const Rollout& rollout, const Observed& observed, Ti
   BlueGreenPass p(rollout, observed, now);
   p.newHash = podTemplateHash(rollout.spec.podTemplate, rollout.status.collisionCount);
   avoidForeignName(p);
+  if (adoptReplicaSets(p)) return {std::move(p.status), std::move(p.actions), p.requeue};
   p.newRevision = nextRevision(p);
   p.activeSelected = selectedBy(p, p.bg.activeService);
   p.previewSelected = selectedBy(p, p.bg.previewService);

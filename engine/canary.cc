@@ -122,12 +122,14 @@ bool replicasAtDesired(const Pass& p) {
 // first deploy, skips straight to the end.
 void syncRevision(Pass& p) {
   RolloutStatus& s = p.status;
-  if (s.stableRS.empty()) {  // initial deploy: the first ReplicaSet is stable at once
-    s.stableRS = p.newHash;
-    s.currentPodHash = p.newHash;
-    s.currentStepHash = p.newStepsHash;
-    s.currentStepIndex = p.indexAt(p.stepCount);
-    return;
+  if (s.stableRS.empty()) {  // initial deploy: the first ReplicaSet is stable at once, or the one adopted
+    s.stableRS = initialStable(p, p.spec.canary.stableService);
+    if (s.stableRS == p.newHash) {
+      s.currentPodHash = p.newHash;
+      s.currentStepHash = p.newStepsHash;
+      s.currentStepIndex = p.indexAt(p.stepCount);
+      return;
+    }
   }
   if (s.currentPodHash == p.newHash && s.currentStepHash == p.newStepsHash) return;
   const bool newTemplate = s.currentPodHash != p.newHash;
@@ -524,7 +526,7 @@ void reconcileServices(Pass& p) {
     const std::string selected = selectedBy(p, service);
     if (selected == hash) return;
     if (!selected.empty() && !serviceQuiet(p, isCanary)) return;  // after the weights move off it
-    p.actions.push_back(SetServiceSelector{service, hash});
+    p.actions.push_back(serviceSelector(p, service, hash));
   };
   point(p.spec.canary.canaryService, p.status.abort ? p.status.stableRS : p.newHash, true);
   point(p.spec.canary.stableService, p.status.stableRS, false);
@@ -548,6 +550,7 @@ Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time 
   Pass p(rollout, observed, now);
   p.newHash = podTemplateHash(rollout.spec.podTemplate, rollout.status.collisionCount);
   avoidForeignName(p);
+  if (adoptReplicaSets(p)) return {std::move(p.status), std::move(p.actions), p.requeue};
   const std::string& memo = rollout.spec.canary.stepsHashMemo;
   p.newStepsHash = memo.empty() ? stepsHash(rollout.spec.canary.steps) : memo;
   p.stepCount = static_cast<int>(rollout.spec.canary.steps.size());

@@ -57,6 +57,12 @@ struct ReplicaSetView {
   // Filled by the world only while a restart is due (restartToObserve gives the instant to count from);
   // nullopt otherwise, so a settled Rollout costs no pod list.
   std::optional<RestartPodCounts> restartPods;
+  // The label its selector and its pods carry the hash under: Sluice's, or on a ReplicaSet adopted from
+  // Argo Rollouts, Argo's (kArgoPodTemplateHashLabel). A Service pointed at it selects by this key.
+  std::string hashLabel = kPodTemplateHashLabel;
+  // Only with Argo's hashLabel: its pod template, by which the engine knows the revision it runs (Argo's
+  // hash cannot be computed again). Null otherwise.
+  nlohmann::json podTemplate;
 };
 
 // Which part of the plan a run belongs to; the label sluice.dev/analysis-type on the run carries the name.
@@ -105,6 +111,11 @@ struct Observed {
   // Services the strategy names (canaryService, stableService, activeService, previewService) that do not
   // exist: the Rollout cannot run (missingService says why). A simulated world has them all.
   std::set<std::string> missingServices;
+  // ReplicaSets Argo Rollouts made for a Rollout of this name (named <rollout>-<hash> with its hash label,
+  // controlled by an argoproj.io Rollout of the name or by nothing) that are not yet this Rollout's: the
+  // engine adopts them (AdoptReplicaSet) before it decides anything else. Read with hashLabel Argo's and
+  // their podTemplate.
+  std::vector<ReplicaSetView> adoptableReplicaSets;
 };
 
 // ---- what to do ------------------------------------------------------------------------------------
@@ -144,6 +155,16 @@ struct SetPodMetadata {
   std::string podTemplateHash;
   std::optional<PodMetadata> from;
   std::optional<PodMetadata> to;
+  std::string hashLabel = kPodTemplateHashLabel;  // the label its pods carry the hash in (Argo's if adopted)
+};
+
+// Take over a ReplicaSet Argo Rollouts made (Observed::adoptableReplicaSets): the Rollout becomes its
+// controller in place of Argo's Rollout, it gets the label sluice.dev/pod-template-hash (its hash) and the
+// revision and scale-down deadline Argo annotated; its selector, its pod template and its pods stay as
+// they are, so no pod restarts.
+struct AdoptReplicaSet {
+  std::string name;
+  std::string podTemplateHash;
 };
 
 // Delete an old ReplicaSet beyond revisionHistoryLimit.
@@ -159,10 +180,12 @@ struct SetTrafficWeight {
   std::string stableHash;
 };
 
-// Point a Service's selector at a pod-template hash (canaryService, stableService).
+// Point a Service's selector at a pod-template hash (canaryService, stableService), under the label key of
+// that revision's pods; the other key (Sluice's or Argo's) leaves the selector in the same write.
 struct SetServiceSelector {
   std::string service;
   std::string podTemplateHash;
+  std::string hashLabel = kPodTemplateHashLabel;
 };
 
 struct SetHeaderRoute {
@@ -217,10 +240,10 @@ struct EmitEvent {
   std::string message;
 };
 
-using Action =
-    std::variant<CreateReplicaSet, ScaleReplicaSet, SetPodMetadata, DeleteReplicaSet, SetTrafficWeight,
-                 SetServiceSelector, SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes, CreateAnalysisRun,
-                 TerminateAnalysisRun, DeleteAnalysisRun, RestartPods, ScaleWorkload, EmitEvent>;
+using Action = std::variant<CreateReplicaSet, ScaleReplicaSet, SetPodMetadata, DeleteReplicaSet,
+                            SetTrafficWeight, SetServiceSelector, SetHeaderRoute, SetMirrorRoute,
+                            RemoveManagedRoutes, CreateAnalysisRun, TerminateAnalysisRun, DeleteAnalysisRun,
+                            RestartPods, ScaleWorkload, EmitEvent, AdoptReplicaSet>;
 
 struct Decision {
   RolloutStatus status;                  // the whole next status; the shell writes it only if it changed

@@ -31,6 +31,12 @@ inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-do
 // keys of a role it leaves can be removed.
 inline constexpr const char* kEphemeralMetadataAnnotation = "sluice.dev/ephemeral-metadata";
 
+// The ones Argo Rollouts writes on its ReplicaSets (the hash label on their pods and in their selectors
+// and its Services' selectors too), read when a Rollout moved over from it adopts what it left.
+inline constexpr const char* kArgoPodTemplateHashLabel = "rollouts-pod-template-hash";
+inline constexpr const char* kArgoRevisionAnnotation = "rollout.argoproj.io/revision";
+inline constexpr const char* kArgoScaleDownDeadlineAnnotation = "scale-down-deadline";
+
 // An int or a percentage, as maxSurge and maxUnavailable take ("25%" or 2).
 using sluice::IntOrPercent;
 

@@ -136,9 +136,9 @@ void addAntiAffinity(const PassBase& p, CreateReplicaSet& create) {
   if (!affinity || p.promoted() || p.status.stableRS.empty()) return;
   const nlohmann::json term = {
       {"labelSelector",
-       {{"matchExpressions",
-         nlohmann::json::array(
-             {{{"key", kPodTemplateHashLabel}, {"operator", "In"}, {"values", {p.status.stableRS}}}})}}},
+       {{"matchExpressions", nlohmann::json::array({{{"key", hashLabelOf(p, p.status.stableRS)},
+                                                     {"operator", "In"},
+                                                     {"values", {p.status.stableRS}}}})}}},
       {"topologyKey", "kubernetes.io/hostname"}};
   nlohmann::json& anti = create.podTemplate["spec"]["affinity"]["podAntiAffinity"];
   if (affinity->required) {
@@ -194,7 +194,7 @@ void createNewReplicaSet(PassBase& p, int replicas) {
 void syncPodMetadata(PassBase& p) {
   auto sync = [&p](const ReplicaSetView& rs, const std::optional<PodMetadata>& wanted) {
     if (rs.podMetadata == wanted) return;
-    p.actions.push_back(SetPodMetadata{rs.name, rs.podTemplateHash, rs.podMetadata, wanted});
+    p.actions.push_back(SetPodMetadata{rs.name, rs.podTemplateHash, rs.podMetadata, wanted, rs.hashLabel});
   };
   if (p.newRS && !p.createdNewRS) sync(*p.newRS, podMetadataOfNew(p));
   if (p.stableRS) sync(*p.stableRS, p.spec.stablePodMetadata());

@@ -108,6 +108,23 @@ int64_t nextRevision(const PassBase& p);
 // A ReplicaSet of another owner holds the name the new one would get: count a collision and hash again.
 void avoidForeignName(PassBase& p);
 
+// ---- what Argo Rollouts left (engine/adopt.cc) -----------------------------------------------------
+
+// Adopts the ReplicaSets Argo Rollouts left for this Rollout (Observed::adoptableReplicaSets); true when
+// there were any: that pass decides nothing else, the next one sees them as the Rollout's own. Otherwise,
+// when no ReplicaSet has newHash, an adopted one whose pod template is the Rollout's (sameTemplate, the
+// newest) is the current revision: newHash becomes its hash.
+bool adoptReplicaSets(PassBase& p);
+// The stable revision when the status names none yet: newHash, unless ReplicaSets were adopted from Argo
+// Rollouts (whose status did not come along): then the adopted one `service` (the stable or active
+// Service) selects, else the newest adopted one with spec.replicas pods available, else the adopted one
+// with the most available pods.
+std::string initialStable(const PassBase& p, const std::string& service);
+// The label key the pods of revision `hash` carry it under (Sluice's, or Argo's on an adopted revision).
+std::string hashLabelOf(const PassBase& p, const std::string& hash);
+// Points `service` at revision `hash`, by that revision's label key.
+SetServiceSelector serviceSelector(const PassBase& p, const std::string& service, const std::string& hash);
+
 // ---- restart (spec.restartAt) ---------------------------------------------------------------------
 
 // Evicts the pods created before spec.restartAt, stable ReplicaSet first, then the new one, then older

@@ -31,6 +31,7 @@ const char* actionName(const engine::Action& action) {
     const char* operator()(const engine::RestartPods&) { return "restart pods"; }
     const char* operator()(const engine::ScaleWorkload&) { return "scale workload"; }
     const char* operator()(const engine::EmitEvent&) { return "emit event"; }
+    const char* operator()(const engine::AdoptReplicaSet&) { return "adopt ReplicaSet"; }
   };
   return std::visit(Names{}, action);
 }

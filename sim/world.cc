@@ -261,6 +261,8 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       generation = generation.is_number_integer() ? generation.get<int64_t>() + 1 : int64_t{1};
       return true;
     }
+    // The simulated world holds only the Rollout's own ReplicaSets: none of Argo Rollouts' to adopt.
+    bool operator()(const engine::AdoptReplicaSet&) { return false; }
     bool operator()(const engine::EmitEvent& a) {
       w.events_.push_back(WorldEvent{now, a.type, a.reason, a.message});
       return false;

@@ -250,6 +250,13 @@ struct FakeWorld {
       observed.workload->replicas = scale->replicas;
     } else if (const auto* e = std::get_if<EmitEvent>(&action)) {
       events.push_back(*e);
+    } else if (const auto* adopt = std::get_if<AdoptReplicaSet>(&action)) {
+      auto& from = observed.adoptableReplicaSets;
+      const auto it = std::find_if(from.begin(), from.end(),
+                                   [&](const ReplicaSetView& r) { return r.name == adopt->name; });
+      REQUIRE(it != from.end());
+      observed.replicaSets.push_back(*it);
+      from.erase(it);
     }
   }
 
