@@ -156,7 +156,8 @@ Result<Writes> NginxRouter::setWeight(const ObjectLookup& get,
       writes.push_back({ObjectWrite::Op::Create, "Ingress", name, std::move(*desired)});
       continue;
     }
-    if (!kube::controlledBy(*live, rollout_.metadata.uid))
+    const bool takeOver = !kube::controlledBy(*live, rollout_.metadata.uid);
+    if (takeOver && !madeByArgoFor(*live, rollout_))
       return Error{"ingress `" + name + "` exists and is not controlled by rollout " +
                    rollout_.metadata.name};
     // Only what Sluice manages: the spec, and its own annotations (others' annotations are kept, and an
@@ -172,6 +173,7 @@ Result<Writes> NginxRouter::setWeight(const ObjectLookup& get,
     if (!annotationPatch.empty()) patch["metadata"]["annotations"] = annotationPatch;
     const json specPatch = kube::mergePatchBetween(live->value("spec", json::object()), (*desired)["spec"]);
     if (!specPatch.empty()) patch["spec"] = specPatch;
+    if (takeOver) patch["metadata"]["ownerReferences"] = json::array({ownerReference(rollout_)});
     if (!patch.empty()) writes.push_back({ObjectWrite::Op::MergePatch, "Ingress", name, std::move(patch)});
   }
   return writes;

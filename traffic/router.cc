@@ -52,6 +52,16 @@ nlohmann::json ownerReference(const engine::Rollout& rollout) {
           {"uid", rollout.metadata.uid},       {"controller", true}, {"blockOwnerDeletion", true}};
 }
 
+bool madeByArgoFor(const nlohmann::json& live, const engine::Rollout& rollout) {
+  const nlohmann::json owners = jsonAt(live, "/metadata/ownerReferences", nlohmann::json::array());
+  for (const auto& owner : owners.is_array() ? owners : nlohmann::json::array()) {
+    if (!owner.is_object() || !owner.value("controller", false)) continue;
+    return owner.value("apiVersion", "").starts_with("argoproj.io/") &&
+           owner.value("kind", "") == "Rollout" && owner.value("name", "") == rollout.metadata.name;
+  }
+  return false;
+}
+
 nlohmann::json jsonAt(const nlohmann::json& obj, const std::string& pointer, const nlohmann::json& fallback) {
   const nlohmann::json::json_pointer ptr(pointer);
   return obj.contains(ptr) ? obj.at(ptr) : fallback;

@@ -71,6 +71,11 @@ engine::Rollout routedPart(const engine::Rollout& rollout);
 
 // The owner reference a router puts on the objects it creates: the Rollout, as their controller.
 nlohmann::json ownerReference(const engine::Rollout& rollout);
+// Whether `live`, an object this Rollout's router makes (a canary Ingress, a TrafficSplit) that another
+// owner controls, is the one Argo Rollouts made for the Rollout of the same name (its controller an
+// argoproj.io Rollout of that name): after a move over from Argo the router takes it over, its next write
+// setting the owner, instead of refusing it.
+bool madeByArgoFor(const nlohmann::json& live, const engine::Rollout& rollout);
 
 // The value at the JSON pointer `pointer` in `obj`, or `fallback` when there is none.
 nlohmann::json jsonAt(const nlohmann::json& obj, const std::string& pointer, const nlohmann::json& fallback);

@@ -71,7 +71,7 @@ SmiRouter::SmiRouter(const engine::Rollout& rollout, std::string version)
 Result<std::optional<json>> SmiRouter::ownTrafficSplit(const ObjectLookup& get) const {
   const std::string name = trafficSplitName(rollout_);
   auto live = get(kTrafficSplit, name);
-  if (live && !kube::controlledBy(*live, rollout_.metadata.uid))
+  if (live && !kube::controlledBy(*live, rollout_.metadata.uid) && !madeByArgoFor(*live, rollout_))
     return Error{"TrafficSplit `" + name + "` exists and is not controlled by rollout " +
                  rollout_.metadata.name};
   return live;
@@ -113,6 +113,8 @@ Result<Writes> SmiRouter::setWeight(const ObjectLookup& get, const engine::SetTr
       if (auto weight = weightOf(backend)) backend["weight"] = weightAt(*weight, version_);
   }
   json patch = managedFieldsPatch(seen, desired["spec"], desired["metadata"]["annotations"]);
+  if (!kube::controlledBy(seen, rollout_.metadata.uid))  // Argo's, taken over (ownTrafficSplit)
+    patch["metadata"]["ownerReferences"] = json::array({ownerReference(rollout_)});
   if (patch.empty()) return Writes{};
   return Writes{{ObjectWrite::Op::MergePatch, kTrafficSplit, name, std::move(patch)}};
 }

@@ -135,6 +135,28 @@ TEST_CASE("setting a weight creates the canary Ingress, then patches only what S
       lookupOf({{"web", stableIngress()}, {"api", api}, {"web-web-canary", foreign}}), kTen);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error() == "ingress `web-web-canary` exists and is not controlled by rollout web");
+
+  // One Argo Rollouts made for the Rollout of this name (moved over from Argo) is taken over in the write.
+  json argos = live;
+  argos["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "argoproj.io/v1alpha1"},
+                                                       {"kind", "Rollout"},
+                                                       {"name", "web"},
+                                                       {"uid", "argo-uid"},
+                                                       {"controller", true}}});
+  auto takenOver = without.setWeight(
+      lookupOf(
+          {{"web", stableIngress()}, {"api", api}, {"web-web-canary", argos}, {"web-api-canary", liveApi}}),
+      kTen);
+  REQUIRE(takenOver.ok());
+  REQUIRE(takenOver->size() == 2);
+  CHECK((*takenOver)[0].name == "web-web-canary");
+  CHECK((*takenOver)[0].body["metadata"]["ownerReferences"] == json::array({traffic::ownerReference(r)}));
+  CHECK_FALSE((*takenOver)[1].body["metadata"].contains("ownerReferences"));  // already the Rollout's
+  // Argo's for another Rollout is not.
+  argos["metadata"]["ownerReferences"][0]["name"] = "shop";
+  auto others =
+      without.setWeight(lookupOf({{"web", stableIngress()}, {"api", api}, {"web-web-canary", argos}}), kTen);
+  REQUIRE_FALSE(others.ok());
 }
 
 TEST_CASE("the weights in force are read back from the canary Ingresses", "[traffic][nginx]") {

@@ -213,6 +213,26 @@ TEST_CASE("a TrafficSplit of that name the Rollout does not control is not taken
   CHECK(seen.error() == error);
 }
 
+TEST_CASE("a TrafficSplit Argo Rollouts made for the Rollout of this name is taken over", "[traffic][smi]") {
+  const engine::Rollout r = rollout(R"({"trafficSplitName": "shared"})");
+  traffic::SmiRouter router(r);
+  json argos = traffic::desiredTrafficSplit(r, kTen);
+  argos["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "argoproj.io/v1alpha1"},
+                                                       {"kind", "Rollout"},
+                                                       {"name", "web"},
+                                                       {"uid", "argo-uid"},
+                                                       {"controller", true}}});
+  Objects objects = Objects().add(argos);
+  // Not in force until it is the Rollout's: the same weights are written again, with the owner.
+  auto seen = router.inForce(objects.lookup());
+  REQUIRE(seen.ok());
+  CHECK_FALSE(seen->has_value());
+  auto writes = router.setWeight(objects.lookup(), kTen);
+  REQUIRE(writes.ok());
+  REQUIRE(writes->size() == 1);
+  CHECK((*writes)[0].body["metadata"]["ownerReferences"] == json::array({traffic::ownerReference(r)}));
+}
+
 TEST_CASE("SMI has no header or mirror routes: those steps are errors, and there is nothing to remove",
           "[traffic][smi]") {
   traffic::SmiRouter router(rollout());
