@@ -36,6 +36,15 @@ inline engine::Rollout routedRollout(const std::string& fields) {
   return *parsed;
 }
 
+// The ownerReferences Argo Rollouts gives an object it makes for the Rollout `name`.
+inline nlohmann::json argoOwnerReferences(const std::string& name) {
+  return nlohmann::json::array({{{"apiVersion", "argoproj.io/v1alpha1"},
+                                 {"kind", "Rollout"},
+                                 {"name", name},
+                                 {"uid", "argo-uid"},
+                                 {"controller", true}}});
+}
+
 // Checks `actual` against tests/golden/traffic/<name>.json, or writes it there with SLUICE_UPDATE_GOLDEN set.
 inline void checkGolden(const std::string& name, const nlohmann::json& actual) {
   const std::string path = std::string(SLUICE_SOURCE_DIR) + "/tests/golden/traffic/" + name + ".json";

@@ -217,11 +217,7 @@ TEST_CASE("a TrafficSplit Argo Rollouts made for the Rollout of this name is tak
   const engine::Rollout r = rollout(R"({"trafficSplitName": "shared"})");
   traffic::SmiRouter router(r);
   json argos = traffic::desiredTrafficSplit(r, kTen);
-  argos["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "argoproj.io/v1alpha1"},
-                                                       {"kind", "Rollout"},
-                                                       {"name", "web"},
-                                                       {"uid", "argo-uid"},
-                                                       {"controller", true}}});
+  argos["metadata"]["ownerReferences"] = testing::argoOwnerReferences("web");
   Objects objects = Objects().add(argos);
   // Not in force until it is the Rollout's: the same weights are written again, with the owner.
   auto seen = router.inForce(objects.lookup());
