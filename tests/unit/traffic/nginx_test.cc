@@ -138,11 +138,7 @@ TEST_CASE("setting a weight creates the canary Ingress, then patches only what S
 
   // One Argo Rollouts made for the Rollout of this name (moved over from Argo) is taken over in the write.
   json argos = live;
-  argos["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "argoproj.io/v1alpha1"},
-                                                       {"kind", "Rollout"},
-                                                       {"name", "web"},
-                                                       {"uid", "argo-uid"},
-                                                       {"controller", true}}});
+  argos["metadata"]["ownerReferences"] = testing::argoOwnerReferences("web");
   auto takenOver = without.setWeight(
       lookupOf(
           {{"web", stableIngress()}, {"api", api}, {"web-web-canary", argos}, {"web-api-canary", liveApi}}),
