@@ -22,16 +22,14 @@ class Value {
   static constexpr int kKindCount = 7;
 
   Value() = default;  // nil
-  static Value number(double v) { return Value(Storage(std::in_place_index<1>, v)); }
-  static Value boolean(bool v) { return Value(Storage(std::in_place_index<2>, v)); }
-  static Value string(std::string v) { return Value(Storage(std::in_place_index<3>, std::move(v))); }
-  static Value vector(std::vector<double> v) { return Value(Storage(std::in_place_index<4>, std::move(v))); }
+  static Value number(double v);
+  static Value boolean(bool v);
+  static Value string(std::string v);
+  static Value vector(std::vector<double> v);
   // Members are kept sorted by name; of two with one name, the last wins (as a JSON reader has it).
   static Value object(std::vector<ObjectMember> members);
   // A list holding anything but numbers only (those are a vector).
-  static Value list(std::vector<Value> items) {
-    return Value(Storage(std::in_place_index<6>, std::move(items)));
-  }
+  static Value list(std::vector<Value> items);
 
   Kind kind() const { return static_cast<Kind>(v_.index()); }
   // Each accessor has the precondition that kind() matches.
@@ -47,7 +45,7 @@ class Value {
  private:
   using Storage = std::variant<std::monostate, double, bool, std::string, std::vector<double>,
                                std::vector<ObjectMember>, std::vector<Value>>;
-  explicit Value(Storage v) : v_(std::move(v)) {}
+  explicit Value(Storage v);
   Storage v_;
 };
 
@@ -55,6 +53,18 @@ struct ObjectMember {
   std::string name;
   Value value;
 };
+
+// Defined once ObjectMember is complete: the storage's vector of members needs it (Clang insists).
+inline Value::Value(Storage v) : v_(std::move(v)) {}
+inline Value Value::number(double v) { return Value(Storage(std::in_place_index<1>, v)); }
+inline Value Value::boolean(bool v) { return Value(Storage(std::in_place_index<2>, v)); }
+inline Value Value::string(std::string v) { return Value(Storage(std::in_place_index<3>, std::move(v))); }
+inline Value Value::vector(std::vector<double> v) {
+  return Value(Storage(std::in_place_index<4>, std::move(v)));
+}
+inline Value Value::list(std::vector<Value> items) {
+  return Value(Storage(std::in_place_index<6>, std::move(items)));
+}
 
 // How a message names the value's type: "nil", "a number", "a bool", "a string", "a list of 2 numbers",
 // "an object", "a list of 2 values".
