@@ -111,28 +111,29 @@ int runSim(const SimFlags& flags) {
   // With --prometheus, prometheus metrics are measured for real at start + virtual time; the others
   // still come from the scenario.
   std::unique_ptr<analysis::Provider> real;
-  std::unique_ptr<sim::ScenarioProvider> scenarioMetrics;
-  std::unique_ptr<sim::PrometheusReplayProvider> replay;
-  if (!flags.prometheus.empty()) {
-    real = analysis::makeProvider();
-    scenarioMetrics = std::make_unique<sim::ScenarioProvider>(input->scenario.metrics, sim::kEpoch);
-    replay = std::make_unique<sim::PrometheusReplayProvider>(*real, flags.prometheus, start, sim::kEpoch,
-                                                             *scenarioMetrics);
-    options.metrics = replay.get();
-  }
-
-  // With spec.traffic, prometheus metrics are measured on a Prometheus of the simulation's own, holding
-  // the simulated data plane's series.
+  if (!flags.prometheus.empty()) real = analysis::makeProvider();
   options.clusterObjects = input->objects;
-  if (input->scenario.traffic) {
-    if (!real) real = analysis::makeProvider();
-    options.prometheusProvider = real.get();
-  }
 
   nlohmann::json reports = nlohmann::json::array();
   int status = kExitOk;
   for (const auto& rollout : input->rollouts) {
-    auto result = sim::simulate(rollout, input->scenario, options);
+    // Each Rollout meets its own section of the scenario (spec.rollouts.<name>), or the shared spec.
+    const sim::Scenario& scenario = input->scenario.forRollout(rollout.rollout.metadata.name);
+    std::unique_ptr<sim::ScenarioProvider> scenarioMetrics;
+    std::unique_ptr<sim::PrometheusReplayProvider> replay;
+    if (!flags.prometheus.empty()) {
+      scenarioMetrics = std::make_unique<sim::ScenarioProvider>(scenario.metrics, sim::kEpoch);
+      replay = std::make_unique<sim::PrometheusReplayProvider>(*real, flags.prometheus, start, sim::kEpoch,
+                                                               *scenarioMetrics);
+      options.metrics = replay.get();
+    }
+    // With spec.traffic, prometheus metrics are measured on a Prometheus of the simulation's own, holding
+    // the simulated data plane's series.
+    if (scenario.traffic) {
+      if (!real) real = analysis::makeProvider();
+      options.prometheusProvider = real.get();
+    }
+    auto result = sim::simulate(rollout, scenario, options);
     if (!result) {
       std::cerr << "sluice sim: " << rollout.rollout.metadata.name << ": " << result.error() << "\n";
       return kExitFailure;

@@ -408,6 +408,7 @@ Decision reconcileBlueGreen(const Rollout& rollout, const Observed& observed, Ti
   syncRetry(p);
   syncPromoteFull(p);
   classifyReplicaSets(p);
+  syncNewReplicaSet(p);
   sumReplicaCounts(p);
   reconcileRestart(p, p.bg.restartMaxUnavailable(p.spec.replicas));
   reconcileAnalysis(p);

@@ -49,7 +49,8 @@ struct ReplicaSetView {
   int specReplicas = 0;         // spec.replicas: what it was asked for
   int replicas = 0;             // status.replicas: pods that exist
   int readyReplicas = 0;
-  int availableReplicas = 0;
+  int availableReplicas = 0;              // ready for at least minReadySeconds
+  int minReadySeconds = 0;                // spec.minReadySeconds
   std::optional<Time> scaleDownDeadline;  // annotation sluice.dev/scale-down-deadline
   // Filled by the world only while a restart is due (restartToObserve gives the instant to count from);
   // nullopt otherwise, so a settled Rollout costs no pod list.
@@ -119,12 +120,16 @@ struct CreateReplicaSet {
 // What a ScaleReplicaSet does to the scale-down deadline annotation.
 enum class DeadlineChange { Keep, Set, Clear };
 
-// Set spec.replicas of a ReplicaSet, and set, keep or clear its scale-down deadline annotation.
+// Set spec.replicas of a ReplicaSet, and set, keep or clear its scale-down deadline annotation. For the
+// ReplicaSet of the current template, also what it takes from the Rollout when that changed: a reused
+// older ReplicaSet gets the new revision, and a new spec.minReadySeconds reaches the pods it runs.
 struct ScaleReplicaSet {
   std::string name;
   int replicas = 0;
   DeadlineChange deadlineChange = DeadlineChange::Keep;
-  Time scaleDownDeadline{};  // with DeadlineChange::Set
+  Time scaleDownDeadline{};              // with DeadlineChange::Set
+  std::optional<int64_t> revision{};     // set the annotation sluice.dev/revision
+  std::optional<int> minReadySeconds{};  // set spec.minReadySeconds
 };
 
 // Delete an old ReplicaSet beyond revisionHistoryLimit.

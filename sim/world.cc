@@ -52,6 +52,8 @@ int SimReplicaSet::readyAt(Time now) const {
   return n;
 }
 
+int SimReplicaSet::availableAt(Time now) const { return readyAt(now - Duration{minReadySeconds}); }
+
 SimulatedWorld::SimulatedWorld(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes,
                                std::vector<analysis::AnalysisTemplate> templates, analysis::Provider* metrics)
     : readiness_(readiness),
@@ -165,6 +167,7 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       rs.podTemplateHash = a.podTemplateHash;
       rs.revision = a.revision;
       rs.podTemplate = a.podTemplate;
+      rs.minReadySeconds = std::max(a.minReadySeconds, 0);
       const PodBehaviour pods = podBehaviour(a.podTemplate, w.readiness_);
       if (!pods.crashLoop)
         rs.readiness = std::chrono::ceil<Duration>(std::max(pods.readyAfter, std::chrono::milliseconds(0)));
@@ -176,6 +179,14 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       SimReplicaSet* rs = w.findReplicaSet(a.name);
       if (!rs) return false;
       bool changed = w.scale(*rs, a.replicas, now);
+      if (a.revision && rs->revision != *a.revision) {
+        rs->revision = *a.revision;
+        changed = true;
+      }
+      if (a.minReadySeconds && rs->minReadySeconds != std::max(*a.minReadySeconds, 0)) {
+        rs->minReadySeconds = std::max(*a.minReadySeconds, 0);
+        changed = true;
+      }
       if (a.deadlineChange == engine::DeadlineChange::Set && rs->scaleDownDeadline != a.scaleDownDeadline) {
         rs->scaleDownDeadline = a.scaleDownDeadline;
         changed = true;
@@ -352,7 +363,8 @@ engine::Observed SimulatedWorld::observed(Time now, std::optional<Time> restartA
     v.specReplicas = rs.specReplicas;
     v.replicas = rs.podCount();
     v.readyReplicas = rs.readyAt(now);
-    v.availableReplicas = v.readyReplicas;
+    v.availableReplicas = rs.availableAt(now);
+    v.minReadySeconds = rs.minReadySeconds;
     v.scaleDownDeadline = rs.scaleDownDeadline;
     // Evicted pods go at once here (no termination grace), so none is ever being deleted.
     if (restartAt)
@@ -385,10 +397,18 @@ std::optional<Time> SimulatedWorld::nextChange(Time now) const {
     if (t > now && (!next || t < *next)) next = t;
   };
   for (const auto& rs : replicaSets_) {
-    for (const auto& c : rs.pods) {
+    const Duration minReady{rs.minReadySeconds};
+    bool availableSeen = false;
+    for (const auto& c :
+         rs.pods) {  // sorted: the first pod to become ready, and the first to become available
+      if (c.readyAt == kNeverReady) break;
       if (c.readyAt > now) {
-        if (c.readyAt != kNeverReady) consider(c.readyAt);
+        consider(c.readyAt);
         break;
+      }
+      if (!availableSeen && c.readyAt + minReady > now) {
+        consider(c.readyAt + minReady);
+        availableSeen = true;
       }
     }
     if (rs.scaleDownDeadline) consider(*rs.scaleDownDeadline);

@@ -38,6 +38,8 @@ struct SimReplicaSet {
   // the cost of a simulation depends on how often it scales, never on how many pods it asks for.
   std::vector<PodCohort> pods;
   std::optional<Time> scaleDownDeadline;
+  // spec.minReadySeconds: a pod counts as available this long after it is ready.
+  int minReadySeconds = 0;
   // How long its new pods take to become ready: the scenario's readiness unless the pod template's
   // cluster.sluice.dev/ready-after annotation says otherwise (rounded up to whole seconds); nullopt when
   // cluster.sluice.dev/fail makes them crash-loop, never ready.
@@ -45,7 +47,8 @@ struct SimReplicaSet {
   nlohmann::json podTemplate;  // spec.template, with the pod-template-hash label
 
   int podCount() const;
-  int readyAt(Time now) const;  // pods ready (and available) at `now`
+  int readyAt(Time now) const;      // pods ready at `now`
+  int availableAt(Time now) const;  // pods ready for minReadySeconds at `now`
   int createdBefore(Time t) const;
 };
 

@@ -209,6 +209,7 @@ struct FakeWorld {
       r.name = c->name;
       r.podTemplateHash = c->podTemplateHash;
       r.revision = c->revision;
+      r.minReadySeconds = c->minReadySeconds;
       observed.replicaSets.push_back(r);
       resize(observed.replicaSets.back(), c->replicas);
     } else if (const auto* s = std::get_if<ScaleReplicaSet>(&action)) {
@@ -216,6 +217,8 @@ struct FakeWorld {
       REQUIRE(r != nullptr);
       if (s->deadlineChange == DeadlineChange::Set) r->scaleDownDeadline = s->scaleDownDeadline;
       if (s->deadlineChange == DeadlineChange::Clear) r->scaleDownDeadline.reset();
+      if (s->revision) r->revision = *s->revision;
+      if (s->minReadySeconds) r->minReadySeconds = *s->minReadySeconds;
       if (s->replicas != r->specReplicas) resize(*r, s->replicas);
     } else if (const auto* d = std::get_if<DeleteReplicaSet>(&action)) {
       std::erase_if(observed.replicaSets, [&](const ReplicaSetView& r) { return r.name == d->name; });
