@@ -601,7 +601,8 @@ class Simulation {
         row.stableWeight = traffic->stableWeight;
       }
     } else {
-      // Without a router, in-mesh traffic follows the pods: the canary's share of available pods.
+      // Without a router, in-mesh traffic follows the pods: the canary's share of ready pods (a Service's
+      // endpoints), whether or not they are available yet (minReadySeconds).
       int total = 0, canary = 0;
       for (const auto& rs : world_.replicaSets()) {
         const int available = rs.readyAt(now);
