@@ -227,6 +227,22 @@ TEST_CASE("rollbackWindow: going back to a recent revision skips the steps", "[c
   }
 }
 
+TEST_CASE("rollbackWindow: a pass whose status write was lost decides the same again", "[canary-semantics]") {
+  Rollout r = RolloutBuilder().replicas(4).setWeight(50).pause().build();
+  r.spec.rollbackWindowRevisions = 1;
+  FakeWorld w = semanticsDeployed(r);
+  semanticsPromoted(w, "web:2");
+  w.newImage("web:1");
+  const RolloutStatus written = w.rollout.status;
+  w.call();
+  REQUIRE(w.rollout.status.currentStepIndex == 2);
+  w.rollout.status = written;  // the status write never reached the server; the ReplicaSet writes did
+  w.settle();
+  CHECK(w.rollout.status.currentStepIndex == 2);
+  CHECK(w.rollout.status.phase == "Healthy");
+  CHECK(w.rsByHash(semanticsHash(w))->revision == 3);
+}
+
 TEST_CASE("a reused older ReplicaSet gets the new revision", "[canary-semantics]") {
   FakeWorld w = semanticsDeployed(RolloutBuilder().replicas(4).setWeight(50).pause().build());
   const std::string first = semanticsHash(w);
@@ -235,8 +251,11 @@ TEST_CASE("a reused older ReplicaSet gets the new revision", "[canary-semantics]
   w.events.clear();
   w.newImage("web:1");
   w.call();
-  CHECK(w.rsByHash(first)->revision == 3);
   CHECK(w.hasEvent("RolloutUpdated", "Rollout updated to revision 3"));
+  CHECK(w.rsByHash(first)->revision ==
+        1);  // the pass that finds the template decides on revisions as they were
+  w.call();
+  CHECK(w.rsByHash(first)->revision == 3);
   w.settle();
   CHECK(w.rsByHash(first)->revision == 3);
   // Once it has the revision, nothing rewrites it again.
