@@ -365,3 +365,32 @@ TEST_CASE("status.selector is the selector as Kubernetes prints it", "[canary-se
     CHECK(w.rollout.status.selector == row.printed);
   }
 }
+
+TEST_CASE("an abort returns to the stable pods even while spec.paused (a deliberate difference)",
+          "[canary-semantics]") {
+  struct Row {
+    const char* behaviour;
+    bool trafficRouted;
+  };
+  const Row rows[] = {{"basic canary: the pods are the traffic", false},
+                      {"traffic-routed: the canary goes after abortScaleDownDelaySeconds", true}};
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    RolloutBuilder b;
+    b.replicas(4).setWeight(50).pause();
+    if (row.trafficRouted) b.nginx();
+    FakeWorld w = semanticsDeployed(b.build());
+    const std::string stable = semanticsHash(w);
+    w.newImage("web:2");
+    w.settle();
+    const std::string canary = semanticsHash(w);
+    REQUIRE(w.specReplicasOf(canary) == 2);
+    w.steer(pausePatch(w.rollout));
+    w.steer(abortPatch(w.rollout));
+    w.runFor(Duration{60});
+    CHECK(w.rollout.spec.paused);
+    CHECK(w.rollout.status.phase == "Degraded");
+    CHECK(w.specReplicasOf(canary) == 0);
+    CHECK(w.specReplicasOf(stable) == 4);
+  }
+}
