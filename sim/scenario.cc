@@ -329,15 +329,9 @@ class ScenarioReader {
   void spec(const json& value, Scenario& out, const std::string& path = "spec",
             const std::string& rolloutName = "") {
     if (!expectObject(value, path)) return;
-    if (rolloutName.empty()) {
-      rejectUnknown(value, path,
-                    {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions", "traffic",
-                     "rollouts"});
-    } else {
-      rejectUnknown(
-          value, path,
-          {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions", "traffic"});
-    }
+    rejectUnknown(value, path,
+                  {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions", "traffic",
+                   "rollouts"});
     const auto at = [&](const char* field) { return childPath(path, field); };
     if (value.contains("duration")) {
       if (auto d = duration(value["duration"], at("duration"))) {
@@ -374,7 +368,12 @@ class ScenarioReader {
       std::stable_sort(out.actions.begin(), out.actions.end(),
                        [](const auto& a, const auto& b) { return a.at < b.at; });
     }
-    if (value.contains("rollouts")) rollouts(value["rollouts"], at("rollouts"), out);
+    if (!value.contains("rollouts")) return;
+    if (rolloutName.empty()) {
+      rollouts(value["rollouts"], at("rollouts"), out);
+    } else {
+      error(at("rollouts"), "belongs in spec only: a Rollout's section has no sections of its own");
+    }
   }
 
   // spec.rollouts: a section per Rollout, by its metadata.name, each starting from the shared spec.

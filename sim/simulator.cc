@@ -605,9 +605,9 @@ class Simulation {
       // endpoints), whether or not they are available yet (minReadySeconds).
       int total = 0, canary = 0;
       for (const auto& rs : world_.replicaSets()) {
-        const int available = rs.readyAt(now);
-        total += available;
-        if (updating && rs.podTemplateHash == status_.currentPodHash) canary += available;
+        const int ready = rs.readyAt(now);
+        total += ready;
+        if (updating && rs.podTemplateHash == status_.currentPodHash) canary += ready;
       }
       row.canaryWeight = total ? static_cast<int>(std::lround(100.0 * canary / total)) : 0;
       row.stableWeight = 100 - row.canaryWeight;

@@ -399,8 +399,8 @@ std::optional<Time> SimulatedWorld::nextChange(Time now) const {
   for (const auto& rs : replicaSets_) {
     const Duration minReady{rs.minReadySeconds};
     bool availableSeen = false;
-    for (const auto& c :
-         rs.pods) {  // sorted: the first pod to become ready, and the first to become available
+    // The cohorts are sorted: the first not yet ready, and the first ready but not yet available.
+    for (const auto& c : rs.pods) {
       if (c.readyAt == kNeverReady) break;
       if (c.readyAt > now) {
         consider(c.readyAt);

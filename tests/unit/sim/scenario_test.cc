@@ -319,6 +319,6 @@ spec:
       load("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n  rollouts:\n"
            "    web: {rollouts: {}, readiness: soon}\n",
            bad));
-  CHECK(bad.format().find("spec.rollouts.web.rollouts: unknown field") != std::string::npos);
+  CHECK(bad.format().find("spec.rollouts.web.rollouts: belongs in spec only") != std::string::npos);
   CHECK(bad.format().find("spec.rollouts.web.readiness") != std::string::npos);
 }
