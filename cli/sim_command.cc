@@ -59,12 +59,15 @@ Scenario (all fields optional):
     actions:              # what people do, at virtual times
       - {at: 45m, promote: {}}         # also promote: {full: true}, abort, retry, pause, resume
       - {at: 1h, update: {image: "registry.example/app:v3"}}
+    rollouts:             # with several Rollouts: a section per Rollout name; each field it sets
+      api: {readiness: 1m}              # replaces the shared one for that Rollout
 Every analysis template a Rollout uses needs a document or an entry in analysisRuns, every metric of
 a given template values in metrics, and every analysisRuns entry must be used.
 
 With --prometheus URL --start TIME, prometheus metrics are measured on that Prometheus (whatever their
 own address) as of TIME + the virtual time of the measurement; they then need no values in metrics.
-With several Rollouts, each runs under the same scenario: JSON output is then an array, and --svg
+With several Rollouts, each runs under the scenario (its section of spec.rollouts, if any): JSON output
+is then an array, and --svg
 writes one chart per Rollout (chart.svg -> chart-NAME.svg).
 
 Exit status: 0 the simulation finished (and matched --expect), 3 --expect did not match,
