@@ -74,7 +74,7 @@ TEST_CASE("replicaProgressThreshold: the available pods a desired size needs", "
   }
 }
 
-TEST_CASE("replicaProgressThreshold is read, and a bad one is an error at its field", "[canary-semantics]") {
+TEST_CASE("replicaProgressThreshold is read and a bad one is an error at its field", "[canary-semantics]") {
   const Loaded ok = loadRollout(withCanary("replicaProgressThreshold: {type: Pods, value: 3}\n"));
   INFO(ok.diags.format());
   REQUIRE(ok.rollout);
@@ -151,7 +151,7 @@ TEST_CASE("replicaProgressThreshold: a step and the promotion go on with part of
   }
 }
 
-TEST_CASE("minReadySeconds: the engine counts available pods, and the new ReplicaSet takes a new value",
+TEST_CASE("minReadySeconds: the engine counts available pods and the new ReplicaSet takes a new value",
           "[canary-semantics]") {
   SECTION("ready pods not yet available for minReadySeconds do not complete a step") {
     Rollout r = RolloutBuilder().replicas(4).setWeight(50).pause().build();
