@@ -68,6 +68,7 @@ engine::ReplicaSetView replicaSetView(const json& rs) {
   v.readyReplicas = integer(rs, "/status/readyReplicas");
   v.availableReplicas = integer(rs, "/status/availableReplicas");
   v.minReadySeconds = integer(rs, "/spec/minReadySeconds");
+  if (auto created = parseRfc3339(str(rs, "/metadata/creationTimestamp"))) v.createdAt = *created;
   if (const std::string deadline = annotation(rs, kScaleDownDeadlineAnnotation); !deadline.empty()) {
     if (auto t = parseRfc3339(deadline)) v.scaleDownDeadline = *t;
   }

@@ -123,9 +123,14 @@ bool replicasAtDesired(const Pass& p) {
 
 // ---- the pass, step by step ------------------------------------------------------------------------
 
-// rollbackWindow.revisions (§2.3): the new template is that of a ReplicaSet still there, older than the
-// stable one by fewer than `revisions` other revisions. Counted by revision, the order the templates were
-// last deployed in (Argo counts by ReplicaSet creation time, which a template deployed again does not move).
+// Whether ReplicaSet `a` was created before `b` (the revision orders two created in the same second).
+bool createdBefore(const ReplicaSetView& a, const ReplicaSetView& b) {
+  return a.createdAt != b.createdAt ? a.createdAt < b.createdAt : a.revision < b.revision;
+}
+
+// rollbackWindow.revisions (§2.3): the current template is that of a ReplicaSet still there, created before
+// the stable one with fewer than `revisions` others created in between. As Argo counts it, by creation
+// time, which going back to a template does not move: it holds from the update until the promotion.
 bool rollbackWithinWindow(const Pass& p) {
   const int window = p.spec.rollbackWindowRevisions.value_or(0);
   if (window <= 0) return false;
@@ -135,10 +140,10 @@ bool rollbackWithinWindow(const Pass& p) {
     if (rs.podTemplateHash == p.newHash) target = &rs;
     if (rs.podTemplateHash == p.status.stableRS) stable = &rs;
   }
-  if (!target || !stable || target == stable || target->revision >= stable->revision) return false;
+  if (!target || !stable || target == stable || !createdBefore(*target, *stable)) return false;
   const auto between = std::count_if(
       p.observed.replicaSets.begin(), p.observed.replicaSets.end(), [&](const ReplicaSetView& rs) {
-        return rs.revision > target->revision && rs.revision < stable->revision;
+        return &rs != target && &rs != stable && createdBefore(*target, rs) && createdBefore(rs, *stable);
       });
   return between < window;
 }
@@ -236,8 +241,9 @@ std::optional<std::string> reconcileStepAnalysis(Pass& p) {
 std::optional<std::string> reconcileBackgroundAnalysis(Pass& p) {
   const auto& background = p.spec.canary.analysis;
   auto& recorded = p.status.canary.currentBackgroundAnalysisRunStatus;
+  // Not on a rollback within rollbackWindow: going back to a known revision skips its analysis, as Argo's.
   const bool wanted = background && !p.status.abort && !p.promoted() && !p.status.promoteFull &&
-                      (p.stepCount == 0 || p.index() >= background->startingStep);
+                      (p.stepCount == 0 || p.index() >= background->startingStep) && !rollbackWithinWindow(p);
   if (!wanted) return std::nullopt;
   const AnalysisRunView* run = liveRun(p, AnalysisRunType::Background, std::nullopt);
   if (run && run->phase == analysis::Phase::Inconclusive && resumedAfterInconclusive(p, recorded, *run)) {
@@ -338,7 +344,8 @@ void promoteIfReady(Pass& p) {
     if (!inForce || inForce->canary.podTemplateHash != p.newHash || inForce->canary.weight < p.maxWeight())
       return;
   }
-  const std::string reason = s.promoteFull ? "Full promotion requested"
+  const std::string reason = s.promoteFull             ? "Full promotion requested"
+                             : rollbackWithinWindow(p) ? "Rollback within window"
                              : p.stepCount == 0
                                  ? "Completed update"
                                  : "Completed all " + std::to_string(p.stepCount) + " canary steps";

@@ -51,6 +51,7 @@ struct ReplicaSetView {
   int readyReplicas = 0;
   int availableReplicas = 0;              // ready for at least minReadySeconds
   int minReadySeconds = 0;                // spec.minReadySeconds
+  Time createdAt{};                       // metadata.creationTimestamp
   std::optional<Time> scaleDownDeadline;  // annotation sluice.dev/scale-down-deadline
   // Filled by the world only while a restart is due (restartToObserve gives the instant to count from);
   // nullopt otherwise, so a settled Rollout costs no pod list.

@@ -524,9 +524,7 @@ int64_t nextRevision(const PassBase& p) {
 }
 
 void syncNewReplicaSet(PassBase& p) {
-  // Only once the status written names this template: the pass that finds a new template decides on the
-  // revisions as they were (rollbackWindow), and decides the same again if its status write is lost.
-  if (!p.newRS || p.createdNewRS || p.rollout.status.currentPodHash != p.newHash) return;
+  if (!p.newRS || p.createdNewRS) return;
   ScaleReplicaSet update;
   update.name = p.newRS->name;
   update.replicas = p.newRS->specReplicas;

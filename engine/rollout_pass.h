@@ -103,8 +103,7 @@ std::string selectedBy(const PassBase& p, const std::string& service);
 // higher already. A reused older ReplicaSet (going back to its template) so gets a new revision, as Argo's.
 int64_t nextRevision(const PassBase& p);
 // The new ReplicaSet, when it was there already, takes the Rollout's new revision and spec.minReadySeconds
-// (a ScaleReplicaSet of its current size), from the pass after the one that found the template. Call after
-// classifyReplicaSets.
+// (a ScaleReplicaSet of its current size). Call after classifyReplicaSets.
 void syncNewReplicaSet(PassBase& p);
 // A ReplicaSet of another owner holds the name the new one would get: count a collision and hash again.
 void avoidForeignName(PassBase& p);

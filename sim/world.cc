@@ -168,6 +168,7 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       rs.revision = a.revision;
       rs.podTemplate = a.podTemplate;
       rs.minReadySeconds = std::max(a.minReadySeconds, 0);
+      rs.createdAt = now;
       const PodBehaviour pods = podBehaviour(a.podTemplate, w.readiness_);
       if (!pods.crashLoop)
         rs.readiness = std::chrono::ceil<Duration>(std::max(pods.readyAfter, std::chrono::milliseconds(0)));
@@ -365,6 +366,7 @@ engine::Observed SimulatedWorld::observed(Time now, std::optional<Time> restartA
     v.readyReplicas = rs.readyAt(now);
     v.availableReplicas = rs.availableAt(now);
     v.minReadySeconds = rs.minReadySeconds;
+    v.createdAt = rs.createdAt;
     v.scaleDownDeadline = rs.scaleDownDeadline;
     // Evicted pods go at once here (no termination grace), so none is ever being deleted.
     if (restartAt)

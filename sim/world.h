@@ -40,6 +40,7 @@ struct SimReplicaSet {
   std::optional<Time> scaleDownDeadline;
   // spec.minReadySeconds: a pod counts as available this long after it is ready.
   int minReadySeconds = 0;
+  Time createdAt{};
   // How long its new pods take to become ready: the scenario's readiness unless the pod template's
   // cluster.sluice.dev/ready-after annotation says otherwise (rounded up to whole seconds); nullopt when
   // cluster.sluice.dev/fail makes them crash-loop, never ready.

@@ -210,6 +210,7 @@ struct FakeWorld {
       r.podTemplateHash = c->podTemplateHash;
       r.revision = c->revision;
       r.minReadySeconds = c->minReadySeconds;
+      r.createdAt = now;
       observed.replicaSets.push_back(r);
       resize(observed.replicaSets.back(), c->replicas);
     } else if (const auto* s = std::get_if<ScaleReplicaSet>(&action)) {
