@@ -59,12 +59,15 @@ Scenario (all fields optional):
     actions:              # what people do, at virtual times
       - {at: 45m, promote: {}}         # also promote: {full: true}, abort, retry, pause, resume
       - {at: 1h, update: {image: "registry.example/app:v3"}}
+    rollouts:             # with several Rollouts: a section per Rollout name; each field it sets
+      api: {readiness: 1m}              # replaces the shared one for that Rollout
 Every analysis template a Rollout uses needs a document or an entry in analysisRuns, every metric of
 a given template values in metrics, and every analysisRuns entry must be used.
 
 With --prometheus URL --start TIME, prometheus metrics are measured on that Prometheus (whatever their
 own address) as of TIME + the virtual time of the measurement; they then need no values in metrics.
-With several Rollouts, each runs under the same scenario: JSON output is then an array, and --svg
+With several Rollouts, each runs under the scenario (its section of spec.rollouts, if any): JSON output
+is then an array, and --svg
 writes one chart per Rollout (chart.svg -> chart-NAME.svg).
 
 Exit status: 0 the simulation finished (and matched --expect), 3 --expect did not match,
@@ -111,28 +114,29 @@ int runSim(const SimFlags& flags) {
   // With --prometheus, prometheus metrics are measured for real at start + virtual time; the others
   // still come from the scenario.
   std::unique_ptr<analysis::Provider> real;
-  std::unique_ptr<sim::ScenarioProvider> scenarioMetrics;
-  std::unique_ptr<sim::PrometheusReplayProvider> replay;
-  if (!flags.prometheus.empty()) {
-    real = analysis::makeProvider();
-    scenarioMetrics = std::make_unique<sim::ScenarioProvider>(input->scenario.metrics, sim::kEpoch);
-    replay = std::make_unique<sim::PrometheusReplayProvider>(*real, flags.prometheus, start, sim::kEpoch,
-                                                             *scenarioMetrics);
-    options.metrics = replay.get();
-  }
-
-  // With spec.traffic, prometheus metrics are measured on a Prometheus of the simulation's own, holding
-  // the simulated data plane's series.
+  if (!flags.prometheus.empty()) real = analysis::makeProvider();
   options.clusterObjects = input->objects;
-  if (input->scenario.traffic) {
-    if (!real) real = analysis::makeProvider();
-    options.prometheusProvider = real.get();
-  }
 
   nlohmann::json reports = nlohmann::json::array();
   int status = kExitOk;
   for (const auto& rollout : input->rollouts) {
-    auto result = sim::simulate(rollout, input->scenario, options);
+    // Each Rollout meets its own section of the scenario (spec.rollouts.<name>), or the shared spec.
+    const sim::Scenario& scenario = input->scenario.forRollout(rollout.rollout.metadata.name);
+    std::unique_ptr<sim::ScenarioProvider> scenarioMetrics;
+    std::unique_ptr<sim::PrometheusReplayProvider> replay;
+    if (!flags.prometheus.empty()) {
+      scenarioMetrics = std::make_unique<sim::ScenarioProvider>(scenario.metrics, sim::kEpoch);
+      replay = std::make_unique<sim::PrometheusReplayProvider>(*real, flags.prometheus, start, sim::kEpoch,
+                                                               *scenarioMetrics);
+      options.metrics = replay.get();
+    }
+    // With spec.traffic, prometheus metrics are measured on a Prometheus of the simulation's own, holding
+    // the simulated data plane's series.
+    if (scenario.traffic) {
+      if (!real) real = analysis::makeProvider();
+      options.prometheusProvider = real.get();
+    }
+    auto result = sim::simulate(rollout, scenario, options);
     if (!result) {
       std::cerr << "sluice sim: " << rollout.rollout.metadata.name << ": " << result.error() << "\n";
       return kExitFailure;

@@ -83,6 +83,8 @@ engine::ReplicaSetView replicaSetView(const json& rs) {
   v.replicas = integer(rs, "/status/replicas");
   v.readyReplicas = integer(rs, "/status/readyReplicas");
   v.availableReplicas = integer(rs, "/status/availableReplicas");
+  v.minReadySeconds = integer(rs, "/spec/minReadySeconds");
+  if (auto created = parseRfc3339(str(rs, "/metadata/creationTimestamp"))) v.createdAt = *created;
   if (const std::string deadline = annotation(rs, kScaleDownDeadlineAnnotation); !deadline.empty()) {
     if (auto t = parseRfc3339(deadline)) v.scaleDownDeadline = *t;
   }
@@ -389,6 +391,8 @@ Result<bool> KubeWorld::createReplicaSet(const engine::CreateReplicaSet& a) {
 
 Result<bool> KubeWorld::scaleReplicaSet(const engine::ScaleReplicaSet& a) {
   json patch = {{"spec", {{"replicas", a.replicas}}}};
+  if (a.minReadySeconds) patch["spec"]["minReadySeconds"] = *a.minReadySeconds;
+  if (a.revision) patch["metadata"]["annotations"][kRevisionAnnotation] = std::to_string(*a.revision);
   if (a.deadlineChange == engine::DeadlineChange::Set) {
     patch["metadata"]["annotations"][kScaleDownDeadlineAnnotation] = formatRfc3339(a.scaleDownDeadline);
   } else if (a.deadlineChange == engine::DeadlineChange::Clear) {

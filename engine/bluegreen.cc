@@ -388,6 +388,7 @@ Decision reconcileBlueGreen(const Rollout& rollout, const Observed& observed, Ti
   syncRetry(p);
   syncPromoteFull(p);
   classifyReplicaSets(p);
+  syncNewReplicaSet(p);
   sumReplicaCounts(p);
   reconcileRestart(p, p.bg.restartMaxUnavailable(p.spec.replicas));
   reconcileAnalysis(p);

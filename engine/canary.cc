@@ -98,6 +98,11 @@ CanaryStableCounts trafficRoutedCounts(const Pass& p) {
   return {canary, stable};
 }
 
+// Whether enough of the canary's `desired` pods are available: all of them, or replicaProgressThreshold.
+bool canaryProgressed(const Pass& p, int desired) {
+  return p.spec.canary.progressMet(p.newAvailable(), desired);
+}
+
 // Whether canary and stable are at the sizes the current step asks for (setWeight / setCanaryScale done).
 bool replicasAtDesired(const Pass& p) {
   const int canarySpec = p.newRS ? p.newRS->specReplicas : 0;
@@ -106,20 +111,45 @@ bool replicasAtDesired(const Pass& p) {
   if (p.trafficRouted()) {
     const CanaryStableCounts want = trafficRoutedCounts(p);
     const bool stableOk = p.spec.canary.dynamicStableScale || !p.stableRS || stableSpec == want.stable;
-    return canarySpec == want.canary && p.newAvailable() >= want.canary && stableOk;
+    return canarySpec == want.canary && canaryProgressed(p, want.canary) && stableOk;
   }
   const CanaryStableCounts want =
       approximateWeightedCounts(p.spec.replicas, desiredCanaryWeight(p), maxSurgeOf(p.spec));
   const bool oldGone = std::all_of(p.oldRSs.begin(), p.oldRSs.end(),
                                    [](const ReplicaSetView& rs) { return rs.availableReplicas == 0; });
   const bool stableOk = !p.stableRS || (stableSpec == want.stable && stablePods == want.stable);
-  return canarySpec == want.canary && p.newAvailable() >= want.canary && stableOk && oldGone;
+  return canarySpec == want.canary && canaryProgressed(p, want.canary) && stableOk && oldGone;
 }
 
 // ---- the pass, step by step ------------------------------------------------------------------------
 
-// A new pod template or new steps restart the plan (§2.3); going back to the stable template, or the
-// first deploy, skips straight to the end.
+// Whether ReplicaSet `a` was created before `b` (the revision orders two created in the same second).
+bool createdBefore(const ReplicaSetView& a, const ReplicaSetView& b) {
+  return a.createdAt != b.createdAt ? a.createdAt < b.createdAt : a.revision < b.revision;
+}
+
+// rollbackWindow.revisions (§2.3): the current template is that of a ReplicaSet still there, created before
+// the stable one with fewer than `revisions` others created in between. As Argo counts it, by creation
+// time, which going back to a template does not move: it holds from the update until the promotion.
+bool rollbackWithinWindow(const Pass& p) {
+  const int window = p.spec.rollbackWindowRevisions.value_or(0);
+  if (window <= 0) return false;
+  const ReplicaSetView* target = nullptr;
+  const ReplicaSetView* stable = nullptr;
+  for (const auto& rs : p.observed.replicaSets) {
+    if (rs.podTemplateHash == p.newHash) target = &rs;
+    if (rs.podTemplateHash == p.status.stableRS) stable = &rs;
+  }
+  if (!target || !stable || target == stable || !createdBefore(*target, *stable)) return false;
+  const auto between = std::count_if(
+      p.observed.replicaSets.begin(), p.observed.replicaSets.end(), [&](const ReplicaSetView& rs) {
+        return &rs != target && &rs != stable && createdBefore(*target, rs) && createdBefore(rs, *stable);
+      });
+  return between < window;
+}
+
+// A new pod template or new steps restart the plan (§2.3); going back to the stable template, a rollback
+// within rollbackWindow, or the first deploy, skips straight to the end.
 void syncRevision(Pass& p) {
   RolloutStatus& s = p.status;
   if (s.stableRS.empty()) {  // initial deploy: the first ReplicaSet is stable at once, or the one adopted
@@ -141,7 +171,8 @@ void syncRevision(Pass& p) {
   s.canary.currentBackgroundAnalysisRunStatus.reset();
   s.currentPodHash = p.newHash;
   s.currentStepHash = p.newStepsHash;
-  s.currentStepIndex = p.indexAt(p.newHash == s.stableRS ? p.stepCount : 0);
+  const bool fastTrack = p.newHash == s.stableRS || (newTemplate && rollbackWithinWindow(p));
+  s.currentStepIndex = p.indexAt(fastTrack ? p.stepCount : 0);
   // As Argo Rollouts does on a new template or new steps: the restart asked for so far counts as done
   // (the update replaces the pods anyway), a scheduled one included.
   s.restartedAt = p.spec.restartAt;
@@ -212,8 +243,9 @@ std::optional<std::string> reconcileStepAnalysis(Pass& p) {
 std::optional<std::string> reconcileBackgroundAnalysis(Pass& p) {
   const auto& background = p.spec.canary.analysis;
   auto& recorded = p.status.canary.currentBackgroundAnalysisRunStatus;
+  // Not on a rollback within rollbackWindow: going back to a known revision skips its analysis, as Argo's.
   const bool wanted = background && !p.status.abort && !p.promoted() && !p.status.promoteFull &&
-                      (p.stepCount == 0 || p.index() >= background->startingStep);
+                      (p.stepCount == 0 || p.index() >= background->startingStep) && !rollbackWithinWindow(p);
   if (!wanted) return std::nullopt;
   const AnalysisRunView* run = liveRun(p, AnalysisRunType::Background, std::nullopt);
   if (run && run->phase == analysis::Phase::Inconclusive && resumedAfterInconclusive(p, recorded, *run)) {
@@ -305,7 +337,7 @@ void syncAbort(Pass& p) {
 // §2.8: the new ReplicaSet becomes stable once it is full and the steps are done (or skipped).
 void promoteIfReady(Pass& p) {
   RolloutStatus& s = p.status;
-  if (s.abort || p.promoted() || p.newAvailable() < p.spec.replicas) return;
+  if (s.abort || p.promoted() || !canaryProgressed(p, p.spec.replicas)) return;
   if (!s.promoteFull && !p.stepsDone()) return;
   // With traffic routing, all traffic reaches the new pods before the stable Service switches to them,
   // so the switch itself moves no traffic (as Argo Rollouts does, one pass apart).
@@ -314,7 +346,8 @@ void promoteIfReady(Pass& p) {
     if (!inForce || inForce->canary.podTemplateHash != p.newHash || inForce->canary.weight < p.maxWeight())
       return;
   }
-  const std::string reason = s.promoteFull ? "Full promotion requested"
+  const std::string reason = s.promoteFull             ? "Full promotion requested"
+                             : rollbackWithinWindow(p) ? "Rollback within window"
                              : p.stepCount == 0
                                  ? "Completed update"
                                  : "Completed all " + std::to_string(p.stepCount) + " canary steps";
@@ -484,19 +517,45 @@ bool stableSwitchPending(const Pass& p) {
   return !selected.empty() && selected != p.status.stableRS;
 }
 
+// The canary's weight after an abort: 0, except under dynamicStableScale, where the stable may have been
+// scaled down with its weight: it comes back through the earlier setWeight values as the stable's available
+// pods can carry the rest, so traffic never lands on a stable too small for it (§2.5).
+int abortedCanaryWeight(const Pass& p) {
+  const auto& inForce = p.observed.trafficWeights;
+  if (!p.spec.canary.dynamicStableScale || !inForce || inForce->canaryHash != p.newHash) return 0;
+  const int maxW = p.maxWeight();
+  const int stableAvailable = p.stableRS ? p.stableRS->availableReplicas : 0;
+  std::set<int> candidates{0};
+  for (const auto& step : p.spec.canary.steps) {
+    if (const auto* w = std::get_if<SetWeightStep>(&step.action); w && w->weight < inForce->canaryWeight)
+      candidates.insert(w->weight);
+  }
+  for (int weight : candidates) {  // the lowest the stable can carry
+    if (stableAvailable >= canaryReplicasForWeight(p.spec.replicas, maxW - weight, maxW)) return weight;
+  }
+  return inForce->canaryWeight;
+}
+
 // The weight to route to the canary now: the step's weight once the canary has its pods and the canary
-// Service selects them, else the weight in force; 0 after abort and on a new canary without pods; once
-// promoted, all of it until the stable Service selects the new pods, then 0.
+// Service selects them, else the weight in force; after an abort, abortedCanaryWeight; 0 on a new canary
+// without pods; once promoted, all of it until the stable Service selects the new pods, then 0.
 int canaryWeightToSet(const Pass& p) {
-  if (p.status.abort) return 0;
+  if (p.status.abort) return abortedCanaryWeight(p);
   if (p.promoted()) return stableSwitchPending(p) ? p.maxWeight() : 0;
   const auto& inForce = p.observed.trafficWeights;
   const int previous = inForce && inForce->canaryHash == p.newHash ? inForce->canaryWeight : 0;
   const int wanted = desiredCanaryWeight(p);
-  const bool canarySelected =
-      p.spec.canary.canaryService.empty() || selectedBy(p, p.spec.canary.canaryService) == p.newHash;
+  const int canaryPods = trafficRoutedCounts(p).canary;
+  const std::string selected =
+      p.spec.canary.canaryService.empty() ? p.newHash : selectedBy(p, p.spec.canary.canaryService);
+  if (selected != p.newHash && !selected.empty() && selected == p.status.stableRS) {
+    // The canary Service still selects the stable pods, so a weight through it reaches those: it carries the
+    // steps' weight while the canary is sized to no pod (setCanaryScale, as in Argo), and none once the
+    // canary has pods, so that the Service can move to them (a move that changes nothing users reach).
+    return canaryPods == 0 ? wanted : 0;
+  }
   const bool canaryReady =
-      canarySelected && p.newRS && !p.createdNewRS && p.newAvailable() >= trafficRoutedCounts(p).canary;
+      selected == p.newHash && p.newRS && !p.createdNewRS && canaryProgressed(p, canaryPods);
   return (wanted <= previous || canaryReady) ? wanted : previous;
 }
 
@@ -528,7 +587,13 @@ void reconcileServices(Pass& p) {
     if (!selected.empty() && !serviceQuiet(p, isCanary)) return;  // after the weights move off it
     p.actions.push_back(serviceSelector(p, service, hash));
   };
-  point(p.spec.canary.canaryService, p.status.abort ? p.status.stableRS : p.newHash, true);
+  // The canary Service moves to the new pods once one of them is available, as Argo's does: a header route
+  // or a person calling the canary Service directly then never reaches a revision with no pod to answer.
+  if (p.status.abort) {
+    point(p.spec.canary.canaryService, p.status.stableRS, true);
+  } else if (p.newAvailable() > 0) {
+    point(p.spec.canary.canaryService, p.newHash, true);
+  }
   point(p.spec.canary.stableService, p.status.stableRS, false);
 }
 
@@ -560,6 +625,7 @@ Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time 
   syncRetry(p);
   syncPromoteFull(p);
   classifyReplicaSets(p);
+  syncNewReplicaSet(p);
   sumReplicaCounts(p);
   reconcileRestart(p, maxUnavailableOf(p.spec));
   checkProgressDeadline(p);

@@ -49,7 +49,9 @@ struct ReplicaSetView {
   int specReplicas = 0;         // spec.replicas: what it was asked for
   int replicas = 0;             // status.replicas: pods that exist
   int readyReplicas = 0;
-  int availableReplicas = 0;
+  int availableReplicas = 0;              // ready for at least minReadySeconds
+  int minReadySeconds = 0;                // spec.minReadySeconds
+  Time createdAt{};                       // metadata.creationTimestamp
   std::optional<Time> scaleDownDeadline;  // annotation sluice.dev/scale-down-deadline
   // The ephemeral metadata its pod template and pods carry now (annotation sluice.dev/ephemeral-metadata);
   // nullopt: none.
@@ -139,12 +141,16 @@ struct CreateReplicaSet {
 // What a ScaleReplicaSet does to the scale-down deadline annotation.
 enum class DeadlineChange { Keep, Set, Clear };
 
-// Set spec.replicas of a ReplicaSet, and set, keep or clear its scale-down deadline annotation.
+// Set spec.replicas of a ReplicaSet, and set, keep or clear its scale-down deadline annotation. For the
+// ReplicaSet of the current template, also what it takes from the Rollout when that changed: a reused
+// older ReplicaSet gets the new revision, and a new spec.minReadySeconds reaches the pods it runs.
 struct ScaleReplicaSet {
   std::string name;
   int replicas = 0;
   DeadlineChange deadlineChange = DeadlineChange::Keep;
-  Time scaleDownDeadline{};  // with DeadlineChange::Set
+  Time scaleDownDeadline{};              // with DeadlineChange::Set
+  std::optional<int64_t> revision{};     // set the annotation sluice.dev/revision
+  std::optional<int> minReadySeconds{};  // set spec.minReadySeconds
 };
 
 // A ReplicaSet changes role (canary to stable, preview to active) or the spec's ephemeral metadata

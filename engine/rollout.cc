@@ -1,6 +1,7 @@
 // Small accessors of the Rollout model (see rollout.h).
 #include "engine/rollout.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace sluice::engine {
@@ -25,6 +26,13 @@ std::string describeStep(const CanaryStep& step) {
     std::string operator()(const SetMirrorRouteStep& s) const { return "setMirrorRoute: " + s.name; }
   };
   return std::visit(Visitor{}, step.action);
+}
+
+int ReplicaProgressThreshold::availableNeeded(int desired) const {
+  if (desired <= 0) return 0;
+  if (type == Type::Pods) return std::clamp(value, 0, desired);
+  const long long share = static_cast<long long>(desired) * std::clamp(value, 0, 100);
+  return static_cast<int>((share + 99) / 100);
 }
 
 const char* workloadScaleDownName(WorkloadScaleDown mode) {

@@ -185,6 +185,18 @@ struct AntiAffinity {
   bool required = false;
 };
 
+// replicaProgressThreshold: how much of the canary's desired size must be available for a setWeight or
+// setCanaryScale step to be done, and of spec.replicas for promotion. Unset: all of it.
+struct ReplicaProgressThreshold {
+  enum class Type { Percent, Pods };
+  Type type = Type::Percent;
+  int value = 100;
+
+  // The available pods that meet it for a ReplicaSet meant to have `desired` pods: a Percent threshold
+  // of `desired` (rounded up), or a Pods count (at most `desired`).
+  int availableNeeded(int desired) const;
+};
+
 struct CanaryStrategy {
   std::vector<CanaryStep> steps;
   std::string canaryService;
@@ -200,12 +212,18 @@ struct CanaryStrategy {
   std::optional<PodMetadata> canaryMetadata;
   std::optional<PodMetadata> stableMetadata;
   std::optional<AntiAffinity> antiAffinity;
+  std::optional<ReplicaProgressThreshold> replicaProgressThreshold;
   // stepsHash(steps), set by parseRollout so that a reconcile need not serialise the steps again. Empty
   // (a Rollout built in code) means the engine computes it; whoever edits `steps` after parsing clears it.
   std::string stepsHashMemo;
 
   int abortScaleDownDelay() const { return abortScaleDownDelaySeconds.value_or(30); }
   int scaleDownDelay() const { return scaleDownDelaySeconds.value_or(30); }
+  // Whether `available` pods of a ReplicaSet meant to have `desired` are enough (replicaProgressThreshold).
+  bool progressMet(int available, int desired) const {
+    return available >=
+           (replicaProgressThreshold ? replicaProgressThreshold->availableNeeded(desired) : desired);
+  }
 };
 
 // spec.strategy.blueGreen: the new revision runs beside the old one behind the preview Service, and the

@@ -405,6 +405,36 @@ void readAntiAffinity(ObjectReader& o, std::optional<AntiAffinity>& out) {
   out = affinity;
 }
 
+// replicaProgressThreshold: {type: Percent | Pods, value}, value at least 1 (and at most 100 for Percent).
+void readReplicaProgressThreshold(ObjectReader& o, std::optional<ReplicaProgressThreshold>& out) {
+  Reporter& r = o.reporter();
+  ReplicaProgressThreshold threshold;
+  std::string type;
+  o.read("type", type, readString);
+  bool ok = true;
+  if (type == "Pods") {
+    threshold.type = ReplicaProgressThreshold::Type::Pods;
+  } else if (type != "Percent") {
+    r.error(o.path("type"), type.empty() ? std::string("is required: Percent or Pods")
+                                         : "must be Percent or Pods, got \"" + type + "\"");
+    ok = false;
+  }
+  std::optional<int> value;
+  o.read("value", value, readInt);
+  if (!value) {
+    if (!o.has("value")) r.error(o.path("value"), "is required");
+    return;
+  }
+  const int max = threshold.type == ReplicaProgressThreshold::Type::Percent ? 100 : INT_MAX;
+  if (*value < 1 || *value > max) {
+    r.error(o.path("value"), (max == 100 ? "must be between 1 and 100, got " : "must be at least 1, got ") +
+                                 std::to_string(*value));
+    return;
+  }
+  threshold.value = *value;
+  if (ok) out = threshold;
+}
+
 void readCanary(ObjectReader& o, CanaryStrategy& c) {
   Reporter& r = o.reporter();
   if (const json* steps = o.get("steps")) {
@@ -435,9 +465,13 @@ void readCanary(ObjectReader& o, CanaryStrategy& c) {
   o.read("abortScaleDownDelaySeconds", c.abortScaleDownDelaySeconds, readInt);
   o.read("scaleDownDelaySeconds", c.scaleDownDelaySeconds, readInt);
   o.read("minPodsPerReplicaSet", c.minPodsPerReplicaSet, readInt);
+  if (const json* t = o.get("replicaProgressThreshold")) {
+    readObject(r, *t, o.path("replicaProgressThreshold"),
+               [&](ObjectReader& to) { readReplicaProgressThreshold(to, c.replicaProgressThreshold); });
+  }
   o.rejectUnsupported("pingPong",
                       "pingPong services are not supported yet; use canaryService and stableService");
-  for (const char* field : {"scaleDownDelayRevisionLimit", "replicaProgressThreshold"}) {
+  for (const char* field : {"scaleDownDelayRevisionLimit"}) {
     o.ignoreUnsupported(field);
   }
   readPodMetadataFields(o, {{"canaryMetadata", &c.canaryMetadata}, {"stableMetadata", &c.stableMetadata}});

@@ -32,14 +32,41 @@ AnalysisRunType analysisRunTypeFromName(const std::string& name) {
 
 namespace detail {
 
+// As Kubernetes prints a LabelSelector (metav1.LabelSelectorAsSelector, then String()): one requirement per
+// matchLabels entry and per expression, ordered by key (a stable sort, so matchLabels come first within a
+// key), the values of in and notin sorted: "app=web,env in (a,b),!legacy,tier".
 std::string selectorString(const nlohmann::json& selector) {
-  std::string out;
-  const auto labels = selector.find("matchLabels");
-  if (labels == selector.end() || !labels->is_object()) return out;
-  for (const auto& [key, value] : labels->items()) {
-    out +=
-        (out.empty() ? "" : ",") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+  std::vector<std::pair<std::string, std::string>> terms;  // key, the printed requirement
+  if (!selector.is_object()) return "";
+  const auto text = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  if (const auto labels = selector.find("matchLabels"); labels != selector.end() && labels->is_object()) {
+    for (const auto& [key, value] : labels->items()) terms.emplace_back(key, key + "=" + text(value));
   }
+  if (const auto exprs = selector.find("matchExpressions"); exprs != selector.end() && exprs->is_array()) {
+    for (const auto& e : *exprs) {
+      if (!e.is_object()) continue;
+      const std::string key = e.value("key", "");
+      const std::string op = e.value("operator", "");
+      std::vector<std::string> values;
+      if (const auto vs = e.find("values"); vs != e.end() && vs->is_array()) {
+        for (const auto& v : *vs) values.push_back(text(v));
+      }
+      std::sort(values.begin(), values.end());
+      std::string joined;
+      for (const auto& v : values) joined += (joined.empty() ? "" : ",") + v;
+      if (op == "In" || op == "NotIn") {
+        terms.emplace_back(key, key + (op == "In" ? " in (" : " notin (") + joined + ")");
+      } else if (op == "Exists") {
+        terms.emplace_back(key, key);
+      } else if (op == "DoesNotExist") {
+        terms.emplace_back(key, "!" + key);
+      }
+    }
+  }
+  std::stable_sort(terms.begin(), terms.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out;
+  for (const auto& term : terms) out += (out.empty() ? "" : ",") + term.second;
   return out;
 }
 
@@ -112,7 +139,10 @@ void scaleTo(PassBase& p, const ReplicaSetView& rs, int replicas, std::optional<
   if (!deadline && rs.scaleDownDeadline) change = DeadlineChange::Clear;
   if (deadline && deadline != rs.scaleDownDeadline) change = DeadlineChange::Set;
   if (replicas == rs.specReplicas && change == DeadlineChange::Keep) return;
-  ScaleReplicaSet scale{rs.name, replicas, change};
+  ScaleReplicaSet scale;
+  scale.name = rs.name;
+  scale.replicas = replicas;
+  scale.deadlineChange = change;
   if (change == DeadlineChange::Set) scale.scaleDownDeadline = *deadline;
   p.actions.push_back(std::move(scale));
   if (replicas == rs.specReplicas) return;
@@ -534,12 +564,29 @@ void avoidForeignName(PassBase& p) {
 }
 
 int64_t nextRevision(const PassBase& p) {
-  int64_t highest = 0;
+  int64_t own = 0;
+  int64_t highestOther = 0;
   for (const auto& rs : p.observed.replicaSets) {
-    if (rs.podTemplateHash == p.newHash) return rs.revision;
-    highest = std::max(highest, rs.revision);
+    if (rs.podTemplateHash == p.newHash) {
+      own = rs.revision;
+    } else {
+      highestOther = std::max(highestOther, rs.revision);
+    }
   }
-  return highest + 1;
+  return std::max(own, highestOther + 1);
+}
+
+void syncNewReplicaSet(PassBase& p) {
+  if (!p.newRS || p.createdNewRS) return;
+  ScaleReplicaSet update;
+  update.name = p.newRS->name;
+  update.replicas = p.newRS->specReplicas;
+  if (p.newRS->revision != p.newRevision) update.revision = p.newRevision;
+  if (p.newRS->minReadySeconds != p.spec.minReadySeconds) update.minReadySeconds = p.spec.minReadySeconds;
+  if (!update.revision && !update.minReadySeconds) return;
+  p.actions.push_back(std::move(update));
+  p.newRS->revision = p.newRevision;
+  p.newRS->minReadySeconds = p.spec.minReadySeconds;
 }
 
 }  // namespace detail

@@ -65,7 +65,8 @@ struct PassBase {
   }
 };
 
-// "key=value,..." of a selector's matchLabels: status.selector.
+// A LabelSelector as Kubernetes prints it, for status.selector (the scale subresource's):
+// "app=web,env in (a,b),!legacy", requirements ordered by key, "" for an empty selector.
 std::string selectorString(const nlohmann::json& selector);
 
 // Sets a condition; its timestamps move only when it really changes (`touch`: progress that keeps the
@@ -103,8 +104,12 @@ int abortedScaleDown(PassBase& p, const ReplicaSetView& rs, int delay, std::opti
 void cleanUpHistory(PassBase& p);
 // The pod-template hash a Service selects now ("" when it selects no revision yet), as observed.
 std::string selectedBy(const PassBase& p, const std::string& service);
-// The revision the new ReplicaSet has or gets: its own, or one past the highest.
+// The revision the new ReplicaSet has or gets: one past the highest of the others, or its own when that is
+// higher already. A reused older ReplicaSet (going back to its template) so gets a new revision, as Argo's.
 int64_t nextRevision(const PassBase& p);
+// The new ReplicaSet, when it was there already, takes the Rollout's new revision and spec.minReadySeconds
+// (a ScaleReplicaSet of its current size). Call after classifyReplicaSets.
+void syncNewReplicaSet(PassBase& p);
 // A ReplicaSet of another owner holds the name the new one would get: count a collision and hash again.
 void avoidForeignName(PassBase& p);
 

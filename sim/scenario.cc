@@ -324,35 +324,68 @@ class ScenarioReader {
     out.traffic = std::move(traffic);
   }
 
-  void spec(const json& value, Scenario& out) {
-    const std::string path = "spec";
+  // The spec at `path`, or (`rolloutName` set) one Rollout's section of it, which `out` already holds the
+  // shared spec for: each field the section sets replaces the shared one.
+  void spec(const json& value, Scenario& out, const std::string& path = "spec",
+            const std::string& rolloutName = "") {
     if (!expectObject(value, path)) return;
     rejectUnknown(value, path,
-                  {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions", "traffic"});
+                  {"duration", "readiness", "stableImage", "analysisRuns", "metrics", "actions", "traffic",
+                   "rollouts"});
+    const auto at = [&](const char* field) { return childPath(path, field); };
     if (value.contains("duration")) {
-      if (auto d = duration(value["duration"], "spec.duration")) {
-        if (d->count() == 0) error("spec.duration", "must be longer than 0s");
+      if (auto d = duration(value["duration"], at("duration"))) {
+        if (d->count() == 0) error(at("duration"), "must be longer than 0s");
         out.duration = *d;
       }
     }
     if (value.contains("readiness")) {
-      if (auto d = duration(value["readiness"], "spec.readiness")) out.readiness = *d;
+      if (auto d = duration(value["readiness"], at("readiness"))) out.readiness = *d;
     }
     if (value.contains("stableImage")) {
-      if (auto image = string(value["stableImage"], "spec.stableImage")) out.stableImage = *image;
+      if (auto image = string(value["stableImage"], at("stableImage"))) out.stableImage = *image;
     }
-    if (value.contains("analysisRuns")) analysisRuns(value["analysisRuns"], "spec.analysisRuns", out);
-    if (value.contains("traffic")) traffic(value["traffic"], "spec.traffic", out);
-    if (value.contains("metrics")) metrics(value["metrics"], "spec.metrics", out);
+    if (value.contains("analysisRuns")) {
+      out.analysisRuns.clear();
+      analysisRuns(value["analysisRuns"], at("analysisRuns"), out);
+    }
+    if (value.contains("traffic")) {
+      out.traffic.reset();
+      traffic(value["traffic"], at("traffic"), out);
+    }
+    if (value.contains("metrics")) {
+      out.metrics.clear();
+      metrics(value["metrics"], at("metrics"), out);
+    }
     if (value.contains("actions")) {
+      out.actions.clear();
       const json& actions = value["actions"];
       if (!actions.is_array()) {
-        error("spec.actions", "must be a list");
+        error(at("actions"), "must be a list");
       } else {
-        for (size_t i = 0; i < actions.size(); ++i) action(actions[i], indexPath("spec.actions", i), out);
+        for (size_t i = 0; i < actions.size(); ++i) action(actions[i], indexPath(at("actions"), i), out);
       }
       std::stable_sort(out.actions.begin(), out.actions.end(),
                        [](const auto& a, const auto& b) { return a.at < b.at; });
+    }
+    if (!value.contains("rollouts")) return;
+    if (rolloutName.empty()) {
+      rollouts(value["rollouts"], at("rollouts"), out);
+    } else {
+      error(at("rollouts"), "belongs in spec only: a Rollout's section has no sections of its own");
+    }
+  }
+
+  // spec.rollouts: a section per Rollout, by its metadata.name, each starting from the shared spec.
+  void rollouts(const json& value, const std::string& path, Scenario& out) {
+    if (!expectObject(value, path)) return;
+    for (const auto& [name, section] : value.items()) {
+      Scenario own = out;
+      own.sections.clear();
+      own.rolloutName = name;
+      own.path = childPath(path, name);
+      spec(section, own, own.path, name);
+      out.sections.push_back(std::move(own));
     }
   }
 
@@ -387,6 +420,13 @@ std::string describeAction(const PersonAction& action) {
 }
 
 Scenario defaultScenario() { return Scenario{}; }
+
+const Scenario& Scenario::forRollout(const std::string& name) const {
+  for (const auto& section : sections) {
+    if (section.rolloutName == name) return section;
+  }
+  return *this;
+}
 
 std::optional<Scenario> parseScenario(const nlohmann::json& object, const SourceMap& source,
                                       Diagnostics& diags) {

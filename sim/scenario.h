@@ -79,6 +79,15 @@ struct Scenario {
   std::vector<PersonAction> actions;                        // sorted by `at` (stable for equal times)
   std::optional<TrafficSpec> traffic;
   SourceMap source;  // locates field paths, for diagnostics
+  // spec.rollouts: one Rollout's own scenario, by the Rollout's name; each is the shared spec with the
+  // fields its section sets replaced (a section's actions, analysisRuns or metrics replace the shared ones
+  // whole). A section has rolloutName and path ("spec.rollouts.<name>") set, and no sections of its own.
+  std::vector<Scenario> sections;
+  std::string rolloutName;
+  std::string path;
+
+  // The scenario of the Rollout named `name`: its section, or this one when it has none.
+  const Scenario& forRollout(const std::string& name) const;
 };
 
 // The scenario used when none is given: 24h, pods ready at once, no analysis outcomes, no actions.

@@ -165,12 +165,23 @@ std::string stableImageFor(const std::string& image, const std::optional<std::st
   return repo + ":previous";
 }
 
-void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, const Scenario& scenario,
+void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, const Scenario& shared,
                                   Diagnostics& diags, const std::vector<TemplateInput>& templates,
                                   bool realPrometheus) {
   const std::vector<analysis::AnalysisTemplate> given = templatesOf(templates);
   std::vector<std::string> used;
+  std::map<std::string, std::vector<std::string>> usedBy;  // by Rollout name
+  for (const auto& section : shared.sections) {
+    const bool known = std::any_of(rollouts.begin(), rollouts.end(), [&](const RolloutInput& input) {
+      return input.rollout.metadata.name == section.rolloutName;
+    });
+    if (!known) {
+      diags.add(shared.source.diagnostic(Severity::Error, section.path,
+                                         "no Rollout named \"" + section.rolloutName + "\" was given"));
+    }
+  }
   for (const auto& input : rollouts) {
+    const Scenario& scenario = shared.forRollout(input.rollout.metadata.name);
     const std::string rolloutName = "Rollout \"" + input.rollout.metadata.name + "\"";
     for (const auto& use : analysisUses(input.rollout)) {
       size_t defined = 0;
@@ -178,6 +189,7 @@ void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, con
       bool usable = true;
       for (const auto& t : use.templates) {
         used.push_back(t.name);
+        usedBy[input.rollout.metadata.name].push_back(t.name);
         const bool isDefined = findTemplate(given, t.name, t.clusterScope) != nullptr;
         const bool isScripted = scenario.analysisRuns.count(t.name) > 0;
         defined += isDefined;
@@ -237,11 +249,20 @@ void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, con
               (action.container.empty() ? "" : " named \"" + action.container + "\"") + " to update"));
     }
   }
-  for (const auto& [name, outcome] : scenario.analysisRuns) {
-    if (std::find(used.begin(), used.end(), name) != used.end()) continue;
-    diags.add(scenario.source.diagnostic(Severity::Error, outcome.path,
-                                         "analysis template \"" + name + "\" is not used by any Rollout"));
-  }
+  // An outcome given once for all is used if any Rollout uses it; one in a Rollout's section, if it does.
+  const auto unused = [&](const Scenario& scenario, const std::vector<std::string>& users) {
+    for (const auto& [name, outcome] : scenario.analysisRuns) {
+      if (!scenario.path.empty() && outcome.path.rfind(scenario.path + ".", 0) != 0) continue;
+      if (std::find(users.begin(), users.end(), name) != users.end()) continue;
+      diags.add(
+          shared.source.diagnostic(Severity::Error, outcome.path,
+                                   "analysis template \"" + name + "\" is not used by " +
+                                       (scenario.path.empty() ? std::string("any Rollout")
+                                                              : "Rollout \"" + scenario.rolloutName + "\"")));
+    }
+  };
+  unused(shared, used);
+  for (const auto& section : shared.sections) unused(section, usedBy[section.rolloutName]);
 }
 
 std::optional<SimInput> loadSimInput(const std::vector<std::string>& rolloutFiles,
@@ -580,12 +601,13 @@ class Simulation {
         row.stableWeight = traffic->stableWeight;
       }
     } else {
-      // Without a router, in-mesh traffic follows the pods: the canary's share of available pods.
+      // Without a router, in-mesh traffic follows the pods: the canary's share of ready pods (a Service's
+      // endpoints), whether or not they are available yet (minReadySeconds).
       int total = 0, canary = 0;
       for (const auto& rs : world_.replicaSets()) {
-        const int available = rs.readyAt(now);
-        total += available;
-        if (updating && rs.podTemplateHash == status_.currentPodHash) canary += available;
+        const int ready = rs.readyAt(now);
+        total += ready;
+        if (updating && rs.podTemplateHash == status_.currentPodHash) canary += ready;
       }
       row.canaryWeight = total ? static_cast<int>(std::lround(100.0 * canary / total)) : 0;
       row.stableWeight = 100 - row.canaryWeight;

@@ -52,6 +52,8 @@ int SimReplicaSet::readyAt(Time now) const {
   return n;
 }
 
+int SimReplicaSet::availableAt(Time now) const { return readyAt(now - Duration{minReadySeconds}); }
+
 SimulatedWorld::SimulatedWorld(Duration readiness, std::map<std::string, AnalysisOutcome> outcomes,
                                std::vector<analysis::AnalysisTemplate> templates, analysis::Provider* metrics)
     : readiness_(readiness),
@@ -166,6 +168,8 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       rs.revision = a.revision;
       rs.podTemplate = a.podTemplate;
       rs.podMetadata = a.podMetadata;
+      rs.minReadySeconds = std::max(a.minReadySeconds, 0);
+      rs.createdAt = now;
       const PodBehaviour pods = podBehaviour(a.podTemplate, w.readiness_);
       if (!pods.crashLoop)
         rs.readiness = std::chrono::ceil<Duration>(std::max(pods.readyAfter, std::chrono::milliseconds(0)));
@@ -177,6 +181,14 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       SimReplicaSet* rs = w.findReplicaSet(a.name);
       if (!rs) return false;
       bool changed = w.scale(*rs, a.replicas, now);
+      if (a.revision && rs->revision != *a.revision) {
+        rs->revision = *a.revision;
+        changed = true;
+      }
+      if (a.minReadySeconds && rs->minReadySeconds != std::max(*a.minReadySeconds, 0)) {
+        rs->minReadySeconds = std::max(*a.minReadySeconds, 0);
+        changed = true;
+      }
       if (a.deadlineChange == engine::DeadlineChange::Set && rs->scaleDownDeadline != a.scaleDownDeadline) {
         rs->scaleDownDeadline = a.scaleDownDeadline;
         changed = true;
@@ -361,7 +373,9 @@ engine::Observed SimulatedWorld::observed(Time now, std::optional<Time> restartA
     v.specReplicas = rs.specReplicas;
     v.replicas = rs.podCount();
     v.readyReplicas = rs.readyAt(now);
-    v.availableReplicas = v.readyReplicas;
+    v.availableReplicas = rs.availableAt(now);
+    v.minReadySeconds = rs.minReadySeconds;
+    v.createdAt = rs.createdAt;
     v.scaleDownDeadline = rs.scaleDownDeadline;
     v.podMetadata = rs.podMetadata;
     // Evicted pods go at once here (no termination grace), so none is ever being deleted.
@@ -395,10 +409,18 @@ std::optional<Time> SimulatedWorld::nextChange(Time now) const {
     if (t > now && (!next || t < *next)) next = t;
   };
   for (const auto& rs : replicaSets_) {
+    const Duration minReady{rs.minReadySeconds};
+    bool availableSeen = false;
+    // The cohorts are sorted: the first not yet ready, and the first ready but not yet available.
     for (const auto& c : rs.pods) {
+      if (c.readyAt == kNeverReady) break;
       if (c.readyAt > now) {
-        if (c.readyAt != kNeverReady) consider(c.readyAt);
+        consider(c.readyAt);
         break;
+      }
+      if (!availableSeen && c.readyAt + minReady > now) {
+        consider(c.readyAt + minReady);
+        availableSeen = true;
       }
     }
     if (rs.scaleDownDeadline) consider(*rs.scaleDownDeadline);

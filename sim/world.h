@@ -39,6 +39,9 @@ struct SimReplicaSet {
   std::vector<PodCohort> pods;
   std::optional<Time> scaleDownDeadline;
   std::optional<engine::PodMetadata> podMetadata;  // the ephemeral metadata of its role
+  // spec.minReadySeconds: a pod counts as available this long after it is ready.
+  int minReadySeconds = 0;
+  Time createdAt{};
   // How long its new pods take to become ready: the scenario's readiness unless the pod template's
   // cluster.sluice.dev/ready-after annotation says otherwise (rounded up to whole seconds); nullopt when
   // cluster.sluice.dev/fail makes them crash-loop, never ready.
@@ -46,7 +49,8 @@ struct SimReplicaSet {
   nlohmann::json podTemplate;  // spec.template, with the pod-template-hash label
 
   int podCount() const;
-  int readyAt(Time now) const;  // pods ready (and available) at `now`
+  int readyAt(Time now) const;      // pods ready at `now`
+  int availableAt(Time now) const;  // pods ready for minReadySeconds at `now`
   int createdBefore(Time t) const;
 };
 

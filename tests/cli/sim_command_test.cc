@@ -147,3 +147,38 @@ TEST_CASE("sluice sim locates a YAML error as lint does: file:line:col: error:",
   CHECK(r.status == 2);
   CHECK(r.err.rfind(path.string() + ":3:1: error: invalid YAML: ", 0) == 0);
 }
+
+TEST_CASE("sluice sim gives each Rollout its own section of the scenario", "[sim][cli][canary-semantics]") {
+  const std::string scenario =
+      (std::filesystem::temp_directory_path() / ("sluice_sim_test." + std::to_string(::getpid()) + ".yaml"))
+          .string();
+  const std::string rollouts = "examples/manual-promote/rollout.yaml examples/basic-canary/rollout.yaml";
+  {
+    std::ofstream out(scenario);
+    out << "apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 3h\n  readiness: 15s\n"
+           "  rollouts:\n"
+           "    shop:\n      stableImage: registry.example/shop:2.3.1\n"
+           "      actions: [{at: 40m, promote: {}}]\n"
+           "    worker:\n      actions: [{at: 1m, abort: {}}]\n";
+  }
+  const SimRun run = sluiceSim(rollouts + " --scenario '" + scenario + "' -o json");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  const auto reports = nlohmann::json::parse(run.out);
+  REQUIRE(reports.size() == 2);
+  CHECK(reports[0]["rollout"] == "shop");
+  CHECK(reports[0]["result"]["phase"] == "Healthy");
+  CHECK(reports[0]["timeline"][0]["message"] ==
+        "new revision registry.example/shop:2.4.0 (stable registry.example/shop:2.3.1)");
+  CHECK(reports[1]["rollout"] == "worker");
+  CHECK(reports[1]["result"]["phase"] == "Degraded");
+
+  {
+    std::ofstream out(scenario);
+    out << "apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n  rollouts:\n    api: {readiness: 5s}\n";
+  }
+  const SimRun unknown = sluiceSim(rollouts + " --scenario '" + scenario + "'");
+  CHECK(unknown.status == 2);
+  CHECK(unknown.err.find("spec.rollouts.api: no Rollout named \"api\" was given") != std::string::npos);
+  std::remove(scenario.c_str());
+}

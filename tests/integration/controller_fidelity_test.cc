@@ -255,10 +255,11 @@ Visible observe(ControllerEnv& env, const Plan& plan, const std::string& name, s
     const json owners = rs["metadata"].value("ownerReferences", json::array());
     if (owners.empty() || owners[0].value("kind", "") != "Rollout" || owners[0].value("name", "") != name)
       continue;
-    const int available = rs.value(json::json_pointer("/status/availableReplicas"), 0);
-    total += available;
+    // Without a router traffic follows the ready pods (a Service's endpoints), available or not yet.
+    const int ready = rs.value(json::json_pointer("/status/readyReplicas"), 0);
+    total += ready;
     const std::string hash = rs["metadata"]["labels"].value(engine::kPodTemplateHashLabel, "");
-    if (updating && hash == current) canary += available;
+    if (updating && hash == current) canary += ready;
     if (plan.compareScale) {
       const int desired = rs.value(json::json_pointer("/spec/replicas"), 1);
       if (updating && hash == current) v.canaryDesired = desired;
@@ -905,4 +906,45 @@ TEST_CASE(
   };
   const json r = checkPrediction(plan);
   CHECK(r["status"].value("abort", false));  // the scenario's rising error rate aborts it, as predicted
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: minReadySeconds holds each step until the pods have been ready "
+    "that long",
+    "[controller][e2e][fidelity][canary-semantics]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([{"setWeight": 50}, {"pause": {"duration": "2s"}}])"));
+  plan.stable["spec"]["minReadySeconds"] = 2;
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  const json r = checkPrediction(plan);
+  CHECK(r["status"].value("phase", "") == "Healthy");
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: an update back to the previous revision within rollbackWindow "
+    "skips the steps",
+    "[controller][e2e][fidelity][canary-semantics]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([{"setWeight": 50}, {"pause": {"duration": "2s"}}])"));
+  plan.stable["spec"]["rollbackWindow"] = {{"revisions", 1}};
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  plan.actions = {action(8, sim::PersonAction::Kind::Update, "registry.example/web:v1")};
+  const json r = checkPrediction(plan);
+  CHECK(r["status"].value("phase", "") == "Healthy");
+  CHECK(r["status"].value("currentStepIndex", -1) == 2);
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: an abort under dynamicStableScale keeps the canary's weight "
+    "until the stable's pods are back",
+    "[controller][e2e][fidelity][traffic][canary-semantics]") {
+  Plan plan = routedCanary(json::parse(R"([{"setWeight": 25}, {"setWeight": 75}, {"pause": {}}])"),
+                           {{"nginx", {{"stableIngress", "web"}}}});
+  for (json* r : {&plan.stable, &plan.updated})
+    (*r)["spec"]["strategy"]["canary"]["dynamicStableScale"] = true;
+  plan.routedWeight = canaryIngressWeight("web-web-canary");
+  plan.compareScale = true;
+  plan.actions = {action(6, sim::PersonAction::Kind::Abort)};
+  const json r = checkPrediction(plan);
+  CHECK(r["status"].value("abort", false));
 }

@@ -143,11 +143,14 @@ TEST_CASE("kubectl sluice set image starts a new revision, undo goes back to an 
   REQUIRE(
       s.env.waitRollout("web", [&](const json& r) { return healthy(r) && r["status"]["stableRS"] == v2; }));
 
-  // To a named revision: v1 is revision 1.
+  // To a named revision: v1 is revision 1. As in Argo, a reused ReplicaSet takes the next revision: v2's
+  // became 4 above, and v1's becomes 5 once the controller has found it.
   CHECK(s.plugin("undo web --to-revision 1") == "rollout 'web' rolled back to revision 1\n");
   CHECK(imageOf(s.env.rollout("web")) == "registry.example/web:v1");
-  CHECK(s.plugin("undo web --to-revision 1") ==
-        "rollout 'web' skipped rollback (current template already matches revision 1)\n");
+  REQUIRE(s.env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  CHECK(s.plugin("undo web --to-revision 5") ==
+        "rollout 'web' skipped rollback (current template already matches revision 5)\n");
+  CHECK(s.plugin("undo web --to-revision 1", 1) == "error: unable to find specified revision 1 in history\n");
   CHECK(s.plugin("undo web --to-revision 9", 1) == "error: unable to find specified revision 9 in history\n");
 }
 

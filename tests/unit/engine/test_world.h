@@ -210,6 +210,8 @@ struct FakeWorld {
       r.podTemplateHash = c->podTemplateHash;
       r.revision = c->revision;
       r.podMetadata = c->podMetadata;
+      r.minReadySeconds = c->minReadySeconds;
+      r.createdAt = now;
       observed.replicaSets.push_back(r);
       resize(observed.replicaSets.back(), c->replicas);
     } else if (const auto* s = std::get_if<ScaleReplicaSet>(&action)) {
@@ -217,6 +219,8 @@ struct FakeWorld {
       REQUIRE(r != nullptr);
       if (s->deadlineChange == DeadlineChange::Set) r->scaleDownDeadline = s->scaleDownDeadline;
       if (s->deadlineChange == DeadlineChange::Clear) r->scaleDownDeadline.reset();
+      if (s->revision) r->revision = *s->revision;
+      if (s->minReadySeconds) r->minReadySeconds = *s->minReadySeconds;
       if (s->replicas != r->specReplicas) resize(*r, s->replicas);
     } else if (const auto* m = std::get_if<SetPodMetadata>(&action)) {
       ReplicaSetView* r = rs(m->replicaSet);

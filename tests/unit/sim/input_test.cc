@@ -114,3 +114,36 @@ TEST_CASE("the stable image replaces the tag with previous unless the scenario n
   for (const auto& row : rows) CHECK(stableImageFor(row.image, std::nullopt) == row.expected);
   CHECK(stableImageFor("app:v2", std::string("app:v1")) == "app:v1");
 }
+
+TEST_CASE("a scenario gives each Rollout its own section by name", "[sim][input][canary-semantics]") {
+  struct Row {
+    const char* behaviour;
+    const char* spec;
+    std::vector<std::string> expected;  // substrings of the diagnostics; empty: no diagnostics
+  };
+  const Row rows[] = {
+      {"a section's outcomes replace the shared ones for its Rollout",
+       "  analysisRuns:\n    latency: {phase: Failed}\n"
+       "  rollouts:\n    web:\n      analysisRuns:\n        success-rate: {phase: Successful}\n"
+       "        latency: {phase: Successful}\n",
+       {}},
+      {"a section for a Rollout not given",
+       "  analysisRuns:\n    success-rate: {phase: Successful}\n    latency: {phase: Successful}\n"
+       "  rollouts:\n    api: {readiness: 5s}\n",
+       {"scenario.yaml:8:5: error: spec.rollouts.api: no Rollout named \"api\" was given"}},
+      {"an outcome in a section its Rollout does not use",
+       "  rollouts:\n    web:\n      analysisRuns:\n        success-rate: {phase: Successful}\n"
+       "        latency: {phase: Successful}\n        smoke: {phase: Successful}\n",
+       {"spec.rollouts.web.analysisRuns.smoke: analysis template \"smoke\" is not used by Rollout \"web\""}},
+      {"a section without the outcomes its Rollout needs",
+       "  rollouts:\n    web:\n      analysisRuns:\n        success-rate: {phase: Successful}\n",
+       {"analysis template \"latency\", used by step 1"}},
+  };
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    const std::string got = check(row.spec);
+    INFO(got);
+    if (row.expected.empty()) CHECK(got.empty());
+    for (const auto& e : row.expected) CHECK(got.find(e) != std::string::npos);
+  }
+}

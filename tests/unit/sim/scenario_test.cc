@@ -279,3 +279,46 @@ TEST_CASE("a scenario file that is not YAML is reported once, with its position"
   REQUIRE(diags.items().size() == 1);
   CHECK(diags.format() == path + ":4:1: error: invalid YAML: end of sequence flow not found\n");
 }
+
+TEST_CASE("spec.rollouts: a section per Rollout replaces the fields it sets",
+          "[sim][scenario][canary-semantics]") {
+  Diagnostics diags;
+  const auto s = load(R"(apiVersion: sluice.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2h
+  readiness: 10s
+  actions:
+    - {at: 5m, promote: {}}
+    - {at: 6m, promote: {}}
+  rollouts:
+    web:
+      readiness: 30s
+      actions:
+        - {at: 1m, abort: {}}
+    api: {}
+)",
+                      diags);
+  INFO(diags.format());
+  REQUIRE(s);
+  const Scenario& web = s->forRollout("web");
+  CHECK(web.rolloutName == "web");
+  CHECK(web.readiness == Duration{30});
+  CHECK(web.duration == Duration{7200});
+  REQUIRE(web.actions.size() == 1);
+  CHECK(web.actions[0].kind == PersonAction::Kind::Abort);
+  CHECK(web.actions[0].path == "spec.rollouts.web.actions[0]");
+  const Scenario& api = s->forRollout("api");
+  CHECK(api.readiness == Duration{10});
+  CHECK(api.actions.size() == 2);
+  const Scenario& other = s->forRollout("other");
+  CHECK(&other == &*s);
+
+  Diagnostics bad;
+  CHECK_FALSE(
+      load("apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n  rollouts:\n"
+           "    web: {rollouts: {}, readiness: soon}\n",
+           bad));
+  CHECK(bad.format().find("spec.rollouts.web.rollouts: belongs in spec only") != std::string::npos);
+  CHECK(bad.format().find("spec.rollouts.web.readiness") != std::string::npos);
+}

@@ -248,3 +248,55 @@ TEST_CASE("the simulator refuses a workloadRef Rollout given without its Deploym
   INFO(diags.format());
   CHECK(found);
 }
+
+TEST_CASE("minReadySeconds holds each step until the new pods have been ready that long",
+          "[sim][runner][canary-semantics]") {
+  struct Row {
+    const char* behaviour;
+    int minReadySeconds;
+    int firstStepAt;  // pods ready after 10s, then available after minReadySeconds more
+  };
+  const Row rows[] = {{"without minReadySeconds the pods count once ready", 0, 10},
+                      {"with 30s the step completes 30s after the pods are ready", 30, 40}};
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    json object = simulatedRollout();
+    object["spec"]["minReadySeconds"] = row.minReadySeconds;
+    auto result = simulate(input(object), withActions({}), {});
+    REQUIRE(result);
+    const TimelineRow* firstStep = findEvent(*result, "RolloutStepCompleted");
+    REQUIRE(firstStep);
+    CHECK(firstStep->t == Duration{row.firstStepAt});
+    CHECK(firstStep->canary == ReplicaCount{1, 1});
+  }
+}
+
+TEST_CASE("rollbackWindow: an update back to the previous revision skips the steps in the simulation",
+          "[sim][runner][canary-semantics]") {
+  struct Row {
+    const char* behaviour;
+    std::optional<int> window;
+    std::string phase;
+  };
+  const Row rows[] = {{"without a window the steps run again and pause", std::nullopt, "Paused"},
+                      {"within the window it is Healthy without a step", 1, "Healthy"}};
+  for (const auto& row : rows) {
+    INFO(row.behaviour);
+    json object = simulatedRollout();
+    if (row.window) object["spec"]["rollbackWindow"] = {{"revisions", *row.window}};
+    Scenario scenario = withActions({{60, PersonAction::Kind::PromoteFull}});
+    PersonAction back;
+    back.at = Duration{600};
+    back.kind = PersonAction::Kind::Update;
+    back.image = "registry.example/web:previous";
+    scenario.actions.push_back(back);
+    auto result = simulate(input(object), scenario, {});
+    REQUIRE(result);
+    CHECK(result->phase == row.phase);
+    int stepsAfterBack = 0;
+    for (const auto& r : result->timeline) {
+      if (r.t > Duration{600} && r.event == "RolloutStepCompleted") ++stepsAfterBack;
+    }
+    CHECK((stepsAfterBack == 0) == row.window.has_value());
+  }
+}

@@ -81,6 +81,41 @@ TEST_CASE("pods become ready after the readiness delay and scale down at once", 
   CHECK(world.observed(kWorldT0 + Duration{90}).replicaSets[0].replicas == 0);
 }
 
+TEST_CASE("pods count as available minReadySeconds after they are ready", "[sim][world][canary-semantics]") {
+  SimulatedWorld world(Duration{10}, {});
+  CreateReplicaSet create = replicaSet("web-abc", "abc", 1, 3);
+  create.minReadySeconds = 20;
+  REQUIRE(applied(world, create, kWorldT0));
+  struct Row {
+    int at;  // seconds
+    int ready;
+    int available;
+    std::optional<int> nextChange;
+  };
+  const Row rows[] = {{0, 0, 0, 10}, {10, 3, 0, 30}, {29, 3, 0, 30}, {30, 3, 3, std::nullopt}};
+  for (const auto& row : rows) {
+    INFO("at " << row.at << "s");
+    const Time now = kWorldT0 + Duration{row.at};
+    const auto seen = world.observed(now).replicaSets[0];
+    CHECK(seen.readyReplicas == row.ready);
+    CHECK(seen.availableReplicas == row.available);
+    CHECK(seen.minReadySeconds == 20);
+    CHECK(world.nextChange(now) ==
+          (row.nextChange ? std::optional<Time>(kWorldT0 + Duration{*row.nextChange}) : std::nullopt));
+  }
+  // A new minReadySeconds, and a new revision, from the Rollout: pods ready long enough count at once.
+  ScaleReplicaSet update;
+  update.name = "web-abc";
+  update.replicas = 3;
+  update.minReadySeconds = 60;
+  update.revision = 4;
+  CHECK(applied(world, update, kWorldT0 + Duration{40}));
+  CHECK(world.observed(kWorldT0 + Duration{40}).replicaSets[0].availableReplicas == 0);
+  CHECK(world.observed(kWorldT0 + Duration{70}).replicaSets[0].availableReplicas == 3);
+  CHECK(world.observed(kWorldT0 + Duration{70}).replicaSets[0].revision == 4);
+  CHECK_FALSE(applied(world, update, kWorldT0 + Duration{70}));
+}
+
 TEST_CASE("a restart evicts the oldest pods created before restartAt and replaces them", "[sim][world]") {
   SimulatedWorld world(Duration{30}, {});
   REQUIRE(applied(world, replicaSet("web-abc", "abc", 1, 2), kWorldT0));
