@@ -49,6 +49,7 @@ struct ControllerFlags {
   std::string healthAddr = ":8080";
   std::string webhookAddr = ":9292";
   std::string trafficSplitVersion = traffic::kDefaultTrafficSplitVersion;
+  std::string traefikApiGroup = traffic::kDefaultTraefikApiGroup;
   std::vector<std::string> controllers;
 };
 
@@ -111,6 +112,12 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                   "(as Argo Rollouts' flag; v1alpha1 weights are quantities, the later ones integers)")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kTrafficSplitVersions),
                                                      std::end(traffic::kTrafficSplitVersions))))
+      ->capture_default_str();
+  cmd->add_option("--traefik-api-group", flags->traefikApiGroup,
+                  "The group of Traefik's TraefikServices the traefik router patches and watches (as Argo\n"
+                  "Rollouts' flag; Traefik 3 serves traefik.io only)")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kTraefikApiGroups),
+                                                     std::end(traffic::kTraefikApiGroups))))
       ->capture_default_str();
   cmd->add_option("--source-workers", flags->sourceWorkers, "GitRepository reconcile workers (fetches)")
       ->check(CLI::Range(1, 64))
@@ -197,6 +204,7 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                                                              : "sluice-system";
     options.metrics = &metrics;
     options.router.trafficSplitVersion = flags->trafficSplitVersion;
+    options.router.traefikApiGroup = flags->traefikApiGroup;
     auto provider = analysis::makeProvider();
     controller::Manager manager(**client, *provider, options);
     // Served before the caches sync, so that /readyz can say why it is not ready yet.

@@ -155,10 +155,16 @@ struct SmiTrafficRouting {
   std::string trafficSplitName;  // defaults to the Rollout's name
 };
 
+// Traefik: the user's TraefikService whose spec.weighted.services carry the canary and stable Services.
+struct TraefikTrafficRouting {
+  std::string weightedTraefikServiceName;
+};
+
 struct TrafficRouting {
   std::optional<NginxTrafficRouting> nginx;
   std::optional<IstioTrafficRouting> istio;
   std::optional<SmiTrafficRouting> smi;
+  std::optional<TraefikTrafficRouting> traefik;
   std::map<std::string, nlohmann::json> plugins;  // e.g. "argoproj-labs/gatewayAPI"
   std::vector<std::string> managedRoutes;
   std::optional<int> maxTrafficWeight;

@@ -332,6 +332,14 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
         tr.smi = smi;
       }
     }
+    if (const json* t = o.get("traefik")) {
+      TraefikTrafficRouting traefik;
+      if (readObject(r, *t, o.path("traefik"), [&](ObjectReader& to) {
+            to.readRequired("weightedTraefikServiceName", traefik.weightedTraefikServiceName);
+          })) {
+        tr.traefik = traefik;
+      }
+    }
     if (const json* p = o.get("plugins")) {
       if (!p->is_object()) {
         r.wrongType(o.path("plugins"), "a map of plugin name to configuration", *p);
@@ -348,10 +356,10 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
       });
     }
     o.read("maxTrafficWeight", tr.maxTrafficWeight, readInt);
-    for (const char* router : {"alb", "ambassador", "appMesh", "traefik", "apisix"}) {
-      o.rejectUnsupported(router,
-                          std::string("the ") + router +
-                              " traffic router is not supported yet; use nginx, istio, smi or a plugin");
+    for (const char* router : {"alb", "ambassador", "appMesh", "apisix"}) {
+      o.rejectUnsupported(router, std::string("the ") + router +
+                                      " traffic router is not supported yet; use nginx, istio, smi, traefik "
+                                      "or a plugin");
     }
   });
   if (!isObject) return std::nullopt;

@@ -199,16 +199,15 @@ class RuleChecker {
     if (!routed()) return;
     const TrafficRouting& tr = *canary_.trafficRouting;
     const std::string path = canaryPath("trafficRouting");
-    if (!tr.nginx && !tr.istio && !tr.smi && tr.plugins.empty()) {
-      error(path, "must name a traffic router (nginx, istio, smi or plugins)");
+    if (!tr.nginx && !tr.istio && !tr.smi && !tr.traefik && tr.plugins.empty()) {
+      error(path, "must name a traffic router (nginx, istio, smi, traefik or plugins)");
     }
     for (const auto& [plugin, config] : tr.plugins) {
       if (plugin == kGatewayApiRouterPlugin) continue;
       error(childPath(childPath(path, "plugins"), plugin),
             "the router plugin \"" + plugin +
                 "\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in routers are "
-                "nginx, "
-                "istio, smi and the Gateway API (plugins[\"" +
+                "nginx, istio, smi, traefik and the Gateway API (plugins[\"" +
                 kGatewayApiRouterPlugin + "\"])");
     }
     if (tr.maxTrafficWeight) {
@@ -216,7 +215,7 @@ class RuleChecker {
       if (*tr.maxTrafficWeight <= 0) {
         error(mtw, "must be greater than 0, got " + std::to_string(*tr.maxTrafficWeight));
       }
-      if (tr.istio || tr.smi) error(mtw, "is supported only with nginx or plugins");
+      if (tr.istio || tr.smi || tr.traefik) error(mtw, "is supported only with nginx or plugins");
     }
     if (tr.nginx) {
       const auto& ingresses = tr.nginx->stableIngresses;
@@ -284,7 +283,9 @@ class RuleChecker {
     const TrafficRouting& tr = *canary_.trafficRouting;
     if (!tr.istio && tr.plugins.empty())
       error(path, "needs the istio router or a plugin; " + kind + " is not supported by " +
-                      (tr.nginx ? std::string("nginx") : std::string("smi")));
+                      (tr.nginx ? std::string("nginx")
+                       : tr.smi ? std::string("smi")
+                                : std::string("traefik")));
     if (name.empty()) {
       error(childPath(path, "name"), "is required");
     } else if (!managed(name)) {

@@ -6,6 +6,7 @@
 #include "traffic/istio.h"
 #include "traffic/nginx.h"
 #include "traffic/smi.h"
+#include "traffic/traefik.h"
 
 namespace sluice::traffic {
 
@@ -14,24 +15,29 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
   if (!routing) return std::unique_ptr<Router>();
   const int routers =
       static_cast<int>(routing->nginx.has_value()) + static_cast<int>(routing->istio.has_value()) +
-      static_cast<int>(routing->smi.has_value()) + static_cast<int>(!routing->plugins.empty());
+      static_cast<int>(routing->smi.has_value()) + static_cast<int>(routing->traefik.has_value()) +
+      static_cast<int>(!routing->plugins.empty());
   if (routers > 1) {
     std::string which = routing->istio   ? "istio with others"
                         : routing->nginx ? "nginx with others"
-                                         : "smi with a plugin";
+                        : routing->smi   ? "smi with others"
+                                         : "traefik with a plugin";
     return Error{
         "traffic routing with " + which +
-        " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx, istio, smi "
-        "and the plugin " +
+        " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx, istio, smi, "
+        "traefik and the plugin " +
         kGatewayApiPlugin + ", one at a time"};
   }
   if (routing->nginx) return std::unique_ptr<Router>(std::make_unique<NginxRouter>(rollout));
   if (routing->istio) return std::unique_ptr<Router>(std::make_unique<IstioRouter>(rollout));
   if (routing->smi)
     return std::unique_ptr<Router>(std::make_unique<SmiRouter>(rollout, options.trafficSplitVersion));
+  if (routing->traefik)
+    return std::unique_ptr<Router>(std::make_unique<TraefikRouter>(rollout, options.traefikApiGroup));
   if (routing->plugins.empty())
     return Error{
-        "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi or plugins)"};
+        "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi, traefik or "
+        "plugins)"};
   auto config = parseGatewayApiConfig(rollout, routing->plugins.begin()->second);
   if (!config) return Error{config.error()};
   return std::unique_ptr<Router>(std::make_unique<GatewayApiRouter>(rollout, std::move(*config)));

@@ -10,8 +10,15 @@ namespace sluice::traffic {
 inline constexpr const char* kTrafficSplitVersions[] = {"v1alpha1", "v1alpha2", "v1alpha3"};
 inline constexpr const char* kDefaultTrafficSplitVersion = "v1alpha1";
 
+// The API groups of Traefik's TraefikService (at v1alpha1 in both), as Argo Rollouts' --traefik-api-group
+// takes them: traefik.containo.us, Argo's default, served by Traefik 2; traefik.io by Traefik 2.10 and later
+// (the only one Traefik 3 serves).
+inline constexpr const char* kTraefikApiGroups[] = {"traefik.containo.us", "traefik.io"};
+inline constexpr const char* kDefaultTraefikApiGroup = "traefik.containo.us";
+
 struct RouterOptions {
   std::string trafficSplitVersion = kDefaultTrafficSplitVersion;  // one of kTrafficSplitVersions
+  std::string traefikApiGroup = kDefaultTraefikApiGroup;          // one of kTraefikApiGroups
 };
 
 }  // namespace sluice::traffic

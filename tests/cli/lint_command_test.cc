@@ -109,7 +109,7 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "tests/data/lint/plugins.yaml:16:11: error: "
        "spec.strategy.canary.trafficRouting.plugins[\"argoproj-labs/contour\"]: the router plugin "
        "\"argoproj-labs/contour\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in "
-       "routers are nginx, istio, smi and the Gateway API (plugins[\"argoproj-labs/gatewayAPI\"])\n"
+       "routers are nginx, istio, smi, traefik and the Gateway API (plugins[\"argoproj-labs/gatewayAPI\"])\n"
        "tests/data/lint/plugins.yaml:31:9: error: spec.strategy.canary.steps[0].plugin: the step plugin "
        "\"argoproj-labs/step-exec\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: use an "
        "analysis step (a web or prometheus metric) for a check, or a pause and kubectl sluice promote for a "

@@ -1,7 +1,8 @@
-// trafficRouting.istio, .smi and the Gateway API plugin end to end on the embedded API server. No mesh or
-// gateway can be installed here, so their kinds are served from CRD fixtures (tests/data/mesh-crds/): what
-// is checked is what the data plane would read, the objects the controller writes (weights, subset labels),
-// against the fields Istio, SMI and Gateway API document (data_plane_mesh_test routes requests by them).
+// trafficRouting.istio, .smi, .traefik and the Gateway API plugin end to end on the embedded API server. No
+// mesh or gateway can be installed here, so their kinds are served from CRD fixtures (tests/data/mesh-crds/):
+// what is checked is what the data plane would read, the objects the controller writes (weights, subset
+// labels), against the fields Istio, SMI, Traefik and Gateway API document (data_plane_mesh_test routes
+// requests by them).
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -316,6 +317,51 @@ TEST_CASE(
   CHECK(split["apiVersion"] == "split.smi-spec.io/" + version);
   CHECK(split["spec"]["service"] == "web-stable");
   CHECK(split["metadata"]["ownerReferences"][0]["kind"] == "Rollout");
+}
+
+TEST_CASE(
+    "trafficRouting.traefik, on Traefik's CRDs as fixtures (no Traefik): the user's TraefikService carries "
+    "each step's weight, in the group of --traefik-api-group (traefik.containo.us by default)",
+    "[controller][e2e][traffic][traefik]") {
+  // "": the controller's default.
+  const std::string flag = GENERATE(as<std::string>(), "", "traefik.io");
+  const std::string group = flag.empty() ? "traefik.containo.us" : flag;
+  CAPTURE(group);
+  const kube::ResourceRef traefikServices{group, "v1alpha1", "traefikservices", true, "TraefikService"};
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds("traefik.yaml",
+                              "traefikservices.traefik.containo.us,traefikservices.traefik.io");
+  controller::ManagerOptions options;
+  if (!flag.empty()) options.router.traefikApiGroup = flag;
+  env.startController(options);
+  applyServices(env.cluster);
+  // As Argo Rollouts' documentation has it: no weights, which the controller sets; and a service of the
+  // user's beside them.
+  const json user =
+      json::parse(R"({"kind": "TraefikService", "metadata": {"name": "web-wrr", "namespace": "default"},
+    "spec": {"weighted": {"services": [{"name": "web-stable", "port": 80}, {"name": "web-canary", "port": 80},
+                                       {"name": "web-legacy", "port": 80, "weight": 1}]}}})");
+  for (const char* g : {"traefik.containo.us", "traefik.io"}) {
+    json object = user;
+    object["apiVersion"] = std::string(g) + "/v1alpha1";
+    // The group not watched holds the same TraefikService at other weights: it is not touched.
+    if (g != group) object["spec"]["weighted"]["services"][0]["weight"] = 7;
+    env.cluster.apply(std::string(g) + ".json", object);
+  }
+  auto weights = [&] {
+    const json services = get(env, traefikServices, "web-wrr")["spec"]["weighted"]["services"];
+    return std::pair{backendWeight(services, "name", "web-canary"),
+                     backendWeight(services, "name", "web-stable")};
+  };
+  stepThrough(env, json::parse(R"({"traefik": {"weightedTraefikServiceName": "web-wrr"}})"), weights);
+  const json live = get(env, traefikServices, "web-wrr");
+  CHECK(live["spec"]["weighted"]["services"][2] == user["spec"]["weighted"]["services"][2]);
+  CHECK_FALSE(live["metadata"].contains("ownerReferences"));
+  const std::string other = group == "traefik.io" ? "traefik.containo.us" : "traefik.io";
+  const json untouched =
+      get(env, {other, "v1alpha1", "traefikservices", true, "TraefikService"}, "web-wrr")["spec"];
+  CHECK(untouched["weighted"]["services"][0]["weight"] == 7);
+  CHECK_FALSE(untouched["weighted"]["services"][1].contains("weight"));
 }
 
 TEST_CASE(

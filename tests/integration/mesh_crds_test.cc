@@ -1,6 +1,6 @@
-// The Istio, SMI and Gateway API CRD fixtures (tests/data/mesh-crds/) with the real kubectl against our API
-// server: each installs, a valid object of each kind and version is stored, and a misspelled field, a wrong
-// type, an unsupported enum value or an out-of-range number is refused with the field path named.
+// The Istio, SMI, Gateway API and Traefik CRD fixtures (tests/data/mesh-crds/) with the real kubectl against
+// our API server: each installs, a valid object of each kind and version is stored, and a misspelled field, a
+// wrong type, an unsupported enum value or an out-of-range number is refused with the field path named.
 #include <catch2/catch.hpp>
 #include <functional>
 #include <string>
@@ -26,6 +26,7 @@ const std::vector<Fixture> kFixtures = {
     {"gateway-api.yaml",
      "gatewayclasses.gateway.networking.k8s.io,gateways.gateway.networking.k8s.io,"
      "httproutes.gateway.networking.k8s.io"},
+    {"traefik.yaml", "traefikservices.traefik.containo.us,traefikservices.traefik.io"},
 };
 
 // Applies every fixture and waits until its kinds are served.
@@ -55,6 +56,8 @@ enum Example : size_t {
   kGateway,
   kHttpRoute,
   kHttpRouteV1beta1,
+  kTraefikService,
+  kTraefikServiceTraefikIo,
 };
 const std::vector<const char*> kValidObjects = {
     R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService", "metadata": {"name": "reviews"},
@@ -115,6 +118,13 @@ const std::vector<const char*> kValidObjects = {
            "timeouts": {"request": "10s"}}]}})",
     R"({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "HTTPRoute", "metadata": {"name": "old"},
       "spec": {"parentRefs": [{"name": "shop-gateway"}], "rules": [{"backendRefs": [{"name": "old", "port": 80}]}]}})",
+    R"({"apiVersion": "traefik.containo.us/v1alpha1", "kind": "TraefikService", "metadata": {"name": "wrr"},
+      "spec": {"weighted": {"services": [{"name": "web-stable", "port": 80, "weight": 90},
+                                         {"name": "web-canary", "port": "http", "weight": 10},
+                                         {"name": "mirror", "kind": "TraefikService"}],
+                            "sticky": {"cookie": {"name": "lb", "httpOnly": true}}}}})",
+    R"({"apiVersion": "traefik.io/v1alpha1", "kind": "TraefikService", "metadata": {"name": "wrr"},
+      "spec": {"weighted": {"services": [{"name": "web-stable", "port": 80}, {"name": "web-canary", "port": 80}]}}})",
 };
 
 // `kubectl apply` of `object` (written to `file`), stdout and stderr together.
@@ -170,7 +180,8 @@ TEST_CASE("the mesh CRD fixtures install, and each kind and served version store
   const std::string crds = cluster.ok("get crd -o name");
   for (const char* crd : {"virtualservices.networking.istio.io", "destinationrules.networking.istio.io",
                           "trafficsplits.split.smi-spec.io", "gatewayclasses.gateway.networking.k8s.io",
-                          "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io"})
+                          "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io",
+                          "traefikservices.traefik.containo.us", "traefikservices.traefik.io"})
     CHECK_THAT(crds, Catch::Contains(std::string("customresourcedefinition.apiextensions.k8s.io/") + crd));
 
   for (size_t i = 0; i < kValidObjects.size(); ++i) {
@@ -187,7 +198,7 @@ TEST_CASE("the mesh CRD fixtures install, and each kind and served version store
     const json stored = json::parse(got.output);
     CHECK(holds(stored["spec"], object["spec"]));
   }
-  CHECK(kValidObjects.size() == kHttpRouteV1beta1 + 1);
+  CHECK(kValidObjects.size() == kTraefikServiceTraefikIo + 1);
 }
 
 TEST_CASE("Gateway API's documented defaults are filled in on the HTTPRoute and Gateway fixtures",
@@ -225,6 +236,7 @@ TEST_CASE(
   const char* gc = kValidObjects[kGatewayClass];
   const char* gw = kValidObjects[kGateway];
   const char* hr = kValidObjects[kHttpRoute];
+  const char* wrr = kValidObjects[kTraefikService];
   const std::vector<Refusal> refusals = {
       // VirtualService
       {"misspelled route",
@@ -359,6 +371,15 @@ TEST_CASE(
        hr,
        [](json& j) { spec(j)["hostnames"][0] = "web.shop.example/path"; },
        {"spec.hostnames[0]", "should match"}},
+      // TraefikService
+      {"weight as a string",
+       wrr,
+       [](json& j) { spec(j)["weighted"]["services"][0]["weight"] = "90"; },
+       {"spec.weighted.services[0].weight", "must be of type integer"}},
+      {"service without a name",
+       wrr,
+       [](json& j) { spec(j)["weighted"]["services"][0].erase("name"); },
+       {"spec.weighted.services[0].name", "Required value"}},
   };
   for (size_t i = 0; i < refusals.size(); ++i) {
     const Refusal& r = refusals[i];

@@ -354,7 +354,7 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
        "spec.strategy.canary.trafficRouting.plugins[\"example.com/mesh\"]",
        "the router plugin \"example.com/mesh\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: "
        "its "
-       "built-in routers are nginx, istio, smi and the Gateway API",
+       "built-in routers are nginx, istio, smi, traefik and the Gateway API",
        18},
       {"a step sets exactly one action", withCanary("steps:\n- setWeight: 10\n  pause: {}"),
        "spec.strategy.canary.steps[0]", "exactly one action, got pause and setWeight", 16},
