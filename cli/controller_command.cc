@@ -50,6 +50,7 @@ struct ControllerFlags {
   std::string webhookAddr = ":9292";
   std::string trafficSplitVersion = traffic::kDefaultTrafficSplitVersion;
   std::string traefikApiGroup = traffic::kDefaultTraefikApiGroup;
+  std::string ambassadorVersion = traffic::kDefaultAmbassadorVersion;
   std::vector<std::string> controllers;
 };
 
@@ -118,6 +119,13 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                   "Rollouts' flag; Traefik 3 serves traefik.io only)")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kTraefikApiGroups),
                                                      std::end(traffic::kTraefikApiGroups))))
+      ->capture_default_str();
+  cmd->add_option(
+         "--ambassador-api-version", flags->ambassadorVersion,
+         "The apiVersion of Ambassador's Mappings the ambassador router writes and watches (as Argo\n"
+         "Rollouts' flag)")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kAmbassadorVersions),
+                                                     std::end(traffic::kAmbassadorVersions))))
       ->capture_default_str();
   cmd->add_option("--source-workers", flags->sourceWorkers, "GitRepository reconcile workers (fetches)")
       ->check(CLI::Range(1, 64))
@@ -205,6 +213,7 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
     options.metrics = &metrics;
     options.router.trafficSplitVersion = flags->trafficSplitVersion;
     options.router.traefikApiGroup = flags->traefikApiGroup;
+    options.router.ambassadorVersion = flags->ambassadorVersion;
     auto provider = analysis::makeProvider();
     controller::Manager manager(**client, *provider, options);
     // Served before the caches sync, so that /readyz can say why it is not ready yet.

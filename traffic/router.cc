@@ -2,6 +2,8 @@
 #include "traffic/router.h"
 
 #include "kube/patch.h"
+#include "traffic/ambassador.h"
+#include "traffic/apisix.h"
 #include "traffic/gateway_api.h"
 #include "traffic/istio.h"
 #include "traffic/nginx.h"
@@ -16,16 +18,19 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
   const int routers =
       static_cast<int>(routing->nginx.has_value()) + static_cast<int>(routing->istio.has_value()) +
       static_cast<int>(routing->smi.has_value()) + static_cast<int>(routing->traefik.has_value()) +
+      static_cast<int>(routing->ambassador.has_value()) + static_cast<int>(routing->apisix.has_value()) +
       static_cast<int>(!routing->plugins.empty());
   if (routers > 1) {
-    std::string which = routing->istio   ? "istio with others"
-                        : routing->nginx ? "nginx with others"
-                        : routing->smi   ? "smi with others"
-                                         : "traefik with a plugin";
+    std::string which = routing->istio        ? "istio with others"
+                        : routing->nginx      ? "nginx with others"
+                        : routing->smi        ? "smi with others"
+                        : routing->traefik    ? "traefik with others"
+                        : routing->ambassador ? "ambassador with others"
+                                              : "apisix with a plugin";
     return Error{
         "traffic routing with " + which +
         " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx, istio, smi, "
-        "traefik and the plugin " +
+        "traefik, ambassador, apisix and the plugin " +
         kGatewayApiPlugin + ", one at a time"};
   }
   if (routing->nginx) return std::unique_ptr<Router>(std::make_unique<NginxRouter>(rollout));
@@ -34,10 +39,13 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
     return std::unique_ptr<Router>(std::make_unique<SmiRouter>(rollout, options.trafficSplitVersion));
   if (routing->traefik)
     return std::unique_ptr<Router>(std::make_unique<TraefikRouter>(rollout, options.traefikApiGroup));
+  if (routing->ambassador) return std::unique_ptr<Router>(std::make_unique<AmbassadorRouter>(rollout));
+  if (routing->apisix) return std::unique_ptr<Router>(std::make_unique<ApisixRouter>(rollout));
   if (routing->plugins.empty())
     return Error{
-        "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi, traefik or "
-        "plugins)"};
+        "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi, traefik, "
+        "ambassador, "
+        "apisix or plugins)"};
   auto config = parseGatewayApiConfig(rollout, routing->plugins.begin()->second);
   if (!config) return Error{config.error()};
   return std::unique_ptr<Router>(std::make_unique<GatewayApiRouter>(rollout, std::move(*config)));

@@ -16,9 +16,15 @@ inline constexpr const char* kDefaultTrafficSplitVersion = "v1alpha1";
 inline constexpr const char* kTraefikApiGroups[] = {"traefik.containo.us", "traefik.io"};
 inline constexpr const char* kDefaultTraefikApiGroup = "traefik.containo.us";
 
+// The apiVersions of Ambassador's Mapping, as Argo Rollouts' --ambassador-api-version takes them; its default
+// is getambassador.io/v2 (Emissary-ingress 2 and 3 serve v2 beside v3alpha1).
+inline constexpr const char* kAmbassadorVersions[] = {"getambassador.io/v2", "getambassador.io/v3alpha1"};
+inline constexpr const char* kDefaultAmbassadorVersion = "getambassador.io/v2";
+
 struct RouterOptions {
   std::string trafficSplitVersion = kDefaultTrafficSplitVersion;  // one of kTrafficSplitVersions
   std::string traefikApiGroup = kDefaultTraefikApiGroup;          // one of kTraefikApiGroups
+  std::string ambassadorVersion = kDefaultAmbassadorVersion;      // one of kAmbassadorVersions
 };
 
 }  // namespace sluice::traffic

@@ -97,7 +97,6 @@ TEST_CASE("a TraefikService someone changed is not in force, so the weight is wr
     std::function<void(json&)> edit;
   };
   const std::vector<Row> rows = {
-      {"a weight changed", [](json& s) { s["spec"]["weighted"]["services"][1]["weight"] = 50; }},
       {"a weight removed", [](json& s) { s["spec"]["weighted"]["services"][0].erase("weight"); }},
       {"a weight that is no integer", [](json& s) { s["spec"]["weighted"]["services"][1]["weight"] = "10"; }},
       {"a second entry for the canary Service at another weight",
@@ -130,6 +129,25 @@ TEST_CASE("a TraefikService someone changed is not in force, so the weight is wr
       CHECK(**after == engine::TrafficInForce{10, 90, "canaryhash", "stablehash"});
     }
   }
+}
+
+TEST_CASE("a weight someone else set is read as it is, and the next weight replaces it",
+          "[traffic][traefik]") {
+  traffic::TraefikRouter router(rollout());
+  Objects objects = Objects().add(userTraefikService());
+  auto set = router.setWeight(objects.lookup(), kTen);
+  REQUIRE(set.ok());
+  objects.apply(*set);
+  objects.at("TraefikService", "web-wrr")["spec"]["weighted"]["services"][1]["weight"] = 50;
+  auto seen = router.inForce(objects.lookup());
+  REQUIRE(seen.ok());
+  REQUIRE(seen->has_value());
+  CHECK(**seen == engine::TrafficInForce{50, 90, "canaryhash", "stablehash"});
+  auto writes = router.setWeight(objects.lookup(), kTen);
+  REQUIRE(writes.ok());
+  REQUIRE(writes->size() == 1);
+  objects.apply(*writes);
+  CHECK(weightIn(objects, "web-canary") == 10);
 }
 
 TEST_CASE(
@@ -222,7 +240,8 @@ TEST_CASE("makeRouter picks Traefik alone, in the group of its options", "[traff
   REQUIRE_FALSE(both.ok());
   CHECK(both.error() ==
         "traffic routing with smi with others (spec.strategy.canary.trafficRouting) is not supported yet; "
-        "the routers are nginx, istio, smi, traefik and the plugin argoproj-labs/gatewayAPI, one at a time");
+        "the routers are nginx, istio, smi, traefik, ambassador, apisix and the plugin "
+        "argoproj-labs/gatewayAPI, one at a time");
 }
 
 }  // namespace traefik_router_test
