@@ -73,8 +73,8 @@ class TrafficObjects {
 };
 
 // Whether `rollout`'s trafficRouting names the object `name` of `kind` as one it routes through (a stable
-// Ingress, a VirtualService, a DestinationRule, its TrafficSplit, its TraefikService, an HTTPRoute): a
-// change to that object concerns the Rollout.
+// Ingress, a VirtualService, a DestinationRule, its TrafficSplit, its TraefikService, a Mapping or the canary
+// Mapping made from it, its ApisixRoute, an HTTPRoute): a change to that object concerns the Rollout.
 bool routesThrough(const nlohmann::json& rollout, const std::string& kind, const std::string& name);
 
 }  // namespace sluice::controller

@@ -320,8 +320,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "trafficRouting.traefik, on Traefik's CRDs as fixtures (no Traefik): the user's TraefikService carries "
-    "each step's weight, in the group of --traefik-api-group (traefik.containo.us by default)",
+    "trafficRouting.traefik on Traefik's CRDs as fixtures (no Traefik): the user's TraefikService carries "
+    "each step's weight in the group of --traefik-api-group (traefik.containo.us by default)",
     "[controller][e2e][traffic][traefik]") {
   // "": the controller's default.
   const std::string flag = GENERATE(as<std::string>(), "", "traefik.io");
@@ -365,7 +365,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "trafficRouting.ambassador, on Ambassador's CRD as a fixture (no Ambassador): the canary Mapping made "
+    "trafficRouting.ambassador on Ambassador's CRD as a fixture (no Ambassador): the canary Mapping made "
     "from the user's carries each step's weight and is deleted once the canary has none",
     "[controller][e2e][traffic][ambassador]") {
   const kube::ResourceRef mappings{"getambassador.io", "v2", "mappings", true, "Mapping"};
@@ -399,9 +399,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "trafficRouting.apisix, on APISIX's CRD as a fixture (no APISIX): the user's ApisixRoute's backends "
-    "carry "
-    "each step's weight",
+    "trafficRouting.apisix on APISIX's CRD as a fixture (no APISIX): the user's ApisixRoute's backends "
+    "carry each step's weight",
     "[controller][e2e][traffic][apisix]") {
   const kube::ResourceRef apisixRoutes{"apisix.apache.org", "v2", "apisixroutes", true, "ApisixRoute"};
   ControllerEnv env(std::chrono::milliseconds(500));

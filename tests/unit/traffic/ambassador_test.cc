@@ -52,7 +52,8 @@ void setAndRead(const traffic::Router& router, Objects& objects, const engine::S
 }  // namespace
 
 TEST_CASE(
-    "the canary Mapping copies its base, sends to the canary Service at the canary weight, owned by the "
+    "the canary Mapping copies its base and sends to the canary Service at the canary weight and is owned by "
+    "the "
     "Rollout",
     "[traffic][ambassador]") {
   const json canary = traffic::desiredCanaryMapping(rollout(), baseMapping(), 10);
@@ -86,8 +87,9 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "setting a weight creates a canary Mapping per base Mapping, patches its weight, deletes it at 0 and "
-    "reads each back in force",
+    "setting a weight creates one canary Mapping per base Mapping then patches its weight then deletes it at "
+    "0 "
+    "and each reads back in force",
     "[traffic][ambassador]") {
   traffic::AmbassadorRouter router(rollout(R"(["web-mapping", "web-api"])"));
   Objects objects = Objects().add(baseMapping()).add(baseMapping("web-api", "web-stable:9090"));
@@ -134,7 +136,7 @@ TEST_CASE(
   CHECK(objects.at("Mapping", "web-mapping")["metadata"]["annotations"]["team"] == "web");
 }
 
-TEST_CASE("a canary Mapping that is no longer its base's copy is not in force, so it is written again",
+TEST_CASE("a canary Mapping that is no longer its base's copy is not in force so it is written again",
           "[traffic][ambassador]") {
   traffic::AmbassadorRouter router(rollout());
   struct Row {
@@ -206,7 +208,7 @@ TEST_CASE("the Ambassador router's errors name the Mapping and what is wrong wit
   }
 }
 
-TEST_CASE("a canary Mapping with no owner, as Argo Rollouts makes them, is taken over",
+TEST_CASE("a canary Mapping with no owner as Argo Rollouts makes them is taken over",
           "[traffic][ambassador]") {
   const engine::Rollout r = rollout();
   traffic::AmbassadorRouter router(r);
@@ -222,7 +224,7 @@ TEST_CASE("a canary Mapping with no owner, as Argo Rollouts makes them, is taken
   setAndRead(router, objects, kTen);
 }
 
-TEST_CASE("Ambassador has no header or mirror routes, and makeRouter picks it alone",
+TEST_CASE("Ambassador has no header or mirror routes and makeRouter picks it alone",
           "[traffic][ambassador]") {
   traffic::AmbassadorRouter router(rollout());
   const Objects objects = Objects().add(baseMapping());

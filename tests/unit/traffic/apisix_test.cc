@@ -102,7 +102,7 @@ TEST_CASE("without route.rules the weights go in the rule named as the route", "
   CHECK(weightIn(objects, "web-canary") == 10);
 }
 
-TEST_CASE("an ApisixRoute someone changed is not in force, so the weight is written again",
+TEST_CASE("an ApisixRoute someone changed is not in force so the weight is written again",
           "[traffic][apisix]") {
   traffic::ApisixRouter router(rollout());
   struct Row {
@@ -177,7 +177,7 @@ TEST_CASE("an ApisixRoute that is missing or lacks the rule or a backend is an e
   }
 }
 
-TEST_CASE("APISIX header and mirror routes are not supported yet, and makeRouter picks APISIX alone",
+TEST_CASE("APISIX header and mirror routes are not supported yet and makeRouter picks APISIX alone",
           "[traffic][apisix]") {
   traffic::ApisixRouter router(rollout());
   const Objects objects = Objects().add(userApisixRoute());

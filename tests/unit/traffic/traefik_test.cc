@@ -89,7 +89,7 @@ TEST_CASE(
   CHECK_FALSE(live["metadata"].contains("ownerReferences"));
 }
 
-TEST_CASE("a TraefikService someone changed is not in force, so the weight is written again",
+TEST_CASE("a TraefikService someone changed is not in force so the weight is written again",
           "[traffic][traefik]") {
   traffic::TraefikRouter router(rollout());
   struct Row {
@@ -206,7 +206,7 @@ TEST_CASE(
   CHECK(missing.error().find("(traefik.io/v1alpha1) not found") != std::string::npos);
 }
 
-TEST_CASE("Traefik has no header or mirror routes: those steps are errors, and there is nothing to remove",
+TEST_CASE("Traefik has no header or mirror routes: those steps are errors and there is nothing to remove",
           "[traffic][traefik]") {
   traffic::TraefikRouter router(rollout());
   const Objects objects = Objects().add(userTraefikService());
@@ -224,7 +224,7 @@ TEST_CASE("Traefik has no header or mirror routes: those steps are errors, and t
   CHECK(removed->empty());
 }
 
-TEST_CASE("makeRouter picks Traefik alone, in the group of its options", "[traffic][traefik]") {
+TEST_CASE("makeRouter picks Traefik alone in the group of its options", "[traffic][traefik]") {
   auto router = traffic::makeRouter(rollout());
   REQUIRE(router.ok());
   REQUIRE(*router != nullptr);
