@@ -291,12 +291,14 @@ class RuleChecker {
       return;
     }
     const TrafficRouting& tr = *canary_.trafficRouting;
-    if (!tr.istio && tr.plugins.empty()) {
+    // APISIX adds header routes (as their own ApisixRoutes), not mirror routes.
+    const bool apisixHeaderRoute = tr.apisix && kind == "setHeaderRoute";
+    if (!tr.istio && tr.plugins.empty() && !apisixHeaderRoute) {
       const char* router = tr.nginx        ? "nginx"
                            : tr.smi        ? "smi"
                            : tr.traefik    ? "traefik"
                            : tr.ambassador ? "ambassador"
-                                           : "apisix (not yet in sluice)";
+                                           : "apisix";
       error(path, "needs the istio router or a plugin; " + kind + " is not supported by " + router);
     }
     if (name.empty()) {

@@ -4,6 +4,9 @@
 #include <tuple>
 #include <utility>
 
+#include "kube/owners.h"
+#include "kube/patch.h"
+
 namespace sluice::traffic {
 
 using nlohmann::json;
@@ -34,10 +37,18 @@ std::optional<int> backendWeight(const json& rule, const std::string& service) {
   return std::nullopt;
 }
 
-Error unsupportedStep(const std::string& step, const std::string& name) {
-  return Error{step + " '" + name +
-               "' is not supported by apisix in sluice yet (use the istio router or the "
-               "argoproj-labs/gatewayAPI plugin, which APISIX also implements)"};
+// The match.exprs of a header route: one per header, as APISIX's expression operators have them.
+json headerExprs(const std::vector<engine::HeaderMatch>& match) {
+  json exprs = json::array();
+  for (const auto& header : match) {
+    const bool exact = header.matchType == "exact";
+    const std::string value =
+        header.matchType == "prefix" ? "^" + escapeRegex(header.value) + ".*" : header.value;
+    exprs.push_back({{"subject", {{"scope", "Header"}, {"name", header.headerName}}},
+                     {"op", exact ? "Equal" : "RegexMatch"},
+                     {"value", value}});
+  }
+  return exprs;
 }
 
 }  // namespace
@@ -74,6 +85,40 @@ Result<json> weightedApisixRules(const engine::Rollout& rollout, const json& api
     }
   }
   return http;
+}
+
+Result<json> desiredApisixHeaderRoute(const engine::Rollout& rollout, const json& apisixRoute,
+                                      const engine::SetHeaderRouteStep& step) {
+  // The rules checked as setting a weight checks them (each has the canary backend).
+  auto weighted = weightedApisixRules(rollout, apisixRoute, {100, 0, "", ""});
+  if (!weighted) return Error{weighted.error()};
+  const std::string& canaryService = rollout.spec.canary.canaryService;
+  json http = json::array();
+  for (const auto& ruleName : apisixRules(rollout)) {
+    json rule = *ruleNamed(*weighted, ruleName);
+    json backends = json::array();
+    for (const auto& backend : rule["backends"])
+      if (backend.is_object() && backend.value("serviceName", json()) == canaryService)
+        backends.push_back(backend);
+    rule["backends"] = std::move(backends);
+    const json priority = rule.value("priority", json(0));
+    rule["priority"] = (priority.is_number_integer() ? priority.get<int>() : 0) + 1;
+    json exprs = jsonAt(rule, "/match/exprs", json::array());
+    if (!exprs.is_array()) exprs = json::array();
+    for (auto& expr : headerExprs(step.match)) exprs.push_back(std::move(expr));
+    rule["match"]["exprs"] = std::move(exprs);
+    http.push_back(std::move(rule));
+  }
+  json spec = jsonAt(apisixRoute, "/spec", json::object());
+  spec.erase("stream");
+  spec["http"] = std::move(http);
+  return json{{"apiVersion", apisixRoute.value("apiVersion", json())},
+              {"kind", kApisixRoute},
+              {"metadata",
+               {{"name", step.name},
+                {"namespace", rollout.metadata.ns},
+                {"ownerReferences", json::array({ownerReference(rollout)})}}},
+              {"spec", std::move(spec)}};
 }
 
 ApisixRouter::ApisixRouter(const engine::Rollout& rollout) : rollout_(routedPart(rollout)) {}
@@ -120,14 +165,48 @@ Result<Writes> ApisixRouter::setWeight(const ObjectLookup& get,
   return Writes{{ObjectWrite::Op::MergePatch, kApisixRoute, routeName(rollout_), std::move(patch)}};
 }
 
-Result<Writes> ApisixRouter::setHeaderRoute(const ObjectLookup&,
+Result<std::optional<json>> ApisixRouter::ownHeaderRoute(const ObjectLookup& get,
+                                                         const std::string& name) const {
+  auto live = get(kApisixRoute, name);
+  if (live && !kube::controlledBy(*live, rollout_.metadata.uid))
+    return Error{"ApisixRoute `" + name + "` exists and is not controlled by rollout " +
+                 rollout_.metadata.name};
+  return live;
+}
+
+Result<Writes> ApisixRouter::setHeaderRoute(const ObjectLookup& get,
                                             const engine::SetHeaderRouteStep& route) const {
-  return unsupportedStep("setHeaderRoute", route.name);
+  auto live = ownHeaderRoute(get, route.name);
+  if (!live) return Error{live.error()};
+  if (route.match.empty()) {
+    if (!*live) return Writes{};
+    return Writes{{ObjectWrite::Op::Delete, kApisixRoute, route.name, json()}};
+  }
+  auto base = apisixRoute(get);
+  if (!base) return Error{base.error()};
+  auto desired = desiredApisixHeaderRoute(rollout_, *base, route);
+  if (!desired) return Error{desired.error()};
+  if (!*live) return Writes{{ObjectWrite::Op::Create, kApisixRoute, route.name, std::move(*desired)}};
+  const json patch = kube::mergePatchBetween((*live)->value("spec", json::object()), (*desired)["spec"]);
+  if (patch.empty()) return Writes{};
+  return Writes{{ObjectWrite::Op::MergePatch, kApisixRoute, route.name, json{{"spec", patch}}}};
 }
 
 Result<Writes> ApisixRouter::setMirrorRoute(const ObjectLookup&,
                                             const engine::SetMirrorRouteStep& route) const {
-  return unsupportedStep("setMirrorRoute", route.name);
+  return Error{"setMirrorRoute '" + route.name +
+               "' is not supported by apisix (use the istio router or the argoproj-labs/gatewayAPI plugin, "
+               "which APISIX also implements)"};
+}
+
+Result<Writes> ApisixRouter::removeManagedRoutes(const ObjectLookup& get) const {
+  Writes writes;
+  for (const auto& name : rollout_.spec.canary.trafficRouting->managedRoutes) {
+    auto live = get(kApisixRoute, name);
+    if (live && kube::controlledBy(*live, rollout_.metadata.uid))
+      writes.push_back({ObjectWrite::Op::Delete, kApisixRoute, name, json()});
+  }
+  return writes;
 }
 
 }  // namespace sluice::traffic

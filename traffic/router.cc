@@ -1,6 +1,8 @@
 // Choosing a Rollout's router (see router.h).
 #include "traffic/router.h"
 
+#include <string_view>
+
 #include "kube/patch.h"
 #include "traffic/ambassador.h"
 #include "traffic/apisix.h"
@@ -84,6 +86,15 @@ nlohmann::json jsonAt(const nlohmann::json& obj, const std::string& pointer, con
 std::string stringAt(const nlohmann::json& obj, const std::string& pointer) {
   const nlohmann::json value = jsonAt(obj, pointer, nlohmann::json());
   return value.is_string() ? value.get<std::string>() : std::string();
+}
+
+std::string escapeRegex(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (std::string_view(R"(\^$.|?*+()[]{})").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
 }
 
 std::string annotationOf(const nlohmann::json& object, const std::string& key) {

@@ -84,6 +84,9 @@ nlohmann::json jsonAt(const nlohmann::json& obj, const std::string& pointer, con
 // The string at `pointer` in `obj`; "" when there is none or it is not a string.
 std::string stringAt(const nlohmann::json& obj, const std::string& pointer);
 
+// `text` matched literally inside a regular expression (RE2, PCRE and ECMAScript alike).
+std::string escapeRegex(const std::string& text);
+
 // The string annotation `key` of `object`; "" when it has none.
 std::string annotationOf(const nlohmann::json& object, const std::string& key);
 

@@ -426,6 +426,41 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "trafficRouting.apisix header routes on APISIX's CRD as a fixture: the step's ApisixRoute sends the "
+    "matching requests to the canary and is deleted when the rollout completes",
+    "[controller][e2e][traffic][apisix]") {
+  const kube::ResourceRef apisixRoutes{"apisix.apache.org", "v2", "apisixroutes", true, "ApisixRoute"};
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds("apisix.yaml", "apisixroutes.apisix.apache.org");
+  env.startController();
+  applyServices(env.cluster);
+  env.cluster.apply("route.json", json::parse(R"({"apiVersion": "apisix.apache.org/v2", "kind": "ApisixRoute",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"http": [{"name": "primary", "match": {"paths": ["/*"]}, "backends": [
+      {"serviceName": "web-stable", "servicePort": 80}, {"serviceName": "web-canary", "servicePort": 80}]}]}})"));
+  auto rolloutAt = [](const std::string& image) {
+    json r = routedRollout(image, json::parse(R"({"apisix": {"route": {"name": "web", "rules": ["primary"]}},
+                                                  "managedRoutes": [{"name": "web-beta"}]})"));
+    r["spec"]["strategy"]["canary"]["steps"] = json::parse(R"([
+      {"setHeaderRoute": {"name": "web-beta", "match": [{"headerName": "x-beta", "headerValue": {"exact": "yes"}}]}},
+      {"pause": {}}, {"setWeight": 50}])");
+    return r;
+  };
+  env.cluster.apply("v1.json", rolloutAt("registry.example/web:v1"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  env.cluster.apply("v2.json", rolloutAt("registry.example/web:v2"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  const json beta = get(env, apisixRoutes, "web-beta");
+  CHECK(beta["spec"]["http"][0]["backends"] ==
+        json::parse(R"([{"serviceName": "web-canary", "servicePort": 80, "weight": 100}])"));
+  CHECK(beta["spec"]["http"][0]["match"]["exprs"][0]["value"] == "yes");
+  CHECK(beta["metadata"]["ownerReferences"][0]["name"] == "web");
+  REQUIRE(env.cluster.plugin("promote web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  CHECK(settleTo([&] { return env.client->get(apisixRoutes, "default", "web-beta").ok(); }, false) == false);
+}
+
+TEST_CASE(
     "the Gateway API plugin's router, on Gateway API's CRD as a fixture (no gateway): the HTTPRoute's "
     "backendRefs carry each step's weight",
     "[controller][e2e][traffic][gatewayapi]") {

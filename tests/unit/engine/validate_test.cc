@@ -141,11 +141,11 @@ TEST_CASE("each validation rule is reported at its field and line", "[engine][va
                   "  managedRoutes: [{name: hr}, {name: mr}]\n" +
                   steps + "- setMirrorRoute: {name: mr}"),
        "spec.strategy.canary.steps[0].setMirrorRoute", "not supported by ambassador", 21},
-      {"apisix header routes are not in sluice yet",
+      {"apisix cannot mirror",
        withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  apisix: {route: {name: r}}\n"
                   "  managedRoutes: [{name: hr}, {name: mr}]\n" +
-                  steps + "- setHeaderRoute: {name: hr}"),
-       "spec.strategy.canary.steps[0].setHeaderRoute", "not supported by apisix (not yet in sluice)", 21},
+                  steps + "- setMirrorRoute: {name: mr}"),
+       "spec.strategy.canary.steps[0].setMirrorRoute", "not supported by apisix", 21},
       {"maxTrafficWeight is not traefik's",
        withCanary(
            "canaryService: c\nstableService: s\ntrafficRouting:\n  traefik: {weightedTraefikServiceName: "
@@ -188,6 +188,10 @@ TEST_CASE("valid routed plans pass validation", "[engine][validate]") {
                   "{argoproj-labs/gatewayAPI: {httpRoute: r}}\n"
                   "  managedRoutes: [{name: hr}]\n  maxTrafficWeight: 1000\nsteps:\n- setWeight: 1000\n"
                   "- setHeaderRoute: {name: hr}")},
+      {"apisix can set header routes",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  apisix: {route: {name: r}}\n"
+                  "  managedRoutes: [{name: hr}]\nsteps:\n"
+                  "- setHeaderRoute: {name: hr, match: [{headerName: trace, headerValue: {exact: debug}}]}")},
       {"an Exists expression selects labelled pods",
        replaced(withCanary("{}"), "matchLabels: {app: web}",
                 "matchExpressions: [{key: app, operator: Exists}]")},

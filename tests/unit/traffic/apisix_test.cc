@@ -1,7 +1,8 @@
 // The APISIX router: the weights of the canary and stable backends in the rules of the user's ApisixRoute
 // (golden files under tests/golden/traffic/, rewritten with SLUICE_UPDATE_GOLDEN=1), read back after the
-// writes are applied, what it leaves alone, and the errors: an ApisixRoute missing or without the rule or
-// either backend, header and mirror routes.
+// writes are applied, what it leaves alone, the header routes as ApisixRoutes of their own, and the errors:
+// an ApisixRoute missing or without the rule or either backend, one of a header route's name not the
+// Rollout's, mirror routes.
 #include <catch2/catch.hpp>
 #include <functional>
 #include <string>
@@ -177,17 +178,92 @@ TEST_CASE("an ApisixRoute that is missing or lacks the rule or a backend is an e
   }
 }
 
-TEST_CASE("APISIX header and mirror routes are not supported yet and makeRouter picks APISIX alone",
+TEST_CASE(
+    "a header route is an ApisixRoute of its own that sends the matching requests of the selected rules to "
+    "the "
+    "canary alone",
+    "[traffic][apisix]") {
+  const engine::Rollout r = rollout(R"({"name": "web-route", "rules": ["web-rule"]})",
+                                    R"(, "managedRoutes": [{"name": "web-beta"}])");
+  traffic::ApisixRouter router(r);
+  Objects objects = Objects().add(userApisixRoute());
+  const engine::SetHeaderRouteStep beta{"web-beta",
+                                        {{"X-Beta", "exact", "yes"}, {"X-Tier", "prefix", "gold."}}};
+  auto created = router.setHeaderRoute(objects.lookup(), beta);
+  REQUIRE(created.ok());
+  REQUIRE(created->size() == 1);
+  CHECK((*created)[0].op == traffic::ObjectWrite::Op::Create);
+  CHECK((*created)[0].name == "web-beta");
+  testing::checkGolden("apisix-header-route", (*created)[0].body);
+  const json& rule = (*created)[0].body["spec"]["http"][0];
+  CHECK((*created)[0].body["spec"]["http"].size() == 1);  // the selected rule only
+  CHECK(rule["priority"] == 1);
+  CHECK(rule["backends"] ==
+        json::parse(R"([{"serviceName": "web-canary", "servicePort": 80, "weight": 100}])"));
+  CHECK(rule["match"]["paths"] == json::parse(R"(["/*"])"));  // still the route's paths and hosts
+  CHECK(rule["match"]["exprs"] == json::parse(R"([
+    {"subject": {"scope": "Header", "name": "X-Beta"}, "op": "Equal", "value": "yes"},
+    {"subject": {"scope": "Header", "name": "X-Tier"}, "op": "RegexMatch", "value": "^gold\\..*"}])"));
+  CHECK((*created)[0].body["metadata"]["ownerReferences"][0]["uid"] == "uid-web");
+  objects.apply(*created);
+  auto again = router.setHeaderRoute(objects.lookup(), beta);
+  REQUIRE(again.ok());
+  CHECK(again->empty());
+  // Changed headers: one patch of the route's spec.
+  auto changed = router.setHeaderRoute(objects.lookup(), {"web-beta", {{"X-Beta", "regex", "y.*"}}});
+  REQUIRE(changed.ok());
+  REQUIRE(changed->size() == 1);
+  CHECK((*changed)[0].op == traffic::ObjectWrite::Op::MergePatch);
+  objects.apply(*changed);
+  CHECK(objects.at("ApisixRoute", "web-beta")["spec"]["http"][0]["match"]["exprs"][0]["op"] == "RegexMatch");
+  // The user's route is untouched by all this.
+  CHECK(objects.at("ApisixRoute", "web-route") == userApisixRoute());
+
+  SECTION("a step without a match deletes it") {
+    auto removed = router.setHeaderRoute(objects.lookup(), {"web-beta", {}});
+    REQUIRE(removed.ok());
+    REQUIRE(removed->size() == 1);
+    CHECK((*removed)[0].op == traffic::ObjectWrite::Op::Delete);
+    objects.apply(*removed);
+    auto none = router.setHeaderRoute(objects.lookup(), {"web-beta", {}});
+    REQUIRE(none.ok());
+    CHECK(none->empty());
+  }
+  SECTION("removeManagedRoutes deletes it") {
+    auto removed = router.removeManagedRoutes(objects.lookup());
+    REQUIRE(removed.ok());
+    objects.apply(*removed);
+    CHECK(objects.byKey.count({"ApisixRoute", "web-beta"}) == 0);
+    auto none = router.removeManagedRoutes(objects.lookup());
+    REQUIRE(none.ok());
+    CHECK(none->empty());
+  }
+}
+
+TEST_CASE("an ApisixRoute of the header route's name that the Rollout does not control is not touched",
           "[traffic][apisix]") {
+  const engine::Rollout r = rollout(R"({"name": "web-route", "rules": ["web-rule"]})",
+                                    R"(, "managedRoutes": [{"name": "web-beta"}])");
+  traffic::ApisixRouter router(r);
+  json foreign = userApisixRoute();
+  foreign["metadata"]["name"] = "web-beta";
+  Objects objects = Objects().add(userApisixRoute()).add(foreign);
+  auto writes = router.setHeaderRoute(objects.lookup(), {"web-beta", {{"X-Beta", "exact", "yes"}}});
+  REQUIRE_FALSE(writes.ok());
+  CHECK(writes.error() == "ApisixRoute `web-beta` exists and is not controlled by rollout web");
+  auto removed = router.removeManagedRoutes(objects.lookup());
+  REQUIRE(removed.ok());
+  CHECK(removed->empty());
+}
+
+TEST_CASE("APISIX has no mirror routes and makeRouter picks APISIX alone", "[traffic][apisix]") {
   traffic::ApisixRouter router(rollout());
   const Objects objects = Objects().add(userApisixRoute());
-  auto header = router.setHeaderRoute(objects.lookup(), {"header-beta", {{"X-Beta", "exact", "yes"}}});
-  REQUIRE_FALSE(header.ok());
-  CHECK(header.error() ==
-        "setHeaderRoute 'header-beta' is not supported by apisix in sluice yet (use the istio router or the "
-        "argoproj-labs/gatewayAPI plugin, which APISIX also implements)");
   auto mirror = router.setMirrorRoute(objects.lookup(), {"mirror-all", 50, json::array()});
   REQUIRE_FALSE(mirror.ok());
+  CHECK(mirror.error() ==
+        "setMirrorRoute 'mirror-all' is not supported by apisix (use the istio router or the "
+        "argoproj-labs/gatewayAPI plugin, which APISIX also implements)");
   auto made = traffic::makeRouter(rollout());
   REQUIRE(made.ok());
   REQUIRE(*made != nullptr);
