@@ -49,6 +49,8 @@ struct ControllerFlags {
   std::string healthAddr = ":8080";
   std::string webhookAddr = ":9292";
   std::string trafficSplitVersion = traffic::kDefaultTrafficSplitVersion;
+  std::string traefikApiGroup = traffic::kDefaultTraefikApiGroup;
+  std::string ambassadorVersion = traffic::kDefaultAmbassadorVersion;
   std::vector<std::string> controllers;
 };
 
@@ -111,6 +113,19 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                   "(as Argo Rollouts' flag; v1alpha1 weights are quantities, the later ones integers)")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kTrafficSplitVersions),
                                                      std::end(traffic::kTrafficSplitVersions))))
+      ->capture_default_str();
+  cmd->add_option("--traefik-api-group", flags->traefikApiGroup,
+                  "The group of Traefik's TraefikServices the traefik router patches and watches (as Argo\n"
+                  "Rollouts' flag; Traefik 3 serves traefik.io only)")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kTraefikApiGroups),
+                                                     std::end(traffic::kTraefikApiGroups))))
+      ->capture_default_str();
+  cmd->add_option(
+         "--ambassador-api-version", flags->ambassadorVersion,
+         "The apiVersion of Ambassador's Mappings the ambassador router writes and watches (as Argo\n"
+         "Rollouts' flag)")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(traffic::kAmbassadorVersions),
+                                                     std::end(traffic::kAmbassadorVersions))))
       ->capture_default_str();
   cmd->add_option("--source-workers", flags->sourceWorkers, "GitRepository reconcile workers (fetches)")
       ->check(CLI::Range(1, 64))
@@ -197,6 +212,8 @@ void addControllerCommand(CLI::App& app, int& exitCode) {
                                                              : "sluice-system";
     options.metrics = &metrics;
     options.router.trafficSplitVersion = flags->trafficSplitVersion;
+    options.router.traefikApiGroup = flags->traefikApiGroup;
+    options.router.ambassadorVersion = flags->ambassadorVersion;
     auto provider = analysis::makeProvider();
     controller::Manager manager(**client, *provider, options);
     // Served before the caches sync, so that /readyz can say why it is not ready yet.

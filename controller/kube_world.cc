@@ -343,6 +343,12 @@ Result<bool> KubeWorld::write(const std::vector<traffic::ObjectWrite>& writes) {
     if (!cache) return Error{"the router asked to write a " + w.kind + ": " + cache.error()};
     const kube::WriteOptions options{false, cluster_.fieldManager};
     const kube::ResourceRef& resource = (*cache)->resource;
+    if (w.op == traffic::ObjectWrite::Op::Delete) {
+      auto removed = cluster_.client->remove(resource, ns_, w.name);
+      if (!removed && !removed.error().isNotFound()) return apiError(removed.error());
+      (*cache)->writes.deleted(ns_ + "/" + w.name);
+      continue;
+    }
     auto written =
         w.op == traffic::ObjectWrite::Op::Create
             ? cluster_.client->create(resource, ns_, w.body, options)

@@ -3,6 +3,9 @@
 
 #include <utility>
 
+#include "traffic/ambassador.h"
+#include "traffic/apisix.h"
+
 namespace sluice::controller {
 
 using nlohmann::json;
@@ -17,9 +20,15 @@ struct Kind {
 // Istio's networking API at v1beta1: served by every Istio release since 1.5, beside v1alpha3 (Argo's
 // default) and, since 1.22, v1. SMI's TrafficSplit at the version the SMI router writes (the controller's
 // --traffic-split-api-version, which replaces the default here). Gateway API's HTTPRoute at v1, its standard
-// channel since Gateway API 1.0.
+// channel since Gateway API 1.0. Traefik's TraefikService at v1alpha1 in the group of --traefik-api-group
+// (which replaces the default here). Ambassador's Mapping at the version of --ambassador-api-version.
+// APISIX's ApisixRoute at apisix.apache.org/v2, Argo Rollouts' default, served since APISIX Ingress 1.3.
 const std::map<std::string, Kind>& kinds() {
   static const std::map<std::string, Kind> k = {
+      {"Mapping", {{"getambassador.io", "v2", "mappings", true, "Mapping"}, false}},
+      {"ApisixRoute", {{traffic::kApisixRouteGroup, "v2", "apisixroutes", true, "ApisixRoute"}, false}},
+      {"TraefikService",
+       {{traffic::kDefaultTraefikApiGroup, "v1alpha1", "traefikservices", true, "TraefikService"}, false}},
       {"TrafficSplit",
        {{"split.smi-spec.io", traffic::kDefaultTrafficSplitVersion, "trafficsplits", true, "TrafficSplit"},
         false}},
@@ -37,10 +46,7 @@ const std::map<std::string, Kind>& kinds() {
 
 TrafficObjects::TrafficObjects(kube::Client& client, kube::InformerOptions options, Changed changed,
                                const traffic::RouterOptions& router)
-    : client_(client),
-      options_(std::move(options)),
-      trafficSplitVersion_(router.trafficSplitVersion),
-      changed_(std::move(changed)) {}
+    : client_(client), options_(std::move(options)), router_(router), changed_(std::move(changed)) {}
 
 TrafficObjects::~TrafficObjects() { stop(); }
 
@@ -95,7 +101,10 @@ Result<TrafficObjects::Cache*> TrafficObjects::cache(const std::string& kind,
   const auto known = kinds().find(kind);
   if (known == kinds().end()) return Error{"no router writes " + kind + "s"};
   kube::ResourceRef r = known->second.resource;
-  if (kind == "TrafficSplit") r.version = trafficSplitVersion_;
+  if (kind == "TrafficSplit") r.version = router_.trafficSplitVersion;
+  if (kind == "TraefikService") r.group = router_.traefikApiGroup;
+  if (kind == "Mapping")
+    r.version = router_.ambassadorVersion.substr(router_.ambassadorVersion.find('/') + 1);
   Cache* c = nullptr;
   bool first = false;
   {
@@ -146,6 +155,17 @@ bool routesThrough(const json& rollout, const std::string& kind, const std::stri
     const std::string split = smi.value("trafficSplitName", "");
     return (split.empty() ? rollout.value(json::json_pointer("/metadata/name"), std::string()) : split) ==
            name;
+  }
+  if (kind == "TraefikService") {
+    return named(routing.value("traefik", json()), "weightedTraefikServiceName");
+  }
+  if (kind == "ApisixRoute") return named(routing.value(json::json_pointer("/apisix/route"), json()), "name");
+  if (kind == "Mapping") {
+    // A base Mapping, or the canary Mapping made from it.
+    for (const auto& base : routing.value(json::json_pointer("/ambassador/mappings"), json::array()))
+      if (base == name || (base.is_string() && traffic::canaryMappingName(base.get<std::string>()) == name))
+        return true;
+    return false;
   }
   if (kind == "HTTPRoute") {
     const json gateway = routing.value(json::json_pointer("/plugins/argoproj-labs~1gatewayAPI"), json());

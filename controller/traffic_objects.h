@@ -1,8 +1,9 @@
 // The objects the traffic routers read and write, one watch-fed cache per kind: Ingresses (ingress-nginx),
-// Istio's VirtualServices and DestinationRules, SMI's TrafficSplits, Gateway API's HTTPRoutes. Ingresses are
-// part of every cluster and are watched from the start. A kind that a CRD serves is watched from the first
-// Rollout that routes through it, as Argo Rollouts does: a cluster without Istio never lists
-// VirtualServices, and the controller's caches sync without them.
+// Istio's VirtualServices and DestinationRules, SMI's TrafficSplits, Traefik's TraefikServices, Ambassador's
+// Mappings, APISIX's ApisixRoutes, Gateway API's HTTPRoutes. Ingresses are part of every cluster and are
+// watched from the start. A kind that a CRD serves is watched from the first Rollout that routes through it,
+// as Argo Rollouts does: a cluster without Istio never lists VirtualServices, and the controller's caches
+// sync without them.
 #pragma once
 
 #include <chrono>
@@ -36,7 +37,8 @@ class TrafficObjects {
   // list items of the built-in kinds carry none.
   using Changed = std::function<void(const std::string& kind, const nlohmann::json& obj)>;
 
-  // `router`: the versions the routers write, which their kinds' caches watch (a TrafficSplit's).
+  // `router`: the versions and groups the routers write, which their kinds' caches watch (a TrafficSplit's
+  // version, a TraefikService's group).
   TrafficObjects(kube::Client& client, kube::InformerOptions options, Changed changed,
                  const traffic::RouterOptions& router = {});
   ~TrafficObjects();
@@ -63,7 +65,7 @@ class TrafficObjects {
 
   kube::Client& client_;
   kube::InformerOptions options_;
-  std::string trafficSplitVersion_;
+  traffic::RouterOptions router_;
   Changed changed_;
   mutable std::mutex mu_;
   bool stopped_ = false;
@@ -71,8 +73,8 @@ class TrafficObjects {
 };
 
 // Whether `rollout`'s trafficRouting names the object `name` of `kind` as one it routes through (a stable
-// Ingress, a VirtualService, a DestinationRule, its TrafficSplit, an HTTPRoute): a change to that object
-// concerns the Rollout.
+// Ingress, a VirtualService, a DestinationRule, its TrafficSplit, its TraefikService, a Mapping or the canary
+// Mapping made from it, its ApisixRoute, an HTTPRoute): a change to that object concerns the Rollout.
 bool routesThrough(const nlohmann::json& rollout, const std::string& kind, const std::string& name);
 
 }  // namespace sluice::controller

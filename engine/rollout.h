@@ -155,10 +155,29 @@ struct SmiTrafficRouting {
   std::string trafficSplitName;  // defaults to the Rollout's name
 };
 
+// Traefik: the user's TraefikService whose spec.weighted.services carry the canary and stable Services.
+struct TraefikTrafficRouting {
+  std::string weightedTraefikServiceName;
+};
+
+// Ambassador: the user's Mappings, each of which gets a canary Mapping `<mapping>-canary`.
+struct AmbassadorTrafficRouting {
+  std::vector<std::string> mappings;
+};
+
+// Apache APISIX: the user's ApisixRoute (route.name) and the HTTP rules in it that carry the weights.
+struct ApisixTrafficRouting {
+  std::string routeName;
+  std::vector<std::string> rules;  // default: the rule named as the route
+};
+
 struct TrafficRouting {
   std::optional<NginxTrafficRouting> nginx;
   std::optional<IstioTrafficRouting> istio;
   std::optional<SmiTrafficRouting> smi;
+  std::optional<TraefikTrafficRouting> traefik;
+  std::optional<AmbassadorTrafficRouting> ambassador;
+  std::optional<ApisixTrafficRouting> apisix;
   std::map<std::string, nlohmann::json> plugins;  // e.g. "argoproj-labs/gatewayAPI"
   std::vector<std::string> managedRoutes;
   std::optional<int> maxTrafficWeight;

@@ -332,6 +332,36 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
         tr.smi = smi;
       }
     }
+    if (const json* t = o.get("traefik")) {
+      TraefikTrafficRouting traefik;
+      if (readObject(r, *t, o.path("traefik"), [&](ObjectReader& to) {
+            to.readRequired("weightedTraefikServiceName", traefik.weightedTraefikServiceName);
+          })) {
+        tr.traefik = traefik;
+      }
+    }
+    if (const json* a = o.get("ambassador")) {
+      AmbassadorTrafficRouting ambassador;
+      if (readObject(r, *a, o.path("ambassador"),
+                     [&](ObjectReader& ao) { ao.read("mappings", ambassador.mappings, readStringList); })) {
+        tr.ambassador = ambassador;
+      }
+    }
+    if (const json* a = o.get("apisix")) {
+      ApisixTrafficRouting apisix;
+      if (readObject(r, *a, o.path("apisix"), [&](ObjectReader& ao) {
+            if (const json* route = ao.get("route")) {
+              readObject(r, *route, ao.path("route"), [&](ObjectReader& ro) {
+                ro.readRequired("name", apisix.routeName);
+                ro.read("rules", apisix.rules, readStringList);
+              });
+            } else {
+              r.error(ao.path("route"), "is required");
+            }
+          })) {
+        tr.apisix = apisix;
+      }
+    }
     if (const json* p = o.get("plugins")) {
       if (!p->is_object()) {
         r.wrongType(o.path("plugins"), "a map of plugin name to configuration", *p);
@@ -348,10 +378,10 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
       });
     }
     o.read("maxTrafficWeight", tr.maxTrafficWeight, readInt);
-    for (const char* router : {"alb", "ambassador", "appMesh", "traefik", "apisix"}) {
-      o.rejectUnsupported(router,
-                          std::string("the ") + router +
-                              " traffic router is not supported yet; use nginx, istio, smi or a plugin");
+    for (const char* router : {"alb", "appMesh"}) {
+      o.rejectUnsupported(router, std::string("the ") + router +
+                                      " traffic router is not supported yet; use nginx, istio, smi, traefik, "
+                                      "ambassador, apisix or a plugin");
     }
   });
   if (!isObject) return std::nullopt;

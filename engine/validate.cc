@@ -199,16 +199,16 @@ class RuleChecker {
     if (!routed()) return;
     const TrafficRouting& tr = *canary_.trafficRouting;
     const std::string path = canaryPath("trafficRouting");
-    if (!tr.nginx && !tr.istio && !tr.smi && tr.plugins.empty()) {
-      error(path, "must name a traffic router (nginx, istio, smi or plugins)");
+    if (!tr.nginx && !tr.istio && !tr.smi && !tr.traefik && !tr.ambassador && !tr.apisix &&
+        tr.plugins.empty()) {
+      error(path, "must name a traffic router (nginx, istio, smi, traefik, ambassador, apisix or plugins)");
     }
     for (const auto& [plugin, config] : tr.plugins) {
       if (plugin == kGatewayApiRouterPlugin) continue;
       error(childPath(childPath(path, "plugins"), plugin),
             "the router plugin \"" + plugin +
                 "\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in routers are "
-                "nginx, "
-                "istio, smi and the Gateway API (plugins[\"" +
+                "nginx, istio, smi, traefik, ambassador, apisix and the Gateway API (plugins[\"" +
                 kGatewayApiRouterPlugin + "\"])");
     }
     if (tr.maxTrafficWeight) {
@@ -216,13 +216,22 @@ class RuleChecker {
       if (*tr.maxTrafficWeight <= 0) {
         error(mtw, "must be greater than 0, got " + std::to_string(*tr.maxTrafficWeight));
       }
-      if (tr.istio || tr.smi) error(mtw, "is supported only with nginx or plugins");
+      if (tr.istio || tr.smi || tr.traefik || tr.ambassador || tr.apisix)
+        error(mtw, "is supported only with nginx or plugins");
     }
     if (tr.nginx) {
       const auto& ingresses = tr.nginx->stableIngresses;
       if (ingresses.empty()) error(childPath(path, "nginx"), "needs stableIngress or stableIngresses");
       for (size_t i = 0; i < ingresses.size(); ++i) {
         if (ingresses[i].empty()) error(indexPath(path + ".nginx.stableIngresses", i), "must not be empty");
+      }
+    }
+    if (tr.ambassador) {
+      const auto& mappings = tr.ambassador->mappings;
+      if (mappings.empty())
+        error(childPath(path, "ambassador") + ".mappings", "must name at least one Mapping");
+      for (size_t i = 0; i < mappings.size(); ++i) {
+        if (mappings[i].empty()) error(indexPath(path + ".ambassador.mappings", i), "must not be empty");
       }
     }
     if (tr.istio) {
@@ -282,9 +291,16 @@ class RuleChecker {
       return;
     }
     const TrafficRouting& tr = *canary_.trafficRouting;
-    if (!tr.istio && tr.plugins.empty())
-      error(path, "needs the istio router or a plugin; " + kind + " is not supported by " +
-                      (tr.nginx ? std::string("nginx") : std::string("smi")));
+    // APISIX adds header routes (as their own ApisixRoutes), not mirror routes.
+    const bool apisixHeaderRoute = tr.apisix && kind == "setHeaderRoute";
+    if (!tr.istio && tr.plugins.empty() && !apisixHeaderRoute) {
+      const char* router = tr.nginx        ? "nginx"
+                           : tr.smi        ? "smi"
+                           : tr.traefik    ? "traefik"
+                           : tr.ambassador ? "ambassador"
+                                           : "apisix";
+      error(path, "needs the istio router or a plugin; " + kind + " is not supported by " + router);
+    }
     if (name.empty()) {
       error(childPath(path, "name"), "is required");
     } else if (!managed(name)) {

@@ -3,15 +3,27 @@
 
 namespace sluice::kube {
 
-bool controlledBy(const nlohmann::json& obj, const std::string& uid) {
+namespace {
+
+// The controlling owner reference of `obj`; nullptr when it has none.
+const nlohmann::json* controllerRef(const nlohmann::json& obj) {
   const auto meta = obj.find("metadata");
-  if (meta == obj.end() || !meta->is_object()) return false;
+  if (meta == obj.end() || !meta->is_object()) return nullptr;
   const auto refs = meta->find("ownerReferences");
-  if (refs == meta->end() || !refs->is_array()) return false;
+  if (refs == meta->end() || !refs->is_array()) return nullptr;
   for (const auto& ref : *refs) {
-    if (ref.is_object() && ref.value("controller", false)) return ref.value("uid", "") == uid;
+    if (ref.is_object() && ref.value("controller", false)) return &ref;
   }
-  return false;
+  return nullptr;
 }
+
+}  // namespace
+
+bool controlledBy(const nlohmann::json& obj, const std::string& uid) {
+  const nlohmann::json* ref = controllerRef(obj);
+  return ref && ref->value("uid", "") == uid;
+}
+
+bool hasController(const nlohmann::json& obj) { return controllerRef(obj) != nullptr; }
 
 }  // namespace sluice::kube

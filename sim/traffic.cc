@@ -45,6 +45,12 @@ Result<std::unique_ptr<SimDataPlane>> SimDataPlane::create(const engine::Rollout
   auto router = traffic::makeRouter(rollout);
   if (!router) return Error{"spec.traffic: " + router.error()};
   dp->router_ = std::move(router).value();
+  // A router whose objects the data plane does not route by would leave every request on the Services.
+  for (const auto& kind : dp->router_ ? dp->router_->kinds() : std::vector<std::string>()) {
+    if (!routeKindOf(kind))
+      return Error{"spec.traffic: the simulated data plane does not route requests by " + kind +
+                   "s yet; simulate this Rollout without spec.traffic"};
+  }
   for (json object : objects) {
     const std::string kind = object.value("kind", "");
     if (kind != "Service" && !routeKindOf(kind)) continue;
@@ -103,6 +109,10 @@ Status SimDataPlane::refresh(const SimulatedWorld& world, Time now) {
       return Error{"spec.traffic: the router: " + writes.error() +
                    " (give its manifest among the input files)"};
     for (const auto& w : *writes) {
+      if (w.op == traffic::ObjectWrite::Op::Delete) {
+        objects_.erase({w.kind, w.name});
+        continue;
+      }
       json& object = objects_[{w.kind, w.name}];
       if (w.op == traffic::ObjectWrite::Op::Create) {
         object = w.body;

@@ -42,16 +42,6 @@ bool equalsIgnoringCase(const std::string& a, const std::string& b) {
          });
 }
 
-// `text` matched literally inside a regular expression (RE2 and ECMAScript alike).
-std::string escapeRegex(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (std::string_view(R"(\^$.|?*+()[]{})").find(c) != std::string_view::npos) out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 // A managed route's name as a rule name: a SectionName, i.e. a DNS subdomain (dot-separated labels of
 // lowercase letters, digits and '-', each starting and ending with a letter or digit).
 Status checkRuleName(const std::string& name) {

@@ -1,11 +1,16 @@
 // Choosing a Rollout's router (see router.h).
 #include "traffic/router.h"
 
+#include <string_view>
+
 #include "kube/patch.h"
+#include "traffic/ambassador.h"
+#include "traffic/apisix.h"
 #include "traffic/gateway_api.h"
 #include "traffic/istio.h"
 #include "traffic/nginx.h"
 #include "traffic/smi.h"
+#include "traffic/traefik.h"
 
 namespace sluice::traffic {
 
@@ -14,24 +19,35 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
   if (!routing) return std::unique_ptr<Router>();
   const int routers =
       static_cast<int>(routing->nginx.has_value()) + static_cast<int>(routing->istio.has_value()) +
-      static_cast<int>(routing->smi.has_value()) + static_cast<int>(!routing->plugins.empty());
+      static_cast<int>(routing->smi.has_value()) + static_cast<int>(routing->traefik.has_value()) +
+      static_cast<int>(routing->ambassador.has_value()) + static_cast<int>(routing->apisix.has_value()) +
+      static_cast<int>(!routing->plugins.empty());
   if (routers > 1) {
-    std::string which = routing->istio   ? "istio with others"
-                        : routing->nginx ? "nginx with others"
-                                         : "smi with a plugin";
+    std::string which = routing->istio        ? "istio with others"
+                        : routing->nginx      ? "nginx with others"
+                        : routing->smi        ? "smi with others"
+                        : routing->traefik    ? "traefik with others"
+                        : routing->ambassador ? "ambassador with others"
+                                              : "apisix with a plugin";
     return Error{
         "traffic routing with " + which +
-        " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx, istio, smi "
-        "and the plugin " +
+        " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx, istio, smi, "
+        "traefik, ambassador, apisix and the plugin " +
         kGatewayApiPlugin + ", one at a time"};
   }
   if (routing->nginx) return std::unique_ptr<Router>(std::make_unique<NginxRouter>(rollout));
   if (routing->istio) return std::unique_ptr<Router>(std::make_unique<IstioRouter>(rollout));
   if (routing->smi)
     return std::unique_ptr<Router>(std::make_unique<SmiRouter>(rollout, options.trafficSplitVersion));
+  if (routing->traefik)
+    return std::unique_ptr<Router>(std::make_unique<TraefikRouter>(rollout, options.traefikApiGroup));
+  if (routing->ambassador) return std::unique_ptr<Router>(std::make_unique<AmbassadorRouter>(rollout));
+  if (routing->apisix) return std::unique_ptr<Router>(std::make_unique<ApisixRouter>(rollout));
   if (routing->plugins.empty())
     return Error{
-        "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi or plugins)"};
+        "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi, traefik, "
+        "ambassador, "
+        "apisix or plugins)"};
   auto config = parseGatewayApiConfig(rollout, routing->plugins.begin()->second);
   if (!config) return Error{config.error()};
   return std::unique_ptr<Router>(std::make_unique<GatewayApiRouter>(rollout, std::move(*config)));
@@ -70,6 +86,15 @@ nlohmann::json jsonAt(const nlohmann::json& obj, const std::string& pointer, con
 std::string stringAt(const nlohmann::json& obj, const std::string& pointer) {
   const nlohmann::json value = jsonAt(obj, pointer, nlohmann::json());
   return value.is_string() ? value.get<std::string>() : std::string();
+}
+
+std::string escapeRegex(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (std::string_view(R"(\^$.|?*+()[]{})").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
 }
 
 std::string annotationOf(const nlohmann::json& object, const std::string& key) {

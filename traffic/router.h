@@ -28,13 +28,14 @@ inline constexpr const char* kStableHashAnnotation = "sluice.dev/stable-hash";
 using ObjectLookup =
     std::function<std::optional<nlohmann::json>(const std::string& kind, const std::string& name)>;
 
-// One write a router asks for, in the Rollout's namespace.
+// One write a router asks for, in the Rollout's namespace. A Delete of an object that is gone already is
+// done.
 struct ObjectWrite {
-  enum class Op { Create, MergePatch };
+  enum class Op { Create, MergePatch, Delete };
   Op op = Op::MergePatch;
   std::string kind;  // "Ingress", ...: the caller maps it to its API resource
   std::string name;
-  nlohmann::json body;  // the object to create, or the JSON merge patch
+  nlohmann::json body;  // the object to create, or the JSON merge patch; none to delete
 };
 
 using Writes = std::vector<ObjectWrite>;
@@ -82,6 +83,9 @@ nlohmann::json jsonAt(const nlohmann::json& obj, const std::string& pointer, con
 
 // The string at `pointer` in `obj`; "" when there is none or it is not a string.
 std::string stringAt(const nlohmann::json& obj, const std::string& pointer);
+
+// `text` matched literally inside a regular expression (RE2, PCRE and ECMAScript alike).
+std::string escapeRegex(const std::string& text);
 
 // The string annotation `key` of `object`; "" when it has none.
 std::string annotationOf(const nlohmann::json& object, const std::string& key);

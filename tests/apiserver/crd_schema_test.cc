@@ -188,7 +188,7 @@ std::vector<Exception> loaderOnly() {
   std::vector<Exception> out = {
       {"Rollout", "spec.strategy.canary.pingPong", kRefused},
   };
-  for (const char* router : {"alb", "ambassador", "appMesh", "traefik", "apisix"})
+  for (const char* router : {"alb", "appMesh"})
     out.push_back({"Rollout", std::string("spec.strategy.canary.trafficRouting.") + router, kRefused});
   for (const char* kind : {"AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun"}) {
     const std::string provider = "spec.metrics[].provider";

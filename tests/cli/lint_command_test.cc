@@ -64,6 +64,8 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
       {"a valid Rollout beside a Service", "lint tests/data/lint/valid.yaml",
        "0 errors, 0 warnings in 1 file\n", 0},
       {"an Argo manifest unchanged", "lint tests/data/lint/argo.yaml", "0 errors, 0 warnings in 1 file\n", 0},
+      {"Argo's Traefik, Ambassador and APISIX examples unchanged", "lint tests/data/lint/argo-routers.yaml",
+       "0 errors, 0 warnings in 1 file\n", 0},
       {"warnings alone do not fail", "lint tests/data/lint/warning-only.yaml",
        "tests/data/lint/warning-only.yaml:18:7: warning: spec.strategy.canary.stepz: unknown field\n"
        "0 errors, 1 warning in 1 file\n",
@@ -109,7 +111,8 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "tests/data/lint/plugins.yaml:16:11: error: "
        "spec.strategy.canary.trafficRouting.plugins[\"argoproj-labs/contour\"]: the router plugin "
        "\"argoproj-labs/contour\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in "
-       "routers are nginx, istio, smi and the Gateway API (plugins[\"argoproj-labs/gatewayAPI\"])\n"
+       "routers are nginx, istio, smi, traefik, ambassador, apisix and the Gateway API "
+       "(plugins[\"argoproj-labs/gatewayAPI\"])\n"
        "tests/data/lint/plugins.yaml:31:9: error: spec.strategy.canary.steps[0].plugin: the step plugin "
        "\"argoproj-labs/step-exec\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: use an "
        "analysis step (a web or prometheus metric) for a check, or a pause and kubectl sluice promote for a "

@@ -1,7 +1,8 @@
-// trafficRouting.istio, .smi and the Gateway API plugin end to end on the embedded API server. No mesh or
-// gateway can be installed here, so their kinds are served from CRD fixtures (tests/data/mesh-crds/): what
-// is checked is what the data plane would read, the objects the controller writes (weights, subset labels),
-// against the fields Istio, SMI and Gateway API document (data_plane_mesh_test routes requests by them).
+// trafficRouting.istio, .smi, .traefik, .ambassador, .apisix and the Gateway API plugin end to end on the
+// embedded API server. No mesh or gateway can be installed here, so their kinds are served from CRD fixtures
+// (tests/data/mesh-crds/): what is checked is what the data plane would read, the objects the controller
+// writes (weights, subset labels), against the fields Istio, SMI, Traefik, Ambassador, APISIX and Gateway API
+// document (data_plane_mesh_test routes requests by them).
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -316,6 +317,147 @@ TEST_CASE(
   CHECK(split["apiVersion"] == "split.smi-spec.io/" + version);
   CHECK(split["spec"]["service"] == "web-stable");
   CHECK(split["metadata"]["ownerReferences"][0]["kind"] == "Rollout");
+}
+
+TEST_CASE(
+    "trafficRouting.traefik on Traefik's CRDs as fixtures (no Traefik): the user's TraefikService carries "
+    "each step's weight in the group of --traefik-api-group (traefik.containo.us by default)",
+    "[controller][e2e][traffic][traefik]") {
+  // "": the controller's default.
+  const std::string flag = GENERATE(as<std::string>(), "", "traefik.io");
+  const std::string group = flag.empty() ? "traefik.containo.us" : flag;
+  CAPTURE(group);
+  const kube::ResourceRef traefikServices{group, "v1alpha1", "traefikservices", true, "TraefikService"};
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds("traefik.yaml",
+                              "traefikservices.traefik.containo.us,traefikservices.traefik.io");
+  controller::ManagerOptions options;
+  if (!flag.empty()) options.router.traefikApiGroup = flag;
+  env.startController(options);
+  applyServices(env.cluster);
+  // As Argo Rollouts' documentation has it: no weights, which the controller sets; and a service of the
+  // user's beside them.
+  const json user =
+      json::parse(R"({"kind": "TraefikService", "metadata": {"name": "web-wrr", "namespace": "default"},
+    "spec": {"weighted": {"services": [{"name": "web-stable", "port": 80}, {"name": "web-canary", "port": 80},
+                                       {"name": "web-legacy", "port": 80, "weight": 1}]}}})");
+  for (const char* g : {"traefik.containo.us", "traefik.io"}) {
+    json object = user;
+    object["apiVersion"] = std::string(g) + "/v1alpha1";
+    // The group not watched holds the same TraefikService at other weights: it is not touched.
+    if (g != group) object["spec"]["weighted"]["services"][0]["weight"] = 7;
+    env.cluster.apply(std::string(g) + ".json", object);
+  }
+  auto weights = [&] {
+    const json services = get(env, traefikServices, "web-wrr")["spec"]["weighted"]["services"];
+    return std::pair{backendWeight(services, "name", "web-canary"),
+                     backendWeight(services, "name", "web-stable")};
+  };
+  stepThrough(env, json::parse(R"({"traefik": {"weightedTraefikServiceName": "web-wrr"}})"), weights);
+  const json live = get(env, traefikServices, "web-wrr");
+  CHECK(live["spec"]["weighted"]["services"][2] == user["spec"]["weighted"]["services"][2]);
+  CHECK_FALSE(live["metadata"].contains("ownerReferences"));
+  const std::string other = group == "traefik.io" ? "traefik.containo.us" : "traefik.io";
+  const json untouched =
+      get(env, {other, "v1alpha1", "traefikservices", true, "TraefikService"}, "web-wrr")["spec"];
+  CHECK(untouched["weighted"]["services"][0]["weight"] == 7);
+  CHECK_FALSE(untouched["weighted"]["services"][1].contains("weight"));
+}
+
+TEST_CASE(
+    "trafficRouting.ambassador on Ambassador's CRD as a fixture (no Ambassador): the canary Mapping made "
+    "from the user's carries each step's weight and is deleted once the canary has none",
+    "[controller][e2e][traffic][ambassador]") {
+  const kube::ResourceRef mappings{"getambassador.io", "v2", "mappings", true, "Mapping"};
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds("ambassador.yaml", "mappings.getambassador.io");
+  env.startController();
+  applyServices(env.cluster);
+  const json base = json::parse(R"({"apiVersion": "getambassador.io/v2", "kind": "Mapping",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"prefix": "/web/", "rewrite": "/", "service": "web-stable:80"}})");
+  env.cluster.apply("mapping.json", base);
+  // The canary Mapping's weight, and the stable share Ambassador leaves the base; (0, 100) without one.
+  json atTwenty;  // the canary Mapping at the first step
+  auto weights = [&] {
+    auto canary = env.client->get(mappings, "default", "web-canary");
+    if (!canary) return std::pair{0, 100};
+    const int weight = (*canary)["spec"].value("weight", -1);
+    if (weight == 20) atTwenty = *canary;
+    return std::pair{weight, 100 - weight};
+  };
+  stepThrough(env, json::parse(R"({"ambassador": {"mappings": ["web"]}})"), weights);
+  // A copy of the user's Mapping sending to the canary Service, owned by the Rollout.
+  CHECK(atTwenty.value("spec", json()) ==
+        json::parse(R"({"prefix": "/web/", "rewrite": "/", "service": "web-canary:80", "weight": 20})"));
+  CHECK(atTwenty.value(json::json_pointer("/metadata/ownerReferences/0/name"), std::string()) == "web");
+  CHECK(settleTo([&] { return env.client->get(mappings, "default", "web-canary").ok(); }, false) == false);
+  // The user's Mapping keeps its spec; only the hashes in force are annotated on it.
+  const json live = get(env, mappings, "web");
+  CHECK(live["spec"] == base["spec"]);
+  CHECK(live["metadata"]["annotations"].contains("sluice.dev/stable-hash"));
+}
+
+TEST_CASE(
+    "trafficRouting.apisix on APISIX's CRD as a fixture (no APISIX): the user's ApisixRoute's backends "
+    "carry each step's weight",
+    "[controller][e2e][traffic][apisix]") {
+  const kube::ResourceRef apisixRoutes{"apisix.apache.org", "v2", "apisixroutes", true, "ApisixRoute"};
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds("apisix.yaml", "apisixroutes.apisix.apache.org");
+  env.startController();
+  applyServices(env.cluster);
+  // As Argo Rollouts' example has it: no weights, which the controller sets.
+  const json user = json::parse(R"({"apiVersion": "apisix.apache.org/v2", "kind": "ApisixRoute",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"ingressClassName": "apisix", "http": [{"name": "web", "match": {"paths": ["/*"]},
+      "backends": [{"serviceName": "web-stable", "servicePort": 80}, {"serviceName": "web-canary", "servicePort": 80}]}]}})");
+  env.cluster.apply("route.json", user);
+  auto weights = [&] {
+    const json backends = get(env, apisixRoutes, "web")["spec"]["http"][0]["backends"];
+    return std::pair{backendWeight(backends, "serviceName", "web-canary"),
+                     backendWeight(backends, "serviceName", "web-stable")};
+  };
+  stepThrough(env, json::parse(R"({"apisix": {"route": {"name": "web"}}})"), weights);
+  const json live = get(env, apisixRoutes, "web");
+  CHECK(live["spec"]["http"][0]["match"] == user["spec"]["http"][0]["match"]);
+  CHECK(live["spec"]["ingressClassName"] == "apisix");
+  CHECK_FALSE(live["metadata"].contains("ownerReferences"));
+}
+
+TEST_CASE(
+    "trafficRouting.apisix header routes on APISIX's CRD as a fixture: the step's ApisixRoute sends the "
+    "matching requests to the canary and is deleted when the rollout completes",
+    "[controller][e2e][traffic][apisix]") {
+  const kube::ResourceRef apisixRoutes{"apisix.apache.org", "v2", "apisixroutes", true, "ApisixRoute"};
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds("apisix.yaml", "apisixroutes.apisix.apache.org");
+  env.startController();
+  applyServices(env.cluster);
+  env.cluster.apply("route.json", json::parse(R"({"apiVersion": "apisix.apache.org/v2", "kind": "ApisixRoute",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"http": [{"name": "primary", "match": {"paths": ["/*"]}, "backends": [
+      {"serviceName": "web-stable", "servicePort": 80}, {"serviceName": "web-canary", "servicePort": 80}]}]}})"));
+  auto rolloutAt = [](const std::string& image) {
+    json r = routedRollout(image, json::parse(R"({"apisix": {"route": {"name": "web", "rules": ["primary"]}},
+                                                  "managedRoutes": [{"name": "web-beta"}]})"));
+    r["spec"]["strategy"]["canary"]["steps"] = json::parse(R"([
+      {"setHeaderRoute": {"name": "web-beta", "match": [{"headerName": "x-beta", "headerValue": {"exact": "yes"}}]}},
+      {"pause": {}}, {"setWeight": 50}])");
+    return r;
+  };
+  env.cluster.apply("v1.json", rolloutAt("registry.example/web:v1"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  env.cluster.apply("v2.json", rolloutAt("registry.example/web:v2"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  const json beta = get(env, apisixRoutes, "web-beta");
+  CHECK(beta["spec"]["http"][0]["backends"] ==
+        json::parse(R"([{"serviceName": "web-canary", "servicePort": 80, "weight": 100}])"));
+  CHECK(beta["spec"]["http"][0]["match"]["exprs"][0]["value"] == "yes");
+  CHECK(beta["metadata"]["ownerReferences"][0]["name"] == "web");
+  REQUIRE(env.cluster.plugin("promote web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  CHECK(settleTo([&] { return env.client->get(apisixRoutes, "default", "web-beta").ok(); }, false) == false);
 }
 
 TEST_CASE(

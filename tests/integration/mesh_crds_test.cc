@@ -1,6 +1,7 @@
-// The Istio, SMI and Gateway API CRD fixtures (tests/data/mesh-crds/) with the real kubectl against our API
-// server: each installs, a valid object of each kind and version is stored, and a misspelled field, a wrong
-// type, an unsupported enum value or an out-of-range number is refused with the field path named.
+// The Istio, SMI, Gateway API, Traefik, Ambassador and APISIX CRD fixtures (tests/data/mesh-crds/) with the
+// real kubectl against our API server: each installs, a valid object of each kind and version is stored, and
+// a misspelled field, a wrong type, an unsupported enum value or an out-of-range number is refused with the
+// field path named.
 #include <catch2/catch.hpp>
 #include <functional>
 #include <string>
@@ -26,6 +27,9 @@ const std::vector<Fixture> kFixtures = {
     {"gateway-api.yaml",
      "gatewayclasses.gateway.networking.k8s.io,gateways.gateway.networking.k8s.io,"
      "httproutes.gateway.networking.k8s.io"},
+    {"traefik.yaml", "traefikservices.traefik.containo.us,traefikservices.traefik.io"},
+    {"ambassador.yaml", "mappings.getambassador.io"},
+    {"apisix.yaml", "apisixroutes.apisix.apache.org"},
 };
 
 // Applies every fixture and waits until its kinds are served.
@@ -55,6 +59,11 @@ enum Example : size_t {
   kGateway,
   kHttpRoute,
   kHttpRouteV1beta1,
+  kTraefikService,
+  kTraefikServiceTraefikIo,
+  kMapping,
+  kMappingV3alpha1,
+  kApisixRoute,
 };
 const std::vector<const char*> kValidObjects = {
     R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService", "metadata": {"name": "reviews"},
@@ -115,6 +124,23 @@ const std::vector<const char*> kValidObjects = {
            "timeouts": {"request": "10s"}}]}})",
     R"({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "HTTPRoute", "metadata": {"name": "old"},
       "spec": {"parentRefs": [{"name": "shop-gateway"}], "rules": [{"backendRefs": [{"name": "old", "port": 80}]}]}})",
+    R"({"apiVersion": "traefik.containo.us/v1alpha1", "kind": "TraefikService", "metadata": {"name": "wrr"},
+      "spec": {"weighted": {"services": [{"name": "web-stable", "port": 80, "weight": 90},
+                                         {"name": "web-canary", "port": "http", "weight": 10},
+                                         {"name": "mirror", "kind": "TraefikService"}],
+                            "sticky": {"cookie": {"name": "lb", "httpOnly": true}}}}})",
+    R"({"apiVersion": "traefik.io/v1alpha1", "kind": "TraefikService", "metadata": {"name": "wrr"},
+      "spec": {"weighted": {"services": [{"name": "web-stable", "port": 80}, {"name": "web-canary", "port": 80}]}}})",
+    R"({"apiVersion": "getambassador.io/v2", "kind": "Mapping", "metadata": {"name": "web"},
+      "spec": {"prefix": "/web/", "rewrite": "/", "service": "web-stable:80", "resolver": "endpoint",
+               "timeout_ms": 3000}})",
+    R"({"apiVersion": "getambassador.io/v3alpha1", "kind": "Mapping", "metadata": {"name": "web-v3"},
+      "spec": {"hostname": "*", "prefix": "/web/", "service": "web-canary:80", "weight": 30}})",
+    R"({"apiVersion": "apisix.apache.org/v2", "kind": "ApisixRoute", "metadata": {"name": "web"},
+      "spec": {"ingressClassName": "apisix", "http": [
+        {"name": "web", "match": {"paths": ["/*"], "methods": ["GET", "POST"], "hosts": ["web.example"]},
+         "backends": [{"serviceName": "web-stable", "servicePort": 80, "weight": 90},
+                      {"serviceName": "web-canary", "servicePort": "http", "weight": 10}]}]}})",
 };
 
 // `kubectl apply` of `object` (written to `file`), stdout and stderr together.
@@ -170,7 +196,9 @@ TEST_CASE("the mesh CRD fixtures install, and each kind and served version store
   const std::string crds = cluster.ok("get crd -o name");
   for (const char* crd : {"virtualservices.networking.istio.io", "destinationrules.networking.istio.io",
                           "trafficsplits.split.smi-spec.io", "gatewayclasses.gateway.networking.k8s.io",
-                          "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io"})
+                          "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io",
+                          "traefikservices.traefik.containo.us", "traefikservices.traefik.io",
+                          "mappings.getambassador.io", "apisixroutes.apisix.apache.org"})
     CHECK_THAT(crds, Catch::Contains(std::string("customresourcedefinition.apiextensions.k8s.io/") + crd));
 
   for (size_t i = 0; i < kValidObjects.size(); ++i) {
@@ -187,7 +215,7 @@ TEST_CASE("the mesh CRD fixtures install, and each kind and served version store
     const json stored = json::parse(got.output);
     CHECK(holds(stored["spec"], object["spec"]));
   }
-  CHECK(kValidObjects.size() == kHttpRouteV1beta1 + 1);
+  CHECK(kValidObjects.size() == kApisixRoute + 1);
 }
 
 TEST_CASE("Gateway API's documented defaults are filled in on the HTTPRoute and Gateway fixtures",
@@ -225,6 +253,9 @@ TEST_CASE(
   const char* gc = kValidObjects[kGatewayClass];
   const char* gw = kValidObjects[kGateway];
   const char* hr = kValidObjects[kHttpRoute];
+  const char* wrr = kValidObjects[kTraefikService];
+  const char* mapping = kValidObjects[kMapping];
+  const char* apisixRoute = kValidObjects[kApisixRoute];
   const std::vector<Refusal> refusals = {
       // VirtualService
       {"misspelled route",
@@ -359,6 +390,30 @@ TEST_CASE(
        hr,
        [](json& j) { spec(j)["hostnames"][0] = "web.shop.example/path"; },
        {"spec.hostnames[0]", "should match"}},
+      // TraefikService
+      {"weight as a string",
+       wrr,
+       [](json& j) { spec(j)["weighted"]["services"][0]["weight"] = "90"; },
+       {"spec.weighted.services[0].weight", "must be of type integer"}},
+      {"service without a name",
+       wrr,
+       [](json& j) { spec(j)["weighted"]["services"][0].erase("name"); },
+       {"spec.weighted.services[0].name", "Required value"}},
+      // Mapping
+      {"weight above 100",
+       mapping,
+       [](json& j) { spec(j)["weight"] = 101; },
+       {"spec.weight", "should be less than or equal to 100"}},
+      {"no service", mapping, [](json& j) { spec(j).erase("service"); }, {"spec.service", "Required value"}},
+      // ApisixRoute
+      {"weight as a string",
+       apisixRoute,
+       [](json& j) { spec(j)["http"][0]["backends"][0]["weight"] = "90"; },
+       {"spec.http[0].backends[0].weight", "must be of type integer"}},
+      {"backend without serviceName",
+       apisixRoute,
+       [](json& j) { spec(j)["http"][0]["backends"][0].erase("serviceName"); },
+       {"spec.http[0].backends[0].serviceName", "Required value"}},
   };
   for (size_t i = 0; i < refusals.size(); ++i) {
     const Refusal& r = refusals[i];

@@ -101,3 +101,29 @@ TEST_CASE("sluice sim with spec.traffic: a router whose objects are not among th
   CHECK_THAT(errors, Catch::Contains("spec.traffic") && Catch::Contains("frontend") &&
                          Catch::Contains("input files"));
 }
+
+TEST_CASE(
+    "sluice sim of a Rollout routed by Traefik runs without spec.traffic and with it is a clear error: the "
+    "data plane does not route by TraefikServices yet",
+    "[integration][sim][traffic][traefik]") {
+  TempDir dir("sluice-sim-traffic");
+  // Argo Rollouts' Traefik example (tests/data/lint/argo-routers.yaml): its TraefikService and Rollout.
+  const auto rollout = dir / "rollout.yaml";
+  {
+    std::ifstream in(kSourceDir + "/tests/data/lint/argo-routers.yaml");
+    const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t first = all.find("apiVersion: traefik.containo.us");
+    std::ofstream(rollout) << all.substr(first, all.find("\n---\napiVersion: getambassador.io") - first)
+                           << "\n";
+  }
+  std::string errors;
+  const json plain = simulate(dir, "'" + rollout.string() + "'", "  duration: 10m\n", errors);
+  INFO(errors);
+  REQUIRE(plain.is_object());
+  CHECK(plain["trafficRouting"] == true);
+  CHECK(plain["result"]["phase"] == "Paused");  // at the example's first pause: {}
+  const json routed = simulate(dir, "'" + rollout.string() + "'", "  duration: 10m\n  traffic: {}\n", errors);
+  CHECK(routed.is_null());
+  CHECK_THAT(errors, Catch::Contains("spec.traffic: the simulated data plane does not route requests by "
+                                     "TraefikServices yet"));
+}

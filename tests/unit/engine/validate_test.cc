@@ -127,6 +127,30 @@ TEST_CASE("each validation rule is reported at its field and line", "[engine][va
        "spec.strategy.canary.steps[0].setHeaderRoute", "needs trafficRouting", 16},
       {"smi cannot mirror", withCanary(kSmi + steps + "- setMirrorRoute: {name: mr}"),
        "spec.strategy.canary.steps[0].setMirrorRoute", "not supported by smi", 21},
+      {"traefik cannot set header routes",
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n  traefik: {weightedTraefikServiceName: "
+           "wrr}\n  managedRoutes: [{name: hr}, {name: mr}]\n" +
+           steps + "- setHeaderRoute: {name: hr}"),
+       "spec.strategy.canary.steps[0].setHeaderRoute", "not supported by traefik", 21},
+      {"ambassador needs a Mapping",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  ambassador: {mappings: []}"),
+       "spec.strategy.canary.trafficRouting.ambassador.mappings", "must name at least one Mapping", 18},
+      {"ambassador cannot mirror",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  ambassador: {mappings: [m]}\n"
+                  "  managedRoutes: [{name: hr}, {name: mr}]\n" +
+                  steps + "- setMirrorRoute: {name: mr}"),
+       "spec.strategy.canary.steps[0].setMirrorRoute", "not supported by ambassador", 21},
+      {"apisix cannot mirror",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  apisix: {route: {name: r}}\n"
+                  "  managedRoutes: [{name: hr}, {name: mr}]\n" +
+                  steps + "- setMirrorRoute: {name: mr}"),
+       "spec.strategy.canary.steps[0].setMirrorRoute", "not supported by apisix", 21},
+      {"maxTrafficWeight is not traefik's",
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n  traefik: {weightedTraefikServiceName: "
+           "wrr}\n  maxTrafficWeight: 1000"),
+       "spec.strategy.canary.trafficRouting.maxTrafficWeight", "only with nginx or plugins", 19},
       {"a mirror route must be a managed route",
        withCanary(kIstio + steps + "- setMirrorRoute: {name: nope}"),
        "spec.strategy.canary.steps[0].setMirrorRoute.name", "must be listed in trafficRouting.managedRoutes",
@@ -164,6 +188,10 @@ TEST_CASE("valid routed plans pass validation", "[engine][validate]") {
                   "{argoproj-labs/gatewayAPI: {httpRoute: r}}\n"
                   "  managedRoutes: [{name: hr}]\n  maxTrafficWeight: 1000\nsteps:\n- setWeight: 1000\n"
                   "- setHeaderRoute: {name: hr}")},
+      {"apisix can set header routes",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  apisix: {route: {name: r}}\n"
+                  "  managedRoutes: [{name: hr}]\nsteps:\n"
+                  "- setHeaderRoute: {name: hr, match: [{headerName: trace, headerValue: {exact: debug}}]}")},
       {"an Exists expression selects labelled pods",
        replaced(withCanary("{}"), "matchLabels: {app: web}",
                 "matchExpressions: [{key: app, operator: Exists}]")},

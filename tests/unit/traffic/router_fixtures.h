@@ -78,11 +78,15 @@ struct Objects {
         };
   }
 
-  // A create of an object that exists, or a patch of one that does not, fails the test (the API server
-  // would refuse them).
+  // A create of an object that exists, or a patch or delete of one that does not, fails the test (the API
+  // server would refuse them).
   void apply(const traffic::Writes& writes) {
     for (const auto& write : writes) {
       const std::pair<std::string, std::string> key{write.kind, write.name};
+      if (write.op == traffic::ObjectWrite::Op::Delete) {
+        REQUIRE(byKey.erase(key) == 1);
+        continue;
+      }
       if (write.op == traffic::ObjectWrite::Op::Create) {
         REQUIRE(byKey.count(key) == 0);
         byKey[key] = write.body;

@@ -270,9 +270,9 @@ TEST_CASE("makeRouter picks SMI alone, writing at the version of its options", "
       rollout("{}", R"(, "plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web"}})"));
   REQUIRE_FALSE(both.ok());
   CHECK(both.error() ==
-        "traffic routing with smi with a plugin (spec.strategy.canary.trafficRouting) is not supported yet; "
-        "the "
-        "routers are nginx, istio, smi and the plugin argoproj-labs/gatewayAPI, one at a time");
+        "traffic routing with smi with others (spec.strategy.canary.trafficRouting) is not supported yet; "
+        "the routers are nginx, istio, smi, traefik, ambassador, apisix and the plugin "
+        "argoproj-labs/gatewayAPI, one at a time");
 }
 
 }  // namespace smi_router_test
