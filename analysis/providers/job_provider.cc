@@ -7,14 +7,14 @@ namespace {
 
 using nlohmann::json;
 
-// The value of the True condition of `type` in the Job's status, or nullptr.
-const json* trueCondition(const json& job, const char* type) {
+// The Job's condition of `type` when it is True.
+std::optional<json> trueCondition(const json& job, const char* type) {
   const json conditions = job.value(json::json_pointer("/status/conditions"), json::array());
-  if (!conditions.is_array()) return nullptr;
-  for (const auto& c : job["status"]["conditions"]) {
-    if (c.is_object() && c.value("type", "") == type && c.value("status", "") == "True") return &c;
+  if (!conditions.is_array()) return std::nullopt;
+  for (const auto& c : conditions) {
+    if (c.is_object() && c.value("type", "") == type && c.value("status", "") == "True") return c;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 std::string controllerUid(const json& object) {
@@ -64,7 +64,7 @@ class JobProvider final : public Provider {
     r.phase = Phase::Running;
     if (trueCondition(**job, "Complete")) {
       r.phase = Phase::Successful;
-    } else if (const json* failed = trueCondition(**job, "Failed")) {
+    } else if (const auto failed = trueCondition(**job, "Failed")) {
       r.phase = Phase::Failed;
       r.message = "Job " + *name + " failed";
       const std::string reason = failed->value("reason", "");
