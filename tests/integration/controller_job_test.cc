@@ -90,7 +90,8 @@ TEST_CASE("an AnalysisRun's job metric runs a Job it owns and follows its outcom
     const json run = env.cluster.getJson("analysisrun smoke-slow -n default");
     CHECK_THAT(run["status"]["metricResults"][0]["measurements"][0].value("message", ""),
                Catch::Contains("DeadlineExceeded"));
-    const json& job = jobsOfRuns(env)[0];
+    const json jobs = jobsOfRuns(env);
+    const json& job = jobs.at(0);
     CHECK(job["status"]["conditions"][0]["type"] == "Failed");
     CHECK(job["status"]["conditions"][0]["reason"] == "DeadlineExceeded");
   }

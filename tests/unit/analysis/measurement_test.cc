@@ -12,7 +12,7 @@ namespace {
 
 const Time kAt = timeFromUnix(1'800'000'000);
 
-Metric metricWith(const char* success, const char* failure) {
+Metric metricWithConditions(const char* success, const char* failure) {
   Metric m;
   m.name = "m";
   m.successCondition.assign(success);
@@ -76,7 +76,7 @@ TEST_CASE("a measurement's phase follows each rule of section 4.4", "[analysis][
   };
   for (const auto& row : rows) {
     SECTION(row.behaviour) {
-      const MetricConditions conditions(metricWith(row.success, row.failure));
+      const MetricConditions conditions(metricWithConditions(row.success, row.failure));
       const Measurement m = conditions.assess(row.outcome, kAt, kAt + Duration{2});
       INFO("message: " << m.message);
       CHECK(m.phase == row.phase);
@@ -92,7 +92,7 @@ TEST_CASE("a measurement's phase follows each rule of section 4.4", "[analysis][
 }
 
 TEST_CASE("a measurement records the provider's value text and metadata", "[analysis][measurement]") {
-  const MetricConditions conditions(metricWith("result[0] >= 0.95", ""));
+  const MetricConditions conditions(metricWithConditions("result[0] >= 0.95", ""));
   ProviderResult r{Value::vector({0.97}), "[0.97]", {{"ResolvedPrometheusQuery", "up"}}, {}, {}, {}};
   const Measurement m = conditions.assess(r, kAt, kAt);
   CHECK(m.phase == Phase::Successful);
@@ -102,14 +102,14 @@ TEST_CASE("a measurement records the provider's value text and metadata", "[anal
 
 TEST_CASE("the conditions cache compiles each distinct pair of conditions once", "[analysis][measurement]") {
   RunConditions cache;
-  const Metric a = metricWith("result > 1", "");
+  const Metric a = metricWithConditions("result > 1", "");
   const MetricConditions* first = &cache.forMetric(a);
   CHECK(&cache.forMetric(a) == first);
   Metric sameTextOtherMetric = a;
   sameTextOtherMetric.name = "other";
   CHECK(&cache.forMetric(sameTextOtherMetric) == first);
   CHECK(first->assess(returned(Value::number(2)), kAt, kAt).phase == Phase::Successful);
-  const Metric changed = metricWith("result > 5", "");
+  const Metric changed = metricWithConditions("result > 5", "");
   const MetricConditions& second = cache.forMetric(changed);
   CHECK(&second != first);
   CHECK(second.compiledFrom(changed));
