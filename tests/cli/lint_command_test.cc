@@ -123,7 +123,8 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "gate\n"
        "tests/data/lint/plugins.yaml:58:7: error: spec.metrics[0].provider.plugin: the metric plugin "
        "\"argoproj-labs/sample-prometheus\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: "
-       "query the metric with the prometheus provider, or the web provider if it has an HTTP API\n"
+       "query the metric with the prometheus provider, the web provider if it has an HTTP API, or the job "
+       "provider to run it as a Job\n"
        "3 errors, 0 warnings in 1 file\n",
        1},
       {"generateName stands for a name, as Kubernetes takes it, and is checked as a name prefix",
