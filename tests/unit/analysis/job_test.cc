@@ -208,6 +208,11 @@ TEST_CASE("a job metric that Kubernetes would refuse is reported at its field pa
       {"metadata holds only labels and annotations",
        jobMetricTemplate("{metadata: {name: x}, spec: {" + pod + "}}"),
        "spec.metrics[0].provider.job.metadata.name", "unknown field", 7, Severity::Warning},
+      {"conditions are not used by a job metric",
+       "apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n"
+       "  - name: m\n    successCondition: result == 1\n    provider: {job: {spec: {" +
+           pod + "}}}\n",
+       "spec.metrics[0].successCondition", "is not used by a job metric", 7, Severity::Warning},
       {"job is one provider among others", jobMetricTemplate("{spec: {" + pod + "}}, web: {url: http://x}"),
        "spec.metrics[0].provider", "exactly one provider, got 2", 7},
   };
