@@ -46,6 +46,16 @@ Measurement MetricConditions::assess(const Result<ProviderResult>& outcome, Time
   }
   m.value = outcome->text;
   m.metadata = outcome->metadata;
+  if (outcome->phase) {
+    // The provider decided (a Job that runs, completes or fails): the conditions are not consulted.
+    m.phase = *outcome->phase;
+    m.message = outcome->message;
+    if (m.phase == Phase::Running) {
+      m.finishedAt.reset();
+      m.resumeAt = outcome->resumeAt;
+    }
+    return m;
+  }
   std::optional<bool> succeeded;
   std::optional<bool> failed;
   if (success_) {

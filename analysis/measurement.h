@@ -33,6 +33,8 @@ class MetricConditions {
 
   // The measurement for one provider outcome, §A.10:
   // - a provider error -> Error with the provider's message;
+  // - a phase the provider set (ProviderResult::phase) -> that phase and message; Running is in flight
+  //   (no finishedAt, the provider's resumeAt);
   // - no conditions -> Successful;
   // - only successCondition -> Successful if true, else Failed;
   // - only failureCondition -> Failed if true, else Successful;

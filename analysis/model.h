@@ -113,10 +113,20 @@ struct WebMetric {
   int64_t timeout() const { return timeoutSeconds.value_or(10); }
 };
 
+// provider.job: one batch/v1 Job per measurement, created by the controller and owned by the run; the
+// measurement is Successful when the Job completes, Failed when it fails. Kept as JSON as written: the
+// cluster reads the JobSpec, Sluice only checks what would make the Job invalid.
+struct JobMetric {
+  nlohmann::json metadata = nlohmann::json::object();  // {labels, annotations}, copied onto the Job
+  nlohmann::json spec = nlohmann::json::object();      // a batch/v1 JobSpec
+  bool operator==(const JobMetric&) const = default;
+};
+
 // Exactly one is set after a successful parse.
 struct MetricProvider {
   std::optional<PrometheusMetric> prometheus;
   std::optional<WebMetric> web;
+  std::optional<JobMetric> job;
   bool operator==(const MetricProvider&) const = default;
 };
 

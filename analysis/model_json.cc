@@ -17,8 +17,8 @@ using nlohmann::json;
 using namespace sluice::json_fields;
 
 // Providers Argo Rollouts has and Sluice does not run yet: named, so the error says what to do.
-constexpr const char* kUnsupportedProviders[] = {"job",        "datadog",  "newRelic", "wavefront", "kayenta",
-                                                 "cloudWatch", "graphite", "influxdb", "skywalking"};
+constexpr const char* kUnsupportedProviders[] = {"datadog",    "newRelic", "wavefront", "kayenta",
+                                                 "cloudWatch", "graphite", "influxdb",  "skywalking"};
 
 std::optional<IntOrString> readIntOrString(Reporter& r, const json& v, const std::string& path) {
   if (v.is_string()) return IntOrString{std::nullopt, v.get<std::string>()};
@@ -105,6 +105,64 @@ void readWeb(ObjectReader& o, WebMetric& w) {
   o.rejectUnsupported("authentication", "web authentication (oauth2) is not supported yet; use a header");
 }
 
+// What Kubernetes would refuse in a Job, found before the run creates one: a spec without a pod template or
+// containers, a restartPolicy other than Never or OnFailure, a deadline that is not a positive number of
+// seconds. The rest of the JobSpec is the cluster's to check.
+void checkJobSpec(Reporter& r, const json& spec, const std::string& path) {
+  const std::string templatePath = childPath(path, "template");
+  const json* tmpl = spec.contains("template") ? &spec["template"] : nullptr;
+  if (!tmpl || tmpl->is_null()) {
+    r.error(templatePath, "is required: the Job's pod template");
+  } else if (!tmpl->is_object()) {
+    r.wrongType(templatePath, "an object", *tmpl);
+  } else {
+    const std::string podPath = childPath(templatePath, "spec");
+    const json pod = tmpl->value("spec", json());
+    if (!pod.is_object()) {
+      r.error(podPath, "is required: the pod spec with the containers to run");
+    } else {
+      const json containers = pod.value("containers", json());
+      if (!containers.is_array() || containers.empty())
+        r.error(childPath(podPath, "containers"), "must list at least one container");
+      const json policy = pod.value("restartPolicy", json());
+      if (!policy.is_string() || (policy != "Never" && policy != "OnFailure")) {
+        r.error(childPath(podPath, "restartPolicy"),
+                "must be Never or OnFailure in a Job's pod template" +
+                    (policy.is_null() ? std::string(" (it defaults to Always)")
+                                      : ", got " + describeValue(policy)));
+      }
+    }
+  }
+  const json deadline = spec.value("activeDeadlineSeconds", json());
+  if (!deadline.is_null() && (!deadline.is_number_integer() || deadline.get<int64_t>() <= 0)) {
+    r.error(childPath(path, "activeDeadlineSeconds"),
+            "must be a positive whole number of seconds, got " + describeValue(deadline));
+  }
+}
+
+void readJob(ObjectReader& o, JobMetric& j) {
+  Reporter& r = o.reporter();
+  if (const json* m = o.get("metadata")) {
+    readObject(r, *m, o.path("metadata"), [&](ObjectReader& mo) {
+      for (const char* key : {"labels", "annotations"}) {
+        std::optional<std::map<std::string, std::string>> values;
+        mo.read(key, values, readStringMap);
+        if (values && !values->empty()) j.metadata[key] = *values;
+      }
+    });
+  }
+  if (const json* s = o.get("spec")) {
+    if (s->is_object()) {
+      j.spec = *s;
+      checkJobSpec(r, *s, o.path("spec"));
+    } else {
+      r.wrongType(o.path("spec"), "an object (a batch/v1 JobSpec)", *s);
+    }
+  } else {
+    r.error(o.path("spec"), "is required: the batch/v1 JobSpec of the Job each measurement runs");
+  }
+}
+
 void readProvider(ObjectReader& o, MetricProvider& p) {
   Reporter& r = o.reporter();
   int set = 0;
@@ -120,10 +178,15 @@ void readProvider(ObjectReader& o, MetricProvider& p) {
     WebMetric web;
     if (readObject(r, *v, o.path("web"), [&](ObjectReader& wo) { readWeb(wo, web); })) p.web = web;
   }
+  if (const json* v = o.get("job")) {
+    ++set;
+    JobMetric job;
+    if (readObject(r, *v, o.path("job"), [&](ObjectReader& jo) { readJob(jo, job); })) p.job = job;
+  }
   for (const char* name : kUnsupportedProviders) {
     if (o.has(name)) ++set;
-    o.rejectUnsupported(name,
-                        std::string("the ") + name + " provider is not supported yet; use prometheus or web");
+    o.rejectUnsupported(
+        name, std::string("the ") + name + " provider is not supported yet; use prometheus, web or job");
   }
   if (const json* plugin = o.get("plugin")) {
     ++set;
@@ -135,9 +198,10 @@ void readProvider(ObjectReader& o, MetricProvider& p) {
     r.error(o.path("plugin"),
             "the metric plugin " + (names.empty() ? std::string() : names + " ") +
                 "is a Go binary Argo Rollouts loads; Sluice loads no plugins: query the "
-                "metric with the prometheus provider, or the web provider if it has an HTTP API");
+                "metric with the prometheus provider, the web provider if it has an HTTP API, or the job "
+                "provider to run it as a Job");
   }
-  if (set == 0) r.error(o.path(), "must set one provider: prometheus or web");
+  if (set == 0) r.error(o.path(), "must set one provider: prometheus, web or job");
   if (set > 1) r.error(o.path(), "must set exactly one provider, got " + std::to_string(set));
 }
 
@@ -362,6 +426,12 @@ json providerToJson(const MetricProvider& p) {
     putString(o, "jsonPath", m.jsonPath);
     putBool(o, "insecure", m.insecure);
     j["web"] = o;
+  }
+  if (p.job) {
+    json o = json::object();
+    if (!p.job->metadata.empty()) o["metadata"] = p.job->metadata;
+    o["spec"] = p.job->spec;
+    j["job"] = o;
   }
   return j;
 }

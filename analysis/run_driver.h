@@ -22,9 +22,11 @@ struct TakenMeasurement {
   Measurement measurement;
 };
 
-// Drives one run. Holds no clock: the caller says what time it is. Providers are called synchronously
-// (a measurement starts and finishes at the same evaluation time), so no measurement is ever left in
-// flight. Not thread-safe; the provider must outlive the driver. Move-only.
+// Drives one run. Holds no clock: the caller says what time it is. Providers are called synchronously; a
+// measurement usually starts and finishes at the same evaluation time, but one a provider leaves in flight
+// (a Job still running: ProviderResult::phase Running) is resumed through the provider when it is due
+// again, and ended through it when the run terminates. Not thread-safe; the provider must outlive the
+// driver. Move-only.
 class RunDriver {
  public:
   // `secrets`: the values of the spec's secretKeyRef args, by arg name (masked in every message).
@@ -40,11 +42,13 @@ class RunDriver {
   RunDriver& operator=(const RunDriver&) = delete;
   ~RunDriver() = default;
 
-  // One pass at `now`: runs evaluateRun, takes every measurement it asks for through the provider with
-  // evaluation time `now`, assesses each (measurement.h), records it, and evaluates again so the status
-  // reflects it. Returns when to call again (always later than `now`), or nullopt once the run is
-  // complete. A provider error is an Error measurement, never an exception. Blocks for as long as the
-  // provider does. Calling it before the returned time is harmless: nothing is due, nothing is measured.
+  // One pass at `now`: runs evaluateRun, ends the in-flight measurements of a terminating run
+  // (Provider::terminate: Successful, or Error when that fails), takes every measurement it asks for
+  // through the provider with evaluation time `now` (Provider::resume for one in flight), assesses each
+  // (measurement.h), records it, and evaluates again so the status reflects it. Returns when to call again
+  // (always later than `now`), or nullopt once the run is complete. A provider error is an Error measurement,
+  // never an exception. Blocks for as long as the provider does. Calling it before the returned time is
+  // harmless: nothing is due, nothing is measured.
   std::optional<Time> advance(Time now);
 
   // Asks the run to stop (spec.terminate, as a Rollout does when it no longer needs the run). The next
@@ -54,10 +58,13 @@ class RunDriver {
   const AnalysisRunSpec& spec() const { return spec_; }
   const AnalysisRunStatus& status() const { return status_; }
   bool completed() const { return phaseCompleted(status_.phase); }
-  // Every measurement taken, oldest first, secrets masked, never trimmed.
+  // Every measurement finished, oldest first, secrets masked, never trimmed.
   const std::vector<TakenMeasurement>& history() const { return history_; }
 
  private:
+  // Records one measurement of `metric`, and in history() once finished.
+  void record(const std::string& metric, Measurement m, Time now);
+
   AnalysisRunSpec spec_;
   Provider* provider_;
   SecretValues secrets_;

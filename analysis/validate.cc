@@ -46,6 +46,9 @@ class MetricRules {
   void error(const std::string& path, std::string message) {
     diags_.add(source_.diagnostic(Severity::Error, path, std::move(message)));
   }
+  void warning(const std::string& path, std::string message) {
+    diags_.add(source_.diagnostic(Severity::Warning, path, std::move(message)));
+  }
 
   void checkDuration(const std::string& value, const std::string& path) {
     if (value.empty() || templated(value)) return;
@@ -55,6 +58,16 @@ class MetricRules {
 
   void checkMetric(const Metric& m, const std::string& path) {
     auto at = [&](const char* field) { return childPath(path, field); };
+    if (m.provider.job) {
+      // As in Argo Rollouts, a job metric's outcome is its Job's: the conditions are never evaluated.
+      for (auto [field, condition] : {std::pair{"successCondition", &m.successCondition},
+                                      std::pair{"failureCondition", &m.failureCondition}}) {
+        if (!condition->empty())
+          warning(at(field),
+                  "is not used by a job metric: the measurement is Successful when its Job "
+                  "completes and Failed when it fails");
+      }
+    }
     checkDuration(m.interval, at("interval"));
     checkDuration(m.initialDelay, at("initialDelay"));
     // A limit still holding {{args}} is checked when the run is templated; here only written numbers.

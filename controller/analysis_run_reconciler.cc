@@ -2,6 +2,7 @@
 #include "controller/analysis_run_reconciler.h"
 
 #include "analysis/model_json.h"
+#include "analysis/providers/job_provider.h"
 #include "analysis/run_driver.h"
 #include "base/diagnostics.h"
 #include "base/source.h"
@@ -16,11 +17,56 @@ namespace sluice::controller {
 
 using nlohmann::json;
 
-AnalysisRunReconciler::AnalysisRunReconciler(kube::Client& client, kube::Informer& runs,
+namespace {
+
+// The Jobs of job metrics: created and deleted through the API server, read from the Job cache.
+class ClusterJobs final : public analysis::JobCluster {
+ public:
+  ClusterJobs(kube::Client& client, kube::Informer& jobs, std::string fieldManager)
+      : client_(client), jobs_(jobs), fieldManager_(std::move(fieldManager)) {}
+
+  Result<json> create(const json& job) override {
+    const std::string ns = job["metadata"].value("namespace", "");
+    auto created = client_.create(jobsResource(), ns, job, {false, fieldManager_});
+    if (created) return *created;
+    if (!created.error().isAlreadyExists()) return Error{created.error().describe()};
+    // Created by an earlier pass whose status write did not land: that Job is this measurement's.
+    auto existing = client_.get(jobsResource(), ns, job["metadata"].value("name", ""));
+    if (!existing) return Error{existing.error().describe()};
+    return *existing;
+  }
+
+  Result<std::optional<json>> get(const std::string& ns, const std::string& name) override {
+    if (auto cached = jobs_.get(ns + "/" + name)) return std::optional<json>(std::move(*cached));
+    // Created a moment ago, not in the cache yet.
+    auto read = client_.get(jobsResource(), ns, name);
+    if (read) return std::optional<json>(std::move(*read));
+    if (read.error().isNotFound()) return std::optional<json>();
+    return Error{read.error().describe()};
+  }
+
+  Status remove(const std::string& ns, const std::string& name) override {
+    kube::DeleteOptions options;
+    options.propagationPolicy = "Background";
+    auto removed = client_.remove(jobsResource(), ns, name, options);
+    if (!removed && !removed.error().isNotFound()) return Error{removed.error().describe()};
+    return {};
+  }
+
+ private:
+  kube::Client& client_;
+  kube::Informer& jobs_;
+  std::string fieldManager_;
+};
+
+}  // namespace
+
+AnalysisRunReconciler::AnalysisRunReconciler(kube::Client& client, kube::Informer& runs, kube::Informer& jobs,
                                              RecentWrites& runWrites, analysis::Provider& provider,
                                              const Clock& clock, std::string fieldManager)
     : client_(client),
       runs_(runs),
+      jobs_(jobs),
       runWrites_(runWrites),
       provider_(provider),
       clock_(clock),
@@ -86,7 +132,11 @@ ReconcileOutcome AnalysisRunReconciler::reconcile(const std::string& key) {
   }
 
   const Time now = decisionTime(clock_);
-  analysis::RunDriver driver(run->spec, provider_, std::move(secrets), nullptr, run->status);
+  ClusterJobs jobs(client_, jobs_, fieldManager_);
+  analysis::JobRunOwner owner{object->value("apiVersion", std::string(engine::kApiVersion)),
+                              run->metadata.name, ns, (*object)["metadata"].value("uid", ""), run->status};
+  auto provider = analysis::makeJobProvider(jobs, std::move(owner), provider_);
+  analysis::RunDriver driver(run->spec, *provider, std::move(secrets), nullptr, run->status);
   const std::optional<Time> next = driver.advance(now);
   ReconcileOutcome written = writeStatus(*object, analysis::runStatusToJson(driver.status()));
   if (written.kind == ReconcileOutcome::Kind::Retry) return written;

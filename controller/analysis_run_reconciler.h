@@ -24,9 +24,12 @@ class RecentWrites;
 class AnalysisRunReconciler {
  public:
   // `provider` takes the measurements (blocking, with its own timeouts); the reconciler's workers are the
-  // measurement pool, apart from the Rollout workers. Everything must outlive the reconciler.
-  AnalysisRunReconciler(kube::Client& client, kube::Informer& runs, RecentWrites& runWrites,
-                        analysis::Provider& provider, const Clock& clock,
+  // measurement pool, apart from the Rollout workers. Job metrics run as batch/v1 Jobs the run owns,
+  // created and deleted through `client`, their outcome read from `jobs` (a cache of the Jobs carrying
+  // the run uid label; a Job not there yet is read from the API server). Everything must outlive the
+  // reconciler.
+  AnalysisRunReconciler(kube::Client& client, kube::Informer& runs, kube::Informer& jobs,
+                        RecentWrites& runWrites, analysis::Provider& provider, const Clock& clock,
                         std::string fieldManager = "sluice-controller");
   ~AnalysisRunReconciler();
   AnalysisRunReconciler(const AnalysisRunReconciler&) = delete;
@@ -39,6 +42,7 @@ class AnalysisRunReconciler {
 
   kube::Client& client_;
   kube::Informer& runs_;
+  kube::Informer& jobs_;
   RecentWrites& runWrites_;
   analysis::Provider& provider_;
   const Clock& clock_;

@@ -49,6 +49,10 @@ const kube::ResourceRef& deploymentsResource() {
   static const auto r = ref("apps", "v1", "deployments", true, "Deployment");
   return r;
 }
+const kube::ResourceRef& jobsResource() {
+  static const auto r = ref("batch", "v1", "jobs", true, "Job");
+  return r;
+}
 const kube::ResourceRef& secretsResource() {
   static const auto r = ref("", "v1", "secrets", true, "Secret");
   return r;

@@ -18,6 +18,7 @@ const kube::ResourceRef& podsResource();
 const kube::ResourceRef& servicesResource();
 const kube::ResourceRef& secretsResource();
 const kube::ResourceRef& deploymentsResource();
+const kube::ResourceRef& jobsResource();
 
 // On ReplicaSets: the revision (as Argo's rollout.argoproj.io/revision) and the time after which an
 // old ReplicaSet is scaled down (RFC 3339, as Argo's scale-down-deadline).

@@ -5,6 +5,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "analysis/model.h"
+#include "analysis/providers/job_provider.h"
 #include "controller/analysis_run_reconciler.h"
 #include "controller/metrics.h"
 #include "controller/recent_writes.h"
@@ -23,16 +25,19 @@ using nlohmann::json;
 
 namespace {
 
-// The Rollout that controls `obj` ("namespace/name"), or empty.
-std::string owningRollout(const json& obj) {
+// The object of `kind` that controls `obj` ("namespace/name"), or empty.
+std::string controllingOwner(const json& obj, const std::string& kind) {
   const json refs = obj.value(json::json_pointer("/metadata/ownerReferences"), json::array());
   if (!refs.is_array()) return "";
   for (const auto& ref : refs) {
-    if (ref.is_object() && ref.value("kind", "") == "Rollout" && ref.value("controller", false))
+    if (ref.is_object() && ref.value("kind", "") == kind && ref.value("controller", false))
       return obj["metadata"].value("namespace", "") + "/" + ref.value("name", "");
   }
   return "";
 }
+
+// The Rollout that controls `obj` ("namespace/name"), or empty.
+std::string owningRollout(const json& obj) { return controllingOwner(obj, "Rollout"); }
 
 kube::InformerOptions informerOptions(const ManagerOptions& options, const std::string& labelSelector = "") {
   kube::InformerOptions o;
@@ -69,7 +74,7 @@ struct RolloutGroup::Impl {
   const ManagerOptions& options;
 
   kube::Informer rollouts, replicaSets, argoReplicaSets, services, analysisRuns, templates, clusterTemplates,
-      deployments;
+      deployments, jobs;
   RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites, deploymentWrites;
   TrafficObjects traffic;
   kube::EventRecorder events;
@@ -89,22 +94,24 @@ struct RolloutGroup::Impl {
         templates(c, analysisTemplatesResource(), informerOptions(o)),
         clusterTemplates(c, clusterAnalysisTemplatesResource(), kube::InformerOptions{}),
         deployments(c, deploymentsResource(), informerOptions(o)),
+        // The Jobs of job metrics, by the run uid label they all carry.
+        jobs(c, jobsResource(), informerOptions(o, analysis::kJobRunUidLabel)),
         traffic(
             c, informerOptions(o),
             [this](const std::string& kind, const json& obj) { trafficObjectChanged(kind, obj); }, o.router),
         events(c, kube::EventSource{"sluice-controller", ""}),
         cluster(makeCluster()),
         rolloutReconciler(cluster, rollouts, clock),
-        runReconciler(c, analysisRuns, analysisRunWrites, p, clock, o.fieldManager),
+        runReconciler(c, analysisRuns, jobs, analysisRunWrites, p, clock, o.fieldManager),
         rolloutQueue(clock, queueOptions(o, "rollouts")),
         runQueue(clock, queueOptions(o, "analysisruns")) {
     if (options.metrics) options.metrics->watchCaches(&rollouts, &analysisRuns);
   }
 
   // The caches every cluster has (the routers' optional ones are started and stopped by `traffic`).
-  std::array<kube::Informer*, 8> informers() {
-    return {&rollouts,     &replicaSets, &argoReplicaSets,  &services,
-            &analysisRuns, &templates,   &clusterTemplates, &deployments};
+  std::array<kube::Informer*, 9> informers() {
+    return {&rollouts,  &replicaSets,      &argoReplicaSets, &services, &analysisRuns,
+            &templates, &clusterTemplates, &deployments,     &jobs};
   }
 
   RolloutCluster makeCluster() {
@@ -145,6 +152,13 @@ struct RolloutGroup::Impl {
       enqueueOwner(obj);
     };
     handle(analysisRuns, analysisRunWrites, runChanged, enqueueOwner);
+    // A metric's Job wakes the AnalysisRun that controls it, which reads its outcome.
+    auto jobChanged = [this](const json& obj) {
+      if (const std::string key = controllingOwner(obj, analysis::kAnalysisRunKind); !key.empty())
+        runQueue.add(key);
+    };
+    jobs.addHandlers(
+        {jobChanged, [jobChanged](const json&, const json& obj) { jobChanged(obj); }, jobChanged});
     // A Service wakes the Rollouts of its namespace that name it: a canary's canaryService or
     // stableService, a blue-green's activeService or previewService.
     auto serviceChanged = [this](const json& obj) {

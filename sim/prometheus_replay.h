@@ -20,6 +20,14 @@ class PrometheusReplayProvider : public analysis::Provider {
   // Any other metric: `others`' measurement at `at`. Blocks for the real query (at most the metric's
   // timeout). Never throws.
   Result<analysis::ProviderResult> measure(const analysis::Metric& metric, Time at) override;
+  // Only `others` leaves measurements in flight (a job metric).
+  Result<analysis::ProviderResult> resume(const analysis::Metric& metric,
+                                          const analysis::Measurement& inFlight, Time at) override {
+    return others_.resume(metric, inFlight, at);
+  }
+  Status terminate(const analysis::Metric& metric, const analysis::Measurement& inFlight, Time at) override {
+    return others_.terminate(metric, inFlight, at);
+  }
 
  private:
   analysis::Provider& real_;

@@ -116,12 +116,45 @@ class ScenarioReader {
     return false;
   }
 
+  // {after, fails}: how a metric's Jobs run.
+  bool jobBehaviour(const json& value, const std::string& path, MetricPoint& point) {
+    if (!expectObject(value, path)) return false;
+    rejectUnknown(value, path, {"after", "fails"});
+    point.kind = MetricPoint::Kind::Job;
+    bool ok = true;
+    if (value.contains("after")) {
+      auto d = duration(value["after"], childPath(path, "after"));
+      ok = d.has_value();
+      if (d) point.jobAfter = *d;
+    }
+    if (value.contains("fails")) {
+      if (value["fails"].is_boolean()) {
+        point.jobFails = value["fails"].get<bool>();
+      } else {
+        error(childPath(path, "fails"), "must be true or false");
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
   void metrics(const json& value, const std::string& path, Scenario& out) {
     if (!expectObject(value, path)) return;
     for (const auto& [name, series] : value.items()) {
       const std::string p = childPath(path, name);
+      if (series.is_object()) {
+        // The short form for a job metric: every Job behaves alike.
+        rejectUnknown(series, p, {"job"});
+        MetricPoint point;
+        if (!series.contains("job")) {
+          error(p, "must be a list of {at, value | error | empty | job}, or {job: {after, fails}}");
+        } else if (jobBehaviour(series["job"], childPath(p, "job"), point)) {
+          out.metrics[name] = {point};
+        }
+        continue;
+      }
       if (!series.is_array() || series.empty()) {
-        error(p, "must be a non-empty list of {at, value | error | empty}");
+        error(p, "must be a non-empty list of {at, value | error | empty | job}, or {job: {after, fails}}");
         continue;
       }
       std::vector<MetricPoint> points;
@@ -130,19 +163,22 @@ class ScenarioReader {
         const std::string ip = indexPath(p, i);
         const json& item = series[i];
         if (!expectObject(item, ip)) continue;
-        rejectUnknown(item, ip, {"at", "value", "error", "empty"});
+        rejectUnknown(item, ip, {"at", "value", "error", "empty", "job"});
         MetricPoint point;
         if (!item.contains("at")) {
           error(ip, "at is required");
         } else if (auto at = duration(item["at"], childPath(ip, "at"))) {
           point.at = *at;
         }
-        const int given = item.contains("value") + item.contains("error") + item.contains("empty");
+        const int given =
+            item.contains("value") + item.contains("error") + item.contains("empty") + item.contains("job");
         if (given != 1) {
-          error(ip, "needs exactly one of value, error or empty");
+          error(ip, "needs exactly one of value, error, empty or job");
           continue;
         }
-        if (item.contains("value")) {
+        if (item.contains("job")) {
+          if (!jobBehaviour(item["job"], childPath(ip, "job"), point)) continue;
+        } else if (item.contains("value")) {
           if (!metricValue(item["value"], childPath(ip, "value"), point)) continue;
         } else if (item.contains("error")) {
           auto e = string(item["error"], childPath(ip, "error"));

@@ -28,13 +28,17 @@ struct AnalysisOutcome {
   std::string path;  // field path in the scenario, for diagnostics
 };
 
-// One scripted measurement: from `at` on, the metric returns this until the next point.
+// One scripted measurement: from `at` on, the metric returns this until the next point. For a job metric
+// (Kind::Job) the point says how each Job started from `at` on runs: it completes, or fails when
+// `jobFails`, `jobAfter` after it started.
 struct MetricPoint {
-  enum class Kind { Value, Values, Error, NaN, Empty };
+  enum class Kind { Value, Values, Error, NaN, Empty, Job };
   Duration at{0};
   Kind kind = Kind::Value;
   std::vector<double> values;  // one for Value, several for Values
   std::string error;           // for Error
+  Duration jobAfter{0};        // for Job
+  bool jobFails = false;       // for Job
 };
 
 // What a person does at `at`.
@@ -74,9 +78,10 @@ struct Scenario {
   // The image of the stable revision the simulation starts from; by default the Rollout's image with
   // its tag replaced by "previous".
   std::optional<std::string> stableImage;
-  std::map<std::string, AnalysisOutcome> analysisRuns;      // by template name
-  std::map<std::string, std::vector<MetricPoint>> metrics;  // by metric name, sorted by `at`
-  std::vector<PersonAction> actions;                        // sorted by `at` (stable for equal times)
+  std::map<std::string, AnalysisOutcome> analysisRuns;  // by template name
+  // By metric name, sorted by `at`. `{job: {after, fails}}` in place of a list is one Job point at 0s.
+  std::map<std::string, std::vector<MetricPoint>> metrics;
+  std::vector<PersonAction> actions;  // sorted by `at` (stable for equal times)
   std::optional<TrafficSpec> traffic;
   SourceMap source;  // locates field paths, for diagnostics
   // spec.rollouts: one Rollout's own scenario, by the Rollout's name; each is the shared spec with the

@@ -27,7 +27,16 @@ class ScenarioProvider : public analysis::Provider {
   // `at` is before its first point. Pure; never blocks.
   Result<analysis::ProviderResult> measure(const analysis::Metric& metric, Time at) override;
 
+  // A job metric (provider.job) needs Job points (`{job: {after, fails}}`), any other metric value
+  // points. measure() starts a Job, Running until `after` past its start; resume() then ends it as the
+  // point in force at its start says: Successful, or Failed when it fails. A terminated Job just stops.
+  Result<analysis::ProviderResult> resume(const analysis::Metric& metric,
+                                          const analysis::Measurement& inFlight, Time at) override;
+
  private:
+  // The point in force at `at` for the metric, of the kind the metric needs.
+  Result<const MetricPoint*> pointAt(const analysis::Metric& metric, Time at) const;
+
   const std::map<std::string, std::vector<MetricPoint>>& metrics_;
   Time epoch_;
 };

@@ -341,6 +341,13 @@ class ForwardingProvider final : public analysis::Provider {
   Result<analysis::ProviderResult> measure(const analysis::Metric& metric, Time at) override {
     return target->measure(metric, at);
   }
+  Result<analysis::ProviderResult> resume(const analysis::Metric& metric,
+                                          const analysis::Measurement& inFlight, Time at) override {
+    return target->resume(metric, inFlight, at);
+  }
+  Status terminate(const analysis::Metric& metric, const analysis::Measurement& inFlight, Time at) override {
+    return target->terminate(metric, inFlight, at);
+  }
 };
 
 // How long before the update the stable revision is deployed.

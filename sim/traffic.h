@@ -76,6 +76,14 @@ class TrafficMetricsProvider final : public analysis::Provider {
                          analysis::Provider& others)
       : dataPlane_(dataPlane), prometheus_(prometheus), real_(real), others_(others) {}
   Result<analysis::ProviderResult> measure(const analysis::Metric& metric, Time at) override;
+  // Only `others` leaves measurements in flight (a job metric).
+  Result<analysis::ProviderResult> resume(const analysis::Metric& metric,
+                                          const analysis::Measurement& inFlight, Time at) override {
+    return others_.resume(metric, inFlight, at);
+  }
+  Status terminate(const analysis::Metric& metric, const analysis::Measurement& inFlight, Time at) override {
+    return others_.terminate(metric, inFlight, at);
+  }
 
  private:
   SimDataPlane& dataPlane_;

@@ -207,7 +207,7 @@ Result<std::string> labelSelectorQuery(const json& selector) {
 struct WorkloadControllers::Impl {
   Registry& registry;
   WorkloadOptions options;
-  std::shared_ptr<const ResourceType> pods, replicaSets, deployments, events;
+  std::shared_ptr<const ResourceType> pods, replicaSets, deployments, jobs, events;
   kube::WorkQueue queue{registry.clock()};
   std::vector<std::unique_ptr<RegistryWatch>> watches;
   std::thread worker;
@@ -284,14 +284,17 @@ struct WorkloadControllers::Impl {
       ok = syncReplicaSet(ns, name, after);
     } else if (kind == "Deployment") {
       ok = syncDeployment(ns, name, after);
+    } else if (kind == "Job") {
+      ok = syncJob(ns, name, after);
     }
     if (ok && after) queue.addAfter(k, *after);
     return ok;
   }
 
   void resync() {
-    for (const auto& [type, kind] : {std::pair{deployments, "Deployment"},
-                                     std::pair{replicaSets, "ReplicaSet"}, std::pair{pods, "Pod"}}) {
+    for (const auto& [type, kind] :
+         {std::pair{deployments, "Deployment"}, std::pair{replicaSets, "ReplicaSet"}, std::pair{pods, "Pod"},
+          std::pair{jobs, "Job"}}) {
       auto all = registry.list(*type, "", {});
       if (!all) continue;
       for (const auto& item : (*all)["items"]) {
@@ -496,6 +499,82 @@ struct WorkloadControllers::Impl {
     status["containerStatuses"] = containerStatuses(pod, name, true, false, 0, nowText());
     firstSeen.erase(uid);
     return writePodStatus(pod, std::move(status), ns, name);
+  }
+
+  // ---- Jobs: the Job controller and the kubelet, for a Job of one pod ----
+
+  // A Job runs as its pod template's annotations say a pod runs (base/pod_behaviour.h): it completes
+  // ready-after its start, or with cluster.sluice.dev/fail fails then, as a pod that keeps failing uses up
+  // its backoffLimit; either way it fails once it has been active for spec.activeDeadlineSeconds. Status as
+  // Kubernetes writes it: startTime, active, then the Complete or Failed condition, succeeded or failed,
+  // completionTime. No pods are created: nothing here runs a container's command.
+  bool syncJob(const std::string& ns, const std::string& name, std::optional<Millis>& after) {
+    auto got = registry.get(*jobs, ns, name);
+    if (!got) return got.error().code == 404 || report(got.error(), "job " + ns + "/" + name);
+    json job = std::move(got).value();
+    if (deleting(job)) return true;
+    json status = field(job, "status").is_object() ? job["status"] : json::object();
+    const json& conds = field(status, "conditions");
+    if (conds.is_array()) {
+      for (const auto& c : conds) {
+        if ((str(c, "type") == "Complete" || str(c, "type") == "Failed") && str(c, "status") == "True")
+          return true;
+      }
+    }
+    const std::string uid = str(job["metadata"], "uid");
+    const auto now = clock().now();
+    if (!status.contains("startTime")) status["startTime"] = nowText();
+    // Resumed after a restart of the server: the Job started when its status says.
+    const auto started =
+        firstSeen.try_emplace(uid, now - std::chrono::seconds(unixNow() - unixOf(str(status, "startTime"))))
+            .first->second;
+    const json& tmpl = field(field(job, "spec"), "template");
+    const PodBehaviour behaviour = podBehaviour(tmpl, options.podReadyAfter);
+    if (!behaviour.problem.empty() && warned.insert(uid).second)
+      recordEvent(job, "Warning", "InvalidClusterAnnotation", behaviour.problem, "job-controller");
+    const auto endsAt = started + behaviour.readyAfter;
+    const json& deadline = field(job["spec"], "activeDeadlineSeconds");
+    std::optional<Clock::TimePoint> deadlineAt;
+    if (deadline.is_number_integer()) deadlineAt = started + std::chrono::seconds(deadline.get<int64_t>());
+
+    std::string outcome;  // the condition to set, when the Job ends now
+    std::string reason;
+    std::string message;
+    if (deadlineAt && now >= *deadlineAt && *deadlineAt <= endsAt) {
+      outcome = "Failed";
+      reason = "DeadlineExceeded";
+      message = "Job was active longer than specified deadline";
+    } else if (now >= endsAt) {
+      outcome = behaviour.crashLoop ? "Failed" : "Complete";
+      if (behaviour.crashLoop) {
+        reason = "BackoffLimitExceeded";
+        message = "Job has reached the specified backoff limit";
+      }
+    }
+    if (outcome.empty()) {
+      status["active"] = 1;
+      auto next = deadlineAt ? std::min(endsAt, *deadlineAt) : endsAt;
+      after = std::chrono::duration_cast<Millis>(next - now) + Millis(1);
+    } else {
+      status.erase("active");
+      json c = conds.is_array() ? conds : json::array();
+      setCondition(c, outcome, "True", reason, message, false, nowText());
+      for (auto& cond : c) cond["lastProbeTime"] = cond.value("lastTransitionTime", nowText());
+      status["conditions"] = std::move(c);
+      status[outcome == "Complete" ? "succeeded" : "failed"] = 1;
+      if (outcome == "Complete") status["completionTime"] = nowText();
+      firstSeen.erase(uid);
+    }
+    if (field(job, "status") == status) return true;
+    job["status"] = status;
+    auto r = registry.update(*jobs, ns, name, Subresource::kStatus, std::move(job), {});
+    if (!r) return report(r.error(), "job " + ns + "/" + name + " status");
+    if (!outcome.empty()) {
+      recordEvent(*r, outcome == "Complete" ? "Normal" : "Warning",
+                  outcome == "Complete" ? "Completed" : reason,
+                  outcome == "Complete" ? "Job completed" : message, "job-controller");
+    }
+    return true;
   }
 
   // ---- ReplicaSets: pods to match spec.replicas ----
@@ -993,13 +1072,14 @@ ApiResult<std::unique_ptr<WorkloadControllers>> WorkloadControllers::start(Regis
   impl->pods = registry.find("", "v1", "pods");
   impl->replicaSets = registry.find("apps", "v1", "replicasets");
   impl->deployments = registry.find("apps", "v1", "deployments");
+  impl->jobs = registry.find("batch", "v1", "jobs");
   impl->events = registry.find("", "v1", "events");
-  if (!impl->pods || !impl->replicaSets || !impl->deployments || !impl->events)
+  if (!impl->pods || !impl->replicaSets || !impl->deployments || !impl->jobs || !impl->events)
     return internalError("the workload types are not served");
   Impl* self = impl.get();
   for (const auto& [type, kind] :
        {std::pair{impl->deployments, "Deployment"}, std::pair{impl->replicaSets, "ReplicaSet"},
-        std::pair{impl->pods, "Pod"}}) {
+        std::pair{impl->pods, "Pod"}, std::pair{impl->jobs, "Job"}}) {
     std::string k = kind;
     auto w = registry.watch(*type, "", {}, [self, k](const WatchEvent& e) { self->enqueue(k, e); });
     if (!w) return w.error();

@@ -2,7 +2,9 @@
 // ReplicaSet controllers and a kubelet would do, enough for rollouts, `kubectl rollout status` and health
 // checks to behave. Deployments get one ReplicaSet per pod template and roll between them (RollingUpdate
 // or Recreate); ReplicaSets get pods; pods are scheduled to a stand-in node and become Running and ready
-// after a delay, or crash-loop when annotated to. It acts only through the Registry, like any client.
+// after a delay, or crash-loop when annotated to. Jobs complete after their pod template's delay, or fail
+// when it is annotated to crash, or past activeDeadlineSeconds. It acts only through the Registry, like
+// any client.
 #pragma once
 
 #include <chrono>
@@ -33,7 +35,7 @@ Result<std::string> labelSelectorQuery(const nlohmann::json& selector);
 
 class WorkloadControllers {
  public:
-  // Watches Deployments, ReplicaSets and Pods in every namespace and starts the worker thread. Objects
+  // Watches Deployments, ReplicaSets, Pods and Jobs in every namespace and starts the worker thread. Objects
   // already stored are picked up where they stand, so a restarted server resumes them. An error
   // means a watch could not start.
   static ApiResult<std::unique_ptr<WorkloadControllers>> start(Registry& registry, WorkloadOptions options);

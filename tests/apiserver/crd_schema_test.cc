@@ -192,7 +192,7 @@ std::vector<Exception> loaderOnly() {
     out.push_back({"Rollout", std::string("spec.strategy.canary.trafficRouting.") + router, kRefused});
   for (const char* kind : {"AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun"}) {
     const std::string provider = "spec.metrics[].provider";
-    for (const char* name : {"job", "datadog", "newRelic", "wavefront", "kayenta", "cloudWatch", "graphite",
+    for (const char* name : {"datadog", "newRelic", "wavefront", "kayenta", "cloudWatch", "graphite",
                              "influxdb", "skywalking", "plugin"}) {
       out.push_back({kind, provider + "." + name, kRefused});
     }

@@ -66,6 +66,13 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
       {"an Argo manifest unchanged", "lint tests/data/lint/argo.yaml", "0 errors, 0 warnings in 1 file\n", 0},
       {"Argo's Traefik, Ambassador and APISIX examples unchanged", "lint tests/data/lint/argo-routers.yaml",
        "0 errors, 0 warnings in 1 file\n", 0},
+      {"Argo's job metrics", "lint tests/data/lint/argo-job.yaml", "0 errors, 0 warnings in 1 file\n", 0},
+      {"a job metric's pod template without restartPolicy", "lint tests/data/lint/argo-job-invalid.yaml",
+       "tests/data/lint/argo-job-invalid.yaml:12:13: error: "
+       "spec.metrics[0].provider.job.spec.template.spec.restartPolicy: must be Never or OnFailure in a Job's "
+       "pod template (it defaults to Always)\n"
+       "1 error, 0 warnings in 1 file\n",
+       1},
       {"warnings alone do not fail", "lint tests/data/lint/warning-only.yaml",
        "tests/data/lint/warning-only.yaml:18:7: warning: spec.strategy.canary.stepz: unknown field\n"
        "0 errors, 1 warning in 1 file\n",
@@ -119,7 +126,8 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "gate\n"
        "tests/data/lint/plugins.yaml:58:7: error: spec.metrics[0].provider.plugin: the metric plugin "
        "\"argoproj-labs/sample-prometheus\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: "
-       "query the metric with the prometheus provider, or the web provider if it has an HTTP API\n"
+       "query the metric with the prometheus provider, the web provider if it has an HTTP API, or the job "
+       "provider to run it as a Job\n"
        "3 errors, 0 warnings in 1 file\n",
        1},
       {"generateName stands for a name, as Kubernetes takes it, and is checked as a name prefix",

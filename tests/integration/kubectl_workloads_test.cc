@@ -477,3 +477,59 @@ TEST_CASE("sluice cluster rejects an unreadable --pod-ready-after", "[integratio
   CHECK(r.exitCode == 2);
   CHECK_THAT(r.output, Catch::Contains("--pod-ready-after") && Catch::Contains("soon"));
 }
+
+namespace {
+
+json namedJob(const std::string& name, const json& templateAnnotations,
+              const json& specExtra = json::object()) {
+  json j = {{"apiVersion", "batch/v1"},
+            {"kind", "Job"},
+            {"metadata", {{"name", name}}},
+            {"spec",
+             {{"backoffLimit", 0},
+              {"template",
+               {{"metadata", {{"annotations", templateAnnotations}}},
+                {"spec",
+                 {{"containers", json::array({{{"name", "check"}, {"image", "busybox:1.36"}}})},
+                  {"restartPolicy", "Never"}}}}}}}};
+  j["spec"].update(specExtra);
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("A Job completes, fails or runs out of its deadline as kubectl wait expects",
+          "[integration][kubectl][workloads][job]") {
+  KubectlEnv env(kFastReady);
+  applyObject(env, namedJob("passes", {{"cluster.sluice.dev/ready-after", "1s"}}));
+  applyObject(env, namedJob("crashes", {{"cluster.sluice.dev/fail", "CrashLoopBackOff"}}));
+  applyObject(env,
+              namedJob("slow", {{"cluster.sluice.dev/ready-after", "1h"}}, {{"activeDeadlineSeconds", 2}}));
+
+  CHECK_THAT(env.ok("wait --for=condition=complete job/passes --timeout=60s"),
+             Catch::Contains("condition met"));
+  const json passed = env.getJson("job passes");
+  INFO(passed.dump(2));
+  CHECK(passed["status"]["succeeded"] == 1);
+  CHECK(passed["status"].contains("startTime"));
+  CHECK(passed["status"].contains("completionTime"));
+  CHECK_FALSE(passed["status"].contains("active"));
+
+  CHECK_THAT(env.ok("wait --for=condition=failed job/crashes --timeout=60s"),
+             Catch::Contains("condition met"));
+  const json crashes = env.getJson("job crashes");
+  const json* crashed = condition(crashes, "Failed");
+  REQUIRE(crashed);
+  CHECK((*crashed)["reason"] == "BackoffLimitExceeded");
+
+  // Active until its deadline, then failed.
+  CHECK(waitUntil([&] { return env.getJson("job slow").value(json::json_pointer("/status/active"), 0) == 1; },
+                  std::chrono::seconds(10)));
+  CHECK_THAT(env.ok("wait --for=condition=failed job/slow --timeout=60s"), Catch::Contains("condition met"));
+  const json slow = env.getJson("job slow");
+  const json* deadline = condition(slow, "Failed");
+  REQUIRE(deadline);
+  CHECK((*deadline)["reason"] == "DeadlineExceeded");
+  CHECK(slow["status"]["failed"] == 1);
+  CHECK_FALSE(slow["status"].contains("completionTime"));
+}

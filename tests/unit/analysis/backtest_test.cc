@@ -18,7 +18,7 @@ class DegradingHistoryFake : public Provider {
   Result<ProviderResult> measure(const Metric&, Time at) override {
     calls.push_back(at);
     const double v = at >= kBad ? 0.1 : 0.01;
-    return ProviderResult{Value::vector({v}), "", {}};
+    return ProviderResult{Value::vector({v}), "", {}, {}, {}, {}};
   }
   std::vector<Time> calls;
 };

@@ -21,7 +21,7 @@ Metric metricWithConditions(const char* success, const char* failure) {
 }
 
 Result<ProviderResult> returned(Value v, std::string text = "") {
-  return ProviderResult{std::move(v), std::move(text), {}};
+  return ProviderResult{std::move(v), std::move(text), {}, {}, {}, {}};
 }
 
 struct MeasurementRow {
@@ -93,7 +93,7 @@ TEST_CASE("a measurement's phase follows each rule of section 4.4", "[analysis][
 
 TEST_CASE("a measurement records the provider's value text and metadata", "[analysis][measurement]") {
   const MetricConditions conditions(metricWithConditions("result[0] >= 0.95", ""));
-  ProviderResult r{Value::vector({0.97}), "[0.97]", {{"ResolvedPrometheusQuery", "up"}}};
+  ProviderResult r{Value::vector({0.97}), "[0.97]", {{"ResolvedPrometheusQuery", "up"}}, {}, {}, {}};
   const Measurement m = conditions.assess(r, kAt, kAt);
   CHECK(m.phase == Phase::Successful);
   CHECK(m.value == "[0.97]");

@@ -193,8 +193,6 @@ TEST_CASE("each problem is reported at its field path and line", "[analysis][mod
        "spec.metrics[0].provider", "exactly one provider, got 2", 7},
       {"an unsupported provider is named", templateWithMetric("", "provider: {datadog: {query: x}}"),
        "spec.metrics[0].provider.datadog", "the datadog provider is not supported yet", 7},
-      {"job is not supported yet", templateWithMetric("", "provider: {job: {}}"),
-       "spec.metrics[0].provider.job", "not supported yet", 7},
       {"a web url is required", templateWithMetric("", "provider: {web: {method: GET}}"),
        "spec.metrics[0].provider.web.url", "is required", 7},
       {"a web method is GET, POST or PUT", templateWithMetric("", "provider: {web: {url: u, method: PATCH}}"),

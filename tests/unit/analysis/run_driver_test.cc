@@ -32,7 +32,9 @@ class RecordingFakeProvider : public Provider {
   Script script_;
 };
 
-Result<ProviderResult> number(double v) { return ProviderResult{Value::number(v), std::to_string(v), {}}; }
+Result<ProviderResult> number(double v) {
+  return ProviderResult{Value::number(v), std::to_string(v), {}, {}, {}, {}};
+}
 
 Metric metric(const std::string& name, const std::string& interval, int count, std::string success) {
   Metric m;

@@ -250,3 +250,84 @@ TEST_CASE("the example with real templates aborts at the second its scenario pre
   CHECK(r->aborts[0].t == Duration{320});
   CHECK(r->phase == "Degraded");
 }
+
+namespace {
+
+const char* const kJobTemplate = R"(apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: success-rate
+spec:
+  args:
+    - name: hash
+  metrics:
+    - name: smoke
+      interval: 5m
+      count: 2
+      failureLimit: 0
+      provider:
+        job:
+          spec:
+            template:
+              spec:
+                containers: [{name: smoke, image: smoke:1, args: ["{{args.hash}}"]}]
+                restartPolicy: Never
+)";
+
+}  // namespace
+
+TEST_CASE("a job metric runs as the scenario's job points say", "[sim][analysis][job]") {
+  SECTION("{job: {after}}: every Job completes after that long, and the step passes") {
+    Files f;
+    write(f, {std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
+          "  metrics:\n    smoke: {job: {after: 2m}}\n");
+    const Outcome o = simulateFiles(f);
+    INFO(o.diagnostics);
+    REQUIRE(o.result);
+    CHECK(o.result->phase == "Healthy");
+    const AnalysisRunRecord& run = onlyRun(*o.result);
+    CHECK(run.phase == "Successful");
+    REQUIRE(run.measurements.size() == 2);
+    // Each Job ran 2m; the next started an interval after the first finished.
+    CHECK(run.measurements[0].t == Duration{0});
+    CHECK(run.measurements[0].phase == "Successful");
+    CHECK(run.measurements[1].t == Duration{420});
+    REQUIRE(run.endedAt);
+    CHECK(*run.endedAt - run.startedAt == Duration{540});
+  }
+  SECTION("a list of job points: a Job that fails aborts the Rollout") {
+    Files f;
+    write(f, {std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
+          "  metrics:\n    smoke:\n      - {at: 0s, job: {after: 30s, fails: true}}\n");
+    const Outcome o = simulateFiles(f);
+    INFO(o.diagnostics);
+    REQUIRE(o.result);
+    CHECK(o.result->aborted);
+    const AnalysisRunRecord& run = onlyRun(*o.result);
+    CHECK(run.phase == "Failed");
+    REQUIRE(run.measurements.size() == 1);
+    CHECK(run.measurements[0].phase == "Failed");
+    REQUIRE(run.endedAt);
+    CHECK(*run.endedAt - run.startedAt == Duration{30});
+  }
+  SECTION("a value point for a job metric is an Error measurement that says so") {
+    Files f;
+    write(f, {std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
+          "  metrics:\n    smoke:\n      - {at: 0s, value: 1}\n");
+    const Outcome o = simulateFiles(f);
+    REQUIRE(o.result);
+    const AnalysisRunRecord& run = onlyRun(*o.result);
+    REQUIRE(!run.measurements.empty());
+    CHECK(run.measurements[0].phase == "Error");
+    CHECK_THAT(run.measurements[0].message, Catch::Contains("the metric runs a Job"));
+  }
+  SECTION("a job point is checked like any other") {
+    Files f;
+    write(f, {std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
+          "  metrics:\n    smoke: {job: {after: soon, fails: maybe}}\n");
+    const Outcome o = simulateFiles(f);
+    CHECK_FALSE(o.result);
+    CHECK_THAT(o.diagnostics, Catch::Contains("spec.metrics.smoke.job.after"));
+    CHECK_THAT(o.diagnostics, Catch::Contains("spec.metrics.smoke.job.fails: must be true or false"));
+  }
+}

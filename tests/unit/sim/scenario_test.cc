@@ -158,7 +158,7 @@ TEST_CASE("scenario errors name the file, the line and the field path", "[sim][s
       {"a metric list with text", "  metrics:\n    rate:\n      - {at: 0s, value: [1, x]}\n",
        "scenario.yaml:6:29: error: spec.metrics.rate[0].value[1]: must be a number"},
       {"a metric point with two outcomes", "  metrics:\n    rate:\n      - {at: 0s, value: 1, error: e}\n",
-       "scenario.yaml:6:9: error: spec.metrics.rate[0]: needs exactly one of value, error or empty"},
+       "scenario.yaml:6:9: error: spec.metrics.rate[0]: needs exactly one of value, error, empty or job"},
       {"a metric point without at", "  metrics:\n    rate:\n      - {value: 1}\n",
        "scenario.yaml:6:9: error: spec.metrics.rate[0]: at is required"},
       {"empty that is not true", "  metrics:\n    rate:\n      - {at: 0s, empty: false}\n",
