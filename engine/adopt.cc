@@ -136,7 +136,7 @@ bool adoptReplicaSets(PassBase& p) {
 }
 
 std::string initialStable(const PassBase& p, const std::string& service) {
-  const std::string selected = service.empty() ? std::string() : selectedBy(p, service);
+  std::string selected = service.empty() ? std::string() : selectedBy(p, service);
   const ReplicaSetView* full = nullptr;
   const ReplicaSetView* most = nullptr;
   for (const auto& rs : p.observed.replicaSets) {

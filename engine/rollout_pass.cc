@@ -53,9 +53,16 @@ std::string selectorString(const nlohmann::json& selector) {
       }
       std::sort(values.begin(), values.end());
       std::string joined;
-      for (const auto& v : values) joined += (joined.empty() ? "" : ",") + v;
+      for (const auto& v : values) {
+        if (!joined.empty()) joined += ',';
+        joined += v;
+      }
       if (op == "In" || op == "NotIn") {
-        terms.emplace_back(key, key + (op == "In" ? " in (" : " notin (") + joined + ")");
+        std::string term = key;
+        term += op == "In" ? " in (" : " notin (";
+        term += joined;
+        term += ')';
+        terms.emplace_back(key, std::move(term));
       } else if (op == "Exists") {
         terms.emplace_back(key, key);
       } else if (op == "DoesNotExist") {

@@ -59,12 +59,12 @@ Result<json> weightedTraefikServices(const engine::Rollout& rollout, const json&
       stableFound = true;
     }
   }
-  for (const auto& [found, service, role] : {std::tuple{canaryFound, canary.canaryService, "canary"},
-                                             std::tuple{stableFound, canary.stableService, "stable"}}) {
-    if (!found)
-      return Error{name + " has no entry for the " + role + " Service " + service +
-                   " in spec.weighted.services"};
-  }
+  const auto missing = [&name](const char* role, const std::string& service) {
+    return Error{name + " has no entry for the " + role + " Service " + service +
+                 " in spec.weighted.services"};
+  };
+  if (!canaryFound) return missing("canary", canary.canaryService);
+  if (!stableFound) return missing("stable", canary.stableService);
   return services;
 }
 
