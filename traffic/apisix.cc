@@ -143,19 +143,7 @@ Result<std::optional<engine::TrafficInForce>> ApisixRouter::inForce(const Object
   const json* first = http.is_array() ? ruleNamed(http, apisixRules(rollout_).front()) : nullptr;
   const auto canaryWeight = first ? backendWeight(*first, rollout_.spec.canary.canaryService) : std::nullopt;
   const auto stableWeight = first ? backendWeight(*first, rollout_.spec.canary.stableService) : std::nullopt;
-  if (!canaryWeight || !stableWeight) {
-    // Not set yet (all on the stable), unless the rules or backends the weights go to are missing.
-    auto writes = setWeight(get, {0, 100, "", ""});
-    if (!writes) return Error{writes.error()};
-    return std::optional<engine::TrafficInForce>();
-  }
-  const engine::TrafficInForce seen{*canaryWeight, *stableWeight, annotationOf(*live, kCanaryHashAnnotation),
-                                    annotationOf(*live, kStableHashAnnotation)};
-  // In force only if setting what was read changes nothing (every rule agrees, the annotations are there).
-  auto writes = setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash});
-  if (!writes) return Error{writes.error()};
-  if (!writes->empty()) return std::optional<engine::TrafficInForce>();
-  return std::optional<engine::TrafficInForce>(seen);
+  return weightsReadBack(*this, get, *live, canaryWeight, stableWeight);
 }
 
 Result<Writes> ApisixRouter::setWeight(const ObjectLookup& get,

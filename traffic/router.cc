@@ -68,6 +68,25 @@ nlohmann::json ownerReference(const engine::Rollout& rollout) {
           {"uid", rollout.metadata.uid},       {"controller", true}, {"blockOwnerDeletion", true}};
 }
 
+Result<std::optional<engine::TrafficInForce>> weightsReadBack(const Router& router, const ObjectLookup& get,
+                                                              const nlohmann::json& live,
+                                                              std::optional<int> canaryWeight,
+                                                              std::optional<int> stableWeight) {
+  if (!canaryWeight || !stableWeight) {
+    // Not set yet (all on the stable), unless what the weights go to is missing.
+    auto writes = router.setWeight(get, {0, 100, "", ""});
+    if (!writes) return Error{writes.error()};
+    return std::optional<engine::TrafficInForce>();
+  }
+  const engine::TrafficInForce seen{*canaryWeight, *stableWeight, annotationOf(live, kCanaryHashAnnotation),
+                                    annotationOf(live, kStableHashAnnotation)};
+  auto writes =
+      router.setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash});
+  if (!writes) return Error{writes.error()};
+  if (!writes->empty()) return std::optional<engine::TrafficInForce>();
+  return std::optional<engine::TrafficInForce>(seen);
+}
+
 bool madeByArgoFor(const nlohmann::json& live, const engine::Rollout& rollout) {
   const nlohmann::json owners = jsonAt(live, "/metadata/ownerReferences", nlohmann::json::array());
   for (const auto& owner : owners.is_array() ? owners : nlohmann::json::array()) {

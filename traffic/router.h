@@ -70,6 +70,16 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
 // traffic routing (not the pod template or the steps).
 engine::Rollout routedPart(const engine::Rollout& rollout);
 
+class Router;
+
+// The weights in force on `live`, the one object that carries both weights and the hash annotations
+// (Traefik's TraefikService, APISIX's ApisixRoute): nullopt while either weight is unset (once a write of
+// none is known to be possible) or while setting what was read would still write something.
+Result<std::optional<engine::TrafficInForce>> weightsReadBack(const Router& router, const ObjectLookup& get,
+                                                              const nlohmann::json& live,
+                                                              std::optional<int> canaryWeight,
+                                                              std::optional<int> stableWeight);
+
 // The owner reference a router puts on the objects it creates: the Rollout, as their controller.
 nlohmann::json ownerReference(const engine::Rollout& rollout);
 // Whether `live`, an object this Rollout's router makes (a canary Ingress, a TrafficSplit) that another

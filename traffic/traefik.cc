@@ -87,20 +87,7 @@ Result<std::optional<engine::TrafficInForce>> TraefikRouter::inForce(const Objec
   const json services = jsonAt(*live, "/spec/weighted/services", json::array());
   const auto canaryWeight = weightOf(services, rollout_.spec.canary.canaryService);
   const auto stableWeight = weightOf(services, rollout_.spec.canary.stableService);
-  if (!canaryWeight || !stableWeight) {
-    // Not set yet (all on the stable), unless the services the weights go to are missing.
-    auto writes = setWeight(get, {0, 100, "", ""});
-    if (!writes) return Error{writes.error()};
-    return std::optional<engine::TrafficInForce>();
-  }
-  const engine::TrafficInForce seen{*canaryWeight, *stableWeight, annotationOf(*live, kCanaryHashAnnotation),
-                                    annotationOf(*live, kStableHashAnnotation)};
-  // In force only if setting what was read changes nothing (every entry of both Services agrees, the
-  // annotations are there).
-  auto writes = setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash});
-  if (!writes) return Error{writes.error()};
-  if (!writes->empty()) return std::optional<engine::TrafficInForce>();
-  return std::optional<engine::TrafficInForce>(seen);
+  return weightsReadBack(*this, get, *live, canaryWeight, stableWeight);
 }
 
 Result<Writes> TraefikRouter::setWeight(const ObjectLookup& get,
