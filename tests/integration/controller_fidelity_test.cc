@@ -11,8 +11,11 @@
 #include <filesystem>
 #include <functional>
 #include <iomanip>
+#include <mutex>
 #include <optional>
 #include <sstream>
+#include <stop_token>
+#include <thread>
 
 #include "analysis/model_json.h"
 #include "analysis/providers/providers.h"
@@ -125,6 +128,45 @@ std::ostream& operator<<(std::ostream& os, const Visible& v) {
 struct Transition {
   double at = 0;  // seconds after the update
   Visible state;
+};
+
+// How long the machine kept this process from running: a thread that asks to sleep 20 ms at a time and
+// records by how much each sleep overran. On an idle machine that is next to nothing; on a machine
+// loaded by other builds and tests, the controller (and this test's own observations) were held up by
+// about as much, which a timing comparison must allow for and report, not count as a misprediction.
+class StallMonitor {
+ public:
+  explicit StallMonitor(std::chrono::steady_clock::time_point t0)
+      : t0_(t0), thread_([this](const std::stop_token& stop) { run(stop); }) {}
+
+  // The overrun recorded between `from` and `to` (seconds after t0).
+  double stalledBetween(double from, double to) {
+    const std::lock_guard lock(mutex_);
+    double total = 0;
+    for (const auto& [at, overrun] : overruns_)
+      if (at > from && at <= to) total += overrun;
+    return total;
+  }
+
+ private:
+  void run(const std::stop_token& stop) {
+    constexpr auto kTick = std::chrono::milliseconds(20);
+    while (!stop.stop_requested()) {
+      const auto before = std::chrono::steady_clock::now();
+      std::this_thread::sleep_for(kTick);
+      const auto after = std::chrono::steady_clock::now();
+      const double overrun = std::chrono::duration<double>(after - before - kTick).count();
+      if (overrun > 0.005) {
+        const std::lock_guard lock(mutex_);
+        overruns_.emplace_back(std::chrono::duration<double>(after - t0_).count(), overrun);
+      }
+    }
+  }
+
+  std::chrono::steady_clock::time_point t0_;
+  std::mutex mutex_;
+  std::vector<std::pair<double, double>> overruns_;  // (seconds after t0, overrun in seconds)
+  std::jthread thread_;
 };
 
 std::string describe(const std::vector<Transition>& seq) {
@@ -339,7 +381,8 @@ bool terminal(const std::string& phase) { return phase == "Healthy" || phase == 
 // Runs the plan on the cluster: the stable revision to Healthy, then the update, observed every 50 ms
 // until the final predicted state holds with no action left. States seen for under 300 ms are the
 // instants between a pod becoming ready and the controller's reaction to it, not states of the plan.
-std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const Visible& final) {
+std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const Visible& final,
+                                     std::optional<StallMonitor>& stalls) {
   const std::string name = plan.stable["metadata"]["name"];
   for (size_t i = 0; i < plan.objects.size(); ++i)
     env.cluster.ok("apply -f " +
@@ -359,6 +402,7 @@ std::vector<Transition> runOnCluster(ControllerEnv& env, const Plan& plan, const
                                                      plan.updatedDeployment ? plan.updatedDeployment->dump()
                                                                             : plan.updated.dump()));
   const auto t0 = std::chrono::steady_clock::now();
+  stalls.emplace(t0);
   if (plan.onUpdate) plan.onUpdate();
   auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   std::vector<Transition> seen;
@@ -401,7 +445,8 @@ json checkPrediction(Plan plan, const std::function<void(ControllerEnv&, Plan&)>
   std::vector<Visible> passing;
   const auto predicted = predict(plan, std::chrono::duration_cast<Duration>(podReadyAfter), passing);
   REQUIRE(!predicted.empty());
-  const auto seen = runOnCluster(env, plan, predicted.back().state);
+  std::optional<StallMonitor> stalls;
+  const auto seen = runOnCluster(env, plan, predicted.back().state, stalls);
   // What the cluster showed, less the states the simulator passes through within an instant where the
   // prediction has moved on from them (they take the controller a round trip through the watch).
   std::vector<Transition> actual;
@@ -416,10 +461,11 @@ json checkPrediction(Plan plan, const std::function<void(ControllerEnv&, Plan&)>
   for (size_t i = 1; i < actual.size(); ++i) {
     const double expected = predicted[i].at - predicted[i - 1].at;
     const double took = actual[i].at - actual[i - 1].at;
+    const double stalled = stalls->stalledBetween(actual[i - 1].at, actual[i].at);
     INFO("transition " << i << " to " << predicted[i].state << ": predicted after " << expected << "s, took "
-                       << took << "s");
+                       << took << "s, the machine stalled this process for " << stalled << "s meanwhile");
     CHECK(took >= expected - 1.0);
-    CHECK(took <= expected + 1.5);
+    CHECK(took <= expected + 1.5 + stalled);
   }
   return env.rollout(plan.stable["metadata"]["name"]);
 }
