@@ -34,21 +34,6 @@ json baseMapping(const std::string& name = "web-mapping", const std::string& ser
           {"spec", {{"prefix", "/web/"}, {"rewrite", "/"}, {"service", service}, {"resolver", "endpoint"}}}};
 }
 
-// Applies setWeight(`weights`) and checks that it then reads back in force and asks for nothing more.
-void setAndRead(const traffic::Router& router, Objects& objects, const engine::SetTrafficWeight& weights) {
-  auto writes = router.setWeight(objects.lookup(), weights);
-  REQUIRE(writes.ok());
-  objects.apply(*writes);
-  auto seen = router.inForce(objects.lookup());
-  REQUIRE(seen.ok());
-  REQUIRE(seen->has_value());
-  CHECK(**seen == engine::TrafficInForce{weights.canaryWeight, weights.stableWeight, weights.canaryHash,
-                                         weights.stableHash});
-  auto again = router.setWeight(objects.lookup(), weights);
-  REQUIRE(again.ok());
-  CHECK(again->empty());
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -104,7 +89,7 @@ TEST_CASE(
   REQUIRE(first.ok());
   REQUIRE(first->size() == 2);
   for (const auto& w : *first) CHECK(w.op == traffic::ObjectWrite::Op::MergePatch);
-  setAndRead(router, objects, zero);
+  testing::setAndReadBack(router, objects, zero);
   CHECK(objects.byKey.count({"Mapping", "web-mapping-canary"}) == 0);
 
   auto created = router.setWeight(objects.lookup(), kTen);
@@ -114,14 +99,14 @@ TEST_CASE(
   CHECK((*created)[1].name == "web-mapping-canary");
   CHECK((*created)[3].name == "web-api-canary");
   CHECK((*created)[3].body["spec"]["service"] == "web-canary:9090");
-  setAndRead(router, objects, kTen);
+  testing::setAndReadBack(router, objects, kTen);
 
   auto patched = router.setWeight(objects.lookup(), {30, 70, "canaryhash", "stablehash"});
   REQUIRE(patched.ok());
   REQUIRE(patched->size() == 2);  // the canary Mappings' weights only
   testing::checkGolden("ambassador-weight-patch", (*patched)[0].body);
   CHECK((*patched)[0].body == json::parse(R"({"spec": {"weight": 30}})"));
-  setAndRead(router, objects, {30, 70, "canaryhash", "stablehash"});
+  testing::setAndReadBack(router, objects, {30, 70, "canaryhash", "stablehash"});
 
   // Promoted, then back to 0: the canary Mappings go (a Mapping of weight 0 would share the traffic).
   auto removed = router.setWeight(objects.lookup(), {0, 100, "canaryhash", "canaryhash"});
@@ -129,7 +114,7 @@ TEST_CASE(
   REQUIRE(removed->size() == 4);
   CHECK((*removed)[1].op == traffic::ObjectWrite::Op::Delete);
   CHECK((*removed)[1].name == "web-mapping-canary");
-  setAndRead(router, objects, {0, 100, "canaryhash", "canaryhash"});
+  testing::setAndReadBack(router, objects, {0, 100, "canaryhash", "canaryhash"});
   CHECK(objects.byKey.size() == 2);
   // The bases keep what is the user's.
   CHECK(objects.at("Mapping", "web-mapping")["spec"] == baseMapping()["spec"]);
@@ -158,12 +143,12 @@ TEST_CASE("a canary Mapping that is no longer its base's copy is not in force so
   for (const auto& row : rows) {
     SECTION(row.name) {
       Objects objects = Objects().add(baseMapping());
-      setAndRead(router, objects, kTen);
+      testing::setAndReadBack(router, objects, kTen);
       row.edit(objects);
       auto seen = router.inForce(objects.lookup());
       REQUIRE(seen.ok());
       CHECK_FALSE(seen->has_value());
-      setAndRead(router, objects, kTen);
+      testing::setAndReadBack(router, objects, kTen);
     }
   }
 }
@@ -198,12 +183,7 @@ TEST_CASE("the Ambassador router's errors name the Mapping and what is wrong wit
     SECTION(row.name) {
       Objects objects;
       row.setup(objects);
-      auto writes = router.setWeight(objects.lookup(), kTen);
-      REQUIRE_FALSE(writes.ok());
-      CHECK(writes.error() == row.error);
-      auto seen = router.inForce(objects.lookup());
-      REQUIRE_FALSE(seen.ok());
-      CHECK(seen.error() == row.error);
+      testing::checkRefused(router, objects, row.error);
     }
   }
 }
@@ -220,8 +200,7 @@ TEST_CASE("a canary Mapping with no owner as Argo Rollouts makes them is taken o
   REQUIRE(writes->size() == 2);
   CHECK((*writes)[1].body ==
         json{{"metadata", {{"ownerReferences", json::array({traffic::ownerReference(r)})}}}});
-  objects.apply(*writes);
-  setAndRead(router, objects, kTen);
+  testing::setAndReadBack(router, objects, kTen);
 }
 
 TEST_CASE("Ambassador has no header or mirror routes and makeRouter picks it alone",

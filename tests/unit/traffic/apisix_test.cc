@@ -68,17 +68,9 @@ TEST_CASE(
     CHECK((*writes)[0].kind == "ApisixRoute");
     CHECK((*writes)[0].name == "web-route");
     if (weights.canaryWeight == 10) testing::checkGolden("apisix-weight-patch", (*writes)[0].body);
-    objects.apply(*writes);
+    testing::setAndReadBack(router, objects, weights);
     CHECK(weightIn(objects, "web-canary") == weights.canaryWeight);
     CHECK(weightIn(objects, "web-stable") == weights.stableWeight);
-    auto seen = router.inForce(objects.lookup());
-    REQUIRE(seen.ok());
-    REQUIRE(seen->has_value());
-    CHECK(**seen == engine::TrafficInForce{weights.canaryWeight, weights.stableWeight, weights.canaryHash,
-                                           weights.stableHash});
-    auto again = router.setWeight(objects.lookup(), weights);
-    REQUIRE(again.ok());
-    CHECK(again->empty());
   }
   // The rest is the user's: the other rule, the match and plugins, the ports; nothing owns the route.
   const json live = objects.at("ApisixRoute", "web-route");
@@ -117,23 +109,8 @@ TEST_CASE("an ApisixRoute someone changed is not in force so the weight is writt
   };
   for (const auto& row : rows) {
     SECTION(row.name) {
-      Objects objects = Objects().add(userApisixRoute());
-      auto set = router.setWeight(objects.lookup(), kTen);
-      REQUIRE(set.ok());
-      objects.apply(*set);
-      REQUIRE(router.inForce(objects.lookup())->has_value());
-      row.edit(objects.at("ApisixRoute", "web-route"));
-      auto seen = router.inForce(objects.lookup());
-      REQUIRE(seen.ok());
-      CHECK_FALSE(seen->has_value());
-      auto writes = router.setWeight(objects.lookup(), kTen);
-      REQUIRE(writes.ok());
-      REQUIRE(writes->size() == 1);
-      objects.apply(*writes);
-      auto after = router.inForce(objects.lookup());
-      REQUIRE(after.ok());
-      REQUIRE(after->has_value());
-      CHECK(**after == engine::TrafficInForce{10, 90, "canaryhash", "stablehash"});
+      testing::checkWrittenAgainAfter(router, Objects().add(userApisixRoute()), "ApisixRoute", "web-route",
+                                      row.edit);
     }
   }
 }
@@ -168,12 +145,7 @@ TEST_CASE("an ApisixRoute that is missing or lacks the rule or a backend is an e
     SECTION(row.name) {
       Objects objects;
       row.setup(objects);
-      auto writes = router.setWeight(objects.lookup(), kTen);
-      REQUIRE_FALSE(writes.ok());
-      CHECK(writes.error() == row.error);
-      auto seen = router.inForce(objects.lookup());
-      REQUIRE_FALSE(seen.ok());
-      CHECK(seen.error() == row.error);
+      testing::checkRefused(router, objects, row.error);
     }
   }
 }

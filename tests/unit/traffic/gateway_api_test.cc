@@ -92,18 +92,7 @@ TEST_CASE("the backendRef weights set are read back in force, and setting them a
   for (const auto& weights :
        {kThirty, engine::SetTrafficWeight{100, 0, "c2", "s2"}, engine::SetTrafficWeight{0, 100, "s2", "s2"},
         engine::SetTrafficWeight{300, 700, "c3", "s3"}}) {  // maxTrafficWeight 1000
-    auto writes = router.setWeight(objects.lookup(), weights);
-    REQUIRE(writes.ok());
-    CHECK_FALSE(writes->empty());
-    objects.apply(*writes);
-    auto seen = router.inForce(objects.lookup());
-    REQUIRE(seen.ok());
-    REQUIRE(seen->has_value());
-    CHECK(**seen == engine::TrafficInForce{weights.canaryWeight, weights.stableWeight, weights.canaryHash,
-                                           weights.stableHash});
-    auto again = router.setWeight(objects.lookup(), weights);
-    REQUIRE(again.ok());
-    CHECK(again->empty());
+    testing::setAndReadBack(router, objects, weights);
   }
   // Someone sets the static rule's weight by hand: not in force any more, so the weight is written again.
   objects.at("HTTPRoute", "web")["spec"]["rules"][2]["backendRefs"][0]["weight"] = 1;
@@ -175,12 +164,7 @@ TEST_CASE("errors name the HTTPRoute and what it lacks", "[traffic][gatewayapi]"
       Objects objects = Objects().add(httpRoute());
       row.edit(objects);
       traffic::GatewayApiRouter router(rollout(kOneRoute), {{{"web", true}}});
-      auto writes = router.setWeight(objects.lookup(), kThirty);
-      REQUIRE_FALSE(writes.ok());
-      CHECK(writes.error() == row.error);
-      auto seen = router.inForce(objects.lookup());
-      REQUIRE_FALSE(seen.ok());
-      CHECK(seen.error() == row.error);
+      testing::checkRefused(router, objects, row.error);
     }
   }
 }

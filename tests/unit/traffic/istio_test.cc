@@ -146,18 +146,7 @@ TEST_CASE("the weights set are read back in force, and setting them again writes
       CHECK_FALSE(before->has_value());
       for (const auto& weights : {kThirty, engine::SetTrafficWeight{100, 0, "c2", "s2"},
                                   engine::SetTrafficWeight{0, 100, "s2", "s2"}}) {
-        auto writes = router.setWeight(objects.lookup(), weights);
-        REQUIRE(writes.ok());
-        CHECK_FALSE(writes->empty());
-        objects.apply(*writes);
-        auto seen = router.inForce(objects.lookup());
-        REQUIRE(seen.ok());
-        REQUIRE(seen->has_value());
-        CHECK(**seen == engine::TrafficInForce{weights.canaryWeight, weights.stableWeight, weights.canaryHash,
-                                               weights.stableHash});
-        auto again = router.setWeight(objects.lookup(), weights);
-        REQUIRE(again.ok());
-        CHECK(again->empty());
+        testing::setAndReadBack(router, objects, weights);
       }
       // Someone puts a destination back: not in force any more, so the weight is written again.
       json& vs = objects.at("VirtualService", "web");
@@ -239,12 +228,7 @@ TEST_CASE("errors name the object and are worded as Argo Rollouts words them", "
       Objects objects = row.istio == kSubsetLevel ? subsetObjects() : hostObjects();
       row.edit(objects);
       traffic::IstioRouter router(rollout(row.istio));
-      auto writes = router.setWeight(objects.lookup(), kThirty);
-      REQUIRE_FALSE(writes.ok());
-      CHECK(writes.error() == row.error);
-      auto seen = router.inForce(objects.lookup());
-      REQUIRE_FALSE(seen.ok());
-      CHECK(seen.error() == row.error);
+      testing::checkRefused(router, objects, row.error);
     }
   }
 }

@@ -100,6 +100,60 @@ struct Objects {
   }
 };
 
+// Sets `weights` through `router`, applies the writes and checks the router reads them back as in force,
+// after which the same weights need no write.
+inline void setAndReadBack(const traffic::Router& router, Objects& objects,
+                           const engine::SetTrafficWeight& weights) {
+  INFO("canary weight " << weights.canaryWeight << ", stable weight " << weights.stableWeight);
+  auto writes = router.setWeight(objects.lookup(), weights);
+  REQUIRE(writes.ok());
+  CHECK_FALSE(writes->empty());
+  objects.apply(*writes);
+  auto seen = router.inForce(objects.lookup());
+  REQUIRE(seen.ok());
+  REQUIRE(seen->has_value());
+  CHECK(**seen == engine::TrafficInForce{weights.canaryWeight, weights.stableWeight, weights.canaryHash,
+                                         weights.stableHash});
+  auto again = router.setWeight(objects.lookup(), weights);
+  REQUIRE(again.ok());
+  CHECK(again->empty());
+}
+
+// Both setting a weight and reading the weights in force fail with `error` on `objects`.
+inline void checkRefused(const traffic::Router& router, const Objects& objects, const std::string& error) {
+  auto writes = router.setWeight(objects.lookup(), {10, 90, "canaryhash", "stablehash"});
+  REQUIRE_FALSE(writes.ok());
+  CHECK(writes.error() == error);
+  auto seen = router.inForce(objects.lookup());
+  REQUIRE_FALSE(seen.ok());
+  CHECK(seen.error() == error);
+}
+
+// After weights 10/90 are set, `edit` changes the object `kind`/`name` as someone else might: the router
+// no longer reads the weights as in force, and the next setWeight writes that one object again, after
+// which they are.
+template <class Edit>
+void checkWrittenAgainAfter(const traffic::Router& router, Objects objects, const std::string& kind,
+                            const std::string& name, Edit edit) {
+  const engine::SetTrafficWeight ten{10, 90, "canaryhash", "stablehash"};
+  auto set = router.setWeight(objects.lookup(), ten);
+  REQUIRE(set.ok());
+  objects.apply(*set);
+  REQUIRE(router.inForce(objects.lookup())->has_value());
+  edit(objects.at(kind, name));
+  auto seen = router.inForce(objects.lookup());
+  REQUIRE(seen.ok());
+  CHECK_FALSE(seen->has_value());
+  auto writes = router.setWeight(objects.lookup(), ten);
+  REQUIRE(writes.ok());
+  REQUIRE(writes->size() == 1);
+  objects.apply(*writes);
+  auto after = router.inForce(objects.lookup());
+  REQUIRE(after.ok());
+  REQUIRE(after->has_value());
+  CHECK(**after == engine::TrafficInForce{10, 90, "canaryhash", "stablehash"});
+}
+
 // Takes the managed header route `name` away, in one Catch2 section by a step of that name without a
 // match, in another by removeManagedRoutes (after which there is nothing left to remove).
 inline void removeHeaderRoute(const traffic::Router& router, Objects& objects, const std::string& name) {

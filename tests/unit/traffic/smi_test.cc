@@ -205,12 +205,7 @@ TEST_CASE("a TrafficSplit of that name the Rollout does not control is not taken
   foreign["metadata"]["ownerReferences"][0]["uid"] = "uid-other";
   Objects objects = Objects().add(foreign);
   const std::string error = "TrafficSplit `shared` exists and is not controlled by rollout web";
-  auto writes = router.setWeight(objects.lookup(), kTen);
-  REQUIRE_FALSE(writes.ok());
-  CHECK(writes.error() == error);
-  auto seen = router.inForce(objects.lookup());
-  REQUIRE_FALSE(seen.ok());
-  CHECK(seen.error() == error);
+  testing::checkRefused(router, objects, error);
 }
 
 TEST_CASE("a TrafficSplit Argo Rollouts made for the Rollout of this name is taken over", "[traffic][smi]") {

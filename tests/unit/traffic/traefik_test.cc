@@ -66,17 +66,9 @@ TEST_CASE(
     CHECK((*writes)[0].kind == "TraefikService");
     CHECK((*writes)[0].name == "web-wrr");
     if (weights.canaryWeight == 10) testing::checkGolden("traefik-weight-patch", (*writes)[0].body);
-    objects.apply(*writes);
+    testing::setAndReadBack(router, objects, weights);
     CHECK(weightIn(objects, "web-canary") == weights.canaryWeight);
     CHECK(weightIn(objects, "web-stable") == weights.stableWeight);
-    auto seen = router.inForce(objects.lookup());
-    REQUIRE(seen.ok());
-    REQUIRE(seen->has_value());
-    CHECK(**seen == engine::TrafficInForce{weights.canaryWeight, weights.stableWeight, weights.canaryHash,
-                                           weights.stableHash});
-    auto again = router.setWeight(objects.lookup(), weights);
-    REQUIRE(again.ok());
-    CHECK(again->empty());
   }
   // What is not Sluice's is as the user wrote it: the other service and its weight, the ports, the sticky
   // cookie, the user's annotation; nothing owns the TraefikService.
@@ -110,23 +102,8 @@ TEST_CASE("a TraefikService someone changed is not in force so the weight is wri
   };
   for (const auto& row : rows) {
     SECTION(row.name) {
-      Objects objects = Objects().add(userTraefikService());
-      auto set = router.setWeight(objects.lookup(), kTen);
-      REQUIRE(set.ok());
-      objects.apply(*set);
-      REQUIRE(router.inForce(objects.lookup())->has_value());
-      row.edit(objects.at("TraefikService", "web-wrr"));
-      auto seen = router.inForce(objects.lookup());
-      REQUIRE(seen.ok());
-      CHECK_FALSE(seen->has_value());
-      auto writes = router.setWeight(objects.lookup(), kTen);
-      REQUIRE(writes.ok());
-      REQUIRE(writes->size() == 1);
-      objects.apply(*writes);
-      auto after = router.inForce(objects.lookup());
-      REQUIRE(after.ok());
-      REQUIRE(after->has_value());
-      CHECK(**after == engine::TrafficInForce{10, 90, "canaryhash", "stablehash"});
+      testing::checkWrittenAgainAfter(router, Objects().add(userTraefikService()), "TraefikService",
+                                      "web-wrr", row.edit);
     }
   }
 }
@@ -191,12 +168,7 @@ TEST_CASE(
     SECTION(row.name) {
       Objects objects;
       row.setup(objects);
-      auto writes = router.setWeight(objects.lookup(), kTen);
-      REQUIRE_FALSE(writes.ok());
-      CHECK(writes.error() == row.error);
-      auto seen = router.inForce(objects.lookup());
-      REQUIRE_FALSE(seen.ok());
-      CHECK(seen.error() == row.error);
+      testing::checkRefused(router, objects, row.error);
     }
   }
   // The group it was looked for in, as --traefik-api-group sets it.
