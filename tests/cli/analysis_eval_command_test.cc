@@ -1,10 +1,8 @@
 // `sluice analysis eval`, run as a user runs it: the real binary, its output and its exit status.
-#include <sys/wait.h>
-
-#include <array>
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <string>
+
+#include "tests/support/process.h"
 
 namespace {
 
@@ -23,16 +21,10 @@ Run runEval(const std::string& condition, const std::string& resultJson) {
   // Appended piece by piece: GCC 12 warns (a false -Wstringop-overflow) on the chain of operator+.
   std::string command = SLUICE_BINARY;
   command.append(" analysis eval ").append(shellQuoted(condition));
-  command.append(" --result ").append(shellQuoted(resultJson)).append(" 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 512> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  REQUIRE(WIFEXITED(status));
-  return {WEXITSTATUS(status), output};
+  command.append(" --result ").append(shellQuoted(resultJson)).append("");
+  auto run = sluice::testing::runCommand(command);
+  REQUIRE(run.exitCode >= 0);
+  return {run.exitCode, run.output};
 }
 
 TEST_CASE("sluice analysis eval prints true or false (exit 0) or the error (exit 2)", "[analysis][cli]") {

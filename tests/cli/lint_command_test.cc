@@ -1,11 +1,7 @@
 // `sluice lint`, run as a person runs it: the real binary on files under tests/data/lint/, checking what
 // it prints and its exit status.
-#include <sys/wait.h>
-
-#include <array>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -28,15 +24,8 @@ CommandResult runSluice(const std::string& args) {
   command += "' ";
   command += args;
   command += " 2>/dev/null";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  if (WIFEXITED(status)) result.exitStatus = WEXITSTATUS(status);
-  return result;
+  auto run = sluice::testing::runCommand(command);
+  return {run.output, run.exitCode};
 }
 
 // One run of `sluice lint` and what it must print (stdout) and exit with.

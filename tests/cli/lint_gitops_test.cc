@@ -1,12 +1,10 @@
 // `sluice lint` on GitRepositories and Kustomizations, as a person runs it: the real binary on files under
 // tests/data/lint/gitops-*, checking what it prints and its exit status.
-#include <sys/wait.h>
-
-#include <array>
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <string>
 #include <vector>
+
+#include "tests/support/process.h"
 
 namespace {
 
@@ -24,15 +22,8 @@ GitOpsLintRun runGitOpsLint(const std::string& args) {
   command += "' lint ";
   command += args;
   command += " 2>/dev/null";
-  GitOpsLintRun result;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  if (WIFEXITED(status)) result.exitStatus = WEXITSTATUS(status);
-  return result;
+  auto run = sluice::testing::runCommand(command);
+  return {run.output, run.exitCode};
 }
 
 struct GitOpsLintCase {
