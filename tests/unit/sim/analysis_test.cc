@@ -96,6 +96,13 @@ Outcome simulateFiles(const Files& f) {
   return out;
 }
 
+// Simulates `manifests` (a file each) against the scenario whose spec is `scenarioSpec`.
+Outcome simulateManifests(const std::vector<std::string>& manifests, const std::string& scenarioSpec) {
+  Files f;
+  write(f, manifests, scenarioSpec);
+  return simulateFiles(f);
+}
+
 const AnalysisRunRecord& onlyRun(const SimResult& r) {
   REQUIRE(r.analysisRuns.size() == 1);
   return r.analysisRuns.front();
@@ -104,10 +111,8 @@ const AnalysisRunRecord& onlyRun(const SimResult& r) {
 }  // namespace
 
 TEST_CASE("a healthy metric lets the analysis step pass with every measurement shown", "[sim][analysis]") {
-  Files f;
-  write(f, {std::string(kAnalysisRollout) + "---\n" + kTemplate},
-        "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.99}\n");
-  const Outcome o = simulateFiles(f);
+  const Outcome o = simulateManifests({std::string(kAnalysisRollout) + "---\n" + kTemplate},
+                                      "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.99}\n");
   INFO(o.diagnostics);
   REQUIRE(o.result);
   CHECK(o.result->phase == "Healthy");
@@ -131,11 +136,9 @@ TEST_CASE("a healthy metric lets the analysis step pass with every measurement s
 TEST_CASE("a metric that crosses the failure condition aborts the rollout at that measurement",
           "[sim][analysis]") {
   // The template comes from a second file, as `sluice sim rollout.yaml templates.yaml` passes it.
-  Files f;
-  write(f, {kAnalysisRollout, kTemplate},
-        "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.99}\n"
-        "      - {at: 90s, value: 0.8}\n");
-  const Outcome o = simulateFiles(f);
+  const Outcome o = simulateManifests({kAnalysisRollout, kTemplate},
+                                      "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.99}\n"
+                                      "      - {at: 90s, value: 0.8}\n");
   INFO(o.diagnostics);
   REQUIRE(o.result);
   CHECK(o.result->aborted);
@@ -149,9 +152,8 @@ TEST_CASE("a metric that crosses the failure condition aborts the rollout at tha
 }
 
 TEST_CASE("between the conditions a measurement is inconclusive and the rollout pauses", "[sim][analysis]") {
-  Files f;
-  write(f, {kAnalysisRollout, kTemplate}, "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.92}\n");
-  const Outcome o = simulateFiles(f);
+  const Outcome o = simulateManifests({kAnalysisRollout, kTemplate},
+                                      "  metrics:\n    success-rate:\n      - {at: 0s, value: 0.92}\n");
   INFO(o.diagnostics);
   REQUIRE(o.result);
   CHECK(o.result->phase == "Paused");
@@ -160,10 +162,9 @@ TEST_CASE("between the conditions a measurement is inconclusive and the rollout 
 
 TEST_CASE("errors, NaN and empty results reach the conditions as a provider gives them", "[sim][analysis]") {
   // Five consecutive errors (10 s apart) error the metric with the provider's message.
-  Files f;
-  write(f, {kAnalysisRollout, kTemplate},
-        "  metrics:\n    success-rate:\n      - {at: 0s, error: \"connection refused\"}\n");
-  const Outcome o = simulateFiles(f);
+  const Outcome o =
+      simulateManifests({kAnalysisRollout, kTemplate},
+                        "  metrics:\n    success-rate:\n      - {at: 0s, error: \"connection refused\"}\n");
   INFO(o.diagnostics);
   REQUIRE(o.result);
   const AnalysisRunRecord& run = onlyRun(*o.result);
@@ -278,10 +279,8 @@ spec:
 
 TEST_CASE("a job metric runs as the scenario's job points say", "[sim][analysis][job]") {
   SECTION("{job: {after}}: every Job completes after that long, and the step passes") {
-    Files f;
-    write(f, {std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
-          "  metrics:\n    smoke: {job: {after: 2m}}\n");
-    const Outcome o = simulateFiles(f);
+    const Outcome o = simulateManifests({std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
+                                        "  metrics:\n    smoke: {job: {after: 2m}}\n");
     INFO(o.diagnostics);
     REQUIRE(o.result);
     CHECK(o.result->phase == "Healthy");
@@ -296,10 +295,9 @@ TEST_CASE("a job metric runs as the scenario's job points say", "[sim][analysis]
     CHECK(*run.endedAt - run.startedAt == Duration{540});
   }
   SECTION("a list of job points: a Job that fails aborts the Rollout") {
-    Files f;
-    write(f, {std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
-          "  metrics:\n    smoke:\n      - {at: 0s, job: {after: 30s, fails: true}}\n");
-    const Outcome o = simulateFiles(f);
+    const Outcome o =
+        simulateManifests({std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
+                          "  metrics:\n    smoke:\n      - {at: 0s, job: {after: 30s, fails: true}}\n");
     INFO(o.diagnostics);
     REQUIRE(o.result);
     CHECK(o.result->aborted);
@@ -311,10 +309,8 @@ TEST_CASE("a job metric runs as the scenario's job points say", "[sim][analysis]
     CHECK(*run.endedAt - run.startedAt == Duration{30});
   }
   SECTION("a value point for a job metric is an Error measurement that says so") {
-    Files f;
-    write(f, {std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
-          "  metrics:\n    smoke:\n      - {at: 0s, value: 1}\n");
-    const Outcome o = simulateFiles(f);
+    const Outcome o = simulateManifests({std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
+                                        "  metrics:\n    smoke:\n      - {at: 0s, value: 1}\n");
     REQUIRE(o.result);
     const AnalysisRunRecord& run = onlyRun(*o.result);
     REQUIRE(!run.measurements.empty());
@@ -322,10 +318,8 @@ TEST_CASE("a job metric runs as the scenario's job points say", "[sim][analysis]
     CHECK_THAT(run.measurements[0].message, Catch::Contains("the metric runs a Job"));
   }
   SECTION("a job point is checked like any other") {
-    Files f;
-    write(f, {std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
-          "  metrics:\n    smoke: {job: {after: soon, fails: maybe}}\n");
-    const Outcome o = simulateFiles(f);
+    const Outcome o = simulateManifests({std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
+                                        "  metrics:\n    smoke: {job: {after: soon, fails: maybe}}\n");
     CHECK_FALSE(o.result);
     CHECK_THAT(o.diagnostics, Catch::Contains("spec.metrics.smoke.job.after"));
     CHECK_THAT(o.diagnostics, Catch::Contains("spec.metrics.smoke.job.fails: must be true or false"));
