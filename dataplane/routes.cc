@@ -52,6 +52,7 @@ class Router {
     istio();
     smi();
     gatewayApi();
+    traefik();
     services();
     return std::move(flows_);
   }
@@ -371,6 +372,38 @@ class Router {
         if (weights <= 0 || str(ref, "name").empty() || !(kind.empty() || kind == "Service")) continue;
         const std::string ns = str(ref, "namespace").empty() ? key.first : str(ref, "namespace");
         spread(base, {ns, str(ref, "name")}, {}, total * weightOf(ref) / weights);
+      }
+    }
+  }
+
+  // ---- Traefik: a weighted TraefikService's stream split by its Kubernetes Services' weights (1 when
+  // unset, as Traefik reads them), each counted under the Service's name as Traefik's Kubernetes CRD
+  // provider names it: <namespace>-<service>-<port>@kubernetescrd. A nested TraefikService (kind
+  // TraefikService) is not followed.
+  void traefik() {
+    for (const auto& [key, ts] : all(RouteKind::kTraefikService)) {
+      const json& services = field(field(field(ts, "spec"), "weighted"), "services");
+      if (!services.is_array()) continue;
+      auto weightOf = [](const json& s) {
+        return field(s, "weight").is_number() ? weight(field(s, "weight")).value_or(0) : 1.0;
+      };
+      auto isService = [](const json& s) { return str(s, "kind").empty() || str(s, "kind") == "Service"; };
+      double weights = 0;
+      for (const auto& s : services) weights += isService(s) ? weightOf(s) : 0;
+      const double total = rate(ts, "traefikservice " + key.first + "/" + key.second);
+      for (const auto& s : services) {
+        if (weights <= 0 || str(s, "name").empty() || !isService(s)) continue;
+        const ObjectKey service{str(s, "namespace").empty() ? key.first : str(s, "namespace"),
+                                str(s, "name")};
+        const json& port = field(s, "port");
+        Flow base;
+        base.front = Front::kTraefik;
+        base.owner = key;
+        base.labels = {
+            {"service", service.first + "-" + service.second + "-" +
+                            (port.is_number_integer() ? std::to_string(port.get<int>()) : str(s, "port")) +
+                            "@kubernetescrd"}};
+        spread(std::move(base), service, {}, total * weightOf(s) / weights);
       }
     }
   }

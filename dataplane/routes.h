@@ -1,6 +1,7 @@
 // The simulated data plane's routing, pure: from the Services, pods and routing objects in force (Ingresses
 // as ingress-nginx reads them, Istio VirtualServices and DestinationRules, SMI TrafficSplits, Gateway API
-// HTTPRoutes), where each synthetic request stream goes, pod by pod, and under which data plane's names.
+// HTTPRoutes, Traefik's weighted TraefikServices), where each synthetic request stream goes, pod by pod, and
+// under which data plane's names.
 #pragma once
 
 #include <chrono>
@@ -12,12 +13,29 @@
 
 namespace sluice::dataplane {
 
-// The routing objects' resources as the data plane knows them: (API group, plural resource).
-enum class RouteKind { kIngress, kVirtualService, kDestinationRule, kTrafficSplit, kHttpRoute };
-inline constexpr std::pair<const char*, const char*> kRouteResources[] = {
-    {"networking.k8s.io", "ingresses"},          {"networking.istio.io", "virtualservices"},
-    {"networking.istio.io", "destinationrules"}, {"split.smi-spec.io", "trafficsplits"},
-    {"gateway.networking.k8s.io", "httproutes"},
+// The routing objects' resources as the data plane knows them: (API group, plural resource) of each kind,
+// a kind served under two groups (Traefik's old and new) listed twice.
+enum class RouteKind {
+  kIngress,
+  kVirtualService,
+  kDestinationRule,
+  kTrafficSplit,
+  kHttpRoute,
+  kTraefikService
+};
+struct RouteResource {
+  RouteKind kind;
+  const char* group;
+  const char* resource;
+};
+inline constexpr RouteResource kRouteResources[] = {
+    {RouteKind::kIngress, "networking.k8s.io", "ingresses"},
+    {RouteKind::kVirtualService, "networking.istio.io", "virtualservices"},
+    {RouteKind::kDestinationRule, "networking.istio.io", "destinationrules"},
+    {RouteKind::kTrafficSplit, "split.smi-spec.io", "trafficsplits"},
+    {RouteKind::kHttpRoute, "gateway.networking.k8s.io", "httproutes"},
+    {RouteKind::kTraefikService, "traefik.io", "traefikservices"},
+    {RouteKind::kTraefikService, "traefik.containo.us", "traefikservices"},
 };
 
 // An annotation on a Service (its own stream) or on a routing object (the stream of the hosts it routes):
@@ -45,6 +63,7 @@ enum class Front {
   kService,  // a Service's own stream: none
   kNginx,    // nginx_ingress_controller_requests and _request_duration_seconds
   kIstio,    // istio_requests_total and istio_request_duration_milliseconds
+  kTraefik,  // traefik_service_requests_total and _request_duration_seconds
   kMesh,     // SMI and Gateway API: none (their data planes' names differ per implementation)
 };
 
@@ -60,13 +79,14 @@ struct Flow {
   double requestsPerSecond = 0;
   bool mirrored = false;  // a mirrored copy: seen by the destination only
   // The front's labels that routing decides (nginx: ingress, host, path, service, canary; Istio:
-  // destination_service*, response_flags); the rest come from the pod and the answer.
+  // destination_service*, response_flags; Traefik: service); the rest come from the pod and the answer.
   std::vector<std::pair<std::string, std::string>> labels;
 };
 
 // Where every stream goes now. `defaultRate`: requests a second per routed host (per stable Ingress host,
-// VirtualService, TrafficSplit or HTTPRoute) and per Service that no route leads to, unless annotated.
-// Problems a person should see (an unreadable annotation) are appended to `problems`, once per call.
+// VirtualService, TrafficSplit, HTTPRoute or TraefikService) and per Service that no route leads to, unless
+// annotated. Problems a person should see (an unreadable annotation) are appended to `problems`, once per
+// call.
 std::vector<Flow> routeTraffic(const RoutingState& state, double defaultRate,
                                std::vector<std::string>& problems);
 

@@ -48,6 +48,16 @@ const FamilyInfo kFamilyInfo[kFamilyCount] = {
      {0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
       3600000},
      1000},
+    {"traefik_service_requests_total",
+     "The simulated Traefik's requests per service, as Traefik counts them",
+     false,
+     {},
+     1},
+    {"traefik_service_request_duration_seconds",
+     "The simulated Traefik's request durations per service",
+     true,
+     {0.1, 0.3, 1.2, 5},
+     1},
 };
 
 bool podReady(const json& pod) {
@@ -159,6 +169,13 @@ void Counters::count(const Flow& flow, const PodAnswers* pod, const std::string&
     const Owner owner{static_cast<int>(RouteKind::kIngress), flow.owner};
     add(kNginxRequests, labels, owner, {}, requests, latency);
     add(kNginxDuration, labels, owner, {}, requests, latency);
+  } else if (flow.front == Front::kTraefik) {
+    Labels labels = {{"code", code}, {"method", "GET"}, {"protocol", "http"}};
+    labels.insert(labels.end(), flow.labels.begin(), flow.labels.end());
+    std::sort(labels.begin(), labels.end());
+    const Owner owner{static_cast<int>(RouteKind::kTraefikService), flow.owner};
+    add(kTraefikRequests, labels, owner, {}, requests, latency);
+    add(kTraefikDuration, labels, owner, {}, requests, latency);
   } else if (flow.front == Front::kIstio) {
     const std::string workload = pod ? pod->workload : "unknown";
     const std::map<std::string, std::string> none;

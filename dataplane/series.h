@@ -1,6 +1,6 @@
 // The simulated data plane's counting: the requests of the routed streams (routes.h) counted over time
-// as the real data planes count them, under their names and labels (ingress-nginx's, Istio's, and a
-// per-pod http_requests_total), with their latency histograms. Pure: the embedded cluster serves the
+// as the real data planes count them, under their names and labels (ingress-nginx's, Istio's, Traefik's, and
+// a per-pod http_requests_total), with their latency histograms. Pure: the embedded cluster serves the
 // series on /metrics, and the simulator writes them to a Prometheus at virtual instants.
 #pragma once
 
@@ -16,14 +16,24 @@
 namespace sluice::dataplane {
 
 // The families, in the order they are served.
-enum Family { kPodRequests, kNginxRequests, kNginxDuration, kIstioRequests, kIstioDuration, kFamilyCount };
+enum Family {
+  kPodRequests,
+  kNginxRequests,
+  kNginxDuration,
+  kIstioRequests,
+  kIstioDuration,
+  kTraefikRequests,
+  kTraefikDuration,
+  kFamilyCount
+};
 
 struct FamilyInfo {
   const char* name;
   const char* help;
   bool histogram;
-  std::vector<double> bounds;  // histograms' bucket upper bounds (ingress-nginx's and Istio's defaults)
-  double unit;                 // a second in the histogram's unit
+  std::vector<double>
+      bounds;   // histograms' bucket upper bounds (ingress-nginx's, Istio's and Traefik's defaults)
+  double unit;  // a second in the histogram's unit
 };
 const FamilyInfo& familyInfo(Family family);
 

@@ -23,6 +23,7 @@ std::optional<dataplane::RouteKind> routeKindOf(const std::string& kind) {
   if (kind == "DestinationRule") return dataplane::RouteKind::kDestinationRule;
   if (kind == "TrafficSplit") return dataplane::RouteKind::kTrafficSplit;
   if (kind == "HTTPRoute") return dataplane::RouteKind::kHttpRoute;
+  if (kind == "TraefikService") return dataplane::RouteKind::kTraefikService;
   return std::nullopt;
 }
 

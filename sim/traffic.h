@@ -32,9 +32,9 @@ class SimulatedWorld;
 
 class SimDataPlane {
  public:
-  // `objects`: the input files' Services, Ingresses, VirtualServices, DestinationRules, TrafficSplits and
-  // HTTPRoutes (others are ignored). Counting starts at `start`. An error: the Rollout's router cannot be
-  // built.
+  // `objects`: the input files' Services, Ingresses, VirtualServices, DestinationRules, TrafficSplits,
+  // HTTPRoutes and TraefikServices (others are ignored). Counting starts at `start`. An error: the Rollout's
+  // router cannot be built.
   static Result<std::unique_ptr<SimDataPlane>> create(const engine::Rollout& rollout,
                                                       const std::vector<nlohmann::json>& objects,
                                                       const TrafficSpec& spec, Time start);

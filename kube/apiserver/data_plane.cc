@@ -72,9 +72,9 @@ struct DataPlane::Impl {
     int kind = -3;  // -2: a pod, -1: a Service, else a RouteKind
     if (type.group.empty() && type.resource == "pods") kind = -2;
     if (type.group.empty() && type.resource == "services") kind = -1;
-    for (size_t i = 0; i < std::size(kRouteResources); ++i) {
-      if (type.group == kRouteResources[i].first && type.resource == kRouteResources[i].second)
-        kind = static_cast<int>(i);
+    for (const auto& served : kRouteResources) {
+      if (type.group == served.group && type.resource == served.resource)
+        kind = static_cast<int>(served.kind);
     }
     if (kind == -3) return;
     const json& meta = field(e.object, "metadata");

@@ -1,8 +1,10 @@
 // The simulated data plane's routing: where each front sends its requests, pod by pod, as ingress-nginx,
-// Istio, SMI and Gateway API document it, and under which labels.
+// Istio, SMI, Gateway API and Traefik document it, and under which labels.
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "dataplane/routes.h"
+#include "dataplane/series.h"
 
 using nlohmann::json;
 using namespace sluice::dataplane;
@@ -265,6 +267,62 @@ TEST_CASE("data plane routing: SMI TrafficSplit and Gateway API HTTPRoute weight
     auto split = perService(route(s), Front::kMesh);
     CHECK(split["web-stable"] == Approx(37.5));
     CHECK(split["web-canary"] == Approx(12.5));
+  }
+}
+
+TEST_CASE(
+    "data plane routing: a weighted TraefikService splits by its Services' weights, named as Traefik names "
+    "them",
+    "[apiserver][data-plane][routing][traefik]") {
+  RoutingState s = webState(2, 1);
+  s.routes[RouteKind::kTraefikService][{"default", "web-wrr"}] = {
+      {"spec",
+       {{"weighted",
+         {{"services",
+           json::array({{{"name", "web-stable"}, {"port", 80}, {"weight", 70}},
+                        {{"name", "web-canary"}, {"port", "http"}, {"weight", 30}},
+                        {{"name", "other-wrr"}, {"kind", "TraefikService"}, {"weight", 100}}})}}}}}};
+  const auto flows = route(s);
+  // The nested TraefikService is not followed and takes no share; 50 requests a second split 70:30.
+  auto split = perService(flows, Front::kTraefik);
+  CHECK(split["web-stable"] == Approx(35));
+  CHECK(split["web-canary"] == Approx(15));
+  std::set<std::string> names;
+  for (const auto& f : flows)
+    if (f.front == Front::kTraefik) names.insert(label(f, "service"));
+  CHECK(names == std::set<std::string>{"default-web-canary-http@kubernetescrd",
+                                       "default-web-stable-80@kubernetescrd"});
+  // The Services behind it get no stream of their own.
+  CHECK(perService(flows, Front::kService).count("web-stable") == 0);
+
+  // Counted under Traefik's service metrics: code, method, protocol and service, the canary answering a
+  // fifth of its requests with 500.
+  std::map<ObjectKey, PodAnswers> answers;
+  for (const auto& [key, pod] : s.pods) {
+    PodAnswers a;
+    a.errorRate = key.second.starts_with("web-b") ? 0.2 : 0.0;
+    answers[key] = a;
+  }
+  Counters counters;
+  counters.add(flows, answers, 10);
+  auto count = [&](Family family, const std::string& service, const std::string& code) {
+    const Labels labels = {{"code", code}, {"method", "GET"}, {"protocol", "http"}, {"service", service}};
+    auto it = counters.series().find({family, labels});
+    return it == counters.series().end() ? -1.0 : it->second.count;
+  };
+  CHECK(familyInfo(kTraefikRequests).name == std::string("traefik_service_requests_total"));
+  CHECK(count(kTraefikRequests, "default-web-canary-http@kubernetescrd", "200") == Approx(120));
+  CHECK(count(kTraefikRequests, "default-web-canary-http@kubernetescrd", "500") == Approx(30));
+  CHECK(count(kTraefikRequests, "default-web-stable-80@kubernetescrd", "200") == Approx(350));
+  CHECK(count(kTraefikDuration, "default-web-stable-80@kubernetescrd", "200") == Approx(350));
+
+  SECTION("weights left out count 1 each, as Traefik reads them") {
+    for (auto& entry :
+         s.routes[RouteKind::kTraefikService][{"default", "web-wrr"}]["spec"]["weighted"]["services"])
+      entry.erase("weight");
+    auto even = perService(route(s), Front::kTraefik);
+    CHECK(even["web-stable"] == Approx(25));
+    CHECK(even["web-canary"] == Approx(25));
   }
 }
 
