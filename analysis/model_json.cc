@@ -318,6 +318,10 @@ void readRunSpec(ObjectReader& o, AnalysisRunSpec& spec) {
   readMetrics(o, spec.metrics);
   readArgs(o, spec.args);
   readDryRunAndRetention(o, spec.dryRun, spec.measurementRetention);
+  const json* metrics = o.get("metrics");
+  const bool overLimit = metrics && metrics->is_array() && metrics->size() > limits::kMaxMetrics;
+  if (spec.metrics.empty() && !overLimit)
+    o.reporter().error(o.path("metrics"), "must have at least one metric");
   o.read("terminate", spec.terminate, readBool);
   o.read("ttlStrategy", spec.ttlStrategy, readRawObject);
 }

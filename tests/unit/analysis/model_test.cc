@@ -321,6 +321,13 @@ TEST_CASE("an AnalysisRun is read with its spec and status", "[analysis][model]"
     "status":{"phase":"Done"}})");
   CHECK(!parseAnalysisRun(wrongPhase, SourceMap(), bad));
   CHECK(findDiagnostic(bad, "status.phase", "must be one of Pending") != nullptr);
+
+  // A run measures its own metrics, so it needs one (a template may instead nest others).
+  Diagnostics empty;
+  auto noMetrics = nlohmann::json::parse(R"({"apiVersion":"argoproj.io/v1alpha1","kind":"AnalysisRun",
+    "metadata":{"name":"r"},"spec":{}})");
+  CHECK(!parseAnalysisRun(noMetrics, SourceMap(), empty));
+  CHECK(findDiagnostic(empty, "spec.metrics", "must have at least one metric") != nullptr);
 }
 
 TEST_CASE("run spec and status round-trip exactly through JSON", "[analysis][model]") {
