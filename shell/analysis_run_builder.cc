@@ -8,6 +8,17 @@ namespace sluice::shell {
 using nlohmann::json;
 
 Result<std::string> fieldRefValue(const json& rolloutObject, const std::string& path) {
+  // A label or annotation the Rollout does not carry reads as empty, as Kubernetes' field paths (and so
+  // Argo Rollouts) read one.
+  for (const char* map : {"labels", "annotations"}) {
+    const std::string prefix = std::string("metadata.") + map + "['";
+    if (!path.starts_with(prefix) || !path.ends_with("']")) continue;
+    const std::string key = path.substr(prefix.size(), path.size() - prefix.size() - 2);
+    const json::json_pointer at = json::json_pointer("/metadata") / map / key;
+    if (!rolloutObject.contains(at)) return std::string();
+    if (!rolloutObject.at(at).is_string()) return Error{path + " is not a string in the Rollout"};
+    return rolloutObject.at(at).get<std::string>();
+  }
   const json* at = &rolloutObject;
   size_t i = 0;
   while (i < path.size()) {
