@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,12 @@ struct ProviderResult {
   std::optional<Time> resumeAt;
   std::string message;  // the measurement's message with `phase` (why a Job failed)
 };
+
+// A JSON document (a web answer's first jsonPath match, or a scenario's value) as a measurement's result
+// and the text it records, as Argo Rollouts records a web metric's: a number or bool as JSON, a string as
+// itself, null as "null"; an object's members are read as result.name, a list holding more than numbers
+// by a written index.
+ProviderResult resultFromJson(const nlohmann::json& document);
 
 class Provider {
  public:

@@ -54,6 +54,9 @@ Scenario (all fields optional):
         - {at: 8m, value: nan}           # NaN, as Prometheus returns it for 0/0
         - {at: 9m, empty: true}          # an empty vector: the query matched no series
         - {at: 10m, error: "timeout"}    # the provider fails: an Error measurement
+      smoke: {job: {after: 2m, fails: false}}   # a job metric: each Job runs 2m, then completes (or fails)
+      version:
+        - {at: 0s, value: {major: "1"}}  # a web answer: a string, bool, object or list (`result.major`)
     analysisRuns:         # instead of templates: how each run of a template ends, by template name
       smoke: {phase: Successful, after: 5m}    # or Failed, Error, Inconclusive; message: "..."
     actions:              # what people do, at virtual times

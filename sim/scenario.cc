@@ -88,7 +88,8 @@ class ScenarioReader {
     }
   }
 
-  // A metric value: a number, a list of numbers, nan or .nan.
+  // A metric value: a number, a list of numbers, nan or .nan; or a web answer's string, bool, object or
+  // list of values.
   bool metricValue(const json& value, const std::string& path, MetricPoint& point) {
     if (value.is_number()) {
       const double v = value.get<double>();
@@ -101,18 +102,21 @@ class ScenarioReader {
       point.values = {std::nan("")};
       return true;
     }
-    if (value.is_array() && !value.empty()) {
+    const bool numbers = value.is_array() &&
+                         std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_number(); });
+    if (numbers && !value.empty()) {
       point.kind = MetricPoint::Kind::Values;
-      for (size_t i = 0; i < value.size(); ++i) {
-        if (!value[i].is_number()) {
-          error(indexPath(path, i), "must be a number");
-          return false;
-        }
-        point.values.push_back(value[i].get<double>());
-      }
+      for (const auto& v : value) point.values.push_back(v.get<double>());
       return true;
     }
-    error(path, "must be a number, a non-empty list of numbers, or nan");
+    // Anything else a web metric's jsonPath can give: a string, a bool, an object or a list of values.
+    if (value.is_string() || value.is_boolean() || value.is_object() ||
+        (value.is_array() && !value.empty())) {
+      point.kind = MetricPoint::Kind::Document;
+      point.document = value;
+      return true;
+    }
+    error(path, "must be a number, a non-empty list, nan, a string, a bool or an object");
     return false;
   }
 

@@ -32,13 +32,14 @@ struct AnalysisOutcome {
 // (Kind::Job) the point says how each Job started from `at` on runs: it completes, or fails when
 // `jobFails`, `jobAfter` after it started.
 struct MetricPoint {
-  enum class Kind { Value, Values, Error, NaN, Empty, Job };
+  enum class Kind { Value, Values, Error, NaN, Empty, Job, Document };
   Duration at{0};
   Kind kind = Kind::Value;
   std::vector<double> values;  // one for Value, several for Values
   std::string error;           // for Error
   Duration jobAfter{0};        // for Job
   bool jobFails = false;       // for Job
+  nlohmann::json document{};   // for Document: a string, bool, object or mixed list, as a web answer gives it
 };
 
 // What a person does at `at`.

@@ -35,6 +35,8 @@ analysis::ProviderResult scenarioResult(const MetricPoint& point) {
       for (size_t i = 0; i < point.values.size(); ++i) text += (i ? " " : "") + goNumber(point.values[i]);
       return {Value::vector(point.values), text + "]", {}, {}, {}, {}};
     }
+    case MetricPoint::Kind::Document:
+      return analysis::resultFromJson(point.document);
     case MetricPoint::Kind::Empty:
     case MetricPoint::Kind::Error:
     case MetricPoint::Kind::Job:

@@ -234,7 +234,10 @@ void checkScenarioAgainstRollouts(const std::vector<RolloutInput>& rollouts, con
         diags.add(input.source.diagnostic(
             Severity::Error, use.path,
             "metric \"" + metric.name + "\" of this analysis has no values in the scenario (spec.metrics." +
-                metric.name + ": [{at: 0s, value: 0.99}])" +
+                metric.name +
+                (metric.provider.job ? std::string(": {job: {after: 1m}}")
+                                     : std::string(": [{at: 0s, value: 0.99}]")) +
+                ")" +
                 (metric.provider.prometheus ? std::string(" and no --prometheus was given")
                                             : std::string())));
       }

@@ -34,28 +34,6 @@ std::string withoutUserInfo(const std::string& url) {
   return url.substr(0, start) + url.substr(at + 1);
 }
 
-// The first jsonPath match as a condition's `result`.
-ProviderResult fromMatch(const json& match) {
-  ProviderResult out;
-  if (match.is_number()) {
-    out.value = Value::number(match.get<double>());
-    out.text = match.dump();
-  } else if (match.is_boolean()) {
-    out.value = Value::boolean(match.get<bool>());
-    out.text = match.dump();
-  } else if (match.is_null()) {
-    out.text = "null";
-  } else if (match.is_string()) {
-    out.value = Value::string(match.get<std::string>());
-    out.text = match.get<std::string>();
-  } else {
-    // An object's members are read as result.name; a list holding more than numbers by a written index.
-    out.value = valueFromJson(match);
-    out.text = match.dump();
-  }
-  return out;
-}
-
 class WebProvider final : public Provider {
  public:
   Result<ProviderResult> measure(const Metric& metric, Time /*at*/) override {
@@ -111,7 +89,7 @@ class WebProvider final : public Provider {
         return Error{"jsonPath " + path + " matched nothing in the answer of " + shownUrl + ": " +
                      snippet(response.body)};
       }
-      out = fromMatch(matches->front());
+      out = resultFromJson(matches->front());
     }
     out.metadata["url"] = shownUrl;
     out.metadata["method"] = method;

@@ -317,11 +317,63 @@ TEST_CASE("a job metric runs as the scenario's job points say", "[sim][analysis]
     CHECK(run.measurements[0].phase == "Error");
     CHECK_THAT(run.measurements[0].message, Catch::Contains("the metric runs a Job"));
   }
+  SECTION("a job metric the scenario does not script is named with the form it takes") {
+    const Outcome o =
+        simulateManifests({std::string(kAnalysisRollout) + "---\n" + kJobTemplate}, "  duration: 1h\n");
+    CHECK_FALSE(o.result);
+    CHECK_THAT(o.diagnostics,
+               Catch::Contains("metric \"smoke\" of this analysis has no values in the scenario "
+                               "(spec.metrics.smoke: {job: {after: 1m}})"));
+  }
   SECTION("a job point is checked like any other") {
     const Outcome o = simulateManifests({std::string(kAnalysisRollout) + "---\n" + kJobTemplate},
                                         "  metrics:\n    smoke: {job: {after: soon, fails: maybe}}\n");
     CHECK_FALSE(o.result);
     CHECK_THAT(o.diagnostics, Catch::Contains("spec.metrics.smoke.job.after"));
     CHECK_THAT(o.diagnostics, Catch::Contains("spec.metrics.smoke.job.fails: must be true or false"));
+  }
+}
+
+namespace {
+
+const char* const kWebAnswerTemplate = R"(apiVersion: sluice.dev/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: success-rate
+spec:
+  metrics:
+    - name: version
+      count: 2
+      interval: 1m
+      successCondition: result.message == 'It worked!' && result.major == '1'
+      provider:
+        web:
+          url: https://version.example/status
+          jsonPath: "{$.data}"
+)";
+
+}  // namespace
+
+TEST_CASE("a web metric's answer may be scripted as the object its jsonPath gives", "[sim][analysis]") {
+  SECTION("the answer the condition wants: the step passes, the measurement recorded as JSON") {
+    const Outcome o = simulateManifests(
+        {kAnalysisRollout, kWebAnswerTemplate},
+        "  metrics:\n    version:\n      - {at: 0s, value: {message: It worked!, major: \"1\"}}\n");
+    INFO(o.diagnostics);
+    REQUIRE(o.result);
+    CHECK(o.result->phase == "Healthy");
+    const AnalysisRunRecord& run = onlyRun(*o.result);
+    CHECK(run.phase == "Successful");
+    REQUIRE(run.measurements.size() == 2);
+    CHECK(run.measurements[0].value == R"({"major":"1","message":"It worked!"})");
+  }
+  SECTION("another answer fails the step") {
+    const Outcome o = simulateManifests(
+        {kAnalysisRollout, kWebAnswerTemplate},
+        "  metrics:\n    version:\n      - {at: 0s, value: {message: It worked!, major: \"2\"}}\n");
+    INFO(o.diagnostics);
+    REQUIRE(o.result);
+    CHECK(o.result->aborted);
+    CHECK(onlyRun(*o.result).phase == "Failed");
   }
 }

@@ -52,6 +52,25 @@ spec:
 
 }  // namespace
 
+TEST_CASE("a metric value may be any answer a web metric gives: a string, a bool, an object, a list",
+          "[sim][scenario]") {
+  Diagnostics diags;
+  auto s = load(
+      "apiVersion: sluice.dev/v1alpha1\nkind: Scenario\nspec:\n  metrics:\n    version:\n"
+      "      - {at: 0s, value: \"It worked!\"}\n      - {at: 1m, value: {major: \"1\", ok: true}}\n"
+      "      - {at: 2m, value: [1, x]}\n      - {at: 3m, value: false}\n",
+      diags);
+  INFO(diags.format());
+  REQUIRE(s);
+  const auto& points = s->metrics["version"];
+  REQUIRE(points.size() == 4);
+  for (const auto& p : points) CHECK(p.kind == MetricPoint::Kind::Document);
+  CHECK(points[0].document == "It worked!");
+  CHECK(points[1].document == nlohmann::json{{"major", "1"}, {"ok", true}});
+  CHECK(points[2].document == nlohmann::json::array({1, "x"}));
+  CHECK(points[3].document == false);
+}
+
 TEST_CASE("a scenario with every field is read as written", "[sim][scenario]") {
   Diagnostics diags;
   auto s = load(kFull, diags);
@@ -153,10 +172,12 @@ TEST_CASE("scenario errors name the file, the line and the field path", "[sim][s
        "scenario.yaml:5:5: error: spec.analysisRuns.rate: phase is required"},
       {"a run with a bad after", "  analysisRuns:\n    rate: {phase: Failed, after: soon}\n",
        "scenario.yaml:5:27: error: spec.analysisRuns.rate.after: invalid duration \"soon\""},
-      {"a metric value that is text", "  metrics:\n    rate:\n      - {at: 0s, value: high}\n",
-       "scenario.yaml:6:18: error: spec.metrics.rate[0].value: must be a number"},
-      {"a metric list with text", "  metrics:\n    rate:\n      - {at: 0s, value: [1, x]}\n",
-       "scenario.yaml:6:29: error: spec.metrics.rate[0].value[1]: must be a number"},
+      {"a metric value that is null", "  metrics:\n    rate:\n      - {at: 0s, value: ~}\n",
+       "scenario.yaml:6:18: error: spec.metrics.rate[0].value: must be a number, a non-empty list, nan, a "
+       "string, a bool or an object"},
+      {"a metric value that is an empty list", "  metrics:\n    rate:\n      - {at: 0s, value: []}\n",
+       "scenario.yaml:6:18: error: spec.metrics.rate[0].value: must be a number, a non-empty list, nan, a "
+       "string, a bool or an object"},
       {"a metric point with two outcomes", "  metrics:\n    rate:\n      - {at: 0s, value: 1, error: e}\n",
        "scenario.yaml:6:9: error: spec.metrics.rate[0]: needs exactly one of value, error, empty or job"},
       {"a metric point without at", "  metrics:\n    rate:\n      - {value: 1}\n",
