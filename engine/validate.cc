@@ -272,8 +272,8 @@ class RuleChecker {
       if (*tr.maxTrafficWeight <= 0) {
         error(mtw, "must be greater than 0, got " + std::to_string(*tr.maxTrafficWeight));
       }
-      if (tr.istio || tr.smi || tr.traefik || tr.ambassador || tr.apisix)
-        error(mtw, "is supported only with nginx or plugins");
+      if (tr.smi || tr.traefik || tr.ambassador || tr.apisix)
+        error(mtw, "is supported only with nginx, istio or plugins");
     }
     if (tr.nginx) {
       const auto& ingresses = tr.nginx->stableIngresses;

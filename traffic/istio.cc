@@ -12,8 +12,6 @@ namespace {
 
 const char* kVirtualService = "VirtualService";
 const char* kDestinationRule = "DestinationRule";
-// Istio's weights are percentages (maxTrafficWeight is refused with Istio).
-constexpr int kIstioMaxWeight = 100;
 
 // What a destination of a weighted route is to the Rollout.
 enum class Role { Canary, Stable, Additional, Other };
@@ -144,7 +142,7 @@ class RouteRules {
     return out;
   }
 
-  // The weights `route` puts in force. The stable weight is the rest of 100, as the engine counts it (it
+  // The weights `route` puts in force. The stable weight is the rest of maxTrafficWeight, as the engine counts it (it
   // includes the additional subsets' share); inForce() then checks that the stable destination does carry
   // its part of it.
   int canaryWeightOf(const json& route) const {
@@ -436,7 +434,9 @@ Result<std::optional<engine::TrafficInForce>> IstioRouter::inForce(const ObjectL
   auto base = firstSelectedRoute(rules, first, *virtualService, RouteRules::sections(first).front());
   if (!base) return Error{base.error()};
   const int canaryWeight = rules.canaryWeightOf(*base);
-  engine::TrafficInForce seen{canaryWeight, kIstioMaxWeight - canaryWeight, "", ""};
+  // Out of maxTrafficWeight (100 unless set), as the engine counts it: Istio splits by the weights' shares.
+  const int maxWeight = rollout_.spec.canary.trafficRouting->maxWeight();
+  engine::TrafficInForce seen{canaryWeight, maxWeight - canaryWeight, "", ""};
   if (const auto* rule = rules.destinationRule()) {
     const auto destinationRule = get(kDestinationRule, rule->name);
     if (!destinationRule) return Error{"DestinationRule `" + rule->name + "` not found"};

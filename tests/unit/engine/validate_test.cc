@@ -102,11 +102,9 @@ TEST_CASE("each validation rule is reported at its field and line", "[engine][va
        withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  nginx: {stableIngress: i}\n  "
                   "maxTrafficWeight: 0"),
        "spec.strategy.canary.trafficRouting.maxTrafficWeight", "greater than 0", 19},
-      {"maxTrafficWeight is for nginx or plugins only",
-       withCanary(
-           "canaryService: c\nstableService: s\ntrafficRouting:\n  istio: {virtualService: {name: vs}}\n"
-           "  maxTrafficWeight: 1000"),
-       "spec.strategy.canary.trafficRouting.maxTrafficWeight", "only with nginx or plugins", 19},
+      {"maxTrafficWeight is for nginx, istio or plugins only",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  smi: {}\n  maxTrafficWeight: 1000"),
+       "spec.strategy.canary.trafficRouting.maxTrafficWeight", "only with nginx, istio or plugins", 19},
       {"dynamicStableScale needs trafficRouting", withCanary("dynamicStableScale: true"),
        "spec.strategy.canary.dynamicStableScale", "needs trafficRouting", 15},
       {"dynamicStableScale excludes scaleDownDelaySeconds",
@@ -177,7 +175,7 @@ TEST_CASE("each validation rule is reported at its field and line", "[engine][va
        withCanary(
            "canaryService: c\nstableService: s\ntrafficRouting:\n  traefik: {weightedTraefikServiceName: "
            "wrr}\n  maxTrafficWeight: 1000"),
-       "spec.strategy.canary.trafficRouting.maxTrafficWeight", "only with nginx or plugins", 19},
+       "spec.strategy.canary.trafficRouting.maxTrafficWeight", "only with nginx, istio or plugins", 19},
       {"a mirror route must be a managed route",
        withCanary(kIstio + steps + "- setMirrorRoute: {name: nope}"),
        "spec.strategy.canary.steps[0].setMirrorRoute.name", "must be listed in trafficRouting.managedRoutes",

@@ -159,6 +159,18 @@ TEST_CASE("the weights set are read back in force, and setting them again writes
   }
 }
 
+TEST_CASE("with maxTrafficWeight the destinations carry weights out of it, as Argo Rollouts writes them",
+          "[traffic][istio]") {
+  traffic::IstioRouter router(rollout(kHostLevel, R"(, "maxTrafficWeight": 1000)"));
+  Objects objects = hostObjects();
+  testing::setAndReadBack(router, objects, {200, 800, "canaryhash", "stablehash"});
+  const json route = objects.at("VirtualService", "web")["spec"]["http"][1]["route"];
+  REQUIRE(route.size() == 2);
+  CHECK(route[0]["weight"] == 800);
+  CHECK(route[1]["weight"] == 200);
+  testing::setAndReadBack(router, objects, {1000, 0, "canaryhash", "stablehash"});
+}
+
 TEST_CASE("several VirtualServices: each is written, and one that disagrees is not in force",
           "[traffic][istio]") {
   traffic::IstioRouter router(rollout(R"({"virtualServices": [{"name": "web", "routes": ["primary"]},
