@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/model_json.h"
+#include "base/base64.h"
 
 namespace sluice::analysis {
 
@@ -53,6 +54,31 @@ Status substituteStrings(nlohmann::json& j, const ResolvedArgs& args) {
 }
 
 }  // namespace
+
+Result<SecretValues> readSecretArgs(
+    const std::vector<Argument>& args,
+    const std::function<const nlohmann::json*(const std::string&)>& findSecret) {
+  SecretValues out;
+  for (const auto& arg : args) {
+    if (!arg.secretKeyRef) continue;
+    const std::string& key = arg.secretKeyRef->key;
+    std::optional<std::string> value;
+    if (const nlohmann::json* secret = findSecret(arg.secretKeyRef->name)) {
+      const nlohmann::json::json_pointer data = nlohmann::json::json_pointer("/data") / key;
+      const nlohmann::json::json_pointer plain = nlohmann::json::json_pointer("/stringData") / key;
+      if (secret->contains(data) && secret->at(data).is_string()) {
+        value = base64Decode(secret->at(data).get<std::string>());
+      } else if (secret->contains(plain) && secret->at(plain).is_string()) {
+        value = secret->at(plain).get<std::string>();
+      }
+    }
+    if (!value)
+      return Error{"arg \"" + arg.name + "\": key \"" + key + "\" of Secret \"" + arg.secretKeyRef->name +
+                   "\" not found"};
+    out[arg.name] = *value;
+  }
+  return out;
+}
 
 Result<ResolvedArgs> resolveArgs(const std::vector<Argument>& args, const SecretValues& secrets) {
   ResolvedArgs out;

@@ -2,6 +2,7 @@
 // secret argument values in every message a run produces.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -21,6 +22,13 @@ struct ResolvedArgs {
 
 // Secret values the controller read for args with a secretKeyRef, by argument name.
 using SecretValues = std::map<std::string, std::string>;
+
+// The values of `args`' secretKeyRefs, by arg name, from `findSecret` (the Secret object of a name, or
+// nullptr): its data (base64, as the API server stores it) or, in a file not yet applied, its stringData.
+// A Secret or key missing is an error as the controller words it: arg "x": key "k" of Secret "s" not found.
+Result<SecretValues> readSecretArgs(
+    const std::vector<Argument>& args,
+    const std::function<const nlohmann::json*(const std::string&)>& findSecret);
 
 // Gives every arg its value: `value`, or for a secretKeyRef the entry of `secrets` under the arg's
 // name. An arg with neither (a required arg nobody set, or a secret not read) is an error naming it:

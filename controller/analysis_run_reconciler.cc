@@ -1,14 +1,16 @@
 // The AnalysisRun reconciler (see analysis_run_reconciler.h).
 #include "controller/analysis_run_reconciler.h"
 
+#include <map>
+
 #include "analysis/model_json.h"
 #include "analysis/providers/job_provider.h"
 #include "analysis/run_driver.h"
+#include "analysis/templating.h"
 #include "base/diagnostics.h"
 #include "base/source.h"
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
-#include "kube/base64.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/patch.h"
@@ -109,26 +111,25 @@ ReconcileOutcome AnalysisRunReconciler::reconcile(const std::string& key) {
 
   // secretKeyRef args: read now, from the run's namespace; their values never reach the run's spec or
   // status (the driver masks them in every message).
-  analysis::SecretValues secrets;
+  std::map<std::string, json> secretObjects;
   for (const auto& arg : run->spec.args) {
-    if (!arg.secretKeyRef) continue;
+    if (!arg.secretKeyRef || secretObjects.count(arg.secretKeyRef->name)) continue;
     auto secret = client_.get(secretsResource(), ns, arg.secretKeyRef->name);
-    std::optional<std::string> value;
     if (secret) {
-      const json data = secret->value("data", json::object());
-      if (data.is_object() && data.contains(arg.secretKeyRef->key) && data[arg.secretKeyRef->key].is_string())
-        value = kube::base64Decode(data[arg.secretKeyRef->key].get<std::string>());
+      secretObjects[arg.secretKeyRef->name] = std::move(*secret);
     } else if (!secret.error().isNotFound()) {
       return ReconcileOutcome::retry(secret.error().describe());
     }
-    if (!value) {
-      analysis::AnalysisRunStatus failed = run->status;
-      failed.phase = analysis::Phase::Error;
-      failed.message = "arg \"" + arg.name + "\": key \"" + arg.secretKeyRef->key + "\" of Secret \"" +
-                       arg.secretKeyRef->name + "\" not found";
-      return writeStatus(*object, analysis::runStatusToJson(failed));
-    }
-    secrets[arg.name] = *value;
+  }
+  auto secrets = analysis::readSecretArgs(run->spec.args, [&](const std::string& name) -> const json* {
+    auto it = secretObjects.find(name);
+    return it == secretObjects.end() ? nullptr : &it->second;
+  });
+  if (!secrets) {
+    analysis::AnalysisRunStatus failed = run->status;
+    failed.phase = analysis::Phase::Error;
+    failed.message = secrets.error();
+    return writeStatus(*object, analysis::runStatusToJson(failed));
   }
 
   const Time now = decisionTime(clock_);
@@ -136,7 +137,7 @@ ReconcileOutcome AnalysisRunReconciler::reconcile(const std::string& key) {
   analysis::JobRunOwner owner{object->value("apiVersion", std::string(engine::kApiVersion)),
                               run->metadata.name, ns, (*object)["metadata"].value("uid", ""), run->status};
   auto provider = analysis::makeJobProvider(jobs, std::move(owner), provider_);
-  analysis::RunDriver driver(run->spec, *provider, std::move(secrets), nullptr, run->status);
+  analysis::RunDriver driver(run->spec, *provider, std::move(*secrets), nullptr, run->status);
   const std::optional<Time> next = driver.advance(now);
   ReconcileOutcome written = writeStatus(*object, analysis::runStatusToJson(driver.status()));
   if (written.kind == ReconcileOutcome::Kind::Retry) return written;

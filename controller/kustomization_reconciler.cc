@@ -12,7 +12,7 @@
 #include "gitops/kustomize_build.h"
 #include "gitops/revision.h"
 #include "gitops/sops_build.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 
@@ -96,7 +96,7 @@ Result<std::map<std::string, std::string>> postBuildVariables(kube::Client& clie
     for (const auto& [k, v] : (*src)["data"].items()) {
       if (!v.is_string()) continue;
       if (secret) {
-        auto decoded = kube::base64Decode(v.get<std::string>());
+        auto decoded = sluice::base64Decode(v.get<std::string>());
         if (decoded) vars[k] = *decoded;
       } else {
         vars[k] = v.get<std::string>();

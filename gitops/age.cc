@@ -12,7 +12,7 @@
 #include <optional>
 
 #include "gitops/crypto_primitives.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 
 namespace sluice::gitops {
 namespace {
@@ -135,9 +135,9 @@ std::optional<std::string> rawBase64(std::string_view s) {
   if (!alphabet || s.size() % 4 == 1) return std::nullopt;
   std::string padded(s);
   padded.append((4 - s.size() % 4) % 4, '=');
-  auto out = kube::base64Decode(padded);
+  auto out = sluice::base64Decode(padded);
   if (!out) return std::nullopt;
-  std::string again = kube::base64Encode(*out);
+  std::string again = sluice::base64Encode(*out);
   while (!again.empty() && again.back() == '=') again.pop_back();
   if (again != s) return std::nullopt;
   return out;
@@ -231,7 +231,7 @@ Result<std::string> dearmor(std::string_view file) {
       return Error{"the armored age file holds a character that is not base64"};
     b64 += c;
   }
-  auto decoded = kube::base64Decode(b64);
+  auto decoded = sluice::base64Decode(b64);
   if (!decoded || b64.size() % 4 != 0) return Error{"the armored age file is not valid base64"};
   return std::move(*decoded);
 }
@@ -331,7 +331,7 @@ Result<std::vector<std::string>> ageIdentitiesFromSecret(const nlohmann::json& s
       where.append(": ").append(field).append(".").append(key).append(": ");
       if (!value.is_string()) return Error{where + "not a string"};
       std::optional<std::string> text = value.get<std::string>();
-      if (base64) text = kube::base64Decode(*text);
+      if (base64) text = sluice::base64Decode(*text);
       if (!text) return Error{where + "not valid base64"};
       auto ids = parseAgeIdentities(*text);
       OPENSSL_cleanse(text->data(), text->size());

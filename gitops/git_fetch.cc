@@ -13,7 +13,7 @@
 #include "gitops/known_hosts.h"
 #include "gitops/semver.h"
 #include "gitops/tls_verify.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 
 namespace sluice::gitops {
 
@@ -364,7 +364,7 @@ Result<GitCredentials> credentialsFromSecret(const nlohmann::json& secret) {
   const nlohmann::json stringData = secret.value("stringData", nlohmann::json::object());
   for (auto& [key, out] : fields) {
     if (data.is_object() && data.contains(key) && data[key].is_string()) {
-      auto decoded = kube::base64Decode(data[key].get<std::string>());
+      auto decoded = sluice::base64Decode(data[key].get<std::string>());
       if (!decoded) return Error{"Secret key \"" + key + "\" is not valid base64"};
       *out = *decoded;
     }

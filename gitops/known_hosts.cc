@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "kube/base64.h"
+#include "base/base64.h"
 
 namespace sluice::gitops {
 
@@ -27,8 +27,8 @@ bool hashedMatch(const std::string& pattern, const std::string& host) {
   // |1|<base64 salt>|<base64 HMAC-SHA1(salt, host)>
   const auto second = pattern.find('|', 3);
   if (second == std::string::npos) return false;
-  const auto salt = kube::base64Decode(pattern.substr(3, second - 3));
-  const auto hash = kube::base64Decode(pattern.substr(second + 1));
+  const auto salt = sluice::base64Decode(pattern.substr(3, second - 3));
+  const auto hash = sluice::base64Decode(pattern.substr(second + 1));
   if (!salt || !hash) return false;
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -68,7 +68,7 @@ std::string sshFingerprint(const std::string& key) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr);
-  std::string b64 = kube::base64Encode(std::string(reinterpret_cast<const char*>(digest), len));
+  std::string b64 = sluice::base64Encode(std::string(reinterpret_cast<const char*>(digest), len));
   while (!b64.empty() && b64.back() == '=') b64.pop_back();
   return "SHA256:" + b64;
 }
@@ -101,7 +101,7 @@ Result<KnownHosts> KnownHosts::parse(const std::string& text) {
                    line + "\""};
     e.patterns = splitComma(fields[i]);
     e.keyType = fields[i + 1];
-    const auto key = kube::base64Decode(fields[i + 2]);
+    const auto key = sluice::base64Decode(fields[i + 2]);
     if (!key || key->empty())
       return Error{"known_hosts line " + std::to_string(lineNo) + ": the key of " + fields[i] +
                    " is not valid base64"};

@@ -9,7 +9,7 @@
 #include <cctype>
 
 #include "base/json_fields.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 
 namespace sluice::gitops {
 
@@ -172,7 +172,7 @@ std::string webhookPath(const std::string& token, const std::string& name, const
 Result<std::string> tokenFromSecret(const json& secret) {
   const json data = secret.value("data", json::object());
   if (data.is_object() && data.contains("token") && data["token"].is_string()) {
-    auto decoded = kube::base64Decode(data["token"].get<std::string>());
+    auto decoded = sluice::base64Decode(data["token"].get<std::string>());
     if (!decoded) return Error{"its key \"token\" is not valid base64"};
     if (decoded->empty()) return Error{"its key \"token\" is empty"};
     return *decoded;

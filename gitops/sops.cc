@@ -21,7 +21,7 @@
 #include "base/utf8.h"
 #include "gitops/age.h"
 #include "gitops/crypto_primitives.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "kube/json_depth.h"
 
 namespace sluice::gitops {
@@ -355,9 +355,9 @@ std::optional<EncryptedValue> parseEncrypted(const std::string& s) {
   if (iv == std::string::npos || tag == std::string::npos || type == std::string::npos ||
       !(iv < tag && tag < type))
     return std::nullopt;
-  const auto data = kube::base64Decode(s.substr(kPrefix.size(), iv - kPrefix.size()));
-  const auto ivBytes = kube::base64Decode(s.substr(iv + 4, tag - iv - 4));
-  const auto tagBytes = kube::base64Decode(s.substr(tag + 5, type - tag - 5));
+  const auto data = sluice::base64Decode(s.substr(kPrefix.size(), iv - kPrefix.size()));
+  const auto ivBytes = sluice::base64Decode(s.substr(iv + 4, tag - iv - 4));
+  const auto tagBytes = sluice::base64Decode(s.substr(tag + 5, type - tag - 5));
   if (!data || !ivBytes || !tagBytes) return std::nullopt;
   return EncryptedValue{*data, *ivBytes, *tagBytes, s.substr(type + 6, s.size() - type - 7)};
 }

@@ -11,7 +11,7 @@
 #include "base/source.h"
 #include "gitops/kustomization.h"
 #include "gitops/sops.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 
 namespace sluice::gitops {
 
@@ -228,7 +228,7 @@ Result<std::optional<std::string>> SopsBuildDecryptor::decryptObject(std::string
   bool changed = false;
   for (auto& [key, value] : obj["data"].items()) {
     if (!value.is_string()) continue;
-    auto bytes = kube::base64Decode(value.get<std::string>());
+    auto bytes = sluice::base64Decode(value.get<std::string>());
     if (!bytes) continue;  // the API server refuses it, with its own message
     Stored stored = Stored::kBinary;
     if (bytes->find(markerOf(Stored::kYaml)) != std::string::npos) {
@@ -248,7 +248,7 @@ Result<std::optional<std::string>> SopsBuildDecryptor::decryptObject(std::string
     auto plain = decryptStored(*bytes, stored, entry, identities_);
     if (!plain) return Error{plain.error()};
     if (!*plain) continue;
-    value = kube::base64Encode(**plain);
+    value = sluice::base64Encode(**plain);
     changed = true;
   }
   if (!changed) return std::optional<std::string>();

@@ -1,7 +1,7 @@
 // Kubeconfig loading and merging, and in-cluster configuration, following client-go's clientcmd rules.
 #include "kube/kubeconfig.h"
 
-#include "kube/base64.h"
+#include "base/base64.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -45,7 +45,7 @@ bool flag(const json& obj, const char* key, const std::string& where) {
 }
 
 std::string base64Decode(const std::string& in, const std::string& where) {
-  std::optional<std::string> out = kube::base64Decode(in);
+  std::optional<std::string> out = sluice::base64Decode(in);
   if (!out) throw EntryError{where + ": invalid base64"};
   return std::move(*out);
 }

@@ -367,6 +367,12 @@ class Simulation {
         rollout_(input.rollout),
         world_(scenario.readiness, scenario.analysisRuns, options.templates, &metrics_) {
     metrics_.target = options.metrics ? options.metrics : &scenarioMetrics_;
+    std::vector<json> secrets;
+    for (const auto& object : options.clusterObjects) {
+      if (object.value("kind", "") == "Secret" && object.value("apiVersion", "") == "v1")
+        secrets.push_back(object);
+    }
+    world_.setSecrets(std::move(secrets));
     result_.rolloutName = input.rollout.metadata.name;
     for (const auto& step : input.rollout.spec.canary.steps)
       result_.steps.push_back(engine::describeStep(step));

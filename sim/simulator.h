@@ -78,9 +78,10 @@ struct SimOptions {
   // The stable revision's pod template (spec.template), when it differs from the Rollout's in more than
   // the image (say, its annotations); by default the Rollout's template with the scenario's stable image.
   std::optional<nlohmann::json> stableTemplate;
-  // For a scenario's spec.traffic: the Services and routing objects the data plane starts from (the
-  // input files'), the Prometheus binary started to hold its series, and the Prometheus provider
-  // (analysis/providers) that measures on it; without that provider, spec.traffic is an error.
+  // The input files' other objects (SimInput::objects): real runs read their secretKeyRef args from the
+  // Secrets among them. For a scenario's spec.traffic, the data plane starts from their Services and
+  // routing objects, the Prometheus binary is started to hold its series, and the Prometheus provider
+  // (analysis/providers) measures on it; without that provider, spec.traffic is an error.
   std::vector<nlohmann::json> clusterObjects;
   std::string prometheusBinary = "prometheus";
   analysis::Provider* prometheusProvider = nullptr;

@@ -302,9 +302,18 @@ Result<bool> SimulatedWorld::createAnalysisRun(const engine::CreateAnalysisRun& 
                                               return findTemplate(ref.templateName, ref.clusterScope);
                                             });
   if (real) {
-    if (spec) {
-      run.driver =
-          std::make_shared<analysis::RunDriver>(*spec, *metrics_, analysis::SecretValues{}, conditions_);
+    auto secrets = spec ? analysis::readSecretArgs(spec->args,
+                                                   [&](const std::string& name) -> const nlohmann::json* {
+                                                     for (const auto& s : secrets_) {
+                                                       if (s["metadata"].value("name", "") == name) return &s;
+                                                     }
+                                                     return nullptr;
+                                                   })
+                        : Result<analysis::SecretValues>(analysis::SecretValues{});
+    if (spec && !secrets) {
+      run.startError = secrets.error() + " in the input files";
+    } else if (spec) {
+      run.driver = std::make_shared<analysis::RunDriver>(*spec, *metrics_, std::move(*secrets), conditions_);
     } else {
       run.startError = spec.error();
     }

@@ -97,6 +97,10 @@ class SimulatedWorld final : public shell::World {
                  std::vector<analysis::AnalysisTemplate> templates = {},
                  analysis::Provider* metrics = nullptr);
 
+  // The Secrets of the input files: a real run's secretKeyRef args are read from them by name, as the
+  // controller reads them from the run's namespace.
+  void setSecrets(std::vector<nlohmann::json> secrets) { secrets_ = std::move(secrets); }
+
   // Takes the measurements of every real run that is due at `now`. Returns whether a run's phase
   // changed (something the engine observes). Blocks for as long as the providers do.
   bool advanceRuns(Time now);
@@ -155,6 +159,7 @@ class SimulatedWorld final : public shell::World {
   Duration readiness_;
   std::map<std::string, AnalysisOutcome> outcomes_;
   std::vector<analysis::AnalysisTemplate> templates_;
+  std::vector<nlohmann::json> secrets_;
   analysis::Provider* metrics_;
   // One cache for every run of the simulation: the runs of a template share its compiled conditions.
   std::shared_ptr<analysis::RunConditions> conditions_ = std::make_shared<analysis::RunConditions>();

@@ -15,7 +15,7 @@
 #include "kube/apiserver/patch_body.h"
 #include "kube/apiserver/validation.h"
 #include "kube/apiserver/workload_defaults.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "kube/json_depth.h"
 #include "kube/names.h"
 #include "kube/selectors.h"
@@ -859,7 +859,7 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns,
   const bool exact = atRev != 0;
   std::string startAfter;
   if (!options.continueToken.empty()) {
-    auto decoded = kube::base64Decode(options.continueToken);
+    auto decoded = sluice::base64Decode(options.continueToken);
     auto colon = decoded ? decoded->find(':') : std::string::npos;
     std::optional<int64_t> rev =
         colon == std::string::npos ? std::nullopt : parseRv(decoded->substr(0, colon));
@@ -911,7 +911,7 @@ ApiResult<json> Registry::list(const ResourceType& type, const std::string& ns,
     }
   }
   json meta = {{"resourceVersion", std::to_string(listRev)}};
-  if (more) meta["continue"] = kube::base64Encode(std::to_string(listRev) + ":" + lastKey);
+  if (more) meta["continue"] = sluice::base64Encode(std::to_string(listRev) + ":" + lastKey);
   return json{
       {"kind", type.listKind()}, {"apiVersion", type.apiVersion()}, {"metadata", meta}, {"items", items}};
 }

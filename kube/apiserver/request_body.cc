@@ -12,7 +12,7 @@
 #include "base/source.h"
 #include "base/time.h"
 #include "kube/apiserver/protobuf_schema.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "kube/json_depth.h"
 #include "kube/protobuf_wire.h"
 
@@ -173,7 +173,7 @@ class Decoder {
         if (!validUtf8(f.bytes)) return malformed("field " + at + " is not valid UTF-8");
         return json(std::string(f.bytes));
       case Kind::kBytes:
-        return json(kube::base64Encode(f.bytes));
+        return json(sluice::base64Encode(f.bytes));
       case Kind::kMessage:
         return message(*spec.message, f.bytes, at);
       case Kind::kIntOrString:
@@ -301,7 +301,7 @@ class Decoder {
         return std::nullopt;
       }
       if (spec.kind == Kind::kBytesMap) {
-        value = kube::base64Encode(f.bytes);
+        value = sluice::base64Encode(f.bytes);
       } else if (spec.kind == Kind::kQuantityMap) {
         auto q = quantity(f.bytes, at);
         if (!q) return q.error();

@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "base/openssl_ptr.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 
 namespace sluice::apiserver {
 namespace {
@@ -206,7 +206,7 @@ Result<TlsMaterial> loadOrCreateTlsMaterial(const fs::path& dir) {
 Result<fs::path> writeKubeconfig(const fs::path& dir, const TlsMaterial& tls, int port) {
   std::string text =
       "apiVersion: v1\nkind: Config\nclusters:\n- name: sluice\n  cluster:\n    server: https://127.0.0.1:" +
-      std::to_string(port) + "\n    certificate-authority-data: " + kube::base64Encode(tls.caPem) +
+      std::to_string(port) + "\n    certificate-authority-data: " + sluice::base64Encode(tls.caPem) +
       "\nusers:\n- name: sluice-admin\n  user:\n    token: " + tls.token +
       "\ncontexts:\n- name: sluice\n  context:\n    cluster: sluice\n    user: sluice-admin\n"
       "    namespace: default\ncurrent-context: sluice\npreferences: {}\n";

@@ -10,7 +10,7 @@
 
 #include "kube/apiserver/workload_defaults.h"
 #include "kube/apiserver/workloads.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "kube/names.h"
 #include "kube/selectors.h"
 
@@ -150,7 +150,7 @@ std::string valueProblem(const json& v, const TypedField& f) {
           return cannotUnmarshal(goValue(item, false), f, f.type == GoType::kBytesMap ? "[]uint8" : "string");
         }
         // []byte travels as base64, and Go's decoder says where the text stops being base64.
-        if (f.type == GoType::kBytesMap && !kube::base64Decode(item.get_ref<const std::string&>())) {
+        if (f.type == GoType::kBytesMap && !sluice::base64Decode(item.get_ref<const std::string&>())) {
           return "illegal base64 data in " + std::string(f.path) + "[" + key + "]";
         }
       }

@@ -206,6 +206,53 @@ TEST_CASE("an AnalysisRun a person creates is measured to its end like a Rollout
 }
 
 TEST_CASE(
+    "an AnalysisRun's secretKeyRef arg is read from the Secret in its namespace, a missing key is an Error",
+    "[controller][e2e][prometheus][secret]") {
+  PrometheusHarness prometheus(PrometheusOptions{});
+  ControllerEnv env;
+  env.startController();
+  // The Prometheus address comes from the Secret only: the run can measure only if it was read.
+  env.cluster.ok("create secret generic prometheus-endpoint -n default --from-literal=address=" +
+                 prometheus.address());
+  auto runWithKey = [](const std::string& name, const std::string& key) {
+    json run = json::parse(R"json({
+      "apiVersion": "sluice.dev/v1alpha1", "kind": "AnalysisRun",
+      "metadata": {"namespace": "default"},
+      "spec": {"args": [{"name": "address", "valueFrom": {"secretKeyRef": {"name": "prometheus-endpoint"}}}],
+               "metrics": [{"name": "constant", "successCondition": "result[0] == 1",
+                            "provider": {"prometheus": {"address": "{{args.address}}", "query": "vector(1)"}}}]}
+    })json");
+    run["metadata"]["name"] = name;
+    run["spec"]["args"][0]["valueFrom"]["secretKeyRef"]["key"] = key;
+    return run;
+  };
+  auto phaseOnceDone = [&](const std::string& name) {
+    json stored;
+    const bool done = waitUntil(
+        [&] {
+          stored = env.cluster.getJson("analysisrun " + name + " -n default");
+          const std::string phase = stored.value(json::json_pointer("/status/phase"), "");
+          return phase == "Successful" || phase == "Error" || phase == "Failed";
+        },
+        std::chrono::seconds(30));
+    INFO(stored.dump());
+    REQUIRE(done);
+    return stored;
+  };
+  env.cluster.ok("apply -f " + env.cluster.writeFile("read.json", runWithKey("read", "address").dump()));
+  const json read = phaseOnceDone("read");
+  CHECK(read["status"]["phase"] == "Successful");
+  // The value never reaches the stored run.
+  CHECK(read.dump().find(prometheus.address()) == std::string::npos);
+
+  env.cluster.ok("apply -f " + env.cluster.writeFile("missing.json", runWithKey("missing", "url").dump()));
+  const json missing = phaseOnceDone("missing");
+  CHECK(missing["status"]["phase"] == "Error");
+  CHECK(missing["status"]["message"] ==
+        "arg \"address\": key \"url\" of Secret \"prometheus-endpoint\" not found");
+}
+
+TEST_CASE(
     "a missing template, an unreachable Prometheus and invalid PromQL each end the analysis with a readable "
     "reason",
     "[controller][e2e][prometheus]") {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "controller_env.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "tests/support/git_repo.h"
 #include "tests/support/process.h"
 
@@ -35,7 +35,7 @@ const char* const kSecretValues[] = {"hunter2", "k-123", "dotenv-secret", "t0k3n
 // A Secret's value for `key` as the API server keeps it (data, base64), or stringData as applied.
 std::string sopsSecretValue(const json& secret, const std::string& key) {
   if (secret.contains("data") && secret["data"].contains(key)) {
-    auto decoded = kube::base64Decode(secret["data"][key].get<std::string>());
+    auto decoded = sluice::base64Decode(secret["data"][key].get<std::string>());
     return decoded ? *decoded : "(not base64)";
   }
   if (secret.contains("stringData") && secret["stringData"].contains(key))

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <vector>
 
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "tests/integration/kubectl_env.h"
 
 using nlohmann::json;
@@ -50,7 +50,7 @@ TEST_CASE("kubectl create configmap and secrets send protobuf bodies that store 
   auto cm = env.getJson("configmap cfg");
   CHECK(cm["data"] == json({{"a", "b"}, {"empty", ""}, {"app.properties", "color=blue\n"}}));
   CHECK(cm["binaryData"] ==
-        json({{"logo.bin", sluice::kube::base64Encode(std::string("\x89PNG\x00\xff\xfe", 7))}}));
+        json({{"logo.bin", sluice::base64Encode(std::string("\x89PNG\x00\xff\xfe", 7))}}));
   CHECK(cm["metadata"]["namespace"] == "default");
   CHECK(cm["metadata"]["creationTimestamp"].is_string());
   checkNoEmptyMetadata(cm);
@@ -60,8 +60,8 @@ TEST_CASE("kubectl create configmap and secrets send protobuf bodies that store 
       "--type=example.com/creds");
   auto s = env.getJson("secret creds");
   CHECK(s["type"] == "example.com/creds");
-  CHECK(s["data"] == json({{"user", sluice::kube::base64Encode("admin")},
-                           {"pass", sluice::kube::base64Encode("s3cr=t")}}));
+  CHECK(s["data"] == json({{"user", sluice::base64Encode("admin")},
+                           {"pass", sluice::base64Encode("s3cr=t")}}));
   checkNoEmptyMetadata(s);
 
   const auto data = env.dir() / "data";
@@ -71,7 +71,7 @@ TEST_CASE("kubectl create configmap and secrets send protobuf bodies that store 
   CHECK(tls["type"] == "kubernetes.io/tls");
   std::ifstream crt(data / "server.crt");
   std::string crtPem((std::istreambuf_iterator<char>(crt)), std::istreambuf_iterator<char>());
-  CHECK(tls["data"]["tls.crt"] == sluice::kube::base64Encode(crtPem));
+  CHECK(tls["data"]["tls.crt"] == sluice::base64Encode(crtPem));
   CHECK(tls["data"].contains("tls.key"));
 
   env.ok(
@@ -80,7 +80,7 @@ TEST_CASE("kubectl create configmap and secrets send protobuf bodies that store 
   auto reg = env.getJson("secret regcred");
   CHECK(reg["type"] == "kubernetes.io/dockerconfigjson");
   auto config =
-      json::parse(sluice::kube::base64Decode(reg["data"][".dockerconfigjson"].get<std::string>()).value());
+      json::parse(sluice::base64Decode(reg["data"][".dockerconfigjson"].get<std::string>()).value());
   CHECK(config["auths"]["registry.example"]["username"] == "u");
   CHECK(config["auths"]["registry.example"]["password"] == "p");
 }

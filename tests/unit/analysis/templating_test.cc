@@ -71,6 +71,32 @@ TEST_CASE("args resolve from values and secrets, and a missing required arg is n
   }
 }
 
+TEST_CASE("secretKeyRef args are read from the Secret's data, or from stringData in a file",
+          "[analysis][templating]") {
+  const nlohmann::json applied =
+      nlohmann::json::parse(R"({"kind": "Secret", "data": {"k": "aHVudGVyMg=="}})");
+  const nlohmann::json inFile =
+      nlohmann::json::parse(R"({"kind": "Secret", "stringData": {"url": "https://x"}})");
+  auto find = [&](const std::string& name) -> const nlohmann::json* {
+    if (name == "applied") return &applied;
+    if (name == "file") return &inFile;
+    return nullptr;
+  };
+  const std::vector<Argument> args = {{"a", std::string("1"), std::nullopt, std::nullopt},
+                                      {"token", std::nullopt, SecretKeyRef{"applied", "k"}, std::nullopt},
+                                      {"url", std::nullopt, SecretKeyRef{"file", "url"}, std::nullopt}};
+  auto read = readSecretArgs(args, find);
+  REQUIRE(read.ok());
+  CHECK(*read == SecretValues{{"token", "hunter2"}, {"url", "https://x"}});
+
+  auto noKey = readSecretArgs({{"t", std::nullopt, SecretKeyRef{"applied", "other"}, std::nullopt}}, find);
+  REQUIRE_FALSE(noKey.ok());
+  CHECK(noKey.error() == "arg \"t\": key \"other\" of Secret \"applied\" not found");
+  auto noSecret = readSecretArgs({{"t", std::nullopt, SecretKeyRef{"gone", "k"}, std::nullopt}}, find);
+  REQUIRE_FALSE(noSecret.ok());
+  CHECK(noSecret.error() == "arg \"t\": key \"k\" of Secret \"gone\" not found");
+}
+
 TEST_CASE("every string of a metric is templated", "[analysis][templating]") {
   Metric m;
   m.name = "m";

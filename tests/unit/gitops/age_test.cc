@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "tests/support/process.h"
 
 using sluice::gitops::ageDecrypt;
@@ -223,8 +223,8 @@ TEST_CASE("a decryption Secret's .agekey entries give its identities, other entr
   const std::string both = readAll(dir / "a.agekey") + readAll(dir / "b.agekey");
   const nlohmann::json secret = {{"metadata", {{"name", "sops-age"}, {"namespace", "flux-system"}}},
                                  {"data",
-                                  {{"team.agekey", sluice::kube::base64Encode(both)},
-                                   {"pgp.asc", sluice::kube::base64Encode("not age")}}},
+                                  {{"team.agekey", sluice::base64Encode(both)},
+                                   {"pgp.asc", sluice::base64Encode("not age")}}},
                                  {"stringData", {{"extra.agekey", "# one more\n" + a.identity + "\n"}}}};
   const auto ids = sluice::gitops::ageIdentitiesFromSecret(secret);
   REQUIRE(ids.ok());
@@ -237,7 +237,7 @@ TEST_CASE("a decryption Secret's .agekey entries give its identities, other entr
   for (const auto& row :
        {Row{{{"pgp.asc", "eA=="}}, "Secret flux-system/sops-age: no entry ending in .agekey"},
         Row{{{"k.agekey", "!!"}}, "Secret flux-system/sops-age: data.k.agekey: not valid base64"},
-        Row{{{"k.agekey", sluice::kube::base64Encode("oops " + a.identity)}},
+        Row{{{"k.agekey", sluice::base64Encode("oops " + a.identity)}},
             "Secret flux-system/sops-age: data.k.agekey: line 1 is not an age X25519 identity"}}) {
     const auto bad = sluice::gitops::ageIdentitiesFromSecret(
         {{"metadata", {{"name", "sops-age"}, {"namespace", "flux-system"}}}, {"data", row.data}});

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "kube/base64.h"
+#include "base/base64.h"
 
 using namespace sluice;
 using namespace sluice::gitops;
@@ -18,7 +18,7 @@ const std::string kKeyC =
     "qH9ltxpJQNWn06ZIBhsZ"
     "dt5MZ9FSndwGfvw9044pUcVO+kk=";
 
-std::string blob(const std::string& b64) { return *sluice::kube::base64Decode(b64); }
+std::string blob(const std::string& b64) { return *sluice::base64Decode(b64); }
 
 }  // namespace
 

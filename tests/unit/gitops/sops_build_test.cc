@@ -10,7 +10,7 @@
 
 #include "base/source.h"
 #include "gitops/age.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "tests/support/process.h"
 
 using sluice::gitops::SopsBuildDecryptor;
@@ -115,14 +115,14 @@ TEST_CASE("a Secret data entry that is a SOPS file is decrypted in place, base64
                                  {"kind", "Secret"},
                                  {"metadata", {{"name", "app-env"}, {"namespace", "default"}}},
                                  {"data",
-                                  {{"app.env", sluice::kube::base64Encode(buildFixture("app.sops.env"))},
-                                   {"plain", sluice::kube::base64Encode("not encrypted")}}}};
+                                  {{"app.env", sluice::base64Encode(buildFixture("app.sops.env"))},
+                                   {"plain", sluice::base64Encode("not encrypted")}}}};
   auto out = decryptorFor("first").decryptObject(secret.dump(), "Secret/default/app-env");
   INFO((out ? "" : out.error()));
   REQUIRE(out.ok());
   REQUIRE(out->has_value());
   const nlohmann::json obj = yamlObject(**out);
-  const auto env = sluice::kube::base64Decode(obj["data"]["app.env"].get<std::string>());
+  const auto env = sluice::base64Decode(obj["data"]["app.env"].get<std::string>());
   REQUIRE(env);
   CHECK_THAT(*env, Catch::Contains("DB_PASSWORD=dotenv-secret"));
   CHECK(env->find("sops_mac") == std::string::npos);

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "gitops/git_fetch.h"
-#include "kube/base64.h"
+#include "base/base64.h"
 #include "tests/support/tls_certs.h"
 
 using namespace sluice;
@@ -178,7 +178,7 @@ TEST_CASE("tls_verify: the Secret's ca.crt or caFile key carries the CAs and a b
   TestCa ca;
   TestCa older("Older CA");
   using nlohmann::json;
-  auto creds = credentialsFromSecret(json{{"data", {{"ca.crt", kube::base64Encode(ca.certPem())}}}});
+  auto creds = credentialsFromSecret(json{{"data", {{"ca.crt", sluice::base64Encode(ca.certPem())}}}});
   REQUIRE(creds.ok());
   CHECK(creds->caCert == ca.certPem());
   creds = credentialsFromSecret(json{{"stringData", {{"caFile", older.certPem()}}}});
@@ -188,7 +188,7 @@ TEST_CASE("tls_verify: the Secret's ca.crt or caFile key carries the CAs and a b
       credentialsFromSecret(json{{"stringData", {{"caFile", older.certPem()}, {"ca.crt", ca.certPem()}}}});
   REQUIRE(creds.ok());
   CHECK(creds->caCert == ca.certPem());
-  creds = credentialsFromSecret(json{{"data", {{"username", kube::base64Encode("flux")}}}});
+  creds = credentialsFromSecret(json{{"data", {{"username", sluice::base64Encode("flux")}}}});
   REQUIRE(creds.ok());
   CHECK(creds->caCert.empty());
 

@@ -90,6 +90,7 @@ Outcome simulateFiles(const Files& f) {
   if (!input) return out;
   SimOptions options;
   for (const auto& t : input->templates) options.templates.push_back(t.analysisTemplate);
+  options.clusterObjects = input->objects;
   auto r = simulate(input->rollouts.front(), input->scenario, options);
   REQUIRE(r);
   out.result = std::move(*r);
@@ -375,5 +376,53 @@ TEST_CASE("a web metric's answer may be scripted as the object its jsonPath give
     REQUIRE(o.result);
     CHECK(o.result->aborted);
     CHECK(onlyRun(*o.result).phase == "Failed");
+  }
+}
+
+namespace {
+
+const char* const kSecretTemplate = R"(apiVersion: sluice.dev/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: success-rate
+spec:
+  args:
+    - name: url
+      valueFrom:
+        secretKeyRef: {name: status-endpoint, key: url}
+  metrics:
+    - name: version
+      successCondition: result == 'ok'
+      provider:
+        web:
+          url: "{{args.url}}"
+)";
+
+const char* const kStatusSecret = R"(apiVersion: v1
+kind: Secret
+metadata:
+  name: status-endpoint
+stringData:
+  url: https://status.example/check
+)";
+
+}  // namespace
+
+TEST_CASE("a template's secretKeyRef args are read from the Secrets in the input files", "[sim][analysis]") {
+  const std::string scenario = "  metrics:\n    version:\n      - {at: 0s, value: ok}\n";
+  SECTION("the Secret given: the run measures and passes") {
+    const Outcome o = simulateManifests({kAnalysisRollout, kSecretTemplate, kStatusSecret}, scenario);
+    INFO(o.diagnostics);
+    REQUIRE(o.result);
+    CHECK(o.result->phase == "Healthy");
+    CHECK(onlyRun(*o.result).phase == "Successful");
+  }
+  SECTION("no Secret: the run ends in Error naming it, as on a cluster") {
+    const Outcome o = simulateManifests({kAnalysisRollout, kSecretTemplate}, scenario);
+    INFO(o.diagnostics);
+    REQUIRE(o.result);
+    const AnalysisRunRecord& run = onlyRun(*o.result);
+    CHECK(run.phase == "Error");
+    CHECK_THAT(run.message, Catch::Contains("key \"url\" of Secret \"status-endpoint\" not found"));
   }
 }

@@ -1,8 +1,8 @@
-#include "kube/base64.h"
+#include "base/base64.h"
 
 #include <openssl/evp.h>
 
-namespace sluice::kube {
+namespace sluice {
 
 std::string base64Encode(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
@@ -32,4 +32,4 @@ std::optional<std::string> base64Decode(std::string_view in) {
   return out;
 }
 
-}  // namespace sluice::kube
+}  // namespace sluice

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::kube {
+namespace sluice {
 
 // Encodes `in`. Pure, thread-safe.
 std::string base64Encode(std::string_view in);
@@ -15,4 +15,4 @@ std::string base64Encode(std::string_view in);
 // any bytes, NULs included. Pure, thread-safe.
 std::optional<std::string> base64Decode(std::string_view in);
 
-}  // namespace sluice::kube
+}  // namespace sluice
