@@ -295,7 +295,7 @@ void scaleReplicaSets(BlueGreenPass& p) {
 // stays.
 void scaleDownOldReplicaSets(BlueGreenPass& p) {
   const int delay = p.bg.scaleDownDelay();
-  std::vector<std::pair<const ReplicaSetView*, std::optional<Time>>> waiting;  // newest first, below
+  std::vector<std::pair<const ReplicaSetView*, Time>> waiting;
   for (const auto& rs : p.oldRSs) {
     if (rs.podTemplateHash == p.activeWanted) continue;
     if (rs.specReplicas == 0 && !rs.scaleDownDeadline) continue;
@@ -303,7 +303,7 @@ void scaleDownOldReplicaSets(BlueGreenPass& p) {
       if (p.now >= *rs.scaleDownDeadline) {
         scaleTo(p, rs, 0);
       } else {
-        waiting.emplace_back(&rs, rs.scaleDownDeadline);
+        waiting.emplace_back(&rs, *rs.scaleDownDeadline);
       }
     } else if (rs.name == p.previousStable && delay > 0) {
       waiting.emplace_back(&rs, p.now + Duration{delay});
@@ -311,20 +311,7 @@ void scaleDownOldReplicaSets(BlueGreenPass& p) {
       scaleTo(p, rs, 0);
     }
   }
-  std::sort(waiting.begin(), waiting.end(),
-            [](const auto& a, const auto& b) { return a.first->revision > b.first->revision; });
-  const size_t limit = p.bg.scaleDownDelayRevisionLimit
-                           ? static_cast<size_t>(*p.bg.scaleDownDelayRevisionLimit)
-                           : waiting.size();
-  for (size_t i = 0; i < waiting.size(); ++i) {
-    const auto& [rs, deadline] = waiting[i];
-    if (i >= limit) {
-      scaleTo(p, *rs, 0);
-      continue;
-    }
-    scaleTo(p, *rs, rs->specReplicas, deadline);
-    p.requeueIn(*deadline - p.now);
-  }
+  waitOutScaleDownDelays(p, std::move(waiting), p.bg.scaleDownDelayRevisionLimit);
 }
 
 // ---- Services --------------------------------------------------------------------------------------

@@ -463,27 +463,28 @@ void scaleReplicaSets(Pass& p) {
   scaleTo(p, *p.newRS, canary, deadline);
 }
 
-// Old ReplicaSets: with traffic routing an old stable waits out scaleDownDelaySeconds, anything else
-// goes at once; a basic canary drains them within maxUnavailable (§2.3, §2.8).
+// Old ReplicaSets: with traffic routing an old stable waits out scaleDownDelaySeconds (at most
+// scaleDownDelayRevisionLimit of them at once, the newest), anything else goes at once; a basic canary drains
+// them within maxUnavailable (§2.3, §2.8).
 void scaleDownOldReplicaSets(Pass& p) {
   if (p.trafficRouted()) {
+    std::vector<std::pair<const ReplicaSetView*, Time>> waiting;
     for (const auto& rs : p.oldRSs) {
       if (rs.specReplicas == 0 && !rs.scaleDownDeadline) continue;
       if (rs.scaleDownDeadline) {
         if (p.now >= *rs.scaleDownDeadline) {
           scaleTo(p, rs, 0);
         } else {
-          p.requeueIn(*rs.scaleDownDeadline - p.now);
+          waiting.emplace_back(&rs, *rs.scaleDownDeadline);
         }
       } else if (rs.name == p.previousStable && !p.spec.canary.dynamicStableScale &&
                  p.spec.canary.scaleDownDelay() > 0) {
-        const Duration delay{p.spec.canary.scaleDownDelay()};
-        scaleTo(p, rs, rs.specReplicas, p.now + delay);
-        p.requeueIn(delay);
+        waiting.emplace_back(&rs, p.now + Duration{p.spec.canary.scaleDownDelay()});
       } else {
         scaleTo(p, rs, 0);
       }
     }
+    waitOutScaleDownDelays(p, std::move(waiting), p.spec.canary.scaleDownDelayRevisionLimit);
     return;
   }
   const int totalAvailable = saturatedSum(p.observed.replicaSets, &ReplicaSetView::availableReplicas);

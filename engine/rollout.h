@@ -225,8 +225,9 @@ struct CanaryStrategy {
   IntOrPercent maxSurge{25, true};
   IntOrPercent maxUnavailable{25, true};
   bool dynamicStableScale = false;
-  std::optional<int> abortScaleDownDelaySeconds;  // default 30; 0 means never scale down
-  std::optional<int> scaleDownDelaySeconds;       // default 30
+  std::optional<int> abortScaleDownDelaySeconds;   // default 30; 0 means never scale down
+  std::optional<int> scaleDownDelayRevisionLimit;  // unset: every old stable waits out its delay
+  std::optional<int> scaleDownDelaySeconds;        // default 30
   std::optional<int> minPodsPerReplicaSet;
   std::optional<PodMetadata> canaryMetadata;
   std::optional<PodMetadata> stableMetadata;

@@ -493,6 +493,7 @@ void readCanary(ObjectReader& o, CanaryStrategy& c) {
   o.read("maxUnavailable", c.maxUnavailable, readIntOrPercent);
   o.read("dynamicStableScale", c.dynamicStableScale, readBool);
   o.read("abortScaleDownDelaySeconds", c.abortScaleDownDelaySeconds, readInt);
+  o.read("scaleDownDelayRevisionLimit", c.scaleDownDelayRevisionLimit, readInt);
   o.read("scaleDownDelaySeconds", c.scaleDownDelaySeconds, readInt);
   o.read("minPodsPerReplicaSet", c.minPodsPerReplicaSet, readInt);
   if (const json* t = o.get("replicaProgressThreshold")) {
@@ -501,9 +502,6 @@ void readCanary(ObjectReader& o, CanaryStrategy& c) {
   }
   o.rejectUnsupported("pingPong",
                       "pingPong services are not supported yet; use canaryService and stableService");
-  for (const char* field : {"scaleDownDelayRevisionLimit"}) {
-    o.ignoreUnsupported(field);
-  }
   readPodMetadataFields(o, {{"canaryMetadata", &c.canaryMetadata}, {"stableMetadata", &c.stableMetadata}});
   if (const json* a = o.get("antiAffinity"))
     readObject(o.reporter(), *a, o.path("antiAffinity"),

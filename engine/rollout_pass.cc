@@ -159,6 +159,22 @@ void scaleTo(PassBase& p, const ReplicaSetView& rs, int replicas, std::optional<
               " to " + std::to_string(replicas));
 }
 
+void waitOutScaleDownDelays(PassBase& p, std::vector<std::pair<const ReplicaSetView*, Time>> waiting,
+                            std::optional<int> limit) {
+  std::sort(waiting.begin(), waiting.end(),
+            [](const auto& a, const auto& b) { return a.first->revision > b.first->revision; });
+  const size_t kept = limit ? static_cast<size_t>(std::max(*limit, 0)) : waiting.size();
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    const auto& [rs, deadline] = waiting[i];
+    if (i >= kept) {
+      scaleTo(p, *rs, 0);
+      continue;
+    }
+    scaleTo(p, *rs, rs->specReplicas, deadline);
+    p.requeueIn(deadline - p.now);
+  }
+}
+
 namespace {
 
 // The ephemeral metadata the new ReplicaSet's pods carry: the stable role's once it is stable.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/canary.h"
@@ -89,6 +90,10 @@ void sumReplicaCounts(PassBase& p);
 // event when the size changes.
 void scaleTo(PassBase& p, const ReplicaSetView& rs, int replicas,
              std::optional<Time> deadline = std::nullopt);
+// Old ReplicaSets waiting out a scale-down delay, each with the deadline it waits for: at most `limit`
+// of them (the newest revisions; unset: all) keep their pods until then, the rest scale to 0 now.
+void waitOutScaleDownDelays(PassBase& p, std::vector<std::pair<const ReplicaSetView*, Time>> waiting,
+                            std::optional<int> limit);
 // Creates the ReplicaSet of the current template with `replicas` pods, with the ephemeral metadata of its
 // role and the strategy's antiAffinity to the stable pods; it becomes p.newRS.
 void createNewReplicaSet(PassBase& p, int replicas);

@@ -324,6 +324,7 @@ class RuleChecker {
     };
     for (const Field& f : {Field{"scaleDownDelaySeconds", canary_.scaleDownDelaySeconds, 0},
                            Field{"abortScaleDownDelaySeconds", canary_.abortScaleDownDelaySeconds, 0},
+                           Field{"scaleDownDelayRevisionLimit", canary_.scaleDownDelayRevisionLimit, 0},
                            Field{"minPodsPerReplicaSet", canary_.minPodsPerReplicaSet, 1}}) {
       if (!f.value) continue;
       if (!routed()) error(canaryPath(f.name), "is allowed only with trafficRouting");

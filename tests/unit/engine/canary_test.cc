@@ -178,6 +178,38 @@ TEST_CASE("traffic-routed canary moves weights only once the canary pods are up"
   CHECK_FALSE(w.last.requeueAfter.has_value());
 }
 
+TEST_CASE("canary scaleDownDelayRevisionLimit bounds the old stables left waiting out their delay",
+          "[engine][canary][traffic]") {
+  struct Row {
+    const char* rule;
+    std::optional<int> limit;
+    std::vector<int> oldSizes;  // revisions 1 and 2 right after revision 3 is promoted
+  };
+  const Row rows[] = {{"without a limit every old stable waits out its delay", std::nullopt, {4, 4}},
+                      {"a limit of 1 keeps only the newest old stable up", 1, {0, 4}},
+                      {"a limit of 0 scales old stables down at once", 0, {0, 0}}};
+  for (const Row& row : rows) {
+    SECTION(row.rule) {
+      Rollout r = RolloutBuilder().replicas(4).nginx().setWeight(50).build();
+      r.spec.canary.scaleDownDelaySeconds = 600;
+      r.spec.canary.scaleDownDelayRevisionLimit = row.limit;
+      FakeWorld w = deployed(r);
+      const std::string first = hashOf(w);
+      w.newImage("web:2");
+      const std::string second = hashOf(w);
+      w.settle();
+      REQUIRE(w.rollout.status.stableRS == second);
+      w.newImage("web:3");
+      w.settle();
+      REQUIRE(w.rollout.status.stableRS == hashOf(w));
+      CHECK(std::vector<int>{w.specReplicasOf(first), w.specReplicasOf(second)} == row.oldSizes);
+      // Those left up still go when their delay is over.
+      w.runFor(Duration{600});
+      CHECK(std::vector<int>{w.specReplicasOf(first), w.specReplicasOf(second)} == std::vector<int>{0, 0});
+    }
+  }
+}
+
 TEST_CASE("setCanaryScale sizes the canary apart from its weight until matchTrafficWeight",
           "[engine][canary][traffic]") {
   FakeWorld w = deployed(RolloutBuilder()

@@ -463,9 +463,9 @@ TEST_CASE("unknown fields are warnings with their full path", "[engine][rollout_
                   "hosts: [x]}}"),
        "spec.strategy.canary.trafficRouting.istio.virtualService.hosts", "unknown field", 18,
        Severity::Warning},
-      {"an Argo field Sluice ignores", withCanary("scaleDownDelayRevisionLimit: 2"),
-       "spec.strategy.canary.scaleDownDelayRevisionLimit", "not supported by sluice yet and is ignored", 15,
-       Severity::Warning},
+      {"scaleDownDelayRevisionLimit needs traffic routing, as Argo's validation says",
+       withCanary("scaleDownDelayRevisionLimit: 2"), "spec.strategy.canary.scaleDownDelayRevisionLimit",
+       "is allowed only with trafficRouting", 15, Severity::Error},
   };
   for (const auto& row : rows) checkDiagnosticCase(row);
 }
