@@ -142,6 +142,13 @@ bool routesThrough(const json& rollout, const std::string& kind, const std::stri
     return obj.is_object() && obj.contains(key) && (*obj.find(key)) == name;
   };
   if (kind == "Ingress") {
+    const json alb = routing.value("alb", json());
+    if (alb.is_object()) {
+      if (named(alb, "ingress")) return true;
+      for (const auto& s : alb.value("ingresses", json::array()))
+        if (s == name) return true;
+      return false;
+    }
     const json nginx = routing.value("nginx", json());
     if (!nginx.is_object()) return false;
     if (named(nginx, "stableIngress")) return true;

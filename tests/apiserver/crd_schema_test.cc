@@ -186,10 +186,8 @@ const std::string kRefused =
 
 std::vector<Exception> loaderOnly() {
   std::vector<Exception> out = {
-      {"Rollout", "spec.strategy.canary.pingPong", kRefused},
+      {"Rollout", "spec.strategy.canary.trafficRouting.appMesh", kRefused},
   };
-  for (const char* router : {"alb", "appMesh"})
-    out.push_back({"Rollout", std::string("spec.strategy.canary.trafficRouting.") + router, kRefused});
   for (const char* kind : {"AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun"}) {
     const std::string provider = "spec.metrics[].provider";
     for (const char* name : {"datadog", "newRelic", "wavefront", "kayenta", "cloudWatch", "graphite",
