@@ -187,6 +187,15 @@ struct AlbTrafficRouting {
   std::optional<AlbStickiness> stickinessConfig;
 };
 
+// AWS App Mesh: the routes of the VirtualRouter behind the user's VirtualService (appmesh.k8s.aws/v1beta2)
+// weight the canary and stable VirtualNodes, whose podSelectors select the revisions.
+struct AppMeshTrafficRouting {
+  std::string virtualService;
+  std::vector<std::string> routes;  // empty: every route of the VirtualRouter
+  std::string canaryVirtualNode;
+  std::string stableVirtualNode;
+};
+
 struct TrafficRouting {
   std::optional<NginxTrafficRouting> nginx;
   std::optional<IstioTrafficRouting> istio;
@@ -195,6 +204,7 @@ struct TrafficRouting {
   std::optional<AmbassadorTrafficRouting> ambassador;
   std::optional<ApisixTrafficRouting> apisix;
   std::optional<AlbTrafficRouting> alb;
+  std::optional<AppMeshTrafficRouting> appMesh;
   std::map<std::string, nlohmann::json> plugins;  // e.g. "argoproj-labs/gatewayAPI"
   std::vector<std::string> managedRoutes;
   std::optional<int> maxTrafficWeight;

@@ -336,6 +336,33 @@ void readAlb(ObjectReader& o, AlbTrafficRouting& alb) {
   }
 }
 
+void readAppMesh(ObjectReader& o, AppMeshTrafficRouting& mesh) {
+  Reporter& r = o.reporter();
+  if (const json* vs = o.get("virtualService")) {
+    readObject(r, *vs, o.path("virtualService"), [&](ObjectReader& vo) {
+      vo.readRequired("name", mesh.virtualService);
+      vo.read("routes", mesh.routes, readStringList);
+    });
+  } else {
+    r.error(o.path("virtualService"), "is required");
+  }
+  if (const json* group = o.get("virtualNodeGroup")) {
+    readObject(r, *group, o.path("virtualNodeGroup"), [&](ObjectReader& go) {
+      for (auto [field, target] : {std::pair{"canaryVirtualNodeRef", &mesh.canaryVirtualNode},
+                                   std::pair{"stableVirtualNodeRef", &mesh.stableVirtualNode}}) {
+        if (const json* ref = go.get(field)) {
+          auto* out = target;
+          readObject(r, *ref, go.path(field), [&](ObjectReader& ro) { ro.readRequired("name", *out); });
+        } else {
+          r.error(go.path(field), "is required");
+        }
+      }
+    });
+  } else {
+    r.error(o.path("virtualNodeGroup"), "is required");
+  }
+}
+
 std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, const std::string& path) {
   TrafficRouting tr;
   const bool isObject = readObject(r, v, path, [&](ObjectReader& o) {
@@ -388,6 +415,11 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
         tr.apisix = apisix;
       }
     }
+    if (const json* m = o.get("appMesh")) {
+      AppMeshTrafficRouting mesh;
+      if (readObject(r, *m, o.path("appMesh"), [&](ObjectReader& mo) { readAppMesh(mo, mesh); }))
+        tr.appMesh = mesh;
+    }
     if (const json* a = o.get("alb")) {
       AlbTrafficRouting alb;
       if (readObject(r, *a, o.path("alb"), [&](ObjectReader& ao) { readAlb(ao, alb); })) tr.alb = alb;
@@ -408,9 +440,6 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
       });
     }
     o.read("maxTrafficWeight", tr.maxTrafficWeight, readInt);
-    o.rejectUnsupported("appMesh",
-                        "the appMesh traffic router is not supported yet; use nginx, istio, smi, traefik, "
-                        "ambassador, apisix, alb or a plugin");
   });
   if (!isObject) return std::nullopt;
   return tr;

@@ -235,25 +235,27 @@ class RuleChecker {
     const TrafficRouting& tr = *canary_.trafficRouting;
     const std::string path = canaryPath("trafficRouting");
     if (!tr.nginx && !tr.istio && !tr.smi && !tr.traefik && !tr.ambassador && !tr.apisix && !tr.alb &&
-        tr.plugins.empty()) {
+        !tr.appMesh && tr.plugins.empty()) {
       error(path,
-            "must name a traffic router (nginx, istio, smi, traefik, ambassador, apisix, alb or plugins)");
+            "must name a traffic router (nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh or "
+            "plugins)");
     }
     if (tr.alb) checkAlb(*tr.alb, childPath(path, "alb"));
     for (const auto& [plugin, config] : tr.plugins) {
       if (plugin == kGatewayApiRouterPlugin) continue;
-      error(childPath(childPath(path, "plugins"), plugin),
-            "the router plugin \"" + plugin +
-                "\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in routers are "
-                "nginx, istio, smi, traefik, ambassador, apisix, alb and the Gateway API (plugins[\"" +
-                kGatewayApiRouterPlugin + "\"])");
+      error(
+          childPath(childPath(path, "plugins"), plugin),
+          "the router plugin \"" + plugin +
+              "\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in routers are "
+              "nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the Gateway API (plugins[\"" +
+              kGatewayApiRouterPlugin + "\"])");
     }
     if (tr.maxTrafficWeight) {
       const std::string mtw = childPath(path, "maxTrafficWeight");
       if (*tr.maxTrafficWeight <= 0) {
         error(mtw, "must be greater than 0, got " + std::to_string(*tr.maxTrafficWeight));
       }
-      if (tr.istio || tr.smi || tr.traefik || tr.ambassador || tr.apisix || tr.alb)
+      if (tr.istio || tr.smi || tr.traefik || tr.ambassador || tr.apisix || tr.alb || tr.appMesh)
         error(mtw, "is supported only with nginx or plugins");
     }
     if (tr.nginx) {
@@ -337,6 +339,7 @@ class RuleChecker {
                            : tr.traefik    ? "traefik"
                            : tr.ambassador ? "ambassador"
                            : tr.alb        ? "alb"
+                           : tr.appMesh    ? "appMesh"
                                            : "apisix";
       error(path, "needs the istio router or a plugin; " + kind + " is not supported by " + router);
     }

@@ -7,6 +7,7 @@
 #include "traffic/alb.h"
 #include "traffic/ambassador.h"
 #include "traffic/apisix.h"
+#include "traffic/appmesh.h"
 #include "traffic/gateway_api.h"
 #include "traffic/istio.h"
 #include "traffic/nginx.h"
@@ -22,7 +23,8 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
       static_cast<int>(routing->nginx.has_value()) + static_cast<int>(routing->istio.has_value()) +
       static_cast<int>(routing->smi.has_value()) + static_cast<int>(routing->traefik.has_value()) +
       static_cast<int>(routing->ambassador.has_value()) + static_cast<int>(routing->apisix.has_value()) +
-      static_cast<int>(routing->alb.has_value()) + static_cast<int>(!routing->plugins.empty());
+      static_cast<int>(routing->alb.has_value()) + static_cast<int>(routing->appMesh.has_value()) +
+      static_cast<int>(!routing->plugins.empty());
   if (routers > 1) {
     std::string which = routing->istio        ? "istio with others"
                         : routing->nginx      ? "nginx with others"
@@ -30,11 +32,12 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
                         : routing->traefik    ? "traefik with others"
                         : routing->ambassador ? "ambassador with others"
                         : routing->apisix     ? "apisix with others"
-                                              : "alb with a plugin";
+                        : routing->alb        ? "alb with others"
+                                              : "appMesh with a plugin";
     return Error{
         "traffic routing with " + which +
         " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx, istio, smi, "
-        "traefik, ambassador, apisix, alb and the plugin " +
+        "traefik, ambassador, apisix, alb, appMesh and the plugin " +
         kGatewayApiPlugin + ", one at a time"};
   }
   if (routing->nginx) return std::unique_ptr<Router>(std::make_unique<NginxRouter>(rollout));
@@ -46,10 +49,11 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
   if (routing->ambassador) return std::unique_ptr<Router>(std::make_unique<AmbassadorRouter>(rollout));
   if (routing->apisix) return std::unique_ptr<Router>(std::make_unique<ApisixRouter>(rollout));
   if (routing->alb) return std::unique_ptr<Router>(std::make_unique<AlbRouter>(rollout));
+  if (routing->appMesh) return std::unique_ptr<Router>(std::make_unique<AppMeshRouter>(rollout));
   if (routing->plugins.empty())
     return Error{
         "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi, traefik, "
-        "ambassador, apisix, alb or plugins)"};
+        "ambassador, apisix, alb, appMesh or plugins)"};
   auto config = parseGatewayApiConfig(rollout, routing->plugins.begin()->second);
   if (!config) return Error{config.error()};
   return std::unique_ptr<Router>(std::make_unique<GatewayApiRouter>(rollout, std::move(*config)));

@@ -60,7 +60,8 @@ std::string albTargetGroups(ControllerEnv& env, const std::string& action) {
                                .value("alb.ingress.kubernetes.io/actions." + action, "");
   if (text.empty()) return "";
   std::string out;
-  for (const auto& tg : json::parse(text)["ForwardConfig"]["TargetGroups"]) {
+  const json forward = json::parse(text);
+  for (const auto& tg : forward["ForwardConfig"]["TargetGroups"]) {
     if (!out.empty()) out += " ";
     out += tg["ServiceName"].get<std::string>() + "=" + std::to_string(tg["Weight"].get<int>());
     CHECK(tg["ServicePort"] == "80");

@@ -354,7 +354,8 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
        "spec.strategy.canary.trafficRouting.plugins[\"example.com/mesh\"]",
        "the router plugin \"example.com/mesh\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: "
        "its "
-       "built-in routers are nginx, istio, smi, traefik, ambassador, apisix, alb and the Gateway API",
+       "built-in routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the Gateway "
+       "API",
        18},
       {"a step sets exactly one action", withCanary("steps:\n- setWeight: 10\n  pause: {}"),
        "spec.strategy.canary.steps[0]", "exactly one action, got pause and setWeight", 16},
@@ -411,9 +412,10 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
       {"an apisix route needs its name",
        withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  apisix: {route: {rules: [a]}}"),
        "spec.strategy.canary.trafficRouting.apisix.route.name", "is required", 18},
-      {"an unsupported router",
-       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  appMesh: {}"),
-       "spec.strategy.canary.trafficRouting.appMesh", "the appMesh traffic router is not supported yet", 18},
+      {"appMesh needs its VirtualNodes",
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n  appMesh: {virtualService: {name: vs}}"),
+       "spec.strategy.canary.trafficRouting.appMesh.virtualNodeGroup", "is required", 18},
       {"alb takes ingress or ingresses, not both",
        withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n"
                   "  alb: {ingress: x, ingresses: [y], servicePort: 80}"),

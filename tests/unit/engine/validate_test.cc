@@ -170,6 +170,13 @@ TEST_CASE("each validation rule is reported at its field and line", "[engine][va
            steps + "- setHeaderRoute: {name: hr, match: [{headerName: x, headerValue: {prefix: a}}]}"),
        "spec.strategy.canary.steps[0].setHeaderRoute.match[0].headerValue",
        "alb matches header values exactly: prefix is not supported", 21},
+      {"appMesh cannot set header routes",
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n"
+           "  appMesh: {virtualService: {name: vs}, virtualNodeGroup: {canaryVirtualNodeRef: {name: c}, "
+           "stableVirtualNodeRef: {name: s}}}\n  managedRoutes: [{name: hr}, {name: mr}]\n" +
+           steps + "- setHeaderRoute: {name: hr}"),
+       "spec.strategy.canary.steps[0].setHeaderRoute", "not supported by appMesh", 21},
       {"pingPong needs the alb router",
        withCanary("pingPong: {pingService: ping, pongService: pong}\ncanaryService: c\nstableService: s\n"
                   "trafficRouting:\n  nginx: {stableIngress: i}"),
