@@ -1,6 +1,8 @@
-// trafficRouting.alb end to end on the embedded API server (no AWS Load Balancer Controller): the user's
-// Ingress carries each step's weights in the forward action annotation the AWS controller reads, and with
-// canary.pingPong the ping and pong Services swap roles at each promotion.
+// trafficRouting.alb and .appMesh end to end on the embedded API server (no AWS controller; App Mesh's kinds
+// from the CRD fixture tests/data/mesh-crds/appmesh.yaml): the user's Ingress carries each step's weights in
+// the forward action the AWS Load Balancer Controller reads, with canary.pingPong the ping and pong Services
+// swap roles at each promotion, and the user's VirtualRouter weights the VirtualNodes, which select the
+// revisions.
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -156,4 +158,77 @@ TEST_CASE(
   CHECK(groups() == "web-ping=20 web-pong=80");
   CHECK(selectedHash(env, "web-pong") == v2);
   CHECK(selectedHash(env, "web-ping") != v2);
+}
+
+TEST_CASE(
+    "trafficRouting.appMesh on App Mesh's CRDs as fixtures (no App Mesh): the VirtualRouter behind the "
+    "VirtualService carries each step's weights and the VirtualNodes select the revisions",
+    "[controller][e2e][traffic][appmesh]") {
+  const kube::ResourceRef routers{"appmesh.k8s.aws", "v1beta2", "virtualrouters", true, "VirtualRouter"};
+  const kube::ResourceRef nodes{"appmesh.k8s.aws", "v1beta2", "virtualnodes", true, "VirtualNode"};
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds(
+      "appmesh.yaml",
+      "virtualservices.appmesh.k8s.aws,virtualrouters.appmesh.k8s.aws,virtualnodes.appmesh.k8s.aws");
+  env.startController();
+  applyAlbServices(env.cluster, {"web-stable", "web-canary"});
+  env.cluster.apply("vs.json",
+                    json::parse(R"({"apiVersion": "appmesh.k8s.aws/v1beta2", "kind": "VirtualService",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"awsName": "web.default.svc.cluster.local",
+             "provider": {"virtualRouter": {"virtualRouterRef": {"name": "web-router"}}}}})"));
+  env.cluster.apply("vr.json",
+                    json::parse(R"({"apiVersion": "appmesh.k8s.aws/v1beta2", "kind": "VirtualRouter",
+    "metadata": {"name": "web-router", "namespace": "default"},
+    "spec": {"listeners": [{"portMapping": {"port": 80, "protocol": "http"}}], "routes": [
+      {"name": "primary", "httpRoute": {"match": {"prefix": "/"}, "action": {"weightedTargets": [
+        {"virtualNodeRef": {"name": "web-canary-vn"}, "weight": 0},
+        {"virtualNodeRef": {"name": "web-stable-vn"}, "weight": 100}]}}}]}})"));
+  for (const char* node : {"web-canary-vn", "web-stable-vn"}) {
+    env.cluster.apply(std::string(node) + ".json",
+                      json::parse(R"({"apiVersion": "appmesh.k8s.aws/v1beta2", "kind": "VirtualNode",
+      "metadata": {"name": ")" + std::string(node) +
+                                  R"(", "namespace": "default"},
+      "spec": {"podSelector": {"matchLabels": {"app": "web"}}}})"));
+  }
+  auto meshRollout = [](const std::string& image) {
+    json r = albRollout(image, false);
+    r["spec"]["strategy"]["canary"]["trafficRouting"] = json::parse(R"({"appMesh": {
+      "virtualService": {"name": "web", "routes": ["primary"]},
+      "virtualNodeGroup": {"canaryVirtualNodeRef": {"name": "web-canary-vn"},
+                           "stableVirtualNodeRef": {"name": "web-stable-vn"}}}})");
+    return r;
+  };
+  auto weights = [&] {
+    auto got = env.client->get(routers, "default", "web-router");
+    REQUIRE(got.ok());
+    std::string out;
+    for (const auto& t : (*got)["spec"]["routes"][0]["httpRoute"]["action"]["weightedTargets"])
+      out += (out.empty() ? "" : " ") + t["virtualNodeRef"]["name"].get<std::string>() + "=" +
+             std::to_string(t["weight"].get<int>());
+    return out;
+  };
+  auto selected = [&](const std::string& node) {
+    auto got = env.client->get(nodes, "default", node);
+    REQUIRE(got.ok());
+    return (*got)["spec"]["podSelector"]["matchLabels"].value("sluice.dev/pod-template-hash", std::string());
+  };
+  env.cluster.apply("v1.json", meshRollout("registry.example/web:v1"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  const std::string v1 = env.rollout("web")["status"].value("stableRS", "");
+  CHECK(albSettleTo([&] { return selected("web-stable-vn"); }, v1) == v1);
+  env.cluster.apply("v2.json", meshRollout("registry.example/web:v2"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  CHECK(weights() == "web-canary-vn=20 web-stable-vn=80");
+  const std::string v2 = env.rollout("web")["status"].value("currentPodHash", "");
+  CHECK(selected("web-canary-vn") == v2);
+  CHECK(selected("web-stable-vn") == v1);
+  REQUIRE(env.cluster.plugin("promote web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 3; }));
+  CHECK(weights() == "web-canary-vn=50 web-stable-vn=50");
+  REQUIRE(env.cluster.plugin("promote web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  CHECK(albSettleTo(weights, "web-canary-vn=0 web-stable-vn=100") == "web-canary-vn=0 web-stable-vn=100");
+  CHECK(selected("web-stable-vn") == v2);
+  CHECK(selected("web-canary-vn") == "canary-hash");
 }
