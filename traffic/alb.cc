@@ -130,6 +130,11 @@ void sortPaths(json& rules, const std::vector<std::string>& managedRoutes) {
   });
 }
 
+Error noActionRule(const std::string& ingress, const std::string& action) {
+  return Error{"Ingress `" + ingress + "` has no rule whose backend is the service `" + action +
+               "` (the action Sluice annotates: its port name must be use-annotation)"};
+}
+
 }  // namespace
 
 std::string albActionAnnotation(const engine::AlbTrafficRouting& alb, const std::string& name) {
@@ -206,8 +211,7 @@ Result<Writes> AlbRouter::setWeight(const ObjectLookup& get, const engine::SetTr
     auto live = ingress(get, name);
     if (!live) return Error{live.error()};
     if (!hasRuleWithService(jsonAt(*live, "/spec/rules", json::array()), action))
-      return Error{"Ingress `" + name + "` has no rule whose backend is the service `" + action +
-                   "` (the action Sluice annotates: its port name must be use-annotation)"};
+      return noActionRule(name, action);
     json patch = managedFieldsPatch(*live, json::object(), annotations);
     if (!patch.empty()) writes.push_back({ObjectWrite::Op::MergePatch, kIngress, name, std::move(patch)});
   }

@@ -26,36 +26,50 @@ struct WeightedRoute {
   json* targets;
 };
 
+// A route of the VirtualRouter (spec.routes[<index>]) without weighted targets to set: without a route type
+// (`type` null) or with one whose action has none.
+Error unusableRoute(const std::string& routerName, size_t index, const char* type) {
+  const std::string path = "spec.routes[" + std::to_string(index) + "]";
+  if (!type)
+    return Error{"VirtualRouter `" + routerName + "`: " + path +
+                 " has no httpRoute, tcpRoute, http2Route or grpcRoute to weight"};
+  return Error{"VirtualRouter `" + routerName + "`: " + path + "." + type +
+               ".action.weightedTargets is missing or not a list"};
+}
+
+// "VirtualRouter `<name>`<what>".
+Error routerError(const std::string& routerName, const std::string& what) {
+  return Error{"VirtualRouter `" + routerName + "`" + what};
+}
+
 Result<std::vector<WeightedRoute>> weightedRoutes(const engine::AppMeshTrafficRouting& mesh,
                                                   const std::string& routerName, json& routes) {
-  const std::string where = "VirtualRouter `" + routerName + "`";
-  if (!routes.is_array() || routes.empty()) return Error{where + " has no spec.routes"};
+  if (!routes.is_array() || routes.empty()) return routerError(routerName, " has no spec.routes");
   std::vector<WeightedRoute> out;
   for (size_t i = 0; i < routes.size(); ++i) {
     json& route = routes[i];
     const std::string name = stringAt(route, "/name");
     if (!mesh.routes.empty() && std::find(mesh.routes.begin(), mesh.routes.end(), name) == mesh.routes.end())
       continue;
-    const std::string path = "spec.routes[" + std::to_string(i) + "]";
     json* targets = nullptr;
+    const char* found = nullptr;
     for (const char* type : kRouteTypes) {
       if (!route.is_object() || !route.contains(type)) continue;
+      found = type;
       json& action = route[type]["action"];
       if (action.is_object() && action.contains("weightedTargets") && action["weightedTargets"].is_array())
         targets = &action["weightedTargets"];
-      if (!targets)
-        return Error{where + ": " + path + "." + type + ".action.weightedTargets is missing or not a list"};
       break;
     }
-    if (!targets)
-      return Error{where + ": " + path + " has no httpRoute, tcpRoute, http2Route or grpcRoute to weight"};
+    if (!targets) return unusableRoute(routerName, i, found);
     out.push_back({name, targets});
   }
-  for (const auto& wanted : mesh.routes) {
-    if (std::none_of(out.begin(), out.end(), [&](const WeightedRoute& r) { return r.name == wanted; }))
-      return Error{where + " has no route named `" + wanted +
-                   "` (trafficRouting.appMesh.virtualService.routes)"};
-  }
+  const auto missing = std::find_if(mesh.routes.begin(), mesh.routes.end(), [&](const std::string& wanted) {
+    return std::none_of(out.begin(), out.end(), [&](const WeightedRoute& r) { return r.name == wanted; });
+  });
+  if (missing != mesh.routes.end())
+    return routerError(
+        routerName, " has no route named `" + *missing + "` (trafficRouting.appMesh.virtualService.routes)");
   return out;
 }
 
