@@ -587,22 +587,30 @@ void reconcileTraffic(Pass& p) {
 }
 
 void reconcileServices(Pass& p) {
-  auto point = [&](const std::string& service, const std::string& hash, bool isCanary) {
+  // `routed`: the Service carries the router's weights (its role's), so it moves only while they send it
+  // nothing.
+  auto point = [&](const std::string& service, const std::string& hash, bool isCanary, bool routed = true) {
     if (service.empty()) return;
     const std::string selected = selectedBy(p, service);
     if (selected == hash) return;
-    if (!selected.empty() && !serviceQuiet(p, isCanary)) return;  // after the weights move off it
+    if (routed && !selected.empty() && !serviceQuiet(p, isCanary)) return;  // after the weights move off it
     p.actions.push_back(serviceSelector(p, service, hash));
   };
   // The canary Service moves to the new pods once one of them is available, as Argo's does: a header route
   // or a person calling the canary Service directly then never reaches a revision with no pod to answer.
+  // With pingPong, canaryService and stableService set beside it are not routed and follow the revisions
+  // as without traffic routing (Argo points them too).
+  const bool pingPong = p.spec.canary.pingPong.has_value();
   const std::string& canaryService = canaryRoleService(p.spec.canary, p.status);
   if (p.status.abort) {
     point(canaryService, p.status.stableRS, true);
+    if (pingPong) point(p.spec.canary.canaryService, p.status.stableRS, true, false);
   } else if (p.newAvailable() > 0) {
     point(canaryService, p.newHash, true);
+    if (pingPong) point(p.spec.canary.canaryService, p.newHash, true, false);
   }
   point(stableRoleService(p.spec.canary, p.status), p.status.stableRS, false);
+  if (pingPong) point(p.spec.canary.stableService, p.status.stableRS, false, false);
 }
 
 // ---- status ----------------------------------------------------------------------------------------

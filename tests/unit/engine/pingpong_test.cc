@@ -156,6 +156,29 @@ TEST_CASE("pingPong aborted keeps the stable Service and its role", "[engine][pi
   CHECK(set.back() == "web-pong=0/web-ping=100");
 }
 
+TEST_CASE("pingPong leaves canaryService and stableService set beside it following the revisions",
+          "[engine][pingpong]") {
+  Rollout r = pingPongRollout();
+  r.spec.canary.canaryService = "web-canary";
+  r.spec.canary.stableService = "web-stable";
+  FakeWorld w(r);
+  w.settle();
+  const std::string v1 = podTemplateHash(w.rollout.spec.podTemplate);
+  CHECK(w.observed.serviceSelectors["web-stable"] == v1);
+  w.newImage("web:2");
+  w.settle();
+  const std::string v2 = podTemplateHash(w.rollout.spec.podTemplate);
+  REQUIRE(w.rollout.status.currentStepIndex == 1);
+  CHECK(w.observed.serviceSelectors["web-canary"] == v2);
+  CHECK(w.observed.serviceSelectors["web-stable"] == v1);
+  // The weights go to the ping-pong Services alone.
+  for (const auto& set : weightsSet(w)) CHECK(set.find("web-canary") == std::string::npos);
+  w.steer(promoteFullPatch(w.rollout));
+  w.runFor(Duration{60});
+  REQUIRE(w.rollout.status.phase == "Healthy");
+  CHECK(w.observed.serviceSelectors["web-stable"] == v2);
+}
+
 TEST_CASE("status.canary.stablePingPong is read and written as Argo Rollouts names it",
           "[engine][pingpong]") {
   RolloutStatus status;
