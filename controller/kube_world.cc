@@ -156,6 +156,8 @@ KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
       rollout_(rollout),
       canaryService_(str(rollout, "/spec/strategy/canary/canaryService")),
       stableService_(str(rollout, "/spec/strategy/canary/stableService")),
+      pingService_(str(rollout, "/spec/strategy/canary/pingPong/pingService")),
+      pongService_(str(rollout, "/spec/strategy/canary/pingPong/pongService")),
       activeService_(str(rollout, "/spec/strategy/blueGreen/activeService")),
       previewService_(str(rollout, "/spec/strategy/blueGreen/previewService")) {}
 
@@ -186,7 +188,8 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
   for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
     if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
   }
-  for (const std::string* service : {&canaryService_, &stableService_, &activeService_, &previewService_}) {
+  for (const std::string* service :
+       {&canaryService_, &stableService_, &pingService_, &pongService_, &activeService_, &previewService_}) {
     if (service->empty()) continue;
     const std::string key = ns_ + "/" + *service;
     const auto obj = cluster_.serviceWrites->view(key, cluster_.services->get(key));

@@ -98,6 +98,7 @@ class KubeWorld final : public shell::World {
   std::string name_, ns_, uid_;
   nlohmann::json rollout_;                              // for events (involvedObject)
   std::string canaryService_, stableService_;           // a canary's Services
+  std::string pingService_, pongService_;               // its pingPong Services
   std::string activeService_, previewService_;          // a blue-green's
   std::optional<analysis::AnalysisTemplate> template_;  // the last findTemplate answer
   // By ReplicaSet name: its pods created before restartAt and not being deleted, oldest first, as the

@@ -159,8 +159,8 @@ struct RolloutGroup::Impl {
     };
     jobs.addHandlers(
         {jobChanged, [jobChanged](const json&, const json& obj) { jobChanged(obj); }, jobChanged});
-    // A Service wakes the Rollouts of its namespace that name it: a canary's canaryService or
-    // stableService, a blue-green's activeService or previewService.
+    // A Service wakes the Rollouts of its namespace that name it: a canary's canaryService, stableService
+    // or pingPong Services, a blue-green's activeService or previewService.
     auto serviceChanged = [this](const json& obj) {
       const std::string ns = obj["metadata"].value("namespace", "");
       const std::string name = obj["metadata"].value("name", "");
@@ -169,7 +169,9 @@ struct RolloutGroup::Impl {
         const json blueGreen = r.value(json::json_pointer("/spec/strategy/blueGreen"), json::object());
         const bool names =
             (canary.is_object() &&
-             (canary.value("canaryService", "") == name || canary.value("stableService", "") == name)) ||
+             (canary.value("canaryService", "") == name || canary.value("stableService", "") == name ||
+              canary.value(json::json_pointer("/pingPong/pingService"), "") == name ||
+              canary.value(json::json_pointer("/pingPong/pongService"), "") == name)) ||
             (blueGreen.is_object() &&
              (blueGreen.value("activeService", "") == name || blueGreen.value("previewService", "") == name));
         if (names) rolloutQueue.add(kube::objectKey(r));

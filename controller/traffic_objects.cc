@@ -5,6 +5,7 @@
 
 #include "traffic/ambassador.h"
 #include "traffic/apisix.h"
+#include "traffic/appmesh.h"
 
 namespace sluice::controller {
 
@@ -23,6 +24,8 @@ struct Kind {
 // channel since Gateway API 1.0. Traefik's TraefikService at v1alpha1 in the group of --traefik-api-group
 // (which replaces the default here). Ambassador's Mapping at the version of --ambassador-api-version.
 // APISIX's ApisixRoute at apisix.apache.org/v2, Argo Rollouts' default, served since APISIX Ingress 1.3.
+// App Mesh's VirtualService (cached under its own key: Istio's kind has its name), VirtualRouter and
+// VirtualNode at appmesh.k8s.aws/v1beta2, the version Argo Rollouts works with.
 const std::map<std::string, Kind>& kinds() {
   static const std::map<std::string, Kind> k = {
       {"Mapping", {{"getambassador.io", "v2", "mappings", true, "Mapping"}, false}},
@@ -34,6 +37,10 @@ const std::map<std::string, Kind>& kinds() {
         false}},
       {"HTTPRoute", {{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"}, false}},
       {"Ingress", {{"networking.k8s.io", "v1", "ingresses", true, "Ingress"}, true}},
+      {traffic::kAppMeshVirtualService,
+       {{"appmesh.k8s.aws", "v1beta2", "virtualservices", true, "VirtualService"}, false}},
+      {"VirtualRouter", {{"appmesh.k8s.aws", "v1beta2", "virtualrouters", true, "VirtualRouter"}, false}},
+      {"VirtualNode", {{"appmesh.k8s.aws", "v1beta2", "virtualnodes", true, "VirtualNode"}, false}},
       {"VirtualService",
        {{"networking.istio.io", "v1beta1", "virtualservices", true, "VirtualService"}, false}},
       {"DestinationRule",
@@ -142,6 +149,13 @@ bool routesThrough(const json& rollout, const std::string& kind, const std::stri
     return obj.is_object() && obj.contains(key) && (*obj.find(key)) == name;
   };
   if (kind == "Ingress") {
+    const json alb = routing.value("alb", json());
+    if (alb.is_object()) {
+      if (named(alb, "ingress")) return true;
+      for (const auto& s : alb.value("ingresses", json::array()))
+        if (s == name) return true;
+      return false;
+    }
     const json nginx = routing.value("nginx", json());
     if (!nginx.is_object()) return false;
     if (named(nginx, "stableIngress")) return true;
@@ -174,6 +188,17 @@ bool routesThrough(const json& rollout, const std::string& kind, const std::stri
     for (const auto& route : gateway.value("httpRoutes", json::array()))
       if (named(route, "name")) return true;
     return false;
+  }
+  if (kind == traffic::kAppMeshVirtualService || kind == "VirtualRouter" || kind == "VirtualNode") {
+    // The VirtualRouter has the name its VirtualService gives it: any change to one wakes the Rollouts routed
+    // through App Mesh (a namespace has few).
+    const json mesh = routing.value("appMesh", json());
+    if (!mesh.is_object()) return false;
+    if (kind == traffic::kAppMeshVirtualService) return named(mesh.value("virtualService", json()), "name");
+    if (kind == "VirtualRouter") return true;
+    const json group = mesh.value("virtualNodeGroup", json());
+    return group.is_object() && (named(group.value("canaryVirtualNodeRef", json()), "name") ||
+                                 named(group.value("stableVirtualNodeRef", json()), "name"));
   }
   const json istio = routing.value("istio", json());
   if (!istio.is_object()) return false;

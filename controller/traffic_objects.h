@@ -1,9 +1,9 @@
 // The objects the traffic routers read and write, one watch-fed cache per kind: Ingresses (ingress-nginx),
 // Istio's VirtualServices and DestinationRules, SMI's TrafficSplits, Traefik's TraefikServices, Ambassador's
-// Mappings, APISIX's ApisixRoutes, Gateway API's HTTPRoutes. Ingresses are part of every cluster and are
-// watched from the start. A kind that a CRD serves is watched from the first Rollout that routes through it,
-// as Argo Rollouts does: a cluster without Istio never lists VirtualServices, and the controller's caches
-// sync without them.
+// Mappings, APISIX's ApisixRoutes, Gateway API's HTTPRoutes, App Mesh's VirtualServices, VirtualRouters and
+// VirtualNodes. Ingresses are part of every cluster and are watched from the start. A kind that a CRD serves
+// is watched from the first Rollout that routes through it, as Argo Rollouts does: a cluster without Istio
+// never lists VirtualServices, and the controller's caches sync without them.
 #pragma once
 
 #include <chrono>

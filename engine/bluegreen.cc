@@ -396,7 +396,7 @@ Decision reconcileBlueGreen(const Rollout& rollout, const Observed& observed, Ti
 std::optional<std::string> missingService(const Rollout& rollout, const Observed& observed) {
   if (observed.missingServices.empty()) return std::nullopt;
   const RolloutSpec& spec = rollout.spec;
-  const std::vector<std::pair<const char*, const std::string*>> named =
+  std::vector<std::pair<const char*, const std::string*>> named =
       spec.blueGreen
           ? std::vector<std::pair<const char*, const std::string*>>{{"spec.strategy.blueGreen.activeService",
                                                                      &spec.blueGreen->activeService},
@@ -405,6 +405,11 @@ std::optional<std::string> missingService(const Rollout& rollout, const Observed
           : std::vector<std::pair<const char*, const std::string*>>{
                 {"spec.strategy.canary.canaryService", &spec.canary.canaryService},
                 {"spec.strategy.canary.stableService", &spec.canary.stableService}};
+  if (spec.canary.pingPong && !spec.blueGreen) {
+    named.insert(named.end(),
+                 {{"spec.strategy.canary.pingPong.pingService", &spec.canary.pingPong->pingService},
+                  {"spec.strategy.canary.pingPong.pongService", &spec.canary.pingPong->pongService}});
+  }
   for (const auto& [path, service] : named) {
     if (!service->empty() && observed.missingServices.contains(*service)) {
       return std::string(path) + ": Service \"" + *service + "\" not found in namespace \"" +

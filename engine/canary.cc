@@ -153,7 +153,9 @@ bool rollbackWithinWindow(const Pass& p) {
 void syncRevision(Pass& p) {
   RolloutStatus& s = p.status;
   if (s.stableRS.empty()) {  // initial deploy: the first ReplicaSet is stable at once, or the one adopted
-    s.stableRS = initialStable(p, p.spec.canary.stableService);
+    // With pingPong the ping Service is the first stable one, as Argo Rollouts' first promotion makes it.
+    if (p.spec.canary.pingPong && s.canary.stablePingPong.empty()) s.canary.stablePingPong = "ping";
+    s.stableRS = initialStable(p, stableRoleService(p.spec.canary, s));
     if (s.stableRS == p.newHash) {
       s.currentPodHash = p.newHash;
       s.currentStepHash = p.newStepsHash;
@@ -353,6 +355,8 @@ void promoteIfReady(Pass& p) {
                                  : "Completed all " + std::to_string(p.stepCount) + " canary steps";
   if (p.stableRS) p.previousStable = p.stableRS->name;
   s.stableRS = p.newHash;
+  // The ping-pong Services swap roles: the one the canary ran behind, already selecting it, is stable now.
+  if (p.spec.canary.pingPong) s.canary.stablePingPong = s.canary.stablePingPong == "ping" ? "pong" : "ping";
   s.promoteFull = false;
   s.currentStepIndex = p.indexAt(p.stepCount);
   p.clearPauses();
@@ -512,7 +516,7 @@ bool serviceQuiet(const Pass& p, bool canaryService) {
 }
 
 bool stableSwitchPending(const Pass& p) {
-  const std::string& service = p.spec.canary.stableService;
+  const std::string& service = stableRoleService(p.spec.canary, p.status);
   if (service.empty()) return false;
   const std::string selected = selectedBy(p, service);
   return !selected.empty() && selected != p.status.stableRS;
@@ -547,8 +551,8 @@ int canaryWeightToSet(const Pass& p) {
   const int previous = inForce && inForce->canaryHash == p.newHash ? inForce->canaryWeight : 0;
   const int wanted = desiredCanaryWeight(p);
   const int canaryPods = trafficRoutedCounts(p).canary;
-  const std::string selected =
-      p.spec.canary.canaryService.empty() ? p.newHash : selectedBy(p, p.spec.canary.canaryService);
+  const std::string& canaryService = canaryRoleService(p.spec.canary, p.status);
+  const std::string selected = canaryService.empty() ? p.newHash : selectedBy(p, canaryService);
   if (selected != p.newHash && !selected.empty() && selected == p.status.stableRS) {
     // The canary Service still selects the stable pods, so a weight through it reaches those: it carries the
     // steps' weight while the canary is sized to no pod (setCanaryScale, as in Argo), and none once the
@@ -571,31 +575,43 @@ void reconcileTraffic(Pass& p) {
   // Set whenever what is in force differs from what is wanted: a write that failed or was undone by
   // someone else is made again on the next pass.
   const TrafficInForce wanted{canaryWeight, maxW - canaryWeight, p.newHash, stableHash};
+  const std::string& canaryService = canaryRoleService(p.spec.canary, p.status);
+  const std::string& stableService = stableRoleService(p.spec.canary, p.status);
   if (p.observed.trafficWeights != wanted) {
-    p.actions.push_back(SetTrafficWeight{canaryWeight, maxW - canaryWeight, p.newHash, stableHash});
+    p.actions.push_back(SetTrafficWeight{canaryWeight, maxW - canaryWeight, p.newHash, stableHash,
+                                         canaryService, stableService});
   }
   TrafficWeights weights;
-  weights.canary = {canaryWeight, p.spec.canary.canaryService, p.newHash};
-  weights.stable = {maxW - canaryWeight, p.spec.canary.stableService, stableHash};
+  weights.canary = {canaryWeight, canaryService, p.newHash};
+  weights.stable = {maxW - canaryWeight, stableService, stableHash};
   p.status.canary.weights = weights;
 }
 
 void reconcileServices(Pass& p) {
-  auto point = [&](const std::string& service, const std::string& hash, bool isCanary) {
+  // `routed`: the Service carries the router's weights (its role's), so it moves only while they send it
+  // nothing.
+  auto point = [&](const std::string& service, const std::string& hash, bool isCanary, bool routed = true) {
     if (service.empty()) return;
     const std::string selected = selectedBy(p, service);
     if (selected == hash) return;
-    if (!selected.empty() && !serviceQuiet(p, isCanary)) return;  // after the weights move off it
+    if (routed && !selected.empty() && !serviceQuiet(p, isCanary)) return;  // after the weights move off it
     p.actions.push_back(serviceSelector(p, service, hash));
   };
   // The canary Service moves to the new pods once one of them is available, as Argo's does: a header route
   // or a person calling the canary Service directly then never reaches a revision with no pod to answer.
+  // With pingPong, canaryService and stableService set beside it are not routed and follow the revisions
+  // as without traffic routing (Argo points them too).
+  const bool pingPong = p.spec.canary.pingPong.has_value();
+  const std::string& canaryService = canaryRoleService(p.spec.canary, p.status);
   if (p.status.abort) {
-    point(p.spec.canary.canaryService, p.status.stableRS, true);
+    point(canaryService, p.status.stableRS, true);
+    if (pingPong) point(p.spec.canary.canaryService, p.status.stableRS, true, false);
   } else if (p.newAvailable() > 0) {
-    point(p.spec.canary.canaryService, p.newHash, true);
+    point(canaryService, p.newHash, true);
+    if (pingPong) point(p.spec.canary.canaryService, p.newHash, true, false);
   }
-  point(p.spec.canary.stableService, p.status.stableRS, false);
+  point(stableRoleService(p.spec.canary, p.status), p.status.stableRS, false);
+  if (pingPong) point(p.spec.canary.stableService, p.status.stableRS, false, false);
 }
 
 // ---- status ----------------------------------------------------------------------------------------

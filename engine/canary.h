@@ -184,6 +184,10 @@ struct SetTrafficWeight {
   int stableWeight = 0;
   std::string canaryHash;
   std::string stableHash;
+  // The Services in the canary and stable roles now (canaryRoleService, stableRoleService): with
+  // canary.pingPong they swap at each promotion. Empty: the spec's canaryService and stableService.
+  std::string canaryService = {};
+  std::string stableService = {};
 };
 
 // Point a Service's selector at a pod-template hash (canaryService, stableService), under the label key of

@@ -61,6 +61,16 @@ bool RolloutStatus::pausedFor(const std::string& reason) const {
   return false;
 }
 
+const std::string& canaryRoleService(const CanaryStrategy& canary, const RolloutStatus& status) {
+  if (!canary.pingPong) return canary.canaryService;
+  return status.canary.stablePingPong == "ping" ? canary.pingPong->pongService : canary.pingPong->pingService;
+}
+
+const std::string& stableRoleService(const CanaryStrategy& canary, const RolloutStatus& status) {
+  if (!canary.pingPong) return canary.stableService;
+  return status.canary.stablePingPong == "ping" ? canary.pingPong->pingService : canary.pingPong->pongService;
+}
+
 bool restartPending(const RolloutSpec& spec, const RolloutStatus& status) {
   return spec.restartAt && (!status.restartedAt || *spec.restartAt > *status.restartedAt);
 }

@@ -171,6 +171,31 @@ struct ApisixTrafficRouting {
   std::vector<std::string> rules;  // default: the rule named as the route
 };
 
+// AWS Load Balancer Controller: on each of the user's Ingresses, the forward action annotation
+// `<annotationPrefix>/actions.<rootService>` splits the traffic between the canary and stable Services'
+// target groups at servicePort.
+struct AlbStickiness {
+  bool enabled = false;
+  int64_t durationSeconds = 0;
+};
+
+struct AlbTrafficRouting {
+  std::vector<std::string> ingresses;  // ingress is normalised into a one-entry list
+  int servicePort = 0;
+  std::string rootService;  // defaults to stableService
+  std::string annotationPrefix = "alb.ingress.kubernetes.io";
+  std::optional<AlbStickiness> stickinessConfig;
+};
+
+// AWS App Mesh: the routes of the VirtualRouter behind the user's VirtualService (appmesh.k8s.aws/v1beta2)
+// weight the canary and stable VirtualNodes, whose podSelectors select the revisions.
+struct AppMeshTrafficRouting {
+  std::string virtualService;
+  std::vector<std::string> routes;  // empty: every route of the VirtualRouter
+  std::string canaryVirtualNode;
+  std::string stableVirtualNode;
+};
+
 struct TrafficRouting {
   std::optional<NginxTrafficRouting> nginx;
   std::optional<IstioTrafficRouting> istio;
@@ -178,6 +203,8 @@ struct TrafficRouting {
   std::optional<TraefikTrafficRouting> traefik;
   std::optional<AmbassadorTrafficRouting> ambassador;
   std::optional<ApisixTrafficRouting> apisix;
+  std::optional<AlbTrafficRouting> alb;
+  std::optional<AppMeshTrafficRouting> appMesh;
   std::map<std::string, nlohmann::json> plugins;  // e.g. "argoproj-labs/gatewayAPI"
   std::vector<std::string> managedRoutes;
   std::optional<int> maxTrafficWeight;
@@ -216,10 +243,19 @@ struct ReplicaProgressThreshold {
   int availableNeeded(int desired) const;
 };
 
+// canary.pingPong: two Services that take the canary and the stable roles in turn. The one the new revision
+// was rolled out behind becomes the stable one at promotion, so no Service's selector moves under traffic
+// (status.canary.stablePingPong says which one is stable).
+struct PingPongServices {
+  std::string pingService;
+  std::string pongService;
+};
+
 struct CanaryStrategy {
   std::vector<CanaryStep> steps;
   std::string canaryService;
   std::string stableService;
+  std::optional<PingPongServices> pingPong;
   std::optional<TrafficRouting> trafficRouting;
   std::optional<BackgroundAnalysis> analysis;
   IntOrPercent maxSurge{25, true};
@@ -382,6 +418,9 @@ struct CanaryStatus {
   std::optional<AnalysisRunStatusRef> currentStepAnalysisRunStatus;
   std::optional<AnalysisRunStatusRef> currentBackgroundAnalysisRunStatus;
   std::optional<TrafficWeights> weights;  // only with traffic routing
+  // With canary.pingPong: "ping" or "pong", the Service that selects the stable revision; empty before the
+  // first one is stable (the pong Service then has the stable role, as Argo Rollouts reads it).
+  std::string stablePingPong;
 
   bool operator==(const CanaryStatus&) const = default;
 };
@@ -436,6 +475,11 @@ struct Rollout {
   RolloutSpec spec;
   RolloutStatus status;
 };
+
+// The Services in the canary and the stable roles for `status`: canaryService and stableService, or with
+// canary.pingPong the ping and pong Services as status.canary.stablePingPong says.
+const std::string& canaryRoleService(const CanaryStrategy& canary, const RolloutStatus& status);
+const std::string& stableRoleService(const CanaryStrategy& canary, const RolloutStatus& status);
 
 // Whether spec.restartAt asks for a restart not yet done: it is set and later than status.restartedAt
 // (a restartAt at or before restartedAt is done already). True also while restartAt is still ahead,

@@ -310,6 +310,59 @@ void readIstio(ObjectReader& o, IstioTrafficRouting& istio) {
   }
 }
 
+void readAlb(ObjectReader& o, AlbTrafficRouting& alb) {
+  Reporter& r = o.reporter();
+  std::string single;
+  o.read("ingress", single, readString);
+  o.read("ingresses", alb.ingresses, readStringList);
+  if (o.has("ingress") && o.has("ingresses")) {
+    r.error(o.path("ingresses"), "cannot be combined with ingress; set one of them");
+  } else if (!single.empty()) {
+    alb.ingresses = {single};
+  }
+  if (!o.has("servicePort")) r.error(o.path("servicePort"), "is required");
+  o.read("servicePort", alb.servicePort, readInt);
+  o.read("rootService", alb.rootService, readString);
+  o.read("annotationPrefix", alb.annotationPrefix, readString);
+  if (alb.annotationPrefix.empty()) alb.annotationPrefix = AlbTrafficRouting().annotationPrefix;
+  if (const json* sc = o.get("stickinessConfig")) {
+    AlbStickiness sticky;
+    if (readObject(r, *sc, o.path("stickinessConfig"), [&](ObjectReader& so) {
+          so.read("enabled", sticky.enabled, readBool);
+          so.read("durationSeconds", sticky.durationSeconds, readInt64);
+        })) {
+      alb.stickinessConfig = sticky;
+    }
+  }
+}
+
+void readAppMesh(ObjectReader& o, AppMeshTrafficRouting& mesh) {
+  Reporter& r = o.reporter();
+  if (const json* vs = o.get("virtualService")) {
+    readObject(r, *vs, o.path("virtualService"), [&](ObjectReader& vo) {
+      vo.readRequired("name", mesh.virtualService);
+      vo.read("routes", mesh.routes, readStringList);
+    });
+  } else {
+    r.error(o.path("virtualService"), "is required");
+  }
+  if (const json* group = o.get("virtualNodeGroup")) {
+    readObject(r, *group, o.path("virtualNodeGroup"), [&](ObjectReader& go) {
+      for (auto [field, target] : {std::pair{"canaryVirtualNodeRef", &mesh.canaryVirtualNode},
+                                   std::pair{"stableVirtualNodeRef", &mesh.stableVirtualNode}}) {
+        if (const json* ref = go.get(field)) {
+          auto* out = target;
+          readObject(r, *ref, go.path(field), [&](ObjectReader& ro) { ro.readRequired("name", *out); });
+        } else {
+          r.error(go.path(field), "is required");
+        }
+      }
+    });
+  } else {
+    r.error(o.path("virtualNodeGroup"), "is required");
+  }
+}
+
 std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, const std::string& path) {
   TrafficRouting tr;
   const bool isObject = readObject(r, v, path, [&](ObjectReader& o) {
@@ -362,6 +415,15 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
         tr.apisix = apisix;
       }
     }
+    if (const json* m = o.get("appMesh")) {
+      AppMeshTrafficRouting mesh;
+      if (readObject(r, *m, o.path("appMesh"), [&](ObjectReader& mo) { readAppMesh(mo, mesh); }))
+        tr.appMesh = mesh;
+    }
+    if (const json* a = o.get("alb")) {
+      AlbTrafficRouting alb;
+      if (readObject(r, *a, o.path("alb"), [&](ObjectReader& ao) { readAlb(ao, alb); })) tr.alb = alb;
+    }
     if (const json* p = o.get("plugins")) {
       if (!p->is_object()) {
         r.wrongType(o.path("plugins"), "a map of plugin name to configuration", *p);
@@ -378,11 +440,6 @@ std::optional<TrafficRouting> readTrafficRouting(Reporter& r, const json& v, con
       });
     }
     o.read("maxTrafficWeight", tr.maxTrafficWeight, readInt);
-    for (const char* router : {"alb", "appMesh"}) {
-      o.rejectUnsupported(router, std::string("the ") + router +
-                                      " traffic router is not supported yet; use nginx, istio, smi, traefik, "
-                                      "ambassador, apisix or a plugin");
-    }
   });
   if (!isObject) return std::nullopt;
   return tr;
@@ -500,8 +557,15 @@ void readCanary(ObjectReader& o, CanaryStrategy& c) {
     readObject(r, *t, o.path("replicaProgressThreshold"),
                [&](ObjectReader& to) { readReplicaProgressThreshold(to, c.replicaProgressThreshold); });
   }
-  o.rejectUnsupported("pingPong",
-                      "pingPong services are not supported yet; use canaryService and stableService");
+  if (const json* pp = o.get("pingPong")) {
+    PingPongServices pingPong;
+    if (readObject(r, *pp, o.path("pingPong"), [&](ObjectReader& po) {
+          po.readRequired("pingService", pingPong.pingService);
+          po.readRequired("pongService", pingPong.pongService);
+        })) {
+      c.pingPong = pingPong;
+    }
+  }
   readPodMetadataFields(o, {{"canaryMetadata", &c.canaryMetadata}, {"stableMetadata", &c.stableMetadata}});
   if (const json* a = o.get("antiAffinity"))
     readObject(o.reporter(), *a, o.path("antiAffinity"),
@@ -657,6 +721,7 @@ void readCanaryStatus(ObjectReader& o, CanaryStatus& c) {
     });
     if (isObject) c.weights = weights;
   }
+  o.read("stablePingPong", c.stablePingPong, readString);
 }
 
 void readBlueGreenStatus(ObjectReader& o, BlueGreenStatus& b) {
@@ -750,6 +815,7 @@ json canaryStatusToJson(const CanaryStatus& c) {
     if (!c.weights->verified) w["verified"] = false;
     j["weights"] = std::move(w);
   }
+  putString(j, "stablePingPong", c.stablePingPong);
   return j;
 }
 

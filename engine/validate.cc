@@ -38,6 +38,7 @@ class RuleChecker {
       checkTemplateAndSelector();
     }
     checkCanaryServices();
+    checkPingPong();
     checkSurge();
     checkTrafficRouting();
     checkScaleDownFields();
@@ -233,7 +234,8 @@ class RuleChecker {
     // neither Service there.
     const bool bySubset =
         routed() && canary_.trafficRouting->istio && canary_.trafficRouting->istio->destinationRule;
-    if (routed() && !bySubset) {
+    // With pingPong the ping and pong Services take the canary and stable roles (Argo requires neither).
+    if (routed() && !bySubset && !canary_.pingPong) {
       if (canary_.canaryService.empty())
         error(canaryPath("canaryService"), "is required with trafficRouting");
       if (canary_.stableService.empty())
@@ -242,6 +244,39 @@ class RuleChecker {
     if (!canary_.canaryService.empty() && canary_.canaryService == canary_.stableService) {
       error(canaryPath("stableService"),
             "must differ from canaryService (both are \"" + canary_.stableService + "\")");
+    }
+  }
+
+  // pingPong: two different Services, routed by ALB through its rootService (as Argo Rollouts requires).
+  void checkPingPong() {
+    if (!canary_.pingPong) return;
+    const std::string path = canaryPath("pingPong");
+    const PingPongServices& pp = *canary_.pingPong;
+    if (!pp.pingService.empty() && pp.pingService == pp.pongService) {
+      error(childPath(path, "pongService"),
+            "must differ from pingService (both are \"" + pp.pongService + "\")");
+    }
+    if (!routed() || !canary_.trafficRouting->alb) {
+      error(path, "needs trafficRouting.alb: the ping and pong Services swap roles behind an ALB Ingress");
+    } else if (canary_.trafficRouting->alb->rootService.empty()) {
+      error(canaryPath("trafficRouting") + ".alb.rootService", "is required with pingPong");
+    }
+  }
+
+  void checkAlb(const AlbTrafficRouting& alb, const std::string& path) {
+    if (alb.ingresses.empty()) error(path, "needs ingress or ingresses");
+    for (size_t i = 0; i < alb.ingresses.size(); ++i) {
+      if (alb.ingresses[i].empty()) error(indexPath(path + ".ingresses", i), "must not be empty");
+    }
+    if (alb.servicePort <= 0 || alb.servicePort > 65535)
+      error(childPath(path, "servicePort"),
+            "must be a port, 1 to 65535, got " + std::to_string(alb.servicePort));
+    // The range AWS takes for a target group's stickiness duration.
+    if (alb.stickinessConfig && alb.stickinessConfig->enabled &&
+        (alb.stickinessConfig->durationSeconds < 1 || alb.stickinessConfig->durationSeconds > 604800)) {
+      error(childPath(path, "stickinessConfig") + ".durationSeconds",
+            "must be between 1 and 604800 seconds (7 days), got " +
+                std::to_string(alb.stickinessConfig->durationSeconds));
     }
   }
 
@@ -255,24 +290,28 @@ class RuleChecker {
     if (!routed()) return;
     const TrafficRouting& tr = *canary_.trafficRouting;
     const std::string path = canaryPath("trafficRouting");
-    if (!tr.nginx && !tr.istio && !tr.smi && !tr.traefik && !tr.ambassador && !tr.apisix &&
-        tr.plugins.empty()) {
-      error(path, "must name a traffic router (nginx, istio, smi, traefik, ambassador, apisix or plugins)");
+    if (!tr.nginx && !tr.istio && !tr.smi && !tr.traefik && !tr.ambassador && !tr.apisix && !tr.alb &&
+        !tr.appMesh && tr.plugins.empty()) {
+      error(path,
+            "must name a traffic router (nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh or "
+            "plugins)");
     }
+    if (tr.alb) checkAlb(*tr.alb, childPath(path, "alb"));
     for (const auto& [plugin, config] : tr.plugins) {
       if (plugin == kGatewayApiRouterPlugin) continue;
-      error(childPath(childPath(path, "plugins"), plugin),
-            "the router plugin \"" + plugin +
-                "\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in routers are "
-                "nginx, istio, smi, traefik, ambassador, apisix and the Gateway API (plugins[\"" +
-                kGatewayApiRouterPlugin + "\"])");
+      error(
+          childPath(childPath(path, "plugins"), plugin),
+          "the router plugin \"" + plugin +
+              "\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in routers are "
+              "nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the Gateway API (plugins[\"" +
+              kGatewayApiRouterPlugin + "\"])");
     }
     if (tr.maxTrafficWeight) {
       const std::string mtw = childPath(path, "maxTrafficWeight");
       if (*tr.maxTrafficWeight <= 0) {
         error(mtw, "must be greater than 0, got " + std::to_string(*tr.maxTrafficWeight));
       }
-      if (tr.smi || tr.traefik || tr.ambassador || tr.apisix)
+      if (tr.smi || tr.traefik || tr.ambassador || tr.apisix || tr.alb || tr.appMesh)
         error(mtw, "is supported only with nginx, istio or plugins");
     }
     if (tr.nginx) {
@@ -348,13 +387,16 @@ class RuleChecker {
       return;
     }
     const TrafficRouting& tr = *canary_.trafficRouting;
-    // APISIX adds header routes (as their own ApisixRoutes), not mirror routes.
-    const bool apisixHeaderRoute = tr.apisix && kind == "setHeaderRoute";
-    if (!tr.istio && tr.plugins.empty() && !apisixHeaderRoute) {
+    // APISIX adds header routes (as their own ApisixRoutes) and ALB (as its own actions and conditions),
+    // not mirror routes.
+    const bool headerRoute = (tr.apisix || tr.alb) && kind == "setHeaderRoute";
+    if (!tr.istio && tr.plugins.empty() && !headerRoute) {
       const char* router = tr.nginx        ? "nginx"
                            : tr.smi        ? "smi"
                            : tr.traefik    ? "traefik"
                            : tr.ambassador ? "ambassador"
+                           : tr.alb        ? "alb"
+                           : tr.appMesh    ? "appMesh"
                                            : "apisix";
       error(path, "needs the istio router or a plugin; " + kind + " is not supported by " + router);
     }
@@ -399,6 +441,13 @@ class RuleChecker {
       }
     } else if (const auto* h = std::get_if<SetHeaderRouteStep>(&step.action)) {
       checkManagedRouteStep("setHeaderRoute", h->name, childPath(path, "setHeaderRoute"));
+      // An ALB http-header condition lists the values a header must have: exact matches only.
+      for (size_t i = 0; routed() && canary_.trafficRouting->alb && i < h->match.size(); ++i) {
+        if (h->match[i].matchType != "exact") {
+          error(indexPath(childPath(path, "setHeaderRoute") + ".match", i) + ".headerValue",
+                "alb matches header values exactly: " + h->match[i].matchType + " is not supported");
+        }
+      }
     } else if (const auto* m = std::get_if<SetMirrorRouteStep>(&step.action)) {
       const std::string p = childPath(path, "setMirrorRoute");
       checkManagedRouteStep("setMirrorRoute", m->name, p);

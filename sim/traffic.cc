@@ -47,6 +47,13 @@ Result<std::unique_ptr<SimDataPlane>> SimDataPlane::create(const engine::Rollout
   if (!router) return Error{"spec.traffic: " + router.error()};
   dp->router_ = std::move(router).value();
   // A router whose objects the data plane does not route by would leave every request on the Services.
+  // ALB's Ingress carries the split in an annotation the data plane does not read; App Mesh's kinds are not
+  // among those it routes by.
+  const auto& routing = rollout.spec.canary.trafficRouting;
+  if (routing && (routing->alb || routing->appMesh))
+    return Error{std::string("spec.traffic: the simulated data plane does not route requests by ") +
+                 (routing->alb ? "ALB actions" : "App Mesh VirtualRouters") +
+                 " yet; simulate this Rollout without spec.traffic"};
   for (const auto& kind : dp->router_ ? dp->router_->kinds() : std::vector<std::string>()) {
     if (!routeKindOf(kind))
       return Error{"spec.traffic: the simulated data plane does not route requests by " + kind +

@@ -4,8 +4,10 @@
 #include <string_view>
 
 #include "kube/patch.h"
+#include "traffic/alb.h"
 #include "traffic/ambassador.h"
 #include "traffic/apisix.h"
+#include "traffic/appmesh.h"
 #include "traffic/gateway_api.h"
 #include "traffic/istio.h"
 #include "traffic/nginx.h"
@@ -21,6 +23,7 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
       static_cast<int>(routing->nginx.has_value()) + static_cast<int>(routing->istio.has_value()) +
       static_cast<int>(routing->smi.has_value()) + static_cast<int>(routing->traefik.has_value()) +
       static_cast<int>(routing->ambassador.has_value()) + static_cast<int>(routing->apisix.has_value()) +
+      static_cast<int>(routing->alb.has_value()) + static_cast<int>(routing->appMesh.has_value()) +
       static_cast<int>(!routing->plugins.empty());
   if (routers > 1) {
     std::string which = routing->istio        ? "istio with others"
@@ -28,11 +31,13 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
                         : routing->smi        ? "smi with others"
                         : routing->traefik    ? "traefik with others"
                         : routing->ambassador ? "ambassador with others"
-                                              : "apisix with a plugin";
+                        : routing->apisix     ? "apisix with others"
+                        : routing->alb        ? "alb with others"
+                                              : "appMesh with a plugin";
     return Error{
         "traffic routing with " + which +
         " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx, istio, smi, "
-        "traefik, ambassador, apisix and the plugin " +
+        "traefik, ambassador, apisix, alb, appMesh and the plugin " +
         kGatewayApiPlugin + ", one at a time"};
   }
   if (routing->nginx) return std::unique_ptr<Router>(std::make_unique<NginxRouter>(rollout));
@@ -43,11 +48,12 @@ Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const
     return std::unique_ptr<Router>(std::make_unique<TraefikRouter>(rollout, options.traefikApiGroup));
   if (routing->ambassador) return std::unique_ptr<Router>(std::make_unique<AmbassadorRouter>(rollout));
   if (routing->apisix) return std::unique_ptr<Router>(std::make_unique<ApisixRouter>(rollout));
+  if (routing->alb) return std::unique_ptr<Router>(std::make_unique<AlbRouter>(rollout));
+  if (routing->appMesh) return std::unique_ptr<Router>(std::make_unique<AppMeshRouter>(rollout));
   if (routing->plugins.empty())
     return Error{
         "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi, traefik, "
-        "ambassador, "
-        "apisix or plugins)"};
+        "ambassador, apisix, alb, appMesh or plugins)"};
   auto config = parseGatewayApiConfig(rollout, routing->plugins.begin()->second);
   if (!config) return Error{config.error()};
   return std::unique_ptr<Router>(std::make_unique<GatewayApiRouter>(rollout, std::move(*config)));
@@ -59,6 +65,7 @@ engine::Rollout routedPart(const engine::Rollout& rollout) {
   kept.metadata = rollout.metadata;
   kept.spec.canary.canaryService = rollout.spec.canary.canaryService;
   kept.spec.canary.stableService = rollout.spec.canary.stableService;
+  kept.spec.canary.pingPong = rollout.spec.canary.pingPong;
   kept.spec.canary.trafficRouting = rollout.spec.canary.trafficRouting;
   return kept;
 }
@@ -71,7 +78,9 @@ nlohmann::json ownerReference(const engine::Rollout& rollout) {
 Result<std::optional<engine::TrafficInForce>> weightsReadBack(const Router& router, const ObjectLookup& get,
                                                               const nlohmann::json& live,
                                                               std::optional<int> canaryWeight,
-                                                              std::optional<int> stableWeight) {
+                                                              std::optional<int> stableWeight,
+                                                              const std::string& canaryService,
+                                                              const std::string& stableService) {
   if (!canaryWeight || !stableWeight) {
     // Not set yet (all on the stable), unless what the weights go to is missing.
     auto writes = router.setWeight(get, {0, 100, "", ""});
@@ -80,8 +89,8 @@ Result<std::optional<engine::TrafficInForce>> weightsReadBack(const Router& rout
   }
   const engine::TrafficInForce seen{*canaryWeight, *stableWeight, annotationOf(live, kCanaryHashAnnotation),
                                     annotationOf(live, kStableHashAnnotation)};
-  auto writes =
-      router.setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash});
+  auto writes = router.setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash,
+                                       canaryService, stableService});
   if (!writes) return Error{writes.error()};
   if (!writes->empty()) return std::optional<engine::TrafficInForce>();
   return std::optional<engine::TrafficInForce>(seen);

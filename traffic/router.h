@@ -73,12 +73,16 @@ engine::Rollout routedPart(const engine::Rollout& rollout);
 class Router;
 
 // The weights in force on `live`, the one object that carries both weights and the hash annotations
-// (Traefik's TraefikService, APISIX's ApisixRoute): nullopt while either weight is unset (once a write of
-// none is known to be possible) or while setting what was read would still write something.
+// (Traefik's TraefikService, APISIX's ApisixRoute, ALB's first Ingress): nullopt while either weight is unset
+// (once a write of none is known to be possible) or while setting what was read would still write something.
+// `canaryService` and `stableService`: the Services the weights were read from, when the router reads the
+// roles from the object (ALB with pingPong); empty: the spec's.
 Result<std::optional<engine::TrafficInForce>> weightsReadBack(const Router& router, const ObjectLookup& get,
                                                               const nlohmann::json& live,
                                                               std::optional<int> canaryWeight,
-                                                              std::optional<int> stableWeight);
+                                                              std::optional<int> stableWeight,
+                                                              const std::string& canaryService = {},
+                                                              const std::string& stableService = {});
 
 // The owner reference a router puts on the objects it creates: the Rollout, as their controller.
 nlohmann::json ownerReference(const engine::Rollout& rollout);

@@ -185,11 +185,7 @@ const std::string kRefused =
     "it is applied instead of storing a Rollout the controller cannot run";
 
 std::vector<Exception> loaderOnly() {
-  std::vector<Exception> out = {
-      {"Rollout", "spec.strategy.canary.pingPong", kRefused},
-  };
-  for (const char* router : {"alb", "appMesh"})
-    out.push_back({"Rollout", std::string("spec.strategy.canary.trafficRouting.") + router, kRefused});
+  std::vector<Exception> out;
   for (const char* kind : {"AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun"}) {
     const std::string provider = "spec.metrics[].provider";
     for (const char* name : {"datadog", "newRelic", "wavefront", "kayenta", "cloudWatch", "graphite",

@@ -55,6 +55,8 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
       {"an Argo manifest unchanged", "lint tests/data/lint/argo.yaml", "0 errors, 0 warnings in 1 file\n", 0},
       {"Argo's Traefik, Ambassador and APISIX examples unchanged", "lint tests/data/lint/argo-routers.yaml",
        "0 errors, 0 warnings in 1 file\n", 0},
+      {"ALB routing with header routes and ping-pong Services, and App Mesh routing",
+       "lint tests/data/lint/aws-routers.yaml", "0 errors, 0 warnings in 1 file\n", 0},
       {"Argo's job metrics", "lint tests/data/lint/argo-job.yaml", "0 errors, 0 warnings in 1 file\n", 0},
       {"a job metric's pod template without restartPolicy", "lint tests/data/lint/argo-job-invalid.yaml",
        "tests/data/lint/argo-job-invalid.yaml:12:13: error: "
@@ -107,7 +109,7 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
        "tests/data/lint/plugins.yaml:16:11: error: "
        "spec.strategy.canary.trafficRouting.plugins[\"argoproj-labs/contour\"]: the router plugin "
        "\"argoproj-labs/contour\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: its built-in "
-       "routers are nginx, istio, smi, traefik, ambassador, apisix and the Gateway API "
+       "routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the Gateway API "
        "(plugins[\"argoproj-labs/gatewayAPI\"])\n"
        "tests/data/lint/plugins.yaml:31:9: error: spec.strategy.canary.steps[0].plugin: the step plugin "
        "\"argoproj-labs/step-exec\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: use an "

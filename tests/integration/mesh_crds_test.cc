@@ -1,7 +1,7 @@
-// The Istio, SMI, Gateway API, Traefik, Ambassador and APISIX CRD fixtures (tests/data/mesh-crds/) with the
-// real kubectl against our API server: each installs, a valid object of each kind and version is stored, and
-// a misspelled field, a wrong type, an unsupported enum value or an out-of-range number is refused with the
-// field path named.
+// The Istio, SMI, Gateway API, Traefik, Ambassador, APISIX and App Mesh CRD fixtures (tests/data/mesh-crds/)
+// with the real kubectl against our API server: each installs, a valid object of each kind and version is
+// stored, and a misspelled field, a wrong type, an unsupported enum value or an out-of-range number is
+// refused with the field path named.
 #include <catch2/catch.hpp>
 #include <functional>
 #include <string>
@@ -30,6 +30,8 @@ const std::vector<Fixture> kFixtures = {
     {"traefik.yaml", "traefikservices.traefik.containo.us,traefikservices.traefik.io"},
     {"ambassador.yaml", "mappings.getambassador.io"},
     {"apisix.yaml", "apisixroutes.apisix.apache.org"},
+    {"appmesh.yaml",
+     "virtualservices.appmesh.k8s.aws,virtualrouters.appmesh.k8s.aws,virtualnodes.appmesh.k8s.aws"},
 };
 
 // Applies every fixture and waits until its kinds are served.
@@ -194,11 +196,13 @@ TEST_CASE("the mesh CRD fixtures install, and each kind and served version store
   KubectlEnv cluster(std::chrono::milliseconds(500), false);
   installFixtures(cluster);
   const std::string crds = cluster.ok("get crd -o name");
-  for (const char* crd : {"virtualservices.networking.istio.io", "destinationrules.networking.istio.io",
-                          "trafficsplits.split.smi-spec.io", "gatewayclasses.gateway.networking.k8s.io",
-                          "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io",
-                          "traefikservices.traefik.containo.us", "traefikservices.traefik.io",
-                          "mappings.getambassador.io", "apisixroutes.apisix.apache.org"})
+  for (const char* crd :
+       {"virtualservices.networking.istio.io", "destinationrules.networking.istio.io",
+        "trafficsplits.split.smi-spec.io", "gatewayclasses.gateway.networking.k8s.io",
+        "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io",
+        "traefikservices.traefik.containo.us", "traefikservices.traefik.io", "mappings.getambassador.io",
+        "apisixroutes.apisix.apache.org", "virtualservices.appmesh.k8s.aws", "virtualrouters.appmesh.k8s.aws",
+        "virtualnodes.appmesh.k8s.aws"})
     CHECK_THAT(crds, Catch::Contains(std::string("customresourcedefinition.apiextensions.k8s.io/") + crd));
 
   for (size_t i = 0; i < kValidObjects.size(); ++i) {

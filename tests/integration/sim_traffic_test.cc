@@ -220,3 +220,38 @@ TEST_CASE(
   CHECK_THAT(errors, Catch::Contains("spec.traffic: the simulated data plane does not route requests by "
                                      "Mappings yet"));
 }
+
+TEST_CASE(
+    "sluice sim of a Rollout routed by ALB runs without spec.traffic and with it is a clear error: the data "
+    "plane does not route by ALB actions yet",
+    "[integration][sim][traffic][alb]") {
+  TempDir dir("sluice-sim-traffic");
+  const auto rollout = dir / "rollout.yaml";
+  std::ofstream(rollout) << R"(apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: registry.example/web:v2}]}
+  strategy:
+    canary:
+      pingPong: {pingService: web-ping, pongService: web-pong}
+      trafficRouting:
+        alb: {ingress: web, servicePort: 80, rootService: web-root}
+      steps: [{setWeight: 40}, {pause: {}}]
+)";
+  std::string errors;
+  const json plain = simulate(dir, "'" + rollout.string() + "'", "  duration: 10m\n", errors);
+  INFO(errors);
+  REQUIRE(plain.is_object());
+  CHECK(plain["trafficRouting"] == true);
+  CHECK(plain["result"]["phase"] == "Paused");
+  const json routed = simulate(dir, "'" + rollout.string() + "'", "  duration: 10m\n  traffic: {}\n", errors);
+  CHECK(routed.is_null());
+  CHECK_THAT(
+      errors,
+      Catch::Contains("spec.traffic: the simulated data plane does not route requests by ALB actions yet"));
+}

@@ -354,7 +354,8 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
        "spec.strategy.canary.trafficRouting.plugins[\"example.com/mesh\"]",
        "the router plugin \"example.com/mesh\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: "
        "its "
-       "built-in routers are nginx, istio, smi, traefik, ambassador, apisix and the Gateway API",
+       "built-in routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the Gateway "
+       "API",
        18},
       {"a step sets exactly one action", withCanary("steps:\n- setWeight: 10\n  pause: {}"),
        "spec.strategy.canary.steps[0]", "exactly one action, got pause and setWeight", 16},
@@ -411,9 +412,14 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
       {"an apisix route needs its name",
        withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  apisix: {route: {rules: [a]}}"),
        "spec.strategy.canary.trafficRouting.apisix.route.name", "is required", 18},
-      {"an unsupported router",
-       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  alb: {ingress: x}"),
-       "spec.strategy.canary.trafficRouting.alb", "the alb traffic router is not supported yet", 18},
+      {"appMesh needs its VirtualNodes",
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n  appMesh: {virtualService: {name: vs}}"),
+       "spec.strategy.canary.trafficRouting.appMesh.virtualNodeGroup", "is required", 18},
+      {"alb takes ingress or ingresses, not both",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n"
+                  "  alb: {ingress: x, ingresses: [y], servicePort: 80}"),
+       "spec.strategy.canary.trafficRouting.alb.ingresses", "cannot be combined with ingress", 18},
       {"plugins must be a map",
        withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  plugins: [x]"),
        "spec.strategy.canary.trafficRouting.plugins", "must be a map of plugin name to configuration", 18},
@@ -434,8 +440,8 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
       {"an argument needs a name",
        withCanary("steps:\n- analysis: {templates: [{templateName: t}], args: [{value: x}]}"),
        "spec.strategy.canary.steps[0].analysis.args[0].name", "is required", 16},
-      {"pingPong is not supported yet", withCanary("pingPong: {pingService: a, pongService: b}"),
-       "spec.strategy.canary.pingPong", "not supported yet", 15},
+      {"pingPong names both Services", withCanary("pingPong: {pingService: a}"),
+       "spec.strategy.canary.pingPong.pongService", "is required", 15},
       {"a bad status is an error at its field", base + "status:\n  currentStepIndex: two\n",
        "status.currentStepIndex", "must be an integer, got string \"two\"", 17},
       {"a bad time in the status",

@@ -171,6 +171,49 @@ TEST_CASE("each validation rule is reported at its field and line", "[engine][va
                   "  managedRoutes: [{name: hr}, {name: mr}]\n" +
                   steps + "- setMirrorRoute: {name: mr}"),
        "spec.strategy.canary.steps[0].setMirrorRoute", "not supported by apisix", 21},
+      {"alb needs servicePort",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  alb: {ingress: i}"),
+       "spec.strategy.canary.trafficRouting.alb.servicePort", "is required", 18},
+      {"alb needs an Ingress",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  alb: {servicePort: 80}"),
+       "spec.strategy.canary.trafficRouting.alb", "needs ingress or ingresses", 18},
+      {"alb stickiness lasts as long as AWS allows",
+       withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  alb: {ingress: i, servicePort: 80, "
+                  "stickinessConfig: {enabled: true, durationSeconds: 0}}"),
+       "spec.strategy.canary.trafficRouting.alb.stickinessConfig.durationSeconds",
+       "must be between 1 and 604800 seconds", 18},
+      {"alb cannot mirror",
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n  alb: {ingress: i, servicePort: 80}\n"
+           "  managedRoutes: [{name: hr}, {name: mr}]\n" +
+           steps + "- setMirrorRoute: {name: mr}"),
+       "spec.strategy.canary.steps[0].setMirrorRoute", "not supported by alb", 21},
+      {"alb matches header values exactly",
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n  alb: {ingress: i, servicePort: 80}\n"
+           "  managedRoutes: [{name: hr}, {name: mr}]\n" +
+           steps + "- setHeaderRoute: {name: hr, match: [{headerName: x, headerValue: {prefix: a}}]}"),
+       "spec.strategy.canary.steps[0].setHeaderRoute.match[0].headerValue",
+       "alb matches header values exactly: prefix is not supported", 21},
+      {"appMesh cannot set header routes",
+       withCanary(
+           "canaryService: c\nstableService: s\ntrafficRouting:\n"
+           "  appMesh: {virtualService: {name: vs}, virtualNodeGroup: {canaryVirtualNodeRef: {name: c}, "
+           "stableVirtualNodeRef: {name: s}}}\n  managedRoutes: [{name: hr}, {name: mr}]\n" +
+           steps + "- setHeaderRoute: {name: hr}"),
+       "spec.strategy.canary.steps[0].setHeaderRoute", "not supported by appMesh", 21},
+      {"pingPong needs the alb router",
+       withCanary("pingPong: {pingService: ping, pongService: pong}\ncanaryService: c\nstableService: s\n"
+                  "trafficRouting:\n  nginx: {stableIngress: i}"),
+       "spec.strategy.canary.pingPong", "needs trafficRouting.alb", 15},
+      {"pingPong with alb needs a rootService",
+       withCanary("pingPong: {pingService: ping, pongService: pong}\ntrafficRouting:\n"
+                  "  alb: {ingress: i, servicePort: 80}"),
+       "spec.strategy.canary.trafficRouting.alb.rootService", "is required with pingPong", 17},
+      {"the ping and pong Services differ",
+       withCanary("pingPong: {pingService: ping, pongService: ping}\ntrafficRouting:\n"
+                  "  alb: {ingress: i, servicePort: 80, rootService: root}"),
+       "spec.strategy.canary.pingPong.pongService", "must differ from pingService", 15},
       {"maxTrafficWeight is not traefik's",
        withCanary(
            "canaryService: c\nstableService: s\ntrafficRouting:\n  traefik: {weightedTraefikServiceName: "
@@ -217,6 +260,12 @@ TEST_CASE("valid routed plans pass validation", "[engine][validate]") {
        withCanary("canaryService: c\nstableService: s\ntrafficRouting:\n  apisix: {route: {name: r}}\n"
                   "  managedRoutes: [{name: hr}]\nsteps:\n"
                   "- setHeaderRoute: {name: hr, match: [{headerName: trace, headerValue: {exact: debug}}]}")},
+      {"alb with ping-pong Services and an exact header route",
+       withCanary("pingPong: {pingService: ping, pongService: pong}\ntrafficRouting:\n"
+                  "  alb: {ingresses: [i, j], servicePort: 80, rootService: root,\n"
+                  "    stickinessConfig: {enabled: true, durationSeconds: 600}}\n"
+                  "  managedRoutes: [{name: hr}]\nsteps:\n"
+                  "- setHeaderRoute: {name: hr, match: [{headerName: x, headerValue: {exact: y}}]}")},
       {"an Exists expression selects labelled pods",
        replaced(withCanary("{}"), "matchLabels: {app: web}",
                 "matchExpressions: [{key: app, operator: Exists}]")},

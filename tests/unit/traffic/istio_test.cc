@@ -318,7 +318,7 @@ TEST_CASE("makeRouter picks Istio alone", "[traffic][istio]") {
   REQUIRE_FALSE(both.ok());
   CHECK(both.error() ==
         "traffic routing with istio with others (spec.strategy.canary.trafficRouting) is not supported yet; "
-        "the routers are nginx, istio, smi, traefik, ambassador, apisix and the plugin "
+        "the routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the plugin "
         "argoproj-labs/gatewayAPI, one at a time");
 }
 

@@ -212,7 +212,7 @@ TEST_CASE("makeRouter picks Traefik alone in the group of its options", "[traffi
   REQUIRE_FALSE(both.ok());
   CHECK(both.error() ==
         "traffic routing with smi with others (spec.strategy.canary.trafficRouting) is not supported yet; "
-        "the routers are nginx, istio, smi, traefik, ambassador, apisix and the plugin "
+        "the routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the plugin "
         "argoproj-labs/gatewayAPI, one at a time");
 }
 
