@@ -247,7 +247,8 @@ class RuleChecker {
     }
   }
 
-  // pingPong: two different Services, routed by ALB through its rootService (as Argo Rollouts requires).
+  // pingPong: two different Services, routed by ALB through its rootService or by Istio (as Argo Rollouts
+  // requires).
   void checkPingPong() {
     if (!canary_.pingPong) return;
     const std::string path = canaryPath("pingPong");
@@ -256,9 +257,12 @@ class RuleChecker {
       error(childPath(path, "pongService"),
             "must differ from pingService (both are \"" + pp.pongService + "\")");
     }
-    if (!routed() || !canary_.trafficRouting->alb) {
-      error(path, "needs trafficRouting.alb: the ping and pong Services swap roles behind an ALB Ingress");
-    } else if (canary_.trafficRouting->alb->rootService.empty()) {
+    if (!routed() || !(canary_.trafficRouting->alb || canary_.trafficRouting->istio)) {
+      error(
+          path,
+          "needs trafficRouting.alb or trafficRouting.istio: the ping and pong Services swap roles behind an "
+          "ALB Ingress or an Istio VirtualService");
+    } else if (canary_.trafficRouting->alb && canary_.trafficRouting->alb->rootService.empty()) {
       error(canaryPath("trafficRouting") + ".alb.rootService", "is required with pingPong");
     }
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 namespace sluice::traffic {
 
@@ -45,10 +46,12 @@ bool listed(const std::vector<std::string>& names, const std::string& name) {
 // What the Rollout says about routes and destinations, shared by the builders.
 class RouteRules {
  public:
-  explicit RouteRules(const engine::Rollout& rollout)
-      : canary_(rollout.spec.canary),
-        routing_(*rollout.spec.canary.trafficRouting),
-        rule_(routing_.istio->destinationRule ? &*routing_.istio->destinationRule : nullptr) {}
+  // `services`: the Services in the canary and the stable roles (roleServices).
+  RouteRules(const engine::Rollout& rollout, std::pair<std::string, std::string> services)
+      : routing_(*rollout.spec.canary.trafficRouting),
+        rule_(routing_.istio->destinationRule ? &*routing_.istio->destinationRule : nullptr),
+        canaryService_(std::move(services.first)),
+        stableService_(std::move(services.second)) {}
 
   const engine::IstioDestinationRule* destinationRule() const { return rule_; }
 
@@ -68,8 +71,8 @@ class RouteRules {
     const std::string host = stringAt(destination, "/destination/host");
     const std::string shortName = host.substr(0, host.find('.'));
     if (shortName.empty()) return Role::Other;
-    if (shortName == canary_.canaryService) return Role::Canary;
-    return shortName == canary_.stableService ? Role::Stable : Role::Other;
+    if (shortName == canaryService_) return Role::Canary;
+    return shortName == stableService_ ? Role::Stable : Role::Other;
   }
 
   // spec.<section> of `virtualService` (http, tls or tcp): a list, possibly empty.
@@ -142,9 +145,9 @@ class RouteRules {
     return out;
   }
 
-  // The weights `route` puts in force. The stable weight is the rest of maxTrafficWeight, as the engine counts it (it
-  // includes the additional subsets' share); inForce() then checks that the stable destination does carry
-  // its part of it.
+  // The weights `route` puts in force. The stable weight is the rest of maxTrafficWeight, as the engine
+  // counts it (it includes the additional subsets' share); inForce() then checks that the stable destination
+  // does carry its part of it.
   int canaryWeightOf(const json& route) const {
     for (const auto& destination : destinationsOf(route)) {
       if (roleOf(destination) == Role::Canary) return weightOf(destination);
@@ -253,20 +256,47 @@ class RouteRules {
     if (!canary) {
       return Error{rule_
                        ? "Canary DestinationRule subset '" + rule_->canarySubsetName + "' not found in route"
-                       : "Canary Service '" + canary_.canaryService + "' not found in route"};
+                       : "Canary Service '" + canaryService_ + "' not found in route"};
     }
     if (!stable) {
       return Error{rule_
                        ? "Stable DestinationRule subset '" + rule_->stableSubsetName + "' not found in route"
-                       : "Stable Service '" + canary_.stableService + "' not found in route"};
+                       : "Stable Service '" + stableService_ + "' not found in route"};
     }
     return Status::Ok();
   }
 
-  const engine::CanaryStrategy& canary_;
   const engine::TrafficRouting& routing_;
   const engine::IstioDestinationRule* rule_;
+  std::string canaryService_;
+  std::string stableService_;
 };
+
+// With pingPong, the Service in the canary role the VirtualService's weights were last set for.
+constexpr const char* kCanaryServiceAnnotation = "sluice.dev/canary-service";
+
+// The Services in the canary and the stable roles of `virtualService`: the spec's canaryService and
+// stableService; with pingPong, the ping and pong Services as the router last wrote them on it
+// (kCanaryServiceAnnotation: they swap at each promotion), before any write as a first deploy has them.
+std::pair<std::string, std::string> roleServices(const engine::Rollout& rollout, const json& virtualService) {
+  const engine::CanaryStrategy& canary = rollout.spec.canary;
+  const engine::RolloutStatus none;
+  if (canary.pingPong) {
+    const std::string written = entryOf(virtualService, "/metadata/annotations", kCanaryServiceAnnotation);
+    const auto& [ping, pong] = *canary.pingPong;
+    if (written == ping) return {ping, pong};
+    if (written == pong) return {pong, ping};
+  }
+  return {engine::canaryRoleService(canary, none), engine::stableRoleService(canary, none)};
+}
+
+// The role Services `weights` names (the engine names them with pingPong), else those of `virtualService`.
+std::pair<std::string, std::string> roleServices(const engine::Rollout& rollout, const json& virtualService,
+                                                 const engine::SetTrafficWeight& weights) {
+  if (!weights.canaryService.empty() && !weights.stableService.empty())
+    return {weights.canaryService, weights.stableService};
+  return roleServices(rollout, virtualService);
+}
 
 // What a write makes of a VirtualService's routes: its lists by spec key (http, tls, tcp).
 using RouteRewrite =
@@ -331,7 +361,7 @@ void setSubsetLabel(json& subset, const std::string& key, const std::string& val
 
 Result<json> weightedRoutes(const engine::Rollout& rollout, const engine::IstioVirtualService& config,
                             const json& virtualService, const engine::SetTrafficWeight& weights) {
-  const RouteRules rules(rollout);
+  const RouteRules rules(rollout, roleServices(rollout, virtualService, weights));
   json spec = json::object();
   for (const auto& section : RouteRules::sections(config)) {
     auto routes = RouteRules::routesIn(virtualService, section);
@@ -379,7 +409,7 @@ Result<json> hashedSubsets(const engine::Rollout& rollout, const json& destinati
 Result<json> httpRoutesWithHeaderRoute(const engine::Rollout& rollout,
                                        const engine::IstioVirtualService& config, const json& virtualService,
                                        const engine::SetHeaderRouteStep& step) {
-  const RouteRules rules(rollout);
+  const RouteRules rules(rollout, roleServices(rollout, virtualService));
   auto http = httpRoutesWithout(virtualService, step.name);
   if (!http || step.match.empty()) return http;
   auto base = firstSelectedRoute(rules, config, virtualService);
@@ -398,7 +428,7 @@ Result<json> httpRoutesWithHeaderRoute(const engine::Rollout& rollout,
 Result<json> httpRoutesWithMirrorRoute(const engine::Rollout& rollout,
                                        const engine::IstioVirtualService& config, const json& virtualService,
                                        const engine::SetMirrorRouteStep& step) {
-  const RouteRules rules(rollout);
+  const RouteRules rules(rollout, roleServices(rollout, virtualService));
   auto http = httpRoutesWithout(virtualService, step.name);
   if (!http || !step.match.is_array() || step.match.empty()) return http;
   auto base = firstSelectedRoute(rules, config, virtualService);
@@ -424,13 +454,14 @@ Result<json> httpRoutesWithMirrorRoute(const engine::Rollout& rollout,
 IstioRouter::IstioRouter(const engine::Rollout& rollout) : rollout_(routedPart(rollout)) {}
 
 Result<std::optional<engine::TrafficInForce>> IstioRouter::inForce(const ObjectLookup& get) const {
-  const RouteRules rules(rollout_);
   const auto& virtualServices = rollout_.spec.canary.trafficRouting->istio->virtualServices;
   if (virtualServices.empty())
     return Error{"spec.strategy.canary.trafficRouting.istio names no VirtualService"};
   const engine::IstioVirtualService& first = virtualServices.front();
   const auto virtualService = get(kVirtualService, first.name);
   if (!virtualService) return Error{"VirtualService `" + first.name + "` not found"};
+  const auto services = roleServices(rollout_, *virtualService);
+  const RouteRules rules(rollout_, services);
   auto base = firstSelectedRoute(rules, first, *virtualService, RouteRules::sections(first).front());
   if (!base) return Error{base.error()};
   const int canaryWeight = rules.canaryWeightOf(*base);
@@ -453,7 +484,8 @@ Result<std::optional<engine::TrafficInForce>> IstioRouter::inForce(const ObjectL
   // In force only if setting what was read changes nothing: every selected route of every VirtualService
   // agrees, no stray destination is left, the subsets and annotations are Sluice's. Otherwise nullopt, so
   // that the weight is written again.
-  auto writes = setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash});
+  auto writes = setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash,
+                                services.first, services.second});
   if (!writes) return Error{writes.error()};
   if (!writes->empty()) return std::optional<engine::TrafficInForce>();
   return std::optional<engine::TrafficInForce>(seen);
@@ -475,6 +507,9 @@ Result<Writes> IstioRouter::setWeight(const ObjectLookup& get,
   } else {
     // Without subsets to carry them, the hashes the weights were set for go on the VirtualServices.
     annotations = {{kCanaryHashAnnotation, weights.canaryHash}, {kStableHashAnnotation, weights.stableHash}};
+    // With pingPong, which of the two Services the canary's weight went to: they swap at each promotion.
+    if (rollout_.spec.canary.pingPong && !weights.canaryService.empty())
+      annotations[kCanaryServiceAnnotation] = weights.canaryService;
   }
   auto routes = rewriteVirtualServices(
       rollout_, get,
@@ -504,7 +539,9 @@ Result<Writes> IstioRouter::setMirrorRoute(const ObjectLookup& get,
 }
 
 Result<Writes> IstioRouter::removeManagedRoutes(const ObjectLookup& get) const {
-  const RouteRules rules(rollout_);
+  const engine::RolloutStatus none;
+  const RouteRules rules(rollout_, {engine::canaryRoleService(rollout_.spec.canary, none),
+                                    engine::stableRoleService(rollout_.spec.canary, none)});
   return rewriteVirtualServices(
       rollout_, get, httpRewrite([&](const engine::IstioVirtualService&, const json& live) -> Result<json> {
         auto http = RouteRules::routesIn(live, "http");

@@ -511,3 +511,57 @@ TEST_CASE(
   CHECK(backends == json::parse(R"([{"service": "web-canary", "weight": 20},
                                     {"service": "web-stable", "weight": 80}])"));
 }
+
+TEST_CASE(
+    "trafficRouting.istio with canary.pingPong: the VirtualService's weights go to the ping or the pong host "
+    "as they swap roles at each promotion (Istio's CRDs as fixtures, no mesh)",
+    "[controller][e2e][traffic][istio][pingpong]") {
+  ControllerEnv env(std::chrono::milliseconds(500));
+  installIstioCrds(env.cluster);
+  env.startController();
+  for (const char* name : {"web-ping", "web-pong"}) {
+    env.cluster.apply(std::string(name) + ".json",
+                      {{"apiVersion", "v1"},
+                       {"kind", "Service"},
+                       {"metadata", {{"name", name}, {"namespace", "default"}}},
+                       {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}});
+  }
+  env.cluster.apply("vs.json", json::parse(R"({"apiVersion": "networking.istio.io/v1beta1",
+    "kind": "VirtualService", "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"hosts": ["web.example"], "http": [{"name": "primary", "route": [
+        {"destination": {"host": "web-ping"}, "weight": 100},
+        {"destination": {"host": "web-pong"}, "weight": 0}]}]}})"));
+  auto rollout = [](const std::string& image) {
+    json r =
+        routedRollout(image, {{"istio", {{"virtualService", {{"name", "web"}, {"routes", {"primary"}}}}}}});
+    json& canary = r["spec"]["strategy"]["canary"];
+    canary.erase("canaryService");
+    canary.erase("stableService");
+    canary["pingPong"] = {{"pingService", "web-ping"}, {"pongService", "web-pong"}};
+    return r;
+  };
+  // "<host>=<weight> ..." in the route's order.
+  auto weights = [&] {
+    std::string out;
+    const json vs = get(env, kMeshVirtualServices, "web");
+    for (const auto& d : vs["spec"]["http"][0]["route"]) {
+      if (!out.empty()) out += " ";
+      out += d["destination"]["host"].get<std::string>() + "=" + std::to_string(d.value("weight", 0));
+    }
+    return out;
+  };
+  env.cluster.apply("v1.json", rollout("registry.example/web:v1"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  env.cluster.apply("v2.json", rollout("registry.example/web:v2"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  CHECK(weights() == "web-ping=80 web-pong=20");
+  REQUIRE(env.cluster.plugin("promote --full web").exitCode == 0);
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  CHECK(env.rollout("web").value(json::json_pointer("/status/canary/stablePingPong"), std::string()) ==
+        "pong");
+  CHECK(settleTo(weights, std::string("web-ping=0 web-pong=100")) == "web-ping=0 web-pong=100");
+  // The next revision goes out behind the ping host.
+  env.cluster.apply("v3.json", rollout("registry.example/web:v3"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  CHECK(weights() == "web-ping=20 web-pong=80");
+}

@@ -171,6 +171,49 @@ TEST_CASE("with maxTrafficWeight the destinations carry weights out of it, as Ar
   testing::setAndReadBack(router, objects, {1000, 0, "canaryhash", "stablehash"});
 }
 
+TEST_CASE("ping-pong by host: the weights follow the Services' roles, which swap at each promotion",
+          "[traffic][istio][pingpong]") {
+  Diagnostics diags;
+  const auto r = engine::parseRollout(json::parse(R"({"apiVersion": "sluice.dev/v1alpha1", "kind": "Rollout",
+    "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {"selector": {"matchLabels": {"app": "web"}},
+      "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "w"}]}},
+      "strategy": {"canary": {"pingPong": {"pingService": "ping", "pongService": "pong"},
+        "trafficRouting": {"istio": {"virtualService": {"name": "web", "routes": ["primary"]}}},
+        "steps": [{"setWeight": 30}]}}}})"),
+                                      SourceMap(), diags);
+  INFO(diags.format());
+  REQUIRE(r);
+  REQUIRE(diags.empty());
+  traffic::IstioRouter router(*r);
+  Objects objects = Objects().add(json::parse(R"({"apiVersion": "networking.istio.io/v1beta1",
+    "kind": "VirtualService", "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {"hosts": ["web"], "http": [{"name": "primary", "route": [
+      {"destination": {"host": "ping"}, "weight": 100}, {"destination": {"host": "pong"}, "weight": 0}]}]}})"));
+  auto weightOf = [&](const std::string& host) {
+    for (const auto& d : objects.at("VirtualService", "web")["spec"]["http"][0]["route"])
+      if (d["destination"]["host"] == host) return d["weight"].get<int>();
+    return -1;
+  };
+  // ping stable, pong the canary at 30.
+  testing::setAndReadBack(router, objects, {30, 70, "c1", "s1", "pong", "ping"});
+  CHECK(weightOf("pong") == 30);
+  CHECK(weightOf("ping") == 70);
+  CHECK(objects.at("VirtualService", "web")["metadata"]["annotations"]["sluice.dev/canary-service"] ==
+        "pong");
+  // Promoted: pong is stable, ping takes the next canary.
+  testing::setAndReadBack(router, objects, {0, 100, "c1", "c1", "ping", "pong"});
+  CHECK(weightOf("pong") == 100);
+  CHECK(weightOf("ping") == 0);
+  testing::setAndReadBack(router, objects, {20, 80, "c2", "c1", "ping", "pong"});
+  CHECK(weightOf("ping") == 20);
+  // Read back without the engine's names, the roles come from the VirtualService.
+  auto seen = router.inForce(objects.lookup());
+  REQUIRE(seen.ok());
+  REQUIRE(seen->has_value());
+  CHECK(**seen == engine::TrafficInForce{20, 80, "c2", "c1"});
+}
+
 TEST_CASE("several VirtualServices: each is written, and one that disagrees is not in force",
           "[traffic][istio]") {
   traffic::IstioRouter router(rollout(R"({"virtualServices": [{"name": "web", "routes": ["primary"]},
