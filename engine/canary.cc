@@ -55,7 +55,7 @@ int desiredCanaryWeight(const Pass& p) {
   if (p.status.abort) return 0;
   if (p.promoted() || p.status.promoteFull || p.stepsDone()) return p.maxWeight();
   for (int i = p.index(); i >= 0; --i) {
-    if (const auto* w = std::get_if<SetWeightStep>(&p.spec.canary.steps[i].action)) return w->weight;
+    if (const auto* w = stepAction<SetWeightStep>(p.spec.canary.steps[i])) return w->weight;
   }
   return 0;
 }
@@ -65,7 +65,7 @@ int desiredCanaryWeight(const Pass& p) {
 std::optional<SetCanaryScaleStep> canaryScaleInForce(const Pass& p) {
   if (p.status.promoteFull || p.stepsDone()) return std::nullopt;
   for (int i = p.index(); i >= 0; --i) {
-    if (const auto* s = std::get_if<SetCanaryScaleStep>(&p.spec.canary.steps[i].action)) {
+    if (const auto* s = stepAction<SetCanaryScaleStep>(p.spec.canary.steps[i])) {
       if (s->matchTrafficWeight) return std::nullopt;
       return *s;
     }
@@ -424,6 +424,25 @@ void advanceStep(Pass& p) {
               describeStep(*step) + ")");
 }
 
+// Header and mirror routes beside a step's deciding action are set in the pass that moves the Rollout onto
+// the step (onto a new revision's first step, a retry's, or the next one), as a step of their own would
+// set them; not after an abort, whose routes are removed.
+void setRoutesBesideEnteredStep(Pass& p) {
+  const RolloutStatus& before = p.rollout.status;
+  const RolloutStatus& s = p.status;
+  const CanaryStep* step = p.currentStep();
+  if (!step || step->alongside.empty() || s.abort || !p.trafficRouted() || p.promoted()) return;
+  const bool entered =
+      before.currentStepIndex != s.currentStepIndex || before.currentPodHash != s.currentPodHash || p.retried;
+  if (!entered) return;
+  for (const auto& other : step->alongside) {
+    if (const auto* header = std::get_if<SetHeaderRouteStep>(&other))
+      p.actions.push_back(SetHeaderRoute{*header});
+    if (const auto* mirror = std::get_if<SetMirrorRouteStep>(&other))
+      p.actions.push_back(SetMirrorRoute{*mirror});
+  }
+}
+
 // ---- scaling ---------------------------------------------------------------------------------------
 
 int oldSpecReplicas(const Pass& p) { return saturatedSum(p.oldRSs, &ReplicaSetView::specReplicas); }
@@ -532,7 +551,7 @@ int abortedCanaryWeight(const Pass& p) {
   const int stableAvailable = p.stableRS ? p.stableRS->availableReplicas : 0;
   std::set<int> candidates{0};
   for (const auto& step : p.spec.canary.steps) {
-    if (const auto* w = std::get_if<SetWeightStep>(&step.action); w && w->weight < inForce->canaryWeight)
+    if (const auto* w = stepAction<SetWeightStep>(step); w && w->weight < inForce->canaryWeight)
       candidates.insert(w->weight);
   }
   for (int weight : candidates) {  // the lowest the stable can carry
@@ -650,6 +669,7 @@ Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time 
   syncAbort(p);
   promoteIfReady(p);
   advanceStep(p);
+  setRoutesBesideEnteredStep(p);
   scaleReplicaSets(p);
   reconcileTraffic(p);
   reconcileServices(p);

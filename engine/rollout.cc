@@ -25,7 +25,9 @@ std::string describeStep(const CanaryStep& step) {
     std::string operator()(const SetHeaderRouteStep& s) const { return "setHeaderRoute: " + s.name; }
     std::string operator()(const SetMirrorRouteStep& s) const { return "setMirrorRoute: " + s.name; }
   };
-  return std::visit(Visitor{}, step.action);
+  std::string out = std::visit(Visitor{}, step.action);
+  for (const auto& other : step.alongside) out += " + " + std::visit(Visitor{}, other);
+  return out;
 }
 
 int ReplicaProgressThreshold::availableNeeded(int desired) const {

@@ -116,8 +116,24 @@ using StepAction = std::variant<SetWeightStep, PauseStep, AnalysisStep, SetCanar
                                 SetHeaderRouteStep, SetMirrorRouteStep>;
 
 struct CanaryStep {
+  // The action that decides when the step is done. A step may set one of setWeight, pause and analysis
+  // and, beside it, setCanaryScale, setHeaderRoute and setMirrorRoute (Argo Rollouts' rule); the action is
+  // then the first of pause, setCanaryScale, setWeight, analysis, setHeaderRoute and setMirrorRoute it
+  // sets (Argo's precedence), and the others are carried out with it.
   StepAction action;
+  std::vector<StepAction> alongside{};
 };
+
+// The step's action of type T, whether it decides the step or stands beside the one that does; nullptr
+// when the step sets none.
+template <typename T>
+const T* stepAction(const CanaryStep& step) {
+  if (const T* found = std::get_if<T>(&step.action)) return found;
+  for (const auto& other : step.alongside) {
+    if (const T* found = std::get_if<T>(&other)) return found;
+  }
+  return nullptr;
+}
 
 // "setWeight: 20", "pause: 5m", "pause", "analysis: success-rate", ... for events and tables.
 std::string describeStep(const CanaryStep& step);

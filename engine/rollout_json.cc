@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <iterator>
 #include <set>
 #include <string_view>
+#include <vector>
 
 #include "base/input_limits.h"
 #include "base/json_fields.h"
@@ -245,16 +247,37 @@ std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string
     }
   }
   if (!ok) return std::nullopt;
-  if (kinds.size() != 1) {
-    std::string found;
-    for (const auto& k : kinds) found += (found.empty() ? "" : " and ") + k;
-    r.error(path, kinds.empty() ? std::string("a step must set one of ") + kStepKinds
-                                : "a step must set exactly one action, got " + found);
+  if (kinds.empty()) {
+    r.error(path, std::string("a step must set one of ") + kStepKinds);
     return std::nullopt;
   }
-  auto action = readStepAction(r, kinds[0], v.at(kinds[0]), childPath(path, kinds[0]));
-  if (!action) return std::nullopt;
-  return CanaryStep{std::move(*action)};
+  // Argo Rollouts' rule: at most one of the actions that take the step's time; setCanaryScale,
+  // setHeaderRoute and setMirrorRoute may stand beside it.
+  static const std::vector<std::string> kExclusive = {"setWeight", "pause", "analysis"};
+  std::string exclusive;
+  int exclusiveCount = 0;
+  for (const auto& k : kinds) {
+    if (std::find(kExclusive.begin(), kExclusive.end(), k) == kExclusive.end()) continue;
+    exclusive += (exclusive.empty() ? "" : " and ") + k;
+    ++exclusiveCount;
+  }
+  if (exclusiveCount > 1) {
+    r.error(path, "a step must set at most one of setWeight, pause and analysis, got " + exclusive);
+    return std::nullopt;
+  }
+  // The action that decides when the step is done comes first, in Argo's precedence.
+  static const std::vector<std::string> kPrecedence = {"pause",    "setCanaryScale", "setWeight",
+                                                       "analysis", "setHeaderRoute", "setMirrorRoute"};
+  std::vector<StepAction> actions;
+  for (const auto& kind : kPrecedence) {
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) continue;
+    auto action = readStepAction(r, kind, v.at(kind), childPath(path, kind));
+    if (!action) return std::nullopt;
+    actions.push_back(std::move(*action));
+  }
+  CanaryStep step{std::move(actions.front()), {}};
+  step.alongside.assign(std::make_move_iterator(actions.begin() + 1), std::make_move_iterator(actions.end()));
+  return step;
 }
 
 // ---- traffic routing -----------------------------------------------------------------------------

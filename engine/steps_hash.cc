@@ -49,7 +49,11 @@ nlohmann::json stepJson(const CanaryStep& step) {
       return {{"setMirrorRoute", {{"name", s.name}, {"percentage", s.percentage}, {"match", s.match}}}};
     }
   };
-  return std::visit(Visitor{}, step.action);
+  // The actions beside the one that decides the step join its object (a step without them hashes as
+  // before they existed).
+  nlohmann::json out = std::visit(Visitor{}, step.action);
+  for (const auto& other : step.alongside) out.update(std::visit(Visitor{}, other));
+  return out;
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Argo Rollouts' validation rules, checked on the typed model after parsing. Rules that need to see the
-// raw JSON (exactly one action per step, stableIngress vs stableIngresses, one strategy) live in the
+// raw JSON (at most one of setWeight, pause and analysis per step, stableIngress vs stableIngresses, one strategy) live in the
 // parser, because the model cannot express the broken shape.
 #include "engine/validate.h"
 
@@ -424,15 +424,20 @@ class RuleChecker {
   }
 
   void checkStep(const CanaryStep& step, const std::string& path) {
-    if (const auto* w = std::get_if<SetWeightStep>(&step.action)) {
+    checkStepAction(step.action, path);
+    for (const auto& other : step.alongside) checkStepAction(other, path);
+  }
+
+  void checkStepAction(const StepAction& action, const std::string& path) {
+    if (const auto* w = std::get_if<SetWeightStep>(&action)) {
       const int max = routed() ? canary_.trafficRouting->maxWeight() : 100;
       if (w->weight < 0 || w->weight > max) {
         error(childPath(path, "setWeight"),
               "must be between 0 and " + std::to_string(max) + ", got " + std::to_string(w->weight));
       }
-    } else if (const auto* a = std::get_if<AnalysisStep>(&step.action)) {
+    } else if (const auto* a = std::get_if<AnalysisStep>(&action)) {
       checkAnalysis(a->analysis, childPath(path, "analysis"));
-    } else if (const auto* s = std::get_if<SetCanaryScaleStep>(&step.action)) {
+    } else if (const auto* s = std::get_if<SetCanaryScaleStep>(&action)) {
       const std::string p = childPath(path, "setCanaryScale");
       if (!routed()) error(p, "needs trafficRouting");
       const int set = s->replicas.has_value() + s->weight.has_value() + s->matchTrafficWeight;
@@ -443,7 +448,7 @@ class RuleChecker {
       if (s->replicas && *s->replicas < 0) {
         error(childPath(p, "replicas"), "must not be negative, got " + std::to_string(*s->replicas));
       }
-    } else if (const auto* h = std::get_if<SetHeaderRouteStep>(&step.action)) {
+    } else if (const auto* h = std::get_if<SetHeaderRouteStep>(&action)) {
       checkManagedRouteStep("setHeaderRoute", h->name, childPath(path, "setHeaderRoute"));
       // An ALB http-header condition lists the values a header must have: exact matches only.
       for (size_t i = 0; routed() && canary_.trafficRouting->alb && i < h->match.size(); ++i) {
@@ -452,7 +457,7 @@ class RuleChecker {
                 "alb matches header values exactly: " + h->match[i].matchType + " is not supported");
         }
       }
-    } else if (const auto* m = std::get_if<SetMirrorRouteStep>(&step.action)) {
+    } else if (const auto* m = std::get_if<SetMirrorRouteStep>(&action)) {
       const std::string p = childPath(path, "setMirrorRoute");
       checkManagedRouteStep("setMirrorRoute", m->name, p);
       if (m->percentage < 0 || m->percentage > 100) {

@@ -250,6 +250,32 @@ TEST_CASE("header and mirror routes are set when their step is reached", "[engin
   CHECK(actionsOf<RemoveManagedRoutes>(w.actions).size() >= 1);
 }
 
+TEST_CASE("a pause with a setCanaryScale and a header route beside it does all three, the pause deciding",
+          "[engine][canary][traffic]") {
+  Rollout r = RolloutBuilder().replicas(10).nginx().setWeight(10).pause().build();
+  r.spec.canary.trafficRouting->managedRoutes = {"canary-header"};
+  // As Argo Rollouts' APISIX e2e writes it: {pause: {}, setCanaryScale: {replicas: 3}, setHeaderRoute: ...}.
+  r.spec.canary.steps[1].alongside = {SetCanaryScaleStep{3, std::nullopt, false},
+                                      SetHeaderRouteStep{"canary-header", {{"x-canary", "exact", "yes"}}}};
+  FakeWorld w = deployed(r);
+  w.newImage("web:2");
+  const std::string canary = hashOf(w);
+  w.settle();
+  // On the pause: the canary has the 3 pods setCanaryScale asks for, not the 1 of its 10% weight, and the
+  // header route is in place; the step waits for a promote.
+  CHECK(w.rollout.status.currentStepIndex == 1);
+  CHECK(w.rollout.status.phase == "Paused");
+  CHECK(w.specReplicasOf(canary) == 3);
+  CHECK(w.rollout.status.canary.weights->canary.weight == 10);
+  const auto routes = actionsOf<SetHeaderRoute>(w.actions);
+  REQUIRE_FALSE(routes.empty());
+  CHECK(routes.back().route.name == "canary-header");
+  w.steer(promotePatch(w.rollout));
+  w.settle();
+  CHECK(w.rollout.status.stableRS == canary);
+  CHECK(w.specReplicasOf(canary) == 10);
+}
+
 TEST_CASE("a new revision mid-rollout restarts the steps and drops the old canary", "[engine][canary]") {
   SECTION("traffic routing: the old canary goes at once") {
     FakeWorld w = deployed(RolloutBuilder().replicas(4).nginx().setWeight(50).pause().build());

@@ -214,6 +214,27 @@ TEST_CASE("every spec field is read", "[engine][rollout_json]") {
   CHECK(std::get<SetMirrorRouteStep>(c.steps[10].action).match.empty());
 }
 
+TEST_CASE("a step with actions beside its pause keeps them all, the pause deciding",
+          "[engine][rollout_json]") {
+  const Loaded loaded = loadRollout(withCanary(
+      "canaryService: c\nstableService: s\ntrafficRouting:\n  istio: {virtualService: {name: vs}}\n"
+      "  managedRoutes: [{name: hr}]\nsteps:\n- setHeaderRoute: {name: hr, match: [{headerName: x, "
+      "headerValue: "
+      "{exact: y}}]}\n  pause: {}\n  setCanaryScale: {replicas: 2}"));
+  INFO(loaded.diags.format());
+  REQUIRE(loaded.rollout.has_value());
+  CHECK(loaded.diags.empty());
+  const CanaryStep& step = loaded.rollout->spec.canary.steps.at(0);
+  CHECK(std::holds_alternative<PauseStep>(step.action));
+  REQUIRE(step.alongside.size() == 2);
+  CHECK(std::holds_alternative<SetCanaryScaleStep>(step.alongside[0]));
+  CHECK(std::holds_alternative<SetHeaderRouteStep>(step.alongside[1]));
+  CHECK(describeStep(step) == "pause + setCanaryScale: replicas 2 + setHeaderRoute: hr");
+  REQUIRE(stepAction<SetCanaryScaleStep>(step) != nullptr);
+  CHECK(stepAction<SetCanaryScaleStep>(step)->replicas == 2);
+  CHECK(stepAction<SetWeightStep>(step) == nullptr);
+}
+
 TEST_CASE("a minimal Rollout gets Argo's defaults", "[engine][rollout_json]") {
   const Loaded loaded = loadRollout(withCanary("{}"));
   INFO(loaded.diags.format());
@@ -357,8 +378,9 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
        "built-in routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the Gateway "
        "API",
        18},
-      {"a step sets exactly one action", withCanary("steps:\n- setWeight: 10\n  pause: {}"),
-       "spec.strategy.canary.steps[0]", "exactly one action, got pause and setWeight", 16},
+      {"a step sets at most one of setWeight, pause and analysis",
+       withCanary("steps:\n- setWeight: 10\n  pause: {}"), "spec.strategy.canary.steps[0]",
+       "at most one of setWeight, pause and analysis, got pause and setWeight", 16},
       {"an empty step names the step kinds", withCanary("steps:\n- {}"), "spec.strategy.canary.steps[0]",
        "a step must set one of setWeight, pause", 16},
       {"a step that is not an object", withCanary("steps:\n- 5"), "spec.strategy.canary.steps[0]",
