@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "base/base64.h"
 #include "base/time.h"
 #include "gitops/age.h"
 #include "gitops/apply_set.h"
@@ -12,7 +13,6 @@
 #include "gitops/kustomize_build.h"
 #include "gitops/revision.h"
 #include "gitops/sops_build.h"
-#include "base/base64.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 

@@ -1,6 +1,6 @@
 // Argo Rollouts' validation rules, checked on the typed model after parsing. Rules that need to see the
-// raw JSON (at most one of setWeight, pause and analysis per step, stableIngress vs stableIngresses, one strategy) live in the
-// parser, because the model cannot express the broken shape.
+// raw JSON (at most one of setWeight, pause and analysis per step, stableIngress vs stableIngresses, one
+// strategy) live in the parser, because the model cannot express the broken shape.
 #include "engine/validate.h"
 
 #include <algorithm>

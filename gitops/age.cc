@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "gitops/crypto_primitives.h"
 #include "base/base64.h"
+#include "gitops/crypto_primitives.h"
 
 namespace sluice::gitops {
 namespace {

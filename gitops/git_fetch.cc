@@ -8,12 +8,12 @@
 #include <memory>
 #include <vector>
 
+#include "base/base64.h"
 #include "gitops/git_socket.h"
 #include "gitops/git_url.h"
 #include "gitops/known_hosts.h"
 #include "gitops/semver.h"
 #include "gitops/tls_verify.h"
-#include "base/base64.h"
 
 namespace sluice::gitops {
 

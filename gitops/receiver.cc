@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "base/json_fields.h"
 #include "base/base64.h"
+#include "base/json_fields.h"
 
 namespace sluice::gitops {
 

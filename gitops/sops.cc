@@ -16,12 +16,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/base64.h"
 #include "base/input_limits.h"
 #include "base/source.h"
 #include "base/utf8.h"
 #include "gitops/age.h"
 #include "gitops/crypto_primitives.h"
-#include "base/base64.h"
 #include "kube/json_depth.h"
 
 namespace sluice::gitops {

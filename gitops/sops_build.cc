@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/base64.h"
 #include "base/input_limits.h"
 #include "base/source.h"
 #include "gitops/kustomization.h"
 #include "gitops/sops.h"
-#include "base/base64.h"
 
 namespace sluice::gitops {
 

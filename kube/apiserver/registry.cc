@@ -11,11 +11,11 @@
 #include <set>
 #include <shared_mutex>
 
+#include "base/base64.h"
 #include "base/time.h"
 #include "kube/apiserver/patch_body.h"
 #include "kube/apiserver/validation.h"
 #include "kube/apiserver/workload_defaults.h"
-#include "base/base64.h"
 #include "kube/json_depth.h"
 #include "kube/names.h"
 #include "kube/selectors.h"

@@ -9,10 +9,10 @@
 #include <optional>
 #include <string>
 
+#include "base/base64.h"
 #include "base/source.h"
 #include "base/time.h"
 #include "kube/apiserver/protobuf_schema.h"
-#include "base/base64.h"
 #include "kube/json_depth.h"
 #include "kube/protobuf_wire.h"
 

@@ -12,8 +12,8 @@
 #include <memory>
 #include <sstream>
 
-#include "base/openssl_ptr.h"
 #include "base/base64.h"
+#include "base/openssl_ptr.h"
 
 namespace sluice::apiserver {
 namespace {

@@ -8,9 +8,9 @@
 #include <set>
 #include <string_view>
 
+#include "base/base64.h"
 #include "kube/apiserver/workload_defaults.h"
 #include "kube/apiserver/workloads.h"
-#include "base/base64.h"
 #include "kube/names.h"
 #include "kube/selectors.h"
 

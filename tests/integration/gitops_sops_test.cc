@@ -9,8 +9,8 @@
 #include <sstream>
 #include <string>
 
-#include "controller_env.h"
 #include "base/base64.h"
+#include "controller_env.h"
 #include "tests/support/git_repo.h"
 #include "tests/support/process.h"
 

@@ -60,8 +60,8 @@ TEST_CASE("kubectl create configmap and secrets send protobuf bodies that store 
       "--type=example.com/creds");
   auto s = env.getJson("secret creds");
   CHECK(s["type"] == "example.com/creds");
-  CHECK(s["data"] == json({{"user", sluice::base64Encode("admin")},
-                           {"pass", sluice::base64Encode("s3cr=t")}}));
+  CHECK(s["data"] ==
+        json({{"user", sluice::base64Encode("admin")}, {"pass", sluice::base64Encode("s3cr=t")}}));
   checkNoEmptyMetadata(s);
 
   const auto data = env.dir() / "data";

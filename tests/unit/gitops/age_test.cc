@@ -221,11 +221,10 @@ TEST_CASE("a decryption Secret's .agekey entries give its identities, other entr
   const Key a = makeKey(dir, "a");
   const Key b = makeKey(dir, "b");
   const std::string both = readAll(dir / "a.agekey") + readAll(dir / "b.agekey");
-  const nlohmann::json secret = {{"metadata", {{"name", "sops-age"}, {"namespace", "flux-system"}}},
-                                 {"data",
-                                  {{"team.agekey", sluice::base64Encode(both)},
-                                   {"pgp.asc", sluice::base64Encode("not age")}}},
-                                 {"stringData", {{"extra.agekey", "# one more\n" + a.identity + "\n"}}}};
+  const nlohmann::json secret = {
+      {"metadata", {{"name", "sops-age"}, {"namespace", "flux-system"}}},
+      {"data", {{"team.agekey", sluice::base64Encode(both)}, {"pgp.asc", sluice::base64Encode("not age")}}},
+      {"stringData", {{"extra.agekey", "# one more\n" + a.identity + "\n"}}}};
   const auto ids = sluice::gitops::ageIdentitiesFromSecret(secret);
   REQUIRE(ids.ok());
   CHECK(*ids == std::vector<std::string>{a.identity, b.identity, a.identity});

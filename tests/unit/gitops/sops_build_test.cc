@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/base64.h"
 #include "base/source.h"
 #include "gitops/age.h"
-#include "base/base64.h"
 #include "tests/support/process.h"
 
 using sluice::gitops::SopsBuildDecryptor;

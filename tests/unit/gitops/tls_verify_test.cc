@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "gitops/git_fetch.h"
 #include "base/base64.h"
+#include "gitops/git_fetch.h"
 #include "tests/support/tls_certs.h"
 
 using namespace sluice;
