@@ -61,38 +61,47 @@ void readAnalysis(ObjectReader& o, RolloutAnalysis& a) {
       a.templates.push_back(ref);
     });
   }
-  if (const json* v = o.get("args")) {
-    forEachObject(r, *v, o.path("args"), [&](ObjectReader& item) {
-      AnalysisArg arg;
-      item.readRequired("name", arg.name);
-      item.read("value", arg.value, readString);
-      if (const json* from = item.get("valueFrom")) {
-        readObject(r, *from, item.path("valueFrom"), [&](ObjectReader& f) {
-          f.read("podTemplateHashValue", arg.podTemplateHashValue, readString);
-          if (arg.podTemplateHashValue && *arg.podTemplateHashValue != "Stable" &&
-              *arg.podTemplateHashValue != "Latest") {
-            r.error(f.path("podTemplateHashValue"),
-                    "must be \"Stable\" or \"Latest\", got \"" + *arg.podTemplateHashValue + "\"");
-          }
-          if (const json* ref = f.get("fieldRef")) {
-            readObject(r, *ref, f.path("fieldRef"), [&](ObjectReader& fr) {
-              std::string fieldPath;
-              fr.readRequired("fieldPath", fieldPath);
-              arg.fieldRef = fieldPath;
-            });
-          }
-          if (arg.podTemplateHashValue && arg.fieldRef) {
-            r.error(f.path(), "must set only one of podTemplateHashValue or fieldRef");
-          } else if (!arg.podTemplateHashValue && !arg.fieldRef) {
-            r.error(f.path(), "must set one of podTemplateHashValue or fieldRef");
-          }
-        });
-        if (arg.value) r.error(item.path("valueFrom"), "cannot be combined with value");
-      }
-      item.warnUnknown();
-      a.args.push_back(arg);
-    });
-  }
+  if (const json* v = o.get("args")) readAnalysisArgs(r, *v, o.path("args"), a.args);
+  readAnalysisRunOptions(o, a);
+}
+
+}  // namespace
+
+void readAnalysisArgs(Reporter& r, const json& list, const std::string& path, std::vector<AnalysisArg>& out) {
+  forEachObject(r, list, path, [&](ObjectReader& item) {
+    AnalysisArg arg;
+    item.readRequired("name", arg.name);
+    item.read("value", arg.value, readString);
+    if (const json* from = item.get("valueFrom")) {
+      readObject(r, *from, item.path("valueFrom"), [&](ObjectReader& f) {
+        f.read("podTemplateHashValue", arg.podTemplateHashValue, readString);
+        if (arg.podTemplateHashValue && *arg.podTemplateHashValue != "Stable" &&
+            *arg.podTemplateHashValue != "Latest") {
+          r.error(f.path("podTemplateHashValue"),
+                  "must be \"Stable\" or \"Latest\", got \"" + *arg.podTemplateHashValue + "\"");
+        }
+        if (const json* ref = f.get("fieldRef")) {
+          readObject(r, *ref, f.path("fieldRef"), [&](ObjectReader& fr) {
+            std::string fieldPath;
+            fr.readRequired("fieldPath", fieldPath);
+            arg.fieldRef = fieldPath;
+          });
+        }
+        if (arg.podTemplateHashValue && arg.fieldRef) {
+          r.error(f.path(), "must set only one of podTemplateHashValue or fieldRef");
+        } else if (!arg.podTemplateHashValue && !arg.fieldRef) {
+          r.error(f.path(), "must set one of podTemplateHashValue or fieldRef");
+        }
+      });
+      if (arg.value) r.error(item.path("valueFrom"), "cannot be combined with value");
+    }
+    item.warnUnknown();
+    out.push_back(arg);
+  });
+}
+
+void readAnalysisRunOptions(ObjectReader& o, RolloutAnalysis& a) {
+  Reporter& r = o.reporter();
   if (const json* v = o.get("dryRun")) {
     forEachObject(r, *v, o.path("dryRun"), [&](ObjectReader& item) {
       std::string name;
@@ -118,6 +127,8 @@ void readAnalysis(ObjectReader& o, RolloutAnalysis& a) {
     });
   }
 }
+
+namespace {
 
 // ---- steps ---------------------------------------------------------------------------------------
 
@@ -693,18 +704,7 @@ void readStatus(ObjectReader& o, RolloutStatus& s) {
   o.read("collisionCount", s.collisionCount, readInt64);
   o.read("observedGeneration", s.observedGeneration, readGenerationString);
   o.read("workloadObservedGeneration", s.workloadObservedGeneration, readGenerationString);
-  if (const json* c = o.get("conditions")) {
-    forEachObject(r, *c, o.path("conditions"), [&](ObjectReader& item) {
-      Condition cond;
-      item.read("type", cond.type, readString);
-      item.read("status", cond.status, readString);
-      item.read("reason", cond.reason, readString);
-      item.read("message", cond.message, readString);
-      item.read("lastUpdateTime", cond.lastUpdateTime, readTime);
-      item.read("lastTransitionTime", cond.lastTransitionTime, readTime);
-      s.conditions.push_back(cond);
-    });
-  }
+  if (const json* c = o.get("conditions")) readConditions(r, *c, o.path("conditions"), s.conditions);
   o.read("stableRS", s.stableRS, readString);
   o.read("restartedAt", s.restartedAt, readTime);
   o.read("promoteFull", s.promoteFull, readBool);
@@ -769,6 +769,35 @@ json blueGreenStatusToJson(const BlueGreenStatus& b) {
 
 }  // namespace
 
+void readConditions(Reporter& r, const nlohmann::json& list, const std::string& path,
+                    std::vector<Condition>& out) {
+  forEachObject(r, list, path, [&](ObjectReader& item) {
+    Condition cond;
+    item.read("type", cond.type, readString);
+    item.read("status", cond.status, readString);
+    item.read("reason", cond.reason, readString);
+    item.read("message", cond.message, readString);
+    item.read("lastUpdateTime", cond.lastUpdateTime, readTime);
+    item.read("lastTransitionTime", cond.lastTransitionTime, readTime);
+    out.push_back(cond);
+  });
+}
+
+nlohmann::json conditionsToJson(const std::vector<Condition>& conditions) {
+  json list = json::array();
+  for (const auto& c : conditions) {
+    json item = json::object();
+    putString(item, "type", c.type);
+    putString(item, "status", c.status);
+    item["lastUpdateTime"] = formatRfc3339(c.lastUpdateTime);
+    item["lastTransitionTime"] = formatRfc3339(c.lastTransitionTime);
+    putString(item, "reason", c.reason);
+    putString(item, "message", c.message);
+    list.push_back(std::move(item));
+  }
+  return list;
+}
+
 nlohmann::json statusToJson(const RolloutStatus& s) {
   json j = json::object();
   putBool(j, "abort", s.abort);
@@ -794,20 +823,7 @@ nlohmann::json statusToJson(const RolloutStatus& s) {
   putString(j, "selector", s.selector);
   putInt(j, "collisionCount", s.collisionCount);
   putString(j, "observedGeneration", s.observedGeneration);
-  if (!s.conditions.empty()) {
-    json list = json::array();
-    for (const auto& c : s.conditions) {
-      json item = json::object();
-      putString(item, "type", c.type);
-      putString(item, "status", c.status);
-      item["lastUpdateTime"] = formatRfc3339(c.lastUpdateTime);
-      item["lastTransitionTime"] = formatRfc3339(c.lastTransitionTime);
-      putString(item, "reason", c.reason);
-      putString(item, "message", c.message);
-      list.push_back(std::move(item));
-    }
-    j["conditions"] = std::move(list);
-  }
+  if (!s.conditions.empty()) j["conditions"] = conditionsToJson(s.conditions);
   putString(j, "stableRS", s.stableRS);
   putTime(j, "restartedAt", s.restartedAt);
   putBool(j, "promoteFull", s.promoteFull);
