@@ -150,6 +150,7 @@ bool podAvailable(const json& pod, int minReadySeconds, Time now) {
 
 KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
     : cluster_(cluster),
+      kind_(rollout.value("kind", std::string("Rollout"))),
       name_(str(rollout, "/metadata/name")),
       ns_(str(rollout, "/metadata/namespace")),
       uid_(str(rollout, "/metadata/uid")),
@@ -162,8 +163,9 @@ KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
 KubeWorld::~KubeWorld() = default;
 
 json KubeWorld::ownerReference() const {
-  return json{{"apiVersion", kGroupVersion}, {"kind", "Rollout"},         {"name", name_}, {"uid", uid_},
-              {"controller", true},          {"blockOwnerDeletion", true}};
+  return json{
+      {"apiVersion", kGroupVersion}, {"kind", kind_}, {"name", name_}, {"uid", uid_}, {"controller", true},
+      {"blockOwnerDeletion", true}};
 }
 
 Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restartAt) {
@@ -583,10 +585,17 @@ Result<bool> KubeWorld::emitEvent(const engine::EmitEvent& a) {
 
 Result<bool> KubeWorld::createAnalysisRun(const engine::CreateAnalysisRun& a,
                                           const Result<analysis::AnalysisRunSpec>& spec, Time /*now*/) {
-  json labels = {{kRolloutLabel, name_},
-                 {kAnalysisTypeLabel, engine::analysisRunTypeName(a.type)},
-                 {engine::kPodTemplateHashLabel, a.podTemplateHash}};
+  json labels = json::object();
+  if (kind_ == "Experiment") {
+    labels[kExperimentLabel] = name_;
+  } else {
+    labels = {{kRolloutLabel, name_},
+              {kAnalysisTypeLabel, engine::analysisRunTypeName(a.type)},
+              {engine::kPodTemplateHashLabel, a.podTemplateHash}};
+  }
   if (a.stepIndex) labels[kStepIndexLabel] = std::to_string(*a.stepIndex);
+  // analysisRunMetadata, under the labels the controller finds runs by.
+  for (const auto& [key, value] : a.analysis.runLabels) labels.emplace(key, value);
   json run = {
       {"apiVersion", kGroupVersion},
       {"kind", "AnalysisRun"},
@@ -601,7 +610,8 @@ Result<bool> KubeWorld::createAnalysisRun(const engine::CreateAnalysisRun& a,
   // Error, as the simulated world shows it. Its status is not written here: the reconciler is the one
   // writer of a run's status, so no measurement of the empty run can overwrite the Error, and a crash
   // between the two writes leaves nothing half done.
-  if (!spec) run["metadata"]["annotations"] = {{kBuildErrorAnnotation, spec.error()}};
+  for (const auto& [key, value] : a.analysis.runAnnotations) run["metadata"]["annotations"][key] = value;
+  if (!spec) run["metadata"]["annotations"][kBuildErrorAnnotation] = spec.error();
   auto created = cluster_.client->create(analysisRunsResource(), ns_, run, {false, cluster_.fieldManager});
   if (!created) {
     if (created.error().isAlreadyExists()) return false;
@@ -628,6 +638,29 @@ Status KubeWorld::writeStatus(shell::RolloutDocument& rollout, json status, Time
   if (!patched) return apiError(patched.error());
   cluster_.rolloutWrites->wrote(*patched);
   rollout.replace(std::move(*patched));
+  return Status::Ok();
+}
+
+Result<engine::ExperimentObserved> KubeWorld::observeExperiment(Time /*now*/) {
+  engine::ExperimentObserved out;
+  auto owned = [this](const json& obj) { return kube::controlledBy(obj, uid_); };
+  for (const auto& rs : cluster_.replicaSetWrites->overlay(cluster_.replicaSets->byOwner(uid_), owned)) {
+    if (owned(rs)) out.replicaSets.push_back(replicaSetView(rs));
+  }
+  for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
+    if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
+  }
+  return out;
+}
+
+Status KubeWorld::writeExperimentStatus(json& experiment, json status, Time /*now*/) {
+  const json before = experiment.value("status", json::object());
+  const json patch = {{"status", kube::mergePatchBetween(before, status)}};
+  auto patched = cluster_.client->patch(experimentsResource(), ns_, name_, kube::PatchType::kMerge, patch,
+                                        {false, cluster_.fieldManager}, "status");
+  if (!patched) return apiError(patched.error());
+  cluster_.experimentWrites->wrote(*patched);
+  experiment = std::move(*patched);
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 // The shell's World (shell/world.h) on a Kubernetes API: one Rollout's ReplicaSets, AnalysisRuns and
 // Services read from watch-fed caches (through RecentWrites, so a write is seen at once), and the
-// engine's actions carried out as API writes. One KubeWorld serves one reconcile of one Rollout.
+// engine's actions carried out as API writes. One KubeWorld serves one reconcile of one Rollout, or, as an
+// ExperimentWorld (shell/experiment_reconcile.h), of one Experiment: the same writes, owned by it.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "analysis/model.h"
+#include "shell/experiment_reconcile.h"
 #include "shell/world.h"
 #include "traffic/router_options.h"
 
@@ -51,13 +53,15 @@ struct RolloutCluster {
   RecentWrites* analysisRunWrites = nullptr;
   RecentWrites* serviceWrites = nullptr;
   RecentWrites* deploymentWrites = nullptr;
+  RecentWrites* experimentWrites = nullptr;
   std::string fieldManager = "sluice-controller";
   Metrics* metrics = nullptr;  // counts the events emitted; nullptr: none
 };
 
-class KubeWorld final : public shell::World {
+class KubeWorld final : public shell::World, public shell::ExperimentWorld {
  public:
-  // `rollout`: the Rollout object as the reconcile started with it (its uid owns what is created).
+  // `rollout`: the Rollout (or Experiment) object as the reconcile started with it (its uid owns what is
+  // created).
   KubeWorld(const RolloutCluster& cluster, const nlohmann::json& rollout);
   ~KubeWorld() override;
 
@@ -70,6 +74,10 @@ class KubeWorld final : public shell::World {
                                  const Result<analysis::AnalysisRunSpec>& spec, Time now) override;
   const analysis::AnalysisTemplate* findTemplate(const std::string& name, bool clusterScope) override;
   Status writeStatus(shell::RolloutDocument& rollout, nlohmann::json status, Time now) override;
+
+  // An Experiment's ReplicaSets and AnalysisRuns; the Experiment's status through its status subresource.
+  Result<engine::ExperimentObserved> observeExperiment(Time now) override;
+  Status writeExperimentStatus(nlohmann::json& experiment, nlohmann::json status, Time now) override;
 
  private:
   nlohmann::json ownerReference() const;
@@ -95,7 +103,7 @@ class KubeWorld final : public shell::World {
   Result<bool> write(const std::vector<traffic::ObjectWrite>& writes);
 
   const RolloutCluster& cluster_;
-  std::string name_, ns_, uid_;
+  std::string kind_, name_, ns_, uid_;
   nlohmann::json rollout_;                              // for events (involvedObject)
   std::string canaryService_, stableService_;           // a canary's Services
   std::string activeService_, previewService_;          // a blue-green's

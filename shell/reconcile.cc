@@ -12,8 +12,6 @@
 
 namespace sluice::shell {
 
-namespace {
-
 const char* actionName(const engine::Action& action) {
   struct Names {
     const char* operator()(const engine::CreateReplicaSet&) { return "create ReplicaSet"; }
@@ -35,8 +33,6 @@ const char* actionName(const engine::Action& action) {
   };
   return std::visit(Names{}, action);
 }
-
-}  // namespace
 
 ShellResult<PassOutcome> reconcileOnce(RolloutDocument& rollout, World& world, Time now,
                                        const PassObserver& observer) {

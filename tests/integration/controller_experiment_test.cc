@@ -1,0 +1,137 @@
+// Experiments end to end on the embedded cluster: the Experiment reconciler creates a ReplicaSet per
+// template and, once their pods are available, the AnalysisRuns (here Job metrics, run by the AnalysisRun
+// reconciler); the runs' outcome is the Experiment's, and its ReplicaSets scale to zero at the end.
+#include <catch2/catch.hpp>
+
+#include "controller_env.h"
+#include "tests/support/process.h"
+
+using namespace sluice;
+using namespace sluice::testing;
+using nlohmann::json;
+
+namespace {
+
+json experimentTemplateOf(const std::string& name, const std::string& image) {
+  return {{"name", name},
+          {"selector", {{"matchLabels", {{"app", "web"}, {"variant", name}}}}},
+          {"template",
+           {{"metadata", {{"labels", {{"app", "web"}, {"variant", name}}}}},
+            {"spec", {{"containers", json::array({{{"name", "web"}, {"image", image}}})}}}}}};
+}
+
+// A Job metric template whose Job completes after a second, or fails when `fail`.
+json smokeTemplate(const std::string& name, bool fail) {
+  json annotations = {{"cluster.sluice.dev/ready-after", "1s"}};
+  if (fail) annotations["cluster.sluice.dev/fail"] = "CrashLoopBackOff";
+  json job = {{"spec",
+               {{"backoffLimit", 0},
+                {"template",
+                 {{"metadata", {{"annotations", annotations}}},
+                  {"spec",
+                   {{"containers", json::array({{{"name", "smoke"}, {"image", "smoke-test:1"}}})},
+                    {"restartPolicy", "Never"}}}}}}}};
+  return {{"apiVersion", "sluice.dev/v1alpha1"},
+          {"kind", "AnalysisTemplate"},
+          {"metadata", {{"name", name}, {"namespace", "default"}}},
+          {"spec", {{"metrics", json::array({{{"name", "smoke"}, {"provider", {{"job", job}}}}})}}}};
+}
+
+// Two templates and one analysis required for completion, no duration: it ends with the analysis.
+json experimentOf(const std::string& name, const std::string& templateName) {
+  return {{"apiVersion", "sluice.dev/v1alpha1"},
+          {"kind", "Experiment"},
+          {"metadata", {{"name", name}, {"namespace", "default"}}},
+          {"spec",
+           {{"scaleDownDelaySeconds", 2},
+            {"templates", json::array({experimentTemplateOf("baseline", "web:v1"),
+                                       experimentTemplateOf("canary", "web:v2")})},
+            {"analyses",
+             json::array(
+                 {{{"name", "smoke"}, {"templateName", templateName}, {"requiredForCompletion", true}}})}}}};
+}
+
+const kube::ResourceRef kExperiments{"sluice.dev", "v1alpha1", "experiments", true, "Experiment"};
+
+json experimentNamed(ControllerEnv& env, const std::string& name) {
+  auto e = env.client->get(kExperiments, "default", name);
+  REQUIRE(e.ok());
+  return *e;
+}
+
+std::string experimentPhase(ControllerEnv& env, const std::string& name) {
+  return experimentNamed(env, name).value(json::json_pointer("/status/phase"), std::string());
+}
+
+json replicaSetNamed(ControllerEnv& env, const std::string& name) {
+  auto rs = env.client->get(kReplicaSets, "default", name);
+  REQUIRE(rs.ok());
+  return *rs;
+}
+
+int specReplicas(ControllerEnv& env, const std::string& name) {
+  return replicaSetNamed(env, name).value(json::json_pointer("/spec/replicas"), -1);
+}
+
+}  // namespace
+
+TEST_CASE("an Experiment runs its templates and ends with its required analysis",
+          "[controller][e2e][experiment]") {
+  ControllerEnv env;
+  env.startController();
+  env.cluster.apply("ok.json", smokeTemplate("smoke-ok", false));
+  env.cluster.apply("bad.json", smokeTemplate("smoke-bad", true));
+
+  SECTION("a Successful analysis: the Experiment is Successful and its ReplicaSets scale to zero") {
+    env.cluster.apply("exp.json", experimentOf("exp-ok", "smoke-ok"));
+    // Both templates get their ReplicaSet, owned by the Experiment, and become available.
+    REQUIRE(waitUntil([&] { return experimentPhase(env, "exp-ok") == "Running"; }, std::chrono::seconds(30)));
+    const json exp = experimentNamed(env, "exp-ok");
+    CHECK(exp["status"].contains("availableAt"));
+    const json rs = replicaSetNamed(env, "exp-ok-canary");
+    CHECK(rs["metadata"]["ownerReferences"][0]["kind"] == "Experiment");
+    CHECK(rs["metadata"]["ownerReferences"][0]["uid"] == exp["metadata"]["uid"]);
+    CHECK(rs["spec"]["template"]["spec"]["containers"][0]["image"] == "web:v2");
+    CHECK(rs["spec"]["selector"]["matchLabels"]["variant"] == "canary");
+
+    REQUIRE(
+        waitUntil([&] { return experimentPhase(env, "exp-ok") == "Successful"; }, std::chrono::seconds(30)));
+    const json done = experimentNamed(env, "exp-ok");
+    CHECK(done["status"]["analysisRuns"][0]["analysisRun"] == "exp-ok-smoke");
+    CHECK(done["status"]["analysisRuns"][0]["phase"] == "Successful");
+    CHECK(done["status"]["message"] == "Required AnalysisRuns completed");
+    const json run = env.cluster.getJson("analysisrun exp-ok-smoke -n default");
+    CHECK(run["metadata"]["ownerReferences"][0]["kind"] == "Experiment");
+    CHECK(run["metadata"]["labels"]["sluice.dev/experiment"] == "exp-ok");
+    // scaleDownDelaySeconds later, both templates are at zero.
+    REQUIRE(waitUntil(
+        [&] { return specReplicas(env, "exp-ok-baseline") == 0 && specReplicas(env, "exp-ok-canary") == 0; },
+        std::chrono::seconds(20)));
+    CHECK(experimentPhase(env, "exp-ok") == "Successful");
+  }
+
+  SECTION("a failing analysis: the Experiment is Failed and winds down") {
+    env.cluster.apply("exp.json", experimentOf("exp-bad", "smoke-bad"));
+    REQUIRE(waitUntil([&] { return experimentPhase(env, "exp-bad") == "Failed"; }, std::chrono::seconds(45)));
+    const json done = experimentNamed(env, "exp-bad");
+    CHECK(done["status"]["analysisRuns"][0]["phase"] == "Failed");
+    for (const auto& t : done["status"]["templateStatuses"]) CHECK(t["status"] == "Successful");
+    REQUIRE(waitUntil(
+        [&] {
+          return specReplicas(env, "exp-bad-baseline") == 0 && specReplicas(env, "exp-bad-canary") == 0;
+        },
+        std::chrono::seconds(20)));
+  }
+
+  SECTION("spec.terminate ends an Experiment that would run until told") {
+    json exp = experimentOf("exp-stop", "smoke-ok");
+    exp["spec"]["analyses"][0]["requiredForCompletion"] = false;
+    env.cluster.apply("exp.json", exp);
+    REQUIRE(
+        waitUntil([&] { return experimentPhase(env, "exp-stop") == "Running"; }, std::chrono::seconds(30)));
+    env.cluster.ok("patch experiment exp-stop -n default --type merge -p '{\"spec\":{\"terminate\":true}}'");
+    REQUIRE(waitUntil([&] { return experimentPhase(env, "exp-stop") == "Successful"; },
+                      std::chrono::seconds(30)));
+    REQUIRE(waitUntil([&] { return specReplicas(env, "exp-stop-canary") == 0; }, std::chrono::seconds(20)));
+  }
+}
