@@ -11,6 +11,7 @@
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
 #include "controller/traffic_objects.h"
+#include "engine/experiment_json.h"
 #include "engine/rollout_json.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
@@ -112,6 +113,17 @@ json ephemeralMetadataPatch(const std::optional<engine::PodMetadata>& from,
   return patch;
 }
 
+engine::ExperimentView experimentView(const json& ex) {
+  engine::ExperimentView v;
+  v.name = str(ex, "/metadata/name");
+  v.podTemplateHash = label(ex, engine::kPodTemplateHashLabel);
+  if (auto step = parseInt(label(ex, kStepIndexLabel))) v.stepIndex = static_cast<int>(*step);
+  if (auto phase = analysis::phaseFromName(str(ex, "/status/phase"))) v.phase = *phase;
+  v.message = str(ex, "/status/message");
+  v.terminate = ex.value(json::json_pointer("/spec/terminate"), false) == true;
+  return v;
+}
+
 engine::AnalysisRunView analysisRunView(const json& run) {
   engine::AnalysisRunView v;
   v.name = str(run, "/metadata/name");
@@ -158,7 +170,12 @@ KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
       canaryService_(str(rollout, "/spec/strategy/canary/canaryService")),
       stableService_(str(rollout, "/spec/strategy/canary/stableService")),
       activeService_(str(rollout, "/spec/strategy/blueGreen/activeService")),
-      previewService_(str(rollout, "/spec/strategy/blueGreen/previewService")) {}
+      previewService_(str(rollout, "/spec/strategy/blueGreen/previewService")) {
+  const json steps = rollout.value(json::json_pointer("/spec/strategy/canary/steps"), json::array());
+  for (const auto& step : steps.is_array() ? steps : json::array()) {
+    hasExperimentStep_ = hasExperimentStep_ || (step.is_object() && step.contains("experiment"));
+  }
+}
 
 KubeWorld::~KubeWorld() = default;
 
@@ -187,6 +204,19 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
   }
   for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
     if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
+  }
+  if (cluster_.experiments) {
+    for (const auto& ex : cluster_.experimentWrites->overlay(cluster_.experiments->byOwner(uid_), owned)) {
+      if (owned(ex)) out.experiments.push_back(experimentView(ex));
+    }
+  }
+  // An experiment step copies the stable or the canary pod template, as their ReplicaSets have it.
+  if (hasExperimentStep_) {
+    for (const auto& rs : cluster_.replicaSetWrites->overlay(cluster_.replicaSets->byOwner(uid_), owned)) {
+      if (!owned(rs)) continue;
+      out.podTemplates[label(rs, engine::kPodTemplateHashLabel)] =
+          rs.value(json::json_pointer("/spec/template"), json::object());
+    }
   }
   for (const std::string* service : {&canaryService_, &stableService_, &activeService_, &previewService_}) {
     if (service->empty()) continue;
@@ -281,6 +311,8 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::AdoptReplicaSet>(&action)) return adoptReplicaSet(*a);
   if (const auto* a = std::get_if<engine::SetServiceSelector>(&action)) return pointService(*a);
   if (const auto* a = std::get_if<engine::TerminateAnalysisRun>(&action)) return terminateRun(*a);
+  if (const auto* a = std::get_if<engine::CreateExperiment>(&action)) return createExperiment(*a);
+  if (const auto* a = std::get_if<engine::TerminateExperiment>(&action)) return terminateExperiment(*a);
   if (const auto* a = std::get_if<engine::DeleteAnalysisRun>(&action)) return deleteRun(*a);
   if (const auto* a = std::get_if<engine::EmitEvent>(&action)) return emitEvent(*a);
   if (const auto* a = std::get_if<engine::RestartPods>(&action)) return restartPods(*a);
@@ -563,6 +595,34 @@ Result<bool> KubeWorld::terminateRun(const engine::TerminateAnalysisRun& a) {
     return apiError(patched.error());
   }
   cluster_.analysisRunWrites->wrote(*patched);
+  return true;
+}
+
+// Owned by the Rollout (garbage collection removes it with it), labelled with the revision and the step.
+Result<bool> KubeWorld::createExperiment(const engine::CreateExperiment& a) {
+  json ex = engine::experimentToJson(a.experiment);
+  ex["metadata"]["namespace"] = ns_;
+  ex["metadata"]["ownerReferences"] = json::array({ownerReference()});
+  ex["metadata"]["labels"][kRolloutLabel] = name_;
+  if (a.stepIndex) ex["metadata"]["labels"][kStepIndexLabel] = std::to_string(*a.stepIndex);
+  auto created = cluster_.client->create(experimentsResource(), ns_, ex, {false, cluster_.fieldManager});
+  if (!created) {
+    if (created.error().isAlreadyExists()) return false;
+    return apiError(created.error());
+  }
+  cluster_.experimentWrites->wrote(*created);
+  return true;
+}
+
+Result<bool> KubeWorld::terminateExperiment(const engine::TerminateExperiment& a) {
+  const json patch = {{"spec", {{"terminate", true}}}};
+  auto patched = cluster_.client->patch(experimentsResource(), ns_, a.name, kube::PatchType::kMerge, patch,
+                                        {false, cluster_.fieldManager});
+  if (!patched) {
+    if (patched.error().isNotFound()) return false;
+    return apiError(patched.error());
+  }
+  cluster_.experimentWrites->wrote(*patched);
   return true;
 }
 

@@ -46,6 +46,7 @@ struct RolloutCluster {
   kube::Informer* analysisTemplates = nullptr;
   kube::Informer* clusterAnalysisTemplates = nullptr;
   kube::Informer* deployments = nullptr;  // the workloads spec.workloadRef names
+  kube::Informer* experiments = nullptr;  // those of Rollouts' experiment steps, and standalone ones
   TrafficObjects* traffic = nullptr;      // the routers' objects (Ingresses, VirtualServices, ...)
   traffic::RouterOptions router;          // the versions the routers write at
   RecentWrites* rolloutWrites = nullptr;
@@ -90,6 +91,8 @@ class KubeWorld final : public shell::World, public shell::ExperimentWorld {
   std::vector<engine::ReplicaSetView> adoptable() const;
   Result<bool> pointService(const engine::SetServiceSelector& a);
   Result<bool> terminateRun(const engine::TerminateAnalysisRun& a);
+  Result<bool> createExperiment(const engine::CreateExperiment& a);
+  Result<bool> terminateExperiment(const engine::TerminateExperiment& a);
   Result<bool> deleteRun(const engine::DeleteAnalysisRun& a);
   Result<bool> emitEvent(const engine::EmitEvent& a);
   Result<engine::RestartPodCounts> countPods(const nlohmann::json& rs, Time restartAt, Time now);
@@ -106,6 +109,7 @@ class KubeWorld final : public shell::World, public shell::ExperimentWorld {
   std::string kind_, name_, ns_, uid_;
   nlohmann::json rollout_;                              // for events (involvedObject)
   std::string canaryService_, stableService_;           // a canary's Services
+  bool hasExperimentStep_ = false;                      // Observed::podTemplates is filled
   std::string activeService_, previewService_;          // a blue-green's
   std::optional<analysis::AnalysisTemplate> template_;  // the last findTemplate answer
   // By ReplicaSet name: its pods created before restartAt and not being deleted, oldest first, as the

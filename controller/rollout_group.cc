@@ -131,6 +131,7 @@ struct RolloutGroup::Impl {
     c.analysisTemplates = &templates;
     c.clusterAnalysisTemplates = &clusterTemplates;
     c.deployments = &deployments;
+    c.experiments = &experiments;
     c.traffic = &traffic;
     c.router = options.router;
     c.rolloutWrites = &rolloutWrites;

@@ -13,6 +13,7 @@
 
 #include "analysis/phase.h"
 #include "base/time.h"
+#include "engine/experiment_types.h"
 #include "engine/phase.h"
 #include "engine/rollout.h"
 #include "engine/steps_hash.h"
@@ -86,6 +87,16 @@ struct AnalysisRunView {
   Time createdAt{};         // metadata.creationTimestamp: the newest runs are the ones history keeps
 };
 
+// An Experiment owned by the Rollout (made for an experiment step).
+struct ExperimentView {
+  std::string name;
+  std::string podTemplateHash;   // label sluice.dev/pod-template-hash: the revision it was made for
+  std::optional<int> stepIndex;  // label sluice.dev/step-index
+  analysis::Phase phase = analysis::Phase::Unset;
+  std::string message;
+  bool terminate = false;  // spec.terminate was set
+};
+
 // The workload (a Deployment) a Rollout's spec.workloadRef names: what the scale-down decides on.
 struct WorkloadState {
   int replicas = 0;  // spec.replicas
@@ -96,6 +107,11 @@ struct WorkloadState {
 struct Observed {
   std::vector<ReplicaSetView> replicaSets;
   std::vector<AnalysisRunView> analysisRuns;
+  std::vector<ExperimentView> experiments;
+  // By pod-template hash: each ReplicaSet's spec.template, as an experiment step copies the stable or the
+  // canary one into its Experiment. Filled by the world for a Rollout with an experiment step (empty
+  // otherwise, so no other Rollout pays for the copies).
+  std::map<std::string, nlohmann::json> podTemplates;
   // Service name -> the pod-template hash its selector picks now (canaryService, stableService). A
   // Service missing here is treated as not yet pointed anywhere, so the caller must report what it set.
   std::map<std::string, std::string> serviceSelectors;
@@ -218,6 +234,18 @@ struct TerminateAnalysisRun {
   std::string name;
 };
 
+// Create the Experiment of an experiment step, owned by the Rollout (its metadata carries the name, the
+// labels sluice.dev/pod-template-hash and sluice.dev/step-index, and the Rollout's labels).
+struct CreateExperiment {
+  Experiment experiment;
+  std::optional<int> stepIndex;
+};
+
+// Set spec.terminate on an Experiment.
+struct TerminateExperiment {
+  std::string name;
+};
+
 // Delete a finished AnalysisRun beyond spec.analysis's history limits.
 struct DeleteAnalysisRun {
   std::string name;
@@ -246,10 +274,11 @@ struct EmitEvent {
   std::string message;
 };
 
-using Action = std::variant<CreateReplicaSet, ScaleReplicaSet, SetPodMetadata, DeleteReplicaSet,
-                            SetTrafficWeight, SetServiceSelector, SetHeaderRoute, SetMirrorRoute,
-                            RemoveManagedRoutes, CreateAnalysisRun, TerminateAnalysisRun, DeleteAnalysisRun,
-                            RestartPods, ScaleWorkload, EmitEvent, AdoptReplicaSet>;
+using Action =
+    std::variant<CreateReplicaSet, ScaleReplicaSet, SetPodMetadata, DeleteReplicaSet, SetTrafficWeight,
+                 SetServiceSelector, SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes, CreateAnalysisRun,
+                 TerminateAnalysisRun, DeleteAnalysisRun, RestartPods, ScaleWorkload, EmitEvent,
+                 AdoptReplicaSet, CreateExperiment, TerminateExperiment>;
 
 struct Decision {
   RolloutStatus status;                  // the whole next status; the shell writes it only if it changed

@@ -186,6 +186,63 @@ std::optional<Experiment> parseExperiment(const nlohmann::json& object, const So
   return ex;
 }
 
+nlohmann::json experimentToJson(const Experiment& ex) {
+  json metadata = {{"name", ex.metadata.name}};
+  putString(metadata, "namespace", ex.metadata.ns);
+  if (!ex.metadata.labels.empty()) metadata["labels"] = ex.metadata.labels;
+  if (!ex.metadata.annotations.empty()) metadata["annotations"] = ex.metadata.annotations;
+  json templates = json::array();
+  for (const auto& t : ex.spec.templates) {
+    json item = {
+        {"name", t.name}, {"replicas", t.replicas}, {"selector", t.selector}, {"template", t.podTemplate}};
+    putInt(item, "minReadySeconds", t.minReadySeconds);
+    if (t.service)
+      item["service"] = t.service->name.empty() ? json::object() : json{{"name", t.service->name}};
+    templates.push_back(std::move(item));
+  }
+  json spec = {{"templates", templates},
+               {"progressDeadlineSeconds", ex.spec.progressDeadlineSeconds},
+               {"scaleDownDelaySeconds", ex.spec.scaleDownDelaySeconds}};
+  if (ex.spec.duration) spec["duration"] = formatDuration(*ex.spec.duration);
+  if (!ex.spec.analyses.empty()) {
+    json analyses = json::array();
+    for (const auto& a : ex.spec.analyses) {
+      json item = {{"name", a.name}, {"templateName", a.templateName}};
+      putBool(item, "clusterScope", a.clusterScope);
+      putBool(item, "requiredForCompletion", a.requiredForCompletion);
+      json args = json::array();
+      for (const auto& arg : a.args) {
+        json j = {{"name", arg.name}};
+        if (arg.value) j["value"] = *arg.value;
+        if (arg.fieldRef) j["valueFrom"] = {{"fieldRef", {{"fieldPath", *arg.fieldRef}}}};
+        args.push_back(std::move(j));
+      }
+      if (!args.empty()) item["args"] = std::move(args);
+      analyses.push_back(std::move(item));
+    }
+    spec["analyses"] = std::move(analyses);
+  }
+  if (!ex.spec.dryRun.empty()) {
+    json list = json::array();
+    for (const auto& m : ex.spec.dryRun) list.push_back({{"metricName", m}});
+    spec["dryRun"] = std::move(list);
+  }
+  if (!ex.spec.measurementRetention.empty()) {
+    json list = json::array();
+    for (const auto& m : ex.spec.measurementRetention)
+      list.push_back({{"metricName", m.metricName}, {"limit", m.limit}});
+    spec["measurementRetention"] = std::move(list);
+  }
+  if (!ex.spec.runLabels.empty() || !ex.spec.runAnnotations.empty()) {
+    json meta = json::object();
+    if (!ex.spec.runLabels.empty()) meta["labels"] = ex.spec.runLabels;
+    if (!ex.spec.runAnnotations.empty()) meta["annotations"] = ex.spec.runAnnotations;
+    spec["analysisRunMetadata"] = std::move(meta);
+  }
+  putBool(spec, "terminate", ex.spec.terminate);
+  return {{"apiVersion", kApiVersion}, {"kind", "Experiment"}, {"metadata", metadata}, {"spec", spec}};
+}
+
 nlohmann::json experimentStatusToJson(const ExperimentStatus& s) {
   json j = json::object();
   putString(j, "phase", analysis::phaseName(s.phase));

@@ -18,6 +18,10 @@ namespace sluice::engine {
 std::optional<Experiment> parseExperiment(const nlohmann::json& object, const SourceMap& source,
                                           Diagnostics& diags);
 
+// The whole object (apiVersion sluice.dev/v1alpha1, metadata's name, namespace, labels and annotations,
+// spec; no status) as a Rollout's experiment step creates it. parseExperiment reads it back unchanged.
+nlohmann::json experimentToJson(const Experiment& experiment);
+
 // Status in Argo's shape (phase and times as strings; zero fields left out, a template's counts kept).
 nlohmann::json experimentStatusToJson(const ExperimentStatus& status);
 // The inverse of experimentStatusToJson. Unknown fields are ignored; a field of the wrong type is an error.

@@ -75,6 +75,16 @@ struct BackgroundAnalysis : RolloutAnalysis {
   int startingStep = 0;
 };
 
+// Ephemeral metadata: labels and annotations the pods of a ReplicaSet carry only while it has a role
+// (canaryMetadata and stableMetadata; previewMetadata and activeMetadata). They are merged into the
+// ReplicaSet's pod template (never into the pod-template hash) and changed on its pods in place when the
+// role changes, so no pod restarts.
+struct PodMetadata {
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  bool operator==(const PodMetadata&) const = default;
+};
+
 // ---- canary steps ----------------------------------------------------------------------------------
 
 struct SetWeightStep {
@@ -112,8 +122,48 @@ struct SetMirrorRouteStep {
   nlohmann::json match = nlohmann::json::array();  // [{method, path, headers}], kept as given
 };
 
+// spec.templates[].service of an Experiment (and of an experiment step's template): a Service selecting the
+// template's pods (named after its ReplicaSet, or `name`). Kept in the model; Sluice does not create the
+// Service yet (validation warns).
+struct ExperimentService {
+  std::string name;
+};
+
+// One template of an experiment step: a ReplicaSet of the stable or the canary pod template.
+struct ExperimentStepTemplate {
+  std::string name;
+  std::string specRef;  // "stable" or "canary"
+  std::optional<int> replicas;
+  std::optional<int> weight;  // traffic to the template's Service: refused by validation (not supported yet)
+  PodMetadata metadata;       // added to the pod template's labels (and the selector) and annotations
+  nlohmann::json selector;    // null: the ReplicaSet's
+  std::optional<ExperimentService> service;
+};
+
+// One analysis of an experiment step; its args may take podTemplateHashValue (resolved when the
+// Experiment is created).
+struct ExperimentStepAnalysis {
+  std::string name;
+  std::string templateName;
+  bool clusterScope = false;
+  std::vector<AnalysisArg> args;
+  bool requiredForCompletion = false;
+};
+
+// experiment: an Experiment (engine/experiment.h) the Rollout creates and owns; the step is done when it is
+// Successful, aborts the update when it is Failed or Error, pauses when Inconclusive.
+struct ExperimentStep {
+  std::optional<Duration> duration;
+  std::vector<ExperimentStepTemplate> templates;
+  std::vector<ExperimentStepAnalysis> analyses;
+  std::vector<std::string> dryRun;  // metric names
+  std::vector<MeasurementRetention> measurementRetention;
+  std::map<std::string, std::string> runLabels;       // analysisRunMetadata.labels
+  std::map<std::string, std::string> runAnnotations;  // analysisRunMetadata.annotations
+};
+
 using StepAction = std::variant<SetWeightStep, PauseStep, AnalysisStep, SetCanaryScaleStep,
-                                SetHeaderRouteStep, SetMirrorRouteStep>;
+                                SetHeaderRouteStep, SetMirrorRouteStep, ExperimentStep>;
 
 struct CanaryStep {
   StepAction action;
@@ -186,16 +236,6 @@ struct TrafficRouting {
 };
 
 // ---- strategy and spec -----------------------------------------------------------------------------
-
-// Ephemeral metadata: labels and annotations the pods of a ReplicaSet carry only while it has a role
-// (canaryMetadata and stableMetadata; previewMetadata and activeMetadata). They are merged into the
-// ReplicaSet's pod template (never into the pod-template hash) and changed on its pods in place when the
-// role changes, so no pod restarts.
-struct PodMetadata {
-  std::map<std::string, std::string> labels;
-  std::map<std::string, std::string> annotations;
-  bool operator==(const PodMetadata&) const = default;
-};
 
 // antiAffinity: the pods of the new revision avoid the nodes of the old one, preferred (with a weight,
 // 1..100) or required.
@@ -334,6 +374,7 @@ struct RolloutSpec {
 inline constexpr const char* kPauseReasonCanaryPauseStep = "CanaryPauseStep";
 inline constexpr const char* kPauseReasonInconclusiveAnalysis = "InconclusiveAnalysisRun";
 inline constexpr const char* kPauseReasonBlueGreenPause = "BlueGreenPause";
+inline constexpr const char* kPauseReasonInconclusiveExperiment = "InconclusiveExperiment";
 
 struct PauseCondition {
   std::string reason;
@@ -381,6 +422,7 @@ struct CanaryStatus {
   std::optional<AnalysisRunStatusRef> currentStepAnalysisRunStatus;
   std::optional<AnalysisRunStatusRef> currentBackgroundAnalysisRunStatus;
   std::optional<TrafficWeights> weights;  // only with traffic routing
+  std::string currentExperiment;          // the experiment step's Experiment, while it runs
 
   bool operator==(const CanaryStatus&) const = default;
 };

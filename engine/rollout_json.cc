@@ -133,9 +133,66 @@ namespace {
 // ---- steps ---------------------------------------------------------------------------------------
 
 constexpr const char* kStepKinds =
-    "setWeight, pause, analysis, setCanaryScale, setHeaderRoute, setMirrorRoute (experiment and plugin are "
-    "not "
-    "supported yet)";
+    "setWeight, pause, analysis, setCanaryScale, setHeaderRoute, setMirrorRoute, experiment (plugin is not "
+    "supported)";
+
+std::optional<ExperimentStep> readExperimentStep(Reporter& r, const json& v, const std::string& path) {
+  ExperimentStep step;
+  const bool ok = readObject(r, v, path, [&](ObjectReader& o) {
+    o.read("duration", step.duration, readDuration);
+    if (const json* list = o.get("templates")) {
+      forEachObject(r, *list, o.path("templates"), [&](ObjectReader& t) {
+        ExperimentStepTemplate tmpl;
+        t.readRequired("name", tmpl.name);
+        t.readRequired("specRef", tmpl.specRef);
+        if (!tmpl.specRef.empty() && tmpl.specRef != "stable" && tmpl.specRef != "canary")
+          r.error(t.path("specRef"), "must be \"stable\" or \"canary\", got \"" + tmpl.specRef + "\"");
+        t.read("replicas", tmpl.replicas, readInt);
+        if (tmpl.replicas && *tmpl.replicas < 0)
+          r.error(t.path("replicas"), "must not be negative, got " + std::to_string(*tmpl.replicas));
+        t.read("weight", tmpl.weight, readInt);
+        if (const json* m = t.get("metadata")) {
+          readObject(r, *m, t.path("metadata"), [&](ObjectReader& mo) {
+            mo.read("labels", tmpl.metadata.labels, readStringMap);
+            mo.read("annotations", tmpl.metadata.annotations, readStringMap);
+          });
+        }
+        t.read("selector", tmpl.selector, readRawObject);
+        if (const json* sv = t.get("service")) {
+          readObject(r, *sv, t.path("service"), [&](ObjectReader& so) {
+            ExperimentService service;
+            so.read("name", service.name, readString);
+            tmpl.service = service;
+          });
+        }
+        t.warnUnknown();
+        step.templates.push_back(std::move(tmpl));
+      });
+    } else {
+      r.error(o.path("templates"), "is required");
+    }
+    if (const json* list = o.get("analyses")) {
+      forEachObject(r, *list, o.path("analyses"), [&](ObjectReader& a) {
+        ExperimentStepAnalysis analysis;
+        a.readRequired("name", analysis.name);
+        a.readRequired("templateName", analysis.templateName);
+        a.read("clusterScope", analysis.clusterScope, readBool);
+        a.read("requiredForCompletion", analysis.requiredForCompletion, readBool);
+        if (const json* args = a.get("args")) readAnalysisArgs(r, *args, a.path("args"), analysis.args);
+        a.warnUnknown();
+        step.analyses.push_back(std::move(analysis));
+      });
+    }
+    RolloutAnalysis options;
+    readAnalysisRunOptions(o, options);
+    step.dryRun = std::move(options.dryRun);
+    step.runLabels = std::move(options.runLabels);
+    step.runAnnotations = std::move(options.runAnnotations);
+    step.measurementRetention = std::move(options.measurementRetention);
+  });
+  if (!ok) return std::nullopt;
+  return step;
+}
 
 std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, const json& v,
                                          const std::string& path) {
@@ -209,6 +266,11 @@ std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, c
     }
     return step;
   }
+  if (kind == "experiment") {
+    auto step = readExperimentStep(r, v, path);
+    if (!step) return std::nullopt;
+    return std::move(*step);
+  }
   if (kind == "setMirrorRoute") {
     SetMirrorRouteStep step;
     if (!readObject(r, v, path, [&](ObjectReader& o) {
@@ -225,7 +287,7 @@ std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, c
 
 std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string& path) {
   static const std::set<std::string, std::less<>> kSupported = {
-      "setWeight", "pause", "analysis", "setCanaryScale", "setHeaderRoute", "setMirrorRoute"};
+      "setWeight", "pause", "analysis", "setCanaryScale", "setHeaderRoute", "setMirrorRoute", "experiment"};
   if (!v.is_object()) {
     r.wrongType(path, "an object with one step kind", v);
     return std::nullopt;
@@ -249,8 +311,6 @@ std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string
           "the step plugin " + name +
               "is a Go binary Argo Rollouts loads; Sluice loads no plugins: use an analysis step (a web or "
               "prometheus metric) for a check, or a pause and kubectl sluice promote for a gate");
-    } else if (key == "experiment") {
-      r.error(childPath(path, key), "the " + key + " step is not supported yet");
     } else {
       r.error(childPath(path, key), "unknown step kind \"" + key + "\"; allowed: " + kStepKinds);
     }
@@ -659,6 +719,7 @@ std::optional<WeightDestination> readWeightDestination(Reporter& r, const json& 
 void readCanaryStatus(ObjectReader& o, CanaryStatus& c) {
   o.read("currentStepAnalysisRunStatus", c.currentStepAnalysisRunStatus, readRunStatusRef);
   o.read("currentBackgroundAnalysisRunStatus", c.currentBackgroundAnalysisRunStatus, readRunStatusRef);
+  o.read("currentExperiment", c.currentExperiment, readString);
   if (const json* w = o.get("weights")) {
     TrafficWeights weights;
     bool isObject = false;
@@ -752,6 +813,7 @@ json canaryStatusToJson(const CanaryStatus& c) {
     if (!c.weights->verified) w["verified"] = false;
     j["weights"] = std::move(w);
   }
+  putString(j, "currentExperiment", c.currentExperiment);
   return j;
 }
 

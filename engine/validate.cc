@@ -320,6 +320,33 @@ class RuleChecker {
     }
   }
 
+  // Argo's rules for an experiment step, and what Sluice does not run yet (weight: traffic to the
+  // templates' Services).
+  void checkExperimentStep(const ExperimentStep& e, const std::string& path) {
+    if (e.templates.empty()) error(childPath(path, "templates"), "must list at least one template");
+    std::set<std::string> names;
+    for (size_t i = 0; i < e.templates.size(); ++i) {
+      const auto& t = e.templates[i];
+      const std::string at = indexPath(childPath(path, "templates"), i);
+      if (!t.name.empty() && !names.insert(t.name).second)
+        error(childPath(at, "name"), "repeats the template name '" + t.name + "'");
+      if (t.weight) {
+        error(childPath(at, "weight"),
+              "is not supported by sluice yet: experiment templates get no traffic share (drop weight; "
+              "the experiment's pods are reached through their own Service or selector)");
+      }
+      if (t.service)
+        warning(childPath(at, "service"), "is not supported by sluice yet: no Service is created");
+    }
+    std::set<std::string> analyses;
+    for (size_t i = 0; i < e.analyses.size(); ++i) {
+      const std::string& name = e.analyses[i].name;
+      if (!name.empty() && !analyses.insert(name).second)
+        error(indexPath(childPath(path, "analyses"), i) + ".name",
+              "repeats the analysis name '" + name + "'");
+    }
+  }
+
   void checkStep(const CanaryStep& step, const std::string& path) {
     if (const auto* w = std::get_if<SetWeightStep>(&step.action)) {
       const int max = routed() ? canary_.trafficRouting->maxWeight() : 100;
@@ -342,6 +369,8 @@ class RuleChecker {
       }
     } else if (const auto* h = std::get_if<SetHeaderRouteStep>(&step.action)) {
       checkManagedRouteStep("setHeaderRoute", h->name, childPath(path, "setHeaderRoute"));
+    } else if (const auto* e = std::get_if<ExperimentStep>(&step.action)) {
+      checkExperimentStep(*e, childPath(path, "experiment"));
     } else if (const auto* m = std::get_if<SetMirrorRouteStep>(&step.action)) {
       const std::string p = childPath(path, "setMirrorRoute");
       checkManagedRouteStep("setMirrorRoute", m->name, p);

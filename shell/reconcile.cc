@@ -30,6 +30,8 @@ const char* actionName(const engine::Action& action) {
     const char* operator()(const engine::ScaleWorkload&) { return "scale workload"; }
     const char* operator()(const engine::EmitEvent&) { return "emit event"; }
     const char* operator()(const engine::AdoptReplicaSet&) { return "adopt ReplicaSet"; }
+    const char* operator()(const engine::CreateExperiment&) { return "create Experiment"; }
+    const char* operator()(const engine::TerminateExperiment&) { return "terminate Experiment"; }
   };
   return std::visit(Names{}, action);
 }

@@ -275,11 +275,17 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
     }
     // The simulated world holds only the Rollout's own ReplicaSets: none of Argo Rollouts' to adopt.
     bool operator()(const engine::AdoptReplicaSet&) { return false; }
+    // Experiments are refused before the visit (see below); terminating one that is not there changes
+    // nothing.
+    bool operator()(const engine::CreateExperiment&) { return false; }
+    bool operator()(const engine::TerminateExperiment&) { return false; }
     bool operator()(const engine::EmitEvent& a) {
       w.events_.push_back(WorldEvent{now, a.type, a.reason, a.message});
       return false;
     }
   };
+  if (std::holds_alternative<engine::CreateExperiment>(action))
+    return Error{"the simulator does not run experiment steps yet (the controller does)"};
   return std::visit(Visitor{*this, now}, action);
 }
 

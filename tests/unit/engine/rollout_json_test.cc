@@ -342,8 +342,8 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
       {"an unknown step kind lists the allowed ones", withCanary("steps:\n- setWieght: 10"),
        "spec.strategy.canary.steps[0].setWieght",
        "unknown step kind \"setWieght\"; allowed: setWeight, pause, analysis", 16},
-      {"the experiment step is not supported yet", withCanary("steps:\n- experiment: {duration: 5m}"),
-       "spec.strategy.canary.steps[0].experiment", "the experiment step is not supported yet", 16},
+      {"an experiment step needs its templates", withCanary("steps:\n- experiment: {duration: 5m}"),
+       "spec.strategy.canary.steps[0].experiment.templates", "is required", 16},
       {"a plugin step is refused by name", withCanary("steps:\n- plugin: {name: x}"),
        "spec.strategy.canary.steps[0].plugin",
        "the step plugin \"x\" is a Go binary Argo Rollouts loads; Sluice loads no plugins: use an analysis "
