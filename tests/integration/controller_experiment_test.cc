@@ -135,3 +135,52 @@ TEST_CASE("an Experiment runs its templates and ends with its required analysis"
     REQUIRE(waitUntil([&] { return specReplicas(env, "exp-stop-canary") == 0; }, std::chrono::seconds(20)));
   }
 }
+
+TEST_CASE("a Rollout's experiment step runs an Experiment it owns and goes on or aborts with it",
+          "[controller][e2e][experiment]") {
+  ControllerEnv env;
+  env.startController();
+  env.cluster.apply("ok.json", smokeTemplate("smoke-ok", false));
+  env.cluster.apply("bad.json", smokeTemplate("smoke-bad", true));
+  const auto rolloutWith = [](const std::string& image, const std::string& smoke) {
+    json step = {{"duration", "3s"},
+                 {"templates", json::array({{{"name", "baseline"}, {"specRef", "stable"}},
+                                            {{"name", "canary"}, {"specRef", "canary"}}})},
+                 {"analyses", json::array({{{"name", "smoke"},
+                                            {"templateName", smoke},
+                                            {"requiredForCompletion", smoke == "smoke-bad"}}})}};
+    return webRollout(image, 2, json::array({{{"experiment", step}}, {{"setWeight", 50}}}));
+  };
+  env.cluster.apply("v1.json", rolloutWith("web:v1", "smoke-ok"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  const auto ownedExperiments = [&] {
+    std::vector<json> out;
+    auto list = env.client->list(kExperiments, "default", {});
+    REQUIRE(list.ok());
+    for (const auto& e : list->value("items", json::array())) out.push_back(e);
+    return out;
+  };
+
+  SECTION("a Successful Experiment: the update goes on to the end") {
+    env.cluster.apply("v2.json", rolloutWith("web:v2", "smoke-ok"));
+    REQUIRE(waitUntil([&] { return !ownedExperiments().empty(); }, std::chrono::seconds(30)));
+    const json ex = ownedExperiments()[0];
+    CHECK(ex["metadata"]["ownerReferences"][0]["kind"] == "Rollout");
+    CHECK(ex["spec"]["templates"][0]["template"]["spec"]["containers"][0]["image"] == "web:v1");
+    CHECK(ex["spec"]["templates"][1]["template"]["spec"]["containers"][0]["image"] == "web:v2");
+    REQUIRE(env.waitRollout("web", [](const json& r) {
+      return phaseOf(r) == "Healthy" &&
+             r["status"].value("stableRS", "") == r["status"].value("currentPodHash", "");
+    }));
+    const std::string name = ex["metadata"]["name"];
+    CHECK(experimentPhase(env, name) == "Successful");
+  }
+
+  SECTION("a Failed Experiment: the update is aborted") {
+    env.cluster.apply("v2.json", rolloutWith("web:v2", "smoke-bad"));
+    REQUIRE(env.waitRollout("web", [](const json& r) { return r["status"].value("abort", false); }));
+    const json r = env.rollout("web");
+    CHECK_THAT(r["status"].value("message", ""), Catch::Contains("Experiment"));
+    CHECK(phaseOf(r) == "Degraded");
+  }
+}
