@@ -470,6 +470,15 @@ class Simulation {
       world_.advanceRuns(now);
       auto settled = settle(now);
       if (!settled) return Error{settled.error()};
+      // The Experiments of experiment steps, settled as the controller's Experiment reconciler settles them;
+      // a phase they reach wakes the Rollout, as their watch events wake it on a cluster.
+      for (int round = 0; round < 8; ++round) {
+        auto experiments = world_.settleExperiments(now);
+        if (!experiments) return Error{experiments.error()};
+        if (!*experiments) break;
+        settled = settle(now);
+        if (!settled) return Error{settled.error()};
+      }
       if (dataPlane_) {
         if (Status s = dataPlane_->refresh(world_, now); !s) return s;
       }
