@@ -67,6 +67,11 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
       {"Argo's Traefik, Ambassador and APISIX examples unchanged", "lint tests/data/lint/argo-routers.yaml",
        "0 errors, 0 warnings in 1 file\n", 0},
       {"Argo's job metrics", "lint tests/data/lint/argo-job.yaml", "0 errors, 0 warnings in 1 file\n", 0},
+      {"Argo's Experiment and experiment step", "lint tests/data/lint/argo-experiment.yaml",
+       "tests/data/lint/argo-experiment.yaml:12:5: warning: spec.templates[0].service: is not supported by "
+       "sluice yet: no Service is created for the template\n"
+       "0 errors, 1 warning in 1 file\n",
+       0},
       {"a job metric's pod template without restartPolicy", "lint tests/data/lint/argo-job-invalid.yaml",
        "tests/data/lint/argo-job-invalid.yaml:12:13: error: "
        "spec.metrics[0].provider.job.spec.template.spec.restartPolicy: must be Never or OnFailure in a Job's "
@@ -181,8 +186,8 @@ TEST_CASE("lint --help explains the output and the exit statuses", "[cli][lint]"
 
 TEST_CASE("lint says when it checked nothing, and lints a directory recursively", "[cli][lint]") {
   const std::string kinds =
-      "(Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Scenario, GitRepository or "
-      "Kustomization)";
+      "(Rollout, Experiment, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Scenario, GitRepository "
+      "or Kustomization)";
   const std::vector<LintCase> rows = {
       {"an empty file", "lint tests/data/lint/empty.yaml",
        "tests/data/lint/empty.yaml: warning: the file holds no document of a known kind " + kinds +
