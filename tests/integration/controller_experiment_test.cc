@@ -108,6 +108,12 @@ TEST_CASE("an Experiment runs its templates and ends with its required analysis"
         [&] { return specReplicas(env, "exp-ok-baseline") == 0 && specReplicas(env, "exp-ok-canary") == 0; },
         std::chrono::seconds(20)));
     CHECK(experimentPhase(env, "exp-ok") == "Successful");
+    // The plugin shows the tree: both ReplicaSets scaled down, the run Successful.
+    const CommandResult shown = env.cluster.plugin("get experiment exp-ok -n default");
+    INFO(shown.output);
+    CHECK(shown.exitCode == 0);
+    CHECK_THAT(shown.output, Catch::Contains("exp-ok-canary") && Catch::Contains("ScaledDown") &&
+                                 Catch::Contains("exp-ok-smoke"));
   }
 
   SECTION("a failing analysis: the Experiment is Failed and winds down") {
@@ -129,7 +135,11 @@ TEST_CASE("an Experiment runs its templates and ends with its required analysis"
     env.cluster.apply("exp.json", exp);
     REQUIRE(
         waitUntil([&] { return experimentPhase(env, "exp-stop") == "Running"; }, std::chrono::seconds(30)));
-    env.cluster.ok("patch experiment exp-stop -n default --type merge -p '{\"spec\":{\"terminate\":true}}'");
+    // The plugin's verb, as a person ends it.
+    const CommandResult stop = env.cluster.plugin("terminate experiment exp-stop -n default");
+    INFO(stop.output);
+    REQUIRE(stop.exitCode == 0);
+    CHECK_THAT(stop.output, Catch::Contains("experiment 'exp-stop' terminated"));
     REQUIRE(waitUntil([&] { return experimentPhase(env, "exp-stop") == "Successful"; },
                       std::chrono::seconds(30)));
     REQUIRE(waitUntil([&] { return specReplicas(env, "exp-stop-canary") == 0; }, std::chrono::seconds(20)));
@@ -168,9 +178,11 @@ TEST_CASE("a Rollout's experiment step runs an Experiment it owns and goes on or
     CHECK(ex["metadata"]["ownerReferences"][0]["kind"] == "Rollout");
     CHECK(ex["spec"]["templates"][0]["template"]["spec"]["containers"][0]["image"] == "web:v1");
     CHECK(ex["spec"]["templates"][1]["template"]["spec"]["containers"][0]["image"] == "web:v2");
-    REQUIRE(env.waitRollout("web", [](const json& r) {
-      return phaseOf(r) == "Healthy" &&
-             r["status"].value("stableRS", "") == r["status"].value("currentPodHash", "");
+    // Promoted: the revision the Experiment was made for is stable.
+    const std::string hash = ex["metadata"]["labels"].value("sluice.dev/pod-template-hash", "");
+    REQUIRE_FALSE(hash.empty());
+    REQUIRE(env.waitRollout("web", [&](const json& r) {
+      return phaseOf(r) == "Healthy" && r["status"].value("stableRS", "") == hash;
     }));
     const std::string name = ex["metadata"]["name"];
     CHECK(experimentPhase(env, name) == "Successful");
