@@ -621,6 +621,8 @@ class Simulation {
       // endpoints), whether or not they are available yet (minReadySeconds).
       int total = 0, canary = 0;
       for (const auto& rs : world_.replicaSets()) {
+        if (!rs.experiment.empty())
+          continue;  // an experiment step's pods are the Experiment's, not the split
         const int ready = rs.readyAt(now);
         total += ready;
         if (updating && rs.podTemplateHash == status_.currentPodHash) canary += ready;

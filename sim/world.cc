@@ -98,7 +98,7 @@ SimReplicaSet* SimulatedWorld::findReplicaSet(const std::string& name) {
 
 const SimReplicaSet* SimulatedWorld::replicaSet(const std::string& podTemplateHash) const {
   for (const auto& rs : replicaSets_) {
-    if (rs.podTemplateHash == podTemplateHash) return &rs;
+    if (rs.podTemplateHash == podTemplateHash && rs.experiment.empty()) return &rs;
   }
   return nullptr;
 }

@@ -143,6 +143,7 @@ class SimulatedWorld final : public shell::World {
   RunState runState(const SimAnalysisRun& run, Time now) const;
 
   const std::vector<SimReplicaSet>& replicaSets() const { return replicaSets_; }
+  // The Rollout's ReplicaSet of a revision (an Experiment's of the same template is not it).
   const SimReplicaSet* replicaSet(const std::string& podTemplateHash) const;
   const std::vector<SimAnalysisRun>& analysisRuns() const { return runs_; }
   const std::vector<SimExperiment>& experiments() const { return experiments_; }
