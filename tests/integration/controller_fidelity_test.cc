@@ -614,7 +614,7 @@ TEST_CASE("the simulator predicts the controller: abort, then retry to the end",
 }
 
 TEST_CASE(
-    "the simulator predicts the controller: an experiment step waits for its Experiment's duration, counted "
+    "the simulator predicts the controller: an experiment step waits for its Experiment's duration counted "
     "from when its pods are available",
     "[controller][e2e][fidelity][experiment]") {
   Plan plan;

@@ -170,3 +170,17 @@ TEST_CASE("a Rollout's experiment step reads as Argo writes it and refuses weigh
   INFO(refused.format());
   CHECK(named);
 }
+
+TEST_CASE("retry after an Experiment failed runs the step with a new Experiment", "[experiment]") {
+  FakeWorld w = atExperimentStep();
+  const std::string first = w.createdExperiments.at(0).metadata.name;
+  w.experiment(first)->phase = Phase::Failed;
+  w.settle();
+  REQUIRE(w.rollout.status.abort);
+  w.rollout.status.abort = false;  // kubectl sluice retry rollout
+  w.settle();
+  REQUIRE(w.createdExperiments.size() == 2);
+  CHECK(w.createdExperiments[1].metadata.name == first + "-1");
+  CHECK(w.rollout.status.canary.currentExperiment == first + "-1");
+  CHECK_FALSE(w.rollout.status.abort);
+}
