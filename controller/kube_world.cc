@@ -121,6 +121,7 @@ engine::ExperimentView experimentView(const json& ex) {
   if (auto phase = analysis::phaseFromName(str(ex, "/status/phase"))) v.phase = *phase;
   v.message = str(ex, "/status/message");
   v.terminate = ex.value(json::json_pointer("/spec/terminate"), false) == true;
+  if (auto created = parseRfc3339(str(ex, "/metadata/creationTimestamp"))) v.createdAt = *created;
   return v;
 }
 
@@ -313,6 +314,7 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::TerminateAnalysisRun>(&action)) return terminateRun(*a);
   if (const auto* a = std::get_if<engine::CreateExperiment>(&action)) return createExperiment(*a);
   if (const auto* a = std::get_if<engine::TerminateExperiment>(&action)) return terminateExperiment(*a);
+  if (const auto* a = std::get_if<engine::DeleteExperiment>(&action)) return deleteExperiment(*a);
   if (const auto* a = std::get_if<engine::DeleteAnalysisRun>(&action)) return deleteRun(*a);
   if (const auto* a = std::get_if<engine::EmitEvent>(&action)) return emitEvent(*a);
   if (const auto* a = std::get_if<engine::RestartPods>(&action)) return restartPods(*a);
@@ -623,6 +625,18 @@ Result<bool> KubeWorld::terminateExperiment(const engine::TerminateExperiment& a
     return apiError(patched.error());
   }
   cluster_.experimentWrites->wrote(*patched);
+  return true;
+}
+
+Result<bool> KubeWorld::deleteExperiment(const engine::DeleteExperiment& a) {
+  kube::DeleteOptions options;
+  options.propagationPolicy = "Background";
+  auto removed = cluster_.client->remove(experimentsResource(), ns_, a.name, options);
+  if (!removed) {
+    if (removed.error().isNotFound()) return false;
+    return apiError(removed.error());
+  }
+  cluster_.experimentWrites->deleted(ns_ + "/" + a.name);
   return true;
 }
 

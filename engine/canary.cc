@@ -394,9 +394,22 @@ void reconcileExperiments(Pass& p) {
   std::optional<std::string> keep = reconcileStepExperiment(p);
   if (p.status.abort) keep.reset();
   if (!keep) p.status.canary.currentExperiment.clear();
+  std::vector<const ExperimentView*> finished;
   for (const auto& e : p.observed.experiments) {
-    if (e.terminate || (keep && e.name == *keep)) continue;
-    p.actions.push_back(TerminateExperiment{e.name});
+    if (keep && e.name == *keep) continue;
+    if (!e.terminate) p.actions.push_back(TerminateExperiment{e.name});
+    if (analysis::phaseCompleted(e.phase)) finished.push_back(&e);
+  }
+  // The history limits of AnalysisRuns hold for finished Experiments too, as Argo's: the newest ones kept.
+  std::sort(finished.begin(), finished.end(), [](const ExperimentView* a, const ExperimentView* b) {
+    return a->createdAt != b->createdAt ? a->createdAt > b->createdAt : a->name > b->name;
+  });
+  int successful = 0, unsuccessful = 0;
+  for (const ExperimentView* e : finished) {
+    const bool kept = e->phase == analysis::Phase::Successful
+                          ? ++successful <= p.spec.successfulRunHistoryLimit
+                          : ++unsuccessful <= p.spec.unsuccessfulRunHistoryLimit;
+    if (!kept) p.actions.push_back(DeleteExperiment{e->name});
   }
 }
 

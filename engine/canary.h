@@ -95,6 +95,7 @@ struct ExperimentView {
   analysis::Phase phase = analysis::Phase::Unset;
   std::string message;
   bool terminate = false;  // spec.terminate was set
+  Time createdAt{};        // metadata.creationTimestamp: the newest are the ones history keeps
 };
 
 // The workload (a Deployment) a Rollout's spec.workloadRef names: what the scale-down decides on.
@@ -246,6 +247,11 @@ struct TerminateExperiment {
   std::string name;
 };
 
+// Delete a finished Experiment beyond spec.analysis's history limits (what it owns goes with it).
+struct DeleteExperiment {
+  std::string name;
+};
+
 // Delete a finished AnalysisRun beyond spec.analysis's history limits.
 struct DeleteAnalysisRun {
   std::string name;
@@ -278,7 +284,7 @@ using Action =
     std::variant<CreateReplicaSet, ScaleReplicaSet, SetPodMetadata, DeleteReplicaSet, SetTrafficWeight,
                  SetServiceSelector, SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes, CreateAnalysisRun,
                  TerminateAnalysisRun, DeleteAnalysisRun, RestartPods, ScaleWorkload, EmitEvent,
-                 AdoptReplicaSet, CreateExperiment, TerminateExperiment>;
+                 AdoptReplicaSet, CreateExperiment, TerminateExperiment, DeleteExperiment>;
 
 struct Decision {
   RolloutStatus status;                  // the whole next status; the shell writes it only if it changed

@@ -32,6 +32,7 @@ const char* actionName(const engine::Action& action) {
     const char* operator()(const engine::AdoptReplicaSet&) { return "adopt ReplicaSet"; }
     const char* operator()(const engine::CreateExperiment&) { return "create Experiment"; }
     const char* operator()(const engine::TerminateExperiment&) { return "terminate Experiment"; }
+    const char* operator()(const engine::DeleteExperiment&) { return "delete Experiment"; }
   };
   return std::visit(Names{}, action);
 }

@@ -282,7 +282,18 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       for (const auto& e : w.experiments_) {
         if (e.object["metadata"].value("name", "") == name) return false;  // AlreadyExists
       }
-      w.experiments_.push_back(SimExperiment{engine::experimentToJson(a.experiment), a.stepIndex, now});
+      w.experiments_.push_back(SimExperiment{engine::experimentToJson(a.experiment), a.stepIndex, now, now});
+      return true;
+    }
+    bool operator()(const engine::DeleteExperiment& a) {
+      auto& all = w.experiments_;
+      const auto before = all.size();
+      std::erase_if(all,
+                    [&](const SimExperiment& e) { return e.object["metadata"].value("name", "") == a.name; });
+      if (all.size() == before) return false;
+      // What it owned goes with it (garbage collection); its runs stay in the report.
+      std::erase_if(w.replicaSets_, [&](const SimReplicaSet& rs) { return rs.experiment == a.name; });
+      for (auto& run : w.runs_) run.deleted = run.deleted || run.experiment == a.name;
       return true;
     }
     bool operator()(const engine::TerminateExperiment& a) {
@@ -424,6 +435,7 @@ engine::Observed SimulatedWorld::observed(Time now, std::optional<Time> restartA
     if (auto phase = analysis::phaseFromName(status.value("phase", ""))) v.phase = *phase;
     v.message = status.value("message", "");
     v.terminate = e.object["spec"].value("terminate", false);
+    v.createdAt = e.createdAt;
     out.experiments.push_back(std::move(v));
   }
   for (const auto& run : runs_) {

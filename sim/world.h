@@ -79,6 +79,7 @@ struct SimExperiment {
   nlohmann::json object;
   std::optional<int> stepIndex;
   std::optional<Time> nextCheck;  // the engine's requeue: an instant the simulation must stop at
+  Time createdAt{};
 };
 
 // A run's phase at one instant, and since when it has had it (for terminal phases).

@@ -184,3 +184,14 @@ TEST_CASE("retry after an Experiment failed runs the step with a new Experiment"
   CHECK(w.rollout.status.canary.currentExperiment == first + "-1");
   CHECK_FALSE(w.rollout.status.abort);
 }
+
+TEST_CASE("finished Experiments beyond the history limits are deleted", "[experiment]") {
+  FakeWorld w = atExperimentStep();
+  w.rollout.spec.successfulRunHistoryLimit = 0;
+  const std::string name = w.createdExperiments.at(0).metadata.name;
+  w.experiment(name)->phase = Phase::Successful;
+  w.settle();
+  CHECK(w.rollout.status.currentStepIndex >= 1);
+  CHECK(w.experiment(name) == nullptr);
+  CHECK(w.createdExperiments.size() == 1);
+}

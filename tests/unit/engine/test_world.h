@@ -267,7 +267,10 @@ struct FakeWorld {
       createdExperiments.push_back(ce->experiment);
       observed.experiments.push_back({ce->experiment.metadata.name,
                                       ce->experiment.metadata.labels.at(kPodTemplateHashLabel), ce->stepIndex,
-                                      experimentPhase, "", false});
+                                      experimentPhase, "", false, now});
+    } else if (const auto* de = std::get_if<DeleteExperiment>(&action)) {
+      REQUIRE(std::erase_if(observed.experiments,
+                            [&](const ExperimentView& e) { return e.name == de->name; }) == 1);
     } else if (const auto* te = std::get_if<TerminateExperiment>(&action)) {
       ExperimentView* e = experiment(te->name);
       REQUIRE(e != nullptr);
