@@ -118,7 +118,7 @@ void validate(const Experiment& ex, Reporter& r) {
     if (matchLabels.is_object()) {
       for (const auto& [key, value] : matchLabels.items()) {
         if (!labels.is_object() || !labels.contains(key) || labels[key] != value) {
-          r.error(path + ".selector.matchLabels." + key, "does not match the template's labels");
+          r.error(childPath(path + ".selector.matchLabels", key), "does not match the template's labels");
         }
       }
     }
