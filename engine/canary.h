@@ -110,8 +110,8 @@ struct Observed {
   std::vector<AnalysisRunView> analysisRuns;
   std::vector<ExperimentView> experiments;
   // By pod-template hash: each ReplicaSet's spec.template, as an experiment step copies the stable or the
-  // canary one into its Experiment. Filled by the world for a Rollout with an experiment step (empty
-  // otherwise, so no other Rollout pays for the copies).
+  // canary one into its Experiment. The controller's world fills it only for a Rollout with an experiment
+  // step, so no other Rollout pays for the copies.
   std::map<std::string, nlohmann::json> podTemplates;
   // Service name -> the pod-template hash its selector picks now (canaryService, stableService). A
   // Service missing here is treated as not yet pointed anywhere, so the caller must report what it set.

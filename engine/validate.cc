@@ -332,8 +332,8 @@ class RuleChecker {
         error(childPath(at, "name"), "repeats the template name '" + t.name + "'");
       if (t.weight) {
         error(childPath(at, "weight"),
-              "is not supported by sluice yet: experiment templates get no traffic share (drop weight; "
-              "the experiment's pods are reached through their own Service or selector)");
+              "is not supported by sluice yet: an experiment's templates get no share of the traffic "
+              "routing (remove weight)");
       }
       if (t.service)
         warning(childPath(at, "service"), "is not supported by sluice yet: no Service is created");
