@@ -114,6 +114,15 @@ TEST_CASE("an Experiment runs its templates and ends with its required analysis"
     CHECK(shown.exitCode == 0);
     CHECK_THAT(shown.output, Catch::Contains("exp-ok-canary") && Catch::Contains("ScaledDown") &&
                                  Catch::Contains("exp-ok-smoke"));
+    // Deleted, it takes what it owns with it (garbage collection by its ownerReferences).
+    env.cluster.ok("delete experiment exp-ok -n default");
+    REQUIRE(waitUntil(
+        [&] {
+          auto gone = env.client->get(kReplicaSets, "default", "exp-ok-canary");
+          return !gone && gone.error().isNotFound() &&
+                 env.cluster.kubectl("get analysisrun exp-ok-smoke -n default").exitCode != 0;
+        },
+        std::chrono::seconds(20)));
   }
 
   SECTION("a failing analysis: the Experiment is Failed and winds down") {
