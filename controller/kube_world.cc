@@ -315,6 +315,8 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::CreateExperiment>(&action)) return createExperiment(*a);
   if (const auto* a = std::get_if<engine::TerminateExperiment>(&action)) return terminateExperiment(*a);
   if (const auto* a = std::get_if<engine::DeleteExperiment>(&action)) return deleteExperiment(*a);
+  if (const auto* a = std::get_if<engine::CreateService>(&action)) return createService(*a);
+  if (const auto* a = std::get_if<engine::DeleteService>(&action)) return deleteService(*a);
   if (const auto* a = std::get_if<engine::DeleteAnalysisRun>(&action)) return deleteRun(*a);
   if (const auto* a = std::get_if<engine::EmitEvent>(&action)) return emitEvent(*a);
   if (const auto* a = std::get_if<engine::RestartPods>(&action)) return restartPods(*a);
@@ -637,6 +639,36 @@ Result<bool> KubeWorld::deleteExperiment(const engine::DeleteExperiment& a) {
     return apiError(removed.error());
   }
   cluster_.experimentWrites->deleted(ns_ + "/" + a.name);
+  return true;
+}
+
+// Owned by the Experiment (or Rollout) this world acts for, selecting the pods of one pod-template hash.
+Result<bool> KubeWorld::createService(const engine::CreateService& a) {
+  const json service = {
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata",
+       {{"name", a.name}, {"namespace", ns_}, {"ownerReferences", json::array({ownerReference()})}}},
+      {"spec", {{"selector", {{engine::kPodTemplateHashLabel, a.podTemplateHash}}}, {"ports", a.ports}}}};
+  auto created = cluster_.client->create(servicesResource(), ns_, service, {false, cluster_.fieldManager});
+  if (!created) {
+    if (!created.error().isAlreadyExists()) return apiError(created.error());
+    auto existing = cluster_.client->get(servicesResource(), ns_, a.name);
+    if (!existing) return apiError(existing.error());
+    if (kube::controlledBy(*existing, uid_)) return false;
+    return Error{"Service " + a.name + " exists and is not this " + kind_ + "'s"};
+  }
+  cluster_.serviceWrites->wrote(*created);
+  return true;
+}
+
+Result<bool> KubeWorld::deleteService(const engine::DeleteService& a) {
+  auto removed = cluster_.client->remove(servicesResource(), ns_, a.name);
+  if (!removed) {
+    if (removed.error().isNotFound()) return false;
+    return apiError(removed.error());
+  }
+  cluster_.serviceWrites->deleted(ns_ + "/" + a.name);
   return true;
 }
 

@@ -94,6 +94,8 @@ class KubeWorld final : public shell::World, public shell::ExperimentWorld {
   Result<bool> createExperiment(const engine::CreateExperiment& a);
   Result<bool> terminateExperiment(const engine::TerminateExperiment& a);
   Result<bool> deleteExperiment(const engine::DeleteExperiment& a);
+  Result<bool> createService(const engine::CreateService& a);
+  Result<bool> deleteService(const engine::DeleteService& a);
   Result<bool> deleteRun(const engine::DeleteAnalysisRun& a);
   Result<bool> emitEvent(const engine::EmitEvent& a);
   Result<engine::RestartPodCounts> countPods(const nlohmann::json& rs, Time restartAt, Time now);

@@ -247,6 +247,19 @@ struct TerminateExperiment {
   std::string name;
 };
 
+// Create a Service selecting the pods of one pod-template hash (an Experiment template's `service`), owned
+// by the Experiment; `ports` are its spec.ports.
+struct CreateService {
+  std::string name;
+  std::string podTemplateHash;
+  nlohmann::json ports = nlohmann::json::array();
+};
+
+// Delete a Service created by CreateService.
+struct DeleteService {
+  std::string name;
+};
+
 // Delete a finished Experiment beyond spec.analysis's history limits (what it owns goes with it).
 struct DeleteExperiment {
   std::string name;
@@ -280,11 +293,11 @@ struct EmitEvent {
   std::string message;
 };
 
-using Action =
-    std::variant<CreateReplicaSet, ScaleReplicaSet, SetPodMetadata, DeleteReplicaSet, SetTrafficWeight,
-                 SetServiceSelector, SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes, CreateAnalysisRun,
-                 TerminateAnalysisRun, DeleteAnalysisRun, RestartPods, ScaleWorkload, EmitEvent,
-                 AdoptReplicaSet, CreateExperiment, TerminateExperiment, DeleteExperiment>;
+using Action = std::variant<CreateReplicaSet, ScaleReplicaSet, SetPodMetadata, DeleteReplicaSet,
+                            SetTrafficWeight, SetServiceSelector, SetHeaderRoute, SetMirrorRoute,
+                            RemoveManagedRoutes, CreateAnalysisRun, TerminateAnalysisRun, DeleteAnalysisRun,
+                            RestartPods, ScaleWorkload, EmitEvent, AdoptReplicaSet, CreateExperiment,
+                            TerminateExperiment, DeleteExperiment, CreateService, DeleteService>;
 
 struct Decision {
   RolloutStatus status;                  // the whole next status; the shell writes it only if it changed

@@ -126,6 +126,42 @@ CreateReplicaSet templateReplicaSet(const Experiment& ex, const ExperimentTempla
   return create;
 }
 
+// spec.templates[].service (Argo's rule): a Service selecting the template's pods, on the ports its
+// containers declare, once its ReplicaSet exists and while it is to run; deleted once its pods are gone.
+void reconcileTemplateService(ExperimentPass& p, const ExperimentTemplate& tmpl, const ReplicaSetView* rs,
+                              int desired, TemplateStatus& ts) {
+  if (!tmpl.service || !rs) return;
+  if (desired == 0) {
+    if (!ts.serviceName.empty() && rs->specReplicas == 0 && rs->availableReplicas == 0) {
+      p.actions.push_back(DeleteService{ts.serviceName});
+      ts.serviceName.clear();
+      ts.podTemplateHash.clear();
+    }
+    return;
+  }
+  if (!ts.serviceName.empty()) return;
+  nlohmann::json ports = nlohmann::json::array();
+  const nlohmann::json containers =
+      tmpl.podTemplate.value(nlohmann::json::json_pointer("/spec/containers"), nlohmann::json::array());
+  for (const auto& c : containers.is_array() ? containers : nlohmann::json::array()) {
+    const nlohmann::json declared =
+        c.is_object() ? c.value("ports", nlohmann::json::array()) : nlohmann::json();
+    for (const auto& port : declared.is_array() ? declared : nlohmann::json::array()) {
+      if (!port.is_object() || !port.contains("containerPort")) continue;
+      nlohmann::json servicePort = {{"protocol", port.value("protocol", "TCP")},
+                                    {"port", port["containerPort"]},
+                                    {"targetPort", port["containerPort"]}};
+      if (port.contains("name")) servicePort["name"] = port["name"];
+      ports.push_back(std::move(servicePort));
+    }
+  }
+  if (ports.empty()) return;  // a Service with no port cannot be made (Argo makes none either)
+  const std::string name = tmpl.service->name.empty() ? rs->name : tmpl.service->name;
+  p.actions.push_back(CreateService{name, rs->podTemplateHash, std::move(ports)});
+  ts.serviceName = name;
+  ts.podTemplateHash = rs->podTemplateHash;
+}
+
 void reconcileTemplate(ExperimentPass& p, const ExperimentTemplate& tmpl) {
   const TemplateStatus* stored = p.ex.status.templateStatus(tmpl.name);
   TemplateStatus fresh;
@@ -175,6 +211,8 @@ void reconcileTemplate(ExperimentPass& p, const ExperimentTemplate& tmpl) {
       ts.readyReplicas != prev.readyReplicas || ts.availableReplicas != prev.availableReplicas) {
     ts.lastTransitionTime = p.now;
   }
+
+  reconcileTemplateService(p, tmpl, rs, desired, ts);
 
   // A completed template stays as it ended.
   if (!ts.completed()) {

@@ -40,7 +40,6 @@ void readTemplate(ObjectReader& o, ExperimentTemplate& t) {
       s.read("name", service.name, readString);
       t.service = service;
     });
-    r.warning(o.path("service"), "is not supported by sluice yet: no Service is created for the template");
   }
   o.warnUnknown();
 }

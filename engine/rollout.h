@@ -123,8 +123,8 @@ struct SetMirrorRouteStep {
 };
 
 // spec.templates[].service of an Experiment (and of an experiment step's template): a Service selecting the
-// template's pods (named after its ReplicaSet, or `name`). Kept in the model; Sluice does not create the
-// Service yet (validation warns).
+// template's pods by their pod-template hash, named `name` or after the template's ReplicaSet, while the
+// template runs.
 struct ExperimentService {
   std::string name;
 };

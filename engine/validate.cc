@@ -335,8 +335,6 @@ class RuleChecker {
               "is not supported by sluice yet: an experiment's templates get no share of the traffic "
               "routing (remove weight)");
       }
-      if (t.service)
-        warning(childPath(at, "service"), "is not supported by sluice yet: no Service is created");
     }
     std::set<std::string> analyses;
     for (size_t i = 0; i < e.analyses.size(); ++i) {

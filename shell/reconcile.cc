@@ -33,6 +33,8 @@ const char* actionName(const engine::Action& action) {
     const char* operator()(const engine::CreateExperiment&) { return "create Experiment"; }
     const char* operator()(const engine::TerminateExperiment&) { return "terminate Experiment"; }
     const char* operator()(const engine::DeleteExperiment&) { return "delete Experiment"; }
+    const char* operator()(const engine::CreateService&) { return "create Service"; }
+    const char* operator()(const engine::DeleteService&) { return "delete Service"; }
   };
   return std::visit(Names{}, action);
 }

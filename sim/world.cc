@@ -296,6 +296,9 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       for (auto& run : w.runs_) run.deleted = run.deleted || run.experiment == a.name;
       return true;
     }
+    // An Experiment template's Service: the simulated world keeps no Services of its own.
+    bool operator()(const engine::CreateService&) { return false; }
+    bool operator()(const engine::DeleteService&) { return false; }
     bool operator()(const engine::TerminateExperiment& a) {
       for (auto& e : w.experiments_) {
         if (e.object["metadata"].value("name", "") != a.name || e.object["spec"].value("terminate", false))

@@ -37,15 +37,18 @@ json smokeTemplate(const std::string& name, bool fail) {
           {"spec", {{"metrics", json::array({{{"name", "smoke"}, {"provider", {{"job", job}}}}})}}}};
 }
 
-// Two templates and one analysis required for completion, no duration: it ends with the analysis.
+// Two templates (the canary with a Service on its port 8080) and one analysis required for completion, no
+// duration: it ends with the analysis.
 json experimentOf(const std::string& name, const std::string& templateName) {
+  json canary = experimentTemplateOf("canary", "web:v2");
+  canary["service"] = json::object();
+  canary["template"]["spec"]["containers"][0]["ports"] = {{{"name", "http"}, {"containerPort", 8080}}};
   return {{"apiVersion", "sluice.dev/v1alpha1"},
           {"kind", "Experiment"},
           {"metadata", {{"name", name}, {"namespace", "default"}}},
           {"spec",
            {{"scaleDownDelaySeconds", 2},
-            {"templates", json::array({experimentTemplateOf("baseline", "web:v1"),
-                                       experimentTemplateOf("canary", "web:v2")})},
+            {"templates", json::array({experimentTemplateOf("baseline", "web:v1"), canary})},
             {"analyses",
              json::array(
                  {{{"name", "smoke"}, {"templateName", templateName}, {"requiredForCompletion", true}}})}}}};
@@ -93,6 +96,12 @@ TEST_CASE("an Experiment runs its templates and ends with its required analysis"
     CHECK(rs["metadata"]["ownerReferences"][0]["uid"] == exp["metadata"]["uid"]);
     CHECK(rs["spec"]["template"]["spec"]["containers"][0]["image"] == "web:v2");
     CHECK(rs["spec"]["selector"]["matchLabels"]["variant"] == "canary");
+    // The canary template's Service selects its pods by their hash.
+    const json svc = env.cluster.getJson("service exp-ok-canary -n default");
+    CHECK(svc["spec"]["selector"]["sluice.dev/pod-template-hash"] ==
+          rs["metadata"]["labels"]["sluice.dev/pod-template-hash"]);
+    CHECK(svc["spec"]["ports"][0]["port"] == 8080);
+    CHECK(svc["metadata"]["ownerReferences"][0]["kind"] == "Experiment");
 
     REQUIRE(
         waitUntil([&] { return experimentPhase(env, "exp-ok") == "Successful"; }, std::chrono::seconds(30)));
@@ -107,6 +116,10 @@ TEST_CASE("an Experiment runs its templates and ends with its required analysis"
     REQUIRE(waitUntil(
         [&] { return specReplicas(env, "exp-ok-baseline") == 0 && specReplicas(env, "exp-ok-canary") == 0; },
         std::chrono::seconds(20)));
+    // With its pods gone, so is the Service.
+    REQUIRE(
+        waitUntil([&] { return env.cluster.kubectl("get service exp-ok-canary -n default").exitCode != 0; },
+                  std::chrono::seconds(20)));
     CHECK(experimentPhase(env, "exp-ok") == "Successful");
     // The plugin shows the tree: both ReplicaSets scaled down, the run Successful.
     const CommandResult shown = env.cluster.plugin("get experiment exp-ok -n default");

@@ -48,6 +48,7 @@ struct ExperimentFakeWorld {
   ExperimentObserved observed;
   std::vector<Action> actions;  // every action carried out, in order
   std::optional<Duration> requeueAfter;
+  std::map<std::string, CreateService> services;  // the Services in force, by name
 
   explicit ExperimentFakeWorld(Experiment ex) : experiment(std::move(ex)) {}
 
@@ -87,6 +88,10 @@ struct ExperimentFakeWorld {
       run.name = r->name;
       run.createdAt = now;
       observed.analysisRuns.push_back(run);
+    } else if (const auto* cs = std::get_if<CreateService>(&action)) {
+      services[cs->name] = *cs;
+    } else if (const auto* ds = std::get_if<DeleteService>(&action)) {
+      REQUIRE(services.erase(ds->name) == 1);
     } else if (const auto* t = std::get_if<TerminateAnalysisRun>(&action)) {
       AnalysisRunView* run = this->run(t->name);
       REQUIRE(run);
@@ -342,6 +347,28 @@ TEST_CASE("a finished Experiment with scaleDownDelaySeconds 0 scales its templat
   CHECK(w.experiment.status.phase == Phase::Successful);
   CHECK(w.replicaSet("exp-baseline")->specReplicas == 0);
   CHECK_FALSE(w.replicaSet("exp-baseline")->scaleDownDeadline);
+}
+
+TEST_CASE("a template's service selects its pods while it runs and goes when they are gone", "[experiment]") {
+  Experiment ex = twoTemplates();
+  ex.spec.templates[1].service = ExperimentService{};
+  ex.spec.templates[1].podTemplate["spec"]["containers"][0]["ports"] = {
+      {{"name", "http"}, {"containerPort", 8080}}};
+  ex.spec.duration = Duration{60};
+  ExperimentFakeWorld w = running(ex);
+  REQUIRE(w.services.count("exp-canary") == 1);
+  const CreateService& svc = w.services.at("exp-canary");
+  CHECK(svc.podTemplateHash == w.replicaSet("exp-canary")->podTemplateHash);
+  CHECK(svc.ports == nlohmann::json::array(
+                         {{{"name", "http"}, {"protocol", "TCP"}, {"port", 8080}, {"targetPort", 8080}}}));
+  CHECK(w.templateStatus("canary").serviceName == "exp-canary");
+  CHECK(w.services.count("exp-baseline") == 0);  // no service asked for
+  // Done, scaled down after the delay: the Service goes with the pods.
+  w.settle(kStart + Duration{60});
+  CHECK(w.services.count("exp-canary") == 1);
+  w.settle(kStart + Duration{90});
+  CHECK(w.services.empty());
+  CHECK(w.templateStatus("canary").serviceName.empty());
 }
 
 TEST_CASE("an Experiment reads Argo's manifest and writes its status back as it read it", "[experiment]") {
