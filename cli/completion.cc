@@ -122,14 +122,16 @@ std::vector<std::string> contextNames(const KubeFlags& flags) {
   return names;
 }
 
-// The resource a command's NAME argument names: AnalysisRuns under `get analysisrun`, Kustomizations
-// under `... kustomization`, GitRepositories under `... source git`, Rollouts elsewhere.
+// The resource a command's NAME argument names: AnalysisRuns under `get analysisrun`, Experiments under
+// `... experiment`, Kustomizations under `... kustomization`, GitRepositories under `... source git`,
+// Rollouts elsewhere.
 const kube::ResourceRef& resourceOfName(const CLI::App* cmd) {
   static const kube::ResourceRef kustomizations{"sluice.dev", "v1alpha1", "kustomizations", true,
                                                 "Kustomization"};
   static const kube::ResourceRef gitRepositories{"sluice.dev", "v1alpha1", "gitrepositories", true,
                                                  "GitRepository"};
   if (cmd->check_name("analysisrun")) return controller::analysisRunsResource();
+  if (cmd->check_name("experiment")) return controller::experimentsResource();
   if (cmd->check_name("kustomization")) return kustomizations;
   if (cmd->check_name("git")) return gitRepositories;
   return controller::rolloutsResource();

@@ -18,6 +18,7 @@
 #include "base/duration_millis.h"
 #include "cli/analysis_run_view.h"
 #include "cli/commands.h"
+#include "cli/experiment_view.h"
 #include "cli/kube_access.h"
 #include "cli/rollout_view.h"
 #include "cli/stop_signals.h"
@@ -270,6 +271,19 @@ void showAnalysisRun(const GetFlags& flags, int& exitCode) {
   exitCode = kExitOk;
 }
 
+void showExperiment(const GetFlags& flags, int& exitCode) {
+  auto session = connectOrSay(flags, exitCode);
+  if (!session) return;
+  auto ex = session->client->get(controller::experimentsResource(), session->ns, flags.name);
+  if (!ex) {
+    std::cerr << kubectlError(ex.error()) << "\n";
+    exitCode = kExitFailure;
+    return;
+  }
+  std::cout << renderExperimentView(buildExperimentView(*ex, wallNow()), useColor(flags));
+  exitCode = kExitOk;
+}
+
 void addListRolloutsCommand(CLI::App& parent, int& exitCode, bool withName) {
   auto flags = std::make_shared<GetFlags>();
   // `get rollout NAME` and `list rollouts` read best; each takes the other's spelling too, and `ro`.
@@ -313,7 +327,7 @@ void addGetCommand(CLI::App& app, int& exitCode) {
   auto* get = app.add_subcommand(
       "get",
       "Show a Rollout (get rollout NAME [-w]), list Rollouts (get rollouts [-A]), or show an\n"
-      "AnalysisRun with its measurements (get analysisrun NAME)");
+      "AnalysisRun with its measurements (get analysisrun NAME), or an Experiment (get experiment NAME)");
   get->require_subcommand(1);
   addListRolloutsCommand(*get, exitCode, /*withName=*/true);
 
@@ -326,6 +340,16 @@ void addGetCommand(CLI::App& app, int& exitCode) {
   ar->add_flag("--no-color", flags->noColor, "No colours, even on a terminal");
   addKubeFlags(*ar, flags->kube);
   ar->callback([flags, &exitCode] { showAnalysisRun(*flags, exitCode); });
+
+  auto exFlags = std::make_shared<GetFlags>();
+  auto* ex = get->add_subcommand(
+      "experiment", "Show an Experiment: its phase, its templates' ReplicaSets and its AnalysisRuns");
+  ex->alias("exp");
+  ex->alias("experiments");
+  ex->add_option("NAME", exFlags->name, "The Experiment to show")->required();
+  ex->add_flag("--no-color", exFlags->noColor, "No colours, even on a terminal");
+  addKubeFlags(*ex, exFlags->kube);
+  ex->callback([exFlags, &exitCode] { showExperiment(*exFlags, exitCode); });
 }
 
 void addListCommand(CLI::App& app, int& exitCode) {

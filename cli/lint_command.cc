@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/lint_gitops.h"
 #include "cli/lint_refs.h"
+#include "engine/experiment_json.h"
 #include "engine/rollout_json.h"
 #include "kube/names.h"
 #include "sim/scenario.h"
@@ -27,7 +28,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<const char*, 7> kKnownKinds = {"Rollout",
+constexpr std::array<const char*, 8> kKnownKinds = {"Rollout",
+                                                    "Experiment",
                                                     analysis::kAnalysisTemplateKind,
                                                     analysis::kClusterAnalysisTemplateKind,
                                                     analysis::kAnalysisRunKind,
@@ -35,7 +37,7 @@ constexpr std::array<const char*, 7> kKnownKinds = {"Rollout",
                                                     "GitRepository",
                                                     "Kustomization"};
 constexpr const char* kKnownKindsText =
-    "Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Scenario, GitRepository or "
+    "Rollout, Experiment, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Scenario, GitRepository or "
     "Kustomization";
 
 std::string plural(size_t n, const char* word) {
@@ -135,6 +137,8 @@ bool lintDocument(const Document& doc, CrossFileLint& across, Diagnostics& diags
   } else if (k == analysis::kAnalysisTemplateKind || k == analysis::kClusterAnalysisTemplateKind) {
     (void)analysis::parseAnalysisTemplate(doc.json, doc.source, diags);
     across.analysisRefs.analysisTemplate(doc);
+  } else if (k == "Experiment") {
+    (void)engine::parseExperiment(doc.json, doc.source, diags);
   } else if (k == analysis::kAnalysisRunKind) {
     (void)analysis::parseAnalysisRun(doc.json, doc.source, diags);
   } else if (GitOpsLint::handles(k, doc.json.value("apiVersion", ""))) {

@@ -518,6 +518,44 @@ void addRolloutCommands(CLI::App& app, int& exitCode) {
         ->capture_default_str();
     cmd->callback([&exitCode, args, watch, timeout] { exitCode = runStatus(*args, *watch, *timeout); });
   }
+  {
+    auto* terminate =
+        app.add_subcommand("terminate", "Terminate an AnalysisRun or an Experiment (spec.terminate)");
+    terminate->require_subcommand(1);
+    struct Kind {
+      const char* name;
+      const char* alias;
+      const kube::ResourceRef& (*resource)();
+      const char* help;
+    };
+    for (const auto& k : {Kind{"analysisrun", "ar", controller::analysisRunsResource,
+                               "Stop an AnalysisRun's measurements: it ends with what it measured so far"},
+                          Kind{"experiment", "exp", controller::experimentsResource,
+                               "End an Experiment: its analyses stop and its ReplicaSets scale down"}}) {
+      auto args = std::make_shared<RolloutVerb>();
+      auto* cmd = terminate->add_subcommand(k.name, k.help);
+      cmd->alias(k.alias);
+      cmd->add_option("NAME", args->name, std::string("The ") + k.name)->required();
+      addKubeFlags(*cmd, args->kube);
+      cmd->callback([&exitCode, args, k] {
+        auto session = open(args->kube);
+        if (!session) {
+          exitCode = kExitFailure;
+          return;
+        }
+        const json patch = {{"spec", {{"terminate", true}}}};
+        auto patched =
+            session->client->patch(k.resource(), session->ns, args->name, kube::PatchType::kMerge, patch);
+        if (!patched) {
+          std::cerr << kubectlError(patched.error()) << "\n";
+          exitCode = kExitFailure;
+          return;
+        }
+        std::cout << k.name << " '" << args->name << "' terminated\n";
+        exitCode = kExitOk;
+      });
+    }
+  }
 }
 
 }  // namespace sluice::cli

@@ -11,6 +11,7 @@
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
 #include "controller/traffic_objects.h"
+#include "engine/experiment_json.h"
 #include "engine/rollout_json.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
@@ -112,6 +113,18 @@ json ephemeralMetadataPatch(const std::optional<engine::PodMetadata>& from,
   return patch;
 }
 
+engine::ExperimentView experimentView(const json& ex) {
+  engine::ExperimentView v;
+  v.name = str(ex, "/metadata/name");
+  v.podTemplateHash = label(ex, engine::kPodTemplateHashLabel);
+  if (auto step = parseInt(label(ex, kStepIndexLabel))) v.stepIndex = static_cast<int>(*step);
+  if (auto phase = analysis::phaseFromName(str(ex, "/status/phase"))) v.phase = *phase;
+  v.message = str(ex, "/status/message");
+  v.terminate = ex.value(json::json_pointer("/spec/terminate"), false) == true;
+  if (auto created = parseRfc3339(str(ex, "/metadata/creationTimestamp"))) v.createdAt = *created;
+  return v;
+}
+
 engine::AnalysisRunView analysisRunView(const json& run) {
   engine::AnalysisRunView v;
   v.name = str(run, "/metadata/name");
@@ -150,6 +163,7 @@ bool podAvailable(const json& pod, int minReadySeconds, Time now) {
 
 KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
     : cluster_(cluster),
+      kind_(rollout.value("kind", std::string("Rollout"))),
       name_(str(rollout, "/metadata/name")),
       ns_(str(rollout, "/metadata/namespace")),
       uid_(str(rollout, "/metadata/uid")),
@@ -159,13 +173,19 @@ KubeWorld::KubeWorld(const RolloutCluster& cluster, const json& rollout)
       pingService_(str(rollout, "/spec/strategy/canary/pingPong/pingService")),
       pongService_(str(rollout, "/spec/strategy/canary/pingPong/pongService")),
       activeService_(str(rollout, "/spec/strategy/blueGreen/activeService")),
-      previewService_(str(rollout, "/spec/strategy/blueGreen/previewService")) {}
+      previewService_(str(rollout, "/spec/strategy/blueGreen/previewService")) {
+  const json steps = rollout.value(json::json_pointer("/spec/strategy/canary/steps"), json::array());
+  for (const auto& step : steps.is_array() ? steps : json::array()) {
+    hasExperimentStep_ = hasExperimentStep_ || (step.is_object() && step.contains("experiment"));
+  }
+}
 
 KubeWorld::~KubeWorld() = default;
 
 json KubeWorld::ownerReference() const {
-  return json{{"apiVersion", kGroupVersion}, {"kind", "Rollout"},         {"name", name_}, {"uid", uid_},
-              {"controller", true},          {"blockOwnerDeletion", true}};
+  return json{
+      {"apiVersion", kGroupVersion}, {"kind", kind_}, {"name", name_}, {"uid", uid_}, {"controller", true},
+      {"blockOwnerDeletion", true}};
 }
 
 Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restartAt) {
@@ -187,6 +207,19 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
   }
   for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
     if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
+  }
+  if (cluster_.experiments) {
+    for (const auto& ex : cluster_.experimentWrites->overlay(cluster_.experiments->byOwner(uid_), owned)) {
+      if (owned(ex)) out.experiments.push_back(experimentView(ex));
+    }
+  }
+  // An experiment step copies the stable or the canary pod template, as their ReplicaSets have it.
+  if (hasExperimentStep_) {
+    for (const auto& rs : cluster_.replicaSetWrites->overlay(cluster_.replicaSets->byOwner(uid_), owned)) {
+      if (!owned(rs)) continue;
+      out.podTemplates[label(rs, engine::kPodTemplateHashLabel)] =
+          rs.value(json::json_pointer("/spec/template"), json::object());
+    }
   }
   for (const std::string* service :
        {&canaryService_, &stableService_, &pingService_, &pongService_, &activeService_, &previewService_}) {
@@ -282,6 +315,11 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::AdoptReplicaSet>(&action)) return adoptReplicaSet(*a);
   if (const auto* a = std::get_if<engine::SetServiceSelector>(&action)) return pointService(*a);
   if (const auto* a = std::get_if<engine::TerminateAnalysisRun>(&action)) return terminateRun(*a);
+  if (const auto* a = std::get_if<engine::CreateExperiment>(&action)) return createExperiment(*a);
+  if (const auto* a = std::get_if<engine::TerminateExperiment>(&action)) return terminateExperiment(*a);
+  if (const auto* a = std::get_if<engine::DeleteExperiment>(&action)) return deleteExperiment(*a);
+  if (const auto* a = std::get_if<engine::CreateService>(&action)) return createService(*a);
+  if (const auto* a = std::get_if<engine::DeleteService>(&action)) return deleteService(*a);
   if (const auto* a = std::get_if<engine::DeleteAnalysisRun>(&action)) return deleteRun(*a);
   if (const auto* a = std::get_if<engine::EmitEvent>(&action)) return emitEvent(*a);
   if (const auto* a = std::get_if<engine::RestartPods>(&action)) return restartPods(*a);
@@ -567,6 +605,76 @@ Result<bool> KubeWorld::terminateRun(const engine::TerminateAnalysisRun& a) {
   return true;
 }
 
+// Owned by the Rollout (garbage collection removes it with it), labelled with the revision and the step.
+Result<bool> KubeWorld::createExperiment(const engine::CreateExperiment& a) {
+  json ex = engine::experimentToJson(a.experiment);
+  ex["metadata"]["namespace"] = ns_;
+  ex["metadata"]["ownerReferences"] = json::array({ownerReference()});
+  ex["metadata"]["labels"][kRolloutLabel] = name_;
+  if (a.stepIndex) ex["metadata"]["labels"][kStepIndexLabel] = std::to_string(*a.stepIndex);
+  auto created = cluster_.client->create(experimentsResource(), ns_, ex, {false, cluster_.fieldManager});
+  if (!created) {
+    if (created.error().isAlreadyExists()) return false;
+    return apiError(created.error());
+  }
+  cluster_.experimentWrites->wrote(*created);
+  return true;
+}
+
+Result<bool> KubeWorld::terminateExperiment(const engine::TerminateExperiment& a) {
+  const json patch = {{"spec", {{"terminate", true}}}};
+  auto patched = cluster_.client->patch(experimentsResource(), ns_, a.name, kube::PatchType::kMerge, patch,
+                                        {false, cluster_.fieldManager});
+  if (!patched) {
+    if (patched.error().isNotFound()) return false;
+    return apiError(patched.error());
+  }
+  cluster_.experimentWrites->wrote(*patched);
+  return true;
+}
+
+Result<bool> KubeWorld::deleteExperiment(const engine::DeleteExperiment& a) {
+  kube::DeleteOptions options;
+  options.propagationPolicy = "Background";
+  auto removed = cluster_.client->remove(experimentsResource(), ns_, a.name, options);
+  if (!removed) {
+    if (removed.error().isNotFound()) return false;
+    return apiError(removed.error());
+  }
+  cluster_.experimentWrites->deleted(ns_ + "/" + a.name);
+  return true;
+}
+
+// Owned by the Experiment (or Rollout) this world acts for, selecting the pods of one pod-template hash.
+Result<bool> KubeWorld::createService(const engine::CreateService& a) {
+  const json service = {
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata",
+       {{"name", a.name}, {"namespace", ns_}, {"ownerReferences", json::array({ownerReference()})}}},
+      {"spec", {{"selector", {{engine::kPodTemplateHashLabel, a.podTemplateHash}}}, {"ports", a.ports}}}};
+  auto created = cluster_.client->create(servicesResource(), ns_, service, {false, cluster_.fieldManager});
+  if (!created) {
+    if (!created.error().isAlreadyExists()) return apiError(created.error());
+    auto existing = cluster_.client->get(servicesResource(), ns_, a.name);
+    if (!existing) return apiError(existing.error());
+    if (kube::controlledBy(*existing, uid_)) return false;
+    return Error{"Service " + a.name + " exists and is not this " + kind_ + "'s"};
+  }
+  cluster_.serviceWrites->wrote(*created);
+  return true;
+}
+
+Result<bool> KubeWorld::deleteService(const engine::DeleteService& a) {
+  auto removed = cluster_.client->remove(servicesResource(), ns_, a.name);
+  if (!removed) {
+    if (removed.error().isNotFound()) return false;
+    return apiError(removed.error());
+  }
+  cluster_.serviceWrites->deleted(ns_ + "/" + a.name);
+  return true;
+}
+
 Result<bool> KubeWorld::deleteRun(const engine::DeleteAnalysisRun& a) {
   auto removed = cluster_.client->remove(analysisRunsResource(), ns_, a.name);
   if (!removed) {
@@ -586,10 +694,17 @@ Result<bool> KubeWorld::emitEvent(const engine::EmitEvent& a) {
 
 Result<bool> KubeWorld::createAnalysisRun(const engine::CreateAnalysisRun& a,
                                           const Result<analysis::AnalysisRunSpec>& spec, Time /*now*/) {
-  json labels = {{kRolloutLabel, name_},
-                 {kAnalysisTypeLabel, engine::analysisRunTypeName(a.type)},
-                 {engine::kPodTemplateHashLabel, a.podTemplateHash}};
+  json labels = json::object();
+  if (kind_ == "Experiment") {
+    labels[kExperimentLabel] = name_;
+  } else {
+    labels = {{kRolloutLabel, name_},
+              {kAnalysisTypeLabel, engine::analysisRunTypeName(a.type)},
+              {engine::kPodTemplateHashLabel, a.podTemplateHash}};
+  }
   if (a.stepIndex) labels[kStepIndexLabel] = std::to_string(*a.stepIndex);
+  // analysisRunMetadata, under the labels the controller finds runs by.
+  for (const auto& [key, value] : a.analysis.runLabels) labels.emplace(key, value);
   json run = {
       {"apiVersion", kGroupVersion},
       {"kind", "AnalysisRun"},
@@ -604,7 +719,8 @@ Result<bool> KubeWorld::createAnalysisRun(const engine::CreateAnalysisRun& a,
   // Error, as the simulated world shows it. Its status is not written here: the reconciler is the one
   // writer of a run's status, so no measurement of the empty run can overwrite the Error, and a crash
   // between the two writes leaves nothing half done.
-  if (!spec) run["metadata"]["annotations"] = {{kBuildErrorAnnotation, spec.error()}};
+  for (const auto& [key, value] : a.analysis.runAnnotations) run["metadata"]["annotations"][key] = value;
+  if (!spec) run["metadata"]["annotations"][kBuildErrorAnnotation] = spec.error();
   auto created = cluster_.client->create(analysisRunsResource(), ns_, run, {false, cluster_.fieldManager});
   if (!created) {
     if (created.error().isAlreadyExists()) return false;
@@ -631,6 +747,29 @@ Status KubeWorld::writeStatus(shell::RolloutDocument& rollout, json status, Time
   if (!patched) return apiError(patched.error());
   cluster_.rolloutWrites->wrote(*patched);
   rollout.replace(std::move(*patched));
+  return Status::Ok();
+}
+
+Result<engine::ExperimentObserved> KubeWorld::observeExperiment(Time /*now*/) {
+  engine::ExperimentObserved out;
+  auto owned = [this](const json& obj) { return kube::controlledBy(obj, uid_); };
+  for (const auto& rs : cluster_.replicaSetWrites->overlay(cluster_.replicaSets->byOwner(uid_), owned)) {
+    if (owned(rs)) out.replicaSets.push_back(replicaSetView(rs));
+  }
+  for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
+    if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
+  }
+  return out;
+}
+
+Status KubeWorld::writeExperimentStatus(json& experiment, json status, Time /*now*/) {
+  const json before = experiment.value("status", json::object());
+  const json patch = {{"status", kube::mergePatchBetween(before, status)}};
+  auto patched = cluster_.client->patch(experimentsResource(), ns_, name_, kube::PatchType::kMerge, patch,
+                                        {false, cluster_.fieldManager}, "status");
+  if (!patched) return apiError(patched.error());
+  cluster_.experimentWrites->wrote(*patched);
+  experiment = std::move(*patched);
   return Status::Ok();
 }
 

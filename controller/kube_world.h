@@ -1,6 +1,7 @@
 // The shell's World (shell/world.h) on a Kubernetes API: one Rollout's ReplicaSets, AnalysisRuns and
 // Services read from watch-fed caches (through RecentWrites, so a write is seen at once), and the
-// engine's actions carried out as API writes. One KubeWorld serves one reconcile of one Rollout.
+// engine's actions carried out as API writes. One KubeWorld serves one reconcile of one Rollout, or, as an
+// ExperimentWorld (shell/experiment_reconcile.h), of one Experiment: the same writes, owned by it.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "analysis/model.h"
+#include "shell/experiment_reconcile.h"
 #include "shell/world.h"
 #include "traffic/router_options.h"
 
@@ -44,6 +46,7 @@ struct RolloutCluster {
   kube::Informer* analysisTemplates = nullptr;
   kube::Informer* clusterAnalysisTemplates = nullptr;
   kube::Informer* deployments = nullptr;  // the workloads spec.workloadRef names
+  kube::Informer* experiments = nullptr;  // those of Rollouts' experiment steps, and standalone ones
   TrafficObjects* traffic = nullptr;      // the routers' objects (Ingresses, VirtualServices, ...)
   traffic::RouterOptions router;          // the versions the routers write at
   RecentWrites* rolloutWrites = nullptr;
@@ -51,13 +54,15 @@ struct RolloutCluster {
   RecentWrites* analysisRunWrites = nullptr;
   RecentWrites* serviceWrites = nullptr;
   RecentWrites* deploymentWrites = nullptr;
+  RecentWrites* experimentWrites = nullptr;
   std::string fieldManager = "sluice-controller";
   Metrics* metrics = nullptr;  // counts the events emitted; nullptr: none
 };
 
-class KubeWorld final : public shell::World {
+class KubeWorld final : public shell::World, public shell::ExperimentWorld {
  public:
-  // `rollout`: the Rollout object as the reconcile started with it (its uid owns what is created).
+  // `rollout`: the Rollout (or Experiment) object as the reconcile started with it (its uid owns what is
+  // created).
   KubeWorld(const RolloutCluster& cluster, const nlohmann::json& rollout);
   ~KubeWorld() override;
 
@@ -71,6 +76,10 @@ class KubeWorld final : public shell::World {
   const analysis::AnalysisTemplate* findTemplate(const std::string& name, bool clusterScope) override;
   Status writeStatus(shell::RolloutDocument& rollout, nlohmann::json status, Time now) override;
 
+  // An Experiment's ReplicaSets and AnalysisRuns; the Experiment's status through its status subresource.
+  Result<engine::ExperimentObserved> observeExperiment(Time now) override;
+  Status writeExperimentStatus(nlohmann::json& experiment, nlohmann::json status, Time now) override;
+
  private:
   nlohmann::json ownerReference() const;
   Result<bool> createReplicaSet(const engine::CreateReplicaSet& a);
@@ -82,6 +91,11 @@ class KubeWorld final : public shell::World {
   std::vector<engine::ReplicaSetView> adoptable() const;
   Result<bool> pointService(const engine::SetServiceSelector& a);
   Result<bool> terminateRun(const engine::TerminateAnalysisRun& a);
+  Result<bool> createExperiment(const engine::CreateExperiment& a);
+  Result<bool> terminateExperiment(const engine::TerminateExperiment& a);
+  Result<bool> deleteExperiment(const engine::DeleteExperiment& a);
+  Result<bool> createService(const engine::CreateService& a);
+  Result<bool> deleteService(const engine::DeleteService& a);
   Result<bool> deleteRun(const engine::DeleteAnalysisRun& a);
   Result<bool> emitEvent(const engine::EmitEvent& a);
   Result<engine::RestartPodCounts> countPods(const nlohmann::json& rs, Time restartAt, Time now);
@@ -95,10 +109,11 @@ class KubeWorld final : public shell::World {
   Result<bool> write(const std::vector<traffic::ObjectWrite>& writes);
 
   const RolloutCluster& cluster_;
-  std::string name_, ns_, uid_;
+  std::string kind_, name_, ns_, uid_;
   nlohmann::json rollout_;                              // for events (involvedObject)
   std::string canaryService_, stableService_;           // a canary's Services
   std::string pingService_, pongService_;               // its pingPong Services
+  bool hasExperimentStep_ = false;                      // Observed::podTemplates is filled
   std::string activeService_, previewService_;          // a blue-green's
   std::optional<analysis::AnalysisTemplate> template_;  // the last findTemplate answer
   // By ReplicaSet name: its pods created before restartAt and not being deleted, oldest first, as the

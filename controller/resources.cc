@@ -20,6 +20,10 @@ const kube::ResourceRef& rolloutsResource() {
   static const auto r = ref("sluice.dev", "v1alpha1", "rollouts", true, "Rollout");
   return r;
 }
+const kube::ResourceRef& experimentsResource() {
+  static const auto r = ref("sluice.dev", "v1alpha1", "experiments", true, "Experiment");
+  return r;
+}
 const kube::ResourceRef& analysisRunsResource() {
   static const auto r = ref("sluice.dev", "v1alpha1", "analysisruns", true, "AnalysisRun");
   return r;

@@ -10,6 +10,7 @@ namespace sluice::controller {
 inline constexpr const char* kGroupVersion = "sluice.dev/v1alpha1";
 
 const kube::ResourceRef& rolloutsResource();
+const kube::ResourceRef& experimentsResource();
 const kube::ResourceRef& analysisRunsResource();
 const kube::ResourceRef& analysisTemplatesResource();
 const kube::ResourceRef& clusterAnalysisTemplatesResource();
@@ -28,6 +29,8 @@ inline constexpr const char* kScaleDownDeadlineAnnotation = "sluice.dev/scale-do
 inline constexpr const char* kRolloutLabel = "sluice.dev/rollout";
 inline constexpr const char* kAnalysisTypeLabel = "sluice.dev/analysis-type";  // engine::analysisRunTypeName
 inline constexpr const char* kStepIndexLabel = "sluice.dev/step-index";
+// On AnalysisRuns an Experiment creates: which Experiment.
+inline constexpr const char* kExperimentLabel = "sluice.dev/experiment";
 // On an AnalysisRun a Rollout could not build (a missing template, an arg that does not resolve): why. The
 // AnalysisRun reconciler, the one writer of runs' status, ends it in Error with this message.
 inline constexpr const char* kBuildErrorAnnotation = "sluice.dev/build-error";

@@ -8,6 +8,7 @@
 #include "analysis/model.h"
 #include "analysis/providers/job_provider.h"
 #include "controller/analysis_run_reconciler.h"
+#include "controller/experiment_reconciler.h"
 #include "controller/metrics.h"
 #include "controller/recent_writes.h"
 #include "controller/resources.h"
@@ -74,14 +75,16 @@ struct RolloutGroup::Impl {
   const ManagerOptions& options;
 
   kube::Informer rollouts, replicaSets, argoReplicaSets, services, analysisRuns, templates, clusterTemplates,
-      deployments, jobs;
-  RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites, deploymentWrites;
+      deployments, jobs, experiments;
+  RecentWrites rolloutWrites, replicaSetWrites, analysisRunWrites, serviceWrites, deploymentWrites,
+      experimentWrites;
   TrafficObjects traffic;
   kube::EventRecorder events;
   RolloutCluster cluster;
   RolloutReconciler rolloutReconciler;
   AnalysisRunReconciler runReconciler;
-  kube::WorkQueue rolloutQueue, runQueue;
+  ExperimentReconciler experimentReconciler;
+  kube::WorkQueue rolloutQueue, runQueue, experimentQueue;
 
   Impl(kube::Client& c, analysis::Provider& p, const ManagerOptions& o, const Clock& clock)
       : client(c),
@@ -96,6 +99,7 @@ struct RolloutGroup::Impl {
         deployments(c, deploymentsResource(), informerOptions(o)),
         // The Jobs of job metrics, by the run uid label they all carry.
         jobs(c, jobsResource(), informerOptions(o, analysis::kJobRunUidLabel)),
+        experiments(c, experimentsResource(), informerOptions(o)),
         traffic(
             c, informerOptions(o),
             [this](const std::string& kind, const json& obj) { trafficObjectChanged(kind, obj); }, o.router),
@@ -103,15 +107,17 @@ struct RolloutGroup::Impl {
         cluster(makeCluster()),
         rolloutReconciler(cluster, rollouts, clock),
         runReconciler(c, analysisRuns, jobs, analysisRunWrites, p, clock, o.fieldManager),
+        experimentReconciler(cluster, experiments, clock),
         rolloutQueue(clock, queueOptions(o, "rollouts")),
-        runQueue(clock, queueOptions(o, "analysisruns")) {
+        runQueue(clock, queueOptions(o, "analysisruns")),
+        experimentQueue(clock, queueOptions(o, "experiments")) {
     if (options.metrics) options.metrics->watchCaches(&rollouts, &analysisRuns);
   }
 
   // The caches every cluster has (the routers' optional ones are started and stopped by `traffic`).
-  std::array<kube::Informer*, 9> informers() {
+  std::array<kube::Informer*, 10> informers() {
     return {&rollouts,  &replicaSets,      &argoReplicaSets, &services, &analysisRuns,
-            &templates, &clusterTemplates, &deployments,     &jobs};
+            &templates, &clusterTemplates, &deployments,     &jobs,     &experiments};
   }
 
   RolloutCluster makeCluster() {
@@ -125,6 +131,7 @@ struct RolloutGroup::Impl {
     c.analysisTemplates = &templates;
     c.clusterAnalysisTemplates = &clusterTemplates;
     c.deployments = &deployments;
+    c.experiments = &experiments;
     c.traffic = &traffic;
     c.router = options.router;
     c.rolloutWrites = &rolloutWrites;
@@ -132,6 +139,7 @@ struct RolloutGroup::Impl {
     c.analysisRunWrites = &analysisRunWrites;
     c.serviceWrites = &serviceWrites;
     c.deploymentWrites = &deploymentWrites;
+    c.experimentWrites = &experimentWrites;
     c.fieldManager = options.fieldManager;
     c.metrics = options.metrics;
     return c;
@@ -141,9 +149,15 @@ struct RolloutGroup::Impl {
   void wire() {
     auto enqueueRollout = [this](const json& obj) { rolloutQueue.add(kube::objectKey(obj)); };
     handle(rollouts, rolloutWrites, enqueueRollout);
+    // What a Rollout or an Experiment controls wakes it.
     auto enqueueOwner = [this](const json& obj) {
       if (const std::string key = owningRollout(obj); !key.empty()) rolloutQueue.add(key);
+      if (const std::string key = controllingOwner(obj, "Experiment"); !key.empty()) experimentQueue.add(key);
     };
+    handle(experiments, experimentWrites, [this, enqueueOwner](const json& obj) {
+      experimentQueue.add(kube::objectKey(obj));
+      enqueueOwner(obj);  // an Experiment of a Rollout's experiment step wakes its Rollout
+    });
     handle(replicaSets, replicaSetWrites, enqueueOwner);
     // Argo Rollouts' ReplicaSets wake the Rollout of their owner's name (a Rollout moved over adopts them).
     handle(argoReplicaSets, replicaSetWrites, enqueueOwner);
@@ -252,7 +266,12 @@ std::vector<QueueWork> RolloutGroup::queues() {
       metrics->countReconcileError(Metrics::ReconcileKind::AnalysisRun, key);
     };
   }
-  return {rollouts, runs};
+  QueueWork experiments;
+  experiments.name = "experiments";
+  experiments.queue = &m.experimentQueue;
+  experiments.workers = m.options.workers;
+  experiments.reconcile = [&m](const std::string& key) { return m.experimentReconciler.reconcile(key); };
+  return {rollouts, runs, experiments};
 }
 
 void RolloutGroup::stopCaches() {

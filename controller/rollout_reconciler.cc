@@ -35,9 +35,16 @@ ReconcileOutcome RolloutReconciler::reconcile(const std::string& key) {
 }
 
 ReconcileOutcome RolloutReconciler::markInvalid(const json& rollout, const std::string& why) {
-  const json before = rollout.value("status", json::object());
+  return writeInvalidSpec(cluster_, rolloutsResource(), *cluster_.rolloutWrites, rollout, why, "Degraded",
+                          decisionTime(clock_));
+}
+
+ReconcileOutcome writeInvalidSpec(const RolloutCluster& cluster, const kube::ResourceRef& resource,
+                                  RecentWrites& writes, const json& object, const std::string& why,
+                                  const std::string& phase, Time at) {
+  const json before = object.value("status", json::object());
   json status = before.is_object() ? before : json::object();
-  const std::string now = formatRfc3339(decisionTime(clock_));
+  const std::string now = formatRfc3339(at);
   json conditions = json::array();
   bool same = false;
   for (const auto& c : status.value("conditions", json::array())) {
@@ -47,7 +54,7 @@ ReconcileOutcome RolloutReconciler::markInvalid(const json& rollout, const std::
     }
     conditions.push_back(c);
   }
-  if (same && status.value("phase", "") == "Degraded") return ReconcileOutcome::done();
+  if (same && status.value("phase", "") == phase) return ReconcileOutcome::done();
   conditions.push_back({{"type", "InvalidSpec"},
                         {"status", "True"},
                         {"reason", "InvalidSpec"},
@@ -55,14 +62,14 @@ ReconcileOutcome RolloutReconciler::markInvalid(const json& rollout, const std::
                         {"lastUpdateTime", now},
                         {"lastTransitionTime", now}});
   status["conditions"] = conditions;
-  status["phase"] = "Degraded";
+  status["phase"] = phase;
   status["message"] = "InvalidSpec: " + why;
   const json patch = {{"status", kube::mergePatchBetween(before, status)}};
-  auto patched = cluster_.client->patch(rolloutsResource(), rollout["metadata"].value("namespace", ""),
-                                        rollout["metadata"].value("name", ""), kube::PatchType::kMerge, patch,
-                                        {false, cluster_.fieldManager}, "status");
+  auto patched = cluster.client->patch(resource, object["metadata"].value("namespace", ""),
+                                       object["metadata"].value("name", ""), kube::PatchType::kMerge, patch,
+                                       {false, cluster.fieldManager}, "status");
   if (!patched) return ReconcileOutcome::retry(patched.error().describe());
-  cluster_.rolloutWrites->wrote(*patched);
+  writes.wrote(*patched);
   return ReconcileOutcome::done();
 }
 

@@ -9,7 +9,8 @@
 
 namespace sluice::kube {
 class Informer;
-}
+struct ResourceRef;
+}  // namespace sluice::kube
 
 namespace sluice::controller {
 
@@ -31,5 +32,12 @@ class RolloutReconciler {
   kube::Informer& rollouts_;
   const Clock& clock_;
 };
+
+// Marks an object of `resource` (a Rollout, an Experiment) whose spec does not parse: condition InvalidSpec
+// with `why`, `phase` and message "InvalidSpec: <why>", in one status patch, none when it says so already.
+// Done, or retry when the write failed.
+ReconcileOutcome writeInvalidSpec(const RolloutCluster& cluster, const kube::ResourceRef& resource,
+                                  RecentWrites& writes, const nlohmann::json& object, const std::string& why,
+                                  const std::string& phase, Time at);
 
 }  // namespace sluice::controller

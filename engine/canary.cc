@@ -19,6 +19,7 @@ struct Pass : PassBase {
   std::string newStepsHash;
   int stepCount = 0;
   bool stepAnalysisDone = false;
+  bool stepExperimentDone = false;
 
   using PassBase::PassBase;
 
@@ -284,6 +285,136 @@ void reconcileAnalysis(Pass& p) {
   limitRunHistory(p, keep);
 }
 
+// ---- experiment step -------------------------------------------------------------------------------
+
+// The Experiment of step `stepIndex` for the new revision that was not terminated.
+const ExperimentView* liveExperiment(const Pass& p, int stepIndex) {
+  for (const auto& e : p.observed.experiments) {
+    if (!e.terminate && e.podTemplateHash == p.newHash && e.stepIndex == stepIndex) return &e;
+  }
+  return nullptr;
+}
+
+// <rollout>-<hash>-<revision>-<step> as Argo names it, with -1, -2, ... when an older one holds the name.
+std::string freeExperimentName(const Pass& p, const std::string& base) {
+  auto taken = [&](const std::string& name) {
+    return std::any_of(p.observed.experiments.begin(), p.observed.experiments.end(),
+                       [&](const ExperimentView& e) { return e.name == name; });
+  };
+  std::string name = base;
+  for (int i = 1; taken(name); ++i) name = base + "-" + std::to_string(i);
+  return name;
+}
+
+// The step's Experiment: its templates are the stable or the canary pod template (as their ReplicaSets
+// have them) with the step's metadata, its args' podTemplateHashValue resolved. nullopt while a template
+// it needs is not observed (the stable ReplicaSet's, before there is one).
+std::optional<Experiment> buildExperiment(const Pass& p, const ExperimentStep& step) {
+  Experiment ex;
+  ex.metadata.name = freeExperimentName(
+      p, p.newRSName() + "-" + std::to_string(p.newRevision) + "-" + std::to_string(p.index()));
+  ex.metadata.ns = p.rollout.metadata.ns;
+  ex.metadata.labels = p.rollout.metadata.labels;
+  ex.metadata.labels[kPodTemplateHashLabel] = p.newHash;
+  ex.metadata.annotations[kRevisionAnnotation] = std::to_string(p.newRevision);
+  ex.spec.duration = step.duration;
+  ex.spec.progressDeadlineSeconds = p.spec.progressDeadlineSeconds;
+  ex.spec.dryRun = step.dryRun;
+  ex.spec.measurementRetention = step.measurementRetention;
+  ex.spec.runLabels = step.runLabels;
+  ex.spec.runAnnotations = step.runAnnotations;
+  for (const auto& t : step.templates) {
+    const std::string& hash = t.specRef == "stable" ? p.status.stableRS : p.newHash;
+    const auto observed = p.observed.podTemplates.find(hash);
+    if (observed == p.observed.podTemplates.end() && t.specRef == "stable") return std::nullopt;
+    ExperimentTemplate et;
+    et.name = t.name;
+    et.replicas = t.replicas.value_or(1);
+    et.minReadySeconds = p.spec.minReadySeconds;
+    et.podTemplate = observed != p.observed.podTemplates.end() ? observed->second : p.spec.podTemplate;
+    et.selector = t.selector.is_object() ? t.selector : p.spec.selector;
+    for (const auto& [key, value] : t.metadata.labels) {
+      et.podTemplate["metadata"]["labels"][key] = value;
+      et.selector["matchLabels"][key] = value;
+    }
+    for (const auto& [key, value] : t.metadata.annotations)
+      et.podTemplate["metadata"]["annotations"][key] = value;
+    et.service = t.service;
+    ex.spec.templates.push_back(std::move(et));
+  }
+  for (const auto& a : step.analyses) {
+    ExperimentAnalysis ea;
+    ea.name = a.name;
+    ea.templateName = a.templateName;
+    ea.clusterScope = a.clusterScope;
+    ea.requiredForCompletion = a.requiredForCompletion;
+    for (AnalysisArg arg : a.args) {
+      if (arg.podTemplateHashValue) {
+        arg.value = *arg.podTemplateHashValue == "Stable" ? p.status.stableRS : p.newHash;
+        arg.podTemplateHashValue.reset();
+      }
+      ea.args.push_back(std::move(arg));
+    }
+    ex.spec.analyses.push_back(std::move(ea));
+  }
+  return ex;
+}
+
+// The step's Experiment: created when the step is reached; Successful completes the step, Failed or Error
+// aborts, Inconclusive pauses until a person resumes.
+std::optional<std::string> reconcileStepExperiment(Pass& p) {
+  const auto* step = stepAs<ExperimentStep>(p.currentStep());
+  if (!step || p.status.abort || p.promoted() || p.status.promoteFull) return std::nullopt;
+  std::string& recorded = p.status.canary.currentExperiment;
+  const ExperimentView* ex = liveExperiment(p, p.index());
+  if (!ex) {
+    auto made = buildExperiment(p, *step);
+    if (!made) return std::nullopt;
+    recorded = made->metadata.name;
+    p.event("Normal", "ExperimentCreated", "Created Experiment '" + recorded + "'");
+    p.actions.push_back(CreateExperiment{std::move(*made), p.index()});
+    return recorded;
+  }
+  recorded = ex->name;
+  if (ex->phase == analysis::Phase::Successful ||
+      (ex->phase == analysis::Phase::Inconclusive && p.status.controllerPause &&
+       !p.status.pausedFor(kPauseReasonInconclusiveExperiment))) {
+    p.stepExperimentDone = true;
+    recorded.clear();
+  } else if (isFailure(ex->phase)) {
+    abortWith(p, "Experiment '" + ex->name + "' " + analysis::phaseName(ex->phase) +
+                     (ex->message.empty() ? "" : ": " + ex->message));
+  } else if (ex->phase == analysis::Phase::Inconclusive) {
+    p.addPause(kPauseReasonInconclusiveExperiment);
+  }
+  return ex->name;
+}
+
+// The step's Experiment runs; every other one the Rollout owns is terminated (after an abort, a new
+// revision, promote --full, or once its step is behind us), so none is ever taken up again.
+void reconcileExperiments(Pass& p) {
+  std::optional<std::string> keep = reconcileStepExperiment(p);
+  if (p.status.abort) keep.reset();
+  if (!keep) p.status.canary.currentExperiment.clear();
+  std::vector<const ExperimentView*> finished;
+  for (const auto& e : p.observed.experiments) {
+    if (keep && e.name == *keep) continue;
+    if (!e.terminate) p.actions.push_back(TerminateExperiment{e.name});
+    if (analysis::phaseCompleted(e.phase)) finished.push_back(&e);
+  }
+  // The history limits of AnalysisRuns hold for finished Experiments too, as Argo's: the newest ones kept.
+  std::sort(finished.begin(), finished.end(), [](const ExperimentView* a, const ExperimentView* b) {
+    return a->createdAt != b->createdAt ? a->createdAt > b->createdAt : a->name > b->name;
+  });
+  int successful = 0, unsuccessful = 0;
+  for (const ExperimentView* e : finished) {
+    const bool kept = e->phase == analysis::Phase::Successful
+                          ? ++successful <= p.spec.successfulRunHistoryLimit
+                          : ++unsuccessful <= p.spec.unsuccessfulRunHistoryLimit;
+    if (!kept) p.actions.push_back(DeleteExperiment{e->name});
+  }
+}
+
 // ---- progress deadline (§2.6) ----------------------------------------------------------------------
 
 bool anyOldScaleDownDeadline(const Pass& p) {
@@ -297,7 +428,8 @@ bool completed(const Pass& p) { return p.promoted() && p.newAvailable() >= p.spe
 // an old ReplicaSet waits for its scale-down deadline.
 bool deadlineCounts(const Pass& p) {
   const CanaryStep* step = p.currentStep();
-  const bool waitingStep = stepAs<PauseStep>(step) || stepAs<AnalysisStep>(step);
+  const bool waitingStep =
+      stepAs<PauseStep>(step) || stepAs<AnalysisStep>(step) || stepAs<ExperimentStep>(step);
   return !p.spec.paused && p.status.pauseConditions.empty() && !p.status.abort && !waitingStep &&
          !anyOldScaleDownDeadline(p) && !completed(p);
 }
@@ -397,6 +529,7 @@ bool stepDone(Pass& p, const CanaryStep& step) {
   if (std::holds_alternative<SetCanaryScaleStep>(step.action)) return replicasAtDesired(p);
   if (const auto* pause = std::get_if<PauseStep>(&step.action)) return pauseStepDone(p, *pause);
   if (std::holds_alternative<AnalysisStep>(step.action)) return p.stepAnalysisDone;
+  if (std::holds_alternative<ExperimentStep>(step.action)) return p.stepExperimentDone;
   if (const auto* header = std::get_if<SetHeaderRouteStep>(&step.action)) {
     if (p.trafficRouted()) p.actions.push_back(SetHeaderRoute{*header});
     return true;
@@ -412,7 +545,8 @@ bool stepDone(Pass& p, const CanaryStep& step) {
 void advanceStep(Pass& p) {
   RolloutStatus& s = p.status;
   const CanaryStep* step = p.currentStep();
-  if (!step || s.abort || p.spec.paused || p.promoted() || s.pausedFor(kPauseReasonInconclusiveAnalysis))
+  if (!step || s.abort || p.spec.paused || p.promoted() || s.pausedFor(kPauseReasonInconclusiveAnalysis) ||
+      s.pausedFor(kPauseReasonInconclusiveExperiment))
     return;
   if (!stepDone(p, *step)) return;
   const int done = p.index();
@@ -451,7 +585,8 @@ int oldSpecReplicas(const Pass& p) { return saturatedSum(p.oldRSs, &ReplicaSetVi
 // analysis) leaves both as they are, except that a missing new ReplicaSet is still created empty.
 void scaleReplicaSets(Pass& p) {
   const bool halted = !p.status.abort &&
-                      (p.spec.paused || p.status.pausedFor(kPauseReasonInconclusiveAnalysis)) &&
+                      (p.spec.paused || p.status.pausedFor(kPauseReasonInconclusiveAnalysis) ||
+                       p.status.pausedFor(kPauseReasonInconclusiveExperiment)) &&
                       !p.promoted();
   int canary = p.newRS ? p.newRS->specReplicas : 0;
   std::optional<int> stable;
@@ -666,6 +801,7 @@ Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time 
   reconcileRestart(p, maxUnavailableOf(p.spec));
   checkProgressDeadline(p);
   reconcileAnalysis(p);
+  reconcileExperiments(p);
   syncAbort(p);
   promoteIfReady(p);
   advanceStep(p);

@@ -13,6 +13,7 @@
 
 #include "analysis/phase.h"
 #include "base/time.h"
+#include "engine/experiment_types.h"
 #include "engine/phase.h"
 #include "engine/rollout.h"
 #include "engine/steps_hash.h"
@@ -86,6 +87,17 @@ struct AnalysisRunView {
   Time createdAt{};         // metadata.creationTimestamp: the newest runs are the ones history keeps
 };
 
+// An Experiment owned by the Rollout (made for an experiment step).
+struct ExperimentView {
+  std::string name;
+  std::string podTemplateHash;   // label sluice.dev/pod-template-hash: the revision it was made for
+  std::optional<int> stepIndex;  // label sluice.dev/step-index
+  analysis::Phase phase = analysis::Phase::Unset;
+  std::string message;
+  bool terminate = false;  // spec.terminate was set
+  Time createdAt{};        // metadata.creationTimestamp: the newest are the ones history keeps
+};
+
 // The workload (a Deployment) a Rollout's spec.workloadRef names: what the scale-down decides on.
 struct WorkloadState {
   int replicas = 0;  // spec.replicas
@@ -96,6 +108,11 @@ struct WorkloadState {
 struct Observed {
   std::vector<ReplicaSetView> replicaSets;
   std::vector<AnalysisRunView> analysisRuns;
+  std::vector<ExperimentView> experiments;
+  // By pod-template hash: each ReplicaSet's spec.template, as an experiment step copies the stable or the
+  // canary one into its Experiment. The controller's world fills it only for a Rollout with an experiment
+  // step, so no other Rollout pays for the copies.
+  std::map<std::string, nlohmann::json> podTemplates;
   // Service name -> the pod-template hash its selector picks now (canaryService, stableService). A
   // Service missing here is treated as not yet pointed anywhere, so the caller must report what it set.
   std::map<std::string, std::string> serviceSelectors;
@@ -222,6 +239,36 @@ struct TerminateAnalysisRun {
   std::string name;
 };
 
+// Create the Experiment of an experiment step, owned by the Rollout (its metadata carries the name, the
+// labels sluice.dev/pod-template-hash and sluice.dev/step-index, and the Rollout's labels).
+struct CreateExperiment {
+  Experiment experiment;
+  std::optional<int> stepIndex;
+};
+
+// Set spec.terminate on an Experiment.
+struct TerminateExperiment {
+  std::string name;
+};
+
+// Create a Service selecting the pods of one pod-template hash (an Experiment template's `service`), owned
+// by the Experiment; `ports` are its spec.ports.
+struct CreateService {
+  std::string name;
+  std::string podTemplateHash;
+  nlohmann::json ports = nlohmann::json::array();
+};
+
+// Delete a Service created by CreateService.
+struct DeleteService {
+  std::string name;
+};
+
+// Delete a finished Experiment beyond spec.analysis's history limits (what it owns goes with it).
+struct DeleteExperiment {
+  std::string name;
+};
+
 // Delete a finished AnalysisRun beyond spec.analysis's history limits.
 struct DeleteAnalysisRun {
   std::string name;
@@ -253,7 +300,8 @@ struct EmitEvent {
 using Action = std::variant<CreateReplicaSet, ScaleReplicaSet, SetPodMetadata, DeleteReplicaSet,
                             SetTrafficWeight, SetServiceSelector, SetHeaderRoute, SetMirrorRoute,
                             RemoveManagedRoutes, CreateAnalysisRun, TerminateAnalysisRun, DeleteAnalysisRun,
-                            RestartPods, ScaleWorkload, EmitEvent, AdoptReplicaSet>;
+                            RestartPods, ScaleWorkload, EmitEvent, AdoptReplicaSet, CreateExperiment,
+                            TerminateExperiment, DeleteExperiment, CreateService, DeleteService>;
 
 struct Decision {
   RolloutStatus status;                  // the whole next status; the shell writes it only if it changed

@@ -24,6 +24,11 @@ std::string describeStep(const CanaryStep& step) {
     }
     std::string operator()(const SetHeaderRouteStep& s) const { return "setHeaderRoute: " + s.name; }
     std::string operator()(const SetMirrorRouteStep& s) const { return "setMirrorRoute: " + s.name; }
+    std::string operator()(const ExperimentStep& s) const {
+      std::string names;
+      for (const auto& t : s.templates) names += (names.empty() ? "" : ",") + t.name;
+      return "experiment: " + names;
+    }
   };
   std::string out = std::visit(Visitor{}, step.action);
   for (const auto& other : step.alongside) out += " + " + std::visit(Visitor{}, other);

@@ -75,6 +75,16 @@ struct BackgroundAnalysis : RolloutAnalysis {
   int startingStep = 0;
 };
 
+// Ephemeral metadata: labels and annotations the pods of a ReplicaSet carry only while it has a role
+// (canaryMetadata and stableMetadata; previewMetadata and activeMetadata). They are merged into the
+// ReplicaSet's pod template (never into the pod-template hash) and changed on its pods in place when the
+// role changes, so no pod restarts.
+struct PodMetadata {
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  bool operator==(const PodMetadata&) const = default;
+};
+
 // ---- canary steps ----------------------------------------------------------------------------------
 
 struct SetWeightStep {
@@ -112,14 +122,54 @@ struct SetMirrorRouteStep {
   nlohmann::json match = nlohmann::json::array();  // [{method, path, headers}], kept as given
 };
 
+// spec.templates[].service of an Experiment (and of an experiment step's template): a Service selecting the
+// template's pods by their pod-template hash, named `name` or after the template's ReplicaSet, while the
+// template runs.
+struct ExperimentService {
+  std::string name;
+};
+
+// One template of an experiment step: a ReplicaSet of the stable or the canary pod template.
+struct ExperimentStepTemplate {
+  std::string name;
+  std::string specRef;  // "stable" or "canary"
+  std::optional<int> replicas;
+  std::optional<int> weight;  // traffic to the template's Service: refused by validation (not supported yet)
+  PodMetadata metadata;       // added to the pod template's labels (and the selector) and annotations
+  nlohmann::json selector;    // null: the ReplicaSet's
+  std::optional<ExperimentService> service;
+};
+
+// One analysis of an experiment step; its args may take podTemplateHashValue (resolved when the
+// Experiment is created).
+struct ExperimentStepAnalysis {
+  std::string name;
+  std::string templateName;
+  bool clusterScope = false;
+  std::vector<AnalysisArg> args;
+  bool requiredForCompletion = false;
+};
+
+// experiment: an Experiment (engine/experiment.h) the Rollout creates and owns; the step is done when it is
+// Successful, aborts the update when it is Failed or Error, pauses when Inconclusive.
+struct ExperimentStep {
+  std::optional<Duration> duration;
+  std::vector<ExperimentStepTemplate> templates;
+  std::vector<ExperimentStepAnalysis> analyses;
+  std::vector<std::string> dryRun;  // metric names
+  std::vector<MeasurementRetention> measurementRetention;
+  std::map<std::string, std::string> runLabels;       // analysisRunMetadata.labels
+  std::map<std::string, std::string> runAnnotations;  // analysisRunMetadata.annotations
+};
+
 using StepAction = std::variant<SetWeightStep, PauseStep, AnalysisStep, SetCanaryScaleStep,
-                                SetHeaderRouteStep, SetMirrorRouteStep>;
+                                SetHeaderRouteStep, SetMirrorRouteStep, ExperimentStep>;
 
 struct CanaryStep {
-  // The action that decides when the step is done. A step may set one of setWeight, pause and analysis
-  // and, beside it, setCanaryScale, setHeaderRoute and setMirrorRoute (Argo Rollouts' rule); the action is
-  // then the first of pause, setCanaryScale, setWeight, analysis, setHeaderRoute and setMirrorRoute it
-  // sets (Argo's precedence), and the others are carried out with it.
+  // The action that decides when the step is done. A step may set one of setWeight, pause, experiment and
+  // analysis and, beside it, setCanaryScale, setHeaderRoute and setMirrorRoute (Argo Rollouts' rule); the
+  // action is then the first of pause, setCanaryScale, setWeight, experiment, analysis, setHeaderRoute and
+  // setMirrorRoute it sets (Argo's precedence), and the others are carried out with it.
   StepAction action;
   std::vector<StepAction> alongside{};
 };
@@ -229,16 +279,6 @@ struct TrafficRouting {
 };
 
 // ---- strategy and spec -----------------------------------------------------------------------------
-
-// Ephemeral metadata: labels and annotations the pods of a ReplicaSet carry only while it has a role
-// (canaryMetadata and stableMetadata; previewMetadata and activeMetadata). They are merged into the
-// ReplicaSet's pod template (never into the pod-template hash) and changed on its pods in place when the
-// role changes, so no pod restarts.
-struct PodMetadata {
-  std::map<std::string, std::string> labels;
-  std::map<std::string, std::string> annotations;
-  bool operator==(const PodMetadata&) const = default;
-};
 
 // antiAffinity: the pods of the new revision avoid the nodes of the old one, preferred (with a weight,
 // 1..100) or required.
@@ -387,6 +427,7 @@ struct RolloutSpec {
 inline constexpr const char* kPauseReasonCanaryPauseStep = "CanaryPauseStep";
 inline constexpr const char* kPauseReasonInconclusiveAnalysis = "InconclusiveAnalysisRun";
 inline constexpr const char* kPauseReasonBlueGreenPause = "BlueGreenPause";
+inline constexpr const char* kPauseReasonInconclusiveExperiment = "InconclusiveExperiment";
 
 struct PauseCondition {
   std::string reason;
@@ -437,6 +478,7 @@ struct CanaryStatus {
   // With canary.pingPong: "ping" or "pong", the Service that selects the stable revision; empty before the
   // first one is stable (the pong Service then has the stable role, as Argo Rollouts reads it).
   std::string stablePingPong;
+  std::string currentExperiment;  // the experiment step's Experiment, while it runs
 
   bool operator==(const CanaryStatus&) const = default;
 };

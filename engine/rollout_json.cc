@@ -63,38 +63,47 @@ void readAnalysis(ObjectReader& o, RolloutAnalysis& a) {
       a.templates.push_back(ref);
     });
   }
-  if (const json* v = o.get("args")) {
-    forEachObject(r, *v, o.path("args"), [&](ObjectReader& item) {
-      AnalysisArg arg;
-      item.readRequired("name", arg.name);
-      item.read("value", arg.value, readString);
-      if (const json* from = item.get("valueFrom")) {
-        readObject(r, *from, item.path("valueFrom"), [&](ObjectReader& f) {
-          f.read("podTemplateHashValue", arg.podTemplateHashValue, readString);
-          if (arg.podTemplateHashValue && *arg.podTemplateHashValue != "Stable" &&
-              *arg.podTemplateHashValue != "Latest") {
-            r.error(f.path("podTemplateHashValue"),
-                    "must be \"Stable\" or \"Latest\", got \"" + *arg.podTemplateHashValue + "\"");
-          }
-          if (const json* ref = f.get("fieldRef")) {
-            readObject(r, *ref, f.path("fieldRef"), [&](ObjectReader& fr) {
-              std::string fieldPath;
-              fr.readRequired("fieldPath", fieldPath);
-              arg.fieldRef = fieldPath;
-            });
-          }
-          if (arg.podTemplateHashValue && arg.fieldRef) {
-            r.error(f.path(), "must set only one of podTemplateHashValue or fieldRef");
-          } else if (!arg.podTemplateHashValue && !arg.fieldRef) {
-            r.error(f.path(), "must set one of podTemplateHashValue or fieldRef");
-          }
-        });
-        if (arg.value) r.error(item.path("valueFrom"), "cannot be combined with value");
-      }
-      item.warnUnknown();
-      a.args.push_back(arg);
-    });
-  }
+  if (const json* v = o.get("args")) readAnalysisArgs(r, *v, o.path("args"), a.args);
+  readAnalysisRunOptions(o, a);
+}
+
+}  // namespace
+
+void readAnalysisArgs(Reporter& r, const json& list, const std::string& path, std::vector<AnalysisArg>& out) {
+  forEachObject(r, list, path, [&](ObjectReader& item) {
+    AnalysisArg arg;
+    item.readRequired("name", arg.name);
+    item.read("value", arg.value, readString);
+    if (const json* from = item.get("valueFrom")) {
+      readObject(r, *from, item.path("valueFrom"), [&](ObjectReader& f) {
+        f.read("podTemplateHashValue", arg.podTemplateHashValue, readString);
+        if (arg.podTemplateHashValue && *arg.podTemplateHashValue != "Stable" &&
+            *arg.podTemplateHashValue != "Latest") {
+          r.error(f.path("podTemplateHashValue"),
+                  "must be \"Stable\" or \"Latest\", got \"" + *arg.podTemplateHashValue + "\"");
+        }
+        if (const json* ref = f.get("fieldRef")) {
+          readObject(r, *ref, f.path("fieldRef"), [&](ObjectReader& fr) {
+            std::string fieldPath;
+            fr.readRequired("fieldPath", fieldPath);
+            arg.fieldRef = fieldPath;
+          });
+        }
+        if (arg.podTemplateHashValue && arg.fieldRef) {
+          r.error(f.path(), "must set only one of podTemplateHashValue or fieldRef");
+        } else if (!arg.podTemplateHashValue && !arg.fieldRef) {
+          r.error(f.path(), "must set one of podTemplateHashValue or fieldRef");
+        }
+      });
+      if (arg.value) r.error(item.path("valueFrom"), "cannot be combined with value");
+    }
+    item.warnUnknown();
+    out.push_back(arg);
+  });
+}
+
+void readAnalysisRunOptions(ObjectReader& o, RolloutAnalysis& a) {
+  Reporter& r = o.reporter();
   if (const json* v = o.get("dryRun")) {
     forEachObject(r, *v, o.path("dryRun"), [&](ObjectReader& item) {
       std::string name;
@@ -121,12 +130,71 @@ void readAnalysis(ObjectReader& o, RolloutAnalysis& a) {
   }
 }
 
+namespace {
+
 // ---- steps ---------------------------------------------------------------------------------------
 
 constexpr const char* kStepKinds =
-    "setWeight, pause, analysis, setCanaryScale, setHeaderRoute, setMirrorRoute (experiment and plugin are "
-    "not "
-    "supported yet)";
+    "setWeight, pause, analysis, setCanaryScale, setHeaderRoute, setMirrorRoute, experiment (plugin is not "
+    "supported)";
+
+std::optional<ExperimentStep> readExperimentStep(Reporter& r, const json& v, const std::string& path) {
+  ExperimentStep step;
+  const bool ok = readObject(r, v, path, [&](ObjectReader& o) {
+    o.read("duration", step.duration, readDuration);
+    if (const json* list = o.get("templates")) {
+      forEachObject(r, *list, o.path("templates"), [&](ObjectReader& t) {
+        ExperimentStepTemplate tmpl;
+        t.readRequired("name", tmpl.name);
+        t.readRequired("specRef", tmpl.specRef);
+        if (!tmpl.specRef.empty() && tmpl.specRef != "stable" && tmpl.specRef != "canary")
+          r.error(t.path("specRef"), "must be \"stable\" or \"canary\", got \"" + tmpl.specRef + "\"");
+        t.read("replicas", tmpl.replicas, readInt);
+        if (tmpl.replicas && *tmpl.replicas < 0)
+          r.error(t.path("replicas"), "must not be negative, got " + std::to_string(*tmpl.replicas));
+        t.read("weight", tmpl.weight, readInt);
+        if (const json* m = t.get("metadata")) {
+          readObject(r, *m, t.path("metadata"), [&](ObjectReader& mo) {
+            mo.read("labels", tmpl.metadata.labels, readStringMap);
+            mo.read("annotations", tmpl.metadata.annotations, readStringMap);
+          });
+        }
+        t.read("selector", tmpl.selector, readRawObject);
+        if (const json* sv = t.get("service")) {
+          readObject(r, *sv, t.path("service"), [&](ObjectReader& so) {
+            ExperimentService service;
+            so.read("name", service.name, readString);
+            tmpl.service = service;
+          });
+        }
+        t.warnUnknown();
+        step.templates.push_back(std::move(tmpl));
+      });
+    } else {
+      r.error(o.path("templates"), "is required");
+    }
+    if (const json* list = o.get("analyses")) {
+      forEachObject(r, *list, o.path("analyses"), [&](ObjectReader& a) {
+        ExperimentStepAnalysis analysis;
+        a.readRequired("name", analysis.name);
+        a.readRequired("templateName", analysis.templateName);
+        a.read("clusterScope", analysis.clusterScope, readBool);
+        a.read("requiredForCompletion", analysis.requiredForCompletion, readBool);
+        if (const json* args = a.get("args")) readAnalysisArgs(r, *args, a.path("args"), analysis.args);
+        a.warnUnknown();
+        step.analyses.push_back(std::move(analysis));
+      });
+    }
+    RolloutAnalysis options;
+    readAnalysisRunOptions(o, options);
+    step.dryRun = std::move(options.dryRun);
+    step.runLabels = std::move(options.runLabels);
+    step.runAnnotations = std::move(options.runAnnotations);
+    step.measurementRetention = std::move(options.measurementRetention);
+  });
+  if (!ok) return std::nullopt;
+  return step;
+}
 
 std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, const json& v,
                                          const std::string& path) {
@@ -200,6 +268,11 @@ std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, c
     }
     return step;
   }
+  if (kind == "experiment") {
+    auto step = readExperimentStep(r, v, path);
+    if (!step) return std::nullopt;
+    return std::move(*step);
+  }
   if (kind == "setMirrorRoute") {
     SetMirrorRouteStep step;
     if (!readObject(r, v, path, [&](ObjectReader& o) {
@@ -216,7 +289,7 @@ std::optional<StepAction> readStepAction(Reporter& r, const std::string& kind, c
 
 std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string& path) {
   static const std::set<std::string, std::less<>> kSupported = {
-      "setWeight", "pause", "analysis", "setCanaryScale", "setHeaderRoute", "setMirrorRoute"};
+      "setWeight", "pause", "analysis", "setCanaryScale", "setHeaderRoute", "setMirrorRoute", "experiment"};
   if (!v.is_object()) {
     r.wrongType(path, "an object with one step kind", v);
     return std::nullopt;
@@ -240,8 +313,6 @@ std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string
           "the step plugin " + name +
               "is a Go binary Argo Rollouts loads; Sluice loads no plugins: use an analysis step (a web or "
               "prometheus metric) for a check, or a pause and kubectl sluice promote for a gate");
-    } else if (key == "experiment") {
-      r.error(childPath(path, key), "the " + key + " step is not supported yet");
     } else {
       r.error(childPath(path, key), "unknown step kind \"" + key + "\"; allowed: " + kStepKinds);
     }
@@ -253,7 +324,7 @@ std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string
   }
   // Argo Rollouts' rule: at most one of the actions that take the step's time; setCanaryScale,
   // setHeaderRoute and setMirrorRoute may stand beside it.
-  static const std::vector<std::string> kExclusive = {"setWeight", "pause", "analysis"};
+  static const std::vector<std::string> kExclusive = {"setWeight", "pause", "experiment", "analysis"};
   std::string exclusive;
   int exclusiveCount = 0;
   for (const auto& k : kinds) {
@@ -262,12 +333,13 @@ std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string
     ++exclusiveCount;
   }
   if (exclusiveCount > 1) {
-    r.error(path, "a step must set at most one of setWeight, pause and analysis, got " + exclusive);
+    r.error(path,
+            "a step must set at most one of setWeight, pause, experiment and analysis, got " + exclusive);
     return std::nullopt;
   }
   // The action that decides when the step is done comes first, in Argo's precedence.
-  static const std::vector<std::string> kPrecedence = {"pause",    "setCanaryScale", "setWeight",
-                                                       "analysis", "setHeaderRoute", "setMirrorRoute"};
+  static const std::vector<std::string> kPrecedence = {
+      "pause", "setCanaryScale", "setWeight", "experiment", "analysis", "setHeaderRoute", "setMirrorRoute"};
   std::vector<StepAction> actions;
   for (const auto& kind : kPrecedence) {
     if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) continue;
@@ -733,6 +805,7 @@ std::optional<WeightDestination> readWeightDestination(Reporter& r, const json& 
 void readCanaryStatus(ObjectReader& o, CanaryStatus& c) {
   o.read("currentStepAnalysisRunStatus", c.currentStepAnalysisRunStatus, readRunStatusRef);
   o.read("currentBackgroundAnalysisRunStatus", c.currentBackgroundAnalysisRunStatus, readRunStatusRef);
+  o.read("currentExperiment", c.currentExperiment, readString);
   if (const json* w = o.get("weights")) {
     TrafficWeights weights;
     bool isObject = false;
@@ -779,18 +852,7 @@ void readStatus(ObjectReader& o, RolloutStatus& s) {
   o.read("collisionCount", s.collisionCount, readInt64);
   o.read("observedGeneration", s.observedGeneration, readGenerationString);
   o.read("workloadObservedGeneration", s.workloadObservedGeneration, readGenerationString);
-  if (const json* c = o.get("conditions")) {
-    forEachObject(r, *c, o.path("conditions"), [&](ObjectReader& item) {
-      Condition cond;
-      item.read("type", cond.type, readString);
-      item.read("status", cond.status, readString);
-      item.read("reason", cond.reason, readString);
-      item.read("message", cond.message, readString);
-      item.read("lastUpdateTime", cond.lastUpdateTime, readTime);
-      item.read("lastTransitionTime", cond.lastTransitionTime, readTime);
-      s.conditions.push_back(cond);
-    });
-  }
+  if (const json* c = o.get("conditions")) readConditions(r, *c, o.path("conditions"), s.conditions);
   o.read("stableRS", s.stableRS, readString);
   o.read("restartedAt", s.restartedAt, readTime);
   o.read("promoteFull", s.promoteFull, readBool);
@@ -839,6 +901,7 @@ json canaryStatusToJson(const CanaryStatus& c) {
     j["weights"] = std::move(w);
   }
   putString(j, "stablePingPong", c.stablePingPong);
+  putString(j, "currentExperiment", c.currentExperiment);
   return j;
 }
 
@@ -855,6 +918,35 @@ json blueGreenStatusToJson(const BlueGreenStatus& b) {
 }
 
 }  // namespace
+
+void readConditions(Reporter& r, const nlohmann::json& list, const std::string& path,
+                    std::vector<Condition>& out) {
+  forEachObject(r, list, path, [&](ObjectReader& item) {
+    Condition cond;
+    item.read("type", cond.type, readString);
+    item.read("status", cond.status, readString);
+    item.read("reason", cond.reason, readString);
+    item.read("message", cond.message, readString);
+    item.read("lastUpdateTime", cond.lastUpdateTime, readTime);
+    item.read("lastTransitionTime", cond.lastTransitionTime, readTime);
+    out.push_back(cond);
+  });
+}
+
+nlohmann::json conditionsToJson(const std::vector<Condition>& conditions) {
+  json list = json::array();
+  for (const auto& c : conditions) {
+    json item = json::object();
+    putString(item, "type", c.type);
+    putString(item, "status", c.status);
+    item["lastUpdateTime"] = formatRfc3339(c.lastUpdateTime);
+    item["lastTransitionTime"] = formatRfc3339(c.lastTransitionTime);
+    putString(item, "reason", c.reason);
+    putString(item, "message", c.message);
+    list.push_back(std::move(item));
+  }
+  return list;
+}
 
 nlohmann::json statusToJson(const RolloutStatus& s) {
   json j = json::object();
@@ -881,20 +973,7 @@ nlohmann::json statusToJson(const RolloutStatus& s) {
   putString(j, "selector", s.selector);
   putInt(j, "collisionCount", s.collisionCount);
   putString(j, "observedGeneration", s.observedGeneration);
-  if (!s.conditions.empty()) {
-    json list = json::array();
-    for (const auto& c : s.conditions) {
-      json item = json::object();
-      putString(item, "type", c.type);
-      putString(item, "status", c.status);
-      item["lastUpdateTime"] = formatRfc3339(c.lastUpdateTime);
-      item["lastTransitionTime"] = formatRfc3339(c.lastTransitionTime);
-      putString(item, "reason", c.reason);
-      putString(item, "message", c.message);
-      list.push_back(std::move(item));
-    }
-    j["conditions"] = std::move(list);
-  }
+  if (!s.conditions.empty()) j["conditions"] = conditionsToJson(s.conditions);
   putString(j, "stableRS", s.stableRS);
   putTime(j, "restartedAt", s.restartedAt);
   putBool(j, "promoteFull", s.promoteFull);

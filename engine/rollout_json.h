@@ -20,6 +20,17 @@ namespace sluice::engine {
 std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source,
                                     Diagnostics& diags);
 
+// Pieces of a Rollout's analysis that the Experiment kind shares (engine/experiment_json.cc): an args list
+// (name, value, valueFrom.podTemplateHashValue or valueFrom.fieldRef) at `path`, and the options every run
+// of an analysis gets (dryRun, measurementRetention, analysisRunMetadata) from the object `o` reads.
+void readAnalysisArgs(json_fields::Reporter& r, const nlohmann::json& list, const std::string& path,
+                      std::vector<AnalysisArg>& out);
+void readAnalysisRunOptions(json_fields::ObjectReader& o, RolloutAnalysis& analysis);
+// Status conditions (any kind's) read from a list, and written in Argo's shape.
+void readConditions(json_fields::Reporter& r, const nlohmann::json& list, const std::string& path,
+                    std::vector<Condition>& out);
+nlohmann::json conditionsToJson(const std::vector<Condition>& conditions);
+
 // Status, in the shape Argo Rollouts writes it (observedGeneration a string, times RFC 3339). Fields at
 // their zero value are left out, so a merge patch built from two of these diffs cleanly.
 nlohmann::json statusToJson(const RolloutStatus& status);

@@ -81,7 +81,12 @@ std::string selectorString(const nlohmann::json& selector) {
 // same reason still refreshes lastUpdateTime, which the progress deadline counts from).
 void setCondition(RolloutStatus& status, const std::string& type, const std::string& value,
                   const std::string& reason, const std::string& message, Time now, bool touch) {
-  for (auto& c : status.conditions) {
+  setCondition(status.conditions, type, value, reason, message, now, touch);
+}
+
+void setCondition(std::vector<Condition>& conditions, const std::string& type, const std::string& value,
+                  const std::string& reason, const std::string& message, Time now, bool touch) {
+  for (auto& c : conditions) {
     if (c.type != type) continue;
     if (c.status != value) c.lastTransitionTime = now;
     if (c.status != value || c.reason != reason || c.message != message || touch) c.lastUpdateTime = now;
@@ -90,7 +95,7 @@ void setCondition(RolloutStatus& status, const std::string& type, const std::str
     c.message = message;
     return;
   }
-  status.conditions.push_back({type, value, reason, message, now, now});
+  conditions.push_back({type, value, reason, message, now, now});
 }
 
 // Progress as §2.6 counts it, between two statuses.

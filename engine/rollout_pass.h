@@ -74,6 +74,9 @@ std::string selectorString(const nlohmann::json& selector);
 // same reason still refreshes lastUpdateTime, which the progress deadline counts from).
 void setCondition(RolloutStatus& status, const std::string& type, const std::string& value,
                   const std::string& reason, const std::string& message, Time now, bool touch = false);
+// The same on any kind's conditions (an Experiment's).
+void setCondition(std::vector<Condition>& conditions, const std::string& type, const std::string& value,
+                  const std::string& reason, const std::string& message, Time now, bool touch = false);
 
 // Progress as the progress deadline counts it, between two statuses.
 bool madeProgress(const RolloutStatus& before, const RolloutStatus& after);

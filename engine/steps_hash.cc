@@ -7,19 +7,49 @@
 namespace sluice::engine {
 namespace {
 
-nlohmann::json analysisJson(const RolloutAnalysis& a) {
-  nlohmann::json templates = nlohmann::json::array();
-  for (const auto& t : a.templates)
-    templates.push_back({{"templateName", t.templateName}, {"clusterScope", t.clusterScope}});
-  nlohmann::json args = nlohmann::json::array();
-  for (const auto& arg : a.args) {
+nlohmann::json argsJson(const std::vector<AnalysisArg>& args) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& arg : args) {
     nlohmann::json j = {{"name", arg.name}};
     if (arg.value) j["value"] = *arg.value;
     if (arg.podTemplateHashValue) j["podTemplateHashValue"] = *arg.podTemplateHashValue;
     if (arg.fieldRef) j["fieldRef"] = *arg.fieldRef;
-    args.push_back(j);
+    out.push_back(j);
   }
-  return {{"templates", templates}, {"args", args}, {"dryRun", a.dryRun}};
+  return out;
+}
+
+nlohmann::json analysisJson(const RolloutAnalysis& a) {
+  nlohmann::json templates = nlohmann::json::array();
+  for (const auto& t : a.templates)
+    templates.push_back({{"templateName", t.templateName}, {"clusterScope", t.clusterScope}});
+  return {{"templates", templates}, {"args", argsJson(a.args)}, {"dryRun", a.dryRun}};
+}
+
+nlohmann::json experimentJson(const ExperimentStep& s) {
+  nlohmann::json templates = nlohmann::json::array();
+  for (const auto& t : s.templates) {
+    nlohmann::json j = {{"name", t.name},
+                        {"specRef", t.specRef},
+                        {"labels", t.metadata.labels},
+                        {"annotations", t.metadata.annotations},
+                        {"selector", t.selector}};
+    if (t.replicas) j["replicas"] = *t.replicas;
+    if (t.weight) j["weight"] = *t.weight;
+    if (t.service) j["service"] = t.service->name;
+    templates.push_back(std::move(j));
+  }
+  nlohmann::json analyses = nlohmann::json::array();
+  for (const auto& a : s.analyses) {
+    analyses.push_back({{"name", a.name},
+                        {"templateName", a.templateName},
+                        {"clusterScope", a.clusterScope},
+                        {"args", argsJson(a.args)},
+                        {"requiredForCompletion", a.requiredForCompletion}});
+  }
+  nlohmann::json j = {{"templates", templates}, {"analyses", analyses}, {"dryRun", s.dryRun}};
+  if (s.duration) j["duration"] = s.duration->count();
+  return j;
 }
 
 // A canonical JSON form of one step, for hashing only: every field that changes what the step does.
@@ -48,6 +78,7 @@ nlohmann::json stepJson(const CanaryStep& step) {
     nlohmann::json operator()(const SetMirrorRouteStep& s) const {
       return {{"setMirrorRoute", {{"name", s.name}, {"percentage", s.percentage}, {"match", s.match}}}};
     }
+    nlohmann::json operator()(const ExperimentStep& s) const { return {{"experiment", experimentJson(s)}}; }
   };
   // The actions beside the one that decides the step join its object (a step without them hashes as
   // before they existed).

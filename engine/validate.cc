@@ -1,6 +1,6 @@
 // Argo Rollouts' validation rules, checked on the typed model after parsing. Rules that need to see the
-// raw JSON (at most one of setWeight, pause and analysis per step, stableIngress vs stableIngresses, one
-// strategy) live in the parser, because the model cannot express the broken shape.
+// raw JSON (at most one of setWeight, pause, experiment and analysis per step, stableIngress vs
+// stableIngresses, one strategy) live in the parser, because the model cannot express the broken shape.
 #include "engine/validate.h"
 
 #include <algorithm>
@@ -423,6 +423,31 @@ class RuleChecker {
     }
   }
 
+  // Argo's rules for an experiment step, and what Sluice does not run yet (weight: traffic to the
+  // templates' Services).
+  void checkExperimentStep(const ExperimentStep& e, const std::string& path) {
+    if (e.templates.empty()) error(childPath(path, "templates"), "must list at least one template");
+    std::set<std::string> names;
+    for (size_t i = 0; i < e.templates.size(); ++i) {
+      const auto& t = e.templates[i];
+      const std::string at = indexPath(childPath(path, "templates"), i);
+      if (!t.name.empty() && !names.insert(t.name).second)
+        error(childPath(at, "name"), "repeats the template name '" + t.name + "'");
+      if (t.weight) {
+        error(childPath(at, "weight"),
+              "is not supported by sluice yet: an experiment's templates get no share of the traffic "
+              "routing (remove weight)");
+      }
+    }
+    std::set<std::string> analyses;
+    for (size_t i = 0; i < e.analyses.size(); ++i) {
+      const std::string& name = e.analyses[i].name;
+      if (!name.empty() && !analyses.insert(name).second)
+        error(indexPath(childPath(path, "analyses"), i) + ".name",
+              "repeats the analysis name '" + name + "'");
+    }
+  }
+
   void checkStep(const CanaryStep& step, const std::string& path) {
     checkStepAction(step.action, path);
     for (const auto& other : step.alongside) checkStepAction(other, path);
@@ -457,6 +482,8 @@ class RuleChecker {
                 "alb matches header values exactly: " + h->match[i].matchType + " is not supported");
         }
       }
+    } else if (const auto* e = std::get_if<ExperimentStep>(&action)) {
+      checkExperimentStep(*e, childPath(path, "experiment"));
     } else if (const auto* m = std::get_if<SetMirrorRouteStep>(&action)) {
       const std::string p = childPath(path, "setMirrorRoute");
       checkManagedRouteStep("setMirrorRoute", m->name, p);

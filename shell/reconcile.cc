@@ -12,8 +12,6 @@
 
 namespace sluice::shell {
 
-namespace {
-
 const char* actionName(const engine::Action& action) {
   struct Names {
     const char* operator()(const engine::CreateReplicaSet&) { return "create ReplicaSet"; }
@@ -32,11 +30,14 @@ const char* actionName(const engine::Action& action) {
     const char* operator()(const engine::ScaleWorkload&) { return "scale workload"; }
     const char* operator()(const engine::EmitEvent&) { return "emit event"; }
     const char* operator()(const engine::AdoptReplicaSet&) { return "adopt ReplicaSet"; }
+    const char* operator()(const engine::CreateExperiment&) { return "create Experiment"; }
+    const char* operator()(const engine::TerminateExperiment&) { return "terminate Experiment"; }
+    const char* operator()(const engine::DeleteExperiment&) { return "delete Experiment"; }
+    const char* operator()(const engine::CreateService&) { return "create Service"; }
+    const char* operator()(const engine::DeleteService&) { return "delete Service"; }
   };
   return std::visit(Names{}, action);
 }
-
-}  // namespace
 
 ShellResult<PassOutcome> reconcileOnce(RolloutDocument& rollout, World& world, Time now,
                                        const PassObserver& observer) {

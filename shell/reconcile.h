@@ -38,6 +38,9 @@ struct PassOutcome {
   std::optional<Duration> requeueAfter;  // the engine's: look again after this long
 };
 
+// "create ReplicaSet", "terminate AnalysisRun", ...: what an action is, for error messages.
+const char* actionName(const engine::Action& action);
+
 // Called after each pass that got a decision, once its actions were carried out and its status written
 // (the simulator records its timeline here).
 using PassObserver = std::function<void(const engine::Decision& decision, Time now)>;

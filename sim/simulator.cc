@@ -39,7 +39,8 @@ struct TemplateUse {
 // One analysis of a Rollout (a step's or the background one) and the templates it uses.
 struct AnalysisUse {
   const engine::RolloutAnalysis* analysis = nullptr;
-  std::string path;  // spec.strategy.canary.steps[2].analysis
+  std::shared_ptr<const engine::RolloutAnalysis> owned;  // what `analysis` points at when built here
+  std::string path;                                      // spec.strategy.canary.steps[2].analysis
   std::vector<TemplateUse> templates;
 };
 
@@ -47,7 +48,7 @@ std::vector<AnalysisUse> analysisUses(const engine::Rollout& rollout) {
   std::vector<AnalysisUse> uses;
   auto add = [&](const engine::RolloutAnalysis& analysis, const std::string& path,
                  const std::string& usedBy) {
-    AnalysisUse use{&analysis, path, {}};
+    AnalysisUse use{&analysis, nullptr, path, {}};
     for (size_t j = 0; j < analysis.templates.size(); ++j) {
       use.templates.push_back({analysis.templates[j].templateName, analysis.templates[j].clusterScope,
                                indexPath(path + ".templates", j) + ".templateName", usedBy});
@@ -62,6 +63,24 @@ std::vector<AnalysisUse> analysisUses(const engine::Rollout& rollout) {
         "step " + std::to_string(i) + " (" + engine::describeStep(canary.steps[i]) + ")");
   }
   if (canary.analysis) add(*canary.analysis, "spec.strategy.canary.analysis", "background analysis");
+  // An experiment step's analyses run in its Experiment, each from one template, as the engine builds them.
+  for (size_t i = 0; i < canary.steps.size(); ++i) {
+    const auto* step = std::get_if<engine::ExperimentStep>(&canary.steps[i].action);
+    if (!step) continue;
+    for (size_t j = 0; j < step->analyses.size(); ++j) {
+      const auto& a = step->analyses[j];
+      auto analysis = std::make_shared<engine::RolloutAnalysis>();
+      analysis->templates.push_back({a.templateName, a.clusterScope});
+      analysis->args = a.args;
+      const std::string path =
+          indexPath(indexPath("spec.strategy.canary.steps", i) + ".experiment.analyses", j);
+      AnalysisUse use{analysis.get(), analysis, path, {}};
+      use.templates.push_back(
+          {a.templateName, a.clusterScope, path + ".templateName",
+           "step " + std::to_string(i) + " (" + engine::describeStep(canary.steps[i]) + ")"});
+      uses.push_back(std::move(use));
+    }
+  }
   if (const auto& blueGreen = rollout.spec.blueGreen) {
     if (blueGreen->prePromotionAnalysis) {
       add(*blueGreen->prePromotionAnalysis, "spec.strategy.blueGreen.prePromotionAnalysis",
@@ -479,6 +498,15 @@ class Simulation {
       world_.advanceRuns(now);
       auto settled = settle(now);
       if (!settled) return Error{settled.error()};
+      // The Experiments of experiment steps, settled as the controller's Experiment reconciler settles them;
+      // a phase they reach wakes the Rollout, as their watch events wake it on a cluster.
+      for (int round = 0; round < 8; ++round) {
+        auto experiments = world_.settleExperiments(now);
+        if (!experiments) return Error{experiments.error()};
+        if (!*experiments) break;
+        settled = settle(now);
+        if (!settled) return Error{settled.error()};
+      }
       if (dataPlane_) {
         if (Status s = dataPlane_->refresh(world_, now); !s) return s;
       }
@@ -621,6 +649,8 @@ class Simulation {
       // endpoints), whether or not they are available yet (minReadySeconds).
       int total = 0, canary = 0;
       for (const auto& rs : world_.replicaSets()) {
+        if (!rs.experiment.empty())
+          continue;  // an experiment step's pods are the Experiment's, not the split
         const int ready = rs.readyAt(now);
         total += ready;
         if (updating && rs.podTemplateHash == status_.currentPodHash) canary += ready;

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "base/pod_behaviour.h"
+#include "engine/experiment_json.h"
 #include "shell/rollout_document.h"
 
 namespace sluice::sim {
@@ -97,7 +98,7 @@ SimReplicaSet* SimulatedWorld::findReplicaSet(const std::string& name) {
 
 const SimReplicaSet* SimulatedWorld::replicaSet(const std::string& podTemplateHash) const {
   for (const auto& rs : replicaSets_) {
-    if (rs.podTemplateHash == podTemplateHash) return &rs;
+    if (rs.podTemplateHash == podTemplateHash && rs.experiment.empty()) return &rs;
   }
   return nullptr;
 }
@@ -168,6 +169,7 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       rs.revision = a.revision;
       rs.podTemplate = a.podTemplate;
       rs.podMetadata = a.podMetadata;
+      rs.experiment = w.owner_;
       rs.minReadySeconds = std::max(a.minReadySeconds, 0);
       rs.createdAt = now;
       const PodBehaviour pods = podBehaviour(a.podTemplate, w.readiness_);
@@ -275,7 +277,40 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
     }
     // The simulated world holds only the Rollout's own ReplicaSets: none of Argo Rollouts' to adopt.
     bool operator()(const engine::AdoptReplicaSet&) { return false; }
+    bool operator()(const engine::CreateExperiment& a) {
+      const std::string& name = a.experiment.metadata.name;
+      for (const auto& e : w.experiments_) {
+        if (e.object["metadata"].value("name", "") == name) return false;  // AlreadyExists
+      }
+      w.experiments_.push_back(SimExperiment{engine::experimentToJson(a.experiment), a.stepIndex, now, now});
+      return true;
+    }
+    bool operator()(const engine::DeleteExperiment& a) {
+      auto& all = w.experiments_;
+      const auto before = all.size();
+      std::erase_if(all,
+                    [&](const SimExperiment& e) { return e.object["metadata"].value("name", "") == a.name; });
+      if (all.size() == before) return false;
+      // What it owned goes with it (garbage collection); its runs stay in the report.
+      std::erase_if(w.replicaSets_, [&](const SimReplicaSet& rs) { return rs.experiment == a.name; });
+      for (auto& run : w.runs_) run.deleted = run.deleted || run.experiment == a.name;
+      return true;
+    }
+    // An Experiment template's Service: the simulated world keeps no Services of its own.
+    bool operator()(const engine::CreateService&) { return false; }
+    bool operator()(const engine::DeleteService&) { return false; }
+    bool operator()(const engine::TerminateExperiment& a) {
+      for (auto& e : w.experiments_) {
+        if (e.object["metadata"].value("name", "") != a.name || e.object["spec"].value("terminate", false))
+          continue;
+        e.object["spec"]["terminate"] = true;
+        e.nextCheck = now;
+        return true;
+      }
+      return false;
+    }
     bool operator()(const engine::EmitEvent& a) {
+      if (!w.owner_.empty()) return false;  // an Experiment's events are not the Rollout's timeline
       w.events_.push_back(WorldEvent{now, a.type, a.reason, a.message});
       return false;
     }
@@ -293,6 +328,7 @@ Result<bool> SimulatedWorld::createAnalysisRun(const engine::CreateAnalysisRun& 
   run.type = a.type;
   run.stepIndex = a.stepIndex;
   run.podTemplateHash = a.podTemplateHash;
+  run.experiment = owner_;
   for (const auto& t : a.analysis.templates) run.templates.push_back(t.templateName);
   run.createdAt = now;
   // A run is real when any of its templates was given; one whose templates are all scripted follows
@@ -371,32 +407,51 @@ RunState SimulatedWorld::runState(const SimAnalysisRun& run, Time now) const {
   return RunState{Phase::Running, "", std::nullopt};
 }
 
+engine::ReplicaSetView SimulatedWorld::replicaSetView(const SimReplicaSet& rs, Time now,
+                                                      std::optional<Time> restartAt) {
+  engine::ReplicaSetView v;
+  v.name = rs.name;
+  v.podTemplateHash = rs.podTemplateHash;
+  v.revision = rs.revision;
+  v.specReplicas = rs.specReplicas;
+  v.replicas = rs.podCount();
+  v.readyReplicas = rs.readyAt(now);
+  v.availableReplicas = rs.availableAt(now);
+  v.minReadySeconds = rs.minReadySeconds;
+  v.createdAt = rs.createdAt;
+  v.scaleDownDeadline = rs.scaleDownDeadline;
+  v.podMetadata = rs.podMetadata;
+  // Evicted pods go at once here (no termination grace), so none is ever being deleted.
+  if (restartAt)
+    v.restartPods = engine::RestartPodCounts{rs.createdBefore(*restartAt), 0, v.availableReplicas};
+  return v;
+}
+
 engine::Observed SimulatedWorld::observed(Time now, std::optional<Time> restartAt) const {
   engine::Observed out;
   out.replicaSets.reserve(replicaSets_.size());
   for (const auto& rs : replicaSets_) {
-    engine::ReplicaSetView v;
-    v.name = rs.name;
-    v.podTemplateHash = rs.podTemplateHash;
-    v.revision = rs.revision;
-    v.specReplicas = rs.specReplicas;
-    v.replicas = rs.podCount();
-    v.readyReplicas = rs.readyAt(now);
-    v.availableReplicas = rs.availableAt(now);
-    v.minReadySeconds = rs.minReadySeconds;
-    v.createdAt = rs.createdAt;
-    v.scaleDownDeadline = rs.scaleDownDeadline;
-    v.podMetadata = rs.podMetadata;
-    // Evicted pods go at once here (no termination grace), so none is ever being deleted.
-    if (restartAt)
-      v.restartPods = engine::RestartPodCounts{rs.createdBefore(*restartAt), 0, v.availableReplicas};
-    out.replicaSets.push_back(std::move(v));
+    if (!rs.experiment.empty()) continue;  // an Experiment's
+    out.podTemplates[rs.podTemplateHash] = rs.podTemplate;
+    out.replicaSets.push_back(replicaSetView(rs, now, restartAt));
   }
   out.serviceSelectors = serviceSelectors_;
   out.trafficWeights = traffic_;
   out.analysisRuns.reserve(runs_.size());
+  for (const auto& e : experiments_) {
+    engine::ExperimentView v;
+    v.name = e.object["metadata"].value("name", "");
+    v.podTemplateHash = e.object["metadata"]["labels"].value(engine::kPodTemplateHashLabel, "");
+    v.stepIndex = e.stepIndex;
+    const nlohmann::json status = e.object.value("status", nlohmann::json::object());
+    if (auto phase = analysis::phaseFromName(status.value("phase", ""))) v.phase = *phase;
+    v.message = status.value("message", "");
+    v.terminate = e.object["spec"].value("terminate", false);
+    v.createdAt = e.createdAt;
+    out.experiments.push_back(std::move(v));
+  }
   for (const auto& run : runs_) {
-    if (run.deleted) continue;
+    if (run.deleted || !run.experiment.empty()) continue;
     engine::AnalysisRunView v;
     v.name = run.name;
     v.type = run.type;
@@ -434,6 +489,9 @@ std::optional<Time> SimulatedWorld::nextChange(Time now) const {
     }
     if (rs.scaleDownDeadline) consider(*rs.scaleDownDeadline);
   }
+  for (const auto& e : experiments_) {
+    if (e.nextCheck) consider(*e.nextCheck);
+  }
   for (const auto& run : runs_) {
     if (run.deleted) continue;
     if (run.nextCheck) consider(*run.nextCheck);
@@ -444,6 +502,70 @@ std::optional<Time> SimulatedWorld::nextChange(Time now) const {
     }
   }
   return next;
+}
+
+// One Experiment's view of the world while the shell settles it: what it creates is its own.
+class ExperimentScope final : public shell::ExperimentWorld {
+ public:
+  ExperimentScope(SimulatedWorld& world, const std::string& name) : world_(world), name_(name) {
+    world_.owner_ = name;
+  }
+  ~ExperimentScope() override { world_.owner_.clear(); }
+
+  Result<engine::ExperimentObserved> observeExperiment(Time now) override {
+    engine::ExperimentObserved out;
+    for (const auto& rs : world_.replicaSets_) {
+      if (rs.experiment == name_)
+        out.replicaSets.push_back(SimulatedWorld::replicaSetView(rs, now, std::nullopt));
+    }
+    for (const auto& run : world_.runs_) {
+      if (run.deleted || run.experiment != name_) continue;
+      engine::AnalysisRunView v;
+      v.name = run.name;
+      const RunState state = world_.runState(run, now);
+      v.phase = state.phase;
+      v.message = state.message;
+      v.terminated = run.terminatedAt.has_value();
+      v.createdAt = run.createdAt;
+      out.analysisRuns.push_back(std::move(v));
+    }
+    return out;
+  }
+  Result<bool> apply(const engine::Action& action, Time now) override { return world_.apply(action, now); }
+  Result<bool> createAnalysisRun(const engine::CreateAnalysisRun& action,
+                                 const Result<analysis::AnalysisRunSpec>& spec, Time now) override {
+    return world_.createAnalysisRun(action, spec, now);
+  }
+  const analysis::AnalysisTemplate* findTemplate(const std::string& name, bool clusterScope) override {
+    return world_.findTemplate(name, clusterScope);
+  }
+  Status writeExperimentStatus(nlohmann::json& experiment, nlohmann::json status, Time /*now*/) override {
+    experiment["status"] = std::move(status);
+    return Status::Ok();
+  }
+
+ private:
+  SimulatedWorld& world_;
+  std::string name_;
+};
+
+Result<bool> SimulatedWorld::settleExperiments(Time now) {
+  bool phaseChanged = false;
+  for (auto& e : experiments_) {
+    // Every Experiment at every instant the loop stops at: what would wake it on a cluster (its pods, its
+    // runs, its Rollout's writes) all happen at such instants; settling one that nothing moved changes
+    // nothing.
+    const std::string name = e.object["metadata"].value("name", "");
+    const nlohmann::json before =
+        e.object.value(nlohmann::json::json_pointer("/status/phase"), nlohmann::json());
+    ExperimentScope scope(*this, name);
+    auto settled = shell::settleExperiment(e.object, scope, now);
+    if (!settled) return Error{"Experiment " + name + ": " + settled.error().message};
+    e.nextCheck = settled->requeueAfter ? std::optional<Time>(now + *settled->requeueAfter) : std::nullopt;
+    phaseChanged = phaseChanged ||
+                   e.object.value(nlohmann::json::json_pointer("/status/phase"), nlohmann::json()) != before;
+  }
+  return phaseChanged;
 }
 
 }  // namespace sluice::sim

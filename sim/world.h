@@ -17,6 +17,7 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "engine/canary.h"
+#include "shell/experiment_reconcile.h"
 #include "shell/world.h"
 #include "sim/scenario.h"
 
@@ -47,6 +48,7 @@ struct SimReplicaSet {
   // cluster.sluice.dev/fail makes them crash-loop, never ready.
   std::optional<Duration> readiness;
   nlohmann::json podTemplate;  // spec.template, with the pod-template-hash label
+  std::string experiment;      // the Experiment that owns it; empty: the Rollout's
 
   int podCount() const;
   int readyAt(Time now) const;      // pods ready at `now`
@@ -69,6 +71,15 @@ struct SimAnalysisRun {
   std::string startError;         // why the run could not be built (it is then in Error at once)
   // Deleted beyond the Rollout's history limits: gone from the world, kept here for the report.
   bool deleted = false;
+  std::string experiment;  // the Experiment that owns it; empty: the Rollout's
+};
+
+// An Experiment of an experiment step, as stored (its status written back by the shared shell).
+struct SimExperiment {
+  nlohmann::json object;
+  std::optional<int> stepIndex;
+  std::optional<Time> nextCheck;  // the engine's requeue: an instant the simulation must stop at
+  Time createdAt{};
 };
 
 // A run's phase at one instant, and since when it has had it (for terminal phases).
@@ -105,6 +116,11 @@ class SimulatedWorld final : public shell::World {
   // changed (something the engine observes). Blocks for as long as the providers do.
   bool advanceRuns(Time now);
 
+  // Settles every Experiment at `now` through the shell the controller's Experiment reconciler runs
+  // (shell/experiment_reconcile.h), their ReplicaSets and runs living in this world. Returns whether an
+  // Experiment's phase changed (something the Rollout observes); an error is an engine bug.
+  Result<bool> settleExperiments(Time now);
+
   // shell::World. Nothing here fails: apply() says whether anything the engine can observe changed
   // (events change nothing observable; they are recorded in events()).
   Result<engine::Observed> observe(Time now, std::optional<Time> restartAt) override {
@@ -132,8 +148,10 @@ class SimulatedWorld final : public shell::World {
   RunState runState(const SimAnalysisRun& run, Time now) const;
 
   const std::vector<SimReplicaSet>& replicaSets() const { return replicaSets_; }
+  // The Rollout's ReplicaSet of a revision (an Experiment's of the same template is not it).
   const SimReplicaSet* replicaSet(const std::string& podTemplateHash) const;
   const std::vector<SimAnalysisRun>& analysisRuns() const { return runs_; }
+  const std::vector<SimExperiment>& experiments() const { return experiments_; }
   const std::map<std::string, std::string>& serviceSelectors() const { return serviceSelectors_; }
   const std::set<std::string>& managedRoutes() const { return managedRoutes_; }
   // The weights last set; nullopt before any SetTrafficWeight (all traffic on the stable).
@@ -155,6 +173,9 @@ class SimulatedWorld final : public shell::World {
   static bool restartPods(SimReplicaSet& rs, int count, Time restartAt, Time now);
   // Advances a real run at `now`; returns whether its phase changed.
   static bool advance(SimAnalysisRun& run, Time now);
+  // A ReplicaSet as the engine sees it at `now` (its pods counted against `restartAt` when given).
+  static engine::ReplicaSetView replicaSetView(const SimReplicaSet& rs, Time now,
+                                               std::optional<Time> restartAt);
 
   Duration readiness_;
   std::map<std::string, AnalysisOutcome> outcomes_;
@@ -170,6 +191,11 @@ class SimulatedWorld final : public shell::World {
   std::optional<TrafficInForce> traffic_;
   std::vector<WorldEvent> events_;
   std::optional<nlohmann::json> workload_;
+  std::vector<SimExperiment> experiments_;
+  // While an Experiment is settled: its name, so what it creates is its own.
+  std::string owner_;
+
+  friend class ExperimentScope;
 };
 
 }  // namespace sluice::sim

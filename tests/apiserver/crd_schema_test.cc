@@ -15,6 +15,7 @@
 #include "analysis/model_json.h"
 #include "base/json_fields.h"
 #include "base/source.h"
+#include "engine/experiment_json.h"
 #include "engine/rollout_json.h"
 #include "gitops/git_repository.h"
 #include "gitops/kustomization.h"
@@ -69,6 +70,8 @@ const std::vector<Kind>& kinds() {
        }},
       {"AnalysisRun", [](const json& o, const SourceMap& s,
                          Diagnostics& d) { return analysis::parseAnalysisRun(o, s, d).has_value(); }},
+      {"Experiment", [](const json& o, const SourceMap& s,
+                        Diagnostics& d) { return engine::parseExperiment(o, s, d).has_value(); }},
       {"GitRepository", [](const json& o, const SourceMap& s,
                            Diagnostics& d) { return gitops::parseGitRepository(o, s, d).has_value(); }},
       {"Kustomization", [](const json& o, const SourceMap& s,

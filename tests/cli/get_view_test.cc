@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/analysis_run_view.h"
+#include "cli/experiment_view.h"
 #include "cli/rollout_view.h"
 #include "tests/support/process.h"
 
@@ -314,4 +315,14 @@ current-context: x
       CHECK(r.output.rfind(row.says, 0) == 0);
     }
   }
+}
+
+TEST_CASE("get experiment shows its templates' ReplicaSets and its AnalysisRuns under it", "[cli][get]") {
+  const auto v = buildExperimentView(fixture("experiment.json"), kNow);
+  CHECK(v.rollout == "web");
+  REQUIRE(v.templates.size() == 2);
+  CHECK(v.templates[1].replicaSet == "web-6fb8d4c9f7-2-0-canary");
+  CHECK(v.templates[1].ready == 1);
+  CHECK(v.analyses[1].phase == "Successful");
+  checkGolden("experiment.txt", renderExperimentView(v, false));
 }

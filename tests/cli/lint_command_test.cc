@@ -58,6 +58,8 @@ TEST_CASE("lint prints each problem and a summary, and its exit status says whet
       {"ALB routing with header routes and ping-pong Services, and App Mesh routing",
        "lint tests/data/lint/aws-routers.yaml", "0 errors, 0 warnings in 1 file\n", 0},
       {"Argo's job metrics", "lint tests/data/lint/argo-job.yaml", "0 errors, 0 warnings in 1 file\n", 0},
+      {"Argo's Experiment and experiment step", "lint tests/data/lint/argo-experiment.yaml",
+       "0 errors, 0 warnings in 1 file\n", 0},
       {"a job metric's pod template without restartPolicy", "lint tests/data/lint/argo-job-invalid.yaml",
        "tests/data/lint/argo-job-invalid.yaml:12:13: error: "
        "spec.metrics[0].provider.job.spec.template.spec.restartPolicy: must be Never or OnFailure in a Job's "
@@ -172,8 +174,8 @@ TEST_CASE("lint --help explains the output and the exit statuses", "[cli][lint]"
 
 TEST_CASE("lint says when it checked nothing, and lints a directory recursively", "[cli][lint]") {
   const std::string kinds =
-      "(Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Scenario, GitRepository or "
-      "Kustomization)";
+      "(Rollout, Experiment, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Scenario, GitRepository "
+      "or Kustomization)";
   const std::vector<LintCase> rows = {
       {"an empty file", "lint tests/data/lint/empty.yaml",
        "tests/data/lint/empty.yaml: warning: the file holds no document of a known kind " + kinds +

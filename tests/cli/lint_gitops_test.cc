@@ -64,9 +64,8 @@ TEST_CASE("lint checks GitRepositories and Kustomizations with the controller's 
       {"kustomize's own kustomization.yaml is another kind, skipped",
        "tests/data/lint/gitops-kustomize-file.yaml",
        "tests/data/lint/gitops-kustomize-file.yaml: warning: no document of a known kind (Rollout, "
-       "AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Scenario, GitRepository or Kustomization): "
-       "nothing "
-       "was checked\n"
+       "Experiment, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Scenario, GitRepository or "
+       "Kustomization): nothing was checked\n"
        "0 errors, 1 warning in 1 file\n",
        0},
   };

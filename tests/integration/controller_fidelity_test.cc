@@ -660,6 +660,20 @@ TEST_CASE("the simulator predicts the controller: abort, then retry to the end",
 }
 
 TEST_CASE(
+    "the simulator predicts the controller: an experiment step waits for its Experiment's duration counted "
+    "from when its pods are available",
+    "[controller][e2e][fidelity][experiment]") {
+  Plan plan;
+  plan.stable = canary(json::parse(R"([
+    {"experiment": {"duration": "3s", "templates": [{"name": "baseline", "specRef": "stable"},
+                                                    {"name": "canary", "specRef": "canary", "replicas": 2}]}},
+    {"setWeight": 50}, {"pause": {"duration": "2s"}}])"));
+  plan.updated = withImage(plan.stable, "registry.example/web:v2");
+  const json r = checkPrediction(plan);
+  CHECK(r["status"].value("stableRS", "") == r["status"].value("currentPodHash", "-"));
+}
+
+TEST_CASE(
     "the simulator predicts the controller: pods that never become ready abort at the progress deadline",
     "[controller][e2e][fidelity]") {
   Plan plan;

@@ -22,7 +22,8 @@ std::string repoPath(const std::string& relative) { return shellQuote((kSourceDi
 
 void installCrds(const KubectlEnv& env) {
   auto out = env.ok("apply -k " + repoPath("crds"));
-  for (const char* crd : {"rollouts", "analysistemplates", "clusteranalysistemplates", "analysisruns"}) {
+  for (const char* crd :
+       {"rollouts", "analysistemplates", "clusteranalysistemplates", "analysisruns", "experiments"}) {
     CHECK_THAT(out, Catch::Contains(std::string("customresourcedefinition.apiextensions.k8s.io/") + crd +
                                     ".sluice.dev created"));
   }
@@ -136,7 +137,7 @@ TEST_CASE(
       }
     }
   }
-  CHECK(rollouts == 12);
+  CHECK(rollouts == 13);
   CHECK(templates == 5);
   CHECK(env.getJson("ro")["items"].size() == rolloutNames.size());
 }
@@ -250,7 +251,7 @@ TEST_CASE(
   // Every object the kustomization renders is on the server with every field it declares.
   auto rendered = sluice::parseYamlDocuments(env.ok("kustomize " + repoPath("install")), "install");
   REQUIRE(rendered.ok());
-  CHECK(rendered->size() == 17);
+  CHECK(rendered->size() == 18);
   for (const auto& doc : *rendered) {
     const json& want = doc.json;
     const std::string kind = want["kind"];

@@ -163,6 +163,9 @@ struct FakeWorld {
     return analysis::Phase::Successful;
   };
   bool routerFails = false;  // SetTrafficWeight is asked for but never comes into force
+  // The phase a new Experiment has (a test moves it on through experiment()).
+  analysis::Phase experimentPhase = analysis::Phase::Running;
+  std::vector<Experiment> createdExperiments;
   std::vector<EmitEvent> events;
   std::vector<Action> actions;              // everything carried out, in order
   std::vector<int> weights;                 // every SetTrafficWeight canary weight, in order
@@ -183,6 +186,12 @@ struct FakeWorld {
   ReplicaSetView* rsByHash(const std::string& hash) {
     for (auto& r : observed.replicaSets) {
       if (r.podTemplateHash == hash) return &r;
+    }
+    return nullptr;
+  }
+  ExperimentView* experiment(const std::string& name) {
+    for (auto& e : observed.experiments) {
+      if (e.name == name) return &e;
     }
     return nullptr;
   }
@@ -213,6 +222,7 @@ struct FakeWorld {
       r.minReadySeconds = c->minReadySeconds;
       r.createdAt = now;
       observed.replicaSets.push_back(r);
+      observed.podTemplates[c->podTemplateHash] = c->podTemplate;
       resize(observed.replicaSets.back(), c->replicas);
     } else if (const auto* s = std::get_if<ScaleReplicaSet>(&action)) {
       ReplicaSetView* r = rs(s->name);
@@ -252,6 +262,19 @@ struct FakeWorld {
       CHECK(scale->from == observed.workload->replicas);
       workloadScales.push_back(scale->replicas);
       observed.workload->replicas = scale->replicas;
+    } else if (const auto* ce = std::get_if<CreateExperiment>(&action)) {
+      REQUIRE(experiment(ce->experiment.metadata.name) == nullptr);
+      createdExperiments.push_back(ce->experiment);
+      observed.experiments.push_back({ce->experiment.metadata.name,
+                                      ce->experiment.metadata.labels.at(kPodTemplateHashLabel), ce->stepIndex,
+                                      experimentPhase, "", false, now});
+    } else if (const auto* de = std::get_if<DeleteExperiment>(&action)) {
+      REQUIRE(std::erase_if(observed.experiments,
+                            [&](const ExperimentView& e) { return e.name == de->name; }) == 1);
+    } else if (const auto* te = std::get_if<TerminateExperiment>(&action)) {
+      ExperimentView* e = experiment(te->name);
+      REQUIRE(e != nullptr);
+      e->terminate = true;
     } else if (const auto* e = std::get_if<EmitEvent>(&action)) {
       events.push_back(*e);
     } else if (const auto* adopt = std::get_if<AdoptReplicaSet>(&action)) {

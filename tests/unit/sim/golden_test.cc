@@ -79,7 +79,7 @@ TEST_CASE("each example simulates exactly as its golden file says", "[sim][golde
       {"basic-canary", "Healthy", false},     {"analysis-templates", "Degraded", true},
       {"restart", "Healthy", false},          {"workload-ref", "Healthy", false},
       {"canary-istio", "Healthy", false},     {"bluegreen-analysis", "Healthy", false},
-      {"bluegreen-manual", "Healthy", false},
+      {"bluegreen-manual", "Healthy", false}, {"experiment-step", "Healthy", false},
   };
   const bool update = std::getenv("SLUICE_UPDATE_GOLDEN") != nullptr;
   for (const auto& row : rows) {
