@@ -337,6 +337,16 @@ std::optional<CanaryStep> readStep(Reporter& r, const json& v, const std::string
             "a step must set at most one of setWeight, pause, experiment and analysis, got " + exclusive);
     return std::nullopt;
   }
+  // setCanaryScale decides a step before an analysis or an experiment does (Argo's precedence): the run
+  // would be left without effect, so the two are refused together rather than the run silently dropped.
+  const bool scale = std::find(kinds.begin(), kinds.end(), "setCanaryScale") != kinds.end();
+  for (const char* run : {"analysis", "experiment"}) {
+    if (!scale || std::find(kinds.begin(), kinds.end(), run) == kinds.end()) continue;
+    r.error(path, std::string("a step cannot set setCanaryScale beside ") + run +
+                      ": setCanaryScale would decide " + "the step before the " + run +
+                      " does; give them a step each");
+    return std::nullopt;
+  }
   // The action that decides when the step is done comes first, in Argo's precedence.
   static const std::vector<std::string> kPrecedence = {
       "pause", "setCanaryScale", "setWeight", "experiment", "analysis", "setHeaderRoute", "setMirrorRoute"};

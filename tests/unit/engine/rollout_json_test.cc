@@ -378,6 +378,9 @@ TEST_CASE("each input error is reported at its field and line", "[engine][rollou
        "built-in routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the Gateway "
        "API",
        18},
+      {"setCanaryScale cannot stand beside an analysis it would decide before",
+       withCanary("steps:\n- setCanaryScale: {replicas: 1}\n  analysis: {templates: [{templateName: t}]}"),
+       "spec.strategy.canary.steps[0]", "a step cannot set setCanaryScale beside analysis", 16},
       {"a step sets at most one of setWeight, pause and analysis",
        withCanary("steps:\n- setWeight: 10\n  pause: {}"), "spec.strategy.canary.steps[0]",
        "at most one of setWeight, pause, experiment and analysis, got pause and setWeight", 16},
