@@ -338,13 +338,15 @@ Result<bool> SimulatedWorld::createAnalysisRun(const engine::CreateAnalysisRun& 
                                               return findTemplate(ref.templateName, ref.clusterScope);
                                             });
   if (real) {
-    auto secrets = spec ? analysis::readSecretArgs(spec->args,
-                                                   [&](const std::string& name) -> const nlohmann::json* {
-                                                     for (const auto& s : secrets_) {
-                                                       if (s["metadata"].value("name", "") == name) return &s;
-                                                     }
-                                                     return nullptr;
-                                                   })
+    auto secrets = spec ? analysis::readSecretArgs(
+                              spec->args,
+                              [&](const std::string& name) -> const nlohmann::json* {
+                                for (const auto& s : secrets_) {
+                                  if (s.value(nlohmann::json::json_pointer("/metadata/name"), "") == name)
+                                    return &s;
+                                }
+                                return nullptr;
+                              })
                         : Result<analysis::SecretValues>(analysis::SecretValues{});
     if (spec && !secrets) {
       run.startError = secrets.error() + " in the input files";
