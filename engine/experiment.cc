@@ -126,8 +126,9 @@ CreateReplicaSet templateReplicaSet(const Experiment& ex, const ExperimentTempla
   return create;
 }
 
-// spec.templates[].service (Argo's rule): a Service selecting the template's pods, on the ports its
-// containers declare, once its ReplicaSet exists and while it is to run; deleted once its pods are gone.
+// spec.templates[].service (Argo's rule): a Service selecting the template's pods, on its `ports` or else
+// the ports its containers declare, once its ReplicaSet exists and while it is to run; deleted once its pods
+// are gone.
 void reconcileTemplateService(ExperimentPass& p, const ExperimentTemplate& tmpl, const ReplicaSetView* rs,
                               int desired, TemplateStatus& ts) {
   if (!tmpl.service || !rs) return;
@@ -140,10 +141,11 @@ void reconcileTemplateService(ExperimentPass& p, const ExperimentTemplate& tmpl,
     return;
   }
   if (!ts.serviceName.empty()) return;
-  nlohmann::json ports = nlohmann::json::array();
+  // The ports the service gives, else those the template's containers declare.
+  nlohmann::json ports = tmpl.service->ports.is_array() ? tmpl.service->ports : nlohmann::json::array();
   const nlohmann::json containers =
       tmpl.podTemplate.value(nlohmann::json::json_pointer("/spec/containers"), nlohmann::json::array());
-  for (const auto& c : containers.is_array() ? containers : nlohmann::json::array()) {
+  for (const auto& c : containers.is_array() && ports.empty() ? containers : nlohmann::json::array()) {
     const nlohmann::json declared =
         c.is_object() ? c.value("ports", nlohmann::json::array()) : nlohmann::json();
     for (const auto& port : declared.is_array() ? declared : nlohmann::json::array()) {

@@ -37,7 +37,7 @@ void readTemplate(ObjectReader& o, ExperimentTemplate& t) {
   if (const json* v = o.get("service")) {
     readObject(r, *v, o.path("service"), [&](ObjectReader& s) {
       ExperimentService service;
-      s.read("name", service.name, readString);
+      readExperimentService(s, service);
       t.service = service;
     });
   }
@@ -195,8 +195,12 @@ nlohmann::json experimentToJson(const Experiment& ex) {
     json item = {
         {"name", t.name}, {"replicas", t.replicas}, {"selector", t.selector}, {"template", t.podTemplate}};
     putInt(item, "minReadySeconds", t.minReadySeconds);
-    if (t.service)
-      item["service"] = t.service->name.empty() ? json::object() : json{{"name", t.service->name}};
+    if (t.service) {
+      json service = json::object();
+      putString(service, "name", t.service->name);
+      if (t.service->ports.is_array() && !t.service->ports.empty()) service["ports"] = t.service->ports;
+      item["service"] = std::move(service);
+    }
     templates.push_back(std::move(item));
   }
   json spec = {{"templates", templates},

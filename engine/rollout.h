@@ -127,6 +127,8 @@ struct SetMirrorRouteStep {
 // template runs.
 struct ExperimentService {
   std::string name;
+  // Its ports (Kubernetes ServicePorts, as given); empty: the ports the template's containers declare.
+  nlohmann::json ports = nlohmann::json::array();
 };
 
 // One template of an experiment step: a ReplicaSet of the stable or the canary pod template.

@@ -102,6 +102,16 @@ void readAnalysisArgs(Reporter& r, const json& list, const std::string& path, st
   });
 }
 
+void readExperimentService(ObjectReader& o, ExperimentService& service) {
+  o.read("name", service.name, readString);
+  o.read("ports", service.ports, readRawList);
+  for (size_t i = 0; service.ports.is_array() && i < service.ports.size(); ++i) {
+    const json& port = service.ports[i];
+    if (!port.is_object() || !port.contains("port"))
+      o.reporter().error(indexPath(o.path("ports"), i) + ".port", "is required");
+  }
+}
+
 void readAnalysisRunOptions(ObjectReader& o, RolloutAnalysis& a) {
   Reporter& r = o.reporter();
   if (const json* v = o.get("dryRun")) {
@@ -163,7 +173,7 @@ std::optional<ExperimentStep> readExperimentStep(Reporter& r, const json& v, con
         if (const json* sv = t.get("service")) {
           readObject(r, *sv, t.path("service"), [&](ObjectReader& so) {
             ExperimentService service;
-            so.read("name", service.name, readString);
+            readExperimentService(so, service);
             tmpl.service = service;
           });
         }

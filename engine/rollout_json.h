@@ -26,6 +26,8 @@ std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMa
 void readAnalysisArgs(json_fields::Reporter& r, const nlohmann::json& list, const std::string& path,
                       std::vector<AnalysisArg>& out);
 void readAnalysisRunOptions(json_fields::ObjectReader& o, RolloutAnalysis& analysis);
+// An experiment template's `service` (name, ports), the same in an Experiment and in an experiment step.
+void readExperimentService(json_fields::ObjectReader& o, ExperimentService& service);
 // Status conditions (any kind's) read from a list, and written in Argo's shape.
 void readConditions(json_fields::Reporter& r, const nlohmann::json& list, const std::string& path,
                     std::vector<Condition>& out);

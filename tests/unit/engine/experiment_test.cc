@@ -371,6 +371,38 @@ TEST_CASE("a template's service selects its pods while it runs and goes when the
   CHECK(w.templateStatus("canary").serviceName.empty());
 }
 
+TEST_CASE("a template's service with ports of its own is made on those ports, read and written as given",
+          "[experiment]") {
+  Diagnostics diags;
+  auto parsed = parseExperiment(nlohmann::json::parse(R"({"apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Experiment", "metadata": {"name": "exp", "namespace": "shop"},
+    "spec": {"duration": "1m", "templates": [{"name": "canary", "replicas": 1,
+      "selector": {"matchLabels": {"app": "web"}},
+      "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web:2",
+        "ports": [{"containerPort": 8080}]}]}},
+      "service": {"name": "with-ports", "ports": [{"port": 80, "targetPort": 8080}, {"port": 81, "targetPort": 8081}]}}]}})"),
+                                SourceMap(), diags);
+  INFO(diags.format());
+  REQUIRE(parsed);
+  CHECK(diags.empty());
+  const nlohmann::json ports =
+      nlohmann::json::parse(R"([{"port": 80, "targetPort": 8080}, {"port": 81, "targetPort": 8081}])");
+  REQUIRE(parsed->spec.templates[0].service);
+  CHECK(parsed->spec.templates[0].service->ports == ports);
+  ExperimentFakeWorld w = running(*parsed);
+  REQUIRE(w.services.count("with-ports") == 1);
+  CHECK(w.services.at("with-ports").ports == ports);  // not the container's 8080
+
+  Diagnostics bad;
+  CHECK_FALSE(
+      parseExperiment(nlohmann::json::parse(R"({"apiVersion": "sluice.dev/v1alpha1", "kind": "Experiment",
+    "metadata": {"name": "exp"}, "spec": {"templates": [{"name": "c", "selector": {"matchLabels": {"app": "web"}},
+      "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "w"}]}},
+      "service": {"ports": [{"targetPort": 8080}]}}]}})"),
+                      SourceMap(), bad));
+  CHECK_THAT(bad.format(), Catch::Contains("spec.templates[0].service.ports[0].port: is required"));
+}
+
 TEST_CASE("an Experiment reads Argo's manifest and writes its status back as it read it", "[experiment]") {
   const nlohmann::json manifest = nlohmann::json::parse(R"({
     "apiVersion": "argoproj.io/v1alpha1", "kind": "Experiment",
