@@ -122,6 +122,8 @@ engine::ExperimentView experimentView(const json& ex) {
   v.message = str(ex, "/status/message");
   v.terminate = ex.value(json::json_pointer("/spec/terminate"), false) == true;
   if (auto created = parseRfc3339(str(ex, "/metadata/creationTimestamp"))) v.createdAt = *created;
+  if (auto status = engine::experimentStatusFromJson(ex.value("status", json::object())))
+    v.templates = std::move(status->templateStatuses);
   return v;
 }
 
@@ -647,12 +649,8 @@ Result<bool> KubeWorld::deleteExperiment(const engine::DeleteExperiment& a) {
 
 // Owned by the Experiment (or Rollout) this world acts for, selecting the pods of one pod-template hash.
 Result<bool> KubeWorld::createService(const engine::CreateService& a) {
-  const json service = {
-      {"apiVersion", "v1"},
-      {"kind", "Service"},
-      {"metadata",
-       {{"name", a.name}, {"namespace", ns_}, {"ownerReferences", json::array({ownerReference()})}}},
-      {"spec", {{"selector", {{engine::kPodTemplateHashLabel, a.podTemplateHash}}}, {"ports", a.ports}}}};
+  json service = engine::serviceToJson(a, ns_);
+  service["metadata"]["ownerReferences"] = json::array({ownerReference()});
   auto created = cluster_.client->create(servicesResource(), ns_, service, {false, cluster_.fieldManager});
   if (!created) {
     if (!created.error().isAlreadyExists()) return apiError(created.error());

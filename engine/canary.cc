@@ -340,6 +340,8 @@ std::optional<Experiment> buildExperiment(const Pass& p, const ExperimentStep& s
     for (const auto& [key, value] : t.metadata.annotations)
       et.podTemplate["metadata"]["annotations"][key] = value;
     et.service = t.service;
+    // A template with a share of the traffic gets a Service to route it through, as Argo's does.
+    if (t.weight && !et.service) et.service = ExperimentService{};
     ex.spec.templates.push_back(std::move(et));
   }
   for (const auto& a : step.analyses) {
@@ -718,6 +720,26 @@ int canaryWeightToSet(const Pass& p) {
   return (wanted <= previous || canaryReady) ? wanted : previous;
 }
 
+// The shares of the experiment step's templates with a weight, to their Services, by service name: while
+// the step's Experiment runs (its templates available), as Argo's; none before, after, or once aborted.
+std::vector<WeightDestination> experimentWeights(const Pass& p) {
+  std::vector<WeightDestination> out;
+  const auto* step = stepAs<ExperimentStep>(p.currentStep());
+  if (!step || p.status.abort || p.promoted() || p.status.promoteFull) return out;
+  const ExperimentView* ex = liveExperiment(p, p.index());
+  if (!ex || ex->phase != analysis::Phase::Running) return out;
+  for (const auto& t : step->templates) {
+    for (const auto& s : ex->templates) {
+      if (t.weight && s.name == t.name && !s.serviceName.empty())
+        out.push_back({*t.weight, s.serviceName, s.podTemplateHash});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const WeightDestination& a, const WeightDestination& b) {
+    return a.serviceName < b.serviceName;
+  });
+  return out;
+}
+
 void reconcileTraffic(Pass& p) {
   if (!p.trafficRouted()) {
     p.status.canary.weights.reset();
@@ -725,19 +747,22 @@ void reconcileTraffic(Pass& p) {
   }
   const int maxW = p.maxWeight();
   const int canaryWeight = std::clamp(canaryWeightToSet(p), 0, maxW);
+  const std::vector<WeightDestination> additional = experimentWeights(p);
+  int stableWeight = maxW - canaryWeight;
+  for (const auto& d : additional) stableWeight -= d.weight;
+  stableWeight = std::max(stableWeight, 0);
   const std::string& stableHash = p.status.stableRS;
   // Set whenever what is in force differs from what is wanted: a write that failed or was undone by
   // someone else is made again on the next pass.
-  const TrafficInForce wanted{canaryWeight, maxW - canaryWeight, p.newHash, stableHash};
   const std::string& canaryService = canaryRoleService(p.spec.canary, p.status);
   const std::string& stableService = stableRoleService(p.spec.canary, p.status);
-  if (p.observed.trafficWeights != wanted) {
-    p.actions.push_back(SetTrafficWeight{canaryWeight, maxW - canaryWeight, p.newHash, stableHash,
-                                         canaryService, stableService});
-  }
+  SetTrafficWeight set{canaryWeight,  stableWeight,  p.newHash, stableHash,
+                       canaryService, stableService, additional};
+  if (p.observed.trafficWeights != splitOf(set)) p.actions.push_back(std::move(set));
   TrafficWeights weights;
   weights.canary = {canaryWeight, canaryService, p.newHash};
-  weights.stable = {maxW - canaryWeight, stableService, stableHash};
+  weights.stable = {stableWeight, stableService, stableHash};
+  weights.additional = additional;
   p.status.canary.weights = weights;
 }
 
@@ -776,6 +801,13 @@ void syncStatus(Pass& p) {
 }
 
 }  // namespace
+
+TrafficInForce splitOf(const SetTrafficWeight& weights) {
+  TrafficInForce split{weights.canaryWeight, weights.stableWeight, weights.canaryHash, weights.stableHash,
+                       weights.additional};
+  for (auto& d : split.additional) d.podTemplateHash.clear();
+  return split;
+}
 
 std::optional<Time> restartToObserve(const Rollout& rollout, Time now) {
   if (!restartPending(rollout.spec, rollout.status) || *rollout.spec.restartAt > now) return std::nullopt;

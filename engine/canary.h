@@ -28,6 +28,9 @@ struct TrafficInForce {
   int stableWeight = 100;
   std::string canaryHash;
   std::string stableHash;
+  // The other Services with a share (an experiment step's templates'), by service name; their pod-template
+  // hashes are not read back (left empty).
+  std::vector<WeightDestination> additional = {};
   bool operator==(const TrafficInForce&) const = default;
 };
 
@@ -96,6 +99,7 @@ struct ExperimentView {
   std::string message;
   bool terminate = false;  // spec.terminate was set
   Time createdAt{};        // metadata.creationTimestamp: the newest are the ones history keeps
+  std::vector<TemplateStatus> templates = {};  // status.templateStatuses: each template's Service and hash
 };
 
 // The workload (a Deployment) a Rollout's spec.workloadRef names: what the scale-down decides on.
@@ -196,6 +200,7 @@ struct DeleteReplicaSet {
 };
 
 // Route `canaryWeight` of the traffic to the canary (out of maxTrafficWeight); only with traffic routing.
+// `stableWeight` is what the canary and the additional Services leave.
 struct SetTrafficWeight {
   int canaryWeight = 0;
   int stableWeight = 0;
@@ -205,7 +210,12 @@ struct SetTrafficWeight {
   // canary.pingPong they swap at each promotion. Empty: the spec's canaryService and stableService.
   std::string canaryService = {};
   std::string stableService = {};
+  // The experiment step's templates' Services and their shares, by service name (SMI, ALB and Istio only).
+  std::vector<WeightDestination> additional = {};
 };
+
+// The split `weights` puts in force, as a router reads it back (no hash of the additional Services).
+TrafficInForce splitOf(const SetTrafficWeight& weights);
 
 // Point a Service's selector at a pod-template hash (canaryService, stableService), under the label key of
 // that revision's pods; the other key (Sluice's or Argo's) leaves the selector in the same write.

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "base/json_fields.h"
+#include "engine/canary.h"
 #include "engine/rollout_json.h"
 
 namespace sluice::engine {
@@ -297,6 +298,14 @@ Result<ExperimentStatus> experimentStatusFromJson(const nlohmann::json& status) 
   }
   if (!diags.hasErrors()) return s;
   return Error{joinErrors(diags)};
+}
+
+json serviceToJson(const CreateService& create, const std::string& ns) {
+  return {
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata", {{"name", create.name}, {"namespace", ns}}},
+      {"spec", {{"selector", {{kPodTemplateHashLabel, create.podTemplateHash}}}, {"ports", create.ports}}}};
 }
 
 }  // namespace sluice::engine

@@ -27,4 +27,9 @@ nlohmann::json experimentStatusToJson(const ExperimentStatus& status);
 // The inverse of experimentStatusToJson. Unknown fields are ignored; a field of the wrong type is an error.
 Result<ExperimentStatus> experimentStatusFromJson(const nlohmann::json& status);
 
+struct CreateService;
+// The Service `create` asks for in namespace `ns`, selecting its pods by their pod-template hash (no owner
+// reference: the caller adds its own).
+nlohmann::json serviceToJson(const CreateService& create, const std::string& ns);
+
 }  // namespace sluice::engine

@@ -136,9 +136,10 @@ struct ExperimentStepTemplate {
   std::string name;
   std::string specRef;  // "stable" or "canary"
   std::optional<int> replicas;
-  std::optional<int> weight;  // traffic to the template's Service: refused by validation (not supported yet)
-  PodMetadata metadata;       // added to the pod template's labels (and the selector) and annotations
-  nlohmann::json selector;    // null: the ReplicaSet's
+  std::optional<int>
+      weight;  // the share of traffic to the template's Service (made for it), taken from the stable
+  PodMetadata metadata;     // added to the pod template's labels (and the selector) and annotations
+  nlohmann::json selector;  // null: the ReplicaSet's
   std::optional<ExperimentService> service;
 };
 
@@ -468,6 +469,9 @@ struct WeightDestination {
 struct TrafficWeights {
   WeightDestination canary;
   WeightDestination stable;
+  // The experiment step's templates' Services with a weight, by service name: the stable's weight is what
+  // the canary and these leave of maxTrafficWeight.
+  std::vector<WeightDestination> additional = {};
   bool verified = true;
 
   bool operator==(const TrafficWeights&) const = default;

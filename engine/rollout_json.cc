@@ -809,14 +809,18 @@ std::optional<AnalysisRunStatusRef> readRunStatusRef(Reporter& r, const json& v,
   return ref;
 }
 
+void readWeightFields(ObjectReader& o, WeightDestination& d) {
+  o.read("weight", d.weight, readInt);
+  o.read("serviceName", d.serviceName, readString);
+  o.read("podTemplateHash", d.podTemplateHash, readString);
+}
+
 std::optional<WeightDestination> readWeightDestination(Reporter& r, const json& v, const std::string& path) {
   WeightDestination d;
   bool isObject = false;
   readStatusObject(r, v, path, [&](ObjectReader& o) {
     isObject = true;
-    o.read("weight", d.weight, readInt);
-    o.read("serviceName", d.serviceName, readString);
-    o.read("podTemplateHash", d.podTemplateHash, readString);
+    readWeightFields(o, d);
   });
   if (!isObject) return std::nullopt;
   return d;
@@ -833,6 +837,12 @@ void readCanaryStatus(ObjectReader& o, CanaryStatus& c) {
       isObject = true;
       wo.read("canary", weights.canary, readWeightDestination);
       wo.read("stable", weights.stable, readWeightDestination);
+      if (const json* additional = wo.get("additional")) {
+        forEachObject(wo.reporter(), *additional, wo.path("additional"), [&](ObjectReader& item) {
+          weights.additional.emplace_back();
+          readWeightFields(item, weights.additional.back());
+        });
+      }
       wo.read("verified", weights.verified, readBool);
     });
     if (isObject) c.weights = weights;
@@ -916,6 +926,10 @@ json canaryStatusToJson(const CanaryStatus& c) {
     json w = json::object();
     w["canary"] = weightDestinationToJson(c.weights->canary);
     w["stable"] = weightDestinationToJson(c.weights->stable);
+    if (!c.weights->additional.empty()) {
+      json& additional = w["additional"] = json::array();
+      for (const auto& d : c.weights->additional) additional.push_back(weightDestinationToJson(d));
+    }
     // Argo writes `verified` only when a router checks weights; absent means verified.
     if (!c.weights->verified) w["verified"] = false;
     j["weights"] = std::move(w);

@@ -42,8 +42,10 @@ class RuleChecker {
     checkSurge();
     checkTrafficRouting();
     checkScaleDownFields();
-    for (size_t i = 0; i < canary_.steps.size(); ++i)
+    for (size_t i = 0; i < canary_.steps.size(); ++i) {
       checkStep(canary_.steps[i], indexPath(canaryPath("steps"), i));
+      if (const auto* w = stepAction<SetWeightStep>(canary_.steps[i])) setWeightSoFar_ = w->weight;
+    }
     checkBackgroundAnalysis();
     if (spec_.blueGreen) {
       checkBlueGreen(*spec_.blueGreen);
@@ -423,21 +425,36 @@ class RuleChecker {
     }
   }
 
-  // Argo's rules for an experiment step, and what Sluice does not run yet (weight: traffic to the
-  // templates' Services).
+  // Argo's rules for an experiment step. A template's weight is taken from the stable's share, beside the
+  // canary's weight of the last setWeight: with a router that can split among more than two Services.
   void checkExperimentStep(const ExperimentStep& e, const std::string& path) {
     if (e.templates.empty()) error(childPath(path, "templates"), "must list at least one template");
     std::set<std::string> names;
+    const int max = routed() ? canary_.trafficRouting->maxWeight() : 100;
+    int total = setWeightSoFar_;
     for (size_t i = 0; i < e.templates.size(); ++i) {
       const auto& t = e.templates[i];
       const std::string at = indexPath(childPath(path, "templates"), i);
       if (!t.name.empty() && !names.insert(t.name).second)
         error(childPath(at, "name"), "repeats the template name '" + t.name + "'");
-      if (t.weight) {
+      if (!t.weight) continue;
+      if (!routed()) {
+        error(childPath(at, "weight"), "needs trafficRouting: the weight is a share of the routed traffic");
+      } else if (!canary_.trafficRouting->smi && !canary_.trafficRouting->alb &&
+                 !canary_.trafficRouting->istio) {
         error(childPath(at, "weight"),
-              "is not supported by sluice yet: an experiment's templates get no share of the traffic "
-              "routing (remove weight)");
+              "is only supported with the smi, alb and istio routers, which split traffic among more than "
+              "two Services");
+      } else if (*t.weight < 0 || *t.weight > max) {
+        error(childPath(at, "weight"),
+              "must be between 0 and " + std::to_string(max) + ", got " + std::to_string(*t.weight));
       }
+      total += *t.weight;
+    }
+    if (routed() && total > max) {
+      error(childPath(path, "templates"), "the templates' weights and the canary's " +
+                                              std::to_string(setWeightSoFar_) + " add up to " +
+                                              std::to_string(total) + ", more than " + std::to_string(max));
     }
     std::set<std::string> analyses;
     for (size_t i = 0; i < e.analyses.size(); ++i) {
@@ -566,6 +583,7 @@ class RuleChecker {
   const CanaryStrategy& canary_;
   const SourceMap& source_;
   Diagnostics& diags_;
+  int setWeightSoFar_ = 0;  // the canary's weight of the last setWeight before the step being checked
 };
 
 }  // namespace

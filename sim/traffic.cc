@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "base/pod_behaviour.h"
+#include "engine/experiment_json.h"
 #include "kube/patch.h"
 #include "sim/simulator.h"
 #include "sim/world.h"
@@ -97,6 +98,15 @@ void SimDataPlane::advanceTo(Time now) {
 }
 
 Status SimDataPlane::refresh(const SimulatedWorld& world, Time now) {
+  // The Services the Experiments' templates made, as the controller would have made them.
+  for (const auto& name : createdServices_) objects_.erase({"Service", name});
+  createdServices_.clear();
+  for (const auto& [name, create] : world.createdServices()) {
+    if (!objects_.emplace(std::pair{std::string("Service"), name}, engine::serviceToJson(create, namespace_))
+             .second)
+      continue;
+    createdServices_.insert(name);
+  }
   // The Service selectors the controller would have written.
   for (const auto& [service, hash] : world.serviceSelectors()) {
     auto it = objects_.find({"Service", service});
@@ -112,7 +122,7 @@ Status SimDataPlane::refresh(const SimulatedWorld& world, Time now) {
       if (it == objects_.end()) return std::nullopt;
       return it->second;
     };
-    auto writes = router_->setWeight(get, {in.canaryWeight, in.stableWeight, in.canaryHash, in.stableHash});
+    auto writes = router_->setWeight(get, traffic::settingOf(in));
     if (!writes)
       return Error{"spec.traffic: the router: " + writes.error() +
                    " (give its manifest among the input files)"};

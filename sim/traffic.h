@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,7 @@ class SimDataPlane {
   std::string namespace_;
   std::unique_ptr<traffic::Router> router_;
   std::map<std::pair<std::string, std::string>, nlohmann::json> objects_;  // (kind, name)
+  std::set<std::string> createdServices_;  // of objects_: the Experiments' Services, taken from the world
   std::optional<engine::TrafficInForce> weightsApplied_;
   std::vector<dataplane::Flow> flows_;
   std::map<dataplane::ObjectKey, dataplane::PodAnswers> answers_;

@@ -215,7 +215,7 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       return sets.size() != before;
     }
     bool operator()(const engine::SetTrafficWeight& a) {
-      const TrafficInForce next{a.canaryWeight, a.stableWeight, a.canaryHash, a.stableHash};
+      const TrafficInForce next = engine::splitOf(a);
       if (w.traffic_ == next) return false;
       w.traffic_ = next;
       return true;
@@ -296,9 +296,9 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
       for (auto& run : w.runs_) run.deleted = run.deleted || run.experiment == a.name;
       return true;
     }
-    // An Experiment template's Service: the simulated world keeps no Services of its own.
-    bool operator()(const engine::CreateService&) { return false; }
-    bool operator()(const engine::DeleteService&) { return false; }
+    // An Experiment template's Service: kept for the data plane (spec.traffic) to route through.
+    bool operator()(const engine::CreateService& a) { return w.createdServices_.emplace(a.name, a).second; }
+    bool operator()(const engine::DeleteService& a) { return w.createdServices_.erase(a.name) > 0; }
     bool operator()(const engine::TerminateExperiment& a) {
       for (auto& e : w.experiments_) {
         if (e.object["metadata"].value("name", "") != a.name || e.object["spec"].value("terminate", false))
@@ -450,6 +450,8 @@ engine::Observed SimulatedWorld::observed(Time now, std::optional<Time> restartA
     v.message = status.value("message", "");
     v.terminate = e.object["spec"].value("terminate", false);
     v.createdAt = e.createdAt;
+    if (auto parsed = engine::experimentStatusFromJson(status))
+      v.templates = std::move(parsed->templateStatuses);
     out.experiments.push_back(std::move(v));
   }
   for (const auto& run : runs_) {

@@ -153,6 +153,8 @@ class SimulatedWorld final : public shell::World {
   const std::vector<SimAnalysisRun>& analysisRuns() const { return runs_; }
   const std::vector<SimExperiment>& experiments() const { return experiments_; }
   const std::map<std::string, std::string>& serviceSelectors() const { return serviceSelectors_; }
+  // The Services the Experiments' templates made, by name.
+  const std::map<std::string, engine::CreateService>& createdServices() const { return createdServices_; }
   const std::set<std::string>& managedRoutes() const { return managedRoutes_; }
   // The weights last set; nullopt before any SetTrafficWeight (all traffic on the stable).
   const std::optional<TrafficInForce>& traffic() const { return traffic_; }
@@ -187,6 +189,7 @@ class SimulatedWorld final : public shell::World {
   std::vector<SimReplicaSet> replicaSets_;
   std::vector<SimAnalysisRun> runs_;
   std::map<std::string, std::string> serviceSelectors_;
+  std::map<std::string, engine::CreateService> createdServices_;
   std::set<std::string> managedRoutes_;
   std::optional<TrafficInForce> traffic_;
   std::vector<WorldEvent> events_;

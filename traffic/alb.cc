@@ -60,7 +60,7 @@ json actionOf(const json& live, const std::string& key) {
   return json::parse(text, nullptr, false);
 }
 
-// The first target group's Service of `action` (Argo writes the canary's first), with its weight.
+// A target group's Service and weight, in the order of the action (Argo writes the canary's first).
 struct TargetGroupWeight {
   std::string service;
   std::optional<int> weight;
@@ -146,7 +146,8 @@ std::string albConditionsAnnotation(const engine::AlbTrafficRouting& alb, const 
 }
 
 std::string albForwardAction(const engine::AlbTrafficRouting& alb, const std::string& canaryService,
-                             int canaryWeight, const std::string& stableService, int stableWeight) {
+                             int canaryWeight, const std::string& stableService, int stableWeight,
+                             const std::vector<engine::WeightDestination>& additional) {
   using ordered = nlohmann::ordered_json;
   ordered groups = ordered::array();
   const auto group = [&](const std::string& service, int weight) {
@@ -157,6 +158,7 @@ std::string albForwardAction(const engine::AlbTrafficRouting& alb, const std::st
     groups.push_back(std::move(tg));
   };
   group(canaryService, canaryWeight);
+  for (const auto& d : additional) group(d.serviceName, d.weight);
   if (!stableService.empty()) group(stableService, stableWeight);
   ordered action;
   action["Type"] = "forward";
@@ -190,22 +192,27 @@ Result<std::optional<engine::TrafficInForce>> AlbRouter::inForce(const ObjectLoo
   if (!live) return Error{live.error()};
   const auto groups = targetGroups(actionOf(*live, albActionAnnotation(alb, actionName())));
   if (groups.empty()) return weightsReadBack(*this, get, *live, std::nullopt, std::nullopt);
+  // The canary's first, the stable's last, the experiment templates' Services between them.
   const TargetGroupWeight& canary = groups.front();
-  const auto stable = std::find_if(groups.begin(), groups.end(),
-                                   [&](const TargetGroupWeight& g) { return g.service != canary.service; });
-  if (stable == groups.end()) return weightsReadBack(*this, get, *live, std::nullopt, std::nullopt);
-  return weightsReadBack(*this, get, *live, canary.weight, stable->weight, canary.service, stable->service);
+  const TargetGroupWeight& stable = groups.back();
+  if (groups.size() < 2 || stable.service == canary.service)
+    return weightsReadBack(*this, get, *live, std::nullopt, std::nullopt);
+  std::vector<engine::WeightDestination> additional;
+  for (size_t i = 1; i + 1 < groups.size(); ++i)
+    additional.push_back({groups[i].weight.value_or(0), groups[i].service, ""});
+  return weightsReadBack(*this, get, *live, canary.weight, stable.weight, canary.service, stable.service,
+                         std::move(additional));
 }
 
 Result<Writes> AlbRouter::setWeight(const ObjectLookup& get, const engine::SetTrafficWeight& weights) const {
   const auto& alb = albOf(rollout_);
   const auto [canaryService, stableService] = servicesOf(rollout_, weights);
   const std::string action = actionName();
-  const json annotations = {
-      {albActionAnnotation(alb, action),
-       albForwardAction(alb, canaryService, weights.canaryWeight, stableService, weights.stableWeight)},
-      {kCanaryHashAnnotation, weights.canaryHash},
-      {kStableHashAnnotation, weights.stableHash}};
+  const json annotations = {{albActionAnnotation(alb, action),
+                             albForwardAction(alb, canaryService, weights.canaryWeight, stableService,
+                                              weights.stableWeight, weights.additional)},
+                            {kCanaryHashAnnotation, weights.canaryHash},
+                            {kStableHashAnnotation, weights.stableHash}};
   Writes writes;
   for (const auto& name : alb.ingresses) {
     auto live = ingress(get, name);

@@ -18,10 +18,12 @@ std::string albActionAnnotation(const engine::AlbTrafficRouting& alb, const std:
 std::string albConditionsAnnotation(const engine::AlbTrafficRouting& alb, const std::string& name);
 
 // The forward action, as the annotation's string (compact JSON, keys in Argo's order): the target groups of
-// `canaryService` at `canaryWeight` then of `stableService` at the rest (none when `stableService` is
-// empty), at servicePort, with the stickiness config when it is enabled.
+// `canaryService` at `canaryWeight`, of each `additional` Service at its weight, then of `stableService` at
+// the rest (none when `stableService` is empty), at servicePort, with the stickiness config when it is
+// enabled.
 std::string albForwardAction(const engine::AlbTrafficRouting& alb, const std::string& canaryService,
-                             int canaryWeight, const std::string& stableService, int stableWeight);
+                             int canaryWeight, const std::string& stableService, int stableWeight,
+                             const std::vector<engine::WeightDestination>& additional = {});
 
 class AlbRouter final : public Router {
  public:

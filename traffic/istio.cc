@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <set>
 #include <utility>
 
 namespace sluice::traffic {
@@ -68,8 +69,7 @@ class RouteRules {
       if (subset == rule_->stableSubsetName) return Role::Stable;
       return listed(rule_->additionalSubsetNames, subset) ? Role::Additional : Role::Other;
     }
-    const std::string host = stringAt(destination, "/destination/host");
-    const std::string shortName = host.substr(0, host.find('.'));
+    const std::string shortName = shortHost(destination);
     if (shortName.empty()) return Role::Other;
     if (shortName == canaryService_) return Role::Canary;
     return shortName == stableService_ ? Role::Stable : Role::Other;
@@ -117,14 +117,33 @@ class RouteRules {
     return json::object();
   }
 
+  // The experiment template's Service (of `weights`) `destination` goes to, by its host's short name (and
+  // no subset); nullptr for any other destination.
+  static const engine::WeightDestination* experimentOf(const json& destination,
+                                                       const engine::SetTrafficWeight& weights) {
+    if (!stringAt(destination, "/destination/subset").empty()) return nullptr;
+    const std::string shortName = shortHost(destination);
+    for (const auto& d : weights.additional) {
+      if (d.serviceName == shortName) return &d;
+    }
+    return nullptr;
+  }
+
+  static std::string shortHost(const json& destination) {
+    const std::string host = stringAt(destination, "/destination/host");
+    return host.substr(0, host.find('.'));
+  }
+
   // `route` with the canary and stable destinations at `weights`, the additional subsets' weights kept
-  // and taken from the stable one, any other destination removed.
+  // and taken from the stable one, the experiment templates' Services at their weights (added after the
+  // others where missing, by host, as Argo adds them), any other destination removed.
   json weighted(const json& route, const engine::SetTrafficWeight& weights) const {
     int additional = 0;
     for (const auto& destination : destinationsOf(route)) {
       if (roleOf(destination) == Role::Additional) additional += weightOf(destination);
     }
     json kept = json::array();
+    std::set<std::string> placed;
     for (json destination : destinationsOf(route)) {
       switch (roleOf(destination)) {
         case Role::Canary:
@@ -135,13 +154,36 @@ class RouteRules {
           break;
         case Role::Additional:
           break;
-        case Role::Other:
-          continue;
+        case Role::Other: {
+          const auto* experiment = experimentOf(destination, weights);
+          if (!experiment || !placed.insert(experiment->serviceName).second) continue;
+          destination["weight"] = experiment->weight;
+          break;
+        }
       }
       kept.push_back(std::move(destination));
     }
+    for (const auto& d : weights.additional) {
+      if (!placed.count(d.serviceName))
+        kept.push_back({{"destination", {{"host", d.serviceName}}}, {"weight", d.weight}});
+    }
     json out = route;
     out["route"] = std::move(kept);
+    return out;
+  }
+
+  // The destinations of `route` that are neither the canary's, the stable's nor an additional subset's, as
+  // the experiment templates' Services they would be (by host), sorted by it.
+  std::vector<engine::WeightDestination> othersOf(const json& route) const {
+    std::vector<engine::WeightDestination> out;
+    for (const auto& destination : destinationsOf(route)) {
+      if (roleOf(destination) == Role::Other)
+        out.push_back({weightOf(destination), shortHost(destination), ""});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const engine::WeightDestination& a, const engine::WeightDestination& b) {
+                return a.serviceName < b.serviceName;
+              });
     return out;
   }
 
@@ -466,8 +508,11 @@ Result<std::optional<engine::TrafficInForce>> IstioRouter::inForce(const ObjectL
   if (!base) return Error{base.error()};
   const int canaryWeight = rules.canaryWeightOf(*base);
   // Out of maxTrafficWeight (100 unless set), as the engine counts it: Istio splits by the weights' shares.
+  // The stable's is what the canary and the other destinations (the experiment templates') leave.
   const int maxWeight = rollout_.spec.canary.trafficRouting->maxWeight();
-  engine::TrafficInForce seen{canaryWeight, maxWeight - canaryWeight, "", ""};
+  engine::TrafficInForce seen{canaryWeight, maxWeight - canaryWeight, "", "", rules.othersOf(*base)};
+  for (const auto& d : seen.additional) seen.stableWeight -= d.weight;
+  seen.stableWeight = std::max(seen.stableWeight, 0);
   if (const auto* rule = rules.destinationRule()) {
     const auto destinationRule = get(kDestinationRule, rule->name);
     if (!destinationRule) return Error{"DestinationRule `" + rule->name + "` not found"};
@@ -484,8 +529,7 @@ Result<std::optional<engine::TrafficInForce>> IstioRouter::inForce(const ObjectL
   // In force only if setting what was read changes nothing: every selected route of every VirtualService
   // agrees, no stray destination is left, the subsets and annotations are Sluice's. Otherwise nullopt, so
   // that the weight is written again.
-  auto writes = setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash,
-                                services.first, services.second});
+  auto writes = setWeight(get, settingOf(seen, services.first, services.second));
   if (!writes) return Error{writes.error()};
   if (!writes->empty()) return std::optional<engine::TrafficInForce>();
   return std::optional<engine::TrafficInForce>(seen);

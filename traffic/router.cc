@@ -75,12 +75,10 @@ nlohmann::json ownerReference(const engine::Rollout& rollout) {
           {"uid", rollout.metadata.uid},       {"controller", true}, {"blockOwnerDeletion", true}};
 }
 
-Result<std::optional<engine::TrafficInForce>> weightsReadBack(const Router& router, const ObjectLookup& get,
-                                                              const nlohmann::json& live,
-                                                              std::optional<int> canaryWeight,
-                                                              std::optional<int> stableWeight,
-                                                              const std::string& canaryService,
-                                                              const std::string& stableService) {
+Result<std::optional<engine::TrafficInForce>> weightsReadBack(
+    const Router& router, const ObjectLookup& get, const nlohmann::json& live,
+    std::optional<int> canaryWeight, std::optional<int> stableWeight, const std::string& canaryService,
+    const std::string& stableService, std::vector<engine::WeightDestination> additional) {
   if (!canaryWeight || !stableWeight) {
     // Not set yet (all on the stable), unless what the weights go to is missing.
     auto writes = router.setWeight(get, {0, 100, "", ""});
@@ -88,12 +86,17 @@ Result<std::optional<engine::TrafficInForce>> weightsReadBack(const Router& rout
     return std::optional<engine::TrafficInForce>();
   }
   const engine::TrafficInForce seen{*canaryWeight, *stableWeight, annotationOf(live, kCanaryHashAnnotation),
-                                    annotationOf(live, kStableHashAnnotation)};
-  auto writes = router.setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash,
-                                       canaryService, stableService});
+                                    annotationOf(live, kStableHashAnnotation), std::move(additional)};
+  auto writes = router.setWeight(get, settingOf(seen, canaryService, stableService));
   if (!writes) return Error{writes.error()};
   if (!writes->empty()) return std::optional<engine::TrafficInForce>();
   return std::optional<engine::TrafficInForce>(seen);
+}
+
+engine::SetTrafficWeight settingOf(const engine::TrafficInForce& seen, const std::string& canaryService,
+                                   const std::string& stableService) {
+  return {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash,
+          canaryService,     stableService,     seen.additional};
 }
 
 bool madeByArgoFor(const nlohmann::json& live, const engine::Rollout& rollout) {

@@ -77,12 +77,15 @@ class Router;
 // (once a write of none is known to be possible) or while setting what was read would still write something.
 // `canaryService` and `stableService`: the Services the weights were read from, when the router reads the
 // roles from the object (ALB with pingPong); empty: the spec's.
-Result<std::optional<engine::TrafficInForce>> weightsReadBack(const Router& router, const ObjectLookup& get,
-                                                              const nlohmann::json& live,
-                                                              std::optional<int> canaryWeight,
-                                                              std::optional<int> stableWeight,
-                                                              const std::string& canaryService = {},
-                                                              const std::string& stableService = {});
+// `additional`: the other Services' shares read (an experiment step's templates').
+Result<std::optional<engine::TrafficInForce>> weightsReadBack(
+    const Router& router, const ObjectLookup& get, const nlohmann::json& live,
+    std::optional<int> canaryWeight, std::optional<int> stableWeight, const std::string& canaryService = {},
+    const std::string& stableService = {}, std::vector<engine::WeightDestination> additional = {});
+
+// The weights that put `seen` in force again, to `canaryService` and `stableService` when given.
+engine::SetTrafficWeight settingOf(const engine::TrafficInForce& seen, const std::string& canaryService = {},
+                                   const std::string& stableService = {});
 
 // The owner reference a router puts on the objects it creates: the Rollout, as their controller.
 nlohmann::json ownerReference(const engine::Rollout& rollout);

@@ -48,6 +48,13 @@ json desiredTrafficSplit(const engine::Rollout& rollout, const engine::SetTraffi
                          const std::string& version) {
   const engine::CanaryStrategy& canary = rollout.spec.canary;
   const std::string& root = canary.trafficRouting->smi->rootService;
+  // Argo's order: the canary, the experiment templates' Services, the stable.
+  json backends =
+      json::array({{{"service", canary.canaryService}, {"weight", weightAt(weights.canaryWeight, version)}}});
+  for (const auto& d : weights.additional)
+    backends.push_back({{"service", d.serviceName}, {"weight", weightAt(d.weight, version)}});
+  backends.push_back(
+      {{"service", canary.stableService}, {"weight", weightAt(weights.stableWeight, version)}});
   return {
       {"apiVersion", std::string(kTrafficSplitGroup) + "/" + version},
       {"kind", kTrafficSplit},
@@ -57,12 +64,7 @@ json desiredTrafficSplit(const engine::Rollout& rollout, const engine::SetTraffi
         {"annotations",
          {{kCanaryHashAnnotation, weights.canaryHash}, {kStableHashAnnotation, weights.stableHash}}},
         {"ownerReferences", json::array({ownerReference(rollout)})}}},
-      {"spec",
-       {{"service", root.empty() ? canary.stableService : root},
-        {"backends",
-         json::array(
-             {{{"service", canary.canaryService}, {"weight", weightAt(weights.canaryWeight, version)}},
-              {{"service", canary.stableService}, {"weight", weightAt(weights.stableWeight, version)}}})}}}};
+      {"spec", {{"service", root.empty() ? canary.stableService : root}, {"backends", std::move(backends)}}}};
 }
 
 SmiRouter::SmiRouter(const engine::Rollout& rollout, std::string version)
@@ -84,16 +86,23 @@ Result<std::optional<engine::TrafficInForce>> SmiRouter::inForce(const ObjectLoo
   const json backends = (*live)->value(json::json_pointer("/spec/backends"), json::array());
   std::optional<int> canaryWeight;
   std::optional<int> stableWeight;
+  std::vector<engine::WeightDestination> additional;
   for (const auto& backend : backends.is_array() ? backends : json::array()) {
     const std::string service = backend.is_object() ? backend.value("service", "") : "";
-    if (service == rollout_.spec.canary.canaryService) canaryWeight = weightOf(backend);
-    if (service == rollout_.spec.canary.stableService) stableWeight = weightOf(backend);
+    if (service == rollout_.spec.canary.canaryService) {
+      canaryWeight = weightOf(backend);
+    } else if (service == rollout_.spec.canary.stableService) {
+      stableWeight = weightOf(backend);
+    } else {
+      additional.push_back({weightOf(backend).value_or(0), service, ""});
+    }
   }
   if (!canaryWeight || !stableWeight) return std::optional<engine::TrafficInForce>();
   const engine::TrafficInForce seen{*canaryWeight, *stableWeight, annotationOf(**live, kCanaryHashAnnotation),
-                                    annotationOf(**live, kStableHashAnnotation)};
-  // In force only if setting what was read changes nothing (no stray backend, the root Service right).
-  auto writes = setWeight(get, {seen.canaryWeight, seen.stableWeight, seen.canaryHash, seen.stableHash});
+                                    annotationOf(**live, kStableHashAnnotation), std::move(additional)};
+  // In force only if setting what was read changes nothing (the backends in Sluice's order, the root
+  // Service right).
+  auto writes = setWeight(get, settingOf(seen));
   if (!writes) return Error{writes.error()};
   if (!writes->empty()) return std::optional<engine::TrafficInForce>();
   return std::optional<engine::TrafficInForce>(seen);

@@ -692,7 +692,7 @@ void checkSwitchOrder(const FakeWorld& w, const Observed& start) {
                               << " while web-canary selects " << selected["web-canary"]);
         CHECK(selected["web-canary"] == set->canaryHash);
       }
-      weights = TrafficInForce{set->canaryWeight, set->stableWeight, set->canaryHash, set->stableHash};
+      weights = splitOf(*set);
     }
   }
 }

@@ -135,40 +135,125 @@ TEST_CASE("promote --full terminates the running Experiment", "[experiment]") {
   CHECK(w.rollout.status.stableRS == experimentStepHash(w));
 }
 
-TEST_CASE("a Rollout's experiment step reads as Argo writes it and refuses weight by name", "[experiment]") {
-  const auto load = [](const std::string& weight, Diagnostics& diags) {
+TEST_CASE("a Rollout's experiment step reads as Argo writes it and checks its templates' weights",
+          "[experiment]") {
+  // The step's second template gets `weight` under `routing` (no trafficRouting when null).
+  const auto load = [](std::optional<int> weight, const nlohmann::json& routing, Diagnostics& diags) {
     nlohmann::json r = nlohmann::json::parse(R"({
       "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "web"},
       "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
         "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web:1"}]}},
-        "strategy": {"canary": {"steps": [{"experiment": {
+        "strategy": {"canary": {"canaryService": "web-canary", "stableService": "web-stable",
+          "steps": [{"setWeight": 30}, {"experiment": {
           "duration": "1h",
           "templates": [{"name": "baseline", "specRef": "stable"}, {"name": "canary", "specRef": "canary"}],
           "analyses": [{"name": "mann-whitney", "templateName": "mann-whitney",
                         "args": [{"name": "baseline-hash", "value": "{{templates.baseline.podTemplateHash}}"}]}]
         }}]}}}
     })");
-    if (!weight.empty())
-      r["spec"]["strategy"]["canary"]["steps"][0]["experiment"]["templates"][1]["weight"] = 5;
+    nlohmann::json& canary = r["spec"]["strategy"]["canary"];
+    if (!routing.is_null()) canary["trafficRouting"] = routing;
+    if (weight) canary["steps"][1]["experiment"]["templates"][1]["weight"] = *weight;
     return parseRollout(r, SourceMap(), diags);
   };
+  const nlohmann::json istio = {{"istio", {{"virtualService", {{"name", "web"}}}}}};
   Diagnostics ok;
-  auto rollout = load("", ok);
+  auto rollout = load(std::nullopt, nullptr, ok);
   INFO(ok.format());
   REQUIRE(rollout);
-  const auto* step = std::get_if<ExperimentStep>(&rollout->spec.canary.steps[0].action);
+  const auto* step = std::get_if<ExperimentStep>(&rollout->spec.canary.steps[1].action);
   REQUIRE(step);
   CHECK(step->duration == Duration{3600});
   CHECK(step->templates[1].specRef == "canary");
-  CHECK(describeStep(rollout->spec.canary.steps[0]) == "experiment: baseline,canary");
+  CHECK(describeStep(rollout->spec.canary.steps[1]) == "experiment: baseline,canary");
 
-  Diagnostics refused;
-  CHECK_FALSE(load("5", refused));
-  bool named = false;
-  for (const auto& d : refused.items())
-    named = named || d.path == "spec.strategy.canary.steps[0].experiment.templates[1].weight";
-  INFO(refused.format());
-  CHECK(named);
+  for (const auto& routing : {istio, nlohmann::json{{"smi", nlohmann::json::object()}},
+                              nlohmann::json{{"alb", {{"ingress", "web"}, {"servicePort", 80}}}}}) {
+    Diagnostics routed;
+    auto weighted = load(20, routing, routed);
+    INFO(routed.format());
+    REQUIRE(weighted);
+    CHECK(std::get<ExperimentStep>(weighted->spec.canary.steps[1].action).templates[1].weight == 20);
+  }
+
+  const std::string at = "spec.strategy.canary.steps[1].experiment.templates[1].weight";
+  const auto refusedAt = [&](std::optional<int> weight, const nlohmann::json& routing,
+                             const std::string& path, const std::string& words) {
+    Diagnostics refused;
+    CHECK_FALSE(load(weight, routing, refused));
+    bool named = false;
+    for (const auto& d : refused.items())
+      named = named || (d.path == path && d.message.find(words) != std::string::npos);
+    INFO(refused.format());
+    CHECK(named);
+  };
+  refusedAt(20, nullptr, at, "needs trafficRouting");
+  refusedAt(20, {{"nginx", {{"stableIngress", "web"}}}}, at, "only supported with the smi, alb and istio");
+  refusedAt(-5, istio, at, "must be between 0 and 100");
+  // With the canary's 30 of the step before: 30 + 80 is more than all of the traffic.
+  refusedAt(80, istio, "spec.strategy.canary.steps[1].experiment.templates", "add up to 110, more than 100");
+}
+
+TEST_CASE("an experiment step's weighted templates get their share of the traffic while the Experiment runs",
+          "[experiment]") {
+  Rollout r = RolloutBuilder().replicas(4).nginx().build();
+  r.spec.canary.trafficRouting = TrafficRouting{};
+  r.spec.canary.trafficRouting->smi = SmiTrafficRouting{};
+  ExperimentStep step = stepOfTwoTemplates();
+  step.templates[0].weight = 10;
+  step.templates[1].weight = 15;
+  r.spec.canary.steps = {{SetWeightStep{20}}, {step}, {PauseStep{}}};
+  FakeWorld w(r);
+  w.experimentPhase = Phase::Pending;
+  w.settle();
+  w.newImage("web:2");
+  w.settle();
+  REQUIRE(w.createdExperiments.size() == 1);
+  const Experiment& ex = w.createdExperiments[0];
+  // Each weighted template gets a Service to route through, named as the Experiment names it.
+  for (const auto& t : ex.spec.templates) CHECK(t.service.has_value());
+  const std::string name = ex.metadata.name;
+  // Pending (its templates not available yet): no share.
+  REQUIRE(w.observed.trafficWeights);
+  CHECK(w.observed.trafficWeights->canaryWeight == 20);
+  CHECK(w.observed.trafficWeights->stableWeight == 80);
+  CHECK(w.observed.trafficWeights->additional.empty());
+
+  // Running, its Services known from its status: the stable gives up the templates' shares.
+  ExperimentView* view = w.experiment(name);
+  for (const auto& [templateName, hash] : {std::pair{"canary", "h2"}, std::pair{"baseline", "h1"}}) {
+    TemplateStatus s;
+    s.name = templateName;
+    s.serviceName = name + "-" + templateName;
+    s.podTemplateHash = hash;
+    view->templates.push_back(s);
+  }
+  view->phase = Phase::Running;
+  w.settle();
+  const auto* set = std::get_if<SetTrafficWeight>(&w.actions.back());
+  REQUIRE(set);
+  CHECK(set->canaryWeight == 20);
+  CHECK(set->stableWeight == 55);
+  REQUIRE(set->additional.size() == 2);
+  CHECK(set->additional[0] == WeightDestination{10, name + "-baseline", "h1"});
+  CHECK(set->additional[1] == WeightDestination{15, name + "-canary", "h2"});
+  REQUIRE(w.rollout.status.canary.weights);
+  CHECK(w.rollout.status.canary.weights->stable.weight == 55);
+  CHECK(w.rollout.status.canary.weights->additional == set->additional);
+  CHECK(w.rollout.status.currentStepIndex == 1);
+  // Written and read back as Argo's status.canary.weights.additional.
+  const nlohmann::json written = statusToJson(w.rollout.status);
+  CHECK(written["canary"]["weights"]["additional"][1]["serviceName"] == name + "-canary");
+  CHECK(written["canary"]["weights"]["additional"][1]["weight"] == 15);
+
+  // Done: the shares go back to the stable, and the update goes on to the pause.
+  view->phase = Phase::Successful;
+  w.settle();
+  CHECK(w.rollout.status.currentStepIndex == 2);
+  REQUIRE(w.observed.trafficWeights);
+  CHECK(w.observed.trafficWeights->stableWeight == 80);
+  CHECK(w.observed.trafficWeights->additional.empty());
+  CHECK(w.rollout.status.canary.weights->additional.empty());
 }
 
 TEST_CASE("retry after an Experiment failed runs the step with a new Experiment", "[experiment]") {

@@ -590,7 +590,10 @@ RolloutStatus fullStatus() {
   s.message = "CanaryPauseStep";
   s.canary.currentStepAnalysisRunStatus = AnalysisRunStatusRef{"web-6d4f-3", "Running", "measuring"};
   s.canary.currentBackgroundAnalysisRunStatus = AnalysisRunStatusRef{"web-bg", "Successful", ""};
-  s.canary.weights = TrafficWeights{{20, "web-canary", "6d4f8c9b7"}, {80, "web-stable", "7f9c"}, false};
+  s.canary.weights = TrafficWeights{{20, "web-canary", "6d4f8c9b7"},
+                                    {70, "web-stable", "7f9c"},
+                                    {{10, "web-2-0-canary", "6d4f8c9b7"}},
+                                    false};
   return s;
 }
 
@@ -676,6 +679,9 @@ TEST_CASE("status is written in Argo's wire shape", "[engine][rollout_json][stat
   CHECK(j["canary"]["currentStepAnalysisRunStatus"]["name"] == "web-6d4f-3");
   CHECK(j["canary"]["weights"]["canary"] ==
         nlohmann::json{{"weight", 20}, {"serviceName", "web-canary"}, {"podTemplateHash", "6d4f8c9b7"}});
+  CHECK(j["canary"]["weights"]["additional"] ==
+        nlohmann::json::array(
+            {{{"weight", 10}, {"serviceName", "web-2-0-canary"}, {"podTemplateHash", "6d4f8c9b7"}}}));
   CHECK(j["canary"]["weights"]["verified"] == false);
 }
 

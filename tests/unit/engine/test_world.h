@@ -241,9 +241,7 @@ struct FakeWorld {
       std::erase_if(observed.replicaSets, [&](const ReplicaSetView& r) { return r.name == d->name; });
     } else if (const auto* w = std::get_if<SetTrafficWeight>(&action)) {
       weights.push_back(w->canaryWeight);
-      if (!routerFails)
-        observed.trafficWeights =
-            TrafficInForce{w->canaryWeight, w->stableWeight, w->canaryHash, w->stableHash};
+      if (!routerFails) observed.trafficWeights = splitOf(*w);
     } else if (const auto* sel = std::get_if<SetServiceSelector>(&action)) {
       observed.serviceSelectors[sel->service] = sel->podTemplateHash;
     } else if (const auto* a = std::get_if<CreateAnalysisRun>(&action)) {

@@ -148,13 +148,20 @@ TEST_CASE("the weights set are read back in force, and setting them again writes
                                   engine::SetTrafficWeight{0, 100, "s2", "s2"}}) {
         testing::setAndReadBack(router, objects, weights);
       }
-      // Someone puts a destination back: not in force any more, so the weight is written again.
+      // Someone puts a destination back: read as a share the engine did not ask for, so the weights are
+      // written again, without it.
       json& vs = objects.at("VirtualService", "web");
       json& route = vs["spec"]["http"].back()["route"];
-      route.push_back({{"destination", {{"host", "legacy"}}}, {"weight", 0}});
+      route.push_back({{"destination", {{"host", "legacy.other.svc.cluster.local"}}}, {"weight", 0}});
+      const engine::SetTrafficWeight last{0, 100, "s2", "s2"};
       auto edited = router.inForce(objects.lookup());
       REQUIRE(edited.ok());
-      CHECK_FALSE(edited->has_value());
+      REQUIRE(edited->has_value());
+      CHECK((*edited)->additional == std::vector<engine::WeightDestination>{{0, "legacy", ""}});
+      CHECK(**edited != engine::splitOf(last));
+      testing::setAndReadBack(router, objects, last);
+      for (const auto& d : objects.at("VirtualService", "web")["spec"]["http"].back()["route"])
+        CHECK(d["destination"]["host"] != "legacy.other.svc.cluster.local");
     }
   }
 }

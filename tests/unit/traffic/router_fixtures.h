@@ -112,8 +112,7 @@ inline void setAndReadBack(const traffic::Router& router, Objects& objects,
   auto seen = router.inForce(objects.lookup());
   REQUIRE(seen.ok());
   REQUIRE(seen->has_value());
-  CHECK(**seen == engine::TrafficInForce{weights.canaryWeight, weights.stableWeight, weights.canaryHash,
-                                         weights.stableHash});
+  CHECK(**seen == engine::splitOf(weights));
   auto again = router.setWeight(objects.lookup(), weights);
   REQUIRE(again.ok());
   CHECK(again->empty());

@@ -116,8 +116,7 @@ TEST_CASE(
     auto read = router.inForce(objects.lookup());
     REQUIRE(read.ok());
     REQUIRE(read->has_value());
-    CHECK(**read == engine::TrafficInForce{weights.canaryWeight, weights.stableWeight, weights.canaryHash,
-                                           weights.stableHash});
+    CHECK(**read == engine::splitOf(weights));
   }
   CHECK(objects.at("TrafficSplit", "web")["metadata"]["annotations"]["other.controller/seen"] == "yes");
 }
