@@ -22,6 +22,16 @@ constexpr const char* kCanary = "spec.strategy.canary";
 
 std::string canaryPath(std::string_view field) { return childPath(kCanary, field); }
 
+// Whether a container of `podTemplate` declares a port.
+bool declaresPorts(const json& podTemplate) {
+  const json containers = podTemplate.value(json::json_pointer("/spec/containers"), json::array());
+  for (const auto& c : containers.is_array() ? containers : json::array()) {
+    const json ports = c.is_object() ? c.value("ports", json::array()) : json();
+    if (ports.is_array() && !ports.empty()) return true;
+  }
+  return false;
+}
+
 class RuleChecker {
  public:
   RuleChecker(const Rollout& rollout, const SourceMap& source, Diagnostics& diags)
@@ -448,6 +458,11 @@ class RuleChecker {
       } else if (*t.weight < 0 || *t.weight > max) {
         error(childPath(at, "weight"),
               "must be between 0 and " + std::to_string(max) + ", got " + std::to_string(*t.weight));
+      } else if ((!t.service || t.service->ports.empty()) && !spec_.workloadRef &&
+                 !declaresPorts(spec_.podTemplate)) {
+        error(childPath(at, "weight"),
+              "needs a Service to route through, made on the containers' ports: the pod template declares "
+              "none (add containers[].ports or the template's service.ports)");
       }
       total += *t.weight;
     }

@@ -4,6 +4,7 @@
 // writes (weights, subset labels), against the fields Istio, SMI, Traefik, Ambassador, APISIX and Gateway API
 // document (data_plane_mesh_test routes requests by them).
 #include <catch2/catch.hpp>
+#include <map>
 #include <thread>
 
 #include "controller/metrics.h"
@@ -564,4 +565,83 @@ TEST_CASE(
   env.cluster.apply("v3.json", rollout("registry.example/web:v3"));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
   CHECK(weights() == "web-ping=20 web-pong=80");
+}
+
+TEST_CASE(
+    "an experiment step's weighted templates get their share through Istio by host or through SMI (CRDs as "
+    "fixtures, no mesh) while the Experiment runs, then the stable has it back",
+    "[controller][e2e][traffic][experiment]") {
+  const std::string router = GENERATE(as<std::string>(), "istio", "smi");
+  CAPTURE(router);
+  const kube::ResourceRef trafficSplits{"split.smi-spec.io", "v1alpha1", "trafficsplits", true,
+                                        "TrafficSplit"};
+  const kube::ResourceRef services{"", "v1", "services", true, "Service"};
+  ControllerEnv env(std::chrono::milliseconds(500));
+  json routing;
+  if (router == "istio") {
+    installIstioCrds(env.cluster);
+    routing = json::parse(R"({"istio": {"virtualServices": [{"name": "web", "routes": ["primary"]}]}})");
+  } else {
+    env.cluster.installMeshCrds("smi.yaml", "trafficsplits");
+    routing = json::parse(R"({"smi": {}})");
+  }
+  env.startController();
+  applyServices(env.cluster);
+  if (router == "istio") env.cluster.apply("vs.json", hostVirtualService());
+  const auto rolloutOf = [&](const std::string& image) {
+    json r = routedRollout(image, routing);
+    // The templates' Services are made on the containers' ports.
+    r["spec"]["template"]["spec"]["containers"][0]["ports"] = {{{"name", "http"}, {"containerPort", 8080}}};
+    r["spec"]["strategy"]["canary"]["steps"] = json::parse(R"([{"setWeight": 20}, {"experiment": {
+        "duration": "5s", "templates": [{"name": "baseline", "specRef": "stable", "weight": 10},
+                                        {"name": "canary", "specRef": "canary", "weight": 15}]}},
+      {"pause": {}}])");
+    return r;
+  };
+  // Each destination's weight by Service, as the router's object has it.
+  const auto shares = [&] {
+    std::map<std::string, int> out;
+    if (router == "istio") {
+      const json route = get(env, kMeshVirtualServices, "web")["spec"]["http"][0]["route"];
+      for (const auto& d : route) out[d["destination"].value("host", "")] = d.value("weight", 0);
+    } else {
+      const json backends = get(env, trafficSplits, "web")["spec"]["backends"];
+      for (const auto& b : backends) out[b.value("service", "")] = std::stoi(b.value("weight", "-1"));
+    }
+    return out;
+  };
+  env.cluster.apply("v1.json", rolloutOf("registry.example/web:v1"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  env.cluster.apply("v2.json", rolloutOf("registry.example/web:v2"));
+  std::string experiment;
+  REQUIRE(env.waitRollout("web", [&](const json& r) {
+    experiment = r["status"]["canary"].value("currentExperiment", "");
+    return !experiment.empty();
+  }));
+  const std::string baseline = experiment + "-baseline";
+  const std::string canary = experiment + "-canary";
+  const std::map<std::string, int> during = {
+      {"web-canary", 20}, {"web-stable", 55}, {baseline, 10}, {canary, 15}};
+  CHECK(settleTo(shares, during) == during);
+  // The templates' Services select their pods, and the Rollout's status lists their shares as Argo's does.
+  // (The status is written after the router's object, in the same pass.)
+  const auto additionalOf = [](const json& r) {
+    return r.value(json::json_pointer("/status/canary/weights/additional"), json::array());
+  };
+  REQUIRE(env.waitRollout("web", [&](const json& r) { return additionalOf(r).size() == 2; }));
+  const json rollout = env.rollout("web");
+  const json additional = additionalOf(rollout);
+  CHECK(additional[0]["serviceName"] == baseline);
+  CHECK(additional[0]["weight"] == 10);
+  CHECK(additional[0]["podTemplateHash"] == rollout["status"]["stableRS"]);
+  CHECK(additional[1]["serviceName"] == canary);
+  CHECK(additional[1]["podTemplateHash"] == rollout["status"]["currentPodHash"]);
+  CHECK(get(env, services, canary)["spec"]["selector"]["sluice.dev/pod-template-hash"] ==
+        rollout["status"]["currentPodHash"]);
+
+  // Its duration over: the step is done, the Services have no share left and go with the pods.
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 2; }));
+  const std::map<std::string, int> after = {{"web-canary", 20}, {"web-stable", 80}};
+  CHECK(settleTo(shares, after) == after);
+  CHECK(additionalOf(env.rollout("web")).empty());
 }

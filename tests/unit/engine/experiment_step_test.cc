@@ -137,8 +137,10 @@ TEST_CASE("promote --full terminates the running Experiment", "[experiment]") {
 
 TEST_CASE("a Rollout's experiment step reads as Argo writes it and checks its templates' weights",
           "[experiment]") {
-  // The step's second template gets `weight` under `routing` (no trafficRouting when null).
-  const auto load = [](std::optional<int> weight, const nlohmann::json& routing, Diagnostics& diags) {
+  // The step's second template gets `weight` under `routing` (no trafficRouting when null); the containers
+  // declare a port unless `ports` is false.
+  const auto load = [](std::optional<int> weight, const nlohmann::json& routing, Diagnostics& diags,
+                       bool ports = true) {
     nlohmann::json r = nlohmann::json::parse(R"({
       "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "web"},
       "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
@@ -154,6 +156,7 @@ TEST_CASE("a Rollout's experiment step reads as Argo writes it and checks its te
     nlohmann::json& canary = r["spec"]["strategy"]["canary"];
     if (!routing.is_null()) canary["trafficRouting"] = routing;
     if (weight) canary["steps"][1]["experiment"]["templates"][1]["weight"] = *weight;
+    if (ports) r["spec"]["template"]["spec"]["containers"][0]["ports"] = {{{"containerPort", 8080}}};
     return parseRollout(r, SourceMap(), diags);
   };
   const nlohmann::json istio = {{"istio", {{"virtualService", {{"name", "web"}}}}}};
@@ -190,6 +193,10 @@ TEST_CASE("a Rollout's experiment step reads as Argo writes it and checks its te
   refusedAt(20, nullptr, at, "needs trafficRouting");
   refusedAt(20, {{"nginx", {{"stableIngress", "web"}}}}, at, "only supported with the smi, alb and istio");
   refusedAt(-5, istio, at, "must be between 0 and 100");
+  // No port to make the template's Service on.
+  Diagnostics noPorts;
+  CHECK_FALSE(load(20, istio, noPorts, false));
+  CHECK_THAT(noPorts.format(), Catch::Contains("templates[1].weight") && Catch::Contains("declares none"));
   // With the canary's 30 of the step before: 30 + 80 is more than all of the traffic.
   refusedAt(80, istio, "spec.strategy.canary.steps[1].experiment.templates", "add up to 110, more than 100");
 }
