@@ -255,3 +255,57 @@ spec:
       errors,
       Catch::Contains("spec.traffic: the simulated data plane does not route requests by ALB actions yet"));
 }
+
+TEST_CASE(
+    "sluice sim with spec.traffic: an experiment step's weighted template takes its share of the requests "
+    "through Istio, measured on istio_requests_total by the Experiment's own analysis",
+    "[integration][sim][traffic][prometheus][istio][experiment]") {
+  TempDir dir("sluice-sim-traffic");
+  const auto files = dir / "web.yaml";
+  std::ifstream in(kSourceDir + "/examples/canary-istio/rollout.yaml");
+  std::string manifests((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The example's Services, VirtualService and Rollout up to its steps; then steps of our own: the canary
+  // at 20% beside an experiment of the new revision at 30%, whose analysis measures the share of all
+  // requests its Service is sent.
+  const size_t steps = manifests.find("      steps:\n");
+  REQUIRE(steps != std::string::npos);
+  manifests = manifests.substr(0, steps) + R"(      steps:
+        - setWeight: 20
+        - experiment:
+            duration: 10m
+            templates:
+              - {name: preview, specRef: canary, weight: 30}
+            analyses:
+              - {name: share, templateName: experiment-share}
+        - pause: {}
+---
+apiVersion: sluice.dev/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: experiment-share
+spec:
+  metrics:
+    - name: share
+      initialDelay: 2m
+      interval: 2m
+      count: 2
+      successCondition: "result[0] > 0.29 && result[0] < 0.31"
+      provider:
+        prometheus:
+          address: http://prometheus.istio-system:9090
+          query: |
+            sum(rate(istio_requests_total{reporter="source",destination_service_name=~"web-.+-preview"}[1m]))
+            /
+            sum(rate(istio_requests_total{reporter="source"}[1m]))
+)";
+  std::ofstream(files) << manifests;
+  std::string errors;
+  const json report = simulate(
+      dir, "'" + files.string() + "'",
+      "  duration: 30m\n  readiness: 10s\n  traffic:\n    rps: 100\n    scrapeInterval: 15s\n", errors);
+  INFO(errors);
+  REQUIRE(report.is_object());
+  // The Experiment Successful, the update waits at the pause after it.
+  CHECK(report["result"]["phase"] == "Paused");
+  CHECK(measured(report) == std::vector<std::string>{"[0.3]", "[0.3]"});
+}
