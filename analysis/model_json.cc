@@ -507,24 +507,6 @@ json metricResultToJson(const MetricResult& m) {
 }
 
 // Reads with `fill` and no source positions; every problem joined into one error.
-template <typename T, typename Fill>
-Result<T> fromJsonWithoutSource(const json& v, const char* path, bool warnUnknown, Fill fill) {
-  Diagnostics diags;
-  const SourceMap noSource;
-  Reporter r(noSource, diags);
-  T out;
-  try {
-    if (warnUnknown) {
-      readObject(r, v, path, [&](ObjectReader& o) { fill(o, out); });
-    } else {
-      readStatusObject(r, v, path, [&](ObjectReader& o) { fill(o, out); });
-    }
-  } catch (const std::exception& e) {
-    r.error(path, std::string("cannot be read: ") + e.what());
-  }
-  if (!diags.hasErrors()) return out;
-  return Error{joinErrors(diags)};
-}
 
 }  // namespace
 
@@ -545,8 +527,8 @@ json metricToJson(const Metric& m) {
 }
 
 Result<Metric> metricFromJson(const json& metric) {
-  return fromJsonWithoutSource<Metric>(metric, "metric", true,
-                                       [](ObjectReader& o, Metric& m) { readMetric(o, m); });
+  return readWithoutSource<Metric>(metric, "metric", true,
+                                   [](ObjectReader& o, Metric& m) { readMetric(o, m); });
 }
 
 json runSpecToJson(const AnalysisRunSpec& spec) {
@@ -572,8 +554,8 @@ json runSpecToJson(const AnalysisRunSpec& spec) {
 }
 
 Result<AnalysisRunSpec> runSpecFromJson(const json& spec) {
-  return fromJsonWithoutSource<AnalysisRunSpec>(
-      spec, "spec", true, [](ObjectReader& o, AnalysisRunSpec& s) { readRunSpec(o, s); });
+  return readWithoutSource<AnalysisRunSpec>(spec, "spec", true,
+                                            [](ObjectReader& o, AnalysisRunSpec& s) { readRunSpec(o, s); });
 }
 
 json runStatusToJson(const AnalysisRunStatus& s) {
@@ -594,7 +576,7 @@ json runStatusToJson(const AnalysisRunStatus& s) {
 }
 
 Result<AnalysisRunStatus> runStatusFromJson(const json& status) {
-  return fromJsonWithoutSource<AnalysisRunStatus>(
+  return readWithoutSource<AnalysisRunStatus>(
       status, "status", false, [](ObjectReader& o, AnalysisRunStatus& s) { readRunStatus(o, s); });
 }
 

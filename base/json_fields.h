@@ -238,6 +238,28 @@ std::optional<T> readStatusValue(Reporter& r, const nlohmann::json& v, const std
   return out;
 }
 
+// `v` (an object from the API server, no source to point into) read into a fresh T by
+// `fill(ObjectReader&, T&)` at `path`: its unknown fields warned about when `warnUnknown`, else ignored as a
+// status' are. An error (its messages joined, an exception among them) when it cannot be read.
+template <typename T, typename Fill>
+Result<T> readWithoutSource(const nlohmann::json& v, const char* path, bool warnUnknown, Fill fill) {
+  Diagnostics diags;
+  const SourceMap noSource;
+  Reporter r(noSource, diags);
+  T out{};
+  try {
+    if (warnUnknown) {
+      readObject(r, v, path, [&](ObjectReader& o) { fill(o, out); });
+    } else {
+      readStatusObject(r, v, path, [&](ObjectReader& o) { fill(o, out); });
+    }
+  } catch (const std::exception& e) {
+    r.error(path, std::string("cannot be read: ") + e.what());
+  }
+  if (!diags.hasErrors()) return out;
+  return Error{joinErrors(diags)};
+}
+
 // ---- writing: fields at their zero value are left out, so patches built from two objects diff cleanly
 
 void putString(nlohmann::json& j, const char* key, const std::string& value);

@@ -180,18 +180,6 @@ bool deadlineCounts(const BlueGreenPass& p) {
          !oldDeadline && !completed(p);
 }
 
-void checkProgressDeadline(BlueGreenPass& p) {
-  const Condition* clock = deadlineClock(p);
-  if (!clock || !deadlineCounts(p) || madeProgress(p.rollout.status, p.status)) return;
-  const bool expired = clock->reason == "ProgressDeadlineExceeded" ||
-                       p.now > clock->lastUpdateTime + Duration{p.spec.progressDeadlineSeconds};
-  if (!expired) return;
-  p.timedOut = true;
-  if (p.spec.progressDeadlineAbort && !p.promoted()) {
-    abortWith(p, "ReplicaSet " + p.newRSName() + " has timed out progressing");
-  }
-}
-
 // ---- abort, pause, promotion -----------------------------------------------------------------------
 
 // abort (§2.5): the active Service goes back to the stable ReplicaSet (in reconcileServices); the new one
@@ -379,7 +367,7 @@ Decision reconcileBlueGreen(const Rollout& rollout, const Observed& observed, Ti
   sumReplicaCounts(p);
   reconcileRestart(p, p.bg.restartMaxUnavailable(p.spec.replicas));
   reconcileAnalysis(p);
-  checkProgressDeadline(p);
+  checkProgressDeadline(p, deadlineCounts(p));
   syncAbort(p);
   reconcilePause(p);
   promoteIfReady(p);

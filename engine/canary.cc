@@ -436,18 +436,6 @@ bool deadlineCounts(const Pass& p) {
          !anyOldScaleDownDeadline(p) && !completed(p);
 }
 
-void checkProgressDeadline(Pass& p) {
-  const Condition* clock = deadlineClock(p);
-  if (!clock || !deadlineCounts(p) || madeProgress(p.rollout.status, p.status)) return;
-  const bool expired = clock->reason == "ProgressDeadlineExceeded" ||
-                       p.now > clock->lastUpdateTime + Duration{p.spec.progressDeadlineSeconds};
-  if (!expired) return;
-  p.timedOut = true;
-  if (p.spec.progressDeadlineAbort && !p.promoted()) {
-    abortWith(p, "ReplicaSet " + p.newRSName() + " has timed out progressing");
-  }
-}
-
 // ---- abort and promotion ---------------------------------------------------------------------------
 
 // abort (§2.5): traffic back to stable at once; the canary goes down in scaleReplicaSets.
@@ -831,7 +819,7 @@ Decision reconcileCanary(const Rollout& rollout, const Observed& observed, Time 
   syncNewReplicaSet(p);
   sumReplicaCounts(p);
   reconcileRestart(p, maxUnavailableOf(p.spec));
-  checkProgressDeadline(p);
+  checkProgressDeadline(p, deadlineCounts(p));
   reconcileAnalysis(p);
   reconcileExperiments(p);
   syncAbort(p);

@@ -7,6 +7,7 @@
 #include "base/json_fields.h"
 #include "engine/canary.h"
 #include "engine/rollout_json.h"
+#include "engine/validate.h"
 
 namespace sluice::engine {
 
@@ -114,6 +115,8 @@ void validate(const Experiment& ex, Reporter& r) {
     if (t.selector.empty() || (matchLabels.empty() && !t.selector.contains("matchExpressions"))) {
       r.error(path + ".selector", "is required and must not be empty");
     }
+    checkPodTemplate(t.podTemplate, path + ".template",
+                     [&r](const std::string& at, std::string message) { r.error(at, std::move(message)); });
     const json labels = t.podTemplate.value(json::json_pointer("/metadata/labels"), json::object());
     if (matchLabels.is_object()) {
       for (const auto& [key, value] : matchLabels.items()) {
@@ -287,17 +290,8 @@ nlohmann::json experimentStatusToJson(const ExperimentStatus& s) {
 }
 
 Result<ExperimentStatus> experimentStatusFromJson(const nlohmann::json& status) {
-  Diagnostics diags;
-  const SourceMap noSource;
-  Reporter r(noSource, diags);
-  ExperimentStatus s;
-  try {
-    readStatusObject(r, status, "status", [&](ObjectReader& o) { readStatus(o, s); });
-  } catch (const std::exception& e) {
-    r.error("status", std::string("cannot be read: ") + e.what());
-  }
-  if (!diags.hasErrors()) return s;
-  return Error{joinErrors(diags)};
+  return readWithoutSource<ExperimentStatus>(status, "status", false,
+                                             [](ObjectReader& o, ExperimentStatus& s) { readStatus(o, s); });
 }
 
 json serviceToJson(const CreateService& create, const std::string& ns) {

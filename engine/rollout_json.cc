@@ -1022,19 +1022,8 @@ nlohmann::json statusToJson(const RolloutStatus& s) {
 }
 
 Result<RolloutStatus> statusFromJson(const nlohmann::json& status) {
-  Diagnostics diags;
-  const SourceMap noSource;
-  Reporter r(noSource, diags);
-  RolloutStatus s;
-  try {
-    readStatusObject(r, status, "status", [&](ObjectReader& o) { readStatus(o, s); });
-  } catch (const std::exception& e) {
-    r.error("status", std::string("cannot be read: ") + e.what());
-  }
-  if (!diags.hasErrors()) return s;
-  std::string message;
-  for (const auto& d : diags.items()) message += (message.empty() ? "" : "; ") + d.path + ": " + d.message;
-  return Error{message};
+  return readWithoutSource<RolloutStatus>(status, "status", false,
+                                          [](ObjectReader& o, RolloutStatus& s) { readStatus(o, s); });
 }
 
 std::optional<Rollout> parseRollout(const nlohmann::json& object, const SourceMap& source,

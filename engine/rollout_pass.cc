@@ -419,6 +419,18 @@ const Condition* deadlineClock(const PassBase& p) {
   return c;
 }
 
+void checkProgressDeadline(PassBase& p, bool counts) {
+  const Condition* clock = deadlineClock(p);
+  if (!clock || !counts || madeProgress(p.rollout.status, p.status)) return;
+  const bool expired = clock->reason == "ProgressDeadlineExceeded" ||
+                       p.now > clock->lastUpdateTime + Duration{p.spec.progressDeadlineSeconds};
+  if (!expired) return;
+  p.timedOut = true;
+  if (p.spec.progressDeadlineAbort && !p.promoted()) {
+    abortWith(p, "ReplicaSet " + p.newRSName() + " has timed out progressing");
+  }
+}
+
 int abortedScaleDown(PassBase& p, const ReplicaSetView& rs, int delay, std::optional<Time>& deadline) {
   deadline = rs.scaleDownDeadline;
   if (delay == 0 || rs.specReplicas == 0) return rs.specReplicas;

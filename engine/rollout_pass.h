@@ -168,6 +168,9 @@ void limitRunHistory(PassBase& p, const std::set<std::string>& inUse);
 
 // A Progressing condition whose lastUpdateTime the progress deadline counts from, or nullptr.
 const Condition* deadlineClock(const PassBase& p);
+// The progress deadline (§2.6), while it `counts` (the strategy says when): past it without progress the
+// pass has timedOut, and with progressDeadlineAbort the update is aborted.
+void checkProgressDeadline(PassBase& p, bool counts);
 // The Progressing condition, with `completed`: the new revision is stable and fully available.
 void syncProgressingCondition(PassBase& p, bool completed);
 // The Paused condition and its RolloutPaused / RolloutResumed events.

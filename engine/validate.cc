@@ -32,6 +32,73 @@ bool declaresPorts(const json& podTemplate) {
   return false;
 }
 
+void checkResources(const json& container, const std::string& path, const PodTemplateError& error) {
+  const auto resources = container.find("resources");
+  if (resources == container.end() || !resources->is_object()) return;
+  std::map<std::string, std::pair<double, std::string>> limits;  // resource -> (value, as written)
+  for (const char* kind : {"limits", "requests"}) {
+    const auto amounts = resources->find(kind);
+    if (amounts == resources->end() || !amounts->is_object()) continue;
+    for (const auto& [resource, amount] : amounts->items()) {
+      const std::string at = childPath(childPath(path + ".resources", kind), resource);
+      const std::optional<double> value = quantityValue(amount);
+      if (!value) {
+        error(at, "Invalid value: " + amount.dump() +
+                      ": quantities must match the regular expression "
+                      "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+      } else if (*value < 0) {
+        error(at, "Invalid value: " + amount.dump() + ": must be greater than or equal to 0");
+      } else if (std::string_view(kind) == "limits") {
+        limits[resource] = {*value, amount.is_string() ? amount.get<std::string>() : amount.dump()};
+      } else if (auto limit = limits.find(resource); limit != limits.end() && *value > limit->second.first) {
+        error(at, "Invalid value: " + amount.dump() + ": must be less than or equal to " + resource +
+                      " limit of " + limit->second.second);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void checkPodTemplate(const json& t, const std::string& at, const PodTemplateError& error) {
+  if (t.empty()) {
+    error(at, "is required");
+    return;
+  }
+  const json* podSpec = t.contains("spec") ? &t.at("spec") : nullptr;
+  const json* containers = podSpec && podSpec->is_object() && podSpec->contains("containers")
+                               ? &podSpec->at("containers")
+                               : nullptr;
+  if (!containers || !containers->is_array() || containers->empty()) {
+    error(at + ".spec.containers", "must list at least one container");
+  }
+  if (!podSpec || !podSpec->is_object()) return;
+  // As Kubernetes validates a pod template: names unique across containers and init containers, every
+  // resource amount a quantity >= 0, no request above its limit, no ephemeral containers on create.
+  std::set<std::string> names;
+  for (const char* list : {"initContainers", "containers"}) {
+    const auto it = podSpec->find(list);
+    if (it == podSpec->end() || !it->is_array()) continue;
+    const std::string listPath = childPath(at + ".spec", list);
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& c = (*it)[i];
+      if (!c.is_object()) continue;
+      const std::string path = indexPath(listPath, i);
+      const auto name = c.find("name");
+      if (name == c.end() || !name->is_string() || name->get<std::string>().empty()) {
+        error(path + ".name", "Required value");
+      } else if (!names.insert(name->get<std::string>()).second) {
+        error(path + ".name", "Duplicate value: \"" + name->get<std::string>() + "\"");
+      }
+      checkResources(c, path, error);
+    }
+  }
+  if (podSpec->contains("ephemeralContainers"))
+    error(at + ".spec.ephemeralContainers", "Forbidden: cannot be set on create");
+}
+
+namespace {
+
 class RuleChecker {
  public:
   RuleChecker(const Rollout& rollout, const SourceMap& source, Diagnostics& diags)
@@ -177,68 +244,9 @@ class RuleChecker {
   }
 
   void checkTemplate() {
-    const json& t = spec_.podTemplate;
-    if (t.empty()) {
-      error("spec.template", "is required");
-      return;
-    }
-    const json* podSpec = t.contains("spec") ? &t.at("spec") : nullptr;
-    const json* containers = podSpec && podSpec->is_object() && podSpec->contains("containers")
-                                 ? &podSpec->at("containers")
-                                 : nullptr;
-    if (!containers || !containers->is_array() || containers->empty()) {
-      error("spec.template.spec.containers", "must list at least one container");
-    }
-    if (!podSpec || !podSpec->is_object()) return;
-    // As Kubernetes validates a pod template: names unique across containers and init containers, every
-    // resource amount a quantity >= 0, no request above its limit, no ephemeral containers on create.
-    std::set<std::string> names;
-    for (const char* list : {"initContainers", "containers"}) {
-      const auto it = podSpec->find(list);
-      if (it == podSpec->end() || !it->is_array()) continue;
-      const std::string listPath = childPath("spec.template.spec", list);
-      for (size_t i = 0; i < it->size(); ++i) {
-        const json& c = (*it)[i];
-        if (!c.is_object()) continue;
-        const std::string path = indexPath(listPath, i);
-        const auto name = c.find("name");
-        if (name == c.end() || !name->is_string() || name->get<std::string>().empty()) {
-          error(path + ".name", "Required value");
-        } else if (!names.insert(name->get<std::string>()).second) {
-          error(path + ".name", "Duplicate value: \"" + name->get<std::string>() + "\"");
-        }
-        checkResources(c, path);
-      }
-    }
-    if (podSpec->contains("ephemeralContainers"))
-      error("spec.template.spec.ephemeralContainers", "Forbidden: cannot be set on create");
-  }
-
-  void checkResources(const json& container, const std::string& path) {
-    const auto resources = container.find("resources");
-    if (resources == container.end() || !resources->is_object()) return;
-    std::map<std::string, std::pair<double, std::string>> limits;  // resource -> (value, as written)
-    for (const char* kind : {"limits", "requests"}) {
-      const auto amounts = resources->find(kind);
-      if (amounts == resources->end() || !amounts->is_object()) continue;
-      for (const auto& [resource, amount] : amounts->items()) {
-        const std::string at = childPath(childPath(path + ".resources", kind), resource);
-        const std::optional<double> value = quantityValue(amount);
-        if (!value) {
-          error(at, "Invalid value: " + amount.dump() +
-                        ": quantities must match the regular expression "
-                        "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
-        } else if (*value < 0) {
-          error(at, "Invalid value: " + amount.dump() + ": must be greater than or equal to 0");
-        } else if (std::string_view(kind) == "limits") {
-          limits[resource] = {*value, amount.is_string() ? amount.get<std::string>() : amount.dump()};
-        } else if (auto limit = limits.find(resource);
-                   limit != limits.end() && *value > limit->second.first) {
-          error(at, "Invalid value: " + amount.dump() + ": must be less than or equal to " + resource +
-                        " limit of " + limit->second.second);
-        }
-      }
-    }
+    checkPodTemplate(
+        spec_.podTemplate, "spec.template",
+        [this](const std::string& path, std::string message) { error(path, std::move(message)); });
   }
 
   void checkCanaryServices() {

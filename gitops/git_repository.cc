@@ -173,53 +173,45 @@ json statusToJson(const GitRepositoryStatus& s) {
 }
 
 Result<GitRepositoryStatus> statusFromJson(const json& status) {
-  Diagnostics diags;
-  SourceMap none;
-  Reporter r(none, diags);
-  GitRepositoryStatus s;
-  try {
-    readStatusObject(r, status, "status", [&](ObjectReader& o) {
-      std::optional<int64_t> generation;
-      o.read("observedGeneration", generation, readInt64);
-      s.observedGeneration = generation.value_or(0);
-      if (const json* list = o.get("conditions")) {
-        forEachObject(r, *list, o.path("conditions"), [&](ObjectReader& co) {
-          Condition c;
-          co.read("type", c.type, readString);
-          co.read("status", c.status, readString);
-          co.read("reason", c.reason, readString);
-          co.read("message", c.message, readString);
-          co.read("observedGeneration", c.observedGeneration, readInt64);
-          std::optional<Time> t;
-          co.read("lastTransitionTime", t, readTime);
-          if (t) c.lastTransitionTime = *t;
-          s.conditions.push_back(std::move(c));
-        });
-      }
-      if (const json* a = o.get("artifact")) {
-        readStatusObject(r, *a, o.path("artifact"), [&](ObjectReader& ao) {
-          Artifact art;
-          ao.read("path", art.path, readString);
-          ao.read("url", art.url, readString);
-          ao.read("revision", art.revision, readString);
-          ao.read("digest", art.digest, readString);
-          std::optional<Time> t;
-          ao.read("lastUpdateTime", t, readTime);
-          if (t) art.lastUpdateTime = *t;
-          ao.read("size", art.size, readInt64);
-          s.artifact = std::move(art);
-        });
-      }
-      if (const json* ignore = o.get("observedIgnore")) {
-        if (auto text = readString(r, *ignore, o.path("observedIgnore"))) s.observedIgnore = *text;
-      }
-      o.read("lastHandledReconcileAt", s.lastHandledReconcileAt, readString);
-    });
-  } catch (const std::exception& e) {
-    r.error("status", std::string("cannot be read: ") + e.what());
-  }
-  if (diags.hasErrors()) return Error{joinErrors(diags)};
-  return s;
+  return readWithoutSource<GitRepositoryStatus>(
+      status, "status", false, [](ObjectReader& o, GitRepositoryStatus& s) {
+        Reporter& r = o.reporter();
+        std::optional<int64_t> generation;
+        o.read("observedGeneration", generation, readInt64);
+        s.observedGeneration = generation.value_or(0);
+        if (const json* list = o.get("conditions")) {
+          forEachObject(r, *list, o.path("conditions"), [&](ObjectReader& co) {
+            Condition c;
+            co.read("type", c.type, readString);
+            co.read("status", c.status, readString);
+            co.read("reason", c.reason, readString);
+            co.read("message", c.message, readString);
+            co.read("observedGeneration", c.observedGeneration, readInt64);
+            std::optional<Time> t;
+            co.read("lastTransitionTime", t, readTime);
+            if (t) c.lastTransitionTime = *t;
+            s.conditions.push_back(std::move(c));
+          });
+        }
+        if (const json* a = o.get("artifact")) {
+          readStatusObject(r, *a, o.path("artifact"), [&](ObjectReader& ao) {
+            Artifact art;
+            ao.read("path", art.path, readString);
+            ao.read("url", art.url, readString);
+            ao.read("revision", art.revision, readString);
+            ao.read("digest", art.digest, readString);
+            std::optional<Time> t;
+            ao.read("lastUpdateTime", t, readTime);
+            if (t) art.lastUpdateTime = *t;
+            ao.read("size", art.size, readInt64);
+            s.artifact = std::move(art);
+          });
+        }
+        if (const json* ignore = o.get("observedIgnore")) {
+          if (auto text = readString(r, *ignore, o.path("observedIgnore"))) s.observedIgnore = *text;
+        }
+        o.read("lastHandledReconcileAt", s.lastHandledReconcileAt, readString);
+      });
 }
 
 }  // namespace sluice::gitops
