@@ -241,11 +241,11 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
   out.adoptableReplicaSets = adoptable();
   out.foreignReplicaSetNames = foreignReplicaSets_;
   auto routes = router();
-  if (!routes) return Error{routes.error()};
+  if (!routes) return trafficRoutingFailed(routes.error());
   if (*routes) {
     auto weights = (*routes)->inForce(
         [this](const std::string& kind, const std::string& name) { return lookup(kind, name); });
-    if (!weights) return Error{weights.error()};
+    if (!weights) return trafficRoutingFailed(weights.error());
     out.trafficWeights = *weights;
   }
   return out;
@@ -325,6 +325,17 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::RestartPods>(&action)) return restartPods(*a);
   if (const auto* a = std::get_if<engine::ScaleWorkload>(&action)) return scaleWorkload(*a);
   // The rest are the router's: weights, header and mirror routes.
+  auto routed = applyRouted(action);
+  if (!routed) return trafficRoutingFailed(routed.error());
+  return routed;
+}
+
+Error KubeWorld::trafficRoutingFailed(const std::string& why) {
+  trafficRoutingError_ = why;
+  return Error{why};
+}
+
+Result<bool> KubeWorld::applyRouted(const engine::Action& action) {
   auto routes = router();
   if (!routes) return Error{routes.error()};
   if (!*routes) return Error{"a traffic action for a Rollout without spec.strategy.canary.trafficRouting"};
