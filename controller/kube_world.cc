@@ -436,7 +436,8 @@ Result<bool> KubeWorld::createReplicaSet(const engine::CreateReplicaSet& a) {
     if (!created.error().isAlreadyExists()) return apiError(created.error());
     // Ours (the cache had not caught up): the cluster keeps the one it has, as the simulated world does,
     // and it is observed on the next pass. Another owner's: the next observe says so, and the engine
-    // hashes again with a new collision count.
+    // hashes again with a new collision count (a Rollout's), or puts the template in Error (an
+    // Experiment's, whose name carries no hash).
     auto existing = cluster_.client->get(replicaSetsResource(), ns_, a.name);
     if (!existing) return apiError(existing.error());
     if (kube::controlledBy(*existing, uid_)) return false;
@@ -770,6 +771,7 @@ Result<engine::ExperimentObserved> KubeWorld::observeExperiment(Time /*now*/) {
   for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
     if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
   }
+  out.foreignReplicaSetNames = foreignReplicaSets_;
   return out;
 }
 
