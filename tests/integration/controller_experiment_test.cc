@@ -203,13 +203,14 @@ TEST_CASE("a Rollout's experiment step runs an Experiment it owns and goes on or
     // Promoted: the revision the Experiment was made for is stable.
     const std::string hash = ex["metadata"]["labels"].value("sluice.dev/pod-template-hash", "");
     REQUIRE_FALSE(hash.empty());
-    // `kubectl sluice get rollout` shows it in the tree, its template's ReplicaSet under it.
+    // `kubectl sluice get rollout` shows it in the tree, its template's ReplicaSet and its run under it.
     const std::string exName = ex["metadata"]["name"];
     CHECK(waitUntil(
         [&] {
           const std::string shown = env.cluster.plugin("get rollout web").output;
           return shown.find("Σ " + exName) != std::string::npos &&
-                 shown.find("⧉ " + exName + "-canary") != std::string::npos;
+                 shown.find("⧉ " + exName + "-canary") != std::string::npos &&
+                 shown.find("α " + exName + "-smoke") != std::string::npos;
         },
         std::chrono::seconds(20)));
     REQUIRE(env.waitRollout("web", [&](const json& r) {
