@@ -591,7 +591,9 @@ Result<std::optional<engine::WorkloadView>> KubeWorld::workload(const engine::Wo
   const std::string key = ns_ + "/" + ref.name;
   const auto deployment = cluster_.deploymentWrites->view(key, cluster_.deployments->get(key));
   if (!deployment) return std::optional<engine::WorkloadView>();
-  return std::optional<engine::WorkloadView>(engine::workloadViewOf(*deployment));
+  engine::WorkloadView view = engine::workloadViewOf(*deployment);
+  workloadGeneration_ = view.generation;
+  return std::optional<engine::WorkloadView>(std::move(view));
 }
 
 // spec.replicas by a merge patch: the Deployment's template and everything else stay as their owner left

@@ -4,6 +4,7 @@
 // ExperimentWorld (shell/experiment_reconcile.h), of one Experiment: the same writes, owned by it.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -79,6 +80,8 @@ class KubeWorld final : public shell::World, public shell::ExperimentWorld {
   // Why the Rollout's traffic router failed the last observe or action that failed, reading or setting
   // the objects it names (or making the router: a CRD not installed); empty while it has not.
   const std::string& trafficRoutingError() const { return trafficRoutingError_; }
+  // The metadata.generation of the workload the last workload() found; nullopt before one.
+  std::optional<int64_t> workloadGeneration() const { return workloadGeneration_; }
 
   // An Experiment's ReplicaSets and AnalysisRuns; the Experiment's status through its status subresource.
   Result<engine::ExperimentObserved> observeExperiment(Time now) override;
@@ -129,6 +132,7 @@ class KubeWorld final : public shell::World, public shell::ExperimentWorld {
   std::map<std::string, std::vector<std::string>> restartCandidates_;
   std::unique_ptr<traffic::Router> router_;
   std::string trafficRoutingError_;
+  std::optional<int64_t> workloadGeneration_;
   // ReplicaSet names a create found taken by another owner, for the next observe.
   std::set<std::string> foreignReplicaSets_;
 };

@@ -47,8 +47,15 @@ ReconcileOutcome RolloutReconciler::markTrafficRoutingError(const json& rollout,
   // Progressing, not Degraded: nothing failed that the Rollout decided, and the reconcile goes on as soon as
   // the router's objects are there; `status` keeps waiting, as it does for any rollout under way.
   const Time now = decisionTime(clock_);
-  auto written = writeErrorCondition(cluster_, rolloutsResource(), *cluster_.rolloutWrites, rollout,
-                                     {engine::kTrafficRoutingErrorCondition, why, "Progressing", true}, now);
+  // Of this spec (and this workload: `status` waits for both to be observed before it believes a phase).
+  ErrorCondition error{engine::kTrafficRoutingErrorCondition, why, "Progressing"};
+  const json generation = rollout.value(json::json_pointer("/metadata/generation"), json());
+  if (generation.is_number_integer())
+    error.statusFields["observedGeneration"] = std::to_string(generation.get<int64_t>());
+  if (auto workload = world.workloadGeneration())
+    error.statusFields["workloadObservedGeneration"] = std::to_string(*workload);
+  auto written =
+      writeErrorCondition(cluster_, rolloutsResource(), *cluster_.rolloutWrites, rollout, error, now);
   if (!written) return ReconcileOutcome::retry(why + "; and " + written.error());
   if (*written)
     (void)world.apply(engine::EmitEvent{"Warning", engine::kTrafficRoutingErrorCondition, why}, now);
@@ -58,8 +65,7 @@ ReconcileOutcome RolloutReconciler::markTrafficRoutingError(const json& rollout,
 ReconcileOutcome writeInvalidSpec(const RolloutCluster& cluster, const kube::ResourceRef& resource,
                                   RecentWrites& writes, const json& object, const std::string& why,
                                   const std::string& phase, Time at) {
-  auto written =
-      writeErrorCondition(cluster, resource, writes, object, {"InvalidSpec", why, phase, false}, at);
+  auto written = writeErrorCondition(cluster, resource, writes, object, {"InvalidSpec", why, phase}, at);
   if (!written) return ReconcileOutcome::retry(written.error());
   return ReconcileOutcome::done();
 }
@@ -88,11 +94,7 @@ Result<bool> writeErrorCondition(const RolloutCluster& cluster, const kube::Reso
   status["conditions"] = conditions;
   status["phase"] = error.phase;
   status["message"] = error.type + ": " + error.why;
-  if (error.observedGeneration) {
-    const json generation = object.value(json::json_pointer("/metadata/generation"), json());
-    if (generation.is_number_integer())
-      status["observedGeneration"] = std::to_string(generation.get<int64_t>());
-  }
+  for (const auto& [field, value] : error.statusFields.items()) status[field] = value;
   const json diff = kube::mergePatchBetween(before, status);
   if (diff.empty()) return false;
   const json patch = {{"status", diff}};

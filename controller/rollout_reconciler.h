@@ -44,7 +44,9 @@ struct ErrorCondition {
   std::string type;  // InvalidSpec, TrafficRoutingError
   std::string why;
   std::string phase;
-  bool observedGeneration = false;  // also status.observedGeneration: the status speaks of this spec
+  // Other fields of the status, written with it (a Rollout's observedGeneration: the status speaks of
+  // this spec).
+  nlohmann::json statusFields = nlohmann::json::object();
 };
 
 // Writes `error` on the status of `object` (of `resource`) in one status patch: the condition (status

@@ -645,3 +645,30 @@ TEST_CASE(
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
   CHECK(get(env, mappings, "web-canary")["spec"].value("weight", -1) == 20);
 }
+
+TEST_CASE(
+    "a workloadRef Rollout whose ambassador Mapping does not exist: kubectl sluice status shows the "
+    "TrafficRoutingError as soon as the controller wrote it",
+    "[controller][e2e][traffic][ambassador][trafficerror]") {
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds("ambassador.yaml", "mappings.getambassador.io");
+  env.startController();
+  applyServices(env.cluster);
+  json deployment = webRollout("registry.example/web:v1", 2, json::array());
+  deployment["apiVersion"] = "apps/v1";
+  deployment["kind"] = "Deployment";
+  deployment["spec"].erase("strategy");
+  env.cluster.apply("deployment.json", deployment);
+  json rollout = routedRollout("unused", json::parse(R"({"ambassador": {"mappings": ["web"]}})"));
+  rollout["spec"].erase("template");
+  rollout["spec"].erase("selector");
+  rollout["spec"]["workloadRef"] = {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "web"}};
+  env.cluster.apply("rollout.json", rollout);
+  REQUIRE(env.waitRollout(
+      "web", [](const json& r) { return !rolloutCondition(r, "TrafficRoutingError").is_null(); }));
+  // The status speaks of this spec and of this Deployment: `status` believes it.
+  const auto status = env.cluster.plugin("status web --watch --timeout 1s");
+  CHECK(status.exitCode == 2);
+  CHECK(status.output.find("Progressing - TrafficRoutingError: Mapping `web` not found") !=
+        std::string::npos);
+}
