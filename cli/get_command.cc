@@ -65,13 +65,18 @@ std::string podSelector(const json& rollout) {
   return query ? *query : "";
 }
 
+// The AnalysisRuns and the Experiments of a Rollout.
 std::string runSelector(const std::string& rolloutName) {
   return std::string(controller::kRolloutLabel) + "=" + rolloutName;
 }
 
+// The AnalysisRuns of every Experiment in the namespace (the view keeps those of the Rollout's).
+const std::string kExperimentRunSelector = controller::kExperimentLabel;
+
 struct RolloutObjects {
   json rollout;
-  std::vector<json> replicaSets, pods, analysisRuns;
+  std::vector<json> replicaSets, pods, analysisRuns, experiments;
+  std::vector<json> experimentRuns;
 };
 
 kube::ApiResult<RolloutObjects> fetchRollout(kube::Client& client, const std::string& ns,
@@ -84,19 +89,30 @@ kube::ApiResult<RolloutObjects> fetchRollout(kube::Client& client, const std::st
   byPods.labelSelector = podSelector(o.rollout);
   kube::ListOptions byRun;
   byRun.labelSelector = runSelector(name);
+  kube::ListOptions byExperiment;
+  byExperiment.labelSelector = kExperimentRunSelector;
+  // An Experiment's ReplicaSets and pods are among the Rollout's: its templates copy the Rollout's.
   for (auto [resource, options, into] :
        {std::tuple{&controller::replicaSetsResource(), &byPods, &o.replicaSets},
         std::tuple{&controller::podsResource(), &byPods, &o.pods},
-        std::tuple{&controller::analysisRunsResource(), &byRun, &o.analysisRuns}}) {
+        std::tuple{&controller::analysisRunsResource(), &byRun, &o.analysisRuns},
+        std::tuple{&controller::experimentsResource(), &byRun, &o.experiments}}) {
     auto list = client.list(*resource, ns, *options);
     if (!list) return list.error();
     *into = itemsOf(std::move(*list));
+  }
+  if (!o.experiments.empty()) {
+    auto list = client.list(controller::analysisRunsResource(), ns, byExperiment);
+    if (!list) return list.error();
+    o.experimentRuns = itemsOf(std::move(*list));
   }
   return o;
 }
 
 std::string renderObjects(const RolloutObjects& o, bool color) {
-  return renderRolloutView(buildRolloutView(o.rollout, o.replicaSets, o.pods, o.analysisRuns, wallNow()),
+  std::vector<json> runs = o.analysisRuns;
+  runs.insert(runs.end(), o.experimentRuns.begin(), o.experimentRuns.end());
+  return renderRolloutView(buildRolloutView(o.rollout, o.replicaSets, o.pods, runs, o.experiments, wallNow()),
                            color);
 }
 
@@ -142,10 +158,14 @@ int watchRollout(kube::Client& client, const std::string& ns, const std::string&
   auto replicaSets = informer(controller::replicaSetsResource(), podSelector(rollout), "");
   auto pods = informer(controller::podsResource(), podSelector(rollout), "");
   auto runs = informer(controller::analysisRunsResource(), runSelector(name), "");
+  auto experiments = informer(controller::experimentsResource(), runSelector(name), "");
+  auto experimentRuns = informer(controller::analysisRunsResource(), kExperimentRunSelector, "");
   const std::vector<std::pair<const char*, kube::Informer*>> all = {{"rollouts", rollouts.get()},
                                                                     {"replicasets", replicaSets.get()},
                                                                     {"pods", pods.get()},
-                                                                    {"analysisruns", runs.get()}};
+                                                                    {"analysisruns", runs.get()},
+                                                                    {"experiments", experiments.get()},
+                                                                    {"analysisruns", experimentRuns.get()}};
   for (const auto& entry : all) entry.second->start();
 
   const auto deadline = realClock().now() + timeout;
@@ -187,6 +207,8 @@ int watchRollout(kube::Client& client, const std::string& ns, const std::string&
       o.replicaSets = replicaSets->list();
       o.pods = pods->list();
       o.analysisRuns = runs->list();
+      o.experiments = experiments->list();
+      o.experimentRuns = experimentRuns->list();
       frame = renderObjects(o, color);
     } else {
       frame = "Error from server (NotFound): rollouts.sluice.dev \"" + name + "\" not found\n";
@@ -289,8 +311,8 @@ void addListRolloutsCommand(CLI::App& parent, int& exitCode, bool withName) {
   // `get rollout NAME` and `list rollouts` read best; each takes the other's spelling too, and `ro`.
   auto* cmd = parent.add_subcommand(
       withName ? "rollout" : "rollouts",
-      withName ? "Show a Rollout: its status, and a tree of its revisions, ReplicaSets, pods and\n"
-                 "AnalysisRuns (with NAME); without NAME, list the Rollouts as a table"
+      withName ? "Show a Rollout: its status, and a tree of its revisions, ReplicaSets, pods,\n"
+                 "Experiments and AnalysisRuns (with NAME); without NAME, list the Rollouts as a table"
                : "List the Rollouts as a table");
   cmd->alias("ro");
   cmd->alias(withName ? "rollouts" : "rollout");

@@ -198,10 +198,58 @@ void setCanaryFields(RolloutView& v, const json& rollout, int64_t canaryAvailabl
   }
 }
 
+// A ReplicaSet with its pods (by owner reference, or by its pod-template hash when it has no uid), its
+// age, status and the scale-down delay it waits out; the caller adds its roles.
+ReplicaSetView replicaSetView(const json& rs, const std::vector<json>& pods, Time now) {
+  ReplicaSetView r;
+  r.name = str(rs, "/metadata/name");
+  r.podTemplateHash = view::label(rs, engine::kPodTemplateHashLabel);
+  r.age = view::ageOf(rs, now);
+  if (const std::string deadline = view::annotation(rs, engine::kScaleDownDeadlineAnnotation);
+      !deadline.empty()) {
+    if (auto t = parseRfc3339(deadline)) r.scaleDownIn = *t - now;
+  }
+  const std::string rsUid = str(rs, "/metadata/uid");
+  for (const json& pod : pods) {
+    const bool mine = rsUid.empty() ? view::label(pod, engine::kPodTemplateHashLabel) == r.podTemplateHash
+                                    : ownedBy(pod, rsUid, "ReplicaSet", r.name);
+    if (mine) r.pods.push_back(podView(pod, now));
+  }
+  std::sort(r.pods.begin(), r.pods.end(), [](const PodView& a, const PodView& b) { return a.name < b.name; });
+  setReplicaSetStatus(r, rs);
+  return r;
+}
+
+// An Experiment of the Rollout with the ReplicaSets it owns and the AnalysisRuns labelled with its name.
+ExperimentTreeView experimentTreeView(const json& ex, const std::vector<json>& replicaSets,
+                                      const std::vector<json>& pods, const std::vector<json>& analysisRuns,
+                                      Time now) {
+  ExperimentTreeView e;
+  e.name = str(ex, "/metadata/name");
+  e.age = view::ageOf(ex, now);
+  e.phase = str(ex, "/status/phase");
+  if (e.phase.empty()) e.phase = "Pending";
+  e.health = view::phaseHealth(e.phase);
+  const std::string uid = str(ex, "/metadata/uid");
+  for (const json& rs : replicaSets) {
+    if (ownedBy(rs, uid, "Experiment", e.name)) e.replicaSets.push_back(replicaSetView(rs, pods, now));
+  }
+  for (const json& run : analysisRuns) {
+    if (view::label(run, controller::kExperimentLabel) == e.name)
+      e.analysisRuns.push_back(analysisRunView(run, now));
+  }
+  std::sort(e.replicaSets.begin(), e.replicaSets.end(),
+            [](const ReplicaSetView& a, const ReplicaSetView& b) { return a.name < b.name; });
+  std::sort(e.analysisRuns.begin(), e.analysisRuns.end(),
+            [](const AnalysisRunView& a, const AnalysisRunView& b) { return a.name < b.name; });
+  return e;
+}
+
 }  // namespace
 
 RolloutView buildRolloutView(const json& rollout, const std::vector<json>& replicaSets,
-                             const std::vector<json>& pods, const std::vector<json>& analysisRuns, Time now) {
+                             const std::vector<json>& pods, const std::vector<json>& analysisRuns,
+                             const std::vector<json>& experiments, Time now) {
   RolloutView v;
   v.name = str(rollout, "/metadata/name");
   v.ns = str(rollout, "/metadata/namespace");
@@ -225,10 +273,7 @@ RolloutView buildRolloutView(const json& rollout, const std::vector<json>& repli
   int64_t canaryAvailable = 0;
   for (const json& rs : replicaSets) {
     if (!ownedBy(rs, uid, "Rollout", v.name)) continue;
-    ReplicaSetView r;
-    r.name = str(rs, "/metadata/name");
-    r.podTemplateHash = view::label(rs, engine::kPodTemplateHashLabel);
-    r.age = view::ageOf(rs, now);
+    ReplicaSetView r = replicaSetView(rs, pods, now);
     if (!r.podTemplateHash.empty()) {
       if (r.podTemplateHash == stable) {
         r.roles.emplace_back("stable");
@@ -242,19 +287,6 @@ RolloutView buildRolloutView(const json& rollout, const std::vector<json>& repli
         r.roles.emplace_back("preview");
       }
     }
-    if (const std::string deadline = view::annotation(rs, engine::kScaleDownDeadlineAnnotation);
-        !deadline.empty()) {
-      if (auto t = parseRfc3339(deadline)) r.scaleDownIn = *t - now;
-    }
-    const std::string rsUid = str(rs, "/metadata/uid");
-    for (const json& pod : pods) {
-      const bool mine = rsUid.empty() ? view::label(pod, engine::kPodTemplateHashLabel) == r.podTemplateHash
-                                      : ownedBy(pod, rsUid, "ReplicaSet", r.name);
-      if (mine) r.pods.push_back(podView(pod, now));
-    }
-    std::sort(r.pods.begin(), r.pods.end(),
-              [](const PodView& a, const PodView& b) { return a.name < b.name; });
-    setReplicaSetStatus(r, rs);
     for (const auto& role : r.roles) {
       for (const auto& image : imagesOf(rs)) imageRoles.emplace_back(role, image);
     }
@@ -274,7 +306,18 @@ RolloutView buildRolloutView(const json& rollout, const std::vector<json>& repli
     rev.revision = revision;
     rev.analysisRuns.push_back(analysisRunView(run, now));
   }
+  for (const json& ex : experiments) {
+    if (!ownedBy(ex, uid, "Rollout", v.name)) continue;
+    // Under the revision it was made for; one whose ReplicaSet is gone, under an unknown revision.
+    const auto it = revisionOfHash.find(view::label(ex, engine::kPodTemplateHashLabel));
+    const int revision = it == revisionOfHash.end() ? 0 : it->second;
+    auto& rev = revisions[revision];
+    rev.revision = revision;
+    rev.experiments.push_back(experimentTreeView(ex, replicaSets, pods, analysisRuns, now));
+  }
   for (auto& [revision, rev] : revisions) {
+    std::sort(rev.experiments.begin(), rev.experiments.end(),
+              [](const ExperimentTreeView& a, const ExperimentTreeView& b) { return a.name < b.name; });
     std::sort(rev.replicaSets.begin(), rev.replicaSets.end(),
               [](const ReplicaSetView& a, const ReplicaSetView& b) { return a.name < b.name; });
     std::sort(rev.analysisRuns.begin(), rev.analysisRuns.end(),
@@ -342,6 +385,24 @@ std::string podInfo(const PodView& p) {
   return info;
 }
 
+// A ReplicaSet's row under `branch` and its pods' rows under it.
+void addReplicaSet(view::Columns& table, const Branch& branch, bool last, const ReplicaSetView& rs) {
+  table.add({branch.lead(last) + "⧉ " + rs.name, "ReplicaSet",
+             view::Columns::statusCell(rs.health, rs.status), view::age(rs.age), replicaSetInfo(rs)});
+  const Branch rsBranch = branch.child(last);
+  for (std::size_t p = 0; p < rs.pods.size(); ++p) {
+    const PodView& pod = rs.pods[p];
+    table.add({rsBranch.lead(p + 1 == rs.pods.size()) + "□ " + pod.name, "Pod",
+               view::Columns::statusCell(pod.health, pod.status), view::age(pod.age), podInfo(pod)});
+  }
+}
+
+void addAnalysisRun(view::Columns& table, const Branch& branch, bool last, const AnalysisRunView& run) {
+  table.add({branch.lead(last) + "α " + run.name, "AnalysisRun",
+             view::Columns::statusCell(run.health, run.phase.empty() ? "Pending" : run.phase),
+             view::age(run.age), "✔ " + std::to_string(run.successful) + ",✖ " + std::to_string(run.failed)});
+}
+
 }  // namespace
 
 std::string renderRolloutView(const RolloutView& v, bool color) {
@@ -359,25 +420,22 @@ std::string renderRolloutView(const RolloutView& v, bool color) {
     table.add({root.lead(lastRevision) +
                "# revision:" + (rev.revision > 0 ? std::to_string(rev.revision) : std::string("unknown"))});
     const Branch revBranch = root.child(lastRevision);
-    const std::size_t children = rev.replicaSets.size() + rev.analysisRuns.size();
+    const std::size_t children = rev.replicaSets.size() + rev.experiments.size() + rev.analysisRuns.size();
     std::size_t n = 0;
-    for (const ReplicaSetView& rs : rev.replicaSets) {
+    for (const ReplicaSetView& rs : rev.replicaSets) addReplicaSet(table, revBranch, ++n == children, rs);
+    for (const ExperimentTreeView& ex : rev.experiments) {
       const bool last = ++n == children;
-      table.add({revBranch.lead(last) + "⧉ " + rs.name, "ReplicaSet", statusCell(rs.health, rs.status),
-                 view::age(rs.age), replicaSetInfo(rs)});
-      const Branch rsBranch = revBranch.child(last);
-      for (std::size_t p = 0; p < rs.pods.size(); ++p) {
-        const PodView& pod = rs.pods[p];
-        table.add({rsBranch.lead(p + 1 == rs.pods.size()) + "□ " + pod.name, "Pod",
-                   statusCell(pod.health, pod.status), view::age(pod.age), podInfo(pod)});
-      }
+      table.add({revBranch.lead(last) + "Σ " + ex.name, "Experiment", statusCell(ex.health, ex.phase),
+                 view::age(ex.age), ""});
+      const Branch exBranch = revBranch.child(last);
+      const std::size_t exChildren = ex.replicaSets.size() + ex.analysisRuns.size();
+      std::size_t m = 0;
+      for (const ReplicaSetView& rs : ex.replicaSets) addReplicaSet(table, exBranch, ++m == exChildren, rs);
+      for (const AnalysisRunView& run : ex.analysisRuns)
+        addAnalysisRun(table, exBranch, ++m == exChildren, run);
     }
-    for (const AnalysisRunView& run : rev.analysisRuns) {
-      const bool last = ++n == children;
-      table.add({revBranch.lead(last) + "α " + run.name, "AnalysisRun",
-                 statusCell(run.health, run.phase.empty() ? "Pending" : run.phase), view::age(run.age),
-                 "✔ " + std::to_string(run.successful) + ",✖ " + std::to_string(run.failed)});
-    }
+    for (const AnalysisRunView& run : rev.analysisRuns)
+      addAnalysisRun(table, revBranch, ++n == children, run);
   }
   out += table.render(color);
   return out;

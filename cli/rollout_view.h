@@ -42,11 +42,23 @@ struct ReplicaSetView {
   std::vector<PodView> pods;  // by name
 };
 
-// One revision of the Rollout: its ReplicaSet (normally one) and the AnalysisRuns of its pod template.
+// An experiment step's Experiment: its templates' ReplicaSets (with their pods) and its AnalysisRuns.
+struct ExperimentTreeView {
+  std::string name;
+  std::string phase;  // Pending, Running, Successful, Failed, Error, Inconclusive ("Pending" before any)
+  Health health = Health::kProgressing;
+  std::optional<Duration> age;
+  std::vector<ReplicaSetView> replicaSets;    // by name
+  std::vector<AnalysisRunView> analysisRuns;  // by name
+};
+
+// One revision of the Rollout: its ReplicaSet (normally one), the Experiments of its experiment steps and
+// the AnalysisRuns of its pod template.
 struct RevisionView {
   int revision = 0;  // sluice.dev/revision; 0 when unknown
   std::vector<ReplicaSetView> replicaSets;
-  std::vector<AnalysisRunView> analysisRuns;  // by name
+  std::vector<ExperimentTreeView> experiments;  // by name
+  std::vector<AnalysisRunView> analysisRuns;    // by name
 };
 
 struct ImageView {
@@ -71,14 +83,17 @@ struct RolloutView {
 };
 
 // The view of `rollout` from its ReplicaSets (those it owns are kept), their pods (matched by the
-// sluice.dev/pod-template-hash label and owner reference) and the AnalysisRuns labelled with its name.
+// sluice.dev/pod-template-hash label and owner reference), the AnalysisRuns labelled with its name, and the
+// Experiments it owns, each under the revision whose pod-template hash it is labelled with, with the
+// ReplicaSets it owns (from `replicaSets`) and the AnalysisRuns labelled with its name.
 // Objects that do not belong are ignored, so callers may pass whole namespaces' lists.
 RolloutView buildRolloutView(const nlohmann::json& rollout, const std::vector<nlohmann::json>& replicaSets,
                              const std::vector<nlohmann::json>& pods,
-                             const std::vector<nlohmann::json>& analysisRuns, Time now);
+                             const std::vector<nlohmann::json>& analysisRuns,
+                             const std::vector<nlohmann::json>& experiments, Time now);
 
-// The header (Name, Namespace, Status, ... Replicas) and the tree of revisions, ReplicaSets, pods and
-// AnalysisRuns. `color`: ANSI colours on the status words and symbols.
+// The header (Name, Namespace, Status, ... Replicas) and the tree of revisions, ReplicaSets, pods,
+// Experiments and AnalysisRuns. `color`: ANSI colours on the status words and symbols.
 std::string renderRolloutView(const RolloutView& view, bool color);
 
 // One line of `get rollouts`.

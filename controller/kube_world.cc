@@ -243,11 +243,11 @@ Result<engine::Observed> KubeWorld::observe(Time now, std::optional<Time> restar
   out.adoptableReplicaSets = adoptable();
   out.foreignReplicaSetNames = foreignReplicaSets_;
   auto routes = router();
-  if (!routes) return Error{routes.error()};
+  if (!routes) return trafficRoutingFailed(routes.error());
   if (*routes) {
     auto weights = (*routes)->inForce(
         [this](const std::string& kind, const std::string& name) { return lookup(kind, name); });
-    if (!weights) return Error{weights.error()};
+    if (!weights) return trafficRoutingFailed(weights.error());
     out.trafficWeights = *weights;
   }
   return out;
@@ -327,6 +327,17 @@ Result<bool> KubeWorld::apply(const engine::Action& action, Time /*now*/) {
   if (const auto* a = std::get_if<engine::RestartPods>(&action)) return restartPods(*a);
   if (const auto* a = std::get_if<engine::ScaleWorkload>(&action)) return scaleWorkload(*a);
   // The rest are the router's: weights, header and mirror routes.
+  auto routed = applyRouted(action);
+  if (!routed) return trafficRoutingFailed(routed.error());
+  return routed;
+}
+
+Error KubeWorld::trafficRoutingFailed(const std::string& why) {
+  trafficRoutingError_ = why;
+  return Error{why};
+}
+
+Result<bool> KubeWorld::applyRouted(const engine::Action& action) {
   auto routes = router();
   if (!routes) return Error{routes.error()};
   if (!*routes) return Error{"a traffic action for a Rollout without spec.strategy.canary.trafficRouting"};
@@ -427,7 +438,8 @@ Result<bool> KubeWorld::createReplicaSet(const engine::CreateReplicaSet& a) {
     if (!created.error().isAlreadyExists()) return apiError(created.error());
     // Ours (the cache had not caught up): the cluster keeps the one it has, as the simulated world does,
     // and it is observed on the next pass. Another owner's: the next observe says so, and the engine
-    // hashes again with a new collision count.
+    // hashes again with a new collision count (a Rollout's), or puts the template in Error (an
+    // Experiment's, whose name carries no hash).
     auto existing = cluster_.client->get(replicaSetsResource(), ns_, a.name);
     if (!existing) return apiError(existing.error());
     if (kube::controlledBy(*existing, uid_)) return false;
@@ -581,7 +593,9 @@ Result<std::optional<engine::WorkloadView>> KubeWorld::workload(const engine::Wo
   const std::string key = ns_ + "/" + ref.name;
   const auto deployment = cluster_.deploymentWrites->view(key, cluster_.deployments->get(key));
   if (!deployment) return std::optional<engine::WorkloadView>();
-  return std::optional<engine::WorkloadView>(engine::workloadViewOf(*deployment));
+  engine::WorkloadView view = engine::workloadViewOf(*deployment);
+  workloadGeneration_ = view.generation;
+  return std::optional<engine::WorkloadView>(std::move(view));
 }
 
 // spec.replicas by a merge patch: the Deployment's template and everything else stay as their owner left
@@ -757,6 +771,7 @@ Result<engine::ExperimentObserved> KubeWorld::observeExperiment(Time /*now*/) {
   for (const auto& run : cluster_.analysisRunWrites->overlay(cluster_.analysisRuns->byOwner(uid_), owned)) {
     if (owned(run)) out.analysisRuns.push_back(analysisRunView(run));
   }
+  out.foreignReplicaSetNames = foreignReplicaSets_;
   return out;
 }
 

@@ -4,6 +4,7 @@
 // ExperimentWorld (shell/experiment_reconcile.h), of one Experiment: the same writes, owned by it.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -76,6 +77,12 @@ class KubeWorld final : public shell::World, public shell::ExperimentWorld {
   const analysis::AnalysisTemplate* findTemplate(const std::string& name, bool clusterScope) override;
   Status writeStatus(shell::RolloutDocument& rollout, nlohmann::json status, Time now) override;
 
+  // Why the Rollout's traffic router failed the last observe or action that failed, reading or setting
+  // the objects it names (or making the router: a CRD not installed); empty while it has not.
+  const std::string& trafficRoutingError() const { return trafficRoutingError_; }
+  // The metadata.generation of the workload the last workload() found; nullopt before one.
+  std::optional<int64_t> workloadGeneration() const { return workloadGeneration_; }
+
   // An Experiment's ReplicaSets and AnalysisRuns; the Experiment's status through its status subresource.
   Result<engine::ExperimentObserved> observeExperiment(Time now) override;
   Status writeExperimentStatus(nlohmann::json& experiment, nlohmann::json status, Time now) override;
@@ -104,6 +111,10 @@ class KubeWorld final : public shell::World, public shell::ExperimentWorld {
   // The Rollout's traffic router, built on first use from the Rollout as the reconcile started with it;
   // nullptr without trafficRouting.
   Result<traffic::Router*> router();
+  // The router's part of apply(): weights, header and mirror routes, their removal.
+  Result<bool> applyRouted(const engine::Action& action);
+  // Records `why` as trafficRoutingError() and returns it as the error.
+  Error trafficRoutingFailed(const std::string& why);
   std::optional<nlohmann::json> lookup(const std::string& kind, const std::string& name) const;
   // Carries out a router's writes (creates, merge patches) in order; true when there was any.
   Result<bool> write(const std::vector<traffic::ObjectWrite>& writes);
@@ -120,6 +131,8 @@ class KubeWorld final : public shell::World, public shell::ExperimentWorld {
   // last observe listed them; RestartPods evicts from the front.
   std::map<std::string, std::vector<std::string>> restartCandidates_;
   std::unique_ptr<traffic::Router> router_;
+  std::string trafficRoutingError_;
+  std::optional<int64_t> workloadGeneration_;
   // ReplicaSet names a create found taken by another owner, for the next observe.
   std::set<std::string> foreignReplicaSets_;
 };

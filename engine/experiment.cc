@@ -173,7 +173,13 @@ void reconcileTemplate(ExperimentPass& p, const ExperimentTemplate& tmpl) {
   const int desired = p.desiredReplicas(tmpl);
   const std::string rsName = experimentReplicaSetName(p.ex, tmpl);
   const ReplicaSetView* rs = p.replicaSet(rsName);
-  if (!rs) {
+  if (!rs && p.observed.foreignReplicaSetNames.count(rsName) && !ts.completed()) {
+    // Never adopted nor written: a person's, or another controller's. Argo bumps collisionCount here, which
+    // changes the hash but not the name, so the create fails again and again.
+    ts.status = kTemplateError;
+    ts.message = "ReplicaSet \"" + rsName + "\" exists and is not controlled by Experiment \"" +
+                 p.ex.metadata.name + "\"";
+  } else if (!rs) {
     if (desired > 0) {
       p.actions.push_back(templateReplicaSet(p.ex, tmpl, ts, desired));
       p.event("Normal", "NewReplicaSetCreated",

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ namespace sluice::engine {
 struct ExperimentObserved {
   std::vector<ReplicaSetView> replicaSets;
   std::vector<AnalysisRunView> analysisRuns;
+  // Names of ReplicaSets the Experiment does not control that a CreateReplicaSet found taken: that
+  // template is in Error naming it (the name carries no hash, so hashing again would not free it).
+  std::set<std::string> foreignReplicaSetNames;
 };
 
 struct ExperimentDecision {
@@ -40,7 +44,8 @@ bool experimentTerminating(const Experiment& experiment);
 
 // One reconcile of an Experiment, as Argo's experiment controller decides it:
 // - each template gets its ReplicaSet (pods labelled with the template's hash), sized `replicas` until the
-//   template completes, then 0 after scaleDownDelaySeconds (a deadline annotation keeps the clock);
+//   template completes, then 0 after scaleDownDelaySeconds (a deadline annotation keeps the clock); when
+//   another owner's ReplicaSet holds its name the template is in Error, and that ReplicaSet is left alone;
 // - a template is Progressing until all its pods are available, Running while they are, Successful once the
 //   duration passed or the Experiment terminates, Failed when it made no progress for
 //   progressDeadlineSeconds;

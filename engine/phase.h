@@ -10,6 +10,10 @@ namespace sluice::engine {
 
 struct Observed;
 
+// The condition (and its reason, and the Warning event's) the controller writes when a reconcile could not
+// read or set the Rollout's traffic router; the next pass the engine decides removes it, as InvalidSpec.
+inline constexpr const char* kTrafficRoutingErrorCondition = "TrafficRoutingError";
+
 struct PhaseAndMessage {
   std::string phase;
   std::string message;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "engine/phase.h"
 #include "engine/workload.h"
 
 namespace sluice::engine {
@@ -516,8 +517,11 @@ void syncPausedCondition(PassBase& p) {
 
 void syncStatus(PassBase& p, const StatusRules& rules) {
   RolloutStatus& s = p.status;
-  // The spec parsed, so a reconcile that marked it invalid before is answered: the condition goes.
-  std::erase_if(s.conditions, [](const Condition& c) { return c.type == "InvalidSpec"; });
+  // The spec parsed and the world was read, so a reconcile that marked the spec invalid or the traffic
+  // router failing before is answered: the condition goes.
+  std::erase_if(s.conditions, [](const Condition& c) {
+    return c.type == "InvalidSpec" || c.type == kTrafficRoutingErrorCondition;
+  });
   sumReplicaCounts(p);
   s.observedGeneration = std::to_string(p.rollout.metadata.generation);
   s.selector = selectorString(p.spec.selector);

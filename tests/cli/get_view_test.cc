@@ -62,7 +62,8 @@ void checkGolden(const std::string& name, const std::string& actual) {
 
 RolloutView midRolloutView() {
   const json f = fixture("canary-mid-rollout.json");
-  return buildRolloutView(f["rollout"], vec(f["replicaSets"]), vec(f["pods"]), vec(f["analysisRuns"]), kNow);
+  return buildRolloutView(f["rollout"], vec(f["replicaSets"]), vec(f["pods"]), vec(f["analysisRuns"]), {},
+                          kNow);
 }
 
 // A canary Rollout of 4 replicas with `steps`, its status `status`.
@@ -170,7 +171,7 @@ TEST_CASE("get rollout's step and weights follow the status as Argo's plugin sho
     SECTION(row.name) {
       const std::vector<json> sets = {replicaSet("new", row.canaryAvailable, row.canaryAvailable),
                                       replicaSet("old", 3, 3)};
-      const RolloutView v = buildRolloutView(canary(steps, row.status), sets, {}, {}, kNow);
+      const RolloutView v = buildRolloutView(canary(steps, row.status), sets, {}, {}, {}, kNow);
       CHECK(v.step == row.step);
       CHECK(v.setWeight == row.setWeight);
       CHECK(v.actualWeight == row.actualWeight);
@@ -227,7 +228,7 @@ TEST_CASE("get rollout names each ReplicaSet's state and each pod's", "[cli][get
   for (const Row& row : rows) {
     SECTION(row.name) {
       const RolloutView v =
-          buildRolloutView(canary(json::array(), json::object()), {row.rs}, row.pods, {}, kNow);
+          buildRolloutView(canary(json::array(), json::object()), {row.rs}, row.pods, {}, {}, kNow);
       REQUIRE(v.revisions.size() == 1);
       const ReplicaSetView& rs = v.revisions[0].replicaSets.at(0);
       CHECK(rs.status == row.rsStatus);
@@ -241,7 +242,7 @@ TEST_CASE("get rollout names each ReplicaSet's state and each pod's", "[cli][get
   }
   SECTION("a pod's info counts its ready containers and its restarts") {
     const RolloutView v = buildRolloutView(canary(json::array(), json::object()), {replicaSet("h", 1, 0)},
-                                           {pod("h", "p", crashing)}, {}, kNow);
+                                           {pod("h", "p", crashing)}, {}, {}, kNow);
     CHECK(renderRolloutView(v, false).find("ready:1/2,restarts:4") != std::string::npos);
   }
 }
@@ -249,11 +250,11 @@ TEST_CASE("get rollout names each ReplicaSet's state and each pod's", "[cli][get
 TEST_CASE("get rollout says Progressing while the controller has not seen the latest spec", "[cli][get]") {
   json r = canary(json::array({{{"setWeight", 50}}}), {{"phase", "Healthy"}, {"observedGeneration", "1"}});
   r["metadata"]["generation"] = 2;
-  const RolloutView v = buildRolloutView(r, {}, {}, {}, kNow);
+  const RolloutView v = buildRolloutView(r, {}, {}, {}, {}, kNow);
   CHECK(v.phase == "Progressing");
   CHECK(v.message == "waiting for rollout spec update to be observed");
   r["status"]["observedGeneration"] = "2";
-  CHECK(buildRolloutView(r, {}, {}, {}, kNow).phase == "Healthy");
+  CHECK(buildRolloutView(r, {}, {}, {}, {}, kNow).phase == "Healthy");
 }
 
 TEST_CASE("get rollouts -A renders its golden table, sorted by namespace then name", "[cli][get]") {
@@ -325,4 +326,33 @@ TEST_CASE("get experiment shows its templates' ReplicaSets and its AnalysisRuns 
   CHECK(v.templates[1].ready == 1);
   CHECK(v.analyses[1].phase == "Successful");
   checkGolden("experiment.txt", renderExperimentView(v, false));
+}
+
+TEST_CASE(
+    "get rollout shows an experiment step's Experiment under its revision with its ReplicaSets pods "
+    "and AnalysisRuns",
+    "[cli][get][experiment]") {
+  const json f = fixture("canary-experiment-step.json");
+  const RolloutView v = buildRolloutView(f["rollout"], vec(f["replicaSets"]), vec(f["pods"]),
+                                         vec(f["analysisRuns"]), vec(f["experiments"]), kNow);
+  REQUIRE(v.revisions.size() == 2);
+  // Under revision 2, the one it was made for; the other Rollout's Experiment, its ReplicaSet and its run
+  // are left out, and the Experiment's ReplicaSets are not the Rollout's.
+  CHECK(v.revisions[0].revision == 2);
+  CHECK(v.revisions[0].replicaSets.size() == 1);
+  CHECK(v.revisions[1].experiments.empty());
+  REQUIRE(v.revisions[0].experiments.size() == 1);
+  const ExperimentTreeView& ex = v.revisions[0].experiments[0];
+  CHECK(ex.name == "web-bbb222-2-0");
+  CHECK(ex.phase == "Running");
+  REQUIRE(ex.replicaSets.size() == 2);
+  CHECK(ex.replicaSets[0].name == "web-bbb222-2-0-baseline");
+  CHECK(ex.replicaSets[0].status == "Healthy");
+  CHECK(ex.replicaSets[0].pods.size() == 1);
+  CHECK(ex.replicaSets[1].status == "Progressing");
+  REQUIRE(ex.analysisRuns.size() == 1);
+  CHECK(ex.analysisRuns[0].name == "web-bbb222-2-0-compare");
+  CHECK(v.revisions[0].analysisRuns.empty());
+  CHECK(v.revisions[1].analysisRuns.size() == 1);
+  checkGolden("canary-experiment-step.txt", renderRolloutView(v, false));
 }

@@ -203,6 +203,16 @@ TEST_CASE("a Rollout's experiment step runs an Experiment it owns and goes on or
     // Promoted: the revision the Experiment was made for is stable.
     const std::string hash = ex["metadata"]["labels"].value("sluice.dev/pod-template-hash", "");
     REQUIRE_FALSE(hash.empty());
+    // `kubectl sluice get rollout` shows it in the tree, its template's ReplicaSet and its run under it.
+    const std::string exName = ex["metadata"]["name"];
+    CHECK(waitUntil(
+        [&] {
+          const std::string shown = env.cluster.plugin("get rollout web").output;
+          return shown.find("Σ " + exName) != std::string::npos &&
+                 shown.find("⧉ " + exName + "-canary") != std::string::npos &&
+                 shown.find("α " + exName + "-smoke") != std::string::npos;
+        },
+        std::chrono::seconds(20)));
     REQUIRE(env.waitRollout("web", [&](const json& r) {
       return phaseOf(r) == "Healthy" && r["status"].value("stableRS", "") == hash;
     }));
@@ -217,4 +227,43 @@ TEST_CASE("a Rollout's experiment step runs an Experiment it owns and goes on or
     CHECK_THAT(r["status"].value("message", ""), Catch::Contains("Experiment"));
     CHECK(phaseOf(r) == "Degraded");
   }
+}
+
+TEST_CASE(
+    "an Experiment whose template's ReplicaSet name is taken by a ReplicaSet of a person's ends in Error "
+    "naming it and leaves it as it was",
+    "[controller][e2e][experiment]") {
+  ControllerEnv env;
+  env.startController();
+  env.cluster.apply("ok.json", smokeTemplate("smoke-ok", false));
+  const json theirs = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "ReplicaSet"},
+      {"metadata", {{"name", "exp-taken-canary"}, {"namespace", "default"}}},
+      {"spec",
+       {{"replicas", 1},
+        {"selector", {{"matchLabels", {{"app", "other"}}}}},
+        {"template",
+         {{"metadata", {{"labels", {{"app", "other"}}}}},
+          {"spec", {{"containers", json::array({{{"name", "other"}, {"image", "other:1"}}})}}}}}}}};
+  env.cluster.apply("theirs.json", theirs);
+  const json before = replicaSetNamed(env, "exp-taken-canary");
+  env.cluster.apply("exp.json", experimentOf("exp-taken", "smoke-ok"));
+  REQUIRE(waitUntil([&] { return experimentPhase(env, "exp-taken") == "Error"; }, std::chrono::seconds(30)));
+  const json ex = experimentNamed(env, "exp-taken");
+  const std::string why =
+      R"(ReplicaSet "exp-taken-canary" exists and is not controlled by Experiment "exp-taken")";
+  CHECK(ex["status"].value("message", "") == why);
+  for (const auto& t : ex["status"]["templateStatuses"]) {
+    if (t.value("name", "") == "canary") {
+      CHECK(t.value("status", "") == "Error");
+      CHECK(t.value("message", "") == why);
+    }
+  }
+  // Not adopted, not scaled, not rewritten.
+  const json after = replicaSetNamed(env, "exp-taken-canary");
+  CHECK_FALSE(after["metadata"].contains("ownerReferences"));
+  CHECK(after["spec"] == before["spec"]);
+  CHECK(after["metadata"].value("labels", json::object()) ==
+        before["metadata"].value("labels", json::object()));
 }

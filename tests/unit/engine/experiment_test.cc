@@ -49,6 +49,7 @@ struct ExperimentFakeWorld {
   std::vector<Action> actions;  // every action carried out, in order
   std::optional<Duration> requeueAfter;
   std::map<std::string, CreateService> services;  // the Services in force, by name
+  std::set<std::string> foreignNames;             // ReplicaSets of another owner: a create is refused
 
   explicit ExperimentFakeWorld(Experiment ex) : experiment(std::move(ex)) {}
 
@@ -67,6 +68,10 @@ struct ExperimentFakeWorld {
 
   void apply(const Action& action, Time now) {
     if (const auto* c = std::get_if<CreateReplicaSet>(&action)) {
+      if (foreignNames.count(c->name)) {  // AlreadyExists, and not the Experiment's
+        observed.foreignReplicaSetNames.insert(c->name);
+        return;
+      }
       ReplicaSetView rs;
       rs.name = c->name;
       rs.podTemplateHash = c->podTemplateHash;
@@ -492,4 +497,42 @@ TEST_CASE("an Experiment's manifest errors name the field", "[experiment]") {
     INFO(diags.format());
     CHECK(found);
   }
+}
+
+TEST_CASE(
+    "a template whose ReplicaSet name another owner holds is in Error naming it and that ReplicaSet "
+    "is never touched",
+    "[experiment]") {
+  ExperimentFakeWorld w(twoTemplates());
+  w.experiment.spec.scaleDownDelaySeconds = 0;
+  w.foreignNames.insert("exp-canary");
+  w.settle(kStart);
+  const TemplateStatus& canary = w.templateStatus("canary");
+  CHECK(canary.status == kTemplateError);
+  CHECK(canary.message == "ReplicaSet \"exp-canary\" exists and is not controlled by Experiment \"exp\"");
+  // The hash stays as it was: another one would not free the name.
+  CHECK_FALSE(canary.collisionCount);
+  CHECK(w.experiment.status.phase == Phase::Error);
+  CHECK(w.experiment.status.message == canary.message);
+  // One create was tried; nothing else was asked of that name. The other template winds down.
+  int creates = 0;
+  for (const auto& c : w.actionsOf<CreateReplicaSet>()) creates += c.name == "exp-canary";
+  CHECK(creates == 1);
+  for (const auto& s : w.actionsOf<ScaleReplicaSet>()) CHECK(s.name != "exp-canary");
+  REQUIRE(w.replicaSet("exp-baseline"));
+  CHECK(w.replicaSet("exp-baseline")->specReplicas == 0);
+  bool warned = false;
+  for (const auto& e : w.actionsOf<EmitEvent>()) {
+    warned = warned || (e.type == "Warning" && e.reason == "TemplateError" &&
+                        e.message.find("\"exp-canary\" exists") != std::string::npos);
+  }
+  CHECK(warned);
+
+  // Later reconciles (a new world remembers no refused create) leave the Error as it is and try no create.
+  w.observed.foreignReplicaSetNames.clear();
+  const std::size_t before = w.actions.size();
+  w.settle(kStart + Duration{60});
+  CHECK(w.templateStatus("canary").status == kTemplateError);
+  for (std::size_t i = before; i < w.actions.size(); ++i)
+    CHECK_FALSE(std::holds_alternative<CreateReplicaSet>(w.actions[i]));
 }
