@@ -571,6 +571,109 @@ TEST_CASE(
   CHECK(weights() == "web-ping=20 web-pong=80");
 }
 
+namespace {
+
+// The condition of `type` on a Rollout's status, or null.
+json rolloutCondition(const json& rollout, const std::string& type) {
+  for (const auto& c : rollout.value(json::json_pointer("/status/conditions"), json::array()))
+    if (c.value("type", "") == type) return c;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a Rollout whose ambassador Mapping does not exist shows TrafficRoutingError on its status and an event "
+    "naming the Mapping and makes nothing: once the Mapping is created the error clears and it rolls out",
+    "[controller][e2e][traffic][ambassador][trafficerror]") {
+  const kube::ResourceRef mappings{"getambassador.io", "v2", "mappings", true, "Mapping"};
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds("ambassador.yaml", "mappings.getambassador.io");
+  env.startController();
+  applyServices(env.cluster);
+  const json routing = json::parse(R"({"ambassador": {"mappings": ["web"]}})");
+  env.cluster.apply("v1.json", routedRollout("registry.example/web:v1", routing));
+
+  // Seen by `kubectl get`, `kubectl sluice get` and `status`: the condition, the phase and the message.
+  REQUIRE(env.waitRollout(
+      "web", [](const json& r) { return !rolloutCondition(r, "TrafficRoutingError").is_null(); }));
+  const json failing = env.rollout("web");
+  const json condition = rolloutCondition(failing, "TrafficRoutingError");
+  CHECK(condition["status"] == "True");
+  CHECK(condition["reason"] == "TrafficRoutingError");
+  CHECK(condition["message"] == "Mapping `web` not found");
+  CHECK(failing["status"]["phase"] == "Progressing");
+  CHECK(failing["status"]["message"] == "TrafficRoutingError: Mapping `web` not found");
+  CHECK(failing["status"]["observedGeneration"] ==
+        std::to_string(failing["metadata"]["generation"].get<int>()));
+  const auto shown = env.cluster.plugin("get rollout web");
+  CHECK(shown.output.find("TrafficRoutingError: Mapping `web` not found") != std::string::npos);
+  const auto status = env.cluster.plugin("status web --watch --timeout 1s");
+  CHECK(status.exitCode == 2);  // still progressing when the wait ends: neither Healthy nor Degraded
+  CHECK(status.output.find("Mapping `web` not found") != std::string::npos);
+  // The Warning event, once, however many times the reconcile is retried.
+  auto trafficEvents = [&] {
+    auto all = env.client->listAll(kube::ResourceRef{"", "v1", "events", true, "Event"}, "default");
+    REQUIRE(all.ok());
+    json found = json::array();
+    for (const auto& e : (*all)["items"])
+      if (e.value("reason", "") == "TrafficRoutingError" && e["involvedObject"].value("name", "") == "web")
+        found.push_back(e);
+    return found;
+  };
+  REQUIRE(waitUntil([&] { return !trafficEvents().empty(); }, std::chrono::seconds(10)));
+  const json events = trafficEvents();
+  CHECK(events.size() == 1);
+  CHECK(events[0]["type"] == "Warning");
+  CHECK(events[0]["message"] == "Mapping `web` not found");
+  CHECK(events[0].value("count", 1) == 1);
+  // Nothing was decided on a world the controller could not read: no ReplicaSet, no Mapping.
+  kube::ListOptions selectWeb;
+  selectWeb.labelSelector = "app=web";
+  auto replicaSets = env.client->list(kReplicaSets, "default", selectWeb);
+  REQUIRE(replicaSets.ok());
+  CHECK((*replicaSets)["items"].empty());
+  CHECK_FALSE(env.client->get(mappings, "default", "web-canary").ok());
+
+  // The Mapping arrives: the next retry gets through, the condition goes, and the rollout goes on.
+  env.cluster.apply("mapping.json", json::parse(R"({"apiVersion": "getambassador.io/v2", "kind": "Mapping",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"prefix": "/web/", "service": "web-stable:80"}})"));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
+  CHECK(rolloutCondition(env.rollout("web"), "TrafficRoutingError").is_null());
+  CHECK(env.rollout("web")["status"].value("message", "") == "");
+  env.cluster.apply("v2.json", routedRollout("registry.example/web:v2", routing));
+  REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
+  CHECK(get(env, mappings, "web-canary")["spec"].value("weight", -1) == 20);
+}
+
+TEST_CASE(
+    "a workloadRef Rollout whose ambassador Mapping does not exist: kubectl sluice status shows the "
+    "TrafficRoutingError as soon as the controller wrote it",
+    "[controller][e2e][traffic][ambassador][trafficerror]") {
+  ControllerEnv env(std::chrono::milliseconds(500));
+  env.cluster.installMeshCrds("ambassador.yaml", "mappings.getambassador.io");
+  env.startController();
+  applyServices(env.cluster);
+  json deployment = webRollout("registry.example/web:v1", 2, json::array());
+  deployment["apiVersion"] = "apps/v1";
+  deployment["kind"] = "Deployment";
+  deployment["spec"].erase("strategy");
+  env.cluster.apply("deployment.json", deployment);
+  json rollout = routedRollout("unused", json::parse(R"({"ambassador": {"mappings": ["web"]}})"));
+  rollout["spec"].erase("template");
+  rollout["spec"].erase("selector");
+  rollout["spec"]["workloadRef"] = {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "web"}};
+  env.cluster.apply("rollout.json", rollout);
+  REQUIRE(env.waitRollout(
+      "web", [](const json& r) { return !rolloutCondition(r, "TrafficRoutingError").is_null(); }));
+  // The status speaks of this spec and of this Deployment: `status` believes it.
+  const auto status = env.cluster.plugin("status web --watch --timeout 1s");
+  CHECK(status.exitCode == 2);
+  CHECK(status.output.find("Progressing - TrafficRoutingError: Mapping `web` not found") !=
+        std::string::npos);
+}
+
 TEST_CASE(
     "an experiment step's weighted templates get their share through Istio by host or through SMI (CRDs as "
     "fixtures, no mesh) while the Experiment runs, then the stable has it back",
@@ -648,107 +751,4 @@ TEST_CASE(
   const std::map<std::string, int> after = {{"web-canary", 20}, {"web-stable", 80}};
   CHECK(settleTo(shares, after) == after);
   CHECK(additionalOf(env.rollout("web")).empty());
-
-  namespace {
-
-  // The condition of `type` on a Rollout's status, or null.
-  json rolloutCondition(const json& rollout, const std::string& type) {
-    for (const auto& c : rollout.value(json::json_pointer("/status/conditions"), json::array()))
-      if (c.value("type", "") == type) return c;
-    return nullptr;
-  }
-
-  }  // namespace
-
-  TEST_CASE(
-      "a Rollout whose ambassador Mapping does not exist shows TrafficRoutingError on its status and an "
-      "event "
-      "naming the Mapping and makes nothing: once the Mapping is created the error clears and it rolls out",
-      "[controller][e2e][traffic][ambassador][trafficerror]") {
-    const kube::ResourceRef mappings{"getambassador.io", "v2", "mappings", true, "Mapping"};
-    ControllerEnv env(std::chrono::milliseconds(500));
-    env.cluster.installMeshCrds("ambassador.yaml", "mappings.getambassador.io");
-    env.startController();
-    applyServices(env.cluster);
-    const json routing = json::parse(R"({"ambassador": {"mappings": ["web"]}})");
-    env.cluster.apply("v1.json", routedRollout("registry.example/web:v1", routing));
-
-    // Seen by `kubectl get`, `kubectl sluice get` and `status`: the condition, the phase and the message.
-    REQUIRE(env.waitRollout(
-        "web", [](const json& r) { return !rolloutCondition(r, "TrafficRoutingError").is_null(); }));
-    const json failing = env.rollout("web");
-    const json condition = rolloutCondition(failing, "TrafficRoutingError");
-    CHECK(condition["status"] == "True");
-    CHECK(condition["reason"] == "TrafficRoutingError");
-    CHECK(condition["message"] == "Mapping `web` not found");
-    CHECK(failing["status"]["phase"] == "Progressing");
-    CHECK(failing["status"]["message"] == "TrafficRoutingError: Mapping `web` not found");
-    CHECK(failing["status"]["observedGeneration"] ==
-          std::to_string(failing["metadata"]["generation"].get<int>()));
-    const auto shown = env.cluster.plugin("get rollout web");
-    CHECK(shown.output.find("TrafficRoutingError: Mapping `web` not found") != std::string::npos);
-    const auto status = env.cluster.plugin("status web --watch --timeout 1s");
-    CHECK(status.exitCode == 2);  // still progressing when the wait ends: neither Healthy nor Degraded
-    CHECK(status.output.find("Mapping `web` not found") != std::string::npos);
-    // The Warning event, once, however many times the reconcile is retried.
-    auto trafficEvents = [&] {
-      auto all = env.client->listAll(kube::ResourceRef{"", "v1", "events", true, "Event"}, "default");
-      REQUIRE(all.ok());
-      json found = json::array();
-      for (const auto& e : (*all)["items"])
-        if (e.value("reason", "") == "TrafficRoutingError" && e["involvedObject"].value("name", "") == "web")
-          found.push_back(e);
-      return found;
-    };
-    REQUIRE(waitUntil([&] { return !trafficEvents().empty(); }, std::chrono::seconds(10)));
-    const json events = trafficEvents();
-    CHECK(events.size() == 1);
-    CHECK(events[0]["type"] == "Warning");
-    CHECK(events[0]["message"] == "Mapping `web` not found");
-    CHECK(events[0].value("count", 1) == 1);
-    // Nothing was decided on a world the controller could not read: no ReplicaSet, no Mapping.
-    kube::ListOptions selectWeb;
-    selectWeb.labelSelector = "app=web";
-    auto replicaSets = env.client->list(kReplicaSets, "default", selectWeb);
-    REQUIRE(replicaSets.ok());
-    CHECK((*replicaSets)["items"].empty());
-    CHECK_FALSE(env.client->get(mappings, "default", "web-canary").ok());
-
-    // The Mapping arrives: the next retry gets through, the condition goes, and the rollout goes on.
-    env.cluster.apply("mapping.json", json::parse(R"({"apiVersion": "getambassador.io/v2", "kind": "Mapping",
-    "metadata": {"name": "web", "namespace": "default"},
-    "spec": {"prefix": "/web/", "service": "web-stable:80"}})"));
-    REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Healthy"; }));
-    CHECK(rolloutCondition(env.rollout("web"), "TrafficRoutingError").is_null());
-    CHECK(env.rollout("web")["status"].value("message", "") == "");
-    env.cluster.apply("v2.json", routedRollout("registry.example/web:v2", routing));
-    REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
-    CHECK(get(env, mappings, "web-canary")["spec"].value("weight", -1) == 20);
-  }
-
-  TEST_CASE(
-      "a workloadRef Rollout whose ambassador Mapping does not exist: kubectl sluice status shows the "
-      "TrafficRoutingError as soon as the controller wrote it",
-      "[controller][e2e][traffic][ambassador][trafficerror]") {
-    ControllerEnv env(std::chrono::milliseconds(500));
-    env.cluster.installMeshCrds("ambassador.yaml", "mappings.getambassador.io");
-    env.startController();
-    applyServices(env.cluster);
-    json deployment = webRollout("registry.example/web:v1", 2, json::array());
-    deployment["apiVersion"] = "apps/v1";
-    deployment["kind"] = "Deployment";
-    deployment["spec"].erase("strategy");
-    env.cluster.apply("deployment.json", deployment);
-    json rollout = routedRollout("unused", json::parse(R"({"ambassador": {"mappings": ["web"]}})"));
-    rollout["spec"].erase("template");
-    rollout["spec"].erase("selector");
-    rollout["spec"]["workloadRef"] = {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "web"}};
-    env.cluster.apply("rollout.json", rollout);
-    REQUIRE(env.waitRollout(
-        "web", [](const json& r) { return !rolloutCondition(r, "TrafficRoutingError").is_null(); }));
-    // The status speaks of this spec and of this Deployment: `status` believes it.
-    const auto status = env.cluster.plugin("status web --watch --timeout 1s");
-    CHECK(status.exitCode == 2);
-    CHECK(status.output.find("Progressing - TrafficRoutingError: Mapping `web` not found") !=
-          std::string::npos);
-  }
+}
