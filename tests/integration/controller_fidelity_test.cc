@@ -464,7 +464,10 @@ json checkPrediction(Plan plan, const std::function<void(ControllerEnv&, Plan&)>
     const double stalled = stalls->stalledBetween(actual[i - 1].at, actual[i].at);
     INFO("transition " << i << " to " << predicted[i].state << ": predicted after " << expected << "s, took "
                        << took << "s, the machine stalled this process for " << stalled << "s meanwhile");
-    CHECK(took >= expected - 1.0);
+    // Decisions are made at one-second resolution (a pause counts from its start truncated to the second),
+    // and each state is seen through a watch: a transition may look up to a second and the latency of
+    // seeing the state before it shorter than predicted.
+    CHECK(took >= expected - 1.25);
     CHECK(took <= expected + 1.5 + stalled);
   }
   return env.rollout(plan.stable["metadata"]["name"]);
