@@ -41,13 +41,14 @@ ShellResult<PassOutcome> reconcileExperimentOnce(nlohmann::json& experiment, Exp
     outcome.changed = *applied || outcome.changed;
   }
   if (decision.status != parsed->status) {
-    nlohmann::json status = engine::experimentStatusToJson(decision.status);
     const auto stored = experiment.find("status");
-    if (stored == experiment.end() || *stored != status) {
-      if (Status s = world.writeExperimentStatus(experiment, std::move(status), now); !s)
-        return ReconcileError{ReconcileError::Kind::StatusWrite, "write status: " + s.error()};
-      outcome.changed = true;
-    }
+    auto wrote =
+        writeStatusIfChanged(stored == experiment.end() ? nullptr : &*stored,
+                             engine::experimentStatusToJson(decision.status), [&](nlohmann::json status) {
+                               return world.writeExperimentStatus(experiment, std::move(status), now);
+                             });
+    if (!wrote) return std::move(wrote).error();
+    outcome.changed = *wrote || outcome.changed;
   }
   return outcome;
 }
@@ -59,17 +60,7 @@ ShellResult<Settled> settleExperiment(nlohmann::json& experiment, ExperimentWorl
     return it != spec.end() && it->is_array() ? static_cast<int>(it->size()) : 0;
   };
   const int bound = 16 + 2 * (count("templates") + count("analyses"));
-  Settled settled;
-  while (settled.passes < bound) {
-    auto pass = reconcileExperimentOnce(experiment, world, now);
-    if (!pass) return std::move(pass).error();
-    ++settled.passes;
-    settled.requeueAfter = pass->requeueAfter;
-    if (!pass->changed) return settled;
-  }
-  return ReconcileError{ReconcileError::Kind::NotSettled,
-                        std::to_string(bound) +
-                            " reconciles in a row each changed something (an engine bug; please report it)"};
+  return settleWithin(bound, [&] { return reconcileExperimentOnce(experiment, world, now); });
 }
 
 }  // namespace sluice::shell

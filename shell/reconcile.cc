@@ -87,13 +87,12 @@ ShellResult<PassOutcome> reconcileOnce(RolloutDocument& rollout, World& world, T
   }
   // Diff before writing: an unchanged status is neither serialised nor written.
   if (decision.status != current.status) {
-    nlohmann::json status = engine::statusToJson(decision.status);
     const auto stored = rollout.object().find("status");
-    if (stored == rollout.object().end() || *stored != status) {
-      if (Status s = world.writeStatus(rollout, std::move(status), now); !s)
-        return ReconcileError{ReconcileError::Kind::StatusWrite, "write status: " + s.error()};
-      outcome.changed = true;
-    }
+    auto wrote = writeStatusIfChanged(
+        stored == rollout.object().end() ? nullptr : &*stored, engine::statusToJson(decision.status),
+        [&](nlohmann::json status) { return world.writeStatus(rollout, std::move(status), now); });
+    if (!wrote) return std::move(wrote).error();
+    outcome.changed = *wrote || outcome.changed;
   }
   if (observer) observer(decision, now);
   return outcome;
@@ -104,22 +103,9 @@ int settleBound(const engine::Rollout& rollout) {
 }
 
 ShellResult<Settled> settle(RolloutDocument& rollout, World& world, Time now, const PassObserver& observer) {
-  Settled settled;
-  int bound = 0;
-  for (;;) {
-    auto parsed = rollout.rollout();
-    if (!parsed) return ReconcileError{ReconcileError::Kind::InvalidSpec, parsed.error()};
-    if (bound == 0) bound = settleBound(**parsed);
-    if (settled.passes >= bound) break;
-    auto pass = reconcileOnce(rollout, world, now, observer);
-    if (!pass) return std::move(pass).error();
-    ++settled.passes;
-    settled.requeueAfter = pass->requeueAfter;
-    if (!pass->changed) return settled;
-  }
-  return ReconcileError{ReconcileError::Kind::NotSettled,
-                        std::to_string(bound) +
-                            " reconciles in a row each changed something (an engine bug; please report it)"};
+  auto parsed = rollout.rollout();
+  if (!parsed) return ReconcileError{ReconcileError::Kind::InvalidSpec, parsed.error()};
+  return settleWithin(settleBound(**parsed), [&] { return reconcileOnce(rollout, world, now, observer); });
 }
 
 }  // namespace sluice::shell

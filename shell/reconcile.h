@@ -64,4 +64,31 @@ struct Settled {
 ShellResult<Settled> settle(RolloutDocument& rollout, World& world, Time now,
                             const PassObserver& observer = {});
 
+// Runs `pass` (a ShellResult<PassOutcome>()) until one changes nothing, at most `bound` times: past that
+// the engine keeps changing its mind, a NotSettled error. Shared by the Rollout and the Experiment shells.
+template <typename Pass>
+ShellResult<Settled> settleWithin(int bound, Pass pass) {
+  Settled settled;
+  while (settled.passes < bound) {
+    auto outcome = pass();
+    if (!outcome) return std::move(outcome).error();
+    ++settled.passes;
+    settled.requeueAfter = outcome->requeueAfter;
+    if (!outcome->changed) return settled;
+  }
+  return ReconcileError{ReconcileError::Kind::NotSettled,
+                        std::to_string(bound) +
+                            " reconciles in a row each changed something (an engine bug; please report it)"};
+}
+
+// Writes `status` through `write` (a Status(nlohmann::json)) unless `stored` (the object's status, or
+// nullptr) holds it already; returns whether it wrote. A failed write is a StatusWrite error.
+template <typename Json, typename Write>
+ShellResult<bool> writeStatusIfChanged(const Json* stored, Json status, Write write) {
+  if (stored && *stored == status) return false;
+  if (Status s = write(std::move(status)); !s)
+    return ReconcileError{ReconcileError::Kind::StatusWrite, "write status: " + s.error()};
+  return true;
+}
+
 }  // namespace sluice::shell
