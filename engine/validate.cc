@@ -458,8 +458,8 @@ class RuleChecker {
       if (!t.weight) continue;
       if (!routed()) {
         error(childPath(at, "weight"), "needs trafficRouting: the weight is a share of the routed traffic");
-      } else if (!canary_.trafficRouting->smi && !canary_.trafficRouting->alb &&
-                 !canary_.trafficRouting->istio) {
+      } else if (const TrafficRouting& tr = *canary_.trafficRouting;
+                 tr.nginx || tr.traefik || tr.ambassador || tr.apisix || tr.appMesh || !tr.plugins.empty()) {
         error(childPath(at, "weight"),
               "is only supported with the smi, alb and istio routers, which split traffic among more than "
               "two Services");

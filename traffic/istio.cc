@@ -83,12 +83,15 @@ class RouteRules {
     return routes;
   }
 
-  // The sections of a VirtualService `config` weights: HTTP routes when it names some or names no TLS or
-  // TCP route either, TLS and TCP routes when it names some.
-  static std::vector<std::string> sections(const engine::IstioVirtualService& config) {
+  // The sections of `virtualService` that `config` weights: HTTP routes when it names some or names no TLS
+  // or TCP route either, TLS and TCP routes when it names some. HTTP routes named on a VirtualService with
+  // no spec.http are passed over when TLS or TCP routes are named, as Argo Rollouts passes them over.
+  static std::vector<std::string> sections(const engine::IstioVirtualService& config,
+                                           const json& virtualService) {
     std::vector<std::string> out;
-    if (!config.routes.empty() || (config.tlsRoutes.empty() && config.tcpRoutes.empty()))
-      out.emplace_back("http");
+    const bool tlsOrTcp = !config.tlsRoutes.empty() || !config.tcpRoutes.empty();
+    const bool noHttp = !virtualService.contains(json::json_pointer("/spec/http"));
+    if ((!config.routes.empty() && !(noHttp && tlsOrTcp)) || !tlsOrTcp) out.emplace_back("http");
     if (!config.tlsRoutes.empty()) out.emplace_back("tls");
     if (!config.tcpRoutes.empty()) out.emplace_back("tcp");
     return out;
@@ -317,25 +320,33 @@ class RouteRules {
 // With pingPong, the Service in the canary role the VirtualService's weights were last set for.
 constexpr const char* kCanaryServiceAnnotation = "sluice.dev/canary-service";
 
+// Whether the weights go to the ping and pong Services: with pingPong and neither canaryService nor
+// stableService set (Argo Rollouts' rule for Istio; set beside pingPong, as with an ALB in front of the
+// mesh, those two carry Istio's weights).
+bool routesPingPong(const engine::CanaryStrategy& canary) {
+  return canary.pingPong && canary.canaryService.empty() && canary.stableService.empty();
+}
+
 // The Services in the canary and the stable roles of `virtualService`: the spec's canaryService and
-// stableService; with pingPong, the ping and pong Services as the router last wrote them on it
+// stableService; with routesPingPong, the ping and pong Services as the router last wrote them on it
 // (kCanaryServiceAnnotation: they swap at each promotion), before any write as a first deploy has them.
 std::pair<std::string, std::string> roleServices(const engine::Rollout& rollout, const json& virtualService) {
   const engine::CanaryStrategy& canary = rollout.spec.canary;
   const engine::RolloutStatus none;
-  if (canary.pingPong) {
+  if (routesPingPong(canary)) {
     const std::string written = entryOf(virtualService, "/metadata/annotations", kCanaryServiceAnnotation);
     const auto& [ping, pong] = *canary.pingPong;
     if (written == ping) return {ping, pong};
     if (written == pong) return {pong, ping};
+    return {engine::canaryRoleService(canary, none), engine::stableRoleService(canary, none)};
   }
-  return {engine::canaryRoleService(canary, none), engine::stableRoleService(canary, none)};
+  return {canary.canaryService, canary.stableService};
 }
 
 // The role Services `weights` names (the engine names them with pingPong), else those of `virtualService`.
 std::pair<std::string, std::string> roleServices(const engine::Rollout& rollout, const json& virtualService,
                                                  const engine::SetTrafficWeight& weights) {
-  if (!weights.canaryService.empty() && !weights.stableService.empty())
+  if (routesPingPong(rollout.spec.canary) && !weights.canaryService.empty() && !weights.stableService.empty())
     return {weights.canaryService, weights.stableService};
   return roleServices(rollout, virtualService);
 }
@@ -405,7 +416,7 @@ Result<json> weightedRoutes(const engine::Rollout& rollout, const engine::IstioV
                             const json& virtualService, const engine::SetTrafficWeight& weights) {
   const RouteRules rules(rollout, roleServices(rollout, virtualService, weights));
   json spec = json::object();
-  for (const auto& section : RouteRules::sections(config)) {
+  for (const auto& section : RouteRules::sections(config, virtualService)) {
     auto routes = RouteRules::routesIn(virtualService, section);
     if (!routes) return Error{routes.error()};
     auto selected = rules.selected(config, section, *routes);
@@ -504,7 +515,8 @@ Result<std::optional<engine::TrafficInForce>> IstioRouter::inForce(const ObjectL
   if (!virtualService) return Error{"VirtualService `" + first.name + "` not found"};
   const auto services = roleServices(rollout_, *virtualService);
   const RouteRules rules(rollout_, services);
-  auto base = firstSelectedRoute(rules, first, *virtualService, RouteRules::sections(first).front());
+  auto base =
+      firstSelectedRoute(rules, first, *virtualService, RouteRules::sections(first, *virtualService).front());
   if (!base) return Error{base.error()};
   const int canaryWeight = rules.canaryWeightOf(*base);
   // Out of maxTrafficWeight (100 unless set), as the engine counts it: Istio splits by the weights' shares.
@@ -552,7 +564,7 @@ Result<Writes> IstioRouter::setWeight(const ObjectLookup& get,
     // Without subsets to carry them, the hashes the weights were set for go on the VirtualServices.
     annotations = {{kCanaryHashAnnotation, weights.canaryHash}, {kStableHashAnnotation, weights.stableHash}};
     // With pingPong, which of the two Services the canary's weight went to: they swap at each promotion.
-    if (rollout_.spec.canary.pingPong && !weights.canaryService.empty())
+    if (routesPingPong(rollout_.spec.canary) && !weights.canaryService.empty())
       annotations[kCanaryServiceAnnotation] = weights.canaryService;
   }
   auto routes = rewriteVirtualServices(
@@ -583,9 +595,7 @@ Result<Writes> IstioRouter::setMirrorRoute(const ObjectLookup& get,
 }
 
 Result<Writes> IstioRouter::removeManagedRoutes(const ObjectLookup& get) const {
-  const engine::RolloutStatus none;
-  const RouteRules rules(rollout_, {engine::canaryRoleService(rollout_.spec.canary, none),
-                                    engine::stableRoleService(rollout_.spec.canary, none)});
+  const RouteRules rules(rollout_, roleServices(rollout_, json::object()));
   return rewriteVirtualServices(
       rollout_, get, httpRewrite([&](const engine::IstioVirtualService&, const json& live) -> Result<json> {
         auto http = RouteRules::routesIn(live, "http");

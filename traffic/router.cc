@@ -1,6 +1,7 @@
 // Choosing a Rollout's router (see router.h).
 #include "traffic/router.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "kube/patch.h"
@@ -16,47 +17,102 @@
 
 namespace sluice::traffic {
 
+namespace {
+
+// Several routers at once, as Argo Rollouts runs them (an ALB in front of an Istio mesh, say): every write
+// goes to each, in the order of the trafficRouting fields, and the weights are in force when all of them
+// have them.
+class MultiRouter final : public Router {
+ public:
+  explicit MultiRouter(std::vector<std::unique_ptr<Router>> routers) : routers_(std::move(routers)) {}
+
+  std::vector<std::string> kinds() const override {
+    std::vector<std::string> out;
+    for (const auto& r : routers_) {
+      for (auto& kind : r->kinds())
+        if (std::find(out.begin(), out.end(), kind) == out.end()) out.push_back(std::move(kind));
+    }
+    return out;
+  }
+
+  // The routers' common split; when they differ (a write reached some of them only), a split no pass asks
+  // for (no hashes), so the weights are written again, each weight the highest any router gives, so that
+  // no Service is taken for quiet while one router still sends it traffic.
+  Result<std::optional<engine::TrafficInForce>> inForce(const ObjectLookup& get) const override {
+    std::vector<std::optional<engine::TrafficInForce>> seen;
+    for (const auto& r : routers_) {
+      auto weights = r->inForce(get);
+      if (!weights) return Error{weights.error()};
+      seen.push_back(std::move(*weights));
+    }
+    if (std::all_of(seen.begin(), seen.end(), [&](const auto& w) { return w == seen.front(); }))
+      return seen.front();
+    engine::TrafficInForce merged{0, 0, "", ""};
+    for (const auto& w : seen) {
+      const engine::TrafficInForce split =
+          w.value_or(engine::TrafficInForce{});  // none set: all on the stable
+      merged.canaryWeight = std::max(merged.canaryWeight, split.canaryWeight);
+      merged.stableWeight = std::max(merged.stableWeight, split.stableWeight);
+    }
+    return std::optional<engine::TrafficInForce>(merged);
+  }
+
+  Result<Writes> setWeight(const ObjectLookup& get, const engine::SetTrafficWeight& weights) const override {
+    return each([&](const Router& r) { return r.setWeight(get, weights); });
+  }
+  Result<Writes> setHeaderRoute(const ObjectLookup& get,
+                                const engine::SetHeaderRouteStep& route) const override {
+    return each([&](const Router& r) { return r.setHeaderRoute(get, route); });
+  }
+  Result<Writes> setMirrorRoute(const ObjectLookup& get,
+                                const engine::SetMirrorRouteStep& route) const override {
+    return each([&](const Router& r) { return r.setMirrorRoute(get, route); });
+  }
+  Result<Writes> removeManagedRoutes(const ObjectLookup& get) const override {
+    return each([&](const Router& r) { return r.removeManagedRoutes(get); });
+  }
+
+ private:
+  // The writes of `write` on every router, in order; the first error stops it.
+  template <typename Write>
+  Result<Writes> each(Write write) const {
+    Writes all;
+    for (const auto& r : routers_) {
+      auto writes = write(*r);
+      if (!writes) return Error{writes.error()};
+      for (auto& w : *writes) all.push_back(std::move(w));
+    }
+    return all;
+  }
+
+  std::vector<std::unique_ptr<Router>> routers_;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<Router>> makeRouter(const engine::Rollout& rollout, const RouterOptions& options) {
   const auto& routing = rollout.spec.canary.trafficRouting;
   if (!routing) return std::unique_ptr<Router>();
-  const int routers =
-      static_cast<int>(routing->nginx.has_value()) + static_cast<int>(routing->istio.has_value()) +
-      static_cast<int>(routing->smi.has_value()) + static_cast<int>(routing->traefik.has_value()) +
-      static_cast<int>(routing->ambassador.has_value()) + static_cast<int>(routing->apisix.has_value()) +
-      static_cast<int>(routing->alb.has_value()) + static_cast<int>(routing->appMesh.has_value()) +
-      static_cast<int>(!routing->plugins.empty());
-  if (routers > 1) {
-    std::string which = routing->istio        ? "istio with others"
-                        : routing->nginx      ? "nginx with others"
-                        : routing->smi        ? "smi with others"
-                        : routing->traefik    ? "traefik with others"
-                        : routing->ambassador ? "ambassador with others"
-                        : routing->apisix     ? "apisix with others"
-                        : routing->alb        ? "alb with others"
-                                              : "appMesh with a plugin";
-    return Error{
-        "traffic routing with " + which +
-        " (spec.strategy.canary.trafficRouting) is not supported yet; the routers are nginx, istio, smi, "
-        "traefik, ambassador, apisix, alb, appMesh and the plugin " +
-        kGatewayApiPlugin + ", one at a time"};
+  std::vector<std::unique_ptr<Router>> routers;
+  if (routing->nginx) routers.push_back(std::make_unique<NginxRouter>(rollout));
+  if (routing->istio) routers.push_back(std::make_unique<IstioRouter>(rollout));
+  if (routing->smi) routers.push_back(std::make_unique<SmiRouter>(rollout, options.trafficSplitVersion));
+  if (routing->traefik) routers.push_back(std::make_unique<TraefikRouter>(rollout, options.traefikApiGroup));
+  if (routing->ambassador) routers.push_back(std::make_unique<AmbassadorRouter>(rollout));
+  if (routing->apisix) routers.push_back(std::make_unique<ApisixRouter>(rollout));
+  if (routing->alb) routers.push_back(std::make_unique<AlbRouter>(rollout));
+  if (routing->appMesh) routers.push_back(std::make_unique<AppMeshRouter>(rollout));
+  if (!routing->plugins.empty()) {
+    auto config = parseGatewayApiConfig(rollout, routing->plugins.begin()->second);
+    if (!config) return Error{config.error()};
+    routers.push_back(std::make_unique<GatewayApiRouter>(rollout, std::move(*config)));
   }
-  if (routing->nginx) return std::unique_ptr<Router>(std::make_unique<NginxRouter>(rollout));
-  if (routing->istio) return std::unique_ptr<Router>(std::make_unique<IstioRouter>(rollout));
-  if (routing->smi)
-    return std::unique_ptr<Router>(std::make_unique<SmiRouter>(rollout, options.trafficSplitVersion));
-  if (routing->traefik)
-    return std::unique_ptr<Router>(std::make_unique<TraefikRouter>(rollout, options.traefikApiGroup));
-  if (routing->ambassador) return std::unique_ptr<Router>(std::make_unique<AmbassadorRouter>(rollout));
-  if (routing->apisix) return std::unique_ptr<Router>(std::make_unique<ApisixRouter>(rollout));
-  if (routing->alb) return std::unique_ptr<Router>(std::make_unique<AlbRouter>(rollout));
-  if (routing->appMesh) return std::unique_ptr<Router>(std::make_unique<AppMeshRouter>(rollout));
-  if (routing->plugins.empty())
+  if (routers.empty())
     return Error{
         "spec.strategy.canary.trafficRouting names no traffic router (nginx, istio, smi, traefik, "
         "ambassador, apisix, alb, appMesh or plugins)"};
-  auto config = parseGatewayApiConfig(rollout, routing->plugins.begin()->second);
-  if (!config) return Error{config.error()};
-  return std::unique_ptr<Router>(std::make_unique<GatewayApiRouter>(rollout, std::move(*config)));
+  if (routers.size() == 1) return std::move(routers.front());
+  return std::unique_ptr<Router>(std::make_unique<MultiRouter>(std::move(routers)));
 }
 
 engine::Rollout routedPart(const engine::Rollout& rollout) {

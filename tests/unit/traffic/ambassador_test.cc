@@ -220,10 +220,6 @@ TEST_CASE("Ambassador has no header or mirror routes and makeRouter picks it alo
   REQUIRE(made.ok());
   REQUIRE(*made != nullptr);
   CHECK((*made)->kinds() == std::vector<std::string>{"Mapping"});
-  auto both = traffic::makeRouter(
-      rollout(R"(["web-mapping"])", R"(, "traefik": {"weightedTraefikServiceName": "w"})"));
-  REQUIRE_FALSE(both.ok());
-  CHECK(both.error().starts_with("traffic routing with traefik with others"));
 }
 
 }  // namespace ambassador_router_test

@@ -364,12 +364,6 @@ TEST_CASE("makeRouter picks Istio alone", "[traffic][istio]") {
   REQUIRE(router.ok());
   REQUIRE(*router != nullptr);
   CHECK((*router)->kinds() == std::vector<std::string>{"VirtualService", "DestinationRule"});
-  auto both = traffic::makeRouter(rollout(kHostLevel, R"(, "nginx": {"stableIngress": "web"})"));
-  REQUIRE_FALSE(both.ok());
-  CHECK(both.error() ==
-        "traffic routing with istio with others (spec.strategy.canary.trafficRouting) is not supported yet; "
-        "the routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the plugin "
-        "argoproj-labs/gatewayAPI, one at a time");
 }
 
 namespace {
@@ -432,6 +426,21 @@ TEST_CASE(
     CHECK_FALSE((*writes)[0].body["spec"].contains("http"));
     objects.apply(*writes);
     CHECK(**router.inForce(objects.lookup()) == engine::TrafficInForce{30, 70, "canaryhash", "stablehash"});
+  }
+  SECTION("HTTP routes named on a VirtualService of TLS routes alone are passed over, as Argo's e2e has it") {
+    traffic::IstioRouter router(rollout(R"({"virtualService": {"name": "web", "routes": ["primary"],
+        "tlsRoutes": [{"port": 443, "sniHosts": ["web.example"]}]}})"));
+    json tlsOnly = original;
+    tlsOnly["spec"].erase("http");
+    Objects objects = Objects().add(tlsOnly);
+    testing::setAndReadBack(router, objects, kThirty);
+    CHECK(objects.at("VirtualService", "web")["spec"]["tls"][0]["route"][1]["weight"] == 30);
+    CHECK_FALSE(objects.at("VirtualService", "web")["spec"].contains("http"));
+    // With an HTTP section, a named route that is not there is still an error.
+    tlsOnly["spec"]["http"] = json::array();
+    auto refused = router.setWeight(Objects().add(tlsOnly).lookup(), kThirty);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error() == "HTTP Route 'primary' is not found in VirtualService `web`");
   }
   SECTION("a TLS or TCP route named and not there") {
     for (const auto& [istio, error] : std::vector<std::pair<std::string, std::string>>{

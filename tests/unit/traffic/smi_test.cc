@@ -260,13 +260,11 @@ TEST_CASE("makeRouter picks SMI alone, writing at the version of its options", "
   REQUIRE(byDefault.ok());
   REQUIRE(byDefault->size() == 1);
   CHECK((*byDefault)[0].body["apiVersion"] == "split.smi-spec.io/v1alpha1");
+  // With the Gateway API plugin beside it, both routers get the weights.
   auto both = traffic::makeRouter(
       rollout("{}", R"(, "plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web"}})"));
-  REQUIRE_FALSE(both.ok());
-  CHECK(both.error() ==
-        "traffic routing with smi with others (spec.strategy.canary.trafficRouting) is not supported yet; "
-        "the routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the plugin "
-        "argoproj-labs/gatewayAPI, one at a time");
+  REQUIRE(both.ok());
+  CHECK((*both)->kinds() == std::vector<std::string>{"TrafficSplit", "HTTPRoute"});
 }
 
 }  // namespace smi_router_test

@@ -208,12 +208,6 @@ TEST_CASE("makeRouter picks Traefik alone in the group of its options", "[traffi
   auto missing = (*newer)->inForce(Objects().lookup());
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().find("(traefik.io/v1alpha1)") != std::string::npos);
-  auto both = traffic::makeRouter(rollout(R"(, "smi": {})"));
-  REQUIRE_FALSE(both.ok());
-  CHECK(both.error() ==
-        "traffic routing with smi with others (spec.strategy.canary.trafficRouting) is not supported yet; "
-        "the routers are nginx, istio, smi, traefik, ambassador, apisix, alb, appMesh and the plugin "
-        "argoproj-labs/gatewayAPI, one at a time");
 }
 
 }  // namespace traefik_router_test
