@@ -22,7 +22,8 @@ struct Fixture {
 };
 
 const std::vector<Fixture> kFixtures = {
-    {"istio.yaml", "virtualservices.networking.istio.io,destinationrules.networking.istio.io"},
+    {"istio.yaml",
+     "virtualservices.networking.istio.io,destinationrules.networking.istio.io,gateways.networking.istio.io"},
     {"smi.yaml", "trafficsplits.split.smi-spec.io"},
     {"gateway-api.yaml",
      "gatewayclasses.gateway.networking.k8s.io,gateways.gateway.networking.k8s.io,"
@@ -31,7 +32,8 @@ const std::vector<Fixture> kFixtures = {
     {"ambassador.yaml", "mappings.getambassador.io"},
     {"apisix.yaml", "apisixroutes.apisix.apache.org"},
     {"appmesh.yaml",
-     "virtualservices.appmesh.k8s.aws,virtualrouters.appmesh.k8s.aws,virtualnodes.appmesh.k8s.aws"},
+     "virtualservices.appmesh.k8s.aws,virtualrouters.appmesh.k8s.aws,virtualnodes.appmesh.k8s.aws,"
+     "meshes.appmesh.k8s.aws"},
 };
 
 // Applies every fixture and waits until its kinds are served.
@@ -66,6 +68,8 @@ enum Example : size_t {
   kMapping,
   kMappingV3alpha1,
   kApisixRoute,
+  kIstioGateway,
+  kAppMeshMesh,
 };
 const std::vector<const char*> kValidObjects = {
     R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService", "metadata": {"name": "reviews"},
@@ -143,6 +147,13 @@ const std::vector<const char*> kValidObjects = {
         {"name": "web", "match": {"paths": ["/*"], "methods": ["GET", "POST"], "hosts": ["web.example"]},
          "backends": [{"serviceName": "web-stable", "servicePort": 80, "weight": 90},
                       {"serviceName": "web-canary", "servicePort": "http", "weight": 10}]}]}})",
+    R"({"apiVersion": "networking.istio.io/v1alpha3", "kind": "Gateway", "metadata": {"name": "web-gateway"},
+      "spec": {"selector": {"istio": "ingressgateway"},
+               "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]},
+                           {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["web.example"],
+                            "tls": {"mode": "SIMPLE", "credentialName": "web-cert"}}]}})",
+    R"({"apiVersion": "appmesh.k8s.aws/v1beta2", "kind": "Mesh", "metadata": {"name": "shop-mesh"},
+      "spec": {"namespaceSelector": {"matchLabels": {"mesh": "shop-mesh"}}}})",
 };
 
 // `kubectl apply` of `object` (written to `file`), stdout and stderr together.
@@ -202,7 +213,7 @@ TEST_CASE("the mesh CRD fixtures install, and each kind and served version store
         "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io",
         "traefikservices.traefik.containo.us", "traefikservices.traefik.io", "mappings.getambassador.io",
         "apisixroutes.apisix.apache.org", "virtualservices.appmesh.k8s.aws", "virtualrouters.appmesh.k8s.aws",
-        "virtualnodes.appmesh.k8s.aws"})
+        "virtualnodes.appmesh.k8s.aws", "gateways.networking.istio.io", "meshes.appmesh.k8s.aws"})
     CHECK_THAT(crds, Catch::Contains(std::string("customresourcedefinition.apiextensions.k8s.io/") + crd));
 
   for (size_t i = 0; i < kValidObjects.size(); ++i) {
@@ -219,7 +230,7 @@ TEST_CASE("the mesh CRD fixtures install, and each kind and served version store
     const json stored = json::parse(got.output);
     CHECK(holds(stored["spec"], object["spec"]));
   }
-  CHECK(kValidObjects.size() == kApisixRoute + 1);
+  CHECK(kValidObjects.size() == kAppMeshMesh + 1);
 }
 
 TEST_CASE("Gateway API's documented defaults are filled in on the HTTPRoute and Gateway fixtures",
@@ -418,6 +429,15 @@ TEST_CASE(
        apisixRoute,
        [](json& j) { spec(j)["http"][0]["backends"][0].erase("serviceName"); },
        {"spec.http[0].backends[0].serviceName", "Required value"}},
+      // Istio's Gateway
+      {"misspelled server field",
+       kValidObjects[kIstioGateway],
+       [](json& j) { rename(spec(j)["servers"][0], "hosts", "host"); },
+       {"unknown field \"spec.servers[0].host\""}},
+      {"port number as a string",
+       kValidObjects[kIstioGateway],
+       [](json& j) { spec(j)["servers"][0]["port"]["number"] = "eighty"; },
+       {"spec.servers[0].port.number", "must be of type integer"}},
   };
   for (size_t i = 0; i < refusals.size(); ++i) {
     const Refusal& r = refusals[i];
