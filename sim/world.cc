@@ -287,6 +287,14 @@ Result<bool> SimulatedWorld::apply(const engine::Action& action, Time now) {
     }
     bool operator()(const engine::DeleteExperiment& a) {
       auto& all = w.experiments_;
+      // Its templates' Services go with it (garbage collection), as its ReplicaSets and runs do below.
+      for (const auto& e : all) {
+        if (e.object["metadata"].value("name", "") != a.name) continue;
+        const auto status =
+            engine::experimentStatusFromJson(e.object.value("status", nlohmann::json::object()));
+        for (const auto& t : status ? status->templateStatuses : std::vector<engine::TemplateStatus>())
+          if (!t.serviceName.empty()) w.createdServices_.erase(t.serviceName);
+      }
       const auto before = all.size();
       std::erase_if(all,
                     [&](const SimExperiment& e) { return e.object["metadata"].value("name", "") == a.name; });
