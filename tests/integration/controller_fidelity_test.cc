@@ -53,6 +53,8 @@ struct RoutedWeight {
   kube::ResourceRef resource;
   std::string name;
   std::function<int(const json& live)> canaryWeight;
+  // When set, the stable's weight is compared too (an experiment's templates take theirs from it).
+  std::function<int(const json& live)> stableWeight = {};
 };
 
 // The weight of the first entry naming `target` at `nameKey` in the lists at `lists` (JSON pointers; a
@@ -114,6 +116,7 @@ struct Visible {
   // Blue-green: the pod-template hash the active and the preview Service select ("" for none).
   std::string active = "";
   std::string preview = "";
+  int stableWeight = -1;  // with RoutedWeight::stableWeight; -1 otherwise
   bool operator==(const Visible& o) const = default;
 };
 
@@ -122,6 +125,7 @@ std::ostream& operator<<(std::ostream& os, const Visible& v) {
   if (v.canaryDesired >= 0)
     os << ", replicas " << v.canaryDesired << " canary " << v.stableDesired << " stable";
   if (!v.active.empty() || !v.preview.empty()) os << ", active " << v.active << " preview " << v.preview;
+  if (v.stableWeight >= 0) os << ", stable " << v.stableWeight << "%";
   return os << ")";
 }
 
@@ -267,6 +271,7 @@ std::vector<Transition> predict(const Plan& plan, Duration readiness, std::vecto
       v.canaryDesired = row.canary.desired;
       v.stableDesired = row.stable.desired;
     }
+    if (plan.routedWeight && plan.routedWeight->stableWeight) v.stableWeight = row.stableWeight;
     if (i + 1 < result->timeline.size() && result->timeline[i + 1].t == row.t) {
       passing.push_back(v);
       continue;
@@ -324,6 +329,7 @@ Visible observe(ControllerEnv& env, const Plan& plan, const std::string& name, s
   if (const auto& routed = plan.routedWeight) {
     auto live = env.client->get(routed->resource, "default", routed->name);
     v.canaryWeight = live ? routed->canaryWeight(*live) : 0;
+    if (routed->stableWeight) v.stableWeight = live ? routed->stableWeight(*live) : 100;
   }
   return v;
 }
@@ -739,6 +745,24 @@ TEST_CASE(
       plan, [](ControllerEnv& env, Plan&) { env.cluster.installMeshCrds("smi.yaml", "trafficsplits"); });
   CHECK(read > 0);
   CHECK(quantities);
+}
+
+TEST_CASE(
+    "the simulator predicts the controller: an experiment step's weighted template takes its share from the "
+    "stable in the TrafficSplit while the Experiment runs (SMI's CRD as a fixture, no mesh)",
+    "[controller][e2e][fidelity][traffic][smi][experiment]") {
+  Plan plan = routedCanary(json::parse(R"([{"setWeight": 20},
+    {"experiment": {"duration": "3s", "templates": [{"name": "preview", "specRef": "canary", "weight": 30}]}},
+    {"pause": {"duration": "2s"}}])"),
+                           {{"smi", json::object()}});
+  // The template's Service is made on the containers' ports.
+  for (json* r : {&plan.stable, &plan.updated})
+    (*r)["spec"]["template"]["spec"]["containers"][0]["ports"] = {{{"containerPort", 8080}}};
+  plan.routedWeight = trafficSplitWeight("web", "web-canary");
+  plan.routedWeight->stableWeight = trafficSplitWeight("web", "web-stable").canaryWeight;
+  const json r = checkPrediction(
+      plan, [](ControllerEnv& env, Plan&) { env.cluster.installMeshCrds("smi.yaml", "trafficsplits"); });
+  CHECK(r["status"].value("stableRS", "") == r["status"].value("currentPodHash", "-"));
 }
 
 TEST_CASE(
