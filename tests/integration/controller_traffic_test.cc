@@ -208,12 +208,13 @@ TEST_CASE(
   REQUIRE(env.waitRollout("web", [&](const json& r) {
     return phaseOf(r) == "Healthy" && r["status"].value("stableRS", "") == v2;
   }));
-  REQUIRE(waitUntil([&] { return weightOf(canaryIngress(env)) == "0"; }, std::chrono::seconds(10)));
   auto canaryAt = [&](const std::string& weight) {
     return log.first([&](const json& o) {
       return o["metadata"].value("name", "") == "web-web-canary" && weightOf(o) == weight;
     });
   };
+  // Seen through the log's own watch, which may trail a read of the object.
+  REQUIRE(waitUntil([&] { return canaryAt("0") > 0; }, std::chrono::seconds(10)));
   const uint64_t allOnCanary = canaryAt("100");
   const uint64_t stableMoved = log.first([&](const json& o) {
     return o["metadata"].value("name", "") == "web-stable" &&
