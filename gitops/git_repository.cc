@@ -176,9 +176,7 @@ Result<GitRepositoryStatus> statusFromJson(const json& status) {
   return readWithoutSource<GitRepositoryStatus>(
       status, "status", false, [](ObjectReader& o, GitRepositoryStatus& s) {
         Reporter& r = o.reporter();
-        std::optional<int64_t> generation;
-        o.read("observedGeneration", generation, readInt64);
-        s.observedGeneration = generation.value_or(0);
+        o.read("observedGeneration", s.observedGeneration, readInt64);
         if (const json* list = o.get("conditions")) {
           forEachObject(r, *list, o.path("conditions"), [&](ObjectReader& co) {
             Condition c;
@@ -187,9 +185,7 @@ Result<GitRepositoryStatus> statusFromJson(const json& status) {
             co.read("reason", c.reason, readString);
             co.read("message", c.message, readString);
             co.read("observedGeneration", c.observedGeneration, readInt64);
-            std::optional<Time> t;
-            co.read("lastTransitionTime", t, readTime);
-            if (t) c.lastTransitionTime = *t;
+            co.read("lastTransitionTime", c.lastTransitionTime, readTime);
             s.conditions.push_back(std::move(c));
           });
         }
@@ -200,9 +196,7 @@ Result<GitRepositoryStatus> statusFromJson(const json& status) {
             ao.read("url", art.url, readString);
             ao.read("revision", art.revision, readString);
             ao.read("digest", art.digest, readString);
-            std::optional<Time> t;
-            ao.read("lastUpdateTime", t, readTime);
-            if (t) art.lastUpdateTime = *t;
+            ao.read("lastUpdateTime", art.lastUpdateTime, readTime);
             ao.read("size", art.size, readInt64);
             s.artifact = std::move(art);
           });

@@ -19,6 +19,7 @@ namespace {
 
 const kube::ResourceRef kMeshVirtualServices{"networking.istio.io", "v1beta1", "virtualservices", true,
                                              "VirtualService"};
+const kube::ResourceRef kMappings{"getambassador.io", "v2", "mappings", true, "Mapping"};
 const kube::ResourceRef kDestinationRules{"networking.istio.io", "v1beta1", "destinationrules", true,
                                           "DestinationRule"};
 
@@ -36,6 +37,14 @@ void applyServices(KubectlEnv& cluster) {
         {"spec", {{"selector", {{"app", "web"}}}, {"ports", json::array({{{"port", 80}}})}}}};
     cluster.apply(std::string(name) + ".json", service);
   }
+}
+
+// Starts the controller on `env`'s cluster once the mesh CRD fixture `crds` serves `resources`, then applies
+// the Rollout's stable and canary Services.
+void startRouted(ControllerEnv& env, const std::string& crds, const std::string& resources) {
+  env.cluster.installMeshCrds(crds, resources);
+  env.startController();
+  applyServices(env.cluster);
 }
 
 // Split by subset of the host "web", behind a route of another team's that Sluice leaves alone.
@@ -129,9 +138,7 @@ TEST_CASE(
     "the subsets select the revisions and each step's weight is in the VirtualService",
     "[controller][e2e][traffic][istio]") {
   ControllerEnv env(std::chrono::milliseconds(500));
-  installIstioCrds(env.cluster);
-  env.startController();
-  applyServices(env.cluster);
+  startRouted(env, "istio.yaml", "virtualservices,destinationrules");
   env.cluster.apply("vs.json", subsetVirtualService());
   env.cluster.apply("dr.json", destinationRule());
   env.cluster.apply("v1.json", istioRollout("registry.example/web:v1", subsetRouting()));
@@ -180,9 +187,7 @@ TEST_CASE(
     "traffic back on the stable Service",
     "[controller][e2e][traffic][istio]") {
   ControllerEnv env(std::chrono::milliseconds(500));
-  installIstioCrds(env.cluster);
-  env.startController();
-  applyServices(env.cluster);
+  startRouted(env, "istio.yaml", "virtualservices,destinationrules");
   env.cluster.apply("vs.json", hostVirtualService());
   const json routing = json::parse(R"({"virtualServices": [{"name": "web", "routes": ["primary"]}]})");
   env.cluster.apply("v1.json", istioRollout("registry.example/web:v1", routing));
@@ -373,11 +378,8 @@ TEST_CASE(
     "trafficRouting.ambassador on Ambassador's CRD as a fixture (no Ambassador): the canary Mapping made "
     "from the user's carries each step's weight and is deleted once the canary has none",
     "[controller][e2e][traffic][ambassador]") {
-  const kube::ResourceRef mappings{"getambassador.io", "v2", "mappings", true, "Mapping"};
   ControllerEnv env(std::chrono::milliseconds(500));
-  env.cluster.installMeshCrds("ambassador.yaml", "mappings.getambassador.io");
-  env.startController();
-  applyServices(env.cluster);
+  startRouted(env, "ambassador.yaml", "mappings.getambassador.io");
   const json base = json::parse(R"({"apiVersion": "getambassador.io/v2", "kind": "Mapping",
     "metadata": {"name": "web", "namespace": "default"},
     "spec": {"prefix": "/web/", "rewrite": "/", "service": "web-stable:80"}})");
@@ -385,7 +387,7 @@ TEST_CASE(
   // The canary Mapping's weight, and the stable share Ambassador leaves the base; (0, 100) without one.
   json atTwenty;  // the canary Mapping at the first step
   auto weights = [&] {
-    auto canary = env.client->get(mappings, "default", "web-canary");
+    auto canary = env.client->get(kMappings, "default", "web-canary");
     if (!canary) return std::pair{0, 100};
     const int weight = (*canary)["spec"].value("weight", -1);
     if (weight == 20) atTwenty = *canary;
@@ -396,9 +398,9 @@ TEST_CASE(
   CHECK(atTwenty.value("spec", json()) ==
         json::parse(R"({"prefix": "/web/", "rewrite": "/", "service": "web-canary:80", "weight": 20})"));
   CHECK(atTwenty.value(json::json_pointer("/metadata/ownerReferences/0/name"), std::string()) == "web");
-  CHECK(settleTo([&] { return env.client->get(mappings, "default", "web-canary").ok(); }, false) == false);
+  CHECK(settleTo([&] { return env.client->get(kMappings, "default", "web-canary").ok(); }, false) == false);
   // The user's Mapping keeps its spec; only the hashes in force are annotated on it.
-  const json live = get(env, mappings, "web");
+  const json live = get(env, kMappings, "web");
   CHECK(live["spec"] == base["spec"]);
   CHECK(live["metadata"]["annotations"].contains("sluice.dev/stable-hash"));
 }
@@ -409,9 +411,7 @@ TEST_CASE(
     "[controller][e2e][traffic][apisix]") {
   const kube::ResourceRef apisixRoutes{"apisix.apache.org", "v2", "apisixroutes", true, "ApisixRoute"};
   ControllerEnv env(std::chrono::milliseconds(500));
-  env.cluster.installMeshCrds("apisix.yaml", "apisixroutes.apisix.apache.org");
-  env.startController();
-  applyServices(env.cluster);
+  startRouted(env, "apisix.yaml", "apisixroutes.apisix.apache.org");
   // As Argo Rollouts' example has it: no weights, which the controller sets.
   const json user = json::parse(R"({"apiVersion": "apisix.apache.org/v2", "kind": "ApisixRoute",
     "metadata": {"name": "web", "namespace": "default"},
@@ -436,9 +436,7 @@ TEST_CASE(
     "[controller][e2e][traffic][apisix]") {
   const kube::ResourceRef apisixRoutes{"apisix.apache.org", "v2", "apisixroutes", true, "ApisixRoute"};
   ControllerEnv env(std::chrono::milliseconds(500));
-  env.cluster.installMeshCrds("apisix.yaml", "apisixroutes.apisix.apache.org");
-  env.startController();
-  applyServices(env.cluster);
+  startRouted(env, "apisix.yaml", "apisixroutes.apisix.apache.org");
   env.cluster.apply("route.json", json::parse(R"({"apiVersion": "apisix.apache.org/v2", "kind": "ApisixRoute",
     "metadata": {"name": "web", "namespace": "default"},
     "spec": {"http": [{"name": "primary", "match": {"paths": ["/*"]}, "backends": [
@@ -470,9 +468,7 @@ TEST_CASE(
     "backendRefs carry each step's weight",
     "[controller][e2e][traffic][gatewayapi]") {
   ControllerEnv env(std::chrono::milliseconds(500));
-  env.cluster.installMeshCrds("gateway-api.yaml", "httproutes");
-  env.startController();
-  applyServices(env.cluster);
+  startRouted(env, "gateway-api.yaml", "httproutes");
   env.cluster.apply("route.json", json::parse(R"({"apiVersion": "gateway.networking.k8s.io/v1",
     "kind": "HTTPRoute", "metadata": {"name": "web", "namespace": "default"},
     "spec": {"parentRefs": [{"name": "shop-gateway"}], "hostnames": ["web.example"], "rules": [
@@ -586,11 +582,8 @@ TEST_CASE(
     "a Rollout whose ambassador Mapping does not exist shows TrafficRoutingError on its status and an event "
     "naming the Mapping and makes nothing: once the Mapping is created the error clears and it rolls out",
     "[controller][e2e][traffic][ambassador][trafficerror]") {
-  const kube::ResourceRef mappings{"getambassador.io", "v2", "mappings", true, "Mapping"};
   ControllerEnv env(std::chrono::milliseconds(500));
-  env.cluster.installMeshCrds("ambassador.yaml", "mappings.getambassador.io");
-  env.startController();
-  applyServices(env.cluster);
+  startRouted(env, "ambassador.yaml", "mappings.getambassador.io");
   const json routing = json::parse(R"({"ambassador": {"mappings": ["web"]}})");
   env.cluster.apply("v1.json", routedRollout("registry.example/web:v1", routing));
 
@@ -633,7 +626,7 @@ TEST_CASE(
   auto replicaSets = env.client->list(kReplicaSets, "default", selectWeb);
   REQUIRE(replicaSets.ok());
   CHECK((*replicaSets)["items"].empty());
-  CHECK_FALSE(env.client->get(mappings, "default", "web-canary").ok());
+  CHECK_FALSE(env.client->get(kMappings, "default", "web-canary").ok());
 
   // The Mapping arrives: the next retry gets through, the condition goes, and the rollout goes on.
   env.cluster.apply("mapping.json", json::parse(R"({"apiVersion": "getambassador.io/v2", "kind": "Mapping",
@@ -644,7 +637,7 @@ TEST_CASE(
   CHECK(env.rollout("web")["status"].value("message", "") == "");
   env.cluster.apply("v2.json", routedRollout("registry.example/web:v2", routing));
   REQUIRE(env.waitRollout("web", [](const json& r) { return phaseOf(r) == "Paused" && stepOf(r) == 1; }));
-  CHECK(get(env, mappings, "web-canary")["spec"].value("weight", -1) == 20);
+  CHECK(get(env, kMappings, "web-canary")["spec"].value("weight", -1) == 20);
 }
 
 TEST_CASE(
@@ -652,9 +645,7 @@ TEST_CASE(
     "TrafficRoutingError as soon as the controller wrote it",
     "[controller][e2e][traffic][ambassador][trafficerror]") {
   ControllerEnv env(std::chrono::milliseconds(500));
-  env.cluster.installMeshCrds("ambassador.yaml", "mappings.getambassador.io");
-  env.startController();
-  applyServices(env.cluster);
+  startRouted(env, "ambassador.yaml", "mappings.getambassador.io");
   json deployment = webRollout("registry.example/web:v1", 2, json::array());
   deployment["apiVersion"] = "apps/v1";
   deployment["kind"] = "Deployment";
@@ -684,17 +675,14 @@ TEST_CASE(
                                         "TrafficSplit"};
   const kube::ResourceRef services{"", "v1", "services", true, "Service"};
   ControllerEnv env(std::chrono::milliseconds(500));
-  json routing;
+  json routing = json::parse(R"({"smi": {}})");
   if (router == "istio") {
-    installIstioCrds(env.cluster);
+    startRouted(env, "istio.yaml", "virtualservices,destinationrules");
+    env.cluster.apply("vs.json", hostVirtualService());
     routing = json::parse(R"({"istio": {"virtualServices": [{"name": "web", "routes": ["primary"]}]}})");
   } else {
-    env.cluster.installMeshCrds("smi.yaml", "trafficsplits");
-    routing = json::parse(R"({"smi": {}})");
+    startRouted(env, "smi.yaml", "trafficsplits");
   }
-  env.startController();
-  applyServices(env.cluster);
-  if (router == "istio") env.cluster.apply("vs.json", hostVirtualService());
   const auto rolloutOf = [&](const std::string& image) {
     json r = routedRollout(image, routing);
     // The templates' Services are made on the containers' ports.

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "base/source.h"
 #include "tests/support/process.h"
 
 using namespace sluice::testing;
@@ -28,6 +29,13 @@ json simulate(const TempDir& dir, const std::string& files, const std::string& s
   if (r.exitCode != 0) return json();
   std::ifstream o(out);
   return json::parse(o);
+}
+
+// The file at `path` in the source tree, whole.
+std::string sourceFile(const std::string& path) {
+  auto text = sluice::readFile(kSourceDir + "/" + path);
+  REQUIRE(text.ok());
+  return *text;
 }
 
 // The values of the first AnalysisRun's measurements, as the report prints them.
@@ -91,8 +99,7 @@ TEST_CASE("sluice sim with spec.traffic: a router whose objects are not among th
   // The demo's Rollout and template without its Services and Ingress.
   const auto rollout = dir / "rollout.yaml";
   {
-    std::ifstream in(kSourceDir + "/examples/demo/rollout.yaml");
-    const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string all = sourceFile("examples/demo/rollout.yaml");
     std::ofstream(rollout) << all.substr(all.find("apiVersion: sluice.dev/v1alpha1\nkind: Rollout"));
   }
   std::string errors;
@@ -204,8 +211,7 @@ TEST_CASE(
   // Argo Rollouts' Ambassador example (tests/data/lint/argo-routers.yaml): its Mapping and Rollout.
   const auto rollout = dir / "rollout.yaml";
   {
-    std::ifstream in(kSourceDir + "/tests/data/lint/argo-routers.yaml");
-    const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string all = sourceFile("tests/data/lint/argo-routers.yaml");
     const size_t first = all.find("apiVersion: getambassador.io");
     std::ofstream(rollout) << all.substr(first, all.find("\n---\napiVersion: apisix.apache.org") - first)
                            << "\n";
@@ -262,8 +268,7 @@ TEST_CASE(
     "[integration][sim][traffic][prometheus][istio][experiment]") {
   TempDir dir("sluice-sim-traffic");
   const auto files = dir / "web.yaml";
-  std::ifstream in(kSourceDir + "/examples/canary-istio/rollout.yaml");
-  std::string manifests((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string manifests = sourceFile("examples/canary-istio/rollout.yaml");
   // The example's Services, VirtualService and Rollout up to its steps; then steps of our own: the canary
   // at 20% beside an experiment of the new revision at 30%, whose analysis measures the share of all
   // requests its Service is sent.

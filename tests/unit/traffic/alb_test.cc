@@ -53,18 +53,12 @@ TEST_CASE("the ALB router writes the forward action on the user's Ingress and re
   REQUIRE(before.ok());
   CHECK_FALSE(before->has_value());
 
-  for (const auto& weights : {kTen, engine::SetTrafficWeight{30, 70, "canaryhash", "stablehash"},
-                              engine::SetTrafficWeight{100, 0, "canaryhash", "stablehash"},
-                              engine::SetTrafficWeight{0, 100, "canaryhash", "canaryhash"}}) {
-    auto writes = router.setWeight(objects.lookup(), weights);
-    REQUIRE(writes.ok());
-    REQUIRE(writes->size() == 1);
-    CHECK((*writes)[0].op == traffic::ObjectWrite::Op::MergePatch);
-    CHECK((*writes)[0].kind == "Ingress");
-    CHECK((*writes)[0].name == "web");
-    if (weights.canaryWeight == 10) testing::checkGolden("alb-weight-patch", (*writes)[0].body);
-    testing::setAndReadBack(router, objects, weights);
-  }
+  testing::stepWeightsThrough(router, objects,
+                              {kTen,
+                               {30, 70, "canaryhash", "stablehash"},
+                               {100, 0, "canaryhash", "stablehash"},
+                               {0, 100, "canaryhash", "canaryhash"}},
+                              "Ingress", "web", "alb-weight-patch", [](const engine::SetTrafficWeight&) {});
   // The user's rules and annotations stay as they were.
   CHECK(objects.at("Ingress", "web")["spec"] == userIngress()["spec"]);
   CHECK(actionOn(objects, "kubernetes.io/ingress.class") == "alb");

@@ -59,19 +59,12 @@ TEST_CASE(
   REQUIRE(before.ok());
   CHECK_FALSE(before->has_value());  // no weights yet: all on the stable
 
-  for (const auto& weights : {kTen, engine::SetTrafficWeight{60, 40, "canaryhash", "stablehash"},
-                              engine::SetTrafficWeight{0, 100, "canaryhash", "canaryhash"}}) {
-    auto writes = router.setWeight(objects.lookup(), weights);
-    REQUIRE(writes.ok());
-    REQUIRE(writes->size() == 1);
-    CHECK((*writes)[0].op == traffic::ObjectWrite::Op::MergePatch);
-    CHECK((*writes)[0].kind == "ApisixRoute");
-    CHECK((*writes)[0].name == "web-route");
-    if (weights.canaryWeight == 10) testing::checkGolden("apisix-weight-patch", (*writes)[0].body);
-    testing::setAndReadBack(router, objects, weights);
-    CHECK(weightIn(objects, "web-canary") == weights.canaryWeight);
-    CHECK(weightIn(objects, "web-stable") == weights.stableWeight);
-  }
+  testing::stepWeightsThrough(
+      router, objects, {kTen, {60, 40, "canaryhash", "stablehash"}, {0, 100, "canaryhash", "canaryhash"}},
+      "ApisixRoute", "web-route", "apisix-weight-patch", [&](const engine::SetTrafficWeight& weights) {
+        CHECK(weightIn(objects, "web-canary") == weights.canaryWeight);
+        CHECK(weightIn(objects, "web-stable") == weights.stableWeight);
+      });
   // The rest is the user's: the other rule, the match and plugins, the ports; nothing owns the route.
   const json live = objects.at("ApisixRoute", "web-route");
   const json user = userApisixRoute();

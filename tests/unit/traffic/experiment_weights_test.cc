@@ -32,27 +32,12 @@ using Shares = std::vector<std::pair<std::string, int>>;
 const Shares kArgoOrder = {
     {"web-canary", 20}, {"web-2-1-baseline", 10}, {"web-2-1-canary", 15}, {"web-stable", 55}};
 
-json albIngress() {
-  return json::parse(R"({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-    "metadata": {"name": "web", "namespace": "shop"},
-    "spec": {"rules": [{"http": {"paths": [{"path": "/*", "pathType": "ImplementationSpecific",
-      "backend": {"service": {"name": "web-stable", "port": {"name": "use-annotation"}}}}]}}]}})");
-}
-
-json hostSplitVirtualService() {
-  return json::parse(R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
-    "metadata": {"name": "web", "namespace": "shop"},
-    "spec": {"hosts": ["web.example"], "http": [{"name": "primary", "route": [
-      {"destination": {"host": "web-canary"}, "weight": 0},
-      {"destination": {"host": "web-stable"}, "weight": 100}]}]}})");
-}
-
 json subsetSplitVirtualService() {
   return json::parse(R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
     "metadata": {"name": "web", "namespace": "shop"},
     "spec": {"hosts": ["web"], "http": [{"name": "primary", "route": [
-      {"destination": {"host": "web", "subset": "canary"}, "weight": 0},
-      {"destination": {"host": "web", "subset": "stable"}, "weight": 100}]}]}})");
+      {"destination": {"host": "web", "subset": "stable"}, "weight": 100},
+      {"destination": {"host": "web", "subset": "canary"}, "weight": 0}]}]}})");
 }
 
 json subsetDestinationRule() {
@@ -105,13 +90,13 @@ TEST_CASE("an experiment's weighted templates are routed between the canary and 
           "[traffic][experiment]") {
   // Istio keeps its destinations where they are and appends the experiment's Services by host, as Argo's.
   const Shares istioOrder = {
-      {"web-canary", 20}, {"web-stable", 55}, {"web-2-1-baseline", 10}, {"web-2-1-canary", 15}};
+      {"web-stable", 55}, {"web-canary", 20}, {"web-2-1-baseline", 10}, {"web-2-1-canary", 15}};
   const std::vector<RouterCase> cases = {
       {"smi", R"("smi": {})", Objects(), sharesOfTrafficSplit, kArgoOrder},
-      {"alb", R"("alb": {"ingress": "web", "servicePort": 80})", Objects().add(albIngress()), sharesOfIngress,
-       kArgoOrder},
+      {"alb", R"("alb": {"ingress": "web", "servicePort": 80})", Objects().add(testing::albActionIngress()),
+       sharesOfIngress, kArgoOrder},
       {"istio by host", R"("istio": {"virtualService": {"name": "web", "routes": ["primary"]}})",
-       Objects().add(hostSplitVirtualService()), sharesOfVirtualService, istioOrder},
+       Objects().add(testing::hostSplitVirtualService()), sharesOfVirtualService, istioOrder},
       {"istio by subset", R"("istio": {"virtualService": {"name": "web"},
           "destinationRule": {"name": "web", "canarySubsetName": "canary", "stableSubsetName": "stable"}})",
        Objects().add(subsetSplitVirtualService()).add(subsetDestinationRule()), sharesOfVirtualService,

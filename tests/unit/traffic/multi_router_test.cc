@@ -17,21 +17,6 @@ namespace multi_router_test {
 
 namespace {
 
-json meshIngress() {
-  return json::parse(R"({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-    "metadata": {"name": "web", "namespace": "shop"},
-    "spec": {"rules": [{"http": {"paths": [{"path": "/*", "pathType": "ImplementationSpecific",
-      "backend": {"service": {"name": "web-stable", "port": {"name": "use-annotation"}}}}]}}]}})");
-}
-
-json meshVirtualService() {
-  return json::parse(R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
-    "metadata": {"name": "web", "namespace": "shop"},
-    "spec": {"hosts": ["web"], "http": [{"name": "primary", "route": [
-      {"destination": {"host": "web-stable"}, "weight": 100},
-      {"destination": {"host": "web-canary"}, "weight": 0}]}]}})");
-}
-
 int albCanaryWeight(Objects& objects) {
   const json action = json::parse(objects.at("Ingress", "web")["metadata"]["annotations"].value(
       "alb.ingress.kubernetes.io/actions.web-stable", "{}"));
@@ -53,7 +38,7 @@ TEST_CASE("ALB and Istio together: each step's weight goes to both, in force onc
   REQUIRE(router.ok());
   REQUIRE(*router != nullptr);
   CHECK((*router)->kinds() == std::vector<std::string>{"VirtualService", "DestinationRule", "Ingress"});
-  Objects objects = Objects().add(meshIngress()).add(meshVirtualService());
+  Objects objects = Objects().add(testing::albActionIngress()).add(testing::hostSplitVirtualService());
   const engine::SetTrafficWeight twenty{20, 80, "c2", "s1"};
   testing::setAndReadBack(**router, objects, twenty);
   CHECK(albCanaryWeight(objects) == 20);
@@ -77,7 +62,7 @@ TEST_CASE("ALB and Istio together: each step's weight goes to both, in force onc
   CHECK(albCanaryWeight(objects) == 50);
 
   // An object one of them needs is missing: the error names it.
-  Objects noIngress = Objects().add(meshVirtualService());
+  Objects noIngress = Objects().add(testing::hostSplitVirtualService());
   auto refused = (*router)->setWeight(noIngress.lookup(), twenty);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().find("Ingress `web` not found") != std::string::npos);
@@ -103,9 +88,8 @@ TEST_CASE(
   REQUIRE(rollout);
   auto router = traffic::makeRouter(*rollout);
   REQUIRE(router.ok());
-  json ingress = meshIngress();
-  ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "web-root";
-  Objects objects = Objects().add(ingress).add(meshVirtualService());
+  Objects objects =
+      Objects().add(testing::albActionIngress("web-root")).add(testing::hostSplitVirtualService());
   // The engine names the ping and pong Services in their roles: pong the canary before the first promotion.
   testing::setAndReadBack(**router, objects, {25, 75, "c2", "s1", "web-pong", "web-ping"});
   const json action = json::parse(objects.at("Ingress", "web")["metadata"]["annotations"].value(

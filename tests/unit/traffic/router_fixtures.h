@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "base/source.h"
 #include "engine/rollout_json.h"
@@ -116,6 +117,44 @@ inline void setAndReadBack(const traffic::Router& router, Objects& objects,
   auto again = router.setWeight(objects.lookup(), weights);
   REQUIRE(again.ok());
   CHECK(again->empty());
+}
+
+// Sets each of `steps` on `objects`: each a single merge patch of the one object `kind`/`name` (the one of
+// 10% checked against the golden file `golden`), read back in force; `check` then looks at the object.
+template <class Check>
+void stepWeightsThrough(const traffic::Router& router, Objects& objects,
+                        const std::vector<engine::SetTrafficWeight>& steps, const std::string& kind,
+                        const std::string& name, const std::string& golden, Check check) {
+  for (const auto& weights : steps) {
+    auto writes = router.setWeight(objects.lookup(), weights);
+    REQUIRE(writes.ok());
+    REQUIRE(writes->size() == 1);
+    CHECK((*writes)[0].op == traffic::ObjectWrite::Op::MergePatch);
+    CHECK((*writes)[0].kind == kind);
+    CHECK((*writes)[0].name == name);
+    if (weights.canaryWeight == 10) checkGolden(golden, (*writes)[0].body);
+    setAndReadBack(router, objects, weights);
+    check(weights);
+  }
+}
+
+// The Ingress "web" (namespace shop) whose one rule sends everything to the ALB action `action`.
+inline nlohmann::json albActionIngress(const std::string& action = "web-stable") {
+  return nlohmann::json::parse(R"({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+    "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {"rules": [{"http": {"paths": [{"path": "/*", "pathType": "ImplementationSpecific",
+      "backend": {"service": {"name": ")" +
+                               action + R"(", "port": {"name": "use-annotation"}}}}]}}]}})");
+}
+
+// The VirtualService "web" (namespace shop) whose route "primary" sends all to the web-stable host, none to
+// web-canary.
+inline nlohmann::json hostSplitVirtualService() {
+  return nlohmann::json::parse(R"({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
+    "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {"hosts": ["web"], "http": [{"name": "primary", "route": [
+      {"destination": {"host": "web-stable"}, "weight": 100},
+      {"destination": {"host": "web-canary"}, "weight": 0}]}]}})");
 }
 
 // Both setting a weight and reading the weights in force fail with `error` on `objects`.

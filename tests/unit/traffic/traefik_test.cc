@@ -56,20 +56,16 @@ TEST_CASE(
   REQUIRE(before.ok());
   CHECK_FALSE(before->has_value());
 
-  for (const auto& weights : {kTen, engine::SetTrafficWeight{30, 70, "canaryhash", "stablehash"},
-                              engine::SetTrafficWeight{100, 0, "canaryhash", "stablehash"},
-                              engine::SetTrafficWeight{0, 100, "canaryhash", "canaryhash"}}) {
-    auto writes = router.setWeight(objects.lookup(), weights);
-    REQUIRE(writes.ok());
-    REQUIRE(writes->size() == 1);
-    CHECK((*writes)[0].op == traffic::ObjectWrite::Op::MergePatch);
-    CHECK((*writes)[0].kind == "TraefikService");
-    CHECK((*writes)[0].name == "web-wrr");
-    if (weights.canaryWeight == 10) testing::checkGolden("traefik-weight-patch", (*writes)[0].body);
-    testing::setAndReadBack(router, objects, weights);
-    CHECK(weightIn(objects, "web-canary") == weights.canaryWeight);
-    CHECK(weightIn(objects, "web-stable") == weights.stableWeight);
-  }
+  testing::stepWeightsThrough(router, objects,
+                              {kTen,
+                               {30, 70, "canaryhash", "stablehash"},
+                               {100, 0, "canaryhash", "stablehash"},
+                               {0, 100, "canaryhash", "canaryhash"}},
+                              "TraefikService", "web-wrr", "traefik-weight-patch",
+                              [&](const engine::SetTrafficWeight& weights) {
+                                CHECK(weightIn(objects, "web-canary") == weights.canaryWeight);
+                                CHECK(weightIn(objects, "web-stable") == weights.stableWeight);
+                              });
   // What is not Sluice's is as the user wrote it: the other service and its weight, the ports, the sticky
   // cookie, the user's annotation; nothing owns the TraefikService.
   json live = objects.at("TraefikService", "web-wrr");
